@@ -1,0 +1,3 @@
+module github.com/guanxi-crm/guanxi/gateway
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/guanxi-crm/guanxi/services/interaction
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/guanxi-crm/guanxi/services/segmentation
+
+go 1.26
