@@ -1,0 +1,230 @@
+// Package suite runs the whole of guanxi in one process, as `guanxi dev`
+// does: an embedded NATS JetStream server, the five services, each with its
+// own SQLite file, and the REST gateway.
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/guanxi-crm/guanxi/gateway"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/services/customer"
+	"github.com/guanxi-crm/guanxi/services/interaction"
+	"github.com/guanxi-crm/guanxi/services/loyalty"
+	"github.com/guanxi-crm/guanxi/services/notification"
+	"github.com/guanxi-crm/guanxi/services/segmentation"
+)
+
+// Config says where the suite listens and keeps its data. A port of 0 picks
+// a free one (tests).
+type Config struct {
+	Host     string
+	HTTPPort int
+	// GRPCPort is the customer service's port; interaction, loyalty,
+	// segmentation and notification take the next four (unless it is 0).
+	GRPCPort int
+	NATSPort int
+	DataDir  string
+}
+
+// DefaultConfig is the layout of DESIGN.md section 8.
+func DefaultConfig() Config {
+	return Config{Host: "127.0.0.1", HTTPPort: 8080, GRPCPort: 7101, NATSPort: 4333, DataDir: ".guanxi"}
+}
+
+// Endpoints are the addresses the running suite answers on.
+type Endpoints struct {
+	HTTP     string // base URL of the REST edge
+	NATS     string // client URL of the embedded NATS server
+	Services []Service
+}
+
+// Service is one gRPC service and its address.
+type Service struct {
+	Name string
+	Addr string
+}
+
+// serviceNames in port order.
+var serviceNames = []string{"customer", "interaction", "loyalty", "segmentation", "notification"}
+
+// Run starts the suite and blocks until ctx is done or a part fails. ready,
+// when not nil, is called once every service answers its health check.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoints)) error {
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	// Bind every port before starting anything, so a port in use fails fast
+	// with a clear message instead of half a suite.
+	listeners := make(map[string]net.Listener, len(serviceNames)+1)
+	closeAll := func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}
+	for i, name := range serviceNames {
+		port := 0
+		if cfg.GRPCPort != 0 {
+			port = cfg.GRPCPort + i
+		}
+		if listeners[name], err = listen(cfg.Host, port, name); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	if listeners["http"], err = listen(cfg.Host, cfg.HTTPPort, "REST edge"); err != nil {
+		closeAll()
+		return err
+	}
+
+	natsPort := cfg.NATSPort
+	if natsPort == 0 {
+		natsPort = -1 // nats-server's "any free port"
+	}
+	ns, err := natsembed.Start(natsembed.Config{Dir: filepath.Join(dataDir, "nats"), Host: cfg.Host, Port: natsPort}, logger.With(slog.String("component", "nats")))
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("start embedded nats: %w", err)
+	}
+	defer func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}()
+	natsURL := ns.ClientURL()
+
+	addr := func(name string) string { return listeners[name].Addr().String() }
+	db := func(name string) string { return "sqlite://" + filepath.Join(dataDir, name+".db") }
+
+	g, ctx := errgroup.WithContext(ctx)
+	start := func(name string, run func(context.Context, *slog.Logger) error) {
+		g.Go(func() error {
+			if err := run(ctx, logger.With(slog.String("service", name))); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+
+	customerCfg, err := customer.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	customerCfg.GRPCAddr, customerCfg.Listener = addr("customer"), listeners["customer"]
+	customerCfg.DatabaseURL, customerCfg.NATSURL = db("customer"), natsURL
+	start("customer", func(ctx context.Context, l *slog.Logger) error { return customer.Run(ctx, customerCfg, l) })
+
+	interactionCfg, err := interaction.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	interactionCfg.GRPCAddr, interactionCfg.Listener = addr("interaction"), listeners["interaction"]
+	interactionCfg.DatabaseURL, interactionCfg.NATSURL = db("interaction"), natsURL
+	interactionCfg.CustomerAddr = addr("customer")
+	start("interaction", func(ctx context.Context, l *slog.Logger) error { return interaction.Run(ctx, interactionCfg, l) })
+
+	loyaltyCfg, err := loyalty.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	loyaltyCfg.GRPCAddr, loyaltyCfg.Listener = addr("loyalty"), listeners["loyalty"]
+	loyaltyCfg.DatabaseURL, loyaltyCfg.NATSURL = db("loyalty"), natsURL
+	start("loyalty", func(ctx context.Context, l *slog.Logger) error { return loyalty.Run(ctx, loyaltyCfg, l) })
+
+	segmentationCfg, err := segmentation.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	segmentationCfg.GRPCAddr, segmentationCfg.Listener = addr("segmentation"), listeners["segmentation"]
+	segmentationCfg.DatabaseURL, segmentationCfg.NATSURL = db("segmentation"), natsURL
+	start("segmentation", func(ctx context.Context, l *slog.Logger) error { return segmentation.Run(ctx, segmentationCfg, l) })
+
+	notificationCfg, err := notification.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
+	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL
+	start("notification", func(ctx context.Context, l *slog.Logger) error { return notification.Run(ctx, notificationCfg, l) })
+
+	gatewayCfg, err := gateway.LoadConfig()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
+	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
+	gatewayCfg.LoyaltyAddr, gatewayCfg.SegmentationAddr = addr("loyalty"), addr("segmentation")
+	gatewayCfg.NotificationAddr = addr("notification")
+	start("gateway", func(ctx context.Context, l *slog.Logger) error { return gateway.Run(ctx, gatewayCfg, l) })
+
+	endpoints := Endpoints{HTTP: "http://" + addr("http"), NATS: natsURL}
+	for _, name := range serviceNames {
+		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
+	}
+	g.Go(func() error {
+		if err := waitServing(ctx, endpoints.Services); err != nil {
+			if ctx.Err() != nil {
+				return nil // shutting down before ready is not a failure of its own
+			}
+			return err
+		}
+		if ready != nil {
+			ready(endpoints)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func listen(host string, port int, what string) (net.Listener, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s cannot listen on %s (is another guanxi running? change the port with a flag): %w", what, addr, err)
+	}
+	return l, nil
+}
+
+// waitServing blocks until every service's health check answers SERVING.
+func waitServing(ctx context.Context, services []Service) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, s := range services {
+		conn, err := grpcclient.Dial(s.Addr)
+		if err != nil {
+			return fmt.Errorf("dial %s: %w", s.Name, err)
+		}
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		_ = conn.Close()
+		if err != nil {
+			return fmt.Errorf("%s is not ready: %w", s.Name, err)
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return errors.New(s.Name + " is not serving: " + resp.GetStatus().String())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+// Package gateway is guanxi's REST edge: grpc-gateway routes for every public
+// RPC, the merged OpenAPI document, and liveness and readiness probes.
+package gateway
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
+	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
+	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+)
+
+//go:embed openapi/guanxi.swagger.json
+var openAPI []byte
+
+// Config is the gateway's configuration, read from GUANXI_GATEWAY_* variables.
+type Config struct {
+	HTTPAddr         string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	CustomerAddr     string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	InteractionAddr  string `env:"INTERACTION_ADDR" envDefault:"127.0.0.1:7102"`
+	LoyaltyAddr      string `env:"LOYALTY_ADDR" envDefault:"127.0.0.1:7103"`
+	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
+	NotificationAddr string `env:"NOTIFICATION_ADDR" envDefault:"127.0.0.1:7105"`
+	// MaxBodyBytes caps request bodies so one client cannot exhaust memory.
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// Listener, when set, is served instead of listening on HTTPAddr (tests
+	// and guanxi dev).
+	Listener net.Listener `env:"-"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	return config.Load[Config]("GUANXI_GATEWAY_")
+}
+
+// Run serves the REST edge until ctx is done.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	logger.Info("starting gateway", slog.Any("config", config.Attrs(cfg)))
+
+	backends, err := dialBackends(cfg)
+	if err != nil {
+		return err
+	}
+	defer backends.close()
+
+	handler, err := newHandler(ctx, cfg, backends, logger)
+	if err != nil {
+		return err
+	}
+
+	lis := cfg.Listener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("gateway listening", slog.String("addr", lis.Addr().String()))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown http: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// backend is one service the gateway forwards to.
+type backend struct {
+	name string
+	conn *grpc.ClientConn
+}
+
+type backendSet []backend
+
+func dialBackends(cfg Config) (backendSet, error) {
+	targets := []struct{ name, addr string }{
+		{"customer", cfg.CustomerAddr},
+		{"interaction", cfg.InteractionAddr},
+		{"loyalty", cfg.LoyaltyAddr},
+		{"segmentation", cfg.SegmentationAddr},
+		{"notification", cfg.NotificationAddr},
+	}
+	var set backendSet
+	for _, t := range targets {
+		conn, err := grpcclient.Dial(t.addr)
+		if err != nil {
+			set.close()
+			return nil, fmt.Errorf("dial %s at %s: %w", t.name, t.addr, err)
+		}
+		set = append(set, backend{name: t.name, conn: conn})
+	}
+	return set, nil
+}
+
+func (s backendSet) conn(name string) *grpc.ClientConn {
+	for _, b := range s {
+		if b.name == name {
+			return b.conn
+		}
+	}
+	return nil
+}
+
+func (s backendSet) close() {
+	for _, b := range s {
+		_ = b.conn.Close()
+	}
+}
+
+// newHandler builds the HTTP handler: REST routes, OpenAPI and probes.
+func newHandler(ctx context.Context, cfg Config, backends backendSet, logger *slog.Logger) (http.Handler, error) {
+	rest := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			// Zero values are shown (a new member has "pointsBalance": "0").
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+			// Unknown fields are refused, so a typo is a 400, not silently lost data.
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithErrorHandler(errorHandler(logger)),
+	)
+	registrations := []struct {
+		name     string
+		register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+	}{
+		{"customer", customerv1.RegisterCustomerServiceHandler},
+		{"interaction", interactionv1.RegisterInteractionServiceHandler},
+		{"loyalty", loyaltyv1.RegisterLoyaltyServiceHandler},
+		{"segmentation", segmentationv1.RegisterSegmentationServiceHandler},
+		{"notification", notificationv1.RegisterNotificationServiceHandler},
+	}
+	for _, r := range registrations {
+		if err := r.register(ctx, rest, backends.conn(r.name)); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", r.name, err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", limitBody(rest, cfg.MaxBodyBytes))
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /readyz", readiness(backends))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
+	})
+	return otelhttp.NewHandler(mux, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return r.Method + " " + r.URL.Path
+	})), nil
+}
+
+// incomingHeader forwards the headers services read, besides grpc-gateway's
+// defaults. Idempotency-Key becomes the request id of Create calls (AIP-155).
+func incomingHeader(key string) (string, bool) {
+	if http.CanonicalHeaderKey(key) == "Idempotency-Key" {
+		return "idempotency-key", true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPI)
+}
+
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}

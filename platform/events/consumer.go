@@ -1,0 +1,368 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+)
+
+// Dead-letter stream and the headers added to dead letters.
+const (
+	DeadLetterStream         = "DEADLETTER"
+	DeadLetterSubjectPrefix  = "deadletter."
+	HeaderDeadLetterReason   = "Guanxi-Dlq-Reason"
+	HeaderDeadLetterSubject  = "Guanxi-Dlq-Subject"
+	HeaderDeadLetterConsumer = "Guanxi-Dlq-Consumer"
+	HeaderDeadLetterStream   = "Guanxi-Dlq-Stream"
+)
+
+// MarkHandled records in tx that consumer handled eventID. first is false
+// when it was recorded before: the event is a redelivery or replay and the
+// caller must skip its effect (and still commit and ack).
+func MarkHandled(ctx context.Context, tx *sqldb.Tx, consumer, eventID string) (first bool, err error) {
+	res, err := tx.Exec(ctx,
+		`INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		consumer, eventID, sqldb.Micros(time.Now()))
+	if err != nil {
+		return false, fmt.Errorf("mark event %s handled: %w", eventID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("mark event %s handled: %w", eventID, err)
+	}
+	return n == 1, nil
+}
+
+// Message is an event as a consumer receives it.
+type Message struct {
+	// ID is the event id (Ce-Id), the key for MarkHandled.
+	ID      string
+	Subject string
+	Type    string
+	Source  string
+	Time    time.Time
+	Payload []byte
+	// NumDelivered counts deliveries of this message to this consumer,
+	// starting at 1.
+	NumDelivered uint64
+}
+
+// Handler applies one message. A nil error acks it; an error marked with
+// Permanent dead-letters it; any other error redelivers it after a backoff.
+type Handler func(ctx context.Context, m Message) error
+
+// ConsumerConfig configures a durable consumer.
+type ConsumerConfig struct {
+	// Stream to consume from, e.g. "CUSTOMER".
+	Stream string
+	// Durable names the consumer; one per consuming service and purpose.
+	Durable string
+	// FilterSubjects limits the subjects delivered; empty means all.
+	FilterSubjects []string
+	// AckWait is how long a delivery may take before JetStream redelivers
+	// it; longer than the slowest handling. Default 30s.
+	AckWait time.Duration
+	// MaxDeliver is how many deliveries a message gets before it is
+	// dead-lettered. Default 5.
+	MaxDeliver int
+	// Backoff is the delay before the n-th redelivery after a handler
+	// error; the last value repeats. Default 1s, 5s, 30s, 2m.
+	Backoff []time.Duration
+}
+
+func (c ConsumerConfig) withDefaults() ConsumerConfig {
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if len(c.Backoff) == 0 {
+		c.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+	}
+	return c
+}
+
+func (c ConsumerConfig) backoff(numDelivered uint64) time.Duration {
+	i := int(numDelivered) - 1
+	i = max(0, min(i, len(c.Backoff)-1))
+	return c.Backoff[i]
+}
+
+// Consume runs h for every message of a durable pull consumer on cfg.Stream
+// until ctx is done, then stops cleanly and returns nil. Messages that fail
+// permanently, or on their MaxDeliver-th delivery, go to the DEADLETTER
+// stream (subject deadletter.<durable>) with the reason, and can be
+// replayed with ReplayDeadLetters.
+func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h Handler, logger *slog.Logger) error {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With(slog.String("stream", cfg.Stream), slog.String("consumer", cfg.Durable))
+	if cfg.Stream == "" || cfg.Durable == "" {
+		return errors.New("consume: Stream and Durable are required")
+	}
+	if err := EnsureStream(ctx, js, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	// Services start in any order, so the stream this consumer reads may be
+	// created by its owner a moment later.
+	if err := waitForStream(ctx, js, cfg.Stream, logger); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	consumerCfg := jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       cfg.AckWait,
+		// Unlimited on the server: the consumer itself dead-letters a
+		// message once it has had cfg.MaxDeliver deliveries, and a server
+		// limit would instead drop it silently if that ever failed.
+		MaxDeliver: -1,
+	}
+	if len(cfg.FilterSubjects) == 1 {
+		consumerCfg.FilterSubject = cfg.FilterSubjects[0]
+	} else {
+		consumerCfg.FilterSubjects = cfg.FilterSubjects
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("consume %s: create consumer: %w", cfg.Durable, err)
+	}
+
+	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
+	cc, err := cons.Consume(func(msg jetstream.Msg) { c.handle(ctx, msg) },
+		// A small buffer: buffered messages' AckWait is already running.
+		jetstream.PullMaxMessages(16),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if ctx.Err() == nil {
+				logger.Warn("consume error", slog.Any("error", err))
+			}
+		}),
+	)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	<-ctx.Done()
+	cc.Stop()
+	<-cc.Closed()
+	return nil
+}
+
+// waitForStream returns once the stream exists, checking every 100ms (and
+// saying so in the log now and then) until ctx is done.
+func waitForStream(ctx context.Context, js jetstream.JetStream, stream string, logger *slog.Logger) error {
+	const every = 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		_, err := js.Stream(ctx, stream)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("look up stream %s: %w", stream, err)
+		}
+		if attempt%50 == 0 {
+			logger.Info("waiting for stream to be created by its owner")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+type consumer struct {
+	js     jetstream.JetStream
+	cfg    ConsumerConfig
+	h      Handler
+	logger *slog.Logger
+	tracer trace.Tracer
+}
+
+func (c *consumer) handle(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		c.logger.Error("message without metadata, terminating it", slog.Any("error", err))
+		_ = msg.Term()
+		return
+	}
+	m := toMessage(msg, md)
+	logger := c.logger.With(slog.String("event_id", m.ID), slog.String("subject", m.Subject),
+		slog.Uint64("delivery", m.NumDelivered))
+
+	ctx = otel.GetTextMapPropagator().Extract(ctx, headerCarrier(msg.Headers()))
+	ctx, span := c.tracer.Start(ctx, "consume "+m.Subject,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", m.Subject),
+			attribute.String("messaging.consumer.group.name", c.cfg.Durable),
+			attribute.String("messaging.message.id", m.ID),
+		))
+	defer span.End()
+
+	// A message past its limit (its handler kept timing out) is not
+	// handled again.
+	if m.NumDelivered > uint64(c.cfg.MaxDeliver) {
+		c.deadLetter(ctx, msg, fmt.Sprintf("exceeded %d deliveries", c.cfg.MaxDeliver), logger)
+		return
+	}
+	err = c.h(ctx, m)
+	if err == nil {
+		if err := msg.Ack(); err != nil {
+			logger.WarnContext(ctx, "ack failed; message will be redelivered", slog.Any("error", err))
+		}
+		return
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, "handler failed")
+	switch {
+	case ctx.Err() != nil:
+		// Shutting down: hand the message straight back for another
+		// replica or the next start.
+		_ = msg.Nak()
+	case IsPermanent(err):
+		logger.ErrorContext(ctx, "event failed permanently", slog.Any("error", err))
+		c.deadLetter(ctx, msg, err.Error(), logger)
+	case m.NumDelivered >= uint64(c.cfg.MaxDeliver):
+		logger.ErrorContext(ctx, "event failed on last delivery", slog.Any("error", err))
+		c.deadLetter(ctx, msg, fmt.Sprintf("failed %d deliveries: %v", m.NumDelivered, err), logger)
+	default:
+		delay := c.cfg.backoff(m.NumDelivered)
+		logger.WarnContext(ctx, "event failed, will retry", slog.Any("error", err), slog.Duration("retry_in", delay))
+		if err := msg.NakWithDelay(delay); err != nil {
+			logger.WarnContext(ctx, "nak failed", slog.Any("error", err))
+		}
+	}
+}
+
+func toMessage(msg jetstream.Msg, md *jetstream.MsgMetadata) Message {
+	h := msg.Headers()
+	m := Message{
+		ID:           h.Get(HeaderID),
+		Subject:      msg.Subject(),
+		Type:         h.Get(HeaderType),
+		Source:       h.Get(HeaderSource),
+		Payload:      msg.Data(),
+		NumDelivered: md.NumDelivered,
+		Time:         md.Timestamp.UTC(),
+	}
+	if m.ID == "" {
+		m.ID = h.Get(HeaderMsgID)
+	}
+	if m.ID == "" {
+		m.ID = fmt.Sprintf("%s:%d", md.Stream, md.Sequence.Stream)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderTime)); err == nil {
+		m.Time = t.UTC()
+	}
+	return m
+}
+
+// deadLetter copies msg to the dead-letter stream and terminates it; if the
+// copy fails the message is redelivered later so nothing is lost.
+func (c *consumer) deadLetter(ctx context.Context, msg jetstream.Msg, reason string, logger *slog.Logger) {
+	md, _ := msg.Metadata()
+	dl := nats.NewMsg(DeadLetterSubjectPrefix + c.cfg.Durable)
+	dl.Data = msg.Data()
+	for k, v := range msg.Headers() {
+		// JetStream control headers (Nats-Msg-Id, Nats-Expected-*) would
+		// make the dead-letter stream dedupe or reject the copy.
+		if strings.HasPrefix(k, "Nats-") {
+			continue
+		}
+		dl.Header[k] = append([]string(nil), v...)
+	}
+	dl.Header.Set(HeaderDeadLetterReason, reason)
+	dl.Header.Set(HeaderDeadLetterSubject, msg.Subject())
+	dl.Header.Set(HeaderDeadLetterConsumer, c.cfg.Durable)
+	dl.Header.Set(HeaderDeadLetterStream, c.cfg.Stream)
+	// One dead letter per stream message and consumer, even if Term is lost
+	// and the message comes back.
+	dlID := fmt.Sprintf("%s:%s:%d", c.cfg.Durable, md.Stream, md.Sequence.Stream)
+
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if _, err := c.js.PublishMsg(pubCtx, dl, jetstream.WithMsgID(dlID)); err != nil {
+		logger.ErrorContext(ctx, "dead-letter publish failed, will retry", slog.Any("error", err))
+		_ = msg.NakWithDelay(c.cfg.backoff(uint64(len(c.cfg.Backoff))))
+		return
+	}
+	logger.WarnContext(ctx, "event dead-lettered", slog.String("reason", reason))
+	if err := msg.TermWithReason("dead-lettered"); err != nil {
+		logger.WarnContext(ctx, "term failed", slog.Any("error", err))
+	}
+}
+
+// ReplayDeadLetters republishes the dead letters of consumer durable to their
+// original subjects and removes them from the dead-letter stream, returning
+// how many it replayed. The copies get a fresh Nats-Msg-Id so the original
+// stream does not drop them as duplicates, but keep Ce-Id: every consumer of
+// that subject sees the event again, and their inboxes skip it where it was
+// already handled.
+func ReplayDeadLetters(ctx context.Context, js jetstream.JetStream, durable string) (int, error) {
+	stream, err := js.Stream(ctx, DeadLetterStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replay dead letters: %w", err)
+	}
+	subject := DeadLetterSubjectPrefix + durable
+	replayed := 0
+	for seq := uint64(1); ; {
+		raw, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return replayed, nil
+		}
+		if err != nil {
+			return replayed, fmt.Errorf("replay dead letters: read: %w", err)
+		}
+		seq = raw.Sequence + 1
+		original := raw.Header.Get(HeaderDeadLetterSubject)
+		if original == "" {
+			return replayed, fmt.Errorf("replay dead letters: message %d has no %s header", raw.Sequence, HeaderDeadLetterSubject)
+		}
+		m := nats.NewMsg(original)
+		m.Data = raw.Data
+		for k, v := range raw.Header {
+			if strings.HasPrefix(k, "Guanxi-Dlq-") || strings.HasPrefix(k, "Nats-") {
+				continue
+			}
+			m.Header[k] = append([]string(nil), v...)
+		}
+		msgID := uuid.NewString()
+		m.Header.Set(HeaderMsgID, msgID)
+		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(msgID)); err != nil {
+			return replayed, fmt.Errorf("replay dead letters: publish to %s: %w", original, err)
+		}
+		if err := stream.DeleteMsg(ctx, raw.Sequence); err != nil {
+			return replayed, fmt.Errorf("replay dead letters: delete %d: %w", raw.Sequence, err)
+		}
+		replayed++
+	}
+}

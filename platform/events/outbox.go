@@ -1,0 +1,212 @@
+package events
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+)
+
+// Relay timing. Tick bounds how late an event whose wake-up was missed (or
+// that another process wrote) goes out; Retention keeps sent rows around
+// for inspection before cleanup deletes them.
+const (
+	relayTick      = time.Second
+	relayBatch     = 100
+	publishTimeout = 5 * time.Second
+	cleanupEvery   = 10 * time.Minute
+	// Retention is how long sent outbox rows are kept.
+	Retention = 24 * time.Hour
+)
+
+// Outbox writes events in the caller's transaction and relays them to
+// JetStream after commit. One Outbox (one relay) per process and database.
+type Outbox struct {
+	db     *sqldb.DB
+	js     jetstream.JetStream
+	logger *slog.Logger
+	wake   chan struct{}
+}
+
+// NewOutbox returns an outbox over db's outbox table publishing to js. Run
+// must be started for events to leave the database.
+func NewOutbox(db *sqldb.DB, js jetstream.JetStream, logger *slog.Logger) *Outbox {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Outbox{db: db, js: js, logger: logger, wake: make(chan struct{}, 1)}
+}
+
+// Enqueue writes ev into the outbox inside tx, so the event exists exactly
+// when the change it describes does, and wakes the relay after commit.
+func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, ev Event) error {
+	_, err := tx.Exec(ctx,
+		`INSERT INTO outbox (id, subject, type, source, occurred_at, payload, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent)
+	if err != nil {
+		return fmt.Errorf("enqueue event %s: %w", ev.Subject, err)
+	}
+	tx.AfterCommit(o.notify)
+	return nil
+}
+
+// notify wakes the relay without blocking; one pending wake-up is enough.
+func (o *Outbox) notify() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Depth returns the number of events not yet published.
+func (o *Outbox) Depth(ctx context.Context) (int64, error) {
+	var n int64
+	if err := o.db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("outbox depth: %w", err)
+	}
+	return n, nil
+}
+
+// Run relays unsent events to JetStream until ctx is done, then returns nil.
+// It publishes after every commit that enqueued an event and at least every
+// second, in id order; a failed publish stops the round and is retried on
+// the next, so events are never skipped.
+func (o *Outbox) Run(ctx context.Context) error {
+	ticker := time.NewTicker(relayTick)
+	defer ticker.Stop()
+	var lastCleanup time.Time
+	for {
+		for {
+			sent, err := o.relayBatch(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					o.logger.WarnContext(ctx, "outbox relay failed, retrying", slog.Any("error", err))
+				}
+				break
+			}
+			if sent < relayBatch {
+				break
+			}
+		}
+		if time.Since(lastCleanup) >= cleanupEvery {
+			if err := o.cleanup(ctx); err != nil && ctx.Err() == nil {
+				o.logger.WarnContext(ctx, "outbox cleanup failed", slog.Any("error", err))
+			}
+			lastCleanup = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-o.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// relayBatch publishes up to relayBatch unsent events and returns how many
+// it published.
+func (o *Outbox) relayBatch(ctx context.Context) (int, error) {
+	if o.db.Dialect == sqldb.Postgres {
+		// Claim rows with SKIP LOCKED so several replicas' relays never
+		// publish the same rows at the same time.
+		// The transaction ignores ctx cancellation so that rows already
+		// published are still marked sent when the relay is stopped.
+		var (
+			sent     int
+			relayErr error
+		)
+		err := o.db.InTx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+			// Always commit: rows marked before a failure did go out.
+			sent, relayErr = o.publishRows(ctx, tx, `FOR UPDATE SKIP LOCKED`)
+			return nil
+		})
+		return sent, errors.Join(relayErr, err)
+	}
+	// SQLite has one writer; holding its write lock while publishing
+	// would stall the service's own writes, so read, publish, then mark
+	// each row. A single relay per database file is assumed.
+	return o.publishRows(ctx, o.db, "")
+}
+
+// querier is what the relay needs from a *sqldb.DB or *sqldb.Tx.
+type querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, error) {
+	rows, err := loadUnsent(ctx, q, lock)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, ev := range rows {
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
+		if err := o.publish(ctx, ev); err != nil {
+			// Stop here so later events never overtake this one.
+			return sent, err
+		}
+		// Marking must not be cancelled: the event is out, and an unmarked
+		// row would be published again.
+		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		_, err := q.Exec(markCtx, `UPDATE outbox SET sent_at = ? WHERE id = ?`, sqldb.Micros(time.Now()), ev.ID)
+		cancel()
+		if err != nil {
+			return sent, fmt.Errorf("mark event %s sent: %w", ev.ID, err)
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {
+	rows, err := q.Query(ctx, `SELECT id, subject, type, source, occurred_at, payload, traceparent FROM outbox
+		WHERE sent_at IS NULL ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock)
+	if err != nil {
+		return nil, fmt.Errorf("load unsent events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var (
+			ev Event
+			at int64
+		)
+		if err := rows.Scan(&ev.ID, &ev.Subject, &ev.Type, &ev.Source, &at, &ev.Payload, &ev.TraceParent); err != nil {
+			return nil, fmt.Errorf("scan outbox row: %w", err)
+		}
+		ev.Time = sqldb.FromMicros(at)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load unsent events: %w", err)
+	}
+	return out, nil
+}
+
+func (o *Outbox) publish(ctx context.Context, ev Event) error {
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	// A Duplicate ack means an earlier attempt got through; that is success.
+	if _, err := o.js.PublishMsg(ctx, ev.natsMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
+		return fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
+	}
+	return nil
+}
+
+func (o *Outbox) cleanup(ctx context.Context) error {
+	cutoff := sqldb.Micros(time.Now().Add(-Retention))
+	if _, err := o.db.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, cutoff); err != nil {
+		return fmt.Errorf("clean outbox: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package events_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+)
+
+func tracedContext(t *testing.T) (context.Context, trace.TraceID) {
+	t.Helper()
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled})
+	return trace.ContextWithSpanContext(context.Background(), sc), traceID
+}
+
+func TestNewEvent(t *testing.T) {
+	t.Parallel()
+	ctx, traceID := tracedContext(t)
+	ev, err := events.NewEvent(ctx, "guanxi/test", "customer.customer.created", wrapperspb.String("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.ID) != 36 || ev.ID[14] != '7' {
+		t.Errorf("ID %q is not a UUIDv7", ev.ID)
+	}
+	if ev.Type != "google.protobuf.StringValue" || ev.Source != "guanxi/test" || ev.Subject != "customer.customer.created" {
+		t.Errorf("event = %+v", ev)
+	}
+	if ev.Time.Location() != time.UTC || time.Since(ev.Time) > time.Minute {
+		t.Errorf("time = %v", ev.Time)
+	}
+	want := "00-" + traceID.String() + "-00f067aa0ba902b7-01"
+	if ev.TraceParent != want {
+		t.Errorf("traceparent = %q, want %q", ev.TraceParent, want)
+	}
+	var got wrapperspb.StringValue
+	if err := proto.Unmarshal(ev.Payload, &got); err != nil || got.GetValue() != "hello" {
+		t.Errorf("payload = %v, %v", &got, err)
+	}
+}
+
+func enqueue(t *testing.T, db *sqldb.DB, o *events.Outbox, evs ...events.Event) {
+	t.Helper()
+	err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+		for _, ev := range evs {
+			if err := o.Enqueue(context.Background(), tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newEvent(t *testing.T, ctx context.Context, subject, value string) events.Event {
+	t.Helper()
+	ev, err := events.NewEvent(ctx, "guanxi/test", subject, wrapperspb.String(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestOutboxRelay(t *testing.T) {
+	t.Parallel()
+	for _, srv := range testinfra.NATSServers(t) {
+		for _, d := range testinfra.Databases(t) {
+			t.Run(srv.Name+"/"+d.Name, func(t *testing.T) {
+				t.Parallel()
+				b := newBus(t, srv.URL)
+				db := openDB(t, d.URL)
+				t.Cleanup(func() { db.Close() })
+				o := events.NewOutbox(db, b.js, nil)
+				runInBackground(t, o.Run)
+				sub := b.subscribe(t, b.subject+".>")
+
+				ctx, traceID := tracedContext(t)
+				evs := []events.Event{
+					newEvent(t, ctx, b.subject+".customer.created", "one"),
+					newEvent(t, ctx, b.subject+".customer.updated", "two"),
+					newEvent(t, ctx, b.subject+".customer.updated", "three"),
+				}
+				enqueue(t, db, o, evs...)
+
+				for _, ev := range evs {
+					m := next(t, sub)
+					if m.Subject != ev.Subject || string(m.Data) != string(ev.Payload) {
+						t.Fatalf("got %s %q, want %s (in order)", m.Subject, m.Data, ev.Subject)
+					}
+					wantHeaders := map[string]string{
+						"Nats-Msg-Id":    ev.ID,
+						"Ce-Id":          ev.ID,
+						"Ce-Type":        "google.protobuf.StringValue",
+						"Ce-Source":      "guanxi/test",
+						"Ce-Time":        ev.Time.Format(time.RFC3339Nano),
+						"Ce-Specversion": "1.0",
+						"traceparent":    "00-" + traceID.String() + "-00f067aa0ba902b7-01",
+					}
+					for k, v := range wantHeaders {
+						if got := m.Header.Get(k); got != v {
+							t.Errorf("header %s = %q, want %q", k, got, v)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestOutboxRelayRound(t *testing.T) {
+	t.Parallel()
+	url := testinfra.EmbeddedNATS(t)
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := newBus(t, url)
+			db := openDB(t, d.URL)
+			t.Cleanup(func() { db.Close() })
+			o := events.NewOutbox(db, b.js, nil)
+			ctx := context.Background()
+
+			// An event already published (a relay that died before marking
+			// it sent) is acknowledged as a duplicate and counts as sent.
+			dup := newEvent(t, ctx, b.subject+".x.dup", "dup")
+			if err := events.Publish(ctx, b.js, dup); err != nil {
+				t.Fatal(err)
+			}
+			enqueue(t, db, o, dup)
+			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
+			}
+			info, err := b.js.Stream(ctx, b.stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msgs := info.CachedInfo().State.Msgs; msgs != 1 {
+				t.Fatalf("stream holds %d messages, want 1 (deduplicated)", msgs)
+			}
+
+			// A failing publish stops the round so later events wait.
+			blocked := newEvent(t, ctx, "nostream"+b.subject+".x", "blocked")
+			later := newEvent(t, ctx, b.subject+".x.later", "later")
+			enqueue(t, db, o, blocked, later)
+			if n, err := o.RelayOnce(ctx); err == nil || n != 0 {
+				t.Fatalf("relay = %d, %v; want 0 and an error", n, err)
+			}
+			if depth, err := o.Depth(ctx); err != nil || depth != 2 {
+				t.Fatalf("depth = %d, %v; want 2", depth, err)
+			}
+		})
+	}
+}
+
+// TestOutboxSurvivesCrash simulates a process dying between commit and
+// publish: the event must go out from the reopened database.
+func TestOutboxSurvivesCrash(t *testing.T) {
+	t.Parallel()
+	b := newBus(t, testinfra.EmbeddedNATS(t))
+	url := testinfra.SQLiteURL(t)
+	ctx := context.Background()
+
+	db := openDB(t, url)
+	ev := newEvent(t, ctx, b.subject+".order.placed", "survivor")
+	enqueue(t, db, events.NewOutbox(db, b.js, nil), ev) // no relay running
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	sub := b.subscribe(t, b.subject+".>")
+	db = openDB(t, url)
+	t.Cleanup(func() { db.Close() })
+	o := events.NewOutbox(db, b.js, nil)
+	if depth, err := o.Depth(ctx); err != nil || depth != 1 {
+		t.Fatalf("depth after restart = %d, %v; want 1", depth, err)
+	}
+	runInBackground(t, o.Run)
+	m := next(t, sub)
+	if m.Header.Get("Ce-Id") != ev.ID {
+		t.Fatalf("got event %s, want %s", m.Header.Get("Ce-Id"), ev.ID)
+	}
+}
+
+func TestMarkHandled(t *testing.T) {
+	t.Parallel()
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, d.URL)
+			t.Cleanup(func() { db.Close() })
+			ctx := context.Background()
+			mark := func(consumer, id string) bool {
+				t.Helper()
+				var first bool
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					var err error
+					first, err = events.MarkHandled(ctx, tx, consumer, id)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return first
+			}
+			steps := []struct {
+				consumer, id string
+				want         bool
+			}{
+				{"loyalty-purchases", "e1", true},
+				{"loyalty-purchases", "e1", false},
+				{"segmentation-purchases", "e1", true},
+				{"loyalty-purchases", "e2", true},
+			}
+			for _, s := range steps {
+				if got := mark(s.consumer, s.id); got != s.want {
+					t.Errorf("MarkHandled(%s, %s) = %v, want %v", s.consumer, s.id, got, s.want)
+				}
+			}
+
+			// A rolled-back effect leaves the event unhandled.
+			_ = db.InTx(ctx, func(tx *sqldb.Tx) error {
+				if _, err := events.MarkHandled(ctx, tx, "c", "e3"); err != nil {
+					t.Fatal(err)
+				}
+				return context.Canceled
+			})
+			if !mark("c", "e3") {
+				t.Error("event of a rolled-back transaction counted as handled")
+			}
+		})
+	}
+}

@@ -1,0 +1,163 @@
+// Package grpcserver builds the gRPC server every guanxi service runs:
+// tracing, panic recovery, an error safety net that never leaks internal
+// detail, the health service, reflection, and graceful shutdown.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultShutdownTimeout is how long Serve waits for in-flight RPCs after its
+// context is done before it cuts them off.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// internalMessage is all a client learns about an unexpected failure; the
+// detail goes to the log.
+const internalMessage = "internal error"
+
+// Server is a grpc.Server with the health service attached.
+type Server struct {
+	*grpc.Server
+	// Health reports SERVING for "" from New until Serve shuts down; services
+	// may set per-service statuses too.
+	Health *health.Server
+	// ShutdownTimeout bounds GracefulStop; zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
+	logger *slog.Logger
+}
+
+// New returns a server with the project's stats handler and interceptors,
+// health and reflection registered. opts are appended after the defaults;
+// interceptors passed with grpc.ChainUnaryInterceptor run inside ours.
+func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{Health: health.NewServer(), logger: logger}
+	all := append([]grpc.ServerOption{
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryRecover),
+		grpc.ChainStreamInterceptor(s.streamErrors, s.streamRecover),
+	}, opts...)
+	s.Server = grpc.NewServer(all...)
+	healthpb.RegisterHealthServer(s.Server, s.Health)
+	reflection.Register(s.Server)
+	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	return s
+}
+
+// Serve accepts connections on lis until ctx is done or serving fails. On
+// ctx done it reports NOT_SERVING, stops gracefully and, after
+// ShutdownTimeout, forcibly. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.Server.Serve(lis) }()
+
+	select {
+	case err := <-serveErr:
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("serve grpc: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Tell load balancers to go elsewhere before connections drain.
+	s.Health.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(stopped)
+	}()
+	timeout := s.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-stopped:
+	case <-timer.C:
+		s.logger.Warn("grpc graceful stop timed out, stopping", slog.Duration("timeout", timeout))
+		s.Stop()
+		<-stopped
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("serve grpc: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.recovered(ctx, info.FullMethod, r)
+		}
+	}()
+	return handler(ctx, req)
+}
+
+func (s *Server) streamRecover(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.recovered(ss.Context(), info.FullMethod, r)
+		}
+	}()
+	return handler(srv, ss)
+}
+
+func (s *Server) recovered(ctx context.Context, method string, r any) error {
+	s.logger.ErrorContext(ctx, "grpc handler panic",
+		slog.String("method", method),
+		slog.Any("panic", r),
+		slog.String("stack", string(debug.Stack())),
+	)
+	return status.Error(codes.Internal, internalMessage)
+}
+
+func (s *Server) unaryErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return resp, s.safeError(ctx, info.FullMethod, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := handler(srv, ss); err != nil {
+		return s.safeError(ss.Context(), info.FullMethod, err)
+	}
+	return nil
+}
+
+// safeError lets status errors through and turns anything else into a
+// status, so a forgotten mapping in a service never leaks driver messages
+// (SQL, file paths) to clients.
+func (s *Server) safeError(ctx context.Context, method string, err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, context.Canceled.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	}
+	s.logger.ErrorContext(ctx, "grpc handler error", slog.String("method", method), slog.Any("error", err))
+	return status.Error(codes.Internal, internalMessage)
+}

@@ -1,0 +1,65 @@
+// Package rpcerr builds gRPC status errors the way every guanxi service
+// returns them, so clients see the same shape for the same kind of failure.
+package rpcerr
+
+import (
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// FieldViolation names one invalid request field and what is wrong with it.
+type FieldViolation struct {
+	Field       string
+	Description string
+}
+
+// InvalidArgument returns a codes.InvalidArgument status whose message lists
+// the violations ("invalid argument: name: is required; ...") for humans and
+// whose errdetails.BadRequest detail lists them for programs.
+func InvalidArgument(violations ...FieldViolation) error {
+	var msg strings.Builder
+	msg.WriteString("invalid argument")
+	br := &errdetails.BadRequest{}
+	for i, v := range violations {
+		if i == 0 {
+			msg.WriteString(": ")
+		} else {
+			msg.WriteString("; ")
+		}
+		msg.WriteString(v.Field + ": " + v.Description)
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: v.Field, Description: v.Description,
+		})
+	}
+	st := status.New(codes.InvalidArgument, msg.String())
+	if withDetails, err := st.WithDetails(br); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// Status returns a status error with code and msg.
+func Status(code codes.Code, msg string) error {
+	return status.Error(code, msg)
+}
+
+// Violations extracts the field violations from an InvalidArgument error,
+// for clients and tests; it returns nil when err carries none.
+func Violations(err error) []FieldViolation {
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil
+	}
+	var out []FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				out = append(out, FieldViolation{Field: v.GetField(), Description: v.GetDescription()})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package rpcerr_test
+
+import (
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+)
+
+func TestInvalidArgument(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		violations []rpcerr.FieldViolation
+		wantMsg    string
+	}{
+		{"none", nil, "invalid argument"},
+		{"one", []rpcerr.FieldViolation{{"name", "is required"}}, "invalid argument: name: is required"},
+		{"two", []rpcerr.FieldViolation{{"name", "is required"}, {"email", "is not an email"}},
+			"invalid argument: name: is required; email: is not an email"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := rpcerr.InvalidArgument(tt.violations...)
+			if code := status.Code(fmt.Errorf("wrapped: %w", err)); code != codes.InvalidArgument {
+				t.Errorf("wrapped code = %v", code)
+			}
+			st, ok := status.FromError(err)
+			if !ok || st.Code() != codes.InvalidArgument {
+				t.Fatalf("status = %v, %v", st, ok)
+			}
+			if st.Message() != tt.wantMsg {
+				t.Errorf("message = %q, want %q", st.Message(), tt.wantMsg)
+			}
+			got := rpcerr.Violations(err)
+			if len(got) != len(tt.violations) {
+				t.Fatalf("violations = %v, want %v", got, tt.violations)
+			}
+			for i := range got {
+				if got[i] != tt.violations[i] {
+					t.Errorf("violation %d = %v, want %v", i, got[i], tt.violations[i])
+				}
+			}
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	err := rpcerr.Status(codes.NotFound, "customer not found")
+	if status.Code(err) != codes.NotFound || status.Convert(err).Message() != "customer not found" {
+		t.Fatalf("got %v", err)
+	}
+}

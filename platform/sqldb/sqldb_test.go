@@ -1,0 +1,225 @@
+package sqldb_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+)
+
+func open(t *testing.T, url string) *sqldb.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sqldb.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, os.DirFS("testdata/migrations")); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestRebind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		dialect sqldb.Dialect
+		in      string
+		want    string
+	}{
+		{sqldb.SQLite, "SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = ? AND b = ?"},
+		{sqldb.Postgres, "SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = $1 AND b = $2"},
+		{sqldb.Postgres, "INSERT INTO t VALUES (?,?,?)", "INSERT INTO t VALUES ($1,$2,$3)"},
+		{sqldb.Postgres, "SELECT 1", "SELECT 1"},
+	}
+	for _, tt := range tests {
+		db := &sqldb.DB{Dialect: tt.dialect}
+		if got := db.Rebind(tt.in); got != tt.want {
+			t.Errorf("%v Rebind(%q) = %q, want %q", tt.dialect, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDialectString(t *testing.T) {
+	t.Parallel()
+	if sqldb.SQLite.String() != "sqlite" || sqldb.Postgres.String() != "postgres" {
+		t.Fatalf("got %s, %s", sqldb.SQLite, sqldb.Postgres)
+	}
+}
+
+func TestMicros(t *testing.T) {
+	t.Parallel()
+	in := time.Date(2025, 3, 1, 8, 30, 0, 123456789, time.FixedZone("CST", 8*3600))
+	got := sqldb.FromMicros(sqldb.Micros(in))
+	if !got.Equal(in.Truncate(time.Microsecond)) || got.Location() != time.UTC {
+		t.Fatalf("round trip = %v, want %v in UTC", got, in.Truncate(time.Microsecond))
+	}
+}
+
+func TestOpenRejectsUnknownScheme(t *testing.T) {
+	t.Parallel()
+	if _, err := sqldb.Open(context.Background(), "mysql://u:pw@h/db"); err == nil {
+		t.Fatal("want error")
+	}
+}
+
+func TestOpenSQLiteForms(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "nested", "dir", "a.db")
+	for _, url := range []string{"sqlite://" + abs, "sqlite::memory:"} {
+		db := open(t, url)
+		if db.Dialect != sqldb.SQLite {
+			t.Fatalf("%s: dialect %v", url, db.Dialect)
+		}
+		if _, err := db.Exec(context.Background(), "INSERT INTO widgets (id, name, created_at) VALUES (?, ?, ?)", "1", "a", 1); err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("sqlite file not created: %v", err)
+	}
+	// Two in-memory databases are separate.
+	a, b := open(t, "sqlite::memory:"), open(t, "sqlite::memory:")
+	if _, err := a.Exec(context.Background(), "INSERT INTO widgets (id, name, created_at) VALUES ('x', 'x', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := b.QueryRow(context.Background(), "SELECT COUNT(*) FROM widgets").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("second memory db sees %d rows (%v), want 0", n, err)
+	}
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t, d.URL)
+			ctx := context.Background()
+
+			t.Run("migrate is idempotent", func(t *testing.T) {
+				for range 2 {
+					if err := db.Migrate(ctx, os.DirFS("testdata")); err != nil { // nested "migrations" dir
+						t.Fatal(err)
+					}
+				}
+				if err := db.Migrate(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+				for _, table := range []string{"outbox", "inbox", "widgets", "platform_db_version", "goose_db_version"} {
+					var n int
+					if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+						t.Errorf("table %s: %v", table, err)
+					}
+				}
+			})
+
+			t.Run("commit runs after-commit hooks", func(t *testing.T) {
+				ran := 0
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					tx.AfterCommit(func() { ran++ })
+					if tx.Dialect() != db.Dialect {
+						t.Errorf("tx dialect %v", tx.Dialect())
+					}
+					_, err := tx.Exec(ctx, "INSERT INTO widgets (id, name, created_at) VALUES (?, ?, ?)", "c1", "committed", sqldb.Micros(time.Now()))
+					if ran != 0 {
+						t.Error("hook ran before commit")
+					}
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ran != 1 {
+					t.Fatalf("hook ran %d times, want 1", ran)
+				}
+				var name string
+				if err := db.QueryRow(ctx, "SELECT name FROM widgets WHERE id = ?", "c1").Scan(&name); err != nil || name != "committed" {
+					t.Fatalf("row = %q, %v", name, err)
+				}
+			})
+
+			rollbacks := []struct {
+				name string
+				fn   func(tx *sqldb.Tx) error
+			}{
+				{"error rolls back", func(tx *sqldb.Tx) error { return errors.New("use case failed") }},
+				{"panic rolls back", func(tx *sqldb.Tx) error { panic("bug") }},
+			}
+			for _, rb := range rollbacks {
+				t.Run(rb.name, func(t *testing.T) {
+					ran := false
+					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+						tx.AfterCommit(func() { ran = true })
+						if _, err := tx.Exec(ctx, "INSERT INTO widgets (id, name, created_at) VALUES (?, ?, ?)", "r1", "rolled back", 0); err != nil {
+							t.Fatal(err)
+						}
+						return rb.fn(tx)
+					})
+					if err == nil {
+						t.Fatal("InTx returned nil")
+					}
+					if ran {
+						t.Error("after-commit hook ran on rollback")
+					}
+					var n int
+					if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM widgets WHERE id = ?", "r1").Scan(&n); err != nil || n != 0 {
+						t.Fatalf("rolled back row count = %d, %v", n, err)
+					}
+				})
+			}
+
+			t.Run("unique violation", func(t *testing.T) {
+				insert := "INSERT INTO widgets (id, name, created_at) VALUES (?, ?, ?)"
+				if _, err := db.Exec(ctx, insert, "u1", "unique", 0); err != nil {
+					t.Fatal(err)
+				}
+				_, errPK := db.Exec(ctx, insert, "u1", "other", 0)
+				_, errUnique := db.Exec(ctx, insert, "u2", "unique", 0)
+				for _, err := range []error{errPK, errUnique} {
+					if !sqldb.IsUniqueViolation(err) {
+						t.Errorf("IsUniqueViolation(%v) = false", err)
+					}
+				}
+				_, errOther := db.Exec(ctx, "INSERT INTO widgets (id) VALUES (?)", "u3") // NOT NULL
+				if errOther == nil || sqldb.IsUniqueViolation(errOther) || sqldb.IsUniqueViolation(nil) {
+					t.Errorf("non-unique error %v classified as unique violation", errOther)
+				}
+			})
+
+			t.Run("concurrent write transactions", func(t *testing.T) {
+				var wg sync.WaitGroup
+				errs := make(chan error, 8)
+				for i := range 8 {
+					wg.Go(func() {
+						errs <- db.InTx(ctx, func(tx *sqldb.Tx) error {
+							var n int
+							if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM widgets").Scan(&n); err != nil {
+								return err
+							}
+							_, err := tx.Exec(ctx, "INSERT INTO widgets (id, name, created_at) VALUES (?, ?, ?)",
+								string(rune('a'+i)), "w"+string(rune('a'+i)), n)
+							return err
+						})
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		})
+	}
+}

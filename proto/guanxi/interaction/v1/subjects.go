@@ -1,0 +1,14 @@
+package interactionv1
+
+// The JetStream stream and subjects of the interaction service's events
+// (DESIGN.md section 6). Payloads are the messages of events.proto.
+const (
+	// Stream holds every interaction event.
+	Stream = "INTERACTION"
+	// StreamSubjects is the subject filter of Stream.
+	StreamSubjects = "interaction.>"
+	// SubjectInteractionRecorded carries InteractionRecorded.
+	SubjectInteractionRecorded = "interaction.interaction.recorded"
+	// SubjectPurchaseRecorded carries PurchaseRecorded.
+	SubjectPurchaseRecorded = "interaction.purchase.recorded"
+)

@@ -1,0 +1,318 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/customer/migrations"
+)
+
+// recorder is an EventWriter that keeps what was written, and whether the
+// writing transaction committed.
+type recorder struct {
+	mu        sync.Mutex
+	committed []domain.Event
+}
+
+func (r *recorder) WriteEvent(_ context.Context, tx *sqldb.Tx, ev domain.Event) error {
+	tx.AfterCommit(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.committed = append(r.committed, ev)
+	})
+	return nil
+}
+
+func (r *recorder) events() []domain.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]domain.Event(nil), r.committed...)
+}
+
+// TestStoreContract runs the one store suite against every database.
+func TestStoreContract(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := sqldb.Open(ctx, d.URL)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if err := db.Migrate(ctx, migrations.FS); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			rec := &recorder{}
+			s := sqlstore.New(db, rec)
+			// The subtests share one database, so they run in order.
+			t.Run("CreateGet", func(t *testing.T) { testCreateGet(t, s, rec) })
+			t.Run("GetMissing", func(t *testing.T) { testGetMissing(t, s) })
+			t.Run("RollbackWritesNothing", func(t *testing.T) { testRollback(t, s, rec) })
+			t.Run("RequestID", func(t *testing.T) { testRequestID(t, s) })
+			t.Run("Update", func(t *testing.T) { testUpdate(t, s) })
+			t.Run("ListPaging", func(t *testing.T) { testListPaging(t, s) })
+		})
+	}
+}
+
+var clock = time.Date(2025, 3, 1, 8, 0, 0, 123456000, time.UTC)
+
+func newCustomer(t *testing.T, name string, created time.Time) domain.Customer {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := domain.NewCustomer(id.String(), domain.Profile{
+		Type:        domain.TypeOrganization,
+		DisplayName: name,
+		Email:       "buyer@Example.COM",
+		Phone:       "+86 138-0013-8000",
+		Locale:      "zh-CN",
+		TimeZone:    "Asia/Shanghai",
+		Tags:        []string{"vip", "批发"},
+	}, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func create(t *testing.T, s *sqlstore.Store, c domain.Customer, requestID string) error {
+	t.Helper()
+	return s.InTx(context.Background(), func(tx domain.Tx) error {
+		if err := tx.CreateCustomer(context.Background(), c, requestID); err != nil {
+			return err
+		}
+		return tx.Publish(context.Background(), domain.CustomerCreated{Customer: c})
+	})
+}
+
+func testCreateGet(t *testing.T, s *sqlstore.Store, rec *recorder) {
+	ctx := context.Background()
+	before := len(rec.events())
+	c := newCustomer(t, "王小明", clock)
+	if err := create(t, s, c, ""); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	got, err := s.Customer(ctx, c.ID)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("stored customer differs (-want +got):\n%s", diff)
+	}
+	if evs := rec.events(); len(evs) != before+1 || evs[len(evs)-1].CustomerID() != c.ID {
+		t.Errorf("events after commit = %v, want one CustomerCreated for %s", evs[before:], c.ID)
+	}
+
+	// A customer without optional fields reads back without them.
+	bare, err := domain.NewCustomer(uuid.NewString(), domain.Profile{DisplayName: "Bare"}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := create(t, s, bare, ""); err != nil {
+		t.Fatalf("create bare: %v", err)
+	}
+	got, err = s.Customer(ctx, bare.ID)
+	if err != nil {
+		t.Fatalf("get bare: %v", err)
+	}
+	if diff := cmp.Diff(bare, got); diff != "" {
+		t.Errorf("bare customer differs (-want +got):\n%s", diff)
+	}
+}
+
+func testGetMissing(t *testing.T, s *sqlstore.Store) {
+	id := uuid.NewString()
+	_, err := s.Customer(context.Background(), id)
+	var nf *domain.NotFoundError
+	if !errors.As(err, &nf) || nf.ID != id || !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("get missing = %v, want NotFoundError{%s}", err, id)
+	}
+	if _, err := s.CustomerByRequestID(context.Background(), "never-used"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("by missing request id = %v, want ErrNotFound", err)
+	}
+}
+
+func testRollback(t *testing.T, s *sqlstore.Store, rec *recorder) {
+	before := len(rec.events())
+	c := newCustomer(t, "Rolled Back", clock)
+	boom := errors.New("boom")
+	err := s.InTx(context.Background(), func(tx domain.Tx) error {
+		if err := tx.CreateCustomer(context.Background(), c, "rollback-req"); err != nil {
+			return err
+		}
+		if err := tx.Publish(context.Background(), domain.CustomerCreated{Customer: c}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	if _, err := s.Customer(context.Background(), c.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("customer of a rolled back tx: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.CustomerByRequestID(context.Background(), "rollback-req"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("request id of a rolled back tx: err = %v, want ErrNotFound", err)
+	}
+	if got := len(rec.events()); got != before {
+		t.Errorf("events after rollback = %d, want %d", got, before)
+	}
+}
+
+func testRequestID(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	first := newCustomer(t, "First", clock)
+	if err := create(t, s, first, "req-1"); err != nil {
+		t.Fatalf("create first: %v", err)
+	}
+	second := newCustomer(t, "Second", clock)
+	if err := create(t, s, second, "req-1"); !errors.Is(err, domain.ErrDuplicateRequest) {
+		t.Fatalf("create with used request id = %v, want ErrDuplicateRequest", err)
+	}
+	if _, err := s.Customer(ctx, second.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("second customer was stored: err = %v", err)
+	}
+	got, err := s.CustomerByRequestID(ctx, "req-1")
+	if err != nil {
+		t.Fatalf("by request id: %v", err)
+	}
+	if got.ID != first.ID {
+		t.Errorf("by request id = %s, want the first customer %s", got.ID, first.ID)
+	}
+	// Creates without a request id never collide with each other.
+	for i := range 2 {
+		if err := create(t, s, newCustomer(t, fmt.Sprintf("No key %d", i), clock), ""); err != nil {
+			t.Fatalf("create without request id #%d: %v", i, err)
+		}
+	}
+}
+
+func testUpdate(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	c := newCustomer(t, "Before", clock)
+	if err := create(t, s, c, ""); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	next, changed, err := c.Apply(domain.Profile{DisplayName: "After", Tags: []string{"new"}},
+		[]domain.Field{domain.FieldDisplayName, domain.FieldTags, domain.FieldEmail}, clock.Add(time.Hour))
+	if err != nil || len(changed) != 3 {
+		t.Fatalf("apply = %v, %v", changed, err)
+	}
+	if err := s.InTx(ctx, func(tx domain.Tx) error { return tx.UpdateCustomer(ctx, next, c.Version) }); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	got, err := s.Customer(ctx, c.ID)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if diff := cmp.Diff(next, got); diff != "" {
+		t.Errorf("updated customer differs (-want +got):\n%s", diff)
+	}
+	if got.Email != "" || got.Version != 2 {
+		t.Errorf("email %q version %d, want cleared and 2", got.Email, got.Version)
+	}
+
+	// Writing against the old version loses.
+	stale := next
+	stale.DisplayName = "Lost"
+	stale.Version = 3
+	err = s.InTx(ctx, func(tx domain.Tx) error { return tx.UpdateCustomer(ctx, stale, c.Version) })
+	if !errors.Is(err, domain.ErrStale) {
+		t.Fatalf("update from version %d = %v, want ErrStale", c.Version, err)
+	}
+	if got, _ := s.Customer(ctx, c.ID); got.DisplayName != "After" {
+		t.Errorf("stale update was written: %q", got.DisplayName)
+	}
+
+	missing := newCustomer(t, "Ghost", clock)
+	err = s.InTx(ctx, func(tx domain.Tx) error { return tx.UpdateCustomer(ctx, missing, 1) })
+	if !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("update missing = %v, want ErrNotFound", err)
+	}
+}
+
+func testListPaging(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	// Start from a clean view: everything earlier subtests created comes
+	// before these, which all share one later creation time or follow it, so
+	// ties on create_time are broken by id.
+	existing := listAll(t, s, nil, 1000)
+	base := clock.Add(24 * time.Hour)
+	var want []string
+	for i := range 7 {
+		created := base
+		if i >= 4 {
+			created = base.Add(time.Duration(i) * time.Second)
+		}
+		c := newCustomer(t, fmt.Sprintf("Page %d", i), created)
+		if err := create(t, s, c, ""); err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+		want = append(want, c.ID)
+	}
+	all := listAll(t, s, nil, 1000)
+	if len(all) != len(existing)+7 {
+		t.Fatalf("listed %d, want %d", len(all), len(existing)+7)
+	}
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if a.CreateTime.After(b.CreateTime) || (a.CreateTime.Equal(b.CreateTime) && a.ID >= b.ID) {
+			t.Fatalf("list not ordered by (create_time, id) at %d: %v %s then %v %s", i, a.CreateTime, a.ID, b.CreateTime, b.ID)
+		}
+	}
+	// Paging by 3 from the first new customer's predecessor visits exactly
+	// the new ones in order, however the cursor falls among equal times.
+	var after *domain.Cursor
+	if len(existing) > 0 {
+		last := existing[len(existing)-1]
+		after = &domain.Cursor{CreateTime: last.CreateTime, ID: last.ID}
+	}
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		page, err := s.ListCustomers(ctx, domain.ListQuery{Limit: 3, After: after})
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		for _, c := range page {
+			got = append(got, c.ID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		last := page[len(page)-1]
+		after = &domain.Cursor{CreateTime: last.CreateTime, ID: last.ID}
+	}
+	sortedWant := append([]string(nil), want[:4]...)
+	slices.Sort(sortedWant)
+	sortedWant = append(sortedWant, want[4:]...)
+	if diff := cmp.Diff(sortedWant, got); diff != "" {
+		t.Errorf("paged ids differ (-want +got):\n%s", diff)
+	}
+}
+
+func listAll(t *testing.T, s *sqlstore.Store, after *domain.Cursor, limit int) []domain.Customer {
+	t.Helper()
+	out, err := s.ListCustomers(context.Background(), domain.ListQuery{Limit: limit, After: after})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	return out
+}

@@ -1,0 +1,271 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/customer/migrations"
+)
+
+// recorder keeps the events of committed transactions.
+type recorder struct {
+	mu     sync.Mutex
+	events []domain.Event
+}
+
+func (r *recorder) WriteEvent(_ context.Context, tx *sqldb.Tx, ev domain.Event) error {
+	tx.AfterCommit(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.events = append(r.events, ev)
+	})
+	return nil
+}
+
+func (r *recorder) snapshot() []domain.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]domain.Event(nil), r.events...)
+}
+
+func newApp(t *testing.T, url string) (*app.App, *recorder) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	rec := &recorder{}
+	return app.New(sqlstore.New(db, rec)), rec
+}
+
+func TestApp(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Run("ConcurrentCreateSameRequestID", func(t *testing.T) {
+				a, rec := newApp(t, d.URL)
+				testConcurrentCreate(t, a, rec)
+			})
+			t.Run("Update", func(t *testing.T) {
+				a, rec := newApp(t, d.URL)
+				testUpdate(t, a, rec)
+			})
+			t.Run("ConcurrentUpdates", func(t *testing.T) {
+				a, _ := newApp(t, d.URL)
+				testConcurrentUpdates(t, a)
+			})
+		})
+	}
+}
+
+func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
+	ctx := context.Background()
+	const callers = 8
+	ids := make([]string, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			c, err := a.CreateCustomer(ctx, app.CreateCustomer{
+				Profile:   domain.Profile{DisplayName: "Racer"},
+				RequestID: "same-key",
+			})
+			ids[i], errs[i] = c.ID, err
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range callers {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("caller %d got %s, caller 0 got %s", i, ids[i], ids[0])
+		}
+	}
+	page, err := a.ListCustomers(ctx, app.ListCustomers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Customers) != 1 {
+		t.Fatalf("%d customers stored, want 1", len(page.Customers))
+	}
+	if evs := rec.snapshot(); len(evs) != 1 {
+		t.Fatalf("%d events, want 1 CustomerCreated", len(evs))
+	}
+	// A different key creates another customer.
+	other, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Racer"}, RequestID: "other-key"})
+	if err != nil || other.ID == ids[0] {
+		t.Fatalf("create with another key = %v, %v", other.ID, err)
+	}
+}
+
+func testUpdate(t *testing.T, a *app.App, rec *recorder) {
+	ctx := context.Background()
+	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Acme", Tags: []string{"a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changes: same etag, no event.
+	same, err := a.UpdateCustomer(ctx, app.UpdateCustomer{
+		ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: " Acme "}, Fields: []domain.Field{domain.FieldDisplayName},
+	})
+	if err != nil {
+		t.Fatalf("no-op update: %v", err)
+	}
+	if same.Etag() != c.Etag() || len(rec.snapshot()) != 1 {
+		t.Fatalf("no-op update: etag %s (was %s), %d events", same.Etag(), c.Etag(), len(rec.snapshot()))
+	}
+	up, err := a.UpdateCustomer(ctx, app.UpdateCustomer{
+		ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: "Acme Ltd", Phone: "+1 555 0100"},
+		Fields: []domain.Field{domain.FieldDisplayName, domain.FieldPhone},
+	})
+	if err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if up.Etag() == c.Etag() || up.DisplayName != "Acme Ltd" || up.Phone != "+15550100" {
+		t.Fatalf("update returned %+v", up)
+	}
+	evs := rec.snapshot()
+	ev, ok := evs[len(evs)-1].(domain.CustomerUpdated)
+	if !ok || len(ev.ChangedFields) != 2 || ev.Customer.Etag() != up.Etag() {
+		t.Fatalf("last event = %#v, want CustomerUpdated of display_name, phone", evs[len(evs)-1])
+	}
+	if _, err := a.UpdateCustomer(ctx, app.UpdateCustomer{ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: "Lost"},
+		Fields: []domain.Field{domain.FieldDisplayName}}); !errors.Is(err, domain.ErrStale) {
+		t.Fatalf("update with old etag = %v, want ErrStale", err)
+	}
+	if _, err := a.UpdateCustomer(ctx, app.UpdateCustomer{ID: "0190a1b2-0000-7000-8000-000000000000",
+		Fields: []domain.Field{domain.FieldDisplayName}, Profile: domain.Profile{DisplayName: "X"}}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("update missing = %v, want ErrNotFound", err)
+	}
+	got, err := a.GetCustomer(ctx, c.ID)
+	if err != nil || got.DisplayName != "Acme Ltd" || got.Etag() != up.Etag() {
+		t.Fatalf("get after update = %+v, %v", got, err)
+	}
+}
+
+// testConcurrentUpdates checks that concurrent writers without an etag each
+// either win or get ErrStale, and that the version counts the winners.
+func testConcurrentUpdates(t *testing.T, a *app.App) {
+	ctx := context.Background()
+	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Start"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers = 6
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			_, errs[i] = a.UpdateCustomer(ctx, app.UpdateCustomer{
+				ID: c.ID, Profile: domain.Profile{DisplayName: "Writer " + string(rune('A'+i))},
+				Fields: []domain.Field{domain.FieldDisplayName},
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, domain.ErrStale):
+		default:
+			t.Fatalf("concurrent update: %v", err)
+		}
+	}
+	got, err := a.GetCustomer(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wins == 0 || got.Version != int64(1+wins) {
+		t.Fatalf("%d winners, version %d", wins, got.Version)
+	}
+}
+
+func TestListPaging(t *testing.T) {
+	a, _ := newApp(t, testinfra.SQLiteURL(t))
+	ctx := context.Background()
+	var want []string
+	for range 5 {
+		c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "P"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, c.ID)
+	}
+	var got []string
+	var after *domain.Cursor
+	pages := 0
+	for {
+		page, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: 2, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, c := range page.Customers {
+			got = append(got, c.ID)
+		}
+		if page.Next == nil {
+			break
+		}
+		after = page.Next
+	}
+	if pages != 3 || len(got) != 5 {
+		t.Fatalf("%d pages, %d customers; want 3, 5", pages, len(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("order %v, want creation order %v", got, want)
+		}
+	}
+	// An exact multiple of the page size ends without an empty extra page.
+	page, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: 5})
+	if err != nil || len(page.Customers) != 5 || page.Next != nil {
+		t.Fatalf("page of 5 = %d, next %v, %v", len(page.Customers), page.Next, err)
+	}
+	var ve *domain.ValidationError
+	if _, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: -1}); !errors.As(err, &ve) {
+		t.Fatalf("negative page size = %v, want ValidationError", err)
+	}
+}
+
+func TestClockPrecision(t *testing.T) {
+	fixed := time.Date(2025, 5, 5, 5, 5, 5, 123456789, time.FixedZone("CST", 8*3600))
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(sqlstore.New(db, &recorder{}), app.WithClock(func() time.Time { return fixed }))
+	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "T"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.GetCustomer(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreateTime.Equal(c.CreateTime) || c.CreateTime.Location() != time.UTC || c.CreateTime.Nanosecond() != 123456000 {
+		t.Fatalf("created %v, read back %v", c.CreateTime, got.CreateTime)
+	}
+}

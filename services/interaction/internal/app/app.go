@@ -1,0 +1,166 @@
+// Package app holds the interaction service's use cases: recording an
+// interaction exactly once and listing a customer's timeline.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+)
+
+// Page sizes of ListInteractions (AIP-158).
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Service runs the use cases against a store and the customer service.
+type Service struct {
+	store     domain.Store
+	customers domain.Customers
+	now       func() time.Time
+}
+
+// New returns a Service. now is the clock; nil means time.Now.
+func New(store domain.Store, customers domain.Customers, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, customers: customers, now: now}
+}
+
+// RecordInteraction is the input of Service.RecordInteraction.
+type RecordInteraction struct {
+	Interaction domain.Interaction
+	// RequestID makes the call idempotent (AIP-155); may be empty.
+	RequestID string
+}
+
+// RecordInteraction validates and stores a new interaction and publishes its
+// events in the same transaction. A repeat (same request id, or same source
+// and source id) returns the interaction first recorded and publishes
+// nothing.
+func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) (domain.Interaction, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	in := cmd.Interaction
+	in.Normalize(now)
+	// Field paths follow the command, which mirrors the API request.
+	v := in.Validate(now).Nest("interaction")
+	v = append(v, domain.ValidateRequestID("request_id", cmd.RequestID)...)
+	if err := v.Err(); err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	}
+	key := domain.IdempotencyKey{RequestID: cmd.RequestID, Source: in.Source, SourceID: in.SourceID}
+	// A repeat is answered before asking the customer service, so a retrying
+	// client gets its result even while that service is down.
+	if prev, ok, err := s.findRepeat(ctx, key); err != nil || ok {
+		return prev, err
+	}
+	exists, err := s.customers.Exists(ctx, in.CustomerID)
+	if err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
+	}
+	if !exists {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerNotFoundError{CustomerID: in.CustomerID})
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: new id: %w", err)
+	}
+	in.ID = id.String()
+	in.CreateTime = now
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.Insert(ctx, in, key); err != nil {
+			return err
+		}
+		for _, ev := range domain.RecordedEvents(in) {
+			if err := tx.Publish(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, domain.ErrDuplicate) {
+		// A concurrent call with the same key won the race; answer as the
+		// repeat this call is.
+		prev, ok, ferr := s.findRepeat(ctx, key)
+		if ferr != nil {
+			return domain.Interaction{}, ferr
+		}
+		if ok {
+			return prev, nil
+		}
+	}
+	if err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	}
+	return in, nil
+}
+
+func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey) (domain.Interaction, bool, error) {
+	if key.RequestID == "" && key.SourceID == "" {
+		return domain.Interaction{}, false, nil
+	}
+	prev, err := s.store.FindByKey(ctx, key)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return domain.Interaction{}, false, nil
+	case err != nil:
+		return domain.Interaction{}, false, fmt.Errorf("record interaction: find repeat: %w", err)
+	}
+	return prev, true, nil
+}
+
+// ListInteractions is the input of Service.ListInteractions.
+type ListInteractions struct {
+	CustomerID string
+	// PageSize is the page size asked for; 0 means DefaultPageSize and
+	// larger than MaxPageSize means MaxPageSize.
+	PageSize int
+	// After is where the previous page ended; nil for the first page.
+	After *domain.Cursor
+}
+
+// InteractionPage is one page of a customer's timeline.
+type InteractionPage struct {
+	Interactions []domain.Interaction
+	// Next is where the next page starts; nil on the last page.
+	Next *domain.Cursor
+}
+
+// ListInteractions returns a page of a customer's timeline, newest first. An
+// unknown customer has an empty timeline: the customer service is not asked,
+// so reading stays available when it is down.
+func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (InteractionPage, error) {
+	v := domain.ValidateCustomerID("customer_id", q.CustomerID)
+	if q.PageSize < 0 {
+		v.Add("page_size", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
+	}
+	size := q.PageSize
+	switch {
+	case size == 0:
+		size = DefaultPageSize
+	case size > MaxPageSize:
+		size = MaxPageSize
+	}
+	// One extra row tells whether a next page exists.
+	items, err := s.store.ListByCustomer(ctx, q.CustomerID, q.After, size+1)
+	if err != nil {
+		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
+	}
+	page := InteractionPage{Interactions: items}
+	if len(items) > size {
+		page.Interactions = items[:size]
+		last := items[size-1]
+		page.Next = &domain.Cursor{OccurTime: last.OccurTime, ID: last.ID}
+	}
+	return page, nil
+}

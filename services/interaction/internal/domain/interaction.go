@@ -1,0 +1,235 @@
+// Package domain holds the interaction service's entities and rules: what an
+// interaction and a purchase are, what makes one valid, the events recording
+// one produces, and the interfaces the service needs from the outside world.
+package domain
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Kind is what happened in an interaction.
+type Kind string
+
+// The kinds of interaction. KindUnspecified is only an input value: Normalize
+// turns it into KindPurchase or KindNote.
+const (
+	KindUnspecified Kind = ""
+	KindPurchase    Kind = "purchase"
+	KindCall        Kind = "call"
+	KindMessage     Kind = "message"
+	KindMeeting     Kind = "meeting"
+	KindComplaint   Kind = "complaint"
+	KindNote        Kind = "note"
+)
+
+// Channel is where an interaction took place; ChannelUnspecified means the
+// reporting system did not say.
+type Channel string
+
+// The channels.
+const (
+	ChannelUnspecified Channel = ""
+	ChannelPhone       Channel = "phone"
+	ChannelEmail       Channel = "email"
+	ChannelSMS         Channel = "sms"
+	ChannelWeb         Channel = "web"
+	ChannelSocial      Channel = "social"
+	ChannelInPerson    Channel = "in_person"
+	ChannelFax         Channel = "fax"
+	ChannelPartner     Channel = "partner"
+	ChannelApp         Channel = "app"
+)
+
+// Limits on what one interaction may carry.
+const (
+	// MaxSummaryRunes bounds the summary: it is a short human note, not a
+	// transcript.
+	MaxSummaryRunes = 2000
+	// MaxFutureSkew is how far ahead of the service's clock an occur time
+	// may be; reporting systems' clocks drift and time zones get mixed up,
+	// but a purchase next week is a mistake.
+	MaxFutureSkew = 24 * time.Hour
+	// MaxKeyLength bounds source, source_id and request_id, which are keys.
+	MaxKeyLength = 256
+	// MaxLines bounds the lines of one purchase.
+	MaxLines = 1000
+)
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// Money is an exact amount in minor units of one ISO 4217 currency.
+type Money struct {
+	CurrencyCode string
+	AmountMinor  int64
+}
+
+// IsZero reports whether m is the zero Money, i.e. no amount was given.
+func (m Money) IsZero() bool { return m == Money{} }
+
+// Interaction is one contact with a customer on one channel.
+type Interaction struct {
+	ID         string
+	CustomerID string
+	Kind       Kind
+	Channel    Channel
+	OccurTime  time.Time
+	Summary    string
+	// Source and SourceID identify the interaction in the system that
+	// reported it; together they make a report idempotent.
+	Source   string
+	SourceID string
+	// Purchase is set exactly when Kind is KindPurchase.
+	Purchase   *Purchase
+	CreateTime time.Time
+}
+
+// Purchase is what a customer bought in one transaction.
+type Purchase struct {
+	Total   Money
+	OrderID string
+	Lines   []PurchaseLine
+}
+
+// PurchaseLine is one product of a purchase.
+type PurchaseLine struct {
+	SKU         string
+	ProductName string
+	Category    string
+	Quantity    int64
+	UnitPrice   Money
+}
+
+// Normalize fills the defaults of a new interaction: the kind from whether a
+// purchase is present, the occur time from now. Times are kept in UTC at
+// microsecond precision, the precision they are stored with, so what a
+// caller gets back from recording equals what it later lists.
+func (in *Interaction) Normalize(now time.Time) {
+	if in.Kind == KindUnspecified {
+		if in.Purchase != nil {
+			in.Kind = KindPurchase
+		} else {
+			in.Kind = KindNote
+		}
+	}
+	if in.OccurTime.IsZero() {
+		in.OccurTime = now
+	}
+	in.OccurTime = in.OccurTime.UTC().Truncate(time.Microsecond)
+}
+
+// Validate checks a normalized interaction against the rules for a new one;
+// now is the service's clock. Field paths are relative to the interaction
+// ("purchase.total.amount_minor"); Violations.Nest places them in an input.
+func (in *Interaction) Validate(now time.Time) Violations {
+	var v Violations
+	v.checkCustomerID("customer_id", in.CustomerID)
+	if !in.Kind.valid() {
+		v.Add("kind", fmt.Sprintf("unknown kind %q", string(in.Kind)))
+	}
+	if !in.Channel.valid() {
+		v.Add("channel", fmt.Sprintf("unknown channel %q", string(in.Channel)))
+	}
+	if in.OccurTime.After(now.Add(MaxFutureSkew)) {
+		v.Add("occur_time", "must not be more than 24h in the future")
+	}
+	if n := utf8.RuneCountInString(in.Summary); n > MaxSummaryRunes {
+		v.Add("summary", fmt.Sprintf("must be at most %d characters, got %d", MaxSummaryRunes, n))
+	}
+	v.checkKey("source", in.Source)
+	v.checkKey("source_id", in.SourceID)
+	if in.SourceID != "" && in.Source == "" {
+		v.Add("source", "is required when source_id is set")
+	}
+	switch {
+	case in.Kind == KindPurchase && in.Purchase == nil:
+		v.Add("purchase", "is required for a purchase")
+	case in.Kind != KindPurchase && in.Purchase != nil:
+		v.Add("purchase", "is only allowed on a purchase")
+	case in.Purchase != nil:
+		in.Purchase.validate(&v)
+	}
+	return v
+}
+
+func (p *Purchase) validate(v *Violations) {
+	if p.Total.IsZero() {
+		v.Add("purchase.total", "is required")
+	} else {
+		if !currencyCode.MatchString(p.Total.CurrencyCode) {
+			v.Add("purchase.total.currency_code", "must be an ISO 4217 code of 3 upper-case letters")
+		}
+		if p.Total.AmountMinor <= 0 {
+			v.Add("purchase.total.amount_minor", "must be positive")
+		}
+	}
+	v.checkKey("purchase.order_id", p.OrderID)
+	if len(p.Lines) > MaxLines {
+		v.Add("purchase.lines", fmt.Sprintf("must have at most %d lines", MaxLines))
+		return
+	}
+	for i, l := range p.Lines {
+		field := fmt.Sprintf("purchase.lines[%d]", i)
+		if l.Quantity <= 0 {
+			v.Add(field+".quantity", "must be positive")
+		}
+		if l.UnitPrice.CurrencyCode != p.Total.CurrencyCode {
+			v.Add(field+".unit_price.currency_code", fmt.Sprintf("must be the total's currency %q", p.Total.CurrencyCode))
+		}
+		if l.UnitPrice.AmountMinor < 0 {
+			v.Add(field+".unit_price.amount_minor", "must not be negative")
+		}
+	}
+}
+
+func (k Kind) valid() bool {
+	switch k {
+	case KindPurchase, KindCall, KindMessage, KindMeeting, KindComplaint, KindNote:
+		return true
+	}
+	return false
+}
+
+func (c Channel) valid() bool {
+	switch c {
+	case ChannelUnspecified, ChannelPhone, ChannelEmail, ChannelSMS, ChannelWeb, ChannelSocial,
+		ChannelInPerson, ChannelFax, ChannelPartner, ChannelApp:
+		return true
+	}
+	return false
+}
+
+// ValidateCustomerID checks a customer id given as input (to record or to
+// list): present and a UUID. field names it in the violation.
+func ValidateCustomerID(field, id string) Violations {
+	var v Violations
+	v.checkCustomerID(field, id)
+	return v
+}
+
+// ValidateRequestID checks an idempotency key given with a record request.
+func ValidateRequestID(field, id string) Violations {
+	var v Violations
+	v.checkKey(field, id)
+	return v
+}
+
+func (v *Violations) checkCustomerID(field, id string) {
+	if id == "" {
+		v.Add(field, "is required")
+		return
+	}
+	if err := uuid.Validate(id); err != nil {
+		v.Add(field, "must be a UUID")
+	}
+}
+
+func (v *Violations) checkKey(field, s string) {
+	if len(s) > MaxKeyLength {
+		v.Add(field, fmt.Sprintf("must be at most %d bytes", MaxKeyLength))
+	}
+}

@@ -1,0 +1,194 @@
+// Package grpc serves the InteractionService API: it converts requests to
+// app commands, app results to responses, and domain errors to gRPC
+// statuses.
+package grpc
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/protoconv"
+)
+
+// IdempotencyKeyHeader is the metadata key that stands in for request_id
+// when the request leaves it empty; the REST edge forwards the
+// Idempotency-Key HTTP header under it.
+const IdempotencyKeyHeader = "idempotency-key"
+
+// Server implements interactionv1.InteractionServiceServer.
+type Server struct {
+	interactionv1.UnimplementedInteractionServiceServer
+	app *app.Service
+}
+
+// NewServer returns a Server running the use cases of svc.
+func NewServer(svc *app.Service) *Server {
+	return &Server{app: svc}
+}
+
+// RecordInteraction records one interaction, once.
+func (s *Server) RecordInteraction(ctx context.Context, req *interactionv1.RecordInteractionRequest) (*interactionv1.RecordInteractionResponse, error) {
+	if req.GetInteraction() == nil {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "interaction", Description: "is required"})
+	}
+	in, violations := toDomainInteraction(req.GetInteraction())
+	if len(violations) > 0 {
+		return nil, toStatus(violations.Nest("interaction").Err())
+	}
+	requestID := req.GetRequestId()
+	if requestID == "" {
+		requestID = idempotencyKey(ctx)
+	}
+	out, err := s.app.RecordInteraction(ctx, app.RecordInteraction{Interaction: in, RequestID: requestID})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &interactionv1.RecordInteractionResponse{Interaction: protoconv.ToProtoInteraction(out)}, nil
+}
+
+// ListInteractions returns a page of a customer's timeline, newest first.
+func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListInteractionsRequest) (*interactionv1.ListInteractionsResponse, error) {
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
+	}
+	page, err := s.app.ListInteractions(ctx, app.ListInteractions{
+		CustomerID: req.GetCustomerId(),
+		PageSize:   int(req.GetPageSize()),
+		After:      after,
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &interactionv1.ListInteractionsResponse{
+		Interactions: make([]*interactionv1.Interaction, len(page.Interactions)),
+	}
+	for i, in := range page.Interactions {
+		resp.Interactions[i] = protoconv.ToProtoInteraction(in)
+	}
+	if page.Next != nil {
+		resp.NextPageToken = encodePageToken(*page.Next)
+	}
+	return resp, nil
+}
+
+// toDomainInteraction converts the input of RecordInteraction. It reports
+// what the domain cannot see once converted: enum values this service does
+// not know and malformed timestamps.
+func toDomainInteraction(p *interactionv1.Interaction) (domain.Interaction, domain.Violations) {
+	var v domain.Violations
+	kind, ok := protoconv.ToDomainKind(p.GetKind())
+	if !ok {
+		v.Add("kind", "unknown kind")
+	}
+	channel, ok := protoconv.ToDomainChannel(p.GetChannel())
+	if !ok {
+		v.Add("channel", "unknown channel")
+	}
+	in := domain.Interaction{
+		CustomerID: p.GetCustomerId(),
+		Kind:       kind,
+		Channel:    channel,
+		Summary:    p.GetSummary(),
+		Source:     p.GetSource(),
+		SourceID:   p.GetSourceId(),
+	}
+	if ts := p.GetOccurTime(); ts != nil {
+		if err := ts.CheckValid(); err != nil {
+			v.Add("occur_time", "is not a valid timestamp")
+		} else {
+			in.OccurTime = ts.AsTime()
+		}
+	}
+	if pp := p.GetPurchase(); pp != nil {
+		in.Purchase = &domain.Purchase{
+			Total:   protoconv.ToDomainMoney(pp.GetTotal()),
+			OrderID: pp.GetOrderId(),
+		}
+		for _, l := range pp.GetLines() {
+			in.Purchase.Lines = append(in.Purchase.Lines, domain.PurchaseLine{
+				SKU:         l.GetSku(),
+				ProductName: l.GetProductName(),
+				Category:    l.GetCategory(),
+				Quantity:    l.GetQuantity(),
+				UnitPrice:   protoconv.ToDomainMoney(l.GetUnitPrice()),
+			})
+		}
+	}
+	return in, v
+}
+
+func idempotencyKey(ctx context.Context) string {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ""
+	}
+	if vals := md.Get(IdempotencyKeyHeader); len(vals) > 0 {
+		return vals[0]
+	}
+	return ""
+}
+
+// pageToken is the keyset cursor behind an opaque page token.
+type pageToken struct {
+	OccurMicros int64  `json:"t"`
+	ID          string `json:"i"`
+}
+
+func encodePageToken(c domain.Cursor) string {
+	b, err := json.Marshal(pageToken{OccurMicros: c.OccurTime.UnixMicro(), ID: c.ID})
+	if err != nil {
+		// Marshalling an int and a string cannot fail.
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(s string) (*domain.Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	var t pageToken
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, err
+	}
+	if t.ID == "" {
+		return nil, errors.New("page token without id")
+	}
+	return &domain.Cursor{OccurTime: time.UnixMicro(t.OccurMicros).UTC(), ID: t.ID}, nil
+}
+
+// toStatus maps a domain error to a gRPC status. Anything unmapped is
+// returned as is: the server's safety net logs it and answers Internal.
+func toStatus(err error) error {
+	var verr *domain.ValidationError
+	var cnf *domain.CustomerNotFoundError
+	switch {
+	case errors.As(err, &verr):
+		fvs := make([]rpcerr.FieldViolation, len(verr.Violations))
+		for i, v := range verr.Violations {
+			fvs[i] = rpcerr.FieldViolation{Field: v.Field, Description: v.Description}
+		}
+		return rpcerr.InvalidArgument(fvs...)
+	case errors.As(err, &cnf):
+		return status.Error(codes.NotFound, cnf.Error())
+	case errors.Is(err, domain.ErrUnavailable):
+		return status.Error(codes.Unavailable, "customer service unavailable, retry later")
+	}
+	return err
+}

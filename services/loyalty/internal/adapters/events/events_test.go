@@ -1,0 +1,157 @@
+package events_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
+	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
+
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
+)
+
+const customer = "01890a5d-ac96-774b-bcce-b302099a8057"
+
+func newHandlers(t *testing.T) (*events.Handlers, *app.Service) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty"),
+		app.Rules{PointsPerUnit: 1, VIPThreshold: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.NewHandlers(svc), svc
+}
+
+func purchaseMessage(t *testing.T, eventID, interactionID string, amountMinor int64) platformevents.Message {
+	t.Helper()
+	payload, err := proto.Marshal(&interactionv1.PurchaseRecorded{
+		InteractionId: interactionID,
+		CustomerId:    customer,
+		Total:         &typev1.Money{CurrencyCode: "CNY", AmountMinor: amountMinor},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return platformevents.Message{ID: eventID, Subject: interactionv1.SubjectPurchaseRecorded, Payload: payload, NumDelivered: 1}
+}
+
+// TestPurchaseHandlerTwiceSameEventID is the handler-level half of the
+// acceptance test: the same event id handled twice credits once.
+func TestPurchaseHandlerTwiceSameEventID(t *testing.T) {
+	t.Parallel()
+	h, svc := newHandlers(t)
+	ctx := context.Background()
+	m := purchaseMessage(t, "01890a5d-ac96-774b-bcce-00000000e001", "i-1", 12850)
+	for range 2 {
+		if err := h.PurchaseRecorded(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := svc.Account(ctx, customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.PointsBalance != 128 {
+		t.Fatalf("balance = %d, want 128: the replayed event was credited again", acc.PointsBalance)
+	}
+}
+
+func TestCustomerCreatedOpensAccount(t *testing.T) {
+	t.Parallel()
+	h, svc := newHandlers(t)
+	ctx := context.Background()
+	payload, err := proto.Marshal(&customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: customer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.CustomerCreated(ctx, platformevents.Message{ID: "e1", Subject: customerv1.SubjectCustomerCreated, Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := svc.Account(ctx, customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Tier != domain.TierNormal || acc.PointsBalance != 0 {
+		t.Fatalf("account = %+v, want NORMAL with 0 points", acc)
+	}
+}
+
+func TestBadEventsArePermanent(t *testing.T) {
+	t.Parallel()
+	h, _ := newHandlers(t)
+	ctx := context.Background()
+	noCustomer, _ := proto.Marshal(&customerv1.CustomerCreated{})
+	badID, _ := proto.Marshal(&customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: "nope"}})
+	badPurchase, _ := proto.Marshal(&interactionv1.PurchaseRecorded{InteractionId: "i", CustomerId: customer})
+	garbage := []byte{0xff, 0xff, 0xff}
+	tests := []struct {
+		name    string
+		handler func(context.Context, platformevents.Message) error
+		payload []byte
+	}{
+		{"undecodable customer event", h.CustomerCreated, garbage},
+		{"customer event without customer", h.CustomerCreated, noCustomer},
+		{"customer id not a uuid", h.CustomerCreated, badID},
+		{"undecodable purchase", h.PurchaseRecorded, garbage},
+		{"purchase without currency", h.PurchaseRecorded, badPurchase},
+	}
+	for _, tt := range tests {
+		err := tt.handler(ctx, platformevents.Message{ID: "bad-" + tt.name, Payload: tt.payload})
+		if !platformevents.IsPermanent(err) {
+			t.Errorf("%s: err = %v, want permanent", tt.name, err)
+		}
+	}
+}
+
+func TestEncode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		event       domain.Event
+		wantSubject string
+		want        proto.Message
+	}{
+		{
+			domain.PointsEarned{CustomerID: customer, Points: 5, PointsBalance: 7, InteractionID: "i"},
+			loyaltyv1.SubjectPointsEarned,
+			&loyaltyv1.PointsEarned{CustomerId: customer, Points: 5, PointsBalance: 7, InteractionId: "i"},
+		},
+		{
+			domain.TierChanged{CustomerID: customer, OldTier: domain.TierNormal, NewTier: domain.TierVIP},
+			loyaltyv1.SubjectTierChanged,
+			&loyaltyv1.TierChanged{CustomerId: customer, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP},
+		},
+	}
+	for _, tt := range tests {
+		subject, msg, err := events.Encode(tt.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject != tt.wantSubject || !proto.Equal(msg, tt.want) {
+			t.Errorf("Encode(%+v) = %s %v, want %s %v", tt.event, subject, msg, tt.wantSubject, tt.want)
+		}
+	}
+	var unknown domain.Event
+	if _, _, err := events.Encode(unknown); err == nil {
+		t.Error("Encode(nil) succeeded")
+	}
+}

@@ -1,0 +1,86 @@
+// Package events connects the notification service to NATS JetStream: it
+// turns the service's domain events into notificationv1 payloads written to
+// the transactional outbox, and turns consumed customer events into use
+// case calls.
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// Source is the Ce-Source of every event the service publishes.
+const Source = "guanxi/notification"
+
+// Enqueuer writes an event into a transaction's outbox; *events.Outbox is
+// one.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx *sqldb.Tx, ev platformevents.Event) error
+}
+
+// Publisher converts domain events to their payloads and enqueues them.
+type Publisher struct {
+	outbox Enqueuer
+}
+
+// NewPublisher returns a Publisher writing to outbox.
+func NewPublisher(outbox Enqueuer) *Publisher {
+	return &Publisher{outbox: outbox}
+}
+
+// Publish writes ev into tx's outbox.
+func (p *Publisher) Publish(ctx context.Context, tx *sqldb.Tx, ev domain.Event) error {
+	subject, payload, err := ToPayload(ev)
+	if err != nil {
+		return err
+	}
+	out, err := platformevents.NewEvent(ctx, Source, subject, payload)
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	if err := p.outbox.Enqueue(ctx, tx, out); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+// ToPayload returns the subject and proto payload of a domain event.
+func ToPayload(ev domain.Event) (subject string, payload proto.Message, err error) {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		return notificationv1.SubjectMessageSent, &notificationv1.MessageSent{
+			MessageId:  e.MessageID,
+			CustomerId: e.CustomerID,
+			Channel:    toProtoChannel(e.Channel),
+			Template:   e.Template,
+		}, nil
+	case domain.MessageFailed:
+		return notificationv1.SubjectMessageFailed, &notificationv1.MessageFailed{
+			MessageId:  e.MessageID,
+			CustomerId: e.CustomerID,
+			Channel:    toProtoChannel(e.Channel),
+			Reason:     e.Reason,
+		}, nil
+	default:
+		return "", nil, fmt.Errorf("publish: unknown domain event %T", ev)
+	}
+}
+
+func toProtoChannel(c domain.Channel) notificationv1.Channel {
+	switch c {
+	case domain.ChannelEmail:
+		return notificationv1.Channel_CHANNEL_EMAIL
+	case domain.ChannelSMS:
+		return notificationv1.Channel_CHANNEL_SMS
+	default:
+		return notificationv1.Channel_CHANNEL_UNSPECIFIED
+	}
+}

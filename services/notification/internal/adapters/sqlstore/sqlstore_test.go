@@ -1,0 +1,366 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/sqlstore"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/notification/migrations"
+)
+
+// TestStore is the contract suite, run against every database; each case
+// gets fresh databases.
+func TestStore(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, url string)
+	}{
+		{"list newest first with keyset pages", testList},
+		{"inbox marks each event once", testMarkHandled},
+		{"claim queued", testClaimQueued},
+		{"mark sent and failed once", testMarkOutcome},
+		{"publish writes the outbox in the tx", testPublish},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, d := range testinfra.Databases(t) {
+				t.Run(d.Name, func(t *testing.T) { c.run(t, d.URL) })
+			}
+		})
+	}
+}
+
+func open(t *testing.T, url string) (*sqlstore.Store, *sqldb.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	// The outbox only writes rows here; no relay runs.
+	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil))), db
+}
+
+// base is the create time the test messages are laid out from.
+var base = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func message(id, customer string, at time.Time, status domain.Status) domain.Message {
+	return domain.Message{
+		ID: id, CustomerID: customer, Channel: domain.ChannelEmail, Address: "x@example.com",
+		Template: domain.TemplateWelcome, Subject: "欢迎加入", Body: "王小明，您好！",
+		Status: status, CreateTime: at,
+	}
+}
+
+func create(t *testing.T, s *sqlstore.Store, msgs ...domain.Message) {
+	t.Helper()
+	err := s.InTx(context.Background(), func(tx domain.Tx) error {
+		for _, m := range msgs {
+			if err := tx.CreateMessage(context.Background(), m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ids(msgs []domain.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func equalIDs(t *testing.T, what string, got []domain.Message, want ...string) {
+	t.Helper()
+	if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+		t.Errorf("%s = %v, want %v", what, ids(got), want)
+	}
+}
+
+func testList(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	const cust = "0190aaaa-0000-7000-8000-000000000001"
+	// m2 and m3 share a create time: the id breaks the tie.
+	create(t, s,
+		message("m1", cust, base, domain.StatusQueued),
+		message("m2", cust, base.Add(time.Second), domain.StatusSent),
+		message("m3", cust, base.Add(time.Second), domain.StatusFailed),
+		message("m4", cust, base.Add(2*time.Second), domain.StatusQueued),
+		message("other", "0190aaaa-0000-7000-8000-000000000002", base.Add(3*time.Second), domain.StatusQueued),
+	)
+
+	all, err := s.ListMessages(ctx, cust, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "all", all, "m4", "m3", "m2", "m1")
+	got := all[1]
+	want := message("m3", cust, base.Add(time.Second), domain.StatusFailed)
+	if got.CustomerID != want.CustomerID || got.Channel != want.Channel || got.Address != want.Address ||
+		got.Template != want.Template || got.Subject != want.Subject || got.Body != want.Body ||
+		got.Status != want.Status || !got.CreateTime.Equal(want.CreateTime) || !got.SendTime.IsZero() {
+		t.Errorf("round trip = %+v, want %+v", got, want)
+	}
+
+	var paged []domain.Message
+	var after *domain.Cursor
+	for range 10 {
+		page, err := s.ListMessages(ctx, cust, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		last := page[len(page)-1]
+		after = &domain.Cursor{CreateTime: last.CreateTime, ID: last.ID}
+	}
+	equalIDs(t, "paged", paged, "m4", "m3", "m2", "m1")
+
+	after = &domain.Cursor{CreateTime: base.Add(time.Second), ID: "m3"}
+	rest, err := s.ListMessages(ctx, cust, after, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "after m3", rest, "m2", "m1")
+
+	none, err := s.ListMessages(ctx, "0190aaaa-0000-7000-8000-00000000ffff", nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(none) != 0 {
+		t.Errorf("unknown customer has %d messages, want none", len(none))
+	}
+}
+
+func testMarkHandled(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	mark := func(consumer, id string) bool {
+		t.Helper()
+		var first bool
+		err := s.InTx(ctx, func(tx domain.Tx) error {
+			var err error
+			first, err = tx.MarkHandled(ctx, consumer, id)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first
+	}
+	if !mark("c", "e1") {
+		t.Error("first mark of e1 reported a redelivery")
+	}
+	if mark("c", "e1") {
+		t.Error("second mark of e1 reported a first delivery")
+	}
+	if !mark("other-consumer", "e1") {
+		t.Error("another consumer's first mark of e1 reported a redelivery")
+	}
+
+	// A rolled back effect leaves no mark, so the redelivery is handled.
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx domain.Tx) error {
+		if _, err := tx.MarkHandled(ctx, "c", "e2"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	if !mark("c", "e2") {
+		t.Error("mark after rollback reported a redelivery")
+	}
+}
+
+func testClaimQueued(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	const cust = "0190aaaa-0000-7000-8000-000000000001"
+	create(t, s,
+		message("q2", cust, base.Add(2*time.Second), domain.StatusQueued),
+		message("q1", cust, base.Add(time.Second), domain.StatusQueued),
+		message("sent", cust, base, domain.StatusSent),
+		message("failed", cust, base, domain.StatusFailed),
+		message("q3", cust, base.Add(3*time.Second), domain.StatusQueued),
+	)
+	now := base.Add(time.Minute)
+	const lease = time.Minute
+
+	first, err := s.ClaimQueued(ctx, now, lease, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "first claim", first, "q1", "q2")
+	if first[0].Address != "x@example.com" || first[0].Body == "" {
+		t.Errorf("claimed message lacks its delivery: %+v", first[0])
+	}
+
+	second, err := s.ClaimQueued(ctx, now, lease, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "second claim", second, "q3")
+
+	none, err := s.ClaimQueued(ctx, now.Add(lease-time.Microsecond), lease, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "claim within lease", none)
+
+	// q1 is sent meanwhile; the others' claims ran out (their dispatcher
+	// died), so they come back.
+	err = s.InTx(ctx, func(tx domain.Tx) error {
+		_, err := tx.MarkSent(ctx, "q1", now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.ClaimQueued(ctx, now.Add(lease), lease, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "claim after lease", again, "q2", "q3")
+}
+
+func testMarkOutcome(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	const cust = "0190aaaa-0000-7000-8000-000000000001"
+	create(t, s, message("a", cust, base, domain.StatusQueued), message("b", cust, base.Add(time.Second), domain.StatusQueued))
+	sendTime := base.Add(time.Minute + 123*time.Microsecond)
+
+	outcome := func(fn func(tx domain.Tx) (bool, error)) bool {
+		t.Helper()
+		var ok bool
+		if err := s.InTx(ctx, func(tx domain.Tx) error {
+			var err error
+			ok, err = fn(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "a", sendTime) }) {
+		t.Error("MarkSent of a queued message did nothing")
+	}
+	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "a", sendTime.Add(time.Hour)) }) {
+		t.Error("second MarkSent changed a sent message")
+	}
+	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "a", "late") }) {
+		t.Error("MarkFailed changed a sent message")
+	}
+	if !outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "b", "mailbox full") }) {
+		t.Error("MarkFailed of a queued message did nothing")
+	}
+	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "b", sendTime) }) {
+		t.Error("MarkSent changed a failed message")
+	}
+	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "missing", sendTime) }) {
+		t.Error("MarkSent of a missing message reported success")
+	}
+
+	msgs, err := s.ListMessages(ctx, cust, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "messages", msgs, "b", "a")
+	b, a := msgs[0], msgs[1]
+	if a.Status != domain.StatusSent || !a.SendTime.Equal(sendTime) || a.FailureReason != "" {
+		t.Errorf("a = %s sent %v reason %q, want SENT at %v", a.Status, a.SendTime, a.FailureReason, sendTime)
+	}
+	if b.Status != domain.StatusFailed || b.FailureReason != "mailbox full" || !b.SendTime.IsZero() {
+		t.Errorf("b = %s sent %v reason %q, want FAILED, mailbox full", b.Status, b.SendTime, b.FailureReason)
+	}
+}
+
+func testPublish(t *testing.T, url string) {
+	s, db := open(t, url)
+	ctx := context.Background()
+
+	committed := false
+	err := s.InTx(ctx, func(tx domain.Tx) error {
+		tx.AfterCommit(func() { committed = true })
+		return tx.Publish(ctx, domain.MessageSent{MessageID: "m1", CustomerID: "c1", Channel: domain.ChannelSMS, Template: domain.TemplateWelcome})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !committed {
+		t.Error("AfterCommit hook did not run after commit")
+	}
+
+	rolledBack := false
+	boom := errors.New("boom")
+	err = s.InTx(ctx, func(tx domain.Tx) error {
+		tx.AfterCommit(func() { rolledBack = true })
+		if err := tx.Publish(ctx, domain.MessageFailed{MessageID: "m2", CustomerID: "c1", Reason: "x"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	if rolledBack {
+		t.Error("AfterCommit hook ran after a rollback")
+	}
+
+	rows, err := db.Query(ctx, `SELECT subject, type, source, payload FROM outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var n int
+	for rows.Next() {
+		n++
+		var subject, typ, source string
+		var payload []byte
+		if err := rows.Scan(&subject, &typ, &source, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if subject != notificationv1.SubjectMessageSent || typ != "guanxi.notification.v1.MessageSent" || source != events.Source {
+			t.Errorf("outbox row = %s %s %s", subject, typ, source)
+		}
+		var ev notificationv1.MessageSent
+		if err := proto.Unmarshal(payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetMessageId() != "m1" || ev.GetCustomerId() != "c1" || ev.GetChannel() != notificationv1.Channel_CHANNEL_SMS || ev.GetTemplate() != domain.TemplateWelcome {
+			t.Errorf("payload = %v", &ev)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("outbox has %d rows, want 1 (the rolled back event must not be there)", n)
+	}
+}
