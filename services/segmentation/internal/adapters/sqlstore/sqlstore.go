@@ -1,0 +1,161 @@
+// Package sqlstore is the segmentation store on SQLite and PostgreSQL
+// through platform/sqldb. Both dialects run the same SQL: times are BIGINT
+// unix microseconds, sums are cast to BIGINT (PostgreSQL's SUM(bigint) is
+// numeric).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+
+	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+)
+
+// Enqueuer writes an event into the transactional outbox; *events.Outbox
+// is the production one.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx *sqldb.Tx, ev events.Event) error
+}
+
+// Store implements domain.Store.
+type Store struct {
+	db     *sqldb.DB
+	outbox Enqueuer
+	reader
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// New returns a store over a migrated db, publishing through outbox.
+func New(db *sqldb.DB, outbox Enqueuer) *Store {
+	return &Store{db: db, outbox: outbox, reader: reader{q: db}}
+}
+
+// InTx runs fn in one database transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		return fn(&storeTx{tx: tx, outbox: s.outbox, reader: reader{q: tx}})
+	})
+}
+
+// querier is what reads need from a *sqldb.DB or a *sqldb.Tx.
+type querier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type reader struct {
+	q querier
+}
+
+// CustomerExists reports whether the customer is registered.
+func (r reader) CustomerExists(ctx context.Context, customerID string) (bool, error) {
+	var n int
+	err := r.q.QueryRow(ctx, `SELECT COUNT(*) FROM customers WHERE id = ?`, customerID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find customer: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Spend sums up one customer's purchases.
+func (r reader) Spend(ctx context.Context, customerID string, w domain.Window) (domain.Spend, error) {
+	var (
+		s           domain.Spend
+		first, last sql.NullInt64
+	)
+	err := r.q.QueryRow(ctx, `
+		SELECT
+			CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+			CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+			COUNT(*), MIN(occur_time), MAX(occur_time)
+		FROM purchases WHERE customer_id = ?`,
+		w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until), w.Currency, customerID,
+	).Scan(&s.Trailing, &s.Lifetime, &s.Count, &first, &last)
+	if err != nil {
+		return domain.Spend{}, fmt.Errorf("sum customer spend: %w", err)
+	}
+	if first.Valid {
+		s.First = sqldb.FromMicros(first.Int64)
+	}
+	if last.Valid {
+		s.Last = sqldb.FromMicros(last.Int64)
+	}
+	return s, nil
+}
+
+// Ranking returns the spend of the customers who spent more than spend in
+// w, and of everyone, in one aggregate over per-customer sums.
+func (r reader) Ranking(ctx context.Context, w domain.Window, spend int64) (domain.Standing, error) {
+	st := domain.Standing{Spend: spend}
+	err := r.q.QueryRow(ctx, `
+		SELECT
+			CAST(COALESCE(SUM(CASE WHEN t.spend > ? THEN t.spend ELSE 0 END), 0) AS BIGINT),
+			CAST(COALESCE(SUM(t.spend), 0) AS BIGINT)
+		FROM (
+			SELECT SUM(amount_minor) AS spend FROM purchases
+			WHERE currency = ? AND occur_time >= ? AND occur_time <= ?
+			GROUP BY customer_id
+		) t`,
+		spend, w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until),
+	).Scan(&st.Above, &st.Total)
+	if err != nil {
+		return domain.Standing{}, fmt.Errorf("rank spend: %w", err)
+	}
+	return st, nil
+}
+
+type storeTx struct {
+	tx     *sqldb.Tx
+	outbox Enqueuer
+	reader
+}
+
+// MarkHandled records the event in the inbox.
+func (t *storeTx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, error) {
+	return events.MarkHandled(ctx, t.tx, consumer, eventID)
+}
+
+// RegisterCustomer inserts the customer unless it is known.
+func (t *storeTx) RegisterCustomer(ctx context.Context, customerID string, at time.Time) error {
+	_, err := t.tx.Exec(ctx,
+		`INSERT INTO customers (id, register_time) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+		customerID, sqldb.Micros(at))
+	if err != nil {
+		return fmt.Errorf("register customer: %w", err)
+	}
+	return nil
+}
+
+// RecordPurchase inserts the purchase unless its interaction id is stored.
+func (t *storeTx) RecordPurchase(ctx context.Context, p domain.Purchase) (bool, error) {
+	res, err := t.tx.Exec(ctx, `
+		INSERT INTO purchases (interaction_id, customer_id, currency, amount_minor, occur_time)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING`,
+		p.InteractionID, p.CustomerID, p.Amount.Currency, p.Amount.Minor, sqldb.Micros(p.OccurTime))
+	if err != nil {
+		return false, fmt.Errorf("record purchase: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record purchase: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Publish writes the event into the outbox in this transaction.
+func (t *storeTx) Publish(ctx context.Context, ev domain.ClassChanged) error {
+	out, err := segevents.ClassChangedEvent(ctx, ev)
+	if err != nil {
+		return fmt.Errorf("publish class changed: %w", err)
+	}
+	if err := t.outbox.Enqueue(ctx, t.tx, out); err != nil {
+		return fmt.Errorf("publish class changed: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+// Package segmentation is the segmentation service: it keeps a read model of
+// customers and their purchases from the customer and interaction events,
+// and says what each customer is worth (ABC class by trailing spend).
+package segmentation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/grpcserver"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+
+	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	grpcport "github.com/guanxi-crm/guanxi/services/segmentation/internal/ports/grpc"
+	"github.com/guanxi-crm/guanxi/services/segmentation/migrations"
+)
+
+// EnvPrefix prefixes every configuration variable.
+const EnvPrefix = "GUANXI_SEGMENTATION_"
+
+// Config is the service's configuration, read from GUANXI_SEGMENTATION_*
+// variables.
+type Config struct {
+	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7104"`
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
+	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// Currency is the reporting currency: ABC ranks spend in it, and spend
+	// is reported in it. Purchases in other currencies are stored (and
+	// counted in purchase_count) but not ranked, since adding amounts
+	// across currencies would need exchange rates.
+	Currency string `env:"CURRENCY" envDefault:"CNY"`
+	// ClassACutoff: class A while the customers ranked above hold less than
+	// this share of trailing revenue.
+	ClassACutoff float64 `env:"ABC_A_CUTOFF" envDefault:"0.7"`
+	// ClassBCutoff: class B while they hold less than this share.
+	ClassBCutoff float64 `env:"ABC_B_CUTOFF" envDefault:"0.9"`
+	// Window is the trailing period whose spend is ranked (12 months).
+	Window time.Duration `env:"ABC_WINDOW" envDefault:"8760h"`
+	// Listener, when set, is served instead of listening on GRPCAddr (tests
+	// and guanxi dev).
+	Listener net.Listener `env:"-"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	return config.Load[Config](EnvPrefix)
+}
+
+// policy validates the ranking settings: 0 < A < B <= 1, a currency code,
+// a positive window.
+func (c Config) policy() (domain.Policy, error) {
+	p := domain.Policy{
+		Currency: c.Currency,
+		Window:   c.Window,
+		Cutoffs:  domain.Cutoffs{A: c.ClassACutoff, B: c.ClassBCutoff},
+	}
+	if err := p.Validate(); err != nil {
+		return domain.Policy{}, fmt.Errorf("config: %w", err)
+	}
+	return p, nil
+}
+
+// Run serves the segmentation service until ctx is done or a part fails,
+// then shuts down in reverse order of start. It returns nil on a clean
+// shutdown.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Info("starting segmentation", slog.Any("config", config.Attrs(cfg)))
+	policy, err := cfg.policy()
+	if err != nil {
+		return err
+	}
+
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		return err
+	}
+
+	nc, js, err := events.Connect(cfg.NATSURL, "segmentation", logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if derr := nc.Drain(); derr != nil {
+			err = errors.Join(err, fmt.Errorf("drain nats: %w", derr))
+		}
+	}()
+	if err := events.EnsureStream(ctx, js, segmentationv1.Stream, segmentationv1.StreamSubjects); err != nil {
+		return err
+	}
+
+	lis := cfg.Listener
+	if lis == nil {
+		lis, err = net.Listen("tcp", cfg.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
+		}
+	}
+
+	outbox := events.NewOutbox(db, js, logger)
+	svc, err := app.New(sqlstore.New(db, outbox), policy, time.Now)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	handlers := segevents.NewHandlers(svc)
+	srv := grpcserver.New(logger)
+	segmentationv1.RegisterSegmentationServiceServer(srv, grpcport.NewServer(svc))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return outbox.Run(gctx) })
+	g.Go(func() error { return handlers.Consume(gctx, js, logger) })
+	g.Go(func() error { return srv.Serve(gctx, lis) })
+	logger.Info("segmentation serving", slog.String("addr", lis.Addr().String()))
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("run segmentation: %w", err)
+	}
+	logger.Info("segmentation stopped")
+	return nil
+}
