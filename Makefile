@@ -45,6 +45,7 @@ vet: ## go vet every module, and build each with GOWORK=off.
 lint: tools ## gofmt, go vet and buf lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(MAKE) --no-print-directory vet
+	./scripts/fetch-protos.sh
 	buf lint
 
 .PHONY: tools

@@ -51,7 +51,7 @@ func LoadConfig() (Config, error) {
 
 // Run serves the REST edge until ctx is done.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	logger.Info("starting gateway", slog.Any("config", config.Attrs(cfg)))
+	logger.Info("starting gateway", config.Attr(cfg))
 
 	backends, err := dialBackends(cfg)
 	if err != nil {

@@ -60,6 +60,11 @@ func Attrs(cfg any) []slog.Attr {
 	return structAttrs(v)
 }
 
+// Attr is Attrs as one "config" group, ready for the start-up log line.
+func Attr(cfg any) slog.Attr {
+	return slog.Attr{Key: "config", Value: slog.GroupValue(Attrs(cfg)...)}
+}
+
 func structAttrs(v reflect.Value) []slog.Attr {
 	t := v.Type()
 	attrs := make([]slog.Attr, 0, t.NumField())

@@ -21,8 +21,11 @@ func New(w io.Writer, service string, level slog.Level) *slog.Logger {
 }
 
 // ParseLevel parses "debug", "info", "warn"/"warning" or "error" (any case),
-// and slog's offset forms such as "info+2".
+// and slog's offset forms such as "info+2"; empty means info.
 func ParseLevel(s string) (slog.Level, error) {
+	if strings.TrimSpace(s) == "" {
+		return slog.LevelInfo, nil
+	}
 	if strings.EqualFold(strings.TrimSpace(s), "warning") {
 		return slog.LevelWarn, nil
 	}

@@ -60,6 +60,7 @@ func TestParseLevel(t *testing.T) {
 		want    slog.Level
 		wantErr bool
 	}{
+		{"", slog.LevelInfo, false},
 		{"debug", slog.LevelDebug, false},
 		{"INFO", slog.LevelInfo, false},
 		{"warn", slog.LevelWarn, false},

@@ -77,11 +77,35 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open db: %w", err)
 	}
-	if err := db.raw.PingContext(ctx); err != nil {
+	if err := db.ping(ctx); err != nil {
 		db.raw.Close()
 		return nil, fmt.Errorf("open db: ping %s: %w", db.Dialect, err)
 	}
 	return db, nil
+}
+
+// ping checks the first connection. Switching a new SQLite file to WAL
+// takes an exclusive lock that SQLite's busy timeout does not wait for, so
+// two processes opening the same new file at once can see SQLITE_BUSY:
+// that is retried for a few seconds.
+func (db *DB) ping(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.raw.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var sqliteErr *sqlite.Error
+	return errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // sqliteParams are applied to every SQLite connection. _txlock=immediate

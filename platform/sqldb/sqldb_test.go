@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -221,5 +222,33 @@ func TestContract(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// Several handles opening the same new SQLite file at once all succeed:
+// the WAL switch's SQLITE_BUSY is waited out, not returned.
+func TestOpenSameNewSQLiteFileConcurrently(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		url := "sqlite://" + filepath.Join(t.TempDir(), fmt.Sprintf("race%d.db", round))
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				db, err := sqldb.Open(context.Background(), url)
+				if err != nil {
+					errs <- err
+					return
+				}
+				errs <- db.Close()
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
 	}
 }

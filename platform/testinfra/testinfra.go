@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
 
 // Environment variables read by this package.
@@ -182,4 +184,36 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b)
+}
+
+// Eventually re-checks cond every 20ms until it holds, and fails the test
+// (naming what it waited for) once timeout has passed; it is for state that
+// changes asynchronously with no event to wait on.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		<-ticker.C
+	}
+}
+
+// OpenDB opens the database at url (see SQLiteURL, Databases), applies
+// migrations as a service would at start, and closes it when the test ends.
+func OpenDB(t testing.TB, url string, migrations fs.FS) *sqldb.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, migrations); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

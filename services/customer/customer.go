@@ -5,17 +5,12 @@ package customer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/guanxi-crm/guanxi/platform/config"
-	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	eventsadapter "github.com/guanxi-crm/guanxi/services/customer/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
@@ -42,56 +37,25 @@ func LoadConfig() (Config, error) {
 
 // Run runs the service until ctx is done or a component fails. It returns
 // nil after a clean shutdown.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.InfoContext(ctx, "starting customer service", slog.Any("config", slog.GroupValue(config.Attrs(cfg)...)))
-
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	h, err := servicehost.Start(ctx, servicehost.Options{
+		Name:           "customer",
+		Config:         cfg,
+		DatabaseURL:    cfg.DatabaseURL,
+		Migrations:     migrations.FS,
+		NATSURL:        cfg.NATSURL,
+		Stream:         customerv1.Stream,
+		StreamSubjects: []string{customerv1.StreamSubjects},
+		GRPCAddr:       cfg.GRPCAddr,
+		Listener:       cfg.Listener,
+	}, logger)
 	if err != nil {
 		return fmt.Errorf("run customer: %w", err)
 	}
-	defer func() { err = errors.Join(err, db.Close()) }()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
+	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)))
+	customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
+	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run customer: %w", err)
 	}
-
-	nc, js, err := events.Connect(cfg.NATSURL, "guanxi-customer", logger)
-	if err != nil {
-		return fmt.Errorf("run customer: %w", err)
-	}
-	defer func() {
-		if derr := nc.Drain(); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drain nats: %w", derr))
-		}
-	}()
-	if err := events.EnsureStream(ctx, js, customerv1.Stream, customerv1.StreamSubjects); err != nil {
-		return fmt.Errorf("run customer: %w", err)
-	}
-
-	lis := cfg.Listener
-	if lis == nil {
-		lis, err = net.Listen("tcp", cfg.GRPCAddr)
-		if err != nil {
-			return fmt.Errorf("run customer: listen: %w", err)
-		}
-	}
-
-	outbox := events.NewOutbox(db, js, logger)
-	customers := app.New(sqlstore.New(db, eventsadapter.NewPublisher(outbox)))
-	srv := grpcserver.New(logger)
-	customerv1.RegisterCustomerServiceServer(srv, grpcport.NewServer(customers))
-
-	// Serve stops gracefully when gctx is done; the relay stops with it, and
-	// the deferred drain and close then run in reverse order of start.
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return outbox.Run(gctx) })
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	logger.InfoContext(ctx, "customer service serving", slog.String("addr", lis.Addr().String()))
-	if err := g.Wait(); err != nil {
-		return fmt.Errorf("run customer: %w", err)
-	}
-	logger.InfoContext(ctx, "customer service stopped")
 	return nil
 }

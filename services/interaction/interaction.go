@@ -11,13 +11,9 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/guanxi-crm/guanxi/platform/config"
-	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
-	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/clients"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
@@ -50,59 +46,32 @@ func LoadConfig() (Config, error) {
 // Run runs the service until ctx is done or a component fails. It returns
 // nil after a clean shutdown.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.InfoContext(ctx, "starting interaction service", slog.Any("config", slog.GroupValue(config.Attrs(cfg)...)))
-
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-	defer func() { err = errors.Join(err, db.Close()) }()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-
-	nc, js, err := events.Connect(cfg.NATSURL, "guanxi-interaction", logger)
-	if err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-	defer func() {
-		if derr := nc.Drain(); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drain nats: %w", derr))
-		}
-	}()
-	if err := events.EnsureStream(ctx, js, interactionv1.Stream, interactionv1.StreamSubjects); err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-
+	// grpc.NewClient connects lazily, so dialing first opens nothing that
+	// could leak if the host fails to start; it closes after the host stops.
 	conn, err := grpcclient.Dial(cfg.CustomerAddr)
 	if err != nil {
 		return fmt.Errorf("run interaction: customer service: %w", err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 
-	lis := cfg.Listener
-	if lis == nil {
-		lis, err = net.Listen("tcp", cfg.GRPCAddr)
-		if err != nil {
-			return fmt.Errorf("run interaction: listen: %w", err)
-		}
-	}
-
-	outbox := events.NewOutbox(db, js, logger)
-	svc := app.New(sqlstore.New(db, outbox), clients.NewCustomers(conn, cfg.CustomerTimeout), nil)
-	srv := grpcserver.New(logger)
-	interactionv1.RegisterInteractionServiceServer(srv, grpcport.NewServer(svc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return outbox.Run(gctx) })
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	logger.InfoContext(ctx, "interaction service serving", slog.String("addr", lis.Addr().String()))
-	if err := g.Wait(); err != nil {
+	h, err := servicehost.Start(ctx, servicehost.Options{
+		Name:           "interaction",
+		Config:         cfg,
+		DatabaseURL:    cfg.DatabaseURL,
+		Migrations:     migrations.FS,
+		NATSURL:        cfg.NATSURL,
+		Stream:         interactionv1.Stream,
+		StreamSubjects: []string{interactionv1.StreamSubjects},
+		GRPCAddr:       cfg.GRPCAddr,
+		Listener:       cfg.Listener,
+	}, logger)
+	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)
 	}
-	logger.InfoContext(ctx, "interaction service stopped")
+	svc := app.New(sqlstore.New(h.DB, h.Outbox), clients.NewCustomers(conn, cfg.CustomerTimeout), nil)
+	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc))
+	if err := h.Run(ctx); err != nil {
+		return fmt.Errorf("run interaction: %w", err)
+	}
 	return nil
 }

@@ -9,15 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/guanxi-crm/guanxi/platform/config"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
@@ -29,9 +23,6 @@ import (
 
 // eventSource is the Ce-Source of every event the service publishes.
 const eventSource = "guanxi/loyalty"
-
-// drainTimeout bounds how long shutdown waits for NATS to flush.
-const drainTimeout = 10 * time.Second
 
 // Config is the service's configuration, read from GUANXI_LOYALTY_* variables.
 type Config struct {
@@ -54,82 +45,34 @@ func LoadConfig() (Config, error) {
 // Run runs the service until ctx is done or a part of it fails: it migrates
 // the database, publishes through the outbox relay, consumes customer and
 // purchase events, and serves gRPC. It returns nil on a clean shutdown.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	logger.Info("starting loyalty service", slog.Any("config", config.Attrs(cfg)))
-
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	h, err := servicehost.Start(ctx, servicehost.Options{
+		Name:           "loyalty",
+		Config:         cfg,
+		DatabaseURL:    cfg.DatabaseURL,
+		Migrations:     migrations.FS,
+		NATSURL:        cfg.NATSURL,
+		Stream:         loyaltyv1.Stream,
+		StreamSubjects: []string{loyaltyv1.StreamSubjects},
+		GRPCAddr:       cfg.GRPCAddr,
+		Listener:       cfg.Listener,
+	}, logger)
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}
-	defer func() { err = errors.Join(err, db.Close()) }()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
-	}
-
-	nc, js, err := platformevents.Connect(cfg.NATSURL, "loyalty", logger)
-	if err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
-	}
-	defer drain(nc, logger)
-	if err := platformevents.EnsureStream(ctx, js, loyaltyv1.Stream, loyaltyv1.StreamSubjects); err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
-	}
-
-	outbox := platformevents.NewOutbox(db, js, logger)
-	svc, err := app.New(sqlstore.New(db, outbox, eventSource), app.Rules{
+	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventSource), app.Rules{
 		PointsPerUnit: cfg.PointsPerUnit,
 		VIPThreshold:  cfg.VIPThreshold,
 	})
 	if err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
+		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
 	}
 	handlers := events.NewHandlers(svc)
-
-	lis := cfg.Listener
-	if lis == nil {
-		if lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-			return fmt.Errorf("run loyalty: %w", err)
-		}
-	}
-	srv := grpcserver.New(logger)
-	loyaltyv1.RegisterLoyaltyServiceServer(srv, grpcport.New(svc))
-	logger.Info("serving grpc", slog.String("addr", lis.Addr().String()))
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return outbox.Run(gctx) })
-	g.Go(func() error { return stopped(gctx, events.ConsumeCustomers(gctx, js, handlers, logger)) })
-	g.Go(func() error { return stopped(gctx, events.ConsumePurchases(gctx, js, handlers, logger)) })
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	if err := g.Wait(); err != nil {
+	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
+	h.Consume(events.CustomersConsumer(), handlers.CustomerCreated)
+	h.Consume(events.PurchasesConsumer(), handlers.PurchaseRecorded)
+	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}
-	logger.Info("loyalty service stopped")
 	return nil
-}
-
-// stopped treats a consumer that failed only because the service was
-// stopping (cancelled while still setting up) as a clean stop.
-func stopped(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
-
-// drain flushes pending publishes and acks before closing the connection,
-// and closes it outright if that takes too long.
-func drain(nc *nats.Conn, logger *slog.Logger) {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		logger.Warn("nats drain failed", slog.Any("error", err))
-		nc.Close()
-		return
-	}
-	select {
-	case <-closed:
-	case <-time.After(drainTimeout):
-		logger.Warn("nats drain timed out, closing")
-		nc.Close()
-	}
 }

@@ -7,19 +7,13 @@ package notification
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"golang.org/x/sync/errgroup"
-
 	"github.com/guanxi-crm/guanxi/platform/config"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/channels"
@@ -33,9 +27,6 @@ import (
 
 // EnvPrefix prefixes every configuration variable of the service.
 const EnvPrefix = "GUANXI_NOTIFICATION_"
-
-// drainTimeout bounds how long shutdown waits for NATS to flush.
-const drainTimeout = 5 * time.Second
 
 // Sender delivers a message on its channel; an error is the channel's
 // refusal and becomes the message's failure reason.
@@ -69,113 +60,38 @@ func LoadConfig() (Config, error) {
 
 // Run runs the service until ctx is done (returning nil) or a part of it
 // fails (returning the error).
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "starting notification service", configAttrs(cfg)...)
-
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	templates, err := domain.NewTemplates()
 	if err != nil {
 		return fmt.Errorf("run notification: %w", err)
 	}
-
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
+	h, err := servicehost.Start(ctx, servicehost.Options{
+		Name:           "notification",
+		Config:         cfg,
+		DatabaseURL:    cfg.DatabaseURL,
+		Migrations:     migrations.FS,
+		NATSURL:        cfg.NATSURL,
+		Stream:         notificationv1.Stream,
+		StreamSubjects: []string{notificationv1.StreamSubjects},
+		GRPCAddr:       cfg.GRPCAddr,
+		Listener:       cfg.Listener,
+	}, logger)
 	if err != nil {
 		return fmt.Errorf("run notification: %w", err)
 	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return fmt.Errorf("run notification: %w", err)
-	}
 
-	nc, js, err := platformevents.Connect(cfg.NATSURL, "guanxi-notification", logger)
-	if err != nil {
-		return fmt.Errorf("run notification: %w", err)
-	}
-	defer drain(nc, logger)
-	if err := platformevents.EnsureStream(ctx, js, notificationv1.Stream, notificationv1.StreamSubjects); err != nil {
-		return fmt.Errorf("run notification: %w", err)
-	}
-
-	outbox := platformevents.NewOutbox(db, js, logger)
-	store := sqlstore.New(db, events.NewPublisher(outbox))
+	store := sqlstore.New(h.DB, events.NewPublisher(h.Outbox))
 	sender := cfg.Sender
 	if sender == nil {
-		sender = channels.NewSink(db, logger)
+		sender = channels.NewSink(h.DB, h.Logger)
 	}
-	dispatcher := app.NewDispatcher(store, sender, logger, cfg.DispatchInterval)
+	dispatcher := app.NewDispatcher(store, sender, h.Logger, cfg.DispatchInterval)
 	svc := app.NewService(store, templates, dispatcher)
-
-	lis := cfg.Listener
-	if lis == nil {
-		var lc net.ListenConfig
-		if lis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
-			return fmt.Errorf("run notification: listen: %w", err)
-		}
-	}
-	srv := grpcserver.New(logger)
-	notificationv1.RegisterNotificationServiceServer(srv, grpcport.NewServer(svc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return outbox.Run(gctx) })
-	g.Go(func() error { return dispatcher.Run(gctx) })
-	g.Go(func() error {
-		err := platformevents.Consume(gctx, js, events.CustomersConsumer(), events.CustomerCreatedHandler(svc), logger)
-		if err != nil && gctx.Err() != nil && errors.Is(err, context.Canceled) {
-			// Stopped while still setting up the consumer: a shutdown, not
-			// a failure.
-			return nil
-		}
-		return err
-	})
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	logger.InfoContext(ctx, "notification service serving", slog.String("addr", lis.Addr().String()))
-	if err := g.Wait(); err != nil {
+	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc))
+	h.Go("dispatch", dispatcher.Run)
+	h.Consume(events.CustomersConsumer(), events.CustomerCreatedHandler(svc))
+	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run notification: %w", err)
 	}
-	logger.InfoContext(ctx, "notification service stopped")
 	return nil
-}
-
-// configAttrs is config.Attrs with the in-process fields (a listener, a
-// sender) shown by what they are rather than dumped field by field.
-func configAttrs(cfg Config) []slog.Attr {
-	attrs := config.Attrs(cfg)
-	out := attrs[:0]
-	for _, a := range attrs {
-		if a.Key != "Listener" && a.Key != "Sender" {
-			out = append(out, a)
-		}
-	}
-	if cfg.Listener != nil {
-		out = append(out, slog.String("Listener", cfg.Listener.Addr().String()))
-	}
-	sender := "sink"
-	if cfg.Sender != nil {
-		sender = fmt.Sprintf("%T", cfg.Sender)
-	}
-	return append(out, slog.String("Sender", sender))
-}
-
-// drain flushes what is pending on nc and closes it, waiting a bounded time.
-func drain(nc *nats.Conn, logger *slog.Logger) {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		nc.Close()
-		return
-	}
-	timer := time.NewTimer(drainTimeout)
-	defer timer.Stop()
-	select {
-	case <-closed:
-	case <-timer.C:
-		logger.Warn("nats drain timed out, closing")
-		nc.Close()
-	}
 }

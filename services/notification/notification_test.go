@@ -35,20 +35,6 @@ import (
 // dispatch, relay.
 const waitFor = 10 * time.Second
 
-// eventually polls cond every 20ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	ticker := time.NewTicker(20 * time.Millisecond)
-	defer ticker.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-ticker.C
-	}
-}
-
 // harness is one running notification service with its bus and database.
 type harness struct {
 	client notificationv1.NotificationServiceClient
@@ -91,6 +77,16 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 		Listener:         lis,
 		Sender:           sender,
 	}
+	// A second handle on the service's database, as a developer would open
+	// it, to see what the sink caught. Opened before the service, because two
+	// handles switching a fresh SQLite file to WAL at once can fail with
+	// SQLITE_BUSY without waiting on busy_timeout.
+	db, err := sqldb.Open(ctx, "sqlite://"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -112,14 +108,6 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-
-	// A second handle on the service's database, as a developer would open
-	// it, to see what the sink caught.
-	db, err := sqldb.Open(ctx, "sqlite://"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 
 	return &harness{
 		client: notificationv1.NewNotificationServiceClient(conn),
@@ -163,7 +151,7 @@ func (h *harness) messages(t *testing.T, customerID string) []*notificationv1.Me
 func (h *harness) waitStatus(t *testing.T, customerID string, want notificationv1.MessageStatus) *notificationv1.Message {
 	t.Helper()
 	var msg *notificationv1.Message
-	eventually(t, waitFor, "a "+want.String()+" message", func() bool {
+	testinfra.Eventually(t, waitFor, "a "+want.String()+" message", func() bool {
 		msgs := h.messages(t, customerID)
 		if len(msgs) == 0 {
 			return false
@@ -182,7 +170,7 @@ func (h *harness) waitEvent(t *testing.T, subject, messageID string, into proto.
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, waitFor, subject+" for "+messageID, func() bool {
+	testinfra.Eventually(t, waitFor, subject+" for "+messageID, func() bool {
 		raw, err := stream.GetLastMsgForSubject(context.Background(), subject)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return false

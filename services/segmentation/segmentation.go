@@ -11,12 +11,8 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/guanxi-crm/guanxi/platform/config"
-	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
 	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
@@ -75,64 +71,36 @@ func (c Config) policy() (domain.Policy, error) {
 // Run serves the segmentation service until ctx is done or a part fails,
 // then shuts down in reverse order of start. It returns nil on a clean
 // shutdown.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.Info("starting segmentation", slog.Any("config", config.Attrs(cfg)))
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	// Bad ranking settings fail before anything is opened.
 	policy, err := cfg.policy()
 	if err != nil {
-		return err
-	}
-
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, db.Close()) }()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return err
-	}
-
-	nc, js, err := events.Connect(cfg.NATSURL, "segmentation", logger)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if derr := nc.Drain(); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drain nats: %w", derr))
-		}
-	}()
-	if err := events.EnsureStream(ctx, js, segmentationv1.Stream, segmentationv1.StreamSubjects); err != nil {
-		return err
-	}
-
-	lis := cfg.Listener
-	if lis == nil {
-		lis, err = net.Listen("tcp", cfg.GRPCAddr)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
-		}
-	}
-
-	outbox := events.NewOutbox(db, js, logger)
-	svc, err := app.New(sqlstore.New(db, outbox), policy, time.Now)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	handlers := segevents.NewHandlers(svc)
-	srv := grpcserver.New(logger)
-	segmentationv1.RegisterSegmentationServiceServer(srv, grpcport.NewServer(svc))
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return outbox.Run(gctx) })
-	g.Go(func() error { return handlers.Consume(gctx, js, logger) })
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	logger.Info("segmentation serving", slog.String("addr", lis.Addr().String()))
-	if err := g.Wait(); err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
-	logger.Info("segmentation stopped")
+	h, err := servicehost.Start(ctx, servicehost.Options{
+		Name:           "segmentation",
+		Config:         cfg,
+		DatabaseURL:    cfg.DatabaseURL,
+		Migrations:     migrations.FS,
+		NATSURL:        cfg.NATSURL,
+		Stream:         segmentationv1.Stream,
+		StreamSubjects: []string{segmentationv1.StreamSubjects},
+		GRPCAddr:       cfg.GRPCAddr,
+		Listener:       cfg.Listener,
+	}, logger)
+	if err != nil {
+		return fmt.Errorf("run segmentation: %w", err)
+	}
+	svc, err := app.New(sqlstore.New(h.DB, h.Outbox), policy, time.Now)
+	if err != nil {
+		return errors.Join(fmt.Errorf("run segmentation: %w", err), h.Close())
+	}
+	handlers := segevents.NewHandlers(svc)
+	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc))
+	h.Consume(segevents.CustomersConsumer(), handlers.CustomerCreated)
+	h.Consume(segevents.PurchasesConsumer(), handlers.PurchaseRecorded)
+	if err := h.Run(ctx); err != nil {
+		return fmt.Errorf("run segmentation: %w", err)
+	}
 	return nil
 }

@@ -31,18 +31,6 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation"
 )
 
-// eventually polls cond every 20ms until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 type harness struct {
 	client segmentationv1.SegmentationServiceClient
 	js     jetstream.JetStream
@@ -180,11 +168,11 @@ func TestServiceRanksCustomersFromEvents(t *testing.T) {
 	// Purchases are handled in stream order, so once c's shows, a's
 	// duplicate has been handled too. Customer events flow through their
 	// own consumer, so the idle customer is waited for separately.
-	eventually(t, 10*time.Second, "c's purchase to be ranked", func() bool {
+	testinfra.Eventually(t, 10*time.Second, "c's purchase to be ranked", func() bool {
 		resp, err := h.client.GetCustomerValue(ctx, &segmentationv1.GetCustomerValueRequest{CustomerId: c})
 		return err == nil && resp.GetValue().GetPurchaseCount() == 1
 	})
-	eventually(t, 10*time.Second, "the idle customer to be registered", func() bool {
+	testinfra.Eventually(t, 10*time.Second, "the idle customer to be registered", func() bool {
 		_, err := h.client.GetCustomerValue(ctx, &segmentationv1.GetCustomerValueRequest{CustomerId: idle})
 		return err == nil
 	})

@@ -17,6 +17,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
 )
 
 // startSuite boots the whole suite as `guanxi dev` does, on free ports, and
@@ -96,18 +97,6 @@ func (c client) mustDo(method, path, body string) map[string]any {
 	return out
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestPurchaseTravelsThroughEveryService is the issue's acceptance path: a
 // customer and a purchase of 128.50 CNY through REST, then points, value,
 // timeline and welcome message visible within 2 seconds.
@@ -130,7 +119,7 @@ func TestPurchaseTravelsThroughEveryService(t *testing.T) {
 
 	var account, value map[string]any
 	var interactions, messages []any
-	eventually(t, 2*time.Second-time.Since(recorded), "purchase visible in every service", func() bool {
+	testinfra.Eventually(t, 2*time.Second-time.Since(recorded), "purchase visible in every service", func() bool {
 		if code, out := api.do("GET", "/v1/customers/"+id+"/loyaltyAccount", ""); code == http.StatusOK {
 			account = out
 		}

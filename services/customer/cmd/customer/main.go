@@ -1,59 +1,18 @@
-// Command customer runs the guanxi customer service alone, configured by
+// Command customer runs the customer service on its own, configured by
 // GUANXI_CUSTOMER_* environment variables.
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/guanxi-crm/guanxi/platform/logging"
-	"github.com/guanxi-crm/guanxi/platform/telemetry"
+	"github.com/guanxi-crm/guanxi/platform/process"
 	"github.com/guanxi-crm/guanxi/services/customer"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := process.Run("customer", customer.LoadConfig, customer.Run); err != nil {
 		fmt.Fprintln(os.Stderr, "customer:", err)
 		os.Exit(1)
 	}
-}
-
-func run() error {
-	cfg, err := customer.LoadConfig()
-	if err != nil {
-		return err
-	}
-	level := slog.LevelInfo
-	if s := os.Getenv("GUANXI_LOG_LEVEL"); s != "" {
-		if level, err = logging.ParseLevel(s); err != nil {
-			return err
-		}
-	}
-	logger := logging.New(os.Stdout, "customer", level)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{
-		ServiceName:  "guanxi-customer",
-		OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-		Insecure:     os.Getenv("OTEL_EXPORTER_OTLP_INSECURE") == "true",
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := shutdown(ctx); err != nil {
-			logger.Warn("telemetry shutdown", slog.Any("error", err))
-		}
-	}()
-
-	return customer.Run(ctx, cfg, logger)
 }

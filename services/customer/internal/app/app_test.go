@@ -38,15 +38,7 @@ func (r *recorder) snapshot() []domain.Event {
 
 func newApp(t *testing.T, url string) (*app.App, *recorder) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testinfra.OpenDB(t, url, migrations.FS)
 	rec := &recorder{}
 	return app.New(sqlstore.New(db, rec)), rec
 }
@@ -248,14 +240,7 @@ func TestListPaging(t *testing.T) {
 func TestClockPrecision(t *testing.T) {
 	fixed := time.Date(2025, 5, 5, 5, 5, 5, 123456789, time.FixedZone("CST", 8*3600))
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
 	a := app.New(sqlstore.New(db, &recorder{}), app.WithClock(func() time.Time { return fixed }))
 	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "T"}})
 	if err != nil {

@@ -28,15 +28,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, url string, rules app.Rules) fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, url, migrations.FS)
 	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
 	svc, err := app.New(store, rules)
 	if err != nil {

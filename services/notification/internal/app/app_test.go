@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
@@ -20,30 +19,9 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/migrations"
 )
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	ticker := time.NewTicker(20 * time.Millisecond)
-	defer ticker.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-ticker.C
-	}
-}
-
 func newStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
 	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil)))
 }
 
@@ -129,7 +107,7 @@ func TestQueuedMessageWakesDispatcher(t *testing.T) {
 		if err := svc.WelcomeCustomer(context.Background(), newID(t), r); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the message sent", func() bool { return status(t, svc, r.CustomerID) == domain.StatusSent })
+		testinfra.Eventually(t, 5*time.Second, "the message sent", func() bool { return status(t, svc, r.CustomerID) == domain.StatusSent })
 		if sender.count() != i+1 {
 			t.Errorf("sender got %d deliveries, want %d", sender.count(), i+1)
 		}
@@ -153,7 +131,7 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 
 	sender := &recordingSender{}
 	runDispatcher(t, app.NewDispatcher(store, sender, nil, 50*time.Millisecond))
-	eventually(t, 5*time.Second, "the left-behind message sent", func() bool { return status(t, svc, cust) == domain.StatusSent })
+	testinfra.Eventually(t, 5*time.Second, "the left-behind message sent", func() bool { return status(t, svc, cust) == domain.StatusSent })
 	if sender.count() != 1 || sender.sent[0].Channel != domain.ChannelSMS || sender.sent[0].Address != "13800000000" {
 		t.Errorf("sender got %+v, want one SMS", sender.sent)
 	}

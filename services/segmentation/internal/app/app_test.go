@@ -51,15 +51,7 @@ func (c *committedEvents) take() []*segmentationv1.CustomerClassChanged {
 // openStore returns a migrated store on url.
 func openStore(t testing.TB, url string, outbox sqlstore.Enqueuer) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, url, migrations.FS)
 	return sqlstore.New(db, outbox)
 }
 

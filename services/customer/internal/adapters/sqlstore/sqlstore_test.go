@@ -45,15 +45,7 @@ func (r *recorder) events() []domain.Event {
 func TestStoreContract(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := sqldb.Open(ctx, d.URL)
-			if err != nil {
-				t.Fatalf("open: %v", err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx, migrations.FS); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
+			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			rec := &recorder{}
 			s := sqlstore.New(db, rec)
 			// The subtests share one database, so they run in order.

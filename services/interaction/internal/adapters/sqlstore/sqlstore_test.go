@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
@@ -24,15 +23,7 @@ import (
 func TestStoreContract(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := sqldb.Open(ctx, d.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx, migrations.FS); err != nil {
-				t.Fatal(err)
-			}
+			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The relay is not run: events stay in the outbox, where Depth
 			// counts them.
 			outbox := events.NewOutbox(db, nil, nil)

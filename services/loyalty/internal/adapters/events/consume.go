@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
@@ -80,22 +78,22 @@ func classify(err error) error {
 	return err
 }
 
-// ConsumeCustomers runs the durable consumer of customer events until ctx
-// is done.
-func ConsumeCustomers(ctx context.Context, js jetstream.JetStream, h *Handlers, logger *slog.Logger) error {
-	return platformevents.Consume(ctx, js, platformevents.ConsumerConfig{
+// CustomersConsumer is the durable consumer of the customer events that
+// open accounts.
+func CustomersConsumer() platformevents.ConsumerConfig {
+	return platformevents.ConsumerConfig{
 		Stream:         customerv1.Stream,
 		Durable:        DurableCustomers,
 		FilterSubjects: []string{customerv1.SubjectCustomerCreated},
-	}, h.CustomerCreated, logger)
+	}
 }
 
-// ConsumePurchases runs the durable consumer of purchase events until ctx
-// is done.
-func ConsumePurchases(ctx context.Context, js jetstream.JetStream, h *Handlers, logger *slog.Logger) error {
-	return platformevents.Consume(ctx, js, platformevents.ConsumerConfig{
+// PurchasesConsumer is the durable consumer of the purchase events that
+// credit points.
+func PurchasesConsumer() platformevents.ConsumerConfig {
+	return platformevents.ConsumerConfig{
 		Stream:         interactionv1.Stream,
 		Durable:        DurablePurchases,
 		FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded},
-	}, h.PurchaseRecorded, logger)
+	}
 }

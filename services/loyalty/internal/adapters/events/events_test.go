@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -25,15 +24,7 @@ const customer = "01890a5d-ac96-774b-bcce-b302099a8057"
 
 func newHandlers(t *testing.T) (*events.Handlers, *app.Service) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
 	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty"),
 		app.Rules{PointsPerUnit: 1, VIPThreshold: 10000})
 	if err != nil {

@@ -27,15 +27,7 @@ var t0 = time.Date(2025, 3, 1, 8, 0, 0, 123456000, time.UTC)
 func TestStoreContract(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := sqldb.Open(ctx, d.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx, migrations.FS); err != nil {
-				t.Fatal(err)
-			}
+			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows inside the tx here; no relay runs.
 			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
 

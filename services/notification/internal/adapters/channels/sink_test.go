@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/channels"
@@ -20,14 +19,7 @@ func TestSink(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := sqldb.Open(ctx, d.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx, migrations.FS); err != nil {
-				t.Fatal(err)
-			}
+			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			var logs bytes.Buffer
 			sink := channels.NewSink(db, slog.New(slog.NewJSONHandler(&logs, nil)))
 

@@ -44,15 +44,7 @@ func TestStore(t *testing.T) {
 
 func open(t *testing.T, url string) (*sqlstore.Store, *sqldb.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, url, migrations.FS)
 	// The outbox only writes rows here; no relay runs.
 	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil))), db
 }

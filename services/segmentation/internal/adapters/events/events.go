@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
@@ -110,37 +108,22 @@ func permanentIfInvalid(err error) error {
 	return err
 }
 
-// Consume runs both durable consumers until ctx is done; it returns the
-// first consumer's error, or nil on shutdown.
-func (h *Handlers) Consume(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	run := func(cfg events.ConsumerConfig, handle events.Handler) error {
-		err := events.Consume(ctx, js, cfg, handle, logger)
-		if err != nil && ctx.Err() != nil {
-			// Stopped while still setting up (or after the other
-			// consumer failed): a shutdown, not a failure of its own.
-			return nil
-		}
-		return err
+// CustomersConsumer is the durable consumer of the customer events that
+// register customers in the read model.
+func CustomersConsumer() events.ConsumerConfig {
+	return events.ConsumerConfig{
+		Stream:         customerv1.Stream,
+		Durable:        DurableCustomers,
+		FilterSubjects: []string{customerv1.SubjectCustomerCreated},
 	}
-	errs := make(chan error, 2)
-	go func() {
-		errs <- run(events.ConsumerConfig{
-			Stream:         customerv1.Stream,
-			Durable:        DurableCustomers,
-			FilterSubjects: []string{customerv1.SubjectCustomerCreated},
-		}, h.CustomerCreated)
-	}()
-	go func() {
-		errs <- run(events.ConsumerConfig{
-			Stream:         interactionv1.Stream,
-			Durable:        DurablePurchases,
-			FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded},
-		}, h.PurchaseRecorded)
-	}()
-	first := <-errs
-	cancel()
-	second := <-errs
-	return errors.Join(first, second)
+}
+
+// PurchasesConsumer is the durable consumer of the purchase events that
+// feed spend.
+func PurchasesConsumer() events.ConsumerConfig {
+	return events.ConsumerConfig{
+		Stream:         interactionv1.Stream,
+		Durable:        DurablePurchases,
+		FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded},
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -25,15 +24,7 @@ import (
 
 func newHandlers(t *testing.T) (*segevents.Handlers, *app.Service) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testinfra.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
 	svc, err := app.New(sqlstore.New(db, events.NewOutbox(db, nil, nil)), domain.Policy{
 		Currency: "CNY", Window: 24 * time.Hour, Cutoffs: domain.DefaultCutoffs(),
 	}, nil)

@@ -23,15 +23,7 @@ import (
 func TestStoreContract(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := sqldb.Open(ctx, d.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx, migrations.FS); err != nil {
-				t.Fatal(err)
-			}
+			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows here; its relay is not started.
 			store := sqlstore.New(db, events.NewOutbox(db, nil, nil))
 			t.Run("register customer", func(t *testing.T) { testRegisterCustomer(t, store) })

@@ -1,0 +1,222 @@
+// Package servicehost is the lifecycle every guanxi service shares, so that
+// a service's Run only builds what is its own (store, use cases, gRPC
+// ports, consumers). Start opens the database and migrates it, connects to
+// NATS, ensures the service's stream and binds the gRPC listener; Run serves
+// and relays until the context is done or a part fails, then shuts down in
+// reverse order of start, as DESIGN.md section 4 asks.
+package servicehost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/grpcserver"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+)
+
+// DrainTimeout bounds how long shutdown waits for NATS to flush pending
+// publishes and acks; a broker that went away must not hold the process.
+const DrainTimeout = 10 * time.Second
+
+// Options says what a service needs started for it.
+type Options struct {
+	// Name is the service's short name ("loyalty"), used in log messages
+	// and as the NATS connection name "guanxi-<name>".
+	Name string
+	// Config, when not nil, is logged once at start through config.Attr,
+	// so secrets stay masked.
+	Config any
+
+	DatabaseURL string
+	// Migrations are applied before anything else runs.
+	Migrations fs.FS
+
+	NATSURL string
+	// Stream is the service's own JetStream stream, ensured at start and
+	// fed by the outbox relay; "" for a service that publishes nothing,
+	// which then gets no Outbox.
+	Stream         string
+	StreamSubjects []string
+
+	GRPCAddr string
+	// Listener, when set, is served instead of listening on GRPCAddr (tests
+	// and guanxi dev bind their ports up front). The Host owns it from a
+	// successful Start on.
+	Listener net.Listener
+}
+
+// Host holds what Start opened. Its fields are for building the service
+// between Start and Run; Run releases them all.
+type Host struct {
+	DB     *sqldb.DB
+	JS     jetstream.JetStream
+	Outbox *events.Outbox // nil when Options.Stream is ""
+	Server *grpcserver.Server
+	Logger *slog.Logger
+
+	name     string
+	nc       *nats.Conn
+	listener net.Listener
+	loops    []loop
+	released bool
+}
+
+type loop struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// Start opens and migrates the database, connects to NATS, ensures the
+// service's stream and binds the gRPC listener. On failure it releases what
+// it opened (a Listener passed in opts stays the caller's). A nil logger
+// means slog.Default().
+func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	var attrs []slog.Attr
+	if opts.Config != nil {
+		attrs = append(attrs, config.Attr(opts.Config))
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "starting "+opts.Name+" service", attrs...)
+	h := &Host{Logger: logger, name: opts.Name}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, h.release())
+		}
+	}()
+
+	if h.DB, err = sqldb.Open(ctx, opts.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err := h.DB.Migrate(ctx, opts.Migrations); err != nil {
+		return nil, err
+	}
+
+	if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger); err != nil {
+		return nil, err
+	}
+	if opts.Stream != "" {
+		if err := events.EnsureStream(ctx, h.JS, opts.Stream, opts.StreamSubjects...); err != nil {
+			return nil, err
+		}
+		h.Outbox = events.NewOutbox(h.DB, h.JS, logger)
+	}
+
+	h.listener = opts.Listener
+	if h.listener == nil {
+		var lc net.ListenConfig
+		if h.listener, err = lc.Listen(ctx, "tcp", opts.GRPCAddr); err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+	}
+	h.Server = grpcserver.New(logger)
+	return h, nil
+}
+
+// Go adds a background loop (a consumer, a dispatcher) for Run to start. fn
+// must return nil once ctx is done; an error from it stops the service.
+// Call Go before Run.
+func (h *Host) Go(name string, fn func(ctx context.Context) error) {
+	h.loops = append(h.loops, loop{name: name, run: fn})
+}
+
+// Consume adds a durable consumer of cfg running handler (see events.Consume)
+// to the loops Run starts.
+func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
+	h.Go("consume "+cfg.Durable, func(ctx context.Context) error {
+		return events.Consume(ctx, h.JS, cfg, handler, h.Logger)
+	})
+}
+
+// Run serves gRPC and runs the outbox relay and the added loops until ctx is
+// done or one of them fails. Then everything stops together (Serve stops
+// gracefully), NATS is drained within DrainTimeout and the database closed.
+// It returns nil after a clean shutdown.
+func (h *Host) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	if h.Outbox != nil {
+		g.Go(func() error { return h.Outbox.Run(gctx) })
+	}
+	for _, l := range h.loops {
+		g.Go(func() error {
+			if err := l.run(gctx); err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return h.Server.Serve(gctx, h.listener) })
+	h.Logger.InfoContext(ctx, h.name+" service serving", slog.String("addr", h.listener.Addr().String()))
+
+	err := g.Wait()
+	// Serve has closed the listener; do not close it again.
+	h.listener = nil
+	err = errors.Join(err, h.release())
+	if err != nil {
+		return err
+	}
+	h.Logger.InfoContext(ctx, h.name+" service stopped")
+	return nil
+}
+
+// Close releases what Start opened, for a service that fails to build
+// itself after Start and so never calls Run. It does nothing after Run.
+func (h *Host) Close() error {
+	return h.release()
+}
+
+// release undoes Start in reverse order. It is safe to call more than once.
+func (h *Host) release() error {
+	if h.released {
+		return nil
+	}
+	h.released = true
+	var errs []error
+	if h.listener != nil {
+		if err := h.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("close listener: %w", err))
+		}
+	}
+	if h.nc != nil {
+		errs = append(errs, drain(h.nc, h.Logger))
+	}
+	if h.DB != nil {
+		errs = append(errs, h.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// drain flushes pending publishes and acks before closing the connection,
+// and closes it outright if that takes longer than DrainTimeout.
+func drain(nc *nats.Conn, logger *slog.Logger) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return nil
+		}
+		return fmt.Errorf("drain nats: %w", err)
+	}
+	timer := time.NewTimer(DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-closed:
+	case <-timer.C:
+		logger.Warn("nats drain timed out, closing", slog.Duration("timeout", DrainTimeout))
+		nc.Close()
+	}
+	return nil
+}
