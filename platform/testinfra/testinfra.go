@@ -217,3 +217,25 @@ func OpenDB(t testing.TB, url string, migrations fs.FS) *sqldb.DB {
 	}
 	return db
 }
+
+// Background runs run (a service's Run, a relay) until the test ends: its
+// context is cancelled in t.Cleanup, which then waits up to 20s and fails
+// the test unless run returned nil, because every guanxi loop must stop
+// cleanly when asked.
+func Background(t testing.TB, run func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("returned %v on shutdown, want nil", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("did not return within 20s of shutdown")
+		}
+	})
+}

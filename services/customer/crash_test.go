@@ -105,17 +105,8 @@ func TestEventSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- customer.Run(ctx, customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis}, slog.New(slog.DiscardHandler))
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis}
+	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, slog.New(slog.DiscardHandler)) })
 
 	msg, err := sub.NextMsg(10 * time.Second)
 	if err != nil {

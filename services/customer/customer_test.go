@@ -54,20 +54,7 @@ func start(t *testing.T) harness {
 		Listener:    lis,
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- customer.Run(ctx, cfg, logger) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v after shutdown, want nil", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("Run did not return within 20s of shutdown")
-		}
-	})
+	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, logger) })
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

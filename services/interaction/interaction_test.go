@@ -102,20 +102,7 @@ func startService(t *testing.T, customerAddr string, customerTimeout time.Durati
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v after shutdown, want nil", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return within 15s of shutdown")
-		}
-	})
+	testinfra.Background(t, func(ctx context.Context) error { return interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

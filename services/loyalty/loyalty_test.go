@@ -63,20 +63,7 @@ func start(t *testing.T, cfg loyalty.Config) harness {
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "loyalty.db")
 	cfg.NATSURL = natsURL
 	cfg.Listener = lis
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- loyalty.Run(runCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v on shutdown, want nil", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return within 15s of cancel")
-		}
-	})
+	testinfra.Background(t, func(ctx context.Context) error { return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
 
 	conn, err := grpcclient.Dial(lis.Addr().String())
 	if err != nil {

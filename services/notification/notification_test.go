@@ -87,21 +87,8 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 	}
 	t.Cleanup(func() { db.Close() })
 
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() { done <- notification.Run(runCtx, cfg, logger) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v after shutdown, want nil", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return within 15s of shutdown")
-		}
-	})
+	testinfra.Background(t, func(ctx context.Context) error { return notification.Run(ctx, cfg, logger) })
 
 	conn, err := grpcclient.Dial(lis.Addr().String())
 	if err != nil {

@@ -71,20 +71,7 @@ func start(t *testing.T) harness {
 		Window:       8760 * time.Hour,
 		Listener:     lis,
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- segmentation.Run(runCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v, want nil on shutdown", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	testinfra.Background(t, func(ctx context.Context) error { return segmentation.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
