@@ -58,6 +58,10 @@ const (
 	MaxKeyLength = 256
 	// MaxLines bounds the lines of one purchase.
 	MaxLines = 1000
+	// MaxAmountMinor bounds one amount (10^13 minor units: 100 billion
+	// yuan), so the sums that loyalty and segmentation keep per customer
+	// cannot overflow int64 and refuse an event this service accepted.
+	MaxAmountMinor = 10_000_000_000_000
 )
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -165,6 +169,8 @@ func (p *Purchase) validate(v *Violations) {
 		}
 		if p.Total.AmountMinor <= 0 {
 			v.Add("purchase.total.amount_minor", "must be positive")
+		} else if p.Total.AmountMinor > MaxAmountMinor {
+			v.Add("purchase.total.amount_minor", fmt.Sprintf("must be at most %d", MaxAmountMinor))
 		}
 	}
 	v.checkKey("purchase.order_id", p.OrderID)
@@ -182,6 +188,8 @@ func (p *Purchase) validate(v *Violations) {
 		}
 		if l.UnitPrice.AmountMinor < 0 {
 			v.Add(field+".unit_price.amount_minor", "must not be negative")
+		} else if l.UnitPrice.AmountMinor > MaxAmountMinor {
+			v.Add(field+".unit_price.amount_minor", fmt.Sprintf("must be at most %d", MaxAmountMinor))
 		}
 	}
 }

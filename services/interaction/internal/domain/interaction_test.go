@@ -86,6 +86,12 @@ func TestValidate(t *testing.T) {
 		{"missing total", valid(func(in *domain.Interaction) { in.Purchase.Total = domain.Money{}; in.Purchase.Lines = nil }), []string{"purchase.total"}},
 		{"negative total", valid(func(in *domain.Interaction) { in.Purchase.Total = cny(-100) }), []string{"purchase.total.amount_minor"}},
 		{"zero total", valid(func(in *domain.Interaction) { in.Purchase.Total = cny(0) }), []string{"purchase.total.amount_minor"}},
+		{"largest total", valid(func(in *domain.Interaction) {
+			in.Purchase.Total = cny(domain.MaxAmountMinor)
+			in.Purchase.Lines[0].UnitPrice = cny(domain.MaxAmountMinor)
+		}), nil},
+		{"total too large", valid(func(in *domain.Interaction) { in.Purchase.Total = cny(domain.MaxAmountMinor + 1) }), []string{"purchase.total.amount_minor"}},
+		{"unit price too large", valid(func(in *domain.Interaction) { in.Purchase.Lines[0].UnitPrice = cny(domain.MaxAmountMinor + 1) }), []string{"purchase.lines[0].unit_price.amount_minor"}},
 		{"lower-case currency", valid(func(in *domain.Interaction) {
 			in.Purchase.Total.CurrencyCode = "cny"
 			in.Purchase.Lines = nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/google/uuid"
@@ -161,8 +162,15 @@ func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, err
 	}
 	var fields []domain.Field
 	for _, p := range paths {
-		if p == "*" {
+		p = snakeCase(strings.TrimSpace(p))
+		switch p {
+		case "*":
 			return domain.Fields(), nil
+		case "id", "etag":
+			// Identity and the concurrency token travel in the body, and the
+			// REST edge puts every body field in the mask; neither is ever
+			// updated.
+			continue
 		}
 		f, ok := domain.ParseField(p)
 		if !ok {
@@ -174,6 +182,20 @@ func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, err
 		fields = append(fields, f)
 	}
 	return fields, nil
+}
+
+// snakeCase turns a JSON (lowerCamelCase) mask path such as "displayName",
+// which REST clients send in ?updateMask=, into the proto name.
+func snakeCase(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if unicode.IsUpper(r) {
+			b.WriteByte('_')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func isSet(f domain.Field, c *customerv1.Customer) bool {
