@@ -102,7 +102,9 @@ func startService(t *testing.T, customerAddr string, customerTimeout time.Durati
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
 	}
-	testinfra.Background(t, func(ctx context.Context) error { return interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
+	testinfra.Background(t, func(ctx context.Context) error {
+		return interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

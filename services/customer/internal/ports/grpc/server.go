@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
