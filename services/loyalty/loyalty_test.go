@@ -63,7 +63,9 @@ func start(t *testing.T, cfg loyalty.Config) harness {
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "loyalty.db")
 	cfg.NATSURL = natsURL
 	cfg.Listener = lis
-	testinfra.Background(t, func(ctx context.Context) error { return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
+	testinfra.Background(t, func(ctx context.Context) error {
+		return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
 
 	conn, err := grpcclient.Dial(lis.Addr().String())
 	if err != nil {

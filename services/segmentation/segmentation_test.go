@@ -71,7 +71,9 @@ func start(t *testing.T) harness {
 		Window:       8760 * time.Hour,
 		Listener:     lis,
 	}
-	testinfra.Background(t, func(ctx context.Context) error { return segmentation.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) })
+	testinfra.Background(t, func(ctx context.Context) error {
+		return segmentation.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
 
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
