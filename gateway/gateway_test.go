@@ -1,0 +1,126 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/guanxi-crm/guanxi/gateway"
+	"github.com/guanxi-crm/guanxi/platform/grpcserver"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+)
+
+// fakeCustomers answers CreateCustomer with the idempotency key it was
+// given as the id, and fails GetCustomer with an error carrying a detail
+// that must never reach the client.
+type fakeCustomers struct {
+	customerv1.UnimplementedCustomerServiceServer
+}
+
+func (fakeCustomers) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	key := strings.Join(md.Get("idempotency-key"), ",")
+	return &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Id: key, DisplayName: req.GetCustomer().GetDisplayName()}}, nil
+}
+
+func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
+	return nil, errors.New("select from customers: connection refused to db-secret-host")
+}
+
+// startGateway runs the gateway in front of a fake customer service; the
+// other four services are down.
+func startGateway(t *testing.T) string {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpcserver.New(logger)
+	customerv1.RegisterCustomerServiceServer(srv, fakeCustomers{})
+	testinfra.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, grpcLis) })
+
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAddr := down.Addr().String()
+	down.Close()
+
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateway.Config{
+		CustomerAddr:    grpcLis.Addr().String(),
+		InteractionAddr: downAddr, LoyaltyAddr: downAddr, SegmentationAddr: downAddr, NotificationAddr: downAddr,
+		MaxBodyBytes: 1024,
+		Listener:     httpLis,
+	}
+	testinfra.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, logger) })
+	return "http://" + httpLis.Addr().String()
+}
+
+func request(t *testing.T, method, url, body string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGateway(t *testing.T) {
+	t.Parallel()
+	base := startGateway(t)
+	tests := []struct {
+		name, method, path, body string
+		header                   http.Header
+		wantCode                 int
+		wantIn, wantNotIn        string
+	}{
+		{"idempotency key reaches the service", "POST", "/v1/customers", `{"displayName":"Ada"}`,
+			http.Header{"Idempotency-Key": {"key-42"}}, 200, `"id":"key-42"`, ""},
+		{"unmapped service error is a 500 without detail", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f", "",
+			nil, 500, "internal error", "db-secret-host"},
+		{"service down is 503", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f/loyaltyAccount", "",
+			nil, 503, `"code":14`, ""},
+		{"body over the limit is refused", "POST", "/v1/customers", `{"displayName":"` + strings.Repeat("a", 2048) + `"}`,
+			nil, 400, "too large", ""},
+		{"unknown route", "GET", "/v2/anything", "", nil, 404, "no route", ""},
+		{"not ready while services are down", "GET", "/readyz", "", nil, 503, `"customer":"SERVING"`, ""},
+		{"alive", "GET", "/healthz", "", nil, 200, `"ok"`, ""},
+		{"openapi", "GET", "/openapi.json", "", nil, 200, `"/v1/customers/{customerId}/loyaltyAccount"`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := request(t, tc.method, base+tc.path, tc.body, tc.header)
+			if code != tc.wantCode {
+				t.Fatalf("status %d, want %d; body %s", code, tc.wantCode, body)
+			}
+			if !strings.Contains(body, tc.wantIn) {
+				t.Errorf("body %s lacks %s", body, tc.wantIn)
+			}
+			if tc.wantNotIn != "" && strings.Contains(body, tc.wantNotIn) {
+				t.Errorf("body %s leaks %s", body, tc.wantNotIn)
+			}
+		})
+	}
+}
