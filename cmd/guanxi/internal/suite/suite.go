@@ -72,28 +72,41 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 		return fmt.Errorf("data dir: %w", err)
 	}
 
-	// Bind every port before starting anything, so a port in use fails fast
-	// with a clear message instead of half a suite.
-	listeners := make(map[string]net.Listener, len(serviceNames)+1)
-	closeAll := func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}
-	for i, name := range serviceNames {
-		port := 0
-		if cfg.GRPCPort != 0 {
-			port = cfg.GRPCPort + i
-		}
-		if listeners[name], err = listen(cfg.Host, port, name); err != nil {
-			closeAll()
-			return err
-		}
-	}
-	if listeners["http"], err = listen(cfg.Host, cfg.HTTPPort, "REST edge"); err != nil {
-		closeAll()
+	// Each part reads its own GUANXI_<NAME>_* variables first, so the
+	// suite can be tuned like the separate services (VIP threshold, ABC
+	// cut-offs, ...); addresses, databases and NATS are then set below.
+	customerCfg, err := customer.LoadConfig()
+	if err != nil {
 		return err
 	}
+	interactionCfg, err := interaction.LoadConfig()
+	if err != nil {
+		return err
+	}
+	loyaltyCfg, err := loyalty.LoadConfig()
+	if err != nil {
+		return err
+	}
+	segmentationCfg, err := segmentation.LoadConfig()
+	if err != nil {
+		return err
+	}
+	notificationCfg, err := notification.LoadConfig()
+	if err != nil {
+		return err
+	}
+	gatewayCfg, err := gateway.LoadConfig()
+	if err != nil {
+		return err
+	}
+
+	// Bind every port before starting anything, so a port in use fails fast
+	// with a clear message instead of half a suite.
+	listeners, err := listenAll(cfg)
+	if err != nil {
+		return err
+	}
+	addr := func(name string) string { return listeners[name].Addr().String() }
 
 	natsPort := cfg.NATSPort
 	if natsPort == 0 {
@@ -101,7 +114,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	}
 	ns, err := natsembed.Start(natsembed.Config{Dir: filepath.Join(dataDir, "nats"), Host: cfg.Host, Port: natsPort}, logger.With(slog.String("component", "nats")))
 	if err != nil {
-		closeAll()
+		for _, l := range listeners {
+			_ = l.Close()
+		}
 		return fmt.Errorf("start embedded nats: %w", err)
 	}
 	defer func() {
@@ -109,9 +124,28 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 		ns.WaitForShutdown()
 	}()
 	natsURL := ns.ClientURL()
-
-	addr := func(name string) string { return listeners[name].Addr().String() }
 	db := func(name string) string { return "sqlite://" + filepath.Join(dataDir, name+".db") }
+
+	customerCfg.GRPCAddr, customerCfg.Listener = addr("customer"), listeners["customer"]
+	customerCfg.DatabaseURL, customerCfg.NATSURL = db("customer"), natsURL
+
+	interactionCfg.GRPCAddr, interactionCfg.Listener = addr("interaction"), listeners["interaction"]
+	interactionCfg.DatabaseURL, interactionCfg.NATSURL = db("interaction"), natsURL
+	interactionCfg.CustomerAddr = addr("customer")
+
+	loyaltyCfg.GRPCAddr, loyaltyCfg.Listener = addr("loyalty"), listeners["loyalty"]
+	loyaltyCfg.DatabaseURL, loyaltyCfg.NATSURL = db("loyalty"), natsURL
+
+	segmentationCfg.GRPCAddr, segmentationCfg.Listener = addr("segmentation"), listeners["segmentation"]
+	segmentationCfg.DatabaseURL, segmentationCfg.NATSURL = db("segmentation"), natsURL
+
+	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
+	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL
+
+	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
+	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
+	gatewayCfg.LoyaltyAddr, gatewayCfg.SegmentationAddr = addr("loyalty"), addr("segmentation")
+	gatewayCfg.NotificationAddr = addr("notification")
 
 	g, ctx := errgroup.WithContext(ctx)
 	start := func(name string, run func(context.Context, *slog.Logger) error) {
@@ -122,62 +156,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 			return nil
 		})
 	}
-
-	customerCfg, err := customer.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	customerCfg.GRPCAddr, customerCfg.Listener = addr("customer"), listeners["customer"]
-	customerCfg.DatabaseURL, customerCfg.NATSURL = db("customer"), natsURL
 	start("customer", func(ctx context.Context, l *slog.Logger) error { return customer.Run(ctx, customerCfg, l) })
-
-	interactionCfg, err := interaction.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	interactionCfg.GRPCAddr, interactionCfg.Listener = addr("interaction"), listeners["interaction"]
-	interactionCfg.DatabaseURL, interactionCfg.NATSURL = db("interaction"), natsURL
-	interactionCfg.CustomerAddr = addr("customer")
 	start("interaction", func(ctx context.Context, l *slog.Logger) error { return interaction.Run(ctx, interactionCfg, l) })
-
-	loyaltyCfg, err := loyalty.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	loyaltyCfg.GRPCAddr, loyaltyCfg.Listener = addr("loyalty"), listeners["loyalty"]
-	loyaltyCfg.DatabaseURL, loyaltyCfg.NATSURL = db("loyalty"), natsURL
 	start("loyalty", func(ctx context.Context, l *slog.Logger) error { return loyalty.Run(ctx, loyaltyCfg, l) })
-
-	segmentationCfg, err := segmentation.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	segmentationCfg.GRPCAddr, segmentationCfg.Listener = addr("segmentation"), listeners["segmentation"]
-	segmentationCfg.DatabaseURL, segmentationCfg.NATSURL = db("segmentation"), natsURL
 	start("segmentation", func(ctx context.Context, l *slog.Logger) error { return segmentation.Run(ctx, segmentationCfg, l) })
-
-	notificationCfg, err := notification.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
-	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL
 	start("notification", func(ctx context.Context, l *slog.Logger) error { return notification.Run(ctx, notificationCfg, l) })
-
-	gatewayCfg, err := gateway.LoadConfig()
-	if err != nil {
-		closeAll()
-		return err
-	}
-	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
-	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
-	gatewayCfg.LoyaltyAddr, gatewayCfg.SegmentationAddr = addr("loyalty"), addr("segmentation")
-	gatewayCfg.NotificationAddr = addr("notification")
 	start("gateway", func(ctx context.Context, l *slog.Logger) error { return gateway.Run(ctx, gatewayCfg, l) })
 
 	endpoints := Endpoints{HTTP: "http://" + addr("http"), NATS: natsURL}
@@ -199,13 +182,35 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	return g.Wait()
 }
 
-func listen(host string, port int, what string) (net.Listener, error) {
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("%s cannot listen on %s (is another guanxi running? change the port with a flag): %w", what, addr, err)
+// listenAll binds the five gRPC ports (consecutive from cfg.GRPCPort) and
+// the REST port, keyed by service name and "http".
+func listenAll(cfg Config) (map[string]net.Listener, error) {
+	listeners := make(map[string]net.Listener, len(serviceNames)+1)
+	bind := func(key, what string, port int) error {
+		addr := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return fmt.Errorf("%s cannot listen on %s (is another guanxi running? change the port with a flag): %w", what, addr, err)
+		}
+		listeners[key] = l
+		return nil
 	}
-	return l, nil
+	for i, name := range serviceNames {
+		port := 0
+		if cfg.GRPCPort != 0 {
+			port = cfg.GRPCPort + i
+		}
+		if err := bind(name, name+" service", port); err != nil {
+			return nil, err
+		}
+	}
+	if err := bind("http", "REST edge", cfg.HTTPPort); err != nil {
+		return nil, err
+	}
+	return listeners, nil
 }
 
 // waitServing blocks until every service's health check answers SERVING.

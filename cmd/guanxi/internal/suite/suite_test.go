@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -286,5 +287,21 @@ func TestUpdateCustomerThroughREST(t *testing.T) {
 	// The etag of the first read is stale by now.
 	if code, out := api.do("PATCH", "/v1/customers/"+id, `{"displayName":"lost update","etag":"`+etag+`"}`); code != http.StatusConflict {
 		t.Errorf("stale etag: status %d (%v), want 409", code, out)
+	}
+}
+
+// TestPortInUseFailsFast: a taken port stops the suite before anything
+// starts, with a message that says which part and what to do.
+func TestPortInUseFailsFast(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	cfg := suite.Config{Host: "127.0.0.1", HTTPPort: port, DataDir: t.TempDir()}
+	err = suite.Run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "REST edge cannot listen") {
+		t.Fatalf("Run = %v, want the REST edge's listen error", err)
 	}
 }
