@@ -8,12 +8,12 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
 )
 
 // Source is the Ce-Source of every event this service publishes.
@@ -55,44 +55,15 @@ func Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
 func toProtoEvent(ev domain.Event) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case domain.CustomerCreated:
-		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: toProtoCustomer(e.Customer)}, nil
+		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: protoconv.ToProtoCustomer(e.Customer)}, nil
 	case domain.CustomerUpdated:
 		changed := make([]string, len(e.ChangedFields))
 		for i, f := range e.ChangedFields {
 			changed[i] = string(f)
 		}
 		return customerv1.SubjectCustomerUpdated, &customerv1.CustomerUpdated{
-			Customer: toProtoCustomer(e.Customer), ChangedFields: changed,
+			Customer: protoconv.ToProtoCustomer(e.Customer), ChangedFields: changed,
 		}, nil
 	}
 	return "", nil, fmt.Errorf("encode event: unknown domain event %T", ev)
-}
-
-// toProtoCustomer is the event form of a customer. It mirrors the API
-// form on purpose but lives here, so events can keep or drop fields on their
-// own schedule (e.g. for consent or erasure) without touching the API.
-func toProtoCustomer(c domain.Customer) *customerv1.Customer {
-	return &customerv1.Customer{
-		Id:          c.ID,
-		Type:        toProtoType(c.Type),
-		DisplayName: c.DisplayName,
-		Email:       c.Email,
-		Phone:       c.Phone,
-		Locale:      c.Locale,
-		TimeZone:    c.TimeZone,
-		Tags:        c.Tags,
-		CreateTime:  timestamppb.New(c.CreateTime),
-		UpdateTime:  timestamppb.New(c.UpdateTime),
-		Etag:        c.Etag(),
-	}
-}
-
-func toProtoType(t domain.CustomerType) customerv1.CustomerType {
-	switch t {
-	case domain.TypePerson:
-		return customerv1.CustomerType_CUSTOMER_TYPE_PERSON
-	case domain.TypeOrganization:
-		return customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION
-	}
-	return customerv1.CustomerType_CUSTOMER_TYPE_UNSPECIFIED
 }

@@ -17,12 +17,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
 )
 
 // IdempotencyKeyMetadata is the incoming metadata key that carries the
@@ -70,7 +70,7 @@ func (s *Server) CreateCustomer(ctx context.Context, req *customerv1.CreateCusto
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &customerv1.CreateCustomerResponse{Customer: toProtoCustomer(c)}, nil
+	return &customerv1.CreateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
 }
 
 // GetCustomer implements customerv1.CustomerServiceServer.
@@ -82,7 +82,7 @@ func (s *Server) GetCustomer(ctx context.Context, req *customerv1.GetCustomerReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &customerv1.GetCustomerResponse{Customer: toProtoCustomer(c)}, nil
+	return &customerv1.GetCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
 }
 
 // ListCustomers implements customerv1.CustomerServiceServer.
@@ -100,7 +100,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 	}
 	resp := &customerv1.ListCustomersResponse{Customers: make([]*customerv1.Customer, len(page.Customers))}
 	for i, c := range page.Customers {
-		resp.Customers[i] = toProtoCustomer(c)
+		resp.Customers[i] = protoconv.ToProtoCustomer(c)
 	}
 	if page.Next != nil {
 		resp.NextPageToken = encodePageToken(*page.Next)
@@ -131,7 +131,7 @@ func (s *Server) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCusto
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &customerv1.UpdateCustomerResponse{Customer: toProtoCustomer(c)}, nil
+	return &customerv1.UpdateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
 }
 
 // checkID refuses ids that are not UUIDs, so a typo reads as bad input
@@ -246,32 +246,6 @@ func toDomainType(t customerv1.CustomerType) (domain.CustomerType, error) {
 	return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation{
 		Field: "customer.type", Description: fmt.Sprintf("unknown customer type %d", int32(t)),
 	})
-}
-
-func toProtoType(t domain.CustomerType) customerv1.CustomerType {
-	switch t {
-	case domain.TypePerson:
-		return customerv1.CustomerType_CUSTOMER_TYPE_PERSON
-	case domain.TypeOrganization:
-		return customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION
-	}
-	return customerv1.CustomerType_CUSTOMER_TYPE_UNSPECIFIED
-}
-
-func toProtoCustomer(c domain.Customer) *customerv1.Customer {
-	return &customerv1.Customer{
-		Id:          c.ID,
-		Type:        toProtoType(c.Type),
-		DisplayName: c.DisplayName,
-		Email:       c.Email,
-		Phone:       c.Phone,
-		Locale:      c.Locale,
-		TimeZone:    c.TimeZone,
-		Tags:        c.Tags,
-		CreateTime:  timestamppb.New(c.CreateTime),
-		UpdateTime:  timestamppb.New(c.UpdateTime),
-		Etag:        c.Etag(),
-	}
 }
 
 // A page token is the keyset cursor "<create time micros>:<id>" in
