@@ -8,13 +8,16 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // FieldViolation names one invalid request field and what is wrong with it.
-type FieldViolation struct {
-	Field       string
-	Description string
-}
+// It is validation.Violation, so a port hands a domain's
+// *validation.Error to InvalidArgument as is:
+//
+//	rpcerr.InvalidArgument(verr.Violations...)
+type FieldViolation = validation.Violation
 
 // InvalidArgument returns a codes.InvalidArgument status whose message lists
 // the violations ("invalid argument: name: is required; ...") for humans and

@@ -1,6 +1,7 @@
 package rpcerr_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 func TestInvalidArgument(t *testing.T) {
@@ -18,8 +20,10 @@ func TestInvalidArgument(t *testing.T) {
 		wantMsg    string
 	}{
 		{"none", nil, "invalid argument"},
-		{"one", []rpcerr.FieldViolation{{"name", "is required"}}, "invalid argument: name: is required"},
-		{"two", []rpcerr.FieldViolation{{"name", "is required"}, {"email", "is not an email"}},
+		{"one", []rpcerr.FieldViolation{{Field: "name", Description: "is required"}}, "invalid argument: name: is required"},
+		{"two", []rpcerr.FieldViolation{
+			{Field: "name", Description: "is required"}, {Field: "email", Description: "is not an email"},
+		},
 			"invalid argument: name: is required; email: is not an email"},
 	}
 	for _, tt := range tests {
@@ -46,6 +50,26 @@ func TestInvalidArgument(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInvalidArgumentFromValidation checks the one line every port's
+// toStatus uses: a domain's violations become the status's details unchanged.
+func TestInvalidArgumentFromValidation(t *testing.T) {
+	t.Parallel()
+	var v validation.Violations
+	v.Add("amount_minor", "must be positive")
+	var verr *validation.Error
+	if !errors.As(v.Nest("interaction.purchase.total").Err(), &verr) {
+		t.Fatal("Err() is not a *validation.Error")
+	}
+	err := rpcerr.InvalidArgument(verr.Violations...)
+	want := "invalid argument: interaction.purchase.total.amount_minor: must be positive"
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || st.Message() != want {
+		t.Errorf("status = %v %q, want InvalidArgument %q", st.Code(), st.Message(), want)
+	}
+	if got := rpcerr.Violations(err); len(got) != 1 || got[0] != verr.Violations[0] {
+		t.Errorf("violations = %v, want %v", got, verr.Violations)
 	}
 }
 

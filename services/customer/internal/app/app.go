@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
@@ -64,9 +65,9 @@ type CreateCustomer struct {
 // CreateCustomer creates a customer and publishes CustomerCreated.
 func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Customer, error) {
 	if len(cmd.RequestID) > domain.MaxRequestIDLength {
-		return domain.Customer{}, &domain.ValidationError{Violations: []domain.FieldViolation{{
+		return domain.Customer{}, validation.Violations{{
 			Field: "request_id", Description: fmt.Sprintf("must be at most %d bytes", domain.MaxRequestIDLength),
-		}}}
+		}}.Err()
 	}
 	id, err := a.newID()
 	if err != nil {
@@ -138,9 +139,9 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 	size := q.PageSize
 	switch {
 	case size < 0:
-		return CustomerPage{}, &domain.ValidationError{Violations: []domain.FieldViolation{{
+		return CustomerPage{}, validation.Violations{{
 			Field: "page_size", Description: "must not be negative",
-		}}}
+		}}.Err()
 	case size == 0:
 		size = domain.DefaultPageSize
 	case size > domain.MaxPageSize:

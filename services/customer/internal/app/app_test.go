@@ -9,6 +9,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -231,9 +232,9 @@ func TestListPaging(t *testing.T) {
 	if err != nil || len(page.Customers) != 5 || page.Next != nil {
 		t.Fatalf("page of 5 = %d, next %v, %v", len(page.Customers), page.Next, err)
 	}
-	var ve *domain.ValidationError
+	var ve *validation.Error
 	if _, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: -1}); !errors.As(err, &ve) {
-		t.Fatalf("negative page size = %v, want ValidationError", err)
+		t.Fatalf("negative page size = %v, want *validation.Error", err)
 	}
 }
 

@@ -66,7 +66,7 @@ type Customer struct {
 }
 
 // NewCustomer returns a valid new customer with the normalized profile p,
-// or a *ValidationError.
+// or a *validation.Error.
 func NewCustomer(id string, p Profile, now time.Time) (Customer, error) {
 	norm, err := p.Normalize()
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Limits of the profile rules.
@@ -24,10 +26,10 @@ const (
 )
 
 // Normalize returns p in its stored form (trimmed, canonical, defaulted) or a
-// *ValidationError listing every field that breaks a rule. Normalizing a
+// *validation.Error listing every field that breaks a rule. Normalizing a
 // normalized profile changes nothing.
 func (p Profile) Normalize() (Profile, error) {
-	var v ValidationError
+	var v validation.Violations
 	out := Profile{}
 
 	switch p.Type {
@@ -161,7 +163,7 @@ func normalizeTimeZone(s string) (string, error) {
 
 // normalizeTags trims every tag and drops repeats, keeping the first
 // occurrence's position.
-func normalizeTags(tags []string, v *ValidationError) []string {
+func normalizeTags(tags []string, v *validation.Violations) []string {
 	out := make([]string, 0, len(tags))
 	seen := make(map[string]bool, len(tags))
 	for i, t := range tags {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
@@ -98,9 +99,9 @@ func TestNormalize(t *testing.T) {
 				}
 				return
 			}
-			var ve *domain.ValidationError
+			var ve *validation.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("Normalize() error = %v, want *ValidationError", err)
+				t.Fatalf("Normalize() error = %v, want *validation.Error", err)
 			}
 			var fields []string
 			for _, v := range ve.Violations {
@@ -184,9 +185,9 @@ func TestApply(t *testing.T) {
 			t.Parallel()
 			got, changed, err := base.Apply(tt.values, tt.fields, later)
 			if tt.wantErr {
-				var ve *domain.ValidationError
+				var ve *validation.Error
 				if !errors.As(err, &ve) {
-					t.Fatalf("Apply() error = %v, want *ValidationError", err)
+					t.Fatalf("Apply() error = %v, want *validation.Error", err)
 				}
 				return
 			}

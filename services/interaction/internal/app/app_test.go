@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
@@ -212,7 +213,7 @@ func TestListInteractionsRejectsBadInput(t *testing.T) {
 			t.Parallel()
 			svc := app.New(newMemStore(), &customers{}, nil)
 			_, err := svc.ListInteractions(context.Background(), tt.q)
-			var verr *domain.ValidationError
+			var verr *validation.Error
 			if !errors.As(err, &verr) || len(verr.Violations) != 1 || verr.Violations[0].Field != tt.want {
 				t.Errorf("err = %v, want a violation of %s", err, tt.want)
 			}

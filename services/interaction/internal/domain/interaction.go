@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Kind is what happened in an interaction.
@@ -128,10 +130,11 @@ func (in *Interaction) Normalize(now time.Time) {
 
 // Validate checks a normalized interaction against the rules for a new one;
 // now is the service's clock. Field paths are relative to the interaction
-// ("purchase.total.amount_minor"); Violations.Nest places them in an input.
-func (in *Interaction) Validate(now time.Time) Violations {
-	var v Violations
-	v.checkCustomerID("customer_id", in.CustomerID)
+// ("purchase.total.amount_minor"); validation.Violations.Nest places them in
+// an input.
+func (in *Interaction) Validate(now time.Time) validation.Violations {
+	var v validation.Violations
+	checkCustomerID(&v, "customer_id", in.CustomerID)
 	if !in.Kind.valid() {
 		v.Add("kind", fmt.Sprintf("unknown kind %q", string(in.Kind)))
 	}
@@ -144,8 +147,8 @@ func (in *Interaction) Validate(now time.Time) Violations {
 	if n := utf8.RuneCountInString(in.Summary); n > MaxSummaryRunes {
 		v.Add("summary", fmt.Sprintf("must be at most %d characters, got %d", MaxSummaryRunes, n))
 	}
-	v.checkKey("source", in.Source)
-	v.checkKey("source_id", in.SourceID)
+	checkKey(&v, "source", in.Source)
+	checkKey(&v, "source_id", in.SourceID)
 	if in.SourceID != "" && in.Source == "" {
 		v.Add("source", "is required when source_id is set")
 	}
@@ -160,7 +163,7 @@ func (in *Interaction) Validate(now time.Time) Violations {
 	return v
 }
 
-func (p *Purchase) validate(v *Violations) {
+func (p *Purchase) validate(v *validation.Violations) {
 	if p.Total.IsZero() {
 		v.Add("purchase.total", "is required")
 	} else {
@@ -173,7 +176,7 @@ func (p *Purchase) validate(v *Violations) {
 			v.Add("purchase.total.amount_minor", fmt.Sprintf("must be at most %d", MaxAmountMinor))
 		}
 	}
-	v.checkKey("purchase.order_id", p.OrderID)
+	checkKey(v, "purchase.order_id", p.OrderID)
 	if len(p.Lines) > MaxLines {
 		v.Add("purchase.lines", fmt.Sprintf("must have at most %d lines", MaxLines))
 		return
@@ -213,20 +216,20 @@ func (c Channel) valid() bool {
 
 // ValidateCustomerID checks a customer id given as input (to record or to
 // list): present and a UUID. field names it in the violation.
-func ValidateCustomerID(field, id string) Violations {
-	var v Violations
-	v.checkCustomerID(field, id)
+func ValidateCustomerID(field, id string) validation.Violations {
+	var v validation.Violations
+	checkCustomerID(&v, field, id)
 	return v
 }
 
 // ValidateRequestID checks an idempotency key given with a record request.
-func ValidateRequestID(field, id string) Violations {
-	var v Violations
-	v.checkKey(field, id)
+func ValidateRequestID(field, id string) validation.Violations {
+	var v validation.Violations
+	checkKey(&v, field, id)
 	return v
 }
 
-func (v *Violations) checkCustomerID(field, id string) {
+func checkCustomerID(v *validation.Violations, field, id string) {
 	if id == "" {
 		v.Add(field, "is required")
 		return
@@ -236,7 +239,7 @@ func (v *Violations) checkCustomerID(field, id string) {
 	}
 }
 
-func (v *Violations) checkKey(field, s string) {
+func checkKey(v *validation.Violations, field, s string) {
 	if len(s) > MaxKeyLength {
 		v.Add(field, fmt.Sprintf("must be at most %d bytes", MaxKeyLength))
 	}

@@ -132,20 +132,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestViolationsNestAndErr(t *testing.T) {
-	t.Parallel()
-	var v domain.Violations
-	if v.Err() != nil {
-		t.Fatal("no violations must give a nil error")
-	}
-	v.Add("purchase.total.amount_minor", "must be positive")
-	err := v.Nest("interaction").Err()
-	want := "invalid interaction: interaction.purchase.total.amount_minor: must be positive"
-	if err == nil || err.Error() != want {
-		t.Fatalf("err = %v, want %q", err, want)
-	}
-}
-
 func TestRecordedEvents(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

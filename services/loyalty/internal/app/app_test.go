@@ -12,6 +12,7 @@ import (
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
@@ -279,16 +280,16 @@ func TestInvalidInput(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testinfra.SQLiteURL(t), defaultRules)
 	ctx := context.Background()
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	if err := f.svc.CreditPurchase(ctx, "ev", purchase("not-a-uuid", "i", cny(1))); !errors.As(err, &verr) {
-		t.Errorf("CreditPurchase(bad customer) err = %v, want ValidationError", err)
+		t.Errorf("CreditPurchase(bad customer) err = %v, want *validation.Error", err)
 	}
 	if err := f.svc.OpenAccount(ctx, "ev", ""); !errors.As(err, &verr) {
-		t.Errorf("OpenAccount(empty) err = %v, want ValidationError", err)
+		t.Errorf("OpenAccount(empty) err = %v, want *validation.Error", err)
 	}
 	_, err := f.svc.Account(ctx, "x")
 	if !errors.As(err, &verr) || verr.Violations[0].Field != "customer_id" {
-		t.Errorf("Account(bad id) err = %v, want ValidationError on customer_id", err)
+		t.Errorf("Account(bad id) err = %v, want *validation.Error on customer_id", err)
 	}
 	if _, err := f.svc.Account(ctx, customer); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Account(unknown) err = %v, want ErrNotFound", err)

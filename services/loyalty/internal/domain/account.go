@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Tier is a member's level.
@@ -89,16 +91,16 @@ func (a *Account) Credit(points int64, at time.Time, vipThreshold int64) (oldTie
 
 // ValidateCustomerID checks that id is a UUID, reporting it as field.
 func ValidateCustomerID(field, id string) error {
-	var vs violations
+	var vs validation.Violations
 	checkUUID(&vs, field, id)
-	return vs.err()
+	return vs.Err()
 }
 
-func checkUUID(vs *violations, field, id string) {
+func checkUUID(vs *validation.Violations, field, id string) {
 	switch {
 	case id == "":
-		vs.add(field, "is required")
+		vs.Add(field, "is required")
 	case uuid.Validate(id) != nil || len(id) != 36:
-		vs.add(field, "must be a UUID")
+		vs.Add(field, "must be a UUID")
 	}
 }

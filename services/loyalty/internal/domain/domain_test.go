@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
@@ -160,9 +161,9 @@ func TestPurchaseValidate(t *testing.T) {
 				}
 				return
 			}
-			var verr *domain.ValidationError
+			var verr *validation.Error
 			if !errors.As(err, &verr) {
-				t.Fatalf("err = %v, want *ValidationError", err)
+				t.Fatalf("err = %v, want *validation.Error", err)
 			}
 			if len(verr.Violations) != len(tt.wantFields) {
 				t.Fatalf("violations = %+v, want fields %v", verr.Violations, tt.wantFields)

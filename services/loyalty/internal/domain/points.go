@@ -3,6 +3,8 @@ package domain
 import (
 	"fmt"
 	"math"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Money is an exact amount: an ISO 4217 currency code and an integer number
@@ -67,15 +69,15 @@ type Purchase struct {
 // Validate checks the purchase, naming fields as the PurchaseRecorded event
 // does.
 func (p Purchase) Validate() error {
-	var vs violations
+	var vs validation.Violations
 	if p.InteractionID == "" {
-		vs.add("interaction_id", "is required")
+		vs.Add("interaction_id", "is required")
 	}
 	checkUUID(&vs, "customer_id", p.CustomerID)
 	if !isCurrencyCode(p.Total.CurrencyCode) {
-		vs.add("total.currency_code", "must be a three-letter ISO 4217 code")
+		vs.Add("total.currency_code", "must be a three-letter ISO 4217 code")
 	}
-	return vs.err()
+	return vs.Err()
 }
 
 func isCurrencyCode(s string) bool {

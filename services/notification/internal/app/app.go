@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
@@ -91,15 +92,15 @@ type MessagePage struct {
 // ListMessages returns a customer's messages, newest first. An unknown
 // customer simply has no messages.
 func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
-	var violations []domain.FieldViolation
+	var violations validation.Violations
 	if customerID == "" {
-		violations = append(violations, domain.FieldViolation{Field: "customer_id", Description: "is required"})
+		violations.Add("customer_id", "is required")
 	} else if _, err := uuid.Parse(customerID); err != nil {
-		violations = append(violations, domain.FieldViolation{Field: "customer_id", Description: "must be a UUID"})
+		violations.Add("customer_id", "must be a UUID")
 	}
 	switch {
 	case pageSize < 0:
-		violations = append(violations, domain.FieldViolation{Field: "page_size", Description: "must not be negative"})
+		violations.Add("page_size", "must not be negative")
 	case pageSize == 0:
 		pageSize = DefaultPageSize
 	case pageSize > MaxPageSize:
@@ -109,13 +110,13 @@ func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize 
 	if pageToken != "" {
 		c, err := decodePageToken(pageToken)
 		if err != nil {
-			violations = append(violations, domain.FieldViolation{Field: "page_token", Description: "is not a token from a previous page"})
+			violations.Add("page_token", "is not a token from a previous page")
 		} else {
 			after = &c
 		}
 	}
-	if len(violations) > 0 {
-		return MessagePage{}, &domain.ValidationError{Violations: violations}
+	if err := violations.Err(); err != nil {
+		return MessagePage{}, err
 	}
 
 	// One extra row tells whether there is a next page without a count.

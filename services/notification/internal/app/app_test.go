@@ -11,6 +11,7 @@ import (
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/sqlstore"
@@ -241,7 +242,7 @@ func TestListMessagesValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := svc.ListMessages(context.Background(), tt.customer, tt.size, tt.token)
-			var verr *domain.ValidationError
+			var verr *validation.Error
 			if !errors.As(err, &verr) || len(verr.Violations) != 1 || verr.Violations[0].Field != tt.wantField {
 				t.Errorf("err = %v, want a validation error on %s", err, tt.wantField)
 			}

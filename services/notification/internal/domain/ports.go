@@ -3,33 +3,12 @@ package domain
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 )
 
 // ErrUnknownTemplate is returned when a message asks for a template that
 // does not exist.
 var ErrUnknownTemplate = errors.New("unknown template")
-
-// FieldViolation names one invalid input field and what is wrong with it.
-type FieldViolation struct {
-	Field       string
-	Description string
-}
-
-// ValidationError is invalid input, naming every bad field.
-type ValidationError struct {
-	Violations []FieldViolation
-}
-
-// Error lists the violations.
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Violations))
-	for i, v := range e.Violations {
-		parts[i] = v.Field + ": " + v.Description
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
 
 // Sender delivers a message on its channel. An error means the channel
 // refused it; its text becomes the message's failure reason.

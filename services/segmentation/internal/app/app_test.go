@@ -13,6 +13,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
@@ -178,7 +179,7 @@ func TestGetCustomerValueErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	if _, err := svc.GetCustomerValue(ctx, "not-a-uuid"); !errors.As(err, &verr) || verr.Violations[0].Field != "customer_id" {
 		t.Errorf("bad id: %v, want a customer_id violation", err)
 	}
@@ -199,7 +200,7 @@ func TestGetCustomerValueErrors(t *testing.T) {
 		t.Errorf("registered-only value = %+v", v)
 	}
 	if err := svc.RecordPurchase(ctx, newID(t), domain.Purchase{InteractionID: newID(t), CustomerID: id}); !errors.As(err, &verr) {
-		t.Errorf("invalid purchase: %v, want a ValidationError", err)
+		t.Errorf("invalid purchase: %v, want a *validation.Error", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
@@ -150,7 +151,7 @@ func TestPurchaseValidate(t *testing.T) {
 				}
 				return
 			}
-			verr, ok := err.(*domain.ValidationError)
+			verr, ok := err.(*validation.Error)
 			if !ok || len(verr.Violations) != 1 || verr.Violations[0].Field != tt.field {
 				t.Fatalf("Validate() = %v, want one violation of %s", err, tt.field)
 			}

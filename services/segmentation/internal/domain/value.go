@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Money is an exact amount: an ISO 4217 code and integer minor units.
@@ -24,32 +26,32 @@ type Purchase struct {
 // Validate checks a purchase taken from an event. Field names follow the
 // PurchaseRecorded payload.
 func (p Purchase) Validate() error {
-	var v violations
+	var v validation.Violations
 	if !IsID(p.InteractionID) {
-		v.add("interaction_id", "must be a UUID")
+		v.Add("interaction_id", "must be a UUID")
 	}
 	if !IsID(p.CustomerID) {
-		v.add("customer_id", "must be a UUID")
+		v.Add("customer_id", "must be a UUID")
 	}
 	if !isCurrencyCode(p.Amount.Currency) {
-		v.add("total.currency_code", "must be a three-letter ISO 4217 code")
+		v.Add("total.currency_code", "must be a three-letter ISO 4217 code")
 	}
 	if p.Amount.Minor < 0 {
-		v.add("total.amount_minor", "must not be negative")
+		v.Add("total.amount_minor", "must not be negative")
 	}
 	if p.OccurTime.IsZero() {
-		v.add("occur_time", "is required")
+		v.Add("occur_time", "is required")
 	}
-	return v.err()
+	return v.Err()
 }
 
 // ValidateCustomerID checks a customer id given as input.
 func ValidateCustomerID(id string) error {
-	var v violations
+	var v validation.Violations
 	if !IsID(id) {
-		v.add("customer_id", "must be a UUID")
+		v.Add("customer_id", "must be a UUID")
 	}
-	return v.err()
+	return v.Err()
 }
 
 // IsID reports whether s is a UUID in its canonical 36-character form; the
@@ -114,13 +116,13 @@ type Policy struct {
 // Validate rejects a policy that cannot rank anyone.
 func (p Policy) Validate() error {
 	if !isCurrencyCode(p.Currency) {
-		return &ValidationError{Violations: []FieldViolation{{Field: "currency", Description: "must be a three-letter ISO 4217 code"}}}
+		return validation.Violations{{Field: "currency", Description: "must be a three-letter ISO 4217 code"}}.Err()
 	}
 	if p.Window <= 0 {
-		return &ValidationError{Violations: []FieldViolation{{Field: "window", Description: "must be positive"}}}
+		return validation.Violations{{Field: "window", Description: "must be positive"}}.Err()
 	}
 	if err := p.Cutoffs.Validate(); err != nil {
-		return &ValidationError{Violations: []FieldViolation{{Field: "cutoffs", Description: err.Error()}}}
+		return validation.Violations{{Field: "cutoffs", Description: err.Error()}}.Err()
 	}
 	return nil
 }

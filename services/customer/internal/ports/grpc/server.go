@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -283,28 +284,29 @@ func decodePageToken(s string) (*domain.Cursor, error) {
 // returned as is, so the platform's safety net logs it and answers Internal.
 func toStatus(err error) error {
 	var nf *domain.NotFoundError
-	var ve *domain.ValidationError
+	var ve *validation.Error
 	switch {
 	case errors.As(err, &nf):
 		return status.Error(codes.NotFound, nf.Error())
 	case errors.As(err, &ve):
-		violations := make([]rpcerr.FieldViolation, len(ve.Violations))
-		for i, v := range ve.Violations {
-			violations[i] = rpcerr.FieldViolation{Field: requestField(v.Field), Description: v.Description}
-		}
-		return rpcerr.InvalidArgument(violations...)
+		return rpcerr.InvalidArgument(requestViolations(ve.Violations)...)
 	case errors.Is(err, domain.ErrStale):
 		return status.Error(codes.Aborted, domain.ErrStale.Error())
 	}
 	return err
 }
 
-// requestField turns a domain field into its path in the request: profile
-// fields live under "customer.", request-level ones do not.
-func requestField(f string) string {
-	switch f {
-	case "request_id", "page_size", "page_token":
-		return f
+// requestViolations puts domain fields at their path in the request:
+// profile fields live under "customer.", request-level ones do not.
+func requestViolations(vs validation.Violations) validation.Violations {
+	out := make(validation.Violations, len(vs))
+	for i, v := range vs {
+		switch v.Field {
+		case "request_id", "page_size", "page_token":
+		default:
+			v.Field = "customer." + v.Field
+		}
+		out[i] = v
 	}
-	return "customer." + f
+	return out
 }

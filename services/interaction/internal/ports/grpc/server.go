@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
@@ -86,8 +87,8 @@ func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListIn
 // toDomainInteraction converts the input of RecordInteraction. It reports
 // what the domain cannot see once converted: enum values this service does
 // not know and malformed timestamps.
-func toDomainInteraction(p *interactionv1.Interaction) (domain.Interaction, domain.Violations) {
-	var v domain.Violations
+func toDomainInteraction(p *interactionv1.Interaction) (domain.Interaction, validation.Violations) {
+	var v validation.Violations
 	kind, ok := protoconv.ToDomainKind(p.GetKind())
 	if !ok {
 		v.Add("kind", "unknown kind")
@@ -176,15 +177,11 @@ func decodePageToken(s string) (*domain.Cursor, error) {
 // toStatus maps a domain error to a gRPC status. Anything unmapped is
 // returned as is: the server's safety net logs it and answers Internal.
 func toStatus(err error) error {
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	var cnf *domain.CustomerNotFoundError
 	switch {
 	case errors.As(err, &verr):
-		fvs := make([]rpcerr.FieldViolation, len(verr.Violations))
-		for i, v := range verr.Violations {
-			fvs[i] = rpcerr.FieldViolation{Field: v.Field, Description: v.Description}
-		}
-		return rpcerr.InvalidArgument(fvs...)
+		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.As(err, &cnf):
 		return status.Error(codes.NotFound, cnf.Error())
 	case errors.Is(err, domain.ErrUnavailable):

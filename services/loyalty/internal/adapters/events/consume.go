@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 
@@ -71,7 +72,7 @@ func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
 // classify marks errors that no retry can fix as permanent, so the event is
 // dead-lettered at once instead of being redelivered to fail again.
 func classify(err error) error {
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	if errors.As(err, &verr) || errors.Is(err, domain.ErrPointsOverflow) {
 		return platformevents.Permanent(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
@@ -68,16 +69,12 @@ func toProtoTier(t domain.Tier) loyaltyv1.Tier {
 // leaking its detail.
 func toStatus(err error) error {
 	var (
-		verr     *domain.ValidationError
+		verr     *validation.Error
 		notFound *domain.AccountNotFoundError
 	)
 	switch {
 	case errors.As(err, &verr):
-		vs := make([]rpcerr.FieldViolation, len(verr.Violations))
-		for i, v := range verr.Violations {
-			vs[i] = rpcerr.FieldViolation{Field: v.Field, Description: v.Description}
-		}
-		return rpcerr.InvalidArgument(vs...)
+		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.As(err, &notFound):
 		return status.Error(codes.NotFound, notFound.Error())
 	case errors.Is(err, domain.ErrNotFound):

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
@@ -45,13 +46,9 @@ func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessa
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back
 // as is, for the server's safety net to log and turn into Internal.
 func toStatus(err error) error {
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	if errors.As(err, &verr) {
-		violations := make([]rpcerr.FieldViolation, len(verr.Violations))
-		for i, v := range verr.Violations {
-			violations[i] = rpcerr.FieldViolation{Field: v.Field, Description: v.Description}
-		}
-		return rpcerr.InvalidArgument(violations...)
+		return rpcerr.InvalidArgument(verr.Violations...)
 	}
 	return err
 }

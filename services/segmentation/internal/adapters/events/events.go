@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -101,7 +102,7 @@ func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
 // permanentIfInvalid dead-letters events whose content breaks the rules:
 // redelivering them cannot make them valid.
 func permanentIfInvalid(err error) error {
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	if errors.As(err, &verr) {
 		return events.Permanent(err)
 	}

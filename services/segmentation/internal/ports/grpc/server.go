@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
@@ -71,14 +72,10 @@ func toProtoTime(t time.Time) *timestamppb.Timestamp {
 // toStatus maps domain errors to gRPC status errors; anything unmapped is
 // returned as is for the server's safety net to log and hide.
 func toStatus(err error) error {
-	var verr *domain.ValidationError
+	var verr *validation.Error
 	switch {
 	case errors.As(err, &verr):
-		vs := make([]rpcerr.FieldViolation, len(verr.Violations))
-		for i, v := range verr.Violations {
-			vs[i] = rpcerr.FieldViolation{Field: v.Field, Description: v.Description}
-		}
-		return rpcerr.InvalidArgument(vs...)
+		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.Is(err, domain.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	default:
