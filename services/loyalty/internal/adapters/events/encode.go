@@ -11,6 +11,7 @@ import (
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
 // Encode returns the subject and proto payload of a domain event.
@@ -26,21 +27,10 @@ func Encode(e domain.Event) (subject string, msg proto.Message, err error) {
 	case domain.TierChanged:
 		return loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{
 			CustomerId: e.CustomerID,
-			OldTier:    toProtoTier(e.OldTier),
-			NewTier:    toProtoTier(e.NewTier),
+			OldTier:    protoconv.ToProtoTier(e.OldTier),
+			NewTier:    protoconv.ToProtoTier(e.NewTier),
 		}, nil
 	default:
 		return "", nil, fmt.Errorf("encode event: unknown event type %T", e)
-	}
-}
-
-func toProtoTier(t domain.Tier) loyaltyv1.Tier {
-	switch t {
-	case domain.TierNormal:
-		return loyaltyv1.Tier_TIER_NORMAL
-	case domain.TierVIP:
-		return loyaltyv1.Tier_TIER_VIP
-	default:
-		return loyaltyv1.Tier_TIER_UNSPECIFIED
 	}
 }

@@ -15,6 +15,7 @@ import (
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
 // Accounts is what the server needs of the use cases.
@@ -47,20 +48,9 @@ func toProtoAccount(a domain.Account) *loyaltyv1.LoyaltyAccount {
 		CustomerId:     a.CustomerID,
 		PointsBalance:  a.PointsBalance,
 		LifetimePoints: a.LifetimePoints,
-		Tier:           toProtoTier(a.Tier),
+		Tier:           protoconv.ToProtoTier(a.Tier),
 		CreateTime:     timestamppb.New(a.CreateTime),
 		UpdateTime:     timestamppb.New(a.UpdateTime),
-	}
-}
-
-func toProtoTier(t domain.Tier) loyaltyv1.Tier {
-	switch t {
-	case domain.TierNormal:
-		return loyaltyv1.Tier_TIER_NORMAL
-	case domain.TierVIP:
-		return loyaltyv1.Tier_TIER_VIP
-	default:
-		return loyaltyv1.Tier_TIER_UNSPECIFIED
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/protoconv"
 )
 
 // Source is the Ce-Source of every event the service publishes.
@@ -59,28 +60,17 @@ func ToPayload(ev domain.Event) (subject string, payload proto.Message, err erro
 		return notificationv1.SubjectMessageSent, &notificationv1.MessageSent{
 			MessageId:  e.MessageID,
 			CustomerId: e.CustomerID,
-			Channel:    toProtoChannel(e.Channel),
+			Channel:    protoconv.ToProtoChannel(e.Channel),
 			Template:   e.Template,
 		}, nil
 	case domain.MessageFailed:
 		return notificationv1.SubjectMessageFailed, &notificationv1.MessageFailed{
 			MessageId:  e.MessageID,
 			CustomerId: e.CustomerID,
-			Channel:    toProtoChannel(e.Channel),
+			Channel:    protoconv.ToProtoChannel(e.Channel),
 			Reason:     e.Reason,
 		}, nil
 	default:
 		return "", nil, fmt.Errorf("publish: unknown domain event %T", ev)
-	}
-}
-
-func toProtoChannel(c domain.Channel) notificationv1.Channel {
-	switch c {
-	case domain.ChannelEmail:
-		return notificationv1.Channel_CHANNEL_EMAIL
-	case domain.ChannelSMS:
-		return notificationv1.Channel_CHANNEL_SMS
-	default:
-		return notificationv1.Channel_CHANNEL_UNSPECIFIED
 	}
 }

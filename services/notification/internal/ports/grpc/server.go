@@ -14,6 +14,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/protoconv"
 )
 
 // Server implements notificationv1.NotificationServiceServer.
@@ -57,7 +58,7 @@ func toProtoMessage(m domain.Message) *notificationv1.Message {
 	out := &notificationv1.Message{
 		Id:            m.ID,
 		CustomerId:    m.CustomerID,
-		Channel:       toProtoChannel(m.Channel),
+		Channel:       protoconv.ToProtoChannel(m.Channel),
 		Template:      m.Template,
 		Subject:       m.Subject,
 		Body:          m.Body,
@@ -69,17 +70,6 @@ func toProtoMessage(m domain.Message) *notificationv1.Message {
 		out.SendTime = timestamppb.New(m.SendTime)
 	}
 	return out
-}
-
-func toProtoChannel(c domain.Channel) notificationv1.Channel {
-	switch c {
-	case domain.ChannelEmail:
-		return notificationv1.Channel_CHANNEL_EMAIL
-	case domain.ChannelSMS:
-		return notificationv1.Channel_CHANNEL_SMS
-	default:
-		return notificationv1.Channel_CHANNEL_UNSPECIFIED
-	}
 }
 
 func toProtoStatus(s domain.Status) notificationv1.MessageStatus {
