@@ -132,8 +132,9 @@ func NewEvent(ctx context.Context, source, subject string, msg proto.Message) (E
 	}, nil
 }
 
-// natsMsg renders ev as a NATS message with the event headers.
-func (ev Event) natsMsg() *nats.Msg {
+// NATSMsg renders ev as a NATS message with the event headers
+// (Nats-Msg-Id and Ce-Id both ev.ID), as the outbox relay publishes it.
+func (ev Event) NATSMsg() *nats.Msg {
 	m := nats.NewMsg(ev.Subject)
 	m.Data = ev.Payload
 	m.Header.Set(HeaderMsgID, ev.ID)
@@ -152,7 +153,7 @@ func (ev Event) natsMsg() *nats.Msg {
 // events need no transactional guarantee, such as tools and tests. A
 // duplicate within the dedupe window counts as success.
 func Publish(ctx context.Context, js jetstream.JetStream, ev Event) error {
-	if _, err := js.PublishMsg(ctx, ev.natsMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := js.PublishMsg(ctx, ev.NATSMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
 		return fmt.Errorf("publish %s: %w", ev.Subject, err)
 	}
 	return nil

@@ -197,7 +197,7 @@ func (o *Outbox) publish(ctx context.Context, ev Event) error {
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
 	// A Duplicate ack means an earlier attempt got through; that is success.
-	if _, err := o.js.PublishMsg(ctx, ev.natsMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := o.js.PublishMsg(ctx, ev.NATSMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
 		return fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
 	}
 	return nil

@@ -18,7 +18,10 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
@@ -238,4 +241,26 @@ func Background(t testing.TB, run func(ctx context.Context) error) {
 			t.Error("did not return within 20s of shutdown")
 		}
 	})
+}
+
+// PublishEvent publishes msg on subject with the headers a service's outbox
+// relay sets (events.NewEvent), as event ceID under JetStream dedupe id
+// msgID: a replay past the stream's duplicate window is the same ceID under
+// a new msgID. It fails the test unless JetStream stored the message.
+func PublishEvent(t testing.TB, js jetstream.JetStream, subject string, msg proto.Message, ceID, msgID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev, err := events.NewEvent(ctx, "test", subject, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.ID = ceID
+	ack, err := js.PublishMsg(ctx, ev.NATSMsg(), jetstream.WithMsgID(msgID))
+	if err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+	if ack.Duplicate {
+		t.Fatalf("publish %s: JetStream dropped msg id %s as a duplicate", subject, msgID)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -84,29 +83,11 @@ func defaultConfig(t *testing.T) loyalty.Config {
 	return cfg
 }
 
-// publish puts msg on subject with the bus headers; ceID is the event id
+// publish puts msg on subject as a relay would; ceID is the event id
 // consumers de-duplicate on, msgID the one JetStream de-duplicates on.
 func (h harness) publish(t *testing.T, subject, ceID, msgID string, msg proto.Message) {
 	t.Helper()
-	data, err := proto.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(subject)
-	m.Data = data
-	m.Header.Set(platformevents.HeaderID, ceID)
-	m.Header.Set(platformevents.HeaderMsgID, msgID)
-	m.Header.Set(platformevents.HeaderType, string(proto.MessageName(msg)))
-	m.Header.Set(platformevents.HeaderSource, "test")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ack, err := h.js.PublishMsg(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ack.Duplicate {
-		t.Fatalf("JetStream dropped %s as a duplicate; the test must publish it for real", msgID)
-	}
+	testinfra.PublishEvent(t, h.js, subject, msg, ceID, msgID)
 }
 
 func (h harness) publishPurchase(t *testing.T, ceID, msgID, customerID, interactionID string, total *typev1.Money) {

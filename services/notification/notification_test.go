@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -107,20 +106,7 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 // relay would, with event id ceID and JetStream dedupe id msgID.
 func (h *harness) publishCreated(t *testing.T, ceID, msgID string, c *customerv1.Customer) {
 	t.Helper()
-	payload, err := proto.Marshal(&customerv1.CustomerCreated{Customer: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(customerv1.SubjectCustomerCreated)
-	m.Data = payload
-	m.Header.Set(platformevents.HeaderID, ceID)
-	m.Header.Set(platformevents.HeaderMsgID, msgID)
-	m.Header.Set(platformevents.HeaderType, "guanxi.customer.v1.CustomerCreated")
-	m.Header.Set(platformevents.HeaderSource, "guanxi/customer")
-	m.Header.Set(platformevents.HeaderTime, time.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := h.js.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	testinfra.PublishEvent(t, h.js, customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: c}, ceID, msgID)
 }
 
 // messages lists all of a customer's messages.

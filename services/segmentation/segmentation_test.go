@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -95,18 +94,7 @@ func (h harness) publish(t *testing.T, subject string, msg proto.Message) {
 
 func (h harness) publishWithID(t *testing.T, id, subject string, msg proto.Message) {
 	t.Helper()
-	data, err := proto.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(subject)
-	m.Data = data
-	m.Header.Set(events.HeaderID, id)
-	m.Header.Set(events.HeaderMsgID, id)
-	m.Header.Set(events.HeaderType, string(proto.MessageName(msg)))
-	if _, err := h.js.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	testinfra.PublishEvent(t, h.js, subject, msg, id, id)
 }
 
 func newID(t *testing.T) string {
