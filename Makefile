@@ -22,8 +22,10 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run the whole suite in one process (embedded NATS + SQLite): guanxi dev.
-	go run ./cmd/guanxi dev
+run: ## Run the whole suite in one process (embedded NATS + SQLite): guanxi dev. ARGS="-http-port 8081" passes flags.
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/guanxi ./cmd/guanxi
+	$(BIN)/guanxi dev $(ARGS)
 
 .PHONY: build
 build: ## Build every binary into bin/.
