@@ -8,6 +8,7 @@ package customerv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -77,6 +78,807 @@ func (CustomerType) EnumDescriptor() ([]byte, []int) {
 	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{0}
 }
 
+// CustomerKind is the customer's role towards the company.
+type CustomerKind int32
+
+const (
+	// Unspecified; treated as an end customer on create.
+	CustomerKind_CUSTOMER_KIND_UNSPECIFIED CustomerKind = 0
+	// Buys for their own use.
+	CustomerKind_CUSTOMER_KIND_END_CUSTOMER CustomerKind = 1
+	// Resells the company's products.
+	CustomerKind_CUSTOMER_KIND_DISTRIBUTOR CustomerKind = 2
+	// Supplies the company.
+	CustomerKind_CUSTOMER_KIND_SUPPLIER CustomerKind = 3
+	// Works with the company, e.g. a service partner.
+	CustomerKind_CUSTOMER_KIND_PARTNER CustomerKind = 4
+	// May become a customer.
+	CustomerKind_CUSTOMER_KIND_PROSPECT CustomerKind = 5
+	// A stakeholder that is not a buyer, such as the media or a regulator.
+	CustomerKind_CUSTOMER_KIND_STAKEHOLDER CustomerKind = 6
+)
+
+// Enum value maps for CustomerKind.
+var (
+	CustomerKind_name = map[int32]string{
+		0: "CUSTOMER_KIND_UNSPECIFIED",
+		1: "CUSTOMER_KIND_END_CUSTOMER",
+		2: "CUSTOMER_KIND_DISTRIBUTOR",
+		3: "CUSTOMER_KIND_SUPPLIER",
+		4: "CUSTOMER_KIND_PARTNER",
+		5: "CUSTOMER_KIND_PROSPECT",
+		6: "CUSTOMER_KIND_STAKEHOLDER",
+	}
+	CustomerKind_value = map[string]int32{
+		"CUSTOMER_KIND_UNSPECIFIED":  0,
+		"CUSTOMER_KIND_END_CUSTOMER": 1,
+		"CUSTOMER_KIND_DISTRIBUTOR":  2,
+		"CUSTOMER_KIND_SUPPLIER":     3,
+		"CUSTOMER_KIND_PARTNER":      4,
+		"CUSTOMER_KIND_PROSPECT":     5,
+		"CUSTOMER_KIND_STAKEHOLDER":  6,
+	}
+)
+
+func (x CustomerKind) Enum() *CustomerKind {
+	p := new(CustomerKind)
+	*p = x
+	return p
+}
+
+func (x CustomerKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CustomerKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[1].Descriptor()
+}
+
+func (CustomerKind) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[1]
+}
+
+func (x CustomerKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CustomerKind.Descriptor instead.
+func (CustomerKind) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{1}
+}
+
+// LifecycleStage is where the customer is in their relationship with the
+// company.
+type LifecycleStage int32
+
+const (
+	// Unspecified; treated as prospect on create.
+	LifecycleStage_LIFECYCLE_STAGE_UNSPECIFIED LifecycleStage = 0
+	// Not yet bought.
+	LifecycleStage_LIFECYCLE_STAGE_PROSPECT LifecycleStage = 1
+	// Buys regularly.
+	LifecycleStage_LIFECYCLE_STAGE_ACTIVE LifecycleStage = 2
+	// Buys less than before.
+	LifecycleStage_LIFECYCLE_STAGE_AT_RISK LifecycleStage = 3
+	// Stopped buying.
+	LifecycleStage_LIFECYCLE_STAGE_LAPSED LifecycleStage = 4
+	// Bought again after lapsing.
+	LifecycleStage_LIFECYCLE_STAGE_WON_BACK LifecycleStage = 5
+)
+
+// Enum value maps for LifecycleStage.
+var (
+	LifecycleStage_name = map[int32]string{
+		0: "LIFECYCLE_STAGE_UNSPECIFIED",
+		1: "LIFECYCLE_STAGE_PROSPECT",
+		2: "LIFECYCLE_STAGE_ACTIVE",
+		3: "LIFECYCLE_STAGE_AT_RISK",
+		4: "LIFECYCLE_STAGE_LAPSED",
+		5: "LIFECYCLE_STAGE_WON_BACK",
+	}
+	LifecycleStage_value = map[string]int32{
+		"LIFECYCLE_STAGE_UNSPECIFIED": 0,
+		"LIFECYCLE_STAGE_PROSPECT":    1,
+		"LIFECYCLE_STAGE_ACTIVE":      2,
+		"LIFECYCLE_STAGE_AT_RISK":     3,
+		"LIFECYCLE_STAGE_LAPSED":      4,
+		"LIFECYCLE_STAGE_WON_BACK":    5,
+	}
+)
+
+func (x LifecycleStage) Enum() *LifecycleStage {
+	p := new(LifecycleStage)
+	*p = x
+	return p
+}
+
+func (x LifecycleStage) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LifecycleStage) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[2].Descriptor()
+}
+
+func (LifecycleStage) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[2]
+}
+
+func (x LifecycleStage) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LifecycleStage.Descriptor instead.
+func (LifecycleStage) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{2}
+}
+
+// CustomerState tells live customers from removed ones.
+type CustomerState int32
+
+const (
+	// Unspecified.
+	CustomerState_CUSTOMER_STATE_UNSPECIFIED CustomerState = 0
+	// In use.
+	CustomerState_CUSTOMER_STATE_ACTIVE CustomerState = 1
+	// Soft-deleted; may be undeleted.
+	CustomerState_CUSTOMER_STATE_DELETED CustomerState = 2
+	// Personal data erased; only the anonymous id remains.
+	CustomerState_CUSTOMER_STATE_ERASED CustomerState = 3
+)
+
+// Enum value maps for CustomerState.
+var (
+	CustomerState_name = map[int32]string{
+		0: "CUSTOMER_STATE_UNSPECIFIED",
+		1: "CUSTOMER_STATE_ACTIVE",
+		2: "CUSTOMER_STATE_DELETED",
+		3: "CUSTOMER_STATE_ERASED",
+	}
+	CustomerState_value = map[string]int32{
+		"CUSTOMER_STATE_UNSPECIFIED": 0,
+		"CUSTOMER_STATE_ACTIVE":      1,
+		"CUSTOMER_STATE_DELETED":     2,
+		"CUSTOMER_STATE_ERASED":      3,
+	}
+)
+
+func (x CustomerState) Enum() *CustomerState {
+	p := new(CustomerState)
+	*p = x
+	return p
+}
+
+func (x CustomerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CustomerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[3].Descriptor()
+}
+
+func (CustomerState) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[3]
+}
+
+func (x CustomerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CustomerState.Descriptor instead.
+func (CustomerState) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{3}
+}
+
+// ConsentChannel is a channel a customer may be contacted on.
+type ConsentChannel int32
+
+const (
+	// Unspecified.
+	ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED ConsentChannel = 0
+	// Text messages.
+	ConsentChannel_CONSENT_CHANNEL_SMS ConsentChannel = 1
+	// Email.
+	ConsentChannel_CONSENT_CHANNEL_EMAIL ConsentChannel = 2
+	// Phone calls.
+	ConsentChannel_CONSENT_CHANNEL_PHONE ConsentChannel = 3
+	// App push notifications.
+	ConsentChannel_CONSENT_CHANNEL_PUSH ConsentChannel = 4
+	// WeChat messages.
+	ConsentChannel_CONSENT_CHANNEL_WECHAT ConsentChannel = 5
+)
+
+// Enum value maps for ConsentChannel.
+var (
+	ConsentChannel_name = map[int32]string{
+		0: "CONSENT_CHANNEL_UNSPECIFIED",
+		1: "CONSENT_CHANNEL_SMS",
+		2: "CONSENT_CHANNEL_EMAIL",
+		3: "CONSENT_CHANNEL_PHONE",
+		4: "CONSENT_CHANNEL_PUSH",
+		5: "CONSENT_CHANNEL_WECHAT",
+	}
+	ConsentChannel_value = map[string]int32{
+		"CONSENT_CHANNEL_UNSPECIFIED": 0,
+		"CONSENT_CHANNEL_SMS":         1,
+		"CONSENT_CHANNEL_EMAIL":       2,
+		"CONSENT_CHANNEL_PHONE":       3,
+		"CONSENT_CHANNEL_PUSH":        4,
+		"CONSENT_CHANNEL_WECHAT":      5,
+	}
+)
+
+func (x ConsentChannel) Enum() *ConsentChannel {
+	p := new(ConsentChannel)
+	*p = x
+	return p
+}
+
+func (x ConsentChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsentChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[4].Descriptor()
+}
+
+func (ConsentChannel) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[4]
+}
+
+func (x ConsentChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsentChannel.Descriptor instead.
+func (ConsentChannel) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{4}
+}
+
+// ConsentStatus is the customer's answer for one channel.
+type ConsentStatus int32
+
+const (
+	// Never asked: nothing may be sent that needs consent.
+	ConsentStatus_CONSENT_STATUS_UNSPECIFIED ConsentStatus = 0
+	// The customer agreed.
+	ConsentStatus_CONSENT_STATUS_OPTED_IN ConsentStatus = 1
+	// The customer refused or withdrew.
+	ConsentStatus_CONSENT_STATUS_OPTED_OUT ConsentStatus = 2
+)
+
+// Enum value maps for ConsentStatus.
+var (
+	ConsentStatus_name = map[int32]string{
+		0: "CONSENT_STATUS_UNSPECIFIED",
+		1: "CONSENT_STATUS_OPTED_IN",
+		2: "CONSENT_STATUS_OPTED_OUT",
+	}
+	ConsentStatus_value = map[string]int32{
+		"CONSENT_STATUS_UNSPECIFIED": 0,
+		"CONSENT_STATUS_OPTED_IN":    1,
+		"CONSENT_STATUS_OPTED_OUT":   2,
+	}
+)
+
+func (x ConsentStatus) Enum() *ConsentStatus {
+	p := new(ConsentStatus)
+	*p = x
+	return p
+}
+
+func (x ConsentStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsentStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[5].Descriptor()
+}
+
+func (ConsentStatus) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[5]
+}
+
+func (x ConsentStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsentStatus.Descriptor instead.
+func (ConsentStatus) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{5}
+}
+
+// RelationshipType is how two customers relate.
+type RelationshipType int32
+
+const (
+	// Unspecified.
+	RelationshipType_RELATIONSHIP_TYPE_UNSPECIFIED RelationshipType = 0
+	// A person (from) works at an organization (to), in a role.
+	RelationshipType_RELATIONSHIP_TYPE_WORKS_AT RelationshipType = 1
+	// An organization (from) distributes for another (to).
+	RelationshipType_RELATIONSHIP_TYPE_DISTRIBUTOR_OF RelationshipType = 2
+	// An organization (from) is a partner of another (to).
+	RelationshipType_RELATIONSHIP_TYPE_PARTNER_OF RelationshipType = 3
+)
+
+// Enum value maps for RelationshipType.
+var (
+	RelationshipType_name = map[int32]string{
+		0: "RELATIONSHIP_TYPE_UNSPECIFIED",
+		1: "RELATIONSHIP_TYPE_WORKS_AT",
+		2: "RELATIONSHIP_TYPE_DISTRIBUTOR_OF",
+		3: "RELATIONSHIP_TYPE_PARTNER_OF",
+	}
+	RelationshipType_value = map[string]int32{
+		"RELATIONSHIP_TYPE_UNSPECIFIED":    0,
+		"RELATIONSHIP_TYPE_WORKS_AT":       1,
+		"RELATIONSHIP_TYPE_DISTRIBUTOR_OF": 2,
+		"RELATIONSHIP_TYPE_PARTNER_OF":     3,
+	}
+)
+
+func (x RelationshipType) Enum() *RelationshipType {
+	p := new(RelationshipType)
+	*p = x
+	return p
+}
+
+func (x RelationshipType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RelationshipType) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[6].Descriptor()
+}
+
+func (RelationshipType) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[6]
+}
+
+func (x RelationshipType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RelationshipType.Descriptor instead.
+func (RelationshipType) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{6}
+}
+
+// AttributeType is the type of a custom attribute's values.
+type AttributeType int32
+
+const (
+	// Unspecified.
+	AttributeType_ATTRIBUTE_TYPE_UNSPECIFIED AttributeType = 0
+	// Text.
+	AttributeType_ATTRIBUTE_TYPE_STRING AttributeType = 1
+	// A number.
+	AttributeType_ATTRIBUTE_TYPE_NUMBER AttributeType = 2
+	// True or false.
+	AttributeType_ATTRIBUTE_TYPE_BOOL AttributeType = 3
+	// A calendar date.
+	AttributeType_ATTRIBUTE_TYPE_DATE AttributeType = 4
+	// One of a declared list of values.
+	AttributeType_ATTRIBUTE_TYPE_ENUM AttributeType = 5
+)
+
+// Enum value maps for AttributeType.
+var (
+	AttributeType_name = map[int32]string{
+		0: "ATTRIBUTE_TYPE_UNSPECIFIED",
+		1: "ATTRIBUTE_TYPE_STRING",
+		2: "ATTRIBUTE_TYPE_NUMBER",
+		3: "ATTRIBUTE_TYPE_BOOL",
+		4: "ATTRIBUTE_TYPE_DATE",
+		5: "ATTRIBUTE_TYPE_ENUM",
+	}
+	AttributeType_value = map[string]int32{
+		"ATTRIBUTE_TYPE_UNSPECIFIED": 0,
+		"ATTRIBUTE_TYPE_STRING":      1,
+		"ATTRIBUTE_TYPE_NUMBER":      2,
+		"ATTRIBUTE_TYPE_BOOL":        3,
+		"ATTRIBUTE_TYPE_DATE":        4,
+		"ATTRIBUTE_TYPE_ENUM":        5,
+	}
+)
+
+func (x AttributeType) Enum() *AttributeType {
+	p := new(AttributeType)
+	*p = x
+	return p
+}
+
+func (x AttributeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AttributeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[7].Descriptor()
+}
+
+func (AttributeType) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[7]
+}
+
+func (x AttributeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AttributeType.Descriptor instead.
+func (AttributeType) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{7}
+}
+
+// ImportFormat is the format of an imported file.
+type ImportFormat int32
+
+const (
+	// Unspecified.
+	ImportFormat_IMPORT_FORMAT_UNSPECIFIED ImportFormat = 0
+	// Comma-separated values with a header row naming the columns:
+	// external_id, type, kind, lifecycle_stage, display_name, email, phone,
+	// other_emails, other_phones, tags (the last three separated by ";"),
+	// locale, time_zone, birthday (YYYY-MM-DD or --MM-DD), owner_id, team_id,
+	// and attributes.<name> for custom attributes.
+	ImportFormat_IMPORT_FORMAT_CSV ImportFormat = 1
+	// One Customer per line in its JSON form.
+	ImportFormat_IMPORT_FORMAT_NDJSON ImportFormat = 2
+)
+
+// Enum value maps for ImportFormat.
+var (
+	ImportFormat_name = map[int32]string{
+		0: "IMPORT_FORMAT_UNSPECIFIED",
+		1: "IMPORT_FORMAT_CSV",
+		2: "IMPORT_FORMAT_NDJSON",
+	}
+	ImportFormat_value = map[string]int32{
+		"IMPORT_FORMAT_UNSPECIFIED": 0,
+		"IMPORT_FORMAT_CSV":         1,
+		"IMPORT_FORMAT_NDJSON":      2,
+	}
+)
+
+func (x ImportFormat) Enum() *ImportFormat {
+	p := new(ImportFormat)
+	*p = x
+	return p
+}
+
+func (x ImportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_customer_v1_customer_proto_enumTypes[8].Descriptor()
+}
+
+func (ImportFormat) Type() protoreflect.EnumType {
+	return &file_guanxi_customer_v1_customer_proto_enumTypes[8]
+}
+
+func (x ImportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportFormat.Descriptor instead.
+func (ImportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{8}
+}
+
+// Address is a postal address.
+type Address struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the address is for, e.g. "home", "office", "shipping".
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// The ISO 3166-1 alpha-2 country code; empty means CN.
+	CountryCode string `protobuf:"bytes,2,opt,name=country_code,json=countryCode,proto3" json:"country_code,omitempty"`
+	// The province or state, e.g. "浙江省".
+	Region string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	// The city, e.g. "杭州市".
+	City string `protobuf:"bytes,4,opt,name=city,proto3" json:"city,omitempty"`
+	// The district, e.g. "西湖区".
+	District string `protobuf:"bytes,5,opt,name=district,proto3" json:"district,omitempty"`
+	// The street address lines.
+	Lines []string `protobuf:"bytes,6,rep,name=lines,proto3" json:"lines,omitempty"`
+	// The postal code.
+	PostalCode    string `protobuf:"bytes,7,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Address) Reset() {
+	*x = Address{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Address) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Address) ProtoMessage() {}
+
+func (x *Address) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Address.ProtoReflect.Descriptor instead.
+func (*Address) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Address) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Address) GetCountryCode() string {
+	if x != nil {
+		return x.CountryCode
+	}
+	return ""
+}
+
+func (x *Address) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Address) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *Address) GetDistrict() string {
+	if x != nil {
+		return x.District
+	}
+	return ""
+}
+
+func (x *Address) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *Address) GetPostalCode() string {
+	if x != nil {
+		return x.PostalCode
+	}
+	return ""
+}
+
+// AttributeValue is the value of a custom attribute; the set field must
+// match the attribute's declared type.
+type AttributeValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value.
+	//
+	// Types that are valid to be assigned to Value:
+	//
+	//	*AttributeValue_StringValue
+	//	*AttributeValue_NumberValue
+	//	*AttributeValue_BoolValue
+	//	*AttributeValue_DateValue
+	//	*AttributeValue_EnumValue
+	Value         isAttributeValue_Value `protobuf_oneof:"value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttributeValue) Reset() {
+	*x = AttributeValue{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttributeValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttributeValue) ProtoMessage() {}
+
+func (x *AttributeValue) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttributeValue.ProtoReflect.Descriptor instead.
+func (*AttributeValue) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AttributeValue) GetValue() isAttributeValue_Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *AttributeValue) GetStringValue() string {
+	if x != nil {
+		if x, ok := x.Value.(*AttributeValue_StringValue); ok {
+			return x.StringValue
+		}
+	}
+	return ""
+}
+
+func (x *AttributeValue) GetNumberValue() float64 {
+	if x != nil {
+		if x, ok := x.Value.(*AttributeValue_NumberValue); ok {
+			return x.NumberValue
+		}
+	}
+	return 0
+}
+
+func (x *AttributeValue) GetBoolValue() bool {
+	if x != nil {
+		if x, ok := x.Value.(*AttributeValue_BoolValue); ok {
+			return x.BoolValue
+		}
+	}
+	return false
+}
+
+func (x *AttributeValue) GetDateValue() *date.Date {
+	if x != nil {
+		if x, ok := x.Value.(*AttributeValue_DateValue); ok {
+			return x.DateValue
+		}
+	}
+	return nil
+}
+
+func (x *AttributeValue) GetEnumValue() string {
+	if x != nil {
+		if x, ok := x.Value.(*AttributeValue_EnumValue); ok {
+			return x.EnumValue
+		}
+	}
+	return ""
+}
+
+type isAttributeValue_Value interface {
+	isAttributeValue_Value()
+}
+
+type AttributeValue_StringValue struct {
+	// For STRING attributes.
+	StringValue string `protobuf:"bytes,1,opt,name=string_value,json=stringValue,proto3,oneof"`
+}
+
+type AttributeValue_NumberValue struct {
+	// For NUMBER attributes.
+	NumberValue float64 `protobuf:"fixed64,2,opt,name=number_value,json=numberValue,proto3,oneof"`
+}
+
+type AttributeValue_BoolValue struct {
+	// For BOOL attributes.
+	BoolValue bool `protobuf:"varint,3,opt,name=bool_value,json=boolValue,proto3,oneof"`
+}
+
+type AttributeValue_DateValue struct {
+	// For DATE attributes.
+	DateValue *date.Date `protobuf:"bytes,4,opt,name=date_value,json=dateValue,proto3,oneof"`
+}
+
+type AttributeValue_EnumValue struct {
+	// For ENUM attributes: one of the declared values.
+	EnumValue string `protobuf:"bytes,5,opt,name=enum_value,json=enumValue,proto3,oneof"`
+}
+
+func (*AttributeValue_StringValue) isAttributeValue_Value() {}
+
+func (*AttributeValue_NumberValue) isAttributeValue_Value() {}
+
+func (*AttributeValue_BoolValue) isAttributeValue_Value() {}
+
+func (*AttributeValue_DateValue) isAttributeValue_Value() {}
+
+func (*AttributeValue_EnumValue) isAttributeValue_Value() {}
+
+// Consent is the customer's answer for one channel.
+type Consent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The channel.
+	Channel ConsentChannel `protobuf:"varint,1,opt,name=channel,proto3,enum=guanxi.customer.v1.ConsentChannel" json:"channel,omitempty"`
+	// Opted in or out.
+	Status ConsentStatus `protobuf:"varint,2,opt,name=status,proto3,enum=guanxi.customer.v1.ConsentStatus" json:"status,omitempty"`
+	// Where the answer came from, e.g. "signup-form", "call-center".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// When the answer was given.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Consent) Reset() {
+	*x = Consent{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Consent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Consent) ProtoMessage() {}
+
+func (x *Consent) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Consent.ProtoReflect.Descriptor instead.
+func (*Consent) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Consent) GetChannel() ConsentChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED
+}
+
+func (x *Consent) GetStatus() ConsentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConsentStatus_CONSENT_STATUS_UNSPECIFIED
+}
+
+func (x *Consent) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Consent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
 // Customer is the company-owned record of one person or organization.
 type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -88,7 +890,8 @@ type Customer struct {
 	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// The primary email address.
 	Email string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
-	// The primary phone number, digits with an optional leading "+".
+	// The primary phone number in E.164 form ("+8613800138000"); a number
+	// without a country code is read as Chinese.
 	Phone string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
 	// The preferred language as a BCP 47 tag, e.g. "zh-CN".
 	Locale string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
@@ -101,14 +904,48 @@ type Customer struct {
 	// When the customer last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// The version for optimistic concurrency; send it back on update.
-	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The customer's role towards the company.
+	Kind CustomerKind `protobuf:"varint,12,opt,name=kind,proto3,enum=guanxi.customer.v1.CustomerKind" json:"kind,omitempty"`
+	// Where the customer is in the relationship.
+	LifecycleStage LifecycleStage `protobuf:"varint,13,opt,name=lifecycle_stage,json=lifecycleStage,proto3,enum=guanxi.customer.v1.LifecycleStage" json:"lifecycle_stage,omitempty"`
+	// Further email addresses besides the primary one.
+	OtherEmails []string `protobuf:"bytes,14,rep,name=other_emails,json=otherEmails,proto3" json:"other_emails,omitempty"`
+	// Further phone numbers besides the primary one, in E.164 form.
+	OtherPhones []string `protobuf:"bytes,15,rep,name=other_phones,json=otherPhones,proto3" json:"other_phones,omitempty"`
+	// Postal addresses.
+	Addresses []*Address `protobuf:"bytes,16,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	// The birthday (people) or founding day (organizations); the year may be
+	// 0 when unknown.
+	Birthday *date.Date `protobuf:"bytes,17,opt,name=birthday,proto3" json:"birthday,omitempty"`
+	// Custom attributes by name, each declared by an attribute definition.
+	Attributes map[string]*AttributeValue `protobuf:"bytes,18,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The account manager who owns the customer; every customer has one. On
+	// create it defaults to the calling actor.
+	OwnerId string `protobuf:"bytes,19,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The owner's team.
+	TeamId string `protobuf:"bytes,20,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The customer's id in the system it was imported from; unique.
+	ExternalId string `protobuf:"bytes,21,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// The customer's answers on being contacted, one per channel asked;
+	// changed with SetConsent.
+	Consents []*Consent `protobuf:"bytes,22,rep,name=consents,proto3" json:"consents,omitempty"`
+	// Whether the record was created while its email or phone belonged to
+	// another customer (allow_duplicate).
+	PossibleDuplicate bool `protobuf:"varint,23,opt,name=possible_duplicate,json=possibleDuplicate,proto3" json:"possible_duplicate,omitempty"`
+	// The ids of customers merged into this one; they resolve to it.
+	MergedCustomerIds []string `protobuf:"bytes,24,rep,name=merged_customer_ids,json=mergedCustomerIds,proto3" json:"merged_customer_ids,omitempty"`
+	// Active, deleted or erased.
+	State CustomerState `protobuf:"varint,25,opt,name=state,proto3,enum=guanxi.customer.v1.CustomerState" json:"state,omitempty"`
+	// When the customer was deleted or erased.
+	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[0]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +957,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[0]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +970,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{0}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Customer) GetId() string {
@@ -213,6 +1050,111 @@ func (x *Customer) GetEtag() string {
 	return ""
 }
 
+func (x *Customer) GetKind() CustomerKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CustomerKind_CUSTOMER_KIND_UNSPECIFIED
+}
+
+func (x *Customer) GetLifecycleStage() LifecycleStage {
+	if x != nil {
+		return x.LifecycleStage
+	}
+	return LifecycleStage_LIFECYCLE_STAGE_UNSPECIFIED
+}
+
+func (x *Customer) GetOtherEmails() []string {
+	if x != nil {
+		return x.OtherEmails
+	}
+	return nil
+}
+
+func (x *Customer) GetOtherPhones() []string {
+	if x != nil {
+		return x.OtherPhones
+	}
+	return nil
+}
+
+func (x *Customer) GetAddresses() []*Address {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *Customer) GetBirthday() *date.Date {
+	if x != nil {
+		return x.Birthday
+	}
+	return nil
+}
+
+func (x *Customer) GetAttributes() map[string]*AttributeValue {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Customer) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *Customer) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Customer) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *Customer) GetConsents() []*Consent {
+	if x != nil {
+		return x.Consents
+	}
+	return nil
+}
+
+func (x *Customer) GetPossibleDuplicate() bool {
+	if x != nil {
+		return x.PossibleDuplicate
+	}
+	return false
+}
+
+func (x *Customer) GetMergedCustomerIds() []string {
+	if x != nil {
+		return x.MergedCustomerIds
+	}
+	return nil
+}
+
+func (x *Customer) GetState() CustomerState {
+	if x != nil {
+		return x.State
+	}
+	return CustomerState_CUSTOMER_STATE_UNSPECIFIED
+}
+
+func (x *Customer) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
 // CreateCustomerRequest is the input of CreateCustomer.
 type CreateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -220,14 +1162,17 @@ type CreateCustomerRequest struct {
 	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
 	// Makes the call idempotent (AIP-155): a retry with the same id returns
 	// the customer created the first time.
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Create the customer even when its email or phone belongs to another
+	// one; the new customer is flagged possible_duplicate.
+	AllowDuplicate bool `protobuf:"varint,3,opt,name=allow_duplicate,json=allowDuplicate,proto3" json:"allow_duplicate,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateCustomerRequest) Reset() {
 	*x = CreateCustomerRequest{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[1]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +1184,7 @@ func (x *CreateCustomerRequest) String() string {
 func (*CreateCustomerRequest) ProtoMessage() {}
 
 func (x *CreateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[1]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +1197,7 @@ func (x *CreateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*CreateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateCustomerRequest) GetCustomer() *Customer {
@@ -269,6 +1214,13 @@ func (x *CreateCustomerRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateCustomerRequest) GetAllowDuplicate() bool {
+	if x != nil {
+		return x.AllowDuplicate
+	}
+	return false
+}
+
 // CreateCustomerResponse is the output of CreateCustomer.
 type CreateCustomerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -280,7 +1232,7 @@ type CreateCustomerResponse struct {
 
 func (x *CreateCustomerResponse) Reset() {
 	*x = CreateCustomerResponse{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[2]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -292,7 +1244,7 @@ func (x *CreateCustomerResponse) String() string {
 func (*CreateCustomerResponse) ProtoMessage() {}
 
 func (x *CreateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[2]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -305,7 +1257,7 @@ func (x *CreateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*CreateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{2}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateCustomerResponse) GetCustomer() *Customer {
@@ -326,7 +1278,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[3]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +1290,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[3]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +1303,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{3}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCustomerRequest) GetId() string {
@@ -372,7 +1324,7 @@ type GetCustomerResponse struct {
 
 func (x *GetCustomerResponse) Reset() {
 	*x = GetCustomerResponse{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[4]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +1336,7 @@ func (x *GetCustomerResponse) String() string {
 func (*GetCustomerResponse) ProtoMessage() {}
 
 func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[4]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +1349,7 @@ func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{4}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetCustomerResponse) GetCustomer() *Customer {
@@ -412,15 +1364,31 @@ type ListCustomersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many customers (default 50, max 1000).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of the previous page.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The next_page_token of the previous page; the other fields must be the
+	// same as on the first page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter, e.g. `kind = "DISTRIBUTOR" AND tags:"vip" AND
+	// attributes.city = "Hangzhou"`. Fields: type, kind, lifecycle_stage,
+	// display_name, email, phone (any of the customer's), tags, owner_id,
+	// team_id, external_id, locale, time_zone, possible_duplicate,
+	// create_time, update_time and attributes.<name>.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// A comma-separated list of fields with optional " desc": display_name,
+	// create_time, update_time, kind, lifecycle_stage, owner_id. Default
+	// "create_time".
+	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Free text matched against names, emails and phones; a Chinese name is
+	// found by any part of it ("小明" finds "王小明").
+	Query string `protobuf:"bytes,5,opt,name=query,proto3" json:"query,omitempty"`
+	// Also list soft-deleted customers.
+	ShowDeleted   bool `protobuf:"varint,6,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCustomersRequest) Reset() {
 	*x = ListCustomersRequest{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[5]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +1400,7 @@ func (x *ListCustomersRequest) String() string {
 func (*ListCustomersRequest) ProtoMessage() {}
 
 func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[5]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +1413,7 @@ func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{5}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListCustomersRequest) GetPageSize() int32 {
@@ -462,6 +1430,34 @@ func (x *ListCustomersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCustomersRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetShowDeleted() bool {
+	if x != nil {
+		return x.ShowDeleted
+	}
+	return false
+}
+
 // ListCustomersResponse is the output of ListCustomers.
 type ListCustomersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -475,7 +1471,7 @@ type ListCustomersResponse struct {
 
 func (x *ListCustomersResponse) Reset() {
 	*x = ListCustomersResponse{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[6]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +1483,7 @@ func (x *ListCustomersResponse) String() string {
 func (*ListCustomersResponse) ProtoMessage() {}
 
 func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[6]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +1496,7 @@ func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{6}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCustomersResponse) GetCustomers() []*Customer {
@@ -522,8 +1518,8 @@ type UpdateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer with its id and the new values.
 	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
-	// The fields to change, e.g. "display_name,tags"; empty means every
-	// field that is set in customer.
+	// The fields to change, e.g. "display_name,tags,attributes.city"; empty
+	// means every field that is set in customer.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -531,7 +1527,7 @@ type UpdateCustomerRequest struct {
 
 func (x *UpdateCustomerRequest) Reset() {
 	*x = UpdateCustomerRequest{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[7]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +1539,7 @@ func (x *UpdateCustomerRequest) String() string {
 func (*UpdateCustomerRequest) ProtoMessage() {}
 
 func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[7]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +1552,7 @@ func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{7}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateCustomerRequest) GetCustomer() *Customer {
@@ -584,7 +1580,7 @@ type UpdateCustomerResponse struct {
 
 func (x *UpdateCustomerResponse) Reset() {
 	*x = UpdateCustomerResponse{}
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[8]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +1592,7 @@ func (x *UpdateCustomerResponse) String() string {
 func (*UpdateCustomerResponse) ProtoMessage() {}
 
 func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[8]
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +1605,7 @@ func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{8}
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateCustomerResponse) GetCustomer() *Customer {
@@ -619,11 +1615,2469 @@ func (x *UpdateCustomerResponse) GetCustomer() *Customer {
 	return nil
 }
 
+// DeleteCustomerRequest is the input of DeleteCustomer.
+type DeleteCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set, must be the customer's current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerRequest) Reset() {
+	*x = DeleteCustomerRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerRequest) ProtoMessage() {}
+
+func (x *DeleteCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeleteCustomerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteCustomerRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteCustomerResponse is the output of DeleteCustomer.
+type DeleteCustomerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer, now in state DELETED.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerResponse) Reset() {
+	*x = DeleteCustomerResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerResponse) ProtoMessage() {}
+
+func (x *DeleteCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// UndeleteCustomerRequest is the input of UndeleteCustomer.
+type UndeleteCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndeleteCustomerRequest) Reset() {
+	*x = UndeleteCustomerRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndeleteCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndeleteCustomerRequest) ProtoMessage() {}
+
+func (x *UndeleteCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndeleteCustomerRequest.ProtoReflect.Descriptor instead.
+func (*UndeleteCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UndeleteCustomerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// UndeleteCustomerResponse is the output of UndeleteCustomer.
+type UndeleteCustomerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer, active again.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndeleteCustomerResponse) Reset() {
+	*x = UndeleteCustomerResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndeleteCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndeleteCustomerResponse) ProtoMessage() {}
+
+func (x *UndeleteCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndeleteCustomerResponse.ProtoReflect.Descriptor instead.
+func (*UndeleteCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UndeleteCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// EraseCustomerRequest is the input of EraseCustomer.
+type EraseCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why, e.g. "PIPL deletion request #123"; recorded in the audit log.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseCustomerRequest) Reset() {
+	*x = EraseCustomerRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseCustomerRequest) ProtoMessage() {}
+
+func (x *EraseCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseCustomerRequest.ProtoReflect.Descriptor instead.
+func (*EraseCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EraseCustomerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EraseCustomerRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// EraseCustomerResponse is the output of EraseCustomer.
+type EraseCustomerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tombstone: the id, the state ERASED and the times.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseCustomerResponse) Reset() {
+	*x = EraseCustomerResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseCustomerResponse) ProtoMessage() {}
+
+func (x *EraseCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseCustomerResponse.ProtoReflect.Descriptor instead.
+func (*EraseCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EraseCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// FindDuplicatesRequest is the input of FindDuplicates.
+type FindDuplicatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer to find duplicates of.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// At most this many candidates (default 20, max 100).
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindDuplicatesRequest) Reset() {
+	*x = FindDuplicatesRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindDuplicatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindDuplicatesRequest) ProtoMessage() {}
+
+func (x *FindDuplicatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindDuplicatesRequest.ProtoReflect.Descriptor instead.
+func (*FindDuplicatesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FindDuplicatesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *FindDuplicatesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// DuplicateCandidate is a customer that is likely the same as another.
+type DuplicateCandidate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The candidate.
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// How sure the match is, from 0 to 1.
+	Score float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Why they match, e.g. "same phone +8613800138000", "same name".
+	Reasons       []string `protobuf:"bytes,3,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DuplicateCandidate) Reset() {
+	*x = DuplicateCandidate{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DuplicateCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DuplicateCandidate) ProtoMessage() {}
+
+func (x *DuplicateCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DuplicateCandidate.ProtoReflect.Descriptor instead.
+func (*DuplicateCandidate) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DuplicateCandidate) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *DuplicateCandidate) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *DuplicateCandidate) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+// FindDuplicatesResponse is the output of FindDuplicates.
+type FindDuplicatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The candidates, the likeliest first.
+	Candidates    []*DuplicateCandidate `protobuf:"bytes,1,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindDuplicatesResponse) Reset() {
+	*x = FindDuplicatesResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindDuplicatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindDuplicatesResponse) ProtoMessage() {}
+
+func (x *FindDuplicatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindDuplicatesResponse.ProtoReflect.Descriptor instead.
+func (*FindDuplicatesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *FindDuplicatesResponse) GetCandidates() []*DuplicateCandidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
+// MergeCustomersRequest is the input of MergeCustomers.
+type MergeCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer that remains.
+	SurvivorCustomerId string `protobuf:"bytes,1,opt,name=survivor_customer_id,json=survivorCustomerId,proto3" json:"survivor_customer_id,omitempty"`
+	// The customer folded into the survivor.
+	MergedCustomerId string `protobuf:"bytes,2,opt,name=merged_customer_id,json=mergedCustomerId,proto3" json:"merged_customer_id,omitempty"`
+	// Why; recorded in the audit log.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeCustomersRequest) Reset() {
+	*x = MergeCustomersRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeCustomersRequest) ProtoMessage() {}
+
+func (x *MergeCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeCustomersRequest.ProtoReflect.Descriptor instead.
+func (*MergeCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *MergeCustomersRequest) GetSurvivorCustomerId() string {
+	if x != nil {
+		return x.SurvivorCustomerId
+	}
+	return ""
+}
+
+func (x *MergeCustomersRequest) GetMergedCustomerId() string {
+	if x != nil {
+		return x.MergedCustomerId
+	}
+	return ""
+}
+
+func (x *MergeCustomersRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// MergeCustomersResponse is the output of MergeCustomers.
+type MergeCustomersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survivor after the merge.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeCustomersResponse) Reset() {
+	*x = MergeCustomersResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeCustomersResponse) ProtoMessage() {}
+
+func (x *MergeCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeCustomersResponse.ProtoReflect.Descriptor instead.
+func (*MergeCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *MergeCustomersResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// OwnershipChange is one change of a customer's owner or team.
+type OwnershipChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The owner before; empty for the first owner.
+	FromOwnerId string `protobuf:"bytes,2,opt,name=from_owner_id,json=fromOwnerId,proto3" json:"from_owner_id,omitempty"`
+	// The team before.
+	FromTeamId string `protobuf:"bytes,3,opt,name=from_team_id,json=fromTeamId,proto3" json:"from_team_id,omitempty"`
+	// The owner after.
+	ToOwnerId string `protobuf:"bytes,4,opt,name=to_owner_id,json=toOwnerId,proto3" json:"to_owner_id,omitempty"`
+	// The team after.
+	ToTeamId string `protobuf:"bytes,5,opt,name=to_team_id,json=toTeamId,proto3" json:"to_team_id,omitempty"`
+	// Why, e.g. "account manager left".
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who made the change.
+	Actor string `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When.
+	ChangeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OwnershipChange) Reset() {
+	*x = OwnershipChange{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OwnershipChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OwnershipChange) ProtoMessage() {}
+
+func (x *OwnershipChange) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OwnershipChange.ProtoReflect.Descriptor instead.
+func (*OwnershipChange) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *OwnershipChange) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetFromOwnerId() string {
+	if x != nil {
+		return x.FromOwnerId
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetFromTeamId() string {
+	if x != nil {
+		return x.FromTeamId
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetToOwnerId() string {
+	if x != nil {
+		return x.ToOwnerId
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetToTeamId() string {
+	if x != nil {
+		return x.ToTeamId
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *OwnershipChange) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+// TransferOwnershipRequest is the input of TransferOwnership.
+type TransferOwnershipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The current owner whose customers move.
+	FromOwnerId string `protobuf:"bytes,1,opt,name=from_owner_id,json=fromOwnerId,proto3" json:"from_owner_id,omitempty"`
+	// The new owner.
+	ToOwnerId string `protobuf:"bytes,2,opt,name=to_owner_id,json=toOwnerId,proto3" json:"to_owner_id,omitempty"`
+	// The new team; empty keeps each customer's team.
+	ToTeamId string `protobuf:"bytes,3,opt,name=to_team_id,json=toTeamId,proto3" json:"to_team_id,omitempty"`
+	// Only customers that also match this AIP-160 filter (see
+	// ListCustomersRequest.filter); empty moves all of them.
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Why; kept in every customer's ownership history.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferOwnershipRequest) Reset() {
+	*x = TransferOwnershipRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferOwnershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferOwnershipRequest) ProtoMessage() {}
+
+func (x *TransferOwnershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferOwnershipRequest.ProtoReflect.Descriptor instead.
+func (*TransferOwnershipRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TransferOwnershipRequest) GetFromOwnerId() string {
+	if x != nil {
+		return x.FromOwnerId
+	}
+	return ""
+}
+
+func (x *TransferOwnershipRequest) GetToOwnerId() string {
+	if x != nil {
+		return x.ToOwnerId
+	}
+	return ""
+}
+
+func (x *TransferOwnershipRequest) GetToTeamId() string {
+	if x != nil {
+		return x.ToTeamId
+	}
+	return ""
+}
+
+func (x *TransferOwnershipRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *TransferOwnershipRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// TransferOwnershipResponse is the output of TransferOwnership.
+type TransferOwnershipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many customers moved.
+	TransferredCount int64 `protobuf:"varint,1,opt,name=transferred_count,json=transferredCount,proto3" json:"transferred_count,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TransferOwnershipResponse) Reset() {
+	*x = TransferOwnershipResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferOwnershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferOwnershipResponse) ProtoMessage() {}
+
+func (x *TransferOwnershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferOwnershipResponse.ProtoReflect.Descriptor instead.
+func (*TransferOwnershipResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *TransferOwnershipResponse) GetTransferredCount() int64 {
+	if x != nil {
+		return x.TransferredCount
+	}
+	return 0
+}
+
+// ListOwnershipChangesRequest is the input of ListOwnershipChanges.
+type ListOwnershipChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// At most this many changes (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOwnershipChangesRequest) Reset() {
+	*x = ListOwnershipChangesRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnershipChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnershipChangesRequest) ProtoMessage() {}
+
+func (x *ListOwnershipChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnershipChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListOwnershipChangesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListOwnershipChangesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListOwnershipChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOwnershipChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListOwnershipChangesResponse is the output of ListOwnershipChanges.
+type ListOwnershipChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The changes, newest first.
+	Changes []*OwnershipChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOwnershipChangesResponse) Reset() {
+	*x = ListOwnershipChangesResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOwnershipChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOwnershipChangesResponse) ProtoMessage() {}
+
+func (x *ListOwnershipChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOwnershipChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListOwnershipChangesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListOwnershipChangesResponse) GetChanges() []*OwnershipChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListOwnershipChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// SetConsentRequest is the input of SetConsent.
+type SetConsentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The channel.
+	Channel ConsentChannel `protobuf:"varint,2,opt,name=channel,proto3,enum=guanxi.customer.v1.ConsentChannel" json:"channel,omitempty"`
+	// Opted in or out.
+	Status ConsentStatus `protobuf:"varint,3,opt,name=status,proto3,enum=guanxi.customer.v1.ConsentStatus" json:"status,omitempty"`
+	// Where the answer came from, e.g. "signup-form".
+	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetConsentRequest) Reset() {
+	*x = SetConsentRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetConsentRequest) ProtoMessage() {}
+
+func (x *SetConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetConsentRequest.ProtoReflect.Descriptor instead.
+func (*SetConsentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SetConsentRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SetConsentRequest) GetChannel() ConsentChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED
+}
+
+func (x *SetConsentRequest) GetStatus() ConsentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConsentStatus_CONSENT_STATUS_UNSPECIFIED
+}
+
+func (x *SetConsentRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// SetConsentResponse is the output of SetConsent.
+type SetConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer with the consent applied.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetConsentResponse) Reset() {
+	*x = SetConsentResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetConsentResponse) ProtoMessage() {}
+
+func (x *SetConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetConsentResponse.ProtoReflect.Descriptor instead.
+func (*SetConsentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SetConsentResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// Relationship links two customers.
+type Relationship struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The customer the relationship goes from (the person, the distributor).
+	FromCustomerId string `protobuf:"bytes,2,opt,name=from_customer_id,json=fromCustomerId,proto3" json:"from_customer_id,omitempty"`
+	// The customer it goes to (the employer, the principal).
+	ToCustomerId string `protobuf:"bytes,3,opt,name=to_customer_id,json=toCustomerId,proto3" json:"to_customer_id,omitempty"`
+	// How they relate.
+	Type RelationshipType `protobuf:"varint,4,opt,name=type,proto3,enum=guanxi.customer.v1.RelationshipType" json:"type,omitempty"`
+	// The role, e.g. "采购经理" (purchasing manager).
+	Role string `protobuf:"bytes,5,opt,name=role,proto3" json:"role,omitempty"`
+	// When it was created.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Relationship) Reset() {
+	*x = Relationship{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Relationship) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Relationship) ProtoMessage() {}
+
+func (x *Relationship) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Relationship.ProtoReflect.Descriptor instead.
+func (*Relationship) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Relationship) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Relationship) GetFromCustomerId() string {
+	if x != nil {
+		return x.FromCustomerId
+	}
+	return ""
+}
+
+func (x *Relationship) GetToCustomerId() string {
+	if x != nil {
+		return x.ToCustomerId
+	}
+	return ""
+}
+
+func (x *Relationship) GetType() RelationshipType {
+	if x != nil {
+		return x.Type
+	}
+	return RelationshipType_RELATIONSHIP_TYPE_UNSPECIFIED
+}
+
+func (x *Relationship) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Relationship) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// CreateRelationshipRequest is the input of CreateRelationship.
+type CreateRelationshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The relationship.
+	Relationship  *Relationship `protobuf:"bytes,1,opt,name=relationship,proto3" json:"relationship,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRelationshipRequest) Reset() {
+	*x = CreateRelationshipRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRelationshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRelationshipRequest) ProtoMessage() {}
+
+func (x *CreateRelationshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRelationshipRequest.ProtoReflect.Descriptor instead.
+func (*CreateRelationshipRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CreateRelationshipRequest) GetRelationship() *Relationship {
+	if x != nil {
+		return x.Relationship
+	}
+	return nil
+}
+
+// CreateRelationshipResponse is the output of CreateRelationship.
+type CreateRelationshipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created relationship.
+	Relationship  *Relationship `protobuf:"bytes,1,opt,name=relationship,proto3" json:"relationship,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRelationshipResponse) Reset() {
+	*x = CreateRelationshipResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRelationshipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRelationshipResponse) ProtoMessage() {}
+
+func (x *CreateRelationshipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRelationshipResponse.ProtoReflect.Descriptor instead.
+func (*CreateRelationshipResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CreateRelationshipResponse) GetRelationship() *Relationship {
+	if x != nil {
+		return x.Relationship
+	}
+	return nil
+}
+
+// ListRelationshipsRequest is the input of ListRelationships.
+type ListRelationshipsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer on either side.
+	CustomerId    string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelationshipsRequest) Reset() {
+	*x = ListRelationshipsRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelationshipsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelationshipsRequest) ProtoMessage() {}
+
+func (x *ListRelationshipsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelationshipsRequest.ProtoReflect.Descriptor instead.
+func (*ListRelationshipsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListRelationshipsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// ListRelationshipsResponse is the output of ListRelationships.
+type ListRelationshipsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relationships from the customer and to it.
+	Relationships []*Relationship `protobuf:"bytes,1,rep,name=relationships,proto3" json:"relationships,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelationshipsResponse) Reset() {
+	*x = ListRelationshipsResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelationshipsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelationshipsResponse) ProtoMessage() {}
+
+func (x *ListRelationshipsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelationshipsResponse.ProtoReflect.Descriptor instead.
+func (*ListRelationshipsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListRelationshipsResponse) GetRelationships() []*Relationship {
+	if x != nil {
+		return x.Relationships
+	}
+	return nil
+}
+
+// DeleteRelationshipRequest is the input of DeleteRelationship.
+type DeleteRelationshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The relationship id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRelationshipRequest) Reset() {
+	*x = DeleteRelationshipRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRelationshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRelationshipRequest) ProtoMessage() {}
+
+func (x *DeleteRelationshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRelationshipRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRelationshipRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeleteRelationshipRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteRelationshipResponse is the output of DeleteRelationship.
+type DeleteRelationshipResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRelationshipResponse) Reset() {
+	*x = DeleteRelationshipResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRelationshipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRelationshipResponse) ProtoMessage() {}
+
+func (x *DeleteRelationshipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRelationshipResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRelationshipResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{36}
+}
+
+// AttributeDefinition declares a custom attribute.
+type AttributeDefinition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name used in Customer.attributes and filters: lowercase letters,
+	// digits and underscores, starting with a letter, e.g. "city".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The type of the values; fixed once created.
+	Type AttributeType `protobuf:"varint,2,opt,name=type,proto3,enum=guanxi.customer.v1.AttributeType" json:"type,omitempty"`
+	// The label shown to people, e.g. "城市".
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// What the attribute means.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// The allowed values of an ENUM attribute.
+	EnumValues []string `protobuf:"bytes,5,rep,name=enum_values,json=enumValues,proto3" json:"enum_values,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttributeDefinition) Reset() {
+	*x = AttributeDefinition{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttributeDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttributeDefinition) ProtoMessage() {}
+
+func (x *AttributeDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttributeDefinition.ProtoReflect.Descriptor instead.
+func (*AttributeDefinition) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AttributeDefinition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttributeDefinition) GetType() AttributeType {
+	if x != nil {
+		return x.Type
+	}
+	return AttributeType_ATTRIBUTE_TYPE_UNSPECIFIED
+}
+
+func (x *AttributeDefinition) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AttributeDefinition) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AttributeDefinition) GetEnumValues() []string {
+	if x != nil {
+		return x.EnumValues
+	}
+	return nil
+}
+
+func (x *AttributeDefinition) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AttributeDefinition) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// CreateAttributeDefinitionRequest is the input of CreateAttributeDefinition.
+type CreateAttributeDefinitionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The definition.
+	AttributeDefinition *AttributeDefinition `protobuf:"bytes,1,opt,name=attribute_definition,json=attributeDefinition,proto3" json:"attribute_definition,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CreateAttributeDefinitionRequest) Reset() {
+	*x = CreateAttributeDefinitionRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAttributeDefinitionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAttributeDefinitionRequest) ProtoMessage() {}
+
+func (x *CreateAttributeDefinitionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAttributeDefinitionRequest.ProtoReflect.Descriptor instead.
+func (*CreateAttributeDefinitionRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *CreateAttributeDefinitionRequest) GetAttributeDefinition() *AttributeDefinition {
+	if x != nil {
+		return x.AttributeDefinition
+	}
+	return nil
+}
+
+// CreateAttributeDefinitionResponse is the output of CreateAttributeDefinition.
+type CreateAttributeDefinitionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created definition.
+	AttributeDefinition *AttributeDefinition `protobuf:"bytes,1,opt,name=attribute_definition,json=attributeDefinition,proto3" json:"attribute_definition,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CreateAttributeDefinitionResponse) Reset() {
+	*x = CreateAttributeDefinitionResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAttributeDefinitionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAttributeDefinitionResponse) ProtoMessage() {}
+
+func (x *CreateAttributeDefinitionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAttributeDefinitionResponse.ProtoReflect.Descriptor instead.
+func (*CreateAttributeDefinitionResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CreateAttributeDefinitionResponse) GetAttributeDefinition() *AttributeDefinition {
+	if x != nil {
+		return x.AttributeDefinition
+	}
+	return nil
+}
+
+// ListAttributeDefinitionsRequest is the input of ListAttributeDefinitions.
+type ListAttributeDefinitionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttributeDefinitionsRequest) Reset() {
+	*x = ListAttributeDefinitionsRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttributeDefinitionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttributeDefinitionsRequest) ProtoMessage() {}
+
+func (x *ListAttributeDefinitionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttributeDefinitionsRequest.ProtoReflect.Descriptor instead.
+func (*ListAttributeDefinitionsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{40}
+}
+
+// ListAttributeDefinitionsResponse is the output of ListAttributeDefinitions.
+type ListAttributeDefinitionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every definition, by name.
+	AttributeDefinitions []*AttributeDefinition `protobuf:"bytes,1,rep,name=attribute_definitions,json=attributeDefinitions,proto3" json:"attribute_definitions,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ListAttributeDefinitionsResponse) Reset() {
+	*x = ListAttributeDefinitionsResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttributeDefinitionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttributeDefinitionsResponse) ProtoMessage() {}
+
+func (x *ListAttributeDefinitionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttributeDefinitionsResponse.ProtoReflect.Descriptor instead.
+func (*ListAttributeDefinitionsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListAttributeDefinitionsResponse) GetAttributeDefinitions() []*AttributeDefinition {
+	if x != nil {
+		return x.AttributeDefinitions
+	}
+	return nil
+}
+
+// UpdateAttributeDefinitionRequest is the input of UpdateAttributeDefinition.
+type UpdateAttributeDefinitionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The definition with its name and the new values.
+	AttributeDefinition *AttributeDefinition `protobuf:"bytes,1,opt,name=attribute_definition,json=attributeDefinition,proto3" json:"attribute_definition,omitempty"`
+	// The fields to change: display_name, description, enum_values; empty
+	// means every one of them that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAttributeDefinitionRequest) Reset() {
+	*x = UpdateAttributeDefinitionRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAttributeDefinitionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAttributeDefinitionRequest) ProtoMessage() {}
+
+func (x *UpdateAttributeDefinitionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAttributeDefinitionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAttributeDefinitionRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *UpdateAttributeDefinitionRequest) GetAttributeDefinition() *AttributeDefinition {
+	if x != nil {
+		return x.AttributeDefinition
+	}
+	return nil
+}
+
+func (x *UpdateAttributeDefinitionRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateAttributeDefinitionResponse is the output of UpdateAttributeDefinition.
+type UpdateAttributeDefinitionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated definition.
+	AttributeDefinition *AttributeDefinition `protobuf:"bytes,1,opt,name=attribute_definition,json=attributeDefinition,proto3" json:"attribute_definition,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateAttributeDefinitionResponse) Reset() {
+	*x = UpdateAttributeDefinitionResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAttributeDefinitionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAttributeDefinitionResponse) ProtoMessage() {}
+
+func (x *UpdateAttributeDefinitionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAttributeDefinitionResponse.ProtoReflect.Descriptor instead.
+func (*UpdateAttributeDefinitionResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *UpdateAttributeDefinitionResponse) GetAttributeDefinition() *AttributeDefinition {
+	if x != nil {
+		return x.AttributeDefinition
+	}
+	return nil
+}
+
+// DeleteAttributeDefinitionRequest is the input of DeleteAttributeDefinition.
+type DeleteAttributeDefinitionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The attribute name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAttributeDefinitionRequest) Reset() {
+	*x = DeleteAttributeDefinitionRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAttributeDefinitionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAttributeDefinitionRequest) ProtoMessage() {}
+
+func (x *DeleteAttributeDefinitionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAttributeDefinitionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAttributeDefinitionRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DeleteAttributeDefinitionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteAttributeDefinitionResponse is the output of DeleteAttributeDefinition.
+type DeleteAttributeDefinitionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAttributeDefinitionResponse) Reset() {
+	*x = DeleteAttributeDefinitionResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAttributeDefinitionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAttributeDefinitionResponse) ProtoMessage() {}
+
+func (x *DeleteAttributeDefinitionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAttributeDefinitionResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAttributeDefinitionResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{45}
+}
+
+// AuditEntry records one access to or change of customer data.
+type AuditEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Who: the caller's x-guanxi-actor.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// What: the method, e.g. "GetCustomer", "ExportCustomers".
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// The customer concerned; empty for lists and exports.
+	CustomerId string `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Why: the caller's x-guanxi-reason or the request's reason.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Details without personal data: changed fields, the filter of a list,
+	// how many rows an export returned.
+	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEntry) Reset() {
+	*x = AuditEntry{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEntry) ProtoMessage() {}
+
+func (x *AuditEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
+func (*AuditEntry) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *AuditEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// ListAuditEntriesRequest is the input of ListAuditEntries.
+type ListAuditEntriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only entries about this customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Only entries by this actor.
+	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Only entries at or after this time.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only entries before this time.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// At most this many entries (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEntriesRequest) Reset() {
+	*x = ListAuditEntriesRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEntriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEntriesRequest) ProtoMessage() {}
+
+func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListAuditEntriesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListAuditEntriesRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListAuditEntriesRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEntriesRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListAuditEntriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEntriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEntriesResponse is the output of ListAuditEntries.
+type ListAuditEntriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries, newest first.
+	Entries []*AuditEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEntriesResponse) Reset() {
+	*x = ListAuditEntriesResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEntriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEntriesResponse) ProtoMessage() {}
+
+func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListAuditEntriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ImportCustomersRequest is one chunk of the imported file.
+type ImportCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's format; required on the first message.
+	Format ImportFormat `protobuf:"varint,1,opt,name=format,proto3,enum=guanxi.customer.v1.ImportFormat" json:"format,omitempty"`
+	// The next bytes of the file. Rows may span chunks.
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	// Create rows whose email or phone belongs to another customer, flagged
+	// possible_duplicate, instead of reporting them. First message only.
+	AllowDuplicates bool `protobuf:"varint,3,opt,name=allow_duplicates,json=allowDuplicates,proto3" json:"allow_duplicates,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ImportCustomersRequest) Reset() {
+	*x = ImportCustomersRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportCustomersRequest) ProtoMessage() {}
+
+func (x *ImportCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportCustomersRequest.ProtoReflect.Descriptor instead.
+func (*ImportCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ImportCustomersRequest) GetFormat() ImportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ImportFormat_IMPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ImportCustomersRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ImportCustomersRequest) GetAllowDuplicates() bool {
+	if x != nil {
+		return x.AllowDuplicates
+	}
+	return false
+}
+
+// ImportError is one row that was not imported.
+type ImportError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The line of the file the row starts on, from 1 (the CSV header is
+	// line 1).
+	Line int64 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	// The field at fault, when one is.
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// Why the row was refused.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportError) Reset() {
+	*x = ImportError{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportError) ProtoMessage() {}
+
+func (x *ImportError) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
+func (*ImportError) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ImportError) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *ImportError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ImportError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ImportCustomersResponse is the output of ImportCustomers.
+type ImportCustomersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows read, not counting a CSV header.
+	RowCount int64 `protobuf:"varint,1,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
+	// Customers created.
+	CreatedCount int64 `protobuf:"varint,2,opt,name=created_count,json=createdCount,proto3" json:"created_count,omitempty"`
+	// Customers updated (matched by external_id).
+	UpdatedCount int64 `protobuf:"varint,3,opt,name=updated_count,json=updatedCount,proto3" json:"updated_count,omitempty"`
+	// Rows matched by external_id that changed nothing.
+	UnchangedCount int64 `protobuf:"varint,4,opt,name=unchanged_count,json=unchangedCount,proto3" json:"unchanged_count,omitempty"`
+	// Rows refused.
+	FailedCount int64 `protobuf:"varint,5,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
+	// The refused rows in file order; at most the first 10,000.
+	Errors        []*ImportError `protobuf:"bytes,6,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportCustomersResponse) Reset() {
+	*x = ImportCustomersResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportCustomersResponse) ProtoMessage() {}
+
+func (x *ImportCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportCustomersResponse.ProtoReflect.Descriptor instead.
+func (*ImportCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ImportCustomersResponse) GetRowCount() int64 {
+	if x != nil {
+		return x.RowCount
+	}
+	return 0
+}
+
+func (x *ImportCustomersResponse) GetCreatedCount() int64 {
+	if x != nil {
+		return x.CreatedCount
+	}
+	return 0
+}
+
+func (x *ImportCustomersResponse) GetUpdatedCount() int64 {
+	if x != nil {
+		return x.UpdatedCount
+	}
+	return 0
+}
+
+func (x *ImportCustomersResponse) GetUnchangedCount() int64 {
+	if x != nil {
+		return x.UnchangedCount
+	}
+	return 0
+}
+
+func (x *ImportCustomersResponse) GetFailedCount() int64 {
+	if x != nil {
+		return x.FailedCount
+	}
+	return 0
+}
+
+func (x *ImportCustomersResponse) GetErrors() []*ImportError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+// ExportCustomersRequest is the input of ExportCustomers.
+type ExportCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An AIP-160 filter as in ListCustomersRequest.filter.
+	Filter string `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Free text as in ListCustomersRequest.query.
+	Query         string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportCustomersRequest) Reset() {
+	*x = ExportCustomersRequest{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCustomersRequest) ProtoMessage() {}
+
+func (x *ExportCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCustomersRequest.ProtoReflect.Descriptor instead.
+func (*ExportCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ExportCustomersRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ExportCustomersRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+// ExportCustomersResponse is one batch of exported customers.
+type ExportCustomersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customers, in id order across batches.
+	Customers     []*Customer `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportCustomersResponse) Reset() {
+	*x = ExportCustomersResponse{}
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCustomersResponse) ProtoMessage() {}
+
+func (x *ExportCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_customer_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCustomersResponse.ProtoReflect.Descriptor instead.
+func (*ExportCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_customer_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ExportCustomersResponse) GetCustomers() []*Customer {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
 var File_guanxi_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"!guanxi/customer/v1/customer.proto\x12\x12guanxi.customer.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
+	"!guanxi/customer/v1/customer.proto\x12\x12guanxi.customer.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xc1\x01\n" +
+	"\aAddress\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12!\n" +
+	"\fcountry_code\x18\x02 \x01(\tR\vcountryCode\x12\x16\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12\x12\n" +
+	"\x04city\x18\x04 \x01(\tR\x04city\x12\x1a\n" +
+	"\bdistrict\x18\x05 \x01(\tR\bdistrict\x12\x14\n" +
+	"\x05lines\x18\x06 \x03(\tR\x05lines\x12\x1f\n" +
+	"\vpostal_code\x18\a \x01(\tR\n" +
+	"postalCode\"\xd9\x01\n" +
+	"\x0eAttributeValue\x12#\n" +
+	"\fstring_value\x18\x01 \x01(\tH\x00R\vstringValue\x12#\n" +
+	"\fnumber_value\x18\x02 \x01(\x01H\x00R\vnumberValue\x12\x1f\n" +
+	"\n" +
+	"bool_value\x18\x03 \x01(\bH\x00R\tboolValue\x122\n" +
+	"\n" +
+	"date_value\x18\x04 \x01(\v2\x11.google.type.DateH\x00R\tdateValue\x12\x1f\n" +
+	"\n" +
+	"enum_value\x18\x05 \x01(\tH\x00R\tenumValueB\a\n" +
+	"\x05value\"\xd7\x01\n" +
+	"\aConsent\x12<\n" +
+	"\achannel\x18\x01 \x01(\x0e2\".guanxi.customer.v1.ConsentChannelR\achannel\x129\n" +
+	"\x06status\x18\x02 \x01(\x0e2!.guanxi.customer.v1.ConsentStatusR\x06status\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12;\n" +
+	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xea\t\n" +
 	"\bCustomer\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x124\n" +
 	"\x04type\x18\x02 \x01(\x0e2 .guanxi.customer.v1.CustomerTypeR\x04type\x12&\n" +
@@ -638,21 +4092,48 @@ const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\v \x01(\tR\x04etag\"u\n" +
+	"\x04etag\x18\v \x01(\tR\x04etag\x124\n" +
+	"\x04kind\x18\f \x01(\x0e2 .guanxi.customer.v1.CustomerKindR\x04kind\x12K\n" +
+	"\x0flifecycle_stage\x18\r \x01(\x0e2\".guanxi.customer.v1.LifecycleStageR\x0elifecycleStage\x12!\n" +
+	"\fother_emails\x18\x0e \x03(\tR\votherEmails\x12!\n" +
+	"\fother_phones\x18\x0f \x03(\tR\votherPhones\x129\n" +
+	"\taddresses\x18\x10 \x03(\v2\x1b.guanxi.customer.v1.AddressR\taddresses\x12-\n" +
+	"\bbirthday\x18\x11 \x01(\v2\x11.google.type.DateR\bbirthday\x12L\n" +
+	"\n" +
+	"attributes\x18\x12 \x03(\v2,.guanxi.customer.v1.Customer.AttributesEntryR\n" +
+	"attributes\x12\x19\n" +
+	"\bowner_id\x18\x13 \x01(\tR\aownerId\x12\x17\n" +
+	"\ateam_id\x18\x14 \x01(\tR\x06teamId\x12\x1f\n" +
+	"\vexternal_id\x18\x15 \x01(\tR\n" +
+	"externalId\x12<\n" +
+	"\bconsents\x18\x16 \x03(\v2\x1b.guanxi.customer.v1.ConsentB\x03\xe0A\x03R\bconsents\x122\n" +
+	"\x12possible_duplicate\x18\x17 \x01(\bB\x03\xe0A\x03R\x11possibleDuplicate\x123\n" +
+	"\x13merged_customer_ids\x18\x18 \x03(\tB\x03\xe0A\x03R\x11mergedCustomerIds\x12<\n" +
+	"\x05state\x18\x19 \x01(\x0e2!.guanxi.customer.v1.CustomerStateB\x03\xe0A\x03R\x05state\x12@\n" +
+	"\vdelete_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"deleteTime\x1aa\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x128\n" +
+	"\x05value\x18\x02 \x01(\v2\".guanxi.customer.v1.AttributeValueR\x05value:\x028\x01\"\x9e\x01\n" +
 	"\x15CreateCustomerRequest\x12=\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerB\x03\xe0A\x02R\bcustomer\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"R\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12'\n" +
+	"\x0fallow_duplicate\x18\x03 \x01(\bR\x0eallowDuplicate\"R\n" +
 	"\x16CreateCustomerResponse\x128\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\")\n" +
 	"\x12GetCustomerRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"O\n" +
 	"\x13GetCustomerResponse\x128\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"R\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"\xbe\x01\n" +
 	"\x14ListCustomersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\x12\x14\n" +
+	"\x05query\x18\x05 \x01(\tR\x05query\x12!\n" +
+	"\fshow_deleted\x18\x06 \x01(\bR\vshowDeleted\"{\n" +
 	"\x15ListCustomersResponse\x12:\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x1c.guanxi.customer.v1.CustomerR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
@@ -661,16 +4142,243 @@ const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"R\n" +
 	"\x16UpdateCustomerResponse\x128\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer*g\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"@\n" +
+	"\x15DeleteCustomerRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"R\n" +
+	"\x16DeleteCustomerResponse\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\".\n" +
+	"\x17UndeleteCustomerRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"T\n" +
+	"\x18UndeleteCustomerResponse\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"H\n" +
+	"\x14EraseCustomerRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
+	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"Q\n" +
+	"\x15EraseCustomerResponse\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"Z\n" +
+	"\x15FindDuplicatesRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"~\n" +
+	"\x12DuplicateCandidate\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x18\n" +
+	"\areasons\x18\x03 \x03(\tR\areasons\"`\n" +
+	"\x16FindDuplicatesResponse\x12F\n" +
+	"\n" +
+	"candidates\x18\x01 \x03(\v2&.guanxi.customer.v1.DuplicateCandidateR\n" +
+	"candidates\"\x99\x01\n" +
+	"\x15MergeCustomersRequest\x125\n" +
+	"\x14survivor_customer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x12survivorCustomerId\x121\n" +
+	"\x12merged_customer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x10mergedCustomerId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"R\n" +
+	"\x16MergeCustomersResponse\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"\xa1\x02\n" +
+	"\x0fOwnershipChange\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\"\n" +
+	"\rfrom_owner_id\x18\x02 \x01(\tR\vfromOwnerId\x12 \n" +
+	"\ffrom_team_id\x18\x03 \x01(\tR\n" +
+	"fromTeamId\x12\x1e\n" +
+	"\vto_owner_id\x18\x04 \x01(\tR\ttoOwnerId\x12\x1c\n" +
+	"\n" +
+	"to_team_id\x18\x05 \x01(\tR\btoTeamId\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05actor\x18\a \x01(\tR\x05actor\x12;\n" +
+	"\vchange_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\"\xbb\x01\n" +
+	"\x18TransferOwnershipRequest\x12'\n" +
+	"\rfrom_owner_id\x18\x01 \x01(\tB\x03\xe0A\x02R\vfromOwnerId\x12#\n" +
+	"\vto_owner_id\x18\x02 \x01(\tB\x03\xe0A\x02R\ttoOwnerId\x12\x1c\n" +
+	"\n" +
+	"to_team_id\x18\x03 \x01(\tR\btoTeamId\x12\x16\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x1b\n" +
+	"\x06reason\x18\x05 \x01(\tB\x03\xe0A\x02R\x06reason\"H\n" +
+	"\x19TransferOwnershipResponse\x12+\n" +
+	"\x11transferred_count\x18\x01 \x01(\x03R\x10transferredCount\"\x7f\n" +
+	"\x1bListOwnershipChangesRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x85\x01\n" +
+	"\x1cListOwnershipChangesResponse\x12=\n" +
+	"\achanges\x18\x01 \x03(\v2#.guanxi.customer.v1.OwnershipChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd9\x01\n" +
+	"\x11SetConsentRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12A\n" +
+	"\achannel\x18\x02 \x01(\x0e2\".guanxi.customer.v1.ConsentChannelB\x03\xe0A\x02R\achannel\x12>\n" +
+	"\x06status\x18\x03 \x01(\x0e2!.guanxi.customer.v1.ConsentStatusB\x03\xe0A\x02R\x06status\x12\x1b\n" +
+	"\x06source\x18\x04 \x01(\tB\x03\xe0A\x02R\x06source\"N\n" +
+	"\x12SetConsentResponse\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"\x92\x02\n" +
+	"\fRelationship\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12-\n" +
+	"\x10from_customer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x0efromCustomerId\x12)\n" +
+	"\x0eto_customer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\ftoCustomerId\x12=\n" +
+	"\x04type\x18\x04 \x01(\x0e2$.guanxi.customer.v1.RelationshipTypeB\x03\xe0A\x02R\x04type\x12\x12\n" +
+	"\x04role\x18\x05 \x01(\tR\x04role\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\"f\n" +
+	"\x19CreateRelationshipRequest\x12I\n" +
+	"\frelationship\x18\x01 \x01(\v2 .guanxi.customer.v1.RelationshipB\x03\xe0A\x02R\frelationship\"b\n" +
+	"\x1aCreateRelationshipResponse\x12D\n" +
+	"\frelationship\x18\x01 \x01(\v2 .guanxi.customer.v1.RelationshipR\frelationship\"@\n" +
+	"\x18ListRelationshipsRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\"c\n" +
+	"\x19ListRelationshipsResponse\x12F\n" +
+	"\rrelationships\x18\x01 \x03(\v2 .guanxi.customer.v1.RelationshipR\rrelationships\"0\n" +
+	"\x19DeleteRelationshipRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x1c\n" +
+	"\x1aDeleteRelationshipResponse\"\xd4\x02\n" +
+	"\x13AttributeDefinition\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12:\n" +
+	"\x04type\x18\x02 \x01(\x0e2!.guanxi.customer.v1.AttributeTypeB\x03\xe0A\x02R\x04type\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1f\n" +
+	"\venum_values\x18\x05 \x03(\tR\n" +
+	"enumValues\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\"\x83\x01\n" +
+	" CreateAttributeDefinitionRequest\x12_\n" +
+	"\x14attribute_definition\x18\x01 \x01(\v2'.guanxi.customer.v1.AttributeDefinitionB\x03\xe0A\x02R\x13attributeDefinition\"\x7f\n" +
+	"!CreateAttributeDefinitionResponse\x12Z\n" +
+	"\x14attribute_definition\x18\x01 \x01(\v2'.guanxi.customer.v1.AttributeDefinitionR\x13attributeDefinition\"!\n" +
+	"\x1fListAttributeDefinitionsRequest\"\x80\x01\n" +
+	" ListAttributeDefinitionsResponse\x12\\\n" +
+	"\x15attribute_definitions\x18\x01 \x03(\v2'.guanxi.customer.v1.AttributeDefinitionR\x14attributeDefinitions\"\xc0\x01\n" +
+	" UpdateAttributeDefinitionRequest\x12_\n" +
+	"\x14attribute_definition\x18\x01 \x01(\v2'.guanxi.customer.v1.AttributeDefinitionB\x03\xe0A\x02R\x13attributeDefinition\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x7f\n" +
+	"!UpdateAttributeDefinitionResponse\x12Z\n" +
+	"\x14attribute_definition\x18\x01 \x01(\v2'.guanxi.customer.v1.AttributeDefinitionR\x13attributeDefinition\";\n" +
+	" DeleteAttributeDefinitionRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"#\n" +
+	"!DeleteAttributeDefinitionResponse\"\xcb\x01\n" +
+	"\n" +
+	"AuditEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x1f\n" +
+	"\vcustomer_id\x18\x05 \x01(\tR\n" +
+	"customerId\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\"\xfe\x01\n" +
+	"\x17ListAuditEntriesRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"|\n" +
+	"\x18ListAuditEntriesResponse\x128\n" +
+	"\aentries\x18\x01 \x03(\v2\x1e.guanxi.customer.v1.AuditEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n" +
+	"\x16ImportCustomersRequest\x128\n" +
+	"\x06format\x18\x01 \x01(\x0e2 .guanxi.customer.v1.ImportFormatR\x06format\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12)\n" +
+	"\x10allow_duplicates\x18\x03 \x01(\bR\x0fallowDuplicates\"O\n" +
+	"\vImportError\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\x03R\x04line\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x85\x02\n" +
+	"\x17ImportCustomersResponse\x12\x1b\n" +
+	"\trow_count\x18\x01 \x01(\x03R\browCount\x12#\n" +
+	"\rcreated_count\x18\x02 \x01(\x03R\fcreatedCount\x12#\n" +
+	"\rupdated_count\x18\x03 \x01(\x03R\fupdatedCount\x12'\n" +
+	"\x0funchanged_count\x18\x04 \x01(\x03R\x0eunchangedCount\x12!\n" +
+	"\ffailed_count\x18\x05 \x01(\x03R\vfailedCount\x127\n" +
+	"\x06errors\x18\x06 \x03(\v2\x1f.guanxi.customer.v1.ImportErrorR\x06errors\"F\n" +
+	"\x16ExportCustomersRequest\x12\x16\n" +
+	"\x06filter\x18\x01 \x01(\tR\x06filter\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\"U\n" +
+	"\x17ExportCustomersResponse\x12:\n" +
+	"\tcustomers\x18\x01 \x03(\v2\x1c.guanxi.customer.v1.CustomerR\tcustomers*g\n" +
 	"\fCustomerType\x12\x1d\n" +
 	"\x19CUSTOMER_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CUSTOMER_TYPE_PERSON\x10\x01\x12\x1e\n" +
-	"\x1aCUSTOMER_TYPE_ORGANIZATION\x10\x022\xcd\x04\n" +
+	"\x1aCUSTOMER_TYPE_ORGANIZATION\x10\x02*\xde\x01\n" +
+	"\fCustomerKind\x12\x1d\n" +
+	"\x19CUSTOMER_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aCUSTOMER_KIND_END_CUSTOMER\x10\x01\x12\x1d\n" +
+	"\x19CUSTOMER_KIND_DISTRIBUTOR\x10\x02\x12\x1a\n" +
+	"\x16CUSTOMER_KIND_SUPPLIER\x10\x03\x12\x19\n" +
+	"\x15CUSTOMER_KIND_PARTNER\x10\x04\x12\x1a\n" +
+	"\x16CUSTOMER_KIND_PROSPECT\x10\x05\x12\x1d\n" +
+	"\x19CUSTOMER_KIND_STAKEHOLDER\x10\x06*\xc2\x01\n" +
+	"\x0eLifecycleStage\x12\x1f\n" +
+	"\x1bLIFECYCLE_STAGE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18LIFECYCLE_STAGE_PROSPECT\x10\x01\x12\x1a\n" +
+	"\x16LIFECYCLE_STAGE_ACTIVE\x10\x02\x12\x1b\n" +
+	"\x17LIFECYCLE_STAGE_AT_RISK\x10\x03\x12\x1a\n" +
+	"\x16LIFECYCLE_STAGE_LAPSED\x10\x04\x12\x1c\n" +
+	"\x18LIFECYCLE_STAGE_WON_BACK\x10\x05*\x81\x01\n" +
+	"\rCustomerState\x12\x1e\n" +
+	"\x1aCUSTOMER_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15CUSTOMER_STATE_ACTIVE\x10\x01\x12\x1a\n" +
+	"\x16CUSTOMER_STATE_DELETED\x10\x02\x12\x19\n" +
+	"\x15CUSTOMER_STATE_ERASED\x10\x03*\xb6\x01\n" +
+	"\x0eConsentChannel\x12\x1f\n" +
+	"\x1bCONSENT_CHANNEL_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CONSENT_CHANNEL_SMS\x10\x01\x12\x19\n" +
+	"\x15CONSENT_CHANNEL_EMAIL\x10\x02\x12\x19\n" +
+	"\x15CONSENT_CHANNEL_PHONE\x10\x03\x12\x18\n" +
+	"\x14CONSENT_CHANNEL_PUSH\x10\x04\x12\x1a\n" +
+	"\x16CONSENT_CHANNEL_WECHAT\x10\x05*j\n" +
+	"\rConsentStatus\x12\x1e\n" +
+	"\x1aCONSENT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17CONSENT_STATUS_OPTED_IN\x10\x01\x12\x1c\n" +
+	"\x18CONSENT_STATUS_OPTED_OUT\x10\x02*\x9d\x01\n" +
+	"\x10RelationshipType\x12!\n" +
+	"\x1dRELATIONSHIP_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aRELATIONSHIP_TYPE_WORKS_AT\x10\x01\x12$\n" +
+	" RELATIONSHIP_TYPE_DISTRIBUTOR_OF\x10\x02\x12 \n" +
+	"\x1cRELATIONSHIP_TYPE_PARTNER_OF\x10\x03*\xb0\x01\n" +
+	"\rAttributeType\x12\x1e\n" +
+	"\x1aATTRIBUTE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ATTRIBUTE_TYPE_STRING\x10\x01\x12\x19\n" +
+	"\x15ATTRIBUTE_TYPE_NUMBER\x10\x02\x12\x17\n" +
+	"\x13ATTRIBUTE_TYPE_BOOL\x10\x03\x12\x17\n" +
+	"\x13ATTRIBUTE_TYPE_DATE\x10\x04\x12\x17\n" +
+	"\x13ATTRIBUTE_TYPE_ENUM\x10\x05*^\n" +
+	"\fImportFormat\x12\x1d\n" +
+	"\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11IMPORT_FORMAT_CSV\x10\x01\x12\x18\n" +
+	"\x14IMPORT_FORMAT_NDJSON\x10\x022\xe2\x1b\n" +
 	"\x0fCustomerService\x12\x92\x01\n" +
 	"\x0eCreateCustomer\x12).guanxi.customer.v1.CreateCustomerRequest\x1a*.guanxi.customer.v1.CreateCustomerResponse\")\x82\xd3\xe4\x93\x02#:\bcustomerb\bcustomer\"\r/v1/customers\x12\x84\x01\n" +
 	"\vGetCustomer\x12&.guanxi.customer.v1.GetCustomerRequest\x1a'.guanxi.customer.v1.GetCustomerResponse\"$\x82\xd3\xe4\x93\x02\x1eb\bcustomer\x12\x12/v1/customers/{id}\x12{\n" +
 	"\rListCustomers\x12(.guanxi.customer.v1.ListCustomersRequest\x1a).guanxi.customer.v1.ListCustomersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x12\xa0\x01\n" +
-	"\x0eUpdateCustomer\x12).guanxi.customer.v1.UpdateCustomerRequest\x1a*.guanxi.customer.v1.UpdateCustomerResponse\"7\x82\xd3\xe4\x93\x021:\bcustomerb\bcustomer2\x1b/v1/customers/{customer.id}BBZ@github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1;customerv1b\x06proto3"
+	"\x0eUpdateCustomer\x12).guanxi.customer.v1.UpdateCustomerRequest\x1a*.guanxi.customer.v1.UpdateCustomerResponse\"7\x82\xd3\xe4\x93\x021:\bcustomerb\bcustomer2\x1b/v1/customers/{customer.id}\x12\x8d\x01\n" +
+	"\x0eDeleteCustomer\x12).guanxi.customer.v1.DeleteCustomerRequest\x1a*.guanxi.customer.v1.DeleteCustomerResponse\"$\x82\xd3\xe4\x93\x02\x1eb\bcustomer*\x12/v1/customers/{id}\x12\x9f\x01\n" +
+	"\x10UndeleteCustomer\x12+.guanxi.customer.v1.UndeleteCustomerRequest\x1a,.guanxi.customer.v1.UndeleteCustomerResponse\"0\x82\xd3\xe4\x93\x02*:\x01*b\bcustomer\"\x1b/v1/customers/{id}:undelete\x12\x93\x01\n" +
+	"\rEraseCustomer\x12(.guanxi.customer.v1.EraseCustomerRequest\x1a).guanxi.customer.v1.EraseCustomerResponse\"-\x82\xd3\xe4\x93\x02':\x01*b\bcustomer\"\x18/v1/customers/{id}:erase\x12\x9b\x01\n" +
+	"\x0eFindDuplicates\x12).guanxi.customer.v1.FindDuplicatesRequest\x1a*.guanxi.customer.v1.FindDuplicatesResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/customers/{customer_id}:findDuplicates\x12\xa8\x01\n" +
+	"\x0eMergeCustomers\x12).guanxi.customer.v1.MergeCustomersRequest\x1a*.guanxi.customer.v1.MergeCustomersResponse\"?\x82\xd3\xe4\x93\x029:\x01*b\bcustomer\"*/v1/customers/{survivor_customer_id}:merge\x12\x9c\x01\n" +
+	"\x11TransferOwnership\x12,.guanxi.customer.v1.TransferOwnershipRequest\x1a-.guanxi.customer.v1.TransferOwnershipResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/customers:transferOwnership\x12\xaf\x01\n" +
+	"\x14ListOwnershipChanges\x12/.guanxi.customer.v1.ListOwnershipChangesRequest\x1a0.guanxi.customer.v1.ListOwnershipChangesResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/customers/{customer_id}/ownershipChanges\x12\x96\x01\n" +
+	"\n" +
+	"SetConsent\x12%.guanxi.customer.v1.SetConsentRequest\x1a&.guanxi.customer.v1.SetConsentResponse\"9\x82\xd3\xe4\x93\x023:\x01*b\bcustomer\"$/v1/customers/{customer_id}/consents\x12\xaa\x01\n" +
+	"\x12CreateRelationship\x12-.guanxi.customer.v1.CreateRelationshipRequest\x1a..guanxi.customer.v1.CreateRelationshipResponse\"5\x82\xd3\xe4\x93\x02/:\frelationshipb\frelationship\"\x11/v1/relationships\x12\xa3\x01\n" +
+	"\x11ListRelationships\x12,.guanxi.customer.v1.ListRelationshipsRequest\x1a-.guanxi.customer.v1.ListRelationshipsResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/customers/{customer_id}/relationships\x12\x93\x01\n" +
+	"\x12DeleteRelationship\x12-.guanxi.customer.v1.DeleteRelationshipRequest\x1a..guanxi.customer.v1.DeleteRelationshipResponse\"\x1e\x82\xd3\xe4\x93\x02\x18*\x16/v1/relationships/{id}\x12\xd6\x01\n" +
+	"\x19CreateAttributeDefinition\x124.guanxi.customer.v1.CreateAttributeDefinitionRequest\x1a5.guanxi.customer.v1.CreateAttributeDefinitionResponse\"L\x82\xd3\xe4\x93\x02F:\x14attribute_definitionb\x14attribute_definition\"\x18/v1/attributeDefinitions\x12\xa7\x01\n" +
+	"\x18ListAttributeDefinitions\x123.guanxi.customer.v1.ListAttributeDefinitionsRequest\x1a4.guanxi.customer.v1.ListAttributeDefinitionsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/attributeDefinitions\x12\xf2\x01\n" +
+	"\x19UpdateAttributeDefinition\x124.guanxi.customer.v1.UpdateAttributeDefinitionRequest\x1a5.guanxi.customer.v1.UpdateAttributeDefinitionResponse\"h\x82\xd3\xe4\x93\x02b:\x14attribute_definitionb\x14attribute_definition24/v1/attributeDefinitions/{attribute_definition.name}\x12\xb1\x01\n" +
+	"\x19DeleteAttributeDefinition\x124.guanxi.customer.v1.DeleteAttributeDefinitionRequest\x1a5.guanxi.customer.v1.DeleteAttributeDefinitionResponse\"'\x82\xd3\xe4\x93\x02!*\x1f/v1/attributeDefinitions/{name}\x12\x87\x01\n" +
+	"\x10ListAuditEntries\x12+.guanxi.customer.v1.ListAuditEntriesRequest\x1a,.guanxi.customer.v1.ListAuditEntriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auditEntries\x12l\n" +
+	"\x0fImportCustomers\x12*.guanxi.customer.v1.ImportCustomersRequest\x1a+.guanxi.customer.v1.ImportCustomersResponse(\x01\x12\x8a\x01\n" +
+	"\x0fExportCustomers\x12*.guanxi.customer.v1.ExportCustomersRequest\x1a+.guanxi.customer.v1.ExportCustomersResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/customers:export0\x01BBZ@github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_guanxi_customer_v1_customer_proto_rawDescOnce sync.Once
@@ -684,46 +4392,182 @@ func file_guanxi_customer_v1_customer_proto_rawDescGZIP() []byte {
 	return file_guanxi_customer_v1_customer_proto_rawDescData
 }
 
-var file_guanxi_customer_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_guanxi_customer_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_guanxi_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_guanxi_customer_v1_customer_proto_goTypes = []any{
-	(CustomerType)(0),              // 0: guanxi.customer.v1.CustomerType
-	(*Customer)(nil),               // 1: guanxi.customer.v1.Customer
-	(*CreateCustomerRequest)(nil),  // 2: guanxi.customer.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil), // 3: guanxi.customer.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),     // 4: guanxi.customer.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),    // 5: guanxi.customer.v1.GetCustomerResponse
-	(*ListCustomersRequest)(nil),   // 6: guanxi.customer.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),  // 7: guanxi.customer.v1.ListCustomersResponse
-	(*UpdateCustomerRequest)(nil),  // 8: guanxi.customer.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil), // 9: guanxi.customer.v1.UpdateCustomerResponse
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 11: google.protobuf.FieldMask
+	(CustomerType)(0),                         // 0: guanxi.customer.v1.CustomerType
+	(CustomerKind)(0),                         // 1: guanxi.customer.v1.CustomerKind
+	(LifecycleStage)(0),                       // 2: guanxi.customer.v1.LifecycleStage
+	(CustomerState)(0),                        // 3: guanxi.customer.v1.CustomerState
+	(ConsentChannel)(0),                       // 4: guanxi.customer.v1.ConsentChannel
+	(ConsentStatus)(0),                        // 5: guanxi.customer.v1.ConsentStatus
+	(RelationshipType)(0),                     // 6: guanxi.customer.v1.RelationshipType
+	(AttributeType)(0),                        // 7: guanxi.customer.v1.AttributeType
+	(ImportFormat)(0),                         // 8: guanxi.customer.v1.ImportFormat
+	(*Address)(nil),                           // 9: guanxi.customer.v1.Address
+	(*AttributeValue)(nil),                    // 10: guanxi.customer.v1.AttributeValue
+	(*Consent)(nil),                           // 11: guanxi.customer.v1.Consent
+	(*Customer)(nil),                          // 12: guanxi.customer.v1.Customer
+	(*CreateCustomerRequest)(nil),             // 13: guanxi.customer.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),            // 14: guanxi.customer.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),                // 15: guanxi.customer.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),               // 16: guanxi.customer.v1.GetCustomerResponse
+	(*ListCustomersRequest)(nil),              // 17: guanxi.customer.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),             // 18: guanxi.customer.v1.ListCustomersResponse
+	(*UpdateCustomerRequest)(nil),             // 19: guanxi.customer.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),            // 20: guanxi.customer.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),             // 21: guanxi.customer.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),            // 22: guanxi.customer.v1.DeleteCustomerResponse
+	(*UndeleteCustomerRequest)(nil),           // 23: guanxi.customer.v1.UndeleteCustomerRequest
+	(*UndeleteCustomerResponse)(nil),          // 24: guanxi.customer.v1.UndeleteCustomerResponse
+	(*EraseCustomerRequest)(nil),              // 25: guanxi.customer.v1.EraseCustomerRequest
+	(*EraseCustomerResponse)(nil),             // 26: guanxi.customer.v1.EraseCustomerResponse
+	(*FindDuplicatesRequest)(nil),             // 27: guanxi.customer.v1.FindDuplicatesRequest
+	(*DuplicateCandidate)(nil),                // 28: guanxi.customer.v1.DuplicateCandidate
+	(*FindDuplicatesResponse)(nil),            // 29: guanxi.customer.v1.FindDuplicatesResponse
+	(*MergeCustomersRequest)(nil),             // 30: guanxi.customer.v1.MergeCustomersRequest
+	(*MergeCustomersResponse)(nil),            // 31: guanxi.customer.v1.MergeCustomersResponse
+	(*OwnershipChange)(nil),                   // 32: guanxi.customer.v1.OwnershipChange
+	(*TransferOwnershipRequest)(nil),          // 33: guanxi.customer.v1.TransferOwnershipRequest
+	(*TransferOwnershipResponse)(nil),         // 34: guanxi.customer.v1.TransferOwnershipResponse
+	(*ListOwnershipChangesRequest)(nil),       // 35: guanxi.customer.v1.ListOwnershipChangesRequest
+	(*ListOwnershipChangesResponse)(nil),      // 36: guanxi.customer.v1.ListOwnershipChangesResponse
+	(*SetConsentRequest)(nil),                 // 37: guanxi.customer.v1.SetConsentRequest
+	(*SetConsentResponse)(nil),                // 38: guanxi.customer.v1.SetConsentResponse
+	(*Relationship)(nil),                      // 39: guanxi.customer.v1.Relationship
+	(*CreateRelationshipRequest)(nil),         // 40: guanxi.customer.v1.CreateRelationshipRequest
+	(*CreateRelationshipResponse)(nil),        // 41: guanxi.customer.v1.CreateRelationshipResponse
+	(*ListRelationshipsRequest)(nil),          // 42: guanxi.customer.v1.ListRelationshipsRequest
+	(*ListRelationshipsResponse)(nil),         // 43: guanxi.customer.v1.ListRelationshipsResponse
+	(*DeleteRelationshipRequest)(nil),         // 44: guanxi.customer.v1.DeleteRelationshipRequest
+	(*DeleteRelationshipResponse)(nil),        // 45: guanxi.customer.v1.DeleteRelationshipResponse
+	(*AttributeDefinition)(nil),               // 46: guanxi.customer.v1.AttributeDefinition
+	(*CreateAttributeDefinitionRequest)(nil),  // 47: guanxi.customer.v1.CreateAttributeDefinitionRequest
+	(*CreateAttributeDefinitionResponse)(nil), // 48: guanxi.customer.v1.CreateAttributeDefinitionResponse
+	(*ListAttributeDefinitionsRequest)(nil),   // 49: guanxi.customer.v1.ListAttributeDefinitionsRequest
+	(*ListAttributeDefinitionsResponse)(nil),  // 50: guanxi.customer.v1.ListAttributeDefinitionsResponse
+	(*UpdateAttributeDefinitionRequest)(nil),  // 51: guanxi.customer.v1.UpdateAttributeDefinitionRequest
+	(*UpdateAttributeDefinitionResponse)(nil), // 52: guanxi.customer.v1.UpdateAttributeDefinitionResponse
+	(*DeleteAttributeDefinitionRequest)(nil),  // 53: guanxi.customer.v1.DeleteAttributeDefinitionRequest
+	(*DeleteAttributeDefinitionResponse)(nil), // 54: guanxi.customer.v1.DeleteAttributeDefinitionResponse
+	(*AuditEntry)(nil),                        // 55: guanxi.customer.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),           // 56: guanxi.customer.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 57: guanxi.customer.v1.ListAuditEntriesResponse
+	(*ImportCustomersRequest)(nil),            // 58: guanxi.customer.v1.ImportCustomersRequest
+	(*ImportError)(nil),                       // 59: guanxi.customer.v1.ImportError
+	(*ImportCustomersResponse)(nil),           // 60: guanxi.customer.v1.ImportCustomersResponse
+	(*ExportCustomersRequest)(nil),            // 61: guanxi.customer.v1.ExportCustomersRequest
+	(*ExportCustomersResponse)(nil),           // 62: guanxi.customer.v1.ExportCustomersResponse
+	nil,                                       // 63: guanxi.customer.v1.Customer.AttributesEntry
+	(*date.Date)(nil),                         // 64: google.type.Date
+	(*timestamppb.Timestamp)(nil),             // 65: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 66: google.protobuf.FieldMask
 }
 var file_guanxi_customer_v1_customer_proto_depIdxs = []int32{
-	0,  // 0: guanxi.customer.v1.Customer.type:type_name -> guanxi.customer.v1.CustomerType
-	10, // 1: guanxi.customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	10, // 2: guanxi.customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 3: guanxi.customer.v1.CreateCustomerRequest.customer:type_name -> guanxi.customer.v1.Customer
-	1,  // 4: guanxi.customer.v1.CreateCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
-	1,  // 5: guanxi.customer.v1.GetCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
-	1,  // 6: guanxi.customer.v1.ListCustomersResponse.customers:type_name -> guanxi.customer.v1.Customer
-	1,  // 7: guanxi.customer.v1.UpdateCustomerRequest.customer:type_name -> guanxi.customer.v1.Customer
-	11, // 8: guanxi.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 9: guanxi.customer.v1.UpdateCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
-	2,  // 10: guanxi.customer.v1.CustomerService.CreateCustomer:input_type -> guanxi.customer.v1.CreateCustomerRequest
-	4,  // 11: guanxi.customer.v1.CustomerService.GetCustomer:input_type -> guanxi.customer.v1.GetCustomerRequest
-	6,  // 12: guanxi.customer.v1.CustomerService.ListCustomers:input_type -> guanxi.customer.v1.ListCustomersRequest
-	8,  // 13: guanxi.customer.v1.CustomerService.UpdateCustomer:input_type -> guanxi.customer.v1.UpdateCustomerRequest
-	3,  // 14: guanxi.customer.v1.CustomerService.CreateCustomer:output_type -> guanxi.customer.v1.CreateCustomerResponse
-	5,  // 15: guanxi.customer.v1.CustomerService.GetCustomer:output_type -> guanxi.customer.v1.GetCustomerResponse
-	7,  // 16: guanxi.customer.v1.CustomerService.ListCustomers:output_type -> guanxi.customer.v1.ListCustomersResponse
-	9,  // 17: guanxi.customer.v1.CustomerService.UpdateCustomer:output_type -> guanxi.customer.v1.UpdateCustomerResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	64, // 0: guanxi.customer.v1.AttributeValue.date_value:type_name -> google.type.Date
+	4,  // 1: guanxi.customer.v1.Consent.channel:type_name -> guanxi.customer.v1.ConsentChannel
+	5,  // 2: guanxi.customer.v1.Consent.status:type_name -> guanxi.customer.v1.ConsentStatus
+	65, // 3: guanxi.customer.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: guanxi.customer.v1.Customer.type:type_name -> guanxi.customer.v1.CustomerType
+	65, // 5: guanxi.customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	65, // 6: guanxi.customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: guanxi.customer.v1.Customer.kind:type_name -> guanxi.customer.v1.CustomerKind
+	2,  // 8: guanxi.customer.v1.Customer.lifecycle_stage:type_name -> guanxi.customer.v1.LifecycleStage
+	9,  // 9: guanxi.customer.v1.Customer.addresses:type_name -> guanxi.customer.v1.Address
+	64, // 10: guanxi.customer.v1.Customer.birthday:type_name -> google.type.Date
+	63, // 11: guanxi.customer.v1.Customer.attributes:type_name -> guanxi.customer.v1.Customer.AttributesEntry
+	11, // 12: guanxi.customer.v1.Customer.consents:type_name -> guanxi.customer.v1.Consent
+	3,  // 13: guanxi.customer.v1.Customer.state:type_name -> guanxi.customer.v1.CustomerState
+	65, // 14: guanxi.customer.v1.Customer.delete_time:type_name -> google.protobuf.Timestamp
+	12, // 15: guanxi.customer.v1.CreateCustomerRequest.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 16: guanxi.customer.v1.CreateCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 17: guanxi.customer.v1.GetCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 18: guanxi.customer.v1.ListCustomersResponse.customers:type_name -> guanxi.customer.v1.Customer
+	12, // 19: guanxi.customer.v1.UpdateCustomerRequest.customer:type_name -> guanxi.customer.v1.Customer
+	66, // 20: guanxi.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 21: guanxi.customer.v1.UpdateCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 22: guanxi.customer.v1.DeleteCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 23: guanxi.customer.v1.UndeleteCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 24: guanxi.customer.v1.EraseCustomerResponse.customer:type_name -> guanxi.customer.v1.Customer
+	12, // 25: guanxi.customer.v1.DuplicateCandidate.customer:type_name -> guanxi.customer.v1.Customer
+	28, // 26: guanxi.customer.v1.FindDuplicatesResponse.candidates:type_name -> guanxi.customer.v1.DuplicateCandidate
+	12, // 27: guanxi.customer.v1.MergeCustomersResponse.customer:type_name -> guanxi.customer.v1.Customer
+	65, // 28: guanxi.customer.v1.OwnershipChange.change_time:type_name -> google.protobuf.Timestamp
+	32, // 29: guanxi.customer.v1.ListOwnershipChangesResponse.changes:type_name -> guanxi.customer.v1.OwnershipChange
+	4,  // 30: guanxi.customer.v1.SetConsentRequest.channel:type_name -> guanxi.customer.v1.ConsentChannel
+	5,  // 31: guanxi.customer.v1.SetConsentRequest.status:type_name -> guanxi.customer.v1.ConsentStatus
+	12, // 32: guanxi.customer.v1.SetConsentResponse.customer:type_name -> guanxi.customer.v1.Customer
+	6,  // 33: guanxi.customer.v1.Relationship.type:type_name -> guanxi.customer.v1.RelationshipType
+	65, // 34: guanxi.customer.v1.Relationship.create_time:type_name -> google.protobuf.Timestamp
+	39, // 35: guanxi.customer.v1.CreateRelationshipRequest.relationship:type_name -> guanxi.customer.v1.Relationship
+	39, // 36: guanxi.customer.v1.CreateRelationshipResponse.relationship:type_name -> guanxi.customer.v1.Relationship
+	39, // 37: guanxi.customer.v1.ListRelationshipsResponse.relationships:type_name -> guanxi.customer.v1.Relationship
+	7,  // 38: guanxi.customer.v1.AttributeDefinition.type:type_name -> guanxi.customer.v1.AttributeType
+	65, // 39: guanxi.customer.v1.AttributeDefinition.create_time:type_name -> google.protobuf.Timestamp
+	65, // 40: guanxi.customer.v1.AttributeDefinition.update_time:type_name -> google.protobuf.Timestamp
+	46, // 41: guanxi.customer.v1.CreateAttributeDefinitionRequest.attribute_definition:type_name -> guanxi.customer.v1.AttributeDefinition
+	46, // 42: guanxi.customer.v1.CreateAttributeDefinitionResponse.attribute_definition:type_name -> guanxi.customer.v1.AttributeDefinition
+	46, // 43: guanxi.customer.v1.ListAttributeDefinitionsResponse.attribute_definitions:type_name -> guanxi.customer.v1.AttributeDefinition
+	46, // 44: guanxi.customer.v1.UpdateAttributeDefinitionRequest.attribute_definition:type_name -> guanxi.customer.v1.AttributeDefinition
+	66, // 45: guanxi.customer.v1.UpdateAttributeDefinitionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 46: guanxi.customer.v1.UpdateAttributeDefinitionResponse.attribute_definition:type_name -> guanxi.customer.v1.AttributeDefinition
+	65, // 47: guanxi.customer.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	65, // 48: guanxi.customer.v1.ListAuditEntriesRequest.start_time:type_name -> google.protobuf.Timestamp
+	65, // 49: guanxi.customer.v1.ListAuditEntriesRequest.end_time:type_name -> google.protobuf.Timestamp
+	55, // 50: guanxi.customer.v1.ListAuditEntriesResponse.entries:type_name -> guanxi.customer.v1.AuditEntry
+	8,  // 51: guanxi.customer.v1.ImportCustomersRequest.format:type_name -> guanxi.customer.v1.ImportFormat
+	59, // 52: guanxi.customer.v1.ImportCustomersResponse.errors:type_name -> guanxi.customer.v1.ImportError
+	12, // 53: guanxi.customer.v1.ExportCustomersResponse.customers:type_name -> guanxi.customer.v1.Customer
+	10, // 54: guanxi.customer.v1.Customer.AttributesEntry.value:type_name -> guanxi.customer.v1.AttributeValue
+	13, // 55: guanxi.customer.v1.CustomerService.CreateCustomer:input_type -> guanxi.customer.v1.CreateCustomerRequest
+	15, // 56: guanxi.customer.v1.CustomerService.GetCustomer:input_type -> guanxi.customer.v1.GetCustomerRequest
+	17, // 57: guanxi.customer.v1.CustomerService.ListCustomers:input_type -> guanxi.customer.v1.ListCustomersRequest
+	19, // 58: guanxi.customer.v1.CustomerService.UpdateCustomer:input_type -> guanxi.customer.v1.UpdateCustomerRequest
+	21, // 59: guanxi.customer.v1.CustomerService.DeleteCustomer:input_type -> guanxi.customer.v1.DeleteCustomerRequest
+	23, // 60: guanxi.customer.v1.CustomerService.UndeleteCustomer:input_type -> guanxi.customer.v1.UndeleteCustomerRequest
+	25, // 61: guanxi.customer.v1.CustomerService.EraseCustomer:input_type -> guanxi.customer.v1.EraseCustomerRequest
+	27, // 62: guanxi.customer.v1.CustomerService.FindDuplicates:input_type -> guanxi.customer.v1.FindDuplicatesRequest
+	30, // 63: guanxi.customer.v1.CustomerService.MergeCustomers:input_type -> guanxi.customer.v1.MergeCustomersRequest
+	33, // 64: guanxi.customer.v1.CustomerService.TransferOwnership:input_type -> guanxi.customer.v1.TransferOwnershipRequest
+	35, // 65: guanxi.customer.v1.CustomerService.ListOwnershipChanges:input_type -> guanxi.customer.v1.ListOwnershipChangesRequest
+	37, // 66: guanxi.customer.v1.CustomerService.SetConsent:input_type -> guanxi.customer.v1.SetConsentRequest
+	40, // 67: guanxi.customer.v1.CustomerService.CreateRelationship:input_type -> guanxi.customer.v1.CreateRelationshipRequest
+	42, // 68: guanxi.customer.v1.CustomerService.ListRelationships:input_type -> guanxi.customer.v1.ListRelationshipsRequest
+	44, // 69: guanxi.customer.v1.CustomerService.DeleteRelationship:input_type -> guanxi.customer.v1.DeleteRelationshipRequest
+	47, // 70: guanxi.customer.v1.CustomerService.CreateAttributeDefinition:input_type -> guanxi.customer.v1.CreateAttributeDefinitionRequest
+	49, // 71: guanxi.customer.v1.CustomerService.ListAttributeDefinitions:input_type -> guanxi.customer.v1.ListAttributeDefinitionsRequest
+	51, // 72: guanxi.customer.v1.CustomerService.UpdateAttributeDefinition:input_type -> guanxi.customer.v1.UpdateAttributeDefinitionRequest
+	53, // 73: guanxi.customer.v1.CustomerService.DeleteAttributeDefinition:input_type -> guanxi.customer.v1.DeleteAttributeDefinitionRequest
+	56, // 74: guanxi.customer.v1.CustomerService.ListAuditEntries:input_type -> guanxi.customer.v1.ListAuditEntriesRequest
+	58, // 75: guanxi.customer.v1.CustomerService.ImportCustomers:input_type -> guanxi.customer.v1.ImportCustomersRequest
+	61, // 76: guanxi.customer.v1.CustomerService.ExportCustomers:input_type -> guanxi.customer.v1.ExportCustomersRequest
+	14, // 77: guanxi.customer.v1.CustomerService.CreateCustomer:output_type -> guanxi.customer.v1.CreateCustomerResponse
+	16, // 78: guanxi.customer.v1.CustomerService.GetCustomer:output_type -> guanxi.customer.v1.GetCustomerResponse
+	18, // 79: guanxi.customer.v1.CustomerService.ListCustomers:output_type -> guanxi.customer.v1.ListCustomersResponse
+	20, // 80: guanxi.customer.v1.CustomerService.UpdateCustomer:output_type -> guanxi.customer.v1.UpdateCustomerResponse
+	22, // 81: guanxi.customer.v1.CustomerService.DeleteCustomer:output_type -> guanxi.customer.v1.DeleteCustomerResponse
+	24, // 82: guanxi.customer.v1.CustomerService.UndeleteCustomer:output_type -> guanxi.customer.v1.UndeleteCustomerResponse
+	26, // 83: guanxi.customer.v1.CustomerService.EraseCustomer:output_type -> guanxi.customer.v1.EraseCustomerResponse
+	29, // 84: guanxi.customer.v1.CustomerService.FindDuplicates:output_type -> guanxi.customer.v1.FindDuplicatesResponse
+	31, // 85: guanxi.customer.v1.CustomerService.MergeCustomers:output_type -> guanxi.customer.v1.MergeCustomersResponse
+	34, // 86: guanxi.customer.v1.CustomerService.TransferOwnership:output_type -> guanxi.customer.v1.TransferOwnershipResponse
+	36, // 87: guanxi.customer.v1.CustomerService.ListOwnershipChanges:output_type -> guanxi.customer.v1.ListOwnershipChangesResponse
+	38, // 88: guanxi.customer.v1.CustomerService.SetConsent:output_type -> guanxi.customer.v1.SetConsentResponse
+	41, // 89: guanxi.customer.v1.CustomerService.CreateRelationship:output_type -> guanxi.customer.v1.CreateRelationshipResponse
+	43, // 90: guanxi.customer.v1.CustomerService.ListRelationships:output_type -> guanxi.customer.v1.ListRelationshipsResponse
+	45, // 91: guanxi.customer.v1.CustomerService.DeleteRelationship:output_type -> guanxi.customer.v1.DeleteRelationshipResponse
+	48, // 92: guanxi.customer.v1.CustomerService.CreateAttributeDefinition:output_type -> guanxi.customer.v1.CreateAttributeDefinitionResponse
+	50, // 93: guanxi.customer.v1.CustomerService.ListAttributeDefinitions:output_type -> guanxi.customer.v1.ListAttributeDefinitionsResponse
+	52, // 94: guanxi.customer.v1.CustomerService.UpdateAttributeDefinition:output_type -> guanxi.customer.v1.UpdateAttributeDefinitionResponse
+	54, // 95: guanxi.customer.v1.CustomerService.DeleteAttributeDefinition:output_type -> guanxi.customer.v1.DeleteAttributeDefinitionResponse
+	57, // 96: guanxi.customer.v1.CustomerService.ListAuditEntries:output_type -> guanxi.customer.v1.ListAuditEntriesResponse
+	60, // 97: guanxi.customer.v1.CustomerService.ImportCustomers:output_type -> guanxi.customer.v1.ImportCustomersResponse
+	62, // 98: guanxi.customer.v1.CustomerService.ExportCustomers:output_type -> guanxi.customer.v1.ExportCustomersResponse
+	77, // [77:99] is the sub-list for method output_type
+	55, // [55:77] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_customer_v1_customer_proto_init() }
@@ -731,13 +4575,20 @@ func file_guanxi_customer_v1_customer_proto_init() {
 	if File_guanxi_customer_v1_customer_proto != nil {
 		return
 	}
+	file_guanxi_customer_v1_customer_proto_msgTypes[1].OneofWrappers = []any{
+		(*AttributeValue_StringValue)(nil),
+		(*AttributeValue_NumberValue)(nil),
+		(*AttributeValue_BoolValue)(nil),
+		(*AttributeValue_DateValue)(nil),
+		(*AttributeValue_EnumValue)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_customer_v1_customer_proto_rawDesc), len(file_guanxi_customer_v1_customer_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   9,
+			NumEnums:      9,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

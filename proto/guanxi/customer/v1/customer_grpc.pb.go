@@ -19,10 +19,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CustomerService_CreateCustomer_FullMethodName = "/guanxi.customer.v1.CustomerService/CreateCustomer"
-	CustomerService_GetCustomer_FullMethodName    = "/guanxi.customer.v1.CustomerService/GetCustomer"
-	CustomerService_ListCustomers_FullMethodName  = "/guanxi.customer.v1.CustomerService/ListCustomers"
-	CustomerService_UpdateCustomer_FullMethodName = "/guanxi.customer.v1.CustomerService/UpdateCustomer"
+	CustomerService_CreateCustomer_FullMethodName            = "/guanxi.customer.v1.CustomerService/CreateCustomer"
+	CustomerService_GetCustomer_FullMethodName               = "/guanxi.customer.v1.CustomerService/GetCustomer"
+	CustomerService_ListCustomers_FullMethodName             = "/guanxi.customer.v1.CustomerService/ListCustomers"
+	CustomerService_UpdateCustomer_FullMethodName            = "/guanxi.customer.v1.CustomerService/UpdateCustomer"
+	CustomerService_DeleteCustomer_FullMethodName            = "/guanxi.customer.v1.CustomerService/DeleteCustomer"
+	CustomerService_UndeleteCustomer_FullMethodName          = "/guanxi.customer.v1.CustomerService/UndeleteCustomer"
+	CustomerService_EraseCustomer_FullMethodName             = "/guanxi.customer.v1.CustomerService/EraseCustomer"
+	CustomerService_FindDuplicates_FullMethodName            = "/guanxi.customer.v1.CustomerService/FindDuplicates"
+	CustomerService_MergeCustomers_FullMethodName            = "/guanxi.customer.v1.CustomerService/MergeCustomers"
+	CustomerService_TransferOwnership_FullMethodName         = "/guanxi.customer.v1.CustomerService/TransferOwnership"
+	CustomerService_ListOwnershipChanges_FullMethodName      = "/guanxi.customer.v1.CustomerService/ListOwnershipChanges"
+	CustomerService_SetConsent_FullMethodName                = "/guanxi.customer.v1.CustomerService/SetConsent"
+	CustomerService_CreateRelationship_FullMethodName        = "/guanxi.customer.v1.CustomerService/CreateRelationship"
+	CustomerService_ListRelationships_FullMethodName         = "/guanxi.customer.v1.CustomerService/ListRelationships"
+	CustomerService_DeleteRelationship_FullMethodName        = "/guanxi.customer.v1.CustomerService/DeleteRelationship"
+	CustomerService_CreateAttributeDefinition_FullMethodName = "/guanxi.customer.v1.CustomerService/CreateAttributeDefinition"
+	CustomerService_ListAttributeDefinitions_FullMethodName  = "/guanxi.customer.v1.CustomerService/ListAttributeDefinitions"
+	CustomerService_UpdateAttributeDefinition_FullMethodName = "/guanxi.customer.v1.CustomerService/UpdateAttributeDefinition"
+	CustomerService_DeleteAttributeDefinition_FullMethodName = "/guanxi.customer.v1.CustomerService/DeleteAttributeDefinition"
+	CustomerService_ListAuditEntries_FullMethodName          = "/guanxi.customer.v1.CustomerService/ListAuditEntries"
+	CustomerService_ImportCustomers_FullMethodName           = "/guanxi.customer.v1.CustomerService/ImportCustomers"
+	CustomerService_ExportCustomers_FullMethodName           = "/guanxi.customer.v1.CustomerService/ExportCustomers"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -30,17 +48,84 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // CustomerService owns the one customer record the whole company shares.
+//
+// Every call is made on behalf of an actor, named by the x-guanxi-actor
+// metadata (REST: X-Guanxi-Actor header), and may give a reason in
+// x-guanxi-reason (X-Guanxi-Reason); both go into the audit log.
 type CustomerServiceClient interface {
 	// CreateCustomer creates a customer. The same request_id (or the REST
 	// Idempotency-Key header) returns the customer created the first time.
+	// A customer whose email or phone already belongs to another one is
+	// refused with ALREADY_EXISTS naming that customer, unless
+	// allow_duplicate is set.
 	CreateCustomer(ctx context.Context, in *CreateCustomerRequest, opts ...grpc.CallOption) (*CreateCustomerResponse, error)
-	// GetCustomer returns one customer by id.
+	// GetCustomer returns one customer by id. The id of a customer merged
+	// into another returns the survivor. Every call is audited.
 	GetCustomer(ctx context.Context, in *GetCustomerRequest, opts ...grpc.CallOption) (*GetCustomerResponse, error)
-	// ListCustomers pages through customers, oldest first.
+	// ListCustomers pages through customers matching an AIP-160 filter and a
+	// free-text query. Every call is audited.
 	ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (*ListCustomersResponse, error)
 	// UpdateCustomer changes the fields named in update_mask. When the
-	// customer's etag is set it must match the stored one.
+	// customer's etag is set it must match the stored one (ABORTED, HTTP 409,
+	// when it does not).
 	UpdateCustomer(ctx context.Context, in *UpdateCustomerRequest, opts ...grpc.CallOption) (*UpdateCustomerResponse, error)
+	// DeleteCustomer soft-deletes a customer: it leaves lists and searches
+	// but keeps its data and can be undeleted.
+	DeleteCustomer(ctx context.Context, in *DeleteCustomerRequest, opts ...grpc.CallOption) (*DeleteCustomerResponse, error)
+	// UndeleteCustomer restores a soft-deleted customer.
+	UndeleteCustomer(ctx context.Context, in *UndeleteCustomerRequest, opts ...grpc.CallOption) (*UndeleteCustomerResponse, error)
+	// EraseCustomer removes a customer's personal data irreversibly, leaving
+	// an anonymous tombstone under the id, and tells every other service to
+	// do the same with what it holds.
+	EraseCustomer(ctx context.Context, in *EraseCustomerRequest, opts ...grpc.CallOption) (*EraseCustomerResponse, error)
+	// FindDuplicates lists customers that are likely the same as the given
+	// one: a shared email or phone, or a name that matches once spacing,
+	// letter case, full-width forms and word order are set aside.
+	FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error)
+	// MergeCustomers folds one customer into a survivor: contacts, tags,
+	// attributes, relationships and history move to the survivor, the merged
+	// id keeps resolving to it, and customer.customer.merged tells the other
+	// services to re-key.
+	MergeCustomers(ctx context.Context, in *MergeCustomersRequest, opts ...grpc.CallOption) (*MergeCustomersResponse, error)
+	// TransferOwnership moves every customer of one owner (or those matching
+	// a filter) to another owner in one call, recording the change in each
+	// customer's ownership history.
+	TransferOwnership(ctx context.Context, in *TransferOwnershipRequest, opts ...grpc.CallOption) (*TransferOwnershipResponse, error)
+	// ListOwnershipChanges returns a customer's ownership history, newest
+	// first.
+	ListOwnershipChanges(ctx context.Context, in *ListOwnershipChangesRequest, opts ...grpc.CallOption) (*ListOwnershipChangesResponse, error)
+	// SetConsent records whether the customer agrees to be contacted on a
+	// channel.
+	SetConsent(ctx context.Context, in *SetConsentRequest, opts ...grpc.CallOption) (*SetConsentResponse, error)
+	// CreateRelationship links two customers.
+	CreateRelationship(ctx context.Context, in *CreateRelationshipRequest, opts ...grpc.CallOption) (*CreateRelationshipResponse, error)
+	// ListRelationships lists a customer's relationships in both directions:
+	// for an organization, the people who work there and its distributors;
+	// for a person, where they work.
+	ListRelationships(ctx context.Context, in *ListRelationshipsRequest, opts ...grpc.CallOption) (*ListRelationshipsResponse, error)
+	// DeleteRelationship removes a relationship.
+	DeleteRelationship(ctx context.Context, in *DeleteRelationshipRequest, opts ...grpc.CallOption) (*DeleteRelationshipResponse, error)
+	// CreateAttributeDefinition declares a custom attribute customers may
+	// carry, with its type.
+	CreateAttributeDefinition(ctx context.Context, in *CreateAttributeDefinitionRequest, opts ...grpc.CallOption) (*CreateAttributeDefinitionResponse, error)
+	// ListAttributeDefinitions lists every declared attribute.
+	ListAttributeDefinitions(ctx context.Context, in *ListAttributeDefinitionsRequest, opts ...grpc.CallOption) (*ListAttributeDefinitionsResponse, error)
+	// UpdateAttributeDefinition changes an attribute's display name,
+	// description or allowed enum values. The type never changes; values in
+	// use may not be removed from an enum.
+	UpdateAttributeDefinition(ctx context.Context, in *UpdateAttributeDefinitionRequest, opts ...grpc.CallOption) (*UpdateAttributeDefinitionResponse, error)
+	// DeleteAttributeDefinition removes an attribute no customer carries.
+	DeleteAttributeDefinition(ctx context.Context, in *DeleteAttributeDefinitionRequest, opts ...grpc.CallOption) (*DeleteAttributeDefinitionResponse, error)
+	// ListAuditEntries returns who read, listed, exported or changed
+	// customers, newest first.
+	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
+	// ImportCustomers reads a CSV or NDJSON file streamed in chunks and
+	// upserts one customer per row, by external_id when the row has one. A
+	// bad row is reported with its line number and never stops the import.
+	ImportCustomers(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportCustomersRequest, ImportCustomersResponse], error)
+	// ExportCustomers streams every customer matching a filter, in batches.
+	// Every call is audited.
+	ExportCustomers(ctx context.Context, in *ExportCustomersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportCustomersResponse], error)
 }
 
 type customerServiceClient struct {
@@ -91,22 +176,281 @@ func (c *customerServiceClient) UpdateCustomer(ctx context.Context, in *UpdateCu
 	return out, nil
 }
 
+func (c *customerServiceClient) DeleteCustomer(ctx context.Context, in *DeleteCustomerRequest, opts ...grpc.CallOption) (*DeleteCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCustomerResponse)
+	err := c.cc.Invoke(ctx, CustomerService_DeleteCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) UndeleteCustomer(ctx context.Context, in *UndeleteCustomerRequest, opts ...grpc.CallOption) (*UndeleteCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UndeleteCustomerResponse)
+	err := c.cc.Invoke(ctx, CustomerService_UndeleteCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) EraseCustomer(ctx context.Context, in *EraseCustomerRequest, opts ...grpc.CallOption) (*EraseCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseCustomerResponse)
+	err := c.cc.Invoke(ctx, CustomerService_EraseCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FindDuplicatesResponse)
+	err := c.cc.Invoke(ctx, CustomerService_FindDuplicates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) MergeCustomers(ctx context.Context, in *MergeCustomersRequest, opts ...grpc.CallOption) (*MergeCustomersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeCustomersResponse)
+	err := c.cc.Invoke(ctx, CustomerService_MergeCustomers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) TransferOwnership(ctx context.Context, in *TransferOwnershipRequest, opts ...grpc.CallOption) (*TransferOwnershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferOwnershipResponse)
+	err := c.cc.Invoke(ctx, CustomerService_TransferOwnership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListOwnershipChanges(ctx context.Context, in *ListOwnershipChangesRequest, opts ...grpc.CallOption) (*ListOwnershipChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOwnershipChangesResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListOwnershipChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) SetConsent(ctx context.Context, in *SetConsentRequest, opts ...grpc.CallOption) (*SetConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetConsentResponse)
+	err := c.cc.Invoke(ctx, CustomerService_SetConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) CreateRelationship(ctx context.Context, in *CreateRelationshipRequest, opts ...grpc.CallOption) (*CreateRelationshipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRelationshipResponse)
+	err := c.cc.Invoke(ctx, CustomerService_CreateRelationship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListRelationships(ctx context.Context, in *ListRelationshipsRequest, opts ...grpc.CallOption) (*ListRelationshipsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRelationshipsResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListRelationships_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) DeleteRelationship(ctx context.Context, in *DeleteRelationshipRequest, opts ...grpc.CallOption) (*DeleteRelationshipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRelationshipResponse)
+	err := c.cc.Invoke(ctx, CustomerService_DeleteRelationship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) CreateAttributeDefinition(ctx context.Context, in *CreateAttributeDefinitionRequest, opts ...grpc.CallOption) (*CreateAttributeDefinitionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAttributeDefinitionResponse)
+	err := c.cc.Invoke(ctx, CustomerService_CreateAttributeDefinition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListAttributeDefinitions(ctx context.Context, in *ListAttributeDefinitionsRequest, opts ...grpc.CallOption) (*ListAttributeDefinitionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAttributeDefinitionsResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListAttributeDefinitions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) UpdateAttributeDefinition(ctx context.Context, in *UpdateAttributeDefinitionRequest, opts ...grpc.CallOption) (*UpdateAttributeDefinitionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateAttributeDefinitionResponse)
+	err := c.cc.Invoke(ctx, CustomerService_UpdateAttributeDefinition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) DeleteAttributeDefinition(ctx context.Context, in *DeleteAttributeDefinitionRequest, opts ...grpc.CallOption) (*DeleteAttributeDefinitionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAttributeDefinitionResponse)
+	err := c.cc.Invoke(ctx, CustomerService_DeleteAttributeDefinition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEntriesResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListAuditEntries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ImportCustomers(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportCustomersRequest, ImportCustomersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CustomerService_ServiceDesc.Streams[0], CustomerService_ImportCustomers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportCustomersRequest, ImportCustomersResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CustomerService_ImportCustomersClient = grpc.ClientStreamingClient[ImportCustomersRequest, ImportCustomersResponse]
+
+func (c *customerServiceClient) ExportCustomers(ctx context.Context, in *ExportCustomersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportCustomersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CustomerService_ServiceDesc.Streams[1], CustomerService_ExportCustomers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportCustomersRequest, ExportCustomersResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CustomerService_ExportCustomersClient = grpc.ServerStreamingClient[ExportCustomersResponse]
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
 //
 // CustomerService owns the one customer record the whole company shares.
+//
+// Every call is made on behalf of an actor, named by the x-guanxi-actor
+// metadata (REST: X-Guanxi-Actor header), and may give a reason in
+// x-guanxi-reason (X-Guanxi-Reason); both go into the audit log.
 type CustomerServiceServer interface {
 	// CreateCustomer creates a customer. The same request_id (or the REST
 	// Idempotency-Key header) returns the customer created the first time.
+	// A customer whose email or phone already belongs to another one is
+	// refused with ALREADY_EXISTS naming that customer, unless
+	// allow_duplicate is set.
 	CreateCustomer(context.Context, *CreateCustomerRequest) (*CreateCustomerResponse, error)
-	// GetCustomer returns one customer by id.
+	// GetCustomer returns one customer by id. The id of a customer merged
+	// into another returns the survivor. Every call is audited.
 	GetCustomer(context.Context, *GetCustomerRequest) (*GetCustomerResponse, error)
-	// ListCustomers pages through customers, oldest first.
+	// ListCustomers pages through customers matching an AIP-160 filter and a
+	// free-text query. Every call is audited.
 	ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error)
 	// UpdateCustomer changes the fields named in update_mask. When the
-	// customer's etag is set it must match the stored one.
+	// customer's etag is set it must match the stored one (ABORTED, HTTP 409,
+	// when it does not).
 	UpdateCustomer(context.Context, *UpdateCustomerRequest) (*UpdateCustomerResponse, error)
+	// DeleteCustomer soft-deletes a customer: it leaves lists and searches
+	// but keeps its data and can be undeleted.
+	DeleteCustomer(context.Context, *DeleteCustomerRequest) (*DeleteCustomerResponse, error)
+	// UndeleteCustomer restores a soft-deleted customer.
+	UndeleteCustomer(context.Context, *UndeleteCustomerRequest) (*UndeleteCustomerResponse, error)
+	// EraseCustomer removes a customer's personal data irreversibly, leaving
+	// an anonymous tombstone under the id, and tells every other service to
+	// do the same with what it holds.
+	EraseCustomer(context.Context, *EraseCustomerRequest) (*EraseCustomerResponse, error)
+	// FindDuplicates lists customers that are likely the same as the given
+	// one: a shared email or phone, or a name that matches once spacing,
+	// letter case, full-width forms and word order are set aside.
+	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
+	// MergeCustomers folds one customer into a survivor: contacts, tags,
+	// attributes, relationships and history move to the survivor, the merged
+	// id keeps resolving to it, and customer.customer.merged tells the other
+	// services to re-key.
+	MergeCustomers(context.Context, *MergeCustomersRequest) (*MergeCustomersResponse, error)
+	// TransferOwnership moves every customer of one owner (or those matching
+	// a filter) to another owner in one call, recording the change in each
+	// customer's ownership history.
+	TransferOwnership(context.Context, *TransferOwnershipRequest) (*TransferOwnershipResponse, error)
+	// ListOwnershipChanges returns a customer's ownership history, newest
+	// first.
+	ListOwnershipChanges(context.Context, *ListOwnershipChangesRequest) (*ListOwnershipChangesResponse, error)
+	// SetConsent records whether the customer agrees to be contacted on a
+	// channel.
+	SetConsent(context.Context, *SetConsentRequest) (*SetConsentResponse, error)
+	// CreateRelationship links two customers.
+	CreateRelationship(context.Context, *CreateRelationshipRequest) (*CreateRelationshipResponse, error)
+	// ListRelationships lists a customer's relationships in both directions:
+	// for an organization, the people who work there and its distributors;
+	// for a person, where they work.
+	ListRelationships(context.Context, *ListRelationshipsRequest) (*ListRelationshipsResponse, error)
+	// DeleteRelationship removes a relationship.
+	DeleteRelationship(context.Context, *DeleteRelationshipRequest) (*DeleteRelationshipResponse, error)
+	// CreateAttributeDefinition declares a custom attribute customers may
+	// carry, with its type.
+	CreateAttributeDefinition(context.Context, *CreateAttributeDefinitionRequest) (*CreateAttributeDefinitionResponse, error)
+	// ListAttributeDefinitions lists every declared attribute.
+	ListAttributeDefinitions(context.Context, *ListAttributeDefinitionsRequest) (*ListAttributeDefinitionsResponse, error)
+	// UpdateAttributeDefinition changes an attribute's display name,
+	// description or allowed enum values. The type never changes; values in
+	// use may not be removed from an enum.
+	UpdateAttributeDefinition(context.Context, *UpdateAttributeDefinitionRequest) (*UpdateAttributeDefinitionResponse, error)
+	// DeleteAttributeDefinition removes an attribute no customer carries.
+	DeleteAttributeDefinition(context.Context, *DeleteAttributeDefinitionRequest) (*DeleteAttributeDefinitionResponse, error)
+	// ListAuditEntries returns who read, listed, exported or changed
+	// customers, newest first.
+	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
+	// ImportCustomers reads a CSV or NDJSON file streamed in chunks and
+	// upserts one customer per row, by external_id when the row has one. A
+	// bad row is reported with its line number and never stops the import.
+	ImportCustomers(grpc.ClientStreamingServer[ImportCustomersRequest, ImportCustomersResponse]) error
+	// ExportCustomers streams every customer matching a filter, in batches.
+	// Every call is audited.
+	ExportCustomers(*ExportCustomersRequest, grpc.ServerStreamingServer[ExportCustomersResponse]) error
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -128,6 +472,60 @@ func (UnimplementedCustomerServiceServer) ListCustomers(context.Context, *ListCu
 }
 func (UnimplementedCustomerServiceServer) UpdateCustomer(context.Context, *UpdateCustomerRequest) (*UpdateCustomerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) DeleteCustomer(context.Context, *DeleteCustomerRequest) (*DeleteCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) UndeleteCustomer(context.Context, *UndeleteCustomerRequest) (*UndeleteCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UndeleteCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) EraseCustomer(context.Context, *EraseCustomerRequest) (*EraseCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindDuplicates not implemented")
+}
+func (UnimplementedCustomerServiceServer) MergeCustomers(context.Context, *MergeCustomersRequest) (*MergeCustomersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeCustomers not implemented")
+}
+func (UnimplementedCustomerServiceServer) TransferOwnership(context.Context, *TransferOwnershipRequest) (*TransferOwnershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferOwnership not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListOwnershipChanges(context.Context, *ListOwnershipChangesRequest) (*ListOwnershipChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOwnershipChanges not implemented")
+}
+func (UnimplementedCustomerServiceServer) SetConsent(context.Context, *SetConsentRequest) (*SetConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetConsent not implemented")
+}
+func (UnimplementedCustomerServiceServer) CreateRelationship(context.Context, *CreateRelationshipRequest) (*CreateRelationshipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRelationship not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListRelationships(context.Context, *ListRelationshipsRequest) (*ListRelationshipsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRelationships not implemented")
+}
+func (UnimplementedCustomerServiceServer) DeleteRelationship(context.Context, *DeleteRelationshipRequest) (*DeleteRelationshipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRelationship not implemented")
+}
+func (UnimplementedCustomerServiceServer) CreateAttributeDefinition(context.Context, *CreateAttributeDefinitionRequest) (*CreateAttributeDefinitionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAttributeDefinition not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListAttributeDefinitions(context.Context, *ListAttributeDefinitionsRequest) (*ListAttributeDefinitionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAttributeDefinitions not implemented")
+}
+func (UnimplementedCustomerServiceServer) UpdateAttributeDefinition(context.Context, *UpdateAttributeDefinitionRequest) (*UpdateAttributeDefinitionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAttributeDefinition not implemented")
+}
+func (UnimplementedCustomerServiceServer) DeleteAttributeDefinition(context.Context, *DeleteAttributeDefinitionRequest) (*DeleteAttributeDefinitionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAttributeDefinition not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEntries not implemented")
+}
+func (UnimplementedCustomerServiceServer) ImportCustomers(grpc.ClientStreamingServer[ImportCustomersRequest, ImportCustomersResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportCustomers not implemented")
+}
+func (UnimplementedCustomerServiceServer) ExportCustomers(*ExportCustomersRequest, grpc.ServerStreamingServer[ExportCustomersResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportCustomers not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -222,6 +620,312 @@ func _CustomerService_UpdateCustomer_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_DeleteCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).DeleteCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_DeleteCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).DeleteCustomer(ctx, req.(*DeleteCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_UndeleteCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UndeleteCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).UndeleteCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_UndeleteCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).UndeleteCustomer(ctx, req.(*UndeleteCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_EraseCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).EraseCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_EraseCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).EraseCustomer(ctx, req.(*EraseCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_FindDuplicates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindDuplicatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).FindDuplicates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_FindDuplicates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).FindDuplicates(ctx, req.(*FindDuplicatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_MergeCustomers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeCustomersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).MergeCustomers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_MergeCustomers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).MergeCustomers(ctx, req.(*MergeCustomersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_TransferOwnership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferOwnershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).TransferOwnership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_TransferOwnership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).TransferOwnership(ctx, req.(*TransferOwnershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListOwnershipChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOwnershipChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListOwnershipChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListOwnershipChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListOwnershipChanges(ctx, req.(*ListOwnershipChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_SetConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).SetConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_SetConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).SetConsent(ctx, req.(*SetConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_CreateRelationship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRelationshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).CreateRelationship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_CreateRelationship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).CreateRelationship(ctx, req.(*CreateRelationshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListRelationships_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRelationshipsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListRelationships(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListRelationships_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListRelationships(ctx, req.(*ListRelationshipsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_DeleteRelationship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRelationshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).DeleteRelationship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_DeleteRelationship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).DeleteRelationship(ctx, req.(*DeleteRelationshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_CreateAttributeDefinition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAttributeDefinitionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).CreateAttributeDefinition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_CreateAttributeDefinition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).CreateAttributeDefinition(ctx, req.(*CreateAttributeDefinitionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListAttributeDefinitions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAttributeDefinitionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListAttributeDefinitions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListAttributeDefinitions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListAttributeDefinitions(ctx, req.(*ListAttributeDefinitionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_UpdateAttributeDefinition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAttributeDefinitionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).UpdateAttributeDefinition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_UpdateAttributeDefinition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).UpdateAttributeDefinition(ctx, req.(*UpdateAttributeDefinitionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_DeleteAttributeDefinition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAttributeDefinitionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).DeleteAttributeDefinition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_DeleteAttributeDefinition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).DeleteAttributeDefinition(ctx, req.(*DeleteAttributeDefinitionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListAuditEntries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEntriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListAuditEntries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListAuditEntries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListAuditEntries(ctx, req.(*ListAuditEntriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ImportCustomers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(CustomerServiceServer).ImportCustomers(&grpc.GenericServerStream[ImportCustomersRequest, ImportCustomersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CustomerService_ImportCustomersServer = grpc.ClientStreamingServer[ImportCustomersRequest, ImportCustomersResponse]
+
+func _CustomerService_ExportCustomers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportCustomersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CustomerServiceServer).ExportCustomers(m, &grpc.GenericServerStream[ExportCustomersRequest, ExportCustomersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CustomerService_ExportCustomersServer = grpc.ServerStreamingServer[ExportCustomersResponse]
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -245,7 +949,82 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "UpdateCustomer",
 			Handler:    _CustomerService_UpdateCustomer_Handler,
 		},
+		{
+			MethodName: "DeleteCustomer",
+			Handler:    _CustomerService_DeleteCustomer_Handler,
+		},
+		{
+			MethodName: "UndeleteCustomer",
+			Handler:    _CustomerService_UndeleteCustomer_Handler,
+		},
+		{
+			MethodName: "EraseCustomer",
+			Handler:    _CustomerService_EraseCustomer_Handler,
+		},
+		{
+			MethodName: "FindDuplicates",
+			Handler:    _CustomerService_FindDuplicates_Handler,
+		},
+		{
+			MethodName: "MergeCustomers",
+			Handler:    _CustomerService_MergeCustomers_Handler,
+		},
+		{
+			MethodName: "TransferOwnership",
+			Handler:    _CustomerService_TransferOwnership_Handler,
+		},
+		{
+			MethodName: "ListOwnershipChanges",
+			Handler:    _CustomerService_ListOwnershipChanges_Handler,
+		},
+		{
+			MethodName: "SetConsent",
+			Handler:    _CustomerService_SetConsent_Handler,
+		},
+		{
+			MethodName: "CreateRelationship",
+			Handler:    _CustomerService_CreateRelationship_Handler,
+		},
+		{
+			MethodName: "ListRelationships",
+			Handler:    _CustomerService_ListRelationships_Handler,
+		},
+		{
+			MethodName: "DeleteRelationship",
+			Handler:    _CustomerService_DeleteRelationship_Handler,
+		},
+		{
+			MethodName: "CreateAttributeDefinition",
+			Handler:    _CustomerService_CreateAttributeDefinition_Handler,
+		},
+		{
+			MethodName: "ListAttributeDefinitions",
+			Handler:    _CustomerService_ListAttributeDefinitions_Handler,
+		},
+		{
+			MethodName: "UpdateAttributeDefinition",
+			Handler:    _CustomerService_UpdateAttributeDefinition_Handler,
+		},
+		{
+			MethodName: "DeleteAttributeDefinition",
+			Handler:    _CustomerService_DeleteAttributeDefinition_Handler,
+		},
+		{
+			MethodName: "ListAuditEntries",
+			Handler:    _CustomerService_ListAuditEntries_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ImportCustomers",
+			Handler:       _CustomerService_ImportCustomers_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "ExportCustomers",
+			Handler:       _CustomerService_ExportCustomers_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "guanxi/customer/v1/customer.proto",
 }

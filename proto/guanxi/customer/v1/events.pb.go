@@ -9,6 +9,7 @@ package customerv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -122,16 +123,369 @@ func (x *CustomerUpdated) GetChangedFields() []string {
 	return nil
 }
 
+// CustomerDeleted is published on customer.customer.deleted when a customer
+// is soft-deleted: it is hidden from lists and may be undeleted. Its data is
+// kept; nothing needs to be removed.
+type CustomerDeleted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deleted customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// When it was deleted.
+	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerDeleted) Reset() {
+	*x = CustomerDeleted{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerDeleted) ProtoMessage() {}
+
+func (x *CustomerDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerDeleted.ProtoReflect.Descriptor instead.
+func (*CustomerDeleted) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CustomerDeleted) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerDeleted) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
+// CustomerUndeleted is published on customer.customer.undeleted.
+type CustomerUndeleted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer as restored.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerUndeleted) Reset() {
+	*x = CustomerUndeleted{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerUndeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerUndeleted) ProtoMessage() {}
+
+func (x *CustomerUndeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerUndeleted.ProtoReflect.Descriptor instead.
+func (*CustomerUndeleted) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CustomerUndeleted) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// CustomerErased is published on customer.customer.erased. The customer's
+// personal data is gone for good; every service that holds any of it
+// (names, email addresses, phone numbers, addresses, free text about the
+// person) removes or anonymizes it. Aggregates without personal data, such
+// as point balances or purchase amounts, may stay under the id.
+type CustomerErased struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The erased customer; the id stays as an anonymous tombstone.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// When it was erased.
+	EraseTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerErased) Reset() {
+	*x = CustomerErased{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerErased) ProtoMessage() {}
+
+func (x *CustomerErased) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerErased.ProtoReflect.Descriptor instead.
+func (*CustomerErased) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CustomerErased) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerErased) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
+	}
+	return nil
+}
+
+// CustomerMerged is published on customer.customer.merged. The merged
+// customer now is the survivor: services re-key what they hold under
+// merged_customer_id to survivor_customer_id, and treat events that still
+// name the merged id as the survivor's.
+type CustomerMerged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer folded into the survivor; it no longer exists on its own.
+	MergedCustomerId string `protobuf:"bytes,1,opt,name=merged_customer_id,json=mergedCustomerId,proto3" json:"merged_customer_id,omitempty"`
+	// The customer that remains.
+	SurvivorCustomerId string `protobuf:"bytes,2,opt,name=survivor_customer_id,json=survivorCustomerId,proto3" json:"survivor_customer_id,omitempty"`
+	// The survivor after the merge.
+	Survivor      *Customer `protobuf:"bytes,3,opt,name=survivor,proto3" json:"survivor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerMerged) Reset() {
+	*x = CustomerMerged{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerMerged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerMerged) ProtoMessage() {}
+
+func (x *CustomerMerged) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerMerged.ProtoReflect.Descriptor instead.
+func (*CustomerMerged) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CustomerMerged) GetMergedCustomerId() string {
+	if x != nil {
+		return x.MergedCustomerId
+	}
+	return ""
+}
+
+func (x *CustomerMerged) GetSurvivorCustomerId() string {
+	if x != nil {
+		return x.SurvivorCustomerId
+	}
+	return ""
+}
+
+func (x *CustomerMerged) GetSurvivor() *Customer {
+	if x != nil {
+		return x.Survivor
+	}
+	return nil
+}
+
+// ConsentChanged is published on customer.consent.changed.
+type ConsentChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The consent as it now stands.
+	Consent       *Consent `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsentChanged) Reset() {
+	*x = ConsentChanged{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentChanged) ProtoMessage() {}
+
+func (x *ConsentChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentChanged.ProtoReflect.Descriptor instead.
+func (*ConsentChanged) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConsentChanged) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ConsentChanged) GetConsent() *Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+// OwnershipChanged is published on customer.ownership.changed, once per
+// customer whose owner or team changed.
+type OwnershipChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change, with the old and the new owner.
+	Change        *OwnershipChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OwnershipChanged) Reset() {
+	*x = OwnershipChanged{}
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OwnershipChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OwnershipChanged) ProtoMessage() {}
+
+func (x *OwnershipChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_customer_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OwnershipChanged.ProtoReflect.Descriptor instead.
+func (*OwnershipChanged) Descriptor() ([]byte, []int) {
+	return file_guanxi_customer_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *OwnershipChanged) GetChange() *OwnershipChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
 var File_guanxi_customer_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_customer_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguanxi/customer/v1/events.proto\x12\x12guanxi.customer.v1\x1a!guanxi/customer/v1/customer.proto\"K\n" +
+	"\x1fguanxi/customer/v1/events.proto\x12\x12guanxi.customer.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!guanxi/customer/v1/customer.proto\"K\n" +
 	"\x0fCustomerCreated\x128\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"r\n" +
 	"\x0fCustomerUpdated\x128\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\x12%\n" +
-	"\x0echanged_fields\x18\x02 \x03(\tR\rchangedFieldsBBZ@github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1;customerv1b\x06proto3"
+	"\x0echanged_fields\x18\x02 \x03(\tR\rchangedFields\"o\n" +
+	"\x0fCustomerDeleted\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12;\n" +
+	"\vdelete_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"deleteTime\"M\n" +
+	"\x11CustomerUndeleted\x128\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"l\n" +
+	"\x0eCustomerErased\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x129\n" +
+	"\n" +
+	"erase_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xaa\x01\n" +
+	"\x0eCustomerMerged\x12,\n" +
+	"\x12merged_customer_id\x18\x01 \x01(\tR\x10mergedCustomerId\x120\n" +
+	"\x14survivor_customer_id\x18\x02 \x01(\tR\x12survivorCustomerId\x128\n" +
+	"\bsurvivor\x18\x03 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bsurvivor\"h\n" +
+	"\x0eConsentChanged\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x125\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1b.guanxi.customer.v1.ConsentR\aconsent\"O\n" +
+	"\x10OwnershipChanged\x12;\n" +
+	"\x06change\x18\x01 \x01(\v2#.guanxi.customer.v1.OwnershipChangeR\x06changeBBZ@github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_guanxi_customer_v1_events_proto_rawDescOnce sync.Once
@@ -145,20 +499,35 @@ func file_guanxi_customer_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_customer_v1_events_proto_rawDescData
 }
 
-var file_guanxi_customer_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_guanxi_customer_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_guanxi_customer_v1_events_proto_goTypes = []any{
-	(*CustomerCreated)(nil), // 0: guanxi.customer.v1.CustomerCreated
-	(*CustomerUpdated)(nil), // 1: guanxi.customer.v1.CustomerUpdated
-	(*Customer)(nil),        // 2: guanxi.customer.v1.Customer
+	(*CustomerCreated)(nil),       // 0: guanxi.customer.v1.CustomerCreated
+	(*CustomerUpdated)(nil),       // 1: guanxi.customer.v1.CustomerUpdated
+	(*CustomerDeleted)(nil),       // 2: guanxi.customer.v1.CustomerDeleted
+	(*CustomerUndeleted)(nil),     // 3: guanxi.customer.v1.CustomerUndeleted
+	(*CustomerErased)(nil),        // 4: guanxi.customer.v1.CustomerErased
+	(*CustomerMerged)(nil),        // 5: guanxi.customer.v1.CustomerMerged
+	(*ConsentChanged)(nil),        // 6: guanxi.customer.v1.ConsentChanged
+	(*OwnershipChanged)(nil),      // 7: guanxi.customer.v1.OwnershipChanged
+	(*Customer)(nil),              // 8: guanxi.customer.v1.Customer
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*Consent)(nil),               // 10: guanxi.customer.v1.Consent
+	(*OwnershipChange)(nil),       // 11: guanxi.customer.v1.OwnershipChange
 }
 var file_guanxi_customer_v1_events_proto_depIdxs = []int32{
-	2, // 0: guanxi.customer.v1.CustomerCreated.customer:type_name -> guanxi.customer.v1.Customer
-	2, // 1: guanxi.customer.v1.CustomerUpdated.customer:type_name -> guanxi.customer.v1.Customer
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	8,  // 0: guanxi.customer.v1.CustomerCreated.customer:type_name -> guanxi.customer.v1.Customer
+	8,  // 1: guanxi.customer.v1.CustomerUpdated.customer:type_name -> guanxi.customer.v1.Customer
+	9,  // 2: guanxi.customer.v1.CustomerDeleted.delete_time:type_name -> google.protobuf.Timestamp
+	8,  // 3: guanxi.customer.v1.CustomerUndeleted.customer:type_name -> guanxi.customer.v1.Customer
+	9,  // 4: guanxi.customer.v1.CustomerErased.erase_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: guanxi.customer.v1.CustomerMerged.survivor:type_name -> guanxi.customer.v1.Customer
+	10, // 6: guanxi.customer.v1.ConsentChanged.consent:type_name -> guanxi.customer.v1.Consent
+	11, // 7: guanxi.customer.v1.OwnershipChanged.change:type_name -> guanxi.customer.v1.OwnershipChange
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_customer_v1_events_proto_init() }
@@ -173,7 +542,7 @@ func file_guanxi_customer_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_customer_v1_events_proto_rawDesc), len(file_guanxi_customer_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -11,4 +11,16 @@ const (
 	SubjectCustomerCreated = "customer.customer.created"
 	// SubjectCustomerUpdated carries CustomerUpdated.
 	SubjectCustomerUpdated = "customer.customer.updated"
+	// SubjectCustomerDeleted carries CustomerDeleted.
+	SubjectCustomerDeleted = "customer.customer.deleted"
+	// SubjectCustomerUndeleted carries CustomerUndeleted.
+	SubjectCustomerUndeleted = "customer.customer.undeleted"
+	// SubjectCustomerErased carries CustomerErased.
+	SubjectCustomerErased = "customer.customer.erased"
+	// SubjectCustomerMerged carries CustomerMerged.
+	SubjectCustomerMerged = "customer.customer.merged"
+	// SubjectConsentChanged carries ConsentChanged.
+	SubjectConsentChanged = "customer.consent.changed"
+	// SubjectOwnershipChanged carries OwnershipChanged.
+	SubjectOwnershipChanged = "customer.ownership.changed"
 )
