@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,14 +45,29 @@ func NewOutbox(db *sqldb.DB, js jetstream.JetStream, logger *slog.Logger) *Outbo
 	return &Outbox{db: db, js: js, logger: logger, wake: make(chan struct{}, 1)}
 }
 
-// Enqueue writes ev into the outbox inside tx, so the event exists exactly
-// when the change it describes does, and wakes the relay after commit.
-func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, ev Event) error {
-	_, err := tx.Exec(ctx,
-		`INSERT INTO outbox (id, subject, type, source, occurred_at, payload, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent)
-	if err != nil {
-		return fmt.Errorf("enqueue event %s: %w", ev.Subject, err)
+// Enqueue writes evs into the outbox inside tx, so the events exist exactly
+// when the change they describe does, and wakes the relay after commit.
+// Many events go in a few multi-row statements, which bulk writers such as
+// imports need.
+func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...Event) error {
+	const columns = 7
+	const perStatement = 4000 // 28,000 parameters, under SQLite's limit
+	for len(evs) > 0 {
+		batch := evs[:min(len(evs), perStatement)]
+		evs = evs[len(batch):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO outbox (id, subject, type, source, occurred_at, payload, traceparent) VALUES `)
+		args := make([]any, 0, len(batch)*columns)
+		for i, ev := range batch {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("enqueue %d events (first %s): %w", len(batch), batch[0].Subject, err)
+		}
 	}
 	tx.AfterCommit(o.notify)
 	return nil

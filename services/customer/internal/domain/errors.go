@@ -1,12 +1,15 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the customer domain; adapters translate driver errors
 // into them and the gRPC port maps them to status codes.
 var (
-	// ErrNotFound: the customer does not exist. Returned wrapped in a
-	// *NotFoundError that names the id.
+	// ErrNotFound: the customer (or other resource) does not exist. Returned
+	// wrapped in a *NotFoundError that names it.
 	ErrNotFound = errors.New("not found")
 	// ErrStale: the caller's etag is not the current one, or the record
 	// changed between read and write.
@@ -14,19 +17,67 @@ var (
 	// ErrDuplicateRequest: a customer was already created under the same
 	// request id.
 	ErrDuplicateRequest = errors.New("request id already used")
+	// ErrRetry: a concurrent transaction claimed one of the contacts being
+	// written after they were checked; running the use case again sees who
+	// holds it.
+	ErrRetry = errors.New("a concurrent change claimed the same contact; try again")
 )
 
-// NotFoundError names the customer that does not exist.
+// NotFoundError names the resource that does not exist.
 type NotFoundError struct {
-	ID string
+	// What is the kind of resource, "customer" when empty.
+	What string
+	ID   string
 }
 
 // Error returns "customer <id> not found".
 func (e *NotFoundError) Error() string {
-	return "customer " + e.ID + " not found"
+	what := e.What
+	if what == "" {
+		what = "customer"
+	}
+	return what + " " + e.ID + " not found"
 }
 
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool {
 	return target == ErrNotFound
 }
+
+// StateError: the customer's state forbids the operation (it is deleted,
+// erased or merged).
+type StateError struct {
+	ID     string
+	Reason string
+}
+
+// Error returns "customer <id> <reason>".
+func (e *StateError) Error() string {
+	return "customer " + e.ID + " " + e.Reason
+}
+
+// DuplicateError: a contact of the customer being written already belongs
+// to another customer.
+type DuplicateError struct {
+	// Field is the profile field holding the contact, e.g. "phone".
+	Field string
+	// Value is the normalized contact.
+	Value string
+	// ExistingID is the customer the contact belongs to.
+	ExistingID string
+}
+
+// Error names the existing customer.
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("%s %s already belongs to customer %s", e.Field, e.Value, e.ExistingID)
+}
+
+// ConflictError: the operation conflicts with the existing state of another
+// resource, e.g. an external id another customer holds, or an attribute
+// definition that already exists.
+type ConflictError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *ConflictError) Error() string { return e.Reason }

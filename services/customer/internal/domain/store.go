@@ -13,26 +13,36 @@ const (
 	MaxRequestIDLength = 200
 )
 
-// Cursor is the position after the last customer of a page: customers are
-// listed by creation time, then id, so a page boundary is stable under
-// concurrent inserts.
-type Cursor struct {
-	CreateTime time.Time
-	ID         string
+// ListQuery selects customers.
+type ListQuery struct {
+	// Filter is an AIP-160 expression; the store compiles it and reports a
+	// bad one as a *validation.Error on "filter".
+	Filter string
+	// Terms are free-text terms (see SearchTerms) that must each occur in
+	// the customer's SearchText.
+	Terms []string
+	// OrderBy is an AIP-132 order ("display_name desc"); empty means by
+	// creation time. A bad one is a *validation.Error on "order_by".
+	OrderBy string
+	// ShowDeleted includes soft-deleted customers.
+	ShowDeleted bool
+	Limit       int
+	Offset      int
 }
 
-// ListQuery selects one page of customers, oldest first.
-type ListQuery struct {
-	// Limit is the most customers returned, > 0.
-	Limit int
-	// After, when set, starts the page after that position.
-	After *Cursor
+// OwnedCustomer is a customer as an ownership transfer sees it.
+type OwnedCustomer struct {
+	ID     string
+	TeamID string
 }
 
 // Reader reads customers; both the store and a transaction can.
 type Reader interface {
-	// Customer returns the customer with id, or a *NotFoundError.
+	// Customer returns the customer with id in any state (merged customers
+	// included), or a *NotFoundError.
 	Customer(ctx context.Context, id string) (Customer, error)
+	// Definitions returns the declared custom attributes.
+	Definitions(ctx context.Context) (Definitions, error)
 }
 
 // Store is the customer repository.
@@ -41,8 +51,23 @@ type Store interface {
 	// CustomerByRequestID returns the customer created under requestID, or
 	// an error wrapping ErrNotFound.
 	CustomerByRequestID(ctx context.Context, requestID string) (Customer, error)
-	// ListCustomers returns customers ordered by (CreateTime, ID).
+	// ListCustomers returns active (and with ShowDeleted, deleted)
+	// customers matching q.
 	ListCustomers(ctx context.Context, q ListQuery) ([]Customer, error)
+	// ScanCustomers returns up to limit active customers matching q's
+	// filter and terms with an id greater than after, by id.
+	ScanCustomers(ctx context.Context, q ListQuery, after string, limit int) ([]Customer, error)
+	// DuplicateCandidates returns active customers other than c that share
+	// a contact or the name key with it, at most limit.
+	DuplicateCandidates(ctx context.Context, c Customer, limit int) ([]Customer, error)
+	// Relationships returns the relationships from or to a customer.
+	Relationships(ctx context.Context, customerID string) ([]Relationship, error)
+	// OwnershipChanges returns a customer's ownership history, newest first.
+	OwnershipChanges(ctx context.Context, customerID string, limit, offset int) ([]OwnershipChange, error)
+	// AuditEntries returns audit entries matching q, newest first.
+	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// Audit records an entry on its own, for reads.
+	Audit(ctx context.Context, e AuditEntry) error
 	// InTx runs fn in one transaction, committed when fn returns nil and
 	// rolled back otherwise; events published in it are sent only if it
 	// commits.
@@ -52,13 +77,51 @@ type Store interface {
 // Tx is a unit of work: writes and the events they produce commit together.
 type Tx interface {
 	Reader
-	// CreateCustomer stores a new customer. A non-empty requestID is
-	// recorded with it; when another customer already holds it, the error
-	// wraps ErrDuplicateRequest and the transaction is unusable.
-	CreateCustomer(ctx context.Context, c Customer, requestID string) error
+	// ContactOwners returns, of the given contact keys (Contact.Key), those
+	// held by a customer, with the holder's id.
+	ContactOwners(ctx context.Context, keys []string) (map[string]string, error)
+	// CustomersByExternalID returns the customers holding the given
+	// external ids.
+	CustomersByExternalID(ctx context.Context, ids []string) (map[string]Customer, error)
+	// CreateCustomers stores new customers. A non-empty requestID is
+	// recorded with the first; when another customer already holds it, the
+	// error wraps ErrDuplicateRequest. A contact taken meanwhile by another
+	// customer fails with a *DuplicateError unless the customer is a
+	// possible duplicate. Either failure leaves the transaction unusable.
+	CreateCustomers(ctx context.Context, cs []Customer, requestID string) error
 	// UpdateCustomer overwrites the stored customer c.ID provided its
 	// version is still prevVersion, and returns ErrStale otherwise.
 	UpdateCustomer(ctx context.Context, c Customer, prevVersion int64) error
-	// Publish records ev for delivery after commit.
-	Publish(ctx context.Context, ev Event) error
+	// OwnedBy returns the active and deleted customers of owner matching an
+	// AIP-160 filter (empty: all).
+	OwnedBy(ctx context.Context, owner, filter string) ([]OwnedCustomer, error)
+	// TransferOwnership applies changes (all from one owner to one owner)
+	// as one bulk write, new versions at now, and records them.
+	TransferOwnership(ctx context.Context, changes []OwnershipChange, now time.Time) error
+	// RecordOwnershipChanges appends to customers' ownership histories.
+	RecordOwnershipChanges(ctx context.Context, changes []OwnershipChange) error
+	// Repoint moves what refers to mergedID (relationships, ownership
+	// history, customers merged into it earlier) to survivorID.
+	Repoint(ctx context.Context, mergedID, survivorID string) error
+	// DeleteRelationshipsOf removes every relationship of a customer.
+	DeleteRelationshipsOf(ctx context.Context, customerID string) error
+	// CreateRelationship stores r; the same (from, to, type) twice is a
+	// *ConflictError.
+	CreateRelationship(ctx context.Context, r Relationship) error
+	// DeleteRelationship removes a relationship, or returns a
+	// *NotFoundError.
+	DeleteRelationship(ctx context.Context, id string) error
+	// CreateDefinition stores d; an existing name is a *ConflictError.
+	CreateDefinition(ctx context.Context, d AttributeDefinition) error
+	// UpdateDefinition overwrites the definition d.Name.
+	UpdateDefinition(ctx context.Context, d AttributeDefinition) error
+	// DeleteDefinition removes the definition name.
+	DeleteDefinition(ctx context.Context, name string) error
+	// AttributeInUse reports whether a customer carries attribute name,
+	// with one of values when values is not empty.
+	AttributeInUse(ctx context.Context, name string, values []string) (bool, error)
+	// Audit records an entry in the transaction, for changes.
+	Audit(ctx context.Context, e AuditEntry) error
+	// Publish records events for delivery after commit.
+	Publish(ctx context.Context, evs ...Event) error
 }

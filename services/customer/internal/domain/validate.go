@@ -2,7 +2,8 @@ package domain
 
 import (
 	"fmt"
-	"net/mail"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	// The zone database is embedded so time zones validate the same on a
@@ -19,27 +20,24 @@ import (
 const (
 	MaxDisplayNameRunes = 200
 	MaxEmailLength      = 254
-	MinPhoneDigits      = 5
-	MaxPhoneDigits      = 20
 	MaxTags             = 50
 	MaxTagRunes         = 100
+	MaxOtherContacts    = 20
+	MaxAddresses        = 20
+	MaxAddressRunes     = 200
+	MaxIDLength         = 200
 )
 
 // Normalize returns p in its stored form (trimmed, canonical, defaulted) or a
-// *validation.Error listing every field that breaks a rule. Normalizing a
-// normalized profile changes nothing.
-func (p Profile) Normalize() (Profile, error) {
+// *validation.Error listing every field that breaks a rule. Attributes are
+// checked against defs. Normalizing a normalized profile changes nothing.
+func (p Profile) Normalize(defs Definitions) (Profile, error) {
 	var v validation.Violations
 	out := Profile{}
 
-	switch p.Type {
-	case TypeUnspecified:
-		out.Type = TypePerson
-	case TypePerson, TypeOrganization:
-		out.Type = p.Type
-	default:
-		v.Add(string(FieldType), fmt.Sprintf("unknown customer type %d", int(p.Type)))
-	}
+	out.Type = normalizeEnum(p.Type, TypePerson, len(typeNames), FieldType, &v)
+	out.Kind = normalizeEnum(p.Kind, KindEndCustomer, len(kindNames), FieldKind, &v)
+	out.Stage = normalizeEnum(p.Stage, StageProspect, len(stageNames), FieldStage, &v)
 
 	out.DisplayName = strings.TrimSpace(p.DisplayName)
 	switch n := utf8.RuneCountInString(out.DisplayName); {
@@ -49,31 +47,35 @@ func (p Profile) Normalize() (Profile, error) {
 		v.Add(string(FieldDisplayName), fmt.Sprintf("must be at most %d characters, got %d", MaxDisplayNameRunes, n))
 	}
 
-	if email, err := normalizeEmail(p.Email); err != nil {
-		v.Add(string(FieldEmail), err.Error())
-	} else {
-		out.Email = email
-	}
+	out.Email = normalizeOne(p.Email, normalizeEmail, string(FieldEmail), &v)
+	out.Phone = normalizeOne(p.Phone, normalizePhone, string(FieldPhone), &v)
+	out.OtherEmails = normalizeList(p.OtherEmails, out.Email, normalizeEmail, string(FieldOtherEmails), &v)
+	out.OtherPhones = normalizeList(p.OtherPhones, out.Phone, normalizePhone, string(FieldOtherPhones), &v)
 
-	if phone, err := normalizePhone(p.Phone); err != nil {
-		v.Add(string(FieldPhone), err.Error())
-	} else {
-		out.Phone = phone
-	}
-
-	if locale, err := normalizeLocale(p.Locale); err != nil {
-		v.Add(string(FieldLocale), err.Error())
-	} else {
-		out.Locale = locale
-	}
-
-	if tz, err := normalizeTimeZone(p.TimeZone); err != nil {
-		v.Add(string(FieldTimeZone), err.Error())
-	} else {
-		out.TimeZone = tz
-	}
-
+	out.Locale = normalizeOne(p.Locale, normalizeLocale, string(FieldLocale), &v)
+	out.TimeZone = normalizeOne(p.TimeZone, normalizeTimeZone, string(FieldTimeZone), &v)
 	out.Tags = normalizeTags(p.Tags, &v)
+	out.Addresses = normalizeAddresses(p.Addresses, &v)
+
+	if p.Birthday != nil {
+		if !p.Birthday.Valid(false) {
+			v.Add(string(FieldBirthday), "is not a valid date")
+		} else if p.Birthday.Year != 0 && p.Birthday.Year < 1850 {
+			v.Add(string(FieldBirthday), "must be after 1850")
+		} else {
+			b := *p.Birthday
+			out.Birthday = &b
+		}
+	}
+
+	out.Attributes = normalizeAttributes(p.Attributes, defs, &v)
+
+	out.OwnerID = normalizeID(p.OwnerID, string(FieldOwnerID), &v)
+	if out.OwnerID == "" {
+		v.Add(string(FieldOwnerID), "is required: every customer has an owning account manager")
+	}
+	out.TeamID = normalizeID(p.TeamID, string(FieldTeamID), &v)
+	out.ExternalID = normalizeID(p.ExternalID, string(FieldExternalID), &v)
 
 	if err := v.Err(); err != nil {
 		return Profile{}, err
@@ -81,54 +83,50 @@ func (p Profile) Normalize() (Profile, error) {
 	return out, nil
 }
 
-// normalizeEmail accepts a bare address (no display name, no angle
-// brackets) and lowercases its domain, which is case-insensitive; the local
-// part is left alone because mail servers may treat it case-sensitively.
-func normalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
+func normalizeEnum[T ~int](val, def T, count int, f Field, v *validation.Violations) T {
+	switch {
+	case val == 0:
+		return def
+	case val < 0 || int(val) >= count:
+		v.Add(string(f), fmt.Sprintf("unknown value %d", int(val)))
 	}
-	if len(s) > MaxEmailLength {
-		return "", fmt.Errorf("must be at most %d bytes", MaxEmailLength)
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || addr.Address != s {
-		return "", fmt.Errorf("is not a valid email address")
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
-		return "", fmt.Errorf("is not a valid email address")
-	}
-	return s[:at] + "@" + strings.ToLower(s[at+1:]), nil
+	return val
 }
 
-// normalizePhone strips the separators people type (spaces, dashes,
-// parentheses), keeping digits and an optional leading "+", so the same
-// number always compares equal.
-func normalizePhone(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
+func normalizeOne(s string, norm func(string) (string, error), field string, v *validation.Violations) string {
+	out, err := norm(s)
+	if err != nil {
+		v.Add(field, err.Error())
 	}
-	var b strings.Builder
-	digits := 0
-	for i, r := range s {
+	return out
+}
+
+// normalizeList normalizes each entry, dropping empty ones, repeats and
+// copies of the primary value.
+func normalizeList(list []string, primary string, norm func(string) (string, error), field string, v *validation.Violations) []string {
+	var out []string
+	for i, s := range list {
+		n, err := norm(s)
 		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-			digits++
-		case r == '+' && i == 0:
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '(' || r == ')':
+		case err != nil:
+			v.Add(fmt.Sprintf("%s[%d]", field, i), err.Error())
+		case n == "", n == primary, slices.Contains(out, n):
 		default:
-			return "", fmt.Errorf("may hold only digits, spaces, dashes, parentheses and a leading +")
+			out = append(out, n)
 		}
 	}
-	if digits < MinPhoneDigits || digits > MaxPhoneDigits {
-		return "", fmt.Errorf("must have %d to %d digits, got %d", MinPhoneDigits, MaxPhoneDigits, digits)
+	if len(out) > MaxOtherContacts {
+		v.Add(field, fmt.Sprintf("must hold at most %d entries", MaxOtherContacts))
 	}
-	return b.String(), nil
+	return out
+}
+
+func normalizeID(s, field string, v *validation.Violations) string {
+	s = strings.TrimSpace(s)
+	if len(s) > MaxIDLength {
+		v.Add(field, fmt.Sprintf("must be at most %d bytes", MaxIDLength))
+	}
+	return s
 }
 
 // normalizeLocale returns the canonical form of a BCP 47 tag ("zh-cn" ->
@@ -164,30 +162,83 @@ func normalizeTimeZone(s string) (string, error) {
 // normalizeTags trims every tag and drops repeats, keeping the first
 // occurrence's position.
 func normalizeTags(tags []string, v *validation.Violations) []string {
-	out := make([]string, 0, len(tags))
-	seen := make(map[string]bool, len(tags))
+	var out []string
 	for i, t := range tags {
 		t = strings.TrimSpace(t)
 		field := fmt.Sprintf("%s[%d]", FieldTags, i)
 		switch n := utf8.RuneCountInString(t); {
 		case n == 0:
 			v.Add(field, "must not be empty")
-			continue
 		case n > MaxTagRunes:
 			v.Add(field, fmt.Sprintf("must be at most %d characters", MaxTagRunes))
-			continue
+		case !slices.Contains(out, t):
+			out = append(out, t)
 		}
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		out = append(out, t)
 	}
 	if len(out) > MaxTags {
 		v.Add(string(FieldTags), fmt.Sprintf("must hold at most %d tags, got %d", MaxTags, len(out)))
 	}
-	if len(out) == 0 {
+	return out
+}
+
+func normalizeAddresses(addrs []Address, v *validation.Violations) []Address {
+	if len(addrs) > MaxAddresses {
+		v.Add(string(FieldAddresses), fmt.Sprintf("must hold at most %d addresses", MaxAddresses))
 		return nil
+	}
+	var out []Address
+	for i, a := range addrs {
+		prefix := fmt.Sprintf("%s[%d].", FieldAddresses, i)
+		n := Address{
+			Label:       strings.TrimSpace(a.Label),
+			CountryCode: strings.ToUpper(strings.TrimSpace(a.CountryCode)),
+			Region:      strings.TrimSpace(a.Region),
+			City:        strings.TrimSpace(a.City),
+			District:    strings.TrimSpace(a.District),
+			PostalCode:  strings.TrimSpace(a.PostalCode),
+		}
+		if n.CountryCode == "" {
+			n.CountryCode = DefaultPhoneRegion
+		} else if r, err := language.ParseRegion(n.CountryCode); err != nil || !r.IsCountry() || len(n.CountryCode) != 2 {
+			v.Add(prefix+"country_code", "is not an ISO 3166-1 alpha-2 country code")
+		}
+		for j, l := range a.Lines {
+			if l = strings.TrimSpace(l); l != "" {
+				n.Lines = append(n.Lines, l)
+			} else {
+				v.Add(fmt.Sprintf("%slines[%d]", prefix, j), "must not be empty")
+			}
+		}
+		for _, f := range []struct{ name, value string }{{"label", n.Label}, {"region", n.Region}, {"city", n.City},
+			{"district", n.District}, {"lines", strings.Join(n.Lines, "\n")}, {"postal_code", n.PostalCode}} {
+			if utf8.RuneCountInString(f.value) > MaxAddressRunes {
+				v.Add(prefix+f.name, fmt.Sprintf("must be at most %d characters", MaxAddressRunes))
+			}
+		}
+		if n.Region == "" && n.City == "" && len(n.Lines) == 0 {
+			v.Add(prefix+"lines", "an address needs at least lines, a city or a region")
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func normalizeAttributes(attrs map[string]AttributeValue, defs Definitions, v *validation.Violations) map[string]AttributeValue {
+	if len(attrs) == 0 {
+		return nil
+	}
+	if len(attrs) > MaxAttributes {
+		v.Add(string(FieldAttributes), fmt.Sprintf("must hold at most %d attributes", MaxAttributes))
+		return nil
+	}
+	out := make(map[string]AttributeValue, len(attrs))
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		val, reason := defs.checkValue(name, attrs[name])
+		if reason != "" {
+			v.Add(string(FieldAttributes)+"."+name, reason)
+			continue
+		}
+		out[name] = val
 	}
 	return out
 }

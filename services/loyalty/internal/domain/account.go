@@ -63,6 +63,10 @@ type Account struct {
 	Tier           Tier
 	CreateTime     time.Time
 	UpdateTime     time.Time
+	// MergedInto is the survivor's customer id once this customer was
+	// merged into another one: the account then holds no points and stands
+	// for the survivor's, so events and reads naming it reach the survivor.
+	MergedInto string
 }
 
 // NewAccount opens an account for a customer with no points, in TierNormal.

@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the loyalty service's persistence.
 type Store interface {
@@ -24,8 +27,16 @@ type Tx interface {
 	// LockAccount returns a customer's account and holds it against
 	// concurrent changes until the transaction ends, or returns ErrNotFound.
 	LockAccount(ctx context.Context, customerID string) (Account, error)
-	// SaveAccount updates an existing account's points, tier and times.
+	// SaveAccount updates an existing account's points, tier, times and
+	// merged-into link.
 	SaveAccount(ctx context.Context, a Account) error
+	// RepointMerged makes the accounts merged into from point at to, so
+	// that after from is merged into to every merged account is one hop
+	// from its survivor.
+	RepointMerged(ctx context.Context, from, to string) error
+	// RecordErasure records that the customer's erasure reached this
+	// service; recording it again changes nothing.
+	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
 	// AddLedgerEntry appends to the points ledger.
 	AddLedgerEntry(ctx context.Context, e LedgerEntry) error
 	// Publish queues an event to be published once the transaction commits.

@@ -28,15 +28,18 @@ type committedEvents struct {
 	got []*segmentationv1.CustomerClassChanged
 }
 
-func (c *committedEvents) Enqueue(_ context.Context, tx *sqldb.Tx, ev events.Event) error {
-	var msg segmentationv1.CustomerClassChanged
-	if err := proto.Unmarshal(ev.Payload, &msg); err != nil {
-		return err
+func (c *committedEvents) Enqueue(_ context.Context, tx *sqldb.Tx, evs ...events.Event) error {
+	msgs := make([]*segmentationv1.CustomerClassChanged, len(evs))
+	for i, ev := range evs {
+		msgs[i] = &segmentationv1.CustomerClassChanged{}
+		if err := proto.Unmarshal(ev.Payload, msgs[i]); err != nil {
+			return err
+		}
 	}
 	tx.AfterCommit(func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.got = append(c.got, &msg)
+		c.got = append(c.got, msgs...)
 	})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -30,13 +31,16 @@ func NewPublisher(outbox *events.Outbox) *Publisher {
 	return &Publisher{outbox: outbox}
 }
 
-// WriteEvent enqueues ev in tx.
-func (p *Publisher) WriteEvent(ctx context.Context, tx *sqldb.Tx, ev domain.Event) error {
-	out, err := Encode(ctx, ev)
-	if err != nil {
-		return err
+// WriteEvents enqueues evs in tx.
+func (p *Publisher) WriteEvents(ctx context.Context, tx *sqldb.Tx, evs []domain.Event) error {
+	out := make([]events.Event, len(evs))
+	for i, ev := range evs {
+		var err error
+		if out[i], err = Encode(ctx, ev); err != nil {
+			return err
+		}
 	}
-	return p.outbox.Enqueue(ctx, tx, out)
+	return p.outbox.Enqueue(ctx, tx, out...)
 }
 
 // Encode returns the wire event of ev: its subject and proto payload.
@@ -64,6 +68,22 @@ func toProtoEvent(ev domain.Event) (string, proto.Message, error) {
 		return customerv1.SubjectCustomerUpdated, &customerv1.CustomerUpdated{
 			Customer: protoconv.ToProtoCustomer(e.Customer), ChangedFields: changed,
 		}, nil
+	case domain.CustomerDeleted:
+		return customerv1.SubjectCustomerDeleted, &customerv1.CustomerDeleted{
+			CustomerId: e.ID, DeleteTime: timestamppb.New(e.DeleteTime)}, nil
+	case domain.CustomerUndeleted:
+		return customerv1.SubjectCustomerUndeleted, &customerv1.CustomerUndeleted{Customer: protoconv.ToProtoCustomer(e.Customer)}, nil
+	case domain.CustomerErased:
+		return customerv1.SubjectCustomerErased, &customerv1.CustomerErased{
+			CustomerId: e.ID, EraseTime: timestamppb.New(e.EraseTime)}, nil
+	case domain.CustomerMerged:
+		return customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{
+			MergedCustomerId: e.MergedID, SurvivorCustomerId: e.Survivor.ID, Survivor: protoconv.ToProtoCustomer(e.Survivor)}, nil
+	case domain.ConsentChanged:
+		return customerv1.SubjectConsentChanged, &customerv1.ConsentChanged{
+			CustomerId: e.ID, Consent: protoconv.ToProtoConsent(e.Consent)}, nil
+	case domain.OwnershipChanged:
+		return customerv1.SubjectOwnershipChanged, &customerv1.OwnershipChanged{Change: protoconv.ToProtoOwnershipChange(e.Change)}, nil
 	}
 	return "", nil, fmt.Errorf("encode event: unknown domain event %T", ev)
 }

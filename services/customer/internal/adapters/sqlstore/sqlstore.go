@@ -6,18 +6,17 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// EventWriter stores a domain event inside the transaction that produced it,
-// so the event exists if and only if the change does.
+// EventWriter stores domain events inside the transaction that produced
+// them, so an event exists if and only if the change does.
 type EventWriter interface {
-	WriteEvent(ctx context.Context, tx *sqldb.Tx, ev domain.Event) error
+	WriteEvents(ctx context.Context, tx *sqldb.Tx, evs []domain.Event) error
 }
 
 // Store implements domain.Store.
@@ -35,56 +34,34 @@ func New(db *sqldb.DB, events EventWriter) *Store {
 // querier is what reads need from a DB or a Tx.
 type querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const customerColumns = `id, type, display_name, email, phone, locale, time_zone, tags, version, create_time, update_time`
+// execer is what writes need from a DB or a Tx.
+type execer interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
 
 // Customer implements domain.Reader.
 func (s *Store) Customer(ctx context.Context, id string) (domain.Customer, error) {
 	return customerByID(ctx, s.db, id)
 }
 
+// Definitions implements domain.Reader.
+func (s *Store) Definitions(ctx context.Context) (domain.Definitions, error) {
+	return definitions(ctx, s.db)
+}
+
 // CustomerByRequestID implements domain.Store.
 func (s *Store) CustomerByRequestID(ctx context.Context, requestID string) (domain.Customer, error) {
-	row := s.db.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE request_id = ?`, requestID)
-	c, err := scanCustomer(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Customer{}, fmt.Errorf("customer by request id: %w", domain.ErrNotFound)
-	}
+	cs, err := queryCustomers(ctx, s.db, `SELECT `+customerColumns+` FROM customers WHERE request_id = ?`, requestID)
 	if err != nil {
 		return domain.Customer{}, fmt.Errorf("customer by request id: %w", err)
 	}
-	return c, nil
-}
-
-// ListCustomers implements domain.Store.
-func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain.Customer, error) {
-	query := `SELECT ` + customerColumns + ` FROM customers`
-	var args []any
-	if q.After != nil {
-		t := sqldb.Micros(q.After.CreateTime)
-		query += ` WHERE create_time > ? OR (create_time = ? AND id > ?)`
-		args = append(args, t, t, q.After.ID)
+	if len(cs) == 0 {
+		return domain.Customer{}, fmt.Errorf("customer by request id: %w", domain.ErrNotFound)
 	}
-	query += ` ORDER BY create_time, id LIMIT ?`
-	args = append(args, q.Limit)
-	rows, err := s.db.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list customers: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
-	}
-	return out, nil
+	return cs[0], nil
 }
 
 // InTx implements domain.Store.
@@ -104,48 +81,98 @@ func (t *storeTx) Customer(ctx context.Context, id string) (domain.Customer, err
 	return customerByID(ctx, t.tx, id)
 }
 
-func (t *storeTx) CreateCustomer(ctx context.Context, c domain.Customer, requestID string) error {
-	tags, err := encodeTags(c.Tags)
-	if err != nil {
-		return fmt.Errorf("insert customer: %w", err)
-	}
-	typ, err := encodeType(c.Type)
-	if err != nil {
-		return fmt.Errorf("insert customer: %w", err)
-	}
-	var rid sql.NullString
-	if requestID != "" {
-		rid = sql.NullString{String: requestID, Valid: true}
-	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO customers (`+customerColumns+`, request_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, typ, c.DisplayName, c.Email, c.Phone, c.Locale, c.TimeZone, tags, c.Version,
-		sqldb.Micros(c.CreateTime), sqldb.Micros(c.UpdateTime), rid)
-	if requestID != "" && sqldb.IsUniqueViolation(err) {
-		return fmt.Errorf("insert customer: %w", domain.ErrDuplicateRequest)
-	}
-	if err != nil {
-		return fmt.Errorf("insert customer: %w", err)
+func (t *storeTx) Definitions(ctx context.Context) (domain.Definitions, error) {
+	return definitions(ctx, t.tx)
+}
+
+func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
+	if err := t.events.WriteEvents(ctx, t.tx, evs); err != nil {
+		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
 }
 
-func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVersion int64) error {
-	tags, err := encodeTags(c.Tags)
-	if err != nil {
-		return fmt.Errorf("update customer: %w", err)
+func (t *storeTx) ContactOwners(ctx context.Context, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, chunk := range chunks(keys, 500) {
+		rows, err := t.tx.Query(ctx, `SELECT contact_key, customer_id FROM customer_contacts
+			WHERE claimed = 1 AND contact_key IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("contact owners: %w", err)
+		}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("contact owners: %w", err)
+			}
+			out[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("contact owners: %w", err)
+		}
 	}
-	typ, err := encodeType(c.Type)
+	return out, nil
+}
+
+func (t *storeTx) CustomersByExternalID(ctx context.Context, ids []string) (map[string]domain.Customer, error) {
+	out := map[string]domain.Customer{}
+	for _, chunk := range chunks(ids, 500) {
+		cs, err := queryCustomers(ctx, t.tx, `SELECT `+customerColumns+` FROM customers
+			WHERE external_id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("customers by external id: %w", err)
+		}
+		for _, c := range cs {
+			out[c.ExternalID] = c
+		}
+	}
+	return out, nil
+}
+
+func (t *storeTx) CreateCustomers(ctx context.Context, cs []domain.Customer, requestID string) error {
+	rows := make([][]any, len(cs))
+	for i, c := range cs {
+		row, err := customerRow(c)
+		if err != nil {
+			return err
+		}
+		var rid any
+		if i == 0 && requestID != "" {
+			rid = requestID
+		}
+		rows[i] = append(row, rid)
+	}
+	err := insertRows(ctx, t.tx, "customers", customerColumns+", request_id", rows)
+	switch {
+	case requestID != "" && isViolationOf(err, "request_id"):
+		return fmt.Errorf("insert customers: %w", domain.ErrDuplicateRequest)
+	case isViolationOf(err, "external_id"):
+		return fmt.Errorf("insert customers: %w", &domain.ConflictError{Reason: "external_id is already held by another customer"})
+	case err != nil:
+		return fmt.Errorf("insert customers: %w", err)
+	}
+	return t.writeIndexes(ctx, cs, false)
+}
+
+func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVersion int64) error {
+	row, err := customerRow(c)
 	if err != nil {
-		return fmt.Errorf("update customer: %w", err)
+		return err
 	}
 	// The version condition makes a concurrent writer that read the same
 	// version lose instead of overwriting the other's change.
-	res, err := t.tx.Exec(ctx, `UPDATE customers SET type = ?, display_name = ?, email = ?, phone = ?,
-		locale = ?, time_zone = ?, tags = ?, version = ?, update_time = ?
-		WHERE id = ? AND version = ?`,
-		typ, c.DisplayName, c.Email, c.Phone, c.Locale, c.TimeZone, tags, c.Version,
-		sqldb.Micros(c.UpdateTime), c.ID, prevVersion)
+	cols := strings.Split(customerColumns, ",")
+	sets := make([]string, 0, len(cols)-1)
+	for _, col := range cols[1:] {
+		sets = append(sets, strings.TrimSpace(col)+" = ?")
+	}
+	res, err := t.tx.Exec(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`,
+		append(row[1:], c.ID, prevVersion)...)
+	if isViolationOf(err, "external_id") {
+		return fmt.Errorf("update customer: %w", &domain.ConflictError{Reason: "external_id is already held by another customer"})
+	}
 	if err != nil {
 		return fmt.Errorf("update customer: %w", err)
 	}
@@ -159,85 +186,118 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 		}
 		return fmt.Errorf("update customer: %w", domain.ErrStale)
 	}
+	return t.writeIndexes(ctx, []domain.Customer{c}, true)
+}
+
+// writeIndexes writes the side tables of cs: contacts, tags and attributes.
+// With replace their old rows go first. Erased and merged customers keep
+// none. A customer claims the contacts no one else holds; the ones another
+// customer holds stay unclaimed (the use cases decide beforehand whether
+// that is allowed).
+func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replace bool) error {
+	if replace {
+		ids := make([]any, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		for _, table := range []string{"customer_contacts", "customer_tags", "customer_attributes"} {
+			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
+				return fmt.Errorf("clear %s: %w", table, err)
+			}
+		}
+	}
+	var keys []string
+	for _, c := range cs {
+		for _, ct := range indexedContacts(c) {
+			keys = append(keys, ct.Key())
+		}
+	}
+	owners, err := t.ContactOwners(ctx, keys)
+	if err != nil {
+		return err
+	}
+	var contacts, tags, attrs [][]any
+	for _, c := range cs {
+		for _, ct := range indexedContacts(c) {
+			claimed := 1
+			if owner, taken := owners[ct.Key()]; taken && owner != c.ID {
+				claimed = 0
+			} else {
+				owners[ct.Key()] = c.ID
+			}
+			contacts = append(contacts, []any{c.ID, ct.Key(), claimed})
+		}
+		if c.State == domain.StateErased || c.State == domain.StateMerged {
+			continue
+		}
+		for _, tag := range c.Tags {
+			tags = append(tags, []any{c.ID, tag})
+		}
+		for name, v := range c.Attributes {
+			var num any
+			if v.Type == domain.AttrNumber {
+				num = v.Num
+			}
+			attrs = append(attrs, []any{c.ID, name, v.Text(), num})
+		}
+	}
+	err = insertRows(ctx, t.tx, "customer_contacts", "customer_id, contact_key, claimed", contacts)
+	if isViolationOf(err, "customer_contacts") {
+		// Another transaction claimed one of the contacts after our check;
+		// the caller retries and then sees who holds it.
+		return fmt.Errorf("index contacts: %w", domain.ErrRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("index contacts: %w", err)
+	}
+	if err := insertRows(ctx, t.tx, "customer_tags", "customer_id, tag", tags); err != nil {
+		return fmt.Errorf("index tags: %w", err)
+	}
+	if err := insertRows(ctx, t.tx, "customer_attributes", "customer_id, name, text_value, num_value", attrs); err != nil {
+		return fmt.Errorf("index attributes: %w", err)
+	}
 	return nil
 }
 
-func (t *storeTx) Publish(ctx context.Context, ev domain.Event) error {
-	if err := t.events.WriteEvent(ctx, t.tx, ev); err != nil {
-		return fmt.Errorf("publish %T: %w", ev, err)
+// indexedContacts are the contacts a customer holds in the index: none once
+// erased or merged away.
+func indexedContacts(c domain.Customer) []domain.Contact {
+	if c.State == domain.StateErased || c.State == domain.StateMerged {
+		return nil
 	}
-	return nil
+	return c.Contacts()
 }
 
 func customerByID(ctx context.Context, q querier, id string) (domain.Customer, error) {
-	row := q.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = ?`, id)
-	c, err := scanCustomer(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Customer{}, &domain.NotFoundError{ID: id}
-	}
+	cs, err := queryCustomers(ctx, q, `SELECT `+customerColumns+` FROM customers WHERE id = ?`, id)
 	if err != nil {
 		return domain.Customer{}, fmt.Errorf("read customer: %w", err)
 	}
-	return c, nil
+	if len(cs) == 0 {
+		return domain.Customer{}, &domain.NotFoundError{ID: id}
+	}
+	return cs[0], nil
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface {
-	Scan(dest ...any) error
-}
-
-func scanCustomer(s scanner) (domain.Customer, error) {
-	var (
-		c                domain.Customer
-		typ, tags        string
-		created, updated int64
-	)
-	if err := s.Scan(&c.ID, &typ, &c.DisplayName, &c.Email, &c.Phone, &c.Locale, &c.TimeZone,
-		&tags, &c.Version, &created, &updated); err != nil {
-		return domain.Customer{}, err
-	}
-	var err error
-	if c.Type, err = decodeType(typ); err != nil {
-		return domain.Customer{}, err
-	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
-		return domain.Customer{}, fmt.Errorf("decode tags of customer %s: %w", c.ID, err)
-	}
-	if len(c.Tags) == 0 {
-		c.Tags = nil
-	}
-	c.CreateTime = sqldb.FromMicros(created)
-	c.UpdateTime = sqldb.FromMicros(updated)
-	return c, nil
-}
-
-func encodeTags(tags []string) (string, error) {
-	if tags == nil {
-		tags = []string{}
-	}
-	b, err := json.Marshal(tags)
+func queryCustomers(ctx context.Context, q querier, query string, args ...any) ([]domain.Customer, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return "", fmt.Errorf("encode tags: %w", err)
+		return nil, err
 	}
-	return string(b), nil
+	defer rows.Close()
+	var out []domain.Customer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
-// Types are stored by name, not by number, so the column reads on its own
-// and survives reordering of the enum.
-func encodeType(t domain.CustomerType) (string, error) {
-	switch t {
-	case domain.TypePerson, domain.TypeOrganization:
-		return t.String(), nil
-	}
-	return "", fmt.Errorf("cannot store customer type %v", t)
-}
-
-func decodeType(s string) (domain.CustomerType, error) {
-	switch s {
-	case domain.TypePerson.String():
-		return domain.TypePerson, nil
-	case domain.TypeOrganization.String():
-		return domain.TypeOrganization, nil
-	}
-	return 0, fmt.Errorf("unknown stored customer type %q", s)
+// isViolationOf reports whether err is a unique violation of a constraint
+// or index whose name or message mentions column.
+func isViolationOf(err error, column string) bool {
+	return err != nil && sqldb.IsUniqueViolation(err) && strings.Contains(err.Error(), column)
 }

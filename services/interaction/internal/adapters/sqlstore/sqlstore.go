@@ -18,7 +18,7 @@ import (
 
 // Outbox takes events inside a transaction; *events.Outbox is one.
 type Outbox interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, ev events.Event) error
+	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...events.Event) error
 }
 
 // Store implements domain.Store.

@@ -24,7 +24,7 @@ const Source = "guanxi/notification"
 // Enqueuer writes an event into a transaction's outbox; *events.Outbox is
 // one.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, ev platformevents.Event) error
+	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...platformevents.Event) error
 }
 
 // Publisher converts domain events to their payloads and enqueues them.

@@ -20,7 +20,7 @@ import (
 // Enqueuer writes an event into the transactional outbox; *events.Outbox
 // is the production one.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, ev events.Event) error
+	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...events.Event) error
 }
 
 // Store implements domain.Store.

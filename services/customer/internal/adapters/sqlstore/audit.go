@@ -1,0 +1,69 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// Audit implements domain.Store.
+func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
+	return writeAudit(ctx, s.db, e)
+}
+
+// Audit implements domain.Tx.
+func (t *storeTx) Audit(ctx context.Context, e domain.AuditEntry) error {
+	return writeAudit(ctx, t.tx, e)
+}
+
+func writeAudit(ctx context.Context, db execer, e domain.AuditEntry) error {
+	if _, err := db.Exec(ctx, `INSERT INTO audit_entries (id, time, actor, action, customer_id, reason, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, sqldb.Micros(e.Time), e.Actor, e.Action, e.CustomerID, e.Reason, e.Detail); err != nil {
+		return fmt.Errorf("write audit entry: %w", err)
+	}
+	return nil
+}
+
+// AuditEntries implements domain.Store.
+func (s *Store) AuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, error) {
+	query := `SELECT id, time, actor, action, customer_id, reason, detail FROM audit_entries WHERE 1 = 1`
+	var args []any
+	if len(q.CustomerIDs) > 0 {
+		query += ` AND customer_id IN (` + placeholders(len(q.CustomerIDs)) + `)`
+		args = append(args, anys(q.CustomerIDs)...)
+	}
+	if q.Actor != "" {
+		query += ` AND actor = ?`
+		args = append(args, q.Actor)
+	}
+	if !q.Start.IsZero() {
+		query += ` AND time >= ?`
+		args = append(args, sqldb.Micros(q.Start))
+	}
+	if !q.End.IsZero() {
+		query += ` AND time < ?`
+		args = append(args, sqldb.Micros(q.End))
+	}
+	query += ` ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, q.Limit, q.Offset)
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.AuditEntry
+	for rows.Next() {
+		var (
+			e  domain.AuditEntry
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.CustomerID, &e.Reason, &e.Detail); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		e.Time = sqldb.FromMicros(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

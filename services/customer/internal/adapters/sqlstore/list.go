@@ -1,0 +1,219 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guanxi-crm/guanxi/platform/aipfilter"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// orderColumns are the fields ListCustomers sorts by.
+var orderColumns = map[string]string{
+	"display_name": "display_name", "create_time": "create_time", "update_time": "update_time",
+	"kind": "kind", "lifecycle_stage": "lifecycle_stage", "owner_id": "owner_id",
+}
+
+// ListCustomers implements domain.Store.
+func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain.Customer, error) {
+	terms, err := aipfilter.CompileOrderBy(q.OrderBy, orderColumns)
+	if err != nil {
+		return nil, err
+	}
+	where, args, err := s.where(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	order := aipfilter.OrderBySQL(terms)
+	if order == "" {
+		order = "create_time"
+	}
+	query := `SELECT ` + customerColumns + ` FROM customers WHERE ` + where +
+		` ORDER BY ` + order + `, id LIMIT ? OFFSET ?`
+	cs, err := queryCustomers(ctx, s.db, query, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, fmt.Errorf("list customers: %w", err)
+	}
+	return cs, nil
+}
+
+// ScanCustomers implements domain.Store.
+func (s *Store) ScanCustomers(ctx context.Context, q domain.ListQuery, after string, limit int) ([]domain.Customer, error) {
+	q.ShowDeleted = false
+	where, args, err := s.where(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT ` + customerColumns + ` FROM customers WHERE ` + where + ` AND id > ? ORDER BY id LIMIT ?`
+	cs, err := queryCustomers(ctx, s.db, query, append(args, after, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("scan customers: %w", err)
+	}
+	return cs, nil
+}
+
+// where is the condition selecting q's customers.
+func (s *Store) where(ctx context.Context, q domain.ListQuery) (string, []any, error) {
+	conds := []string{"state = 'active'"}
+	if q.ShowDeleted {
+		conds[0] = "state IN ('active', 'deleted')"
+	}
+	var args []any
+	if q.Filter != "" {
+		defs, err := s.Definitions(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		where, fargs, err := aipfilter.Compile(q.Filter, filterSchema(defs))
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, "("+where+")")
+		args = append(args, fargs...)
+	}
+	for _, t := range q.Terms {
+		cond, targs := aipfilter.Contains("search_text", t)
+		conds = append(conds, cond)
+		args = append(args, targs...)
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+// compileFilter compiles an ownership transfer's filter, reading the
+// attribute definitions in the transaction.
+func (t *storeTx) compileFilter(ctx context.Context, filter string) (string, []any, error) {
+	if filter == "" {
+		return "", nil, nil
+	}
+	defs, err := t.Definitions(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return aipfilter.Compile(filter, filterSchema(defs))
+}
+
+// filterSchema declares the fields filters may use. Repeated fields and
+// attributes live in side tables and are matched with EXISTS.
+func filterSchema(defs domain.Definitions) aipfilter.Schema {
+	typ := enumField("type", domain.TypeNames(), "CUSTOMER_TYPE_")
+	kind := enumField("kind", domain.KindNames(), "CUSTOMER_KIND_")
+	stage := enumField("lifecycle_stage", domain.StageNames(), "LIFECYCLE_STAGE_")
+	str := func(col string) aipfilter.Field { return aipfilter.Field{Kind: aipfilter.String, Column: col} }
+	return aipfilter.Schema{
+		Fields: map[string]aipfilter.Field{
+			"type": typ, "kind": kind, "lifecycle_stage": stage,
+			"display_name": str("display_name"), "owner_id": str("owner_id"), "team_id": str("team_id"),
+			"external_id": str("external_id"), "locale": str("locale"), "time_zone": str("time_zone"),
+			"possible_duplicate": {Kind: aipfilter.Bool, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
+				return aipfilter.Comparison("possible_duplicate", op, aipfilter.Value{Kind: aipfilter.Number, Arg: int64(boolInt(v.Arg == true))})
+			}},
+			"create_time": {Kind: aipfilter.Timestamp, Column: "create_time"},
+			"update_time": {Kind: aipfilter.Timestamp, Column: "update_time"},
+			"tags": {Kind: aipfilter.String, Has: func(v aipfilter.Value) (string, []any) {
+				if v.Wildcard {
+					return `EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = customers.id)`, nil
+				}
+				return `EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = customers.id AND t.tag = ?)`, []any{v.Text}
+			}},
+			"email": contactField("email"),
+			"phone": contactField("phone"),
+		},
+		Dynamic: func(path string) (aipfilter.Field, bool) {
+			name, ok := strings.CutPrefix(path, "attributes.")
+			if !ok {
+				return aipfilter.Field{}, false
+			}
+			def, ok := defs[name]
+			if !ok {
+				return aipfilter.Field{}, false
+			}
+			return attributeField(def), true
+		},
+		DynamicHelp: "attributes.<name> for a declared attribute",
+	}
+}
+
+// enumField is a stored lowercase enum column; filters name values as the
+// API does, with or without the proto prefix, in any case.
+func enumField(column string, names []string, prefix string) aipfilter.Field {
+	upper := make([]string, len(names))
+	for i, n := range names {
+		upper[i] = strings.ToUpper(n)
+	}
+	return aipfilter.Field{Kind: aipfilter.Enum, Column: column, EnumNames: upper,
+		Enum: func(name string) (string, bool) {
+			n := strings.ToLower(strings.TrimPrefix(strings.ToUpper(name), prefix))
+			return n, slices.Contains(names, n)
+		}}
+}
+
+// contactField matches any of the customer's emails or phones: = compares
+// the whole normalized value, `:` a part of it.
+func contactField(kind string) aipfilter.Field {
+	return aipfilter.Field{Kind: aipfilter.String, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
+		exists := `EXISTS (SELECT 1 FROM customer_contacts c WHERE c.customer_id = customers.id AND `
+		switch {
+		case v.Wildcard:
+			return exists + `c.contact_key LIKE ?)`, []any{kind + ":%"}, nil
+		case op == aipfilter.Has:
+			cond, args := aipfilter.Contains("c.contact_key", v.Text)
+			return exists + `c.contact_key LIKE ? AND ` + cond + `)`, append([]any{kind + ":%"}, args...), nil
+		case op == aipfilter.Equal:
+			value := strings.ToLower(v.Text)
+			if kind == "phone" {
+				value = domain.SearchTerms(v.Text)[0]
+			}
+			return exists + `c.contact_key = ?)`, []any{kind + ":" + value}, nil
+		}
+		return "", nil, fmt.Errorf("%s supports = and : only", kind)
+	}}
+}
+
+// attributeField compares a declared attribute's indexed value: numbers
+// numerically, everything else as text.
+func attributeField(def domain.AttributeDefinition) aipfilter.Field {
+	kind, column := aipfilter.String, "a.text_value"
+	switch def.Type {
+	case domain.AttrNumber:
+		kind, column = aipfilter.Number, "a.num_value"
+	case domain.AttrBool:
+		kind = aipfilter.Bool
+	}
+	return aipfilter.Field{Kind: kind, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
+		exists := `EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = customers.id AND a.name = ?`
+		if v.Wildcard {
+			return exists + `)`, []any{def.Name}, nil
+		}
+		if b, ok := v.Arg.(bool); ok {
+			v = aipfilter.Value{Kind: aipfilter.String, Text: fmt.Sprint(b), Arg: fmt.Sprint(b)}
+		}
+		cond, args, err := aipfilter.Comparison(column, op, v)
+		if err != nil {
+			return "", nil, err
+		}
+		return exists + ` AND ` + cond + `)`, append([]any{def.Name}, args...), nil
+	}}
+}
+
+// DuplicateCandidates implements domain.Store.
+func (s *Store) DuplicateCandidates(ctx context.Context, c domain.Customer, limit int) ([]domain.Customer, error) {
+	var keys []any
+	for _, ct := range c.Contacts() {
+		keys = append(keys, ct.Key())
+	}
+	cond := `name_key = ?`
+	args := []any{domain.NameKey(c.DisplayName)}
+	if len(keys) > 0 {
+		cond += ` OR id IN (SELECT customer_id FROM customer_contacts WHERE contact_key IN (` + placeholders(len(keys)) + `))`
+		args = append(args, keys...)
+	}
+	query := `SELECT ` + customerColumns + ` FROM customers WHERE state = 'active' AND id <> ? AND (` + cond + `)
+		ORDER BY create_time, id LIMIT ?`
+	cs, err := queryCustomers(ctx, s.db, query, append(append([]any{c.ID}, args...), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate candidates: %w", err)
+	}
+	return cs, nil
+}

@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// OwnedBy implements domain.Tx.
+func (t *storeTx) OwnedBy(ctx context.Context, owner, filter string) ([]domain.OwnedCustomer, error) {
+	where, args, err := t.compileFilter(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT id, team_id FROM customers WHERE owner_id = ? AND state IN ('active', 'deleted')`
+	args = append([]any{owner}, args...)
+	if where != "" {
+		query += ` AND (` + where + `)`
+	}
+	rows, err := t.tx.Query(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("customers of %s: %w", owner, err)
+	}
+	defer rows.Close()
+	var out []domain.OwnedCustomer
+	for rows.Next() {
+		var o domain.OwnedCustomer
+		if err := rows.Scan(&o.ID, &o.TeamID); err != nil {
+			return nil, fmt.Errorf("customers of %s: %w", owner, err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// TransferOwnership implements domain.Tx: one UPDATE per team and chunk of
+// ids, so ten thousand customers move in a handful of statements.
+func (t *storeTx) TransferOwnership(ctx context.Context, changes []domain.OwnershipChange, now time.Time) error {
+	byTeam := map[string][]string{}
+	for _, c := range changes {
+		byTeam[c.ToTeam] = append(byTeam[c.ToTeam], c.CustomerID)
+	}
+	for team, ids := range byTeam {
+		for _, chunk := range chunks(ids, 1000) {
+			owner := changes[0].ToOwner
+			args := append([]any{owner, team, sqldb.Micros(now)}, anys(chunk)...)
+			if _, err := t.tx.Exec(ctx, `UPDATE customers SET owner_id = ?, team_id = ?, version = version + 1,
+				update_time = ? WHERE id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+				return fmt.Errorf("transfer ownership: %w", err)
+			}
+		}
+	}
+	return t.RecordOwnershipChanges(ctx, changes)
+}
+
+// RecordOwnershipChanges implements domain.Tx.
+func (t *storeTx) RecordOwnershipChanges(ctx context.Context, changes []domain.OwnershipChange) error {
+	rows := make([][]any, len(changes))
+	for i, c := range changes {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("record ownership change: %w", err)
+		}
+		rows[i] = []any{id.String(), c.CustomerID, c.FromOwner, c.FromTeam, c.ToOwner, c.ToTeam, c.Reason, c.Actor, sqldb.Micros(c.Time)}
+	}
+	if err := insertRows(ctx, t.tx, "ownership_changes",
+		"id, customer_id, from_owner_id, from_team_id, to_owner_id, to_team_id, reason, actor, change_time", rows); err != nil {
+		return fmt.Errorf("record ownership changes: %w", err)
+	}
+	return nil
+}
+
+// OwnershipChanges implements domain.Store.
+func (s *Store) OwnershipChanges(ctx context.Context, customerID string, limit, offset int) ([]domain.OwnershipChange, error) {
+	rows, err := s.db.Query(ctx, `SELECT customer_id, from_owner_id, from_team_id, to_owner_id, to_team_id, reason, actor, change_time
+		FROM ownership_changes WHERE customer_id = ? ORDER BY change_time DESC, id DESC LIMIT ? OFFSET ?`, customerID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("ownership history: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.OwnershipChange
+	for rows.Next() {
+		var (
+			c  domain.OwnershipChange
+			at int64
+		)
+		if err := rows.Scan(&c.CustomerID, &c.FromOwner, &c.FromTeam, &c.ToOwner, &c.ToTeam, &c.Reason, &c.Actor, &at); err != nil {
+			return nil, fmt.Errorf("ownership history: %w", err)
+		}
+		c.Time = sqldb.FromMicros(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,311 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// CreateCustomer is the input of CreateCustomer.
+type CreateCustomer struct {
+	Profile domain.Profile
+	// RequestID makes the call idempotent: a second call with the same id
+	// returns the customer the first one created. Empty means no
+	// idempotency.
+	RequestID string
+	// AllowDuplicate creates the customer even when a contact belongs to
+	// another one, flagged as a possible duplicate.
+	AllowDuplicate bool
+}
+
+// CreateCustomer creates a customer owned by the profile's owner (the
+// caller when none is named), starts its ownership history and publishes
+// CustomerCreated, which carries the owner.
+func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Customer, error) {
+	if len(cmd.RequestID) > domain.MaxRequestIDLength {
+		return domain.Customer{}, validation.Violations{{
+			Field: "request_id", Description: fmt.Sprintf("must be at most %d bytes", domain.MaxRequestIDLength),
+		}}.Err()
+	}
+	if cmd.RequestID != "" {
+		// The common retry finds the first result without a failed insert.
+		prev, err := a.store.CustomerByRequestID(ctx, cmd.RequestID)
+		switch {
+		case err == nil:
+			return prev, nil
+		case !errors.Is(err, domain.ErrNotFound):
+			return domain.Customer{}, wrap("create customer", err)
+		}
+	}
+	if strings.TrimSpace(cmd.Profile.OwnerID) == "" {
+		if actor := callerOf(ctx).Actor; actor != Anonymous {
+			cmd.Profile.OwnerID = actor
+		}
+	}
+	var out domain.Customer
+	err := a.inTx(ctx, func(tx domain.Tx) error {
+		defs, err := tx.Definitions(ctx)
+		if err != nil {
+			return err
+		}
+		c, err := domain.NewCustomer(newID(), cmd.Profile, defs, a.clock())
+		if err != nil {
+			return err
+		}
+		if err := checkDuplicates(ctx, tx, c.ID, c.Contacts()); err != nil {
+			var dup *domain.DuplicateError
+			if !errors.As(err, &dup) || !cmd.AllowDuplicate {
+				return err
+			}
+			c.PossibleDuplicate = true
+		}
+		if err := tx.CreateCustomers(ctx, []domain.Customer{c}, cmd.RequestID); err != nil {
+			return err
+		}
+		change := domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
+			Reason: "created", Actor: callerOf(ctx).Actor, Time: c.CreateTime}
+		if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
+			return err
+		}
+		out = c
+		return a.commit(ctx, tx, "CreateCustomer", c.ID, "", "", domain.CustomerCreated{Customer: c})
+	})
+	if errors.Is(err, domain.ErrDuplicateRequest) {
+		// A concurrent call with the same request id won the race; the
+		// unique request id column guarantees there is exactly one winner.
+		prev, err := a.store.CustomerByRequestID(ctx, cmd.RequestID)
+		return prev, wrap("create customer: read the first result", err)
+	}
+	return out, wrap("create customer", err)
+}
+
+// commit writes the audit entry of a change and publishes its events.
+func (a *App) commit(ctx context.Context, tx domain.Tx, action, customerID, reason, detail string, evs ...domain.Event) error {
+	if err := tx.Audit(ctx, a.auditEntry(ctx, action, customerID, reason, detail)); err != nil {
+		return err
+	}
+	return tx.Publish(ctx, evs...)
+}
+
+// resolve returns the customer id names, following merges to the survivor.
+func resolve(ctx context.Context, r domain.Reader, id string) (domain.Customer, error) {
+	c, err := r.Customer(ctx, id)
+	for hops := 0; err == nil && c.State == domain.StateMerged; hops++ {
+		if hops > 10 {
+			return domain.Customer{}, fmt.Errorf("customer %s: merge chain too long", id)
+		}
+		c, err = r.Customer(ctx, c.MergedInto)
+	}
+	return c, err
+}
+
+// GetCustomer returns one customer; the id of a merged customer returns its
+// survivor. The read is audited.
+func (a *App) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
+	c, err := resolve(ctx, a.store, id)
+	if err != nil {
+		return domain.Customer{}, wrap("get customer", err)
+	}
+	if err := a.store.Audit(ctx, a.auditEntry(ctx, "GetCustomer", c.ID, "", "")); err != nil {
+		return domain.Customer{}, wrap("get customer", err)
+	}
+	return c, nil
+}
+
+// ListCustomers is the input of ListCustomers.
+type ListCustomers struct {
+	// PageSize is the most customers returned; 0 means
+	// domain.DefaultPageSize and larger than domain.MaxPageSize means the
+	// maximum.
+	PageSize    int
+	Offset      int
+	Filter      string
+	OrderBy     string
+	Query       string
+	ShowDeleted bool
+}
+
+// CustomerPage is one page of customers.
+type CustomerPage struct {
+	Customers []domain.Customer
+	// NextOffset is where the next page starts; 0 on the last page.
+	NextOffset int
+}
+
+// ListCustomers returns one page of customers. The listing is audited with
+// its filter and query.
+func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage, error) {
+	size, err := pageSize(q.PageSize, domain.DefaultPageSize, domain.MaxPageSize)
+	if err != nil {
+		return CustomerPage{}, err
+	}
+	// One extra row tells whether another page follows without a count.
+	rows, err := a.store.ListCustomers(ctx, domain.ListQuery{
+		Filter: q.Filter, Terms: domain.SearchTerms(q.Query), OrderBy: q.OrderBy,
+		ShowDeleted: q.ShowDeleted, Limit: size + 1, Offset: q.Offset,
+	})
+	if err != nil {
+		return CustomerPage{}, wrap("list customers", err)
+	}
+	page := CustomerPage{Customers: rows}
+	if len(rows) > size {
+		page.Customers = rows[:size]
+		page.NextOffset = q.Offset + size
+	}
+	detail := fmt.Sprintf("filter=%q query_terms=%d order_by=%q offset=%d returned=%d",
+		q.Filter, len(domain.SearchTerms(q.Query)), q.OrderBy, q.Offset, len(page.Customers))
+	if err := a.store.Audit(ctx, a.auditEntry(ctx, "ListCustomers", "", "", detail)); err != nil {
+		return CustomerPage{}, wrap("list customers", err)
+	}
+	return page, nil
+}
+
+// UpdateCustomer is the input of UpdateCustomer.
+type UpdateCustomer struct {
+	ID string
+	// Etag, when set, must be the customer's current etag.
+	Etag string
+	// Profile carries the new values of Fields; other values are ignored.
+	Profile domain.Profile
+	Fields  []domain.Field
+}
+
+// UpdateCustomer writes the named fields and publishes CustomerUpdated when
+// a value changed (and OwnershipChanged when the owner or team did). An
+// update that changes nothing returns the customer as it is, with the same
+// etag, and publishes nothing.
+func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Customer, error) {
+	var out domain.Customer
+	err := a.inTx(ctx, func(tx domain.Tx) error {
+		cur, err := tx.Customer(ctx, cmd.ID)
+		if err != nil {
+			return err
+		}
+		if err := cur.CheckEtag(cmd.Etag); err != nil {
+			return err
+		}
+		defs, err := tx.Definitions(ctx)
+		if err != nil {
+			return err
+		}
+		next, changed, err := cur.Apply(cmd.Profile, cmd.Fields, defs, a.clock())
+		if err != nil {
+			return err
+		}
+		out = next
+		if len(changed) == 0 {
+			return nil
+		}
+		if err := checkDuplicates(ctx, tx, cur.ID, addedContacts(cur.Profile, next.Profile)); err != nil {
+			return err
+		}
+		if err := tx.UpdateCustomer(ctx, next, cur.Version); err != nil {
+			return err
+		}
+		evs := []domain.Event{domain.CustomerUpdated{Customer: next, ChangedFields: changed}}
+		if cur.OwnerID != next.OwnerID || cur.TeamID != next.TeamID {
+			change := domain.OwnershipChange{CustomerID: cur.ID, FromOwner: cur.OwnerID, FromTeam: cur.TeamID,
+				ToOwner: next.OwnerID, ToTeam: next.TeamID, Reason: callerOf(ctx).Reason,
+				Actor: callerOf(ctx).Actor, Time: next.UpdateTime}
+			if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
+				return err
+			}
+			evs = append(evs, domain.OwnershipChanged{Change: change})
+		}
+		names := make([]string, len(changed))
+		for i, f := range changed {
+			names[i] = string(f)
+		}
+		return a.commit(ctx, tx, "UpdateCustomer", cur.ID, "", "changed="+strings.Join(names, ","), evs...)
+	})
+	return out, wrap("update customer", err)
+}
+
+// change runs a state change of one customer: read it, check the etag,
+// apply fn, store and publish what fn returns, audit it.
+func (a *App) change(ctx context.Context, action, id, etag, reason string,
+	fn func(tx domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error)) (domain.Customer, error) {
+	var out domain.Customer
+	err := a.inTx(ctx, func(tx domain.Tx) error {
+		cur, err := tx.Customer(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := cur.CheckEtag(etag); err != nil {
+			return err
+		}
+		next, evs, err := fn(tx, cur)
+		if err != nil {
+			return err
+		}
+		out = next
+		if len(evs) == 0 {
+			return nil
+		}
+		if err := tx.UpdateCustomer(ctx, next, cur.Version); err != nil {
+			return err
+		}
+		return a.commit(ctx, tx, action, id, reason, "", evs...)
+	})
+	return out, err
+}
+
+// DeleteCustomer soft-deletes a customer.
+func (a *App) DeleteCustomer(ctx context.Context, id, etag string) (domain.Customer, error) {
+	c, err := a.change(ctx, "DeleteCustomer", id, etag, "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
+		next, err := cur.Delete(a.clock())
+		return next, []domain.Event{domain.CustomerDeleted{ID: id, DeleteTime: next.DeleteTime}}, err
+	})
+	return c, wrap("delete customer", err)
+}
+
+// UndeleteCustomer restores a soft-deleted customer.
+func (a *App) UndeleteCustomer(ctx context.Context, id string) (domain.Customer, error) {
+	c, err := a.change(ctx, "UndeleteCustomer", id, "", "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
+		next, err := cur.Undelete(a.clock())
+		return next, []domain.Event{domain.CustomerUndeleted{Customer: next}}, err
+	})
+	return c, wrap("undelete customer", err)
+}
+
+// EraseCustomer removes a customer's personal data for good, with its
+// relationships, and publishes CustomerErased so every service does the
+// same. The reason is required and audited.
+func (a *App) EraseCustomer(ctx context.Context, id, reason string) (domain.Customer, error) {
+	if err := domain.CheckReason(reason, true); err != nil {
+		return domain.Customer{}, err
+	}
+	c, err := a.change(ctx, "EraseCustomer", id, "", reason, func(tx domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
+		next, err := cur.Erase(a.clock())
+		if err != nil {
+			return domain.Customer{}, nil, err
+		}
+		if err := tx.DeleteRelationshipsOf(ctx, id); err != nil {
+			return domain.Customer{}, nil, err
+		}
+		return next, []domain.Event{domain.CustomerErased{ID: id, EraseTime: next.DeleteTime}}, nil
+	})
+	return c, wrap("erase customer", err)
+}
+
+// SetConsent records the customer's answer for a channel and publishes
+// ConsentChanged when it changed.
+func (a *App) SetConsent(ctx context.Context, id string, consent domain.Consent) (domain.Customer, error) {
+	c, err := a.change(ctx, "SetConsent", id, "", "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
+		next, changed, err := cur.SetConsent(consent, a.clock())
+		if err != nil || !changed {
+			return next, nil, err
+		}
+		for _, cs := range next.Consents {
+			if cs.Channel == consent.Channel {
+				return next, []domain.Event{domain.ConsentChanged{ID: id, Consent: cs}}, nil
+			}
+		}
+		return next, nil, nil
+	})
+	return c, wrap("set consent", err)
+}

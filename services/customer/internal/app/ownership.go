@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// TransferOwnership moves every customer of t.FromOwner matching t.Filter to
+// t.ToOwner in one transaction, recording each change in the customer's
+// history and publishing one OwnershipChanged per customer. It returns how
+// many customers moved.
+func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, error) {
+	t, err := t.Normalize()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = a.inTx(ctx, func(tx domain.Tx) error {
+		owned, err := tx.OwnedBy(ctx, t.FromOwner, t.Filter)
+		if err != nil {
+			return err
+		}
+		now, actor := a.clock(), callerOf(ctx).Actor
+		var changes []domain.OwnershipChange
+		var evs []domain.Event
+		for _, o := range owned {
+			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, actor, now); ok {
+				changes = append(changes, c)
+				evs = append(evs, domain.OwnershipChanged{Change: c})
+			}
+		}
+		n = len(changes)
+		if n == 0 {
+			return nil
+		}
+		if err := tx.TransferOwnership(ctx, changes, now); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("from=%s to=%s team=%s filter=%q count=%d", t.FromOwner, t.ToOwner, t.ToTeam, t.Filter, n)
+		return a.commit(ctx, tx, "TransferOwnership", "", t.Reason, detail, evs...)
+	})
+	return n, wrap("transfer ownership", err)
+}
+
+// OwnershipChanges returns a page of a customer's ownership history, newest
+// first, and the offset of the next page (0 on the last).
+func (a *App) OwnershipChanges(ctx context.Context, customerID string, size, offset int) ([]domain.OwnershipChange, int, error) {
+	size, err := pageSize(size, domain.DefaultPageSize, domain.MaxPageSize)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := resolve(ctx, a.store, customerID)
+	if err != nil {
+		return nil, 0, wrap("ownership changes", err)
+	}
+	rows, err := a.store.OwnershipChanges(ctx, c.ID, size+1, offset)
+	if err != nil {
+		return nil, 0, wrap("ownership changes", err)
+	}
+	if len(rows) > size {
+		return rows[:size], offset + size, nil
+	}
+	return rows, 0, nil
+}
