@@ -39,7 +39,35 @@ type harness struct {
 // interaction services would).
 func start(t *testing.T, cfg loyalty.Config) harness {
 	t.Helper()
-	natsURL := testinfra.EmbeddedNATS(t)
+	return startOn(t, cfg, "sqlite://"+filepath.Join(t.TempDir(), "loyalty.db"), testinfra.EmbeddedNATS(t))
+}
+
+// startOn boots Run on the database at dbURL and the JetStream at natsURL.
+func startOn(t *testing.T, cfg loyalty.Config, dbURL, natsURL string) harness {
+	t.Helper()
+	js := connect(t, natsURL)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = dbURL
+	cfg.NATSURL = natsURL
+	cfg.Listener = lis
+	testinfra.Background(t, func(ctx context.Context) error {
+		return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
+
+	conn, err := grpcclient.Dial(lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return harness{client: loyaltyv1.NewLoyaltyServiceClient(conn), js: js}
+}
+
+// connect connects to natsURL and creates the streams the service consumes.
+func connect(t *testing.T, natsURL string) jetstream.JetStream {
+	t.Helper()
 	nc, js, err := platformevents.Connect(natsURL, "loyalty-test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,24 +82,7 @@ func start(t *testing.T, cfg loyalty.Config) harness {
 			t.Fatal(err)
 		}
 	}
-
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "loyalty.db")
-	cfg.NATSURL = natsURL
-	cfg.Listener = lis
-	testinfra.Background(t, func(ctx context.Context) error {
-		return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	})
-
-	conn, err := grpcclient.Dial(lis.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return harness{client: loyaltyv1.NewLoyaltyServiceClient(conn), js: js}
+	return js
 }
 
 func defaultConfig(t *testing.T) loyalty.Config {

@@ -25,7 +25,7 @@ func (a *App) CreateAttributeDefinition(ctx context.Context, d domain.AttributeD
 			return err
 		}
 		if len(defs) >= domain.MaxAttributeDefinitions {
-			return &domain.ConflictError{Reason: fmt.Sprintf("at most %d attributes may be declared", domain.MaxAttributeDefinitions)}
+			return &domain.PreconditionError{Reason: fmt.Sprintf("at most %d attributes may be declared", domain.MaxAttributeDefinitions)}
 		}
 		if err := tx.CreateDefinition(ctx, d); err != nil {
 			return err
@@ -97,7 +97,7 @@ func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange
 				return err
 			}
 			if used {
-				return &domain.ConflictError{Reason: "customers still carry " + cur.Name + " = one of " + strings.Join(removed, ", ")}
+				return &domain.PreconditionError{Reason: "customers still carry " + cur.Name + " = one of " + strings.Join(removed, ", ")}
 			}
 		}
 		next.UpdateTime = a.clock()
@@ -125,7 +125,7 @@ func (a *App) DeleteAttributeDefinition(ctx context.Context, name string) error 
 			return err
 		}
 		if used {
-			return &domain.ConflictError{Reason: "customers still carry attribute " + name + "; remove it from them first"}
+			return &domain.PreconditionError{Reason: "customers still carry attribute " + name + "; remove it from them first"}
 		}
 		if err := tx.DeleteDefinition(ctx, name); err != nil {
 			return err

@@ -81,3 +81,12 @@ type ConflictError struct {
 
 // Error returns the reason.
 func (e *ConflictError) Error() string { return e.Reason }
+
+// PreconditionError: the operation is not possible in the current state,
+// e.g. removing an attribute customers still carry.
+type PreconditionError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *PreconditionError) Error() string { return e.Reason }

@@ -3,6 +3,8 @@ package domain
 import (
 	"slices"
 	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Merge folds merged into survivor and returns both after the merge: the
@@ -12,7 +14,7 @@ import (
 // survivor's own values win where both have one.
 func Merge(survivor, merged Customer, defs Definitions, now time.Time) (Customer, Customer, error) {
 	if survivor.ID == merged.ID {
-		return Customer{}, Customer{}, &ConflictError{Reason: "a customer cannot be merged into itself"}
+		return Customer{}, Customer{}, validation.Violations{{Field: "merged_customer_id", Description: "must differ from survivor_customer_id"}}.Err()
 	}
 	for _, c := range []Customer{survivor, merged} {
 		if err := c.checkWritable(); err != nil {

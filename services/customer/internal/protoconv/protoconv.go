@@ -186,3 +186,11 @@ func ToProtoRelationship(r domain.Relationship) *customerv1.Relationship {
 		Type: customerv1.RelationshipType(r.Type), Role: r.Role, CreateTime: timestamppb.New(r.CreateTime),
 	}
 }
+
+// ToProtoAuditEntry is the proto form of e.
+func ToProtoAuditEntry(e domain.AuditEntry) *customerv1.AuditEntry {
+	return &customerv1.AuditEntry{
+		Id: e.ID, Time: timestamppb.New(e.Time), Actor: e.Actor, Action: e.Action,
+		CustomerId: e.CustomerID, Reason: e.Reason, Detail: e.Detail,
+	}
+}

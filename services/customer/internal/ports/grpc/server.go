@@ -5,134 +5,54 @@ package grpc
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
-	"unicode"
 
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
-	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
 )
 
-// IdempotencyKeyMetadata is the incoming metadata key that carries the
-// request id when the message does not; the REST gateway forwards the
-// Idempotency-Key header under it.
-const IdempotencyKeyMetadata = "idempotency-key"
-
-// Customers is what the server needs from the use cases.
-type Customers interface {
-	CreateCustomer(ctx context.Context, cmd app.CreateCustomer) (domain.Customer, error)
-	GetCustomer(ctx context.Context, id string) (domain.Customer, error)
-	ListCustomers(ctx context.Context, q app.ListCustomers) (app.CustomerPage, error)
-	UpdateCustomer(ctx context.Context, cmd app.UpdateCustomer) (domain.Customer, error)
-}
+// Metadata keys the service reads. The REST gateway forwards the
+// Idempotency-Key, X-Guanxi-Actor and X-Guanxi-Reason headers under them.
+const (
+	IdempotencyKeyMetadata = "idempotency-key"
+	ActorMetadata          = "x-guanxi-actor"
+	ReasonMetadata         = "x-guanxi-reason"
+)
 
 // Server implements customerv1.CustomerServiceServer.
 type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
-	customers Customers
+	app *app.App
 }
 
-// NewServer returns a Server running the use cases of customers.
-func NewServer(customers Customers) *Server {
-	return &Server{customers: customers}
+// NewServer returns a Server running the use cases of a.
+func NewServer(a *app.App) *Server {
+	return &Server{app: a}
 }
 
-// CreateCustomer implements customerv1.CustomerServiceServer.
-func (s *Server) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
-	if req.GetCustomer() == nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "customer", Description: "is required"})
-	}
-	p, err := toDomainProfile(req.GetCustomer())
-	if err != nil {
-		return nil, err
-	}
-	requestID := req.GetRequestId()
-	if requestID == "" {
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if v := md.Get(IdempotencyKeyMetadata); len(v) > 0 {
-				requestID = v[0]
-			}
-		}
-	}
-	c, err := s.customers.CreateCustomer(ctx, app.CreateCustomer{Profile: p, RequestID: requestID})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &customerv1.CreateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
-}
-
-// GetCustomer implements customerv1.CustomerServiceServer.
-func (s *Server) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
-	if err := checkID("id", req.GetId()); err != nil {
-		return nil, err
-	}
-	c, err := s.customers.GetCustomer(ctx, req.GetId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &customerv1.GetCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
-}
-
-// ListCustomers implements customerv1.CustomerServiceServer.
-func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
-	if req.GetPageSize() < 0 {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_size", Description: "must not be negative"})
-	}
-	after, err := decodePageToken(req.GetPageToken())
-	if err != nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
-	}
-	page, err := s.customers.ListCustomers(ctx, app.ListCustomers{PageSize: int(req.GetPageSize()), After: after})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	resp := &customerv1.ListCustomersResponse{Customers: make([]*customerv1.Customer, len(page.Customers))}
-	for i, c := range page.Customers {
-		resp.Customers[i] = protoconv.ToProtoCustomer(c)
-	}
-	if page.Next != nil {
-		resp.NextPageToken = encodePageToken(*page.Next)
-	}
-	return resp, nil
-}
-
-// UpdateCustomer implements customerv1.CustomerServiceServer.
-func (s *Server) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCustomerRequest) (*customerv1.UpdateCustomerResponse, error) {
-	pc := req.GetCustomer()
-	if pc == nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "customer", Description: "is required"})
-	}
-	if err := checkID("customer.id", pc.GetId()); err != nil {
-		return nil, err
-	}
-	fields, err := toDomainFields(req.GetUpdateMask().GetPaths(), pc)
-	if err != nil {
-		return nil, err
-	}
-	p, err := toDomainProfile(pc)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.customers.UpdateCustomer(ctx, app.UpdateCustomer{
-		ID: pc.GetId(), Etag: pc.GetEtag(), Profile: p, Fields: fields,
+// caller puts who calls and why, from the metadata, into ctx for the use
+// cases and the audit log.
+func caller(ctx context.Context) context.Context {
+	return app.WithCaller(ctx, app.Caller{
+		Actor:  firstMetadata(ctx, ActorMetadata),
+		Reason: firstMetadata(ctx, ReasonMetadata),
 	})
-	if err != nil {
-		return nil, toStatus(err)
+}
+
+func firstMetadata(ctx context.Context, key string) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(key); len(v) > 0 {
+		return strings.TrimSpace(v[0])
 	}
-	return &customerv1.UpdateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+	return ""
 }
 
 // checkID refuses ids that are not UUIDs, so a typo reads as bad input
@@ -142,171 +62,353 @@ func checkID(field, id string) error {
 		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: field, Description: "is required"})
 	}
 	if _, err := uuid.Parse(id); err != nil {
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: field, Description: "is not a valid customer id (UUID)"})
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: field, Description: "is not a valid id (UUID)"})
 	}
 	return nil
 }
 
-// toDomainFields turns update mask paths into domain fields. An empty mask
-// means every field set (non-zero) in c, as proto3 cannot tell an unset
-// scalar from a zero one; "*" means every field, for full replacement
-// (AIP-134).
-func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, error) {
-	if len(paths) == 0 {
-		var fields []domain.Field
-		for _, f := range domain.Fields() {
-			if isSet(f, c) {
-				fields = append(fields, f)
-			}
-		}
-		return fields, nil
-	}
-	var fields []domain.Field
-	for _, p := range paths {
-		p = snakeCase(strings.TrimSpace(p))
-		switch p {
-		case "*":
-			return domain.Fields(), nil
-		case "id", "etag":
-			// Identity and the concurrency token travel in the body, and the
-			// REST edge puts every body field in the mask; neither is ever
-			// updated.
-			continue
-		}
-		f, ok := domain.ParseField(p)
-		if !ok {
-			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{
-				Field:       "update_mask",
-				Description: fmt.Sprintf("unknown or read-only field %q", p),
-			})
-		}
-		fields = append(fields, f)
-	}
-	return fields, nil
+func required(field string) error {
+	return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: field, Description: "is required"})
 }
 
-// snakeCase turns a JSON (lowerCamelCase) mask path such as "displayName",
-// which REST clients send in ?updateMask=, into the proto name.
-func snakeCase(path string) string {
-	var b strings.Builder
-	for _, r := range path {
-		if unicode.IsUpper(r) {
-			b.WriteByte('_')
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
+// CreateCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
+	ctx = caller(ctx)
+	if req.GetCustomer() == nil {
+		return nil, required("customer")
 	}
-	return b.String()
-}
-
-func isSet(f domain.Field, c *customerv1.Customer) bool {
-	switch f {
-	case domain.FieldType:
-		return c.GetType() != customerv1.CustomerType_CUSTOMER_TYPE_UNSPECIFIED
-	case domain.FieldDisplayName:
-		return c.GetDisplayName() != ""
-	case domain.FieldEmail:
-		return c.GetEmail() != ""
-	case domain.FieldPhone:
-		return c.GetPhone() != ""
-	case domain.FieldLocale:
-		return c.GetLocale() != ""
-	case domain.FieldTimeZone:
-		return c.GetTimeZone() != ""
-	case domain.FieldTags:
-		return len(c.GetTags()) > 0
+	requestID := req.GetRequestId()
+	if requestID == "" {
+		requestID = firstMetadata(ctx, IdempotencyKeyMetadata)
 	}
-	return false
-}
-
-func toDomainProfile(c *customerv1.Customer) (domain.Profile, error) {
-	t, err := toDomainType(c.GetType())
-	if err != nil {
-		return domain.Profile{}, err
-	}
-	return domain.Profile{
-		Type:        t,
-		DisplayName: c.GetDisplayName(),
-		Email:       c.GetEmail(),
-		Phone:       c.GetPhone(),
-		Locale:      c.GetLocale(),
-		TimeZone:    c.GetTimeZone(),
-		Tags:        c.GetTags(),
-	}, nil
-}
-
-func toDomainType(t customerv1.CustomerType) (domain.CustomerType, error) {
-	switch t {
-	case customerv1.CustomerType_CUSTOMER_TYPE_UNSPECIFIED:
-		return domain.TypeUnspecified, nil
-	case customerv1.CustomerType_CUSTOMER_TYPE_PERSON:
-		return domain.TypePerson, nil
-	case customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION:
-		return domain.TypeOrganization, nil
-	}
-	return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation{
-		Field: "customer.type", Description: fmt.Sprintf("unknown customer type %d", int32(t)),
+	c, err := s.app.CreateCustomer(ctx, app.CreateCustomer{
+		Profile: protoconv.ToDomainProfile(req.GetCustomer()), RequestID: requestID, AllowDuplicate: req.GetAllowDuplicate(),
 	})
-}
-
-// A page token is the keyset cursor "<create time micros>:<id>" in
-// unpadded base64url. The inside is private to this service and may change;
-// clients only pass it back.
-
-func encodePageToken(c domain.Cursor) string {
-	raw := strconv.FormatInt(c.CreateTime.UnixMicro(), 10) + ":" + c.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func decodePageToken(s string) (*domain.Cursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("decode page token: %w", err)
+		return nil, toStatus(err, "customer.")
 	}
-	micros, id, ok := strings.Cut(string(b), ":")
-	if !ok {
-		return nil, errors.New("decode page token: no separator")
+	return &customerv1.CreateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// GetCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
 	}
-	t, err := strconv.ParseInt(micros, 10, 64)
+	c, err := s.app.GetCustomer(caller(ctx), req.GetId())
 	if err != nil {
-		return nil, fmt.Errorf("decode page token: %w", err)
+		return nil, toStatus(err, "")
 	}
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, fmt.Errorf("decode page token: %w", err)
-	}
-	return &domain.Cursor{CreateTime: time.UnixMicro(t).UTC(), ID: id}, nil
+	return &customerv1.GetCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
 }
 
-// toStatus maps domain errors to gRPC statuses. Anything unmapped is
-// returned as is, so the platform's safety net logs it and answers Internal.
-func toStatus(err error) error {
-	var nf *domain.NotFoundError
-	var ve *validation.Error
-	switch {
-	case errors.As(err, &nf):
-		return status.Error(codes.NotFound, nf.Error())
-	case errors.As(err, &ve):
-		return rpcerr.InvalidArgument(requestViolations(ve.Violations)...)
-	case errors.Is(err, domain.ErrStale):
-		return status.Error(codes.Aborted, domain.ErrStale.Error())
+// ListCustomers implements customerv1.CustomerServiceServer.
+func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
+	q := app.ListCustomers{
+		PageSize: int(req.GetPageSize()), Filter: req.GetFilter(), OrderBy: req.GetOrderBy(),
+		Query: req.GetQuery(), ShowDeleted: req.GetShowDeleted(),
 	}
-	return err
+	fingerprint := fmt.Sprintf("customers|%s|%s|%s|%t", q.Filter, q.OrderBy, q.Query, q.ShowDeleted)
+	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	q.Offset = offset
+	page, err := s.app.ListCustomers(caller(ctx), q)
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.ListCustomersResponse{Customers: make([]*customerv1.Customer, len(page.Customers))}
+	for i, c := range page.Customers {
+		resp.Customers[i] = protoconv.ToProtoCustomer(c)
+	}
+	resp.NextPageToken = encodePageToken(page.NextOffset, fingerprint)
+	return resp, nil
 }
 
-// requestViolations puts domain fields at their path in the request:
-// profile fields live under "customer.", request-level ones do not.
-func requestViolations(vs validation.Violations) validation.Violations {
-	out := make(validation.Violations, len(vs))
-	for i, v := range vs {
-		switch v.Field {
-		case "request_id", "page_size", "page_token":
-		default:
-			v.Field = "customer." + v.Field
+// UpdateCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCustomerRequest) (*customerv1.UpdateCustomerResponse, error) {
+	pc := req.GetCustomer()
+	if pc == nil {
+		return nil, required("customer")
+	}
+	if err := checkID("customer.id", pc.GetId()); err != nil {
+		return nil, err
+	}
+	fields, err := toDomainFields(req.GetUpdateMask().GetPaths(), pc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.UpdateCustomer(caller(ctx), app.UpdateCustomer{
+		ID: pc.GetId(), Etag: pc.GetEtag(), Profile: protoconv.ToDomainProfile(pc), Fields: fields,
+	})
+	if err != nil {
+		return nil, toStatus(err, "customer.")
+	}
+	return &customerv1.UpdateCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// DeleteCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCustomerRequest) (*customerv1.DeleteCustomerResponse, error) {
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	c, err := s.app.DeleteCustomer(caller(ctx), req.GetId(), req.GetEtag())
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.DeleteCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// UndeleteCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) UndeleteCustomer(ctx context.Context, req *customerv1.UndeleteCustomerRequest) (*customerv1.UndeleteCustomerResponse, error) {
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	c, err := s.app.UndeleteCustomer(caller(ctx), req.GetId())
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.UndeleteCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// EraseCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) EraseCustomer(ctx context.Context, req *customerv1.EraseCustomerRequest) (*customerv1.EraseCustomerResponse, error) {
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	c, err := s.app.EraseCustomer(caller(ctx), req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.EraseCustomerResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// FindDuplicates implements customerv1.CustomerServiceServer.
+func (s *Server) FindDuplicates(ctx context.Context, req *customerv1.FindDuplicatesRequest) (*customerv1.FindDuplicatesResponse, error) {
+	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	dups, err := s.app.FindDuplicates(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()))
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.FindDuplicatesResponse{}
+	for _, d := range dups {
+		resp.Candidates = append(resp.Candidates, &customerv1.DuplicateCandidate{
+			Customer: protoconv.ToProtoCustomer(d.Customer), Score: d.Score, Reasons: d.Reasons,
+		})
+	}
+	return resp, nil
+}
+
+// MergeCustomers implements customerv1.CustomerServiceServer.
+func (s *Server) MergeCustomers(ctx context.Context, req *customerv1.MergeCustomersRequest) (*customerv1.MergeCustomersResponse, error) {
+	if err := checkID("survivor_customer_id", req.GetSurvivorCustomerId()); err != nil {
+		return nil, err
+	}
+	if err := checkID("merged_customer_id", req.GetMergedCustomerId()); err != nil {
+		return nil, err
+	}
+	c, err := s.app.MergeCustomers(caller(ctx), req.GetSurvivorCustomerId(), req.GetMergedCustomerId(), req.GetReason())
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.MergeCustomersResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// TransferOwnership implements customerv1.CustomerServiceServer.
+func (s *Server) TransferOwnership(ctx context.Context, req *customerv1.TransferOwnershipRequest) (*customerv1.TransferOwnershipResponse, error) {
+	n, err := s.app.TransferOwnership(caller(ctx), domain.Transfer{
+		FromOwner: req.GetFromOwnerId(), ToOwner: req.GetToOwnerId(), ToTeam: req.GetToTeamId(),
+		Filter: req.GetFilter(), Reason: req.GetReason(),
+	})
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.TransferOwnershipResponse{TransferredCount: int64(n)}, nil
+}
+
+// ListOwnershipChanges implements customerv1.CustomerServiceServer.
+func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListOwnershipChangesRequest) (*customerv1.ListOwnershipChangesResponse, error) {
+	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	fingerprint := "ownership|" + req.GetCustomerId()
+	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	changes, next, err := s.app.OwnershipChanges(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()), offset)
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.ListOwnershipChangesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	for _, c := range changes {
+		resp.Changes = append(resp.Changes, protoconv.ToProtoOwnershipChange(c))
+	}
+	return resp, nil
+}
+
+// SetConsent implements customerv1.CustomerServiceServer.
+func (s *Server) SetConsent(ctx context.Context, req *customerv1.SetConsentRequest) (*customerv1.SetConsentResponse, error) {
+	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	c, err := s.app.SetConsent(caller(ctx), req.GetCustomerId(), domain.Consent{
+		Channel: domain.Channel(req.GetChannel()), Status: domain.ConsentStatus(req.GetStatus()), Source: req.GetSource(),
+	})
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.SetConsentResponse{Customer: protoconv.ToProtoCustomer(c)}, nil
+}
+
+// CreateRelationship implements customerv1.CustomerServiceServer.
+func (s *Server) CreateRelationship(ctx context.Context, req *customerv1.CreateRelationshipRequest) (*customerv1.CreateRelationshipResponse, error) {
+	r := req.GetRelationship()
+	if r == nil {
+		return nil, required("relationship")
+	}
+	if err := checkID("relationship.from_customer_id", r.GetFromCustomerId()); err != nil {
+		return nil, err
+	}
+	if err := checkID("relationship.to_customer_id", r.GetToCustomerId()); err != nil {
+		return nil, err
+	}
+	out, err := s.app.CreateRelationship(caller(ctx), domain.Relationship{
+		FromID: r.GetFromCustomerId(), ToID: r.GetToCustomerId(), Type: domain.RelationshipType(r.GetType()), Role: r.GetRole(),
+	})
+	if err != nil {
+		return nil, toStatus(err, "relationship.")
+	}
+	return &customerv1.CreateRelationshipResponse{Relationship: protoconv.ToProtoRelationship(out)}, nil
+}
+
+// ListRelationships implements customerv1.CustomerServiceServer.
+func (s *Server) ListRelationships(ctx context.Context, req *customerv1.ListRelationshipsRequest) (*customerv1.ListRelationshipsResponse, error) {
+	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	rs, err := s.app.ListRelationships(caller(ctx), req.GetCustomerId())
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.ListRelationshipsResponse{}
+	for _, r := range rs {
+		resp.Relationships = append(resp.Relationships, protoconv.ToProtoRelationship(r))
+	}
+	return resp, nil
+}
+
+// DeleteRelationship implements customerv1.CustomerServiceServer.
+func (s *Server) DeleteRelationship(ctx context.Context, req *customerv1.DeleteRelationshipRequest) (*customerv1.DeleteRelationshipResponse, error) {
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	if err := s.app.DeleteRelationship(caller(ctx), req.GetId()); err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.DeleteRelationshipResponse{}, nil
+}
+
+// CreateAttributeDefinition implements customerv1.CustomerServiceServer.
+func (s *Server) CreateAttributeDefinition(ctx context.Context, req *customerv1.CreateAttributeDefinitionRequest) (*customerv1.CreateAttributeDefinitionResponse, error) {
+	d := req.GetAttributeDefinition()
+	if d == nil {
+		return nil, required("attribute_definition")
+	}
+	out, err := s.app.CreateAttributeDefinition(caller(ctx), toDomainDefinition(d))
+	if err != nil {
+		return nil, toStatus(err, "attribute_definition.")
+	}
+	return &customerv1.CreateAttributeDefinitionResponse{AttributeDefinition: protoconv.ToProtoDefinition(out)}, nil
+}
+
+// ListAttributeDefinitions implements customerv1.CustomerServiceServer.
+func (s *Server) ListAttributeDefinitions(ctx context.Context, _ *customerv1.ListAttributeDefinitionsRequest) (*customerv1.ListAttributeDefinitionsResponse, error) {
+	defs, err := s.app.ListAttributeDefinitions(caller(ctx))
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.ListAttributeDefinitionsResponse{}
+	for _, d := range defs {
+		resp.AttributeDefinitions = append(resp.AttributeDefinitions, protoconv.ToProtoDefinition(d))
+	}
+	return resp, nil
+}
+
+// UpdateAttributeDefinition implements customerv1.CustomerServiceServer.
+func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.UpdateAttributeDefinitionRequest) (*customerv1.UpdateAttributeDefinitionResponse, error) {
+	d := req.GetAttributeDefinition()
+	if d == nil {
+		return nil, required("attribute_definition")
+	}
+	if d.GetName() == "" {
+		return nil, required("attribute_definition.name")
+	}
+	fields := req.GetUpdateMask().GetPaths()
+	if len(fields) == 0 {
+		if d.GetDisplayName() != "" {
+			fields = append(fields, "display_name")
 		}
-		out[i] = v
+		if d.GetDescription() != "" {
+			fields = append(fields, "description")
+		}
+		if len(d.GetEnumValues()) > 0 {
+			fields = append(fields, "enum_values")
+		}
 	}
-	return out
+	for i, f := range fields {
+		fields[i] = snakeCase(f)
+	}
+	fields = slices.DeleteFunc(fields, func(f string) bool { return f == "name" })
+	out, err := s.app.UpdateAttributeDefinition(caller(ctx), app.DefinitionChange{Values: toDomainDefinition(d), Fields: fields})
+	if err != nil {
+		return nil, toStatus(err, "attribute_definition.")
+	}
+	return &customerv1.UpdateAttributeDefinitionResponse{AttributeDefinition: protoconv.ToProtoDefinition(out)}, nil
+}
+
+// DeleteAttributeDefinition implements customerv1.CustomerServiceServer.
+func (s *Server) DeleteAttributeDefinition(ctx context.Context, req *customerv1.DeleteAttributeDefinitionRequest) (*customerv1.DeleteAttributeDefinitionResponse, error) {
+	if req.GetName() == "" {
+		return nil, required("name")
+	}
+	if err := s.app.DeleteAttributeDefinition(caller(ctx), req.GetName()); err != nil {
+		return nil, toStatus(err, "")
+	}
+	return &customerv1.DeleteAttributeDefinitionResponse{}, nil
+}
+
+// ListAuditEntries implements customerv1.CustomerServiceServer.
+func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAuditEntriesRequest) (*customerv1.ListAuditEntriesResponse, error) {
+	q := domain.AuditQuery{Actor: req.GetActor(), Limit: int(req.GetPageSize())}
+	if id := req.GetCustomerId(); id != "" {
+		if err := checkID("customer_id", id); err != nil {
+			return nil, err
+		}
+		q.CustomerIDs = []string{id}
+	}
+	if t := req.GetStartTime(); t != nil {
+		q.Start = t.AsTime()
+	}
+	if t := req.GetEndTime(); t != nil {
+		q.End = t.AsTime()
+	}
+	fingerprint := fmt.Sprintf("audit|%s|%s|%v|%v", req.GetCustomerId(), q.Actor, q.Start, q.End)
+	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	q.Offset = offset
+	entries, next, err := s.app.ListAuditEntries(caller(ctx), q)
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	resp := &customerv1.ListAuditEntriesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	for _, e := range entries {
+		resp.Entries = append(resp.Entries, protoconv.ToProtoAuditEntry(e))
+	}
+	return resp, nil
 }

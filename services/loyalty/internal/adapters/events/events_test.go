@@ -105,6 +105,10 @@ func TestBadEventsArePermanent(t *testing.T) {
 		{"customer id not a uuid", h.CustomerCreated, badID},
 		{"undecodable purchase", h.PurchaseRecorded, garbage},
 		{"purchase without currency", h.PurchaseRecorded, badPurchase},
+		{"undecodable merge", h.CustomerMerged, garbage},
+		{"merge without ids", h.CustomerMerged, nil},
+		{"undecodable erasure", h.CustomerErased, garbage},
+		{"erasure without id", h.CustomerErased, nil},
 	}
 	for _, tt := range tests {
 		err := tt.handler(ctx, platformevents.Message{ID: "bad-" + tt.name, Payload: tt.payload})
@@ -144,5 +148,54 @@ func TestEncode(t *testing.T) {
 	var unknown domain.Event
 	if _, _, err := events.Encode(unknown); err == nil {
 		t.Error("Encode(nil) succeeded")
+	}
+}
+
+// TestCustomersRouting feeds the customers consumer's handler one event of
+// each subject it subscribes to, and one it does not.
+func TestCustomersRouting(t *testing.T) {
+	t.Parallel()
+	h, svc := newHandlers(t)
+	ctx := context.Background()
+	const survivor = "01890a5d-ac96-774b-bcce-b302099a8099"
+	msg := func(id, subject string, m proto.Message) platformevents.Message {
+		t.Helper()
+		payload, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return platformevents.Message{ID: id, Subject: subject, Payload: payload}
+	}
+	if err := h.PurchaseRecorded(ctx, purchaseMessage(t, "e-p", "i-1", 5000)); err != nil {
+		t.Fatal(err)
+	}
+	steps := []platformevents.Message{
+		msg("e-c", customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: survivor}}),
+		msg("e-m", customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{
+			MergedCustomerId: customer, SurvivorCustomerId: survivor, Survivor: &customerv1.Customer{Id: survivor},
+		}),
+		msg("e-e", customerv1.SubjectCustomerErased, &customerv1.CustomerErased{CustomerId: survivor}),
+	}
+	for _, m := range steps {
+		if err := h.Customers(ctx, m); err != nil {
+			t.Fatalf("%s: %v", m.Subject, err)
+		}
+	}
+	acc, err := svc.Account(ctx, customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.CustomerID != survivor || acc.PointsBalance != 50 {
+		t.Fatalf("account of the merged customer = %+v, want the survivor's with 50 points", acc)
+	}
+	other := msg("e-x", customerv1.SubjectCustomerDeleted, &customerv1.CustomerDeleted{CustomerId: survivor})
+	if err := h.Customers(ctx, other); !platformevents.IsPermanent(err) {
+		t.Fatalf("unsubscribed subject: err = %v, want permanent", err)
+	}
+	conflict := msg("e-m2", customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{
+		MergedCustomerId: survivor, SurvivorCustomerId: customer,
+	})
+	if err := h.Customers(ctx, conflict); !platformevents.IsPermanent(err) {
+		t.Fatalf("merge contradicting an earlier one: err = %v, want permanent", err)
 	}
 }

@@ -36,6 +36,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("idempotent by event id", func(t *testing.T) { testMarkHandled(t, s) })
 			t.Run("rollback leaves nothing", func(t *testing.T) { testRollback(t, db, s) })
 			t.Run("ledger event id unique", func(t *testing.T) { testLedgerEventUnique(t, s) })
+			t.Run("merge links and transfers", func(t *testing.T) { testMergeLinks(t, s) })
+			t.Run("erasure recorded once", func(t *testing.T) { testRecordErasure(t, s) })
 		})
 	}
 }
@@ -238,4 +240,96 @@ func outboxSubjects(t *testing.T, db *sqldb.DB) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func testMergeLinks(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	const (
+		merged   = "01890a5d-ac96-774b-bcce-b3020990aa01"
+		earlier  = "01890a5d-ac96-774b-bcce-b3020990aa02"
+		survivor = "01890a5d-ac96-774b-bcce-b3020990aa03"
+	)
+	t1 := t0.Add(time.Hour)
+	err := s.InTx(ctx, func(tx domain.Tx) error {
+		for _, id := range []string{merged, earlier, survivor} {
+			if _, err := tx.OpenAccount(ctx, domain.NewAccount(id, t0)); err != nil {
+				return err
+			}
+		}
+		// earlier was merged into merged before; merged now goes to survivor.
+		e := domain.NewAccount(earlier, t0)
+		e.MergedInto = merged
+		if err := tx.SaveAccount(ctx, e); err != nil {
+			return err
+		}
+		m := domain.NewAccount(merged, t0)
+		m.MergedInto, m.UpdateTime = survivor, t1
+		if err := tx.SaveAccount(ctx, m); err != nil {
+			return err
+		}
+		if err := tx.RepointMerged(ctx, merged, survivor); err != nil {
+			return err
+		}
+		entries := domain.TransferEntries(domain.Merge{MergedID: merged, SurvivorID: survivor},
+			domain.Transfer{Points: 5, LifetimePoints: 7},
+			"01890a5d-ac96-774b-bcce-0000000000a1", "01890a5d-ac96-774b-bcce-0000000000a2", "e-merge", t1)
+		for _, e := range entries {
+			if err := tx.AddLedgerEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{merged: survivor, earlier: survivor, survivor: ""} {
+		got, err := s.Account(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.MergedInto != want {
+			t.Errorf("account %s merged into %q, want %q", id, got.MergedInto, want)
+		}
+	}
+	in, err := s.Ledger(ctx, survivor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain.LedgerEntry{
+		ID: "01890a5d-ac96-774b-bcce-0000000000a2", CustomerID: survivor, Points: 5, LifetimePoints: 7,
+		Reason: domain.ReasonMergeIn, CounterpartID: merged, EventID: "e-merge", Time: t1,
+	}
+	if len(in) != 1 || in[0] != want {
+		t.Fatalf("survivor ledger = %+v, want [%+v]", in, want)
+	}
+	out, err := s.Ledger(ctx, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Points != -5 || out[0].LifetimePoints != -7 || out[0].CounterpartID != survivor {
+		t.Fatalf("merged ledger = %+v, want one transfer of -5/-7 to the survivor", out)
+	}
+}
+
+func testRecordErasure(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	if _, err := s.Erasure(ctx, customerA); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("erasure before any: err = %v, want ErrNotFound", err)
+	}
+	for i := range 2 {
+		err := s.InTx(ctx, func(tx domain.Tx) error {
+			return tx.RecordErasure(ctx, domain.Erasure{CustomerID: customerA, EraseTime: t0.Add(time.Duration(i) * time.Hour)}, t0)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Erasure(ctx, customerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.EraseTime.Equal(t0) {
+		t.Fatalf("erase time = %v, want the first one %v", got.EraseTime, t0)
+	}
 }

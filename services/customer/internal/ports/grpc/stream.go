@@ -1,0 +1,149 @@
+package grpc
+
+import (
+	"errors"
+	"io"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/importfile"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
+)
+
+// importBatch is how many rows go into one transaction of an import.
+const importBatch = 1000
+
+// ImportCustomers implements customerv1.CustomerServiceServer. The chunks
+// the client streams are piped into a file reader, so rows may span chunks
+// and memory stays bounded however large the file is.
+func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustomersServer) error {
+	ctx := caller(stream.Context())
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return required("format")
+	}
+	if err != nil {
+		return err
+	}
+	if first.GetFormat() == customerv1.ImportFormat_IMPORT_FORMAT_UNSPECIFIED {
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "format", Description: "is required on the first message: CSV or NDJSON"})
+	}
+	defs, err := s.app.ListAttributeDefinitions(ctx)
+	if err != nil {
+		return toStatus(err, "")
+	}
+	types := map[string]customerv1.AttributeType{}
+	for _, d := range defs {
+		types[d.Name] = customerv1.AttributeType(d.Type)
+	}
+
+	pr, pw := io.Pipe()
+	go func() {
+		if _, err := pw.Write(first.GetData()); err != nil {
+			return
+		}
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				pw.CloseWithError(err)
+				return
+			}
+			if _, err := pw.Write(msg.GetData()); err != nil {
+				return
+			}
+		}
+	}()
+	// Closing the read side stops the receiver if we return early.
+	defer pr.Close()
+
+	reader, err := importfile.NewReader(first.GetFormat(), pr, func(name string) (customerv1.AttributeType, bool) {
+		t, ok := types[name]
+		return t, ok
+	})
+	if err != nil {
+		return headerStatus(err)
+	}
+	im := s.app.NewImport(first.GetAllowDuplicates())
+	batch := make([]app.ImportRow, 0, importBatch)
+	flush := func() error {
+		err := im.Add(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		row, err := reader.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		batch = append(batch, toImportRow(row))
+		if len(batch) == importBatch {
+			if err := flush(); err != nil {
+				return toStatus(err, "")
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return toStatus(err, "")
+	}
+	res, err := im.Finish(ctx)
+	if err != nil {
+		return toStatus(err, "")
+	}
+	resp := &customerv1.ImportCustomersResponse{
+		RowCount: res.Rows, CreatedCount: res.Created, UpdatedCount: res.Updated,
+		UnchangedCount: res.Unchanged, FailedCount: res.Failed,
+	}
+	for _, e := range res.Errors {
+		resp.Errors = append(resp.Errors, &customerv1.ImportError{Line: e.Line, Field: e.Field, Reason: e.Reason})
+	}
+	return stream.SendAndClose(resp)
+}
+
+// headerStatus reports a file that cannot be read at all, such as a CSV
+// header naming an unknown column.
+func headerStatus(err error) error {
+	var he *importfile.HeaderError
+	if errors.As(err, &he) {
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "data", Description: he.Error()})
+	}
+	return err
+}
+
+func toImportRow(r importfile.Row) app.ImportRow {
+	out := app.ImportRow{Line: r.Line}
+	if r.Err != nil {
+		out.ParseError = &app.RowError{Line: r.Line, Field: r.Err.Field, Reason: r.Err.Reason}
+		return out
+	}
+	fields, err := toDomainFields(r.Fields, r.Customer)
+	if err != nil {
+		out.ParseError = &app.RowError{Line: r.Line, Reason: "names a field that cannot be imported"}
+		return out
+	}
+	out.Profile = protoconv.ToDomainProfile(r.Customer)
+	out.Fields = fields
+	return out
+}
+
+// ExportCustomers implements customerv1.CustomerServiceServer.
+func (s *Server) ExportCustomers(req *customerv1.ExportCustomersRequest, stream customerv1.CustomerService_ExportCustomersServer) error {
+	_, err := s.app.ExportCustomers(caller(stream.Context()), req.GetFilter(), req.GetQuery(), func(cs []domain.Customer) error {
+		resp := &customerv1.ExportCustomersResponse{Customers: make([]*customerv1.Customer, len(cs))}
+		for i, c := range cs {
+			resp.Customers[i] = protoconv.ToProtoCustomer(c)
+		}
+		return stream.Send(resp)
+	})
+	if err != nil {
+		return toStatus(err, "")
+	}
+	return nil
+}
