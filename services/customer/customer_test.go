@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,26 +33,46 @@ import (
 // the test instead of hanging it.
 const callTimeout = 10 * time.Second
 
+// testActor is the account manager most tests call as; a customer created
+// without owner_id is owned by the caller.
+const testActor = "am-zhang"
+
+// unknownID is a well-formed id no customer has.
+const unknownID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+
 type harness struct {
 	client  customerv1.CustomerServiceClient
 	natsURL string
+	// db is "sqlite" or "postgres".
+	db string
 }
 
-// start runs the service on SQLite in t.TempDir(), an embedded JetStream and
-// a loopback listener, and stops it when the test ends, failing the test if
-// Run does not return nil.
-func start(t *testing.T) harness {
+// forEachDB runs fn once per database testinfra.Databases offers (SQLite,
+// and PostgreSQL when GUANXI_TEST_POSTGRES_URL is set), each against its own
+// service on a fresh database and embedded JetStream.
+func forEachDB(t *testing.T, fn func(t *testing.T, h harness)) {
+	t.Helper()
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			h := startOn(t, d.URL)
+			h.db = d.Name
+			fn(t, h)
+		})
+	}
+}
+
+// startOn runs the service on the database at dbURL, an embedded JetStream
+// and a loopback listener, and stops it when the test ends, failing the test
+// if Run does not return nil.
+func startOn(t *testing.T, dbURL string) harness {
 	t.Helper()
 	natsURL := testinfra.EmbeddedNATS(t)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := customer.Config{
-		DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "customer.db"),
-		NATSURL:     natsURL,
-		Listener:    lis,
-	}
+	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, logger) })
 
@@ -70,11 +90,67 @@ func start(t *testing.T) harness {
 	return harness{client: customerv1.NewCustomerServiceClient(conn), natsURL: natsURL}
 }
 
+// callCtx is a call context without metadata: the anonymous caller.
 func callCtx(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// as is a call context for actor, with reason when given, as the gateway
+// forwards X-Guanxi-Actor and X-Guanxi-Reason.
+func as(t *testing.T, actor string, reason ...string) context.Context {
+	t.Helper()
+	kv := []string{"x-guanxi-actor", actor}
+	if len(reason) > 0 {
+		kv = append(kv, "x-guanxi-reason", reason[0])
+	}
+	return metadata.AppendToOutgoingContext(callCtx(t), kv...)
+}
+
+// create creates c as testActor and fails the test when that fails.
+func (h harness) create(t *testing.T, c *customerv1.Customer) *customerv1.Customer {
+	t.Helper()
+	resp, err := h.client.CreateCustomer(as(t, testActor), &customerv1.CreateCustomerRequest{Customer: c})
+	if err != nil {
+		t.Fatalf("CreateCustomer(%s): %v", c.GetDisplayName(), err)
+	}
+	return resp.GetCustomer()
+}
+
+// get reads a customer as testActor.
+func (h harness) get(t *testing.T, id string) *customerv1.Customer {
+	t.Helper()
+	resp, err := h.client.GetCustomer(as(t, testActor), &customerv1.GetCustomerRequest{Id: id})
+	if err != nil {
+		t.Fatalf("GetCustomer(%s): %v", id, err)
+	}
+	return resp.GetCustomer()
+}
+
+// listIDs lists every customer matching req (all pages) and returns their
+// ids in the order listed.
+func (h harness) listIDs(t *testing.T, req *customerv1.ListCustomersRequest) []string {
+	t.Helper()
+	req = proto.Clone(req).(*customerv1.ListCustomersRequest)
+	var ids []string
+	for page := 0; ; page++ {
+		if page > 100 {
+			t.Fatal("paging does not end")
+		}
+		resp, err := h.client.ListCustomers(as(t, testActor), req)
+		if err != nil {
+			t.Fatalf("ListCustomers(filter %q, query %q): %v", req.GetFilter(), req.GetQuery(), err)
+		}
+		for _, c := range resp.GetCustomers() {
+			ids = append(ids, c.GetId())
+		}
+		if resp.GetNextPageToken() == "" {
+			return ids
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
 }
 
 // wantViolation asserts err is InvalidArgument with a BadRequest violation
@@ -94,17 +170,97 @@ func wantViolation(t *testing.T, err error, field string) {
 	t.Fatalf("violations on %v, want one on %q (err %v)", fields, field, err)
 }
 
-func TestCustomerAPI(t *testing.T) {
-	h := start(t)
-	c := h.client
+// wantCode asserts err has code and, when contains are given, a message
+// holding each of them.
+func wantCode(t *testing.T, err error, code codes.Code, contains ...string) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("err = %v, want %v", err, code)
+	}
+	msg := status.Convert(err).Message()
+	for _, s := range contains {
+		if !strings.Contains(msg, s) {
+			t.Errorf("message %q does not mention %q", msg, s)
+		}
+	}
+}
 
+// eventStream reads the CUSTOMER stream's events on the given subjects from
+// the start, so no event can slip past before the test subscribes.
+type eventStream struct {
+	js   jetstream.JetStream
+	cons jetstream.Consumer
+}
+
+func (h harness) events(t *testing.T, subjects ...string) *eventStream {
+	t.Helper()
+	nc, err := nats.Connect(h.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run has ensured the stream before serving.
+	cons, err := js.OrderedConsumer(callCtx(t), customerv1.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
+	if err != nil {
+		t.Fatalf("ordered consumer on %s: %v", customerv1.Stream, err)
+	}
+	return &eventStream{js: js, cons: cons}
+}
+
+// next returns the next event, decoded into msg, and its subject.
+func (s *eventStream) next(t *testing.T, msg proto.Message) string {
+	t.Helper()
+	m, err := s.cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatalf("no event within 10s: %v", err)
+	}
+	if err := proto.Unmarshal(m.Data(), msg); err != nil {
+		t.Fatalf("decode %s as %T: %v", m.Subject(), msg, err)
+	}
+	return m.Subject()
+}
+
+// none asserts no further event arrives within a short while.
+func (s *eventStream) none(t *testing.T) {
+	t.Helper()
+	if m, err := s.cons.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
+		t.Errorf("unexpected event on %s", m.Subject())
+	}
+}
+
+// count is how many messages the stream holds on subject.
+func (s *eventStream) count(t *testing.T, subject string) uint64 {
+	t.Helper()
+	st, err := s.js.Stream(callCtx(t), customerv1.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(callCtx(t), jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Subjects[subject]
+}
+
+func TestCustomerAPI(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, testCustomerAPI)
+}
+
+func testCustomerAPI(t *testing.T, h harness) {
+	c := h.client
 	created, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
 		Customer: &customerv1.Customer{
 			DisplayName: "  王小明 ",
 			Email:       "xiaoming.wang@Example.CN",
-			Phone:       "+86 (138) 0013-8000",
+			Phone:       "138 0013 8000",
 			Locale:      "zh-cn",
 			Tags:        []string{"vip", " vip", "会员"},
+			OwnerId:     "am-li",
 		},
 		RequestId: "create-1",
 	})
@@ -113,12 +269,16 @@ func TestCustomerAPI(t *testing.T) {
 	}
 	cust := created.GetCustomer()
 	want := &customerv1.Customer{
-		Type:        customerv1.CustomerType_CUSTOMER_TYPE_PERSON,
-		DisplayName: "王小明",
-		Email:       "xiaoming.wang@example.cn",
-		Phone:       "+8613800138000",
-		Locale:      "zh-CN",
-		Tags:        []string{"vip", "会员"},
+		Type:           customerv1.CustomerType_CUSTOMER_TYPE_PERSON,
+		Kind:           customerv1.CustomerKind_CUSTOMER_KIND_END_CUSTOMER,
+		LifecycleStage: customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT,
+		State:          customerv1.CustomerState_CUSTOMER_STATE_ACTIVE,
+		DisplayName:    "王小明",
+		Email:          "xiaoming.wang@example.cn",
+		Phone:          "+8613800138000",
+		Locale:         "zh-CN",
+		Tags:           []string{"vip", "会员"},
+		OwnerId:        "am-li",
 	}
 	if diff := cmp.Diff(want, cust, protocmp.Transform(),
 		protocmp.IgnoreFields(&customerv1.Customer{}, "id", "create_time", "update_time", "etag")); diff != "" {
@@ -139,12 +299,9 @@ func TestCustomerAPI(t *testing.T) {
 	})
 
 	t.Run("GetUnknown", func(t *testing.T) {
-		id := "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
-		_, err := c.GetCustomer(callCtx(t), &customerv1.GetCustomerRequest{Id: id})
-		if status.Code(err) != codes.NotFound {
-			t.Fatalf("err = %v, want NotFound", err)
-		}
-		if got, want := status.Convert(err).Message(), "customer "+id+" not found"; got != want {
+		_, err := c.GetCustomer(callCtx(t), &customerv1.GetCustomerRequest{Id: unknownID})
+		wantCode(t, err, codes.NotFound)
+		if got, want := status.Convert(err).Message(), "customer "+unknownID+" not found"; got != want {
 			t.Errorf("message %q, want %q", got, want)
 		}
 	})
@@ -155,22 +312,37 @@ func TestCustomerAPI(t *testing.T) {
 	})
 
 	t.Run("CreateBadEmail", func(t *testing.T) {
-		_, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
+		_, err := c.CreateCustomer(as(t, testActor), &customerv1.CreateCustomerRequest{
 			Customer: &customerv1.Customer{DisplayName: "Bad Mail", Email: "nobody-at-example.com"},
 		})
 		wantViolation(t, err, "customer.email")
 	})
 
+	t.Run("CreateBadPhone", func(t *testing.T) {
+		_, err := c.CreateCustomer(as(t, testActor), &customerv1.CreateCustomerRequest{
+			Customer: &customerv1.Customer{DisplayName: "Bad Phone", Phone: "12345"},
+		})
+		wantViolation(t, err, "customer.phone")
+	})
+
 	t.Run("CreateMissingName", func(t *testing.T) {
-		_, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{}})
+		_, err := c.CreateCustomer(as(t, testActor), &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{}})
 		wantViolation(t, err, "customer.display_name")
-		_, err = c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{})
+		_, err = c.CreateCustomer(as(t, testActor), &customerv1.CreateCustomerRequest{})
 		wantViolation(t, err, "customer")
+	})
+
+	t.Run("CreateWithoutOwner", func(t *testing.T) {
+		// No owner_id and no actor: nobody would own the customer.
+		_, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
+			Customer: &customerv1.Customer{DisplayName: "Ownerless"},
+		})
+		wantViolation(t, err, "customer.owner_id")
 	})
 
 	t.Run("DuplicateRequestID", func(t *testing.T) {
 		again, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
-			Customer:  &customerv1.Customer{DisplayName: "王小明"},
+			Customer:  &customerv1.Customer{DisplayName: "王小明", OwnerId: "am-li"},
 			RequestId: "create-1",
 		})
 		if err != nil {
@@ -182,7 +354,7 @@ func TestCustomerAPI(t *testing.T) {
 	})
 
 	t.Run("IdempotencyKeyMetadata", func(t *testing.T) {
-		ctx := metadata.AppendToOutgoingContext(callCtx(t), "idempotency-key", "header-key-1")
+		ctx := metadata.AppendToOutgoingContext(as(t, testActor), "idempotency-key", "header-key-1")
 		first, err := c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: "Keyed"}})
 		if err != nil {
 			t.Fatalf("create with key: %v", err)
@@ -200,7 +372,7 @@ func TestCustomerAPI(t *testing.T) {
 	})
 
 	t.Run("UpdateWithMask", func(t *testing.T) {
-		up, err := c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		up, err := c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer: &customerv1.Customer{
 				Id: cust.GetId(), Etag: cust.GetEtag(),
 				DisplayName: "王晓明", Email: "ignored@example.com", Tags: nil,
@@ -217,7 +389,7 @@ func TestCustomerAPI(t *testing.T) {
 		if u.GetEtag() == cust.GetEtag() {
 			t.Errorf("etag unchanged: %s", u.GetEtag())
 		}
-		if !u.GetUpdateTime().AsTime().After(cust.GetUpdateTime().AsTime()) && !u.GetUpdateTime().AsTime().Equal(cust.GetUpdateTime().AsTime()) {
+		if u.GetUpdateTime().AsTime().Before(cust.GetUpdateTime().AsTime()) {
 			t.Errorf("update time went back: %v -> %v", cust.GetUpdateTime().AsTime(), u.GetUpdateTime().AsTime())
 		}
 		got, err := c.GetCustomer(callCtx(t), &customerv1.GetCustomerRequest{Id: cust.GetId()})
@@ -226,188 +398,137 @@ func TestCustomerAPI(t *testing.T) {
 		}
 
 		// The etag the client read before the update is stale now.
-		_, err = c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer:   &customerv1.Customer{Id: cust.GetId(), Etag: cust.GetEtag(), DisplayName: "Lost"},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
 		})
-		if status.Code(err) != codes.Aborted {
-			t.Fatalf("stale etag: err = %v, want Aborted", err)
+		wantCode(t, err, codes.Aborted)
+		if got := h.get(t, cust.GetId()); got.GetDisplayName() != "王晓明" {
+			t.Errorf("a stale update was written: display_name %q", got.GetDisplayName())
 		}
 
 		// An empty mask writes the fields that are set, and only them.
-		up2, err := c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		up2, err := c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer: &customerv1.Customer{Id: cust.GetId(), Etag: u.GetEtag(), TimeZone: "Europe/Paris"},
 		})
 		if err != nil {
 			t.Fatalf("update with empty mask: %v", err)
 		}
-		if got := up2.GetCustomer(); got.GetTimeZone() != "Europe/Paris" || got.GetDisplayName() != "王晓明" || got.GetPhone() != cust.GetPhone() {
+		if got := up2.GetCustomer(); got.GetTimeZone() != "Europe/Paris" || got.GetDisplayName() != "王晓明" || got.GetPhone() != cust.GetPhone() || got.GetOwnerId() != "am-li" {
 			t.Errorf("empty mask update = %v", got)
 		}
 	})
 
 	t.Run("UpdateBadInput", func(t *testing.T) {
-		_, err := c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		_, err := c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer:   &customerv1.Customer{Id: cust.GetId(), DisplayName: "X"},
-			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name", "create_time"}},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name", "no_such_field"}},
 		})
 		wantViolation(t, err, "update_mask")
-		_, err = c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer:   &customerv1.Customer{Id: cust.GetId(), Phone: "call me"},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}},
 		})
 		wantViolation(t, err, "customer.phone")
-		_, err = c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
-			Customer:   &customerv1.Customer{Id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", DisplayName: "X"},
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: cust.GetId()},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
 		})
-		if status.Code(err) != codes.NotFound {
-			t.Fatalf("update unknown id: err = %v, want NotFound", err)
-		}
-		_, err = c.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
+		wantViolation(t, err, "customer.display_name")
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: unknownID, DisplayName: "X"},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+		})
+		wantCode(t, err, codes.NotFound, unknownID)
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
 			Customer: &customerv1.Customer{Id: "nope", DisplayName: "X"},
 		})
 		wantViolation(t, err, "customer.id")
+		_, err = c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{})
+		wantViolation(t, err, "customer")
 	})
-}
 
-func TestListCustomers(t *testing.T) {
-	h := start(t)
-	c := h.client
-	var want []string
-	for i := range 7 {
-		resp, err := c.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
-			Customer: &customerv1.Customer{DisplayName: fmt.Sprintf("Customer %d", i)},
+	t.Run("OutputOnlyMaskPathsIgnored", func(t *testing.T) {
+		// A REST PATCH sends back what it read; output-only fields in the
+		// mask are ignored rather than refused (AIP-161).
+		cur := h.get(t, cust.GetId())
+		up, err := c.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: cur.GetId(), Etag: cur.GetEtag(), Locale: "en-GB", State: customerv1.CustomerState_CUSTOMER_STATE_ERASED},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"locale", "create_time", "state", "etag"}},
 		})
 		if err != nil {
-			t.Fatalf("create %d: %v", i, err)
+			t.Fatalf("UpdateCustomer: %v", err)
 		}
-		want = append(want, resp.GetCustomer().GetId())
-	}
-
-	var got []string
-	var sizes []int
-	token := ""
-	for {
-		if len(sizes) > 5 {
-			t.Fatal("paging does not end")
+		if got := up.GetCustomer(); got.GetLocale() != "en-GB" || got.GetState() != customerv1.CustomerState_CUSTOMER_STATE_ACTIVE ||
+			!got.GetCreateTime().AsTime().Equal(cur.GetCreateTime().AsTime()) {
+			t.Errorf("updated = %v", got)
 		}
-		resp, err := c.ListCustomers(callCtx(t), &customerv1.ListCustomersRequest{PageSize: 3, PageToken: token})
-		if err != nil {
-			t.Fatalf("ListCustomers page %d: %v", len(sizes)+1, err)
-		}
-		sizes = append(sizes, len(resp.GetCustomers()))
-		for _, cu := range resp.GetCustomers() {
-			got = append(got, cu.GetId())
-		}
-		token = resp.GetNextPageToken()
-		if token == "" {
-			break
-		}
-	}
-	if diff := cmp.Diff([]int{3, 3, 1}, sizes); diff != "" {
-		t.Errorf("page sizes (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ids, oldest first (-want +got):\n%s", diff)
-	}
-
-	all, err := c.ListCustomers(callCtx(t), &customerv1.ListCustomersRequest{})
-	if err != nil || len(all.GetCustomers()) != 7 || all.GetNextPageToken() != "" {
-		t.Fatalf("default page = %d customers, token %q, %v", len(all.GetCustomers()), all.GetNextPageToken(), err)
-	}
-
-	_, err = c.ListCustomers(callCtx(t), &customerv1.ListCustomersRequest{PageSize: -1})
-	wantViolation(t, err, "page_size")
-	_, err = c.ListCustomers(callCtx(t), &customerv1.ListCustomersRequest{PageToken: "garbage!"})
-	wantViolation(t, err, "page_token")
+	})
 }
 
 func TestEventsPublished(t *testing.T) {
-	h := start(t)
-	nc, err := nats.Connect(h.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Run has ensured the stream before serving; an ordered consumer reads
-	// it from the start, so no event can slip past before we subscribe.
-	cons, err := js.OrderedConsumer(callCtx(t), customerv1.Stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer on %s: %v", customerv1.Stream, err)
-	}
-	next := func(t *testing.T) jetstream.Msg {
-		t.Helper()
-		msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h harness) {
+		evs := h.events(t)
+		created := h.create(t, &customerv1.Customer{
+			Type: customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION, DisplayName: "Acme 贸易", Tags: []string{"distributor"},
+		})
+
+		m, err := evs.cons.Next(jetstream.FetchMaxWait(10 * time.Second))
 		if err != nil {
 			t.Fatalf("no event within 10s: %v", err)
 		}
-		return msg
-	}
+		if m.Subject() != customerv1.SubjectCustomerCreated {
+			t.Fatalf("subject %q, want %q", m.Subject(), customerv1.SubjectCustomerCreated)
+		}
+		if got := m.Headers().Get(events.HeaderType); got != "guanxi.customer.v1.CustomerCreated" {
+			t.Errorf("Ce-Type %q", got)
+		}
+		if m.Headers().Get(events.HeaderMsgID) == "" {
+			t.Error("no Nats-Msg-Id header")
+		}
+		var ev customerv1.CustomerCreated
+		if err := proto.Unmarshal(m.Data(), &ev); err != nil {
+			t.Fatalf("decode CustomerCreated: %v", err)
+		}
+		if diff := cmp.Diff(created, ev.GetCustomer(), protocmp.Transform()); diff != "" {
+			t.Errorf("event customer (-created +event):\n%s", diff)
+		}
+		if ev.GetCustomer().GetOwnerId() != testActor {
+			t.Errorf("CustomerCreated owner %q, want the actor %q", ev.GetCustomer().GetOwnerId(), testActor)
+		}
 
-	created, err := h.client.CreateCustomer(callCtx(t), &customerv1.CreateCustomerRequest{
-		Customer: &customerv1.Customer{Type: customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION, DisplayName: "Acme 贸易", Tags: []string{"distributor"}},
+		// A no-op update publishes nothing, so the next event is the real one.
+		noop, err := h.client.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: created.GetId(), DisplayName: "Acme 贸易 "},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+		})
+		if err != nil {
+			t.Fatalf("no-op update: %v", err)
+		}
+		if noop.GetCustomer().GetEtag() != created.GetEtag() {
+			t.Errorf("no-op update changed the etag %s -> %s", created.GetEtag(), noop.GetCustomer().GetEtag())
+		}
+		updated, err := h.client.UpdateCustomer(as(t, testActor), &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: created.GetId(), Email: "sales@acme.example", Locale: "en-GB"},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"email", "locale"}},
+		})
+		if err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		var upd customerv1.CustomerUpdated
+		if subject := evs.next(t, &upd); subject != customerv1.SubjectCustomerUpdated {
+			t.Fatalf("subject %q, want %q", subject, customerv1.SubjectCustomerUpdated)
+		}
+		if diff := cmp.Diff(updated.GetCustomer(), upd.GetCustomer(), protocmp.Transform()); diff != "" {
+			t.Errorf("event customer (-updated +event):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"email", "locale"}, upd.GetChangedFields()); diff != "" {
+			t.Errorf("changed_fields (-want +got):\n%s", diff)
+		}
+		evs.none(t)
 	})
-	if err != nil {
-		t.Fatalf("CreateCustomer: %v", err)
-	}
-	msg := next(t)
-	if msg.Subject() != customerv1.SubjectCustomerCreated {
-		t.Fatalf("subject %q, want %q", msg.Subject(), customerv1.SubjectCustomerCreated)
-	}
-	if got := msg.Headers().Get(events.HeaderType); got != "guanxi.customer.v1.CustomerCreated" {
-		t.Errorf("Ce-Type %q", got)
-	}
-	if msg.Headers().Get(events.HeaderMsgID) == "" {
-		t.Error("no Nats-Msg-Id header")
-	}
-	var ev customerv1.CustomerCreated
-	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
-		t.Fatalf("decode CustomerCreated: %v", err)
-	}
-	if diff := cmp.Diff(created.GetCustomer(), ev.GetCustomer(), protocmp.Transform()); diff != "" {
-		t.Errorf("event customer (-created +event):\n%s", diff)
-	}
-
-	// A no-op update publishes nothing, so the next event is the real one.
-	cust := created.GetCustomer()
-	noop, err := h.client.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
-		Customer:   &customerv1.Customer{Id: cust.GetId(), DisplayName: "Acme 贸易 "},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
-	})
-	if err != nil {
-		t.Fatalf("no-op update: %v", err)
-	}
-	if noop.GetCustomer().GetEtag() != cust.GetEtag() {
-		t.Errorf("no-op update changed the etag %s -> %s", cust.GetEtag(), noop.GetCustomer().GetEtag())
-	}
-	updated, err := h.client.UpdateCustomer(callCtx(t), &customerv1.UpdateCustomerRequest{
-		Customer:   &customerv1.Customer{Id: cust.GetId(), Email: "sales@acme.example", Locale: "en-GB"},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"email", "locale"}},
-	})
-	if err != nil {
-		t.Fatalf("update: %v", err)
-	}
-	msg = next(t)
-	if msg.Subject() != customerv1.SubjectCustomerUpdated {
-		t.Fatalf("subject %q, want %q", msg.Subject(), customerv1.SubjectCustomerUpdated)
-	}
-	var upd customerv1.CustomerUpdated
-	if err := proto.Unmarshal(msg.Data(), &upd); err != nil {
-		t.Fatalf("decode CustomerUpdated: %v", err)
-	}
-	if diff := cmp.Diff(updated.GetCustomer(), upd.GetCustomer(), protocmp.Transform()); diff != "" {
-		t.Errorf("event customer (-updated +event):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"email", "locale"}, upd.GetChangedFields()); diff != "" {
-		t.Errorf("changed_fields (-want +got):\n%s", diff)
-	}
-	// Nothing else was published.
-	if extra, err := cons.Next(jetstream.FetchMaxWait(200 * time.Millisecond)); err == nil {
-		t.Errorf("unexpected extra event on %s", extra.Subject())
-	}
 }
+
+// seq names the i-th generated record, for tests that need many.
+func seq(prefix string, i int) string { return fmt.Sprintf("%s-%04d", prefix, i) }

@@ -13,9 +13,14 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+var defs = domain.Definitions{
+	"city":  {Name: "city", Type: domain.AttrString},
+	"level": {Name: "level", Type: domain.AttrEnum, EnumValues: []string{"silver", "gold"}},
+}
+
 func TestNormalize(t *testing.T) {
 	t.Parallel()
-	valid := domain.Profile{DisplayName: "王小明"}
+	valid := domain.Profile{DisplayName: "王小明", OwnerID: "am-li"}
 	with := func(f func(p *domain.Profile)) domain.Profile {
 		p := valid
 		f(&p)
@@ -39,8 +44,8 @@ func TestNormalize(t *testing.T) {
 		{name: "unknown type", in: with(func(p *domain.Profile) { p.Type = 7 }), bad: []string{"type"}},
 		{name: "display name trimmed", in: with(func(p *domain.Profile) { p.DisplayName = "  Acme Ltd \t" }),
 			want: domain.Profile{Type: domain.TypePerson, DisplayName: "Acme Ltd"}},
-		{name: "display name missing", in: domain.Profile{}, bad: []string{"display_name"}},
-		{name: "display name blank", in: domain.Profile{DisplayName: " \n "}, bad: []string{"display_name"}},
+		{name: "display name missing", in: domain.Profile{OwnerID: "o"}, bad: []string{"display_name"}},
+		{name: "display name blank", in: domain.Profile{DisplayName: " \n ", OwnerID: "o"}, bad: []string{"display_name"}},
 		{name: "display name 200 runes", in: with(func(p *domain.Profile) { p.DisplayName = strings.Repeat("名", 200) }),
 			want: domain.Profile{Type: domain.TypePerson, DisplayName: strings.Repeat("名", 200)}},
 		{name: "display name 201 runes", in: with(func(p *domain.Profile) { p.DisplayName = strings.Repeat("名", 201) }), bad: []string{"display_name"}},
@@ -52,15 +57,41 @@ func TestNormalize(t *testing.T) {
 		{name: "email empty domain", in: with(func(p *domain.Profile) { p.Email = "li@" }), bad: []string{"email"}},
 		{name: "phone separators removed", in: with(func(p *domain.Profile) { p.Phone = "+86 (138) 0013-8000" }),
 			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "+8613800138000"}},
-		{name: "phone five digits", in: with(func(p *domain.Profile) { p.Phone = "12-345" }),
-			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "12345"}},
-		{name: "phone four digits", in: with(func(p *domain.Profile) { p.Phone = "1234" }), bad: []string{"phone"}},
-		{name: "phone twenty digits", in: with(func(p *domain.Profile) { p.Phone = strings.Repeat("1", 20) }),
-			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: strings.Repeat("1", 20)}},
-		{name: "phone 21 digits", in: with(func(p *domain.Profile) { p.Phone = strings.Repeat("1", 21) }), bad: []string{"phone"}},
-		{name: "phone letters", in: with(func(p *domain.Profile) { p.Phone = "138 0013 800O" }), bad: []string{"phone"}},
+		{name: "phone national CN mobile", in: with(func(p *domain.Profile) { p.Phone = "138 0013 8000" }),
+			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "+8613800138000"}},
+		{name: "phone CN landline", in: with(func(p *domain.Profile) { p.Phone = "021-6212 3456" }),
+			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "+862162123456"}},
+		{name: "phone US", in: with(func(p *domain.Profile) { p.Phone = "+1 (415) 555-2671" }),
+			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "+14155552671"}},
+		{name: "phone too short", in: with(func(p *domain.Profile) { p.Phone = "1234" }), bad: []string{"phone"}},
+		{name: "phone not a number", in: with(func(p *domain.Profile) { p.Phone = "138 0013 800O" }), bad: []string{"phone"}},
 		{name: "phone plus inside", in: with(func(p *domain.Profile) { p.Phone = "86+13800138000" }), bad: []string{"phone"}},
-		{name: "phone only separators", in: with(func(p *domain.Profile) { p.Phone = "+ ( ) -" }), bad: []string{"phone"}},
+		{name: "other phones normalized and deduped", in: with(func(p *domain.Profile) {
+			p.Phone = "13800138000"
+			p.OtherPhones = []string{"+86 138 0013 8000", "139-0013-9000", "+8613900139000"}
+		}), want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Phone: "+8613800138000", OtherPhones: []string{"+8613900139000"}}},
+		{name: "other email invalid", in: with(func(p *domain.Profile) { p.OtherEmails = []string{"ok@x.com", "bad"} }), bad: []string{"other_emails[1]"}},
+		{name: "owner required", in: with(func(p *domain.Profile) { p.OwnerID = " " }), bad: []string{"owner_id"}},
+		{name: "unknown kind", in: with(func(p *domain.Profile) { p.Kind = 99 }), bad: []string{"kind"}},
+		{name: "birthday without year", in: with(func(p *domain.Profile) { p.Birthday = &domain.Date{Month: 2, Day: 29} }),
+			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Birthday: &domain.Date{Month: 2, Day: 29}}},
+		{name: "birthday impossible", in: with(func(p *domain.Profile) { p.Birthday = &domain.Date{Year: 2023, Month: 2, Day: 29} }), bad: []string{"birthday"}},
+		{name: "address defaults to CN", in: with(func(p *domain.Profile) { p.Addresses = []domain.Address{{City: " 杭州市 "}} }),
+			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Addresses: []domain.Address{{CountryCode: "CN", City: "杭州市"}}}},
+		{name: "address bad country", in: with(func(p *domain.Profile) { p.Addresses = []domain.Address{{CountryCode: "XX", City: "A"}} }), bad: []string{"addresses[0].country_code"}},
+		{name: "undeclared attribute", in: with(func(p *domain.Profile) {
+			p.Attributes = map[string]domain.AttributeValue{"shoe_size": {Type: domain.AttrNumber, Num: 42}}
+		}), bad: []string{"attributes.shoe_size"}},
+		{name: "attribute of wrong type", in: with(func(p *domain.Profile) {
+			p.Attributes = map[string]domain.AttributeValue{"city": {Type: domain.AttrNumber, Num: 1}}
+		}), bad: []string{"attributes.city"}},
+		{name: "enum attribute outside its values", in: with(func(p *domain.Profile) {
+			p.Attributes = map[string]domain.AttributeValue{"level": {Type: domain.AttrEnum, Str: "platinum"}}
+		}), bad: []string{"attributes.level"}},
+		{name: "declared attributes", in: with(func(p *domain.Profile) {
+			p.Attributes = map[string]domain.AttributeValue{"city": {Type: domain.AttrString, Str: " Hangzhou "}, "level": {Type: domain.AttrEnum, Str: "gold"}}
+		}), want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Attributes: map[string]domain.AttributeValue{
+			"city": {Type: domain.AttrString, Str: "Hangzhou"}, "level": {Type: domain.AttrEnum, Str: "gold"}}}},
 		{name: "locale canonical", in: with(func(p *domain.Profile) { p.Locale = "zh-cn" }),
 			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Locale: "zh-CN"}},
 		{name: "locale script", in: with(func(p *domain.Profile) { p.Locale = "zh-Hant-TW" }),
@@ -80,20 +111,21 @@ func TestNormalize(t *testing.T) {
 		{name: "fifty one tags with repeats", in: with(func(p *domain.Profile) { p.Tags = append(slices.Clone(manyTags[:50]), manyTags[0]) }),
 			want: domain.Profile{Type: domain.TypePerson, DisplayName: "王小明", Tags: manyTags[:50]}},
 		{name: "every violation at once", in: domain.Profile{Email: "x", Phone: "1", Locale: "!!", TimeZone: "Nowhere", Tags: []string{""}},
-			bad: []string{"display_name", "email", "phone", "locale", "time_zone", "tags[0]"}},
+			bad: []string{"display_name", "email", "phone", "locale", "time_zone", "tags[0]", "owner_id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := tt.in.Normalize()
+			got, err := tt.in.Normalize(defs)
 			if len(tt.bad) == 0 {
+				tt.want.Kind, tt.want.Stage, tt.want.OwnerID = domain.KindEndCustomer, domain.StageProspect, "am-li"
 				if err != nil {
 					t.Fatalf("Normalize() error = %v, want none", err)
 				}
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("Normalize() (-want +got):\n%s", diff)
 				}
-				again, err := got.Normalize()
+				again, err := got.Normalize(defs)
 				if err != nil || !cmp.Equal(got, again) {
 					t.Errorf("normalizing twice changed the profile: %v, %v", again, err)
 				}
@@ -122,8 +154,8 @@ func TestApply(t *testing.T) {
 	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	later := created.Add(time.Hour)
 	base, err := domain.NewCustomer("id-1", domain.Profile{
-		DisplayName: "Acme", Email: "a@acme.com", Tags: []string{"vip"},
-	}, created)
+		DisplayName: "Acme", Email: "a@acme.com", Tags: []string{"vip"}, OwnerID: "am-li",
+	}, defs, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +215,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, changed, err := base.Apply(tt.values, tt.fields, later)
+			got, changed, err := base.Apply(tt.values, tt.fields, defs, later)
 			if tt.wantErr {
 				var ve *validation.Error
 				if !errors.As(err, &ve) {
@@ -218,7 +250,7 @@ func TestApply(t *testing.T) {
 
 func TestCheckEtag(t *testing.T) {
 	t.Parallel()
-	c, err := domain.NewCustomer("id", domain.Profile{DisplayName: "A"}, time.Unix(0, 0))
+	c, err := domain.NewCustomer("id", domain.Profile{DisplayName: "A", OwnerID: "o"}, defs, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +271,7 @@ func TestCheckEtag(t *testing.T) {
 
 func TestLocationDefault(t *testing.T) {
 	t.Parallel()
-	c, err := domain.NewCustomer("id", domain.Profile{DisplayName: "A"}, time.Unix(0, 0))
+	c, err := domain.NewCustomer("id", domain.Profile{DisplayName: "A", OwnerID: "o"}, defs, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

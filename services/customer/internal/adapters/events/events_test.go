@@ -20,8 +20,8 @@ func TestEncode(t *testing.T) {
 	created := time.Date(2025, 2, 3, 4, 5, 6, 7000, time.UTC)
 	c, err := domain.NewCustomer("0190a1b2-0000-7000-8000-000000000001", domain.Profile{
 		Type: domain.TypeOrganization, DisplayName: "华联超市", Email: "buy@hl.cn", Phone: "+86 21 5555 0000",
-		Locale: "zh-CN", TimeZone: "Asia/Shanghai", Tags: []string{"distributor"},
-	}, created)
+		Locale: "zh-CN", TimeZone: "Asia/Shanghai", Tags: []string{"distributor"}, OwnerID: "am-li",
+	}, nil, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +29,8 @@ func TestEncode(t *testing.T) {
 		Id: c.ID, Type: customerv1.CustomerType_CUSTOMER_TYPE_ORGANIZATION, DisplayName: "华联超市",
 		Email: "buy@hl.cn", Phone: "+862155550000", Locale: "zh-CN", TimeZone: "Asia/Shanghai",
 		Tags: []string{"distributor"}, CreateTime: timestamppb.New(created), UpdateTime: timestamppb.New(created), Etag: "1",
+		Kind: customerv1.CustomerKind_CUSTOMER_KIND_END_CUSTOMER, LifecycleStage: customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT,
+		OwnerId: "am-li", State: customerv1.CustomerState_CUSTOMER_STATE_ACTIVE,
 	}
 	tests := []struct {
 		name    string

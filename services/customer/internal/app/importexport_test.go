@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+func TestImportUpsertsAndReportsRows(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			a, rec := newApp(t, d.URL)
+			ctx := asOwner()
+			row := func(line int64, ext, name, phone string, fields ...domain.Field) app.ImportRow {
+				return app.ImportRow{Line: line, Profile: domain.Profile{ExternalID: ext, DisplayName: name, Phone: phone}, Fields: fields}
+			}
+			im := a.NewImport(false)
+			if err := im.Add(ctx, []app.ImportRow{
+				row(2, "e1", "张三", "13800000001"),
+				row(3, "e2", "李四", "13800000002"),
+				row(4, "", "", "13800000003"),       // no name
+				row(5, "e3", "王五", "138 0000 0001"), // phone of line 2
+				row(6, "e2", "李四四", "13800000009"),  // repeats e2 in the batch
+				{Line: 7, ParseError: &app.RowError{Line: 7, Reason: "bad quoting"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// A later batch updates e1 by its external id, only the fields
+			// the row sets; a row that changes nothing counts as unchanged.
+			if err := im.Add(ctx, []app.ImportRow{
+				row(8, "e1", "张三丰", "", domain.FieldDisplayName),
+				row(9, "e2", "李四", "", domain.FieldDisplayName),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := im.Finish(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rows != 8 || res.Created != 2 || res.Updated != 1 || res.Unchanged != 1 || res.Failed != 4 {
+				t.Fatalf("result %+v", res)
+			}
+			want := map[int64]string{4: "display_name", 5: "phone", 6: "external_id", 7: ""}
+			for _, e := range res.Errors {
+				if f, ok := want[e.Line]; !ok || f != e.Field || e.Reason == "" {
+					t.Errorf("unexpected row error %+v", e)
+				}
+				delete(want, e.Line)
+			}
+			if len(want) > 0 {
+				t.Errorf("rows not reported: %v", want)
+			}
+			page, err := a.ListCustomers(ctx, app.ListCustomers{Filter: `external_id = "e1"`})
+			if err != nil || len(page.Customers) != 1 || page.Customers[0].DisplayName != "张三丰" || page.Customers[0].Phone != "+8613800000001" {
+				t.Fatalf("e1 after update: %+v %v", page.Customers, err)
+			}
+			var created, updated int
+			for _, ev := range rec.snapshot() {
+				switch ev.(type) {
+				case domain.CustomerCreated:
+					created++
+				case domain.CustomerUpdated:
+					updated++
+				}
+			}
+			if created != 2 || updated != 1 {
+				t.Errorf("events: %d created, %d updated", created, updated)
+			}
+			n := 0
+			if _, err := a.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 2 {
+				t.Errorf("export returned %d, %v", n, err)
+			}
+		})
+	}
+}
+
+func TestTransferPublishesOneEventPerCustomer(t *testing.T) {
+	a, rec := newApp(t, testinfra.SQLiteURL(t))
+	ctx := asOwner()
+	for i := range 30 {
+		kind := domain.KindEndCustomer
+		if i%3 == 0 {
+			kind = domain.KindDistributor
+		}
+		if _, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: fmt.Sprint("c", i), Kind: kind, TeamID: "east"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(rec.snapshot())
+	n, err := a.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "territory split"})
+	if err != nil || n != 10 {
+		t.Fatalf("transferred %d, %v", n, err)
+	}
+	evs := rec.snapshot()[before:]
+	if len(evs) != 10 {
+		t.Fatalf("%d events, want 10", len(evs))
+	}
+	for _, ev := range evs {
+		oc, ok := ev.(domain.OwnershipChanged)
+		if !ok || oc.Change.FromOwner != "am-li" || oc.Change.ToOwner != "am-wang" || oc.Change.ToTeam != "east" || oc.Change.Reason != "territory split" {
+			t.Fatalf("event %#v", ev)
+		}
+	}
+	hist, _, err := a.OwnershipChanges(ctx, evs[0].CustomerID(), 10, 0)
+	if err != nil || len(hist) != 2 || hist[0].ToOwner != "am-wang" || hist[1].ToOwner != "am-li" || hist[1].FromOwner != "" {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+	again, err := a.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "again"})
+	if err != nil || again != 0 {
+		t.Fatalf("second transfer moved %d, %v", again, err)
+	}
+}
