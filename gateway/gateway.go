@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -185,10 +186,13 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, logger *sl
 }
 
 // incomingHeader forwards the headers services read, besides grpc-gateway's
-// defaults. Idempotency-Key becomes the request id of Create calls (AIP-155).
+// defaults: Idempotency-Key becomes the request id of Create calls
+// (AIP-155); X-Guanxi-Actor and X-Guanxi-Reason say who calls and why, for
+// the audit log.
 func incomingHeader(key string) (string, bool) {
-	if http.CanonicalHeaderKey(key) == "Idempotency-Key" {
-		return "idempotency-key", true
+	switch k := http.CanonicalHeaderKey(key); k {
+	case "Idempotency-Key", "X-Guanxi-Actor", "X-Guanxi-Reason":
+		return strings.ToLower(k), true
 	}
 	return runtime.DefaultHeaderMatcher(key)
 }

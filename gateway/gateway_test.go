@@ -19,7 +19,7 @@ import (
 )
 
 // fakeCustomers answers CreateCustomer with the idempotency key it was
-// given as the id, and fails GetCustomer with an error carrying a detail
+// given as the id and the actor and reason as the owner, and fails GetCustomer with an error carrying a detail
 // that must never reach the client.
 type fakeCustomers struct {
 	customerv1.UnimplementedCustomerServiceServer
@@ -28,7 +28,8 @@ type fakeCustomers struct {
 func (fakeCustomers) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	key := strings.Join(md.Get("idempotency-key"), ",")
-	return &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Id: key, DisplayName: req.GetCustomer().GetDisplayName()}}, nil
+	who := strings.Join(append(md.Get("x-guanxi-actor"), md.Get("x-guanxi-reason")...), "/")
+	return &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Id: key, DisplayName: req.GetCustomer().GetDisplayName(), OwnerId: who}}, nil
 }
 
 func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
@@ -98,6 +99,8 @@ func TestGateway(t *testing.T) {
 	}{
 		{"idempotency key reaches the service", "POST", "/v1/customers", `{"displayName":"Ada"}`,
 			http.Header{"Idempotency-Key": {"key-42"}}, 200, `"id":"key-42"`, ""},
+		{"actor and reason reach the service", "POST", "/v1/customers", `{"displayName":"Ada"}`,
+			http.Header{"X-Guanxi-Actor": {"am-li"}, "X-Guanxi-Reason": {"ticket 7"}}, 200, `"ownerId":"am-li/ticket 7"`, ""},
 		{"unmapped service error is a 500 without detail", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f", "",
 			nil, 500, "internal error", "db-secret-host"},
 		{"service down is 503", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f/loyaltyAccount", "",

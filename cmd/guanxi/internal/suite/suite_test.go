@@ -62,8 +62,11 @@ type client struct {
 	base string
 }
 
-// do sends a JSON request and decodes the JSON answer into a map.
-func (c client) do(method, path, body string) (int, map[string]any) {
+// testActor is who the tests call as; it owns the customers they create.
+const testActor = "am-test"
+
+// raw sends a JSON request as testActor and returns the status and body.
+func (c client) raw(method, path, body string) (int, []byte) {
 	c.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -74,19 +77,27 @@ func (c client) do(method, path, body string) (int, map[string]any) {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Guanxi-Actor", testActor)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// do sends a JSON request and decodes the JSON answer into a map.
+func (c client) do(method, path, body string) (int, map[string]any) {
+	c.t.Helper()
+	code, raw := c.raw(method, path, body)
 	var out map[string]any
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
-			c.t.Fatalf("%s %s: answer is not JSON (%d): %s", method, path, resp.StatusCode, raw)
+			c.t.Fatalf("%s %s: answer is not JSON (%d): %s", method, path, code, raw)
 		}
 	}
-	return resp.StatusCode, out
+	return code, out
 }
 
 func (c client) mustDo(method, path, body string) map[string]any {
