@@ -157,7 +157,7 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 		page.NextOffset = q.Offset + size
 	}
 	detail := fmt.Sprintf("filter=%q query_terms=%d order_by=%q offset=%d returned=%d",
-		q.Filter, len(domain.SearchTerms(q.Query)), q.OrderBy, q.Offset, len(page.Customers))
+		redactFilter(q.Filter), len(domain.SearchTerms(q.Query)), q.OrderBy, q.Offset, len(page.Customers))
 	if err := a.store.Audit(ctx, a.auditEntry(ctx, "ListCustomers", "", "", detail)); err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}

@@ -300,6 +300,6 @@ func (a *App) ExportCustomers(ctx context.Context, filter, query string, send fu
 		n += len(page)
 		after = page[len(page)-1].ID
 	}
-	detail := fmt.Sprintf("filter=%q query_terms=%d returned=%d", filter, len(q.Terms), n)
+	detail := fmt.Sprintf("filter=%q query_terms=%d returned=%d", redactFilter(filter), len(q.Terms), n)
 	return n, wrap("export customers", a.store.Audit(ctx, a.auditEntry(ctx, "ExportCustomers", "", "", detail)))
 }

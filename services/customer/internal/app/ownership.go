@@ -38,7 +38,7 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 		if err := tx.TransferOwnership(ctx, changes, now); err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("from=%s to=%s team=%s filter=%q count=%d", t.FromOwner, t.ToOwner, t.ToTeam, t.Filter, n)
+		detail := fmt.Sprintf("from=%s to=%s team=%s filter=%q count=%d", t.FromOwner, t.ToOwner, t.ToTeam, redactFilter(t.Filter), n)
 		return a.commit(ctx, tx, "TransferOwnership", "", t.Reason, detail, evs...)
 	})
 	return n, wrap("transfer ownership", err)
