@@ -5,7 +5,7 @@ import "testing"
 func TestRedactFilter(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		`display_name:"欧阳娜娜"`:                                 `display_name: …`,
+		`display_name:"欧阳娜娜"`:                                  `display_name: …`,
 		`kind = DISTRIBUTOR AND phone="+8613912345678"`:        `kind = … AND phone= …`,
 		`(email:'a\'b@x.com' OR attributes.level>=3) tags:vip`: `(email: … OR attributes.level>= …) tags: …`,
 		``: ``,
