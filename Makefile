@@ -39,6 +39,12 @@ build: ## Build every binary into bin/.
 test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
 
+.PHONY: bench
+bench: ## Time customer import/export on PostgreSQL against raw COPY. ARGS="-n 50000" (default 1,000,000).
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/guanxi ./cmd/guanxi
+	$(BIN)/guanxi bench customers $(ARGS)
+
 .PHONY: vet
 vet: ## go vet every module with GOWORK=off, so each also builds (tests included) on its own.
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go vet ./...); done

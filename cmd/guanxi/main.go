@@ -1,5 +1,6 @@
 // Command guanxi is the one CLI of guanxi. `guanxi dev` runs the whole suite
-// in one process with nothing to install.
+// in one process with nothing to install; `guanxi customers` imports and
+// exports customers.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/bench"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
@@ -22,10 +25,12 @@ import (
 const usage = `guanxi: an open-source CRM as gRPC microservices.
 
 Usage:
-  guanxi dev [flags]    run the whole suite in one process (embedded NATS, SQLite)
-  guanxi help           show this help
+  guanxi dev [flags]                     run the whole suite in one process (embedded NATS, SQLite)
+  guanxi customers import [flags] FILE   import customers from a CSV or NDJSON file
+  guanxi customers export [flags]        export customers as NDJSON or CSV
+  guanxi help                            show this help
 
-Run "guanxi dev -h" for its flags.
+Run "guanxi <command> -h" for a command's flags.
 `
 
 func main() {
@@ -46,6 +51,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "customers":
+		return customerscli.Run(ctx, args[1:], stdout, stderr)
+	case "bench":
+		// Not in the usage: `make bench` runs it.
+		return bench.Run(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -20,7 +20,7 @@ import (
 // for inspection before cleanup deletes them.
 const (
 	relayTick      = time.Second
-	relayBatch     = 100
+	relayBatch     = 500
 	publishTimeout = 5 * time.Second
 	cleanupEvery   = 10 * time.Minute
 	// Retention is how long sent outbox rows are kept.
@@ -162,26 +162,32 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
+	var sent []any
+	var pubErr error
 	for _, ev := range rows {
-		if err := ctx.Err(); err != nil {
-			return sent, err
+		if pubErr = ctx.Err(); pubErr != nil {
+			break
 		}
-		if err := o.publish(ctx, ev); err != nil {
+		if pubErr = o.publish(ctx, ev); pubErr != nil {
 			// Stop here so later events never overtake this one.
-			return sent, err
+			break
 		}
-		// Marking must not be cancelled: the event is out, and an unmarked
-		// row would be published again.
-		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-		_, err := q.Exec(markCtx, `UPDATE outbox SET sent_at = ? WHERE id = ?`, sqldb.Micros(time.Now()), ev.ID)
-		cancel()
-		if err != nil {
-			return sent, fmt.Errorf("mark event %s sent: %w", ev.ID, err)
-		}
-		sent++
+		sent = append(sent, ev.ID)
 	}
-	return sent, nil
+	// One UPDATE marks the batch: a row per statement would cost the
+	// database as much as the events' own writes. Marking must not be
+	// cancelled: the events are out, and unmarked rows would be published
+	// again (harmless, as streams and inboxes drop repeats, but wasteful).
+	if len(sent) > 0 {
+		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		defer cancel()
+		marks := strings.Repeat("?, ", len(sent)-1) + "?"
+		if _, err := q.Exec(markCtx, `UPDATE outbox SET sent_at = ? WHERE id IN (`+marks+`)`,
+			append([]any{sqldb.Micros(time.Now())}, sent...)...); err != nil {
+			return 0, errors.Join(pubErr, fmt.Errorf("mark %d events sent: %w", len(sent), err))
+		}
+	}
+	return len(sent), pubErr
 }
 
 func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,7 +58,7 @@ func commitThenDie(url string) error {
 	// No JetStream and no relay: the process dies before publishing.
 	outbox := events.NewOutbox(db, nil, slog.New(slog.DiscardHandler))
 	c, err := app.New(sqlstore.New(db, eventsadapter.NewPublisher(outbox))).
-		CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "李雷", Email: "lilei@example.com"}})
+		CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "李雷", Email: "lilei@example.com", OwnerID: "am-wu"}})
 	if err != nil {
 		return err
 	}
@@ -71,8 +70,16 @@ func commitThenDie(url string) error {
 // publish loses no event; the outbox relay of the restarted service
 // delivers it.
 func TestEventSurvivesKill(t *testing.T) {
-	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "customer.db")
+	t.Parallel()
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			testEventSurvivesKill(t, d.URL)
+		})
+	}
+}
 
+func testEventSurvivesKill(t *testing.T, dbURL string) {
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), crashChildDB+"="+dbURL)
 	var out, stderr bytes.Buffer
@@ -118,5 +125,8 @@ func TestEventSurvivesKill(t *testing.T) {
 	}
 	if created.GetCustomer().GetId() != id {
 		t.Fatalf("published customer %s, want the one committed before the kill, %s", created.GetCustomer().GetId(), id)
+	}
+	if created.GetCustomer().GetOwnerId() != "am-wu" {
+		t.Errorf("published owner %q, want am-wu", created.GetCustomer().GetOwnerId())
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer"
@@ -43,8 +44,9 @@ const unknownID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 type harness struct {
 	client  customerv1.CustomerServiceClient
 	natsURL string
-	// db is "sqlite" or "postgres".
-	db string
+	// db is "sqlite" or "postgres"; dbURL the service's database.
+	db    string
+	dbURL string
 }
 
 // forEachDB runs fn once per database testinfra.Databases offers (SQLite,
@@ -56,7 +58,7 @@ func forEachDB(t *testing.T, fn func(t *testing.T, h harness)) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := startOn(t, d.URL)
-			h.db = d.Name
+			h.db, h.dbURL = d.Name, d.URL
 			fn(t, h)
 		})
 	}
@@ -188,7 +190,6 @@ func wantCode(t *testing.T, err error, code codes.Code, contains ...string) {
 // eventStream reads the CUSTOMER stream's events on the given subjects from
 // the start, so no event can slip past before the test subscribes.
 type eventStream struct {
-	js   jetstream.JetStream
 	cons jetstream.Consumer
 }
 
@@ -208,7 +209,7 @@ func (h harness) events(t *testing.T, subjects ...string) *eventStream {
 	if err != nil {
 		t.Fatalf("ordered consumer on %s: %v", customerv1.Stream, err)
 	}
-	return &eventStream{js: js, cons: cons}
+	return &eventStream{cons: cons}
 }
 
 // next returns the next event, decoded into msg, and its subject.
@@ -230,20 +231,6 @@ func (s *eventStream) none(t *testing.T) {
 	if m, err := s.cons.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
 		t.Errorf("unexpected event on %s", m.Subject())
 	}
-}
-
-// count is how many messages the stream holds on subject.
-func (s *eventStream) count(t *testing.T, subject string) uint64 {
-	t.Helper()
-	st, err := s.js.Stream(callCtx(t), customerv1.Stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(callCtx(t), jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Subjects[subject]
 }
 
 func TestCustomerAPI(t *testing.T) {
@@ -528,6 +515,70 @@ func TestEventsPublished(t *testing.T) {
 		}
 		evs.none(t)
 	})
+}
+
+// openDB opens the service's database beside the running service, for
+// checks no API can make; it is closed when the test ends.
+func (h harness) openDB(t *testing.T) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(callCtx(t), h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// outboxEvents returns the payloads of the events the service has written
+// to its transactional outbox on subject, whether or not the relay has
+// published them yet. Tests that produce thousands of events read them
+// here instead of waiting for the relay to publish them one by one.
+func (h harness) outboxEvents(t *testing.T, subject string) [][]byte {
+	t.Helper()
+	db := h.openDB(t)
+	rows, err := db.Query(callCtx(t), `SELECT payload FROM outbox WHERE subject = ? ORDER BY id`, subject)
+	if err != nil {
+		t.Fatalf("read outbox: %v", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var p []byte
+		if err := rows.Scan(&p); err != nil {
+			t.Fatalf("read outbox: %v", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read outbox: %v", err)
+	}
+	return out
+}
+
+// storedRow returns what the customers table holds about id in its text
+// columns, for checks that erasure leaves no personal data behind even
+// where no API shows it.
+func (h harness) storedRow(t *testing.T, id string) string {
+	t.Helper()
+	db := h.openDB(t)
+	var name, email, phone, nameKey, searchText, doc string
+	if err := db.QueryRow(callCtx(t), `SELECT display_name, email, phone, name_key, search_text, doc FROM customers WHERE id = ?`, id).
+		Scan(&name, &email, &phone, &nameKey, &searchText, &doc); err != nil {
+		t.Fatalf("read customer row %s: %v", id, err)
+	}
+	return strings.Join([]string{name, email, phone, nameKey, searchText, doc}, " | ")
+}
+
+// count runs a COUNT query on the service's database, for checks over
+// more rows than are worth reading through the API.
+func (h harness) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	db := h.openDB(t)
+	var n int
+	if err := db.QueryRow(callCtx(t), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
 }
 
 // seq names the i-th generated record, for tests that need many.

@@ -25,7 +25,7 @@ ALTER TABLE customers DROP COLUMN tags;
 CREATE UNIQUE INDEX customers_external_id ON customers (external_id);
 CREATE INDEX customers_owner ON customers (owner_id, create_time);
 CREATE INDEX customers_name_key ON customers (name_key);
-CREATE INDEX customers_merged_into ON customers (merged_into);
+CREATE INDEX customers_merged_into ON customers (merged_into) WHERE merged_into IS NOT NULL;
 
 -- One row per email ("email:<lowercased>") or phone ("phone:<E.164>") of a
 -- customer. The first customer to hold a contact claims it; the partial
@@ -61,7 +61,7 @@ CREATE TABLE customer_attributes (
     PRIMARY KEY (customer_id, name)
 );
 CREATE INDEX customer_attributes_text ON customer_attributes (name, text_value);
-CREATE INDEX customer_attributes_num ON customer_attributes (name, num_value);
+CREATE INDEX customer_attributes_num ON customer_attributes (name, num_value) WHERE num_value IS NOT NULL;
 
 CREATE TABLE attribute_definitions (
     name         TEXT   NOT NULL PRIMARY KEY,

@@ -86,7 +86,7 @@ func (c *common) dial() (customerv1.CustomerServiceClient, func(), error) {
 
 // explain adds the address to an unreachable service's error.
 func (c *common) explain(err error) error {
-	if status.Code(errors.Unwrap(err)) == codes.Unavailable || status.Code(err) == codes.Unavailable {
+	if status.Code(err) == codes.Unavailable {
 		return fmt.Errorf("customer service at %s is not reachable (is guanxi dev running? set -addr): %w", c.addr, err)
 	}
 	return err
@@ -134,7 +134,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("guanxi customers import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: guanxi customers import [flags] FILE\n\nImports a CSV (header row naming the columns) or NDJSON file (one customer per line).")
+		fmt.Fprint(stderr, `Usage: guanxi customers import [flags] FILE
+
+Imports customers from a file, updating those whose external_id matches.
+CSV: a header row names the columns, any of
+  `+strings.Join(csvColumns, ", ")+`
+  and `+attributePrefix+`<name> for declared attributes; display_name is required.
+  other_emails, other_phones and tags are separated by ";"; birthday is
+  YYYY-MM-DD or --MM-DD. An empty cell is no value: when the row updates
+  a customer, it clears that field; leave the column out to keep it.
+NDJSON: one customer per line in its JSON form, as export writes it.
+
+`)
 		fs.PrintDefaults()
 	}
 	var c common

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -43,49 +46,113 @@ const MaxImportErrors = 10000
 // customer holds update that customer (only the fields the row sets), the
 // rest create customers. Each batch is one transaction; a row that fails
 // fails alone.
+//
+// Imports are pipelined: Add checks and normalizes a batch outside any
+// transaction and hands it to a writer goroutine, so the next batch is read
+// and prepared while the database stores this one.
 type Import struct {
 	app            *App
 	allowDuplicate bool
-	result         ImportResult
+	batches        chan importBatch
+	stop           sync.Once
+	done           chan struct{}
+	// Owned by the writer goroutine until done is closed.
+	result ImportResult
+	err    error
 }
 
-// NewImport starts an import for the caller of ctx.
-func (a *App) NewImport(allowDuplicate bool) *Import {
-	return &Import{app: a, allowDuplicate: allowDuplicate}
+// importBatch is a batch ready to write: the rows that parsed, the ones
+// that did not, and, when preparing worked, the plan and the rows it
+// refused.
+type importBatch struct {
+	rows     []ImportRow
+	unread   []RowError
+	prepared bool
+	plan     []pending
+	refused  []RowError
 }
 
-// Add imports one batch of rows.
+// pending is one row's change: a new customer, or next replacing prev.
+type pending struct {
+	line     int64
+	next     domain.Customer
+	prev     *domain.Customer
+	changed  []domain.Field
+	contacts []domain.Contact
+}
+
+// NewImport starts an import for the caller of ctx; Finish must be called.
+func (a *App) NewImport(ctx context.Context, allowDuplicate bool) *Import {
+	im := &Import{app: a, allowDuplicate: allowDuplicate, batches: make(chan importBatch, 1), done: make(chan struct{})}
+	go im.writer(ctx)
+	return im
+}
+
+// Add prepares one batch of rows and queues it for writing. It returns the
+// error that stopped the writer, if any.
 func (im *Import) Add(ctx context.Context, rows []ImportRow) error {
-	var good []ImportRow
+	var b importBatch
 	for _, r := range rows {
-		im.result.Rows++
 		if r.ParseError != nil {
-			im.fail(*r.ParseError)
+			b.unread = append(b.unread, *r.ParseError)
 			continue
 		}
-		good = append(good, r)
+		b.rows = append(b.rows, r)
 	}
-	var res batchResult
-	err := im.app.inTx(ctx, func(tx domain.Tx) error {
-		var err error
-		res, err = im.app.importBatch(ctx, tx, good, im.allowDuplicate)
-		return err
-	})
+	// When preparing fails the batch is written the slow way, row by row,
+	// each row prepared again inside its own transaction.
+	plan, refused, err := im.app.prepareImport(ctx, im.app.store, b.rows)
+	b.prepared, b.plan, b.refused = err == nil, plan, refused
+	select {
+	case im.batches <- b:
+		return nil
+	case <-im.done:
+		return im.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (im *Import) writer(ctx context.Context) {
+	defer close(im.done)
+	for b := range im.batches {
+		im.result.Rows += int64(len(b.rows) + len(b.unread))
+		for _, e := range b.unread {
+			im.fail(e)
+		}
+		if err := im.write(ctx, b); err != nil {
+			im.err = err
+			// Drain so Add never blocks on a writer that stopped.
+			for range im.batches {
+			}
+			return
+		}
+	}
+}
+
+// write stores a prepared batch in one transaction. If that fails for a
+// reason the checks did not foresee (such as an external id another import
+// took meanwhile), the rows go one by one so only the culprit fails.
+func (im *Import) write(ctx context.Context, b importBatch) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	res := batchResult{errors: b.refused}
+	err := errNotPrepared
+	if b.prepared {
+		err = im.app.inTx(ctx, func(tx domain.Tx) error {
+			written, err := im.app.writeImport(ctx, tx, b.plan, im.allowDuplicate)
+			res.add(written)
+			return err
+		})
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// A row that breaks a database rule the checks did not foresee
-		// (such as an external id taken meanwhile) fails the batch's
-		// transaction; the rows then go one by one so only it fails.
 		res = batchResult{}
-		for _, r := range good {
-			var one batchResult
-			err := im.app.inTx(ctx, func(tx domain.Tx) error {
-				var err error
-				one, err = im.app.importBatch(ctx, tx, []ImportRow{r}, im.allowDuplicate)
-				return err
-			})
+		for _, r := range b.rows {
+			one, err := im.app.importRowAlone(ctx, r, im.allowDuplicate)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -104,6 +171,21 @@ func (im *Import) Add(ctx context.Context, rows []ImportRow) error {
 	return nil
 }
 
+// importRowAlone prepares and writes one row in its own transaction.
+func (a *App) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bool) (batchResult, error) {
+	var res batchResult
+	err := a.inTx(ctx, func(tx domain.Tx) error {
+		plan, refused, err := a.prepareImport(ctx, tx, []ImportRow{r})
+		if err != nil {
+			return err
+		}
+		res, err = a.writeImport(ctx, tx, plan, allowDuplicate)
+		res.errors = append(refused, res.errors...)
+		return err
+	})
+	return res, err
+}
+
 func (im *Import) fail(e RowError) {
 	im.result.Failed++
 	if len(im.result.Errors) < MaxImportErrors {
@@ -111,12 +193,28 @@ func (im *Import) fail(e RowError) {
 	}
 }
 
-// Finish audits the import and returns its result.
+// Stop ends the import after the batches already added; it is safe to call
+// more than once, and callers defer it so no writer outlives an import
+// abandoned halfway.
+func (im *Import) Stop() {
+	im.stop.Do(func() { close(im.batches) })
+	<-im.done
+}
+
+// Finish waits for the last batch, audits the import and returns its
+// result; row errors come in file order.
 func (im *Import) Finish(ctx context.Context) (ImportResult, error) {
+	im.Stop()
+	if im.err != nil {
+		return ImportResult{}, wrap("import customers", im.err)
+	}
 	r := im.result
+	slices.SortStableFunc(r.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
 	detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d failed=%d", r.Rows, r.Created, r.Updated, r.Unchanged, r.Failed)
 	return r, wrap("import customers", im.app.store.Audit(ctx, im.app.auditEntry(ctx, "ImportCustomers", "", "", detail)))
 }
+
+var errNotPrepared = errors.New("batch not prepared")
 
 type batchResult struct {
 	created, updated, unchanged int64
@@ -130,84 +228,89 @@ func (b *batchResult) add(o batchResult) {
 	b.errors = append(b.errors, o.errors...)
 }
 
-// importBatch writes rows in tx: one read of the external ids and contacts
-// they name, then bulk writes.
-func (a *App) importBatch(ctx context.Context, tx domain.Tx, rows []ImportRow, allowDuplicate bool) (batchResult, error) {
-	var res batchResult
-	defs, err := tx.Definitions(ctx)
+// prepareImport turns rows into changes: an update of the customer holding
+// the row's external id, or a new customer. Rows that break a rule are
+// refused; rows that change nothing are planned as unchanged (next equal to
+// prev and no fields changed).
+func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportRow) ([]pending, []RowError, error) {
+	defs, err := r.Definitions(ctx)
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
 	var extIDs []string
-	for _, r := range rows {
-		if id := strings.TrimSpace(r.Profile.ExternalID); id != "" {
+	for _, row := range rows {
+		if id := strings.TrimSpace(row.Profile.ExternalID); id != "" {
 			extIDs = append(extIDs, id)
 		}
 	}
-	existing, err := tx.CustomersByExternalID(ctx, extIDs)
+	existing, err := r.CustomersByExternalID(ctx, extIDs)
 	if err != nil {
-		return res, err
-	}
-	type pending struct {
-		row      ImportRow
-		next     domain.Customer
-		prev     *domain.Customer
-		changed  []domain.Field
-		contacts []domain.Contact
+		return nil, nil, err
 	}
 	now, actor := a.clock(), callerOf(ctx).Actor
-	var todo []pending
-	var keys []string
+	plan := make([]pending, 0, len(rows))
+	var refused []RowError
 	seenExt := map[string]int64{}
-	for _, r := range rows {
-		ext := strings.TrimSpace(r.Profile.ExternalID)
+	for _, row := range rows {
+		ext := strings.TrimSpace(row.Profile.ExternalID)
 		if line, ok := seenExt[ext]; ok && ext != "" {
-			res.errors = append(res.errors, RowError{Line: r.Line, Field: "external_id",
+			refused = append(refused, RowError{Line: row.Line, Field: "external_id",
 				Reason: fmt.Sprintf("repeats the external_id of line %d", line)})
 			continue
 		}
-		seenExt[ext] = r.Line
-		p := pending{row: r}
+		seenExt[ext] = row.Line
 		if cur, ok := existing[ext]; ok && ext != "" {
-			next, changed, err := cur.Apply(r.Profile, r.Fields, defs, now)
+			next, changed, err := cur.Apply(row.Profile, row.Fields, defs, now)
 			if err != nil {
-				res.errors = append(res.errors, rowError(r.Line, err))
+				refused = append(refused, rowError(row.Line, err))
 				continue
 			}
-			if len(changed) == 0 {
-				res.unchanged++
-				continue
-			}
-			p.next, p.prev, p.changed, p.contacts = next, &cur, changed, addedContacts(cur.Profile, next.Profile)
-		} else {
-			prof := r.Profile
-			if strings.TrimSpace(prof.OwnerID) == "" && actor != Anonymous {
-				prof.OwnerID = actor
-			}
-			c, err := domain.NewCustomer(newID(), prof, defs, now)
-			if err != nil {
-				res.errors = append(res.errors, rowError(r.Line, err))
-				continue
-			}
-			p.next, p.contacts = c, c.Contacts()
+			plan = append(plan, pending{line: row.Line, next: next, prev: &cur, changed: changed,
+				contacts: addedContacts(cur.Profile, next.Profile)})
+			continue
 		}
+		prof := row.Profile
+		if strings.TrimSpace(prof.OwnerID) == "" && actor != Anonymous {
+			prof.OwnerID = actor
+		}
+		c, err := domain.NewCustomer(newID(), prof, defs, now)
+		if err != nil {
+			refused = append(refused, rowError(row.Line, err))
+			continue
+		}
+		plan = append(plan, pending{line: row.Line, next: c, contacts: c.Contacts()})
+	}
+	return plan, refused, nil
+}
+
+// writeImport writes planned changes in tx: one read of who holds their
+// contacts, then bulk writes. A contact another customer holds refuses the
+// row, unless duplicates are allowed for new customers.
+func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate bool) (batchResult, error) {
+	var res batchResult
+	var keys []string
+	for _, p := range plan {
 		for _, ct := range p.contacts {
 			keys = append(keys, ct.Key())
 		}
-		todo = append(todo, p)
 	}
 	owners, err := tx.ContactOwners(ctx, keys)
 	if err != nil {
 		return res, err
 	}
+	actor := callerOf(ctx).Actor
 	var creates []domain.Customer
 	var changes []domain.OwnershipChange
 	var evs []domain.Event
-	for _, p := range todo {
+	for _, p := range plan {
 		c := p.next
+		if p.prev != nil && len(p.changed) == 0 {
+			res.unchanged++
+			continue
+		}
 		if dup := firstTaken(p.contacts, owners, c.ID); dup != nil {
 			if !allowDuplicate || p.prev != nil {
-				res.errors = append(res.errors, rowError(p.row.Line, dup))
+				res.errors = append(res.errors, rowError(p.line, dup))
 				continue
 			}
 			c.PossibleDuplicate = true
@@ -223,15 +326,17 @@ func (a *App) importBatch(ctx context.Context, tx domain.Tx, rows []ImportRow, a
 			}
 			evs = append(evs, domain.CustomerUpdated{Customer: c, ChangedFields: p.changed})
 			if p.prev.OwnerID != c.OwnerID || p.prev.TeamID != c.TeamID {
-				changes = append(changes, domain.OwnershipChange{CustomerID: c.ID, FromOwner: p.prev.OwnerID,
-					FromTeam: p.prev.TeamID, ToOwner: c.OwnerID, ToTeam: c.TeamID, Reason: "import", Actor: actor, Time: now})
+				change := domain.OwnershipChange{CustomerID: c.ID, FromOwner: p.prev.OwnerID,
+					FromTeam: p.prev.TeamID, ToOwner: c.OwnerID, ToTeam: c.TeamID, Reason: "import", Actor: actor, Time: c.UpdateTime}
+				changes = append(changes, change)
+				evs = append(evs, domain.OwnershipChanged{Change: change})
 			}
 			res.updated++
 			continue
 		}
 		creates = append(creates, c)
 		changes = append(changes, domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
-			Reason: "import", Actor: actor, Time: now})
+			Reason: "import", Actor: actor, Time: c.CreateTime})
 		evs = append(evs, domain.CustomerCreated{Customer: c})
 		res.created++
 	}
@@ -271,8 +376,12 @@ func rowError(line int64, err error) RowError {
 		return RowError{Line: line, Field: dup.Field, Reason: dup.Error()}
 	}
 	var ce *domain.ConflictError
-	if errors.As(err, &ce) {
+	var se *domain.StateError
+	switch {
+	case errors.As(err, &ce):
 		return RowError{Line: line, Reason: ce.Reason}
+	case errors.As(err, &se):
+		return RowError{Line: line, Reason: se.Error()}
 	}
 	return RowError{Line: line, Reason: "could not be stored"}
 }

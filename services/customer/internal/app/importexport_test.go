@@ -17,7 +17,7 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 			row := func(line int64, ext, name, phone string, fields ...domain.Field) app.ImportRow {
 				return app.ImportRow{Line: line, Profile: domain.Profile{ExternalID: ext, DisplayName: name, Phone: phone}, Fields: fields}
 			}
-			im := a.NewImport(false)
+			im := a.NewImport(ctx, false)
 			if err := im.Add(ctx, []app.ImportRow{
 				row(2, "e1", "张三", "13800000001"),
 				row(3, "e2", "李四", "13800000002"),

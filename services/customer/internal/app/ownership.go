@@ -38,8 +38,18 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 		if err := tx.TransferOwnership(ctx, changes, now); err != nil {
 			return err
 		}
+		// One entry for the transfer and one per customer, so each
+		// customer's audit trail shows the move.
 		detail := fmt.Sprintf("from=%s to=%s team=%s filter=%q count=%d", t.FromOwner, t.ToOwner, t.ToTeam, redactFilter(t.Filter), n)
-		return a.commit(ctx, tx, "TransferOwnership", "", t.Reason, detail, evs...)
+		entries := []domain.AuditEntry{a.auditEntry(ctx, "TransferOwnership", "", t.Reason, detail)}
+		for _, c := range changes {
+			entries = append(entries, a.auditEntry(ctx, "TransferOwnership", c.CustomerID, t.Reason,
+				fmt.Sprintf("owner %s -> %s, team %s -> %s", c.FromOwner, c.ToOwner, c.FromTeam, c.ToTeam)))
+		}
+		if err := tx.Audit(ctx, entries...); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, evs...)
 	})
 	return n, wrap("transfer ownership", err)
 }

@@ -47,7 +47,9 @@ var consentNames = []string{"unspecified", "opted_in", "opted_out"}
 func (s ConsentStatus) String() string { return enumName(consentNames, int(s), "ConsentStatus") }
 
 // ParseConsentStatus reads a stored consent status name.
-func ParseConsentStatus(s string) (ConsentStatus, bool) { return parseEnum[ConsentStatus](consentNames, s) }
+func ParseConsentStatus(s string) (ConsentStatus, bool) {
+	return parseEnum[ConsentStatus](consentNames, s)
+}
 
 // MaxSourceRunes bounds a consent's source.
 const MaxSourceRunes = 200

@@ -75,6 +75,20 @@ func (c Contact) Key() string {
 	return "email:" + strings.ToLower(c.Value)
 }
 
+// ContactKey is the Key of a contact as a caller typed it, normalized the
+// way profiles are ("138 0013 8000" is "phone:+8613800138000"); a value
+// that does not normalize is compared as typed and matches nothing stored.
+func ContactKey(kind, value string) string {
+	norm, field := normalizeEmail, "email"
+	if kind == "phone" {
+		norm, field = normalizePhone, "phone"
+	}
+	if n, err := norm(value); err == nil {
+		value = n
+	}
+	return Contact{Field: field, Value: strings.TrimSpace(value)}.Key()
+}
+
 // Contacts lists every email and phone of p, primary first, without
 // repeats.
 func (p Profile) Contacts() []Contact {
@@ -127,9 +141,9 @@ func hasCJK(s string) bool {
 }
 
 // SearchText is what free-text queries match against: the folded name, the
-// name key, every email lowercased and every phone in E.164 and in its
-// national digits, so "小明", "13800138000" and "acme.com" all find the
-// customer by substring.
+// name key, every email lowercased and every phone in E.164, so "小明",
+// "13800138000" (the national number is the tail of the E.164 form) and
+// "acme.com" all find the customer by substring.
 func (p Profile) SearchText() string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(width.Fold.String(p.DisplayName)))
@@ -138,12 +152,6 @@ func (p Profile) SearchText() string {
 	for _, c := range p.Contacts() {
 		b.WriteByte(' ')
 		b.WriteString(strings.ToLower(c.Value))
-		if strings.HasPrefix(c.Key(), "phone:") {
-			if num, err := phonenumbers.Parse(c.Value, DefaultPhoneRegion); err == nil {
-				b.WriteByte(' ')
-				b.WriteString(phonenumbers.GetNationalSignificantNumber(num))
-			}
-		}
 	}
 	return b.String()
 }

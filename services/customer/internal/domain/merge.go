@@ -72,10 +72,12 @@ func Merge(survivor, merged Customer, defs Definitions, now time.Time) (Customer
 	out.MergedIDs = append(out.MergedIDs, merged.MergedIDs...)
 	out.PossibleDuplicate = false
 
-	gone := merged.touch(now)
-	gone.State = StateMerged
-	gone.MergedInto = survivor.ID
-	gone.ExternalID = ""
+	// The merged row keeps only what resolving its id needs: everything
+	// else now lives on the survivor, and erasing the survivor must leave
+	// no copy behind.
+	gone := Customer{ID: merged.ID, Profile: Profile{Type: merged.Type, Kind: merged.Kind, Stage: merged.Stage},
+		State: StateMerged, MergedInto: survivor.ID, CreateTime: merged.CreateTime, UpdateTime: now,
+		Version: merged.Version + 1}
 	return out, gone, nil
 }
 

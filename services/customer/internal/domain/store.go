@@ -43,6 +43,9 @@ type Reader interface {
 	Customer(ctx context.Context, id string) (Customer, error)
 	// Definitions returns the declared custom attributes.
 	Definitions(ctx context.Context) (Definitions, error)
+	// CustomersByExternalID returns the customers holding the given
+	// external ids.
+	CustomersByExternalID(ctx context.Context, ids []string) (map[string]Customer, error)
 }
 
 // Store is the customer repository.
@@ -80,9 +83,6 @@ type Tx interface {
 	// ContactOwners returns, of the given contact keys (Contact.Key), those
 	// held by a customer, with the holder's id.
 	ContactOwners(ctx context.Context, keys []string) (map[string]string, error)
-	// CustomersByExternalID returns the customers holding the given
-	// external ids.
-	CustomersByExternalID(ctx context.Context, ids []string) (map[string]Customer, error)
 	// CreateCustomers stores new customers. A non-empty requestID is
 	// recorded with the first; when another customer already holds it, the
 	// error wraps ErrDuplicateRequest. A contact taken meanwhile by another
@@ -120,8 +120,8 @@ type Tx interface {
 	// AttributeInUse reports whether a customer carries attribute name,
 	// with one of values when values is not empty.
 	AttributeInUse(ctx context.Context, name string, values []string) (bool, error)
-	// Audit records an entry in the transaction, for changes.
-	Audit(ctx context.Context, e AuditEntry) error
+	// Audit records entries in the transaction, for changes.
+	Audit(ctx context.Context, entries ...AuditEntry) error
 	// Publish records events for delivery after commit.
 	Publish(ctx context.Context, evs ...Event) error
 }

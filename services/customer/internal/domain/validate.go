@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	// The zone database is embedded so time zones validate the same on a
 	// minimal container image without /usr/share/zoneinfo.
@@ -153,11 +154,19 @@ func normalizeTimeZone(s string) (string, error) {
 	if s == "Local" {
 		return "", fmt.Errorf("must be an IANA time zone name")
 	}
+	if _, known := knownZones.Load(s); known {
+		return s, nil
+	}
 	if _, err := time.LoadLocation(s); err != nil {
 		return "", fmt.Errorf("is not a known IANA time zone")
 	}
+	knownZones.Store(s, true)
 	return s, nil
 }
+
+// knownZones caches the zone names that loaded: loading parses the zone
+// database each time, which bulk imports would pay per row.
+var knownZones sync.Map
 
 // normalizeTags trims every tag and drops repeats, keeping the first
 // occurrence's position.

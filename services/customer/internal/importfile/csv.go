@@ -59,11 +59,10 @@ type csvReader struct {
 	lineOff int64 // cr's line n is line lineOff+n of the file
 	cols    []column
 	fields  []string
-	enums   enumNames
 }
 
 func newCSVReader(src io.Reader, attrType AttributeTypes) (*csvReader, error) {
-	r := &csvReader{w: newWindow(src, MaxRowBytes), enums: customerEnums}
+	r := &csvReader{w: newWindow(src, MaxRowBytes)}
 	if err := r.w.skipBOM(); err != nil {
 		return nil, fmt.Errorf("read csv header: %w", err)
 	}
@@ -232,19 +231,19 @@ func (r *csvReader) convert(rec []string) (*customerv1.Customer, *RowError) {
 		case colTags:
 			c.Tags = splitList(cell)
 		case colType:
-			v, err := r.enums.customerType.parse(cell)
+			v, err := customerEnums.customerType.parse(cell)
 			if err != nil {
 				return nil, &RowError{Field: col.path, Reason: err.Error()}
 			}
 			c.Type = customerv1.CustomerType(v)
 		case colKind:
-			v, err := r.enums.kind.parse(cell)
+			v, err := customerEnums.kind.parse(cell)
 			if err != nil {
 				return nil, &RowError{Field: col.path, Reason: err.Error()}
 			}
 			c.Kind = customerv1.CustomerKind(v)
 		case colLifecycleStage:
-			v, err := r.enums.lifecycleStage.parse(cell)
+			v, err := customerEnums.lifecycleStage.parse(cell)
 			if err != nil {
 				return nil, &RowError{Field: col.path, Reason: err.Error()}
 			}

@@ -400,3 +400,22 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+// stuckReader returns neither data nor an error, forever.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestStuckSourceIsAnError(t *testing.T) {
+	t.Parallel()
+	if _, err := importfile.NewReader(customerv1.ImportFormat_IMPORT_FORMAT_CSV, stuckReader{}, nil); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("csv: err = %v, want io.ErrNoProgress", err)
+	}
+	rd, err := importfile.NewReader(customerv1.ImportFormat_IMPORT_FORMAT_NDJSON, stuckReader{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Next(); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("ndjson: err = %v, want io.ErrNoProgress", err)
+	}
+}

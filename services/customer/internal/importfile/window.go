@@ -50,7 +50,7 @@ func (w *window) skipBOM() error {
 	return nil
 }
 
-// fill reads once from the source onto the end of buf, first dropping the
+// fill reads from the source onto the end of buf, first dropping the
 // bytes before the mark, which no rebuild can need any more.
 func (w *window) fill() {
 	if drop := w.mark - w.base; drop > 0 && (drop >= int64(len(w.buf))/2 || cap(w.buf)-len(w.buf) < readChunk) {
@@ -63,22 +63,33 @@ func (w *window) fill() {
 		copy(grown, w.buf)
 		w.buf = grown
 	}
-	n, err := w.src.Read(w.buf[len(w.buf):cap(w.buf)])
-	w.buf = w.buf[:len(w.buf)+n]
-	if err != nil {
-		w.srcErr = err
+	// Like bufio, give up on a source that keeps returning neither data
+	// nor an error, rather than spin.
+	for range 100 {
+		n, err := w.src.Read(w.buf[len(w.buf):cap(w.buf)])
+		w.buf = w.buf[:len(w.buf)+n]
+		if err != nil {
+			w.srcErr = err
+		}
+		if n > 0 || err != nil {
+			return
+		}
 	}
+	w.srcErr = io.ErrNoProgress
 }
 
 func (w *window) Read(p []byte) (int, error) {
 	if w.pos-w.mark > w.limit {
 		return 0, errRowTooLong
 	}
-	for w.pos == w.base+int64(len(w.buf)) {
+	if w.pos == w.base+int64(len(w.buf)) {
 		if w.srcErr != nil {
 			return 0, w.srcErr
 		}
 		w.fill()
+		if w.pos == w.base+int64(len(w.buf)) {
+			return 0, w.srcErr
+		}
 	}
 	n := copy(p, w.buf[w.pos-w.base:])
 	w.pos += int64(n)

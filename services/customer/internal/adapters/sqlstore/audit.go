@@ -14,14 +14,17 @@ func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
 }
 
 // Audit implements domain.Tx.
-func (t *storeTx) Audit(ctx context.Context, e domain.AuditEntry) error {
-	return writeAudit(ctx, t.tx, e)
+func (t *storeTx) Audit(ctx context.Context, entries ...domain.AuditEntry) error {
+	return writeAudit(ctx, t.tx, entries...)
 }
 
-func writeAudit(ctx context.Context, db execer, e domain.AuditEntry) error {
-	if _, err := db.Exec(ctx, `INSERT INTO audit_entries (id, time, actor, action, customer_id, reason, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, sqldb.Micros(e.Time), e.Actor, e.Action, e.CustomerID, e.Reason, e.Detail); err != nil {
-		return fmt.Errorf("write audit entry: %w", err)
+func writeAudit(ctx context.Context, db execer, entries ...domain.AuditEntry) error {
+	rows := make([][]any, len(entries))
+	for i, e := range entries {
+		rows[i] = []any{e.ID, sqldb.Micros(e.Time), e.Actor, e.Action, e.CustomerID, e.Reason, e.Detail}
+	}
+	if err := insertRows(ctx, db, "audit_entries", "id, time, actor, action, customer_id, reason, detail", rows); err != nil {
+		return fmt.Errorf("write audit entries: %w", err)
 	}
 	return nil
 }

@@ -150,24 +150,33 @@ func enumField(column string, names []string, prefix string) aipfilter.Field {
 }
 
 // contactField matches any of the customer's emails or phones: = compares
-// the whole normalized value, `:` a part of it.
+// the whole value, normalized as stored (`phone = "138 0013 8000"` finds
+// +8613800138000), `:` a part of it, and `= ""` matches customers without
+// any.
 func contactField(kind string) aipfilter.Field {
 	return aipfilter.Field{Kind: aipfilter.String, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
 		exists := `EXISTS (SELECT 1 FROM customer_contacts c WHERE c.customer_id = customers.id AND `
+		prefix := kind + ":"
 		switch {
 		case v.Wildcard:
-			return exists + `c.contact_key LIKE ?)`, []any{kind + ":%"}, nil
+			return exists + `c.contact_key LIKE ?)`, []any{prefix + "%"}, nil
 		case op == aipfilter.Has:
 			cond, args := aipfilter.Contains("c.contact_key", v.Text)
-			return exists + `c.contact_key LIKE ? AND ` + cond + `)`, append([]any{kind + ":%"}, args...), nil
-		case op == aipfilter.Equal:
-			value := strings.ToLower(v.Text)
-			if kind == "phone" {
-				value = domain.SearchTerms(v.Text)[0]
+			return exists + `c.contact_key LIKE ? AND ` + cond + `)`, append([]any{prefix + "%"}, args...), nil
+		case (op == aipfilter.Equal || op == aipfilter.NotEqual) && strings.TrimSpace(v.Text) == "":
+			cond := exists + `c.contact_key LIKE ?)`
+			if op == aipfilter.Equal {
+				cond = "NOT " + cond
 			}
-			return exists + `c.contact_key = ?)`, []any{kind + ":" + value}, nil
+			return cond, []any{prefix + "%"}, nil
+		case op == aipfilter.Equal || op == aipfilter.NotEqual:
+			cond := exists + `c.contact_key = ?)`
+			if op == aipfilter.NotEqual {
+				cond = "NOT " + cond
+			}
+			return cond, []any{domain.ContactKey(kind, v.Text)}, nil
 		}
-		return "", nil, fmt.Errorf("%s supports = and : only", kind)
+		return "", nil, fmt.Errorf("%s supports =, != and : only", kind)
 	}}
 }
 

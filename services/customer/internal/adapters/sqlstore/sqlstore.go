@@ -116,10 +116,19 @@ func (t *storeTx) ContactOwners(ctx context.Context, keys []string) (map[string]
 	return out, nil
 }
 
+// CustomersByExternalID implements domain.Reader.
+func (s *Store) CustomersByExternalID(ctx context.Context, ids []string) (map[string]domain.Customer, error) {
+	return customersByExternalID(ctx, s.db, ids)
+}
+
 func (t *storeTx) CustomersByExternalID(ctx context.Context, ids []string) (map[string]domain.Customer, error) {
+	return customersByExternalID(ctx, t.tx, ids)
+}
+
+func customersByExternalID(ctx context.Context, q querier, ids []string) (map[string]domain.Customer, error) {
 	out := map[string]domain.Customer{}
 	for _, chunk := range chunks(ids, 500) {
-		cs, err := queryCustomers(ctx, t.tx, `SELECT `+customerColumns+` FROM customers
+		cs, err := queryCustomers(ctx, q, `SELECT `+customerColumns+` FROM customers
 			WHERE external_id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("customers by external id: %w", err)
@@ -191,14 +200,32 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 
 // writeIndexes writes the side tables of cs: contacts, tags and attributes.
 // With replace their old rows go first. Erased and merged customers keep
-// none. A customer claims the contacts no one else holds; the ones another
-// customer holds stay unclaimed (the use cases decide beforehand whether
-// that is allowed).
+// none. A customer claims the contacts no one else holds. A contact another
+// customer holds stays unclaimed if the customer is a possible duplicate or
+// held it unclaimed before; otherwise another transaction claimed it after
+// the use case checked, and the error is domain.ErrRetry.
 func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replace bool) error {
+	held := map[string]bool{}
 	if replace {
 		ids := make([]any, len(cs))
 		for i, c := range cs {
 			ids[i] = c.ID
+		}
+		rows, err := t.tx.Query(ctx, `SELECT customer_id, contact_key FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...)
+		if err != nil {
+			return fmt.Errorf("read contacts: %w", err)
+		}
+		for rows.Next() {
+			var id, key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return fmt.Errorf("read contacts: %w", err)
+			}
+			held[id+" "+key] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read contacts: %w", err)
 		}
 		for _, table := range []string{"customer_contacts", "customer_tags", "customer_attributes"} {
 			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
@@ -221,6 +248,9 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 		for _, ct := range indexedContacts(c) {
 			claimed := 1
 			if owner, taken := owners[ct.Key()]; taken && owner != c.ID {
+				if !c.PossibleDuplicate && !held[c.ID+" "+ct.Key()] {
+					return fmt.Errorf("index contacts: %s: %w", ct.Field, domain.ErrRetry)
+				}
 				claimed = 0
 			} else {
 				owners[ct.Key()] = c.ID

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +60,10 @@ func TestStoreContract(t *testing.T) {
 	}
 }
 
+// phoneSeq makes every test customer's phone its own, as the store refuses
+// to let two customers claim one.
+var phoneSeq atomic.Int64
+
 var clock = time.Date(2025, 3, 1, 8, 0, 0, 123456000, time.UTC)
 
 func newCustomer(t *testing.T, name string, created time.Time) domain.Customer {
@@ -70,8 +75,8 @@ func newCustomer(t *testing.T, name string, created time.Time) domain.Customer {
 	c, err := domain.NewCustomer(id.String(), domain.Profile{
 		Type:        domain.TypeOrganization,
 		DisplayName: name,
-		Email:       "buyer@Example.COM",
-		Phone:       "+86 138-0013-8000",
+		Email:       "buyer-" + id.String() + "@Example.COM",
+		Phone:       fmt.Sprintf("+86 138-%08d", phoneSeq.Add(1)),
 		Locale:      "zh-CN",
 		TimeZone:    "Asia/Shanghai",
 		Tags:        []string{"vip", "批发"},

@@ -68,7 +68,8 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	if err != nil {
 		return headerStatus(err)
 	}
-	im := s.app.NewImport(first.GetAllowDuplicates())
+	im := s.app.NewImport(ctx, first.GetAllowDuplicates())
+	defer im.Stop()
 	batch := make([]app.ImportRow, 0, importBatch)
 	flush := func() error {
 		err := im.Add(ctx, batch)

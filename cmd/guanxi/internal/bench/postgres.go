@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// createDatabase creates a database with a fresh name on the server of
+// adminURL and returns its URL and a function that drops it.
+func createDatabase(ctx context.Context, adminURL, prefix string) (string, func() error, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres url: %w", err)
+	}
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	if err := adminExec(ctx, adminURL, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	drop := func() error {
+		// A fresh context: the drop must run even when the bench was
+		// interrupted.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return adminExec(ctx, adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+func adminExec(ctx context.Context, adminURL, sql string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// serverVersion is PostgreSQL's version string, e.g. "15.20".
+func serverVersion(ctx context.Context, dbURL string) string {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return "?"
+	}
+	defer conn.Close(context.Background())
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return "?"
+	}
+	v, _, _ = strings.Cut(v, " ")
+	return v
+}
+
+// copyCSV loads the CSV file into a plain table with the file's columns
+// (all text, no keys or indexes) with COPY FROM STDIN: the fastest way
+// PostgreSQL takes rows, as the yardstick for the import.
+func copyCSV(ctx context.Context, dbURL, path string, header []string) (int64, time.Duration, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(context.Background())
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = pgx.Identifier{h}.Sanitize() + " text"
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE customers_copy ("+strings.Join(cols, ", ")+")"); err != nil {
+		return 0, 0, fmt.Errorf("create table: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	tag, err := conn.PgConn().CopyFrom(ctx, f, "COPY customers_copy FROM STDIN WITH (FORMAT csv, HEADER true)")
+	if err != nil {
+		return 0, 0, fmt.Errorf("copy: %w", err)
+	}
+	return tag.RowsAffected(), time.Since(start), nil
+}
