@@ -170,13 +170,17 @@ func (s Schema) lookup(path string) (Field, bool) {
 }
 
 // invalid returns the *validation.Error for a problem at byte offset pos
-// of input; the user sees a 1-based character position, which counts a
-// Chinese character as one.
+// of input.
 func invalid(field, input string, pos int, format string, args ...any) error {
-	n := utf8.RuneCountInString(input[:min(pos, len(input))]) + 1
 	var v validation.Violations
-	v.Add(field, fmt.Sprintf("position %d: ", n)+fmt.Sprintf(format, args...))
+	v.Add(field, fmt.Sprintf("position %d: ", charPos(input, pos))+fmt.Sprintf(format, args...))
 	return v.Err()
+}
+
+// charPos turns a byte offset into the 1-based character position users
+// see, which counts a Chinese character as one.
+func charPos(input string, pos int) int {
+	return utf8.RuneCountInString(input[:min(pos, len(input))]) + 1
 }
 
 // checkInput applies the limits shared by filter and order_by.

@@ -3,7 +3,6 @@ package aipfilter
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // node is a parsed filter: andNode, orNode, notNode or *restriction.
@@ -27,9 +26,9 @@ type restriction struct {
 }
 
 // String forms are for tests and debugging: AND(a = "x", OR(b, c)).
-func (n andNode) String() string     { return "AND(" + join(n) + ")" }
-func (n orNode) String() string      { return "OR(" + join(n) + ")" }
-func (n notNode) String() string     { return "NOT(" + n.x.String() + ")" }
+func (n andNode) String() string { return "AND(" + join(n) + ")" }
+func (n orNode) String() string  { return "OR(" + join(n) + ")" }
+func (n notNode) String() string { return "NOT(" + n.x.String() + ")" }
 func (r *restriction) String() string {
 	v := fmt.Sprintf("%q", r.value.Text)
 	if !r.value.Quoted {
@@ -189,13 +188,9 @@ func (p *parser) simple() (node, error) {
 	}
 	p.depth--
 	if c := p.next(); c.kind != tokRParen {
-		return nil, p.unexpected(c, `")" to close the "(" at position `+p.position(t))
+		return nil, p.unexpected(c, fmt.Sprintf(`")" to close the "(" at position %d`, charPos(p.input, t.pos)))
 	}
 	return n, nil
-}
-
-func (p *parser) position(t token) string {
-	return fmt.Sprint(utf8.RuneCountInString(p.input[:t.pos]) + 1)
 }
 
 func (p *parser) restriction() (node, error) {
@@ -214,7 +209,7 @@ func (p *parser) restriction() (node, error) {
 		return nil, p.errorf(f, "functions such as %s(...) are not supported", f.text)
 	case c.kind != tokComparator:
 		return nil, p.errorf(c, "expected a comparator (=, !=, <, <=, >, >= or :) after %q, found %s; "+
-			"a filter compares fields, as in display_name:%q", f.text, c.describe(p.input), f.text)
+			`restrictions look like field = value or field:"text"`, f.text, c.describe(p.input))
 	}
 	r := &restriction{path: f.text, op: Op(c.text), pos: f.pos}
 	v := p.next()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,6 +126,12 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	// Services start in any order, so the stream this consumer reads may be
 	// created by its owner a moment later.
 	if err := waitForStream(ctx, js, cfg.Stream, logger); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	if err := resetIfFiltersChanged(ctx, js, cfg, logger); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -365,4 +372,40 @@ func ReplayDeadLetters(ctx context.Context, js jetstream.JetStream, durable stri
 		}
 		replayed++
 	}
+}
+
+// resetIfFiltersChanged deletes the durable consumer of cfg when it exists
+// with other filter subjects than cfg's.
+//
+// JetStream lets Consume update a durable's filter subjects in
+// place, but the consumer keeps its position: events of a newly added
+// subject that were published before the update (by a customer service
+// upgraded first) lie behind it and would never be delivered. Deleted,
+// the durable is created afresh by Consume and delivers the whole
+// stream again, in order; the inbox makes the events handled before no-ops.
+func resetIfFiltersChanged(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, logger *slog.Logger) error {
+	cons, err := js.Consumer(ctx, cfg.Stream, cfg.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up consumer %s: %w", cfg.Durable, err)
+	}
+	cur := cons.CachedInfo().Config
+	have := slices.Clone(cur.FilterSubjects)
+	if cur.FilterSubject != "" {
+		have = append(have, cur.FilterSubject)
+	}
+	want := slices.Clone(cfg.FilterSubjects)
+	slices.Sort(have)
+	slices.Sort(want)
+	if slices.Equal(have, want) {
+		return nil
+	}
+	if err := js.DeleteConsumer(ctx, cfg.Stream, cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("reset consumer %s: %w", cfg.Durable, err)
+	}
+	logger.InfoContext(ctx, "consumer filter subjects changed; consumer recreated to read the stream from the start",
+		slog.Any("old_subjects", have), slog.Any("new_subjects", want))
+	return nil
 }

@@ -1,6 +1,7 @@
 // Package interaction is the interaction service: every contact with a
 // customer, on every channel, in one timeline, with purchases published to
-// the rest of guanxi as events.
+// the rest of guanxi as events. It follows the customer service's merges
+// (re-keying timelines) and erasures (anonymizing them).
 package interaction
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/clients"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	grpcport "github.com/guanxi-crm/guanxi/services/interaction/internal/ports/grpc"
@@ -70,6 +72,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	}
 	svc := app.New(sqlstore.New(h.DB, h.Outbox), clients.NewCustomers(conn, cfg.CustomerTimeout), nil)
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc))
+	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run interaction: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,20 +29,63 @@ import (
 	"github.com/guanxi-crm/guanxi/services/interaction"
 )
 
-// fakeCustomers is a real gRPC customer service that knows one customer and
-// never answers for another one, slowID, so timeouts can be tested.
+// fakeCustomers is a real gRPC customer service that knows one customer
+// (and those added later) and never answers for another one, slowID, so
+// timeouts can be tested. Like the real one it answers a merged id with
+// the survivor and an erased id with a tombstone.
 type fakeCustomers struct {
 	customerv1.UnimplementedCustomerServiceServer
 	known, slow string
+
+	mu       sync.Mutex
+	more     map[string]bool
+	mergedTo map[string]string
+	erased   map[string]bool
+}
+
+func (f *fakeCustomers) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.more == nil {
+		f.more = map[string]bool{}
+	}
+	f.more[id] = true
+}
+
+func (f *fakeCustomers) merge(merged, survivor string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mergedTo == nil {
+		f.mergedTo = map[string]string{}
+	}
+	f.mergedTo[merged] = survivor
+}
+
+func (f *fakeCustomers) erase(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.erased == nil {
+		f.erased = map[string]bool{}
+	}
+	f.erased[id] = true
 }
 
 func (f *fakeCustomers) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
-	switch req.GetId() {
-	case f.known:
-		return &customerv1.GetCustomerResponse{Customer: &customerv1.Customer{Id: f.known}}, nil
-	case f.slow:
+	id := req.GetId()
+	if id == f.slow {
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if survivor, ok := f.mergedTo[id]; ok {
+		id = survivor
+	}
+	switch {
+	case f.erased[id]:
+		return &customerv1.GetCustomerResponse{Customer: &customerv1.Customer{Id: id, State: customerv1.CustomerState_CUSTOMER_STATE_ERASED}}, nil
+	case id == f.known || f.more[id]:
+		return &customerv1.GetCustomerResponse{Customer: &customerv1.Customer{Id: id, State: customerv1.CustomerState_CUSTOMER_STATE_ACTIVE}}, nil
 	}
 	return nil, status.Errorf(codes.NotFound, "customer %s not found", req.GetId())
 }
@@ -90,13 +134,19 @@ type service struct {
 // SQLite file and embedded JetStream, and stops it when the test ends.
 func startService(t *testing.T, customerAddr string, customerTimeout time.Duration) service {
 	t.Helper()
+	return startServiceOn(t, customerAddr, customerTimeout, "sqlite://"+t.TempDir()+"/interaction.db")
+}
+
+// startServiceOn is startService on the database at dbURL.
+func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Duration, dbURL string) service {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	natsURL := testinfra.EmbeddedNATS(t)
 	cfg := interaction.Config{
-		DatabaseURL:     "sqlite://" + t.TempDir() + "/interaction.db",
+		DatabaseURL:     dbURL,
 		NATSURL:         natsURL,
 		CustomerAddr:    customerAddr,
 		CustomerTimeout: customerTimeout,

@@ -69,10 +69,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	handlers := events.NewHandlers(svc)
 	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
-	customers := events.CustomersConsumer()
-	h.Go("consume "+customers.Durable, func(ctx context.Context) error {
-		return events.Consume(ctx, h.JS, customers, handlers.Customers, h.Logger)
-	})
+	h.Consume(events.CustomersConsumer(), handlers.Customers)
 	h.Consume(events.PurchasesConsumer(), handlers.PurchaseRecorded)
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run loyalty: %w", err)

@@ -1,7 +1,9 @@
 // Package notification is the notification service: it writes to customers
-// (a welcome message for every new customer, for now) through a channel,
-// keeps every message and its outcome, and publishes notification.message.*
-// events. Run is its whole lifecycle, used by cmd/notification and by
+// (a welcome message for every new customer, for now) through a channel
+// their consent allows, keeps every message and its outcome, and publishes
+// notification.message.* events. It follows the customer service's consent
+// changes, merges (re-keying messages and consents) and erasures (removing
+// the personal data of messages, and never sending queued ones). Run is its whole lifecycle, used by cmd/notification and by
 // `guanxi dev`.
 package notification
 
@@ -89,7 +91,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	svc := app.NewService(store, templates, dispatcher)
 	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc))
 	h.Go("dispatch", dispatcher.Run)
-	h.Consume(events.CustomersConsumer(), events.CustomerCreatedHandler(svc))
+	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run notification: %w", err)
 	}

@@ -51,8 +51,19 @@ func start(t *testing.T, sender notification.Sender) *harness {
 // startLogging is start with the service's log going to logs.
 func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *harness {
 	t.Helper()
+	return startOn(t, "sqlite://"+filepath.Join(t.TempDir(), "notification.db"), sender, logs)
+}
+
+// startOn is startLogging on the database at dbURL.
+func startOn(t *testing.T, dbURL string, sender notification.Sender, logs io.Writer) *harness {
+	t.Helper()
+	return startWith(t, testinfra.EmbeddedNATS(t), dbURL, sender, logs)
+}
+
+// startWith is startOn on the JetStream at natsURL.
+func startWith(t *testing.T, natsURL, dbURL string, sender notification.Sender, logs io.Writer) *harness {
+	t.Helper()
 	ctx := context.Background()
-	natsURL := testinfra.EmbeddedNATS(t)
 
 	// The customer service owns its stream; here the test plays its part.
 	nc, js, err := platformevents.Connect(natsURL, "notification-test", nil)
@@ -68,9 +79,8 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbPath := filepath.Join(t.TempDir(), "notification.db")
 	cfg := notification.Config{
-		DatabaseURL:      "sqlite://" + dbPath,
+		DatabaseURL:      dbURL,
 		NATSURL:          natsURL,
 		DispatchInterval: time.Second,
 		Listener:         lis,
@@ -80,7 +90,7 @@ func startLogging(t *testing.T, sender notification.Sender, logs io.Writer) *har
 	// it, to see what the sink caught. Opened before the service, because two
 	// handles switching a fresh SQLite file to WAL at once can fail with
 	// SQLITE_BUSY without waiting on busy_timeout.
-	db, err := sqldb.Open(ctx, "sqlite://"+dbPath)
+	db, err := sqldb.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

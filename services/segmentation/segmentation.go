@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	handlers := segevents.NewHandlers(svc)
 	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc))
-	h.Consume(segevents.CustomersConsumer(), handlers.CustomerCreated)
+	h.Consume(segevents.CustomersConsumer(), handlers.Customers)
 	h.Consume(segevents.PurchasesConsumer(), handlers.PurchaseRecorded)
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run segmentation: %w", err)

@@ -38,31 +38,19 @@ type harness struct {
 // start boots Run on SQLite and embedded JetStream and returns a client.
 func start(t *testing.T) harness {
 	t.Helper()
-	natsURL := testinfra.EmbeddedNATS(t)
-	nc, js, err := events.Connect(natsURL, "segmentation-test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	ctx := context.Background()
-	// The producers' streams exist before segmentation starts, as they do
-	// once the suite has run; SEGMENTATION is also ensured by Run.
-	for name, subjects := range map[string]string{
-		customerv1.Stream:     customerv1.StreamSubjects,
-		interactionv1.Stream:  interactionv1.StreamSubjects,
-		segmentationv1.Stream: segmentationv1.StreamSubjects,
-	} {
-		if err := events.EnsureStream(ctx, js, name, subjects); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return startOn(t, "sqlite://"+filepath.Join(t.TempDir(), "segmentation.db"), testinfra.EmbeddedNATS(t))
+}
 
+// startOn boots Run on the database at dbURL and the JetStream at natsURL.
+func startOn(t *testing.T, dbURL, natsURL string) harness {
+	t.Helper()
+	js := connect(t, natsURL)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := segmentation.Config{
-		DatabaseURL:  "sqlite://" + filepath.Join(t.TempDir(), "segmentation.db"),
+		DatabaseURL:  dbURL,
 		NATSURL:      natsURL,
 		Currency:     "CNY",
 		ClassACutoff: 0.7,
@@ -80,6 +68,29 @@ func start(t *testing.T) harness {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return harness{client: segmentationv1.NewSegmentationServiceClient(conn), js: js}
+}
+
+// connect connects to natsURL and creates the producers' streams: they
+// exist before segmentation starts, as they do once the suite has run;
+// SEGMENTATION is also ensured by Run.
+func connect(t *testing.T, natsURL string) jetstream.JetStream {
+	t.Helper()
+	nc, js, err := events.Connect(natsURL, "segmentation-test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx := context.Background()
+	for name, subjects := range map[string]string{
+		customerv1.Stream:     customerv1.StreamSubjects,
+		interactionv1.Stream:  interactionv1.StreamSubjects,
+		segmentationv1.Stream: segmentationv1.StreamSubjects,
+	} {
+		if err := events.EnsureStream(ctx, js, name, subjects); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return js
 }
 
 // publish sends msg as an event with the headers producers set.

@@ -13,6 +13,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
+// ConsumerCustomers is the inbox name of the customer events consumer; it
+// is also its durable JetStream consumer name.
+const ConsumerCustomers = "interaction-customers"
+
 // Page sizes of ListInteractions (AIP-158).
 const (
 	DefaultPageSize = 50
@@ -61,13 +65,25 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	if prev, ok, err := s.findRepeat(ctx, key); err != nil || ok {
 		return prev, err
 	}
-	exists, err := s.customers.Exists(ctx, in.CustomerID)
+	// The customer service answers with the survivor for a merged customer:
+	// the interaction joins the survivor's timeline, and its events name
+	// the survivor, so loyalty and segmentation credit the right customer.
+	// What this service learnt from merge and erasure events backs it up.
+	customerID, err := s.customers.Resolve(ctx, in.CustomerID)
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
 	}
-	if !exists {
-		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerNotFoundError{CustomerID: in.CustomerID})
+	if customerID, err = s.survivor(ctx, customerID); err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
+	erased, err := s.store.Erased(ctx, customerID)
+	if err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	}
+	if erased {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerErasedError{CustomerID: in.CustomerID})
+	}
+	in.CustomerID = customerID
 	id, err := uuid.NewV7()
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: new id: %w", err)
@@ -133,9 +149,10 @@ type InteractionPage struct {
 	Next *domain.Cursor
 }
 
-// ListInteractions returns a page of a customer's timeline, newest first. An
-// unknown customer has an empty timeline: the customer service is not asked,
-// so reading stays available when it is down.
+// ListInteractions returns a page of a customer's timeline, newest first;
+// for a customer merged into another, the survivor's. An unknown customer
+// has an empty timeline: the customer service is not asked, so reading
+// stays available when it is down.
 func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (InteractionPage, error) {
 	v := domain.ValidateCustomerID("customer_id", q.CustomerID)
 	if q.PageSize < 0 {
@@ -151,8 +168,12 @@ func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (Int
 	case size > MaxPageSize:
 		size = MaxPageSize
 	}
+	customerID, err := s.survivor(ctx, q.CustomerID)
+	if err != nil {
+		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
+	}
 	// One extra row tells whether a next page exists.
-	items, err := s.store.ListByCustomer(ctx, q.CustomerID, q.After, size+1)
+	items, err := s.store.ListByCustomer(ctx, customerID, q.After, size+1)
 	if err != nil {
 		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
 	}
@@ -163,4 +184,84 @@ func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (Int
 		page.Next = &domain.Cursor{OccurTime: last.OccurTime, ID: last.ID}
 	}
 	return page, nil
+}
+
+// mergedIntoFunc is MergedInto of a Store or a Tx.
+type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
+
+// survivorVia follows merges from id to the customer it stands for.
+func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
+	for range domain.MaxMergeHops {
+		into, err := mergedInto(ctx, id)
+		if err != nil || into == "" {
+			return id, err
+		}
+		id = into
+	}
+	return "", fmt.Errorf("customer %s: merges form a cycle: %w", id, domain.ErrMergeConflict)
+}
+
+func (s *Service) survivor(ctx context.Context, id string) (string, error) {
+	return survivorVia(ctx, s.store.MergedInto, id)
+}
+
+// MergeCustomers moves the merged customer's timeline to the survivor and
+// remembers the merge, so interactions later reported for the merged
+// customer join the survivor's timeline. A survivor merged since stands
+// for its own survivor. eventID is the CustomerMerged event's: seeing it
+// again, or the same merge under another event, changes nothing.
+func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge) error {
+	if err := m.Validate().Err(); err != nil {
+		return fmt.Errorf("merge customers: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		mergedInto, err := tx.MergedInto(ctx, m.MergedID)
+		if err != nil {
+			return err
+		}
+		survivor, err := survivorVia(ctx, tx.MergedInto, m.SurvivorID)
+		if err != nil {
+			return err
+		}
+		apply, err := m.Decide(mergedInto, survivor)
+		if err != nil || !apply {
+			return err
+		}
+		m.SurvivorID = survivor
+		return tx.MergeCustomer(ctx, m)
+	})
+	if err != nil {
+		return fmt.Errorf("merge customers: %w", err)
+	}
+	return nil
+}
+
+// EraseCustomer removes the personal data of the customer's interactions
+// (see domain.Erasure) and remembers the customer as erased. An erasure
+// naming a merged customer erases the survivor, whose timeline holds the
+// merged one's. eventID is the CustomerErased event's: seeing it again
+// changes nothing.
+func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
+	if err := e.Validate().Err(); err != nil {
+		return fmt.Errorf("erase customer: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		if e.CustomerID, err = survivorVia(ctx, tx.MergedInto, e.CustomerID); err != nil {
+			return err
+		}
+		_, err = tx.EraseCustomer(ctx, e, s.now().UTC().Truncate(time.Microsecond))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("erase customer: %w", err)
+	}
+	return nil
 }

@@ -16,13 +16,28 @@ const customerID = "01890a5d-ac96-774b-bcce-b302099a8057"
 
 // memStore is an in-memory domain.Store recording what the app asks of it.
 type memStore struct {
-	byRequest map[string]domain.Interaction
-	published []domain.Event
-	lastLimit int
-	listed    []domain.Interaction
+	byRequest  map[string]domain.Interaction
+	published  []domain.Event
+	lastLimit  int
+	lastListed string
+	listed     []domain.Interaction
+	merges     map[string]string
+	erased     map[string]bool
+	handled    map[string]bool
 }
 
-func newMemStore() *memStore { return &memStore{byRequest: map[string]domain.Interaction{}} }
+func newMemStore() *memStore {
+	return &memStore{
+		byRequest: map[string]domain.Interaction{},
+		merges:    map[string]string{},
+		erased:    map[string]bool{},
+		handled:   map[string]bool{},
+	}
+}
+
+func (m *memStore) MergedInto(_ context.Context, id string) (string, error) { return m.merges[id], nil }
+
+func (m *memStore) Erased(_ context.Context, id string) (bool, error) { return m.erased[id], nil }
 
 func (m *memStore) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	tx := &memTx{store: m}
@@ -43,8 +58,9 @@ func (m *memStore) FindByKey(_ context.Context, key domain.IdempotencyKey) (doma
 	return domain.Interaction{}, domain.ErrNotFound
 }
 
-func (m *memStore) ListByCustomer(_ context.Context, _ string, _ *domain.Cursor, limit int) ([]domain.Interaction, error) {
+func (m *memStore) ListByCustomer(_ context.Context, customerID string, _ *domain.Cursor, limit int) ([]domain.Interaction, error) {
 	m.lastLimit = limit
+	m.lastListed = customerID
 	if len(m.listed) > limit {
 		return m.listed[:limit], nil
 	}
@@ -73,15 +89,43 @@ func (t *memTx) Publish(_ context.Context, e domain.Event) error {
 	return nil
 }
 
-// customers answers Exists from a function and counts calls.
-type customers struct {
-	exists func(id string) (bool, error)
-	calls  int
+// The merge and erasure methods write through: these tests do not roll
+// back.
+func (t *memTx) MarkHandled(_ context.Context, consumer, eventID string) (bool, error) {
+	key := consumer + "/" + eventID
+	first := !t.store.handled[key]
+	t.store.handled[key] = true
+	return first, nil
 }
 
-func (c *customers) Exists(_ context.Context, id string) (bool, error) {
+func (t *memTx) MergedInto(ctx context.Context, id string) (string, error) {
+	return t.store.MergedInto(ctx, id)
+}
+
+func (t *memTx) MergeCustomer(_ context.Context, m domain.Merge) error {
+	for k, v := range t.store.merges {
+		if v == m.MergedID {
+			t.store.merges[k] = m.SurvivorID
+		}
+	}
+	t.store.merges[m.MergedID] = m.SurvivorID
+	return nil
+}
+
+func (t *memTx) EraseCustomer(_ context.Context, e domain.Erasure, _ time.Time) (int64, error) {
+	t.store.erased[e.CustomerID] = true
+	return 0, nil
+}
+
+// customers answers Resolve from a function and counts calls.
+type customers struct {
+	resolve func(id string) (string, error)
+	calls   int
+}
+
+func (c *customers) Resolve(_ context.Context, id string) (string, error) {
 	c.calls++
-	return c.exists(id)
+	return c.resolve(id)
 }
 
 var clock = time.Date(2025, 3, 8, 10, 0, 0, 0, time.UTC)
@@ -90,23 +134,27 @@ func TestRecordInteractionCustomerCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		exists  func(string) (bool, error)
+		resolve func(string) (string, error)
 		wantErr func(error) bool
 	}{
-		{"known customer", func(string) (bool, error) { return true, nil }, func(err error) bool { return err == nil }},
-		{"unknown customer", func(string) (bool, error) { return false, nil }, func(err error) bool {
+		{"known customer", func(id string) (string, error) { return id, nil }, func(err error) bool { return err == nil }},
+		{"unknown customer", func(id string) (string, error) { return "", &domain.CustomerNotFoundError{CustomerID: id} }, func(err error) bool {
 			var nf *domain.CustomerNotFoundError
 			return errors.As(err, &nf) && nf.CustomerID == customerID && errors.Is(err, domain.ErrNotFound)
 		}},
-		{"customer service down", func(string) (bool, error) {
-			return false, fmt.Errorf("customer service: %w", domain.ErrUnavailable)
+		{"erased customer", func(id string) (string, error) { return "", &domain.CustomerErasedError{CustomerID: id} }, func(err error) bool {
+			var erased *domain.CustomerErasedError
+			return errors.As(err, &erased) && erased.CustomerID == customerID
+		}},
+		{"customer service down", func(string) (string, error) {
+			return "", fmt.Errorf("customer service: %w", domain.ErrUnavailable)
 		}, func(err error) bool { return errors.Is(err, domain.ErrUnavailable) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store := newMemStore()
-			svc := app.New(store, &customers{exists: tt.exists}, func() time.Time { return clock })
+			svc := app.New(store, &customers{resolve: tt.resolve}, func() time.Time { return clock })
 			_, err := svc.RecordInteraction(context.Background(), app.RecordInteraction{
 				Interaction: domain.Interaction{CustomerID: customerID, Summary: "hello"},
 			})
@@ -124,11 +172,11 @@ func TestRecordInteractionRepeatSkipsCustomerService(t *testing.T) {
 	t.Parallel()
 	store := newMemStore()
 	up := true
-	cust := &customers{exists: func(string) (bool, error) {
+	cust := &customers{resolve: func(id string) (string, error) {
 		if !up {
-			return false, domain.ErrUnavailable
+			return "", domain.ErrUnavailable
 		}
-		return true, nil
+		return id, nil
 	}}
 	svc := app.New(store, cust, func() time.Time { return clock })
 	cmd := app.RecordInteraction{RequestID: "r1", Interaction: domain.Interaction{

@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// Customers answers whether a customer exists; the customer service owns
-// customers, so this is a call to it. Exists returns an error wrapping
-// ErrUnavailable when the customer service cannot be reached.
+// Customers asks the customer service, which owns customers, about one.
 type Customers interface {
-	Exists(ctx context.Context, id string) (bool, error)
+	// Resolve returns the id interactions with customer id are kept under:
+	// id itself, or the survivor's id when id was merged into another
+	// customer. It returns a *CustomerNotFoundError for an unknown customer,
+	// a *CustomerErasedError for an erased one, and an error wrapping
+	// ErrUnavailable when the customer service cannot be reached.
+	Resolve(ctx context.Context, id string) (string, error)
 }
 
 // IdempotencyKey identifies a repeated report: by the caller's request id,
@@ -38,6 +41,11 @@ type Store interface {
 	// ListByCustomer returns up to limit interactions of a customer, newest
 	// first, after the cursor when it is not nil.
 	ListByCustomer(ctx context.Context, customerID string, after *Cursor, limit int) ([]Interaction, error)
+	// MergedInto returns whom the customer was merged into, "" when it was
+	// not.
+	MergedInto(ctx context.Context, customerID string) (string, error)
+	// Erased reports whether the customer's personal data was erased.
+	Erased(ctx context.Context, customerID string) (bool, error)
 }
 
 // Tx is the write side of Store inside one transaction.
@@ -48,4 +56,18 @@ type Tx interface {
 	// Publish emits an event that is delivered if and only if the
 	// transaction commits (transactional outbox).
 	Publish(ctx context.Context, e Event) error
+	// MarkHandled records that consumer handled eventID and reports whether
+	// this is the first time; on false the caller must change nothing.
+	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// MergedInto is Store.MergedInto inside the transaction.
+	MergedInto(ctx context.Context, customerID string) (string, error)
+	// MergeCustomer moves the timeline of m.MergedID to m.SurvivorID,
+	// remembers the merge, and re-points the customers merged into the
+	// merged one at the survivor.
+	MergeCustomer(ctx context.Context, m Merge) error
+	// EraseCustomer removes from every interaction of the customer what
+	// Erasure says is personal, and remembers the customer as erased
+	// (recording it again changes nothing). It returns how many
+	// interactions it anonymized.
+	EraseCustomer(ctx context.Context, e Erasure, recordTime time.Time) (int64, error)
 }

@@ -273,7 +273,9 @@ func TestPurchasesRacingAMergeReachTheSurvivor(t *testing.T) {
 				errs <- f.svc.CreditPurchase(ctx, fmt.Sprintf("ev-%d", i), purchase(customer, fmt.Sprintf("i-%d", i), cny(1000)))
 			})
 			if i == n/2 {
-				wg.Go(func() { errs <- f.svc.MergeAccounts(ctx, "ev-merge", domain.Merge{MergedID: customer, SurvivorID: other}) })
+				wg.Go(func() {
+					errs <- f.svc.MergeAccounts(ctx, "ev-merge", domain.Merge{MergedID: customer, SurvivorID: other})
+				})
 			}
 		}
 		wg.Wait()

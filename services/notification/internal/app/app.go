@@ -48,21 +48,38 @@ func NewService(store domain.Store, templates *domain.Templates, waker Waker) *S
 }
 
 // WelcomeCustomer queues the welcome message for a customer that was just
-// created. eventID is the id of the CustomerCreated event: the message is
-// created in the same transaction that marks the event handled, so a
-// redelivered event creates no second message.
-func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient) error {
+// created, on a channel the customer's consents allow, after storing the
+// consents the customer was created with. eventID is the id of the
+// CustomerCreated event: the message is created in the same transaction
+// that marks the event handled, so a redelivered event creates no second
+// message. A customer erased or merged into another by the time the event
+// is handled (a late or replayed event) gets no welcome: it no longer
+// exists on its own.
+func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("welcome customer: new id: %w", err)
 	}
-	msg, err := domain.NewMessage(id.String(), r, domain.TemplateWelcome, s.templates, s.now())
-	if err != nil {
-		return fmt.Errorf("welcome customer: %w", err)
-	}
+	now := s.now()
 	err = s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
 		if err != nil || !first {
+			return err
+		}
+		survivor, err := survivorVia(ctx, tx.MergedInto, r.CustomerID)
+		if err != nil {
+			return err
+		}
+		stored, err := applyConsents(ctx, tx, survivor, consents)
+		if err != nil {
+			return err
+		}
+		erased, err := tx.Erased(ctx, survivor)
+		if err != nil || erased || survivor != r.CustomerID {
+			return err
+		}
+		msg, err := domain.NewMessage(id.String(), r, domain.TemplateWelcome, s.templates, stored, now)
+		if err != nil {
 			return err
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
@@ -89,8 +106,9 @@ type MessagePage struct {
 	NextPageToken string
 }
 
-// ListMessages returns a customer's messages, newest first. An unknown
-// customer simply has no messages.
+// ListMessages returns a customer's messages, newest first; for a customer
+// merged into another, the survivor's. An unknown customer simply has no
+// messages.
 func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
 	var violations validation.Violations
 	if customerID == "" {
@@ -119,6 +137,12 @@ func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize 
 		return MessagePage{}, err
 	}
 
+	// A merged customer's messages are the survivor's, as GetCustomer
+	// answers a merged id with the survivor.
+	customerID, err := survivorVia(ctx, s.store.MergedInto, customerID)
+	if err != nil {
+		return MessagePage{}, fmt.Errorf("list messages: %w", err)
+	}
 	// One extra row tells whether there is a next page without a count.
 	msgs, err := s.store.ListMessages(ctx, customerID, after, pageSize+1)
 	if err != nil {

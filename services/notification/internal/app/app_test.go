@@ -105,7 +105,7 @@ func TestQueuedMessageWakesDispatcher(t *testing.T) {
 		{CustomerID: newID(t), Name: "Ann", Email: "ann@example.com", Locale: "en"},
 		{CustomerID: newID(t), Name: "王芳", Email: "fang@example.cn"},
 	} {
-		if err := svc.WelcomeCustomer(context.Background(), newID(t), r); err != nil {
+		if err := svc.WelcomeCustomer(context.Background(), newID(t), r, nil); err != nil {
 			t.Fatal(err)
 		}
 		testinfra.Eventually(t, 5*time.Second, "the message sent", func() bool { return status(t, svc, r.CustomerID) == domain.StatusSent })
@@ -123,7 +123,7 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 	// Queued by a process that died before dispatching: no waker.
 	svc := app.NewService(store, newTemplates(t), nil)
 	cust := newID(t)
-	if err := svc.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}); err != nil {
+	if err := svc.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := status(t, svc, cust); got != domain.StatusQueued {
@@ -145,7 +145,7 @@ func TestWelcomeCustomerOncePerEvent(t *testing.T) {
 	cust, event := newID(t), newID(t)
 	r := domain.Recipient{CustomerID: cust, Name: "Ann", Email: "ann@example.com"}
 	for range 3 {
-		if err := svc.WelcomeCustomer(context.Background(), event, r); err != nil {
+		if err := svc.WelcomeCustomer(context.Background(), event, r, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,7 +25,9 @@ const (
 
 // Dispatcher hands QUEUED messages to the Sender and records the outcome:
 // SENT with a MessageSent event, or FAILED with a MessageFailed event, each
-// in one transaction. Delivery is at least once: a crash between the send
+// in one transaction. A message whose channel the customer's consent
+// refuses by then (see domain.Refusal) is not sent and fails with the
+// refusal as its reason. Delivery is at least once: a crash between the send
 // and the commit sends the message again after its claim runs out.
 type Dispatcher struct {
 	store    domain.Store
@@ -107,18 +109,29 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 }
 
 func (d *Dispatcher) dispatch(ctx context.Context, m domain.Message) error {
-	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
-	sendErr := d.sender.Send(sendCtx, m.Delivery())
-	cancel()
-	if sendErr != nil && ctx.Err() != nil {
-		// Shutting down: the send was cut off, not refused. The claim runs
-		// out and the message is sent after restart.
-		return ctx.Err()
+	// Consent is checked now, not when the message was queued: an opt-out
+	// given while it waited must hold.
+	status, err := d.store.ConsentStatus(ctx, m.CustomerID, m.Channel)
+	if err != nil {
+		return fmt.Errorf("check consent of message %s: %w", m.ID, err)
+	}
+	reason := domain.Refusal(domain.PurposeOf(m.Template), m.Channel, status)
+	if reason == "" {
+		sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+		sendErr := d.sender.Send(sendCtx, m.Delivery())
+		cancel()
+		if sendErr != nil && ctx.Err() != nil {
+			// Shutting down: the send was cut off, not refused. The claim
+			// runs out and the message is sent after restart.
+			return ctx.Err()
+		}
+		if sendErr != nil {
+			reason = sendErr.Error()
+		}
 	}
 
-	err := d.store.InTx(ctx, func(tx domain.Tx) error {
-		if sendErr != nil {
-			reason := sendErr.Error()
+	err = d.store.InTx(ctx, func(tx domain.Tx) error {
+		if reason != "" {
 			ok, err := tx.MarkFailed(ctx, m.ID, reason)
 			if err != nil || !ok {
 				return err
@@ -135,7 +148,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, m domain.Message) error {
 		return fmt.Errorf("record outcome of message %s: %w", m.ID, err)
 	}
 	// Ids, channel and template only: the reason may quote an address.
-	if sendErr != nil {
+	if reason != "" {
 		d.logger.WarnContext(ctx, "message failed",
 			slog.String("message_id", m.ID), slog.String("channel", string(m.Channel)), slog.String("template", m.Template))
 	}

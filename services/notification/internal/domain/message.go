@@ -13,14 +13,27 @@ import (
 // Channel is how a message reaches the customer.
 type Channel string
 
-// The channels a message can go out on.
+// The channels a message can go out on. Customers answer for WeChat and
+// app push too, so their consents are kept, though no message chooses
+// those channels yet.
 const (
 	// ChannelNone marks a message that has no channel because the customer
 	// cannot be reached.
-	ChannelNone  Channel = ""
-	ChannelEmail Channel = "EMAIL"
-	ChannelSMS   Channel = "SMS"
+	ChannelNone   Channel = ""
+	ChannelEmail  Channel = "EMAIL"
+	ChannelSMS    Channel = "SMS"
+	ChannelWeChat Channel = "WECHAT"
+	ChannelPush   Channel = "PUSH"
 )
+
+// Valid reports whether c is a channel messages go out on.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelEmail, ChannelSMS, ChannelWeChat, ChannelPush:
+		return true
+	}
+	return false
+}
 
 // Status is where a message is in its delivery.
 type Status string
@@ -94,22 +107,40 @@ func (m Message) Delivery() Delivery {
 	}
 }
 
-// ChooseChannel picks how to reach r: email when they have an address,
-// otherwise SMS when they have a phone. ok is false when neither is known.
-func ChooseChannel(r Recipient) (ch Channel, address string, ok bool) {
-	if email := strings.TrimSpace(r.Email); email != "" {
-		return ChannelEmail, email, true
+// ChooseChannel picks how to reach r with a message of purpose p, given
+// r's consents: email when they have an address, otherwise SMS when they
+// have a phone, skipping a channel the consents refuse. ok is false when no
+// channel is left; refusal then says why the preferred reachable channel
+// was refused, and is empty when r has neither address nor phone.
+func ChooseChannel(r Recipient, p Purpose, consents Consents) (ch Channel, address, refusal string, ok bool) {
+	candidates := []struct {
+		ch      Channel
+		address string
+	}{
+		{ChannelEmail, strings.TrimSpace(r.Email)},
+		{ChannelSMS, strings.TrimSpace(r.Phone)},
 	}
-	if phone := strings.TrimSpace(r.Phone); phone != "" {
-		return ChannelSMS, phone, true
+	for _, c := range candidates {
+		if c.address == "" {
+			continue
+		}
+		if why := Refusal(p, c.ch, consents[c.ch]); why != "" {
+			if refusal == "" {
+				refusal = why
+			}
+			continue
+		}
+		return c.ch, c.address, "", true
 	}
-	return ChannelNone, "", false
+	return ChannelNone, "", refusal, false
 }
 
-// NewMessage renders template name for r and addresses it. A recipient that
-// cannot be reached still gets a message, recorded as FAILED with
-// ReasonNoContact, so the attempt is visible in their history.
-func NewMessage(id string, r Recipient, name string, templates *Templates, now time.Time) (Message, error) {
+// NewMessage renders template name for r and addresses it on a channel r's
+// consents allow. A recipient that cannot be reached still gets a message,
+// recorded as FAILED with ReasonNoContact, or with the consent refusal when
+// every channel that reaches them is refused, so the attempt is visible in
+// their history.
+func NewMessage(id string, r Recipient, name string, templates *Templates, consents Consents, now time.Time) (Message, error) {
 	subject, body, err := templates.Render(name, r)
 	if err != nil {
 		return Message{}, err
@@ -123,10 +154,13 @@ func NewMessage(id string, r Recipient, name string, templates *Templates, now t
 		Status:     StatusQueued,
 		CreateTime: now.UTC(),
 	}
-	ch, address, ok := ChooseChannel(r)
+	ch, address, refusal, ok := ChooseChannel(r, PurposeOf(name), consents)
 	if !ok {
 		m.Status = StatusFailed
 		m.FailureReason = ReasonNoContact
+		if refusal != "" {
+			m.FailureReason = refusal
+		}
 		return m, nil
 	}
 	m.Channel = ch

@@ -28,8 +28,8 @@ func TestChooseChannel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ch, addr, ok := domain.ChooseChannel(tt.r)
-			if ch != tt.wantChannel || addr != tt.wantAddress || ok != tt.wantOK {
+			ch, addr, refusal, ok := domain.ChooseChannel(tt.r, domain.PurposeService, nil)
+			if ch != tt.wantChannel || addr != tt.wantAddress || ok != tt.wantOK || refusal != "" {
 				t.Errorf("ChooseChannel = (%q, %q, %v), want (%q, %q, %v)", ch, addr, ok, tt.wantChannel, tt.wantAddress, tt.wantOK)
 			}
 		})
@@ -130,7 +130,7 @@ func TestNewMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m, err := domain.NewMessage("m1", tt.r, domain.TemplateWelcome, templates, now)
+			m, err := domain.NewMessage("m1", tt.r, domain.TemplateWelcome, templates, nil, now)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -66,6 +66,12 @@ type Store interface {
 	// replica) does not send them at the same time. A message whose claim
 	// ran out (its dispatcher crashed) can be claimed again.
 	ClaimQueued(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Message, error)
+	// MergedInto returns whom the customer was merged into, "" when it was
+	// not.
+	MergedInto(ctx context.Context, customerID string) (string, error)
+	// ConsentStatus returns the customer's answer for ch; ConsentUnanswered
+	// when there is none.
+	ConsentStatus(ctx context.Context, customerID string, ch Channel) (ConsentStatus, error)
 }
 
 // Tx is a store transaction.
@@ -85,4 +91,32 @@ type Tx interface {
 	Publish(ctx context.Context, ev Event) error
 	// AfterCommit runs fn after a successful commit.
 	AfterCommit(fn func())
+
+	// MergedInto is Store.MergedInto inside the transaction.
+	MergedInto(ctx context.Context, customerID string) (string, error)
+	// MergeCustomer moves the merged customer's messages to the survivor,
+	// remembers the merge and re-points the customers merged into the
+	// merged one at the survivor. Consents are moved by the caller.
+	MergeCustomer(ctx context.Context, m Merge) error
+	// Consents returns the customer's stored answers.
+	Consents(ctx context.Context, customerID string) ([]Consent, error)
+	// SaveConsent stores c as the customer's answer for its channel,
+	// replacing the one stored.
+	SaveConsent(ctx context.Context, c Consent) error
+	// DeleteConsents removes the customer's answers.
+	DeleteConsents(ctx context.Context, customerID string) error
+	// Erased reports whether the customer was erased.
+	Erased(ctx context.Context, customerID string) (bool, error)
+	// RecordErasure remembers the customer as erased; recording it again
+	// changes nothing.
+	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
+	// LockMessages returns all the customer's messages and holds them
+	// against the dispatcher until the transaction ends.
+	LockMessages(ctx context.Context, customerID string) ([]Message, error)
+	// SaveErased stores the address, texts, status and failure reason of a
+	// message Message.Erase changed.
+	SaveErased(ctx context.Context, m Message) error
+	// ForgetDeliveries removes the personal data of what channels kept of
+	// the customer's messages.
+	ForgetDeliveries(ctx context.Context, customerID string) error
 }

@@ -40,6 +40,20 @@ type templateData struct {
 	Name string
 }
 
+// templatePurposes says why each template is sent; see Purpose.
+var templatePurposes = map[string]Purpose{
+	TemplateWelcome: PurposeService,
+}
+
+// PurposeOf returns the purpose of template name. A template without one
+// counts as marketing, the purpose that needs the most consent.
+func PurposeOf(name string) Purpose {
+	if p, ok := templatePurposes[name]; ok {
+		return p
+	}
+	return PurposeMarketing
+}
+
 // templateSources are the message texts, by template and language.
 var templateSources = map[string]map[Language]templateText{
 	TemplateWelcome: {

@@ -15,6 +15,10 @@ func ToProtoChannel(c domain.Channel) notificationv1.Channel {
 		return notificationv1.Channel_CHANNEL_EMAIL
 	case domain.ChannelSMS:
 		return notificationv1.Channel_CHANNEL_SMS
+	case domain.ChannelWeChat:
+		return notificationv1.Channel_CHANNEL_WECHAT
+	case domain.ChannelPush:
+		return notificationv1.Channel_CHANNEL_PUSH
 	default:
 		return notificationv1.Channel_CHANNEL_UNSPECIFIED
 	}

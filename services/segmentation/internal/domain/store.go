@@ -9,6 +9,9 @@ import (
 type Reader interface {
 	// CustomerExists reports whether the customer is registered.
 	CustomerExists(ctx context.Context, customerID string) (bool, error)
+	// MergedInto returns whom the customer was merged into, "" when it was
+	// not (or is unknown).
+	MergedInto(ctx context.Context, customerID string) (string, error)
 	// Spend sums up a customer's purchases; Trailing covers w, Lifetime
 	// all purchases in w.Currency.
 	Spend(ctx context.Context, customerID string, w Window) (Spend, error)
@@ -33,6 +36,15 @@ type Tx interface {
 	RecordPurchase(ctx context.Context, p Purchase) (recorded bool, err error)
 	// Publish emits ev when the transaction commits.
 	Publish(ctx context.Context, ev ClassChanged) error
+	// LockMergedInto is MergedInto, holding the registered customer's row
+	// against concurrent merges until the transaction ends.
+	LockMergedInto(ctx context.Context, customerID string) (string, error)
+	// MergeCustomer moves the purchases of from to to, marks from as merged
+	// into to, and re-points the customers merged into from at to.
+	MergeCustomer(ctx context.Context, from, to string) error
+	// RecordErasure records that the customer's erasure reached this
+	// service; recording it again changes nothing.
+	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
 }
 
 // Store is the service's storage.

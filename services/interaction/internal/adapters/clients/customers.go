@@ -23,31 +23,41 @@ type Customers struct {
 
 // NewCustomers returns Customers calling the customer service over conn
 // (from grpcclient.Dial, which retries UNAVAILABLE). timeout bounds each
-// Exists call, retries included; zero means no bound beyond the caller's.
+// Resolve call, retries included; zero means no bound beyond the caller's.
 func NewCustomers(conn grpc.ClientConnInterface, timeout time.Duration) *Customers {
 	return &Customers{client: customerv1.NewCustomerServiceClient(conn), timeout: timeout}
 }
 
-// Exists asks the customer service for the customer. A failure to reach it
-// (or a slow answer) wraps domain.ErrUnavailable, so callers can tell "try
-// again" from "no such customer".
-func (c *Customers) Exists(ctx context.Context, id string) (bool, error) {
+// Resolve asks the customer service for the customer. GetCustomer answers
+// a merged customer's id with the survivor, whose id is the one to keep
+// interactions under. A failure to reach the service (or a slow answer)
+// wraps domain.ErrUnavailable, so callers can tell "try again" from "no
+// such customer".
+func (c *Customers) Resolve(ctx context.Context, id string) (string, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	_, err := c.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: id})
+	resp, err := c.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: id})
 	switch code := status.Code(err); code {
 	case codes.OK:
-		return true, nil
 	case codes.NotFound:
-		return false, nil
+		return "", &domain.CustomerNotFoundError{CustomerID: id}
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
-		return false, fmt.Errorf("customer service: %w: %s", domain.ErrUnavailable, code)
+		return "", fmt.Errorf("customer service: %w: %s", domain.ErrUnavailable, code)
 	case codes.Canceled:
-		return false, fmt.Errorf("customer service: %w", context.Canceled)
+		return "", fmt.Errorf("customer service: %w", context.Canceled)
 	default:
-		return false, fmt.Errorf("customer service: get customer: %w", err)
+		return "", fmt.Errorf("customer service: get customer: %w", err)
 	}
+	customer := resp.GetCustomer()
+	if customer.GetState() == customerv1.CustomerState_CUSTOMER_STATE_ERASED {
+		return "", &domain.CustomerErasedError{CustomerID: id}
+	}
+	if customer.GetId() == "" {
+		// An answer without an id names the customer asked for.
+		return id, nil
+	}
+	return customer.GetId(), nil
 }

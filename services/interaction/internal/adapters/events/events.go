@@ -1,5 +1,6 @@
-// Package events turns the interaction service's domain events into the
-// protobuf payloads and subjects other services read from JetStream.
+// Package events connects the interaction service to JetStream: it turns
+// the service's domain events into the protobuf payloads and subjects other
+// services read, and applies the customer events the service consumes.
 package events
 
 import (

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -86,6 +87,87 @@ func (t *storeTx) Publish(ctx context.Context, e domain.Event) error {
 		return fmt.Errorf("publish %s: %w", ev.Subject, err)
 	}
 	return nil
+}
+
+// MarkHandled records eventID in the platform inbox.
+func (t *storeTx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, error) {
+	return events.MarkHandled(ctx, t.tx, consumer, eventID)
+}
+
+// MergedInto returns whom the customer was merged into.
+func (t *storeTx) MergedInto(ctx context.Context, customerID string) (string, error) {
+	return mergedInto(ctx, t.tx, customerID)
+}
+
+// MergeCustomer re-keys the merged customer's timeline to the survivor and
+// records the merge.
+func (t *storeTx) MergeCustomer(ctx context.Context, m domain.Merge) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE interactions SET customer_id = ? WHERE customer_id = ?`, m.SurvivorID, m.MergedID); err != nil {
+		return fmt.Errorf("merge customer: move timeline: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE customer_merges SET survivor_id = ? WHERE survivor_id = ?`, m.SurvivorID, m.MergedID); err != nil {
+		return fmt.Errorf("merge customer: re-point merges: %w", err)
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_merges (merged_id, survivor_id, merge_time) VALUES (?, ?, ?)
+		ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id, merge_time = excluded.merge_time`,
+		m.MergedID, m.SurvivorID, sqldb.Micros(m.At))
+	if err != nil {
+		return fmt.Errorf("merge customer: record merge: %w", err)
+	}
+	return nil
+}
+
+// EraseCustomer anonymizes the customer's interactions (see domain.Erasure)
+// and records the erasure.
+func (t *storeTx) EraseCustomer(ctx context.Context, e domain.Erasure, recordTime time.Time) (int64, error) {
+	res, err := t.tx.Exec(ctx, `UPDATE interactions SET summary = '', source_id = NULL, request_id = NULL
+		WHERE customer_id = ? AND (summary <> '' OR source_id IS NOT NULL OR request_id IS NOT NULL)`, e.CustomerID)
+	if err != nil {
+		return 0, fmt.Errorf("erase customer: anonymize interactions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("erase customer: %w", err)
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
+		ON CONFLICT (customer_id) DO NOTHING`,
+		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
+	if err != nil {
+		return 0, fmt.Errorf("erase customer: record erasure: %w", err)
+	}
+	return n, nil
+}
+
+// MergedInto returns whom the customer was merged into.
+func (s *Store) MergedInto(ctx context.Context, customerID string) (string, error) {
+	return mergedInto(ctx, s.db, customerID)
+}
+
+// Erased reports whether the customer was erased.
+func (s *Store) Erased(ctx context.Context, customerID string) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM customer_erasures WHERE customer_id = ?`, customerID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find erasure: %w", err)
+	}
+	return n > 0, nil
+}
+
+// rowQuerier is what a lookup needs of a *sqldb.DB or a *sqldb.Tx.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func mergedInto(ctx context.Context, q rowQuerier, customerID string) (string, error) {
+	var survivor string
+	err := q.QueryRow(ctx, `SELECT survivor_id FROM customer_merges WHERE merged_id = ?`, customerID).Scan(&survivor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find merge: %w", err)
+	}
+	return survivor, nil
 }
 
 const selectInteractions = `SELECT i.id, i.customer_id, i.kind, i.channel, i.occur_time, i.summary,

@@ -35,6 +35,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("list newest first with paging", h.testListPaging)
 			t.Run("repeat through the app publishes nothing", h.testAppRepeat)
 			t.Run("concurrent repeats record once", h.testConcurrentRepeats)
+			t.Run("merge re-keys the timeline", h.testMergeCustomer)
+			t.Run("erasure anonymizes the timeline", h.testEraseCustomer)
 		})
 	}
 }
@@ -254,7 +256,12 @@ func (h *harness) testListPaging(t *testing.T) {
 // knownCustomers is a domain.Customers that knows a fixed set.
 type knownCustomers map[string]bool
 
-func (k knownCustomers) Exists(_ context.Context, id string) (bool, error) { return k[id], nil }
+func (k knownCustomers) Resolve(_ context.Context, id string) (string, error) {
+	if !k[id] {
+		return "", &domain.CustomerNotFoundError{CustomerID: id}
+	}
+	return id, nil
+}
 
 func (h *harness) testAppRepeat(t *testing.T) {
 	ctx := context.Background()
@@ -342,4 +349,117 @@ func ids(list []domain.Interaction) []string {
 		out[i] = fmt.Sprintf("%s@%s", in.ID[len(in.ID)-4:], in.OccurTime.Format("15:04"))
 	}
 	return out
+}
+
+func (h *harness) testMergeCustomer(t *testing.T) {
+	ctx := context.Background()
+	earlier, merged, survivor, bystander := newID(t), newID(t), newID(t), newID(t)
+	for _, in := range []domain.Interaction{
+		noteOf(t, merged, base), purchaseOf(t, merged, base.Add(time.Hour)),
+		noteOf(t, survivor, base.Add(2*time.Hour)), noteOf(t, bystander, base),
+	} {
+		if err := h.record(ctx, in, domain.IdempotencyKey{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := h.store.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.MergeCustomer(ctx, domain.Merge{MergedID: earlier, SurvivorID: merged, At: base}); err != nil {
+			return err
+		}
+		return tx.MergeCustomer(ctx, domain.Merge{MergedID: merged, SurvivorID: survivor, At: base})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int{merged: 0, survivor: 3, bystander: 1} {
+		list, err := h.store.ListByCustomer(ctx, id, nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != want {
+			t.Errorf("%d interactions under %s, want %d", len(list), id, want)
+		}
+		for _, in := range list {
+			if in.CustomerID != id {
+				t.Errorf("interaction %s listed for %s names %s", in.ID, id, in.CustomerID)
+			}
+		}
+	}
+	for id, want := range map[string]string{earlier: survivor, merged: survivor, survivor: "", bystander: ""} {
+		got, err := h.store.MergedInto(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("MergedInto(%s) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func (h *harness) testEraseCustomer(t *testing.T) {
+	ctx := context.Background()
+	erased, bystander := newID(t), newID(t)
+	keep := noteOf(t, bystander, base)
+	keep.Source, keep.SourceID = "call-center", "+8613800000001"
+	if err := h.record(ctx, keep, domain.IdempotencyKey{RequestID: "keep-" + newID(t), Source: keep.Source, SourceID: keep.SourceID}); err != nil {
+		t.Fatal(err)
+	}
+	call := noteOf(t, erased, base)
+	call.Kind, call.Channel, call.Summary = domain.KindCall, domain.ChannelPhone, "王先生来电, 回拨 +8613800000002"
+	call.Source, call.SourceID = "call-center", "+8613800000002"
+	callKey := domain.IdempotencyKey{RequestID: "call-" + newID(t), Source: call.Source, SourceID: call.SourceID}
+	bought := purchaseOf(t, erased, base.Add(time.Hour))
+	for in, key := range map[*domain.Interaction]domain.IdempotencyKey{&call: callKey, &bought: {}} {
+		if err := h.record(ctx, *in, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := h.store.Erased(ctx, erased); err != nil || ok {
+		t.Fatalf("Erased before the erasure = %v, %v", ok, err)
+	}
+	var n int64
+	err := h.store.InTx(ctx, func(tx domain.Tx) error {
+		var err error
+		n, err = tx.EraseCustomer(ctx, domain.Erasure{CustomerID: erased, EraseTime: base}, base)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("anonymized %d interactions, want 2", n)
+	}
+	list, err := h.store.ListByCustomer(ctx, erased, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("%d interactions after the erasure, want both kept", len(list))
+	}
+	for _, in := range list {
+		if in.Summary != "" || in.SourceID != "" {
+			t.Errorf("interaction %s keeps summary %q, source id %q", in.ID, in.Summary, in.SourceID)
+		}
+		if in.ID == bought.ID && (in.Purchase == nil || in.Purchase.Total != bought.Purchase.Total || len(in.Purchase.Lines) != 2) {
+			t.Errorf("purchase after erasure = %+v, want its amounts and lines kept", in.Purchase)
+		}
+		if in.ID == call.ID && (in.Kind != domain.KindCall || in.Channel != domain.ChannelPhone || in.Source != "call-center") {
+			t.Errorf("call after erasure = %+v, want kind, channel and source kept", in)
+		}
+	}
+	for _, key := range []domain.IdempotencyKey{{RequestID: callKey.RequestID}, {Source: callKey.Source, SourceID: callKey.SourceID}} {
+		if _, err := h.store.FindByKey(ctx, key); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("FindByKey(%+v) after the erasure: err = %v, want ErrNotFound", key, err)
+		}
+	}
+	if ok, err := h.store.Erased(ctx, erased); err != nil || !ok {
+		t.Errorf("Erased after the erasure = %v, %v", ok, err)
+	}
+	other, err := h.store.ListByCustomer(ctx, bystander, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(other) != 1 || other[0].Summary != keep.Summary || other[0].SourceID != keep.SourceID {
+		t.Errorf("another customer's interaction changed: %+v", other)
+	}
 }

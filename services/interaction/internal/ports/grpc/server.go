@@ -179,11 +179,14 @@ func decodePageToken(s string) (*domain.Cursor, error) {
 func toStatus(err error) error {
 	var verr *validation.Error
 	var cnf *domain.CustomerNotFoundError
+	var erased *domain.CustomerErasedError
 	switch {
 	case errors.As(err, &verr):
 		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.As(err, &cnf):
 		return status.Error(codes.NotFound, cnf.Error())
+	case errors.As(err, &erased):
+		return status.Error(codes.FailedPrecondition, erased.Error())
 	case errors.Is(err, domain.ErrUnavailable):
 		return status.Error(codes.Unavailable, "customer service unavailable, retry later")
 	}

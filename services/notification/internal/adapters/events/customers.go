@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
@@ -15,34 +17,86 @@ import (
 )
 
 // CustomersConsumer is the durable consumer of the customer events the
-// service reacts to.
+// service reacts to. One consumer keeps them in the order the customer
+// service published them: a consent given right after signup is stored
+// after the signup's, an erasure comes after what it erases.
 func CustomersConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:         customerv1.Stream,
-		Durable:        app.ConsumerCustomers,
-		FilterSubjects: []string{customerv1.SubjectCustomerCreated},
+		Stream:  customerv1.Stream,
+		Durable: app.ConsumerCustomers,
+		FilterSubjects: []string{
+			customerv1.SubjectCustomerCreated,
+			customerv1.SubjectConsentChanged,
+			customerv1.SubjectCustomerMerged,
+			customerv1.SubjectCustomerErased,
+		},
 	}
 }
 
-// Welcomer is the use case a new customer triggers.
-type Welcomer interface {
-	WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient) error
+// Customers is what the customer events trigger.
+type Customers interface {
+	WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent) error
+	ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error
+	MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivorConsents []domain.Consent) error
+	EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error
 }
 
-// CustomerCreatedHandler queues the welcome message of each created
-// customer. A payload that does not decode, or names no customer, can never
-// succeed and is dead-lettered.
-func CustomerCreatedHandler(w Welcomer) platformevents.Handler {
+// CustomersHandler applies the events of the customers consumer, by
+// subject. A payload that does not decode, breaks the rules or contradicts
+// an earlier merge can never succeed and is dead-lettered.
+func CustomersHandler(uc Customers) platformevents.Handler {
 	return func(ctx context.Context, msg platformevents.Message) error {
-		var ev customerv1.CustomerCreated
-		if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-			return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+		switch msg.Subject {
+		case customerv1.SubjectCustomerCreated:
+			var ev customerv1.CustomerCreated
+			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+			}
+			if ev.GetCustomer().GetId() == "" {
+				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
+			}
+			c := ev.GetCustomer()
+			return permanentIfInvalid(uc.WelcomeCustomer(ctx, msg.ID, toDomainRecipient(c), toDomainConsents(c, msg.Time)))
+		case customerv1.SubjectConsentChanged:
+			var ev customerv1.ConsentChanged
+			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+			}
+			if ev.GetConsent().GetChannel() == customerv1.ConsentChannel_CONSENT_CHANNEL_PHONE {
+				// Phone calls: no message goes out by call, so the answer
+				// rules nothing here.
+				return nil
+			}
+			return permanentIfInvalid(uc.ChangeConsent(ctx, msg.ID, toDomainConsent(ev.GetCustomerId(), ev.GetConsent(), msg.Time)))
+		case customerv1.SubjectCustomerMerged:
+			var ev customerv1.CustomerMerged
+			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+			}
+			m := domain.Merge{MergedID: ev.GetMergedCustomerId(), SurvivorID: ev.GetSurvivorCustomerId(), At: msg.Time}
+			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, toDomainConsents(ev.GetSurvivor(), msg.Time)))
+		case customerv1.SubjectCustomerErased:
+			var ev customerv1.CustomerErased
+			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+			}
+			e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: msg.Time}
+			if ev.GetEraseTime() != nil {
+				e.EraseTime = ev.GetEraseTime().AsTime()
+			}
+			return permanentIfInvalid(uc.EraseCustomer(ctx, msg.ID, e))
+		default:
+			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerCustomers))
 		}
-		if ev.GetCustomer().GetId() == "" {
-			return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
-		}
-		return w.WelcomeCustomer(ctx, msg.ID, toDomainRecipient(ev.GetCustomer()))
 	}
+}
+
+func permanentIfInvalid(err error) error {
+	var verr *validation.Error
+	if errors.As(err, &verr) || errors.Is(err, domain.ErrMergeConflict) || errors.Is(err, domain.ErrUnknownTemplate) {
+		return platformevents.Permanent(err)
+	}
+	return err
 }
 
 // toDomainRecipient keeps only what a message needs of the customer.
@@ -53,5 +107,67 @@ func toDomainRecipient(c *customerv1.Customer) domain.Recipient {
 		Email:      c.GetEmail(),
 		Phone:      c.GetPhone(),
 		Locale:     c.GetLocale(),
+	}
+}
+
+// toDomainConsents returns the customer's answers for the channels
+// messages go out on; phone calls and unknown channels are left out. An
+// answer without a time counts as given at the event's time.
+func toDomainConsents(c *customerv1.Customer, eventTime time.Time) []domain.Consent {
+	var out []domain.Consent
+	for _, p := range c.GetConsents() {
+		con := toDomainConsent(c.GetId(), p, eventTime)
+		if con.Channel.Valid() {
+			out = append(out, con)
+		}
+	}
+	return out
+}
+
+// toDomainConsent converts one answer. A channel with no notification
+// counterpart becomes ChannelNone, which validation refuses.
+func toDomainConsent(customerID string, p *customerv1.Consent, eventTime time.Time) domain.Consent {
+	c := domain.Consent{
+		CustomerID: customerID,
+		Channel:    toDomainChannel(p.GetChannel()),
+		Status:     toDomainConsentStatus(p.GetStatus()),
+		Source:     p.GetSource(),
+		UpdateTime: eventTime,
+	}
+	if p.GetUpdateTime() != nil {
+		c.UpdateTime = p.GetUpdateTime().AsTime()
+	}
+	return c
+}
+
+// toDomainChannel maps a customer consent channel to the channel messages
+// go out on. Phone calls have none.
+func toDomainChannel(ch customerv1.ConsentChannel) domain.Channel {
+	switch ch {
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL:
+		return domain.ChannelEmail
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_SMS:
+		return domain.ChannelSMS
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT:
+		return domain.ChannelWeChat
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH:
+		return domain.ChannelPush
+	default:
+		return domain.ChannelNone
+	}
+}
+
+// toDomainConsentStatus maps a status; an unknown one is refused by
+// validation.
+func toDomainConsentStatus(s customerv1.ConsentStatus) domain.ConsentStatus {
+	switch s {
+	case customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED:
+		return domain.ConsentUnanswered
+	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN:
+		return domain.ConsentOptedIn
+	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT:
+		return domain.ConsentOptedOut
+	default:
+		return domain.ConsentStatus(s.String())
 	}
 }

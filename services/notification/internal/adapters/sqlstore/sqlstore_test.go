@@ -32,6 +32,9 @@ func TestStore(t *testing.T) {
 		{"claim queued", testClaimQueued},
 		{"mark sent and failed once", testMarkOutcome},
 		{"publish writes the outbox in the tx", testPublish},
+		{"consents by customer and channel", testConsents},
+		{"merge re-keys messages", testMergeCustomer},
+		{"erasure", testErasure},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -354,5 +357,149 @@ func testPublish(t *testing.T, url string) {
 	}
 	if n != 1 {
 		t.Errorf("outbox has %d rows, want 1 (the rolled back event must not be there)", n)
+	}
+}
+
+func inTx(t *testing.T, s *sqlstore.Store, fn func(ctx context.Context, tx domain.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.InTx(ctx, func(tx domain.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testConsents(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	const cust, other = "c1", "c2"
+	if got, err := s.ConsentStatus(ctx, cust, domain.ChannelEmail); err != nil || got != domain.ConsentUnanswered {
+		t.Fatalf("unanswered = %q, %v", got, err)
+	}
+	email := domain.Consent{CustomerID: cust, Channel: domain.ChannelEmail, Status: domain.ConsentOptedOut, Source: "form", UpdateTime: base}
+	sms := domain.Consent{CustomerID: cust, Channel: domain.ChannelSMS, Status: domain.ConsentOptedIn, Source: "app", UpdateTime: base}
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		for _, c := range []domain.Consent{email, sms, {CustomerID: other, Channel: domain.ChannelEmail, Status: domain.ConsentOptedIn, UpdateTime: base}} {
+			if err := tx.SaveConsent(ctx, c); err != nil {
+				return err
+			}
+		}
+		// A second save replaces the answer.
+		email.Status, email.UpdateTime = domain.ConsentOptedIn, base.Add(time.Hour)
+		return tx.SaveConsent(ctx, email)
+	})
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		got, err := tx.Consents(ctx, cust)
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]domain.Consent{email, sms}) {
+			t.Errorf("consents = %+v, want %+v", got, []domain.Consent{email, sms})
+		}
+		return tx.DeleteConsents(ctx, cust)
+	})
+	if got, _ := s.ConsentStatus(ctx, cust, domain.ChannelSMS); got != domain.ConsentUnanswered {
+		t.Errorf("after delete SMS = %q", got)
+	}
+	if got, _ := s.ConsentStatus(ctx, other, domain.ChannelEmail); got != domain.ConsentOptedIn {
+		t.Errorf("another customer's consent = %q, want kept", got)
+	}
+}
+
+func testMergeCustomer(t *testing.T, url string) {
+	s, _ := open(t, url)
+	ctx := context.Background()
+	create(t, s, message("m1", "merged", base, domain.StatusQueued), message("m2", "survivor", base.Add(time.Second), domain.StatusSent))
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		if err := tx.MergeCustomer(ctx, domain.Merge{MergedID: "earlier", SurvivorID: "merged", At: base}); err != nil {
+			return err
+		}
+		return tx.MergeCustomer(ctx, domain.Merge{MergedID: "merged", SurvivorID: "survivor", At: base})
+	})
+	got, err := s.ListMessages(ctx, "survivor", nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids(got)) != "[m2 m1]" {
+		t.Errorf("survivor's messages = %v, want [m2 m1]", ids(got))
+	}
+	for id, want := range map[string]string{"earlier": "survivor", "merged": "survivor", "survivor": ""} {
+		into, err := s.MergedInto(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if into != want {
+			t.Errorf("MergedInto(%s) = %q, want %q", id, into, want)
+		}
+	}
+}
+
+func testErasure(t *testing.T, url string) {
+	s, db := open(t, url)
+	ctx := context.Background()
+	create(t, s, message("m1", "erased", base, domain.StatusQueued), message("m2", "erased", base.Add(time.Second), domain.StatusSent),
+		message("m3", "other", base, domain.StatusSent))
+	for _, id := range []string{"m2", "m3"} {
+		if _, err := db.Exec(ctx, `INSERT INTO sink_deliveries (id, message_id, channel, address, template, subject, body, deliver_time)
+			VALUES (?, ?, 'EMAIL', 'x@example.com', 'welcome', 's', 'b', 0)`, "d-"+id, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		if erased, err := tx.Erased(ctx, "erased"); err != nil || erased {
+			t.Errorf("Erased before = %v, %v", erased, err)
+		}
+		for range 2 {
+			if err := tx.RecordErasure(ctx, domain.Erasure{CustomerID: "erased", EraseTime: base}, base); err != nil {
+				return err
+			}
+		}
+		msgs, err := tx.LockMessages(ctx, "erased")
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(ids(msgs)) != "[m1 m2]" {
+			t.Errorf("locked %v, want the customer's [m1 m2] oldest first", ids(msgs))
+		}
+		for _, m := range msgs {
+			m.Erase()
+			if err := tx.SaveErased(ctx, m); err != nil {
+				return err
+			}
+		}
+		if err := tx.ForgetDeliveries(ctx, "erased"); err != nil {
+			return err
+		}
+		if erased, err := tx.Erased(ctx, "erased"); err != nil || !erased {
+			t.Errorf("Erased after = %v, %v", erased, err)
+		}
+		return nil
+	})
+	got, err := s.ListMessages(ctx, "erased", nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if m.Address != "" || m.Subject != "" || m.Body != "" || m.Status == domain.StatusQueued {
+			t.Errorf("erased message %+v", m)
+		}
+	}
+	if claimed, err := s.ClaimQueued(ctx, base.Add(time.Hour), time.Minute, 10); err != nil || len(claimed) != 0 {
+		t.Errorf("claimable after erasure: %v, %v", ids(claimed), err)
+	}
+	rows, err := db.Query(ctx, `SELECT message_id, address FROM sink_deliveries ORDER BY message_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var sink []string
+	for rows.Next() {
+		var id, address string
+		if err := rows.Scan(&id, &address); err != nil {
+			t.Fatal(err)
+		}
+		sink = append(sink, id+"="+address)
+	}
+	if fmt.Sprint(sink) != "[m2= m3=x@example.com]" {
+		t.Errorf("sink deliveries = %v, want the erased customer's blanked only", sink)
 	}
 }

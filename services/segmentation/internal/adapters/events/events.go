@@ -62,6 +62,46 @@ func NewHandlers(svc *app.Service) *Handlers {
 	return &Handlers{svc: svc}
 }
 
+// Customers handles the events of the customers consumer, by subject.
+func (h *Handlers) Customers(ctx context.Context, m events.Message) error {
+	switch m.Subject {
+	case customerv1.SubjectCustomerCreated:
+		return h.CustomerCreated(ctx, m)
+	case customerv1.SubjectCustomerMerged:
+		return h.CustomerMerged(ctx, m)
+	case customerv1.SubjectCustomerErased:
+		return h.CustomerErased(ctx, m)
+	default:
+		return events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, DurableCustomers))
+	}
+}
+
+// CustomerMerged folds the merged customer's purchases into the survivor's.
+func (h *Handlers) CustomerMerged(ctx context.Context, m events.Message) error {
+	var ev customerv1.CustomerMerged
+	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+	}
+	return permanentIfInvalid(h.svc.MergeCustomers(ctx, m.ID, domain.Merge{
+		MergedID:   ev.GetMergedCustomerId(),
+		SurvivorID: ev.GetSurvivorCustomerId(),
+		At:         m.Time,
+	}))
+}
+
+// CustomerErased records that the customer's erasure reached the service.
+func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
+	var ev customerv1.CustomerErased
+	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+	}
+	e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: m.Time}
+	if ev.GetEraseTime() != nil {
+		e.EraseTime = ev.GetEraseTime().AsTime()
+	}
+	return permanentIfInvalid(h.svc.RecordErasure(ctx, m.ID, e))
+}
+
 // CustomerCreated registers the new customer.
 func (h *Handlers) CustomerCreated(ctx context.Context, m events.Message) error {
 	var ev customerv1.CustomerCreated
@@ -99,23 +139,29 @@ func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
 	return p
 }
 
-// permanentIfInvalid dead-letters events whose content breaks the rules:
-// redelivering them cannot make them valid.
+// permanentIfInvalid dead-letters events whose content breaks the rules,
+// or contradicts an earlier merge: redelivering them cannot make them
+// valid.
 func permanentIfInvalid(err error) error {
 	var verr *validation.Error
-	if errors.As(err, &verr) {
+	if errors.As(err, &verr) || errors.Is(err, domain.ErrMergeConflict) {
 		return events.Permanent(err)
 	}
 	return err
 }
 
 // CustomersConsumer is the durable consumer of the customer events that
-// register customers in the read model.
+// register, merge and erase customers in the read model. One consumer keeps
+// them in the order the customer service published them.
 func CustomersConsumer() events.ConsumerConfig {
 	return events.ConsumerConfig{
-		Stream:         customerv1.Stream,
-		Durable:        DurableCustomers,
-		FilterSubjects: []string{customerv1.SubjectCustomerCreated},
+		Stream:  customerv1.Stream,
+		Durable: DurableCustomers,
+		FilterSubjects: []string{
+			customerv1.SubjectCustomerCreated,
+			customerv1.SubjectCustomerMerged,
+			customerv1.SubjectCustomerErased,
+		},
 	}
 }
 

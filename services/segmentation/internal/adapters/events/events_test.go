@@ -86,3 +86,52 @@ func TestHandlers(t *testing.T) {
 		t.Errorf("value after purchase = %+v", v)
 	}
 }
+
+// TestCustomersRouting feeds the customers consumer's handler one event of
+// each subject it subscribes to, and some it must refuse.
+func TestCustomersRouting(t *testing.T) {
+	t.Parallel()
+	h, svc := newHandlers(t)
+	ctx := context.Background()
+	merged, survivor := uuid.NewString(), uuid.NewString()
+	at := time.Now().Add(-time.Minute).UTC()
+	if err := h.PurchaseRecorded(ctx, message(t, &interactionv1.PurchaseRecorded{
+		InteractionId: uuid.NewString(), CustomerId: merged,
+		Total: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 700}, OccurTime: timestamppb.New(at),
+	})); err != nil {
+		t.Fatal(err)
+	}
+	routed := func(subject string, msg proto.Message) events.Message {
+		m := message(t, msg)
+		m.Subject = subject
+		return m
+	}
+	for _, m := range []events.Message{
+		routed(customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: survivor}}),
+		routed(customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{MergedCustomerId: merged, SurvivorCustomerId: survivor}),
+		routed(customerv1.SubjectCustomerErased, &customerv1.CustomerErased{CustomerId: survivor, EraseTime: timestamppb.Now()}),
+	} {
+		if err := h.Customers(ctx, m); err != nil {
+			t.Fatalf("%s: %v", m.Subject, err)
+		}
+	}
+	v, err := svc.GetCustomerValue(ctx, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.CustomerID != survivor || v.TrailingSpend.Minor != 700 {
+		t.Errorf("value of the merged id = %+v, want the survivor's with 700", v)
+	}
+	for name, m := range map[string]events.Message{
+		"unsubscribed subject": routed(customerv1.SubjectCustomerDeleted, &customerv1.CustomerDeleted{CustomerId: survivor}),
+		"undecodable merge":    {ID: uuid.NewString(), Subject: customerv1.SubjectCustomerMerged, Payload: []byte{0xff, 0xff}},
+		"merge without ids":    routed(customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{}),
+		"cyclic merge":         routed(customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{MergedCustomerId: survivor, SurvivorCustomerId: merged}),
+		"undecodable erasure":  {ID: uuid.NewString(), Subject: customerv1.SubjectCustomerErased, Payload: []byte{0xff, 0xff}},
+		"erasure without id":   routed(customerv1.SubjectCustomerErased, &customerv1.CustomerErased{}),
+	} {
+		if err := h.Customers(ctx, m); !events.IsPermanent(err) {
+			t.Errorf("%s: err = %v, want permanent", name, err)
+		}
+	}
+}

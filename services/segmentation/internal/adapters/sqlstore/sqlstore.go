@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,6 +62,23 @@ func (r reader) CustomerExists(ctx context.Context, customerID string) (bool, er
 		return false, fmt.Errorf("find customer: %w", err)
 	}
 	return n > 0, nil
+}
+
+// MergedInto returns whom the customer was merged into.
+func (r reader) MergedInto(ctx context.Context, customerID string) (string, error) {
+	return mergedInto(ctx, r.q, `SELECT merged_into FROM customers WHERE id = ?`, customerID)
+}
+
+func mergedInto(ctx context.Context, q querier, query, customerID string) (string, error) {
+	var into sql.NullString
+	err := q.QueryRow(ctx, query, customerID).Scan(&into)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find merged customer: %w", err)
+	}
+	return into.String, nil
 }
 
 // Spend sums up one customer's purchases.
@@ -146,6 +164,52 @@ func (t *storeTx) RecordPurchase(ctx context.Context, p domain.Purchase) (bool, 
 		return false, fmt.Errorf("record purchase: %w", err)
 	}
 	return n == 1, nil
+}
+
+// LockMergedInto reads whom the customer was merged into, locking its row
+// on PostgreSQL. SQLite transactions here begin IMMEDIATE and already hold
+// the one write lock; SQLite has no FOR UPDATE.
+func (t *storeTx) LockMergedInto(ctx context.Context, customerID string) (string, error) {
+	q := `SELECT merged_into FROM customers WHERE id = ?`
+	if t.tx.Dialect() == sqldb.Postgres {
+		q += ` FOR UPDATE`
+	}
+	return mergedInto(ctx, t.tx, q, customerID)
+}
+
+// MergeCustomer moves from's purchases to to and links from to to.
+func (t *storeTx) MergeCustomer(ctx context.Context, from, to string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE purchases SET customer_id = ? WHERE customer_id = ?`, to, from); err != nil {
+		return fmt.Errorf("merge customer: move purchases: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE customers SET merged_into = ? WHERE id = ? OR merged_into = ?`, to, from, from); err != nil {
+		return fmt.Errorf("merge customer: link: %w", err)
+	}
+	return nil
+}
+
+// RecordErasure stores the erasure unless it is already recorded.
+func (t *storeTx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
+		ON CONFLICT (customer_id) DO NOTHING`,
+		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
+	if err != nil {
+		return fmt.Errorf("record erasure: %w", err)
+	}
+	return nil
+}
+
+// Erasure returns the recorded erasure of a customer, or ErrNotFound.
+func (s *Store) Erasure(ctx context.Context, customerID string) (domain.Erasure, error) {
+	var at int64
+	err := s.db.QueryRow(ctx, `SELECT erase_time FROM customer_erasures WHERE customer_id = ?`, customerID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Erasure{}, fmt.Errorf("erasure of %s: %w", customerID, domain.ErrNotFound)
+	}
+	if err != nil {
+		return domain.Erasure{}, fmt.Errorf("load erasure: %w", err)
+	}
+	return domain.Erasure{CustomerID: customerID, EraseTime: sqldb.FromMicros(at)}, nil
 }
 
 // Publish writes the event into the outbox in this transaction.

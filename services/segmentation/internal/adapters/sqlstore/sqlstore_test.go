@@ -33,6 +33,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("ranking", func(t *testing.T) { testRanking(t, store) })
 			t.Run("rollback", func(t *testing.T) { testRollback(t, store, db) })
 			t.Run("publish", func(t *testing.T) { testPublish(t, store, db) })
+			t.Run("merge customer", func(t *testing.T) { testMergeCustomer(t, store) })
+			t.Run("erasure recorded once", func(t *testing.T) { testRecordErasure(t, store) })
 		})
 	}
 }
@@ -323,4 +325,69 @@ func outboxRows(t *testing.T, db *sqldb.DB, customerID string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func testMergeCustomer(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	earlier, merged, survivor := newID(t), newID(t), newID(t)
+	record(t, s, purchase(t, merged, "CNY", 300, at))
+	record(t, s, purchase(t, survivor, "CNY", 200, at))
+	inTx(t, s, func(tx domain.Tx) error {
+		if err := tx.RegisterCustomer(ctx, earlier, at); err != nil {
+			return err
+		}
+		if err := tx.MergeCustomer(ctx, earlier, merged); err != nil {
+			return err
+		}
+		return tx.MergeCustomer(ctx, merged, survivor)
+	})
+	for id, want := range map[string]string{earlier: survivor, merged: survivor, survivor: "", newID(t): ""} {
+		got, err := s.MergedInto(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("MergedInto(%s) = %q, want %q", id, got, want)
+		}
+		inTx(t, s, func(tx domain.Tx) error {
+			locked, err := tx.LockMergedInto(ctx, id)
+			if err == nil && locked != want {
+				t.Errorf("LockMergedInto(%s) = %q, want %q", id, locked, want)
+			}
+			return err
+		})
+	}
+	w := domain.Window{Currency: "CNY", Since: at.Add(-time.Hour), Until: at.Add(time.Hour)}
+	sp, err := s.Spend(ctx, survivor, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Trailing != 500 || sp.Count != 2 {
+		t.Errorf("survivor spend = %+v, want 500 in 2 purchases", sp)
+	}
+	if sp, _ := s.Spend(ctx, merged, w); sp.Count != 0 {
+		t.Errorf("merged customer keeps %d purchases", sp.Count)
+	}
+}
+
+func testRecordErasure(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	id := newID(t)
+	if _, err := s.Erasure(ctx, id); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("erasure before any: err = %v, want ErrNotFound", err)
+	}
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 2 {
+		inTx(t, s, func(tx domain.Tx) error {
+			return tx.RecordErasure(ctx, domain.Erasure{CustomerID: id, EraseTime: at.Add(time.Duration(i) * time.Hour)}, at)
+		})
+	}
+	got, err := s.Erasure(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.EraseTime.Equal(at) {
+		t.Errorf("erase time = %v, want the first %v", got.EraseTime, at)
+	}
 }

@@ -1,0 +1,189 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// rowQuerier is what a lookup needs of a *sqldb.DB or a *sqldb.Tx.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// MergedInto returns whom the customer was merged into.
+func (s *Store) MergedInto(ctx context.Context, customerID string) (string, error) {
+	return mergedInto(ctx, s.db, customerID)
+}
+
+// MergedInto returns whom the customer was merged into.
+func (t *Tx) MergedInto(ctx context.Context, customerID string) (string, error) {
+	return mergedInto(ctx, t.tx, customerID)
+}
+
+func mergedInto(ctx context.Context, q rowQuerier, customerID string) (string, error) {
+	var survivor string
+	err := q.QueryRow(ctx, `SELECT survivor_id FROM customer_merges WHERE merged_id = ?`, customerID).Scan(&survivor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find merge: %w", err)
+	}
+	return survivor, nil
+}
+
+// ConsentStatus returns the customer's answer for ch.
+func (s *Store) ConsentStatus(ctx context.Context, customerID string, ch domain.Channel) (domain.ConsentStatus, error) {
+	var status string
+	err := s.db.QueryRow(ctx, `SELECT status FROM consents WHERE customer_id = ? AND channel = ?`, customerID, string(ch)).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.ConsentUnanswered, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find consent: %w", err)
+	}
+	return domain.ConsentStatus(status), nil
+}
+
+// MergeCustomer re-keys the merged customer's messages and records the
+// merge.
+func (t *Tx) MergeCustomer(ctx context.Context, m domain.Merge) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE messages SET customer_id = ? WHERE customer_id = ?`, m.SurvivorID, m.MergedID); err != nil {
+		return fmt.Errorf("merge customer: move messages: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE customer_merges SET survivor_id = ? WHERE survivor_id = ?`, m.SurvivorID, m.MergedID); err != nil {
+		return fmt.Errorf("merge customer: re-point merges: %w", err)
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_merges (merged_id, survivor_id, merge_time) VALUES (?, ?, ?)
+		ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id, merge_time = excluded.merge_time`,
+		m.MergedID, m.SurvivorID, sqldb.Micros(m.At))
+	if err != nil {
+		return fmt.Errorf("merge customer: record merge: %w", err)
+	}
+	return nil
+}
+
+// Consents returns the customer's stored answers, by channel.
+func (t *Tx) Consents(ctx context.Context, customerID string) ([]domain.Consent, error) {
+	q := `SELECT channel, status, source, update_time FROM consents WHERE customer_id = ? ORDER BY channel`
+	if t.tx.Dialect() == sqldb.Postgres {
+		// Two consent events for one customer, handled at once by two
+		// replicas, must not both decide against the same old answer.
+		q += ` FOR UPDATE`
+	}
+	rows, err := t.tx.Query(ctx, q, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("load consents: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Consent
+	for rows.Next() {
+		var (
+			c               domain.Consent
+			channel, status string
+			at              int64
+		)
+		if err := rows.Scan(&channel, &status, &c.Source, &at); err != nil {
+			return nil, fmt.Errorf("scan consent: %w", err)
+		}
+		c.CustomerID = customerID
+		c.Channel = domain.Channel(channel)
+		c.Status = domain.ConsentStatus(status)
+		c.UpdateTime = sqldb.FromMicros(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load consents: %w", err)
+	}
+	return out, nil
+}
+
+// SaveConsent upserts c.
+func (t *Tx) SaveConsent(ctx context.Context, c domain.Consent) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO consents (customer_id, channel, status, source, update_time) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id, channel) DO UPDATE
+		SET status = excluded.status, source = excluded.source, update_time = excluded.update_time`,
+		c.CustomerID, string(c.Channel), string(c.Status), c.Source, sqldb.Micros(c.UpdateTime))
+	if err != nil {
+		return fmt.Errorf("save consent: %w", err)
+	}
+	return nil
+}
+
+// DeleteConsents removes the customer's answers.
+func (t *Tx) DeleteConsents(ctx context.Context, customerID string) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM consents WHERE customer_id = ?`, customerID); err != nil {
+		return fmt.Errorf("delete consents: %w", err)
+	}
+	return nil
+}
+
+// Erased reports whether the customer was erased.
+func (t *Tx) Erased(ctx context.Context, customerID string) (bool, error) {
+	var n int
+	if err := t.tx.QueryRow(ctx, `SELECT COUNT(*) FROM customer_erasures WHERE customer_id = ?`, customerID).Scan(&n); err != nil {
+		return false, fmt.Errorf("find erasure: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RecordErasure stores the erasure unless it is recorded.
+func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
+		ON CONFLICT (customer_id) DO NOTHING`,
+		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
+	if err != nil {
+		return fmt.Errorf("record erasure: %w", err)
+	}
+	return nil
+}
+
+// LockMessages returns the customer's messages, locked on PostgreSQL so a
+// dispatcher cannot mark one sent between this read and the erasure's
+// write (SQLite transactions here already hold the one write lock).
+func (t *Tx) LockMessages(ctx context.Context, customerID string) ([]domain.Message, error) {
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE customer_id = ? ORDER BY create_time, id`
+	if t.tx.Dialect() == sqldb.Postgres {
+		q += ` FOR UPDATE`
+	}
+	rows, err := t.tx.Query(ctx, q, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("lock messages: %w", err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("lock messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// SaveErased writes what Message.Erase changed. Erase leaves no message
+// queued, so none keeps a dispatcher's claim.
+func (t *Tx) SaveErased(ctx context.Context, m domain.Message) error {
+	_, err := t.tx.Exec(ctx, `UPDATE messages SET address = ?, subject = ?, body = ?, status = ?, failure_reason = ?,
+		claimed_until = 0 WHERE id = ?`,
+		m.Address, m.Subject, m.Body, string(m.Status), m.FailureReason, m.ID)
+	if err != nil {
+		return fmt.Errorf("save erased message: %w", err)
+	}
+	return nil
+}
+
+// ForgetDeliveries blanks what the default channel sink caught of the
+// customer's messages: its table is this database's, so erasure reaches it
+// like the messages themselves.
+func (t *Tx) ForgetDeliveries(ctx context.Context, customerID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE sink_deliveries SET address = '', subject = '', body = ''
+		WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)`, customerID)
+	if err != nil {
+		return fmt.Errorf("forget deliveries: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// mergedIntoFunc is MergedInto of a Store or a Tx.
+type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
+
+// survivorVia follows merges from id to the customer it stands for.
+func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
+	for range domain.MaxMergeHops {
+		into, err := mergedInto(ctx, id)
+		if err != nil || into == "" {
+			return id, err
+		}
+		id = into
+	}
+	return "", fmt.Errorf("customer %s: merges form a cycle: %w", id, domain.ErrMergeConflict)
+}
+
+// applyConsents stores each of answers as customerID's unless the stored
+// answer for its channel supersedes it, and returns the answers stored
+// afterwards.
+func applyConsents(ctx context.Context, tx domain.Tx, customerID string, answers []domain.Consent) (domain.Consents, error) {
+	stored, err := tx.Consents(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	current := make(map[domain.Channel]domain.Consent, len(stored))
+	for _, c := range stored {
+		current[c.Channel] = c
+	}
+	for _, c := range answers {
+		c.CustomerID = customerID
+		if old, ok := current[c.Channel]; ok && !c.Supersedes(old) {
+			continue
+		}
+		if err := tx.SaveConsent(ctx, c); err != nil {
+			return nil, err
+		}
+		current[c.Channel] = c
+	}
+	out := make(domain.Consents, len(current))
+	for ch, c := range current {
+		out[ch] = c.Status
+	}
+	return out, nil
+}
+
+// ChangeConsent keeps a customer's latest answer for a channel: an answer
+// given before the one stored (a late or replayed event) changes nothing.
+// An answer naming a merged customer is the survivor's. eventID is the
+// ConsentChanged event's; seeing it again changes nothing.
+func (s *Service) ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error {
+	if err := c.Validate().Err(); err != nil {
+		return fmt.Errorf("change consent: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		survivor, err := survivorVia(ctx, tx.MergedInto, c.CustomerID)
+		if err != nil {
+			return err
+		}
+		_, err = applyConsents(ctx, tx, survivor, []domain.Consent{c})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("change consent: %w", err)
+	}
+	return nil
+}
+
+// MergeCustomers moves the merged customer's messages and consents to the
+// survivor (each channel keeping the latest answer of the two), remembers
+// the merge so later events naming the merged customer count for the
+// survivor, and stores the survivor's answers the merge event carries.
+// eventID is the CustomerMerged event's: seeing it again, or the same
+// merge under another event, moves nothing.
+func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivorConsents []domain.Consent) error {
+	if err := m.Validate().Err(); err != nil {
+		return fmt.Errorf("merge customers: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		mergedInto, err := tx.MergedInto(ctx, m.MergedID)
+		if err != nil {
+			return err
+		}
+		survivor, err := survivorVia(ctx, tx.MergedInto, m.SurvivorID)
+		if err != nil {
+			return err
+		}
+		apply, err := m.Decide(mergedInto, survivor)
+		if err != nil {
+			return err
+		}
+		if apply {
+			m.SurvivorID = survivor
+			if err := tx.MergeCustomer(ctx, m); err != nil {
+				return err
+			}
+			moved, err := tx.Consents(ctx, m.MergedID)
+			if err != nil {
+				return err
+			}
+			if _, err := applyConsents(ctx, tx, survivor, moved); err != nil {
+				return err
+			}
+			if err := tx.DeleteConsents(ctx, m.MergedID); err != nil {
+				return err
+			}
+		}
+		_, err = applyConsents(ctx, tx, survivor, survivorConsents)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("merge customers: %w", err)
+	}
+	return nil
+}
+
+// EraseCustomer removes the customer's personal data from every message
+// (see Message.Erase) and from what the channels kept of them: queued
+// messages fail and are never sent, each announced with MessageFailed.
+// The customer is remembered as erased, so a late created event welcomes
+// nobody. An erasure naming a merged customer erases the survivor, which
+// holds its messages. eventID is the CustomerErased event's: seeing it
+// again changes nothing.
+func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
+	if err := e.Validate().Err(); err != nil {
+		return fmt.Errorf("erase customer: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		if e.CustomerID, err = survivorVia(ctx, tx.MergedInto, e.CustomerID); err != nil {
+			return err
+		}
+		if err := tx.RecordErasure(ctx, e, s.now().UTC()); err != nil {
+			return err
+		}
+		msgs, err := tx.LockMessages(ctx, e.CustomerID)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			queued := m.Erase()
+			if err := tx.SaveErased(ctx, m); err != nil {
+				return err
+			}
+			if queued {
+				if err := tx.Publish(ctx, m.FailedEvent()); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.ForgetDeliveries(ctx, e.CustomerID)
+	})
+	if err != nil {
+		return fmt.Errorf("erase customer: %w", err)
+	}
+	return nil
+}

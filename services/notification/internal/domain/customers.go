@@ -1,0 +1,113 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+)
+
+// ErrMergeConflict means a merge contradicts an earlier one: the merged
+// customer was already folded into another survivor, or the survivor into
+// the merged customer. No retry can apply such a merge.
+var ErrMergeConflict = errors.New("merge conflicts with an earlier merge")
+
+// MaxMergeHops bounds how many merges a lookup follows to reach a
+// survivor. A merge re-points the customers merged into the merged one at
+// the survivor, so one hop is the rule; the bound only stops a corrupt
+// cycle.
+const MaxMergeHops = 8
+
+// Merge is one customer folded into another: the merged customer's
+// messages and consents become the survivor's, and events naming the
+// merged customer later count for the survivor.
+type Merge struct {
+	MergedID   string
+	SurvivorID string
+	At         time.Time
+}
+
+// Validate checks the merge, naming fields as the CustomerMerged event does.
+func (m Merge) Validate() validation.Violations {
+	var v validation.Violations
+	if !isID(m.MergedID) {
+		v.Add("merged_customer_id", "must be a UUID")
+	}
+	if !isID(m.SurvivorID) {
+		v.Add("survivor_customer_id", "must be a UUID")
+	} else if m.SurvivorID == m.MergedID {
+		v.Add("survivor_customer_id", "must differ from merged_customer_id")
+	}
+	return v
+}
+
+// Decide says whether the merge still has to move anything, given whom the
+// merged customer is already merged into ("" for nobody) and the survivor
+// the named one resolves to today (itself, or whom it was merged into
+// since). A merge applied before moves nothing, so replays are harmless; a
+// merge contradicting an earlier one is an ErrMergeConflict.
+func (m Merge) Decide(mergedInto, survivor string) (apply bool, err error) {
+	switch {
+	case survivor == m.MergedID:
+		return false, fmt.Errorf("merge %s into %s, which was merged into it: %w", m.MergedID, m.SurvivorID, ErrMergeConflict)
+	case mergedInto == survivor:
+		return false, nil
+	case mergedInto != "":
+		return false, fmt.Errorf("merge %s into %s, already merged into %s: %w", m.MergedID, survivor, mergedInto, ErrMergeConflict)
+	}
+	return true, nil
+}
+
+// Erasure is a customer's personal data being erased everywhere.
+type Erasure struct {
+	CustomerID string
+	EraseTime  time.Time
+}
+
+// Validate checks the erasure, naming fields as the CustomerErased event
+// does.
+func (e Erasure) Validate() validation.Violations {
+	var v validation.Violations
+	if !isID(e.CustomerID) {
+		v.Add("customer_id", "must be a UUID")
+	}
+	return v
+}
+
+// Failure reasons erasure leaves.
+const (
+	// ReasonErased is the failure reason of a message still queued when its
+	// customer was erased: it is never sent.
+	ReasonErased = "customer's personal data erased before sending"
+	// ReasonRemoved replaces a channel's failure reason on erasure, since
+	// a channel's refusal may quote the address.
+	ReasonRemoved = "failure reason removed with the customer's personal data"
+)
+
+// Erase removes the personal data of m, a message to an erased customer:
+// the address, and the subject and body, which carry the name. A message
+// still queued fails with ReasonErased, and queued reports that it did, so
+// the caller publishes its MessageFailed. The reasons this service writes
+// itself name no one and stay; a channel's own reason goes.
+func (m *Message) Erase() (queued bool) {
+	m.Address, m.Subject, m.Body = "", "", ""
+	switch {
+	case m.Status == StatusQueued:
+		m.Status = StatusFailed
+		m.FailureReason = ReasonErased
+		return true
+	case m.FailureReason == "", m.FailureReason == ReasonNoContact, m.FailureReason == ReasonErased,
+		m.FailureReason == ReasonRemoved, isConsentRefusal(m.FailureReason):
+	default:
+		m.FailureReason = ReasonRemoved
+	}
+	return false
+}
+
+func isID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
