@@ -47,31 +47,23 @@ func NewOutbox(db *sqldb.DB, js jetstream.JetStream, logger *slog.Logger) *Outbo
 
 // Enqueue writes evs into the outbox inside tx, so the events exist exactly
 // when the change they describe does, and wakes the relay after commit.
-// Many events go in a few multi-row statements, which bulk writers such as
-// imports need.
+// Many events go in one bulk load, which writers such as imports need.
 func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...Event) error {
-	const columns = 7
-	const perStatement = 4000 // 28,000 parameters, under SQLite's limit
-	for len(evs) > 0 {
-		batch := evs[:min(len(evs), perStatement)]
-		evs = evs[len(batch):]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO outbox (id, subject, type, source, occurred_at, payload, traceparent) VALUES `)
-		args := make([]any, 0, len(batch)*columns)
-		for i, ev := range batch {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent)
-		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("enqueue %d events (first %s): %w", len(batch), batch[0].Subject, err)
-		}
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(evs))
+	for i, ev := range evs {
+		rows[i] = []any{ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent}
+	}
+	if err := tx.InsertRows(ctx, "outbox", outboxColumns, rows); err != nil {
+		return fmt.Errorf("enqueue %d events (first %s): %w", len(evs), evs[0].Subject, err)
 	}
 	tx.AfterCommit(o.notify)
 	return nil
 }
+
+var outboxColumns = []string{"id", "subject", "type", "source", "occurred_at", "payload", "traceparent"}
 
 // notify wakes the relay without blocking; one pending wake-up is enough.
 func (o *Outbox) notify() {

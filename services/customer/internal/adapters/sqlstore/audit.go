@@ -8,22 +8,28 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+var auditColumns = []string{"id", "time", "actor", "action", "customer_id", "reason", "detail"}
+
 // Audit implements domain.Store.
 func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
-	return writeAudit(ctx, s.db, e)
+	return wrapAudit(sqldb.InsertRows(ctx, s.db, "audit_entries", auditColumns, auditRows(e)))
 }
 
 // Audit implements domain.Tx.
 func (t *storeTx) Audit(ctx context.Context, entries ...domain.AuditEntry) error {
-	return writeAudit(ctx, t.tx, entries...)
+	return wrapAudit(t.tx.InsertRows(ctx, "audit_entries", auditColumns, auditRows(entries...)))
 }
 
-func writeAudit(ctx context.Context, db execer, entries ...domain.AuditEntry) error {
+func auditRows(entries ...domain.AuditEntry) [][]any {
 	rows := make([][]any, len(entries))
 	for i, e := range entries {
 		rows[i] = []any{e.ID, sqldb.Micros(e.Time), e.Actor, e.Action, e.CustomerID, e.Reason, e.Detail}
 	}
-	if err := insertRows(ctx, db, "audit_entries", "id, time, actor, action, customer_id, reason, detail", rows); err != nil {
+	return rows
+}
+
+func wrapAudit(err error) error {
+	if err != nil {
 		return fmt.Errorf("write audit entries: %w", err)
 	}
 	return nil

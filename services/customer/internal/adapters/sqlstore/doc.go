@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -108,11 +109,14 @@ func decodeDoc(raw string, c *domain.Customer) error {
 	return nil
 }
 
-// customerColumns are read and written in this order by scanCustomer and
-// customerRow.
-const customerColumns = `id, state, type, kind, lifecycle_stage, display_name, email, phone, locale, time_zone,
-	owner_id, team_id, external_id, possible_duplicate, merged_into, name_key, search_text, doc,
-	version, create_time, update_time, delete_time`
+// customerColumnList are read and written in this order by scanCustomer
+// and customerRow.
+var customerColumnList = []string{"id", "state", "type", "kind", "lifecycle_stage", "display_name", "email",
+	"phone", "locale", "time_zone", "owner_id", "team_id", "external_id", "possible_duplicate", "merged_into",
+	"name_key", "search_text", "doc", "version", "create_time", "update_time", "delete_time"}
+
+// customerColumns is customerColumnList for SELECT statements.
+var customerColumns = strings.Join(customerColumnList, ", ")
 
 // customerRow returns c's column values in customerColumns order.
 func customerRow(c domain.Customer) ([]any, error) {

@@ -68,8 +68,8 @@ func (t *storeTx) RecordOwnershipChanges(ctx context.Context, changes []domain.O
 		}
 		rows[i] = []any{id.String(), c.CustomerID, c.FromOwner, c.FromTeam, c.ToOwner, c.ToTeam, c.Reason, c.Actor, sqldb.Micros(c.Time)}
 	}
-	if err := insertRows(ctx, t.tx, "ownership_changes",
-		"id, customer_id, from_owner_id, from_team_id, to_owner_id, to_team_id, reason, actor, change_time", rows); err != nil {
+	if err := t.tx.InsertRows(ctx, "ownership_changes", []string{"id", "customer_id", "from_owner_id", "from_team_id",
+		"to_owner_id", "to_team_id", "reason", "actor", "change_time"}, rows); err != nil {
 		return fmt.Errorf("record ownership changes: %w", err)
 	}
 	return nil

@@ -1,40 +1,6 @@
 package sqlstore
 
-import (
-	"context"
-	"strings"
-)
-
-// maxParams keeps a multi-row statement under SQLite's limit of 32766 bound
-// parameters (PostgreSQL allows 65535).
-const maxParams = 30000
-
-// insertRows inserts rows (each len(columns) values) with multi-row INSERT
-// statements, as few as the parameter limit allows: one round trip per
-// few thousand rows instead of one per row.
-func insertRows(ctx context.Context, db execer, table, columns string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	width := len(rows[0])
-	one := "(" + placeholders(width) + ")"
-	for _, chunk := range chunks(rows, maxParams/width) {
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-		args := make([]any, 0, len(chunk)*width)
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(one)
-			args = append(args, r...)
-		}
-		if _, err := db.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+import "strings"
 
 // placeholders returns "?, ?, ..." with n marks.
 func placeholders(n int) string {

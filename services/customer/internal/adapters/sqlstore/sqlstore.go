@@ -37,11 +37,6 @@ type querier interface {
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// execer is what writes need from a DB or a Tx.
-type execer interface {
-	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Customer implements domain.Reader.
 func (s *Store) Customer(ctx context.Context, id string) (domain.Customer, error) {
 	return customerByID(ctx, s.db, id)
@@ -153,7 +148,7 @@ func (t *storeTx) CreateCustomers(ctx context.Context, cs []domain.Customer, req
 		}
 		rows[i] = append(row, rid)
 	}
-	err := insertRows(ctx, t.tx, "customers", customerColumns+", request_id", rows)
+	err := t.tx.InsertRows(ctx, "customers", append(customerColumnList[:len(customerColumnList):len(customerColumnList)], "request_id"), rows)
 	switch {
 	case requestID != "" && isViolationOf(err, "request_id"):
 		return fmt.Errorf("insert customers: %w", domain.ErrDuplicateRequest)
@@ -172,10 +167,9 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 	}
 	// The version condition makes a concurrent writer that read the same
 	// version lose instead of overwriting the other's change.
-	cols := strings.Split(customerColumns, ",")
-	sets := make([]string, 0, len(cols)-1)
-	for _, col := range cols[1:] {
-		sets = append(sets, strings.TrimSpace(col)+" = ?")
+	sets := make([]string, 0, len(customerColumnList)-1)
+	for _, col := range customerColumnList[1:] {
+		sets = append(sets, col+" = ?")
 	}
 	res, err := t.tx.Exec(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`,
 		append(row[1:], c.ID, prevVersion)...)
@@ -233,10 +227,15 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 			}
 		}
 	}
+	// Only customers that may hold contacts someone else claimed need to
+	// know who; a new customer claims all of its contacts, and the claim
+	// index refuses a contact claimed meanwhile.
 	var keys []string
 	for _, c := range cs {
-		for _, ct := range indexedContacts(c) {
-			keys = append(keys, ct.Key())
+		if replace || c.PossibleDuplicate {
+			for _, ct := range indexedContacts(c) {
+				keys = append(keys, ct.Key())
+			}
 		}
 	}
 	owners, err := t.ContactOwners(ctx, keys)
@@ -271,7 +270,7 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 			attrs = append(attrs, []any{c.ID, name, v.Text(), num})
 		}
 	}
-	err = insertRows(ctx, t.tx, "customer_contacts", "customer_id, contact_key, claimed", contacts)
+	err = t.tx.InsertRows(ctx, "customer_contacts", []string{"customer_id", "contact_key", "claimed"}, contacts)
 	if isViolationOf(err, "customer_contacts") {
 		// Another transaction claimed one of the contacts after our check;
 		// the caller retries and then sees who holds it.
@@ -280,10 +279,10 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 	if err != nil {
 		return fmt.Errorf("index contacts: %w", err)
 	}
-	if err := insertRows(ctx, t.tx, "customer_tags", "customer_id, tag", tags); err != nil {
+	if err := t.tx.InsertRows(ctx, "customer_tags", []string{"customer_id", "tag"}, tags); err != nil {
 		return fmt.Errorf("index tags: %w", err)
 	}
-	if err := insertRows(ctx, t.tx, "customer_attributes", "customer_id, name, text_value, num_value", attrs); err != nil {
+	if err := t.tx.InsertRows(ctx, "customer_attributes", []string{"customer_id", "name", "text_value", "num_value"}, attrs); err != nil {
 		return fmt.Errorf("index attributes: %w", err)
 	}
 	return nil
