@@ -391,23 +391,41 @@ const ExportBatch = 1000
 
 // ExportCustomers calls send with every active customer matching filter and
 // query, in id order, ExportBatch at a time, and audits the export with the
-// number of customers it returned.
+// number of customers it returned. The next batch is read while send
+// delivers the current one.
 func (a *App) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
 	q := domain.ListQuery{Filter: filter, Terms: domain.SearchTerms(query)}
-	n, after := 0, ""
-	for {
-		page, err := a.store.ScanCustomers(ctx, q, after, ExportBatch)
-		if err != nil {
-			return n, wrap("export customers", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []domain.Customer, 1)
+	var readErr error
+	go func() {
+		defer close(pages)
+		after := ""
+		for {
+			page, err := a.store.ScanCustomers(ctx, q, after, ExportBatch)
+			if err != nil || len(page) == 0 {
+				readErr = err
+				return
+			}
+			select {
+			case pages <- page:
+			case <-ctx.Done():
+				return
+			}
+			after = page[len(page)-1].ID
 		}
-		if len(page) == 0 {
-			break
-		}
+	}()
+	n := 0
+	for page := range pages {
 		if err := send(page); err != nil {
 			return n, err
 		}
 		n += len(page)
-		after = page[len(page)-1].ID
+	}
+	// The reader has finished: pages is closed only after readErr is set.
+	if readErr != nil {
+		return n, wrap("export customers", readErr)
 	}
 	detail := fmt.Sprintf("filter=%q query_terms=%d returned=%d", redactFilter(filter), len(q.Terms), n)
 	return n, wrap("export customers", a.store.Audit(ctx, a.auditEntry(ctx, "ExportCustomers", "", "", detail)))
