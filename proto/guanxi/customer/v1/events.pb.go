@@ -26,7 +26,11 @@ const (
 type CustomerCreated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer as created.
-	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The customer came in through ImportCustomers: a record taken over from
+	// another system, not a new relationship. Services skip what greets a new
+	// customer, such as the welcome message.
+	Imported      bool `protobuf:"varint,2,opt,name=imported,proto3" json:"imported,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -66,6 +70,13 @@ func (x *CustomerCreated) GetCustomer() *Customer {
 		return x.Customer
 	}
 	return nil
+}
+
+func (x *CustomerCreated) GetImported() bool {
+	if x != nil {
+		return x.Imported
+	}
+	return false
 }
 
 // CustomerUpdated is published on customer.customer.updated.
@@ -458,9 +469,10 @@ var File_guanxi_customer_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_customer_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguanxi/customer/v1/events.proto\x12\x12guanxi.customer.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!guanxi/customer/v1/customer.proto\"K\n" +
+	"\x1fguanxi/customer/v1/events.proto\x12\x12guanxi.customer.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!guanxi/customer/v1/customer.proto\"g\n" +
 	"\x0fCustomerCreated\x128\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\"r\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\x12\x1a\n" +
+	"\bimported\x18\x02 \x01(\bR\bimported\"r\n" +
 	"\x0fCustomerUpdated\x128\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerR\bcustomer\x12%\n" +
 	"\x0echanged_fields\x18\x02 \x03(\tR\rchangedFields\"o\n" +

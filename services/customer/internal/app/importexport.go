@@ -337,7 +337,7 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 		creates = append(creates, c)
 		changes = append(changes, domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
 			Reason: "import", Actor: actor, Time: c.CreateTime})
-		evs = append(evs, domain.CustomerCreated{Customer: c})
+		evs = append(evs, domain.CustomerCreated{Customer: c, Imported: true})
 		res.created++
 	}
 	if err := tx.CreateCustomers(ctx, creates, ""); err != nil {

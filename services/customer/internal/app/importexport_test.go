@@ -59,8 +59,11 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 			}
 			var created, updated int
 			for _, ev := range rec.snapshot() {
-				switch ev.(type) {
+				switch ev := ev.(type) {
 				case domain.CustomerCreated:
+					if !ev.Imported {
+						t.Errorf("imported customer %s not marked imported, so it would be welcomed", ev.Customer.ID)
+					}
 					created++
 				case domain.CustomerUpdated:
 					updated++

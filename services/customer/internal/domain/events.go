@@ -13,6 +13,9 @@ type Event interface {
 // CustomerCreated: a customer was created.
 type CustomerCreated struct {
 	Customer Customer
+	// Imported marks customers taken over by an import, whom nobody
+	// should greet as new.
+	Imported bool
 }
 
 // CustomerUpdated: a customer's profile changed.

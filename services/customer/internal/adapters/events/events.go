@@ -59,7 +59,7 @@ func Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
 func toProtoEvent(ev domain.Event) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case domain.CustomerCreated:
-		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: protoconv.ToProtoCustomer(e.Customer)}, nil
+		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: protoconv.ToProtoCustomer(e.Customer), Imported: e.Imported}, nil
 	case domain.CustomerUpdated:
 		changed := make([]string, len(e.ChangedFields))
 		for i, f := range e.ChangedFields {

@@ -55,6 +55,12 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			if ev.GetCustomer().GetId() == "" {
 				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
 			}
+			if ev.GetImported() {
+				// Customers taken over from another system are not new to
+				// the company and get no welcome; an import sets no
+				// consents either.
+				return nil
+			}
 			c := ev.GetCustomer()
 			return permanentIfInvalid(uc.WelcomeCustomer(ctx, msg.ID, toDomainRecipient(c), toDomainConsents(c, msg.Time)))
 		case customerv1.SubjectConsentChanged:

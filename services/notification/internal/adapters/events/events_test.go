@@ -88,6 +88,7 @@ func TestCustomerCreated(t *testing.T) {
 		wantPermanent bool
 	}{
 		{"customer", full, false},
+		{"imported", marshal(t, &customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: "c2", DisplayName: "x"}, Imported: true}), false},
 		{"undecodable", []byte{0xff, 0xff, 0xff}, true},
 		{"no customer", nil, true},
 		{"no customer id", marshal(t, &customerv1.CustomerCreated{Customer: &customerv1.Customer{DisplayName: "x"}}), true},
@@ -97,6 +98,12 @@ func TestCustomerCreated(t *testing.T) {
 			t.Parallel()
 			w := &recorder{}
 			err := handle(t, w, customerv1.SubjectCustomerCreated, tt.payload)
+			if tt.name == "imported" {
+				if err != nil || len(w.calls) != 0 {
+					t.Errorf("imported customer: err %v, calls %v; want no welcome", err, w.calls)
+				}
+				return
+			}
 			if tt.wantPermanent {
 				if !platformevents.IsPermanent(err) || len(w.calls) != 0 {
 					t.Errorf("err = %v, calls = %v; want a permanent error and no call", err, w.calls)
