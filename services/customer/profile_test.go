@@ -352,7 +352,16 @@ func TestAttributes(t *testing.T) {
 				AttributeDefinition: &customerv1.AttributeDefinition{Name: "spend", Type: customerv1.AttributeType_ATTRIBUTE_TYPE_STRING},
 				UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"type"}},
 			})
-			wantViolation(t, err, "update_mask")
+			wantViolation(t, err, "attribute_definition.type")
+			// Sending back the type it has, as a REST client echoing what it
+			// read does, is no change.
+			resp, err = h.client.UpdateAttributeDefinition(as(t, "admin"), &customerv1.UpdateAttributeDefinitionRequest{
+				AttributeDefinition: &customerv1.AttributeDefinition{Name: "spend", Type: customerv1.AttributeType_ATTRIBUTE_TYPE_NUMBER, Description: "total spend"},
+				UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"type", "description", "createTime"}},
+			})
+			if err != nil || resp.GetAttributeDefinition().GetDescription() != "total spend" {
+				t.Errorf("update echoing the type: %v, %v", resp.GetAttributeDefinition(), err)
+			}
 			_, err = h.client.UpdateAttributeDefinition(as(t, "admin"), &customerv1.UpdateAttributeDefinitionRequest{
 				AttributeDefinition: &customerv1.AttributeDefinition{Name: "hobby", DisplayName: "x"},
 			})

@@ -78,6 +78,10 @@ func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange
 				next.Description = ch.Values.Description
 			case "enum_values":
 				next.EnumValues = ch.Values.EnumValues
+			case "type":
+				if ch.Values.Type != cur.Type && ch.Values.Type != domain.AttrUnspecified {
+					return validation.Violations{{Field: "type", Description: "cannot change once declared; declare a new attribute instead"}}.Err()
+				}
 			default:
 				return validation.Violations{{Field: "update_mask", Description: fmt.Sprintf("%q cannot be changed; only display_name, description and enum_values can", f)}}.Err()
 			}

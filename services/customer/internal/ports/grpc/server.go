@@ -347,7 +347,7 @@ func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.
 	if d.GetName() == "" {
 		return nil, required("attribute_definition.name")
 	}
-	fields := req.GetUpdateMask().GetPaths()
+	fields := slices.Clone(req.GetUpdateMask().GetPaths())
 	if len(fields) == 0 {
 		if d.GetDisplayName() != "" {
 			fields = append(fields, "display_name")
@@ -362,7 +362,9 @@ func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.
 	for i, f := range fields {
 		fields[i] = snakeCase(f)
 	}
-	fields = slices.DeleteFunc(fields, func(f string) bool { return f == "name" })
+	// The name is the identity and the times are output only; a REST
+	// client sending back what it read puts them in the mask.
+	fields = slices.DeleteFunc(fields, func(f string) bool { return f == "name" || f == "create_time" || f == "update_time" })
 	out, err := s.app.UpdateAttributeDefinition(caller(ctx), app.DefinitionChange{Values: toDomainDefinition(d), Fields: fields})
 	if err != nil {
 		return nil, toStatus(err, "attribute_definition.")
