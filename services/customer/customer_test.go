@@ -111,6 +111,15 @@ func as(t *testing.T, actor string, reason ...string) context.Context {
 	return metadata.AppendToOutgoingContext(callCtx(t), kv...)
 }
 
+// bulk is as for calls that move thousands of customers, which may take
+// far longer than callTimeout on a loaded machine or under -race.
+func bulk(t *testing.T, actor string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return metadata.AppendToOutgoingContext(ctx, "x-guanxi-actor", actor)
+}
+
 // create creates c as testActor and fails the test when that fails.
 func (h harness) create(t *testing.T, c *customerv1.Customer) *customerv1.Customer {
 	t.Helper()

@@ -270,7 +270,7 @@ func TestTransferTenThousand(t *testing.T) {
 			fmt.Fprintf(&csv, "ext-x%05d,客户 x%05d,am-leaving,team-a\n", i, i)
 		}
 		start := time.Now()
-		res, err := h.importFile(t, as(t, testActor), customerv1.ImportFormat_IMPORT_FORMAT_CSV, csv.Bytes(), false)
+		res, err := h.importFile(t, bulk(t, testActor), customerv1.ImportFormat_IMPORT_FORMAT_CSV, csv.Bytes(), false)
 		if err != nil {
 			t.Fatalf("ImportCustomers: %v", err)
 		}
@@ -280,7 +280,7 @@ func TestTransferTenThousand(t *testing.T) {
 		t.Logf("%s: imported %d customers in %v", h.db, n+n/10, time.Since(start))
 
 		start = time.Now()
-		resp, err := h.client.TransferOwnership(as(t, "director-wang"), &customerv1.TransferOwnershipRequest{
+		resp, err := h.client.TransferOwnership(bulk(t, "director-wang"), &customerv1.TransferOwnershipRequest{
 			FromOwnerId: "am-leaving", ToOwnerId: "am-taking-over", Reason: "am-leaving left the company",
 		})
 		if err != nil {
