@@ -452,12 +452,14 @@ func TestExportCustomers(t *testing.T) {
 		const n = 1500
 		var file bytes.Buffer
 		file.WriteString("display_name,tags\n")
+		// Long labels make the export larger than one message may be.
+		labels := strings.Repeat("甲", 80) + ";" + strings.Repeat("乙", 80) + ";" + strings.Repeat("丙", 80)
 		for i := range n {
-			tag := ""
+			tags := labels
 			if i%3 == 0 {
-				tag = "vip"
+				tags = "vip;" + labels
 			}
-			fmt.Fprintf(&file, "导出 %04d,%s\n", i, tag)
+			fmt.Fprintf(&file, "导出 %04d,%s\n", i, tags)
 		}
 		res, err := h.importFile(t, as(t, testActor), customerv1.ImportFormat_IMPORT_FORMAT_CSV, file.Bytes(), false)
 		if err != nil || res.GetCreatedCount() != n {
@@ -474,6 +476,11 @@ func TestExportCustomers(t *testing.T) {
 		}
 		if len(batches) < 2 {
 			t.Errorf("%d customers came in %d batch(es); want them streamed in several", n, len(batches))
+		}
+		for i, b := range batches {
+			if size := proto.Size(&customerv1.ExportCustomersResponse{Customers: b}); size > 1<<20 {
+				t.Errorf("batch %d is %d bytes; want at most 1 MiB, under gRPC's default receive limit", i, size)
+			}
 		}
 		all := slices.Concat(batches...)
 		if len(all) != n {

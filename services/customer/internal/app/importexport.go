@@ -386,8 +386,9 @@ func rowError(line int64, err error) RowError {
 	return RowError{Line: line, Reason: "could not be stored"}
 }
 
-// ExportBatch is how many customers an export reads and sends at a time.
-const ExportBatch = 1000
+// ExportBatch is how many customers an export reads at a time: large
+// batches cost the database fewer queries for the same rows.
+const ExportBatch = 5000
 
 // ExportCustomers calls send with every active customer matching filter and
 // query, in id order, ExportBatch at a time, and audits the export with the

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
@@ -134,12 +136,31 @@ func toImportRow(r importfile.Row) app.ImportRow {
 	return out
 }
 
-// ExportCustomers implements customerv1.CustomerServiceServer.
+// maxExportMessage bounds one ExportCustomersResponse well under gRPC's
+// default 4 MiB receive limit, however large the customers are.
+const maxExportMessage = 1 << 20
+
+// ExportCustomers implements customerv1.CustomerServiceServer. The use case
+// reads customers in large batches; they are sent in messages of at most
+// maxExportMessage bytes.
 func (s *Server) ExportCustomers(req *customerv1.ExportCustomersRequest, stream customerv1.CustomerService_ExportCustomersServer) error {
 	_, err := s.app.ExportCustomers(caller(stream.Context()), req.GetFilter(), req.GetQuery(), func(cs []domain.Customer) error {
-		resp := &customerv1.ExportCustomersResponse{Customers: make([]*customerv1.Customer, len(cs))}
-		for i, c := range cs {
-			resp.Customers[i] = protoconv.ToProtoCustomer(c)
+		resp := &customerv1.ExportCustomersResponse{}
+		size := 0
+		for _, c := range cs {
+			pc := protoconv.ToProtoCustomer(c)
+			n := proto.Size(pc) + 8 // the field tag and length prefix
+			if size+n > maxExportMessage && len(resp.Customers) > 0 {
+				if err := stream.Send(resp); err != nil {
+					return err
+				}
+				resp, size = &customerv1.ExportCustomersResponse{}, 0
+			}
+			resp.Customers = append(resp.Customers, pc)
+			size += n
+		}
+		if len(resp.Customers) == 0 {
+			return nil
 		}
 		return stream.Send(resp)
 	})
