@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
@@ -191,14 +192,7 @@ type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
 
 // survivorVia follows merges from id to the customer it stands for.
 func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
-	for range domain.MaxMergeHops {
-		into, err := mergedInto(ctx, id)
-		if err != nil || into == "" {
-			return id, err
-		}
-		id = into
-	}
-	return "", fmt.Errorf("customer %s: merges form a cycle: %w", id, domain.ErrMergeConflict)
+	return merges.Resolve(ctx, mergedInto, id)
 }
 
 func (s *Service) survivor(ctx context.Context, id string) (string, error) {

@@ -1,23 +1,19 @@
 package domain
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
-// ErrMergeConflict means a merge contradicts an earlier one: the merged
-// customer was already folded into another survivor, or the survivor into
-// the merged customer. No retry can apply such a merge.
-var ErrMergeConflict = errors.New("merge conflicts with an earlier merge")
+// ErrMergeConflict means a merge contradicts an earlier one (see
+// merges.ErrConflict).
+var ErrMergeConflict = merges.ErrConflict
 
-// MaxMergeHops bounds how many merges a lookup follows to reach a
-// survivor. A merge re-points the customers merged into the merged one at
-// the survivor, so one hop is the rule; the bound only stops a corrupt
-// cycle.
-const MaxMergeHops = 8
+// MaxMergeHops bounds how many merges a lookup follows (see
+// merges.MaxHops).
+const MaxMergeHops = merges.MaxHops
 
 // Merge is one customer folded into another: the merged customer's
 // timeline becomes the survivor's, and interactions later reported for the
@@ -40,20 +36,10 @@ func (m Merge) Validate() validation.Violations {
 }
 
 // Decide says whether the merge still has to move anything, given whom the
-// merged customer is already merged into ("" for nobody) and the survivor
-// the named one resolves to today (itself, or whom it was merged into
-// since). A merge applied before moves nothing, so replays are harmless; a
-// merge contradicting an earlier one is an ErrMergeConflict.
+// merged customer is already merged into ("" for nobody) and the customer
+// the named survivor resolves to today; see merges.Decide.
 func (m Merge) Decide(mergedInto, survivor string) (apply bool, err error) {
-	switch {
-	case survivor == m.MergedID:
-		return false, fmt.Errorf("merge %s into %s, which was merged into it: %w", m.MergedID, m.SurvivorID, ErrMergeConflict)
-	case mergedInto == survivor:
-		return false, nil
-	case mergedInto != "":
-		return false, fmt.Errorf("merge %s into %s, already merged into %s: %w", m.MergedID, survivor, mergedInto, ErrMergeConflict)
-	}
-	return true, nil
+	return merges.Decide(m.MergedID, m.SurvivorID, mergedInto, survivor)
 }
 
 // Erasure is a customer's personal data being erased everywhere. Here it

@@ -1,23 +1,21 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
-// ErrMergeConflict means a merge contradicts an earlier one: the merged
-// customer was already folded into another survivor, or the survivor was
-// folded into the merged customer. No retry can apply such a merge.
-var ErrMergeConflict = errors.New("merge conflicts with an earlier merge")
+// ErrMergeConflict means a merge contradicts an earlier one (see
+// merges.ErrConflict).
+var ErrMergeConflict = merges.ErrConflict
 
-// MaxMergeHops bounds how many merged accounts a lookup follows to reach a
-// survivor. Merges re-point earlier merged accounts at the new survivor, so
-// one hop is the rule; the bound only stops a corrupt cycle.
-const MaxMergeHops = 8
+// MaxMergeHops bounds how many merges a lookup follows (see
+// merges.MaxHops).
+const MaxMergeHops = merges.MaxHops
 
 // Merge is one customer folded into another.
 type Merge struct {

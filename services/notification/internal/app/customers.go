@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
@@ -12,14 +13,7 @@ type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
 
 // survivorVia follows merges from id to the customer it stands for.
 func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
-	for range domain.MaxMergeHops {
-		into, err := mergedInto(ctx, id)
-		if err != nil || into == "" {
-			return id, err
-		}
-		id = into
-	}
-	return "", fmt.Errorf("customer %s: merges form a cycle: %w", id, domain.ErrMergeConflict)
+	return merges.Resolve(ctx, mergedInto, id)
 }
 
 // applyConsents stores each of answers as customerID's unless the stored
