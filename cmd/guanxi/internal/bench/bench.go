@@ -221,7 +221,7 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 		}
 		defer stopProfile()
 	}
-	progress := customerscli.ProgressConfig{W: b.stderr, Terminal: isTerminal(b.stderr)}
+	progress := customerscli.ProgressConfig{W: b.stderr, Terminal: customerscli.IsTerminal(b.stderr)}
 	b.logf("importing through the customer service (duplicate checks on)")
 	b.imp = b.importFile(ctx, client, progress)
 	if b.imp.err != nil {
@@ -362,15 +362,6 @@ func verdict(met bool) string {
 		return "met"
 	}
 	return "MISSED"
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func startCPUProfile(path string) (func(), error) {

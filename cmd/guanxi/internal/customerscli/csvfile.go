@@ -10,21 +10,11 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
 
-// csvColumns are the columns ImportCustomers reads (ImportFormat in
-// customer.proto) besides attributes.<name>, in the order they are
-// written. The service's parser (services/customer/internal/importfile)
-// is internal to that module, hence this list of its own; the round-trip
-// test keeps the two in step.
-var csvColumns = []string{
-	"external_id", "type", "kind", "lifecycle_stage", "display_name", "email", "phone",
-	"other_emails", "other_phones", "tags", "locale", "time_zone", "birthday", "owner_id", "team_id",
-}
-
-const attributePrefix = "attributes."
-
-// csvWriter writes customers as the CSV that ImportCustomers reads back.
+// csvWriter writes customers as the CSV that ImportCustomers reads back, in
+// the columns of the service's own parser (importfile.Columns).
 type csvWriter struct {
 	w       *csv.Writer
 	attrs   []string // attribute columns, in header order
@@ -40,9 +30,9 @@ func newCSVWriter(w io.Writer, attrs []string) (*csvWriter, error) {
 	for _, a := range attrs {
 		cw.attrSet[a] = true
 	}
-	header := append([]string(nil), csvColumns...)
+	header := append([]string(nil), importfile.Columns...)
 	for _, a := range attrs {
-		header = append(header, attributePrefix+a)
+		header = append(header, importfile.AttributePrefix+a)
 	}
 	cw.record = make([]string, len(header))
 	if err := cw.w.Write(header); err != nil {
@@ -60,16 +50,16 @@ func (cw *csvWriter) write(c *customerv1.Customer) error {
 	r[4] = c.GetDisplayName()
 	r[5] = c.GetEmail()
 	r[6] = c.GetPhone()
-	r[7] = strings.Join(c.GetOtherEmails(), ";")
-	r[8] = strings.Join(c.GetOtherPhones(), ";")
-	r[9] = strings.Join(c.GetTags(), ";")
+	r[7] = strings.Join(c.GetOtherEmails(), importfile.ListSeparator)
+	r[8] = strings.Join(c.GetOtherPhones(), importfile.ListSeparator)
+	r[9] = strings.Join(c.GetTags(), importfile.ListSeparator)
 	r[10] = c.GetLocale()
 	r[11] = c.GetTimeZone()
 	r[12] = formatDate(c.GetBirthday())
 	r[13] = c.GetOwnerId()
 	r[14] = c.GetTeamId()
 	for i, a := range cw.attrs {
-		r[len(csvColumns)+i] = formatAttribute(c.GetAttributes()[a])
+		r[len(importfile.Columns)+i] = formatAttribute(c.GetAttributes()[a])
 	}
 	for name := range c.GetAttributes() {
 		if !cw.attrSet[name] {

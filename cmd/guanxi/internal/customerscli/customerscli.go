@@ -20,6 +20,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
 
 // DefaultAddr is the customer service of `guanxi dev`.
@@ -138,8 +139,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 Imports customers from a file, updating those whose external_id matches.
 CSV: a header row names the columns, any of
-  `+strings.Join(csvColumns, ", ")+`
-  and `+attributePrefix+`<name> for declared attributes; display_name is required.
+  `+strings.Join(importfile.Columns, ", ")+`
+  and `+importfile.AttributePrefix+`<name> for declared attributes; display_name is required.
   other_emails, other_phones and tags are separated by ";"; birthday is
   YYYY-MM-DD or --MM-DD. An empty cell is no value: when the row updates
   a customer, it clears that field; leave the column out to keep it.
@@ -193,7 +194,7 @@ NDJSON: one customer per line in its JSON form, as export writes it.
 	res, err := Import(WithActor(ctx, c.actor), client, in, size, ImportOptions{
 		Format:          format,
 		AllowDuplicates: *allowDup,
-		Progress:        ProgressConfig{W: stderr, Terminal: isTerminal(stderr)},
+		Progress:        ProgressConfig{W: stderr, Terminal: IsTerminal(stderr)},
 	})
 	if err != nil {
 		return c.explain(err)
@@ -332,7 +333,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Format:   format,
 		Filter:   *filter,
 		Query:    *query,
-		Progress: ProgressConfig{W: stderr, Terminal: isTerminal(stderr)},
+		Progress: ProgressConfig{W: stderr, Terminal: IsTerminal(stderr)},
 	})
 	if err != nil {
 		abort()

@@ -44,7 +44,9 @@ type progressConfig struct {
 	Interval time.Duration
 }
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal, where progress redraws in
+// place.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

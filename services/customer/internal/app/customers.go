@@ -143,9 +143,10 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 	if err != nil {
 		return CustomerPage{}, err
 	}
+	terms := domain.SearchTerms(q.Query)
 	// One extra row tells whether another page follows without a count.
 	rows, err := a.store.ListCustomers(ctx, domain.ListQuery{
-		Filter: q.Filter, Terms: domain.SearchTerms(q.Query), OrderBy: q.OrderBy,
+		Filter: q.Filter, Terms: terms, OrderBy: q.OrderBy,
 		ShowDeleted: q.ShowDeleted, Limit: size + 1, Offset: q.Offset,
 	})
 	if err != nil {
@@ -157,7 +158,7 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 		page.NextOffset = q.Offset + size
 	}
 	detail := fmt.Sprintf("filter=%q query_terms=%d order_by=%q offset=%d returned=%d",
-		redactFilter(q.Filter), len(domain.SearchTerms(q.Query)), q.OrderBy, q.Offset, len(page.Customers))
+		redactFilter(q.Filter), len(terms), q.OrderBy, q.Offset, len(page.Customers))
 	if err := a.store.Audit(ctx, a.auditEntry(ctx, "ListCustomers", "", "", detail)); err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}

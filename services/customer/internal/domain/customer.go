@@ -155,9 +155,9 @@ func (c Customer) Apply(p Profile, fields []Field, defs Definitions, now time.Ti
 	if err := c.checkWritable(); err != nil {
 		return Customer{}, nil, err
 	}
-	next := c.Profile.clone()
+	next, src := c.Profile.clone(), p.clone()
 	for _, f := range fields {
-		f.copy(&next, p)
+		f.copy(&next, src)
 	}
 	norm, err := next.Normalize(defs)
 	if err != nil {

@@ -57,8 +57,8 @@ func (f Field) Attribute() (string, bool) {
 	return strings.CutPrefix(string(f), string(FieldAttributes)+".")
 }
 
-// copy writes f's value from src into dst; dst must own its slices and map
-// (see Profile.clone).
+// copy writes f's value from src into dst. Both must own their slices and
+// map (see Profile.clone), as the values are shared, not copied.
 func (f Field) copy(dst *Profile, src Profile) {
 	if name, ok := f.Attribute(); ok {
 		val, set := src.Attributes[name]
@@ -72,7 +72,7 @@ func (f Field) copy(dst *Profile, src Profile) {
 		dst.Attributes[name] = val
 		return
 	}
-	s := src.clone()
+	s := src
 	switch f {
 	case FieldType:
 		dst.Type = s.Type

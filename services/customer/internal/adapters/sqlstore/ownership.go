@@ -45,9 +45,9 @@ func (t *storeTx) TransferOwnership(ctx context.Context, changes []domain.Owners
 	for _, c := range changes {
 		byTeam[c.ToTeam] = append(byTeam[c.ToTeam], c.CustomerID)
 	}
+	owner := changes[0].ToOwner
 	for team, ids := range byTeam {
 		for _, chunk := range chunks(ids, 1000) {
-			owner := changes[0].ToOwner
 			args := append([]any{owner, team, sqldb.Micros(now)}, anys(chunk)...)
 			if _, err := t.tx.Exec(ctx, `UPDATE customers SET owner_id = ?, team_id = ?, version = version + 1,
 				update_time = ? WHERE id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {

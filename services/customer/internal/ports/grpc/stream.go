@@ -8,9 +8,9 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
-	"github.com/guanxi-crm/guanxi/services/customer/internal/importfile"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
 )
 

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
-	"github.com/guanxi-crm/guanxi/services/customer/internal/importfile"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
 
 // attrTypes declares the attributes the tests' files use.

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
-	"github.com/guanxi-crm/guanxi/services/customer/internal/importfile"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
 
 const benchRows = 20000

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
-	"github.com/guanxi-crm/guanxi/services/customer/internal/importfile"
+	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
 
 const ndjsonMixed = "" +
