@@ -161,6 +161,520 @@ func (x *PurchaseRecorded) GetOrderId() string {
 	return ""
 }
 
+// ReturnRecorded: a customer returned (part of) a purchase. Loyalty reverses
+// the points of the returned lines; segmentation subtracts the refund.
+type ReturnRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interaction that holds the return.
+	InteractionId string `protobuf:"bytes,1,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The interaction of the purchase being returned.
+	PurchaseInteractionId string `protobuf:"bytes,3,opt,name=purchase_interaction_id,json=purchaseInteractionId,proto3" json:"purchase_interaction_id,omitempty"`
+	// The order number of that purchase in the selling system.
+	OrderId string `protobuf:"bytes,4,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The amount refunded, positive.
+	Refund *v1.Money `protobuf:"bytes,5,opt,name=refund,proto3" json:"refund,omitempty"`
+	// The returned lines (sku, category, quantity, unit price).
+	Lines []*PurchaseLine `protobuf:"bytes,6,rep,name=lines,proto3" json:"lines,omitempty"`
+	// When the return happened.
+	OccurTime     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnRecorded) Reset() {
+	*x = ReturnRecorded{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnRecorded) ProtoMessage() {}
+
+func (x *ReturnRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnRecorded.ProtoReflect.Descriptor instead.
+func (*ReturnRecorded) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReturnRecorded) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *ReturnRecorded) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ReturnRecorded) GetPurchaseInteractionId() string {
+	if x != nil {
+		return x.PurchaseInteractionId
+	}
+	return ""
+}
+
+func (x *ReturnRecorded) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *ReturnRecorded) GetRefund() *v1.Money {
+	if x != nil {
+		return x.Refund
+	}
+	return nil
+}
+
+func (x *ReturnRecorded) GetLines() []*PurchaseLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ReturnRecorded) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+// CaseResolved: a case was resolved. Notification tells the customer and
+// sends the satisfaction survey.
+type CaseResolved struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The human-readable case number, e.g. "C-000123".
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The case's subject.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The resolution as told to the customer.
+	Resolution string `protobuf:"bytes,5,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// The survey the customer is invited to answer.
+	SurveyId string `protobuf:"bytes,6,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
+	// The link where the customer answers it.
+	SurveyUrl string `protobuf:"bytes,7,opt,name=survey_url,json=surveyUrl,proto3" json:"survey_url,omitempty"`
+	// When the case was resolved.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// The agent who resolved it.
+	AgentId       string `protobuf:"bytes,9,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseResolved) Reset() {
+	*x = CaseResolved{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseResolved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseResolved) ProtoMessage() {}
+
+func (x *CaseResolved) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseResolved.ProtoReflect.Descriptor instead.
+func (*CaseResolved) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CaseResolved) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetSurveyId() string {
+	if x != nil {
+		return x.SurveyId
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetSurveyUrl() string {
+	if x != nil {
+		return x.SurveyUrl
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *CaseResolved) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// CaseSlaBreached: a case missed an SLA target; it is escalated to the
+// manager of its team.
+type CaseSlaBreached struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The human-readable case number.
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Which target: "first_response" or "resolution".
+	Target string `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	// When the target fell due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// The team of the case.
+	TeamId string `protobuf:"bytes,6,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The manager it was escalated to.
+	EscalatedTo   string `protobuf:"bytes,7,opt,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseSlaBreached) Reset() {
+	*x = CaseSlaBreached{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseSlaBreached) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseSlaBreached) ProtoMessage() {}
+
+func (x *CaseSlaBreached) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseSlaBreached.ProtoReflect.Descriptor instead.
+func (*CaseSlaBreached) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseSlaBreached) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseSlaBreached) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseSlaBreached) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CaseSlaBreached) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *CaseSlaBreached) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *CaseSlaBreached) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CaseSlaBreached) GetEscalatedTo() string {
+	if x != nil {
+		return x.EscalatedTo
+	}
+	return ""
+}
+
+// FollowupDue: a scheduled follow-up (回访) came due. Notification tells
+// the agent.
+type FollowupDue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The follow-up.
+	FollowupId string `protobuf:"bytes,1,opt,name=followup_id,json=followupId,proto3" json:"followup_id,omitempty"`
+	// The customer to call or visit.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The agent who owns it.
+	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Why, e.g. "purchase", "case_resolved", "warranty_end", "manual".
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it is due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// A note for the agent.
+	Note          string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowupDue) Reset() {
+	*x = FollowupDue{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowupDue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowupDue) ProtoMessage() {}
+
+func (x *FollowupDue) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowupDue.ProtoReflect.Descriptor instead.
+func (*FollowupDue) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *FollowupDue) GetFollowupId() string {
+	if x != nil {
+		return x.FollowupId
+	}
+	return ""
+}
+
+func (x *FollowupDue) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *FollowupDue) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *FollowupDue) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *FollowupDue) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *FollowupDue) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// SurveyAnswered: a customer answered a CSAT or NPS survey. Loyalty may
+// award engagement points.
+type SurveyAnswered struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey.
+	SurveyId string `protobuf:"bytes,1,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// "csat" (1-5) or "nps" (0-10).
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The score.
+	Score int32 `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	// The case or purchase interaction it is about.
+	CaseId string `protobuf:"bytes,5,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The purchase interaction it is about.
+	InteractionId string `protobuf:"bytes,6,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// When it was answered.
+	AnswerTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyAnswered) Reset() {
+	*x = SurveyAnswered{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyAnswered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyAnswered) ProtoMessage() {}
+
+func (x *SurveyAnswered) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyAnswered.ProtoReflect.Descriptor instead.
+func (*SurveyAnswered) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SurveyAnswered) GetSurveyId() string {
+	if x != nil {
+		return x.SurveyId
+	}
+	return ""
+}
+
+func (x *SurveyAnswered) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SurveyAnswered) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SurveyAnswered) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *SurveyAnswered) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SurveyAnswered) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *SurveyAnswered) GetAnswerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerTime
+	}
+	return nil
+}
+
 var File_guanxi_interaction_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_interaction_v1_events_proto_rawDesc = "" +
@@ -176,7 +690,61 @@ const file_guanxi_interaction_v1_events_proto_rawDesc = "" +
 	"\x05lines\x18\x04 \x03(\v2#.guanxi.interaction.v1.PurchaseLineR\x05lines\x129\n" +
 	"\n" +
 	"occur_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x19\n" +
-	"\border_id\x18\x06 \x01(\tR\aorderIdBHZFgithub.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1;interactionv1b\x06proto3"
+	"\border_id\x18\x06 \x01(\tR\aorderId\"\xd0\x02\n" +
+	"\x0eReturnRecorded\x12%\n" +
+	"\x0einteraction_id\x18\x01 \x01(\tR\rinteractionId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x126\n" +
+	"\x17purchase_interaction_id\x18\x03 \x01(\tR\x15purchaseInteractionId\x12\x19\n" +
+	"\border_id\x18\x04 \x01(\tR\aorderId\x12-\n" +
+	"\x06refund\x18\x05 \x01(\v2\x15.guanxi.type.v1.MoneyR\x06refund\x129\n" +
+	"\x05lines\x18\x06 \x03(\v2#.guanxi.interaction.v1.PurchaseLineR\x05lines\x129\n" +
+	"\n" +
+	"occur_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\"\xb9\x02\n" +
+	"\fCaseResolved\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x05 \x01(\tR\n" +
+	"resolution\x12\x1b\n" +
+	"\tsurvey_id\x18\x06 \x01(\tR\bsurveyId\x12\x1d\n" +
+	"\n" +
+	"survey_url\x18\a \x01(\tR\tsurveyUrl\x12=\n" +
+	"\fresolve_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x19\n" +
+	"\bagent_id\x18\t \x01(\tR\aagentId\"\xf7\x01\n" +
+	"\x0fCaseSlaBreached\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x125\n" +
+	"\bdue_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x17\n" +
+	"\ateam_id\x18\x06 \x01(\tR\x06teamId\x12!\n" +
+	"\fescalated_to\x18\a \x01(\tR\vescalatedTo\"\xcd\x01\n" +
+	"\vFollowupDue\x12\x1f\n" +
+	"\vfollowup_id\x18\x01 \x01(\tR\n" +
+	"followupId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x125\n" +
+	"\bdue_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xf5\x01\n" +
+	"\x0eSurveyAnswered\x12\x1b\n" +
+	"\tsurvey_id\x18\x01 \x01(\tR\bsurveyId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x05R\x05score\x12\x17\n" +
+	"\acase_id\x18\x05 \x01(\tR\x06caseId\x12%\n" +
+	"\x0einteraction_id\x18\x06 \x01(\tR\rinteractionId\x12;\n" +
+	"\vanswer_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answerTimeBHZFgithub.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1;interactionv1b\x06proto3"
 
 var (
 	file_guanxi_interaction_v1_events_proto_rawDescOnce sync.Once
@@ -190,25 +758,37 @@ func file_guanxi_interaction_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_interaction_v1_events_proto_rawDescData
 }
 
-var file_guanxi_interaction_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_guanxi_interaction_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_guanxi_interaction_v1_events_proto_goTypes = []any{
 	(*InteractionRecorded)(nil),   // 0: guanxi.interaction.v1.InteractionRecorded
 	(*PurchaseRecorded)(nil),      // 1: guanxi.interaction.v1.PurchaseRecorded
-	(*Interaction)(nil),           // 2: guanxi.interaction.v1.Interaction
-	(*v1.Money)(nil),              // 3: guanxi.type.v1.Money
-	(*PurchaseLine)(nil),          // 4: guanxi.interaction.v1.PurchaseLine
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*ReturnRecorded)(nil),        // 2: guanxi.interaction.v1.ReturnRecorded
+	(*CaseResolved)(nil),          // 3: guanxi.interaction.v1.CaseResolved
+	(*CaseSlaBreached)(nil),       // 4: guanxi.interaction.v1.CaseSlaBreached
+	(*FollowupDue)(nil),           // 5: guanxi.interaction.v1.FollowupDue
+	(*SurveyAnswered)(nil),        // 6: guanxi.interaction.v1.SurveyAnswered
+	(*Interaction)(nil),           // 7: guanxi.interaction.v1.Interaction
+	(*v1.Money)(nil),              // 8: guanxi.type.v1.Money
+	(*PurchaseLine)(nil),          // 9: guanxi.interaction.v1.PurchaseLine
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_guanxi_interaction_v1_events_proto_depIdxs = []int32{
-	2, // 0: guanxi.interaction.v1.InteractionRecorded.interaction:type_name -> guanxi.interaction.v1.Interaction
-	3, // 1: guanxi.interaction.v1.PurchaseRecorded.total:type_name -> guanxi.type.v1.Money
-	4, // 2: guanxi.interaction.v1.PurchaseRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	5, // 3: guanxi.interaction.v1.PurchaseRecorded.occur_time:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	7,  // 0: guanxi.interaction.v1.InteractionRecorded.interaction:type_name -> guanxi.interaction.v1.Interaction
+	8,  // 1: guanxi.interaction.v1.PurchaseRecorded.total:type_name -> guanxi.type.v1.Money
+	9,  // 2: guanxi.interaction.v1.PurchaseRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	10, // 3: guanxi.interaction.v1.PurchaseRecorded.occur_time:type_name -> google.protobuf.Timestamp
+	8,  // 4: guanxi.interaction.v1.ReturnRecorded.refund:type_name -> guanxi.type.v1.Money
+	9,  // 5: guanxi.interaction.v1.ReturnRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	10, // 6: guanxi.interaction.v1.ReturnRecorded.occur_time:type_name -> google.protobuf.Timestamp
+	10, // 7: guanxi.interaction.v1.CaseResolved.resolve_time:type_name -> google.protobuf.Timestamp
+	10, // 8: guanxi.interaction.v1.CaseSlaBreached.due_time:type_name -> google.protobuf.Timestamp
+	10, // 9: guanxi.interaction.v1.FollowupDue.due_time:type_name -> google.protobuf.Timestamp
+	10, // 10: guanxi.interaction.v1.SurveyAnswered.answer_time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_interaction_v1_events_proto_init() }
@@ -223,7 +803,7 @@ func file_guanxi_interaction_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_interaction_v1_events_proto_rawDesc), len(file_guanxi_interaction_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -11,4 +11,14 @@ const (
 	SubjectInteractionRecorded = "interaction.interaction.recorded"
 	// SubjectPurchaseRecorded carries PurchaseRecorded.
 	SubjectPurchaseRecorded = "interaction.purchase.recorded"
+	// SubjectReturnRecorded carries ReturnRecorded.
+	SubjectReturnRecorded = "interaction.return.recorded"
+	// SubjectCaseResolved carries CaseResolved.
+	SubjectCaseResolved = "interaction.case.resolved"
+	// SubjectCaseSlaBreached carries CaseSlaBreached.
+	SubjectCaseSlaBreached = "interaction.case.sla_breached"
+	// SubjectFollowupDue carries FollowupDue.
+	SubjectFollowupDue = "interaction.followup.due"
+	// SubjectSurveyAnswered carries SurveyAnswered.
+	SubjectSurveyAnswered = "interaction.survey.answered"
 )

@@ -9,6 +9,7 @@ package loyaltyv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -102,7 +103,16 @@ type TierChanged struct {
 	// The tier before.
 	OldTier Tier `protobuf:"varint,2,opt,name=old_tier,json=oldTier,proto3,enum=guanxi.loyalty.v1.Tier" json:"old_tier,omitempty"`
 	// The tier now.
-	NewTier       Tier `protobuf:"varint,3,opt,name=new_tier,json=newTier,proto3,enum=guanxi.loyalty.v1.Tier" json:"new_tier,omitempty"`
+	NewTier Tier `protobuf:"varint,3,opt,name=new_tier,json=newTier,proto3,enum=guanxi.loyalty.v1.Tier" json:"new_tier,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,4,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The code of the tier before, as the program defines its tiers
+	// (e.g. "normal", "silver", "gold", "vip").
+	OldTierCode string `protobuf:"bytes,5,opt,name=old_tier_code,json=oldTierCode,proto3" json:"old_tier_code,omitempty"`
+	// The code of the tier now.
+	NewTierCode string `protobuf:"bytes,6,opt,name=new_tier_code,json=newTierCode,proto3" json:"new_tier_code,omitempty"`
+	// The display name of the tier now, e.g. "Gold".
+	NewTierName   string `protobuf:"bytes,7,opt,name=new_tier_name,json=newTierName,proto3" json:"new_tier_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,22 +168,147 @@ func (x *TierChanged) GetNewTier() Tier {
 	return Tier_TIER_UNSPECIFIED
 }
 
+func (x *TierChanged) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *TierChanged) GetOldTierCode() string {
+	if x != nil {
+		return x.OldTierCode
+	}
+	return ""
+}
+
+func (x *TierChanged) GetNewTierCode() string {
+	if x != nil {
+		return x.NewTierCode
+	}
+	return ""
+}
+
+func (x *TierChanged) GetNewTierName() string {
+	if x != nil {
+		return x.NewTierName
+	}
+	return ""
+}
+
+// PointsExpiring: points of a member expire soon (sent the configured lead
+// time ahead). Notification reminds the member.
+type PointsExpiring struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The points that expire.
+	Points int64 `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"`
+	// When they expire.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The spendable balance now.
+	PointsBalance int64 `protobuf:"varint,5,opt,name=points_balance,json=pointsBalance,proto3" json:"points_balance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PointsExpiring) Reset() {
+	*x = PointsExpiring{}
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PointsExpiring) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PointsExpiring) ProtoMessage() {}
+
+func (x *PointsExpiring) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PointsExpiring.ProtoReflect.Descriptor instead.
+func (*PointsExpiring) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PointsExpiring) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PointsExpiring) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *PointsExpiring) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *PointsExpiring) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *PointsExpiring) GetPointsBalance() int64 {
+	if x != nil {
+		return x.PointsBalance
+	}
+	return 0
+}
+
 var File_guanxi_loyalty_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_loyalty_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1eguanxi/loyalty/v1/events.proto\x12\x11guanxi.loyalty.v1\x1a\x1fguanxi/loyalty/v1/loyalty.proto\"\x95\x01\n" +
+	"\x1eguanxi/loyalty/v1/events.proto\x12\x11guanxi.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguanxi/loyalty/v1/loyalty.proto\"\x95\x01\n" +
 	"\fPointsEarned\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12%\n" +
 	"\x0epoints_balance\x18\x03 \x01(\x03R\rpointsBalance\x12%\n" +
-	"\x0einteraction_id\x18\x04 \x01(\tR\rinteractionId\"\x96\x01\n" +
+	"\x0einteraction_id\x18\x04 \x01(\tR\rinteractionId\"\xa1\x02\n" +
 	"\vTierChanged\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x122\n" +
 	"\bold_tier\x18\x02 \x01(\x0e2\x17.guanxi.loyalty.v1.TierR\aoldTier\x122\n" +
-	"\bnew_tier\x18\x03 \x01(\x0e2\x17.guanxi.loyalty.v1.TierR\anewTierB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
+	"\bnew_tier\x18\x03 \x01(\x0e2\x17.guanxi.loyalty.v1.TierR\anewTier\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x04 \x01(\tR\tprogramId\x12\"\n" +
+	"\rold_tier_code\x18\x05 \x01(\tR\voldTierCode\x12\"\n" +
+	"\rnew_tier_code\x18\x06 \x01(\tR\vnewTierCode\x12\"\n" +
+	"\rnew_tier_name\x18\a \x01(\tR\vnewTierName\"\xcc\x01\n" +
+	"\x0ePointsExpiring\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x16\n" +
+	"\x06points\x18\x03 \x01(\x03R\x06points\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12%\n" +
+	"\x0epoints_balance\x18\x05 \x01(\x03R\rpointsBalanceB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
 
 var (
 	file_guanxi_loyalty_v1_events_proto_rawDescOnce sync.Once
@@ -187,20 +322,23 @@ func file_guanxi_loyalty_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_loyalty_v1_events_proto_rawDescData
 }
 
-var file_guanxi_loyalty_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_guanxi_loyalty_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_guanxi_loyalty_v1_events_proto_goTypes = []any{
-	(*PointsEarned)(nil), // 0: guanxi.loyalty.v1.PointsEarned
-	(*TierChanged)(nil),  // 1: guanxi.loyalty.v1.TierChanged
-	(Tier)(0),            // 2: guanxi.loyalty.v1.Tier
+	(*PointsEarned)(nil),          // 0: guanxi.loyalty.v1.PointsEarned
+	(*TierChanged)(nil),           // 1: guanxi.loyalty.v1.TierChanged
+	(*PointsExpiring)(nil),        // 2: guanxi.loyalty.v1.PointsExpiring
+	(Tier)(0),                     // 3: guanxi.loyalty.v1.Tier
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
 }
 var file_guanxi_loyalty_v1_events_proto_depIdxs = []int32{
-	2, // 0: guanxi.loyalty.v1.TierChanged.old_tier:type_name -> guanxi.loyalty.v1.Tier
-	2, // 1: guanxi.loyalty.v1.TierChanged.new_tier:type_name -> guanxi.loyalty.v1.Tier
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: guanxi.loyalty.v1.TierChanged.old_tier:type_name -> guanxi.loyalty.v1.Tier
+	3, // 1: guanxi.loyalty.v1.TierChanged.new_tier:type_name -> guanxi.loyalty.v1.Tier
+	4, // 2: guanxi.loyalty.v1.PointsExpiring.expire_time:type_name -> google.protobuf.Timestamp
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_loyalty_v1_events_proto_init() }
@@ -215,7 +353,7 @@ func file_guanxi_loyalty_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_loyalty_v1_events_proto_rawDesc), len(file_guanxi_loyalty_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

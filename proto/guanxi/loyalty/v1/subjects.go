@@ -11,4 +11,6 @@ const (
 	SubjectPointsEarned = "loyalty.points.earned"
 	// SubjectTierChanged carries TierChanged.
 	SubjectTierChanged = "loyalty.tier.changed"
+	// SubjectPointsExpiring carries PointsExpiring.
+	SubjectPointsExpiring = "loyalty.points.expiring"
 )

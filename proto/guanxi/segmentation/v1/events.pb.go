@@ -30,7 +30,11 @@ type CustomerClassChanged struct {
 	// The class before the purchase.
 	OldClass AbcClass `protobuf:"varint,2,opt,name=old_class,json=oldClass,proto3,enum=guanxi.segmentation.v1.AbcClass" json:"old_class,omitempty"`
 	// The class after it.
-	NewClass      AbcClass `protobuf:"varint,3,opt,name=new_class,json=newClass,proto3,enum=guanxi.segmentation.v1.AbcClass" json:"new_class,omitempty"`
+	NewClass AbcClass `protobuf:"varint,3,opt,name=new_class,json=newClass,proto3,enum=guanxi.segmentation.v1.AbcClass" json:"new_class,omitempty"`
+	// The RFM segment before, e.g. "champions" (empty when unknown).
+	OldRfmSegment string `protobuf:"bytes,4,opt,name=old_rfm_segment,json=oldRfmSegment,proto3" json:"old_rfm_segment,omitempty"`
+	// The RFM segment after, e.g. "at_risk".
+	NewRfmSegment string `protobuf:"bytes,5,opt,name=new_rfm_segment,json=newRfmSegment,proto3" json:"new_rfm_segment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -86,16 +90,112 @@ func (x *CustomerClassChanged) GetNewClass() AbcClass {
 	return AbcClass_ABC_CLASS_UNSPECIFIED
 }
 
+func (x *CustomerClassChanged) GetOldRfmSegment() string {
+	if x != nil {
+		return x.OldRfmSegment
+	}
+	return ""
+}
+
+func (x *CustomerClassChanged) GetNewRfmSegment() string {
+	if x != nil {
+		return x.NewRfmSegment
+	}
+	return ""
+}
+
+// SegmentMembershipChanged: a customer entered or left a rule segment.
+type SegmentMembershipChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	SegmentId string `protobuf:"bytes,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	// The segment's name.
+	SegmentName string `protobuf:"bytes,2,opt,name=segment_name,json=segmentName,proto3" json:"segment_name,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// True when the customer entered, false when they left.
+	Member        bool `protobuf:"varint,4,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentMembershipChanged) Reset() {
+	*x = SegmentMembershipChanged{}
+	mi := &file_guanxi_segmentation_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentMembershipChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentMembershipChanged) ProtoMessage() {}
+
+func (x *SegmentMembershipChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentMembershipChanged.ProtoReflect.Descriptor instead.
+func (*SegmentMembershipChanged) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SegmentMembershipChanged) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+func (x *SegmentMembershipChanged) GetSegmentName() string {
+	if x != nil {
+		return x.SegmentName
+	}
+	return ""
+}
+
+func (x *SegmentMembershipChanged) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SegmentMembershipChanged) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
 var File_guanxi_segmentation_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"#guanxi/segmentation/v1/events.proto\x12\x16guanxi.segmentation.v1\x1a)guanxi/segmentation/v1/segmentation.proto\"\xb5\x01\n" +
+	"#guanxi/segmentation/v1/events.proto\x12\x16guanxi.segmentation.v1\x1a)guanxi/segmentation/v1/segmentation.proto\"\x85\x02\n" +
 	"\x14CustomerClassChanged\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12=\n" +
 	"\told_class\x18\x02 \x01(\x0e2 .guanxi.segmentation.v1.AbcClassR\boldClass\x12=\n" +
-	"\tnew_class\x18\x03 \x01(\x0e2 .guanxi.segmentation.v1.AbcClassR\bnewClassBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
+	"\tnew_class\x18\x03 \x01(\x0e2 .guanxi.segmentation.v1.AbcClassR\bnewClass\x12&\n" +
+	"\x0fold_rfm_segment\x18\x04 \x01(\tR\roldRfmSegment\x12&\n" +
+	"\x0fnew_rfm_segment\x18\x05 \x01(\tR\rnewRfmSegment\"\x95\x01\n" +
+	"\x18SegmentMembershipChanged\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\tR\tsegmentId\x12!\n" +
+	"\fsegment_name\x18\x02 \x01(\tR\vsegmentName\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x16\n" +
+	"\x06member\x18\x04 \x01(\bR\x06memberBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
 
 var (
 	file_guanxi_segmentation_v1_events_proto_rawDescOnce sync.Once
@@ -109,14 +209,15 @@ func file_guanxi_segmentation_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_segmentation_v1_events_proto_rawDescData
 }
 
-var file_guanxi_segmentation_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_guanxi_segmentation_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_guanxi_segmentation_v1_events_proto_goTypes = []any{
-	(*CustomerClassChanged)(nil), // 0: guanxi.segmentation.v1.CustomerClassChanged
-	(AbcClass)(0),                // 1: guanxi.segmentation.v1.AbcClass
+	(*CustomerClassChanged)(nil),     // 0: guanxi.segmentation.v1.CustomerClassChanged
+	(*SegmentMembershipChanged)(nil), // 1: guanxi.segmentation.v1.SegmentMembershipChanged
+	(AbcClass)(0),                    // 2: guanxi.segmentation.v1.AbcClass
 }
 var file_guanxi_segmentation_v1_events_proto_depIdxs = []int32{
-	1, // 0: guanxi.segmentation.v1.CustomerClassChanged.old_class:type_name -> guanxi.segmentation.v1.AbcClass
-	1, // 1: guanxi.segmentation.v1.CustomerClassChanged.new_class:type_name -> guanxi.segmentation.v1.AbcClass
+	2, // 0: guanxi.segmentation.v1.CustomerClassChanged.old_class:type_name -> guanxi.segmentation.v1.AbcClass
+	2, // 1: guanxi.segmentation.v1.CustomerClassChanged.new_class:type_name -> guanxi.segmentation.v1.AbcClass
 	2, // [2:2] is the sub-list for method output_type
 	2, // [2:2] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
@@ -136,7 +237,7 @@ func file_guanxi_segmentation_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_events_proto_rawDesc), len(file_guanxi_segmentation_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

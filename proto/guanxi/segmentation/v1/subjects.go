@@ -9,4 +9,6 @@ const (
 	StreamSubjects = "segmentation.>"
 	// SubjectCustomerClassChanged carries CustomerClassChanged.
 	SubjectCustomerClassChanged = "segmentation.customer.class_changed"
+	// SubjectSegmentMembershipChanged carries SegmentMembershipChanged.
+	SubjectSegmentMembershipChanged = "segmentation.segment.membership_changed"
 )
