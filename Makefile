@@ -40,10 +40,11 @@ test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
 
 .PHONY: bench
-bench: ## Time customer import/export on PostgreSQL against raw COPY. ARGS="-n 50000" (default 1,000,000).
+BENCHES ?= customers
+bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/guanxi ./cmd/guanxi
-	$(BIN)/guanxi bench customers $(ARGS)
+	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
 
 .PHONY: vet
 vet: ## go vet every module with GOWORK=off, so each also builds (tests included) on its own.

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,16 +41,34 @@ const (
 
 const defaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-const usage = `Usage:
-  guanxi bench customers [flags]   import and export N generated customers on PostgreSQL
-`
+// benchmark is one `guanxi bench NAME`: args are the flags after NAME.
+type benchmark struct {
+	about string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
 
-// Run runs `guanxi bench` with args after "bench".
+// benchmarks are the benchmarks by name, one per service, each in its own
+// file of this package.
+var benchmarks = map[string]benchmark{
+	"customers": {"import and export N generated customers on PostgreSQL", runCustomers},
+}
+
+// Run runs `guanxi bench NAME [flags]` with args after "bench".
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "customers" {
-		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want the customers benchmark")
+	if len(args) > 0 {
+		if b, ok := benchmarks[args[0]]; ok {
+			return b.run(ctx, args[1:], stdout, stderr)
+		}
 	}
+	fmt.Fprintln(stderr, "Usage: guanxi bench NAME [flags], NAME one of:")
+	for _, name := range slices.Sorted(maps.Keys(benchmarks)) {
+		fmt.Fprintf(stderr, "  %-14s %s\n", name, benchmarks[name].about)
+	}
+	return errors.New("bench: name a benchmark")
+}
+
+// runCustomers is `guanxi bench customers`.
+func runCustomers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("guanxi bench customers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	n := fs.Int("n", 1_000_000, "customers to generate")
@@ -59,7 +79,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&pg, "postgres", pg, "PostgreSQL server (a database on it to connect to); fresh databases are created and dropped on it")
 	keep := fs.Bool("keep", false, "keep the temporary directory with the generated file and the service log")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import and export (client and service, one process) to this file")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
