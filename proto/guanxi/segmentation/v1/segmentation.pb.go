@@ -292,6 +292,98 @@ func (x *GetCustomerValueResponse) GetValue() *CustomerValue {
 	return nil
 }
 
+// StreamSegmentMembersRequest is the input of StreamSegmentMembers.
+type StreamSegmentMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	SegmentId     string `protobuf:"bytes,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSegmentMembersRequest) Reset() {
+	*x = StreamSegmentMembersRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSegmentMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSegmentMembersRequest) ProtoMessage() {}
+
+func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSegmentMembersRequest.ProtoReflect.Descriptor instead.
+func (*StreamSegmentMembersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StreamSegmentMembersRequest) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+// StreamSegmentMembersResponse is one page of StreamSegmentMembers.
+type StreamSegmentMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer ids of members, at most a few thousand per message.
+	CustomerIds   []string `protobuf:"bytes,1,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSegmentMembersResponse) Reset() {
+	*x = StreamSegmentMembersResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSegmentMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSegmentMembersResponse) ProtoMessage() {}
+
+func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSegmentMembersResponse.ProtoReflect.Descriptor instead.
+func (*StreamSegmentMembersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StreamSegmentMembersResponse) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
 var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
@@ -312,14 +404,20 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\"W\n" +
 	"\x18GetCustomerValueResponse\x12;\n" +
-	"\x05value\x18\x01 \x01(\v2%.guanxi.segmentation.v1.CustomerValueR\x05value*X\n" +
+	"\x05value\x18\x01 \x01(\v2%.guanxi.segmentation.v1.CustomerValueR\x05value\"A\n" +
+	"\x1bStreamSegmentMembersRequest\x12\"\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tsegmentId\"A\n" +
+	"\x1cStreamSegmentMembersResponse\x12!\n" +
+	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds*X\n" +
 	"\bAbcClass\x12\x19\n" +
 	"\x15ABC_CLASS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vABC_CLASS_A\x10\x01\x12\x0f\n" +
 	"\vABC_CLASS_B\x10\x02\x12\x0f\n" +
-	"\vABC_CLASS_C\x10\x032\xbf\x01\n" +
+	"\vABC_CLASS_C\x10\x032\xc5\x02\n" +
 	"\x13SegmentationService\x12\xa7\x01\n" +
-	"\x10GetCustomerValue\x12/.guanxi.segmentation.v1.GetCustomerValueRequest\x1a0.guanxi.segmentation.v1.GetCustomerValueResponse\"0\x82\xd3\xe4\x93\x02*b\x05value\x12!/v1/customers/{customer_id}/valueBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
+	"\x10GetCustomerValue\x12/.guanxi.segmentation.v1.GetCustomerValueRequest\x1a0.guanxi.segmentation.v1.GetCustomerValueResponse\"0\x82\xd3\xe4\x93\x02*b\x05value\x12!/v1/customers/{customer_id}/value\x12\x83\x01\n" +
+	"\x14StreamSegmentMembers\x123.guanxi.segmentation.v1.StreamSegmentMembersRequest\x1a4.guanxi.segmentation.v1.StreamSegmentMembersResponse0\x01BJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
 
 var (
 	file_guanxi_segmentation_v1_segmentation_proto_rawDescOnce sync.Once
@@ -334,27 +432,31 @@ func file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_segmentation_v1_segmentation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
-	(AbcClass)(0),                    // 0: guanxi.segmentation.v1.AbcClass
-	(*CustomerValue)(nil),            // 1: guanxi.segmentation.v1.CustomerValue
-	(*GetCustomerValueRequest)(nil),  // 2: guanxi.segmentation.v1.GetCustomerValueRequest
-	(*GetCustomerValueResponse)(nil), // 3: guanxi.segmentation.v1.GetCustomerValueResponse
-	(*v1.Money)(nil),                 // 4: guanxi.type.v1.Money
-	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
+	(AbcClass)(0),                        // 0: guanxi.segmentation.v1.AbcClass
+	(*CustomerValue)(nil),                // 1: guanxi.segmentation.v1.CustomerValue
+	(*GetCustomerValueRequest)(nil),      // 2: guanxi.segmentation.v1.GetCustomerValueRequest
+	(*GetCustomerValueResponse)(nil),     // 3: guanxi.segmentation.v1.GetCustomerValueResponse
+	(*StreamSegmentMembersRequest)(nil),  // 4: guanxi.segmentation.v1.StreamSegmentMembersRequest
+	(*StreamSegmentMembersResponse)(nil), // 5: guanxi.segmentation.v1.StreamSegmentMembersResponse
+	(*v1.Money)(nil),                     // 6: guanxi.type.v1.Money
+	(*timestamppb.Timestamp)(nil),        // 7: google.protobuf.Timestamp
 }
 var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	0, // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	4, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
-	4, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
-	5, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
-	5, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
-	5, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
+	6, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
+	6, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
+	7, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
+	7, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
+	7, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
 	1, // 6: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
 	2, // 7: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	3, // 8: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	8, // [8:9] is the sub-list for method output_type
-	7, // [7:8] is the sub-list for method input_type
+	4, // 8: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	3, // 9: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	5, // 10: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	9, // [9:11] is the sub-list for method output_type
+	7, // [7:9] is the sub-list for method input_type
 	7, // [7:7] is the sub-list for extension type_name
 	7, // [7:7] is the sub-list for extension extendee
 	0, // [0:7] is the sub-list for field type_name
@@ -371,7 +473,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_segmentation_proto_rawDesc), len(file_guanxi_segmentation_v1_segmentation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

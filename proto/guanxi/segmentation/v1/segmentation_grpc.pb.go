@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SegmentationService_GetCustomerValue_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/GetCustomerValue"
+	SegmentationService_GetCustomerValue_FullMethodName     = "/guanxi.segmentation.v1.SegmentationService/GetCustomerValue"
+	SegmentationService_StreamSegmentMembers_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/StreamSegmentMembers"
 )
 
 // SegmentationServiceClient is the client API for SegmentationService service.
@@ -31,6 +32,9 @@ const (
 type SegmentationServiceClient interface {
 	// GetCustomerValue returns a customer's value: ABC class and spend.
 	GetCustomerValue(ctx context.Context, in *GetCustomerValueRequest, opts ...grpc.CallOption) (*GetCustomerValueResponse, error)
+	// StreamSegmentMembers streams the current members of a segment in pages,
+	// for campaigns. gRPC only: REST callers page with ListSegmentMembers.
+	StreamSegmentMembers(ctx context.Context, in *StreamSegmentMembersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamSegmentMembersResponse], error)
 }
 
 type segmentationServiceClient struct {
@@ -51,6 +55,25 @@ func (c *segmentationServiceClient) GetCustomerValue(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *segmentationServiceClient) StreamSegmentMembers(ctx context.Context, in *StreamSegmentMembersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamSegmentMembersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SegmentationService_ServiceDesc.Streams[0], SegmentationService_StreamSegmentMembers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamSegmentMembersRequest, StreamSegmentMembersResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SegmentationService_StreamSegmentMembersClient = grpc.ServerStreamingClient[StreamSegmentMembersResponse]
+
 // SegmentationServiceServer is the server API for SegmentationService service.
 // All implementations must embed UnimplementedSegmentationServiceServer
 // for forward compatibility.
@@ -60,6 +83,9 @@ func (c *segmentationServiceClient) GetCustomerValue(ctx context.Context, in *Ge
 type SegmentationServiceServer interface {
 	// GetCustomerValue returns a customer's value: ABC class and spend.
 	GetCustomerValue(context.Context, *GetCustomerValueRequest) (*GetCustomerValueResponse, error)
+	// StreamSegmentMembers streams the current members of a segment in pages,
+	// for campaigns. gRPC only: REST callers page with ListSegmentMembers.
+	StreamSegmentMembers(*StreamSegmentMembersRequest, grpc.ServerStreamingServer[StreamSegmentMembersResponse]) error
 	mustEmbedUnimplementedSegmentationServiceServer()
 }
 
@@ -72,6 +98,9 @@ type UnimplementedSegmentationServiceServer struct{}
 
 func (UnimplementedSegmentationServiceServer) GetCustomerValue(context.Context, *GetCustomerValueRequest) (*GetCustomerValueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCustomerValue not implemented")
+}
+func (UnimplementedSegmentationServiceServer) StreamSegmentMembers(*StreamSegmentMembersRequest, grpc.ServerStreamingServer[StreamSegmentMembersResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamSegmentMembers not implemented")
 }
 func (UnimplementedSegmentationServiceServer) mustEmbedUnimplementedSegmentationServiceServer() {}
 func (UnimplementedSegmentationServiceServer) testEmbeddedByValue()                             {}
@@ -112,6 +141,17 @@ func _SegmentationService_GetCustomerValue_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SegmentationService_StreamSegmentMembers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamSegmentMembersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SegmentationServiceServer).StreamSegmentMembers(m, &grpc.GenericServerStream[StreamSegmentMembersRequest, StreamSegmentMembersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SegmentationService_StreamSegmentMembersServer = grpc.ServerStreamingServer[StreamSegmentMembersResponse]
+
 // SegmentationService_ServiceDesc is the grpc.ServiceDesc for SegmentationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -124,6 +164,12 @@ var SegmentationService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _SegmentationService_GetCustomerValue_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamSegmentMembers",
+			Handler:       _SegmentationService_StreamSegmentMembers_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "guanxi/segmentation/v1/segmentation.proto",
 }
