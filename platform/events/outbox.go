@@ -16,15 +16,11 @@ import (
 )
 
 // Relay timing. Tick bounds how late an event whose wake-up was missed (or
-// that another process wrote) goes out; Retention keeps sent rows around
-// for inspection before cleanup deletes them.
+// that another process wrote) goes out.
 const (
 	relayTick      = time.Second
 	relayBatch     = 500
 	publishTimeout = 5 * time.Second
-	cleanupEvery   = 10 * time.Minute
-	// Retention is how long sent outbox rows are kept.
-	Retention = 24 * time.Hour
 )
 
 // Outbox writes events in the caller's transaction and relays them to
@@ -76,7 +72,7 @@ func (o *Outbox) notify() {
 // Depth returns the number of events not yet published.
 func (o *Outbox) Depth(ctx context.Context) (int64, error) {
 	var n int64
-	if err := o.db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n); err != nil {
+	if err := o.db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
@@ -89,7 +85,6 @@ func (o *Outbox) Depth(ctx context.Context) (int64, error) {
 func (o *Outbox) Run(ctx context.Context) error {
 	ticker := time.NewTicker(relayTick)
 	defer ticker.Stop()
-	var lastCleanup time.Time
 	for {
 		for {
 			sent, err := o.relayBatch(ctx)
@@ -102,12 +97,6 @@ func (o *Outbox) Run(ctx context.Context) error {
 			if sent < relayBatch {
 				break
 			}
-		}
-		if time.Since(lastCleanup) >= cleanupEvery {
-			if err := o.cleanup(ctx); err != nil && ctx.Err() == nil {
-				o.logger.WarnContext(ctx, "outbox cleanup failed", slog.Any("error", err))
-			}
-			lastCleanup = time.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -125,13 +114,13 @@ func (o *Outbox) relayBatch(ctx context.Context) (int, error) {
 		// Claim rows with SKIP LOCKED so several replicas' relays never
 		// publish the same rows at the same time.
 		// The transaction ignores ctx cancellation so that rows already
-		// published are still marked sent when the relay is stopped.
+		// published are still deleted when the relay is stopped.
 		var (
 			sent     int
 			relayErr error
 		)
 		err := o.db.InTx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
-			// Always commit: rows marked before a failure did go out.
+			// Always commit: rows deleted before a failure did go out.
 			sent, relayErr = o.publishRows(ctx, tx, `FOR UPDATE SKIP LOCKED`)
 			return nil
 		})
@@ -139,7 +128,7 @@ func (o *Outbox) relayBatch(ctx context.Context) (int, error) {
 	}
 	// SQLite has one writer; holding its write lock while publishing
 	// would stall the service's own writes, so read, publish, then mark
-	// each row. A single relay per database file is assumed.
+	// delete. A single relay per database file is assumed.
 	return o.publishRows(ctx, o.db, "")
 }
 
@@ -166,17 +155,20 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 		}
 		sent = append(sent, ev.ID)
 	}
-	// One UPDATE marks the batch: a row per statement would cost the
-	// database as much as the events' own writes. Marking must not be
-	// cancelled: the events are out, and unmarked rows would be published
-	// again (harmless, as streams and inboxes drop repeats, but wasteful).
+	// Published rows are deleted, in one statement for the batch: the
+	// stream holds the events from here on, and a delete costs the database
+	// far less than marking (an UPDATE writes a new row version and its
+	// index entries, as much work as the event's own insert), and removes
+	// the personal data an event may carry as soon as it is out. Deleting
+	// must not be cancelled: the events are out, and rows left behind
+	// would be published again (harmless, as streams and inboxes drop
+	// repeats, but wasteful).
 	if len(sent) > 0 {
-		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		defer cancel()
 		marks := strings.Repeat("?, ", len(sent)-1) + "?"
-		if _, err := q.Exec(markCtx, `UPDATE outbox SET sent_at = ? WHERE id IN (`+marks+`)`,
-			append([]any{sqldb.Micros(time.Now())}, sent...)...); err != nil {
-			return 0, errors.Join(pubErr, fmt.Errorf("mark %d events sent: %w", len(sent), err))
+		if _, err := q.Exec(delCtx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, sent...); err != nil {
+			return 0, errors.Join(pubErr, fmt.Errorf("delete %d published events: %w", len(sent), err))
 		}
 	}
 	return len(sent), pubErr
@@ -184,7 +176,7 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 
 func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {
 	rows, err := q.Query(ctx, `SELECT id, subject, type, source, occurred_at, payload, traceparent FROM outbox
-		WHERE sent_at IS NULL ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock)
+		ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock)
 	if err != nil {
 		return nil, fmt.Errorf("load unsent events: %w", err)
 	}
@@ -213,14 +205,6 @@ func (o *Outbox) publish(ctx context.Context, ev Event) error {
 	// A Duplicate ack means an earlier attempt got through; that is success.
 	if _, err := o.js.PublishMsg(ctx, ev.NATSMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
 		return fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
-	}
-	return nil
-}
-
-func (o *Outbox) cleanup(ctx context.Context) error {
-	cutoff := sqldb.Micros(time.Now().Add(-Retention))
-	if _, err := o.db.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, cutoff); err != nil {
-		return fmt.Errorf("clean outbox: %w", err)
 	}
 	return nil
 }

@@ -538,28 +538,39 @@ func (h harness) openDB(t *testing.T) *sqldb.DB {
 	return db
 }
 
-// outboxEvents returns the payloads of the events the service has written
-// to its transactional outbox on subject, whether or not the relay has
-// published them yet. Tests that produce thousands of events read them
-// here instead of waiting for the relay to publish them one by one.
-func (h harness) outboxEvents(t *testing.T, subject string) [][]byte {
+// publishedEvents returns the payloads of every event the service has
+// published on subject, in order, once the relay has emptied the outbox.
+// Tests that produce thousands of events read them here in bulk instead
+// of one by one.
+func (h harness) publishedEvents(t *testing.T, subject string) [][]byte {
 	t.Helper()
 	db := h.openDB(t)
-	rows, err := db.Query(callCtx(t), `SELECT payload FROM outbox WHERE subject = ? ORDER BY id`, subject)
-	if err != nil {
-		t.Fatalf("read outbox: %v", err)
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var p []byte
-		if err := rows.Scan(&p); err != nil {
-			t.Fatalf("read outbox: %v", err)
+	testinfra.Eventually(t, 30*time.Second, "the relay to publish the outbox", func() bool {
+		var n int
+		if err := db.QueryRow(callCtx(t), `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
+			t.Fatalf("outbox depth: %v", err)
 		}
-		out = append(out, p)
+		return n == 0
+	})
+	cons := h.events(t, subject).cons
+	info, err := cons.Info(callCtx(t))
+	if err != nil {
+		t.Fatalf("consumer info: %v", err)
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("read outbox: %v", err)
+	out := make([][]byte, 0, info.NumPending)
+	for uint64(len(out)) < info.NumPending {
+		batch, err := cons.Fetch(int(min(info.NumPending-uint64(len(out)), 1000)), jetstream.FetchMaxWait(10*time.Second))
+		if err != nil {
+			t.Fatalf("fetch %s: %v", subject, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			out = append(out, m.Data())
+			got++
+		}
+		if err := batch.Error(); err != nil || got == 0 {
+			t.Fatalf("fetch %s: %d of %d events: %v", subject, len(out), info.NumPending, err)
+		}
 	}
 	return out
 }

@@ -221,7 +221,7 @@ func TestImportMalformedRows(t *testing.T) {
 		}
 
 		// One CustomerCreated per created row (and the customer made before).
-		if got := len(h.outboxEvents(t, customerv1.SubjectCustomerCreated)); got != good+1 {
+		if got := len(h.publishedEvents(t, customerv1.SubjectCustomerCreated)); got != good+1 {
 			t.Errorf("%d CustomerCreated events, want %d", got, good+1)
 		}
 		// The import is audited with its counts.
@@ -375,7 +375,7 @@ func TestImportUpsert(t *testing.T) {
 		if hist := h.history(t, c1.GetId()); len(hist) == 0 || hist[0].GetFromOwnerId() != "am-li" || hist[0].GetToOwnerId() != "am-wu" || hist[0].GetActor() != "director-wang" {
 			t.Errorf("history after importing a new owner: %v", hist)
 		}
-		if evs := h.outboxEvents(t, customerv1.SubjectOwnershipChanged); len(evs) != 1 {
+		if evs := h.publishedEvents(t, customerv1.SubjectOwnershipChanged); len(evs) != 1 {
 			t.Errorf("%d OwnershipChanged events for an owner changed by import, want 1", len(evs))
 		} else {
 			var moved customerv1.OwnershipChanged

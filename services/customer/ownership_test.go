@@ -353,7 +353,7 @@ func TestTransferTenThousand(t *testing.T) {
 		// One OwnershipChanged per moved customer, written with the
 		// transfer. (The relay publishes 21,000 events one by one, too slow
 		// to wait for here; TestTransferOwnership reads them from NATS.)
-		payloads := h.outboxEvents(t, customerv1.SubjectOwnershipChanged)
+		payloads := h.publishedEvents(t, customerv1.SubjectOwnershipChanged)
 		if len(payloads) != n {
 			t.Errorf("%d OwnershipChanged events, want %d", len(payloads), n)
 		}

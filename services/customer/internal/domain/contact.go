@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -48,11 +49,51 @@ func normalizePhone(s string) (string, error) {
 	if len(s) > 40 {
 		return "", fmt.Errorf("is too long for a phone number")
 	}
+	if e164, ok := chineseMobile(s); ok {
+		return e164, nil
+	}
 	num, err := phonenumbers.Parse(s, DefaultPhoneRegion)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", fmt.Errorf("is not a valid phone number (numbers without a +country code are read as Chinese)")
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// cnMobile is libphonenumber's own pattern of Chinese mobile numbers
+// (national, 11 digits), read from its metadata so it stays in step with
+// the library.
+var cnMobile = func() *regexp.Regexp {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		panic(err)
+	}
+	for _, md := range coll.GetMetadata() {
+		if md.GetId() == "CN" {
+			return regexp.MustCompile(`^(?:` + md.GetMobile().GetNationalNumberPattern() + `)$`)
+		}
+	}
+	panic("phonenumbers: no metadata for CN")
+}()
+
+// chineseMobile is the fast path of normalizePhone for the numbers most
+// customer lists are made of: a Chinese mobile written as 11 plain digits,
+// with or without +86. Parsing those with phonenumbers costs about 15µs
+// each, most of a bulk import's CPU; the mobile pattern decides them with
+// the same answer (a test compares both on every prefix).
+func chineseMobile(s string) (string, bool) {
+	national := strings.TrimPrefix(s, "+86")
+	if len(national) != 11 || national[0] != '1' {
+		return "", false
+	}
+	for i := 1; i < len(national); i++ {
+		if national[i] < '0' || national[i] > '9' {
+			return "", false
+		}
+	}
+	if !cnMobile.MatchString(national) {
+		return "", false
+	}
+	return "+86" + national, true
 }
 
 // Contact is one email address or phone number of a customer, as duplicate
