@@ -11,6 +11,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	eventsadapter "github.com/guanxi-crm/guanxi/services/customer/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
@@ -52,7 +53,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run customer: %w", err)
 	}
-	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)))
+	// PostgreSQL stores import batches side by side on two connections;
+	// SQLite has one writer, so a second would only wait for it.
+	writers := 1
+	if h.DB.Dialect == sqldb.Postgres {
+		writers = 2
+	}
+	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)), app.WithImportWriters(writers))
 	customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run customer: %w", err)

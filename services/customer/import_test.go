@@ -512,3 +512,74 @@ func TestExportCustomers(t *testing.T) {
 		wantViolation(t, err, "filter")
 	})
 }
+
+// TestImportAcrossBatches imports a file of several batches (which
+// PostgreSQL writes side by side) whose rows share contacts and external
+// ids with rows of earlier batches: the result is what a row-by-row import
+// in file order gives. The earlier row keeps a contact, a later row with
+// an earlier external id updates that customer, and every other row is
+// created.
+func TestImportAcrossBatches(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h harness) {
+		const rows = 4500 // five batches of the port's 1,000 rows
+		var file bytes.Buffer
+		file.WriteString("external_id,display_name,phone,tags\n")
+		var wantLines []int64
+		wantUpdated := map[string]string{} // external id -> display name after the import
+		updated := 0
+		for i := range rows {
+			line := int64(i + 2)
+			switch {
+			case i%250 == 3 && i >= 1000:
+				// The phone of a row one batch (or more) back: refused,
+				// naming the customer that row created.
+				fmt.Fprintf(&file, "dup-%d,重复%d,138%08d,\n", i, i, i-997)
+				wantLines = append(wantLines, line)
+			case i%250 == 7 && i >= 1000:
+				// The external id of a row one batch back: an update.
+				ext := fmt.Sprintf("ext-%d", i-1001)
+				fmt.Fprintf(&file, "%s,改名%d,138%08d,renamed\n", ext, i, i-1001)
+				wantUpdated[ext] = fmt.Sprintf("改名%d", i)
+				updated++
+			default:
+				fmt.Fprintf(&file, "ext-%d,客户%d,138%08d,batch%d\n", i, i, i, i/1000)
+			}
+		}
+		res, err := h.importFile(t, as(t, testActor), customerv1.ImportFormat_IMPORT_FORMAT_CSV, file.Bytes(), false)
+		if err != nil {
+			t.Fatalf("ImportCustomers: %v", err)
+		}
+		wantCreated := rows - len(wantLines) - updated
+		if res.GetRowCount() != rows || res.GetCreatedCount() != int64(wantCreated) ||
+			res.GetUpdatedCount() != int64(updated) || res.GetFailedCount() != int64(len(wantLines)) {
+			t.Fatalf("rows %d created %d updated %d failed %d; want %d, %d, %d, %d (errors %v)",
+				res.GetRowCount(), res.GetCreatedCount(), res.GetUpdatedCount(), res.GetFailedCount(),
+				rows, wantCreated, updated, len(wantLines), res.GetErrors())
+		}
+		byExt := map[string]*customerv1.Customer{}
+		for _, c := range h.export(t, &customerv1.ExportCustomersRequest{}) {
+			byExt[c.GetExternalId()] = c
+		}
+		var lines []int64
+		for _, e := range res.GetErrors() {
+			lines = append(lines, e.GetLine())
+			i := int(e.GetLine()) - 2
+			owner := byExt[fmt.Sprintf("ext-%d", i-997)]
+			if e.GetField() != "phone" || owner == nil || !strings.Contains(e.GetReason(), owner.GetId()) {
+				t.Errorf("line %d: %s %q, want the phone refused naming the customer of line %d", e.GetLine(), e.GetField(), e.GetReason(), i-997+2)
+			}
+		}
+		if diff := cmp.Diff(wantLines, lines); diff != "" {
+			t.Errorf("error lines, in file order (-want +got):\n%s", diff)
+		}
+		for ext, name := range wantUpdated {
+			if c := byExt[ext]; c.GetDisplayName() != name || !slices.Equal(c.GetTags(), []string{"renamed"}) || c.GetPhone() == "" {
+				t.Errorf("%s = %q tags %v phone %q, want renamed to %q, tagged renamed, its phone kept", ext, c.GetDisplayName(), c.GetTags(), c.GetPhone(), name)
+			}
+		}
+		if len(byExt) != wantCreated {
+			t.Errorf("%d customers stored, want %d", len(byExt), wantCreated)
+		}
+	})
+}

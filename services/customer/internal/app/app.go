@@ -18,8 +18,9 @@ import (
 
 // App runs the customer use cases against a store.
 type App struct {
-	store domain.Store
-	now   func() time.Time
+	store         domain.Store
+	now           func() time.Time
+	importWriters int
 }
 
 // Option changes how an App is built.
@@ -30,9 +31,15 @@ func WithClock(now func() time.Time) Option {
 	return func(a *App) { a.now = now }
 }
 
+// WithImportWriters lets an import store up to n batches at once; a store
+// with one writer at a time (SQLite) gains nothing from more than one.
+func WithImportWriters(n int) Option {
+	return func(a *App) { a.importWriters = max(n, 1) }
+}
+
 // New returns an App on store.
 func New(store domain.Store, opts ...Option) *App {
-	a := &App{store: store, now: time.Now}
+	a := &App{store: store, now: time.Now, importWriters: 1}
 	for _, o := range opts {
 		o(a)
 	}

@@ -49,27 +49,35 @@ const MaxImportErrors = 10000
 //
 // Imports are pipelined: Add checks and normalizes a batch outside any
 // transaction and hands it to a writer goroutine, so the next batch is read
-// and prepared while the database stores this one.
+// and prepared while the database stores this one. With several writers
+// (WithImportWriters), batches are stored side by side, except that a
+// batch waits for any earlier one sharing an external id or a contact with
+// it: the file's order decides which row gets a contact, as in a file
+// imported row by row.
 type Import struct {
 	app            *App
 	allowDuplicate bool
-	batches        chan importBatch
-	stop           sync.Once
-	done           chan struct{}
-	// Owned by the writer goroutine until done is closed.
+	slots          chan struct{} // one token per writer
+	inflight       []*importBatch
+	running        sync.WaitGroup
+
+	mu     sync.Mutex // guards result and err
 	result ImportResult
 	err    error
 }
 
 // importBatch is a batch ready to write: the rows that parsed, the ones
 // that did not, and, when preparing worked, the plan and the rows it
-// refused.
+// refused. keys are its external ids and contact keys; done is closed
+// once it is written.
 type importBatch struct {
 	rows     []ImportRow
 	unread   []RowError
 	prepared bool
 	plan     []pending
 	refused  []RowError
+	keys     map[string]struct{}
+	done     chan struct{}
 }
 
 // pending is one row's change: a new customer, or next replacing prev.
@@ -83,15 +91,17 @@ type pending struct {
 
 // NewImport starts an import for the caller of ctx; Finish must be called.
 func (a *App) NewImport(ctx context.Context, allowDuplicate bool) *Import {
-	im := &Import{app: a, allowDuplicate: allowDuplicate, batches: make(chan importBatch, 1), done: make(chan struct{})}
-	go im.writer(ctx)
-	return im
+	return &Import{app: a, allowDuplicate: allowDuplicate, slots: make(chan struct{}, a.importWriters)}
 }
 
-// Add prepares one batch of rows and queues it for writing. It returns the
-// error that stopped the writer, if any.
+// Add prepares one batch of rows and queues it for writing; it waits while
+// every writer is busy. It returns the error that stopped the import, if
+// any. Add is not safe for concurrent use: batches are added in file order.
 func (im *Import) Add(ctx context.Context, rows []ImportRow) error {
-	var b importBatch
+	if err := im.failed(); err != nil {
+		return err
+	}
+	b := &importBatch{done: make(chan struct{})}
 	for _, r := range rows {
 		if r.ParseError != nil {
 			b.unread = append(b.unread, *r.ParseError)
@@ -99,45 +109,97 @@ func (im *Import) Add(ctx context.Context, rows []ImportRow) error {
 		}
 		b.rows = append(b.rows, r)
 	}
-	// When preparing fails the batch is written the slow way, row by row,
-	// each row prepared again inside its own transaction.
-	plan, refused, err := im.app.prepareImport(ctx, im.app.store, b.rows)
-	b.prepared, b.plan, b.refused = err == nil, plan, refused
+	im.prepare(ctx, b)
+	// A batch written before an earlier one that shares a key with it
+	// could take a contact out of file order, and its plan was made
+	// without that batch's rows: wait for those batches, then plan again.
+	if waited, err := im.waitOverlapping(ctx, b); err != nil {
+		return err
+	} else if waited {
+		im.prepare(ctx, b)
+	}
 	select {
-	case im.batches <- b:
-		return nil
-	case <-im.done:
-		return im.err
+	case im.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	im.inflight = append(im.inflight, b)
+	im.running.Add(1)
+	go func() {
+		defer im.running.Done()
+		defer func() { <-im.slots }()
+		defer close(b.done)
+		im.write(ctx, b)
+	}()
+	return nil
 }
 
-func (im *Import) writer(ctx context.Context) {
-	defer close(im.done)
-	for b := range im.batches {
-		im.result.Rows += int64(len(b.rows) + len(b.unread))
-		for _, e := range b.unread {
-			im.fail(e)
-		}
-		if err := im.write(ctx, b); err != nil {
-			im.err = err
-			// Drain so Add never blocks on a writer that stopped.
-			for range im.batches {
-			}
-			return
+// prepare plans b's rows. When preparing fails the batch is written the
+// slow way, row by row, each row prepared again inside its own transaction.
+func (im *Import) prepare(ctx context.Context, b *importBatch) {
+	plan, refused, err := im.app.prepareImport(ctx, im.app.store, b.rows)
+	b.prepared, b.plan, b.refused = err == nil, plan, refused
+	b.keys = map[string]struct{}{}
+	for _, r := range b.rows {
+		if ext := strings.TrimSpace(r.Profile.ExternalID); ext != "" {
+			b.keys["ext:"+ext] = struct{}{}
 		}
 	}
+	for _, p := range b.plan {
+		for _, ct := range p.contacts {
+			b.keys[ct.Key()] = struct{}{}
+		}
+	}
+}
+
+// waitOverlapping waits for the batches in flight that share a key with b
+// and forgets the ones that are done; it reports whether it waited.
+func (im *Import) waitOverlapping(ctx context.Context, b *importBatch) (bool, error) {
+	waited := false
+	live := im.inflight[:0]
+	for _, o := range im.inflight {
+		select {
+		case <-o.done:
+			continue
+		default:
+		}
+		if !overlaps(o.keys, b.keys) {
+			live = append(live, o)
+			continue
+		}
+		waited = true
+		select {
+		case <-o.done:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	im.inflight = live
+	return waited, nil
+}
+
+func overlaps(a, b map[string]struct{}) bool {
+	if len(b) < len(a) {
+		a, b = b, a
+	}
+	for k := range a {
+		if _, ok := b[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // write stores a prepared batch in one transaction. If that fails for a
 // reason the checks did not foresee (such as an external id another import
 // took meanwhile), the rows go one by one so only the culprit fails.
-func (im *Import) write(ctx context.Context, b importBatch) error {
+func (im *Import) write(ctx context.Context, b *importBatch) {
+	res := batchResult{errors: append(b.unread, b.refused...)}
+	rows := int64(len(b.rows) + len(b.unread))
 	if len(b.rows) == 0 {
-		return nil
+		im.record(rows, res, nil)
+		return
 	}
-	res := batchResult{errors: b.refused}
 	err := errNotPrepared
 	if b.prepared {
 		err = im.app.inTx(ctx, func(tx domain.Tx) error {
@@ -148,27 +210,53 @@ func (im *Import) write(ctx context.Context, b importBatch) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			im.record(rows, batchResult{}, ctx.Err())
+			return
 		}
-		res = batchResult{}
+		res = batchResult{errors: b.unread}
 		for _, r := range b.rows {
 			one, err := im.app.importRowAlone(ctx, r, im.allowDuplicate)
 			if err != nil {
 				if ctx.Err() != nil {
-					return ctx.Err()
+					im.record(rows, batchResult{}, ctx.Err())
+					return
 				}
 				one = batchResult{errors: []RowError{rowError(r.Line, err)}}
 			}
 			res.add(one)
 		}
 	}
+	im.record(rows, res, nil)
+}
+
+// record adds a written batch's result, or the error that stops the import.
+func (im *Import) record(rows int64, res batchResult, err error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if err != nil {
+		if im.err == nil {
+			im.err = err
+		}
+		return
+	}
+	im.result.Rows += rows
 	im.result.Created += res.created
 	im.result.Updated += res.updated
 	im.result.Unchanged += res.unchanged
 	for _, e := range res.errors {
-		im.fail(e)
+		im.result.Failed++
+		// Batches finish out of file order, so keep a margin beyond
+		// MaxImportErrors for Finish to keep the first ones by line.
+		if len(im.result.Errors) < 2*MaxImportErrors {
+			im.result.Errors = append(im.result.Errors, e)
+		}
 	}
-	return nil
+}
+
+func (im *Import) failed() error {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.err
 }
 
 // importRowAlone prepares and writes one row in its own transaction.
@@ -186,23 +274,15 @@ func (a *App) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bo
 	return res, err
 }
 
-func (im *Import) fail(e RowError) {
-	im.result.Failed++
-	if len(im.result.Errors) < MaxImportErrors {
-		im.result.Errors = append(im.result.Errors, e)
-	}
-}
-
-// Stop ends the import after the batches already added; it is safe to call
-// more than once, and callers defer it so no writer outlives an import
-// abandoned halfway.
+// Stop waits for the batches already added; it is safe to call more than
+// once, and callers defer it so no writer outlives an import abandoned
+// halfway.
 func (im *Import) Stop() {
-	im.stop.Do(func() { close(im.batches) })
-	<-im.done
+	im.running.Wait()
 }
 
 // Finish waits for the last batch, audits the import and returns its
-// result; row errors come in file order.
+// result; row errors come in file order, as batches may finish out of it.
 func (im *Import) Finish(ctx context.Context) (ImportResult, error) {
 	im.Stop()
 	if im.err != nil {
@@ -210,6 +290,7 @@ func (im *Import) Finish(ctx context.Context) (ImportResult, error) {
 	}
 	r := im.result
 	slices.SortStableFunc(r.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
+	r.Errors = r.Errors[:min(len(r.Errors), MaxImportErrors)]
 	detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d failed=%d", r.Rows, r.Created, r.Updated, r.Unchanged, r.Failed)
 	return r, wrap("import customers", im.app.store.Audit(ctx, im.app.auditEntry(ctx, "ImportCustomers", "", "", detail)))
 }
