@@ -143,18 +143,7 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 	if err != nil {
 		return 0, err
 	}
-	var sent []any
-	var pubErr error
-	for _, ev := range rows {
-		if pubErr = ctx.Err(); pubErr != nil {
-			break
-		}
-		if pubErr = o.publish(ctx, ev); pubErr != nil {
-			// Stop here so later events never overtake this one.
-			break
-		}
-		sent = append(sent, ev.ID)
-	}
+	sent, pubErr := o.publishBatch(ctx, rows)
 	// Published rows are deleted, in one statement for the batch: the
 	// stream holds the events from here on, and a delete costs the database
 	// far less than marking (an UPDATE writes a new row version and its
@@ -172,6 +161,44 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 		}
 	}
 	return len(sent), pubErr
+}
+
+// publishBatch publishes evs without waiting for each acknowledgement in
+// turn (a round trip per event would cap the relay at a few thousand
+// events a second), then collects the acknowledgements in order and
+// returns the ids of the events acknowledged before the first failure.
+// The events after a failure are published again on the next round; the
+// stream drops the ones it already has by their Nats-Msg-Id. A duplicate
+// acknowledgement means an earlier attempt got through, which is success.
+func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	var pubErr error
+	for _, ev := range evs {
+		if pubErr = ctx.Err(); pubErr != nil {
+			break
+		}
+		f, err := o.js.PublishMsgAsync(ev.NATSMsg(), jetstream.WithMsgID(ev.ID))
+		if err != nil {
+			pubErr = fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	timeout := time.NewTimer(publishTimeout)
+	defer timeout.Stop()
+	sent := make([]any, 0, len(futures))
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			sent = append(sent, evs[i].ID)
+			continue
+		case err := <-f.Err():
+			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: %w", evs[i].ID, evs[i].Subject, err))
+		case <-timeout.C:
+			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: no acknowledgement within %v", evs[i].ID, evs[i].Subject, publishTimeout))
+		}
+	}
+	return sent, pubErr
 }
 
 func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {
@@ -197,14 +224,4 @@ func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {
 		return nil, fmt.Errorf("load unsent events: %w", err)
 	}
 	return out, nil
-}
-
-func (o *Outbox) publish(ctx context.Context, ev Event) error {
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	// A Duplicate ack means an earlier attempt got through; that is success.
-	if _, err := o.js.PublishMsg(ctx, ev.NATSMsg(), jetstream.WithMsgID(ev.ID)); err != nil {
-		return fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
-	}
-	return nil
 }

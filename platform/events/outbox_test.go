@@ -148,7 +148,10 @@ func TestOutboxRelayRound(t *testing.T) {
 				t.Fatalf("stream holds %d messages, want 1 (deduplicated)", msgs)
 			}
 
-			// A failing publish stops the round so later events wait.
+			// A failing publish stops the round: the failed event and the
+			// ones after it stay in the outbox and go again on the next
+			// round (a later one the stream already took is then dropped
+			// as a duplicate).
 			blocked := newEvent(t, ctx, "nostream"+b.subject+".x", "blocked")
 			later := newEvent(t, ctx, b.subject+".x.later", "later")
 			enqueue(t, db, o, blocked, later)
