@@ -35,6 +35,14 @@ type Config struct {
 	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
 	// CustomerTimeout bounds one customer check, retries included.
 	CustomerTimeout time.Duration `env:"CUSTOMER_TIMEOUT" envDefault:"3s"`
+	// SLACheckInterval is how often cases are checked for missed SLA
+	// targets.
+	SLACheckInterval time.Duration `env:"SLA_CHECK_INTERVAL" envDefault:"30s"`
+	// SurveyBaseURL prefixes the survey id in the links of survey
+	// invitations.
+	SurveyBaseURL string `env:"SURVEY_BASE_URL" envDefault:"https://survey.guanxi.example/s/"`
+	// Clock, when set, is the service's clock (tests); nil means time.Now.
+	Clock func() time.Time `env:"-"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -70,9 +78,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)
 	}
-	svc := app.New(sqlstore.New(h.DB, h.Outbox), clients.NewCustomers(conn, cfg.CustomerTimeout), nil)
+	customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
+	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, app.WithDirectory(customers),
+		app.WithSurveyBaseURL(cfg.SurveyBaseURL))
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc))
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
+	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger}
+	h.Go("ingest", ingest.Run)
+	interval := cfg.SLACheckInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	h.Go("schedules", func(ctx context.Context) error { return svc.RunSchedules(ctx, interval, h.Logger) })
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run interaction: %w", err)
 	}

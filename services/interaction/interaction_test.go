@@ -41,6 +41,7 @@ type fakeCustomers struct {
 	more     map[string]bool
 	mergedTo map[string]string
 	erased   map[string]bool
+	phoneBook
 }
 
 func (f *fakeCustomers) add(id string) {
@@ -138,7 +139,7 @@ func startService(t *testing.T, customerAddr string, customerTimeout time.Durati
 }
 
 // startServiceOn is startService on the database at dbURL.
-func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Duration, dbURL string) service {
+func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Duration, dbURL string, opts ...func(*interaction.Config)) service {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -151,6 +152,9 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 		CustomerAddr:    customerAddr,
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	testinfra.Background(t, func(ctx context.Context) error {
 		return interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

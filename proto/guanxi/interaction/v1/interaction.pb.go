@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -23,6 +24,59 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Direction says who started the contact.
+type Direction int32
+
+const (
+	// Unspecified: not known.
+	Direction_DIRECTION_UNSPECIFIED Direction = 0
+	// The customer contacted the company.
+	Direction_DIRECTION_INBOUND Direction = 1
+	// The company contacted the customer.
+	Direction_DIRECTION_OUTBOUND Direction = 2
+)
+
+// Enum value maps for Direction.
+var (
+	Direction_name = map[int32]string{
+		0: "DIRECTION_UNSPECIFIED",
+		1: "DIRECTION_INBOUND",
+		2: "DIRECTION_OUTBOUND",
+	}
+	Direction_value = map[string]int32{
+		"DIRECTION_UNSPECIFIED": 0,
+		"DIRECTION_INBOUND":     1,
+		"DIRECTION_OUTBOUND":    2,
+	}
+)
+
+func (x Direction) Enum() *Direction {
+	p := new(Direction)
+	*p = x
+	return p
+}
+
+func (x Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[0].Descriptor()
+}
+
+func (Direction) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[0]
+}
+
+func (x Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Direction.Descriptor instead.
+func (Direction) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{0}
+}
 
 // InteractionKind is what happened.
 type InteractionKind int32
@@ -42,27 +96,51 @@ const (
 	InteractionKind_INTERACTION_KIND_COMPLAINT InteractionKind = 5
 	// A note written by staff.
 	InteractionKind_INTERACTION_KIND_NOTE InteractionKind = 6
+	// A question from the customer.
+	InteractionKind_INTERACTION_KIND_INQUIRY InteractionKind = 7
+	// The customer returned (part of) a purchase; return is required.
+	InteractionKind_INTERACTION_KIND_RETURN InteractionKind = 8
+	// The customer asks for a repair.
+	InteractionKind_INTERACTION_KIND_REPAIR_REQUEST InteractionKind = 9
+	// Praise, criticism or a suggestion.
+	InteractionKind_INTERACTION_KIND_FEEDBACK InteractionKind = 10
+	// A visit, by the customer or to the customer.
+	InteractionKind_INTERACTION_KIND_VISIT InteractionKind = 11
+	// The customer answered a satisfaction survey.
+	InteractionKind_INTERACTION_KIND_SURVEY_RESPONSE InteractionKind = 12
 )
 
 // Enum value maps for InteractionKind.
 var (
 	InteractionKind_name = map[int32]string{
-		0: "INTERACTION_KIND_UNSPECIFIED",
-		1: "INTERACTION_KIND_PURCHASE",
-		2: "INTERACTION_KIND_CALL",
-		3: "INTERACTION_KIND_MESSAGE",
-		4: "INTERACTION_KIND_MEETING",
-		5: "INTERACTION_KIND_COMPLAINT",
-		6: "INTERACTION_KIND_NOTE",
+		0:  "INTERACTION_KIND_UNSPECIFIED",
+		1:  "INTERACTION_KIND_PURCHASE",
+		2:  "INTERACTION_KIND_CALL",
+		3:  "INTERACTION_KIND_MESSAGE",
+		4:  "INTERACTION_KIND_MEETING",
+		5:  "INTERACTION_KIND_COMPLAINT",
+		6:  "INTERACTION_KIND_NOTE",
+		7:  "INTERACTION_KIND_INQUIRY",
+		8:  "INTERACTION_KIND_RETURN",
+		9:  "INTERACTION_KIND_REPAIR_REQUEST",
+		10: "INTERACTION_KIND_FEEDBACK",
+		11: "INTERACTION_KIND_VISIT",
+		12: "INTERACTION_KIND_SURVEY_RESPONSE",
 	}
 	InteractionKind_value = map[string]int32{
-		"INTERACTION_KIND_UNSPECIFIED": 0,
-		"INTERACTION_KIND_PURCHASE":    1,
-		"INTERACTION_KIND_CALL":        2,
-		"INTERACTION_KIND_MESSAGE":     3,
-		"INTERACTION_KIND_MEETING":     4,
-		"INTERACTION_KIND_COMPLAINT":   5,
-		"INTERACTION_KIND_NOTE":        6,
+		"INTERACTION_KIND_UNSPECIFIED":     0,
+		"INTERACTION_KIND_PURCHASE":        1,
+		"INTERACTION_KIND_CALL":            2,
+		"INTERACTION_KIND_MESSAGE":         3,
+		"INTERACTION_KIND_MEETING":         4,
+		"INTERACTION_KIND_COMPLAINT":       5,
+		"INTERACTION_KIND_NOTE":            6,
+		"INTERACTION_KIND_INQUIRY":         7,
+		"INTERACTION_KIND_RETURN":          8,
+		"INTERACTION_KIND_REPAIR_REQUEST":  9,
+		"INTERACTION_KIND_FEEDBACK":        10,
+		"INTERACTION_KIND_VISIT":           11,
+		"INTERACTION_KIND_SURVEY_RESPONSE": 12,
 	}
 )
 
@@ -77,11 +155,11 @@ func (x InteractionKind) String() string {
 }
 
 func (InteractionKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_guanxi_interaction_v1_interaction_proto_enumTypes[0].Descriptor()
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[1].Descriptor()
 }
 
 func (InteractionKind) Type() protoreflect.EnumType {
-	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[0]
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[1]
 }
 
 func (x InteractionKind) Number() protoreflect.EnumNumber {
@@ -90,7 +168,7 @@ func (x InteractionKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use InteractionKind.Descriptor instead.
 func (InteractionKind) EnumDescriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{0}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{1}
 }
 
 // Channel is where the interaction took place.
@@ -117,21 +195,30 @@ const (
 	Channel_CHANNEL_PARTNER Channel = 8
 	// A mobile app.
 	Channel_CHANNEL_APP Channel = 9
+	// The call center.
+	Channel_CHANNEL_CALL_CENTER Channel = 10
+	// WeChat (official account, mini program, WeCom).
+	Channel_CHANNEL_WECHAT Channel = 11
+	// A store.
+	Channel_CHANNEL_STORE Channel = 12
 )
 
 // Enum value maps for Channel.
 var (
 	Channel_name = map[int32]string{
-		0: "CHANNEL_UNSPECIFIED",
-		1: "CHANNEL_PHONE",
-		2: "CHANNEL_EMAIL",
-		3: "CHANNEL_SMS",
-		4: "CHANNEL_WEB",
-		5: "CHANNEL_SOCIAL",
-		6: "CHANNEL_IN_PERSON",
-		7: "CHANNEL_FAX",
-		8: "CHANNEL_PARTNER",
-		9: "CHANNEL_APP",
+		0:  "CHANNEL_UNSPECIFIED",
+		1:  "CHANNEL_PHONE",
+		2:  "CHANNEL_EMAIL",
+		3:  "CHANNEL_SMS",
+		4:  "CHANNEL_WEB",
+		5:  "CHANNEL_SOCIAL",
+		6:  "CHANNEL_IN_PERSON",
+		7:  "CHANNEL_FAX",
+		8:  "CHANNEL_PARTNER",
+		9:  "CHANNEL_APP",
+		10: "CHANNEL_CALL_CENTER",
+		11: "CHANNEL_WECHAT",
+		12: "CHANNEL_STORE",
 	}
 	Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED": 0,
@@ -144,6 +231,9 @@ var (
 		"CHANNEL_FAX":         7,
 		"CHANNEL_PARTNER":     8,
 		"CHANNEL_APP":         9,
+		"CHANNEL_CALL_CENTER": 10,
+		"CHANNEL_WECHAT":      11,
+		"CHANNEL_STORE":       12,
 	}
 )
 
@@ -158,11 +248,11 @@ func (x Channel) String() string {
 }
 
 func (Channel) Descriptor() protoreflect.EnumDescriptor {
-	return file_guanxi_interaction_v1_interaction_proto_enumTypes[1].Descriptor()
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[2].Descriptor()
 }
 
 func (Channel) Type() protoreflect.EnumType {
-	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[1]
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[2]
 }
 
 func (x Channel) Number() protoreflect.EnumNumber {
@@ -171,7 +261,422 @@ func (x Channel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Channel.Descriptor instead.
 func (Channel) EnumDescriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{2}
+}
+
+// IngestOutcome is what became of one event.
+type IngestOutcome int32
+
+const (
+	// Unspecified.
+	IngestOutcome_INGEST_OUTCOME_UNSPECIFIED IngestOutcome = 0
+	// A new interaction was recorded.
+	IngestOutcome_INGEST_OUTCOME_CREATED IngestOutcome = 1
+	// The event was seen before; nothing changed.
+	IngestOutcome_INGEST_OUTCOME_DUPLICATE IngestOutcome = 2
+	// The event is invalid or names an unknown or erased customer.
+	IngestOutcome_INGEST_OUTCOME_REJECTED IngestOutcome = 3
+)
+
+// Enum value maps for IngestOutcome.
+var (
+	IngestOutcome_name = map[int32]string{
+		0: "INGEST_OUTCOME_UNSPECIFIED",
+		1: "INGEST_OUTCOME_CREATED",
+		2: "INGEST_OUTCOME_DUPLICATE",
+		3: "INGEST_OUTCOME_REJECTED",
+	}
+	IngestOutcome_value = map[string]int32{
+		"INGEST_OUTCOME_UNSPECIFIED": 0,
+		"INGEST_OUTCOME_CREATED":     1,
+		"INGEST_OUTCOME_DUPLICATE":   2,
+		"INGEST_OUTCOME_REJECTED":    3,
+	}
+)
+
+func (x IngestOutcome) Enum() *IngestOutcome {
+	p := new(IngestOutcome)
+	*p = x
+	return p
+}
+
+func (x IngestOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IngestOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[3].Descriptor()
+}
+
+func (IngestOutcome) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[3]
+}
+
+func (x IngestOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IngestOutcome.Descriptor instead.
+func (IngestOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{3}
+}
+
+// CasePriority is how urgent a case is.
+type CasePriority int32
+
+const (
+	// Unspecified: NORMAL.
+	CasePriority_CASE_PRIORITY_UNSPECIFIED CasePriority = 0
+	// Low.
+	CasePriority_CASE_PRIORITY_LOW CasePriority = 1
+	// Normal.
+	CasePriority_CASE_PRIORITY_NORMAL CasePriority = 2
+	// High.
+	CasePriority_CASE_PRIORITY_HIGH CasePriority = 3
+	// Urgent.
+	CasePriority_CASE_PRIORITY_URGENT CasePriority = 4
+)
+
+// Enum value maps for CasePriority.
+var (
+	CasePriority_name = map[int32]string{
+		0: "CASE_PRIORITY_UNSPECIFIED",
+		1: "CASE_PRIORITY_LOW",
+		2: "CASE_PRIORITY_NORMAL",
+		3: "CASE_PRIORITY_HIGH",
+		4: "CASE_PRIORITY_URGENT",
+	}
+	CasePriority_value = map[string]int32{
+		"CASE_PRIORITY_UNSPECIFIED": 0,
+		"CASE_PRIORITY_LOW":         1,
+		"CASE_PRIORITY_NORMAL":      2,
+		"CASE_PRIORITY_HIGH":        3,
+		"CASE_PRIORITY_URGENT":      4,
+	}
+)
+
+func (x CasePriority) Enum() *CasePriority {
+	p := new(CasePriority)
+	*p = x
+	return p
+}
+
+func (x CasePriority) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CasePriority) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[4].Descriptor()
+}
+
+func (CasePriority) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[4]
+}
+
+func (x CasePriority) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CasePriority.Descriptor instead.
+func (CasePriority) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{4}
+}
+
+// CaseStatus is where a case is in its life.
+type CaseStatus int32
+
+const (
+	// Unspecified.
+	CaseStatus_CASE_STATUS_UNSPECIFIED CaseStatus = 0
+	// Opened, nobody assigned.
+	CaseStatus_CASE_STATUS_NEW CaseStatus = 1
+	// Given to an agent.
+	CaseStatus_CASE_STATUS_ASSIGNED CaseStatus = 2
+	// Being worked on.
+	CaseStatus_CASE_STATUS_IN_PROGRESS CaseStatus = 3
+	// Waiting for the customer; the SLA clocks pause.
+	CaseStatus_CASE_STATUS_WAITING_ON_CUSTOMER CaseStatus = 4
+	// Resolved; the customer is told and surveyed.
+	CaseStatus_CASE_STATUS_RESOLVED CaseStatus = 5
+	// Closed.
+	CaseStatus_CASE_STATUS_CLOSED CaseStatus = 6
+	// Reopened after being resolved or closed.
+	CaseStatus_CASE_STATUS_REOPENED CaseStatus = 7
+)
+
+// Enum value maps for CaseStatus.
+var (
+	CaseStatus_name = map[int32]string{
+		0: "CASE_STATUS_UNSPECIFIED",
+		1: "CASE_STATUS_NEW",
+		2: "CASE_STATUS_ASSIGNED",
+		3: "CASE_STATUS_IN_PROGRESS",
+		4: "CASE_STATUS_WAITING_ON_CUSTOMER",
+		5: "CASE_STATUS_RESOLVED",
+		6: "CASE_STATUS_CLOSED",
+		7: "CASE_STATUS_REOPENED",
+	}
+	CaseStatus_value = map[string]int32{
+		"CASE_STATUS_UNSPECIFIED":         0,
+		"CASE_STATUS_NEW":                 1,
+		"CASE_STATUS_ASSIGNED":            2,
+		"CASE_STATUS_IN_PROGRESS":         3,
+		"CASE_STATUS_WAITING_ON_CUSTOMER": 4,
+		"CASE_STATUS_RESOLVED":            5,
+		"CASE_STATUS_CLOSED":              6,
+		"CASE_STATUS_REOPENED":            7,
+	}
+)
+
+func (x CaseStatus) Enum() *CaseStatus {
+	p := new(CaseStatus)
+	*p = x
+	return p
+}
+
+func (x CaseStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[5].Descriptor()
+}
+
+func (CaseStatus) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[5]
+}
+
+func (x CaseStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseStatus.Descriptor instead.
+func (CaseStatus) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{5}
+}
+
+// SurveyKind is the scale of a survey.
+type SurveyKind int32
+
+const (
+	// Unspecified: CSAT.
+	SurveyKind_SURVEY_KIND_UNSPECIFIED SurveyKind = 0
+	// Customer satisfaction, 1 (very unhappy) to 5 (very happy).
+	SurveyKind_SURVEY_KIND_CSAT SurveyKind = 1
+	// Net promoter score, 0 to 10.
+	SurveyKind_SURVEY_KIND_NPS SurveyKind = 2
+)
+
+// Enum value maps for SurveyKind.
+var (
+	SurveyKind_name = map[int32]string{
+		0: "SURVEY_KIND_UNSPECIFIED",
+		1: "SURVEY_KIND_CSAT",
+		2: "SURVEY_KIND_NPS",
+	}
+	SurveyKind_value = map[string]int32{
+		"SURVEY_KIND_UNSPECIFIED": 0,
+		"SURVEY_KIND_CSAT":        1,
+		"SURVEY_KIND_NPS":         2,
+	}
+)
+
+func (x SurveyKind) Enum() *SurveyKind {
+	p := new(SurveyKind)
+	*p = x
+	return p
+}
+
+func (x SurveyKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SurveyKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[6].Descriptor()
+}
+
+func (SurveyKind) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[6]
+}
+
+func (x SurveyKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SurveyKind.Descriptor instead.
+func (SurveyKind) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{6}
+}
+
+// SurveyGroupBy is what survey statistics are grouped by.
+type SurveyGroupBy int32
+
+const (
+	// Unspecified: by agent.
+	SurveyGroupBy_SURVEY_GROUP_BY_UNSPECIFIED SurveyGroupBy = 0
+	// Per agent.
+	SurveyGroupBy_SURVEY_GROUP_BY_AGENT SurveyGroupBy = 1
+	// Per team.
+	SurveyGroupBy_SURVEY_GROUP_BY_TEAM SurveyGroupBy = 2
+	// Per calendar month of the answer, in time_zone.
+	SurveyGroupBy_SURVEY_GROUP_BY_MONTH SurveyGroupBy = 3
+)
+
+// Enum value maps for SurveyGroupBy.
+var (
+	SurveyGroupBy_name = map[int32]string{
+		0: "SURVEY_GROUP_BY_UNSPECIFIED",
+		1: "SURVEY_GROUP_BY_AGENT",
+		2: "SURVEY_GROUP_BY_TEAM",
+		3: "SURVEY_GROUP_BY_MONTH",
+	}
+	SurveyGroupBy_value = map[string]int32{
+		"SURVEY_GROUP_BY_UNSPECIFIED": 0,
+		"SURVEY_GROUP_BY_AGENT":       1,
+		"SURVEY_GROUP_BY_TEAM":        2,
+		"SURVEY_GROUP_BY_MONTH":       3,
+	}
+)
+
+func (x SurveyGroupBy) Enum() *SurveyGroupBy {
+	p := new(SurveyGroupBy)
+	*p = x
+	return p
+}
+
+func (x SurveyGroupBy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SurveyGroupBy) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[7].Descriptor()
+}
+
+func (SurveyGroupBy) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[7]
+}
+
+func (x SurveyGroupBy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SurveyGroupBy.Descriptor instead.
+func (SurveyGroupBy) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{7}
+}
+
+// FollowupTrigger is what makes a rule schedule a follow-up.
+type FollowupTrigger int32
+
+const (
+	// Unspecified.
+	FollowupTrigger_FOLLOWUP_TRIGGER_UNSPECIFIED FollowupTrigger = 0
+	// A purchase of at least min_amount; due offset after it.
+	FollowupTrigger_FOLLOWUP_TRIGGER_PURCHASE FollowupTrigger = 1
+	// A resolved case; due offset after the resolution.
+	FollowupTrigger_FOLLOWUP_TRIGGER_CASE_RESOLVED FollowupTrigger = 2
+	// A purchase with a warranty end; due offset before the warranty ends.
+	FollowupTrigger_FOLLOWUP_TRIGGER_WARRANTY_END FollowupTrigger = 3
+)
+
+// Enum value maps for FollowupTrigger.
+var (
+	FollowupTrigger_name = map[int32]string{
+		0: "FOLLOWUP_TRIGGER_UNSPECIFIED",
+		1: "FOLLOWUP_TRIGGER_PURCHASE",
+		2: "FOLLOWUP_TRIGGER_CASE_RESOLVED",
+		3: "FOLLOWUP_TRIGGER_WARRANTY_END",
+	}
+	FollowupTrigger_value = map[string]int32{
+		"FOLLOWUP_TRIGGER_UNSPECIFIED":   0,
+		"FOLLOWUP_TRIGGER_PURCHASE":      1,
+		"FOLLOWUP_TRIGGER_CASE_RESOLVED": 2,
+		"FOLLOWUP_TRIGGER_WARRANTY_END":  3,
+	}
+)
+
+func (x FollowupTrigger) Enum() *FollowupTrigger {
+	p := new(FollowupTrigger)
+	*p = x
+	return p
+}
+
+func (x FollowupTrigger) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowupTrigger) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[8].Descriptor()
+}
+
+func (FollowupTrigger) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[8]
+}
+
+func (x FollowupTrigger) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowupTrigger.Descriptor instead.
+func (FollowupTrigger) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{8}
+}
+
+// FollowupStatus is where a follow-up is.
+type FollowupStatus int32
+
+const (
+	// Unspecified.
+	FollowupStatus_FOLLOWUP_STATUS_UNSPECIFIED FollowupStatus = 0
+	// Scheduled, not yet due.
+	FollowupStatus_FOLLOWUP_STATUS_SCHEDULED FollowupStatus = 1
+	// Due: the agent was told.
+	FollowupStatus_FOLLOWUP_STATUS_DUE FollowupStatus = 2
+	// Done; an interaction records it.
+	FollowupStatus_FOLLOWUP_STATUS_DONE FollowupStatus = 3
+)
+
+// Enum value maps for FollowupStatus.
+var (
+	FollowupStatus_name = map[int32]string{
+		0: "FOLLOWUP_STATUS_UNSPECIFIED",
+		1: "FOLLOWUP_STATUS_SCHEDULED",
+		2: "FOLLOWUP_STATUS_DUE",
+		3: "FOLLOWUP_STATUS_DONE",
+	}
+	FollowupStatus_value = map[string]int32{
+		"FOLLOWUP_STATUS_UNSPECIFIED": 0,
+		"FOLLOWUP_STATUS_SCHEDULED":   1,
+		"FOLLOWUP_STATUS_DUE":         2,
+		"FOLLOWUP_STATUS_DONE":        3,
+	}
+)
+
+func (x FollowupStatus) Enum() *FollowupStatus {
+	p := new(FollowupStatus)
+	*p = x
+	return p
+}
+
+func (x FollowupStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowupStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_interaction_v1_interaction_proto_enumTypes[9].Descriptor()
+}
+
+func (FollowupStatus) Type() protoreflect.EnumType {
+	return &file_guanxi_interaction_v1_interaction_proto_enumTypes[9]
+}
+
+func (x FollowupStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowupStatus.Descriptor instead.
+func (FollowupStatus) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{9}
 }
 
 // Interaction is one contact with a customer.
@@ -197,7 +702,20 @@ type Interaction struct {
 	// The purchase, for kind PURCHASE.
 	Purchase *Purchase `protobuf:"bytes,9,opt,name=purchase,proto3" json:"purchase,omitempty"`
 	// When the service recorded it.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Who started the contact.
+	Direction Direction `protobuf:"varint,11,opt,name=direction,proto3,enum=guanxi.interaction.v1.Direction" json:"direction,omitempty"`
+	// The agent or employee who handled it.
+	AgentId string `protobuf:"bytes,12,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Channel-specific details, e.g. "call_duration_s", "queue", "recording_url"
+	// for calls, "openid" for WeChat, "store_id" for stores.
+	Details map[string]string `protobuf:"bytes,13,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The return, for kind RETURN.
+	Return *Return `protobuf:"bytes,14,opt,name=return,proto3" json:"return,omitempty"`
+	// The case this interaction belongs to.
+	CaseId string `protobuf:"bytes,15,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The team of the agent.
+	TeamId        string `protobuf:"bytes,16,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -302,6 +820,130 @@ func (x *Interaction) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Interaction) GetDirection() Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return Direction_DIRECTION_UNSPECIFIED
+}
+
+func (x *Interaction) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Interaction) GetDetails() map[string]string {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
+func (x *Interaction) GetReturn() *Return {
+	if x != nil {
+		return x.Return
+	}
+	return nil
+}
+
+func (x *Interaction) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *Interaction) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// Return is (part of) a purchase given back.
+type Return struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interaction of the purchase being returned.
+	PurchaseInteractionId string `protobuf:"bytes,1,opt,name=purchase_interaction_id,json=purchaseInteractionId,proto3" json:"purchase_interaction_id,omitempty"`
+	// The order number of that purchase in the selling system.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The amount refunded, positive.
+	Refund *v1.Money `protobuf:"bytes,3,opt,name=refund,proto3" json:"refund,omitempty"`
+	// The returned lines.
+	Lines []*PurchaseLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Why the customer returned it.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Return) Reset() {
+	*x = Return{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Return) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Return) ProtoMessage() {}
+
+func (x *Return) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Return.ProtoReflect.Descriptor instead.
+func (*Return) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Return) GetPurchaseInteractionId() string {
+	if x != nil {
+		return x.PurchaseInteractionId
+	}
+	return ""
+}
+
+func (x *Return) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *Return) GetRefund() *v1.Money {
+	if x != nil {
+		return x.Refund
+	}
+	return nil
+}
+
+func (x *Return) GetLines() []*PurchaseLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *Return) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Purchase is what a customer bought in one transaction.
 type Purchase struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -310,14 +952,17 @@ type Purchase struct {
 	// The order number in the selling system.
 	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// The lines of the purchase.
-	Lines         []*PurchaseLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Lines []*PurchaseLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// When the warranty of what was bought ends, for follow-ups before it
+	// does.
+	WarrantyEndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=warranty_end_time,json=warrantyEndTime,proto3" json:"warranty_end_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Purchase) Reset() {
 	*x = Purchase{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[1]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +974,7 @@ func (x *Purchase) String() string {
 func (*Purchase) ProtoMessage() {}
 
 func (x *Purchase) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[1]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +987,7 @@ func (x *Purchase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Purchase.ProtoReflect.Descriptor instead.
 func (*Purchase) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Purchase) GetTotal() *v1.Money {
@@ -366,6 +1011,13 @@ func (x *Purchase) GetLines() []*PurchaseLine {
 	return nil
 }
 
+func (x *Purchase) GetWarrantyEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WarrantyEndTime
+	}
+	return nil
+}
+
 // PurchaseLine is one product in a purchase.
 type PurchaseLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -385,7 +1037,7 @@ type PurchaseLine struct {
 
 func (x *PurchaseLine) Reset() {
 	*x = PurchaseLine{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[2]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +1049,7 @@ func (x *PurchaseLine) String() string {
 func (*PurchaseLine) ProtoMessage() {}
 
 func (x *PurchaseLine) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[2]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +1062,7 @@ func (x *PurchaseLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurchaseLine.ProtoReflect.Descriptor instead.
 func (*PurchaseLine) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{2}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PurchaseLine) GetSku() string {
@@ -461,7 +1113,7 @@ type RecordInteractionRequest struct {
 
 func (x *RecordInteractionRequest) Reset() {
 	*x = RecordInteractionRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[3]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +1125,7 @@ func (x *RecordInteractionRequest) String() string {
 func (*RecordInteractionRequest) ProtoMessage() {}
 
 func (x *RecordInteractionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[3]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +1138,7 @@ func (x *RecordInteractionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordInteractionRequest.ProtoReflect.Descriptor instead.
 func (*RecordInteractionRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{3}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RecordInteractionRequest) GetInteraction() *Interaction {
@@ -514,7 +1166,7 @@ type RecordInteractionResponse struct {
 
 func (x *RecordInteractionResponse) Reset() {
 	*x = RecordInteractionResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[4]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +1178,7 @@ func (x *RecordInteractionResponse) String() string {
 func (*RecordInteractionResponse) ProtoMessage() {}
 
 func (x *RecordInteractionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[4]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +1191,7 @@ func (x *RecordInteractionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordInteractionResponse.ProtoReflect.Descriptor instead.
 func (*RecordInteractionResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{4}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RecordInteractionResponse) GetInteraction() *Interaction {
@@ -556,15 +1208,18 @@ type ListInteractionsRequest struct {
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// At most this many interactions (default 50, max 1000).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of the previous page.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The next_page_token of the previous page; filter must stay the same.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on channel, kind, direction, agent_id, case_id and
+	// occur_time, e.g. `channel = CALL_CENTER AND occur_time >= "2024-01-01T00:00:00Z"`.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListInteractionsRequest) Reset() {
 	*x = ListInteractionsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[5]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +1231,7 @@ func (x *ListInteractionsRequest) String() string {
 func (*ListInteractionsRequest) ProtoMessage() {}
 
 func (x *ListInteractionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[5]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +1244,7 @@ func (x *ListInteractionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInteractionsRequest.ProtoReflect.Descriptor instead.
 func (*ListInteractionsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{5}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListInteractionsRequest) GetCustomerId() string {
@@ -613,6 +1268,13 @@ func (x *ListInteractionsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListInteractionsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
 // ListInteractionsResponse is the output of ListInteractions.
 type ListInteractionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -620,13 +1282,19 @@ type ListInteractionsResponse struct {
 	Interactions []*Interaction `protobuf:"bytes,1,rep,name=interactions,proto3" json:"interactions,omitempty"`
 	// Pass as page_token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The customer's cases that are not closed, newest first; on the first
+	// page only.
+	OpenCases []*Case `protobuf:"bytes,3,rep,name=open_cases,json=openCases,proto3" json:"open_cases,omitempty"`
+	// The customer's follow-ups still to be done, soonest first; on the
+	// first page only.
+	PendingFollowups []*Followup `protobuf:"bytes,4,rep,name=pending_followups,json=pendingFollowups,proto3" json:"pending_followups,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListInteractionsResponse) Reset() {
 	*x = ListInteractionsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[6]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +1306,7 @@ func (x *ListInteractionsResponse) String() string {
 func (*ListInteractionsResponse) ProtoMessage() {}
 
 func (x *ListInteractionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[6]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +1319,7 @@ func (x *ListInteractionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInteractionsResponse.ProtoReflect.Descriptor instead.
 func (*ListInteractionsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{6}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListInteractionsResponse) GetInteractions() []*Interaction {
@@ -668,11 +1336,4000 @@ func (x *ListInteractionsResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListInteractionsResponse) GetOpenCases() []*Case {
+	if x != nil {
+		return x.OpenCases
+	}
+	return nil
+}
+
+func (x *ListInteractionsResponse) GetPendingFollowups() []*Followup {
+	if x != nil {
+		return x.PendingFollowups
+	}
+	return nil
+}
+
+// IngestEvent is one event of a call-center system.
+type IngestEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reporting system, e.g. "genesys-sh".
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// The event's id in that system; with source, the idempotency key.
+	ExternalId string `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// The caller's phone number (E.164; a number without country code is
+	// read as Chinese), matched to a customer when interaction.customer_id
+	// is empty.
+	Phone string `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The caller's name, given to a prospect created for an unknown number.
+	CallerName string `protobuf:"bytes,4,opt,name=caller_name,json=callerName,proto3" json:"caller_name,omitempty"`
+	// What happened; source and source_id are taken from the event.
+	Interaction   *Interaction `protobuf:"bytes,5,opt,name=interaction,proto3" json:"interaction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestEvent) Reset() {
+	*x = IngestEvent{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestEvent) ProtoMessage() {}
+
+func (x *IngestEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestEvent.ProtoReflect.Descriptor instead.
+func (*IngestEvent) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IngestEvent) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *IngestEvent) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *IngestEvent) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *IngestEvent) GetCallerName() string {
+	if x != nil {
+		return x.CallerName
+	}
+	return ""
+}
+
+func (x *IngestEvent) GetInteraction() *Interaction {
+	if x != nil {
+		return x.Interaction
+	}
+	return nil
+}
+
+// IngestEventsRequest is a batch of events.
+type IngestEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, at most 10,000 per message.
+	Events        []*IngestEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestEventsRequest) Reset() {
+	*x = IngestEventsRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestEventsRequest) ProtoMessage() {}
+
+func (x *IngestEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestEventsRequest.ProtoReflect.Descriptor instead.
+func (*IngestEventsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *IngestEventsRequest) GetEvents() []*IngestEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// BatchIngestEventsRequest is the input of BatchIngestEvents.
+type BatchIngestEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, at most 10,000.
+	Events        []*IngestEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchIngestEventsRequest) Reset() {
+	*x = BatchIngestEventsRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchIngestEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchIngestEventsRequest) ProtoMessage() {}
+
+func (x *BatchIngestEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchIngestEventsRequest.ProtoReflect.Descriptor instead.
+func (*BatchIngestEventsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *BatchIngestEventsRequest) GetEvents() []*IngestEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// BatchIngestEventsResponse is the output of BatchIngestEvents.
+type BatchIngestEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per event, in order.
+	Results []*IngestResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// How many events created an interaction.
+	CreatedCount int32 `protobuf:"varint,2,opt,name=created_count,json=createdCount,proto3" json:"created_count,omitempty"`
+	// How many were duplicates.
+	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	// How many were rejected.
+	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchIngestEventsResponse) Reset() {
+	*x = BatchIngestEventsResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchIngestEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchIngestEventsResponse) ProtoMessage() {}
+
+func (x *BatchIngestEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchIngestEventsResponse.ProtoReflect.Descriptor instead.
+func (*BatchIngestEventsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BatchIngestEventsResponse) GetResults() []*IngestResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchIngestEventsResponse) GetCreatedCount() int32 {
+	if x != nil {
+		return x.CreatedCount
+	}
+	return 0
+}
+
+func (x *BatchIngestEventsResponse) GetDuplicateCount() int32 {
+	if x != nil {
+		return x.DuplicateCount
+	}
+	return 0
+}
+
+func (x *BatchIngestEventsResponse) GetRejectedCount() int32 {
+	if x != nil {
+		return x.RejectedCount
+	}
+	return 0
+}
+
+// IngestResult is the result of one event.
+type IngestResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's position in the stream or batch, from 0.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The event's source.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// The event's external id.
+	ExternalId string `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// What became of it.
+	Outcome IngestOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=guanxi.interaction.v1.IngestOutcome" json:"outcome,omitempty"`
+	// The interaction recorded for it (also for a duplicate).
+	InteractionId string `protobuf:"bytes,5,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// The customer it was recorded for.
+	CustomerId string `protobuf:"bytes,6,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Whether a prospect was created for an unknown phone number.
+	ProspectCreated bool `protobuf:"varint,7,opt,name=prospect_created,json=prospectCreated,proto3" json:"prospect_created,omitempty"`
+	// Why it was rejected.
+	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The field at fault, for a rejection of bad input.
+	Field         string `protobuf:"bytes,9,opt,name=field,proto3" json:"field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestResult) Reset() {
+	*x = IngestResult{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestResult) ProtoMessage() {}
+
+func (x *IngestResult) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestResult.ProtoReflect.Descriptor instead.
+func (*IngestResult) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *IngestResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *IngestResult) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *IngestResult) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *IngestResult) GetOutcome() IngestOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return IngestOutcome_INGEST_OUTCOME_UNSPECIFIED
+}
+
+func (x *IngestResult) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *IngestResult) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *IngestResult) GetProspectCreated() bool {
+	if x != nil {
+		return x.ProspectCreated
+	}
+	return false
+}
+
+func (x *IngestResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *IngestResult) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+// IngestEventsResponse holds the per-event results and their totals.
+type IngestEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per event, in order.
+	Results []*IngestResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// How many events created an interaction.
+	CreatedCount int32 `protobuf:"varint,2,opt,name=created_count,json=createdCount,proto3" json:"created_count,omitempty"`
+	// How many were duplicates.
+	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	// How many were rejected.
+	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestEventsResponse) Reset() {
+	*x = IngestEventsResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestEventsResponse) ProtoMessage() {}
+
+func (x *IngestEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestEventsResponse.ProtoReflect.Descriptor instead.
+func (*IngestEventsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *IngestEventsResponse) GetResults() []*IngestResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *IngestEventsResponse) GetCreatedCount() int32 {
+	if x != nil {
+		return x.CreatedCount
+	}
+	return 0
+}
+
+func (x *IngestEventsResponse) GetDuplicateCount() int32 {
+	if x != nil {
+		return x.DuplicateCount
+	}
+	return 0
+}
+
+func (x *IngestEventsResponse) GetRejectedCount() int32 {
+	if x != nil {
+		return x.RejectedCount
+	}
+	return 0
+}
+
+// Case is a ticket: a complaint, inquiry or repair request worked on until
+// it is resolved.
+type Case struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The human-readable number, e.g. "C-000123".
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// A one-line subject.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// What the customer said.
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// A category, e.g. "billing", "delivery", "quality".
+	Category string `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	// How urgent.
+	Priority CasePriority `protobuf:"varint,7,opt,name=priority,proto3,enum=guanxi.interaction.v1.CasePriority" json:"priority,omitempty"`
+	// Where the case is.
+	Status CaseStatus `protobuf:"varint,8,opt,name=status,proto3,enum=guanxi.interaction.v1.CaseStatus" json:"status,omitempty"`
+	// The agent working on it.
+	AssigneeId string `protobuf:"bytes,9,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// The agent's team.
+	TeamId string `protobuf:"bytes,10,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The customer's class for SLA policies, e.g. "A" or "VIP"; empty for any.
+	CustomerClass string `protobuf:"bytes,11,opt,name=customer_class,json=customerClass,proto3" json:"customer_class,omitempty"`
+	// Where the customer raised it.
+	Channel Channel `protobuf:"varint,12,opt,name=channel,proto3,enum=guanxi.interaction.v1.Channel" json:"channel,omitempty"`
+	// COMPLAINT (default), INQUIRY or REPAIR_REQUEST.
+	Kind InteractionKind `protobuf:"varint,13,opt,name=kind,proto3,enum=guanxi.interaction.v1.InteractionKind" json:"kind,omitempty"`
+	// The interaction the case was opened from; when empty, one is recorded.
+	OriginInteractionId string `protobuf:"bytes,14,opt,name=origin_interaction_id,json=originInteractionId,proto3" json:"origin_interaction_id,omitempty"`
+	// The SLA policy that applies; empty when none does.
+	SlaPolicyId string `protobuf:"bytes,15,opt,name=sla_policy_id,json=slaPolicyId,proto3" json:"sla_policy_id,omitempty"`
+	// When the first response is due; unset while paused or without a policy.
+	FirstResponseDueTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_response_due_time,json=firstResponseDueTime,proto3" json:"first_response_due_time,omitempty"`
+	// When the resolution is due; unset while paused or without a policy.
+	ResolutionDueTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=resolution_due_time,json=resolutionDueTime,proto3" json:"resolution_due_time,omitempty"`
+	// When the first customer-visible reply was sent.
+	FirstResponseTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=first_response_time,json=firstResponseTime,proto3" json:"first_response_time,omitempty"`
+	// When the case was resolved.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// When the case was closed.
+	CloseTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// Whether the first response came, or is still missing, after its due time.
+	FirstResponseBreached bool `protobuf:"varint,21,opt,name=first_response_breached,json=firstResponseBreached,proto3" json:"first_response_breached,omitempty"`
+	// Whether the resolution came, or is still missing, after its due time.
+	ResolutionBreached bool `protobuf:"varint,22,opt,name=resolution_breached,json=resolutionBreached,proto3" json:"resolution_breached,omitempty"`
+	// The manager the case was escalated to on a breach.
+	EscalatedTo string `protobuf:"bytes,23,opt,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	// The resolution as told to the customer.
+	Resolution string `protobuf:"bytes,24,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// The satisfaction survey sent on resolution.
+	SurveyId string `protobuf:"bytes,25,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
+	// When the case was opened.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the case last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Whether the SLA clocks are paused (waiting on the customer).
+	SlaPaused     bool `protobuf:"varint,28,opt,name=sla_paused,json=slaPaused,proto3" json:"sla_paused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Case) Reset() {
+	*x = Case{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Case) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Case) ProtoMessage() {}
+
+func (x *Case) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Case.ProtoReflect.Descriptor instead.
+func (*Case) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Case) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Case) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *Case) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Case) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Case) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Case) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Case) GetPriority() CasePriority {
+	if x != nil {
+		return x.Priority
+	}
+	return CasePriority_CASE_PRIORITY_UNSPECIFIED
+}
+
+func (x *Case) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *Case) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *Case) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Case) GetCustomerClass() string {
+	if x != nil {
+		return x.CustomerClass
+	}
+	return ""
+}
+
+func (x *Case) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *Case) GetKind() InteractionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return InteractionKind_INTERACTION_KIND_UNSPECIFIED
+}
+
+func (x *Case) GetOriginInteractionId() string {
+	if x != nil {
+		return x.OriginInteractionId
+	}
+	return ""
+}
+
+func (x *Case) GetSlaPolicyId() string {
+	if x != nil {
+		return x.SlaPolicyId
+	}
+	return ""
+}
+
+func (x *Case) GetFirstResponseDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstResponseDueTime
+	}
+	return nil
+}
+
+func (x *Case) GetResolutionDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolutionDueTime
+	}
+	return nil
+}
+
+func (x *Case) GetFirstResponseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstResponseTime
+	}
+	return nil
+}
+
+func (x *Case) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *Case) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+func (x *Case) GetFirstResponseBreached() bool {
+	if x != nil {
+		return x.FirstResponseBreached
+	}
+	return false
+}
+
+func (x *Case) GetResolutionBreached() bool {
+	if x != nil {
+		return x.ResolutionBreached
+	}
+	return false
+}
+
+func (x *Case) GetEscalatedTo() string {
+	if x != nil {
+		return x.EscalatedTo
+	}
+	return ""
+}
+
+func (x *Case) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *Case) GetSurveyId() string {
+	if x != nil {
+		return x.SurveyId
+	}
+	return ""
+}
+
+func (x *Case) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Case) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Case) GetSlaPaused() bool {
+	if x != nil {
+		return x.SlaPaused
+	}
+	return false
+}
+
+// CaseComment is an internal note or a reply the customer sees.
+type CaseComment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The case.
+	CaseId string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Who wrote it.
+	AuthorId string `protobuf:"bytes,3,opt,name=author_id,json=authorId,proto3" json:"author_id,omitempty"`
+	// The text.
+	Body string `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	// Whether the customer sees it (a reply) or not (an internal note).
+	CustomerVisible bool `protobuf:"varint,5,opt,name=customer_visible,json=customerVisible,proto3" json:"customer_visible,omitempty"`
+	// When it was written.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseComment) Reset() {
+	*x = CaseComment{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseComment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseComment) ProtoMessage() {}
+
+func (x *CaseComment) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseComment.ProtoReflect.Descriptor instead.
+func (*CaseComment) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CaseComment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CaseComment) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseComment) GetAuthorId() string {
+	if x != nil {
+		return x.AuthorId
+	}
+	return ""
+}
+
+func (x *CaseComment) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *CaseComment) GetCustomerVisible() bool {
+	if x != nil {
+		return x.CustomerVisible
+	}
+	return false
+}
+
+func (x *CaseComment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// CreateCaseRequest is the input of CreateCase.
+type CreateCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case to open.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// Makes the call idempotent (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCaseRequest) Reset() {
+	*x = CreateCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCaseRequest) ProtoMessage() {}
+
+func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
+func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateCaseRequest) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *CreateCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateCaseResponse is the output of CreateCase.
+type CreateCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The opened case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCaseResponse) Reset() {
+	*x = CreateCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCaseResponse) ProtoMessage() {}
+
+func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCaseResponse.ProtoReflect.Descriptor instead.
+func (*CreateCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// GetCaseRequest is the input of GetCase.
+type GetCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseRequest) Reset() {
+	*x = GetCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseRequest) ProtoMessage() {}
+
+func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetCaseResponse is the output of GetCase.
+type GetCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseResponse) Reset() {
+	*x = GetCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseResponse) ProtoMessage() {}
+
+func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// ListCasesRequest is the input of ListCases.
+type ListCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many cases (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on customer_id, status, priority, assignee_id,
+	// team_id, category, first_response_breached, resolution_breached and
+	// create_time.
+	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesRequest) Reset() {
+	*x = ListCasesRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesRequest) ProtoMessage() {}
+
+func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListCasesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListCasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCasesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+// ListCasesResponse is the output of ListCases.
+type ListCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of cases, newest first.
+	Cases []*Case `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesResponse) Reset() {
+	*x = ListCasesResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesResponse) ProtoMessage() {}
+
+func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListCasesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListCasesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// AssignCaseRequest is the input of AssignCase.
+type AssignCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The agent.
+	AssigneeId string `protobuf:"bytes,2,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// The agent's team; empty keeps the case's team.
+	TeamId        string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseRequest) Reset() {
+	*x = AssignCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseRequest) ProtoMessage() {}
+
+func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
+func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AssignCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// AssignCaseResponse is the output of AssignCase.
+type AssignCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseResponse) Reset() {
+	*x = AssignCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseResponse) ProtoMessage() {}
+
+func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
+func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AssignCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// UpdateCaseStatusRequest is the input of UpdateCaseStatus.
+type UpdateCaseStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// IN_PROGRESS, WAITING_ON_CUSTOMER or CLOSED.
+	Status        CaseStatus `protobuf:"varint,2,opt,name=status,proto3,enum=guanxi.interaction.v1.CaseStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCaseStatusRequest) Reset() {
+	*x = UpdateCaseStatusRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCaseStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCaseStatusRequest) ProtoMessage() {}
+
+func (x *UpdateCaseStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCaseStatusRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCaseStatusRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpdateCaseStatusRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateCaseStatusRequest) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+// UpdateCaseStatusResponse is the output of UpdateCaseStatus.
+type UpdateCaseStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCaseStatusResponse) Reset() {
+	*x = UpdateCaseStatusResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCaseStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCaseStatusResponse) ProtoMessage() {}
+
+func (x *UpdateCaseStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCaseStatusResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCaseStatusResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UpdateCaseStatusResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// ResolveCaseRequest is the input of ResolveCase.
+type ResolveCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The resolution as told to the customer.
+	Resolution string `protobuf:"bytes,2,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// The agent who resolved it; empty means the assignee.
+	AgentId       string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveCaseRequest) Reset() {
+	*x = ResolveCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveCaseRequest) ProtoMessage() {}
+
+func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
+func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResolveCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ResolveCaseRequest) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *ResolveCaseRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// ResolveCaseResponse is the output of ResolveCase.
+type ResolveCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveCaseResponse) Reset() {
+	*x = ResolveCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveCaseResponse) ProtoMessage() {}
+
+func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
+func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ResolveCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// ReopenCaseRequest is the input of ReopenCase.
+type ReopenCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why it is reopened.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseRequest) Reset() {
+	*x = ReopenCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseRequest) ProtoMessage() {}
+
+func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
+func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReopenCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReopenCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ReopenCaseResponse is the output of ReopenCase.
+type ReopenCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseResponse) Reset() {
+	*x = ReopenCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseResponse) ProtoMessage() {}
+
+func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
+func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReopenCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// AddCaseCommentRequest is the input of AddCaseComment.
+type AddCaseCommentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The note or reply.
+	Comment       *CaseComment `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddCaseCommentRequest) Reset() {
+	*x = AddCaseCommentRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddCaseCommentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddCaseCommentRequest) ProtoMessage() {}
+
+func (x *AddCaseCommentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddCaseCommentRequest.ProtoReflect.Descriptor instead.
+func (*AddCaseCommentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *AddCaseCommentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddCaseCommentRequest) GetComment() *CaseComment {
+	if x != nil {
+		return x.Comment
+	}
+	return nil
+}
+
+// AddCaseCommentResponse is the output of AddCaseComment.
+type AddCaseCommentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored comment.
+	Comment       *CaseComment `protobuf:"bytes,1,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddCaseCommentResponse) Reset() {
+	*x = AddCaseCommentResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddCaseCommentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddCaseCommentResponse) ProtoMessage() {}
+
+func (x *AddCaseCommentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddCaseCommentResponse.ProtoReflect.Descriptor instead.
+func (*AddCaseCommentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AddCaseCommentResponse) GetComment() *CaseComment {
+	if x != nil {
+		return x.Comment
+	}
+	return nil
+}
+
+// ListCaseCommentsRequest is the input of ListCaseComments.
+type ListCaseCommentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	CaseId        string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseCommentsRequest) Reset() {
+	*x = ListCaseCommentsRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseCommentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseCommentsRequest) ProtoMessage() {}
+
+func (x *ListCaseCommentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseCommentsRequest.ProtoReflect.Descriptor instead.
+func (*ListCaseCommentsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListCaseCommentsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// ListCaseCommentsResponse is the output of ListCaseComments.
+type ListCaseCommentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The comments, oldest first.
+	Comments      []*CaseComment `protobuf:"bytes,1,rep,name=comments,proto3" json:"comments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseCommentsResponse) Reset() {
+	*x = ListCaseCommentsResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseCommentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseCommentsResponse) ProtoMessage() {}
+
+func (x *ListCaseCommentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseCommentsResponse.ProtoReflect.Descriptor instead.
+func (*ListCaseCommentsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListCaseCommentsResponse) GetComments() []*CaseComment {
+	if x != nil {
+		return x.Comments
+	}
+	return nil
+}
+
+// BusinessHours are the working hours of one weekday.
+type BusinessHours struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The weekday, 1 (Monday) to 7 (Sunday).
+	Weekday int32 `protobuf:"varint,1,opt,name=weekday,proto3" json:"weekday,omitempty"`
+	// The start, "HH:MM" local time.
+	StartTime string `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The end, "HH:MM" local time, after the start.
+	EndTime       string `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BusinessHours) Reset() {
+	*x = BusinessHours{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BusinessHours) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BusinessHours) ProtoMessage() {}
+
+func (x *BusinessHours) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BusinessHours.ProtoReflect.Descriptor instead.
+func (*BusinessHours) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BusinessHours) GetWeekday() int32 {
+	if x != nil {
+		return x.Weekday
+	}
+	return 0
+}
+
+func (x *BusinessHours) GetStartTime() string {
+	if x != nil {
+		return x.StartTime
+	}
+	return ""
+}
+
+func (x *BusinessHours) GetEndTime() string {
+	if x != nil {
+		return x.EndTime
+	}
+	return ""
+}
+
+// BusinessCalendar is when SLA clocks run: working hours per weekday in a
+// time zone, minus holidays.
+type BusinessCalendar struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id chosen by the caller, e.g. "cn-support".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The IANA time zone; empty means Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// The working hours; weekdays without an entry are closed.
+	Hours []*BusinessHours `protobuf:"bytes,4,rep,name=hours,proto3" json:"hours,omitempty"`
+	// Whole days off, "YYYY-MM-DD" local dates.
+	Holidays      []string `protobuf:"bytes,5,rep,name=holidays,proto3" json:"holidays,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BusinessCalendar) Reset() {
+	*x = BusinessCalendar{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BusinessCalendar) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BusinessCalendar) ProtoMessage() {}
+
+func (x *BusinessCalendar) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BusinessCalendar.ProtoReflect.Descriptor instead.
+func (*BusinessCalendar) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *BusinessCalendar) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *BusinessCalendar) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BusinessCalendar) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *BusinessCalendar) GetHours() []*BusinessHours {
+	if x != nil {
+		return x.Hours
+	}
+	return nil
+}
+
+func (x *BusinessCalendar) GetHolidays() []string {
+	if x != nil {
+		return x.Holidays
+	}
+	return nil
+}
+
+// CreateBusinessCalendarRequest is the input of CreateBusinessCalendar.
+type CreateBusinessCalendarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calendar.
+	Calendar      *BusinessCalendar `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBusinessCalendarRequest) Reset() {
+	*x = CreateBusinessCalendarRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBusinessCalendarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBusinessCalendarRequest) ProtoMessage() {}
+
+func (x *CreateBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBusinessCalendarRequest.ProtoReflect.Descriptor instead.
+func (*CreateBusinessCalendarRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CreateBusinessCalendarRequest) GetCalendar() *BusinessCalendar {
+	if x != nil {
+		return x.Calendar
+	}
+	return nil
+}
+
+// CreateBusinessCalendarResponse is the output of CreateBusinessCalendar.
+type CreateBusinessCalendarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored calendar.
+	Calendar      *BusinessCalendar `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBusinessCalendarResponse) Reset() {
+	*x = CreateBusinessCalendarResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBusinessCalendarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBusinessCalendarResponse) ProtoMessage() {}
+
+func (x *CreateBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBusinessCalendarResponse.ProtoReflect.Descriptor instead.
+func (*CreateBusinessCalendarResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreateBusinessCalendarResponse) GetCalendar() *BusinessCalendar {
+	if x != nil {
+		return x.Calendar
+	}
+	return nil
+}
+
+// GetBusinessCalendarRequest is the input of GetBusinessCalendar.
+type GetBusinessCalendarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calendar id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBusinessCalendarRequest) Reset() {
+	*x = GetBusinessCalendarRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBusinessCalendarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBusinessCalendarRequest) ProtoMessage() {}
+
+func (x *GetBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBusinessCalendarRequest.ProtoReflect.Descriptor instead.
+func (*GetBusinessCalendarRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetBusinessCalendarRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetBusinessCalendarResponse is the output of GetBusinessCalendar.
+type GetBusinessCalendarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calendar.
+	Calendar      *BusinessCalendar `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBusinessCalendarResponse) Reset() {
+	*x = GetBusinessCalendarResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBusinessCalendarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBusinessCalendarResponse) ProtoMessage() {}
+
+func (x *GetBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBusinessCalendarResponse.ProtoReflect.Descriptor instead.
+func (*GetBusinessCalendarResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetBusinessCalendarResponse) GetCalendar() *BusinessCalendar {
+	if x != nil {
+		return x.Calendar
+	}
+	return nil
+}
+
+// SlaPolicy sets the targets of cases of one priority and customer class.
+type SlaPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The priority it applies to.
+	Priority CasePriority `protobuf:"varint,3,opt,name=priority,proto3,enum=guanxi.interaction.v1.CasePriority" json:"priority,omitempty"`
+	// The customer class it applies to; empty for any class. A policy for
+	// the case's class wins over one for any class.
+	CustomerClass string `protobuf:"bytes,4,opt,name=customer_class,json=customerClass,proto3" json:"customer_class,omitempty"`
+	// Business time to the first customer-visible reply.
+	FirstResponseTarget *durationpb.Duration `protobuf:"bytes,5,opt,name=first_response_target,json=firstResponseTarget,proto3" json:"first_response_target,omitempty"`
+	// Business time to the resolution.
+	ResolutionTarget *durationpb.Duration `protobuf:"bytes,6,opt,name=resolution_target,json=resolutionTarget,proto3" json:"resolution_target,omitempty"`
+	// The business calendar the clocks run on.
+	CalendarId    string `protobuf:"bytes,7,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaPolicy) Reset() {
+	*x = SlaPolicy{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaPolicy) ProtoMessage() {}
+
+func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaPolicy.ProtoReflect.Descriptor instead.
+func (*SlaPolicy) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SlaPolicy) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SlaPolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SlaPolicy) GetPriority() CasePriority {
+	if x != nil {
+		return x.Priority
+	}
+	return CasePriority_CASE_PRIORITY_UNSPECIFIED
+}
+
+func (x *SlaPolicy) GetCustomerClass() string {
+	if x != nil {
+		return x.CustomerClass
+	}
+	return ""
+}
+
+func (x *SlaPolicy) GetFirstResponseTarget() *durationpb.Duration {
+	if x != nil {
+		return x.FirstResponseTarget
+	}
+	return nil
+}
+
+func (x *SlaPolicy) GetResolutionTarget() *durationpb.Duration {
+	if x != nil {
+		return x.ResolutionTarget
+	}
+	return nil
+}
+
+func (x *SlaPolicy) GetCalendarId() string {
+	if x != nil {
+		return x.CalendarId
+	}
+	return ""
+}
+
+// CreateSlaPolicyRequest is the input of CreateSlaPolicy.
+type CreateSlaPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy. Only one policy per priority and class may exist.
+	SlaPolicy     *SlaPolicy `protobuf:"bytes,1,opt,name=sla_policy,json=slaPolicy,proto3" json:"sla_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSlaPolicyRequest) Reset() {
+	*x = CreateSlaPolicyRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSlaPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSlaPolicyRequest) ProtoMessage() {}
+
+func (x *CreateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSlaPolicyRequest.ProtoReflect.Descriptor instead.
+func (*CreateSlaPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CreateSlaPolicyRequest) GetSlaPolicy() *SlaPolicy {
+	if x != nil {
+		return x.SlaPolicy
+	}
+	return nil
+}
+
+// CreateSlaPolicyResponse is the output of CreateSlaPolicy.
+type CreateSlaPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored policy.
+	SlaPolicy     *SlaPolicy `protobuf:"bytes,1,opt,name=sla_policy,json=slaPolicy,proto3" json:"sla_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSlaPolicyResponse) Reset() {
+	*x = CreateSlaPolicyResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSlaPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSlaPolicyResponse) ProtoMessage() {}
+
+func (x *CreateSlaPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSlaPolicyResponse.ProtoReflect.Descriptor instead.
+func (*CreateSlaPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CreateSlaPolicyResponse) GetSlaPolicy() *SlaPolicy {
+	if x != nil {
+		return x.SlaPolicy
+	}
+	return nil
+}
+
+// ListSlaPoliciesRequest is the input of ListSlaPolicies.
+type ListSlaPoliciesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaPoliciesRequest) Reset() {
+	*x = ListSlaPoliciesRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaPoliciesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaPoliciesRequest) ProtoMessage() {}
+
+func (x *ListSlaPoliciesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaPoliciesRequest.ProtoReflect.Descriptor instead.
+func (*ListSlaPoliciesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{43}
+}
+
+// ListSlaPoliciesResponse is the output of ListSlaPolicies.
+type ListSlaPoliciesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every policy.
+	SlaPolicies   []*SlaPolicy `protobuf:"bytes,1,rep,name=sla_policies,json=slaPolicies,proto3" json:"sla_policies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaPoliciesResponse) Reset() {
+	*x = ListSlaPoliciesResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaPoliciesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaPoliciesResponse) ProtoMessage() {}
+
+func (x *ListSlaPoliciesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaPoliciesResponse.ProtoReflect.Descriptor instead.
+func (*ListSlaPoliciesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListSlaPoliciesResponse) GetSlaPolicies() []*SlaPolicy {
+	if x != nil {
+		return x.SlaPolicies
+	}
+	return nil
+}
+
+// Team is a group of agents with a manager.
+type Team struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id chosen by the caller, e.g. "support-east".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The manager, to whom breached cases are escalated.
+	ManagerId     string `protobuf:"bytes,3,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Team) Reset() {
+	*x = Team{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Team) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Team) ProtoMessage() {}
+
+func (x *Team) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Team.ProtoReflect.Descriptor instead.
+func (*Team) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Team) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Team) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Team) GetManagerId() string {
+	if x != nil {
+		return x.ManagerId
+	}
+	return ""
+}
+
+// CreateTeamRequest is the input of CreateTeam.
+type CreateTeamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team; an existing id is updated.
+	Team          *Team `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTeamRequest) Reset() {
+	*x = CreateTeamRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTeamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTeamRequest) ProtoMessage() {}
+
+func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
+func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *CreateTeamRequest) GetTeam() *Team {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+// CreateTeamResponse is the output of CreateTeam.
+type CreateTeamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored team.
+	Team          *Team `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTeamResponse) Reset() {
+	*x = CreateTeamResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTeamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTeamResponse) ProtoMessage() {}
+
+func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTeamResponse.ProtoReflect.Descriptor instead.
+func (*CreateTeamResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CreateTeamResponse) GetTeam() *Team {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+// Survey is a satisfaction survey about a case or a purchase.
+type Survey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The scale.
+	Kind SurveyKind `protobuf:"varint,2,opt,name=kind,proto3,enum=guanxi.interaction.v1.SurveyKind" json:"kind,omitempty"`
+	// The customer asked.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The case it is about.
+	CaseId string `protobuf:"bytes,4,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The purchase interaction it is about.
+	InteractionId string `protobuf:"bytes,5,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// The agent whose work it rates.
+	AgentId string `protobuf:"bytes,6,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// The agent's team.
+	TeamId string `protobuf:"bytes,7,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The score, once answered.
+	Score int32 `protobuf:"varint,8,opt,name=score,proto3" json:"score,omitempty"`
+	// Whether the customer answered.
+	Answered bool `protobuf:"varint,9,opt,name=answered,proto3" json:"answered,omitempty"`
+	// The customer's comment.
+	Comment string `protobuf:"bytes,10,opt,name=comment,proto3" json:"comment,omitempty"`
+	// When it was prepared.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was answered.
+	AnswerTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
+	// Where the customer answers it.
+	SurveyUrl     string `protobuf:"bytes,13,opt,name=survey_url,json=surveyUrl,proto3" json:"survey_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Survey) Reset() {
+	*x = Survey{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Survey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Survey) ProtoMessage() {}
+
+func (x *Survey) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Survey.ProtoReflect.Descriptor instead.
+func (*Survey) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *Survey) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Survey) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *Survey) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Survey) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *Survey) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *Survey) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Survey) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Survey) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Survey) GetAnswered() bool {
+	if x != nil {
+		return x.Answered
+	}
+	return false
+}
+
+func (x *Survey) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Survey) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Survey) GetAnswerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerTime
+	}
+	return nil
+}
+
+func (x *Survey) GetSurveyUrl() string {
+	if x != nil {
+		return x.SurveyUrl
+	}
+	return ""
+}
+
+// CreateSurveyRequest is the input of CreateSurvey.
+type CreateSurveyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey; case_id or interaction_id is required.
+	Survey        *Survey `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSurveyRequest) Reset() {
+	*x = CreateSurveyRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSurveyRequest) ProtoMessage() {}
+
+func (x *CreateSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSurveyRequest.ProtoReflect.Descriptor instead.
+func (*CreateSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateSurveyRequest) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// CreateSurveyResponse is the output of CreateSurvey.
+type CreateSurveyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The prepared survey.
+	Survey        *Survey `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSurveyResponse) Reset() {
+	*x = CreateSurveyResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSurveyResponse) ProtoMessage() {}
+
+func (x *CreateSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSurveyResponse.ProtoReflect.Descriptor instead.
+func (*CreateSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateSurveyResponse) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// GetSurveyRequest is the input of GetSurvey.
+type GetSurveyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyRequest) Reset() {
+	*x = GetSurveyRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyRequest) ProtoMessage() {}
+
+func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetSurveyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetSurveyResponse is the output of GetSurvey.
+type GetSurveyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey.
+	Survey        *Survey `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyResponse) Reset() {
+	*x = GetSurveyResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyResponse) ProtoMessage() {}
+
+func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetSurveyResponse) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// AnswerSurveyRequest is the input of AnswerSurvey.
+type AnswerSurveyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// 1-5 for CSAT, 0-10 for NPS.
+	Score int32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// What the customer wrote.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyRequest) Reset() {
+	*x = AnswerSurveyRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyRequest) ProtoMessage() {}
+
+func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyRequest.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AnswerSurveyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AnswerSurveyRequest) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *AnswerSurveyRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// AnswerSurveyResponse is the output of AnswerSurvey.
+type AnswerSurveyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The answered survey.
+	Survey        *Survey `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyResponse) Reset() {
+	*x = AnswerSurveyResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyResponse) ProtoMessage() {}
+
+func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyResponse.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *AnswerSurveyResponse) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// GetSurveyStatsRequest is the input of GetSurveyStats.
+type GetSurveyStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scale.
+	Kind SurveyKind `protobuf:"varint,1,opt,name=kind,proto3,enum=guanxi.interaction.v1.SurveyKind" json:"kind,omitempty"`
+	// The grouping.
+	GroupBy SurveyGroupBy `protobuf:"varint,2,opt,name=group_by,json=groupBy,proto3,enum=guanxi.interaction.v1.SurveyGroupBy" json:"group_by,omitempty"`
+	// Answers at or after this time; unset for no bound.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Answers before this time; unset for no bound.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The IANA zone months are counted in; empty means Asia/Shanghai.
+	TimeZone      string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyStatsRequest) Reset() {
+	*x = GetSurveyStatsRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyStatsRequest) ProtoMessage() {}
+
+func (x *GetSurveyStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyStatsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetSurveyStatsRequest) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *GetSurveyStatsRequest) GetGroupBy() SurveyGroupBy {
+	if x != nil {
+		return x.GroupBy
+	}
+	return SurveyGroupBy_SURVEY_GROUP_BY_UNSPECIFIED
+}
+
+func (x *GetSurveyStatsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetSurveyStatsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetSurveyStatsRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// SurveyStats are the figures of one group.
+type SurveyStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent id, team id or month ("2025-03").
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// How many answers.
+	Responses int32 `protobuf:"varint,2,opt,name=responses,proto3" json:"responses,omitempty"`
+	// The mean score.
+	AverageScore float64 `protobuf:"fixed64,3,opt,name=average_score,json=averageScore,proto3" json:"average_score,omitempty"`
+	// CSAT: the percentage of answers of 4 or 5.
+	SatisfiedPercent float64 `protobuf:"fixed64,4,opt,name=satisfied_percent,json=satisfiedPercent,proto3" json:"satisfied_percent,omitempty"`
+	// NPS: answers of 9-10.
+	Promoters int32 `protobuf:"varint,5,opt,name=promoters,proto3" json:"promoters,omitempty"`
+	// NPS: answers of 7-8.
+	Passives int32 `protobuf:"varint,6,opt,name=passives,proto3" json:"passives,omitempty"`
+	// NPS: answers of 0-6.
+	Detractors int32 `protobuf:"varint,7,opt,name=detractors,proto3" json:"detractors,omitempty"`
+	// NPS: percentage of promoters minus percentage of detractors.
+	Nps           float64 `protobuf:"fixed64,8,opt,name=nps,proto3" json:"nps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyStats) Reset() {
+	*x = SurveyStats{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyStats) ProtoMessage() {}
+
+func (x *SurveyStats) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyStats.ProtoReflect.Descriptor instead.
+func (*SurveyStats) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *SurveyStats) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SurveyStats) GetResponses() int32 {
+	if x != nil {
+		return x.Responses
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetAverageScore() float64 {
+	if x != nil {
+		return x.AverageScore
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetSatisfiedPercent() float64 {
+	if x != nil {
+		return x.SatisfiedPercent
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetPromoters() int32 {
+	if x != nil {
+		return x.Promoters
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetPassives() int32 {
+	if x != nil {
+		return x.Passives
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetDetractors() int32 {
+	if x != nil {
+		return x.Detractors
+	}
+	return 0
+}
+
+func (x *SurveyStats) GetNps() float64 {
+	if x != nil {
+		return x.Nps
+	}
+	return 0
+}
+
+// GetSurveyStatsResponse is the output of GetSurveyStats.
+type GetSurveyStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per group, by key.
+	Stats         []*SurveyStats `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyStatsResponse) Reset() {
+	*x = GetSurveyStatsResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyStatsResponse) ProtoMessage() {}
+
+func (x *GetSurveyStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyStatsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetSurveyStatsResponse) GetStats() []*SurveyStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// FollowupRule schedules follow-ups (回访) when something happens.
+type FollowupRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// What triggers it.
+	Trigger FollowupTrigger `protobuf:"varint,3,opt,name=trigger,proto3,enum=guanxi.interaction.v1.FollowupTrigger" json:"trigger,omitempty"`
+	// PURCHASE and WARRANTY_END: the least purchase total; unset for any.
+	MinAmount *v1.Money `protobuf:"bytes,4,opt,name=min_amount,json=minAmount,proto3" json:"min_amount,omitempty"`
+	// After the purchase or resolution, or before the warranty end.
+	Offset *durationpb.Duration `protobuf:"bytes,5,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Who follows up; empty means the agent of the purchase or case.
+	AgentId string `protobuf:"bytes,6,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// A note for the agent.
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// How to follow up, e.g. PHONE or IN_PERSON.
+	Channel       Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=guanxi.interaction.v1.Channel" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowupRule) Reset() {
+	*x = FollowupRule{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowupRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowupRule) ProtoMessage() {}
+
+func (x *FollowupRule) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowupRule.ProtoReflect.Descriptor instead.
+func (*FollowupRule) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *FollowupRule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *FollowupRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FollowupRule) GetTrigger() FollowupTrigger {
+	if x != nil {
+		return x.Trigger
+	}
+	return FollowupTrigger_FOLLOWUP_TRIGGER_UNSPECIFIED
+}
+
+func (x *FollowupRule) GetMinAmount() *v1.Money {
+	if x != nil {
+		return x.MinAmount
+	}
+	return nil
+}
+
+func (x *FollowupRule) GetOffset() *durationpb.Duration {
+	if x != nil {
+		return x.Offset
+	}
+	return nil
+}
+
+func (x *FollowupRule) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *FollowupRule) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *FollowupRule) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+// Followup is a scheduled call or visit (回访).
+type Followup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The customer to call or visit.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The agent who owns it.
+	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Why: "purchase", "case_resolved", "warranty_end" or "manual".
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it is due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// A note for the agent.
+	Note string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	// How to follow up.
+	Channel Channel `protobuf:"varint,7,opt,name=channel,proto3,enum=guanxi.interaction.v1.Channel" json:"channel,omitempty"`
+	// Where it is.
+	Status FollowupStatus `protobuf:"varint,8,opt,name=status,proto3,enum=guanxi.interaction.v1.FollowupStatus" json:"status,omitempty"`
+	// The rule that scheduled it.
+	RuleId string `protobuf:"bytes,9,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// The purchase or the case it follows.
+	SourceId string `protobuf:"bytes,10,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	// The interaction that recorded it done.
+	InteractionId string `protobuf:"bytes,11,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// When it was scheduled.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was done.
+	CompleteTime  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=complete_time,json=completeTime,proto3" json:"complete_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Followup) Reset() {
+	*x = Followup{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Followup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Followup) ProtoMessage() {}
+
+func (x *Followup) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Followup.ProtoReflect.Descriptor instead.
+func (*Followup) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *Followup) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Followup) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Followup) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Followup) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Followup) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *Followup) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Followup) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *Followup) GetStatus() FollowupStatus {
+	if x != nil {
+		return x.Status
+	}
+	return FollowupStatus_FOLLOWUP_STATUS_UNSPECIFIED
+}
+
+func (x *Followup) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *Followup) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *Followup) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *Followup) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Followup) GetCompleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompleteTime
+	}
+	return nil
+}
+
+// CreateFollowupRuleRequest is the input of CreateFollowupRule.
+type CreateFollowupRuleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule.
+	Rule          *FollowupRule `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFollowupRuleRequest) Reset() {
+	*x = CreateFollowupRuleRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFollowupRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFollowupRuleRequest) ProtoMessage() {}
+
+func (x *CreateFollowupRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFollowupRuleRequest.ProtoReflect.Descriptor instead.
+func (*CreateFollowupRuleRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *CreateFollowupRuleRequest) GetRule() *FollowupRule {
+	if x != nil {
+		return x.Rule
+	}
+	return nil
+}
+
+// CreateFollowupRuleResponse is the output of CreateFollowupRule.
+type CreateFollowupRuleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored rule.
+	Rule          *FollowupRule `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFollowupRuleResponse) Reset() {
+	*x = CreateFollowupRuleResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFollowupRuleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFollowupRuleResponse) ProtoMessage() {}
+
+func (x *CreateFollowupRuleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFollowupRuleResponse.ProtoReflect.Descriptor instead.
+func (*CreateFollowupRuleResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *CreateFollowupRuleResponse) GetRule() *FollowupRule {
+	if x != nil {
+		return x.Rule
+	}
+	return nil
+}
+
+// ListFollowupRulesRequest is the input of ListFollowupRules.
+type ListFollowupRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowupRulesRequest) Reset() {
+	*x = ListFollowupRulesRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowupRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowupRulesRequest) ProtoMessage() {}
+
+func (x *ListFollowupRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowupRulesRequest.ProtoReflect.Descriptor instead.
+func (*ListFollowupRulesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{62}
+}
+
+// ListFollowupRulesResponse is the output of ListFollowupRules.
+type ListFollowupRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every rule.
+	Rules         []*FollowupRule `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowupRulesResponse) Reset() {
+	*x = ListFollowupRulesResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowupRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowupRulesResponse) ProtoMessage() {}
+
+func (x *ListFollowupRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowupRulesResponse.ProtoReflect.Descriptor instead.
+func (*ListFollowupRulesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ListFollowupRulesResponse) GetRules() []*FollowupRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// CreateFollowupRequest is the input of CreateFollowup.
+type CreateFollowupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The follow-up.
+	Followup      *Followup `protobuf:"bytes,1,opt,name=followup,proto3" json:"followup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFollowupRequest) Reset() {
+	*x = CreateFollowupRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFollowupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFollowupRequest) ProtoMessage() {}
+
+func (x *CreateFollowupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFollowupRequest.ProtoReflect.Descriptor instead.
+func (*CreateFollowupRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *CreateFollowupRequest) GetFollowup() *Followup {
+	if x != nil {
+		return x.Followup
+	}
+	return nil
+}
+
+// CreateFollowupResponse is the output of CreateFollowup.
+type CreateFollowupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scheduled follow-up.
+	Followup      *Followup `protobuf:"bytes,1,opt,name=followup,proto3" json:"followup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFollowupResponse) Reset() {
+	*x = CreateFollowupResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFollowupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFollowupResponse) ProtoMessage() {}
+
+func (x *CreateFollowupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFollowupResponse.ProtoReflect.Descriptor instead.
+func (*CreateFollowupResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *CreateFollowupResponse) GetFollowup() *Followup {
+	if x != nil {
+		return x.Followup
+	}
+	return nil
+}
+
+// ListFollowupsRequest is the input of ListFollowups.
+type ListFollowupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on agent_id, customer_id, status, reason and due_time.
+	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowupsRequest) Reset() {
+	*x = ListFollowupsRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowupsRequest) ProtoMessage() {}
+
+func (x *ListFollowupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowupsRequest.ProtoReflect.Descriptor instead.
+func (*ListFollowupsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ListFollowupsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFollowupsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListFollowupsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+// ListFollowupsResponse is the output of ListFollowups.
+type ListFollowupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The follow-ups, soonest due first.
+	Followups []*Followup `protobuf:"bytes,1,rep,name=followups,proto3" json:"followups,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowupsResponse) Reset() {
+	*x = ListFollowupsResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowupsResponse) ProtoMessage() {}
+
+func (x *ListFollowupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowupsResponse.ProtoReflect.Descriptor instead.
+func (*ListFollowupsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *ListFollowupsResponse) GetFollowups() []*Followup {
+	if x != nil {
+		return x.Followups
+	}
+	return nil
+}
+
+func (x *ListFollowupsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// CompleteFollowupRequest is the input of CompleteFollowup.
+type CompleteFollowupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The follow-up id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What was said or done.
+	Summary string `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The kind of contact; unspecified means CALL.
+	Kind InteractionKind `protobuf:"varint,3,opt,name=kind,proto3,enum=guanxi.interaction.v1.InteractionKind" json:"kind,omitempty"`
+	// The channel; unspecified means the follow-up's.
+	Channel Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=guanxi.interaction.v1.Channel" json:"channel,omitempty"`
+	// Who did it; empty means the follow-up's agent.
+	AgentId       string `protobuf:"bytes,5,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteFollowupRequest) Reset() {
+	*x = CompleteFollowupRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteFollowupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteFollowupRequest) ProtoMessage() {}
+
+func (x *CompleteFollowupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteFollowupRequest.ProtoReflect.Descriptor instead.
+func (*CompleteFollowupRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *CompleteFollowupRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CompleteFollowupRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *CompleteFollowupRequest) GetKind() InteractionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return InteractionKind_INTERACTION_KIND_UNSPECIFIED
+}
+
+func (x *CompleteFollowupRequest) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *CompleteFollowupRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// CompleteFollowupResponse is the output of CompleteFollowup.
+type CompleteFollowupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The completed follow-up.
+	Followup      *Followup `protobuf:"bytes,1,opt,name=followup,proto3" json:"followup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteFollowupResponse) Reset() {
+	*x = CompleteFollowupResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteFollowupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteFollowupResponse) ProtoMessage() {}
+
+func (x *CompleteFollowupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteFollowupResponse.ProtoReflect.Descriptor instead.
+func (*CompleteFollowupResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *CompleteFollowupResponse) GetFollowup() *Followup {
+	if x != nil {
+		return x.Followup
+	}
+	return nil
+}
+
 var File_guanxi_interaction_v1_interaction_proto protoreflect.FileDescriptor
 
 const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\n" +
-	"'guanxi/interaction/v1/interaction.proto\x12\x15guanxi.interaction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\"\xc7\x03\n" +
+	"'guanxi/interaction/v1/interaction.proto\x12\x15guanxi.interaction.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\"\x92\x06\n" +
 	"\vInteraction\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12$\n" +
 	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
@@ -687,11 +5344,27 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\bpurchase\x18\t \x01(\v2\x1f.guanxi.interaction.v1.PurchaseR\bpurchase\x12@\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\x92\x01\n" +
+	"createTime\x12>\n" +
+	"\tdirection\x18\v \x01(\x0e2 .guanxi.interaction.v1.DirectionR\tdirection\x12\x19\n" +
+	"\bagent_id\x18\f \x01(\tR\aagentId\x12I\n" +
+	"\adetails\x18\r \x03(\v2/.guanxi.interaction.v1.Interaction.DetailsEntryR\adetails\x125\n" +
+	"\x06return\x18\x0e \x01(\v2\x1d.guanxi.interaction.v1.ReturnR\x06return\x12\x17\n" +
+	"\acase_id\x18\x0f \x01(\tR\x06caseId\x12\x17\n" +
+	"\ateam_id\x18\x10 \x01(\tR\x06teamId\x1a:\n" +
+	"\fDetailsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x01\n" +
+	"\x06Return\x126\n" +
+	"\x17purchase_interaction_id\x18\x01 \x01(\tR\x15purchaseInteractionId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x122\n" +
+	"\x06refund\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyB\x03\xe0A\x02R\x06refund\x129\n" +
+	"\x05lines\x18\x04 \x03(\v2#.guanxi.interaction.v1.PurchaseLineR\x05lines\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xda\x01\n" +
 	"\bPurchase\x120\n" +
 	"\x05total\x18\x01 \x01(\v2\x15.guanxi.type.v1.MoneyB\x03\xe0A\x02R\x05total\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x129\n" +
-	"\x05lines\x18\x03 \x03(\v2#.guanxi.interaction.v1.PurchaseLineR\x05lines\"\xb1\x01\n" +
+	"\x05lines\x18\x03 \x03(\v2#.guanxi.interaction.v1.PurchaseLineR\x05lines\x12F\n" +
+	"\x11warranty_end_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0fwarrantyEndTime\"\xb1\x01\n" +
 	"\fPurchaseLine\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12!\n" +
 	"\fproduct_name\x18\x02 \x01(\tR\vproductName\x12\x1a\n" +
@@ -704,16 +5377,310 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"a\n" +
 	"\x19RecordInteractionResponse\x12D\n" +
-	"\vinteraction\x18\x01 \x01(\v2\".guanxi.interaction.v1.InteractionR\vinteraction\"{\n" +
+	"\vinteraction\x18\x01 \x01(\v2\".guanxi.interaction.v1.InteractionR\vinteraction\"\x93\x01\n" +
 	"\x17ListInteractionsRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8a\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\"\x94\x02\n" +
 	"\x18ListInteractionsResponse\x12F\n" +
 	"\finteractions\x18\x01 \x03(\v2\".guanxi.interaction.v1.InteractionR\finteractions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xe4\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12:\n" +
+	"\n" +
+	"open_cases\x18\x03 \x03(\v2\x1b.guanxi.interaction.v1.CaseR\topenCases\x12L\n" +
+	"\x11pending_followups\x18\x04 \x03(\v2\x1f.guanxi.interaction.v1.FollowupR\x10pendingFollowups\"\xd2\x01\n" +
+	"\vIngestEvent\x12\x1b\n" +
+	"\x06source\x18\x01 \x01(\tB\x03\xe0A\x02R\x06source\x12$\n" +
+	"\vexternal_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"externalId\x12\x14\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x1f\n" +
+	"\vcaller_name\x18\x04 \x01(\tR\n" +
+	"callerName\x12I\n" +
+	"\vinteraction\x18\x05 \x01(\v2\".guanxi.interaction.v1.InteractionB\x03\xe0A\x02R\vinteraction\"Q\n" +
+	"\x13IngestEventsRequest\x12:\n" +
+	"\x06events\x18\x01 \x03(\v2\".guanxi.interaction.v1.IngestEventR\x06events\"V\n" +
+	"\x18BatchIngestEventsRequest\x12:\n" +
+	"\x06events\x18\x01 \x03(\v2\".guanxi.interaction.v1.IngestEventR\x06events\"\xcf\x01\n" +
+	"\x19BatchIngestEventsResponse\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.guanxi.interaction.v1.IngestResultR\aresults\x12#\n" +
+	"\rcreated_count\x18\x02 \x01(\x05R\fcreatedCount\x12'\n" +
+	"\x0fduplicate_count\x18\x03 \x01(\x05R\x0eduplicateCount\x12%\n" +
+	"\x0erejected_count\x18\x04 \x01(\x05R\rrejectedCount\"\xbe\x02\n" +
+	"\fIngestResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12>\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2$.guanxi.interaction.v1.IngestOutcomeR\aoutcome\x12%\n" +
+	"\x0einteraction_id\x18\x05 \x01(\tR\rinteractionId\x12\x1f\n" +
+	"\vcustomer_id\x18\x06 \x01(\tR\n" +
+	"customerId\x12)\n" +
+	"\x10prospect_created\x18\a \x01(\bR\x0fprospectCreated\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x14\n" +
+	"\x05field\x18\t \x01(\tR\x05field\"\xca\x01\n" +
+	"\x14IngestEventsResponse\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.guanxi.interaction.v1.IngestResultR\aresults\x12#\n" +
+	"\rcreated_count\x18\x02 \x01(\x05R\fcreatedCount\x12'\n" +
+	"\x0fduplicate_count\x18\x03 \x01(\x05R\x0eduplicateCount\x12%\n" +
+	"\x0erejected_count\x18\x04 \x01(\x05R\rrejectedCount\"\x81\v\n" +
+	"\x04Case\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12$\n" +
+	"\vcase_number\x18\x02 \x01(\tB\x03\xe0A\x03R\n" +
+	"caseNumber\x12$\n" +
+	"\vcustomer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1d\n" +
+	"\asubject\x18\x04 \x01(\tB\x03\xe0A\x02R\asubject\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12\x1a\n" +
+	"\bcategory\x18\x06 \x01(\tR\bcategory\x12?\n" +
+	"\bpriority\x18\a \x01(\x0e2#.guanxi.interaction.v1.CasePriorityR\bpriority\x12>\n" +
+	"\x06status\x18\b \x01(\x0e2!.guanxi.interaction.v1.CaseStatusB\x03\xe0A\x03R\x06status\x12\x1f\n" +
+	"\vassignee_id\x18\t \x01(\tR\n" +
+	"assigneeId\x12\x17\n" +
+	"\ateam_id\x18\n" +
+	" \x01(\tR\x06teamId\x12%\n" +
+	"\x0ecustomer_class\x18\v \x01(\tR\rcustomerClass\x128\n" +
+	"\achannel\x18\f \x01(\x0e2\x1e.guanxi.interaction.v1.ChannelR\achannel\x12:\n" +
+	"\x04kind\x18\r \x01(\x0e2&.guanxi.interaction.v1.InteractionKindR\x04kind\x122\n" +
+	"\x15origin_interaction_id\x18\x0e \x01(\tR\x13originInteractionId\x12'\n" +
+	"\rsla_policy_id\x18\x0f \x01(\tB\x03\xe0A\x03R\vslaPolicyId\x12V\n" +
+	"\x17first_response_due_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x14firstResponseDueTime\x12O\n" +
+	"\x13resolution_due_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11resolutionDueTime\x12O\n" +
+	"\x13first_response_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11firstResponseTime\x12B\n" +
+	"\fresolve_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vresolveTime\x12>\n" +
+	"\n" +
+	"close_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcloseTime\x12;\n" +
+	"\x17first_response_breached\x18\x15 \x01(\bB\x03\xe0A\x03R\x15firstResponseBreached\x124\n" +
+	"\x13resolution_breached\x18\x16 \x01(\bB\x03\xe0A\x03R\x12resolutionBreached\x12&\n" +
+	"\fescalated_to\x18\x17 \x01(\tB\x03\xe0A\x03R\vescalatedTo\x12#\n" +
+	"\n" +
+	"resolution\x18\x18 \x01(\tB\x03\xe0A\x03R\n" +
+	"resolution\x12 \n" +
+	"\tsurvey_id\x18\x19 \x01(\tB\x03\xe0A\x03R\bsurveyId\x12@\n" +
+	"\vcreate_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\"\n" +
+	"\n" +
+	"sla_paused\x18\x1c \x01(\bB\x03\xe0A\x03R\tslaPaused\"\xe3\x01\n" +
+	"\vCaseComment\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1c\n" +
+	"\acase_id\x18\x02 \x01(\tB\x03\xe0A\x03R\x06caseId\x12\x1b\n" +
+	"\tauthor_id\x18\x03 \x01(\tR\bauthorId\x12\x17\n" +
+	"\x04body\x18\x04 \x01(\tB\x03\xe0A\x02R\x04body\x12)\n" +
+	"\x10customer_visible\x18\x05 \x01(\bR\x0fcustomerVisible\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\"h\n" +
+	"\x11CreateCaseRequest\x124\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseB\x03\xe0A\x02R\x04case\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"E\n" +
+	"\x12CreateCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"%\n" +
+	"\x0eGetCaseRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"B\n" +
+	"\x0fGetCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"f\n" +
+	"\x10ListCasesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\"n\n" +
+	"\x11ListCasesResponse\x121\n" +
+	"\x05cases\x18\x01 \x03(\v2\x1b.guanxi.interaction.v1.CaseR\x05cases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"g\n" +
+	"\x11AssignCaseRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12$\n" +
+	"\vassignee_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"assigneeId\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\"E\n" +
+	"\x12AssignCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"n\n" +
+	"\x17UpdateCaseStatusRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12>\n" +
+	"\x06status\x18\x02 \x01(\x0e2!.guanxi.interaction.v1.CaseStatusB\x03\xe0A\x02R\x06status\"K\n" +
+	"\x18UpdateCaseStatusResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"i\n" +
+	"\x12ResolveCaseRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12#\n" +
+	"\n" +
+	"resolution\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"resolution\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\"F\n" +
+	"\x13ResolveCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"@\n" +
+	"\x11ReopenCaseRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"E\n" +
+	"\x12ReopenCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"x\n" +
+	"\x15AddCaseCommentRequest\x12\x1c\n" +
+	"\acase_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06caseId\x12A\n" +
+	"\acomment\x18\x02 \x01(\v2\".guanxi.interaction.v1.CaseCommentB\x03\xe0A\x02R\acomment\"V\n" +
+	"\x16AddCaseCommentResponse\x12<\n" +
+	"\acomment\x18\x01 \x01(\v2\".guanxi.interaction.v1.CaseCommentR\acomment\"7\n" +
+	"\x17ListCaseCommentsRequest\x12\x1c\n" +
+	"\acase_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06caseId\"Z\n" +
+	"\x18ListCaseCommentsResponse\x12>\n" +
+	"\bcomments\x18\x01 \x03(\v2\".guanxi.interaction.v1.CaseCommentR\bcomments\"c\n" +
+	"\rBusinessHours\x12\x18\n" +
+	"\aweekday\x18\x01 \x01(\x05R\aweekday\x12\x1d\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\tR\tstartTime\x12\x19\n" +
+	"\bend_time\x18\x03 \x01(\tR\aendTime\"\xb0\x01\n" +
+	"\x10BusinessCalendar\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12:\n" +
+	"\x05hours\x18\x04 \x03(\v2$.guanxi.interaction.v1.BusinessHoursR\x05hours\x12\x1a\n" +
+	"\bholidays\x18\x05 \x03(\tR\bholidays\"i\n" +
+	"\x1dCreateBusinessCalendarRequest\x12H\n" +
+	"\bcalendar\x18\x01 \x01(\v2'.guanxi.interaction.v1.BusinessCalendarB\x03\xe0A\x02R\bcalendar\"e\n" +
+	"\x1eCreateBusinessCalendarResponse\x12C\n" +
+	"\bcalendar\x18\x01 \x01(\v2'.guanxi.interaction.v1.BusinessCalendarR\bcalendar\"1\n" +
+	"\x1aGetBusinessCalendarRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"b\n" +
+	"\x1bGetBusinessCalendarResponse\x12C\n" +
+	"\bcalendar\x18\x01 \x01(\v2'.guanxi.interaction.v1.BusinessCalendarR\bcalendar\"\xde\x02\n" +
+	"\tSlaPolicy\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12D\n" +
+	"\bpriority\x18\x03 \x01(\x0e2#.guanxi.interaction.v1.CasePriorityB\x03\xe0A\x02R\bpriority\x12%\n" +
+	"\x0ecustomer_class\x18\x04 \x01(\tR\rcustomerClass\x12M\n" +
+	"\x15first_response_target\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x13firstResponseTarget\x12F\n" +
+	"\x11resolution_target\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x10resolutionTarget\x12$\n" +
+	"\vcalendar_id\x18\a \x01(\tB\x03\xe0A\x02R\n" +
+	"calendarId\"^\n" +
+	"\x16CreateSlaPolicyRequest\x12D\n" +
+	"\n" +
+	"sla_policy\x18\x01 \x01(\v2 .guanxi.interaction.v1.SlaPolicyB\x03\xe0A\x02R\tslaPolicy\"Z\n" +
+	"\x17CreateSlaPolicyResponse\x12?\n" +
+	"\n" +
+	"sla_policy\x18\x01 \x01(\v2 .guanxi.interaction.v1.SlaPolicyR\tslaPolicy\"\x18\n" +
+	"\x16ListSlaPoliciesRequest\"^\n" +
+	"\x17ListSlaPoliciesResponse\x12C\n" +
+	"\fsla_policies\x18\x01 \x03(\v2 .guanxi.interaction.v1.SlaPolicyR\vslaPolicies\"S\n" +
+	"\x04Team\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\"\n" +
+	"\n" +
+	"manager_id\x18\x03 \x01(\tB\x03\xe0A\x02R\tmanagerId\"I\n" +
+	"\x11CreateTeamRequest\x124\n" +
+	"\x04team\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.TeamB\x03\xe0A\x02R\x04team\"E\n" +
+	"\x12CreateTeamResponse\x12/\n" +
+	"\x04team\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.TeamR\x04team\"\xf1\x03\n" +
+	"\x06Survey\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x125\n" +
+	"\x04kind\x18\x02 \x01(\x0e2!.guanxi.interaction.v1.SurveyKindR\x04kind\x12$\n" +
+	"\vcustomer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x17\n" +
+	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12%\n" +
+	"\x0einteraction_id\x18\x05 \x01(\tR\rinteractionId\x12\x19\n" +
+	"\bagent_id\x18\x06 \x01(\tR\aagentId\x12\x17\n" +
+	"\ateam_id\x18\a \x01(\tR\x06teamId\x12\x19\n" +
+	"\x05score\x18\b \x01(\x05B\x03\xe0A\x03R\x05score\x12\x1f\n" +
+	"\banswered\x18\t \x01(\bB\x03\xe0A\x03R\banswered\x12\x1d\n" +
+	"\acomment\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\acomment\x12@\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vanswer_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"answerTime\x12\"\n" +
+	"\n" +
+	"survey_url\x18\r \x01(\tB\x03\xe0A\x03R\tsurveyUrl\"Q\n" +
+	"\x13CreateSurveyRequest\x12:\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyB\x03\xe0A\x02R\x06survey\"M\n" +
+	"\x14CreateSurveyResponse\x125\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyR\x06survey\"'\n" +
+	"\x10GetSurveyRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"J\n" +
+	"\x11GetSurveyResponse\x125\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyR\x06survey\"_\n" +
+	"\x13AnswerSurveyRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x19\n" +
+	"\x05score\x18\x02 \x01(\x05B\x03\xe0A\x02R\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"M\n" +
+	"\x14AnswerSurveyResponse\x125\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyR\x06survey\"\x9e\x02\n" +
+	"\x15GetSurveyStatsRequest\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.guanxi.interaction.v1.SurveyKindR\x04kind\x12?\n" +
+	"\bgroup_by\x18\x02 \x01(\x0e2$.guanxi.interaction.v1.SurveyGroupByR\agroupBy\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
+	"\ttime_zone\x18\x05 \x01(\tR\btimeZone\"\xfb\x01\n" +
+	"\vSurveyStats\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1c\n" +
+	"\tresponses\x18\x02 \x01(\x05R\tresponses\x12#\n" +
+	"\raverage_score\x18\x03 \x01(\x01R\faverageScore\x12+\n" +
+	"\x11satisfied_percent\x18\x04 \x01(\x01R\x10satisfiedPercent\x12\x1c\n" +
+	"\tpromoters\x18\x05 \x01(\x05R\tpromoters\x12\x1a\n" +
+	"\bpassives\x18\x06 \x01(\x05R\bpassives\x12\x1e\n" +
+	"\n" +
+	"detractors\x18\a \x01(\x05R\n" +
+	"detractors\x12\x10\n" +
+	"\x03nps\x18\b \x01(\x01R\x03nps\"R\n" +
+	"\x16GetSurveyStatsResponse\x128\n" +
+	"\x05stats\x18\x01 \x03(\v2\".guanxi.interaction.v1.SurveyStatsR\x05stats\"\xd0\x02\n" +
+	"\fFollowupRule\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12E\n" +
+	"\atrigger\x18\x03 \x01(\x0e2&.guanxi.interaction.v1.FollowupTriggerB\x03\xe0A\x02R\atrigger\x124\n" +
+	"\n" +
+	"min_amount\x18\x04 \x01(\v2\x15.guanxi.type.v1.MoneyR\tminAmount\x121\n" +
+	"\x06offset\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06offset\x12\x19\n" +
+	"\bagent_id\x18\x06 \x01(\tR\aagentId\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x128\n" +
+	"\achannel\x18\b \x01(\x0e2\x1e.guanxi.interaction.v1.ChannelR\achannel\"\xbf\x04\n" +
+	"\bFollowup\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12$\n" +
+	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x03R\x06reason\x12:\n" +
+	"\bdue_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\adueTime\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\x128\n" +
+	"\achannel\x18\a \x01(\x0e2\x1e.guanxi.interaction.v1.ChannelR\achannel\x12B\n" +
+	"\x06status\x18\b \x01(\x0e2%.guanxi.interaction.v1.FollowupStatusB\x03\xe0A\x03R\x06status\x12\x1c\n" +
+	"\arule_id\x18\t \x01(\tB\x03\xe0A\x03R\x06ruleId\x12 \n" +
+	"\tsource_id\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\bsourceId\x12*\n" +
+	"\x0einteraction_id\x18\v \x01(\tB\x03\xe0A\x03R\rinteractionId\x12@\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12D\n" +
+	"\rcomplete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fcompleteTime\"Y\n" +
+	"\x19CreateFollowupRuleRequest\x12<\n" +
+	"\x04rule\x18\x01 \x01(\v2#.guanxi.interaction.v1.FollowupRuleB\x03\xe0A\x02R\x04rule\"U\n" +
+	"\x1aCreateFollowupRuleResponse\x127\n" +
+	"\x04rule\x18\x01 \x01(\v2#.guanxi.interaction.v1.FollowupRuleR\x04rule\"\x1a\n" +
+	"\x18ListFollowupRulesRequest\"V\n" +
+	"\x19ListFollowupRulesResponse\x129\n" +
+	"\x05rules\x18\x01 \x03(\v2#.guanxi.interaction.v1.FollowupRuleR\x05rules\"Y\n" +
+	"\x15CreateFollowupRequest\x12@\n" +
+	"\bfollowup\x18\x01 \x01(\v2\x1f.guanxi.interaction.v1.FollowupB\x03\xe0A\x02R\bfollowup\"U\n" +
+	"\x16CreateFollowupResponse\x12;\n" +
+	"\bfollowup\x18\x01 \x01(\v2\x1f.guanxi.interaction.v1.FollowupR\bfollowup\"j\n" +
+	"\x14ListFollowupsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\"~\n" +
+	"\x15ListFollowupsResponse\x12=\n" +
+	"\tfollowups\x18\x01 \x03(\v2\x1f.guanxi.interaction.v1.FollowupR\tfollowups\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd9\x01\n" +
+	"\x17CompleteFollowupRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12:\n" +
+	"\x04kind\x18\x03 \x01(\x0e2&.guanxi.interaction.v1.InteractionKindR\x04kind\x128\n" +
+	"\achannel\x18\x04 \x01(\x0e2\x1e.guanxi.interaction.v1.ChannelR\achannel\x12\x19\n" +
+	"\bagent_id\x18\x05 \x01(\tR\aagentId\"W\n" +
+	"\x18CompleteFollowupResponse\x12;\n" +
+	"\bfollowup\x18\x01 \x01(\v2\x1f.guanxi.interaction.v1.FollowupR\bfollowup*U\n" +
+	"\tDirection\x12\x19\n" +
+	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11DIRECTION_INBOUND\x10\x01\x12\x16\n" +
+	"\x12DIRECTION_OUTBOUND\x10\x02*\xa5\x03\n" +
 	"\x0fInteractionKind\x12 \n" +
 	"\x1cINTERACTION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19INTERACTION_KIND_PURCHASE\x10\x01\x12\x19\n" +
@@ -721,7 +5688,14 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x18INTERACTION_KIND_MESSAGE\x10\x03\x12\x1c\n" +
 	"\x18INTERACTION_KIND_MEETING\x10\x04\x12\x1e\n" +
 	"\x1aINTERACTION_KIND_COMPLAINT\x10\x05\x12\x19\n" +
-	"\x15INTERACTION_KIND_NOTE\x10\x06*\xcc\x01\n" +
+	"\x15INTERACTION_KIND_NOTE\x10\x06\x12\x1c\n" +
+	"\x18INTERACTION_KIND_INQUIRY\x10\a\x12\x1b\n" +
+	"\x17INTERACTION_KIND_RETURN\x10\b\x12#\n" +
+	"\x1fINTERACTION_KIND_REPAIR_REQUEST\x10\t\x12\x1d\n" +
+	"\x19INTERACTION_KIND_FEEDBACK\x10\n" +
+	"\x12\x1a\n" +
+	"\x16INTERACTION_KIND_VISIT\x10\v\x12$\n" +
+	" INTERACTION_KIND_SURVEY_RESPONSE\x10\f*\x8c\x02\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_PHONE\x10\x01\x12\x11\n" +
@@ -732,10 +5706,86 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x11CHANNEL_IN_PERSON\x10\x06\x12\x0f\n" +
 	"\vCHANNEL_FAX\x10\a\x12\x13\n" +
 	"\x0fCHANNEL_PARTNER\x10\b\x12\x0f\n" +
-	"\vCHANNEL_APP\x10\t2\xe9\x02\n" +
+	"\vCHANNEL_APP\x10\t\x12\x17\n" +
+	"\x13CHANNEL_CALL_CENTER\x10\n" +
+	"\x12\x12\n" +
+	"\x0eCHANNEL_WECHAT\x10\v\x12\x11\n" +
+	"\rCHANNEL_STORE\x10\f*\x86\x01\n" +
+	"\rIngestOutcome\x12\x1e\n" +
+	"\x1aINGEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16INGEST_OUTCOME_CREATED\x10\x01\x12\x1c\n" +
+	"\x18INGEST_OUTCOME_DUPLICATE\x10\x02\x12\x1b\n" +
+	"\x17INGEST_OUTCOME_REJECTED\x10\x03*\x90\x01\n" +
+	"\fCasePriority\x12\x1d\n" +
+	"\x19CASE_PRIORITY_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11CASE_PRIORITY_LOW\x10\x01\x12\x18\n" +
+	"\x14CASE_PRIORITY_NORMAL\x10\x02\x12\x16\n" +
+	"\x12CASE_PRIORITY_HIGH\x10\x03\x12\x18\n" +
+	"\x14CASE_PRIORITY_URGENT\x10\x04*\xe6\x01\n" +
+	"\n" +
+	"CaseStatus\x12\x1b\n" +
+	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fCASE_STATUS_NEW\x10\x01\x12\x18\n" +
+	"\x14CASE_STATUS_ASSIGNED\x10\x02\x12\x1b\n" +
+	"\x17CASE_STATUS_IN_PROGRESS\x10\x03\x12#\n" +
+	"\x1fCASE_STATUS_WAITING_ON_CUSTOMER\x10\x04\x12\x18\n" +
+	"\x14CASE_STATUS_RESOLVED\x10\x05\x12\x16\n" +
+	"\x12CASE_STATUS_CLOSED\x10\x06\x12\x18\n" +
+	"\x14CASE_STATUS_REOPENED\x10\a*T\n" +
+	"\n" +
+	"SurveyKind\x12\x1b\n" +
+	"\x17SURVEY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SURVEY_KIND_CSAT\x10\x01\x12\x13\n" +
+	"\x0fSURVEY_KIND_NPS\x10\x02*\x80\x01\n" +
+	"\rSurveyGroupBy\x12\x1f\n" +
+	"\x1bSURVEY_GROUP_BY_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SURVEY_GROUP_BY_AGENT\x10\x01\x12\x18\n" +
+	"\x14SURVEY_GROUP_BY_TEAM\x10\x02\x12\x19\n" +
+	"\x15SURVEY_GROUP_BY_MONTH\x10\x03*\x99\x01\n" +
+	"\x0fFollowupTrigger\x12 \n" +
+	"\x1cFOLLOWUP_TRIGGER_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FOLLOWUP_TRIGGER_PURCHASE\x10\x01\x12\"\n" +
+	"\x1eFOLLOWUP_TRIGGER_CASE_RESOLVED\x10\x02\x12!\n" +
+	"\x1dFOLLOWUP_TRIGGER_WARRANTY_END\x10\x03*\x83\x01\n" +
+	"\x0eFollowupStatus\x12\x1f\n" +
+	"\x1bFOLLOWUP_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FOLLOWUP_STATUS_SCHEDULED\x10\x01\x12\x17\n" +
+	"\x13FOLLOWUP_STATUS_DUE\x10\x02\x12\x18\n" +
+	"\x14FOLLOWUP_STATUS_DONE\x10\x032\xab\x1f\n" +
 	"\x12InteractionService\x12\xaa\x01\n" +
 	"\x11RecordInteraction\x12/.guanxi.interaction.v1.RecordInteractionRequest\x1a0.guanxi.interaction.v1.RecordInteractionResponse\"2\x82\xd3\xe4\x93\x02,:\vinteractionb\vinteraction\"\x10/v1/interactions\x12\xa5\x01\n" +
-	"\x10ListInteractions\x12..guanxi.interaction.v1.ListInteractionsRequest\x1a/.guanxi.interaction.v1.ListInteractionsResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/customers/{customer_id}/interactionsBHZFgithub.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1;interactionv1b\x06proto3"
+	"\x10ListInteractions\x12..guanxi.interaction.v1.ListInteractionsRequest\x1a/.guanxi.interaction.v1.ListInteractionsResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/customers/{customer_id}/interactions\x12i\n" +
+	"\fIngestEvents\x12*.guanxi.interaction.v1.IngestEventsRequest\x1a+.guanxi.interaction.v1.IngestEventsResponse(\x01\x12\x9f\x01\n" +
+	"\x11BatchIngestEvents\x12/.guanxi.interaction.v1.BatchIngestEventsRequest\x1a0.guanxi.interaction.v1.BatchIngestEventsResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/interactions:batchIngest\x12\x80\x01\n" +
+	"\n" +
+	"CreateCase\x12(.guanxi.interaction.v1.CreateCaseRequest\x1a).guanxi.interaction.v1.CreateCaseResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x04caseb\x04case\"\t/v1/cases\x12v\n" +
+	"\aGetCase\x12%.guanxi.interaction.v1.GetCaseRequest\x1a&.guanxi.interaction.v1.GetCaseResponse\"\x1c\x82\xd3\xe4\x93\x02\x16b\x04case\x12\x0e/v1/cases/{id}\x12q\n" +
+	"\tListCases\x12'.guanxi.interaction.v1.ListCasesRequest\x1a(.guanxi.interaction.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12\x89\x01\n" +
+	"\n" +
+	"AssignCase\x12(.guanxi.interaction.v1.AssignCaseRequest\x1a).guanxi.interaction.v1.AssignCaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*b\x04case\"\x15/v1/cases/{id}:assign\x12\x9e\x01\n" +
+	"\x10UpdateCaseStatus\x12..guanxi.interaction.v1.UpdateCaseStatusRequest\x1a/.guanxi.interaction.v1.UpdateCaseStatusResponse\")\x82\xd3\xe4\x93\x02#:\x01*b\x04case\"\x18/v1/cases/{id}:setStatus\x12\x8d\x01\n" +
+	"\vResolveCase\x12).guanxi.interaction.v1.ResolveCaseRequest\x1a*.guanxi.interaction.v1.ResolveCaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*b\x04case\"\x16/v1/cases/{id}:resolve\x12\x89\x01\n" +
+	"\n" +
+	"ReopenCase\x12(.guanxi.interaction.v1.ReopenCaseRequest\x1a).guanxi.interaction.v1.ReopenCaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*b\x04case\"\x15/v1/cases/{id}:reopen\x12\xa5\x01\n" +
+	"\x0eAddCaseComment\x12,.guanxi.interaction.v1.AddCaseCommentRequest\x1a-.guanxi.interaction.v1.AddCaseCommentResponse\"6\x82\xd3\xe4\x93\x020:\acommentb\acomment\"\x1c/v1/cases/{case_id}/comments\x12\x99\x01\n" +
+	"\x10ListCaseComments\x12..guanxi.interaction.v1.ListCaseCommentsRequest\x1a/.guanxi.interaction.v1.ListCaseCommentsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/cases/{case_id}/comments\x12\xb0\x01\n" +
+	"\x16CreateBusinessCalendar\x124.guanxi.interaction.v1.CreateBusinessCalendarRequest\x1a5.guanxi.interaction.v1.CreateBusinessCalendarResponse\")\x82\xd3\xe4\x93\x02#:\bcalendarb\bcalendar\"\r/v1/calendars\x12\xa2\x01\n" +
+	"\x13GetBusinessCalendar\x121.guanxi.interaction.v1.GetBusinessCalendarRequest\x1a2.guanxi.interaction.v1.GetBusinessCalendarResponse\"$\x82\xd3\xe4\x93\x02\x1eb\bcalendar\x12\x12/v1/calendars/{id}\x12\xa1\x01\n" +
+	"\x0fCreateSlaPolicy\x12-.guanxi.interaction.v1.CreateSlaPolicyRequest\x1a..guanxi.interaction.v1.CreateSlaPolicyResponse\"/\x82\xd3\xe4\x93\x02):\n" +
+	"sla_policyb\n" +
+	"sla_policy\"\x0f/v1/slaPolicies\x12\x89\x01\n" +
+	"\x0fListSlaPolicies\x12-.guanxi.interaction.v1.ListSlaPoliciesRequest\x1a..guanxi.interaction.v1.ListSlaPoliciesResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/slaPolicies\x12\x80\x01\n" +
+	"\n" +
+	"CreateTeam\x12(.guanxi.interaction.v1.CreateTeamRequest\x1a).guanxi.interaction.v1.CreateTeamResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x04teamb\x04team\"\t/v1/teams\x12\x8c\x01\n" +
+	"\fCreateSurvey\x12*.guanxi.interaction.v1.CreateSurveyRequest\x1a+.guanxi.interaction.v1.CreateSurveyResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06surveyb\x06survey\"\v/v1/surveys\x12\x80\x01\n" +
+	"\tGetSurvey\x12'.guanxi.interaction.v1.GetSurveyRequest\x1a(.guanxi.interaction.v1.GetSurveyResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06survey\x12\x10/v1/surveys/{id}\x12\x93\x01\n" +
+	"\fAnswerSurvey\x12*.guanxi.interaction.v1.AnswerSurveyRequest\x1a+.guanxi.interaction.v1.AnswerSurveyResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x06survey\"\x17/v1/surveys/{id}:answer\x12\x86\x01\n" +
+	"\x0eGetSurveyStats\x12,.guanxi.interaction.v1.GetSurveyStatsRequest\x1a-.guanxi.interaction.v1.GetSurveyStatsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/surveyStats\x12\xa0\x01\n" +
+	"\x12CreateFollowupRule\x120.guanxi.interaction.v1.CreateFollowupRuleRequest\x1a1.guanxi.interaction.v1.CreateFollowupRuleResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x04ruleb\x04rule\"\x11/v1/followupRules\x12\x91\x01\n" +
+	"\x11ListFollowupRules\x12/.guanxi.interaction.v1.ListFollowupRulesRequest\x1a0.guanxi.interaction.v1.ListFollowupRulesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/followupRules\x12\x98\x01\n" +
+	"\x0eCreateFollowup\x12,.guanxi.interaction.v1.CreateFollowupRequest\x1a-.guanxi.interaction.v1.CreateFollowupResponse\")\x82\xd3\xe4\x93\x02#:\bfollowupb\bfollowup\"\r/v1/followups\x12\x81\x01\n" +
+	"\rListFollowups\x12+.guanxi.interaction.v1.ListFollowupsRequest\x1a,.guanxi.interaction.v1.ListFollowupsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/followups\x12\xa5\x01\n" +
+	"\x10CompleteFollowup\x12..guanxi.interaction.v1.CompleteFollowupRequest\x1a/.guanxi.interaction.v1.CompleteFollowupResponse\"0\x82\xd3\xe4\x93\x02*:\x01*b\bfollowup\"\x1b/v1/followups/{id}:completeBHZFgithub.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1;interactionv1b\x06proto3"
 
 var (
 	file_guanxi_interaction_v1_interaction_proto_rawDescOnce sync.Once
@@ -749,42 +5799,245 @@ func file_guanxi_interaction_v1_interaction_proto_rawDescGZIP() []byte {
 	return file_guanxi_interaction_v1_interaction_proto_rawDescData
 }
 
-var file_guanxi_interaction_v1_interaction_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_guanxi_interaction_v1_interaction_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_guanxi_interaction_v1_interaction_proto_goTypes = []any{
-	(InteractionKind)(0),              // 0: guanxi.interaction.v1.InteractionKind
-	(Channel)(0),                      // 1: guanxi.interaction.v1.Channel
-	(*Interaction)(nil),               // 2: guanxi.interaction.v1.Interaction
-	(*Purchase)(nil),                  // 3: guanxi.interaction.v1.Purchase
-	(*PurchaseLine)(nil),              // 4: guanxi.interaction.v1.PurchaseLine
-	(*RecordInteractionRequest)(nil),  // 5: guanxi.interaction.v1.RecordInteractionRequest
-	(*RecordInteractionResponse)(nil), // 6: guanxi.interaction.v1.RecordInteractionResponse
-	(*ListInteractionsRequest)(nil),   // 7: guanxi.interaction.v1.ListInteractionsRequest
-	(*ListInteractionsResponse)(nil),  // 8: guanxi.interaction.v1.ListInteractionsResponse
-	(*timestamppb.Timestamp)(nil),     // 9: google.protobuf.Timestamp
-	(*v1.Money)(nil),                  // 10: guanxi.type.v1.Money
+	(Direction)(0),                         // 0: guanxi.interaction.v1.Direction
+	(InteractionKind)(0),                   // 1: guanxi.interaction.v1.InteractionKind
+	(Channel)(0),                           // 2: guanxi.interaction.v1.Channel
+	(IngestOutcome)(0),                     // 3: guanxi.interaction.v1.IngestOutcome
+	(CasePriority)(0),                      // 4: guanxi.interaction.v1.CasePriority
+	(CaseStatus)(0),                        // 5: guanxi.interaction.v1.CaseStatus
+	(SurveyKind)(0),                        // 6: guanxi.interaction.v1.SurveyKind
+	(SurveyGroupBy)(0),                     // 7: guanxi.interaction.v1.SurveyGroupBy
+	(FollowupTrigger)(0),                   // 8: guanxi.interaction.v1.FollowupTrigger
+	(FollowupStatus)(0),                    // 9: guanxi.interaction.v1.FollowupStatus
+	(*Interaction)(nil),                    // 10: guanxi.interaction.v1.Interaction
+	(*Return)(nil),                         // 11: guanxi.interaction.v1.Return
+	(*Purchase)(nil),                       // 12: guanxi.interaction.v1.Purchase
+	(*PurchaseLine)(nil),                   // 13: guanxi.interaction.v1.PurchaseLine
+	(*RecordInteractionRequest)(nil),       // 14: guanxi.interaction.v1.RecordInteractionRequest
+	(*RecordInteractionResponse)(nil),      // 15: guanxi.interaction.v1.RecordInteractionResponse
+	(*ListInteractionsRequest)(nil),        // 16: guanxi.interaction.v1.ListInteractionsRequest
+	(*ListInteractionsResponse)(nil),       // 17: guanxi.interaction.v1.ListInteractionsResponse
+	(*IngestEvent)(nil),                    // 18: guanxi.interaction.v1.IngestEvent
+	(*IngestEventsRequest)(nil),            // 19: guanxi.interaction.v1.IngestEventsRequest
+	(*BatchIngestEventsRequest)(nil),       // 20: guanxi.interaction.v1.BatchIngestEventsRequest
+	(*BatchIngestEventsResponse)(nil),      // 21: guanxi.interaction.v1.BatchIngestEventsResponse
+	(*IngestResult)(nil),                   // 22: guanxi.interaction.v1.IngestResult
+	(*IngestEventsResponse)(nil),           // 23: guanxi.interaction.v1.IngestEventsResponse
+	(*Case)(nil),                           // 24: guanxi.interaction.v1.Case
+	(*CaseComment)(nil),                    // 25: guanxi.interaction.v1.CaseComment
+	(*CreateCaseRequest)(nil),              // 26: guanxi.interaction.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),             // 27: guanxi.interaction.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),                 // 28: guanxi.interaction.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                // 29: guanxi.interaction.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),               // 30: guanxi.interaction.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),              // 31: guanxi.interaction.v1.ListCasesResponse
+	(*AssignCaseRequest)(nil),              // 32: guanxi.interaction.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),             // 33: guanxi.interaction.v1.AssignCaseResponse
+	(*UpdateCaseStatusRequest)(nil),        // 34: guanxi.interaction.v1.UpdateCaseStatusRequest
+	(*UpdateCaseStatusResponse)(nil),       // 35: guanxi.interaction.v1.UpdateCaseStatusResponse
+	(*ResolveCaseRequest)(nil),             // 36: guanxi.interaction.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),            // 37: guanxi.interaction.v1.ResolveCaseResponse
+	(*ReopenCaseRequest)(nil),              // 38: guanxi.interaction.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),             // 39: guanxi.interaction.v1.ReopenCaseResponse
+	(*AddCaseCommentRequest)(nil),          // 40: guanxi.interaction.v1.AddCaseCommentRequest
+	(*AddCaseCommentResponse)(nil),         // 41: guanxi.interaction.v1.AddCaseCommentResponse
+	(*ListCaseCommentsRequest)(nil),        // 42: guanxi.interaction.v1.ListCaseCommentsRequest
+	(*ListCaseCommentsResponse)(nil),       // 43: guanxi.interaction.v1.ListCaseCommentsResponse
+	(*BusinessHours)(nil),                  // 44: guanxi.interaction.v1.BusinessHours
+	(*BusinessCalendar)(nil),               // 45: guanxi.interaction.v1.BusinessCalendar
+	(*CreateBusinessCalendarRequest)(nil),  // 46: guanxi.interaction.v1.CreateBusinessCalendarRequest
+	(*CreateBusinessCalendarResponse)(nil), // 47: guanxi.interaction.v1.CreateBusinessCalendarResponse
+	(*GetBusinessCalendarRequest)(nil),     // 48: guanxi.interaction.v1.GetBusinessCalendarRequest
+	(*GetBusinessCalendarResponse)(nil),    // 49: guanxi.interaction.v1.GetBusinessCalendarResponse
+	(*SlaPolicy)(nil),                      // 50: guanxi.interaction.v1.SlaPolicy
+	(*CreateSlaPolicyRequest)(nil),         // 51: guanxi.interaction.v1.CreateSlaPolicyRequest
+	(*CreateSlaPolicyResponse)(nil),        // 52: guanxi.interaction.v1.CreateSlaPolicyResponse
+	(*ListSlaPoliciesRequest)(nil),         // 53: guanxi.interaction.v1.ListSlaPoliciesRequest
+	(*ListSlaPoliciesResponse)(nil),        // 54: guanxi.interaction.v1.ListSlaPoliciesResponse
+	(*Team)(nil),                           // 55: guanxi.interaction.v1.Team
+	(*CreateTeamRequest)(nil),              // 56: guanxi.interaction.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),             // 57: guanxi.interaction.v1.CreateTeamResponse
+	(*Survey)(nil),                         // 58: guanxi.interaction.v1.Survey
+	(*CreateSurveyRequest)(nil),            // 59: guanxi.interaction.v1.CreateSurveyRequest
+	(*CreateSurveyResponse)(nil),           // 60: guanxi.interaction.v1.CreateSurveyResponse
+	(*GetSurveyRequest)(nil),               // 61: guanxi.interaction.v1.GetSurveyRequest
+	(*GetSurveyResponse)(nil),              // 62: guanxi.interaction.v1.GetSurveyResponse
+	(*AnswerSurveyRequest)(nil),            // 63: guanxi.interaction.v1.AnswerSurveyRequest
+	(*AnswerSurveyResponse)(nil),           // 64: guanxi.interaction.v1.AnswerSurveyResponse
+	(*GetSurveyStatsRequest)(nil),          // 65: guanxi.interaction.v1.GetSurveyStatsRequest
+	(*SurveyStats)(nil),                    // 66: guanxi.interaction.v1.SurveyStats
+	(*GetSurveyStatsResponse)(nil),         // 67: guanxi.interaction.v1.GetSurveyStatsResponse
+	(*FollowupRule)(nil),                   // 68: guanxi.interaction.v1.FollowupRule
+	(*Followup)(nil),                       // 69: guanxi.interaction.v1.Followup
+	(*CreateFollowupRuleRequest)(nil),      // 70: guanxi.interaction.v1.CreateFollowupRuleRequest
+	(*CreateFollowupRuleResponse)(nil),     // 71: guanxi.interaction.v1.CreateFollowupRuleResponse
+	(*ListFollowupRulesRequest)(nil),       // 72: guanxi.interaction.v1.ListFollowupRulesRequest
+	(*ListFollowupRulesResponse)(nil),      // 73: guanxi.interaction.v1.ListFollowupRulesResponse
+	(*CreateFollowupRequest)(nil),          // 74: guanxi.interaction.v1.CreateFollowupRequest
+	(*CreateFollowupResponse)(nil),         // 75: guanxi.interaction.v1.CreateFollowupResponse
+	(*ListFollowupsRequest)(nil),           // 76: guanxi.interaction.v1.ListFollowupsRequest
+	(*ListFollowupsResponse)(nil),          // 77: guanxi.interaction.v1.ListFollowupsResponse
+	(*CompleteFollowupRequest)(nil),        // 78: guanxi.interaction.v1.CompleteFollowupRequest
+	(*CompleteFollowupResponse)(nil),       // 79: guanxi.interaction.v1.CompleteFollowupResponse
+	nil,                                    // 80: guanxi.interaction.v1.Interaction.DetailsEntry
+	(*timestamppb.Timestamp)(nil),          // 81: google.protobuf.Timestamp
+	(*v1.Money)(nil),                       // 82: guanxi.type.v1.Money
+	(*durationpb.Duration)(nil),            // 83: google.protobuf.Duration
 }
 var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
-	0,  // 0: guanxi.interaction.v1.Interaction.kind:type_name -> guanxi.interaction.v1.InteractionKind
-	1,  // 1: guanxi.interaction.v1.Interaction.channel:type_name -> guanxi.interaction.v1.Channel
-	9,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: guanxi.interaction.v1.Interaction.purchase:type_name -> guanxi.interaction.v1.Purchase
-	9,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
-	10, // 5: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
-	4,  // 6: guanxi.interaction.v1.Purchase.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	10, // 7: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
-	2,  // 8: guanxi.interaction.v1.RecordInteractionRequest.interaction:type_name -> guanxi.interaction.v1.Interaction
-	2,  // 9: guanxi.interaction.v1.RecordInteractionResponse.interaction:type_name -> guanxi.interaction.v1.Interaction
-	2,  // 10: guanxi.interaction.v1.ListInteractionsResponse.interactions:type_name -> guanxi.interaction.v1.Interaction
-	5,  // 11: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
-	7,  // 12: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
-	6,  // 13: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
-	8,  // 14: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	1,   // 0: guanxi.interaction.v1.Interaction.kind:type_name -> guanxi.interaction.v1.InteractionKind
+	2,   // 1: guanxi.interaction.v1.Interaction.channel:type_name -> guanxi.interaction.v1.Channel
+	81,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
+	12,  // 3: guanxi.interaction.v1.Interaction.purchase:type_name -> guanxi.interaction.v1.Purchase
+	81,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
+	0,   // 5: guanxi.interaction.v1.Interaction.direction:type_name -> guanxi.interaction.v1.Direction
+	80,  // 6: guanxi.interaction.v1.Interaction.details:type_name -> guanxi.interaction.v1.Interaction.DetailsEntry
+	11,  // 7: guanxi.interaction.v1.Interaction.return:type_name -> guanxi.interaction.v1.Return
+	82,  // 8: guanxi.interaction.v1.Return.refund:type_name -> guanxi.type.v1.Money
+	13,  // 9: guanxi.interaction.v1.Return.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	82,  // 10: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
+	13,  // 11: guanxi.interaction.v1.Purchase.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	81,  // 12: guanxi.interaction.v1.Purchase.warranty_end_time:type_name -> google.protobuf.Timestamp
+	82,  // 13: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
+	10,  // 14: guanxi.interaction.v1.RecordInteractionRequest.interaction:type_name -> guanxi.interaction.v1.Interaction
+	10,  // 15: guanxi.interaction.v1.RecordInteractionResponse.interaction:type_name -> guanxi.interaction.v1.Interaction
+	10,  // 16: guanxi.interaction.v1.ListInteractionsResponse.interactions:type_name -> guanxi.interaction.v1.Interaction
+	24,  // 17: guanxi.interaction.v1.ListInteractionsResponse.open_cases:type_name -> guanxi.interaction.v1.Case
+	69,  // 18: guanxi.interaction.v1.ListInteractionsResponse.pending_followups:type_name -> guanxi.interaction.v1.Followup
+	10,  // 19: guanxi.interaction.v1.IngestEvent.interaction:type_name -> guanxi.interaction.v1.Interaction
+	18,  // 20: guanxi.interaction.v1.IngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
+	18,  // 21: guanxi.interaction.v1.BatchIngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
+	22,  // 22: guanxi.interaction.v1.BatchIngestEventsResponse.results:type_name -> guanxi.interaction.v1.IngestResult
+	3,   // 23: guanxi.interaction.v1.IngestResult.outcome:type_name -> guanxi.interaction.v1.IngestOutcome
+	22,  // 24: guanxi.interaction.v1.IngestEventsResponse.results:type_name -> guanxi.interaction.v1.IngestResult
+	4,   // 25: guanxi.interaction.v1.Case.priority:type_name -> guanxi.interaction.v1.CasePriority
+	5,   // 26: guanxi.interaction.v1.Case.status:type_name -> guanxi.interaction.v1.CaseStatus
+	2,   // 27: guanxi.interaction.v1.Case.channel:type_name -> guanxi.interaction.v1.Channel
+	1,   // 28: guanxi.interaction.v1.Case.kind:type_name -> guanxi.interaction.v1.InteractionKind
+	81,  // 29: guanxi.interaction.v1.Case.first_response_due_time:type_name -> google.protobuf.Timestamp
+	81,  // 30: guanxi.interaction.v1.Case.resolution_due_time:type_name -> google.protobuf.Timestamp
+	81,  // 31: guanxi.interaction.v1.Case.first_response_time:type_name -> google.protobuf.Timestamp
+	81,  // 32: guanxi.interaction.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	81,  // 33: guanxi.interaction.v1.Case.close_time:type_name -> google.protobuf.Timestamp
+	81,  // 34: guanxi.interaction.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	81,  // 35: guanxi.interaction.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	81,  // 36: guanxi.interaction.v1.CaseComment.create_time:type_name -> google.protobuf.Timestamp
+	24,  // 37: guanxi.interaction.v1.CreateCaseRequest.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 38: guanxi.interaction.v1.CreateCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 39: guanxi.interaction.v1.GetCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 40: guanxi.interaction.v1.ListCasesResponse.cases:type_name -> guanxi.interaction.v1.Case
+	24,  // 41: guanxi.interaction.v1.AssignCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	5,   // 42: guanxi.interaction.v1.UpdateCaseStatusRequest.status:type_name -> guanxi.interaction.v1.CaseStatus
+	24,  // 43: guanxi.interaction.v1.UpdateCaseStatusResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 44: guanxi.interaction.v1.ResolveCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 45: guanxi.interaction.v1.ReopenCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	25,  // 46: guanxi.interaction.v1.AddCaseCommentRequest.comment:type_name -> guanxi.interaction.v1.CaseComment
+	25,  // 47: guanxi.interaction.v1.AddCaseCommentResponse.comment:type_name -> guanxi.interaction.v1.CaseComment
+	25,  // 48: guanxi.interaction.v1.ListCaseCommentsResponse.comments:type_name -> guanxi.interaction.v1.CaseComment
+	44,  // 49: guanxi.interaction.v1.BusinessCalendar.hours:type_name -> guanxi.interaction.v1.BusinessHours
+	45,  // 50: guanxi.interaction.v1.CreateBusinessCalendarRequest.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	45,  // 51: guanxi.interaction.v1.CreateBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	45,  // 52: guanxi.interaction.v1.GetBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	4,   // 53: guanxi.interaction.v1.SlaPolicy.priority:type_name -> guanxi.interaction.v1.CasePriority
+	83,  // 54: guanxi.interaction.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
+	83,  // 55: guanxi.interaction.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
+	50,  // 56: guanxi.interaction.v1.CreateSlaPolicyRequest.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
+	50,  // 57: guanxi.interaction.v1.CreateSlaPolicyResponse.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
+	50,  // 58: guanxi.interaction.v1.ListSlaPoliciesResponse.sla_policies:type_name -> guanxi.interaction.v1.SlaPolicy
+	55,  // 59: guanxi.interaction.v1.CreateTeamRequest.team:type_name -> guanxi.interaction.v1.Team
+	55,  // 60: guanxi.interaction.v1.CreateTeamResponse.team:type_name -> guanxi.interaction.v1.Team
+	6,   // 61: guanxi.interaction.v1.Survey.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	81,  // 62: guanxi.interaction.v1.Survey.create_time:type_name -> google.protobuf.Timestamp
+	81,  // 63: guanxi.interaction.v1.Survey.answer_time:type_name -> google.protobuf.Timestamp
+	58,  // 64: guanxi.interaction.v1.CreateSurveyRequest.survey:type_name -> guanxi.interaction.v1.Survey
+	58,  // 65: guanxi.interaction.v1.CreateSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	58,  // 66: guanxi.interaction.v1.GetSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	58,  // 67: guanxi.interaction.v1.AnswerSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	6,   // 68: guanxi.interaction.v1.GetSurveyStatsRequest.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	7,   // 69: guanxi.interaction.v1.GetSurveyStatsRequest.group_by:type_name -> guanxi.interaction.v1.SurveyGroupBy
+	81,  // 70: guanxi.interaction.v1.GetSurveyStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	81,  // 71: guanxi.interaction.v1.GetSurveyStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	66,  // 72: guanxi.interaction.v1.GetSurveyStatsResponse.stats:type_name -> guanxi.interaction.v1.SurveyStats
+	8,   // 73: guanxi.interaction.v1.FollowupRule.trigger:type_name -> guanxi.interaction.v1.FollowupTrigger
+	82,  // 74: guanxi.interaction.v1.FollowupRule.min_amount:type_name -> guanxi.type.v1.Money
+	83,  // 75: guanxi.interaction.v1.FollowupRule.offset:type_name -> google.protobuf.Duration
+	2,   // 76: guanxi.interaction.v1.FollowupRule.channel:type_name -> guanxi.interaction.v1.Channel
+	81,  // 77: guanxi.interaction.v1.Followup.due_time:type_name -> google.protobuf.Timestamp
+	2,   // 78: guanxi.interaction.v1.Followup.channel:type_name -> guanxi.interaction.v1.Channel
+	9,   // 79: guanxi.interaction.v1.Followup.status:type_name -> guanxi.interaction.v1.FollowupStatus
+	81,  // 80: guanxi.interaction.v1.Followup.create_time:type_name -> google.protobuf.Timestamp
+	81,  // 81: guanxi.interaction.v1.Followup.complete_time:type_name -> google.protobuf.Timestamp
+	68,  // 82: guanxi.interaction.v1.CreateFollowupRuleRequest.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	68,  // 83: guanxi.interaction.v1.CreateFollowupRuleResponse.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	68,  // 84: guanxi.interaction.v1.ListFollowupRulesResponse.rules:type_name -> guanxi.interaction.v1.FollowupRule
+	69,  // 85: guanxi.interaction.v1.CreateFollowupRequest.followup:type_name -> guanxi.interaction.v1.Followup
+	69,  // 86: guanxi.interaction.v1.CreateFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	69,  // 87: guanxi.interaction.v1.ListFollowupsResponse.followups:type_name -> guanxi.interaction.v1.Followup
+	1,   // 88: guanxi.interaction.v1.CompleteFollowupRequest.kind:type_name -> guanxi.interaction.v1.InteractionKind
+	2,   // 89: guanxi.interaction.v1.CompleteFollowupRequest.channel:type_name -> guanxi.interaction.v1.Channel
+	69,  // 90: guanxi.interaction.v1.CompleteFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	14,  // 91: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
+	16,  // 92: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
+	19,  // 93: guanxi.interaction.v1.InteractionService.IngestEvents:input_type -> guanxi.interaction.v1.IngestEventsRequest
+	20,  // 94: guanxi.interaction.v1.InteractionService.BatchIngestEvents:input_type -> guanxi.interaction.v1.BatchIngestEventsRequest
+	26,  // 95: guanxi.interaction.v1.InteractionService.CreateCase:input_type -> guanxi.interaction.v1.CreateCaseRequest
+	28,  // 96: guanxi.interaction.v1.InteractionService.GetCase:input_type -> guanxi.interaction.v1.GetCaseRequest
+	30,  // 97: guanxi.interaction.v1.InteractionService.ListCases:input_type -> guanxi.interaction.v1.ListCasesRequest
+	32,  // 98: guanxi.interaction.v1.InteractionService.AssignCase:input_type -> guanxi.interaction.v1.AssignCaseRequest
+	34,  // 99: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:input_type -> guanxi.interaction.v1.UpdateCaseStatusRequest
+	36,  // 100: guanxi.interaction.v1.InteractionService.ResolveCase:input_type -> guanxi.interaction.v1.ResolveCaseRequest
+	38,  // 101: guanxi.interaction.v1.InteractionService.ReopenCase:input_type -> guanxi.interaction.v1.ReopenCaseRequest
+	40,  // 102: guanxi.interaction.v1.InteractionService.AddCaseComment:input_type -> guanxi.interaction.v1.AddCaseCommentRequest
+	42,  // 103: guanxi.interaction.v1.InteractionService.ListCaseComments:input_type -> guanxi.interaction.v1.ListCaseCommentsRequest
+	46,  // 104: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:input_type -> guanxi.interaction.v1.CreateBusinessCalendarRequest
+	48,  // 105: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:input_type -> guanxi.interaction.v1.GetBusinessCalendarRequest
+	51,  // 106: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:input_type -> guanxi.interaction.v1.CreateSlaPolicyRequest
+	53,  // 107: guanxi.interaction.v1.InteractionService.ListSlaPolicies:input_type -> guanxi.interaction.v1.ListSlaPoliciesRequest
+	56,  // 108: guanxi.interaction.v1.InteractionService.CreateTeam:input_type -> guanxi.interaction.v1.CreateTeamRequest
+	59,  // 109: guanxi.interaction.v1.InteractionService.CreateSurvey:input_type -> guanxi.interaction.v1.CreateSurveyRequest
+	61,  // 110: guanxi.interaction.v1.InteractionService.GetSurvey:input_type -> guanxi.interaction.v1.GetSurveyRequest
+	63,  // 111: guanxi.interaction.v1.InteractionService.AnswerSurvey:input_type -> guanxi.interaction.v1.AnswerSurveyRequest
+	65,  // 112: guanxi.interaction.v1.InteractionService.GetSurveyStats:input_type -> guanxi.interaction.v1.GetSurveyStatsRequest
+	70,  // 113: guanxi.interaction.v1.InteractionService.CreateFollowupRule:input_type -> guanxi.interaction.v1.CreateFollowupRuleRequest
+	72,  // 114: guanxi.interaction.v1.InteractionService.ListFollowupRules:input_type -> guanxi.interaction.v1.ListFollowupRulesRequest
+	74,  // 115: guanxi.interaction.v1.InteractionService.CreateFollowup:input_type -> guanxi.interaction.v1.CreateFollowupRequest
+	76,  // 116: guanxi.interaction.v1.InteractionService.ListFollowups:input_type -> guanxi.interaction.v1.ListFollowupsRequest
+	78,  // 117: guanxi.interaction.v1.InteractionService.CompleteFollowup:input_type -> guanxi.interaction.v1.CompleteFollowupRequest
+	15,  // 118: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
+	17,  // 119: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
+	23,  // 120: guanxi.interaction.v1.InteractionService.IngestEvents:output_type -> guanxi.interaction.v1.IngestEventsResponse
+	21,  // 121: guanxi.interaction.v1.InteractionService.BatchIngestEvents:output_type -> guanxi.interaction.v1.BatchIngestEventsResponse
+	27,  // 122: guanxi.interaction.v1.InteractionService.CreateCase:output_type -> guanxi.interaction.v1.CreateCaseResponse
+	29,  // 123: guanxi.interaction.v1.InteractionService.GetCase:output_type -> guanxi.interaction.v1.GetCaseResponse
+	31,  // 124: guanxi.interaction.v1.InteractionService.ListCases:output_type -> guanxi.interaction.v1.ListCasesResponse
+	33,  // 125: guanxi.interaction.v1.InteractionService.AssignCase:output_type -> guanxi.interaction.v1.AssignCaseResponse
+	35,  // 126: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:output_type -> guanxi.interaction.v1.UpdateCaseStatusResponse
+	37,  // 127: guanxi.interaction.v1.InteractionService.ResolveCase:output_type -> guanxi.interaction.v1.ResolveCaseResponse
+	39,  // 128: guanxi.interaction.v1.InteractionService.ReopenCase:output_type -> guanxi.interaction.v1.ReopenCaseResponse
+	41,  // 129: guanxi.interaction.v1.InteractionService.AddCaseComment:output_type -> guanxi.interaction.v1.AddCaseCommentResponse
+	43,  // 130: guanxi.interaction.v1.InteractionService.ListCaseComments:output_type -> guanxi.interaction.v1.ListCaseCommentsResponse
+	47,  // 131: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:output_type -> guanxi.interaction.v1.CreateBusinessCalendarResponse
+	49,  // 132: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:output_type -> guanxi.interaction.v1.GetBusinessCalendarResponse
+	52,  // 133: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:output_type -> guanxi.interaction.v1.CreateSlaPolicyResponse
+	54,  // 134: guanxi.interaction.v1.InteractionService.ListSlaPolicies:output_type -> guanxi.interaction.v1.ListSlaPoliciesResponse
+	57,  // 135: guanxi.interaction.v1.InteractionService.CreateTeam:output_type -> guanxi.interaction.v1.CreateTeamResponse
+	60,  // 136: guanxi.interaction.v1.InteractionService.CreateSurvey:output_type -> guanxi.interaction.v1.CreateSurveyResponse
+	62,  // 137: guanxi.interaction.v1.InteractionService.GetSurvey:output_type -> guanxi.interaction.v1.GetSurveyResponse
+	64,  // 138: guanxi.interaction.v1.InteractionService.AnswerSurvey:output_type -> guanxi.interaction.v1.AnswerSurveyResponse
+	67,  // 139: guanxi.interaction.v1.InteractionService.GetSurveyStats:output_type -> guanxi.interaction.v1.GetSurveyStatsResponse
+	71,  // 140: guanxi.interaction.v1.InteractionService.CreateFollowupRule:output_type -> guanxi.interaction.v1.CreateFollowupRuleResponse
+	73,  // 141: guanxi.interaction.v1.InteractionService.ListFollowupRules:output_type -> guanxi.interaction.v1.ListFollowupRulesResponse
+	75,  // 142: guanxi.interaction.v1.InteractionService.CreateFollowup:output_type -> guanxi.interaction.v1.CreateFollowupResponse
+	77,  // 143: guanxi.interaction.v1.InteractionService.ListFollowups:output_type -> guanxi.interaction.v1.ListFollowupsResponse
+	79,  // 144: guanxi.interaction.v1.InteractionService.CompleteFollowup:output_type -> guanxi.interaction.v1.CompleteFollowupResponse
+	118, // [118:145] is the sub-list for method output_type
+	91,  // [91:118] is the sub-list for method input_type
+	91,  // [91:91] is the sub-list for extension type_name
+	91,  // [91:91] is the sub-list for extension extendee
+	0,   // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_interaction_v1_interaction_proto_init() }
@@ -797,8 +6050,8 @@ func file_guanxi_interaction_v1_interaction_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_interaction_v1_interaction_proto_rawDesc), len(file_guanxi_interaction_v1_interaction_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      10,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

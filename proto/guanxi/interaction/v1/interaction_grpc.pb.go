@@ -19,8 +19,33 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	InteractionService_RecordInteraction_FullMethodName = "/guanxi.interaction.v1.InteractionService/RecordInteraction"
-	InteractionService_ListInteractions_FullMethodName  = "/guanxi.interaction.v1.InteractionService/ListInteractions"
+	InteractionService_RecordInteraction_FullMethodName      = "/guanxi.interaction.v1.InteractionService/RecordInteraction"
+	InteractionService_ListInteractions_FullMethodName       = "/guanxi.interaction.v1.InteractionService/ListInteractions"
+	InteractionService_IngestEvents_FullMethodName           = "/guanxi.interaction.v1.InteractionService/IngestEvents"
+	InteractionService_BatchIngestEvents_FullMethodName      = "/guanxi.interaction.v1.InteractionService/BatchIngestEvents"
+	InteractionService_CreateCase_FullMethodName             = "/guanxi.interaction.v1.InteractionService/CreateCase"
+	InteractionService_GetCase_FullMethodName                = "/guanxi.interaction.v1.InteractionService/GetCase"
+	InteractionService_ListCases_FullMethodName              = "/guanxi.interaction.v1.InteractionService/ListCases"
+	InteractionService_AssignCase_FullMethodName             = "/guanxi.interaction.v1.InteractionService/AssignCase"
+	InteractionService_UpdateCaseStatus_FullMethodName       = "/guanxi.interaction.v1.InteractionService/UpdateCaseStatus"
+	InteractionService_ResolveCase_FullMethodName            = "/guanxi.interaction.v1.InteractionService/ResolveCase"
+	InteractionService_ReopenCase_FullMethodName             = "/guanxi.interaction.v1.InteractionService/ReopenCase"
+	InteractionService_AddCaseComment_FullMethodName         = "/guanxi.interaction.v1.InteractionService/AddCaseComment"
+	InteractionService_ListCaseComments_FullMethodName       = "/guanxi.interaction.v1.InteractionService/ListCaseComments"
+	InteractionService_CreateBusinessCalendar_FullMethodName = "/guanxi.interaction.v1.InteractionService/CreateBusinessCalendar"
+	InteractionService_GetBusinessCalendar_FullMethodName    = "/guanxi.interaction.v1.InteractionService/GetBusinessCalendar"
+	InteractionService_CreateSlaPolicy_FullMethodName        = "/guanxi.interaction.v1.InteractionService/CreateSlaPolicy"
+	InteractionService_ListSlaPolicies_FullMethodName        = "/guanxi.interaction.v1.InteractionService/ListSlaPolicies"
+	InteractionService_CreateTeam_FullMethodName             = "/guanxi.interaction.v1.InteractionService/CreateTeam"
+	InteractionService_CreateSurvey_FullMethodName           = "/guanxi.interaction.v1.InteractionService/CreateSurvey"
+	InteractionService_GetSurvey_FullMethodName              = "/guanxi.interaction.v1.InteractionService/GetSurvey"
+	InteractionService_AnswerSurvey_FullMethodName           = "/guanxi.interaction.v1.InteractionService/AnswerSurvey"
+	InteractionService_GetSurveyStats_FullMethodName         = "/guanxi.interaction.v1.InteractionService/GetSurveyStats"
+	InteractionService_CreateFollowupRule_FullMethodName     = "/guanxi.interaction.v1.InteractionService/CreateFollowupRule"
+	InteractionService_ListFollowupRules_FullMethodName      = "/guanxi.interaction.v1.InteractionService/ListFollowupRules"
+	InteractionService_CreateFollowup_FullMethodName         = "/guanxi.interaction.v1.InteractionService/CreateFollowup"
+	InteractionService_ListFollowups_FullMethodName          = "/guanxi.interaction.v1.InteractionService/ListFollowups"
+	InteractionService_CompleteFollowup_FullMethodName       = "/guanxi.interaction.v1.InteractionService/CompleteFollowup"
 )
 
 // InteractionServiceClient is the client API for InteractionService service.
@@ -34,8 +59,77 @@ type InteractionServiceClient interface {
 	// and lines and is published as interaction.purchase.recorded. The same
 	// request_id, or the same source and source_id, never records twice.
 	RecordInteraction(ctx context.Context, in *RecordInteractionRequest, opts ...grpc.CallOption) (*RecordInteractionResponse, error)
-	// ListInteractions returns a customer's timeline, newest first.
+	// ListInteractions returns a customer's timeline, newest first, filtered
+	// by channel, kind and time. The first page also carries the customer's
+	// open cases.
 	ListInteractions(ctx context.Context, in *ListInteractionsRequest, opts ...grpc.CallOption) (*ListInteractionsResponse, error)
+	// IngestEvents takes call-center events on a client stream. Each event is
+	// idempotent by (source, external_id); the caller is matched to a
+	// customer by phone, and an unknown number creates a prospect. The
+	// response says, per event, whether it was created, a duplicate, or
+	// rejected and why. At most 20,000 events per stream.
+	IngestEvents(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[IngestEventsRequest, IngestEventsResponse], error)
+	// BatchIngestEvents is IngestEvents for one batch, the REST way in.
+	BatchIngestEvents(ctx context.Context, in *BatchIngestEventsRequest, opts ...grpc.CallOption) (*BatchIngestEventsResponse, error)
+	// CreateCase opens a case (ticket). The SLA policy matching its priority
+	// and customer class sets its first-response and resolution due times.
+	CreateCase(ctx context.Context, in *CreateCaseRequest, opts ...grpc.CallOption) (*CreateCaseResponse, error)
+	// GetCase returns one case.
+	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
+	// ListCases pages through cases, newest first.
+	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
+	// AssignCase gives a case to an agent and team.
+	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error)
+	// UpdateCaseStatus moves a case to IN_PROGRESS, WAITING_ON_CUSTOMER (which
+	// pauses its SLA clocks) or CLOSED.
+	UpdateCaseStatus(ctx context.Context, in *UpdateCaseStatusRequest, opts ...grpc.CallOption) (*UpdateCaseStatusResponse, error)
+	// ResolveCase resolves a case; interaction.case.resolved tells the
+	// customer and invites them to a satisfaction survey.
+	ResolveCase(ctx context.Context, in *ResolveCaseRequest, opts ...grpc.CallOption) (*ResolveCaseResponse, error)
+	// ReopenCase reopens a resolved or closed case.
+	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error)
+	// AddCaseComment adds an internal note or a customer-visible reply; the
+	// first reply is the case's first response.
+	AddCaseComment(ctx context.Context, in *AddCaseCommentRequest, opts ...grpc.CallOption) (*AddCaseCommentResponse, error)
+	// ListCaseComments returns a case's notes and replies, oldest first.
+	ListCaseComments(ctx context.Context, in *ListCaseCommentsRequest, opts ...grpc.CallOption) (*ListCaseCommentsResponse, error)
+	// CreateBusinessCalendar stores the working hours and holidays SLA clocks
+	// run on.
+	CreateBusinessCalendar(ctx context.Context, in *CreateBusinessCalendarRequest, opts ...grpc.CallOption) (*CreateBusinessCalendarResponse, error)
+	// GetBusinessCalendar returns one calendar.
+	GetBusinessCalendar(ctx context.Context, in *GetBusinessCalendarRequest, opts ...grpc.CallOption) (*GetBusinessCalendarResponse, error)
+	// CreateSlaPolicy stores the targets for cases of one priority and
+	// customer class.
+	CreateSlaPolicy(ctx context.Context, in *CreateSlaPolicyRequest, opts ...grpc.CallOption) (*CreateSlaPolicyResponse, error)
+	// ListSlaPolicies returns every SLA policy.
+	ListSlaPolicies(ctx context.Context, in *ListSlaPoliciesRequest, opts ...grpc.CallOption) (*ListSlaPoliciesResponse, error)
+	// CreateTeam stores a team and its manager, whom breached cases are
+	// escalated to.
+	CreateTeam(ctx context.Context, in *CreateTeamRequest, opts ...grpc.CallOption) (*CreateTeamResponse, error)
+	// CreateSurvey prepares a survey about a purchase or a case; resolving a
+	// case prepares its CSAT survey itself.
+	CreateSurvey(ctx context.Context, in *CreateSurveyRequest, opts ...grpc.CallOption) (*CreateSurveyResponse, error)
+	// GetSurvey returns one survey.
+	GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error)
+	// AnswerSurvey records the customer's score, once; it goes on the
+	// customer's timeline and is published as interaction.survey.answered.
+	AnswerSurvey(ctx context.Context, in *AnswerSurveyRequest, opts ...grpc.CallOption) (*AnswerSurveyResponse, error)
+	// GetSurveyStats aggregates answered surveys of one kind per agent, team
+	// or month.
+	GetSurveyStats(ctx context.Context, in *GetSurveyStatsRequest, opts ...grpc.CallOption) (*GetSurveyStatsResponse, error)
+	// CreateFollowupRule stores a rule that schedules follow-ups after
+	// purchases, resolved cases or before warranties end.
+	CreateFollowupRule(ctx context.Context, in *CreateFollowupRuleRequest, opts ...grpc.CallOption) (*CreateFollowupRuleResponse, error)
+	// ListFollowupRules returns every rule.
+	ListFollowupRules(ctx context.Context, in *ListFollowupRulesRequest, opts ...grpc.CallOption) (*ListFollowupRulesResponse, error)
+	// CreateFollowup schedules a follow-up by hand.
+	CreateFollowup(ctx context.Context, in *CreateFollowupRequest, opts ...grpc.CallOption) (*CreateFollowupResponse, error)
+	// ListFollowups returns follow-ups by due time: an agent's due list with
+	// `agent_id = "a" AND status = DUE`.
+	ListFollowups(ctx context.Context, in *ListFollowupsRequest, opts ...grpc.CallOption) (*ListFollowupsResponse, error)
+	// CompleteFollowup records the call or visit made and closes the
+	// follow-up.
+	CompleteFollowup(ctx context.Context, in *CompleteFollowupRequest, opts ...grpc.CallOption) (*CompleteFollowupResponse, error)
 }
 
 type interactionServiceClient struct {
@@ -66,6 +160,259 @@ func (c *interactionServiceClient) ListInteractions(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *interactionServiceClient) IngestEvents(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[IngestEventsRequest, IngestEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &InteractionService_ServiceDesc.Streams[0], InteractionService_IngestEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[IngestEventsRequest, IngestEventsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InteractionService_IngestEventsClient = grpc.ClientStreamingClient[IngestEventsRequest, IngestEventsResponse]
+
+func (c *interactionServiceClient) BatchIngestEvents(ctx context.Context, in *BatchIngestEventsRequest, opts ...grpc.CallOption) (*BatchIngestEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchIngestEventsResponse)
+	err := c.cc.Invoke(ctx, InteractionService_BatchIngestEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateCase(ctx context.Context, in *CreateCaseRequest, opts ...grpc.CallOption) (*CreateCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_GetCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCasesResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ListCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AssignCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_AssignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) UpdateCaseStatus(ctx context.Context, in *UpdateCaseStatusRequest, opts ...grpc.CallOption) (*UpdateCaseStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCaseStatusResponse)
+	err := c.cc.Invoke(ctx, InteractionService_UpdateCaseStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ResolveCase(ctx context.Context, in *ResolveCaseRequest, opts ...grpc.CallOption) (*ResolveCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ResolveCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ReopenCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) AddCaseComment(ctx context.Context, in *AddCaseCommentRequest, opts ...grpc.CallOption) (*AddCaseCommentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddCaseCommentResponse)
+	err := c.cc.Invoke(ctx, InteractionService_AddCaseComment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ListCaseComments(ctx context.Context, in *ListCaseCommentsRequest, opts ...grpc.CallOption) (*ListCaseCommentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCaseCommentsResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ListCaseComments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateBusinessCalendar(ctx context.Context, in *CreateBusinessCalendarRequest, opts ...grpc.CallOption) (*CreateBusinessCalendarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateBusinessCalendarResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateBusinessCalendar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) GetBusinessCalendar(ctx context.Context, in *GetBusinessCalendarRequest, opts ...grpc.CallOption) (*GetBusinessCalendarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBusinessCalendarResponse)
+	err := c.cc.Invoke(ctx, InteractionService_GetBusinessCalendar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateSlaPolicy(ctx context.Context, in *CreateSlaPolicyRequest, opts ...grpc.CallOption) (*CreateSlaPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSlaPolicyResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateSlaPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ListSlaPolicies(ctx context.Context, in *ListSlaPoliciesRequest, opts ...grpc.CallOption) (*ListSlaPoliciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSlaPoliciesResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ListSlaPolicies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateTeam(ctx context.Context, in *CreateTeamRequest, opts ...grpc.CallOption) (*CreateTeamResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTeamResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateSurvey(ctx context.Context, in *CreateSurveyRequest, opts ...grpc.CallOption) (*CreateSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSurveyResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyResponse)
+	err := c.cc.Invoke(ctx, InteractionService_GetSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) AnswerSurvey(ctx context.Context, in *AnswerSurveyRequest, opts ...grpc.CallOption) (*AnswerSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerSurveyResponse)
+	err := c.cc.Invoke(ctx, InteractionService_AnswerSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) GetSurveyStats(ctx context.Context, in *GetSurveyStatsRequest, opts ...grpc.CallOption) (*GetSurveyStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyStatsResponse)
+	err := c.cc.Invoke(ctx, InteractionService_GetSurveyStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateFollowupRule(ctx context.Context, in *CreateFollowupRuleRequest, opts ...grpc.CallOption) (*CreateFollowupRuleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateFollowupRuleResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateFollowupRule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ListFollowupRules(ctx context.Context, in *ListFollowupRulesRequest, opts ...grpc.CallOption) (*ListFollowupRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFollowupRulesResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ListFollowupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CreateFollowup(ctx context.Context, in *CreateFollowupRequest, opts ...grpc.CallOption) (*CreateFollowupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateFollowupResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CreateFollowup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) ListFollowups(ctx context.Context, in *ListFollowupsRequest, opts ...grpc.CallOption) (*ListFollowupsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFollowupsResponse)
+	err := c.cc.Invoke(ctx, InteractionService_ListFollowups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) CompleteFollowup(ctx context.Context, in *CompleteFollowupRequest, opts ...grpc.CallOption) (*CompleteFollowupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteFollowupResponse)
+	err := c.cc.Invoke(ctx, InteractionService_CompleteFollowup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InteractionServiceServer is the server API for InteractionService service.
 // All implementations must embed UnimplementedInteractionServiceServer
 // for forward compatibility.
@@ -77,8 +424,77 @@ type InteractionServiceServer interface {
 	// and lines and is published as interaction.purchase.recorded. The same
 	// request_id, or the same source and source_id, never records twice.
 	RecordInteraction(context.Context, *RecordInteractionRequest) (*RecordInteractionResponse, error)
-	// ListInteractions returns a customer's timeline, newest first.
+	// ListInteractions returns a customer's timeline, newest first, filtered
+	// by channel, kind and time. The first page also carries the customer's
+	// open cases.
 	ListInteractions(context.Context, *ListInteractionsRequest) (*ListInteractionsResponse, error)
+	// IngestEvents takes call-center events on a client stream. Each event is
+	// idempotent by (source, external_id); the caller is matched to a
+	// customer by phone, and an unknown number creates a prospect. The
+	// response says, per event, whether it was created, a duplicate, or
+	// rejected and why. At most 20,000 events per stream.
+	IngestEvents(grpc.ClientStreamingServer[IngestEventsRequest, IngestEventsResponse]) error
+	// BatchIngestEvents is IngestEvents for one batch, the REST way in.
+	BatchIngestEvents(context.Context, *BatchIngestEventsRequest) (*BatchIngestEventsResponse, error)
+	// CreateCase opens a case (ticket). The SLA policy matching its priority
+	// and customer class sets its first-response and resolution due times.
+	CreateCase(context.Context, *CreateCaseRequest) (*CreateCaseResponse, error)
+	// GetCase returns one case.
+	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
+	// ListCases pages through cases, newest first.
+	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
+	// AssignCase gives a case to an agent and team.
+	AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error)
+	// UpdateCaseStatus moves a case to IN_PROGRESS, WAITING_ON_CUSTOMER (which
+	// pauses its SLA clocks) or CLOSED.
+	UpdateCaseStatus(context.Context, *UpdateCaseStatusRequest) (*UpdateCaseStatusResponse, error)
+	// ResolveCase resolves a case; interaction.case.resolved tells the
+	// customer and invites them to a satisfaction survey.
+	ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error)
+	// ReopenCase reopens a resolved or closed case.
+	ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error)
+	// AddCaseComment adds an internal note or a customer-visible reply; the
+	// first reply is the case's first response.
+	AddCaseComment(context.Context, *AddCaseCommentRequest) (*AddCaseCommentResponse, error)
+	// ListCaseComments returns a case's notes and replies, oldest first.
+	ListCaseComments(context.Context, *ListCaseCommentsRequest) (*ListCaseCommentsResponse, error)
+	// CreateBusinessCalendar stores the working hours and holidays SLA clocks
+	// run on.
+	CreateBusinessCalendar(context.Context, *CreateBusinessCalendarRequest) (*CreateBusinessCalendarResponse, error)
+	// GetBusinessCalendar returns one calendar.
+	GetBusinessCalendar(context.Context, *GetBusinessCalendarRequest) (*GetBusinessCalendarResponse, error)
+	// CreateSlaPolicy stores the targets for cases of one priority and
+	// customer class.
+	CreateSlaPolicy(context.Context, *CreateSlaPolicyRequest) (*CreateSlaPolicyResponse, error)
+	// ListSlaPolicies returns every SLA policy.
+	ListSlaPolicies(context.Context, *ListSlaPoliciesRequest) (*ListSlaPoliciesResponse, error)
+	// CreateTeam stores a team and its manager, whom breached cases are
+	// escalated to.
+	CreateTeam(context.Context, *CreateTeamRequest) (*CreateTeamResponse, error)
+	// CreateSurvey prepares a survey about a purchase or a case; resolving a
+	// case prepares its CSAT survey itself.
+	CreateSurvey(context.Context, *CreateSurveyRequest) (*CreateSurveyResponse, error)
+	// GetSurvey returns one survey.
+	GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error)
+	// AnswerSurvey records the customer's score, once; it goes on the
+	// customer's timeline and is published as interaction.survey.answered.
+	AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error)
+	// GetSurveyStats aggregates answered surveys of one kind per agent, team
+	// or month.
+	GetSurveyStats(context.Context, *GetSurveyStatsRequest) (*GetSurveyStatsResponse, error)
+	// CreateFollowupRule stores a rule that schedules follow-ups after
+	// purchases, resolved cases or before warranties end.
+	CreateFollowupRule(context.Context, *CreateFollowupRuleRequest) (*CreateFollowupRuleResponse, error)
+	// ListFollowupRules returns every rule.
+	ListFollowupRules(context.Context, *ListFollowupRulesRequest) (*ListFollowupRulesResponse, error)
+	// CreateFollowup schedules a follow-up by hand.
+	CreateFollowup(context.Context, *CreateFollowupRequest) (*CreateFollowupResponse, error)
+	// ListFollowups returns follow-ups by due time: an agent's due list with
+	// `agent_id = "a" AND status = DUE`.
+	ListFollowups(context.Context, *ListFollowupsRequest) (*ListFollowupsResponse, error)
+	// CompleteFollowup records the call or visit made and closes the
+	// follow-up.
+	CompleteFollowup(context.Context, *CompleteFollowupRequest) (*CompleteFollowupResponse, error)
 	mustEmbedUnimplementedInteractionServiceServer()
 }
 
@@ -94,6 +510,81 @@ func (UnimplementedInteractionServiceServer) RecordInteraction(context.Context, 
 }
 func (UnimplementedInteractionServiceServer) ListInteractions(context.Context, *ListInteractionsRequest) (*ListInteractionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInteractions not implemented")
+}
+func (UnimplementedInteractionServiceServer) IngestEvents(grpc.ClientStreamingServer[IngestEventsRequest, IngestEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method IngestEvents not implemented")
+}
+func (UnimplementedInteractionServiceServer) BatchIngestEvents(context.Context, *BatchIngestEventsRequest) (*BatchIngestEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchIngestEvents not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateCase(context.Context, *CreateCaseRequest) (*CreateCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
+}
+func (UnimplementedInteractionServiceServer) AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) UpdateCaseStatus(context.Context, *UpdateCaseStatusRequest) (*UpdateCaseStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCaseStatus not implemented")
+}
+func (UnimplementedInteractionServiceServer) ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReopenCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) AddCaseComment(context.Context, *AddCaseCommentRequest) (*AddCaseCommentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddCaseComment not implemented")
+}
+func (UnimplementedInteractionServiceServer) ListCaseComments(context.Context, *ListCaseCommentsRequest) (*ListCaseCommentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCaseComments not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateBusinessCalendar(context.Context, *CreateBusinessCalendarRequest) (*CreateBusinessCalendarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBusinessCalendar not implemented")
+}
+func (UnimplementedInteractionServiceServer) GetBusinessCalendar(context.Context, *GetBusinessCalendarRequest) (*GetBusinessCalendarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBusinessCalendar not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateSlaPolicy(context.Context, *CreateSlaPolicyRequest) (*CreateSlaPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSlaPolicy not implemented")
+}
+func (UnimplementedInteractionServiceServer) ListSlaPolicies(context.Context, *ListSlaPoliciesRequest) (*ListSlaPoliciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSlaPolicies not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateTeam(context.Context, *CreateTeamRequest) (*CreateTeamResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTeam not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateSurvey(context.Context, *CreateSurveyRequest) (*CreateSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSurvey not implemented")
+}
+func (UnimplementedInteractionServiceServer) GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurvey not implemented")
+}
+func (UnimplementedInteractionServiceServer) AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerSurvey not implemented")
+}
+func (UnimplementedInteractionServiceServer) GetSurveyStats(context.Context, *GetSurveyStatsRequest) (*GetSurveyStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurveyStats not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateFollowupRule(context.Context, *CreateFollowupRuleRequest) (*CreateFollowupRuleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFollowupRule not implemented")
+}
+func (UnimplementedInteractionServiceServer) ListFollowupRules(context.Context, *ListFollowupRulesRequest) (*ListFollowupRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFollowupRules not implemented")
+}
+func (UnimplementedInteractionServiceServer) CreateFollowup(context.Context, *CreateFollowupRequest) (*CreateFollowupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFollowup not implemented")
+}
+func (UnimplementedInteractionServiceServer) ListFollowups(context.Context, *ListFollowupsRequest) (*ListFollowupsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFollowups not implemented")
+}
+func (UnimplementedInteractionServiceServer) CompleteFollowup(context.Context, *CompleteFollowupRequest) (*CompleteFollowupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteFollowup not implemented")
 }
 func (UnimplementedInteractionServiceServer) mustEmbedUnimplementedInteractionServiceServer() {}
 func (UnimplementedInteractionServiceServer) testEmbeddedByValue()                            {}
@@ -152,6 +643,445 @@ func _InteractionService_ListInteractions_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InteractionService_IngestEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(InteractionServiceServer).IngestEvents(&grpc.GenericServerStream[IngestEventsRequest, IngestEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InteractionService_IngestEventsServer = grpc.ClientStreamingServer[IngestEventsRequest, IngestEventsResponse]
+
+func _InteractionService_BatchIngestEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchIngestEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).BatchIngestEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_BatchIngestEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).BatchIngestEvents(ctx, req.(*BatchIngestEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateCase(ctx, req.(*CreateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_GetCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).GetCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_GetCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).GetCase(ctx, req.(*GetCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ListCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ListCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ListCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ListCases(ctx, req.(*ListCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_AssignCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).AssignCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_AssignCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).AssignCase(ctx, req.(*AssignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_UpdateCaseStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCaseStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).UpdateCaseStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_UpdateCaseStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).UpdateCaseStatus(ctx, req.(*UpdateCaseStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ResolveCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ResolveCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ResolveCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ResolveCase(ctx, req.(*ResolveCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ReopenCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ReopenCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ReopenCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ReopenCase(ctx, req.(*ReopenCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_AddCaseComment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddCaseCommentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).AddCaseComment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_AddCaseComment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).AddCaseComment(ctx, req.(*AddCaseCommentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ListCaseComments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCaseCommentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ListCaseComments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ListCaseComments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ListCaseComments(ctx, req.(*ListCaseCommentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateBusinessCalendar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBusinessCalendarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateBusinessCalendar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateBusinessCalendar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateBusinessCalendar(ctx, req.(*CreateBusinessCalendarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_GetBusinessCalendar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBusinessCalendarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).GetBusinessCalendar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_GetBusinessCalendar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).GetBusinessCalendar(ctx, req.(*GetBusinessCalendarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateSlaPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSlaPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateSlaPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateSlaPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateSlaPolicy(ctx, req.(*CreateSlaPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ListSlaPolicies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSlaPoliciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ListSlaPolicies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ListSlaPolicies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ListSlaPolicies(ctx, req.(*ListSlaPoliciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTeamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateTeam(ctx, req.(*CreateTeamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateSurvey(ctx, req.(*CreateSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_GetSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).GetSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_GetSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).GetSurvey(ctx, req.(*GetSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_AnswerSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).AnswerSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_AnswerSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).AnswerSurvey(ctx, req.(*AnswerSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_GetSurveyStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).GetSurveyStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_GetSurveyStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).GetSurveyStats(ctx, req.(*GetSurveyStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateFollowupRule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFollowupRuleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateFollowupRule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateFollowupRule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateFollowupRule(ctx, req.(*CreateFollowupRuleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ListFollowupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFollowupRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ListFollowupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ListFollowupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ListFollowupRules(ctx, req.(*ListFollowupRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CreateFollowup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFollowupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CreateFollowup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CreateFollowup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CreateFollowup(ctx, req.(*CreateFollowupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_ListFollowups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFollowupsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).ListFollowups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_ListFollowups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).ListFollowups(ctx, req.(*ListFollowupsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_CompleteFollowup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteFollowupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).CompleteFollowup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_CompleteFollowup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).CompleteFollowup(ctx, req.(*CompleteFollowupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InteractionService_ServiceDesc is the grpc.ServiceDesc for InteractionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -167,7 +1097,109 @@ var InteractionService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListInteractions",
 			Handler:    _InteractionService_ListInteractions_Handler,
 		},
+		{
+			MethodName: "BatchIngestEvents",
+			Handler:    _InteractionService_BatchIngestEvents_Handler,
+		},
+		{
+			MethodName: "CreateCase",
+			Handler:    _InteractionService_CreateCase_Handler,
+		},
+		{
+			MethodName: "GetCase",
+			Handler:    _InteractionService_GetCase_Handler,
+		},
+		{
+			MethodName: "ListCases",
+			Handler:    _InteractionService_ListCases_Handler,
+		},
+		{
+			MethodName: "AssignCase",
+			Handler:    _InteractionService_AssignCase_Handler,
+		},
+		{
+			MethodName: "UpdateCaseStatus",
+			Handler:    _InteractionService_UpdateCaseStatus_Handler,
+		},
+		{
+			MethodName: "ResolveCase",
+			Handler:    _InteractionService_ResolveCase_Handler,
+		},
+		{
+			MethodName: "ReopenCase",
+			Handler:    _InteractionService_ReopenCase_Handler,
+		},
+		{
+			MethodName: "AddCaseComment",
+			Handler:    _InteractionService_AddCaseComment_Handler,
+		},
+		{
+			MethodName: "ListCaseComments",
+			Handler:    _InteractionService_ListCaseComments_Handler,
+		},
+		{
+			MethodName: "CreateBusinessCalendar",
+			Handler:    _InteractionService_CreateBusinessCalendar_Handler,
+		},
+		{
+			MethodName: "GetBusinessCalendar",
+			Handler:    _InteractionService_GetBusinessCalendar_Handler,
+		},
+		{
+			MethodName: "CreateSlaPolicy",
+			Handler:    _InteractionService_CreateSlaPolicy_Handler,
+		},
+		{
+			MethodName: "ListSlaPolicies",
+			Handler:    _InteractionService_ListSlaPolicies_Handler,
+		},
+		{
+			MethodName: "CreateTeam",
+			Handler:    _InteractionService_CreateTeam_Handler,
+		},
+		{
+			MethodName: "CreateSurvey",
+			Handler:    _InteractionService_CreateSurvey_Handler,
+		},
+		{
+			MethodName: "GetSurvey",
+			Handler:    _InteractionService_GetSurvey_Handler,
+		},
+		{
+			MethodName: "AnswerSurvey",
+			Handler:    _InteractionService_AnswerSurvey_Handler,
+		},
+		{
+			MethodName: "GetSurveyStats",
+			Handler:    _InteractionService_GetSurveyStats_Handler,
+		},
+		{
+			MethodName: "CreateFollowupRule",
+			Handler:    _InteractionService_CreateFollowupRule_Handler,
+		},
+		{
+			MethodName: "ListFollowupRules",
+			Handler:    _InteractionService_ListFollowupRules_Handler,
+		},
+		{
+			MethodName: "CreateFollowup",
+			Handler:    _InteractionService_CreateFollowup_Handler,
+		},
+		{
+			MethodName: "ListFollowups",
+			Handler:    _InteractionService_ListFollowups_Handler,
+		},
+		{
+			MethodName: "CompleteFollowup",
+			Handler:    _InteractionService_CompleteFollowup_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "IngestEvents",
+			Handler:       _InteractionService_IngestEvents_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "guanxi/interaction/v1/interaction.proto",
 }

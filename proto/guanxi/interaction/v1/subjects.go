@@ -22,3 +22,17 @@ const (
 	// SubjectSurveyAnswered carries SurveyAnswered.
 	SubjectSurveyAnswered = "interaction.survey.answered"
 )
+
+// The stream where external systems (call centers) publish raw events for
+// the interaction service to ingest: one IngestEvent per message, protobuf
+// (Content-Type application/protobuf) or protojson, on
+// ingest.<source>[.<anything>]. A message with an Ingest-Reply-To header
+// gets its IngestResult published (protobuf) on that core NATS subject.
+const (
+	// IngestStream holds the raw events.
+	IngestStream = "INGEST"
+	// IngestStreamSubjects is the subject filter of IngestStream.
+	IngestStreamSubjects = "ingest.>"
+	// IngestReplyHeader names the subject an event's result goes to.
+	IngestReplyHeader = "Ingest-Reply-To"
+)

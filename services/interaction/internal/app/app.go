@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/guanxi-crm/guanxi/platform/merges"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
@@ -28,15 +30,37 @@ const (
 type Service struct {
 	store     domain.Store
 	customers domain.Customers
+	directory domain.Directory
 	now       func() time.Time
+	// resolved caches what ingestion learnt from the customer service:
+	// customer ids to the id to keep interactions under, phone numbers to
+	// customers. Merges and erasures learnt later still apply, as the
+	// store's merge and erasure records are consulted on every batch.
+	resolved *lookupCache
+	lookups  singleflight.Group
+	// surveyBaseURL prefixes survey ids in invitation links.
+	surveyBaseURL string
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithDirectory sets where ingestion finds callers by phone and creates
+// prospects; without one, events must name their customer.
+func WithDirectory(d domain.Directory) Option {
+	return func(s *Service) { s.directory = d }
 }
 
 // New returns a Service. now is the clock; nil means time.Now.
-func New(store domain.Store, customers domain.Customers, now func() time.Time) *Service {
+func New(store domain.Store, customers domain.Customers, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, customers: customers, now: now}
+	s := &Service{store: store, customers: customers, now: now, resolved: newLookupCache(100_000), surveyBaseURL: DefaultSurveyBaseURL}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // RecordInteraction is the input of Service.RecordInteraction.
@@ -85,14 +109,24 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerErasedError{CustomerID: in.CustomerID})
 	}
 	in.CustomerID = customerID
+	if err := s.checkReturnedPurchase(ctx, &in); err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: new id: %w", err)
 	}
 	in.ID = id.String()
 	in.CreateTime = now
+	rules, err := s.purchaseRules(ctx, in)
+	if err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	}
 	err = s.store.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.Insert(ctx, in, key); err != nil {
+			return err
+		}
+		if err := scheduleFollowups(ctx, tx, domain.FollowupsForPurchase(rules, in, now)); err != nil {
 			return err
 		}
 		for _, ev := range domain.RecordedEvents(in) {
@@ -119,6 +153,28 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	return in, nil
 }
 
+// checkReturnedPurchase makes sure a return names a purchase of the same
+// customer, and takes the purchase's order id when the return has none.
+func (s *Service) checkReturnedPurchase(ctx context.Context, in *domain.Interaction) error {
+	r := in.Return
+	if r == nil || r.PurchaseInteractionID == "" {
+		return nil
+	}
+	p, err := s.store.GetInteraction(ctx, r.PurchaseInteractionID)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	if err != nil || p.Purchase == nil || p.CustomerID != in.CustomerID {
+		var v validation.Violations
+		v.Add("interaction.return.purchase_interaction_id", "is not a purchase of this customer")
+		return v.Err()
+	}
+	if r.OrderID == "" {
+		r.OrderID = p.Purchase.OrderID
+	}
+	return nil
+}
+
 func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey) (domain.Interaction, bool, error) {
 	if key.RequestID == "" && key.SourceID == "" {
 		return domain.Interaction{}, false, nil
@@ -136,6 +192,8 @@ func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey) (do
 // ListInteractions is the input of Service.ListInteractions.
 type ListInteractions struct {
 	CustomerID string
+	// Filter is an AIP-160 filter (see domain.TimelineQuery).
+	Filter string
 	// PageSize is the page size asked for; 0 means DefaultPageSize and
 	// larger than MaxPageSize means MaxPageSize.
 	PageSize int
@@ -148,6 +206,10 @@ type InteractionPage struct {
 	Interactions []domain.Interaction
 	// Next is where the next page starts; nil on the last page.
 	Next *domain.Cursor
+	// OpenCases are the customer's cases that are not closed, and
+	// PendingFollowups its follow-ups not done, on the first page only.
+	OpenCases        []domain.Case
+	PendingFollowups []domain.Followup
 }
 
 // ListInteractions returns a page of a customer's timeline, newest first;
@@ -174,11 +236,19 @@ func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (Int
 		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
 	}
 	// One extra row tells whether a next page exists.
-	items, err := s.store.ListByCustomer(ctx, customerID, q.After, size+1)
+	items, err := s.store.Timeline(ctx, domain.TimelineQuery{CustomerID: customerID, Filter: q.Filter, After: q.After, Limit: size + 1})
 	if err != nil {
 		return InteractionPage{}, fmt.Errorf("list interactions: %w", err)
 	}
 	page := InteractionPage{Interactions: items}
+	if q.After == nil {
+		if page.OpenCases, err = s.store.ListCases(ctx, domain.CaseQuery{CustomerID: customerID, OpenOnly: true, Limit: MaxPageSize}); err != nil {
+			return InteractionPage{}, fmt.Errorf("list interactions: open cases: %w", err)
+		}
+		if page.PendingFollowups, err = s.store.ListFollowups(ctx, domain.FollowupQuery{CustomerID: customerID, PendingOnly: true, Limit: MaxPageSize}); err != nil {
+			return InteractionPage{}, fmt.Errorf("list interactions: pending followups: %w", err)
+		}
+	}
 	if len(items) > size {
 		page.Interactions = items[:size]
 		last := items[size-1]

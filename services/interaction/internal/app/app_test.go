@@ -16,6 +16,8 @@ const customerID = "01890a5d-ac96-774b-bcce-b302099a8057"
 
 // memStore is an in-memory domain.Store recording what the app asks of it.
 type memStore struct {
+	// domain.Store is nil: the methods these tests do not need panic.
+	domain.Store
 	byRequest  map[string]domain.Interaction
 	published  []domain.Event
 	lastLimit  int
@@ -67,7 +69,24 @@ func (m *memStore) ListByCustomer(_ context.Context, customerID string, _ *domai
 	return m.listed, nil
 }
 
+func (m *memStore) Timeline(ctx context.Context, q domain.TimelineQuery) ([]domain.Interaction, error) {
+	return m.ListByCustomer(ctx, q.CustomerID, q.After, q.Limit)
+}
+
+// ListFollowupRules and ListFollowups know none: these tests create none.
+func (m *memStore) ListFollowupRules(context.Context) ([]domain.FollowupRule, error) { return nil, nil }
+
+func (m *memStore) ListFollowups(context.Context, domain.FollowupQuery) ([]domain.Followup, error) {
+	return nil, nil
+}
+
+// ListCases knows no cases: these tests record none.
+func (m *memStore) ListCases(context.Context, domain.CaseQuery) ([]domain.Case, error) {
+	return nil, nil
+}
+
 type memTx struct {
+	domain.Tx
 	store     *memStore
 	inserted  map[string]domain.Interaction
 	published []domain.Event

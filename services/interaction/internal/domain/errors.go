@@ -10,6 +10,9 @@ var ErrNotFound = errors.New("not found")
 // caller then returns the existing one.
 var ErrDuplicate = errors.New("duplicate interaction")
 
+// ErrConflict is returned when a resource to create already exists.
+var ErrConflict = errors.New("already exists")
+
 // ErrUnavailable is returned when a service this one depends on cannot be
 // reached; the caller may retry.
 var ErrUnavailable = errors.New("dependency unavailable")

@@ -25,8 +25,21 @@ type PurchaseRecorded struct {
 	OrderID       string
 }
 
+// ReturnRecorded is emitted for every new return: loyalty reverses the
+// points of the returned lines, segmentation subtracts the refund.
+type ReturnRecorded struct {
+	InteractionID         string
+	CustomerID            string
+	PurchaseInteractionID string
+	OrderID               string
+	Refund                Money
+	Lines                 []PurchaseLine
+	OccurTime             time.Time
+}
+
 func (InteractionRecorded) isEvent() {}
 func (PurchaseRecorded) isEvent()    {}
+func (ReturnRecorded) isEvent()      {}
 
 // RecordedEvents returns the events recording in produces.
 func RecordedEvents(in Interaction) []Event {
@@ -41,5 +54,34 @@ func RecordedEvents(in Interaction) []Event {
 			OrderID:       in.Purchase.OrderID,
 		})
 	}
+	if r := in.Return; r != nil {
+		evs = append(evs, ReturnRecorded{
+			InteractionID:         in.ID,
+			CustomerID:            in.CustomerID,
+			PurchaseInteractionID: r.PurchaseInteractionID,
+			OrderID:               r.OrderID,
+			Refund:                r.Refund,
+			Lines:                 r.Lines,
+			OccurTime:             in.OccurTime,
+		})
+	}
 	return evs
 }
+
+// CaseResolved is emitted when a case is resolved: notification tells the
+// customer and sends the satisfaction survey.
+type CaseResolved struct {
+	Case      Case
+	SurveyURL string
+	AgentID   string
+}
+
+// CaseSLABreached is emitted when a case misses an SLA target; the case
+// is escalated to its team's manager.
+type CaseSLABreached struct {
+	Case   Case
+	Target string
+}
+
+func (CaseResolved) isEvent()    {}
+func (CaseSLABreached) isEvent() {}

@@ -15,6 +15,29 @@ type Customers interface {
 	Resolve(ctx context.Context, id string) (string, error)
 }
 
+// Directory finds customers by phone and creates prospects, for events
+// that name a caller rather than a customer.
+type Directory interface {
+	// FindByPhone returns the id of the customer with the E.164 phone; ""
+	// when there is none. Errors wrap ErrUnavailable when the customer
+	// service cannot be reached.
+	FindByPhone(ctx context.Context, phone string) (string, error)
+	// CreateProspect creates a prospect with the phone and name and returns
+	// its id; creating twice for one phone returns the first one.
+	CreateProspect(ctx context.Context, phone, name string) (string, error)
+}
+
+// TimelineQuery selects a page of a customer's timeline.
+type TimelineQuery struct {
+	CustomerID string
+	// Filter is an AIP-160 filter on channel, kind, direction, agent_id,
+	// case_id and occur_time; the store reports a bad one as a
+	// *validation.Error.
+	Filter string
+	After  *Cursor
+	Limit  int
+}
+
 // IdempotencyKey identifies a repeated report: by the caller's request id,
 // or by the reporting system's (Source, SourceID). Empty parts are unused.
 type IdempotencyKey struct {
@@ -41,18 +64,37 @@ type Store interface {
 	// ListByCustomer returns up to limit interactions of a customer, newest
 	// first, after the cursor when it is not nil.
 	ListByCustomer(ctx context.Context, customerID string, after *Cursor, limit int) ([]Interaction, error)
+	// Timeline returns up to q.Limit interactions of q.CustomerID matching
+	// q.Filter, newest first, after q.After.
+	Timeline(ctx context.Context, q TimelineQuery) ([]Interaction, error)
+	// FindBySourceKeys returns what was recorded under each of the keys
+	// that are taken.
+	FindBySourceKeys(ctx context.Context, keys []SourceKey) (map[SourceKey]Recorded, error)
+	// ResolveCustomers follows the known merges of each id to its
+	// survivor and reports which survivors were erased.
+	ResolveCustomers(ctx context.Context, ids []string) (survivors map[string]string, erased map[string]bool, err error)
 	// MergedInto returns whom the customer was merged into, "" when it was
 	// not.
 	MergedInto(ctx context.Context, customerID string) (string, error)
 	// Erased reports whether the customer's personal data was erased.
 	Erased(ctx context.Context, customerID string) (bool, error)
+	CaseStore
+	FollowupStore
 }
 
 // Tx is the write side of Store inside one transaction.
 type Tx interface {
+	CaseTx
+	FollowupTx
 	// Insert stores a new interaction under key; ErrDuplicate when key
 	// (request id or source pair) is already taken.
 	Insert(ctx context.Context, in Interaction, key IdempotencyKey) error
+	// InsertBatch stores new interactions, keyed by their source pairs, in
+	// bulk; ErrDuplicate when one of the keys is already taken (the whole
+	// batch then fails).
+	InsertBatch(ctx context.Context, ins []Interaction) error
+	// PublishAll is Publish for many events in one bulk write.
+	PublishAll(ctx context.Context, evs []Event) error
 	// Publish emits an event that is delivered if and only if the
 	// transaction commits (transactional outbox).
 	Publish(ctx context.Context, e Event) error
@@ -70,4 +112,96 @@ type Tx interface {
 	// (recording it again changes nothing). It returns how many
 	// interactions it anonymized.
 	EraseCustomer(ctx context.Context, e Erasure, recordTime time.Time) (int64, error)
+}
+
+// CaseQuery selects a page of cases, newest first.
+type CaseQuery struct {
+	// Filter is an AIP-160 filter (see ListCasesRequest); the store reports
+	// a bad one as a *validation.Error.
+	Filter string
+	// CustomerID and OpenOnly narrow the cases further when set.
+	CustomerID string
+	OpenOnly   bool
+	After      *Cursor // by create time and id
+	Limit      int
+}
+
+// CaseStore reads cases, their comments, SLA policies, calendars and
+// teams.
+type CaseStore interface {
+	GetCase(ctx context.Context, id string) (Case, error)
+	// FindCaseByRequest returns the case created under the request id.
+	FindCaseByRequest(ctx context.Context, requestID string) (Case, error)
+	ListCases(ctx context.Context, q CaseQuery) ([]Case, error)
+	// DueCases returns up to limit open, unpaused cases with a target
+	// due by now that is not yet marked breached.
+	DueCases(ctx context.Context, now time.Time, limit int) ([]Case, error)
+	ListComments(ctx context.Context, caseID string) ([]Comment, error)
+	GetCalendar(ctx context.Context, id string) (BusinessCalendar, error)
+	// FindSLAPolicy returns the policy for the priority and class, else
+	// the one for the priority and any class; ErrNotFound when neither.
+	FindSLAPolicy(ctx context.Context, p Priority, class string) (SLAPolicy, error)
+	ListSLAPolicies(ctx context.Context) ([]SLAPolicy, error)
+	GetTeam(ctx context.Context, id string) (Team, error)
+	GetInteraction(ctx context.Context, id string) (Interaction, error)
+	GetSurvey(ctx context.Context, id string) (Survey, error)
+}
+
+// CaseTx writes cases and what belongs to them inside a transaction.
+type CaseTx interface {
+	// LockCase reads a case for update.
+	LockCase(ctx context.Context, id string) (Case, error)
+	// InsertCase stores a new case and gives it the next case number;
+	// ErrDuplicate when the request id is taken.
+	InsertCase(ctx context.Context, c *Case, requestID string) error
+	UpdateCase(ctx context.Context, c Case) error
+	InsertComment(ctx context.Context, c Comment) error
+	// PutCalendar stores a calendar, replacing one with the same id.
+	PutCalendar(ctx context.Context, c BusinessCalendar) error
+	// InsertSLAPolicy stores a policy; ErrConflict when one exists for its
+	// priority and class.
+	InsertSLAPolicy(ctx context.Context, p SLAPolicy) error
+	// PutTeam stores a team, replacing one with the same id.
+	PutTeam(ctx context.Context, t Team) error
+	// LinkInteraction puts an interaction on a case.
+	LinkInteraction(ctx context.Context, interactionID, caseID string) error
+	InsertSurvey(ctx context.Context, s Survey) error
+	// LockSurvey reads a survey for update.
+	LockSurvey(ctx context.Context, id string) (Survey, error)
+	UpdateSurvey(ctx context.Context, s Survey) error
+}
+
+// FollowupQuery selects follow-ups, soonest due first.
+type FollowupQuery struct {
+	// Filter is an AIP-160 filter on agent_id, customer_id, status, reason
+	// and due_time.
+	Filter      string
+	CustomerID  string
+	PendingOnly bool
+	After       *Cursor // by due time and id
+	Limit       int
+}
+
+// SurveyQuery selects answered surveys.
+type SurveyQuery struct {
+	Kind       string
+	Start, End time.Time // zero for no bound
+}
+
+// FollowupStore reads surveys, follow-up rules and follow-ups.
+type FollowupStore interface {
+	AnsweredSurveys(ctx context.Context, q SurveyQuery) ([]Survey, error)
+	ListFollowupRules(ctx context.Context) ([]FollowupRule, error)
+	ListFollowups(ctx context.Context, q FollowupQuery) ([]Followup, error)
+	// DueFollowups returns up to limit scheduled follow-ups due by now.
+	DueFollowups(ctx context.Context, now time.Time, limit int) ([]Followup, error)
+	GetFollowup(ctx context.Context, id string) (Followup, error)
+}
+
+// FollowupTx writes follow-up rules and follow-ups.
+type FollowupTx interface {
+	InsertFollowupRule(ctx context.Context, r FollowupRule) error
+	InsertFollowups(ctx context.Context, fs []Followup) error
+	LockFollowup(ctx context.Context, id string) (Followup, error)
+	UpdateFollowup(ctx context.Context, f Followup) error
 }

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -60,4 +61,81 @@ func (c *Customers) Resolve(ctx context.Context, id string) (string, error) {
 		return id, nil
 	}
 	return customer.GetId(), nil
+}
+
+// Metadata the customer service audits calls under.
+const (
+	actorMetadata  = "x-guanxi-actor"
+	reasonMetadata = "x-guanxi-reason"
+	// Actor is who this service calls the customer service as.
+	Actor = "service:interaction"
+)
+
+func (c *Customers) bounded(ctx context.Context, reason string) (context.Context, context.CancelFunc) {
+	ctx = metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, reason)
+	if c.timeout > 0 {
+		return context.WithTimeout(ctx, c.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// FindByPhone asks the customer service for the customer with the phone
+// number (any of its numbers); "" when there is none.
+func (c *Customers) FindByPhone(ctx context.Context, phone string) (string, error) {
+	ctx, cancel := c.bounded(ctx, "match a caller by phone")
+	defer cancel()
+	resp, err := c.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{
+		Filter:   fmt.Sprintf("phone = %q", phone),
+		PageSize: 2,
+	})
+	if err != nil {
+		return "", callError("list customers", err)
+	}
+	for _, cu := range resp.GetCustomers() {
+		if cu.GetState() != customerv1.CustomerState_CUSTOMER_STATE_ERASED {
+			return cu.GetId(), nil
+		}
+	}
+	return "", nil
+}
+
+// CreateProspect creates a prospect for an unknown caller. The request id
+// is derived from the phone, so concurrent or repeated calls for one number
+// create one customer; a number taken meanwhile by another customer
+// answers with that customer.
+func (c *Customers) CreateProspect(ctx context.Context, phone, name string) (string, error) {
+	cctx, cancel := c.bounded(ctx, "prospect for an unknown caller")
+	defer cancel()
+	resp, err := c.client.CreateCustomer(cctx, &customerv1.CreateCustomerRequest{
+		Customer: &customerv1.Customer{
+			Type:           customerv1.CustomerType_CUSTOMER_TYPE_PERSON,
+			DisplayName:    name,
+			Phone:          phone,
+			Kind:           customerv1.CustomerKind_CUSTOMER_KIND_PROSPECT,
+			LifecycleStage: customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT,
+		},
+		RequestId: "interaction-prospect:" + phone,
+	})
+	if status.Code(err) == codes.AlreadyExists {
+		id, ferr := c.FindByPhone(ctx, phone)
+		if ferr != nil || id != "" {
+			return id, ferr
+		}
+	}
+	if err != nil {
+		return "", callError("create prospect", err)
+	}
+	return resp.GetCustomer().GetId(), nil
+}
+
+// callError wraps a failed call, marking the retriable ones ErrUnavailable.
+func callError(op string, err error) error {
+	switch code := status.Code(err); code {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return fmt.Errorf("customer service: %s: %w: %s", op, domain.ErrUnavailable, code)
+	case codes.Canceled:
+		return fmt.Errorf("customer service: %s: %w", op, context.Canceled)
+	default:
+		return fmt.Errorf("customer service: %s: %w", op, err)
+	}
 }

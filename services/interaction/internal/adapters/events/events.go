@@ -47,6 +47,63 @@ func toProtoEvent(e domain.Event) (string, proto.Message, error) {
 			OccurTime:     protoconv.ToProtoTime(e.OccurTime),
 			OrderId:       e.OrderID,
 		}, nil
+	case domain.ReturnRecorded:
+		return interactionv1.SubjectReturnRecorded, &interactionv1.ReturnRecorded{
+			InteractionId:         e.InteractionID,
+			CustomerId:            e.CustomerID,
+			PurchaseInteractionId: e.PurchaseInteractionID,
+			OrderId:               e.OrderID,
+			Refund:                protoconv.ToProtoMoney(e.Refund),
+			Lines:                 protoconv.ToProtoLines(e.Lines),
+			OccurTime:             protoconv.ToProtoTime(e.OccurTime),
+		}, nil
+	case domain.CaseResolved:
+		return interactionv1.SubjectCaseResolved, &interactionv1.CaseResolved{
+			CaseId:      e.Case.ID,
+			CaseNumber:  e.Case.Number,
+			CustomerId:  e.Case.CustomerID,
+			Subject:     e.Case.Subject,
+			Resolution:  e.Case.Resolution,
+			SurveyId:    e.Case.SurveyID,
+			SurveyUrl:   e.SurveyURL,
+			ResolveTime: protoconv.ToProtoTime(e.Case.ResolvedAt),
+			AgentId:     e.AgentID,
+		}, nil
+	case domain.CaseSLABreached:
+		return interactionv1.SubjectCaseSlaBreached, &interactionv1.CaseSlaBreached{
+			CaseId:      e.Case.ID,
+			CaseNumber:  e.Case.Number,
+			CustomerId:  e.Case.CustomerID,
+			Target:      e.Target,
+			DueTime:     protoconv.ToProtoTime(e.Case.DueFor(e.Target)),
+			TeamId:      e.Case.TeamID,
+			EscalatedTo: e.Case.EscalatedTo,
+		}, nil
+	case domain.SurveyAnswered:
+		sv := e.Survey
+		var score int32
+		if sv.Score != nil {
+			score = int32(*sv.Score)
+		}
+		return interactionv1.SubjectSurveyAnswered, &interactionv1.SurveyAnswered{
+			SurveyId:      sv.ID,
+			CustomerId:    sv.CustomerID,
+			Kind:          sv.Kind,
+			Score:         score,
+			CaseId:        sv.CaseID,
+			InteractionId: sv.InteractionID,
+			AnswerTime:    protoconv.ToProtoTime(sv.AnswerTime),
+		}, nil
+	case domain.FollowupDueEvent:
+		f := e.Followup
+		return interactionv1.SubjectFollowupDue, &interactionv1.FollowupDue{
+			FollowupId: f.ID,
+			CustomerId: f.CustomerID,
+			AgentId:    f.AgentID,
+			Reason:     f.Reason,
+			DueTime:    protoconv.ToProtoTime(f.DueTime),
+			Note:       f.Note,
+		}, nil
 	default:
 		return "", nil, fmt.Errorf("encode event: unknown domain event %T", e)
 	}

@@ -66,6 +66,7 @@ func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListIn
 	}
 	page, err := s.app.ListInteractions(ctx, app.ListInteractions{
 		CustomerID: req.GetCustomerId(),
+		Filter:     req.GetFilter(),
 		PageSize:   int(req.GetPageSize()),
 		After:      after,
 	})
@@ -78,56 +79,21 @@ func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListIn
 	for i, in := range page.Interactions {
 		resp.Interactions[i] = protoconv.ToProtoInteraction(in)
 	}
+	for _, c := range page.OpenCases {
+		resp.OpenCases = append(resp.OpenCases, protoconv.ToProtoCase(c))
+	}
+	for _, f := range page.PendingFollowups {
+		resp.PendingFollowups = append(resp.PendingFollowups, protoconv.ToProtoFollowup(f))
+	}
 	if page.Next != nil {
 		resp.NextPageToken = encodePageToken(*page.Next)
 	}
 	return resp, nil
 }
 
-// toDomainInteraction converts the input of RecordInteraction. It reports
-// what the domain cannot see once converted: enum values this service does
-// not know and malformed timestamps.
+// toDomainInteraction converts the input of RecordInteraction.
 func toDomainInteraction(p *interactionv1.Interaction) (domain.Interaction, validation.Violations) {
-	var v validation.Violations
-	kind, ok := protoconv.ToDomainKind(p.GetKind())
-	if !ok {
-		v.Add("kind", "unknown kind")
-	}
-	channel, ok := protoconv.ToDomainChannel(p.GetChannel())
-	if !ok {
-		v.Add("channel", "unknown channel")
-	}
-	in := domain.Interaction{
-		CustomerID: p.GetCustomerId(),
-		Kind:       kind,
-		Channel:    channel,
-		Summary:    p.GetSummary(),
-		Source:     p.GetSource(),
-		SourceID:   p.GetSourceId(),
-	}
-	if ts := p.GetOccurTime(); ts != nil {
-		if err := ts.CheckValid(); err != nil {
-			v.Add("occur_time", "is not a valid timestamp")
-		} else {
-			in.OccurTime = ts.AsTime()
-		}
-	}
-	if pp := p.GetPurchase(); pp != nil {
-		in.Purchase = &domain.Purchase{
-			Total:   protoconv.ToDomainMoney(pp.GetTotal()),
-			OrderID: pp.GetOrderId(),
-		}
-		for _, l := range pp.GetLines() {
-			in.Purchase.Lines = append(in.Purchase.Lines, domain.PurchaseLine{
-				SKU:         l.GetSku(),
-				ProductName: l.GetProductName(),
-				Category:    l.GetCategory(),
-				Quantity:    l.GetQuantity(),
-				UnitPrice:   protoconv.ToDomainMoney(l.GetUnitPrice()),
-			})
-		}
-	}
-	return in, v
+	return protoconv.ToDomainInteraction(p)
 }
 
 func idempotencyKey(ctx context.Context) string {
@@ -180,7 +146,15 @@ func toStatus(err error) error {
 	var verr *validation.Error
 	var cnf *domain.CustomerNotFoundError
 	var erased *domain.CustomerErasedError
+	var transition *domain.TransitionError
+	var precondition *domain.PreconditionError
 	switch {
+	case errors.As(err, &precondition):
+		return status.Error(codes.FailedPrecondition, precondition.Error())
+	case errors.As(err, &transition):
+		return status.Error(codes.FailedPrecondition, transition.Error())
+	case errors.Is(err, domain.ErrConflict):
+		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.As(err, &verr):
 		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.As(err, &cnf):
@@ -189,6 +163,12 @@ func toStatus(err error) error {
 		return status.Error(codes.FailedPrecondition, erased.Error())
 	case errors.Is(err, domain.ErrUnavailable):
 		return status.Error(codes.Unavailable, "customer service unavailable, retry later")
+	case errors.Is(err, domain.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, domain.ErrDuplicate):
+		// Concurrent calls kept taking the same keys first: retrying
+		// finds them recorded.
+		return status.Error(codes.Aborted, "concurrent requests recorded the same items; retry")
 	}
 	return err
 }

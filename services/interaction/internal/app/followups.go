@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+)
+
+// CreateFollowupRule stores a rule; it applies to what happens from now on.
+func (s *Service) CreateFollowupRule(ctx context.Context, r domain.FollowupRule) (domain.FollowupRule, error) {
+	if err := r.Validate().Nest("rule").Err(); err != nil {
+		return r, fmt.Errorf("create followup rule: %w", err)
+	}
+	var err error
+	if r.ID, err = newID(); err != nil {
+		return r, err
+	}
+	r.CreateTime = s.clock()
+	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.InsertFollowupRule(ctx, r) }); err != nil {
+		return r, fmt.Errorf("create followup rule: %w", err)
+	}
+	return r, nil
+}
+
+// ListFollowupRules returns every rule.
+func (s *Service) ListFollowupRules(ctx context.Context) ([]domain.FollowupRule, error) {
+	return s.store.ListFollowupRules(ctx)
+}
+
+// scheduleFollowups gives ids to the follow-ups rules produced and stores
+// them inside tx.
+func scheduleFollowups(ctx context.Context, tx domain.Tx, fs []domain.Followup) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	for i := range fs {
+		id, err := newID()
+		if err != nil {
+			return err
+		}
+		fs[i].ID = id
+	}
+	return tx.InsertFollowups(ctx, fs)
+}
+
+// purchaseRules returns the rules that may apply to purchases, loaded only
+// when some interaction is a purchase.
+func (s *Service) purchaseRules(ctx context.Context, ins ...domain.Interaction) ([]domain.FollowupRule, error) {
+	for _, in := range ins {
+		if in.Purchase != nil {
+			return s.store.ListFollowupRules(ctx)
+		}
+	}
+	return nil, nil
+}
+
+// CreateFollowup schedules a follow-up by hand.
+func (s *Service) CreateFollowup(ctx context.Context, f domain.Followup) (domain.Followup, error) {
+	if err := f.Validate().Nest("followup").Err(); err != nil {
+		return f, fmt.Errorf("create followup: %w", err)
+	}
+	customerID, err := s.resolveCustomer(ctx, f.CustomerID)
+	if err != nil {
+		return f, fmt.Errorf("create followup: %w", err)
+	}
+	now := s.clock()
+	f.CustomerID, f.Reason, f.Status, f.CreateTime = customerID, domain.ReasonManual, domain.FollowupScheduled, now
+	f.DueTime = f.DueTime.UTC().Truncate(time.Microsecond)
+	fs := []domain.Followup{f}
+	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return scheduleFollowups(ctx, tx, fs) }); err != nil {
+		return f, fmt.Errorf("create followup: %w", err)
+	}
+	return fs[0], nil
+}
+
+// ListFollowups is the input of Service.ListFollowups.
+type ListFollowups struct {
+	Filter   string
+	PageSize int
+	After    *domain.Cursor
+}
+
+// FollowupPage is one page of follow-ups.
+type FollowupPage struct {
+	Followups []domain.Followup
+	Next      *domain.Cursor
+}
+
+// ListFollowups returns follow-ups soonest due first.
+func (s *Service) ListFollowups(ctx context.Context, q ListFollowups) (FollowupPage, error) {
+	if q.PageSize < 0 {
+		var v validation.Violations
+		v.Add("page_size", "must not be negative")
+		return FollowupPage{}, fmt.Errorf("list followups: %w", v.Err())
+	}
+	size := pageSize(q.PageSize)
+	list, err := s.store.ListFollowups(ctx, domain.FollowupQuery{Filter: q.Filter, After: q.After, Limit: size + 1})
+	if err != nil {
+		return FollowupPage{}, fmt.Errorf("list followups: %w", err)
+	}
+	page := FollowupPage{Followups: list}
+	if len(list) > size {
+		page.Followups = list[:size]
+		last := list[size-1]
+		page.Next = &domain.Cursor{OccurTime: last.DueTime, ID: last.ID}
+	}
+	return page, nil
+}
+
+// CompleteFollowup is the input of Service.CompleteFollowup.
+type CompleteFollowup struct {
+	ID      string
+	Summary string
+	Kind    domain.Kind
+	Channel domain.Channel
+	AgentID string
+}
+
+// CompleteFollowup records the call or visit made on the customer's
+// timeline and closes the follow-up.
+func (s *Service) CompleteFollowup(ctx context.Context, cmd CompleteFollowup) (domain.Followup, error) {
+	v := domain.ValidateCustomerID("id", cmd.ID)
+	if cmd.Kind == domain.KindUnspecified {
+		cmd.Kind = domain.KindCall
+	}
+	if len(cmd.Summary) > 4*domain.MaxSummaryRunes {
+		v.Add("summary", fmt.Sprintf("must be at most %d characters", domain.MaxSummaryRunes))
+	}
+	if err := v.Err(); err != nil {
+		return domain.Followup{}, fmt.Errorf("complete followup: %w", err)
+	}
+	now := s.clock()
+	var out domain.Followup
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		f, err := tx.LockFollowup(ctx, cmd.ID)
+		if err != nil {
+			return err
+		}
+		if f.Status == domain.FollowupDone {
+			return &domain.PreconditionError{Msg: "the follow-up was completed already"}
+		}
+		in := domain.Interaction{CustomerID: f.CustomerID, Kind: cmd.Kind, Channel: cmd.Channel, Direction: domain.DirectionOutbound,
+			Summary: cmd.Summary, AgentID: cmd.AgentID, OccurTime: now, CreateTime: now,
+			Details: map[string]string{"followup_id": f.ID, "followup_reason": f.Reason}}
+		if in.Channel == domain.ChannelUnspecified {
+			in.Channel = f.Channel
+		}
+		if in.AgentID == "" {
+			in.AgentID = f.AgentID
+		}
+		if in.Summary == "" {
+			in.Summary = f.Note
+		}
+		if v := in.ValidateContent(now); len(v) > 0 {
+			return v.Err()
+		}
+		if in.ID, err = newID(); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, in, domain.IdempotencyKey{}); err != nil {
+			return err
+		}
+		for _, ev := range domain.RecordedEvents(in) {
+			if err := tx.Publish(ctx, ev); err != nil {
+				return err
+			}
+		}
+		f.Status, f.InteractionID, f.CompleteTime = domain.FollowupDone, in.ID, now
+		out = f
+		return tx.UpdateFollowup(ctx, f)
+	})
+	if err != nil {
+		return domain.Followup{}, fmt.Errorf("complete followup: %w", err)
+	}
+	return out, nil
+}
+
+// CheckFollowups marks scheduled follow-ups due by now as due and
+// publishes interaction.followup.due for each. It returns how many.
+func (s *Service) CheckFollowups(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		now := s.clock()
+		due, err := s.store.DueFollowups(ctx, now, slaBatch)
+		if err != nil {
+			return n, fmt.Errorf("check followups: %w", err)
+		}
+		for _, d := range due {
+			err := s.store.InTx(ctx, func(tx domain.Tx) error {
+				f, err := tx.LockFollowup(ctx, d.ID)
+				if err != nil || f.Status != domain.FollowupScheduled {
+					return err
+				}
+				f.Status = domain.FollowupDue
+				if err := tx.UpdateFollowup(ctx, f); err != nil {
+					return err
+				}
+				return tx.Publish(ctx, domain.FollowupDueEvent{Followup: f})
+			})
+			if err != nil {
+				return n, fmt.Errorf("check followups: %w", err)
+			}
+			n++
+		}
+		if len(due) < slaBatch {
+			return n, nil
+		}
+	}
+}
+
+// RunSchedules checks SLAs and due follow-ups every interval until ctx is
+// done. A failed round is logged and retried on the next tick.
+func (s *Service) RunSchedules(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.CheckSLA(ctx); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "sla check failed", slog.Any("error", err))
+		}
+		if _, err := s.CheckFollowups(ctx); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "followup check failed", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+)
+
+// SurveyURL is the link where a survey is answered.
+func (s *Service) SurveyURL(id string) string { return s.surveyBaseURL + id }
+
+// CreateSurvey prepares a survey about a customer's case or purchase.
+func (s *Service) CreateSurvey(ctx context.Context, sv domain.Survey) (domain.Survey, error) {
+	if sv.Kind == "" {
+		sv.Kind = domain.SurveyCSAT
+	}
+	if err := sv.Validate().Nest("survey").Err(); err != nil {
+		return sv, fmt.Errorf("create survey: %w", err)
+	}
+	customerID, err := s.resolveCustomer(ctx, sv.CustomerID)
+	if err != nil {
+		return sv, fmt.Errorf("create survey: %w", err)
+	}
+	var v validation.Violations
+	if sv.CaseID != "" {
+		if c, err := s.store.GetCase(ctx, sv.CaseID); errors.Is(err, domain.ErrNotFound) || err == nil && c.CustomerID != customerID {
+			v.Add("survey.case_id", "is not a case of this customer")
+		} else if err != nil {
+			return sv, fmt.Errorf("create survey: %w", err)
+		}
+	}
+	if sv.InteractionID != "" {
+		if in, err := s.store.GetInteraction(ctx, sv.InteractionID); errors.Is(err, domain.ErrNotFound) || err == nil && in.CustomerID != customerID {
+			v.Add("survey.interaction_id", "is not an interaction of this customer")
+		} else if err != nil {
+			return sv, fmt.Errorf("create survey: %w", err)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return sv, fmt.Errorf("create survey: %w", err)
+	}
+	sv.CustomerID = customerID
+	if sv.ID, err = newID(); err != nil {
+		return sv, err
+	}
+	sv.CreateTime = s.clock()
+	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.InsertSurvey(ctx, sv) }); err != nil {
+		return sv, fmt.Errorf("create survey: %w", err)
+	}
+	return sv, nil
+}
+
+// GetSurvey returns one survey.
+func (s *Service) GetSurvey(ctx context.Context, id string) (domain.Survey, error) {
+	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
+		return domain.Survey{}, fmt.Errorf("get survey: %w", err)
+	}
+	sv, err := s.store.GetSurvey(ctx, id)
+	if err != nil {
+		return sv, fmt.Errorf("get survey: %w", err)
+	}
+	return sv, nil
+}
+
+// AnswerSurvey records the customer's answer once: it goes on the
+// customer's timeline and is published for loyalty's engagement points.
+func (s *Service) AnswerSurvey(ctx context.Context, id string, score int, comment string) (domain.Survey, error) {
+	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
+		return domain.Survey{}, fmt.Errorf("answer survey: %w", err)
+	}
+	now := s.clock()
+	var out domain.Survey
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		sv, err := tx.LockSurvey(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := sv.Answer(score, comment, now); err != nil {
+			return err
+		}
+		if err := tx.UpdateSurvey(ctx, sv); err != nil {
+			return err
+		}
+		summary := fmt.Sprintf("%s %d", sv.Kind, score)
+		if comment != "" {
+			summary += ": " + comment
+		}
+		if err := s.recordOnTimeline(ctx, tx, domain.Interaction{
+			CustomerID: sv.CustomerID, Kind: domain.KindSurvey, Channel: domain.ChannelWeb, Direction: domain.DirectionInbound,
+			Summary: summary, AgentID: sv.AgentID, TeamID: sv.TeamID, CaseID: sv.CaseID, OccurTime: now, CreateTime: now,
+			Details: map[string]string{"survey_id": sv.ID},
+		}); err != nil {
+			return err
+		}
+		out = sv
+		return tx.Publish(ctx, domain.SurveyAnswered{Survey: sv})
+	})
+	if err != nil {
+		return domain.Survey{}, fmt.Errorf("answer survey: %w", err)
+	}
+	return out, nil
+}
+
+// SurveyStats is the input of Service.SurveyStats.
+type SurveyStats struct {
+	Kind       string
+	GroupBy    string
+	Start, End time.Time
+	TimeZone   string
+}
+
+// SurveyStats aggregates answered surveys per agent, team or month.
+func (s *Service) SurveyStats(ctx context.Context, q SurveyStats) ([]domain.SurveyStats, error) {
+	var v validation.Violations
+	if q.TimeZone == "" {
+		q.TimeZone = domain.DefaultTimeZone
+	}
+	loc, err := time.LoadLocation(q.TimeZone)
+	if err != nil {
+		v.Add("time_zone", "is not an IANA time zone")
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && !q.End.After(q.Start) {
+		v.Add("end_time", "must be after start_time")
+	}
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("survey stats: %w", err)
+	}
+	list, err := s.store.AnsweredSurveys(ctx, domain.SurveyQuery{Kind: q.Kind, Start: q.Start, End: q.End})
+	if err != nil {
+		return nil, fmt.Errorf("survey stats: %w", err)
+	}
+	return domain.AggregateSurveys(list, q.GroupBy, loc), nil
+}
