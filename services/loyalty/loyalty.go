@@ -9,14 +9,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/config"
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	grpcport "github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
@@ -29,12 +32,39 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7103"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/loyalty.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// PointsPerUnit is the points a purchase earns per whole currency unit.
+	// DefaultProgramID is the program of calls that name none. When no
+	// program with this id exists, the service creates it at start from
+	// the settings below; after that the program is changed through the
+	// API (UpdateProgram), not here.
+	DefaultProgramID string `env:"DEFAULT_PROGRAM_ID" envDefault:"01900000-0000-7000-8000-000000000001"`
+	// PointsPerUnit is the points a CNY purchase earns per whole yuan in
+	// the default program.
 	PointsPerUnit int64 `env:"POINTS_PER_UNIT" envDefault:"1"`
-	// VIPThreshold is the lifetime points from which a member is TIER_VIP.
+	// VIPThreshold is the points over the rolling 12 months from which a
+	// member of the default program is VIP.
 	VIPThreshold int64 `env:"VIP_THRESHOLD" envDefault:"10000"`
+	// Workers is how many handlers consume interaction events at once.
+	Workers int `env:"WORKERS" envDefault:"8"`
+	// JobInterval is how often expiry, expiring notices and the tier review
+	// run; every replica runs them, safely.
+	JobInterval time.Duration `env:"JOB_INTERVAL" envDefault:"1h"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Now, when set, is the service's clock (tests).
+	Now func() time.Time `env:"-"`
+}
+
+// DefaultProgram is the program a deployment starts with.
+func (c Config) DefaultProgram() domain.Program {
+	return domain.Program{
+		ID: c.DefaultProgramID, Name: "Default", TimeZone: domain.DefaultTimeZone, AutoEnroll: true,
+		BaseRates: []domain.BaseRate{{CurrencyCode: "CNY", PointsPerUnit: c.PointsPerUnit}}, CurrencyCode: "CNY",
+		Tiers: []domain.TierDef{
+			{Code: "normal", Name: "Normal"},
+			{Code: "vip", Name: "VIP", QualifyPoints: c.VIPThreshold},
+		},
+		TierWindowMonths: 12, TierGraceDays: 30, ExpiryKind: domain.ExpiryNever, ExpiryNoticeDays: 30,
+	}
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -44,8 +74,12 @@ func LoadConfig() (Config, error) {
 
 // Run runs the service until ctx is done or a part of it fails: it migrates
 // the database, publishes through the outbox relay, consumes customer and
-// purchase events, and serves gRPC. It returns nil on a clean shutdown.
+// interaction events, runs the scheduled jobs and serves gRPC. It returns
+// nil on a clean shutdown.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if cfg.Workers < 1 || cfg.JobInterval <= 0 {
+		return fmt.Errorf("run loyalty: workers (%d) and job interval (%s) must be positive", cfg.Workers, cfg.JobInterval)
+	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "loyalty",
 		Config:         cfg,
@@ -60,17 +94,27 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}
-	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventSource), app.Rules{
-		PointsPerUnit: cfg.PointsPerUnit,
-		VIPThreshold:  cfg.VIPThreshold,
-	})
+	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventSource), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
+	if err == nil {
+		err = svc.EnsureProgram(ctx, cfg.DefaultProgram())
+	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
 	}
 	handlers := events.NewHandlers(svc)
 	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
 	h.Consume(events.CustomersConsumer(), handlers.Customers)
-	h.Consume(events.PurchasesConsumer(), handlers.PurchaseRecorded)
+	interactions := events.InteractionsConsumer()
+	h.Consume(interactions, handlers.Interactions)
+	for range cfg.Workers - 1 {
+		h.Go("consume "+interactions.Durable, func(ctx context.Context) error {
+			if err := events.WaitForDurable(ctx, h.JS, interactions); err != nil {
+				return nil // stopped while waiting
+			}
+			return platformevents.Consume(ctx, h.JS, interactions, handlers.Interactions, h.Logger)
+		})
+	}
+	h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Schedule(ctx, cfg.JobInterval, h.Logger) })
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}

@@ -218,7 +218,8 @@ func TestPurchaseCreditsPointsInRealTime(t *testing.T) {
 	}) {
 		t.Fatal("no loyalty.points.earned event was published")
 	}
-	want := &loyaltyv1.PointsEarned{CustomerId: customerID, Points: 128, PointsBalance: 128, InteractionId: interactionID}
+	want := &loyaltyv1.PointsEarned{CustomerId: customerID, Points: 128, PointsBalance: 128, InteractionId: interactionID,
+		ProgramId: defaultConfig(t).DefaultProgramID, Cause: "purchase:" + interactionID}
 	if !proto.Equal(&earned, want) {
 		t.Fatalf("points earned = %v, want %v", &earned, want)
 	}
@@ -247,7 +248,8 @@ func TestPurchaseReachingThresholdPublishesTierChanged(t *testing.T) {
 	}) {
 		t.Fatal("no loyalty.tier.changed event was published")
 	}
-	want := &loyaltyv1.TierChanged{CustomerId: customerID, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP}
+	want := &loyaltyv1.TierChanged{CustomerId: customerID, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP,
+		ProgramId: cfg.DefaultProgramID, OldTierCode: "normal", NewTierCode: "vip", NewTierName: "VIP"}
 	if !proto.Equal(&changed, want) {
 		t.Fatalf("tier changed = %v, want %v", &changed, want)
 	}

@@ -31,8 +31,13 @@ type PointsEarned struct {
 	Points int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
 	// The balance after the credit.
 	PointsBalance int64 `protobuf:"varint,3,opt,name=points_balance,json=pointsBalance,proto3" json:"points_balance,omitempty"`
-	// The interaction (purchase) that earned them.
+	// The interaction (purchase) that earned them; empty for engagement and
+	// welcome points.
 	InteractionId string `protobuf:"bytes,4,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,5,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The ledger entry's cause, e.g. "purchase:<interaction id>".
+	Cause         string `protobuf:"bytes,6,opt,name=cause,proto3" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +96,20 @@ func (x *PointsEarned) GetPointsBalance() int64 {
 func (x *PointsEarned) GetInteractionId() string {
 	if x != nil {
 		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *PointsEarned) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *PointsEarned) GetCause() string {
+	if x != nil {
+		return x.Cause
 	}
 	return ""
 }
@@ -283,13 +302,16 @@ var File_guanxi_loyalty_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_loyalty_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1eguanxi/loyalty/v1/events.proto\x12\x11guanxi.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguanxi/loyalty/v1/loyalty.proto\"\x95\x01\n" +
+	"\x1eguanxi/loyalty/v1/events.proto\x12\x11guanxi.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguanxi/loyalty/v1/loyalty.proto\"\xca\x01\n" +
 	"\fPointsEarned\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12%\n" +
 	"\x0epoints_balance\x18\x03 \x01(\x03R\rpointsBalance\x12%\n" +
-	"\x0einteraction_id\x18\x04 \x01(\tR\rinteractionId\"\xa1\x02\n" +
+	"\x0einteraction_id\x18\x04 \x01(\tR\rinteractionId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x05 \x01(\tR\tprogramId\x12\x14\n" +
+	"\x05cause\x18\x06 \x01(\tR\x05cause\"\xa1\x02\n" +
 	"\vTierChanged\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x122\n" +

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -23,15 +24,16 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Tier is a member's level.
+// Tier is the legacy two-level view of a member's tier; tier_code names the
+// program's own tiers.
 type Tier int32
 
 const (
 	// Unspecified.
 	Tier_TIER_UNSPECIFIED Tier = 0
-	// Every member starts here.
+	// Any tier whose code is not "vip".
 	Tier_TIER_NORMAL Tier = 1
-	// Members whose lifetime points reached the VIP threshold.
+	// The tier with code "vip".
 	Tier_TIER_VIP Tier = 2
 )
 
@@ -76,21 +78,285 @@ func (Tier) EnumDescriptor() ([]byte, []int) {
 	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{0}
 }
 
-// LoyaltyAccount is a customer's membership: points and tier.
+// MemberStatus is where a membership stands.
+type MemberStatus int32
+
+const (
+	// Unspecified.
+	MemberStatus_MEMBER_STATUS_UNSPECIFIED MemberStatus = 0
+	// Earning and spending.
+	MemberStatus_MEMBER_STATUS_ACTIVE MemberStatus = 1
+	// Merged into another customer's membership, which holds its points.
+	MemberStatus_MEMBER_STATUS_MERGED MemberStatus = 2
+)
+
+// Enum value maps for MemberStatus.
+var (
+	MemberStatus_name = map[int32]string{
+		0: "MEMBER_STATUS_UNSPECIFIED",
+		1: "MEMBER_STATUS_ACTIVE",
+		2: "MEMBER_STATUS_MERGED",
+	}
+	MemberStatus_value = map[string]int32{
+		"MEMBER_STATUS_UNSPECIFIED": 0,
+		"MEMBER_STATUS_ACTIVE":      1,
+		"MEMBER_STATUS_MERGED":      2,
+	}
+)
+
+func (x MemberStatus) Enum() *MemberStatus {
+	p := new(MemberStatus)
+	*p = x
+	return p
+}
+
+func (x MemberStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_loyalty_v1_loyalty_proto_enumTypes[1].Descriptor()
+}
+
+func (MemberStatus) Type() protoreflect.EnumType {
+	return &file_guanxi_loyalty_v1_loyalty_proto_enumTypes[1]
+}
+
+func (x MemberStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberStatus.Descriptor instead.
+func (MemberStatus) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{1}
+}
+
+// LedgerEntryKind is what a ledger entry did.
+type LedgerEntryKind int32
+
+const (
+	// Unspecified.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_UNSPECIFIED LedgerEntryKind = 0
+	// Points earned: purchase, engagement, welcome bonus.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_EARN LedgerEntryKind = 1
+	// Points spent on a reward.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_REDEEM LedgerEntryKind = 2
+	// Points that expired.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_EXPIRE LedgerEntryKind = 3
+	// A manual adjustment.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_ADJUST LedgerEntryKind = 4
+	// A reversal: the points of returned goods, or a cancelled redemption's refund.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_REVERSE LedgerEntryKind = 5
+	// A merge moving another member's history here.
+	LedgerEntryKind_LEDGER_ENTRY_KIND_TRANSFER LedgerEntryKind = 6
+)
+
+// Enum value maps for LedgerEntryKind.
+var (
+	LedgerEntryKind_name = map[int32]string{
+		0: "LEDGER_ENTRY_KIND_UNSPECIFIED",
+		1: "LEDGER_ENTRY_KIND_EARN",
+		2: "LEDGER_ENTRY_KIND_REDEEM",
+		3: "LEDGER_ENTRY_KIND_EXPIRE",
+		4: "LEDGER_ENTRY_KIND_ADJUST",
+		5: "LEDGER_ENTRY_KIND_REVERSE",
+		6: "LEDGER_ENTRY_KIND_TRANSFER",
+	}
+	LedgerEntryKind_value = map[string]int32{
+		"LEDGER_ENTRY_KIND_UNSPECIFIED": 0,
+		"LEDGER_ENTRY_KIND_EARN":        1,
+		"LEDGER_ENTRY_KIND_REDEEM":      2,
+		"LEDGER_ENTRY_KIND_EXPIRE":      3,
+		"LEDGER_ENTRY_KIND_ADJUST":      4,
+		"LEDGER_ENTRY_KIND_REVERSE":     5,
+		"LEDGER_ENTRY_KIND_TRANSFER":    6,
+	}
+)
+
+func (x LedgerEntryKind) Enum() *LedgerEntryKind {
+	p := new(LedgerEntryKind)
+	*p = x
+	return p
+}
+
+func (x LedgerEntryKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LedgerEntryKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_loyalty_v1_loyalty_proto_enumTypes[2].Descriptor()
+}
+
+func (LedgerEntryKind) Type() protoreflect.EnumType {
+	return &file_guanxi_loyalty_v1_loyalty_proto_enumTypes[2]
+}
+
+func (x LedgerEntryKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LedgerEntryKind.Descriptor instead.
+func (LedgerEntryKind) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{2}
+}
+
+// ExpiryKind is how earned points expire.
+type ExpiryKind int32
+
+const (
+	// Unspecified.
+	ExpiryKind_EXPIRY_KIND_UNSPECIFIED ExpiryKind = 0
+	// Points never expire.
+	ExpiryKind_EXPIRY_KIND_NEVER ExpiryKind = 1
+	// Points expire months after they were earned.
+	ExpiryKind_EXPIRY_KIND_ROLLING_MONTHS ExpiryKind = 2
+	// Points expire at the end of the year after the one they were earned in.
+	ExpiryKind_EXPIRY_KIND_END_OF_FOLLOWING_YEAR ExpiryKind = 3
+)
+
+// Enum value maps for ExpiryKind.
+var (
+	ExpiryKind_name = map[int32]string{
+		0: "EXPIRY_KIND_UNSPECIFIED",
+		1: "EXPIRY_KIND_NEVER",
+		2: "EXPIRY_KIND_ROLLING_MONTHS",
+		3: "EXPIRY_KIND_END_OF_FOLLOWING_YEAR",
+	}
+	ExpiryKind_value = map[string]int32{
+		"EXPIRY_KIND_UNSPECIFIED":           0,
+		"EXPIRY_KIND_NEVER":                 1,
+		"EXPIRY_KIND_ROLLING_MONTHS":        2,
+		"EXPIRY_KIND_END_OF_FOLLOWING_YEAR": 3,
+	}
+)
+
+func (x ExpiryKind) Enum() *ExpiryKind {
+	p := new(ExpiryKind)
+	*p = x
+	return p
+}
+
+func (x ExpiryKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExpiryKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_loyalty_v1_loyalty_proto_enumTypes[3].Descriptor()
+}
+
+func (ExpiryKind) Type() protoreflect.EnumType {
+	return &file_guanxi_loyalty_v1_loyalty_proto_enumTypes[3]
+}
+
+func (x ExpiryKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExpiryKind.Descriptor instead.
+func (ExpiryKind) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{3}
+}
+
+// RedemptionState is where a redemption stands.
+type RedemptionState int32
+
+const (
+	// Unspecified.
+	RedemptionState_REDEMPTION_STATE_UNSPECIFIED RedemptionState = 0
+	// Points debited and stock reserved.
+	RedemptionState_REDEMPTION_STATE_ACTIVE RedemptionState = 1
+	// Cancelled: points refunded and stock returned.
+	RedemptionState_REDEMPTION_STATE_CANCELLED RedemptionState = 2
+)
+
+// Enum value maps for RedemptionState.
+var (
+	RedemptionState_name = map[int32]string{
+		0: "REDEMPTION_STATE_UNSPECIFIED",
+		1: "REDEMPTION_STATE_ACTIVE",
+		2: "REDEMPTION_STATE_CANCELLED",
+	}
+	RedemptionState_value = map[string]int32{
+		"REDEMPTION_STATE_UNSPECIFIED": 0,
+		"REDEMPTION_STATE_ACTIVE":      1,
+		"REDEMPTION_STATE_CANCELLED":   2,
+	}
+)
+
+func (x RedemptionState) Enum() *RedemptionState {
+	p := new(RedemptionState)
+	*p = x
+	return p
+}
+
+func (x RedemptionState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RedemptionState) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_loyalty_v1_loyalty_proto_enumTypes[4].Descriptor()
+}
+
+func (RedemptionState) Type() protoreflect.EnumType {
+	return &file_guanxi_loyalty_v1_loyalty_proto_enumTypes[4]
+}
+
+func (x RedemptionState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RedemptionState.Descriptor instead.
+func (RedemptionState) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{4}
+}
+
+// LoyaltyAccount is a customer's membership of a program: points and tier.
 type LoyaltyAccount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The member.
+	// The member. For a customer merged into another, the survivor.
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// The points that can be spent now.
 	PointsBalance int64 `protobuf:"varint,2,opt,name=points_balance,json=pointsBalance,proto3" json:"points_balance,omitempty"`
-	// All points ever earned; tiers follow them.
+	// All points ever earned, net of returns.
 	LifetimePoints int64 `protobuf:"varint,3,opt,name=lifetime_points,json=lifetimePoints,proto3" json:"lifetime_points,omitempty"`
-	// The member's tier.
+	// The legacy view of the tier.
 	Tier Tier `protobuf:"varint,4,opt,name=tier,proto3,enum=guanxi.loyalty.v1.Tier" json:"tier,omitempty"`
 	// When the account was opened.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// When the balance or tier last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When the membership last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,7,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The member number, unique in the program.
+	MemberNumber string `protobuf:"bytes,8,opt,name=member_number,json=memberNumber,proto3" json:"member_number,omitempty"`
+	// The membership's status.
+	Status MemberStatus `protobuf:"varint,9,opt,name=status,proto3,enum=guanxi.loyalty.v1.MemberStatus" json:"status,omitempty"`
+	// The code of the member's tier, e.g. "gold".
+	TierCode string `protobuf:"bytes,10,opt,name=tier_code,json=tierCode,proto3" json:"tier_code,omitempty"`
+	// Its display name, e.g. "Gold".
+	TierName string `protobuf:"bytes,11,opt,name=tier_name,json=tierName,proto3" json:"tier_name,omitempty"`
+	// Points earned but not spendable yet (pending period).
+	PendingPoints int64 `protobuf:"varint,12,opt,name=pending_points,json=pendingPoints,proto3" json:"pending_points,omitempty"`
+	// Points that expire within the program's notice lead time.
+	ExpiringPoints int64 `protobuf:"varint,13,opt,name=expiring_points,json=expiringPoints,proto3" json:"expiring_points,omitempty"`
+	// When the first of them expire.
+	ExpiringTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=expiring_time,json=expiringTime,proto3" json:"expiring_time,omitempty"`
+	// The next tier up; empty at the top.
+	NextTierCode string `protobuf:"bytes,15,opt,name=next_tier_code,json=nextTierCode,proto3" json:"next_tier_code,omitempty"`
+	// Its display name.
+	NextTierName string `protobuf:"bytes,16,opt,name=next_tier_name,json=nextTierName,proto3" json:"next_tier_name,omitempty"`
+	// Qualifying points still needed for the next tier (0 if spend qualifies).
+	PointsToNextTier int64 `protobuf:"varint,17,opt,name=points_to_next_tier,json=pointsToNextTier,proto3" json:"points_to_next_tier,omitempty"`
+	// Qualifying spend (minor units of the program currency) still needed.
+	SpendToNextTierMinor int64 `protobuf:"varint,18,opt,name=spend_to_next_tier_minor,json=spendToNextTierMinor,proto3" json:"spend_to_next_tier_minor,omitempty"`
+	// Qualifying points earned in the rolling tier window.
+	WindowPoints int64 `protobuf:"varint,19,opt,name=window_points,json=windowPoints,proto3" json:"window_points,omitempty"`
+	// Spend in the rolling tier window, minor units of the program currency.
+	WindowSpendMinor int64 `protobuf:"varint,20,opt,name=window_spend_minor,json=windowSpendMinor,proto3" json:"window_spend_minor,omitempty"`
+	// The sum of every ledger entry: points_balance + pending_points.
+	LedgerTotal int64 `protobuf:"varint,21,opt,name=ledger_total,json=ledgerTotal,proto3" json:"ledger_total,omitempty"`
+	// Until when a member short of their tier keeps it (zero: not in grace).
+	GraceUntil    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=grace_until,json=graceUntil,proto3" json:"grace_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,18 +433,1177 @@ func (x *LoyaltyAccount) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LoyaltyAccount) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetMemberNumber() string {
+	if x != nil {
+		return x.MemberNumber
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetStatus() MemberStatus {
+	if x != nil {
+		return x.Status
+	}
+	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *LoyaltyAccount) GetTierCode() string {
+	if x != nil {
+		return x.TierCode
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetTierName() string {
+	if x != nil {
+		return x.TierName
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetPendingPoints() int64 {
+	if x != nil {
+		return x.PendingPoints
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetExpiringPoints() int64 {
+	if x != nil {
+		return x.ExpiringPoints
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetExpiringTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiringTime
+	}
+	return nil
+}
+
+func (x *LoyaltyAccount) GetNextTierCode() string {
+	if x != nil {
+		return x.NextTierCode
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetNextTierName() string {
+	if x != nil {
+		return x.NextTierName
+	}
+	return ""
+}
+
+func (x *LoyaltyAccount) GetPointsToNextTier() int64 {
+	if x != nil {
+		return x.PointsToNextTier
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetSpendToNextTierMinor() int64 {
+	if x != nil {
+		return x.SpendToNextTierMinor
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetWindowPoints() int64 {
+	if x != nil {
+		return x.WindowPoints
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetWindowSpendMinor() int64 {
+	if x != nil {
+		return x.WindowSpendMinor
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetLedgerTotal() int64 {
+	if x != nil {
+		return x.LedgerTotal
+	}
+	return 0
+}
+
+func (x *LoyaltyAccount) GetGraceUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GraceUntil
+	}
+	return nil
+}
+
+// LedgerEntry is one append-only line of a member's points history.
+type LedgerEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The member.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// What it did.
+	Kind LedgerEntryKind `protobuf:"varint,4,opt,name=kind,proto3,enum=guanxi.loyalty.v1.LedgerEntryKind" json:"kind,omitempty"`
+	// Signed points.
+	Points int64 `protobuf:"varint,5,opt,name=points,proto3" json:"points,omitempty"`
+	// How it changed lifetime points.
+	LifetimePoints int64 `protobuf:"varint,6,opt,name=lifetime_points,json=lifetimePoints,proto3" json:"lifetime_points,omitempty"`
+	// Its cause, unique in the program: "purchase:<interaction id>",
+	// "return:<interaction id>", "redeem:<redemption id>", "adjust:<request id>", ...
+	Cause string `protobuf:"bytes,7,opt,name=cause,proto3" json:"cause,omitempty"`
+	// The order, for purchases and returns.
+	OrderId string `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The interaction, for purchases and returns.
+	InteractionId string `protobuf:"bytes,9,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
+	// The earning rules that applied.
+	RuleIds []string `protobuf:"bytes,10,rep,name=rule_ids,json=ruleIds,proto3" json:"rule_ids,omitempty"`
+	// Who adjusted by hand.
+	Actor string `protobuf:"bytes,11,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Why, for adjustments.
+	Reason string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The other member of a transfer.
+	CounterpartCustomerId string `protobuf:"bytes,13,opt,name=counterpart_customer_id,json=counterpartCustomerId,proto3" json:"counterpart_customer_id,omitempty"`
+	// When what caused it happened (the purchase time).
+	OccurTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	// When it was booked.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the points become spendable.
+	AvailableTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=available_time,json=availableTime,proto3" json:"available_time,omitempty"`
+	// When the points expire; unset if never.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerEntry) Reset() {
+	*x = LedgerEntry{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerEntry) ProtoMessage() {}
+
+func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
+func (*LedgerEntry) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LedgerEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetKind() LedgerEntryKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LedgerEntryKind_LEDGER_ENTRY_KIND_UNSPECIFIED
+}
+
+func (x *LedgerEntry) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *LedgerEntry) GetLifetimePoints() int64 {
+	if x != nil {
+		return x.LifetimePoints
+	}
+	return 0
+}
+
+func (x *LedgerEntry) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetInteractionId() string {
+	if x != nil {
+		return x.InteractionId
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetRuleIds() []string {
+	if x != nil {
+		return x.RuleIds
+	}
+	return nil
+}
+
+func (x *LedgerEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetCounterpartCustomerId() string {
+	if x != nil {
+		return x.CounterpartCustomerId
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+func (x *LedgerEntry) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *LedgerEntry) GetAvailableTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AvailableTime
+	}
+	return nil
+}
+
+func (x *LedgerEntry) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// BaseRate is how many points a whole unit of a currency earns.
+type BaseRate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ISO 4217 code.
+	CurrencyCode string `protobuf:"bytes,1,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// Points per whole currency unit.
+	PointsPerUnit int64 `protobuf:"varint,2,opt,name=points_per_unit,json=pointsPerUnit,proto3" json:"points_per_unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BaseRate) Reset() {
+	*x = BaseRate{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BaseRate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BaseRate) ProtoMessage() {}
+
+func (x *BaseRate) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BaseRate.ProtoReflect.Descriptor instead.
+func (*BaseRate) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BaseRate) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *BaseRate) GetPointsPerUnit() int64 {
+	if x != nil {
+		return x.PointsPerUnit
+	}
+	return 0
+}
+
+// EarnRule multiplies the points of purchase lines of a category or sku.
+type EarnRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule's id, unique in the program.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The lines' category; empty matches any.
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	// The lines' sku; empty matches any.
+	Sku string `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
+	// 200 doubles the points.
+	MultiplierPercent int64 `protobuf:"varint,4,opt,name=multiplier_percent,json=multiplierPercent,proto3" json:"multiplier_percent,omitempty"`
+	// From when it applies; unset: always.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Until when it applies (exclusive); unset: forever.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EarnRule) Reset() {
+	*x = EarnRule{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EarnRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EarnRule) ProtoMessage() {}
+
+func (x *EarnRule) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EarnRule.ProtoReflect.Descriptor instead.
+func (*EarnRule) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EarnRule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EarnRule) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *EarnRule) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *EarnRule) GetMultiplierPercent() int64 {
+	if x != nil {
+		return x.MultiplierPercent
+	}
+	return 0
+}
+
+func (x *EarnRule) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *EarnRule) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// EngagementRule awards points for engagement beyond purchases.
+type EngagementRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "survey_answered", "review", "referral" or "check_in".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Points per engagement.
+	Points        int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EngagementRule) Reset() {
+	*x = EngagementRule{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EngagementRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EngagementRule) ProtoMessage() {}
+
+func (x *EngagementRule) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EngagementRule.ProtoReflect.Descriptor instead.
+func (*EngagementRule) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EngagementRule) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *EngagementRule) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+// TierDefinition is one tier of a program, lowest first.
+type TierDefinition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code, e.g. "gold".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The display name, e.g. "Gold".
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Qualifying points over the rolling window that reach it.
+	QualifyPoints int64 `protobuf:"varint,3,opt,name=qualify_points,json=qualifyPoints,proto3" json:"qualify_points,omitempty"`
+	// Or spend (minor units of the program currency) that reaches it; 0: not by spend.
+	QualifySpendMinor int64 `protobuf:"varint,4,opt,name=qualify_spend_minor,json=qualifySpendMinor,proto3" json:"qualify_spend_minor,omitempty"`
+	// The earning multiplier of its members; 100 is none.
+	MultiplierPercent int64 `protobuf:"varint,5,opt,name=multiplier_percent,json=multiplierPercent,proto3" json:"multiplier_percent,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TierDefinition) Reset() {
+	*x = TierDefinition{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierDefinition) ProtoMessage() {}
+
+func (x *TierDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierDefinition.ProtoReflect.Descriptor instead.
+func (*TierDefinition) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TierDefinition) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *TierDefinition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TierDefinition) GetQualifyPoints() int64 {
+	if x != nil {
+		return x.QualifyPoints
+	}
+	return 0
+}
+
+func (x *TierDefinition) GetQualifySpendMinor() int64 {
+	if x != nil {
+		return x.QualifySpendMinor
+	}
+	return 0
+}
+
+func (x *TierDefinition) GetMultiplierPercent() int64 {
+	if x != nil {
+		return x.MultiplierPercent
+	}
+	return 0
+}
+
+// MemberDay is a recurring day (会员日) with a multiplier and member-only rewards.
+type MemberDay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The day's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// 1 (Monday) to 7 (Sunday); 0 when month_day is set.
+	Weekday int32 `protobuf:"varint,2,opt,name=weekday,proto3" json:"weekday,omitempty"`
+	// 1 to 31; 0 when weekday is set.
+	MonthDay int32 `protobuf:"varint,3,opt,name=month_day,json=monthDay,proto3" json:"month_day,omitempty"`
+	// The earning multiplier on that day; 100 is none.
+	MultiplierPercent int64 `protobuf:"varint,4,opt,name=multiplier_percent,json=multiplierPercent,proto3" json:"multiplier_percent,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *MemberDay) Reset() {
+	*x = MemberDay{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberDay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberDay) ProtoMessage() {}
+
+func (x *MemberDay) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberDay.ProtoReflect.Descriptor instead.
+func (*MemberDay) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MemberDay) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MemberDay) GetWeekday() int32 {
+	if x != nil {
+		return x.Weekday
+	}
+	return 0
+}
+
+func (x *MemberDay) GetMonthDay() int32 {
+	if x != nil {
+		return x.MonthDay
+	}
+	return 0
+}
+
+func (x *MemberDay) GetMultiplierPercent() int64 {
+	if x != nil {
+		return x.MultiplierPercent
+	}
+	return 0
+}
+
+// Program is a loyalty program and its rules.
+type Program struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Its name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The IANA time zone of its days (member days, day caps); default Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Customers become members on their first purchase or engagement.
+	AutoEnroll bool `protobuf:"varint,4,opt,name=auto_enroll,json=autoEnroll,proto3" json:"auto_enroll,omitempty"`
+	// Points credited on enrollment.
+	WelcomePoints int64 `protobuf:"varint,5,opt,name=welcome_points,json=welcomePoints,proto3" json:"welcome_points,omitempty"`
+	// Points per whole currency unit, per currency; purchases in other currencies earn nothing.
+	BaseRates []*BaseRate `protobuf:"bytes,6,rep,name=base_rates,json=baseRates,proto3" json:"base_rates,omitempty"`
+	// Category and sku multipliers.
+	EarnRules []*EarnRule `protobuf:"bytes,7,rep,name=earn_rules,json=earnRules,proto3" json:"earn_rules,omitempty"`
+	// The currency of min spend and tier spend.
+	CurrencyCode string `protobuf:"bytes,8,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// Purchases below this total (minor units of currency_code) earn nothing.
+	MinSpendMinor int64 `protobuf:"varint,9,opt,name=min_spend_minor,json=minSpendMinor,proto3" json:"min_spend_minor,omitempty"`
+	// At most this many points per order; 0: no cap.
+	OrderCapPoints int64 `protobuf:"varint,10,opt,name=order_cap_points,json=orderCapPoints,proto3" json:"order_cap_points,omitempty"`
+	// At most this many purchase points per member per day; 0: no cap.
+	DayCapPoints int64 `protobuf:"varint,11,opt,name=day_cap_points,json=dayCapPoints,proto3" json:"day_cap_points,omitempty"`
+	// Points for engagement.
+	EngagementRules []*EngagementRule `protobuf:"bytes,12,rep,name=engagement_rules,json=engagementRules,proto3" json:"engagement_rules,omitempty"`
+	// Tiers, lowest first; the first is where members start.
+	Tiers []*TierDefinition `protobuf:"bytes,13,rep,name=tiers,proto3" json:"tiers,omitempty"`
+	// The rolling window of tier qualification, in months.
+	TierWindowMonths int32 `protobuf:"varint,14,opt,name=tier_window_months,json=tierWindowMonths,proto3" json:"tier_window_months,omitempty"`
+	// A member short of their tier at a review keeps it this many days.
+	TierGraceDays int32 `protobuf:"varint,15,opt,name=tier_grace_days,json=tierGraceDays,proto3" json:"tier_grace_days,omitempty"`
+	// Days before earned points become spendable.
+	PendingDays int32 `protobuf:"varint,16,opt,name=pending_days,json=pendingDays,proto3" json:"pending_days,omitempty"`
+	// How points expire.
+	ExpiryKind ExpiryKind `protobuf:"varint,17,opt,name=expiry_kind,json=expiryKind,proto3,enum=guanxi.loyalty.v1.ExpiryKind" json:"expiry_kind,omitempty"`
+	// Months, for EXPIRY_KIND_ROLLING_MONTHS.
+	ExpiryMonths int32 `protobuf:"varint,18,opt,name=expiry_months,json=expiryMonths,proto3" json:"expiry_months,omitempty"`
+	// How many days ahead loyalty.points.expiring is published.
+	ExpiryNoticeDays int32 `protobuf:"varint,19,opt,name=expiry_notice_days,json=expiryNoticeDays,proto3" json:"expiry_notice_days,omitempty"`
+	// Member days.
+	MemberDays []*MemberDay `protobuf:"bytes,20,rep,name=member_days,json=memberDays,proto3" json:"member_days,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// For optimistic concurrency on update.
+	Etag          string `protobuf:"bytes,23,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Program) Reset() {
+	*x = Program{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Program) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Program) ProtoMessage() {}
+
+func (x *Program) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Program.ProtoReflect.Descriptor instead.
+func (*Program) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Program) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Program) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Program) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Program) GetAutoEnroll() bool {
+	if x != nil {
+		return x.AutoEnroll
+	}
+	return false
+}
+
+func (x *Program) GetWelcomePoints() int64 {
+	if x != nil {
+		return x.WelcomePoints
+	}
+	return 0
+}
+
+func (x *Program) GetBaseRates() []*BaseRate {
+	if x != nil {
+		return x.BaseRates
+	}
+	return nil
+}
+
+func (x *Program) GetEarnRules() []*EarnRule {
+	if x != nil {
+		return x.EarnRules
+	}
+	return nil
+}
+
+func (x *Program) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *Program) GetMinSpendMinor() int64 {
+	if x != nil {
+		return x.MinSpendMinor
+	}
+	return 0
+}
+
+func (x *Program) GetOrderCapPoints() int64 {
+	if x != nil {
+		return x.OrderCapPoints
+	}
+	return 0
+}
+
+func (x *Program) GetDayCapPoints() int64 {
+	if x != nil {
+		return x.DayCapPoints
+	}
+	return 0
+}
+
+func (x *Program) GetEngagementRules() []*EngagementRule {
+	if x != nil {
+		return x.EngagementRules
+	}
+	return nil
+}
+
+func (x *Program) GetTiers() []*TierDefinition {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
+func (x *Program) GetTierWindowMonths() int32 {
+	if x != nil {
+		return x.TierWindowMonths
+	}
+	return 0
+}
+
+func (x *Program) GetTierGraceDays() int32 {
+	if x != nil {
+		return x.TierGraceDays
+	}
+	return 0
+}
+
+func (x *Program) GetPendingDays() int32 {
+	if x != nil {
+		return x.PendingDays
+	}
+	return 0
+}
+
+func (x *Program) GetExpiryKind() ExpiryKind {
+	if x != nil {
+		return x.ExpiryKind
+	}
+	return ExpiryKind_EXPIRY_KIND_UNSPECIFIED
+}
+
+func (x *Program) GetExpiryMonths() int32 {
+	if x != nil {
+		return x.ExpiryMonths
+	}
+	return 0
+}
+
+func (x *Program) GetExpiryNoticeDays() int32 {
+	if x != nil {
+		return x.ExpiryNoticeDays
+	}
+	return 0
+}
+
+func (x *Program) GetMemberDays() []*MemberDay {
+	if x != nil {
+		return x.MemberDays
+	}
+	return nil
+}
+
+func (x *Program) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Program) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Program) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Reward is an item of a program's catalog.
+type Reward struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// Its name.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// What one costs.
+	PointsCost int64 `protobuf:"varint,4,opt,name=points_cost,json=pointsCost,proto3" json:"points_cost,omitempty"`
+	// Units left; ignored when unlimited_stock.
+	Stock int64 `protobuf:"varint,5,opt,name=stock,proto3" json:"stock,omitempty"`
+	// No stock limit.
+	UnlimitedStock bool `protobuf:"varint,6,opt,name=unlimited_stock,json=unlimitedStock,proto3" json:"unlimited_stock,omitempty"`
+	// Only members of this tier or above may redeem it; empty: anyone.
+	MinTierCode string `protobuf:"bytes,7,opt,name=min_tier_code,json=minTierCode,proto3" json:"min_tier_code,omitempty"`
+	// Only redeemable on member days.
+	MemberDayOnly bool `protobuf:"varint,8,opt,name=member_day_only,json=memberDayOnly,proto3" json:"member_day_only,omitempty"`
+	// From when it can be redeemed; unset: always.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Until when (exclusive); unset: forever.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reward) Reset() {
+	*x = Reward{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reward) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reward) ProtoMessage() {}
+
+func (x *Reward) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reward.ProtoReflect.Descriptor instead.
+func (*Reward) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Reward) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Reward) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *Reward) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Reward) GetPointsCost() int64 {
+	if x != nil {
+		return x.PointsCost
+	}
+	return 0
+}
+
+func (x *Reward) GetStock() int64 {
+	if x != nil {
+		return x.Stock
+	}
+	return 0
+}
+
+func (x *Reward) GetUnlimitedStock() bool {
+	if x != nil {
+		return x.UnlimitedStock
+	}
+	return false
+}
+
+func (x *Reward) GetMinTierCode() string {
+	if x != nil {
+		return x.MinTierCode
+	}
+	return ""
+}
+
+func (x *Reward) GetMemberDayOnly() bool {
+	if x != nil {
+		return x.MemberDayOnly
+	}
+	return false
+}
+
+func (x *Reward) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Reward) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Reward) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Reward) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Redemption is a member spending points on a reward.
+type Redemption struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The redemption.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The member.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The reward.
+	RewardId string `protobuf:"bytes,4,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	// The points debited.
+	Points int64 `protobuf:"varint,5,opt,name=points,proto3" json:"points,omitempty"`
+	// Its state.
+	State RedemptionState `protobuf:"varint,6,opt,name=state,proto3,enum=guanxi.loyalty.v1.RedemptionState" json:"state,omitempty"`
+	// When it was made.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was cancelled.
+	CancelTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redemption) Reset() {
+	*x = Redemption{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redemption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redemption) ProtoMessage() {}
+
+func (x *Redemption) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redemption.ProtoReflect.Descriptor instead.
+func (*Redemption) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Redemption) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Redemption) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *Redemption) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Redemption) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *Redemption) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *Redemption) GetState() RedemptionState {
+	if x != nil {
+		return x.State
+	}
+	return RedemptionState_REDEMPTION_STATE_UNSPECIFIED
+}
+
+func (x *Redemption) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Redemption) GetCancelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelTime
+	}
+	return nil
+}
+
 // GetLoyaltyAccountRequest is the input of GetLoyaltyAccount.
 type GetLoyaltyAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The member's customer id.
-	CustomerId    string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The program; default: the default program.
+	ProgramId     string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetLoyaltyAccountRequest) Reset() {
 	*x = GetLoyaltyAccountRequest{}
-	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[1]
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +1615,7 @@ func (x *GetLoyaltyAccountRequest) String() string {
 func (*GetLoyaltyAccountRequest) ProtoMessage() {}
 
 func (x *GetLoyaltyAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[1]
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,12 +1628,19 @@ func (x *GetLoyaltyAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLoyaltyAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetLoyaltyAccountRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetLoyaltyAccountRequest) GetCustomerId() string {
 	if x != nil {
 		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *GetLoyaltyAccountRequest) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
 	}
 	return ""
 }
@@ -224,7 +1656,7 @@ type GetLoyaltyAccountResponse struct {
 
 func (x *GetLoyaltyAccountResponse) Reset() {
 	*x = GetLoyaltyAccountResponse{}
-	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[2]
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -236,7 +1668,7 @@ func (x *GetLoyaltyAccountResponse) String() string {
 func (*GetLoyaltyAccountResponse) ProtoMessage() {}
 
 func (x *GetLoyaltyAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[2]
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -249,7 +1681,7 @@ func (x *GetLoyaltyAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLoyaltyAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetLoyaltyAccountResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{2}
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetLoyaltyAccountResponse) GetAccount() *LoyaltyAccount {
@@ -259,11 +1691,1454 @@ func (x *GetLoyaltyAccountResponse) GetAccount() *LoyaltyAccount {
 	return nil
 }
 
+// ListLedgerEntriesRequest is the input of ListLedgerEntries.
+type ListLedgerEntriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The program; default: the default program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// At most this many entries (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLedgerEntriesRequest) Reset() {
+	*x = ListLedgerEntriesRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLedgerEntriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLedgerEntriesRequest) ProtoMessage() {}
+
+func (x *ListLedgerEntriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLedgerEntriesRequest.ProtoReflect.Descriptor instead.
+func (*ListLedgerEntriesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListLedgerEntriesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListLedgerEntriesRequest) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *ListLedgerEntriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLedgerEntriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListLedgerEntriesResponse is the output of ListLedgerEntries.
+type ListLedgerEntriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries, newest first.
+	Entries []*LedgerEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLedgerEntriesResponse) Reset() {
+	*x = ListLedgerEntriesResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLedgerEntriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLedgerEntriesResponse) ProtoMessage() {}
+
+func (x *ListLedgerEntriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLedgerEntriesResponse.ProtoReflect.Descriptor instead.
+func (*ListLedgerEntriesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListLedgerEntriesResponse) GetEntries() []*LedgerEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListLedgerEntriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// EnrollMemberRequest is the input of EnrollMember.
+type EnrollMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	ProgramId string `protobuf:"bytes,1,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The customer.
+	CustomerId    string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollMemberRequest) Reset() {
+	*x = EnrollMemberRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollMemberRequest) ProtoMessage() {}
+
+func (x *EnrollMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollMemberRequest.ProtoReflect.Descriptor instead.
+func (*EnrollMemberRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EnrollMemberRequest) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *EnrollMemberRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// EnrollMemberResponse is the output of EnrollMember.
+type EnrollMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The membership.
+	Account       *LoyaltyAccount `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollMemberResponse) Reset() {
+	*x = EnrollMemberResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollMemberResponse) ProtoMessage() {}
+
+func (x *EnrollMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollMemberResponse.ProtoReflect.Descriptor instead.
+func (*EnrollMemberResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EnrollMemberResponse) GetAccount() *LoyaltyAccount {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+// AdjustPointsRequest is the input of AdjustPoints. The actor is the
+// caller (x-guanxi-actor metadata).
+type AdjustPointsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The program; default: the default program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// Signed points, not zero.
+	Points int64 `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Makes the call idempotent: the adjustment's cause.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustPointsRequest) Reset() {
+	*x = AdjustPointsRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustPointsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustPointsRequest) ProtoMessage() {}
+
+func (x *AdjustPointsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustPointsRequest.ProtoReflect.Descriptor instead.
+func (*AdjustPointsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AdjustPointsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *AdjustPointsRequest) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *AdjustPointsRequest) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *AdjustPointsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AdjustPointsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AdjustPointsResponse is the output of AdjustPoints.
+type AdjustPointsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry booked.
+	Entry         *LedgerEntry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustPointsResponse) Reset() {
+	*x = AdjustPointsResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustPointsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustPointsResponse) ProtoMessage() {}
+
+func (x *AdjustPointsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustPointsResponse.ProtoReflect.Descriptor instead.
+func (*AdjustPointsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AdjustPointsResponse) GetEntry() *LedgerEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// RecordEngagementRequest is the input of RecordEngagement.
+type RecordEngagementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// "review", "referral", "check_in" or "survey_answered".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The engagement's id at its source (review id, referred customer id,
+	// check-in id): it earns once.
+	SourceId string `protobuf:"bytes,3,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	// When it happened; default now.
+	OccurTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordEngagementRequest) Reset() {
+	*x = RecordEngagementRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEngagementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEngagementRequest) ProtoMessage() {}
+
+func (x *RecordEngagementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEngagementRequest.ProtoReflect.Descriptor instead.
+func (*RecordEngagementRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RecordEngagementRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *RecordEngagementRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RecordEngagementRequest) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *RecordEngagementRequest) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+// RecordEngagementResponse is the output of RecordEngagement.
+type RecordEngagementResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries booked, one per program that awards the engagement.
+	Entries       []*LedgerEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordEngagementResponse) Reset() {
+	*x = RecordEngagementResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEngagementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEngagementResponse) ProtoMessage() {}
+
+func (x *RecordEngagementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEngagementResponse.ProtoReflect.Descriptor instead.
+func (*RecordEngagementResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RecordEngagementResponse) GetEntries() []*LedgerEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// CreateProgramRequest is the input of CreateProgram.
+type CreateProgramRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	Program *Program `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Makes the call idempotent (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProgramRequest) Reset() {
+	*x = CreateProgramRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProgramRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProgramRequest) ProtoMessage() {}
+
+func (x *CreateProgramRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProgramRequest.ProtoReflect.Descriptor instead.
+func (*CreateProgramRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CreateProgramRequest) GetProgram() *Program {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
+func (x *CreateProgramRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateProgramResponse is the output of CreateProgram.
+type CreateProgramResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program created.
+	Program       *Program `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProgramResponse) Reset() {
+	*x = CreateProgramResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProgramResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProgramResponse) ProtoMessage() {}
+
+func (x *CreateProgramResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProgramResponse.ProtoReflect.Descriptor instead.
+func (*CreateProgramResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateProgramResponse) GetProgram() *Program {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
+// GetProgramRequest is the input of GetProgram.
+type GetProgramRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgramRequest) Reset() {
+	*x = GetProgramRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgramRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgramRequest) ProtoMessage() {}
+
+func (x *GetProgramRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgramRequest.ProtoReflect.Descriptor instead.
+func (*GetProgramRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetProgramRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetProgramResponse is the output of GetProgram.
+type GetProgramResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	Program       *Program `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgramResponse) Reset() {
+	*x = GetProgramResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgramResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgramResponse) ProtoMessage() {}
+
+func (x *GetProgramResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgramResponse.ProtoReflect.Descriptor instead.
+func (*GetProgramResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetProgramResponse) GetProgram() *Program {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
+// ListProgramsRequest is the input of ListPrograms.
+type ListProgramsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProgramsRequest) Reset() {
+	*x = ListProgramsRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProgramsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProgramsRequest) ProtoMessage() {}
+
+func (x *ListProgramsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProgramsRequest.ProtoReflect.Descriptor instead.
+func (*ListProgramsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{24}
+}
+
+// ListProgramsResponse is the output of ListPrograms.
+type ListProgramsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every program, oldest first.
+	Programs      []*Program `protobuf:"bytes,1,rep,name=programs,proto3" json:"programs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProgramsResponse) Reset() {
+	*x = ListProgramsResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProgramsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProgramsResponse) ProtoMessage() {}
+
+func (x *ListProgramsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProgramsResponse.ProtoReflect.Descriptor instead.
+func (*ListProgramsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListProgramsResponse) GetPrograms() []*Program {
+	if x != nil {
+		return x.Programs
+	}
+	return nil
+}
+
+// UpdateProgramRequest is the input of UpdateProgram.
+type UpdateProgramRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program with its id and the new values.
+	Program *Program `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// The fields to change; empty: every field.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProgramRequest) Reset() {
+	*x = UpdateProgramRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProgramRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProgramRequest) ProtoMessage() {}
+
+func (x *UpdateProgramRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProgramRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProgramRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateProgramRequest) GetProgram() *Program {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
+func (x *UpdateProgramRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateProgramResponse is the output of UpdateProgram.
+type UpdateProgramResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program as changed.
+	Program       *Program `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProgramResponse) Reset() {
+	*x = UpdateProgramResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProgramResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProgramResponse) ProtoMessage() {}
+
+func (x *UpdateProgramResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProgramResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProgramResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateProgramResponse) GetProgram() *Program {
+	if x != nil {
+		return x.Program
+	}
+	return nil
+}
+
+// CreateRewardRequest is the input of CreateReward.
+type CreateRewardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward.
+	Reward *Reward `protobuf:"bytes,1,opt,name=reward,proto3" json:"reward,omitempty"`
+	// Makes the call idempotent (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRewardRequest) Reset() {
+	*x = CreateRewardRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRewardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRewardRequest) ProtoMessage() {}
+
+func (x *CreateRewardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRewardRequest.ProtoReflect.Descriptor instead.
+func (*CreateRewardRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateRewardRequest) GetReward() *Reward {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+func (x *CreateRewardRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateRewardResponse is the output of CreateReward.
+type CreateRewardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward created.
+	Reward        *Reward `protobuf:"bytes,1,opt,name=reward,proto3" json:"reward,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRewardResponse) Reset() {
+	*x = CreateRewardResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRewardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRewardResponse) ProtoMessage() {}
+
+func (x *CreateRewardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRewardResponse.ProtoReflect.Descriptor instead.
+func (*CreateRewardResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateRewardResponse) GetReward() *Reward {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+// GetRewardRequest is the input of GetReward.
+type GetRewardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRewardRequest) Reset() {
+	*x = GetRewardRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRewardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRewardRequest) ProtoMessage() {}
+
+func (x *GetRewardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRewardRequest.ProtoReflect.Descriptor instead.
+func (*GetRewardRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetRewardRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetRewardResponse is the output of GetReward.
+type GetRewardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward.
+	Reward        *Reward `protobuf:"bytes,1,opt,name=reward,proto3" json:"reward,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRewardResponse) Reset() {
+	*x = GetRewardResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRewardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRewardResponse) ProtoMessage() {}
+
+func (x *GetRewardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRewardResponse.ProtoReflect.Descriptor instead.
+func (*GetRewardResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetRewardResponse) GetReward() *Reward {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+// ListRewardsRequest is the input of ListRewards.
+type ListRewardsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program; default: the default program.
+	ProgramId     string `protobuf:"bytes,1,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRewardsRequest) Reset() {
+	*x = ListRewardsRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRewardsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRewardsRequest) ProtoMessage() {}
+
+func (x *ListRewardsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRewardsRequest.ProtoReflect.Descriptor instead.
+func (*ListRewardsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListRewardsRequest) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+// ListRewardsResponse is the output of ListRewards.
+type ListRewardsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rewards, oldest first.
+	Rewards       []*Reward `protobuf:"bytes,1,rep,name=rewards,proto3" json:"rewards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRewardsResponse) Reset() {
+	*x = ListRewardsResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRewardsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRewardsResponse) ProtoMessage() {}
+
+func (x *ListRewardsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRewardsResponse.ProtoReflect.Descriptor instead.
+func (*ListRewardsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListRewardsResponse) GetRewards() []*Reward {
+	if x != nil {
+		return x.Rewards
+	}
+	return nil
+}
+
+// UpdateRewardRequest is the input of UpdateReward.
+type UpdateRewardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward with its id and the new values.
+	Reward *Reward `protobuf:"bytes,1,opt,name=reward,proto3" json:"reward,omitempty"`
+	// The fields to change; empty: every field.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRewardRequest) Reset() {
+	*x = UpdateRewardRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRewardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRewardRequest) ProtoMessage() {}
+
+func (x *UpdateRewardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRewardRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRewardRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *UpdateRewardRequest) GetReward() *Reward {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+func (x *UpdateRewardRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateRewardResponse is the output of UpdateReward.
+type UpdateRewardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward as changed.
+	Reward        *Reward `protobuf:"bytes,1,opt,name=reward,proto3" json:"reward,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRewardResponse) Reset() {
+	*x = UpdateRewardResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRewardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRewardResponse) ProtoMessage() {}
+
+func (x *UpdateRewardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRewardResponse.ProtoReflect.Descriptor instead.
+func (*UpdateRewardResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *UpdateRewardResponse) GetReward() *Reward {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+// RedeemRewardRequest is the input of RedeemReward.
+type RedeemRewardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reward.
+	RewardId string `protobuf:"bytes,1,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	// The member.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Makes the call idempotent (AIP-155): the same id redeems once.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeemRewardRequest) Reset() {
+	*x = RedeemRewardRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeemRewardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeemRewardRequest) ProtoMessage() {}
+
+func (x *RedeemRewardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeemRewardRequest.ProtoReflect.Descriptor instead.
+func (*RedeemRewardRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RedeemRewardRequest) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *RedeemRewardRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *RedeemRewardRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// RedeemRewardResponse is the output of RedeemReward.
+type RedeemRewardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The redemption.
+	Redemption    *Redemption `protobuf:"bytes,1,opt,name=redemption,proto3" json:"redemption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeemRewardResponse) Reset() {
+	*x = RedeemRewardResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeemRewardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeemRewardResponse) ProtoMessage() {}
+
+func (x *RedeemRewardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeemRewardResponse.ProtoReflect.Descriptor instead.
+func (*RedeemRewardResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RedeemRewardResponse) GetRedemption() *Redemption {
+	if x != nil {
+		return x.Redemption
+	}
+	return nil
+}
+
+// CancelRedemptionRequest is the input of CancelRedemption.
+type CancelRedemptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The redemption.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRedemptionRequest) Reset() {
+	*x = CancelRedemptionRequest{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRedemptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRedemptionRequest) ProtoMessage() {}
+
+func (x *CancelRedemptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRedemptionRequest.ProtoReflect.Descriptor instead.
+func (*CancelRedemptionRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *CancelRedemptionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CancelRedemptionResponse is the output of CancelRedemption.
+type CancelRedemptionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The redemption, cancelled.
+	Redemption    *Redemption `protobuf:"bytes,1,opt,name=redemption,proto3" json:"redemption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRedemptionResponse) Reset() {
+	*x = CancelRedemptionResponse{}
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRedemptionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRedemptionResponse) ProtoMessage() {}
+
+func (x *CancelRedemptionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_loyalty_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRedemptionResponse.ProtoReflect.Descriptor instead.
+func (*CancelRedemptionResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CancelRedemptionResponse) GetRedemption() *Redemption {
+	if x != nil {
+		return x.Redemption
+	}
+	return nil
+}
+
 var File_guanxi_loyalty_v1_loyalty_proto protoreflect.FileDescriptor
 
 const file_guanxi_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguanxi/loyalty/v1/loyalty.proto\x12\x11guanxi.loyalty.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x02\n" +
+	"\x1fguanxi/loyalty/v1/loyalty.proto\x12\x11guanxi.loyalty.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\a\n" +
 	"\x0eLoyaltyAccount\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12%\n" +
@@ -273,18 +3148,286 @@ const file_guanxi_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"@\n" +
+	"updateTime\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\a \x01(\tR\tprogramId\x12#\n" +
+	"\rmember_number\x18\b \x01(\tR\fmemberNumber\x127\n" +
+	"\x06status\x18\t \x01(\x0e2\x1f.guanxi.loyalty.v1.MemberStatusR\x06status\x12\x1b\n" +
+	"\ttier_code\x18\n" +
+	" \x01(\tR\btierCode\x12\x1b\n" +
+	"\ttier_name\x18\v \x01(\tR\btierName\x12%\n" +
+	"\x0epending_points\x18\f \x01(\x03R\rpendingPoints\x12'\n" +
+	"\x0fexpiring_points\x18\r \x01(\x03R\x0eexpiringPoints\x12?\n" +
+	"\rexpiring_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\fexpiringTime\x12$\n" +
+	"\x0enext_tier_code\x18\x0f \x01(\tR\fnextTierCode\x12$\n" +
+	"\x0enext_tier_name\x18\x10 \x01(\tR\fnextTierName\x12-\n" +
+	"\x13points_to_next_tier\x18\x11 \x01(\x03R\x10pointsToNextTier\x126\n" +
+	"\x18spend_to_next_tier_minor\x18\x12 \x01(\x03R\x14spendToNextTierMinor\x12#\n" +
+	"\rwindow_points\x18\x13 \x01(\x03R\fwindowPoints\x12,\n" +
+	"\x12window_spend_minor\x18\x14 \x01(\x03R\x10windowSpendMinor\x12!\n" +
+	"\fledger_total\x18\x15 \x01(\x03R\vledgerTotal\x12;\n" +
+	"\vgrace_until\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"graceUntil\"\xa7\x05\n" +
+	"\vLedgerEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x126\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\".guanxi.loyalty.v1.LedgerEntryKindR\x04kind\x12\x16\n" +
+	"\x06points\x18\x05 \x01(\x03R\x06points\x12'\n" +
+	"\x0flifetime_points\x18\x06 \x01(\x03R\x0elifetimePoints\x12\x14\n" +
+	"\x05cause\x18\a \x01(\tR\x05cause\x12\x19\n" +
+	"\border_id\x18\b \x01(\tR\aorderId\x12%\n" +
+	"\x0einteraction_id\x18\t \x01(\tR\rinteractionId\x12\x19\n" +
+	"\brule_ids\x18\n" +
+	" \x03(\tR\aruleIds\x12\x14\n" +
+	"\x05actor\x18\v \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\x126\n" +
+	"\x17counterpart_customer_id\x18\r \x01(\tR\x15counterpartCustomerId\x129\n" +
+	"\n" +
+	"occur_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12;\n" +
+	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12A\n" +
+	"\x0eavailable_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\ravailableTime\x12;\n" +
+	"\vexpire_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"W\n" +
+	"\bBaseRate\x12#\n" +
+	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12&\n" +
+	"\x0fpoints_per_unit\x18\x02 \x01(\x03R\rpointsPerUnit\"\xe9\x01\n" +
+	"\bEarnRule\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\x12-\n" +
+	"\x12multiplier_percent\x18\x04 \x01(\x03R\x11multiplierPercent\x129\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"<\n" +
+	"\x0eEngagementRule\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\xbe\x01\n" +
+	"\x0eTierDefinition\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x0equalify_points\x18\x03 \x01(\x03R\rqualifyPoints\x12.\n" +
+	"\x13qualify_spend_minor\x18\x04 \x01(\x03R\x11qualifySpendMinor\x12-\n" +
+	"\x12multiplier_percent\x18\x05 \x01(\x03R\x11multiplierPercent\"\x81\x01\n" +
+	"\tMemberDay\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aweekday\x18\x02 \x01(\x05R\aweekday\x12\x1b\n" +
+	"\tmonth_day\x18\x03 \x01(\x05R\bmonthDay\x12-\n" +
+	"\x12multiplier_percent\x18\x04 \x01(\x03R\x11multiplierPercent\"\x87\b\n" +
+	"\aProgram\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12\x1f\n" +
+	"\vauto_enroll\x18\x04 \x01(\bR\n" +
+	"autoEnroll\x12%\n" +
+	"\x0ewelcome_points\x18\x05 \x01(\x03R\rwelcomePoints\x12:\n" +
+	"\n" +
+	"base_rates\x18\x06 \x03(\v2\x1b.guanxi.loyalty.v1.BaseRateR\tbaseRates\x12:\n" +
+	"\n" +
+	"earn_rules\x18\a \x03(\v2\x1b.guanxi.loyalty.v1.EarnRuleR\tearnRules\x12#\n" +
+	"\rcurrency_code\x18\b \x01(\tR\fcurrencyCode\x12&\n" +
+	"\x0fmin_spend_minor\x18\t \x01(\x03R\rminSpendMinor\x12(\n" +
+	"\x10order_cap_points\x18\n" +
+	" \x01(\x03R\x0eorderCapPoints\x12$\n" +
+	"\x0eday_cap_points\x18\v \x01(\x03R\fdayCapPoints\x12L\n" +
+	"\x10engagement_rules\x18\f \x03(\v2!.guanxi.loyalty.v1.EngagementRuleR\x0fengagementRules\x127\n" +
+	"\x05tiers\x18\r \x03(\v2!.guanxi.loyalty.v1.TierDefinitionR\x05tiers\x12,\n" +
+	"\x12tier_window_months\x18\x0e \x01(\x05R\x10tierWindowMonths\x12&\n" +
+	"\x0ftier_grace_days\x18\x0f \x01(\x05R\rtierGraceDays\x12!\n" +
+	"\fpending_days\x18\x10 \x01(\x05R\vpendingDays\x12>\n" +
+	"\vexpiry_kind\x18\x11 \x01(\x0e2\x1d.guanxi.loyalty.v1.ExpiryKindR\n" +
+	"expiryKind\x12#\n" +
+	"\rexpiry_months\x18\x12 \x01(\x05R\fexpiryMonths\x12,\n" +
+	"\x12expiry_notice_days\x18\x13 \x01(\x05R\x10expiryNoticeDays\x12=\n" +
+	"\vmember_days\x18\x14 \x03(\v2\x1c.guanxi.loyalty.v1.MemberDayR\n" +
+	"memberDays\x12;\n" +
+	"\vcreate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x17 \x01(\tR\x04etag\"\xe3\x03\n" +
+	"\x06Reward\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1f\n" +
+	"\vpoints_cost\x18\x04 \x01(\x03R\n" +
+	"pointsCost\x12\x14\n" +
+	"\x05stock\x18\x05 \x01(\x03R\x05stock\x12'\n" +
+	"\x0funlimited_stock\x18\x06 \x01(\bR\x0eunlimitedStock\x12\"\n" +
+	"\rmin_tier_code\x18\a \x01(\tR\vminTierCode\x12&\n" +
+	"\x0fmember_day_only\x18\b \x01(\bR\rmemberDayOnly\x129\n" +
+	"\n" +
+	"start_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12;\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xc5\x02\n" +
+	"\n" +
+	"Redemption\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x1b\n" +
+	"\treward_id\x18\x04 \x01(\tR\brewardId\x12\x16\n" +
+	"\x06points\x18\x05 \x01(\x03R\x06points\x128\n" +
+	"\x05state\x18\x06 \x01(\x0e2\".guanxi.loyalty.v1.RedemptionStateR\x05state\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vcancel_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cancelTime\"_\n" +
 	"\x18GetLoyaltyAccountRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
-	"customerId\"X\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\"X\n" +
 	"\x19GetLoyaltyAccountResponse\x12;\n" +
-	"\aaccount\x18\x01 \x01(\v2!.guanxi.loyalty.v1.LoyaltyAccountR\aaccount*;\n" +
+	"\aaccount\x18\x01 \x01(\v2!.guanxi.loyalty.v1.LoyaltyAccountR\aaccount\"\x9b\x01\n" +
+	"\x18ListLedgerEntriesRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"}\n" +
+	"\x19ListLedgerEntriesResponse\x128\n" +
+	"\aentries\x18\x01 \x03(\v2\x1e.guanxi.loyalty.v1.LedgerEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"_\n" +
+	"\x13EnrollMemberRequest\x12\"\n" +
+	"\n" +
+	"program_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tprogramId\x12$\n" +
+	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\"S\n" +
+	"\x14EnrollMemberResponse\x12;\n" +
+	"\aaccount\x18\x01 \x01(\v2!.guanxi.loyalty.v1.LoyaltyAccountR\aaccount\"\xb3\x01\n" +
+	"\x13AdjustPointsRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x16\n" +
+	"\x06points\x18\x03 \x01(\x03R\x06points\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x02R\x06reason\x12\"\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x03\xe0A\x02R\trequestId\"L\n" +
+	"\x14AdjustPointsResponse\x124\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1e.guanxi.loyalty.v1.LedgerEntryR\x05entry\"\xb5\x01\n" +
+	"\x17RecordEngagementRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x17\n" +
+	"\x04kind\x18\x02 \x01(\tB\x03\xe0A\x02R\x04kind\x12 \n" +
+	"\tsource_id\x18\x03 \x01(\tB\x03\xe0A\x02R\bsourceId\x129\n" +
+	"\n" +
+	"occur_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\"T\n" +
+	"\x18RecordEngagementResponse\x128\n" +
+	"\aentries\x18\x01 \x03(\v2\x1e.guanxi.loyalty.v1.LedgerEntryR\aentries\"p\n" +
+	"\x14CreateProgramRequest\x129\n" +
+	"\aprogram\x18\x01 \x01(\v2\x1a.guanxi.loyalty.v1.ProgramB\x03\xe0A\x02R\aprogram\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"M\n" +
+	"\x15CreateProgramResponse\x124\n" +
+	"\aprogram\x18\x01 \x01(\v2\x1a.guanxi.loyalty.v1.ProgramR\aprogram\"(\n" +
+	"\x11GetProgramRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"J\n" +
+	"\x12GetProgramResponse\x124\n" +
+	"\aprogram\x18\x01 \x01(\v2\x1a.guanxi.loyalty.v1.ProgramR\aprogram\"\x15\n" +
+	"\x13ListProgramsRequest\"N\n" +
+	"\x14ListProgramsResponse\x126\n" +
+	"\bprograms\x18\x01 \x03(\v2\x1a.guanxi.loyalty.v1.ProgramR\bprograms\"\x8e\x01\n" +
+	"\x14UpdateProgramRequest\x129\n" +
+	"\aprogram\x18\x01 \x01(\v2\x1a.guanxi.loyalty.v1.ProgramB\x03\xe0A\x02R\aprogram\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"M\n" +
+	"\x15UpdateProgramResponse\x124\n" +
+	"\aprogram\x18\x01 \x01(\v2\x1a.guanxi.loyalty.v1.ProgramR\aprogram\"l\n" +
+	"\x13CreateRewardRequest\x126\n" +
+	"\x06reward\x18\x01 \x01(\v2\x19.guanxi.loyalty.v1.RewardB\x03\xe0A\x02R\x06reward\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"I\n" +
+	"\x14CreateRewardResponse\x121\n" +
+	"\x06reward\x18\x01 \x01(\v2\x19.guanxi.loyalty.v1.RewardR\x06reward\"'\n" +
+	"\x10GetRewardRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"F\n" +
+	"\x11GetRewardResponse\x121\n" +
+	"\x06reward\x18\x01 \x01(\v2\x19.guanxi.loyalty.v1.RewardR\x06reward\"3\n" +
+	"\x12ListRewardsRequest\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x01 \x01(\tR\tprogramId\"J\n" +
+	"\x13ListRewardsResponse\x123\n" +
+	"\arewards\x18\x01 \x03(\v2\x19.guanxi.loyalty.v1.RewardR\arewards\"\x8a\x01\n" +
+	"\x13UpdateRewardRequest\x126\n" +
+	"\x06reward\x18\x01 \x01(\v2\x19.guanxi.loyalty.v1.RewardB\x03\xe0A\x02R\x06reward\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"I\n" +
+	"\x14UpdateRewardResponse\x121\n" +
+	"\x06reward\x18\x01 \x01(\v2\x19.guanxi.loyalty.v1.RewardR\x06reward\"|\n" +
+	"\x13RedeemRewardRequest\x12 \n" +
+	"\treward_id\x18\x01 \x01(\tB\x03\xe0A\x02R\brewardId\x12$\n" +
+	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"U\n" +
+	"\x14RedeemRewardResponse\x12=\n" +
+	"\n" +
+	"redemption\x18\x01 \x01(\v2\x1d.guanxi.loyalty.v1.RedemptionR\n" +
+	"redemption\".\n" +
+	"\x17CancelRedemptionRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"Y\n" +
+	"\x18CancelRedemptionResponse\x12=\n" +
+	"\n" +
+	"redemption\x18\x01 \x01(\v2\x1d.guanxi.loyalty.v1.RedemptionR\n" +
+	"redemption*;\n" +
 	"\x04Tier\x12\x14\n" +
 	"\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTIER_NORMAL\x10\x01\x12\f\n" +
-	"\bTIER_VIP\x10\x022\xbe\x01\n" +
+	"\bTIER_VIP\x10\x02*a\n" +
+	"\fMemberStatus\x12\x1d\n" +
+	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14MEMBER_STATUS_ACTIVE\x10\x01\x12\x18\n" +
+	"\x14MEMBER_STATUS_MERGED\x10\x02*\xe9\x01\n" +
+	"\x0fLedgerEntryKind\x12!\n" +
+	"\x1dLEDGER_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16LEDGER_ENTRY_KIND_EARN\x10\x01\x12\x1c\n" +
+	"\x18LEDGER_ENTRY_KIND_REDEEM\x10\x02\x12\x1c\n" +
+	"\x18LEDGER_ENTRY_KIND_EXPIRE\x10\x03\x12\x1c\n" +
+	"\x18LEDGER_ENTRY_KIND_ADJUST\x10\x04\x12\x1d\n" +
+	"\x19LEDGER_ENTRY_KIND_REVERSE\x10\x05\x12\x1e\n" +
+	"\x1aLEDGER_ENTRY_KIND_TRANSFER\x10\x06*\x87\x01\n" +
+	"\n" +
+	"ExpiryKind\x12\x1b\n" +
+	"\x17EXPIRY_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11EXPIRY_KIND_NEVER\x10\x01\x12\x1e\n" +
+	"\x1aEXPIRY_KIND_ROLLING_MONTHS\x10\x02\x12%\n" +
+	"!EXPIRY_KIND_END_OF_FOLLOWING_YEAR\x10\x03*p\n" +
+	"\x0fRedemptionState\x12 \n" +
+	"\x1cREDEMPTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17REDEMPTION_STATE_ACTIVE\x10\x01\x12\x1e\n" +
+	"\x1aREDEMPTION_STATE_CANCELLED\x10\x022\xcc\x11\n" +
 	"\x0eLoyaltyService\x12\xab\x01\n" +
-	"\x11GetLoyaltyAccount\x12+.guanxi.loyalty.v1.GetLoyaltyAccountRequest\x1a,.guanxi.loyalty.v1.GetLoyaltyAccountResponse\";\x82\xd3\xe4\x93\x025b\aaccount\x12*/v1/customers/{customer_id}/loyaltyAccountB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
+	"\x11GetLoyaltyAccount\x12+.guanxi.loyalty.v1.GetLoyaltyAccountRequest\x1a,.guanxi.loyalty.v1.GetLoyaltyAccountResponse\";\x82\xd3\xe4\x93\x025b\aaccount\x12*/v1/customers/{customer_id}/loyaltyAccount\x12\xb0\x01\n" +
+	"\x11ListLedgerEntries\x12+.guanxi.loyalty.v1.ListLedgerEntriesRequest\x1a,.guanxi.loyalty.v1.ListLedgerEntriesResponse\"@\x82\xd3\xe4\x93\x02:\x128/v1/customers/{customer_id}/loyaltyAccount/ledgerEntries\x12\x96\x01\n" +
+	"\fEnrollMember\x12&.guanxi.loyalty.v1.EnrollMemberRequest\x1a'.guanxi.loyalty.v1.EnrollMemberResponse\"5\x82\xd3\xe4\x93\x02/:\x01*b\aaccount\"!/v1/programs/{program_id}/members\x12\xaa\x01\n" +
+	"\fAdjustPoints\x12&.guanxi.loyalty.v1.AdjustPointsRequest\x1a'.guanxi.loyalty.v1.AdjustPointsResponse\"I\x82\xd3\xe4\x93\x02C:\x01*b\x05entry\"7/v1/customers/{customer_id}/loyaltyAccount:adjustPoints\x12\xb3\x01\n" +
+	"\x10RecordEngagement\x12*.guanxi.loyalty.v1.RecordEngagementRequest\x1a+.guanxi.loyalty.v1.RecordEngagementResponse\"F\x82\xd3\xe4\x93\x02@:\x01*\";/v1/customers/{customer_id}/loyaltyAccount:recordEngagement\x12\x8a\x01\n" +
+	"\rCreateProgram\x12'.guanxi.loyalty.v1.CreateProgramRequest\x1a(.guanxi.loyalty.v1.CreateProgramResponse\"&\x82\xd3\xe4\x93\x02 :\aprogramb\aprogram\"\f/v1/programs\x12}\n" +
+	"\n" +
+	"GetProgram\x12$.guanxi.loyalty.v1.GetProgramRequest\x1a%.guanxi.loyalty.v1.GetProgramResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\aprogram\x12\x11/v1/programs/{id}\x12u\n" +
+	"\fListPrograms\x12&.guanxi.loyalty.v1.ListProgramsRequest\x1a'.guanxi.loyalty.v1.ListProgramsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/programs\x12\x97\x01\n" +
+	"\rUpdateProgram\x12'.guanxi.loyalty.v1.UpdateProgramRequest\x1a(.guanxi.loyalty.v1.UpdateProgramResponse\"3\x82\xd3\xe4\x93\x02-:\aprogramb\aprogram2\x19/v1/programs/{program.id}\x12\x84\x01\n" +
+	"\fCreateReward\x12&.guanxi.loyalty.v1.CreateRewardRequest\x1a'.guanxi.loyalty.v1.CreateRewardResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06rewardb\x06reward\"\v/v1/rewards\x12x\n" +
+	"\tGetReward\x12#.guanxi.loyalty.v1.GetRewardRequest\x1a$.guanxi.loyalty.v1.GetRewardResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06reward\x12\x10/v1/rewards/{id}\x12q\n" +
+	"\vListRewards\x12%.guanxi.loyalty.v1.ListRewardsRequest\x1a&.guanxi.loyalty.v1.ListRewardsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/rewards\x12\x90\x01\n" +
+	"\fUpdateReward\x12&.guanxi.loyalty.v1.UpdateRewardRequest\x1a'.guanxi.loyalty.v1.UpdateRewardResponse\"/\x82\xd3\xe4\x93\x02):\x06rewardb\x06reward2\x17/v1/rewards/{reward.id}\x12\x96\x01\n" +
+	"\fRedeemReward\x12&.guanxi.loyalty.v1.RedeemRewardRequest\x1a'.guanxi.loyalty.v1.RedeemRewardResponse\"5\x82\xd3\xe4\x93\x02/:\x01*b\n" +
+	"redemption\"\x1e/v1/rewards/{reward_id}:redeem\x12\x9f\x01\n" +
+	"\x10CancelRedemption\x12*.guanxi.loyalty.v1.CancelRedemptionRequest\x1a+.guanxi.loyalty.v1.CancelRedemptionResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\n" +
+	"redemption\"\x1b/v1/redemptions/{id}:cancelB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
 
 var (
 	file_guanxi_loyalty_v1_loyalty_proto_rawDescOnce sync.Once
@@ -298,27 +3441,143 @@ func file_guanxi_loyalty_v1_loyalty_proto_rawDescGZIP() []byte {
 	return file_guanxi_loyalty_v1_loyalty_proto_rawDescData
 }
 
-var file_guanxi_loyalty_v1_loyalty_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_loyalty_v1_loyalty_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_guanxi_loyalty_v1_loyalty_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_guanxi_loyalty_v1_loyalty_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_guanxi_loyalty_v1_loyalty_proto_goTypes = []any{
 	(Tier)(0),                         // 0: guanxi.loyalty.v1.Tier
-	(*LoyaltyAccount)(nil),            // 1: guanxi.loyalty.v1.LoyaltyAccount
-	(*GetLoyaltyAccountRequest)(nil),  // 2: guanxi.loyalty.v1.GetLoyaltyAccountRequest
-	(*GetLoyaltyAccountResponse)(nil), // 3: guanxi.loyalty.v1.GetLoyaltyAccountResponse
-	(*timestamppb.Timestamp)(nil),     // 4: google.protobuf.Timestamp
+	(MemberStatus)(0),                 // 1: guanxi.loyalty.v1.MemberStatus
+	(LedgerEntryKind)(0),              // 2: guanxi.loyalty.v1.LedgerEntryKind
+	(ExpiryKind)(0),                   // 3: guanxi.loyalty.v1.ExpiryKind
+	(RedemptionState)(0),              // 4: guanxi.loyalty.v1.RedemptionState
+	(*LoyaltyAccount)(nil),            // 5: guanxi.loyalty.v1.LoyaltyAccount
+	(*LedgerEntry)(nil),               // 6: guanxi.loyalty.v1.LedgerEntry
+	(*BaseRate)(nil),                  // 7: guanxi.loyalty.v1.BaseRate
+	(*EarnRule)(nil),                  // 8: guanxi.loyalty.v1.EarnRule
+	(*EngagementRule)(nil),            // 9: guanxi.loyalty.v1.EngagementRule
+	(*TierDefinition)(nil),            // 10: guanxi.loyalty.v1.TierDefinition
+	(*MemberDay)(nil),                 // 11: guanxi.loyalty.v1.MemberDay
+	(*Program)(nil),                   // 12: guanxi.loyalty.v1.Program
+	(*Reward)(nil),                    // 13: guanxi.loyalty.v1.Reward
+	(*Redemption)(nil),                // 14: guanxi.loyalty.v1.Redemption
+	(*GetLoyaltyAccountRequest)(nil),  // 15: guanxi.loyalty.v1.GetLoyaltyAccountRequest
+	(*GetLoyaltyAccountResponse)(nil), // 16: guanxi.loyalty.v1.GetLoyaltyAccountResponse
+	(*ListLedgerEntriesRequest)(nil),  // 17: guanxi.loyalty.v1.ListLedgerEntriesRequest
+	(*ListLedgerEntriesResponse)(nil), // 18: guanxi.loyalty.v1.ListLedgerEntriesResponse
+	(*EnrollMemberRequest)(nil),       // 19: guanxi.loyalty.v1.EnrollMemberRequest
+	(*EnrollMemberResponse)(nil),      // 20: guanxi.loyalty.v1.EnrollMemberResponse
+	(*AdjustPointsRequest)(nil),       // 21: guanxi.loyalty.v1.AdjustPointsRequest
+	(*AdjustPointsResponse)(nil),      // 22: guanxi.loyalty.v1.AdjustPointsResponse
+	(*RecordEngagementRequest)(nil),   // 23: guanxi.loyalty.v1.RecordEngagementRequest
+	(*RecordEngagementResponse)(nil),  // 24: guanxi.loyalty.v1.RecordEngagementResponse
+	(*CreateProgramRequest)(nil),      // 25: guanxi.loyalty.v1.CreateProgramRequest
+	(*CreateProgramResponse)(nil),     // 26: guanxi.loyalty.v1.CreateProgramResponse
+	(*GetProgramRequest)(nil),         // 27: guanxi.loyalty.v1.GetProgramRequest
+	(*GetProgramResponse)(nil),        // 28: guanxi.loyalty.v1.GetProgramResponse
+	(*ListProgramsRequest)(nil),       // 29: guanxi.loyalty.v1.ListProgramsRequest
+	(*ListProgramsResponse)(nil),      // 30: guanxi.loyalty.v1.ListProgramsResponse
+	(*UpdateProgramRequest)(nil),      // 31: guanxi.loyalty.v1.UpdateProgramRequest
+	(*UpdateProgramResponse)(nil),     // 32: guanxi.loyalty.v1.UpdateProgramResponse
+	(*CreateRewardRequest)(nil),       // 33: guanxi.loyalty.v1.CreateRewardRequest
+	(*CreateRewardResponse)(nil),      // 34: guanxi.loyalty.v1.CreateRewardResponse
+	(*GetRewardRequest)(nil),          // 35: guanxi.loyalty.v1.GetRewardRequest
+	(*GetRewardResponse)(nil),         // 36: guanxi.loyalty.v1.GetRewardResponse
+	(*ListRewardsRequest)(nil),        // 37: guanxi.loyalty.v1.ListRewardsRequest
+	(*ListRewardsResponse)(nil),       // 38: guanxi.loyalty.v1.ListRewardsResponse
+	(*UpdateRewardRequest)(nil),       // 39: guanxi.loyalty.v1.UpdateRewardRequest
+	(*UpdateRewardResponse)(nil),      // 40: guanxi.loyalty.v1.UpdateRewardResponse
+	(*RedeemRewardRequest)(nil),       // 41: guanxi.loyalty.v1.RedeemRewardRequest
+	(*RedeemRewardResponse)(nil),      // 42: guanxi.loyalty.v1.RedeemRewardResponse
+	(*CancelRedemptionRequest)(nil),   // 43: guanxi.loyalty.v1.CancelRedemptionRequest
+	(*CancelRedemptionResponse)(nil),  // 44: guanxi.loyalty.v1.CancelRedemptionResponse
+	(*timestamppb.Timestamp)(nil),     // 45: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 46: google.protobuf.FieldMask
 }
 var file_guanxi_loyalty_v1_loyalty_proto_depIdxs = []int32{
-	0, // 0: guanxi.loyalty.v1.LoyaltyAccount.tier:type_name -> guanxi.loyalty.v1.Tier
-	4, // 1: guanxi.loyalty.v1.LoyaltyAccount.create_time:type_name -> google.protobuf.Timestamp
-	4, // 2: guanxi.loyalty.v1.LoyaltyAccount.update_time:type_name -> google.protobuf.Timestamp
-	1, // 3: guanxi.loyalty.v1.GetLoyaltyAccountResponse.account:type_name -> guanxi.loyalty.v1.LoyaltyAccount
-	2, // 4: guanxi.loyalty.v1.LoyaltyService.GetLoyaltyAccount:input_type -> guanxi.loyalty.v1.GetLoyaltyAccountRequest
-	3, // 5: guanxi.loyalty.v1.LoyaltyService.GetLoyaltyAccount:output_type -> guanxi.loyalty.v1.GetLoyaltyAccountResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	0,  // 0: guanxi.loyalty.v1.LoyaltyAccount.tier:type_name -> guanxi.loyalty.v1.Tier
+	45, // 1: guanxi.loyalty.v1.LoyaltyAccount.create_time:type_name -> google.protobuf.Timestamp
+	45, // 2: guanxi.loyalty.v1.LoyaltyAccount.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 3: guanxi.loyalty.v1.LoyaltyAccount.status:type_name -> guanxi.loyalty.v1.MemberStatus
+	45, // 4: guanxi.loyalty.v1.LoyaltyAccount.expiring_time:type_name -> google.protobuf.Timestamp
+	45, // 5: guanxi.loyalty.v1.LoyaltyAccount.grace_until:type_name -> google.protobuf.Timestamp
+	2,  // 6: guanxi.loyalty.v1.LedgerEntry.kind:type_name -> guanxi.loyalty.v1.LedgerEntryKind
+	45, // 7: guanxi.loyalty.v1.LedgerEntry.occur_time:type_name -> google.protobuf.Timestamp
+	45, // 8: guanxi.loyalty.v1.LedgerEntry.create_time:type_name -> google.protobuf.Timestamp
+	45, // 9: guanxi.loyalty.v1.LedgerEntry.available_time:type_name -> google.protobuf.Timestamp
+	45, // 10: guanxi.loyalty.v1.LedgerEntry.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 11: guanxi.loyalty.v1.EarnRule.start_time:type_name -> google.protobuf.Timestamp
+	45, // 12: guanxi.loyalty.v1.EarnRule.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 13: guanxi.loyalty.v1.Program.base_rates:type_name -> guanxi.loyalty.v1.BaseRate
+	8,  // 14: guanxi.loyalty.v1.Program.earn_rules:type_name -> guanxi.loyalty.v1.EarnRule
+	9,  // 15: guanxi.loyalty.v1.Program.engagement_rules:type_name -> guanxi.loyalty.v1.EngagementRule
+	10, // 16: guanxi.loyalty.v1.Program.tiers:type_name -> guanxi.loyalty.v1.TierDefinition
+	3,  // 17: guanxi.loyalty.v1.Program.expiry_kind:type_name -> guanxi.loyalty.v1.ExpiryKind
+	11, // 18: guanxi.loyalty.v1.Program.member_days:type_name -> guanxi.loyalty.v1.MemberDay
+	45, // 19: guanxi.loyalty.v1.Program.create_time:type_name -> google.protobuf.Timestamp
+	45, // 20: guanxi.loyalty.v1.Program.update_time:type_name -> google.protobuf.Timestamp
+	45, // 21: guanxi.loyalty.v1.Reward.start_time:type_name -> google.protobuf.Timestamp
+	45, // 22: guanxi.loyalty.v1.Reward.end_time:type_name -> google.protobuf.Timestamp
+	45, // 23: guanxi.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
+	45, // 24: guanxi.loyalty.v1.Reward.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 25: guanxi.loyalty.v1.Redemption.state:type_name -> guanxi.loyalty.v1.RedemptionState
+	45, // 26: guanxi.loyalty.v1.Redemption.create_time:type_name -> google.protobuf.Timestamp
+	45, // 27: guanxi.loyalty.v1.Redemption.cancel_time:type_name -> google.protobuf.Timestamp
+	5,  // 28: guanxi.loyalty.v1.GetLoyaltyAccountResponse.account:type_name -> guanxi.loyalty.v1.LoyaltyAccount
+	6,  // 29: guanxi.loyalty.v1.ListLedgerEntriesResponse.entries:type_name -> guanxi.loyalty.v1.LedgerEntry
+	5,  // 30: guanxi.loyalty.v1.EnrollMemberResponse.account:type_name -> guanxi.loyalty.v1.LoyaltyAccount
+	6,  // 31: guanxi.loyalty.v1.AdjustPointsResponse.entry:type_name -> guanxi.loyalty.v1.LedgerEntry
+	45, // 32: guanxi.loyalty.v1.RecordEngagementRequest.occur_time:type_name -> google.protobuf.Timestamp
+	6,  // 33: guanxi.loyalty.v1.RecordEngagementResponse.entries:type_name -> guanxi.loyalty.v1.LedgerEntry
+	12, // 34: guanxi.loyalty.v1.CreateProgramRequest.program:type_name -> guanxi.loyalty.v1.Program
+	12, // 35: guanxi.loyalty.v1.CreateProgramResponse.program:type_name -> guanxi.loyalty.v1.Program
+	12, // 36: guanxi.loyalty.v1.GetProgramResponse.program:type_name -> guanxi.loyalty.v1.Program
+	12, // 37: guanxi.loyalty.v1.ListProgramsResponse.programs:type_name -> guanxi.loyalty.v1.Program
+	12, // 38: guanxi.loyalty.v1.UpdateProgramRequest.program:type_name -> guanxi.loyalty.v1.Program
+	46, // 39: guanxi.loyalty.v1.UpdateProgramRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 40: guanxi.loyalty.v1.UpdateProgramResponse.program:type_name -> guanxi.loyalty.v1.Program
+	13, // 41: guanxi.loyalty.v1.CreateRewardRequest.reward:type_name -> guanxi.loyalty.v1.Reward
+	13, // 42: guanxi.loyalty.v1.CreateRewardResponse.reward:type_name -> guanxi.loyalty.v1.Reward
+	13, // 43: guanxi.loyalty.v1.GetRewardResponse.reward:type_name -> guanxi.loyalty.v1.Reward
+	13, // 44: guanxi.loyalty.v1.ListRewardsResponse.rewards:type_name -> guanxi.loyalty.v1.Reward
+	13, // 45: guanxi.loyalty.v1.UpdateRewardRequest.reward:type_name -> guanxi.loyalty.v1.Reward
+	46, // 46: guanxi.loyalty.v1.UpdateRewardRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 47: guanxi.loyalty.v1.UpdateRewardResponse.reward:type_name -> guanxi.loyalty.v1.Reward
+	14, // 48: guanxi.loyalty.v1.RedeemRewardResponse.redemption:type_name -> guanxi.loyalty.v1.Redemption
+	14, // 49: guanxi.loyalty.v1.CancelRedemptionResponse.redemption:type_name -> guanxi.loyalty.v1.Redemption
+	15, // 50: guanxi.loyalty.v1.LoyaltyService.GetLoyaltyAccount:input_type -> guanxi.loyalty.v1.GetLoyaltyAccountRequest
+	17, // 51: guanxi.loyalty.v1.LoyaltyService.ListLedgerEntries:input_type -> guanxi.loyalty.v1.ListLedgerEntriesRequest
+	19, // 52: guanxi.loyalty.v1.LoyaltyService.EnrollMember:input_type -> guanxi.loyalty.v1.EnrollMemberRequest
+	21, // 53: guanxi.loyalty.v1.LoyaltyService.AdjustPoints:input_type -> guanxi.loyalty.v1.AdjustPointsRequest
+	23, // 54: guanxi.loyalty.v1.LoyaltyService.RecordEngagement:input_type -> guanxi.loyalty.v1.RecordEngagementRequest
+	25, // 55: guanxi.loyalty.v1.LoyaltyService.CreateProgram:input_type -> guanxi.loyalty.v1.CreateProgramRequest
+	27, // 56: guanxi.loyalty.v1.LoyaltyService.GetProgram:input_type -> guanxi.loyalty.v1.GetProgramRequest
+	29, // 57: guanxi.loyalty.v1.LoyaltyService.ListPrograms:input_type -> guanxi.loyalty.v1.ListProgramsRequest
+	31, // 58: guanxi.loyalty.v1.LoyaltyService.UpdateProgram:input_type -> guanxi.loyalty.v1.UpdateProgramRequest
+	33, // 59: guanxi.loyalty.v1.LoyaltyService.CreateReward:input_type -> guanxi.loyalty.v1.CreateRewardRequest
+	35, // 60: guanxi.loyalty.v1.LoyaltyService.GetReward:input_type -> guanxi.loyalty.v1.GetRewardRequest
+	37, // 61: guanxi.loyalty.v1.LoyaltyService.ListRewards:input_type -> guanxi.loyalty.v1.ListRewardsRequest
+	39, // 62: guanxi.loyalty.v1.LoyaltyService.UpdateReward:input_type -> guanxi.loyalty.v1.UpdateRewardRequest
+	41, // 63: guanxi.loyalty.v1.LoyaltyService.RedeemReward:input_type -> guanxi.loyalty.v1.RedeemRewardRequest
+	43, // 64: guanxi.loyalty.v1.LoyaltyService.CancelRedemption:input_type -> guanxi.loyalty.v1.CancelRedemptionRequest
+	16, // 65: guanxi.loyalty.v1.LoyaltyService.GetLoyaltyAccount:output_type -> guanxi.loyalty.v1.GetLoyaltyAccountResponse
+	18, // 66: guanxi.loyalty.v1.LoyaltyService.ListLedgerEntries:output_type -> guanxi.loyalty.v1.ListLedgerEntriesResponse
+	20, // 67: guanxi.loyalty.v1.LoyaltyService.EnrollMember:output_type -> guanxi.loyalty.v1.EnrollMemberResponse
+	22, // 68: guanxi.loyalty.v1.LoyaltyService.AdjustPoints:output_type -> guanxi.loyalty.v1.AdjustPointsResponse
+	24, // 69: guanxi.loyalty.v1.LoyaltyService.RecordEngagement:output_type -> guanxi.loyalty.v1.RecordEngagementResponse
+	26, // 70: guanxi.loyalty.v1.LoyaltyService.CreateProgram:output_type -> guanxi.loyalty.v1.CreateProgramResponse
+	28, // 71: guanxi.loyalty.v1.LoyaltyService.GetProgram:output_type -> guanxi.loyalty.v1.GetProgramResponse
+	30, // 72: guanxi.loyalty.v1.LoyaltyService.ListPrograms:output_type -> guanxi.loyalty.v1.ListProgramsResponse
+	32, // 73: guanxi.loyalty.v1.LoyaltyService.UpdateProgram:output_type -> guanxi.loyalty.v1.UpdateProgramResponse
+	34, // 74: guanxi.loyalty.v1.LoyaltyService.CreateReward:output_type -> guanxi.loyalty.v1.CreateRewardResponse
+	36, // 75: guanxi.loyalty.v1.LoyaltyService.GetReward:output_type -> guanxi.loyalty.v1.GetRewardResponse
+	38, // 76: guanxi.loyalty.v1.LoyaltyService.ListRewards:output_type -> guanxi.loyalty.v1.ListRewardsResponse
+	40, // 77: guanxi.loyalty.v1.LoyaltyService.UpdateReward:output_type -> guanxi.loyalty.v1.UpdateRewardResponse
+	42, // 78: guanxi.loyalty.v1.LoyaltyService.RedeemReward:output_type -> guanxi.loyalty.v1.RedeemRewardResponse
+	44, // 79: guanxi.loyalty.v1.LoyaltyService.CancelRedemption:output_type -> guanxi.loyalty.v1.CancelRedemptionResponse
+	65, // [65:80] is the sub-list for method output_type
+	50, // [50:65] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_loyalty_v1_loyalty_proto_init() }
@@ -331,8 +3590,8 @@ func file_guanxi_loyalty_v1_loyalty_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_loyalty_v1_loyalty_proto_rawDesc), len(file_guanxi_loyalty_v1_loyalty_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   3,
+			NumEnums:      5,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

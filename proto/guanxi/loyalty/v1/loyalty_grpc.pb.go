@@ -20,6 +20,20 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	LoyaltyService_GetLoyaltyAccount_FullMethodName = "/guanxi.loyalty.v1.LoyaltyService/GetLoyaltyAccount"
+	LoyaltyService_ListLedgerEntries_FullMethodName = "/guanxi.loyalty.v1.LoyaltyService/ListLedgerEntries"
+	LoyaltyService_EnrollMember_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/EnrollMember"
+	LoyaltyService_AdjustPoints_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/AdjustPoints"
+	LoyaltyService_RecordEngagement_FullMethodName  = "/guanxi.loyalty.v1.LoyaltyService/RecordEngagement"
+	LoyaltyService_CreateProgram_FullMethodName     = "/guanxi.loyalty.v1.LoyaltyService/CreateProgram"
+	LoyaltyService_GetProgram_FullMethodName        = "/guanxi.loyalty.v1.LoyaltyService/GetProgram"
+	LoyaltyService_ListPrograms_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/ListPrograms"
+	LoyaltyService_UpdateProgram_FullMethodName     = "/guanxi.loyalty.v1.LoyaltyService/UpdateProgram"
+	LoyaltyService_CreateReward_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/CreateReward"
+	LoyaltyService_GetReward_FullMethodName         = "/guanxi.loyalty.v1.LoyaltyService/GetReward"
+	LoyaltyService_ListRewards_FullMethodName       = "/guanxi.loyalty.v1.LoyaltyService/ListRewards"
+	LoyaltyService_UpdateReward_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/UpdateReward"
+	LoyaltyService_RedeemReward_FullMethodName      = "/guanxi.loyalty.v1.LoyaltyService/RedeemReward"
+	LoyaltyService_CancelRedemption_FullMethodName  = "/guanxi.loyalty.v1.LoyaltyService/CancelRedemption"
 )
 
 // LoyaltyServiceClient is the client API for LoyaltyService service.
@@ -27,10 +41,43 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // LoyaltyService keeps members' points, credited the moment a purchase is
-// recorded.
+// recorded: programs and their rules, members, the points ledger, tiers,
+// rewards and redemptions.
 type LoyaltyServiceClient interface {
-	// GetLoyaltyAccount returns a customer's points balance and tier.
+	// GetLoyaltyAccount returns a member's balance, pending and expiring
+	// points, tier and progress to the next tier.
 	GetLoyaltyAccount(ctx context.Context, in *GetLoyaltyAccountRequest, opts ...grpc.CallOption) (*GetLoyaltyAccountResponse, error)
+	// ListLedgerEntries pages through a member's ledger, newest first.
+	ListLedgerEntries(ctx context.Context, in *ListLedgerEntriesRequest, opts ...grpc.CallOption) (*ListLedgerEntriesResponse, error)
+	// EnrollMember enrolls a customer in a program (and credits its welcome
+	// bonus); enrolling a member again returns the membership unchanged.
+	EnrollMember(ctx context.Context, in *EnrollMemberRequest, opts ...grpc.CallOption) (*EnrollMemberResponse, error)
+	// AdjustPoints credits or debits points by hand, naming who and why.
+	AdjustPoints(ctx context.Context, in *AdjustPointsRequest, opts ...grpc.CallOption) (*AdjustPointsResponse, error)
+	// RecordEngagement awards the points of an engagement (review, referral,
+	// check-in) once per source id.
+	RecordEngagement(ctx context.Context, in *RecordEngagementRequest, opts ...grpc.CallOption) (*RecordEngagementResponse, error)
+	// CreateProgram creates a loyalty program with its rules.
+	CreateProgram(ctx context.Context, in *CreateProgramRequest, opts ...grpc.CallOption) (*CreateProgramResponse, error)
+	// GetProgram returns a program.
+	GetProgram(ctx context.Context, in *GetProgramRequest, opts ...grpc.CallOption) (*GetProgramResponse, error)
+	// ListPrograms lists the programs, oldest first.
+	ListPrograms(ctx context.Context, in *ListProgramsRequest, opts ...grpc.CallOption) (*ListProgramsResponse, error)
+	// UpdateProgram changes the fields of a program named in update_mask.
+	UpdateProgram(ctx context.Context, in *UpdateProgramRequest, opts ...grpc.CallOption) (*UpdateProgramResponse, error)
+	// CreateReward adds a reward to a program's catalog.
+	CreateReward(ctx context.Context, in *CreateRewardRequest, opts ...grpc.CallOption) (*CreateRewardResponse, error)
+	// GetReward returns a reward.
+	GetReward(ctx context.Context, in *GetRewardRequest, opts ...grpc.CallOption) (*GetRewardResponse, error)
+	// ListRewards lists a program's rewards.
+	ListRewards(ctx context.Context, in *ListRewardsRequest, opts ...grpc.CallOption) (*ListRewardsResponse, error)
+	// UpdateReward changes the fields of a reward named in update_mask.
+	UpdateReward(ctx context.Context, in *UpdateRewardRequest, opts ...grpc.CallOption) (*UpdateRewardResponse, error)
+	// RedeemReward reserves one unit of a reward's stock and debits its
+	// points in one transaction.
+	RedeemReward(ctx context.Context, in *RedeemRewardRequest, opts ...grpc.CallOption) (*RedeemRewardResponse, error)
+	// CancelRedemption returns the stock and refunds the points.
+	CancelRedemption(ctx context.Context, in *CancelRedemptionRequest, opts ...grpc.CallOption) (*CancelRedemptionResponse, error)
 }
 
 type loyaltyServiceClient struct {
@@ -51,15 +98,188 @@ func (c *loyaltyServiceClient) GetLoyaltyAccount(ctx context.Context, in *GetLoy
 	return out, nil
 }
 
+func (c *loyaltyServiceClient) ListLedgerEntries(ctx context.Context, in *ListLedgerEntriesRequest, opts ...grpc.CallOption) (*ListLedgerEntriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLedgerEntriesResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_ListLedgerEntries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) EnrollMember(ctx context.Context, in *EnrollMemberRequest, opts ...grpc.CallOption) (*EnrollMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EnrollMemberResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_EnrollMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) AdjustPoints(ctx context.Context, in *AdjustPointsRequest, opts ...grpc.CallOption) (*AdjustPointsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdjustPointsResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_AdjustPoints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) RecordEngagement(ctx context.Context, in *RecordEngagementRequest, opts ...grpc.CallOption) (*RecordEngagementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordEngagementResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_RecordEngagement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) CreateProgram(ctx context.Context, in *CreateProgramRequest, opts ...grpc.CallOption) (*CreateProgramResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateProgramResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_CreateProgram_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) GetProgram(ctx context.Context, in *GetProgramRequest, opts ...grpc.CallOption) (*GetProgramResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProgramResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_GetProgram_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) ListPrograms(ctx context.Context, in *ListProgramsRequest, opts ...grpc.CallOption) (*ListProgramsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProgramsResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_ListPrograms_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) UpdateProgram(ctx context.Context, in *UpdateProgramRequest, opts ...grpc.CallOption) (*UpdateProgramResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateProgramResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_UpdateProgram_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) CreateReward(ctx context.Context, in *CreateRewardRequest, opts ...grpc.CallOption) (*CreateRewardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRewardResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_CreateReward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) GetReward(ctx context.Context, in *GetRewardRequest, opts ...grpc.CallOption) (*GetRewardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRewardResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_GetReward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) ListRewards(ctx context.Context, in *ListRewardsRequest, opts ...grpc.CallOption) (*ListRewardsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRewardsResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_ListRewards_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) UpdateReward(ctx context.Context, in *UpdateRewardRequest, opts ...grpc.CallOption) (*UpdateRewardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateRewardResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_UpdateReward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) RedeemReward(ctx context.Context, in *RedeemRewardRequest, opts ...grpc.CallOption) (*RedeemRewardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedeemRewardResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_RedeemReward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) CancelRedemption(ctx context.Context, in *CancelRedemptionRequest, opts ...grpc.CallOption) (*CancelRedemptionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelRedemptionResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_CancelRedemption_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LoyaltyServiceServer is the server API for LoyaltyService service.
 // All implementations must embed UnimplementedLoyaltyServiceServer
 // for forward compatibility.
 //
 // LoyaltyService keeps members' points, credited the moment a purchase is
-// recorded.
+// recorded: programs and their rules, members, the points ledger, tiers,
+// rewards and redemptions.
 type LoyaltyServiceServer interface {
-	// GetLoyaltyAccount returns a customer's points balance and tier.
+	// GetLoyaltyAccount returns a member's balance, pending and expiring
+	// points, tier and progress to the next tier.
 	GetLoyaltyAccount(context.Context, *GetLoyaltyAccountRequest) (*GetLoyaltyAccountResponse, error)
+	// ListLedgerEntries pages through a member's ledger, newest first.
+	ListLedgerEntries(context.Context, *ListLedgerEntriesRequest) (*ListLedgerEntriesResponse, error)
+	// EnrollMember enrolls a customer in a program (and credits its welcome
+	// bonus); enrolling a member again returns the membership unchanged.
+	EnrollMember(context.Context, *EnrollMemberRequest) (*EnrollMemberResponse, error)
+	// AdjustPoints credits or debits points by hand, naming who and why.
+	AdjustPoints(context.Context, *AdjustPointsRequest) (*AdjustPointsResponse, error)
+	// RecordEngagement awards the points of an engagement (review, referral,
+	// check-in) once per source id.
+	RecordEngagement(context.Context, *RecordEngagementRequest) (*RecordEngagementResponse, error)
+	// CreateProgram creates a loyalty program with its rules.
+	CreateProgram(context.Context, *CreateProgramRequest) (*CreateProgramResponse, error)
+	// GetProgram returns a program.
+	GetProgram(context.Context, *GetProgramRequest) (*GetProgramResponse, error)
+	// ListPrograms lists the programs, oldest first.
+	ListPrograms(context.Context, *ListProgramsRequest) (*ListProgramsResponse, error)
+	// UpdateProgram changes the fields of a program named in update_mask.
+	UpdateProgram(context.Context, *UpdateProgramRequest) (*UpdateProgramResponse, error)
+	// CreateReward adds a reward to a program's catalog.
+	CreateReward(context.Context, *CreateRewardRequest) (*CreateRewardResponse, error)
+	// GetReward returns a reward.
+	GetReward(context.Context, *GetRewardRequest) (*GetRewardResponse, error)
+	// ListRewards lists a program's rewards.
+	ListRewards(context.Context, *ListRewardsRequest) (*ListRewardsResponse, error)
+	// UpdateReward changes the fields of a reward named in update_mask.
+	UpdateReward(context.Context, *UpdateRewardRequest) (*UpdateRewardResponse, error)
+	// RedeemReward reserves one unit of a reward's stock and debits its
+	// points in one transaction.
+	RedeemReward(context.Context, *RedeemRewardRequest) (*RedeemRewardResponse, error)
+	// CancelRedemption returns the stock and refunds the points.
+	CancelRedemption(context.Context, *CancelRedemptionRequest) (*CancelRedemptionResponse, error)
 	mustEmbedUnimplementedLoyaltyServiceServer()
 }
 
@@ -72,6 +292,48 @@ type UnimplementedLoyaltyServiceServer struct{}
 
 func (UnimplementedLoyaltyServiceServer) GetLoyaltyAccount(context.Context, *GetLoyaltyAccountRequest) (*GetLoyaltyAccountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLoyaltyAccount not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) ListLedgerEntries(context.Context, *ListLedgerEntriesRequest) (*ListLedgerEntriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLedgerEntries not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) EnrollMember(context.Context, *EnrollMemberRequest) (*EnrollMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnrollMember not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) AdjustPoints(context.Context, *AdjustPointsRequest) (*AdjustPointsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdjustPoints not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) RecordEngagement(context.Context, *RecordEngagementRequest) (*RecordEngagementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordEngagement not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) CreateProgram(context.Context, *CreateProgramRequest) (*CreateProgramResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateProgram not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) GetProgram(context.Context, *GetProgramRequest) (*GetProgramResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProgram not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) ListPrograms(context.Context, *ListProgramsRequest) (*ListProgramsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPrograms not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) UpdateProgram(context.Context, *UpdateProgramRequest) (*UpdateProgramResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProgram not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) CreateReward(context.Context, *CreateRewardRequest) (*CreateRewardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateReward not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) GetReward(context.Context, *GetRewardRequest) (*GetRewardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReward not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) ListRewards(context.Context, *ListRewardsRequest) (*ListRewardsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRewards not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) UpdateReward(context.Context, *UpdateRewardRequest) (*UpdateRewardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReward not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) RedeemReward(context.Context, *RedeemRewardRequest) (*RedeemRewardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedeemReward not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) CancelRedemption(context.Context, *CancelRedemptionRequest) (*CancelRedemptionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelRedemption not implemented")
 }
 func (UnimplementedLoyaltyServiceServer) mustEmbedUnimplementedLoyaltyServiceServer() {}
 func (UnimplementedLoyaltyServiceServer) testEmbeddedByValue()                        {}
@@ -112,6 +374,258 @@ func _LoyaltyService_GetLoyaltyAccount_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LoyaltyService_ListLedgerEntries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLedgerEntriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).ListLedgerEntries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_ListLedgerEntries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).ListLedgerEntries(ctx, req.(*ListLedgerEntriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_EnrollMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnrollMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).EnrollMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_EnrollMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).EnrollMember(ctx, req.(*EnrollMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_AdjustPoints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdjustPointsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).AdjustPoints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_AdjustPoints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).AdjustPoints(ctx, req.(*AdjustPointsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_RecordEngagement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordEngagementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).RecordEngagement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_RecordEngagement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).RecordEngagement(ctx, req.(*RecordEngagementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_CreateProgram_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateProgramRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).CreateProgram(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_CreateProgram_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).CreateProgram(ctx, req.(*CreateProgramRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_GetProgram_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProgramRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).GetProgram(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_GetProgram_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).GetProgram(ctx, req.(*GetProgramRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_ListPrograms_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProgramsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).ListPrograms(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_ListPrograms_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).ListPrograms(ctx, req.(*ListProgramsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_UpdateProgram_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProgramRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).UpdateProgram(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_UpdateProgram_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).UpdateProgram(ctx, req.(*UpdateProgramRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_CreateReward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRewardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).CreateReward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_CreateReward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).CreateReward(ctx, req.(*CreateRewardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_GetReward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRewardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).GetReward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_GetReward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).GetReward(ctx, req.(*GetRewardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_ListRewards_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRewardsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).ListRewards(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_ListRewards_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).ListRewards(ctx, req.(*ListRewardsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_UpdateReward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRewardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).UpdateReward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_UpdateReward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).UpdateReward(ctx, req.(*UpdateRewardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_RedeemReward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedeemRewardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).RedeemReward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_RedeemReward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).RedeemReward(ctx, req.(*RedeemRewardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_CancelRedemption_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelRedemptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).CancelRedemption(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_CancelRedemption_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).CancelRedemption(ctx, req.(*CancelRedemptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LoyaltyService_ServiceDesc is the grpc.ServiceDesc for LoyaltyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +636,62 @@ var LoyaltyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLoyaltyAccount",
 			Handler:    _LoyaltyService_GetLoyaltyAccount_Handler,
+		},
+		{
+			MethodName: "ListLedgerEntries",
+			Handler:    _LoyaltyService_ListLedgerEntries_Handler,
+		},
+		{
+			MethodName: "EnrollMember",
+			Handler:    _LoyaltyService_EnrollMember_Handler,
+		},
+		{
+			MethodName: "AdjustPoints",
+			Handler:    _LoyaltyService_AdjustPoints_Handler,
+		},
+		{
+			MethodName: "RecordEngagement",
+			Handler:    _LoyaltyService_RecordEngagement_Handler,
+		},
+		{
+			MethodName: "CreateProgram",
+			Handler:    _LoyaltyService_CreateProgram_Handler,
+		},
+		{
+			MethodName: "GetProgram",
+			Handler:    _LoyaltyService_GetProgram_Handler,
+		},
+		{
+			MethodName: "ListPrograms",
+			Handler:    _LoyaltyService_ListPrograms_Handler,
+		},
+		{
+			MethodName: "UpdateProgram",
+			Handler:    _LoyaltyService_UpdateProgram_Handler,
+		},
+		{
+			MethodName: "CreateReward",
+			Handler:    _LoyaltyService_CreateReward_Handler,
+		},
+		{
+			MethodName: "GetReward",
+			Handler:    _LoyaltyService_GetReward_Handler,
+		},
+		{
+			MethodName: "ListRewards",
+			Handler:    _LoyaltyService_ListRewards_Handler,
+		},
+		{
+			MethodName: "UpdateReward",
+			Handler:    _LoyaltyService_UpdateReward_Handler,
+		},
+		{
+			MethodName: "RedeemReward",
+			Handler:    _LoyaltyService_RedeemReward_Handler,
+		},
+		{
+			MethodName: "CancelRedemption",
+			Handler:    _LoyaltyService_CancelRedemption_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

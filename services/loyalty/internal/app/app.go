@@ -1,14 +1,20 @@
-// Package app holds the loyalty service's use cases: opening accounts,
-// crediting points for purchases, and reading accounts. Every change runs in
-// one store transaction together with its inbox mark and its events.
+// Package app holds the loyalty service's use cases: programs, members and
+// their ledgers, earning from purchases, returns and engagement, rewards
+// and redemptions, tiers, expiry, and the jobs behind them. Every change of
+// a member's points runs in one store transaction that holds the member's
+// lock, together with its inbox mark and its events.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/merges"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
@@ -16,283 +22,239 @@ import (
 // Inbox consumer names: each consumed event kind is de-duplicated on its
 // own, so the same event id seen by two handlers is handled by both.
 const (
-	inboxCustomerCreated  = "loyalty.customer-created"
-	inboxPurchaseRecorded = "loyalty.purchase-recorded"
-	inboxCustomerMerged   = "loyalty.customer-merged"
-	inboxCustomerErased   = "loyalty.customer-erased"
+	inboxCustomerCreated = "loyalty.customer-created"
+	inboxReturnRecorded  = "loyalty.return-recorded"
+	inboxSurveyAnswered  = "loyalty.survey-answered"
+	inboxCustomerMerged  = "loyalty.customer-merged"
+	inboxCustomerErased  = "loyalty.customer-erased"
 )
 
-// Rules are the earning and tier settings of the loyalty program.
-type Rules struct {
-	// PointsPerUnit is the points earned per whole currency unit spent.
-	PointsPerUnit int64
-	// VIPThreshold is the lifetime points from which a member is VIP.
-	VIPThreshold int64
+// ErrPurchaseUnknown means a return names a purchase the service has not
+// handled (yet): consumers run in parallel, so the purchase may still be on
+// its way.
+var ErrPurchaseUnknown = errors.New("returned purchase not seen")
+
+// Options configure a Service.
+type Options struct {
+	// DefaultProgramID is the program of calls that name none.
+	DefaultProgramID string
+	// Now is the clock; nil means the wall clock.
+	Now func() time.Time
 }
 
-// Validate rejects settings that would make points meaningless.
-func (r Rules) Validate() error {
-	if r.PointsPerUnit < 0 {
-		return fmt.Errorf("points per unit %d: must not be negative", r.PointsPerUnit)
-	}
-	if r.VIPThreshold <= 0 {
-		return fmt.Errorf("vip threshold %d: must be positive", r.VIPThreshold)
-	}
-	return nil
-}
+// programsTTL is how long a replica reuses the programs it read: every
+// event applies the rules of every program, and reading them per event
+// costs a query. A change made on this replica applies at once, one made
+// on another within the TTL.
+const programsTTL = time.Second
 
 // Service runs the loyalty use cases.
 type Service struct {
-	store domain.Store
-	rules Rules
-	now   func() time.Time
-	newID func() (uuid.UUID, error)
+	store     domain.Store
+	defaultID string
+	now       func() time.Time
+	newID     func() (uuid.UUID, error)
+
+	mu          sync.Mutex
+	programs    []domain.Program
+	programsAt  time.Time
+	programsGen int
 }
 
-// New returns a Service over store applying rules.
-func New(store domain.Store, rules Rules) (*Service, error) {
-	if err := rules.Validate(); err != nil {
+// cachedPrograms returns every program, read at most programsTTL ago.
+func (s *Service) cachedPrograms(ctx context.Context, r domain.Reader) ([]domain.Program, error) {
+	s.mu.Lock()
+	ps, fresh, gen := s.programs, s.programs != nil && time.Since(s.programsAt) < programsTTL, s.programsGen
+	s.mu.Unlock()
+	if fresh {
+		return ps, nil
+	}
+	// Read without holding the mutex: a reader waiting for a connection
+	// while transactions holding connections wait for the mutex would
+	// stall them all.
+	ps, err := r.Programs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ps == nil {
+		ps = []domain.Program{}
+	}
+	s.mu.Lock()
+	if s.programsGen == gen { // not read before a change this replica made
+		s.programs, s.programsAt = ps, time.Now()
+	}
+	s.mu.Unlock()
+	return ps, nil
+}
+
+// program returns a program from the cache, or reads it when the cache
+// does not know it (created on another replica a moment ago).
+func (s *Service) program(ctx context.Context, id string) (domain.Program, error) {
+	ps, err := s.cachedPrograms(ctx, s.store)
+	if err != nil {
+		return domain.Program{}, err
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return p, nil
+		}
+	}
+	return s.store.Program(ctx, id)
+}
+
+// forgetPrograms drops the cache after this replica changed a program.
+func (s *Service) forgetPrograms() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.programs = nil
+	s.programsGen++
+}
+
+// New returns a Service over store.
+func New(store domain.Store, opts Options) (*Service, error) {
+	if err := domain.ValidateID("default program id", opts.DefaultProgramID); err != nil {
 		return nil, fmt.Errorf("new loyalty service: %w", err)
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Service{
-		store: store,
-		rules: rules,
+		store:     store,
+		defaultID: opts.DefaultProgramID,
 		// Stored times have microsecond precision; keep ours the same so
 		// what we return equals what we read back.
-		now:   func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		now:   func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		newID: uuid.NewV7,
 	}, nil
 }
 
-// OpenAccount opens a NORMAL account with no points for a newly created
-// customer. eventID is the id of the event announcing the customer; seeing
-// it again, or finding the account already opened by an earlier purchase,
-// changes nothing.
-func (s *Service) OpenAccount(ctx context.Context, eventID, customerID string) error {
-	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
-		return fmt.Errorf("open account: %w", err)
-	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerCreated, eventID)
-		if err != nil || !first {
-			return err
-		}
-		_, err = tx.OpenAccount(ctx, domain.NewAccount(customerID, s.now()))
-		return err
-	})
+// DefaultProgramID is the program of calls that name none.
+func (s *Service) DefaultProgramID() string { return s.defaultID }
+
+func (s *Service) id() string {
+	id, err := s.newID()
 	if err != nil {
-		return fmt.Errorf("open account: %w", err)
+		// uuid.NewV7 fails only when the system's randomness does; nothing
+		// here can go on without it.
+		return uuid.NewString()
 	}
-	return nil
+	return id.String()
 }
 
-// CreditPurchase credits the points a purchase earns, opening the account
-// if the purchase arrived before the customer's created event. A purchase
-// naming a customer merged into another credits the survivor. eventID is
-// the id of the event announcing the purchase: a redelivered or replayed
-// event with the same id credits nothing again.
-func (s *Service) CreditPurchase(ctx context.Context, eventID string, p domain.Purchase) error {
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("credit purchase: %w", err)
+func (s *Service) programID(id string) string {
+	if id == "" {
+		return s.defaultID
 	}
-	points, err := domain.PointsForPurchase(p.Total, s.rules.PointsPerUnit)
-	if err != nil {
-		return fmt.Errorf("credit purchase: %w", err)
-	}
-	entryID, err := s.newID()
-	if err != nil {
-		return fmt.Errorf("credit purchase: new ledger id: %w", err)
-	}
-	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxPurchaseRecorded, eventID)
-		if err != nil || !first {
-			return err
-		}
-		now := s.now()
-		if _, err := tx.OpenAccount(ctx, domain.NewAccount(p.CustomerID, now)); err != nil {
-			return err
-		}
-		if points == 0 {
-			return nil
-		}
-		acc, err := lockSurvivor(ctx, tx, p.CustomerID)
-		if err != nil {
-			return err
-		}
-		oldTier, err := acc.Credit(points, now, s.rules.VIPThreshold)
-		if err != nil {
-			return err
-		}
-		if err := tx.SaveAccount(ctx, acc); err != nil {
-			return err
-		}
-		if err := tx.AddLedgerEntry(ctx, domain.LedgerEntry{
-			ID:             entryID.String(),
-			CustomerID:     acc.CustomerID,
-			Points:         points,
-			LifetimePoints: points,
-			Reason:         domain.ReasonPurchase,
-			InteractionID:  p.InteractionID,
-			EventID:        eventID,
-			Time:           now,
-		}); err != nil {
-			return err
-		}
-		if err := tx.Publish(ctx, domain.PointsEarned{
-			CustomerID:    acc.CustomerID,
-			Points:        points,
-			PointsBalance: acc.PointsBalance,
-			InteractionID: p.InteractionID,
-		}); err != nil {
-			return err
-		}
-		if acc.Tier != oldTier {
-			return tx.Publish(ctx, domain.TierChanged{CustomerID: acc.CustomerID, OldTier: oldTier, NewTier: acc.Tier})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("credit purchase: %w", err)
-	}
-	return nil
+	return id
 }
 
-// lockSurvivor locks the account of customerID, or, when that customer was
-// merged into another, the survivor's. Locking before following the link
-// matters on PostgreSQL: a merge committing meanwhile holds the merged
-// account's lock, and the lock returns the row as the merge left it.
-func lockSurvivor(ctx context.Context, tx domain.Tx, customerID string) (domain.Account, error) {
-	acc, err := tx.LockAccount(ctx, customerID)
-	for hops := 0; err == nil && acc.MergedInto != ""; hops++ {
-		if hops == domain.MaxMergeHops {
-			return domain.Account{}, fmt.Errorf("account %s: merged-into links form a cycle: %w", customerID, domain.ErrMergeConflict)
-		}
-		acc, err = tx.LockAccount(ctx, acc.MergedInto)
-	}
-	return acc, err
-}
-
-// MergeAccounts folds the merged customer's account into the survivor's:
-// the points move in a pair of transfer entries booked under eventID, the
-// survivor's tier follows the combined lifetime points (TierChanged when it
-// moves), and the merged account is left empty, linked to the survivor, so
-// later purchases naming it credit the survivor. Accounts are opened as
-// needed, so a merge of customers loyalty has not seen yet still links
-// them. A survivor that was itself merged since stands for its own
-// survivor. Seeing the event again, or the same merge under another event,
-// moves nothing.
-func (s *Service) MergeAccounts(ctx context.Context, eventID string, m domain.Merge) error {
-	if err := m.Validate(); err != nil {
-		return fmt.Errorf("merge accounts: %w", err)
-	}
-	outID, err := s.newID()
-	if err != nil {
-		return fmt.Errorf("merge accounts: new ledger id: %w", err)
-	}
-	inID, err := s.newID()
-	if err != nil {
-		return fmt.Errorf("merge accounts: new ledger id: %w", err)
-	}
-	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerMerged, eventID)
-		if err != nil || !first {
-			return err
-		}
-		now := s.now()
-		for _, id := range []string{m.MergedID, m.SurvivorID} {
-			if _, err := tx.OpenAccount(ctx, domain.NewAccount(id, now)); err != nil {
-				return err
+// resolveMember locks the membership of customerID in p, or, when that
+// customer was merged into another, the survivor's. Locking before
+// following the link matters on PostgreSQL: a merge committing meanwhile
+// holds the merged row's lock, and the lock returns the row as the merge
+// left it. With enroll, a customer (or survivor) who is no member joins.
+func (s *Service) resolveMember(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, enroll bool, at time.Time) (domain.Member, error) {
+	id := customerID
+	for range merges.MaxHops {
+		m, err := tx.LockMember(ctx, p.ID, id)
+		var nf *domain.AccountNotFoundError
+		switch {
+		case errors.As(err, &nf) && enroll:
+			if _, err := s.enroll(ctx, tx, p, id, at); err != nil {
+				return domain.Member{}, err
 			}
+			return tx.LockMember(ctx, p.ID, id)
+		case err != nil:
+			return domain.Member{}, err
+		case m.MergedInto == "":
+			return m, nil
 		}
-		merged, survivor, err := lockPair(ctx, tx, m)
-		if err != nil {
-			return err
-		}
-		m.SurvivorID = survivor.CustomerID
-		moved, oldTier, err := merged.MergeInto(&survivor, now, s.rules.VIPThreshold)
-		if err != nil {
-			return err
-		}
-		if err := tx.SaveAccount(ctx, merged); err != nil {
-			return err
-		}
-		if err := tx.RepointMerged(ctx, m.MergedID, m.SurvivorID); err != nil {
-			return err
-		}
-		if moved.IsZero() {
-			return nil
-		}
-		if err := tx.SaveAccount(ctx, survivor); err != nil {
-			return err
-		}
-		for _, e := range domain.TransferEntries(m, moved, outID.String(), inID.String(), eventID, now) {
-			if err := tx.AddLedgerEntry(ctx, e); err != nil {
-				return err
-			}
-		}
-		if survivor.Tier != oldTier {
-			return tx.Publish(ctx, domain.TierChanged{CustomerID: survivor.CustomerID, OldTier: oldTier, NewTier: survivor.Tier})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("merge accounts: %w", err)
+		id = m.MergedInto
 	}
-	return nil
+	return domain.Member{}, fmt.Errorf("member %s: merged-into links form a cycle: %w", customerID, domain.ErrMergeConflict)
 }
 
-// lockPair locks the merged account and the survivor's (following the
-// survivor's own merges), in customer id order so that two merges over the
-// same accounts cannot deadlock on PostgreSQL.
-func lockPair(ctx context.Context, tx domain.Tx, m domain.Merge) (merged, survivor domain.Account, err error) {
-	if m.MergedID < m.SurvivorID {
-		if merged, err = tx.LockAccount(ctx, m.MergedID); err != nil {
-			return merged, survivor, err
-		}
-		survivor, err = lockSurvivor(ctx, tx, m.SurvivorID)
-		return merged, survivor, err
+// enroll makes customerID a member of p and credits the welcome bonus; it
+// reports whether the customer joined now (false: was a member already).
+func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, at time.Time) (bool, error) {
+	if _, err := tx.Member(ctx, p.ID, customerID); err == nil {
+		return false, nil
 	}
-	if survivor, err = lockSurvivor(ctx, tx, m.SurvivorID); err != nil {
-		return merged, survivor, err
+	n, err := tx.NextMemberNumber(ctx, p.ID)
+	if err != nil {
+		return false, err
 	}
-	merged, err = tx.LockAccount(ctx, m.MergedID)
-	return merged, survivor, err
+	m := domain.NewMember(p, customerID, n, at)
+	joined, err := tx.InsertMember(ctx, m)
+	if err != nil || !joined || p.WelcomePoints == 0 {
+		return joined, err
+	}
+	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceWelcome, p.WelcomePoints, domain.CauseWelcome(customerID), at)
+	e.LifetimePoints = p.WelcomePoints
+	if _, err := tx.AddEntry(ctx, e); err != nil {
+		return false, err
+	}
+	bal, err := tx.Summary(ctx, p.ID, m.CustomerID, at, p.TierWindowStart(at))
+	if err != nil {
+		return false, err
+	}
+	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: p.WelcomePoints,
+		PointsBalance: bal.Spendable(), Cause: e.Cause})
 }
 
-// RecordErasure records that a customer's erasure reached the service; see
-// domain.Erasure for why nothing else changes.
-func (s *Service) RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error {
-	if err := e.Validate(); err != nil {
-		return fmt.Errorf("record erasure: %w", err)
+// credit is a positive entry of points earned at `at`, with the program's
+// pending period and expiry.
+func (s *Service) credit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string, at time.Time) domain.LedgerEntry {
+	now := s.now()
+	// The pending period runs from when the points were earned, but never
+	// from a moment still ahead (a producer's clock may run fast).
+	return domain.LedgerEntry{
+		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: points, Cause: cause,
+		OccurTime: at, CreateTime: now, AvailableTime: p.AvailableTime(minTime(at, now)), ExpireTime: p.ExpireTime(at),
 	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerErased, eventID)
-		if err != nil || !first {
-			return err
-		}
-		return tx.RecordErasure(ctx, e, s.now())
-	})
-	if err != nil {
-		return fmt.Errorf("record erasure: %w", err)
-	}
-	return nil
 }
 
-// Account returns a customer's loyalty account; for a customer merged into
-// another, the survivor's (which names the survivor).
-func (s *Service) Account(ctx context.Context, customerID string) (domain.Account, error) {
-	if err := domain.ValidateCustomerID("customer_id", customerID); err != nil {
-		return domain.Account{}, fmt.Errorf("get account: %w", err)
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	acc, err := s.store.Account(ctx, customerID)
-	for hops := 0; err == nil && acc.MergedInto != ""; hops++ {
-		if hops == domain.MaxMergeHops {
-			return domain.Account{}, fmt.Errorf("get account %s: merged-into links form a cycle", customerID)
-		}
-		acc, err = s.store.Account(ctx, acc.MergedInto)
+	return b
+}
+
+// debit is a negative entry, effective at once and never expiring.
+func (s *Service) debit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string) domain.LedgerEntry {
+	now := s.now()
+	return domain.LedgerEntry{
+		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: -points, Cause: cause,
+		OccurTime: now, CreateTime: now, AvailableTime: now,
 	}
+}
+
+// settle runs after points change: it lifts the member to the tier the
+// rolling window now qualifies for (publishing TierChanged), and returns
+// the ledger summary after the change.
+func (s *Service) settle(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member) (domain.Summary, error) {
+	now := s.now()
+	sum, err := tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
 	if err != nil {
-		return domain.Account{}, fmt.Errorf("get account %s: %w", customerID, err)
+		return sum, err
 	}
-	return acc, nil
+	before := *m
+	change := m.Upgrade(p, p.QualifiedTier(sum.WindowPoints, sum.WindowSpend), now)
+	if *m != before {
+		if err := tx.SaveMember(ctx, *m); err != nil {
+			return sum, err
+		}
+	}
+	if change.Changed() {
+		err = tx.Publish(ctx, domain.TierChanged{ProgramID: p.ID, CustomerID: m.CustomerID, Old: p.Tier(change.From), New: p.Tier(change.To)})
+	}
+	return sum, err
+}
+
+// isNotFound reports whether err says a member is missing.
+func isNotFound(err error) bool {
+	var nf *domain.AccountNotFoundError
+	return errors.As(err, &nf)
 }

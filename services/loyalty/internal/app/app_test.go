@@ -2,314 +2,287 @@ package app_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
-	"github.com/guanxi-crm/guanxi/platform/validation"
-	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
 
-type fixture struct {
-	db    *sqldb.DB
-	store *sqlstore.Store
-	svc   *app.Service
+const programID = "01900000-0000-7000-8000-0000000000aa"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
 }
 
-func newFixture(t *testing.T, url string, rules app.Rules) fixture {
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// replica is one service instance over its own connection pool to db.
+func replica(t *testing.T, url string, clk *clock, p domain.Program) (*app.Service, *sqlstore.Store, *sqldb.DB) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
 	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
-	svc, err := app.New(store, rules)
+	svc, err := app.New(store, app.Options{DefaultProgramID: programID, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{db: db, store: store, svc: svc}
-}
-
-func cny(minor int64) domain.Money { return domain.Money{CurrencyCode: "CNY", AmountMinor: minor} }
-
-func purchase(customer, interaction string, total domain.Money) domain.Purchase {
-	return domain.Purchase{InteractionID: interaction, CustomerID: customer, Total: total}
-}
-
-// outbox returns the queued events' subjects and decoded payloads.
-func outbox(t *testing.T, db *sqldb.DB) (subjects []string, payloads []proto.Message) {
-	t.Helper()
-	rows, err := db.Query(context.Background(), `SELECT subject, payload FROM outbox ORDER BY id`)
-	if err != nil {
+	if err := svc.EnsureProgram(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			subject string
-			raw     []byte
-		)
-		if err := rows.Scan(&subject, &raw); err != nil {
-			t.Fatal(err)
-		}
-		var msg proto.Message
-		switch subject {
-		case loyaltyv1.SubjectPointsEarned:
-			msg = &loyaltyv1.PointsEarned{}
-		case loyaltyv1.SubjectTierChanged:
-			msg = &loyaltyv1.TierChanged{}
-		default:
-			t.Fatalf("unexpected subject %q in outbox", subject)
-		}
-		if err := proto.Unmarshal(raw, msg); err != nil {
-			t.Fatal(err)
-		}
-		subjects = append(subjects, subject)
-		payloads = append(payloads, msg)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return subjects, payloads
+	return svc, store, db
 }
 
-var defaultRules = app.Rules{PointsPerUnit: 1, VIPThreshold: 10000}
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// eachDatabase runs fn on a fresh fixture per database.
-func eachDatabase(t *testing.T, rules app.Rules, fn func(t *testing.T, f fixture)) {
-	t.Helper()
+// TestExpiryJobsOnTwoReplicas runs the scheduled jobs of two replicas at
+// once, again and again, over the same database: every member's points
+// expire exactly once, and each gets exactly one expiring notice.
+func TestExpiryJobsOnTwoReplicas(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) { fn(t, newFixture(t, d.URL, rules)) })
-	}
-}
-
-const (
-	customer = "01890a5d-ac96-774b-bcce-b302099a8057"
-	other    = "01890a5d-ac96-774b-bcce-b302099a8058"
-)
-
-func TestCreditPurchase(t *testing.T) {
-	eachDatabase(t, defaultRules, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		if err := f.svc.OpenAccount(ctx, "ev-created", customer); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.svc.CreditPurchase(ctx, "ev-p1", purchase(customer, "i-1", cny(12850))); err != nil {
-			t.Fatal(err)
-		}
-		acc, err := f.svc.Account(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.PointsBalance != 128 || acc.LifetimePoints != 128 || acc.Tier != domain.TierNormal {
-			t.Fatalf("account = %+v, want 128 points, NORMAL", acc)
-		}
-		ledger, err := f.store.Ledger(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ledger) != 1 {
-			t.Fatalf("ledger = %+v, want one entry", ledger)
-		}
-		e := ledger[0]
-		if e.Points != 128 || e.Reason != domain.ReasonPurchase || e.InteractionID != "i-1" || e.EventID != "ev-p1" || e.CustomerID != customer || e.ID == "" {
-			t.Fatalf("ledger entry = %+v", e)
-		}
-		subjects, payloads := outbox(t, f.db)
-		if len(subjects) != 1 || subjects[0] != loyaltyv1.SubjectPointsEarned {
-			t.Fatalf("outbox = %v, want one points earned", subjects)
-		}
-		want := &loyaltyv1.PointsEarned{CustomerId: customer, Points: 128, PointsBalance: 128, InteractionId: "i-1"}
-		if !proto.Equal(payloads[0], want) {
-			t.Fatalf("payload = %v, want %v", payloads[0], want)
-		}
-	})
-}
-
-func TestReplayedPurchaseCreditsOnce(t *testing.T) {
-	eachDatabase(t, defaultRules, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		p := purchase(customer, "i-1", cny(12850))
-		for range 2 {
-			if err := f.svc.CreditPurchase(ctx, "ev-same", p); err != nil {
-				t.Fatal(err)
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			t0 := time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC)
+			clk := &clock{t: t0}
+			p := domain.Program{ID: programID, Name: "p", AutoEnroll: true, CurrencyCode: "CNY",
+				BaseRates:  []domain.BaseRate{{CurrencyCode: "CNY", PointsPerUnit: 1}},
+				Tiers:      []domain.TierDef{{Code: "normal", Name: "Normal"}},
+				ExpiryKind: domain.ExpiryRollingMonths, ExpiryMonths: 1, ExpiryNoticeDays: 5}
+			a, store, db := replica(t, d.URL, clk, p)
+			b, _, _ := replica(t, d.URL, clk, p)
+			const members = 40
+			customers := make([]string, members)
+			for i := range customers {
+				customers[i] = newID()
+				for j := range 2 {
+					err := a.CreditPurchase(ctx, newID(), domain.Purchase{InteractionID: newID(), CustomerID: customers[i],
+						Total: domain.Money{CurrencyCode: "CNY", AmountMinor: int64(1000 * (i + j + 1))}, OccurTime: t0})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
-		}
-		// The same purchase under a new event id is a new event.
-		if err := f.svc.CreditPurchase(ctx, "ev-other", purchase(customer, "i-2", cny(100))); err != nil {
-			t.Fatal(err)
-		}
-		acc, err := f.svc.Account(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.PointsBalance != 129 {
-			t.Fatalf("balance = %d, want 129 (128 once + 1)", acc.PointsBalance)
-		}
-		ledger, err := f.store.Ledger(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ledger) != 2 {
-			t.Fatalf("ledger has %d entries, want 2", len(ledger))
-		}
-		if subjects, _ := outbox(t, f.db); len(subjects) != 2 {
-			t.Fatalf("outbox = %v, want two points earned events", subjects)
-		}
-	})
-}
-
-func TestPurchaseBeforeCustomerCreated(t *testing.T) {
-	eachDatabase(t, defaultRules, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		if err := f.svc.CreditPurchase(ctx, "ev-p1", purchase(customer, "i-1", cny(50000))); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.svc.OpenAccount(ctx, "ev-created", customer); err != nil {
-			t.Fatal(err)
-		}
-		acc, err := f.svc.Account(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.PointsBalance != 500 || acc.Tier != domain.TierNormal {
-			t.Fatalf("account = %+v, want 500 points kept after the late created event", acc)
-		}
-	})
-}
-
-func TestNoPointsForZeroOrNegativeTotals(t *testing.T) {
-	eachDatabase(t, defaultRules, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		for i, total := range []int64{0, -12850, 99} {
-			if err := f.svc.CreditPurchase(ctx, fmt.Sprintf("ev-%d", i), purchase(customer, "i", cny(total))); err != nil {
-				t.Fatal(err)
+			shanghai, _ := time.LoadLocation("Asia/Shanghai")
+			due := time.Date(2025, 4, 5, 0, 0, 0, 0, shanghai)
+			for _, at := range []time.Time{due.AddDate(0, 0, -2), due.AddDate(0, 0, -1), due.Add(time.Second), due.Add(time.Hour)} {
+				clk.Set(at)
+				var wg sync.WaitGroup
+				errs := make(chan error, 6)
+				for range 3 {
+					for _, svc := range []*app.Service{a, b} {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							if _, err := svc.RunJobs(ctx, at); err != nil {
+								errs <- err
+							}
+						}()
+					}
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
 			}
-		}
-		acc, err := f.svc.Account(ctx, customer)
-		if err != nil {
-			t.Fatalf("account not opened by the purchases: %v", err)
-		}
-		if acc.PointsBalance != 0 || acc.LifetimePoints != 0 {
-			t.Fatalf("account = %+v, want no points", acc)
-		}
-		if ledger, _ := f.store.Ledger(ctx, customer); len(ledger) != 0 {
-			t.Fatalf("ledger = %+v, want empty", ledger)
-		}
-		if subjects, _ := outbox(t, f.db); len(subjects) != 0 {
-			t.Fatalf("outbox = %v, want no events", subjects)
-		}
-	})
-}
-
-func TestTierChangesAtThreshold(t *testing.T) {
-	eachDatabase(t, app.Rules{PointsPerUnit: 2, VIPThreshold: 1000}, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		// 499.99 CNY at 2 points per unit: 998 points, still NORMAL.
-		if err := f.svc.CreditPurchase(ctx, "ev-1", purchase(customer, "i-1", cny(49999))); err != nil {
-			t.Fatal(err)
-		}
-		// 1 JPY more is 2 points: 1000 lifetime points, VIP.
-		if err := f.svc.CreditPurchase(ctx, "ev-2", purchase(customer, "i-2", domain.Money{CurrencyCode: "JPY", AmountMinor: 1})); err != nil {
-			t.Fatal(err)
-		}
-		// Already VIP: no second tier change.
-		if err := f.svc.CreditPurchase(ctx, "ev-3", purchase(customer, "i-3", cny(100))); err != nil {
-			t.Fatal(err)
-		}
-		acc, err := f.svc.Account(ctx, customer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.LifetimePoints != 1002 || acc.Tier != domain.TierVIP {
-			t.Fatalf("account = %+v, want 1002 lifetime points, VIP", acc)
-		}
-		subjects, payloads := outbox(t, f.db)
-		wantSubjects := []string{
-			loyaltyv1.SubjectPointsEarned,
-			loyaltyv1.SubjectPointsEarned, loyaltyv1.SubjectTierChanged,
-			loyaltyv1.SubjectPointsEarned,
-		}
-		if fmt.Sprint(subjects) != fmt.Sprint(wantSubjects) {
-			t.Fatalf("outbox = %v, want %v", subjects, wantSubjects)
-		}
-		want := &loyaltyv1.TierChanged{CustomerId: customer, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP}
-		if !proto.Equal(payloads[2], want) {
-			t.Fatalf("tier changed = %v, want %v", payloads[2], want)
-		}
-	})
-}
-
-func TestConcurrentCreditsAllCount(t *testing.T) {
-	eachDatabase(t, defaultRules, func(t *testing.T, f fixture) {
-		ctx := context.Background()
-		const n = 12
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Go(func() {
-				errs <- f.svc.CreditPurchase(ctx, fmt.Sprintf("ev-%d", i), purchase(other, fmt.Sprintf("i-%d", i), cny(1000)))
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+			totals, err := store.LedgerTotals(ctx, programID)
 			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		acc, err := f.svc.Account(ctx, other)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if acc.PointsBalance != 10*n {
-			t.Fatalf("balance = %d, want %d: a concurrent credit was lost", acc.PointsBalance, 10*n)
-		}
-	})
+			for i, c := range customers {
+				if totals[c] != 0 {
+					t.Errorf("customer %d: ledger sums to %d after expiry, want 0", i, totals[c])
+				}
+				entries, err := store.Ledger(ctx, programID, c, "", 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var expiries int
+				for _, e := range entries {
+					if e.Kind == domain.KindExpire {
+						expiries++
+						if want := -int64(10*(i+1) + 10*(i+2)); e.Points != want {
+							t.Errorf("customer %d: expired %d, want %d", i, e.Points, want)
+						}
+					}
+				}
+				if expiries != 1 {
+					t.Errorf("customer %d: %d expire entries, want 1", i, expiries)
+				}
+			}
+			var notices int
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE subject = 'loyalty.points.expiring'`).Scan(&notices); err != nil {
+				t.Fatal(err)
+			}
+			if notices != members {
+				t.Errorf("%d expiring notices, want one per member (%d)", notices, members)
+			}
+		})
+	}
 }
 
-func TestInvalidInput(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, testinfra.SQLiteURL(t), defaultRules)
-	ctx := context.Background()
-	var verr *validation.Error
-	if err := f.svc.CreditPurchase(ctx, "ev", purchase("not-a-uuid", "i", cny(1))); !errors.As(err, &verr) {
-		t.Errorf("CreditPurchase(bad customer) err = %v, want *validation.Error", err)
+// reconciliationEvents is how many purchase events the reconciliation test
+// sends (before redeliveries and replays).
+func reconciliationEvents(t *testing.T) int {
+	if testing.Short() {
+		return 10_000
 	}
-	if err := f.svc.OpenAccount(ctx, "ev", ""); !errors.As(err, &verr) {
-		t.Errorf("OpenAccount(empty) err = %v, want *validation.Error", err)
-	}
-	_, err := f.svc.Account(ctx, "x")
-	if !errors.As(err, &verr) || verr.Violations[0].Field != "customer_id" {
-		t.Errorf("Account(bad id) err = %v, want *validation.Error on customer_id", err)
-	}
-	if _, err := f.svc.Account(ctx, customer); !errors.Is(err, domain.ErrNotFound) {
-		t.Errorf("Account(unknown) err = %v, want ErrNotFound", err)
-	}
+	return 100_000
 }
 
-func TestRulesValidate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		rules   app.Rules
-		wantErr bool
-	}{
-		{app.Rules{PointsPerUnit: 1, VIPThreshold: 10000}, false},
-		{app.Rules{PointsPerUnit: 0, VIPThreshold: 1}, false},
-		{app.Rules{PointsPerUnit: -1, VIPThreshold: 10000}, true},
-		{app.Rules{PointsPerUnit: 1, VIPThreshold: 0}, true},
-	}
-	for _, tt := range tests {
-		if err := tt.rules.Validate(); (err != nil) != tt.wantErr {
-			t.Errorf("%+v.Validate() = %v, wantErr %v", tt.rules, err, tt.wantErr)
-		}
+// TestReconciliation is the issue's acceptance test: after a run of
+// 100,000 purchase events with random redeliveries (the same event again)
+// and replays (the same purchase under a new event id), handled by four
+// workers at once as the service does, every account's ledger sums to the
+// points the rules imply, computed here independently of the domain code:
+// per line whole yuan times the category multiplier, the order cap per
+// purchase, the day cap per member and Shanghai day, nothing below the
+// minimum spend.
+func TestReconciliation(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := &clock{t: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+			const orderCap, dayCap, minSpend = 300, 500, 1000
+			p := domain.Program{ID: programID, Name: "p", AutoEnroll: true, CurrencyCode: "CNY",
+				BaseRates:     []domain.BaseRate{{CurrencyCode: "CNY", PointsPerUnit: 1}},
+				EarnRules:     []domain.EarnRule{{ID: "books", Category: "books", MultiplierPercent: 200}},
+				MinSpendMinor: minSpend, OrderCapPoints: orderCap, DayCapPoints: dayCap,
+				Tiers:      []domain.TierDef{{Code: "normal", Name: "Normal"}},
+				ExpiryKind: domain.ExpiryNever}
+			svc, store, _ := replica(t, d.URL, clk, p)
+			handlers := events.NewHandlers(svc)
+
+			rng := rand.New(rand.NewPCG(6, 100000))
+			shanghai, _ := time.LoadLocation("Asia/Shanghai")
+			customers := make([]string, 2000)
+			for i := range customers {
+				customers[i] = newID()
+			}
+			type key struct{ customer, day string }
+			orderPoints := map[key]int64{}
+			n := reconciliationEvents(t)
+			msgs := make([]platformevents.Message, 0, n+n/5)
+			start := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+			for range n {
+				c := customers[rng.IntN(len(customers))]
+				at := start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Microsecond)
+				ev := &interactionv1.PurchaseRecorded{InteractionId: newID(), CustomerId: c, OccurTime: timestamppb.New(at)}
+				var total, points int64
+				for range 1 + rng.IntN(3) {
+					cat := []string{"books", "food", "toys"}[rng.IntN(3)]
+					qty, unit := int64(1+rng.IntN(3)), int64(50+rng.IntN(15000))
+					ev.Lines = append(ev.Lines, &interactionv1.PurchaseLine{Sku: fmt.Sprintf("S%d", rng.IntN(50)), Category: cat,
+						Quantity: qty, UnitPrice: &typev1.Money{CurrencyCode: "CNY", AmountMinor: unit}})
+					mult := int64(100)
+					if cat == "books" {
+						mult = 200
+					}
+					total += qty * unit
+					points += qty * unit * mult / 10000 // fen -> yuan (100), percent (100)
+				}
+				ev.Total = &typev1.Money{CurrencyCode: "CNY", AmountMinor: total}
+				if total < minSpend {
+					points = 0
+				}
+				orderPoints[key{c, at.In(shanghai).Format(time.DateOnly)}] += min(points, orderCap)
+				payload, err := proto.Marshal(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := platformevents.Message{ID: newID(), Subject: interactionv1.SubjectPurchaseRecorded, Payload: payload, NumDelivered: 1}
+				msgs = append(msgs, m)
+				switch r := rng.Float64(); {
+				case r < 0.10: // redelivered
+					m.NumDelivered = 2
+					msgs = append(msgs, m)
+				case r < 0.15: // replayed under a new event id
+					m.ID = newID()
+					msgs = append(msgs, m)
+				}
+			}
+			rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+			want := map[string]int64{}
+			var wantTotal int64
+			for k, pts := range orderPoints {
+				want[k.customer] += min(pts, dayCap)
+				wantTotal += min(pts, dayCap)
+			}
+
+			began := time.Now()
+			work := make(chan platformevents.Message)
+			errs := make(chan error, 4)
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for m := range work {
+						// A handler error is retried, as the consumer would.
+						for attempt := 0; ; attempt++ {
+							err := handlers.PurchaseRecorded(ctx, m)
+							if err == nil {
+								break
+							}
+							if platformevents.IsPermanent(err) || attempt == 5 {
+								errs <- err
+								return
+							}
+						}
+					}
+				}()
+			}
+			for _, m := range msgs {
+				work <- m
+			}
+			close(work)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			t.Logf("%d messages (%d purchases) handled in %v", len(msgs), n, time.Since(began).Round(time.Millisecond))
+
+			got, err := store.LedgerTotals(ctx, programID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotTotal int64
+			for _, v := range got {
+				gotTotal += v
+			}
+			if gotTotal != wantTotal {
+				t.Errorf("ledgers sum to %d points, the rules imply %d", gotTotal, wantTotal)
+			}
+			mismatched := 0
+			for c, w := range want {
+				if got[c] != w {
+					mismatched++
+					if mismatched <= 5 {
+						t.Errorf("customer %s: ledger %d, rules imply %d", c, got[c], w)
+					}
+				}
+			}
+			if mismatched > 0 {
+				t.Errorf("%d of %d accounts disagree with the rules", mismatched, len(want))
+			}
+		})
 	}
 }

@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Event is a domain event the loyalty service publishes. Events are
 // published inside the transaction that made the change (transactional
 // outbox), so they exist exactly when the change does.
@@ -9,18 +11,30 @@ type Event interface {
 
 // PointsEarned says a member was credited points.
 type PointsEarned struct {
+	ProgramID     string
 	CustomerID    string
 	Points        int64
 	PointsBalance int64
 	InteractionID string
+	Cause         string
 }
 
 // TierChanged says a member moved to another tier.
 type TierChanged struct {
+	ProgramID  string
 	CustomerID string
-	OldTier    Tier
-	NewTier    Tier
+	Old, New   TierDef
 }
 
-func (PointsEarned) isEvent() {}
-func (TierChanged) isEvent()  {}
+// PointsExpiring says a member's points expire soon.
+type PointsExpiring struct {
+	ProgramID     string
+	CustomerID    string
+	Points        int64
+	ExpireTime    time.Time
+	PointsBalance int64
+}
+
+func (PointsEarned) isEvent()   {}
+func (TierChanged) isEvent()    {}
+func (PointsExpiring) isEvent() {}

@@ -5,40 +5,113 @@ import (
 	"time"
 )
 
+// Reader reads the loyalty data, outside or inside a transaction.
+type Reader interface {
+	// Program returns a program, or ErrNotFound.
+	Program(ctx context.Context, id string) (Program, error)
+	// Programs returns every program, oldest first.
+	Programs(ctx context.Context) ([]Program, error)
+	// Member returns a membership, or an AccountNotFoundError.
+	Member(ctx context.Context, programID, customerID string) (Member, error)
+	// Summary adds up a member's ledger at now, with the tier window
+	// starting at windowStart.
+	Summary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (Summary, error)
+	// MemberSummary is Member and Summary in one round trip.
+	MemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (Member, Summary, error)
+	// ExpiryState returns a member's expiring credits, debits and expiries.
+	ExpiryState(ctx context.Context, programID, customerID string) (ExpiryState, error)
+	// Ledger returns up to limit of a member's entries, newest first,
+	// older than the entry beforeID ("" from the newest).
+	Ledger(ctx context.Context, programID, customerID, beforeID string, limit int) ([]LedgerEntry, error)
+	// Entry returns the entry with cause in the program, or ErrNotFound.
+	Entry(ctx context.Context, programID, cause string) (LedgerEntry, error)
+	// EarnedOnDay is the purchase points a member earned on a program day.
+	EarnedOnDay(ctx context.Context, programID, customerID, day string) (int64, error)
+	// PurchaseEarning returns what a purchase earned in a program, or
+	// ErrNotFound.
+	PurchaseEarning(ctx context.Context, programID, interactionID string) (PurchaseEarning, error)
+	// Reward returns a reward, or ErrNotFound.
+	Reward(ctx context.Context, id string) (Reward, error)
+	// Rewards returns a program's rewards, oldest first.
+	Rewards(ctx context.Context, programID string) ([]Reward, error)
+	// Redemption returns a redemption, or ErrNotFound.
+	Redemption(ctx context.Context, id string) (Redemption, error)
+	// RedemptionByRequest returns the redemption made under requestID, or
+	// ErrNotFound.
+	RedemptionByRequest(ctx context.Context, requestID string) (Redemption, error)
+	// ProgramByRequest and RewardByRequest return what a create under
+	// requestID made, or ErrNotFound.
+	ProgramByRequest(ctx context.Context, requestID string) (Program, error)
+	RewardByRequest(ctx context.Context, requestID string) (Reward, error)
+}
+
 // Store is the loyalty service's persistence.
 type Store interface {
+	Reader
 	// InTx runs fn in one transaction, committed when fn returns nil and
 	// rolled back otherwise.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
-	// Account returns a customer's account, or ErrNotFound.
-	Account(ctx context.Context, customerID string) (Account, error)
+	// ExpiryCandidates returns up to limit members of a program with
+	// credits expiring after their ExpiredThrough and by through, in
+	// customer id order after afterID.
+	ExpiryCandidates(ctx context.Context, programID string, through time.Time, afterID string, limit int) ([]string, error)
+	// NoticeCandidates returns up to limit members of a program with
+	// credits expiring in (from, through], in customer id order after
+	// afterID.
+	NoticeCandidates(ctx context.Context, programID string, from, through time.Time, afterID string, limit int) ([]string, error)
+	// ActiveMembers returns up to limit active members' customer ids in a
+	// program, in order after afterID.
+	ActiveMembers(ctx context.Context, programID, afterID string, limit int) ([]string, error)
 }
 
 // Tx is the work that can happen inside one Store transaction.
 type Tx interface {
+	Reader
 	// MarkHandled records that consumer handled the event with eventID and
 	// reports whether this is the first time; when it is not, the caller
-	// must change nothing, which makes redelivered and replayed events
-	// harmless.
+	// must change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
-	// OpenAccount stores a new account unless the customer already has one,
-	// and reports whether it was stored.
-	OpenAccount(ctx context.Context, a Account) (opened bool, err error)
-	// LockAccount returns a customer's account and holds it against
-	// concurrent changes until the transaction ends, or returns ErrNotFound.
-	LockAccount(ctx context.Context, customerID string) (Account, error)
-	// SaveAccount updates an existing account's points, tier, times and
-	// merged-into link.
-	SaveAccount(ctx context.Context, a Account) error
-	// RepointMerged makes the accounts merged into from point at to, so
-	// that after from is merged into to every merged account is one hop
-	// from its survivor.
-	RepointMerged(ctx context.Context, from, to string) error
+	InsertProgram(ctx context.Context, p Program, requestID string) error
+	// EnsureProgram stores p unless a program with its id exists.
+	EnsureProgram(ctx context.Context, p Program) error
+	SaveProgram(ctx context.Context, p Program) error
+	// NextMemberNumber draws the program's next member number.
+	NextMemberNumber(ctx context.Context, programID string) (int64, error)
+	// InsertMember stores m unless the customer is already a member, and
+	// reports whether it was stored.
+	InsertMember(ctx context.Context, m Member) (bool, error)
+	// LockMember returns a membership and holds it against concurrent
+	// changes until the transaction ends, or an AccountNotFoundError.
+	// Every change of a member's ledger happens under this lock.
+	LockMember(ctx context.Context, programID, customerID string) (Member, error)
+	SaveMember(ctx context.Context, m Member) error
+	// RepointMerged makes memberships merged into from point at to.
+	RepointMerged(ctx context.Context, programID, from, to string) error
+	// MoveLedger moves every entry of from's membership to to's.
+	MoveLedger(ctx context.Context, programID, from, to string) (entries int, points int64, err error)
+	// AddEntry appends e unless its cause is booked already, and reports
+	// whether it was added.
+	AddEntry(ctx context.Context, e LedgerEntry) (bool, error)
+	// InsertPurchaseEarning stores what a purchase earned unless it is
+	// stored already, and reports whether it was: the idempotency check of
+	// a purchase in a program.
+	InsertPurchaseEarning(ctx context.Context, e PurchaseEarning) (bool, error)
+	SavePurchaseEarning(ctx context.Context, e PurchaseEarning) error
+	InsertReward(ctx context.Context, r Reward, requestID string) error
+	SaveReward(ctx context.Context, r Reward) error
+	// TakeStock takes one unit of a reward's stock and reports whether one
+	// was left; atomic, whatever else runs.
+	TakeStock(ctx context.Context, rewardID string) (bool, error)
+	// ReturnStock puts one unit back.
+	ReturnStock(ctx context.Context, rewardID string) error
+	InsertRedemption(ctx context.Context, r Redemption) error
+	SaveRedemption(ctx context.Context, r Redemption) error
+	// RecordNotice records the expiring notice of a member's points due at
+	// expireTime and reports whether it is the first.
+	RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error)
 	// RecordErasure records that the customer's erasure reached this
 	// service; recording it again changes nothing.
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
-	// AddLedgerEntry appends to the points ledger.
-	AddLedgerEntry(ctx context.Context, e LedgerEntry) error
 	// Publish queues an event to be published once the transaction commits.
 	Publish(ctx context.Context, e Event) error
 }

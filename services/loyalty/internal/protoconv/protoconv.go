@@ -4,18 +4,20 @@ package protoconv
 
 import (
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
-
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
-// ToProtoTier is the proto form of t.
-func ToProtoTier(t domain.Tier) loyaltyv1.Tier {
-	switch t {
-	case domain.TierNormal:
-		return loyaltyv1.Tier_TIER_NORMAL
-	case domain.TierVIP:
+// VIPTierCode is the tier code the legacy Tier enum calls TIER_VIP.
+const VIPTierCode = "vip"
+
+// ToProtoTier is the legacy two-level view of a tier code: "vip" is
+// TIER_VIP, any other tier TIER_NORMAL.
+func ToProtoTier(code string) loyaltyv1.Tier {
+	switch code {
+	case "":
+		return loyaltyv1.Tier_TIER_UNSPECIFIED
+	case VIPTierCode:
 		return loyaltyv1.Tier_TIER_VIP
 	default:
-		return loyaltyv1.Tier_TIER_UNSPECIFIED
+		return loyaltyv1.Tier_TIER_NORMAL
 	}
 }

@@ -5,26 +5,40 @@ import (
 	"errors"
 	"fmt"
 
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
 // Durable consumer names on the customer and interaction streams.
 const (
-	DurableCustomers = "loyalty-customers"
-	DurablePurchases = "loyalty-purchases"
+	DurableCustomers    = "loyalty-customers"
+	DurableInteractions = "loyalty-purchases"
 )
+
+// retriesForUnknownPurchase is how many deliveries a return of a purchase
+// not seen yet gets: interaction events are handled by parallel workers,
+// so a return may overtake its purchase by a moment, never by several
+// backoffs.
+const retriesForUnknownPurchase = 3
 
 // Loyalty is what the handlers need of the use cases.
 type Loyalty interface {
 	OpenAccount(ctx context.Context, eventID, customerID string) error
 	CreditPurchase(ctx context.Context, eventID string, p domain.Purchase) error
+	ReverseReturn(ctx context.Context, eventID string, r domain.Return) error
+	AwardEngagementEvent(ctx context.Context, eventID string, e app.Engagement) error
 	MergeAccounts(ctx context.Context, eventID string, m domain.Merge) error
 	RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error
 }
@@ -37,6 +51,56 @@ type Handlers struct {
 // NewHandlers returns the handlers calling app.
 func NewHandlers(app Loyalty) *Handlers {
 	return &Handlers{app: app}
+}
+
+// Interactions handles the events of the interactions consumer, by subject.
+func (h *Handlers) Interactions(ctx context.Context, m platformevents.Message) error {
+	switch m.Subject {
+	case interactionv1.SubjectPurchaseRecorded:
+		return h.PurchaseRecorded(ctx, m)
+	case interactionv1.SubjectReturnRecorded:
+		return h.ReturnRecorded(ctx, m)
+	case interactionv1.SubjectSurveyAnswered:
+		return h.SurveyAnswered(ctx, m)
+	default:
+		return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, DurableInteractions))
+	}
+}
+
+// ReturnRecorded reverses the points of the returned lines.
+func (h *Handlers) ReturnRecorded(ctx context.Context, m platformevents.Message) error {
+	var ev interactionv1.ReturnRecorded
+	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+	}
+	r := domain.Return{
+		InteractionID: ev.GetInteractionId(), CustomerID: ev.GetCustomerId(),
+		PurchaseInteractionID: ev.GetPurchaseInteractionId(), OrderID: ev.GetOrderId(),
+		Refund: toDomainMoney(ev.GetRefund()), Lines: toDomainLines(ev.GetLines()),
+	}
+	if ev.GetOccurTime() != nil {
+		r.OccurTime = ev.GetOccurTime().AsTime().UTC().Truncate(time.Microsecond)
+	}
+	err := h.app.ReverseReturn(ctx, m.ID, r)
+	if errors.Is(err, app.ErrPurchaseUnknown) && m.NumDelivered >= retriesForUnknownPurchase {
+		// The purchase never reached loyalty (it predates the service, or
+		// earned nowhere): there is nothing to reverse.
+		return nil
+	}
+	return classify(err)
+}
+
+// SurveyAnswered awards the program's engagement points for answering.
+func (h *Handlers) SurveyAnswered(ctx context.Context, m platformevents.Message) error {
+	var ev interactionv1.SurveyAnswered
+	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+	}
+	e := app.Engagement{CustomerID: ev.GetCustomerId(), Kind: domain.EngagementSurveyAnswered, SourceID: ev.GetSurveyId()}
+	if ev.GetAnswerTime() != nil {
+		e.OccurTime = ev.GetAnswerTime().AsTime().UTC().Truncate(time.Microsecond)
+	}
+	return classify(h.app.AwardEngagementEvent(ctx, m.ID, e))
 }
 
 // Customers handles the events of the customers consumer, by subject.
@@ -100,21 +164,37 @@ func (h *Handlers) PurchaseRecorded(ctx context.Context, m platformevents.Messag
 }
 
 func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
-	return domain.Purchase{
+	p := domain.Purchase{
 		InteractionID: ev.GetInteractionId(),
 		CustomerID:    ev.GetCustomerId(),
-		Total: domain.Money{
-			CurrencyCode: ev.GetTotal().GetCurrencyCode(),
-			AmountMinor:  ev.GetTotal().GetAmountMinor(),
-		},
+		OrderID:       ev.GetOrderId(),
+		Total:         toDomainMoney(ev.GetTotal()),
+		Lines:         toDomainLines(ev.GetLines()),
 	}
+	if ev.GetOccurTime() != nil {
+		p.OccurTime = ev.GetOccurTime().AsTime().UTC().Truncate(time.Microsecond)
+	}
+	return p
+}
+
+func toDomainMoney(m *typev1.Money) domain.Money {
+	return domain.Money{CurrencyCode: m.GetCurrencyCode(), AmountMinor: m.GetAmountMinor()}
+}
+
+func toDomainLines(ls []*interactionv1.PurchaseLine) []domain.Line {
+	out := make([]domain.Line, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, domain.Line{SKU: l.GetSku(), Category: l.GetCategory(), Quantity: l.GetQuantity(), UnitPrice: toDomainMoney(l.GetUnitPrice())})
+	}
+	return out
 }
 
 // classify marks errors that no retry can fix as permanent, so the event is
 // dead-lettered at once instead of being redelivered to fail again.
 func classify(err error) error {
 	var verr *validation.Error
-	if errors.As(err, &verr) || errors.Is(err, domain.ErrPointsOverflow) || errors.Is(err, domain.ErrMergeConflict) {
+	if errors.As(err, &verr) || errors.Is(err, domain.ErrPointsOverflow) || errors.Is(err, domain.ErrMergeConflict) ||
+		errors.Is(err, domain.ErrNotFound) {
 		return platformevents.Permanent(err)
 	}
 	return err
@@ -135,12 +215,47 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 	}
 }
 
-// PurchasesConsumer is the durable consumer of the purchase events that
-// credit points.
-func PurchasesConsumer() platformevents.ConsumerConfig {
+// WaitForDurable returns once the durable consumer of cfg exists with
+// cfg's filter subjects, checking every 100ms until ctx is done. Extra
+// workers of one durable start only then: the first worker resets a
+// durable whose filters changed in an upgrade, and a second one looking
+// at the old filters meanwhile would delete the consumer the first had
+// just recreated.
+func WaitForDurable(ctx context.Context, js jetstream.JetStream, cfg platformevents.ConsumerConfig) error {
+	want := slices.Sorted(slices.Values(cfg.FilterSubjects))
+	for {
+		if cons, err := js.Consumer(ctx, cfg.Stream, cfg.Durable); err == nil {
+			cur := cons.CachedInfo().Config
+			have := slices.Clone(cur.FilterSubjects)
+			if cur.FilterSubject != "" {
+				have = append(have, cur.FilterSubject)
+			}
+			slices.Sort(have)
+			if slices.Equal(have, want) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// InteractionsConsumer is the durable consumer of the purchase, return
+// and survey events that change points. Several workers may pull from it
+// at once (each member's changes are serialized by its lock in the store);
+// only a return can overtake its purchase, and it is retried.
+func InteractionsConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:         interactionv1.Stream,
-		Durable:        DurablePurchases,
-		FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded},
+		Stream:  interactionv1.Stream,
+		Durable: DurableInteractions,
+		FilterSubjects: []string{
+			interactionv1.SubjectPurchaseRecorded,
+			interactionv1.SubjectReturnRecorded,
+			interactionv1.SubjectSurveyAnswered,
+		},
+		Backoff: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 30 * time.Second},
 	}
 }

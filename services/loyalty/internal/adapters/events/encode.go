@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
@@ -23,12 +24,26 @@ func Encode(e domain.Event) (subject string, msg proto.Message, err error) {
 			Points:        e.Points,
 			PointsBalance: e.PointsBalance,
 			InteractionId: e.InteractionID,
+			ProgramId:     e.ProgramID,
+			Cause:         e.Cause,
 		}, nil
 	case domain.TierChanged:
 		return loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{
-			CustomerId: e.CustomerID,
-			OldTier:    protoconv.ToProtoTier(e.OldTier),
-			NewTier:    protoconv.ToProtoTier(e.NewTier),
+			CustomerId:  e.CustomerID,
+			OldTier:     protoconv.ToProtoTier(e.Old.Code),
+			NewTier:     protoconv.ToProtoTier(e.New.Code),
+			ProgramId:   e.ProgramID,
+			OldTierCode: e.Old.Code,
+			NewTierCode: e.New.Code,
+			NewTierName: e.New.Name,
+		}, nil
+	case domain.PointsExpiring:
+		return loyaltyv1.SubjectPointsExpiring, &loyaltyv1.PointsExpiring{
+			CustomerId:    e.CustomerID,
+			ProgramId:     e.ProgramID,
+			Points:        e.Points,
+			ExpireTime:    timestamppb.New(e.ExpireTime),
+			PointsBalance: e.PointsBalance,
 		}, nil
 	default:
 		return "", nil, fmt.Errorf("encode event: unknown event type %T", e)

@@ -3,8 +3,10 @@ package events_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
@@ -13,6 +15,7 @@ import (
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
+	"github.com/guanxi-crm/guanxi/services/loyalty"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
@@ -25,9 +28,16 @@ const customer = "01890a5d-ac96-774b-bcce-b302099a8057"
 func newHandlers(t *testing.T) (*events.Handlers, *app.Service) {
 	t.Helper()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
-	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty"),
-		app.Rules{PointsPerUnit: 1, VIPThreshold: 10000})
+	cfg, err := loyalty.LoadConfig()
 	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty"),
+		app.Options{DefaultProgramID: cfg.DefaultProgramID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnsureProgram(context.Background(), cfg.DefaultProgram()); err != nil {
 		t.Fatal(err)
 	}
 	return events.NewHandlers(svc), svc
@@ -58,12 +68,12 @@ func TestPurchaseHandlerTwiceSameEventID(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acc, err := svc.Account(ctx, customer)
+	acc, err := svc.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acc.PointsBalance != 128 {
-		t.Fatalf("balance = %d, want 128: the replayed event was credited again", acc.PointsBalance)
+	if acc.Summary.Spendable() != 128 {
+		t.Fatalf("balance = %d, want 128: the replayed event was credited again", acc.Summary.Spendable())
 	}
 }
 
@@ -78,11 +88,11 @@ func TestCustomerCreatedOpensAccount(t *testing.T) {
 	if err := h.CustomerCreated(ctx, platformevents.Message{ID: "e1", Subject: customerv1.SubjectCustomerCreated, Payload: payload}); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := svc.Account(ctx, customer)
+	acc, err := svc.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acc.Tier != domain.TierNormal || acc.PointsBalance != 0 {
+	if acc.Tier.Code != "normal" || acc.Summary.Total != 0 {
 		t.Fatalf("account = %+v, want NORMAL with 0 points", acc)
 	}
 }
@@ -94,6 +104,8 @@ func TestBadEventsArePermanent(t *testing.T) {
 	noCustomer, _ := proto.Marshal(&customerv1.CustomerCreated{})
 	badID, _ := proto.Marshal(&customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: "nope"}})
 	badPurchase, _ := proto.Marshal(&interactionv1.PurchaseRecorded{InteractionId: "i", CustomerId: customer})
+	badReturn, _ := proto.Marshal(&interactionv1.ReturnRecorded{InteractionId: "r", CustomerId: customer, Refund: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 1}})
+	badSurvey, _ := proto.Marshal(&interactionv1.SurveyAnswered{CustomerId: customer})
 	garbage := []byte{0xff, 0xff, 0xff}
 	tests := []struct {
 		name    string
@@ -105,6 +117,11 @@ func TestBadEventsArePermanent(t *testing.T) {
 		{"customer id not a uuid", h.CustomerCreated, badID},
 		{"undecodable purchase", h.PurchaseRecorded, garbage},
 		{"purchase without currency", h.PurchaseRecorded, badPurchase},
+		{"undecodable return", h.ReturnRecorded, garbage},
+		{"return without purchase", h.ReturnRecorded, badReturn},
+		{"undecodable survey", h.SurveyAnswered, garbage},
+		{"survey without survey id", h.SurveyAnswered, badSurvey},
+		{"unsubscribed interaction subject", h.Interactions, nil},
 		{"undecodable merge", h.CustomerMerged, garbage},
 		{"merge without ids", h.CustomerMerged, nil},
 		{"undecodable erasure", h.CustomerErased, garbage},
@@ -126,14 +143,21 @@ func TestEncode(t *testing.T) {
 		want        proto.Message
 	}{
 		{
-			domain.PointsEarned{CustomerID: customer, Points: 5, PointsBalance: 7, InteractionID: "i"},
+			domain.PointsEarned{ProgramID: "p", CustomerID: customer, Points: 5, PointsBalance: 7, InteractionID: "i", Cause: "purchase:i"},
 			loyaltyv1.SubjectPointsEarned,
-			&loyaltyv1.PointsEarned{CustomerId: customer, Points: 5, PointsBalance: 7, InteractionId: "i"},
+			&loyaltyv1.PointsEarned{ProgramId: "p", CustomerId: customer, Points: 5, PointsBalance: 7, InteractionId: "i", Cause: "purchase:i"},
 		},
 		{
-			domain.TierChanged{CustomerID: customer, OldTier: domain.TierNormal, NewTier: domain.TierVIP},
+			domain.TierChanged{ProgramID: "p", CustomerID: customer, Old: domain.TierDef{Code: "silver", Name: "Silver"},
+				New: domain.TierDef{Code: "vip", Name: "VIP"}},
 			loyaltyv1.SubjectTierChanged,
-			&loyaltyv1.TierChanged{CustomerId: customer, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP},
+			&loyaltyv1.TierChanged{ProgramId: "p", CustomerId: customer, OldTier: loyaltyv1.Tier_TIER_NORMAL, NewTier: loyaltyv1.Tier_TIER_VIP,
+				OldTierCode: "silver", NewTierCode: "vip", NewTierName: "VIP"},
+		},
+		{
+			domain.PointsExpiring{ProgramID: "p", CustomerID: customer, Points: 9, ExpireTime: time.Unix(1700000000, 0).UTC(), PointsBalance: 20},
+			loyaltyv1.SubjectPointsExpiring,
+			&loyaltyv1.PointsExpiring{ProgramId: "p", CustomerId: customer, Points: 9, ExpireTime: timestamppb.New(time.Unix(1700000000, 0)), PointsBalance: 20},
 		},
 	}
 	for _, tt := range tests {
@@ -181,11 +205,11 @@ func TestCustomersRouting(t *testing.T) {
 			t.Fatalf("%s: %v", m.Subject, err)
 		}
 	}
-	acc, err := svc.Account(ctx, customer)
+	acc, err := svc.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acc.CustomerID != survivor || acc.PointsBalance != 50 {
+	if acc.Member.CustomerID != survivor || acc.Summary.Total != 50 {
 		t.Fatalf("account of the merged customer = %+v, want the survivor's with 50 points", acc)
 	}
 	other := msg("e-x", customerv1.SubjectCustomerDeleted, &customerv1.CustomerDeleted{CustomerId: survivor})

@@ -6,22 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
-	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
 
-const (
-	customerA = "01890a5d-ac96-774b-bcce-b302099a8057"
-	customerB = "01890a5d-ac96-774b-bcce-b302099a8058"
-)
-
 var t0 = time.Date(2025, 3, 1, 8, 0, 0, 123456000, time.UTC)
+
+func id() string { return uuid.Must(uuid.NewV7()).String() }
 
 // TestStoreContract runs the one store suite on every database.
 func TestStoreContract(t *testing.T) {
@@ -30,306 +28,210 @@ func TestStoreContract(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows inside the tx here; no relay runs.
 			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
+			p := domain.Program{ID: id(), Name: "p", TimeZone: "Asia/Shanghai", ExpiryKind: domain.ExpiryNever,
+				Tiers: []domain.TierDef{{Code: "normal", Name: "Normal", MultiplierPercent: 100}}, CreateTime: t0, UpdateTime: t0}
+			tx(t, s, func(tx domain.Tx) error { return tx.InsertProgram(context.Background(), p, "req-1") })
 
-			t.Run("open account", func(t *testing.T) { testOpenAccount(t, s) })
-			t.Run("credit with ledger and events", func(t *testing.T) { testCredit(t, db, s) })
-			t.Run("idempotent by event id", func(t *testing.T) { testMarkHandled(t, s) })
-			t.Run("rollback leaves nothing", func(t *testing.T) { testRollback(t, db, s) })
-			t.Run("ledger event id unique", func(t *testing.T) { testLedgerEventUnique(t, s) })
-			t.Run("merge links and transfers", func(t *testing.T) { testMergeLinks(t, s) })
-			t.Run("erasure recorded once", func(t *testing.T) { testRecordErasure(t, s) })
+			t.Run("programs round-trip", func(t *testing.T) { testPrograms(t, s, p) })
+			t.Run("members and numbers", func(t *testing.T) { testMembers(t, s, p) })
+			t.Run("ledger is idempotent by cause and sums", func(t *testing.T) { testLedger(t, db, s, p) })
+			t.Run("stock never below zero", func(t *testing.T) { testStock(t, s, p) })
+			t.Run("rollback leaves nothing", func(t *testing.T) { testRollback(t, db, s, p) })
 		})
 	}
 }
 
-func testOpenAccount(t *testing.T, s *sqlstore.Store) {
-	ctx := context.Background()
-	if _, err := s.Account(ctx, customerA); !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("Account before open: err = %v, want ErrNotFound", err)
-	}
-	var opened [2]bool
-	for i := range opened {
-		err := s.InTx(ctx, func(tx domain.Tx) error {
-			var err error
-			opened[i], err = tx.OpenAccount(ctx, domain.NewAccount(customerA, t0.Add(time.Duration(i)*time.Hour)))
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !opened[0] || opened[1] {
-		t.Fatalf("opened = %v, want first only", opened)
-	}
-	got, err := s.Account(ctx, customerA)
-	if err != nil {
+func tx(t *testing.T, s *sqlstore.Store, fn func(tx domain.Tx) error) {
+	t.Helper()
+	if err := s.InTx(context.Background(), fn); err != nil {
 		t.Fatal(err)
-	}
-	want := domain.NewAccount(customerA, t0)
-	if got != want {
-		t.Fatalf("account = %+v, want %+v (second open must not overwrite)", got, want)
 	}
 }
 
-func testCredit(t *testing.T, db *sqldb.DB, s *sqlstore.Store) {
+func testPrograms(t *testing.T, s *sqlstore.Store, p domain.Program) {
 	ctx := context.Background()
-	t1 := t0.Add(time.Minute)
-	entry := domain.LedgerEntry{
-		ID: "01890a5d-ac96-774b-bcce-000000000001", CustomerID: customerB, Points: 10000,
-		Reason: domain.ReasonPurchase, InteractionID: "i-1", EventID: "e-credit-1", Time: t1,
+	got, err := s.Program(ctx, p.ID)
+	if err != nil || got.Name != "p" || got.TimeZone != "Asia/Shanghai" || len(got.Tiers) != 1 || !got.CreateTime.Equal(t0) {
+		t.Fatalf("program = %+v, %v", got, err)
 	}
-	err := s.InTx(ctx, func(tx domain.Tx) error {
-		if _, err := tx.OpenAccount(ctx, domain.NewAccount(customerB, t0)); err != nil {
-			return err
-		}
-		acc, err := tx.LockAccount(ctx, customerB)
-		if err != nil {
-			return err
-		}
-		old, err := acc.Credit(entry.Points, t1, 10000)
-		if err != nil {
-			return err
-		}
-		if err := tx.SaveAccount(ctx, acc); err != nil {
-			return err
-		}
-		if err := tx.AddLedgerEntry(ctx, entry); err != nil {
-			return err
-		}
-		if err := tx.Publish(ctx, domain.PointsEarned{CustomerID: customerB, Points: entry.Points, PointsBalance: acc.PointsBalance, InteractionID: "i-1"}); err != nil {
-			return err
-		}
-		return tx.Publish(ctx, domain.TierChanged{CustomerID: customerB, OldTier: old, NewTier: acc.Tier})
-	})
-	if err != nil {
-		t.Fatal(err)
+	if byReq, err := s.ProgramByRequest(ctx, "req-1"); err != nil || byReq.ID != p.ID {
+		t.Fatalf("program by request = %+v, %v", byReq, err)
 	}
-	got, err := s.Account(ctx, customerB)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := s.Program(ctx, id()); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown program: err = %v", err)
 	}
-	want := domain.Account{CustomerID: customerB, PointsBalance: 10000, LifetimePoints: 10000, Tier: domain.TierVIP, CreateTime: t0, UpdateTime: t1}
-	if got != want {
-		t.Fatalf("account = %+v, want %+v", got, want)
+	// Ensuring an existing program changes nothing.
+	changed := p
+	changed.Name = "other"
+	tx(t, s, func(tx domain.Tx) error { return tx.EnsureProgram(ctx, changed) })
+	if got, _ := s.Program(ctx, p.ID); got.Name != "p" {
+		t.Fatalf("EnsureProgram overwrote the program: %+v", got)
 	}
-	ledger, err := s.Ledger(ctx, customerB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ledger) != 1 || ledger[0] != entry {
-		t.Fatalf("ledger = %+v, want [%+v]", ledger, entry)
-	}
-	subjects := outboxSubjects(t, db)
-	if len(subjects) != 2 || subjects[0] != loyaltyv1.SubjectPointsEarned || subjects[1] != loyaltyv1.SubjectTierChanged {
-		t.Fatalf("outbox subjects = %v, want points earned then tier changed", subjects)
-	}
+}
 
-	err = s.InTx(ctx, func(tx domain.Tx) error {
-		return tx.SaveAccount(ctx, domain.NewAccount("01890a5d-ac96-774b-bcce-ffffffffffff", t0))
-	})
-	if !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("SaveAccount of a missing account: err = %v, want ErrNotFound", err)
+func testMembers(t *testing.T, s *sqlstore.Store, p domain.Program) {
+	ctx := context.Background()
+	c := id()
+	var numbers []int64
+	for range 2 {
+		tx(t, s, func(tx domain.Tx) error {
+			n, err := tx.NextMemberNumber(ctx, p.ID)
+			numbers = append(numbers, n)
+			if err != nil {
+				return err
+			}
+			_, err = tx.InsertMember(ctx, domain.NewMember(p, c, n, t0))
+			return err
+		})
 	}
-	err = s.InTx(ctx, func(tx domain.Tx) error {
-		_, err := tx.LockAccount(ctx, "01890a5d-ac96-774b-bcce-ffffffffffff")
+	if numbers[1] != numbers[0]+1 {
+		t.Fatalf("member numbers %v do not follow each other", numbers)
+	}
+	m, err := s.Member(ctx, p.ID, c)
+	if err != nil || m.Number != domain.NewMember(p, c, numbers[0], t0).Number || m.Status != domain.MemberActive || !m.JoinTime.Equal(t0) {
+		t.Fatalf("member = %+v, %v; the second insert must not replace the first", m, err)
+	}
+	var nf *domain.AccountNotFoundError
+	if _, err := s.Member(ctx, p.ID, id()); !errors.As(err, &nf) {
+		t.Fatalf("unknown member: err = %v", err)
+	}
+	m.GraceUntil, m.TierCode, m.MergedInto, m.Status = t0.Add(time.Hour), "normal", "x", domain.MemberMerged
+	tx(t, s, func(tx domain.Tx) error { return tx.SaveMember(ctx, m) })
+	got, sum, err := s.MemberSummary(ctx, p.ID, c, t0, t0)
+	if err != nil || !got.GraceUntil.Equal(m.GraceUntil) || got.MergedInto != "x" || sum.Total != 0 {
+		t.Fatalf("member summary = %+v %+v, %v", got, sum, err)
+	}
+}
+
+func entry(p domain.Program, customer, cause string, points int64, at time.Time) domain.LedgerEntry {
+	return domain.LedgerEntry{ID: id(), ProgramID: p.ID, CustomerID: customer, Kind: domain.KindEarn, Source: domain.SourcePurchase,
+		Points: points, LifetimePoints: points, Cause: cause, RuleIDs: []string{"a", "b"}, OccurTime: at, CreateTime: at, AvailableTime: at,
+		ExpireTime: at.AddDate(0, 1, 0), Day: "2025-03-01"}
+}
+
+func testLedger(t *testing.T, db *sqldb.DB, s *sqlstore.Store, p domain.Program) {
+	ctx := context.Background()
+	a, b := id(), id()
+	var added []bool
+	tx(t, s, func(tx domain.Tx) error {
+		for _, e := range []domain.LedgerEntry{
+			entry(p, a, "purchase:1", 100, t0),
+			entry(p, a, "purchase:1", 100, t0), // the same cause again
+			entry(p, a, "purchase:2", 50, t0.Add(time.Hour)),
+			entry(p, b, "purchase:3", 7, t0),
+		} {
+			ok, err := tx.AddEntry(ctx, e)
+			if err != nil {
+				return err
+			}
+			added = append(added, ok)
+		}
+		return nil
+	})
+	if added[0] != true || added[1] != false || added[2] != true {
+		t.Fatalf("added = %v, want the repeated cause refused", added)
+	}
+	sum, err := s.Summary(ctx, p.ID, a, t0.Add(30*time.Minute), t0.Add(-time.Hour))
+	if err != nil || sum.Total != 150 || sum.Pending != 50 || sum.Lifetime != 150 || sum.WindowPoints != 150 {
+		t.Fatalf("summary = %+v, %v; want 150 total, 50 pending", sum, err)
+	}
+	if n, _ := s.EarnedOnDay(ctx, p.ID, a, "2025-03-01"); n != 150 {
+		t.Fatalf("earned on day = %d, want 150", n)
+	}
+	entries, err := s.Ledger(ctx, p.ID, a, "", 1)
+	if err != nil || len(entries) != 1 || entries[0].Cause != "purchase:2" || len(entries[0].RuleIDs) != 2 {
+		t.Fatalf("newest entry = %+v, %v", entries, err)
+	}
+	older, err := s.Ledger(ctx, p.ID, a, entries[0].ID, 10)
+	if err != nil || len(older) != 1 || older[0].Cause != "purchase:1" || !older[0].ExpireTime.Equal(t0.AddDate(0, 1, 0)) {
+		t.Fatalf("older entries = %+v, %v", older, err)
+	}
+	st, err := s.ExpiryState(ctx, p.ID, a)
+	if err != nil || len(st.Buckets) != 2 || st.Buckets[0].Credits != 100 {
+		t.Fatalf("expiry state = %+v, %v", st, err)
+	}
+	// Moving a's entries to b keeps whom they were booked for.
+	var moved int
+	tx(t, s, func(tx domain.Tx) error {
+		var err error
+		moved, _, err = tx.MoveLedger(ctx, p.ID, a, b)
 		return err
 	})
-	if !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("LockAccount of a missing account: err = %v, want ErrNotFound", err)
+	totals, err := s.LedgerTotals(ctx, p.ID)
+	if err != nil || moved != 2 || totals[b] != 157 || totals[a] != 0 {
+		t.Fatalf("after the move: %d moved, totals %v, %v", moved, totals, err)
 	}
-}
-
-func testMarkHandled(t *testing.T, s *sqlstore.Store) {
-	ctx := context.Background()
-	mark := func(consumer, id string) bool {
-		t.Helper()
-		var first bool
-		if err := s.InTx(ctx, func(tx domain.Tx) error {
+	if e, err := s.Entry(ctx, p.ID, "purchase:1"); err != nil || e.CustomerID != b || e.OriginCustomerID != a {
+		t.Fatalf("moved entry = %+v, %v", e, err)
+	}
+	var first [2]bool
+	for i := range first {
+		tx(t, s, func(tx domain.Tx) error {
 			var err error
-			first, err = tx.MarkHandled(ctx, consumer, id)
+			first[i], err = tx.RecordNotice(ctx, p.ID, b, t0)
 			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return first
+		})
 	}
-	if !mark("c1", "ev-1") {
-		t.Fatal("first mark not first")
+	if first != [2]bool{true, false} {
+		t.Fatalf("notices recorded %v, want once", first)
 	}
-	if mark("c1", "ev-1") {
-		t.Fatal("second mark of the same event was first again")
+	pe := domain.PurchaseEarning{ProgramID: p.ID, InteractionID: "i-1", CustomerID: b, Points: 9, Lines: []domain.LineEarning{{SKU: "s", Quantity: 1, Points: 9}}}
+	var inserted [2]bool
+	for i := range inserted {
+		tx(t, s, func(tx domain.Tx) error {
+			var err error
+			inserted[i], err = tx.InsertPurchaseEarning(ctx, pe)
+			return err
+		})
 	}
-	if !mark("c2", "ev-1") {
-		t.Fatal("another consumer's mark of the same event was not first")
+	got, err := s.PurchaseEarning(ctx, p.ID, "i-1")
+	if inserted != [2]bool{true, false} || err != nil || got.Points != 9 || got.Lines[0].SKU != "s" {
+		t.Fatalf("purchase earning inserted %v, read %+v, %v", inserted, got, err)
 	}
 }
 
-func testRollback(t *testing.T, db *sqldb.DB, s *sqlstore.Store) {
+func testStock(t *testing.T, s *sqlstore.Store, p domain.Program) {
 	ctx := context.Background()
-	const customer = "01890a5d-ac96-774b-bcce-b302099a8059"
-	before := len(outboxSubjects(t, db))
+	r := domain.Reward{ID: id(), ProgramID: p.ID, Name: "r", PointsCost: 1, Stock: 1, CreateTime: t0, UpdateTime: t0}
+	tx(t, s, func(tx domain.Tx) error { return tx.InsertReward(ctx, r, "") })
+	var took []bool
+	for range 2 {
+		tx(t, s, func(tx domain.Tx) error {
+			ok, err := tx.TakeStock(ctx, r.ID)
+			took = append(took, ok)
+			return err
+		})
+	}
+	if took[0] != true || took[1] != false {
+		t.Fatalf("took %v, want one unit only", took)
+	}
+	tx(t, s, func(tx domain.Tx) error { return tx.ReturnStock(ctx, r.ID) })
+	if got, err := s.Reward(ctx, r.ID); err != nil || got.Stock != 1 {
+		t.Fatalf("stock after return = %d, %v", got.Stock, err)
+	}
+}
+
+func testRollback(t *testing.T, db *sqldb.DB, s *sqlstore.Store, p domain.Program) {
+	ctx := context.Background()
+	c := id()
 	boom := errors.New("boom")
 	err := s.InTx(ctx, func(tx domain.Tx) error {
-		if _, err := tx.MarkHandled(ctx, "rb", "ev-rb"); err != nil {
+		if _, err := tx.AddEntry(ctx, entry(p, c, "rollback:1", 5, t0)); err != nil {
 			return err
 		}
-		if _, err := tx.OpenAccount(ctx, domain.NewAccount(customer, t0)); err != nil {
-			return err
-		}
-		if err := tx.Publish(ctx, domain.PointsEarned{CustomerID: customer, Points: 1, PointsBalance: 1}); err != nil {
+		if err := tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: c, Points: 5}); err != nil {
 			return err
 		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want boom", err)
+		t.Fatalf("err = %v", err)
 	}
-	if _, err := s.Account(ctx, customer); !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("account after rollback: err = %v, want ErrNotFound", err)
+	if _, err := s.Entry(ctx, p.ID, "rollback:1"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("rolled-back entry found: %v", err)
 	}
-	if after := len(outboxSubjects(t, db)); after != before {
-		t.Fatalf("outbox grew from %d to %d in a rolled back tx", before, after)
-	}
-	var first bool
-	if err := s.InTx(ctx, func(tx domain.Tx) error {
-		var err error
-		first, err = tx.MarkHandled(ctx, "rb", "ev-rb")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if !first {
-		t.Fatal("inbox mark survived the rollback: the event would never be applied")
-	}
-}
-
-func testLedgerEventUnique(t *testing.T, s *sqlstore.Store) {
-	ctx := context.Background()
-	add := func(id string) error {
-		return s.InTx(ctx, func(tx domain.Tx) error {
-			return tx.AddLedgerEntry(ctx, domain.LedgerEntry{
-				ID: id, CustomerID: customerA, Points: 1, Reason: domain.ReasonPurchase,
-				InteractionID: "i-u", EventID: "e-unique", Time: t0,
-			})
-		})
-	}
-	if err := add("01890a5d-ac96-774b-bcce-000000000010"); err != nil {
-		t.Fatal(err)
-	}
-	if err := add("01890a5d-ac96-774b-bcce-000000000011"); !sqldb.IsUniqueViolation(err) {
-		t.Fatalf("second entry for the same event: err = %v, want unique violation", err)
-	}
-}
-
-func outboxSubjects(t *testing.T, db *sqldb.DB) []string {
-	t.Helper()
-	rows, err := db.Query(context.Background(), `SELECT subject FROM outbox ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func testMergeLinks(t *testing.T, s *sqlstore.Store) {
-	ctx := context.Background()
-	const (
-		merged   = "01890a5d-ac96-774b-bcce-b3020990aa01"
-		earlier  = "01890a5d-ac96-774b-bcce-b3020990aa02"
-		survivor = "01890a5d-ac96-774b-bcce-b3020990aa03"
-	)
-	t1 := t0.Add(time.Hour)
-	err := s.InTx(ctx, func(tx domain.Tx) error {
-		for _, id := range []string{merged, earlier, survivor} {
-			if _, err := tx.OpenAccount(ctx, domain.NewAccount(id, t0)); err != nil {
-				return err
-			}
-		}
-		// earlier was merged into merged before; merged now goes to survivor.
-		e := domain.NewAccount(earlier, t0)
-		e.MergedInto = merged
-		if err := tx.SaveAccount(ctx, e); err != nil {
-			return err
-		}
-		m := domain.NewAccount(merged, t0)
-		m.MergedInto, m.UpdateTime = survivor, t1
-		if err := tx.SaveAccount(ctx, m); err != nil {
-			return err
-		}
-		if err := tx.RepointMerged(ctx, merged, survivor); err != nil {
-			return err
-		}
-		entries := domain.TransferEntries(domain.Merge{MergedID: merged, SurvivorID: survivor},
-			domain.Transfer{Points: 5, LifetimePoints: 7},
-			"01890a5d-ac96-774b-bcce-0000000000a1", "01890a5d-ac96-774b-bcce-0000000000a2", "e-merge", t1)
-		for _, e := range entries {
-			if err := tx.AddLedgerEntry(ctx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[string]string{merged: survivor, earlier: survivor, survivor: ""} {
-		got, err := s.Account(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.MergedInto != want {
-			t.Errorf("account %s merged into %q, want %q", id, got.MergedInto, want)
-		}
-	}
-	in, err := s.Ledger(ctx, survivor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := domain.LedgerEntry{
-		ID: "01890a5d-ac96-774b-bcce-0000000000a2", CustomerID: survivor, Points: 5, LifetimePoints: 7,
-		Reason: domain.ReasonMergeIn, CounterpartID: merged, EventID: "e-merge", Time: t1,
-	}
-	if len(in) != 1 || in[0] != want {
-		t.Fatalf("survivor ledger = %+v, want [%+v]", in, want)
-	}
-	out, err := s.Ledger(ctx, merged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 1 || out[0].Points != -5 || out[0].LifetimePoints != -7 || out[0].CounterpartID != survivor {
-		t.Fatalf("merged ledger = %+v, want one transfer of -5/-7 to the survivor", out)
-	}
-}
-
-func testRecordErasure(t *testing.T, s *sqlstore.Store) {
-	ctx := context.Background()
-	if _, err := s.Erasure(ctx, customerA); !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("erasure before any: err = %v, want ErrNotFound", err)
-	}
-	for i := range 2 {
-		err := s.InTx(ctx, func(tx domain.Tx) error {
-			return tx.RecordErasure(ctx, domain.Erasure{CustomerID: customerA, EraseTime: t0.Add(time.Duration(i) * time.Hour)}, t0)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := s.Erasure(ctx, customerA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.EraseTime.Equal(t0) {
-		t.Fatalf("erase time = %v, want the first one %v", got.EraseTime, t0)
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("outbox holds %d rows after a rollback, %v", n, err)
 	}
 }

@@ -5,53 +5,246 @@ package grpc
 import (
 	"context"
 	"errors"
+	"strings"
+	"unicode"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
-// Accounts is what the server needs of the use cases.
-type Accounts interface {
-	Account(ctx context.Context, customerID string) (domain.Account, error)
-}
+// ActorMetadata is the metadata key naming the caller; the REST gateway
+// forwards the X-Guanxi-Actor header under it.
+const ActorMetadata = "x-guanxi-actor"
 
 // Server implements loyaltyv1.LoyaltyServiceServer.
 type Server struct {
 	loyaltyv1.UnimplementedLoyaltyServiceServer
-	app Accounts
+	app *app.Service
 }
 
-// New returns a server answering from app.
-func New(app Accounts) *Server {
-	return &Server{app: app}
+// New returns a server answering from a.
+func New(a *app.Service) *Server {
+	return &Server{app: a}
 }
 
-// GetLoyaltyAccount returns a customer's points and tier.
+// GetLoyaltyAccount implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) GetLoyaltyAccount(ctx context.Context, req *loyaltyv1.GetLoyaltyAccountRequest) (*loyaltyv1.GetLoyaltyAccountResponse, error) {
-	acc, err := s.app.Account(ctx, req.GetCustomerId())
+	a, err := s.app.Account(ctx, req.GetProgramId(), req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.GetLoyaltyAccountResponse{Account: toProtoAccount(acc)}, nil
+	return &loyaltyv1.GetLoyaltyAccountResponse{Account: toProtoAccount(a)}, nil
 }
 
-func toProtoAccount(a domain.Account) *loyaltyv1.LoyaltyAccount {
-	return &loyaltyv1.LoyaltyAccount{
-		CustomerId:     a.CustomerID,
-		PointsBalance:  a.PointsBalance,
-		LifetimePoints: a.LifetimePoints,
-		Tier:           protoconv.ToProtoTier(a.Tier),
-		CreateTime:     timestamppb.New(a.CreateTime),
-		UpdateTime:     timestamppb.New(a.UpdateTime),
+// ListLedgerEntries implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedgerEntriesRequest) (*loyaltyv1.ListLedgerEntriesResponse, error) {
+	page, err := s.app.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
 	}
+	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: page.NextPageToken}
+	for _, e := range page.Entries {
+		out.Entries = append(out.Entries, toProtoEntry(e))
+	}
+	return out, nil
+}
+
+// EnrollMember implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) EnrollMember(ctx context.Context, req *loyaltyv1.EnrollMemberRequest) (*loyaltyv1.EnrollMemberResponse, error) {
+	a, err := s.app.Enroll(ctx, req.GetProgramId(), req.GetCustomerId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.EnrollMemberResponse{Account: toProtoAccount(a)}, nil
+}
+
+// AdjustPoints implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRequest) (*loyaltyv1.AdjustPointsResponse, error) {
+	e, err := s.app.AdjustPoints(ctx, app.Adjustment{
+		ProgramID: req.GetProgramId(), CustomerID: req.GetCustomerId(), Points: req.GetPoints(),
+		Reason: req.GetReason(), Actor: actor(ctx), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.AdjustPointsResponse{Entry: toProtoEntry(e)}, nil
+}
+
+// RecordEngagement implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) RecordEngagement(ctx context.Context, req *loyaltyv1.RecordEngagementRequest) (*loyaltyv1.RecordEngagementResponse, error) {
+	es, err := s.app.RecordEngagement(ctx, app.Engagement{
+		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: fromTimestamp(req.GetOccurTime()),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &loyaltyv1.RecordEngagementResponse{}
+	for _, e := range es {
+		out.Entries = append(out.Entries, toProtoEntry(e))
+	}
+	return out, nil
+}
+
+// CreateProgram implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) CreateProgram(ctx context.Context, req *loyaltyv1.CreateProgramRequest) (*loyaltyv1.CreateProgramResponse, error) {
+	if req.GetProgram() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
+	}
+	p, err := s.app.CreateProgram(ctx, toDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.CreateProgramResponse{Program: toProtoProgram(p)}, nil
+}
+
+// GetProgram implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) GetProgram(ctx context.Context, req *loyaltyv1.GetProgramRequest) (*loyaltyv1.GetProgramResponse, error) {
+	if req.GetId() == "" {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "id", Description: "is required"})
+	}
+	p, err := s.app.Program(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.GetProgramResponse{Program: toProtoProgram(p)}, nil
+}
+
+// ListPrograms implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) ListPrograms(ctx context.Context, _ *loyaltyv1.ListProgramsRequest) (*loyaltyv1.ListProgramsResponse, error) {
+	ps, err := s.app.Programs(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &loyaltyv1.ListProgramsResponse{}
+	for _, p := range ps {
+		out.Programs = append(out.Programs, toProtoProgram(p))
+	}
+	return out, nil
+}
+
+// UpdateProgram implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) UpdateProgram(ctx context.Context, req *loyaltyv1.UpdateProgramRequest) (*loyaltyv1.UpdateProgramResponse, error) {
+	if req.GetProgram() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
+	}
+	p, err := s.app.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
+		snakeCase(req.GetUpdateMask().GetPaths()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.UpdateProgramResponse{Program: toProtoProgram(p)}, nil
+}
+
+// CreateReward implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRequest) (*loyaltyv1.CreateRewardResponse, error) {
+	if req.GetReward() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
+	}
+	r, err := s.app.CreateReward(ctx, toDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.CreateRewardResponse{Reward: toProtoReward(r)}, nil
+}
+
+// GetReward implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) GetReward(ctx context.Context, req *loyaltyv1.GetRewardRequest) (*loyaltyv1.GetRewardResponse, error) {
+	r, err := s.app.Reward(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.GetRewardResponse{Reward: toProtoReward(r)}, nil
+}
+
+// ListRewards implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) ListRewards(ctx context.Context, req *loyaltyv1.ListRewardsRequest) (*loyaltyv1.ListRewardsResponse, error) {
+	rs, err := s.app.Rewards(ctx, req.GetProgramId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &loyaltyv1.ListRewardsResponse{}
+	for _, r := range rs {
+		out.Rewards = append(out.Rewards, toProtoReward(r))
+	}
+	return out, nil
+}
+
+// UpdateReward implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRequest) (*loyaltyv1.UpdateRewardResponse, error) {
+	if req.GetReward() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
+	}
+	r, err := s.app.UpdateReward(ctx, toDomainReward(req.GetReward()), snakeCase(req.GetUpdateMask().GetPaths()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.UpdateRewardResponse{Reward: toProtoReward(r)}, nil
+}
+
+// RedeemReward implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRequest) (*loyaltyv1.RedeemRewardResponse, error) {
+	rd, err := s.app.Redeem(ctx, req.GetRewardId(), req.GetCustomerId(), requestID(ctx, req.GetRequestId()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.RedeemRewardResponse{Redemption: toProtoRedemption(rd)}, nil
+}
+
+// CancelRedemption implements loyaltyv1.LoyaltyServiceServer.
+func (s *Server) CancelRedemption(ctx context.Context, req *loyaltyv1.CancelRedemptionRequest) (*loyaltyv1.CancelRedemptionResponse, error) {
+	rd, err := s.app.CancelRedemption(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &loyaltyv1.CancelRedemptionResponse{Redemption: toProtoRedemption(rd)}, nil
+}
+
+// snakeCase turns mask paths into proto field names: REST clients send
+// the JSON names ("autoEnroll").
+func snakeCase(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		var b strings.Builder
+		for _, r := range p {
+			if unicode.IsUpper(r) {
+				b.WriteByte('_')
+				r = unicode.ToLower(r)
+			}
+			b.WriteRune(r)
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
+// actor is the caller named in the metadata.
+func actor(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(ActorMetadata); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// requestID is the request's request_id, or the Idempotency-Key the REST
+// edge forwards.
+func requestID(ctx context.Context, id string) string {
+	if id != "" {
+		return id
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("idempotency-key"); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // toStatus maps domain errors to gRPC statuses. Anything else is returned
@@ -61,6 +254,7 @@ func toStatus(err error) error {
 	var (
 		verr     *validation.Error
 		notFound *domain.AccountNotFoundError
+		notElig  *domain.EligibilityError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -69,6 +263,16 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, notFound.Error())
 	case errors.Is(err, domain.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
+	case errors.Is(err, domain.ErrInsufficientPoints):
+		return status.Error(codes.FailedPrecondition, "insufficient points")
+	case errors.Is(err, domain.ErrOutOfStock):
+		return status.Error(codes.FailedPrecondition, "reward out of stock")
+	case errors.As(err, &notElig):
+		return status.Error(codes.FailedPrecondition, notElig.Reason)
+	case errors.Is(err, domain.ErrConflict):
+		return status.Error(codes.Aborted, "the resource changed since it was read; read it again")
+	case errors.Is(err, domain.ErrPointsOverflow):
+		return status.Error(codes.FailedPrecondition, "points overflow")
 	default:
 		return err
 	}

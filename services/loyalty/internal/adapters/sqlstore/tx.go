@@ -1,0 +1,313 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+)
+
+// Tx implements domain.Tx on one database transaction.
+type Tx struct {
+	reader
+	tx     *sqldb.Tx
+	outbox Enqueuer
+	source string
+}
+
+// MarkHandled records eventID in the platform inbox.
+func (t *Tx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, error) {
+	return platformevents.MarkHandled(ctx, t.tx, consumer, eventID)
+}
+
+// InsertProgram stores a new program.
+func (t *Tx) InsertProgram(ctx context.Context, p domain.Program, requestID string) error {
+	rules, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("insert program: %w", err)
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO programs (id, name, rules, request_id, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Name, string(rules), nullable(requestID), sqldb.Micros(p.CreateTime), sqldb.Micros(p.UpdateTime))
+	if err != nil {
+		return fmt.Errorf("insert program: %w", err)
+	}
+	return nil
+}
+
+// EnsureProgram stores p unless a program with its id exists.
+func (t *Tx) EnsureProgram(ctx context.Context, p domain.Program) error {
+	rules, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("ensure program: %w", err)
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO programs (id, name, rules, create_time, update_time) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.Name, string(rules), sqldb.Micros(p.CreateTime), sqldb.Micros(p.UpdateTime))
+	if err != nil {
+		return fmt.Errorf("ensure program: %w", err)
+	}
+	return nil
+}
+
+// SaveProgram updates a program's rules.
+func (t *Tx) SaveProgram(ctx context.Context, p domain.Program) error {
+	rules, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("save program: %w", err)
+	}
+	res, err := t.tx.Exec(ctx, `UPDATE programs SET name = ?, rules = ?, update_time = ? WHERE id = ?`,
+		p.Name, string(rules), sqldb.Micros(p.UpdateTime), p.ID)
+	return expectOne(res, err, "save program "+p.ID)
+}
+
+// NextMemberNumber bumps the program's member sequence. The program row
+// stays locked until the enrolling transaction ends, so enrollments of one
+// program queue on PostgreSQL (members' other changes do not); drawing the
+// number on a connection of its own would free the row at once, but a
+// transaction waiting for a second connection can starve the pool.
+func (t *Tx) NextMemberNumber(ctx context.Context, programID string) (int64, error) {
+	var n int64
+	err := t.tx.QueryRow(ctx, `UPDATE programs SET member_seq = member_seq + 1 WHERE id = ? RETURNING member_seq`, programID).Scan(&n)
+	if err != nil {
+		return 0, notFound(err, "program "+programID)
+	}
+	return n, nil
+}
+
+// InsertMember stores m unless the customer is already a member.
+func (t *Tx) InsertMember(ctx context.Context, m domain.Member) (bool, error) {
+	res, err := t.tx.Exec(ctx, `INSERT INTO members (`+memberColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (program_id, customer_id) DO NOTHING`,
+		m.ProgramID, m.CustomerID, m.Number, string(m.Status), m.TierCode, sqldb.Micros(m.TierSince), microsOrZero(m.GraceUntil),
+		nullable(m.MergedInto), microsOrZero(m.ExpiredThrough), sqldb.Micros(m.JoinTime), sqldb.Micros(m.UpdateTime))
+	if err != nil {
+		return false, fmt.Errorf("insert member: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert member: %w", err)
+	}
+	return n == 1, nil
+}
+
+// LockMember reads a membership for update. PostgreSQL needs the row lock
+// so two changes of one member's ledger (a redemption and another, both
+// checking the balance) cannot interleave; SQLite transactions here begin
+// IMMEDIATE and already hold the one write lock, and SQLite has no FOR
+// UPDATE.
+func (t *Tx) LockMember(ctx context.Context, programID, customerID string) (domain.Member, error) {
+	q := `SELECT ` + memberColumns + ` FROM members WHERE program_id = ? AND customer_id = ?`
+	if t.tx.Dialect() == sqldb.Postgres {
+		q += ` FOR UPDATE`
+	}
+	return scanMember(customerID, t.tx.QueryRow(ctx, q, programID, customerID))
+}
+
+// SaveMember updates a membership.
+func (t *Tx) SaveMember(ctx context.Context, m domain.Member) error {
+	res, err := t.tx.Exec(ctx, `UPDATE members SET status = ?, tier_code = ?, tier_since = ?, grace_until = ?, merged_into = ?,
+		expired_through = ?, update_time = ? WHERE program_id = ? AND customer_id = ?`,
+		string(m.Status), m.TierCode, sqldb.Micros(m.TierSince), microsOrZero(m.GraceUntil), nullable(m.MergedInto),
+		microsOrZero(m.ExpiredThrough), sqldb.Micros(m.UpdateTime), m.ProgramID, m.CustomerID)
+	return expectOne(res, err, "save member "+m.CustomerID)
+}
+
+// RepointMerged re-points the memberships merged into from at to.
+func (t *Tx) RepointMerged(ctx context.Context, programID, from, to string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE members SET merged_into = ? WHERE program_id = ? AND merged_into = ?`, to, programID, from); err != nil {
+		return fmt.Errorf("re-point merged members: %w", err)
+	}
+	return nil
+}
+
+// MoveLedger re-keys from's entries to to; origin_customer_id keeps whom
+// each was booked for.
+func (t *Tx) MoveLedger(ctx context.Context, programID, from, to string) (int, int64, error) {
+	var (
+		n      int
+		points int64
+	)
+	err := t.tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ? AND customer_id = ?`,
+		programID, from).Scan(&n, &points)
+	if err != nil {
+		return 0, 0, fmt.Errorf("move ledger: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE ledger_entries SET customer_id = ? WHERE program_id = ? AND customer_id = ?`, to, programID, from); err != nil {
+		return 0, 0, fmt.Errorf("move ledger: %w", err)
+	}
+	return n, points, nil
+}
+
+// AddEntry appends e unless its cause is booked.
+func (t *Tx) AddEntry(ctx context.Context, e domain.LedgerEntry) (bool, error) {
+	origin := e.OriginCustomerID
+	if origin == "" {
+		origin = e.CustomerID
+	}
+	res, err := t.tx.Exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (program_id, cause) DO NOTHING`,
+		e.ID, e.ProgramID, e.CustomerID, origin, string(e.Kind), e.Source, e.Points, e.LifetimePoints, e.SpendMinor,
+		e.Cause, e.OrderID, e.InteractionID, strings.Join(e.RuleIDs, ","), e.Actor, e.Reason, e.CounterpartID, e.Day,
+		sqldb.Micros(e.OccurTime), sqldb.Micros(e.CreateTime), sqldb.Micros(e.AvailableTime), microsOrZero(e.ExpireTime))
+	if err != nil {
+		return false, fmt.Errorf("add ledger entry: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("add ledger entry: %w", err)
+	}
+	return n == 1, nil
+}
+
+// InsertPurchaseEarning stores what a purchase earned.
+func (t *Tx) InsertPurchaseEarning(ctx context.Context, e domain.PurchaseEarning) (bool, error) {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return false, fmt.Errorf("insert purchase earning: %w", err)
+	}
+	res, err := t.tx.Exec(ctx, `INSERT INTO purchase_earnings (program_id, interaction_id, customer_id, earning) VALUES (?, ?, ?, ?)
+		ON CONFLICT (program_id, interaction_id) DO NOTHING`,
+		e.ProgramID, e.InteractionID, e.CustomerID, string(doc))
+	if err != nil {
+		return false, fmt.Errorf("insert purchase earning: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert purchase earning: %w", err)
+	}
+	return n == 1, nil
+}
+
+// SavePurchaseEarning updates what returns took back of a purchase.
+func (t *Tx) SavePurchaseEarning(ctx context.Context, e domain.PurchaseEarning) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("save purchase earning: %w", err)
+	}
+	res, err := t.tx.Exec(ctx, `UPDATE purchase_earnings SET earning = ? WHERE program_id = ? AND interaction_id = ?`,
+		string(doc), e.ProgramID, e.InteractionID)
+	return expectOne(res, err, "save purchase earning "+e.InteractionID)
+}
+
+// InsertReward stores a new reward.
+func (t *Tx) InsertReward(ctx context.Context, r domain.Reward, requestID string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO rewards (`+rewardColumns+`, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProgramID, r.Name, r.PointsCost, r.Stock, boolInt(r.UnlimitedStock), r.MinTierCode, boolInt(r.MemberDayOnly),
+		microsOrZero(r.Start), microsOrZero(r.End), sqldb.Micros(r.CreateTime), sqldb.Micros(r.UpdateTime), nullable(requestID))
+	if err != nil {
+		return fmt.Errorf("insert reward: %w", err)
+	}
+	return nil
+}
+
+// SaveReward updates a reward.
+func (t *Tx) SaveReward(ctx context.Context, r domain.Reward) error {
+	res, err := t.tx.Exec(ctx, `UPDATE rewards SET name = ?, points_cost = ?, stock = ?, unlimited_stock = ?, min_tier_code = ?,
+		member_day_only = ?, start_time = ?, end_time = ?, update_time = ? WHERE id = ?`,
+		r.Name, r.PointsCost, r.Stock, boolInt(r.UnlimitedStock), r.MinTierCode, boolInt(r.MemberDayOnly),
+		microsOrZero(r.Start), microsOrZero(r.End), sqldb.Micros(r.UpdateTime), r.ID)
+	return expectOne(res, err, "save reward "+r.ID)
+}
+
+// TakeStock decrements the stock in one conditional statement, which the
+// database makes atomic: concurrent redemptions can never take the last
+// unit twice.
+func (t *Tx) TakeStock(ctx context.Context, rewardID string) (bool, error) {
+	res, err := t.tx.Exec(ctx, `UPDATE rewards SET stock = stock - 1 WHERE id = ? AND (unlimited_stock = 1 OR stock > 0)`, rewardID)
+	if err != nil {
+		return false, fmt.Errorf("take stock: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("take stock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ReturnStock increments the stock.
+func (t *Tx) ReturnStock(ctx context.Context, rewardID string) error {
+	res, err := t.tx.Exec(ctx, `UPDATE rewards SET stock = stock + 1 WHERE id = ?`, rewardID)
+	return expectOne(res, err, "return stock of "+rewardID)
+}
+
+// InsertRedemption stores a redemption.
+func (t *Tx) InsertRedemption(ctx context.Context, r domain.Redemption) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO redemptions (id, program_id, customer_id, reward_id, points, state, request_id, create_time, cancel_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProgramID, r.CustomerID, r.RewardID, r.Points, string(r.State), nullable(r.RequestID),
+		sqldb.Micros(r.CreateTime), microsOrZero(r.CancelTime))
+	if err != nil {
+		return fmt.Errorf("insert redemption: %w", err)
+	}
+	return nil
+}
+
+// SaveRedemption updates a redemption's state.
+func (t *Tx) SaveRedemption(ctx context.Context, r domain.Redemption) error {
+	res, err := t.tx.Exec(ctx, `UPDATE redemptions SET state = ?, cancel_time = ?, customer_id = ? WHERE id = ?`,
+		string(r.State), microsOrZero(r.CancelTime), r.CustomerID, r.ID)
+	return expectOne(res, err, "save redemption "+r.ID)
+}
+
+// RecordNotice records an expiring notice once.
+func (t *Tx) RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error) {
+	res, err := t.tx.Exec(ctx, `INSERT INTO expiry_notices (program_id, customer_id, expire_time) VALUES (?, ?, ?)
+		ON CONFLICT (program_id, customer_id, expire_time) DO NOTHING`, programID, customerID, sqldb.Micros(expireTime))
+	if err != nil {
+		return false, fmt.Errorf("record notice: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record notice: %w", err)
+	}
+	return n == 1, nil
+}
+
+// RecordErasure stores the erasure unless it is already recorded.
+func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
+		ON CONFLICT (customer_id) DO NOTHING`,
+		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
+	if err != nil {
+		return fmt.Errorf("record erasure: %w", err)
+	}
+	return nil
+}
+
+// Publish converts e to its proto payload and writes it to the outbox.
+func (t *Tx) Publish(ctx context.Context, e domain.Event) error {
+	subject, msg, err := events.Encode(e)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	ev, err := platformevents.NewEvent(ctx, t.source, subject, msg)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := t.outbox.Enqueue(ctx, t.tx, ev); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+func expectOne(res interface{ RowsAffected() (int64, error) }, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/merges"
+	"github.com/guanxi-crm/guanxi/platform/validation"
+
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+)
+
+// Account is a member's standing in a program, computed from the ledger.
+type Account struct {
+	Member  domain.Member
+	Summary domain.Summary
+	Tier    domain.TierDef
+	// NextTier is the tier above; zero at the top.
+	NextTier        domain.TierDef
+	PointsToNext    int64
+	SpendToNext     int64
+	ExpiringPoints  int64
+	ExpiringTime    time.Time
+	HasNextTier     bool
+	ProgramTimeZone string
+}
+
+// Account returns a customer's account in a program ("" is the default
+// program); for a customer merged into another, the survivor's (which
+// names the survivor).
+func (s *Service) Account(ctx context.Context, programID, customerID string) (Account, error) {
+	programID = s.programID(programID)
+	if err := validateMemberRef(programID, customerID); err != nil {
+		return Account{}, fmt.Errorf("get account: %w", err)
+	}
+	p, err := s.program(ctx, programID)
+	if err != nil {
+		return Account{}, fmt.Errorf("get account: %w", err)
+	}
+	now := s.now()
+	m, sum, err := s.store.MemberSummary(ctx, p.ID, customerID, now, p.TierWindowStart(now))
+	if err == nil && m.MergedInto != "" {
+		// A merged customer's account is the survivor's; its own row holds
+		// no entries any more.
+		if m, err = s.readMember(ctx, p.ID, m.MergedInto); err == nil {
+			sum, err = s.store.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
+		}
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("get account: %w", err)
+	}
+	a := Account{Member: m, Summary: sum, Tier: p.Tier(p.TierIndex(m.TierCode)), ProgramTimeZone: p.TimeZone}
+	if i := p.TierIndex(m.TierCode) + 1; i < len(p.Tiers) {
+		a.NextTier, a.HasNextTier = p.Tiers[i], true
+		a.PointsToNext = max(0, a.NextTier.QualifyPoints-sum.WindowPoints)
+		if a.NextTier.QualifySpendMinor > 0 {
+			a.SpendToNext = max(0, a.NextTier.QualifySpendMinor-sum.WindowSpend)
+			if a.SpendToNext == 0 {
+				a.PointsToNext = 0
+			}
+		}
+	}
+	if p.ExpiryKind != domain.ExpiryNever {
+		st, err := s.store.ExpiryState(ctx, p.ID, m.CustomerID)
+		if err != nil {
+			return Account{}, fmt.Errorf("get account: %w", err)
+		}
+		// What is due and not expired yet counts too: the job may lag.
+		for _, e := range st.Plan(m.ExpiredThrough, now.AddDate(0, 0, max(p.ExpiryNoticeDays, 0))) {
+			if a.ExpiringTime.IsZero() {
+				a.ExpiringTime = e.ExpireTime
+			}
+			a.ExpiringPoints += e.Points
+		}
+	}
+	return a, nil
+}
+
+// readMember reads a membership, following merges to the survivor.
+func (s *Service) readMember(ctx context.Context, programID, customerID string) (domain.Member, error) {
+	var m domain.Member
+	_, err := merges.Resolve(ctx, func(ctx context.Context, id string) (string, error) {
+		var err error
+		m, err = s.store.Member(ctx, programID, id)
+		return m.MergedInto, err
+	}, customerID)
+	if err != nil {
+		return domain.Member{}, err
+	}
+	return m, nil
+}
+
+func validateMemberRef(programID, customerID string) error {
+	var vs validation.Violations
+	if err := domain.ValidateCustomerID("customer_id", customerID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := domain.ValidateID("program_id", programID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	return vs.Err()
+}
+
+// Page sizes of lists (AIP-158).
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+)
+
+// LedgerPage is one page of a member's ledger.
+type LedgerPage struct {
+	Entries       []domain.LedgerEntry
+	NextPageToken string
+}
+
+// ListLedger pages through a member's ledger, newest first.
+func (s *Service) ListLedger(ctx context.Context, programID, customerID string, pageSize int, pageToken string) (LedgerPage, error) {
+	programID = s.programID(programID)
+	if err := validateMemberRef(programID, customerID); err != nil {
+		return LedgerPage{}, fmt.Errorf("list ledger: %w", err)
+	}
+	var vs validation.Violations
+	switch {
+	case pageSize < 0:
+		vs.Add("page_size", "must not be negative")
+	case pageSize == 0:
+		pageSize = defaultPageSize
+	case pageSize > maxPageSize:
+		pageSize = maxPageSize
+	}
+	var before string
+	if pageToken != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(pageToken)
+		if err != nil || domain.ValidateID("page_token", string(raw)) != nil {
+			vs.Add("page_token", "is not a token this list returned")
+		}
+		before = string(raw)
+	}
+	if err := vs.Err(); err != nil {
+		return LedgerPage{}, fmt.Errorf("list ledger: %w", err)
+	}
+	m, err := s.readMember(ctx, programID, customerID)
+	if err != nil {
+		return LedgerPage{}, fmt.Errorf("list ledger: %w", err)
+	}
+	entries, err := s.store.Ledger(ctx, programID, m.CustomerID, before, pageSize+1)
+	if err != nil {
+		return LedgerPage{}, fmt.Errorf("list ledger: %w", err)
+	}
+	page := LedgerPage{Entries: entries}
+	if len(entries) > pageSize {
+		page.Entries = entries[:pageSize]
+		page.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(entries[pageSize-1].ID))
+	}
+	return page, nil
+}

@@ -1,0 +1,416 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+)
+
+// OpenAccount enrolls a newly created customer in every program that
+// enrolls automatically. eventID is the id of the event announcing the
+// customer; seeing it again changes nothing.
+func (s *Service) OpenAccount(ctx context.Context, eventID, customerID string) error {
+	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
+		return fmt.Errorf("open account: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, inboxCustomerCreated, eventID)
+		if err != nil || !first {
+			return err
+		}
+		programs, err := s.cachedPrograms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range programs {
+			if !p.AutoEnroll {
+				continue
+			}
+			if _, err := s.resolveMember(ctx, tx, p, customerID, true, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open account: %w", err)
+	}
+	return nil
+}
+
+// Enroll makes a customer a member of a program (crediting its welcome
+// bonus); enrolling a member again changes nothing.
+func (s *Service) Enroll(ctx context.Context, programID, customerID string) (Account, error) {
+	var vs validation.Violations
+	if err := domain.ValidateID("program_id", programID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := domain.ValidateCustomerID("customer_id", customerID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := vs.Err(); err != nil {
+		return Account{}, fmt.Errorf("enroll: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		p, err := tx.Program(ctx, programID)
+		if err != nil {
+			return err
+		}
+		_, err = s.resolveMember(ctx, tx, p, customerID, true, s.now())
+		return err
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("enroll: %w", err)
+	}
+	return s.Account(ctx, programID, customerID)
+}
+
+// CreditPurchase credits, in every program the buyer is a member of (or
+// joins by buying), the points the program's rules give the purchase.
+// eventID is the id of the event announcing it: a redelivered event changes
+// nothing, and the purchase's cause makes a replay under another event id
+// harmless too. A purchase naming a customer merged into another credits
+// the survivor.
+func (s *Service) CreditPurchase(ctx context.Context, eventID string, pu domain.Purchase) error {
+	if err := pu.Validate(); err != nil {
+		return fmt.Errorf("credit purchase: %w", err)
+	}
+	if pu.OccurTime.IsZero() {
+		pu.OccurTime = s.now()
+	}
+	// No inbox mark: a purchase is booked at most once per program by its
+	// cause (the purchase's earning row and its ledger entry are unique by
+	// interaction id), which covers a redelivered event and a replay under
+	// another event id alike, and saves a write on the hottest path.
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		programs, err := s.cachedPrograms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range programs {
+			if err := s.creditPurchaseIn(ctx, tx, p, pu); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("credit purchase: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
+	m, err := s.resolveMember(ctx, tx, p, pu.CustomerID, p.AutoEnroll, pu.OccurTime)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var today int64
+	if p.DayCapPoints > 0 {
+		if today, err = tx.EarnedOnDay(ctx, p.ID, m.CustomerID, p.Day(pu.OccurTime)); err != nil {
+			return err
+		}
+	}
+	earning, err := p.Earn(pu, p.TierIndex(m.TierCode), today)
+	if err != nil {
+		return err
+	}
+	earning.CustomerID = m.CustomerID
+	if first, err := tx.InsertPurchaseEarning(ctx, earning); err != nil || !first {
+		return err
+	}
+	var spend int64
+	if p.CurrencyCode != "" && pu.Total.CurrencyCode == p.CurrencyCode {
+		spend = pu.Total.AmountMinor
+	}
+	if earning.Points == 0 && spend == 0 {
+		return nil
+	}
+	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourcePurchase, earning.Points, domain.CausePurchase(pu.InteractionID), pu.OccurTime)
+	e.OriginCustomerID = pu.CustomerID
+	e.LifetimePoints, e.SpendMinor = earning.Points, spend
+	e.OrderID, e.InteractionID, e.RuleIDs, e.Day = pu.OrderID, pu.InteractionID, earning.RuleIDs, earning.Day
+	if added, err := tx.AddEntry(ctx, e); err != nil || !added {
+		return err
+	}
+	sum, err := s.settle(ctx, tx, p, &m)
+	if err != nil || earning.Points == 0 {
+		return err
+	}
+	return tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: earning.Points,
+		PointsBalance: sum.Spendable(), InteractionID: pu.InteractionID, Cause: e.Cause})
+}
+
+// ReverseReturn takes back, in every program, the points the returned lines
+// of a purchase earned (see PurchaseEarning.Reverse), and their spend. The
+// return's cause makes it idempotent. A return of a purchase the service
+// has not handled is ErrPurchaseUnknown, unless the customer is no member
+// anywhere.
+func (s *Service) ReverseReturn(ctx context.Context, eventID string, r domain.Return) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("reverse return: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, inboxReturnRecorded, eventID)
+		if err != nil || !first {
+			return err
+		}
+		programs, err := s.cachedPrograms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range programs {
+			if err := s.reverseIn(ctx, tx, p, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reverse return: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r domain.Return) error {
+	m, err := s.resolveMember(ctx, tx, p, r.CustomerID, false, s.now())
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cause := domain.CauseReturn(r.InteractionID)
+	if _, err := tx.Entry(ctx, p.ID, cause); err == nil {
+		return nil
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	earning, err := tx.PurchaseEarning(ctx, p.ID, r.PurchaseInteractionID)
+	if errors.Is(err, domain.ErrNotFound) {
+		if m.JoinTime.After(r.OccurTime) && !r.OccurTime.IsZero() {
+			return nil // joined after the return: the purchase earned nothing here
+		}
+		return fmt.Errorf("program %s, purchase %s: %w", p.ID, r.PurchaseInteractionID, ErrPurchaseUnknown)
+	}
+	if err != nil {
+		return err
+	}
+	points := earning.Reverse(r)
+	if err := tx.SavePurchaseEarning(ctx, earning); err != nil {
+		return err
+	}
+	var spend int64
+	if p.CurrencyCode != "" && r.Refund.CurrencyCode == p.CurrencyCode {
+		spend = r.Refund.AmountMinor
+	}
+	if points == 0 && spend == 0 {
+		return nil
+	}
+	e := s.debit(p, m.CustomerID, domain.KindReverse, domain.SourceReturn, points, cause)
+	e.OriginCustomerID = r.CustomerID
+	e.LifetimePoints, e.SpendMinor = -points, -spend
+	e.OrderID, e.InteractionID = r.OrderID, r.InteractionID
+	if !r.OccurTime.IsZero() {
+		e.OccurTime = r.OccurTime
+	}
+	_, err = tx.AddEntry(ctx, e)
+	return err
+}
+
+// Engagement is a customer engaging beyond purchases.
+type Engagement struct {
+	CustomerID string
+	Kind       string
+	SourceID   string
+	OccurTime  time.Time
+}
+
+func (e Engagement) validate() error {
+	var vs validation.Violations
+	if err := domain.ValidateCustomerID("customer_id", e.CustomerID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	switch e.Kind {
+	case domain.EngagementSurveyAnswered, domain.EngagementReview, domain.EngagementReferral, domain.EngagementCheckIn:
+	default:
+		vs.Add("kind", "must be survey_answered, review, referral or check_in")
+	}
+	if strings.TrimSpace(e.SourceID) == "" {
+		vs.Add("source_id", "is required")
+	}
+	return vs.Err()
+}
+
+// AwardEngagementEvent awards an engagement announced by an event.
+func (s *Service) AwardEngagementEvent(ctx context.Context, eventID string, e Engagement) error {
+	if err := e.validate(); err != nil {
+		return fmt.Errorf("award engagement: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, inboxSurveyAnswered, eventID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = s.award(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("award engagement: %w", err)
+	}
+	return nil
+}
+
+// RecordEngagement awards an engagement reported through the API; the
+// same kind and source id earn once, and return the entries they booked.
+func (s *Service) RecordEngagement(ctx context.Context, e Engagement) ([]domain.LedgerEntry, error) {
+	if err := e.validate(); err != nil {
+		return nil, fmt.Errorf("record engagement: %w", err)
+	}
+	var out []domain.LedgerEntry
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		var err error
+		out, err = s.award(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record engagement: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) award(ctx context.Context, tx domain.Tx, en Engagement) ([]domain.LedgerEntry, error) {
+	if en.OccurTime.IsZero() {
+		en.OccurTime = s.now()
+	}
+	programs, err := s.cachedPrograms(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.LedgerEntry
+	for _, p := range programs {
+		points := p.EngagementPoints(en.Kind)
+		if points <= 0 {
+			continue
+		}
+		m, err := s.resolveMember(ctx, tx, p, en.CustomerID, p.AutoEnroll, en.OccurTime)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		cause := domain.CauseEngagement(en.Kind, en.SourceID, en.CustomerID)
+		e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceEngagement, points, cause, en.OccurTime)
+		e.OriginCustomerID, e.LifetimePoints, e.Reason = en.CustomerID, points, en.Kind
+		added, err := tx.AddEntry(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		if !added {
+			if e, err = tx.Entry(ctx, p.ID, cause); err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+			continue
+		}
+		out = append(out, e)
+		sum, err := s.settle(ctx, tx, p, &m)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: points,
+			PointsBalance: sum.Spendable(), Cause: cause}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Adjustment is a manual change of a member's points.
+type Adjustment struct {
+	ProgramID  string
+	CustomerID string
+	Points     int64
+	Reason     string
+	Actor      string
+	RequestID  string
+}
+
+// AdjustPoints books a manual adjustment, naming who and why; a debit may
+// not take the spendable balance below zero. The request id is the
+// adjustment's cause: the same id books once and returns that entry.
+func (s *Service) AdjustPoints(ctx context.Context, a Adjustment) (domain.LedgerEntry, error) {
+	a.ProgramID = s.programID(a.ProgramID)
+	var vs validation.Violations
+	if err := domain.ValidateCustomerID("customer_id", a.CustomerID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := domain.ValidateID("program_id", a.ProgramID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if a.Points == 0 {
+		vs.Add("points", "must not be zero")
+	}
+	if strings.TrimSpace(a.Reason) == "" {
+		vs.Add("reason", "is required")
+	}
+	if strings.TrimSpace(a.RequestID) == "" {
+		vs.Add("request_id", "is required")
+	}
+	if strings.TrimSpace(a.Actor) == "" {
+		vs.Add("actor", "is required (x-guanxi-actor)")
+	}
+	if err := vs.Err(); err != nil {
+		return domain.LedgerEntry{}, fmt.Errorf("adjust points: %w", err)
+	}
+	var out domain.LedgerEntry
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		p, err := tx.Program(ctx, a.ProgramID)
+		if err != nil {
+			return err
+		}
+		cause := domain.CauseAdjust(a.RequestID)
+		if out, err = tx.Entry(ctx, p.ID, cause); err == nil {
+			return nil
+		}
+		m, err := s.resolveMember(ctx, tx, p, a.CustomerID, false, s.now())
+		if err != nil {
+			return err
+		}
+		var e domain.LedgerEntry
+		if a.Points > 0 {
+			e = s.credit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, a.Points, cause, s.now())
+			e.AvailableTime = e.OccurTime // an agent's credit has no pending period
+		} else {
+			now := s.now()
+			sum, err := tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
+			if err != nil {
+				return err
+			}
+			if sum.Spendable() < -a.Points {
+				return fmt.Errorf("debit %d points from a spendable balance of %d: %w", -a.Points, sum.Spendable(), domain.ErrInsufficientPoints)
+			}
+			e = s.debit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, -a.Points, cause)
+		}
+		e.OriginCustomerID, e.Actor, e.Reason = a.CustomerID, a.Actor, a.Reason
+		if _, err := tx.AddEntry(ctx, e); err != nil {
+			return err
+		}
+		out = e
+		return nil
+	})
+	if err != nil {
+		return domain.LedgerEntry{}, fmt.Errorf("adjust points: %w", err)
+	}
+	return out, nil
+}
