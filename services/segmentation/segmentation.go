@@ -1,6 +1,8 @@
 // Package segmentation is the segmentation service: it keeps a read model of
-// customers and their purchases from the customer and interaction events,
-// and says what each customer is worth (ABC class by trailing spend).
+// customers, their purchases and returns from the customer and interaction
+// events, and says what each customer is worth (ABC class by trailing
+// spend, RFM scores and segments, BG/NBD and Gamma-Gamma predictions and
+// CLV), keeps rule segments up to date, and forecasts demand per category.
 package segmentation
 
 import (
@@ -44,6 +46,21 @@ type Config struct {
 	ClassBCutoff float64 `env:"ABC_B_CUTOFF" envDefault:"0.9"`
 	// Window is the trailing period whose spend is ranked (12 months).
 	Window time.Duration `env:"ABC_WINDOW" envDefault:"8760h"`
+	// HorizonWeeks is the horizon of expected purchases.
+	HorizonWeeks int `env:"PREDICTION_HORIZON_WEEKS" envDefault:"52"`
+	// CLVMonths is the horizon of customer lifetime value.
+	CLVMonths int `env:"CLV_MONTHS" envDefault:"36"`
+	// AnnualDiscount discounts future revenue in CLV.
+	AnnualDiscount float64 `env:"CLV_ANNUAL_DISCOUNT" envDefault:"0.1"`
+	// Margin is the share of revenue that is profit, for CLV.
+	Margin float64 `env:"CLV_MARGIN" envDefault:"1"`
+	// RecomputeEvery is how often every value and segment is recomputed
+	// (time moves customers between classes without any event); 0 turns
+	// the schedule off.
+	RecomputeEvery time.Duration `env:"RECOMPUTE_EVERY" envDefault:"1h"`
+	// RefitEvery is how often the models are refitted on all history; 0
+	// turns the schedule off.
+	RefitEvery time.Duration `env:"REFIT_EVERY" envDefault:"24h"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -77,6 +94,21 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
+	// Zero horizons and margin (a Config built in code) take the defaults.
+	prediction := domain.DefaultPredictionPolicy(policy.Currency)
+	prediction.AnnualDiscount = cfg.AnnualDiscount
+	if cfg.HorizonWeeks != 0 {
+		prediction.HorizonWeeks = cfg.HorizonWeeks
+	}
+	if cfg.CLVMonths != 0 {
+		prediction.CLVMonths = cfg.CLVMonths
+	}
+	if cfg.Margin != 0 {
+		prediction.Margin = cfg.Margin
+	}
+	if err := prediction.Validate(); err != nil {
+		return fmt.Errorf("run segmentation: config: %w", err)
+	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "segmentation",
 		Config:         cfg,
@@ -91,16 +123,57 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
-	svc, err := app.New(sqlstore.New(h.DB, h.Outbox), policy, time.Now)
+	store := sqlstore.New(h.DB, h.Outbox).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
+	svc, err := app.New(store, policy, time.Now)
+	if err == nil {
+		svc = svc.WithLogger(logger)
+		svc, err = svc.WithPrediction(prediction)
+	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("run segmentation: %w", err), h.Close())
 	}
 	handlers := segevents.NewHandlers(svc)
-	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc))
+	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction))
+	if cfg.RecomputeEvery > 0 {
+		h.Go("recompute", schedule(cfg.RecomputeEvery, logger, "recompute values", func(ctx context.Context) error {
+			_, err := svc.RecomputeValues(ctx)
+			return err
+		}))
+	}
+	if cfg.RefitEvery > 0 {
+		h.Go("refit", schedule(cfg.RefitEvery, logger, "refit model", func(ctx context.Context) error {
+			_, err := svc.RefitModel(ctx, time.Time{})
+			return err
+		}))
+	}
 	h.Consume(segevents.CustomersConsumer(), handlers.Customers)
-	h.Consume(segevents.PurchasesConsumer(), handlers.PurchaseRecorded)
+	h.Consume(segevents.PurchasesConsumer(), handlers.Purchases)
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
 	return nil
 }
+
+// schedule runs job every interval until ctx is done. A failed run is
+// logged and retried at the next tick: a schedule must outlive a bad hour
+// (too few customers to fit yet, a database restart).
+func schedule(every time.Duration, logger *slog.Logger, what string, job func(ctx context.Context) error) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if err := job(ctx); err != nil && ctx.Err() == nil {
+					logger.WarnContext(ctx, "scheduled job failed", slog.String("job", what), slog.String("error", err.Error()))
+				}
+			}
+		}
+	}
+}
+
+// BulkWorkMem is the PostgreSQL work_mem the service gives its
+// whole-population aggregate (benchmarks give their yardstick the same).
+const BulkWorkMem = sqlstore.BulkWorkMem

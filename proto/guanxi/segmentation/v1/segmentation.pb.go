@@ -11,6 +11,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -102,9 +104,20 @@ type CustomerValue struct {
 	// one, which decided the class (0 to 1).
 	RevenueShareAbove float64 `protobuf:"fixed64,8,opt,name=revenue_share_above,json=revenueShareAbove,proto3" json:"revenue_share_above,omitempty"`
 	// When the value was computed.
-	ComputeTime   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ComputeTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
+	// The RFM scores and named segment; unset without purchases.
+	Rfm *RfmScore `protobuf:"bytes,10,opt,name=rfm,proto3" json:"rfm,omitempty"`
+	// The model's predictions; unset before the first fit.
+	Prediction *CustomerPrediction `protobuf:"bytes,11,opt,name=prediction,proto3" json:"prediction,omitempty"`
+	// Days with a purchase (purchases of one day are one transaction).
+	PurchaseDays int64 `protobuf:"varint,12,opt,name=purchase_days,json=purchaseDays,proto3" json:"purchase_days,omitempty"`
+	// Refunds of returned purchases, in the reporting currency (already
+	// subtracted from the spends above).
+	Refunds *v1.Money `protobuf:"bytes,13,opt,name=refunds,proto3" json:"refunds,omitempty"`
+	// Lifetime spend per product category, net of returns.
+	CategorySpends []*CategorySpend `protobuf:"bytes,14,rep,name=category_spends,json=categorySpends,proto3" json:"category_spends,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CustomerValue) Reset() {
@@ -200,6 +213,1994 @@ func (x *CustomerValue) GetComputeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CustomerValue) GetRfm() *RfmScore {
+	if x != nil {
+		return x.Rfm
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetPrediction() *CustomerPrediction {
+	if x != nil {
+		return x.Prediction
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetPurchaseDays() int64 {
+	if x != nil {
+		return x.PurchaseDays
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetRefunds() *v1.Money {
+	if x != nil {
+		return x.Refunds
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetCategorySpends() []*CategorySpend {
+	if x != nil {
+		return x.CategorySpends
+	}
+	return nil
+}
+
+// RfmScore scores recency, frequency and monetary value 1 (lowest
+// quintile) to 5 (highest) among the customers with purchases.
+type RfmScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 5 for the most recent buyers.
+	Recency int32 `protobuf:"varint,1,opt,name=recency,proto3" json:"recency,omitempty"`
+	// 5 for the most frequent buyers.
+	Frequency int32 `protobuf:"varint,2,opt,name=frequency,proto3" json:"frequency,omitempty"`
+	// 5 for the biggest spenders.
+	Monetary int32 `protobuf:"varint,3,opt,name=monetary,proto3" json:"monetary,omitempty"`
+	// The named segment: champions, loyal, potential_loyalists,
+	// new_customers, promising, need_attention, about_to_sleep, at_risk,
+	// cannot_lose_them, hibernating or lost.
+	Segment       string `protobuf:"bytes,4,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RfmScore) Reset() {
+	*x = RfmScore{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RfmScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RfmScore) ProtoMessage() {}
+
+func (x *RfmScore) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RfmScore.ProtoReflect.Descriptor instead.
+func (*RfmScore) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RfmScore) GetRecency() int32 {
+	if x != nil {
+		return x.Recency
+	}
+	return 0
+}
+
+func (x *RfmScore) GetFrequency() int32 {
+	if x != nil {
+		return x.Frequency
+	}
+	return 0
+}
+
+func (x *RfmScore) GetMonetary() int32 {
+	if x != nil {
+		return x.Monetary
+	}
+	return 0
+}
+
+func (x *RfmScore) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+// CustomerPrediction is what the fitted models expect of a customer.
+type CustomerPrediction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Probability that the customer is still active (BG/NBD).
+	PAlive float64 `protobuf:"fixed64,1,opt,name=p_alive,json=pAlive,proto3" json:"p_alive,omitempty"`
+	// Expected purchases (purchase days) in the next horizon_weeks.
+	ExpectedPurchases float64 `protobuf:"fixed64,2,opt,name=expected_purchases,json=expectedPurchases,proto3" json:"expected_purchases,omitempty"`
+	// The horizon of expected_purchases.
+	HorizonWeeks int32 `protobuf:"varint,3,opt,name=horizon_weeks,json=horizonWeeks,proto3" json:"horizon_weeks,omitempty"`
+	// Expected value of a purchase (Gamma-Gamma), in the reporting currency.
+	ExpectedOrderValue *v1.Money `protobuf:"bytes,4,opt,name=expected_order_value,json=expectedOrderValue,proto3" json:"expected_order_value,omitempty"`
+	// Discounted customer lifetime value over clv_horizon_months.
+	Clv *v1.Money `protobuf:"bytes,5,opt,name=clv,proto3" json:"clv,omitempty"`
+	// The horizon of clv.
+	ClvHorizonMonths int32 `protobuf:"varint,6,opt,name=clv_horizon_months,json=clvHorizonMonths,proto3" json:"clv_horizon_months,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CustomerPrediction) Reset() {
+	*x = CustomerPrediction{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerPrediction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerPrediction) ProtoMessage() {}
+
+func (x *CustomerPrediction) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerPrediction.ProtoReflect.Descriptor instead.
+func (*CustomerPrediction) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CustomerPrediction) GetPAlive() float64 {
+	if x != nil {
+		return x.PAlive
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetExpectedPurchases() float64 {
+	if x != nil {
+		return x.ExpectedPurchases
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetHorizonWeeks() int32 {
+	if x != nil {
+		return x.HorizonWeeks
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetExpectedOrderValue() *v1.Money {
+	if x != nil {
+		return x.ExpectedOrderValue
+	}
+	return nil
+}
+
+func (x *CustomerPrediction) GetClv() *v1.Money {
+	if x != nil {
+		return x.Clv
+	}
+	return nil
+}
+
+func (x *CustomerPrediction) GetClvHorizonMonths() int32 {
+	if x != nil {
+		return x.ClvHorizonMonths
+	}
+	return 0
+}
+
+// CategorySpend is spend and quantity in one product category.
+type CategorySpend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The category.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// Units bought, net of returns.
+	Quantity int64 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Spend on the category's lines, net of returns.
+	Spend         *v1.Money `protobuf:"bytes,3,opt,name=spend,proto3" json:"spend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategorySpend) Reset() {
+	*x = CategorySpend{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategorySpend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategorySpend) ProtoMessage() {}
+
+func (x *CategorySpend) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategorySpend.ProtoReflect.Descriptor instead.
+func (*CategorySpend) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CategorySpend) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *CategorySpend) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *CategorySpend) GetSpend() *v1.Money {
+	if x != nil {
+		return x.Spend
+	}
+	return nil
+}
+
+// ClassShare is one ABC class's share of customers and revenue.
+type ClassShare struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The class.
+	AbcClass AbcClass `protobuf:"varint,1,opt,name=abc_class,json=abcClass,proto3,enum=guanxi.segmentation.v1.AbcClass" json:"abc_class,omitempty"`
+	// Customers in the class.
+	CustomerCount int64 `protobuf:"varint,2,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Their share of all customers (0 to 1).
+	CustomerShare float64 `protobuf:"fixed64,3,opt,name=customer_share,json=customerShare,proto3" json:"customer_share,omitempty"`
+	// Their trailing revenue.
+	Revenue *v1.Money `protobuf:"bytes,4,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	// Their share of trailing revenue (0 to 1).
+	RevenueShare  float64 `protobuf:"fixed64,5,opt,name=revenue_share,json=revenueShare,proto3" json:"revenue_share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassShare) Reset() {
+	*x = ClassShare{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassShare) ProtoMessage() {}
+
+func (x *ClassShare) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassShare.ProtoReflect.Descriptor instead.
+func (*ClassShare) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ClassShare) GetAbcClass() AbcClass {
+	if x != nil {
+		return x.AbcClass
+	}
+	return AbcClass_ABC_CLASS_UNSPECIFIED
+}
+
+func (x *ClassShare) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *ClassShare) GetCustomerShare() float64 {
+	if x != nil {
+		return x.CustomerShare
+	}
+	return 0
+}
+
+func (x *ClassShare) GetRevenue() *v1.Money {
+	if x != nil {
+		return x.Revenue
+	}
+	return nil
+}
+
+func (x *ClassShare) GetRevenueShare() float64 {
+	if x != nil {
+		return x.RevenueShare
+	}
+	return 0
+}
+
+// GetParetoSummaryRequest is the input of GetParetoSummary.
+type GetParetoSummaryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cut-off of class A (share of revenue held by the customers ranked
+	// above); 0 for the configured one.
+	ClassACutoff float64 `protobuf:"fixed64,1,opt,name=class_a_cutoff,json=classACutoff,proto3" json:"class_a_cutoff,omitempty"`
+	// Cut-off of class B; 0 for the configured one.
+	ClassBCutoff  float64 `protobuf:"fixed64,2,opt,name=class_b_cutoff,json=classBCutoff,proto3" json:"class_b_cutoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetParetoSummaryRequest) Reset() {
+	*x = GetParetoSummaryRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetParetoSummaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetParetoSummaryRequest) ProtoMessage() {}
+
+func (x *GetParetoSummaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetParetoSummaryRequest.ProtoReflect.Descriptor instead.
+func (*GetParetoSummaryRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetParetoSummaryRequest) GetClassACutoff() float64 {
+	if x != nil {
+		return x.ClassACutoff
+	}
+	return 0
+}
+
+func (x *GetParetoSummaryRequest) GetClassBCutoff() float64 {
+	if x != nil {
+		return x.ClassBCutoff
+	}
+	return 0
+}
+
+// GetParetoSummaryResponse is the output of GetParetoSummary.
+type GetParetoSummaryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Classes A, B and C in order.
+	Classes []*ClassShare `protobuf:"bytes,1,rep,name=classes,proto3" json:"classes,omitempty"`
+	// All customers known, with or without purchases.
+	CustomerCount int64 `protobuf:"varint,2,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// All trailing revenue.
+	Revenue *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	// The share of trailing revenue brought by the top 20% of customers:
+	// the 80 of the 20/80 rule.
+	Top_20PercentRevenueShare float64 `protobuf:"fixed64,4,opt,name=top_20_percent_revenue_share,json=top20PercentRevenueShare,proto3" json:"top_20_percent_revenue_share,omitempty"`
+	// The cut-offs applied.
+	ClassACutoff float64 `protobuf:"fixed64,5,opt,name=class_a_cutoff,json=classACutoff,proto3" json:"class_a_cutoff,omitempty"`
+	// The cut-offs applied.
+	ClassBCutoff float64 `protobuf:"fixed64,6,opt,name=class_b_cutoff,json=classBCutoff,proto3" json:"class_b_cutoff,omitempty"`
+	// The end of the trailing window.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetParetoSummaryResponse) Reset() {
+	*x = GetParetoSummaryResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetParetoSummaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetParetoSummaryResponse) ProtoMessage() {}
+
+func (x *GetParetoSummaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetParetoSummaryResponse.ProtoReflect.Descriptor instead.
+func (*GetParetoSummaryResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetParetoSummaryResponse) GetClasses() []*ClassShare {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
+}
+
+func (x *GetParetoSummaryResponse) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *GetParetoSummaryResponse) GetRevenue() *v1.Money {
+	if x != nil {
+		return x.Revenue
+	}
+	return nil
+}
+
+func (x *GetParetoSummaryResponse) GetTop_20PercentRevenueShare() float64 {
+	if x != nil {
+		return x.Top_20PercentRevenueShare
+	}
+	return 0
+}
+
+func (x *GetParetoSummaryResponse) GetClassACutoff() float64 {
+	if x != nil {
+		return x.ClassACutoff
+	}
+	return 0
+}
+
+func (x *GetParetoSummaryResponse) GetClassBCutoff() float64 {
+	if x != nil {
+		return x.ClassBCutoff
+	}
+	return 0
+}
+
+func (x *GetParetoSummaryResponse) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
+}
+
+// RecomputeValuesRequest is the input of RecomputeValues.
+type RecomputeValuesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecomputeValuesRequest) Reset() {
+	*x = RecomputeValuesRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecomputeValuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecomputeValuesRequest) ProtoMessage() {}
+
+func (x *RecomputeValuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecomputeValuesRequest.ProtoReflect.Descriptor instead.
+func (*RecomputeValuesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{7}
+}
+
+// RecomputeValuesResponse is the output of RecomputeValues.
+type RecomputeValuesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customers whose value was computed.
+	CustomerCount int64 `protobuf:"varint,1,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Customers whose ABC class or RFM segment changed.
+	ClassChangeCount int64 `protobuf:"varint,2,opt,name=class_change_count,json=classChangeCount,proto3" json:"class_change_count,omitempty"`
+	// Customers who entered or left a segment, summed over segments.
+	MembershipChangeCount int64 `protobuf:"varint,3,opt,name=membership_change_count,json=membershipChangeCount,proto3" json:"membership_change_count,omitempty"`
+	// How long the recompute took.
+	Duration      *durationpb.Duration `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecomputeValuesResponse) Reset() {
+	*x = RecomputeValuesResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecomputeValuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecomputeValuesResponse) ProtoMessage() {}
+
+func (x *RecomputeValuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecomputeValuesResponse.ProtoReflect.Descriptor instead.
+func (*RecomputeValuesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RecomputeValuesResponse) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *RecomputeValuesResponse) GetClassChangeCount() int64 {
+	if x != nil {
+		return x.ClassChangeCount
+	}
+	return 0
+}
+
+func (x *RecomputeValuesResponse) GetMembershipChangeCount() int64 {
+	if x != nil {
+		return x.MembershipChangeCount
+	}
+	return 0
+}
+
+func (x *RecomputeValuesResponse) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+// GetModelFitRequest is the input of GetModelFit.
+type GetModelFitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelFitRequest) Reset() {
+	*x = GetModelFitRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelFitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelFitRequest) ProtoMessage() {}
+
+func (x *GetModelFitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelFitRequest.ProtoReflect.Descriptor instead.
+func (*GetModelFitRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{9}
+}
+
+// RefitModelRequest is the input of RefitModel.
+type RefitModelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last day of the calibration period (purchases on that day count);
+	// today when unset.
+	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RefitModelRequest) Reset() {
+	*x = RefitModelRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefitModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefitModelRequest) ProtoMessage() {}
+
+func (x *RefitModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefitModelRequest.ProtoReflect.Descriptor instead.
+func (*RefitModelRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RefitModelRequest) GetCalibrationEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CalibrationEndTime
+	}
+	return nil
+}
+
+// ModelFit is a maximum-likelihood fit of the BG/NBD and Gamma-Gamma
+// models. Time is in weeks; values in the reporting currency's major unit.
+type ModelFit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BG/NBD: shape of the purchase-rate distribution.
+	R float64 `protobuf:"fixed64,1,opt,name=r,proto3" json:"r,omitempty"`
+	// BG/NBD: scale of the purchase-rate distribution.
+	Alpha float64 `protobuf:"fixed64,2,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	// BG/NBD: dropout Beta a.
+	A float64 `protobuf:"fixed64,3,opt,name=a,proto3" json:"a,omitempty"`
+	// BG/NBD: dropout Beta b.
+	B float64 `protobuf:"fixed64,4,opt,name=b,proto3" json:"b,omitempty"`
+	// BG/NBD log-likelihood at the fit.
+	LogLikelihood float64 `protobuf:"fixed64,5,opt,name=log_likelihood,json=logLikelihood,proto3" json:"log_likelihood,omitempty"`
+	// Customers in the BG/NBD fit: every customer with a purchase, or a
+	// sample of 20,000 of them chosen by id when there are more.
+	CustomerCount int64 `protobuf:"varint,6,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Gamma-Gamma p; 0 when too few customers repeat for a spend fit.
+	P float64 `protobuf:"fixed64,7,opt,name=p,proto3" json:"p,omitempty"`
+	// Gamma-Gamma q.
+	Q float64 `protobuf:"fixed64,8,opt,name=q,proto3" json:"q,omitempty"`
+	// Gamma-Gamma gamma.
+	Gamma float64 `protobuf:"fixed64,9,opt,name=gamma,proto3" json:"gamma,omitempty"`
+	// Gamma-Gamma log-likelihood at the fit.
+	SpendLogLikelihood float64 `protobuf:"fixed64,10,opt,name=spend_log_likelihood,json=spendLogLikelihood,proto3" json:"spend_log_likelihood,omitempty"`
+	// Customers with repeat purchases, in the Gamma-Gamma fit.
+	RepeatCustomerCount int64 `protobuf:"varint,11,opt,name=repeat_customer_count,json=repeatCustomerCount,proto3" json:"repeat_customer_count,omitempty"`
+	// The last day of the calibration period.
+	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
+	// When the fit was made.
+	FitTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=fit_time,json=fitTime,proto3" json:"fit_time,omitempty"`
+	// How long fitting took (both models, data read excluded).
+	FitDuration *durationpb.Duration `protobuf:"bytes,14,opt,name=fit_duration,json=fitDuration,proto3" json:"fit_duration,omitempty"`
+	// The time unit, "week".
+	TimeUnit string `protobuf:"bytes,15,opt,name=time_unit,json=timeUnit,proto3" json:"time_unit,omitempty"`
+	// How long fitting the BG/NBD model alone took.
+	BgnbdFitDuration *durationpb.Duration `protobuf:"bytes,16,opt,name=bgnbd_fit_duration,json=bgnbdFitDuration,proto3" json:"bgnbd_fit_duration,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ModelFit) Reset() {
+	*x = ModelFit{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelFit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelFit) ProtoMessage() {}
+
+func (x *ModelFit) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelFit.ProtoReflect.Descriptor instead.
+func (*ModelFit) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ModelFit) GetR() float64 {
+	if x != nil {
+		return x.R
+	}
+	return 0
+}
+
+func (x *ModelFit) GetAlpha() float64 {
+	if x != nil {
+		return x.Alpha
+	}
+	return 0
+}
+
+func (x *ModelFit) GetA() float64 {
+	if x != nil {
+		return x.A
+	}
+	return 0
+}
+
+func (x *ModelFit) GetB() float64 {
+	if x != nil {
+		return x.B
+	}
+	return 0
+}
+
+func (x *ModelFit) GetLogLikelihood() float64 {
+	if x != nil {
+		return x.LogLikelihood
+	}
+	return 0
+}
+
+func (x *ModelFit) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *ModelFit) GetP() float64 {
+	if x != nil {
+		return x.P
+	}
+	return 0
+}
+
+func (x *ModelFit) GetQ() float64 {
+	if x != nil {
+		return x.Q
+	}
+	return 0
+}
+
+func (x *ModelFit) GetGamma() float64 {
+	if x != nil {
+		return x.Gamma
+	}
+	return 0
+}
+
+func (x *ModelFit) GetSpendLogLikelihood() float64 {
+	if x != nil {
+		return x.SpendLogLikelihood
+	}
+	return 0
+}
+
+func (x *ModelFit) GetRepeatCustomerCount() int64 {
+	if x != nil {
+		return x.RepeatCustomerCount
+	}
+	return 0
+}
+
+func (x *ModelFit) GetCalibrationEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CalibrationEndTime
+	}
+	return nil
+}
+
+func (x *ModelFit) GetFitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FitTime
+	}
+	return nil
+}
+
+func (x *ModelFit) GetFitDuration() *durationpb.Duration {
+	if x != nil {
+		return x.FitDuration
+	}
+	return nil
+}
+
+func (x *ModelFit) GetTimeUnit() string {
+	if x != nil {
+		return x.TimeUnit
+	}
+	return ""
+}
+
+func (x *ModelFit) GetBgnbdFitDuration() *durationpb.Duration {
+	if x != nil {
+		return x.BgnbdFitDuration
+	}
+	return nil
+}
+
+// Segment is a named rule segment: the customers matching filter.
+type Segment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7 assigned by the service.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A unique name, e.g. "vip_slipping_away".
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// What the segment is for.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// The AIP-160 filter, e.g. `abc_class = "A" AND p_alive < 0.5`. Fields:
+	// abc_class, rfm_segment, recency_score, frequency_score,
+	// monetary_score, p_alive, expected_purchases, expected_order_value,
+	// clv, trailing_spend, lifetime_spend, purchase_count, purchase_days,
+	// first_purchase_time, last_purchase_time, kind, type,
+	// lifecycle_stage, owner_id, team_id, tags, attributes.<name>,
+	// category_spend.<category>. Amounts are in major units.
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Members now.
+	MemberCount int64 `protobuf:"varint,5,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// For optimistic concurrency on update.
+	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Segment) Reset() {
+	*x = Segment{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Segment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Segment) ProtoMessage() {}
+
+func (x *Segment) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Segment.ProtoReflect.Descriptor instead.
+func (*Segment) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Segment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Segment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Segment) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Segment) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *Segment) GetMemberCount() int64 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
+func (x *Segment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Segment) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Segment) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// CreateSegmentRequest is the input of CreateSegment.
+type CreateSegmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	Segment *Segment `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Makes the call idempotent (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSegmentRequest) Reset() {
+	*x = CreateSegmentRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSegmentRequest) ProtoMessage() {}
+
+func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSegmentRequest.ProtoReflect.Descriptor instead.
+func (*CreateSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateSegmentRequest) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+func (x *CreateSegmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetSegmentRequest is the input of GetSegment.
+type GetSegmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSegmentRequest) Reset() {
+	*x = GetSegmentRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSegmentRequest) ProtoMessage() {}
+
+func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSegmentRequest.ProtoReflect.Descriptor instead.
+func (*GetSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetSegmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ListSegmentsRequest is the input of ListSegments.
+type ListSegmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentsRequest) Reset() {
+	*x = ListSegmentsRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentsRequest) ProtoMessage() {}
+
+func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListSegmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSegmentsResponse is the output of ListSegments.
+type ListSegmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segments.
+	Segments []*Segment `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentsResponse) Reset() {
+	*x = ListSegmentsResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentsResponse) ProtoMessage() {}
+
+func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListSegmentsResponse) GetSegments() []*Segment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *ListSegmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// UpdateSegmentRequest is the input of UpdateSegment.
+type UpdateSegmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment, with its id.
+	Segment *Segment `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	// The fields to change: name, description, filter.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSegmentRequest) Reset() {
+	*x = UpdateSegmentRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSegmentRequest) ProtoMessage() {}
+
+func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSegmentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UpdateSegmentRequest) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+func (x *UpdateSegmentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// DeleteSegmentRequest is the input of DeleteSegment.
+type DeleteSegmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSegmentRequest) Reset() {
+	*x = DeleteSegmentRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSegmentRequest) ProtoMessage() {}
+
+func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSegmentRequest.ProtoReflect.Descriptor instead.
+func (*DeleteSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeleteSegmentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteSegmentResponse is the output of DeleteSegment.
+type DeleteSegmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSegmentResponse) Reset() {
+	*x = DeleteSegmentResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSegmentResponse) ProtoMessage() {}
+
+func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSegmentResponse.ProtoReflect.Descriptor instead.
+func (*DeleteSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{19}
+}
+
+// ListSegmentMembersRequest is the input of ListSegmentMembers.
+type ListSegmentMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	SegmentId string `protobuf:"bytes,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	// Default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentMembersRequest) Reset() {
+	*x = ListSegmentMembersRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentMembersRequest) ProtoMessage() {}
+
+func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentMembersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListSegmentMembersRequest) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+func (x *ListSegmentMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSegmentMembersResponse is the output of ListSegmentMembers.
+type ListSegmentMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer ids of members, in id order.
+	CustomerIds []string `protobuf:"bytes,1,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Members in all.
+	TotalSize     int64 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentMembersResponse) Reset() {
+	*x = ListSegmentMembersResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentMembersResponse) ProtoMessage() {}
+
+func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentMembersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListSegmentMembersResponse) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *ListSegmentMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListSegmentMembersResponse) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+// CheckSegmentMembershipRequest is the input of CheckSegmentMembership.
+type CheckSegmentMembershipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	SegmentId string `protobuf:"bytes,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	// The customer.
+	CustomerId    string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSegmentMembershipRequest) Reset() {
+	*x = CheckSegmentMembershipRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSegmentMembershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSegmentMembershipRequest) ProtoMessage() {}
+
+func (x *CheckSegmentMembershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSegmentMembershipRequest.ProtoReflect.Descriptor instead.
+func (*CheckSegmentMembershipRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CheckSegmentMembershipRequest) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+func (x *CheckSegmentMembershipRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// CheckSegmentMembershipResponse is the output of CheckSegmentMembership.
+type CheckSegmentMembershipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the customer is a member.
+	Member        bool `protobuf:"varint,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSegmentMembershipResponse) Reset() {
+	*x = CheckSegmentMembershipResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSegmentMembershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSegmentMembershipResponse) ProtoMessage() {}
+
+func (x *CheckSegmentMembershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSegmentMembershipResponse.ProtoReflect.Descriptor instead.
+func (*CheckSegmentMembershipResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CheckSegmentMembershipResponse) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+// DemandPoint is one month of demand in a category.
+type DemandPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The month, "2024-05".
+	Month string `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	// Units, net of returns.
+	Quantity float64 `protobuf:"fixed64,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Revenue of the lines, net of returns, in the reporting currency.
+	Revenue       *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DemandPoint) Reset() {
+	*x = DemandPoint{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DemandPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DemandPoint) ProtoMessage() {}
+
+func (x *DemandPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DemandPoint.ProtoReflect.Descriptor instead.
+func (*DemandPoint) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DemandPoint) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *DemandPoint) GetQuantity() float64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *DemandPoint) GetRevenue() *v1.Money {
+	if x != nil {
+		return x.Revenue
+	}
+	return nil
+}
+
+// DemandSeries is a category's monthly demand, months without sales
+// included as zeros.
+type DemandSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The product category.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// The months, oldest first.
+	Points        []*DemandPoint `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DemandSeries) Reset() {
+	*x = DemandSeries{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DemandSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DemandSeries) ProtoMessage() {}
+
+func (x *DemandSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DemandSeries.ProtoReflect.Descriptor instead.
+func (*DemandSeries) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DemandSeries) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *DemandSeries) GetPoints() []*DemandPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+// ListDemandSeriesRequest is the input of ListDemandSeries.
+type ListDemandSeriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this category; all when empty.
+	Category      string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDemandSeriesRequest) Reset() {
+	*x = ListDemandSeriesRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDemandSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDemandSeriesRequest) ProtoMessage() {}
+
+func (x *ListDemandSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDemandSeriesRequest.ProtoReflect.Descriptor instead.
+func (*ListDemandSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListDemandSeriesRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+// ListDemandSeriesResponse is the output of ListDemandSeries.
+type ListDemandSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One series per category, by category.
+	Series        []*DemandSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDemandSeriesResponse) Reset() {
+	*x = ListDemandSeriesResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDemandSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDemandSeriesResponse) ProtoMessage() {}
+
+func (x *ListDemandSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDemandSeriesResponse.ProtoReflect.Descriptor instead.
+func (*ListDemandSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListDemandSeriesResponse) GetSeries() []*DemandSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+// ForecastDemandRequest is the input of ForecastDemand.
+type ForecastDemandRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The product category.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// Months to forecast, default 6, at most 36.
+	HorizonMonths int32 `protobuf:"varint,2,opt,name=horizon_months,json=horizonMonths,proto3" json:"horizon_months,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForecastDemandRequest) Reset() {
+	*x = ForecastDemandRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForecastDemandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForecastDemandRequest) ProtoMessage() {}
+
+func (x *ForecastDemandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForecastDemandRequest.ProtoReflect.Descriptor instead.
+func (*ForecastDemandRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ForecastDemandRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ForecastDemandRequest) GetHorizonMonths() int32 {
+	if x != nil {
+		return x.HorizonMonths
+	}
+	return 0
+}
+
+// ForecastAccuracy is how well the method forecast held-out months.
+type ForecastAccuracy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Final months held out, fitted without them and forecast.
+	HeldOutMonths int32 `protobuf:"varint,1,opt,name=held_out_months,json=heldOutMonths,proto3" json:"held_out_months,omitempty"`
+	// Mean absolute percentage error on them (0 to 1 and beyond).
+	Mape float64 `protobuf:"fixed64,2,opt,name=mape,proto3" json:"mape,omitempty"`
+	// Mean absolute error on them, in the measure's unit.
+	Mae           float64 `protobuf:"fixed64,3,opt,name=mae,proto3" json:"mae,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForecastAccuracy) Reset() {
+	*x = ForecastAccuracy{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForecastAccuracy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForecastAccuracy) ProtoMessage() {}
+
+func (x *ForecastAccuracy) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForecastAccuracy.ProtoReflect.Descriptor instead.
+func (*ForecastAccuracy) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ForecastAccuracy) GetHeldOutMonths() int32 {
+	if x != nil {
+		return x.HeldOutMonths
+	}
+	return 0
+}
+
+func (x *ForecastAccuracy) GetMape() float64 {
+	if x != nil {
+		return x.Mape
+	}
+	return 0
+}
+
+func (x *ForecastAccuracy) GetMae() float64 {
+	if x != nil {
+		return x.Mae
+	}
+	return 0
+}
+
+// ForecastDemandResponse is the output of ForecastDemand.
+type ForecastDemandResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The history the forecast is made from.
+	History *DemandSeries `protobuf:"bytes,1,opt,name=history,proto3" json:"history,omitempty"`
+	// The forecast months.
+	Forecast *DemandSeries `protobuf:"bytes,2,opt,name=forecast,proto3" json:"forecast,omitempty"`
+	// "holt_winters_additive" or "holt_linear".
+	Method string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
+	// Accuracy of the quantity forecast.
+	QuantityAccuracy *ForecastAccuracy `protobuf:"bytes,4,opt,name=quantity_accuracy,json=quantityAccuracy,proto3" json:"quantity_accuracy,omitempty"`
+	// Accuracy of the revenue forecast.
+	RevenueAccuracy *ForecastAccuracy `protobuf:"bytes,5,opt,name=revenue_accuracy,json=revenueAccuracy,proto3" json:"revenue_accuracy,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ForecastDemandResponse) Reset() {
+	*x = ForecastDemandResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForecastDemandResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForecastDemandResponse) ProtoMessage() {}
+
+func (x *ForecastDemandResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForecastDemandResponse.ProtoReflect.Descriptor instead.
+func (*ForecastDemandResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ForecastDemandResponse) GetHistory() *DemandSeries {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *ForecastDemandResponse) GetForecast() *DemandSeries {
+	if x != nil {
+		return x.Forecast
+	}
+	return nil
+}
+
+func (x *ForecastDemandResponse) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ForecastDemandResponse) GetQuantityAccuracy() *ForecastAccuracy {
+	if x != nil {
+		return x.QuantityAccuracy
+	}
+	return nil
+}
+
+func (x *ForecastDemandResponse) GetRevenueAccuracy() *ForecastAccuracy {
+	if x != nil {
+		return x.RevenueAccuracy
+	}
+	return nil
+}
+
 // GetCustomerValueRequest is the input of GetCustomerValue.
 type GetCustomerValueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -211,7 +2212,7 @@ type GetCustomerValueRequest struct {
 
 func (x *GetCustomerValueRequest) Reset() {
 	*x = GetCustomerValueRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[1]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -223,7 +2224,7 @@ func (x *GetCustomerValueRequest) String() string {
 func (*GetCustomerValueRequest) ProtoMessage() {}
 
 func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[1]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -236,7 +2237,7 @@ func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetCustomerValueRequest) GetCustomerId() string {
@@ -257,7 +2258,7 @@ type GetCustomerValueResponse struct {
 
 func (x *GetCustomerValueResponse) Reset() {
 	*x = GetCustomerValueResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[2]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +2270,7 @@ func (x *GetCustomerValueResponse) String() string {
 func (*GetCustomerValueResponse) ProtoMessage() {}
 
 func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[2]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +2283,7 @@ func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{2}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCustomerValueResponse) GetValue() *CustomerValue {
@@ -303,7 +2304,7 @@ type StreamSegmentMembersRequest struct {
 
 func (x *StreamSegmentMembersRequest) Reset() {
 	*x = StreamSegmentMembersRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -315,7 +2316,7 @@ func (x *StreamSegmentMembersRequest) String() string {
 func (*StreamSegmentMembersRequest) ProtoMessage() {}
 
 func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[3]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -328,7 +2329,7 @@ func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{3}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StreamSegmentMembersRequest) GetSegmentId() string {
@@ -349,7 +2350,7 @@ type StreamSegmentMembersResponse struct {
 
 func (x *StreamSegmentMembersResponse) Reset() {
 	*x = StreamSegmentMembersResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +2362,7 @@ func (x *StreamSegmentMembersResponse) String() string {
 func (*StreamSegmentMembersResponse) ProtoMessage() {}
 
 func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[4]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +2375,7 @@ func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{4}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StreamSegmentMembersResponse) GetCustomerIds() []string {
@@ -384,11 +2385,241 @@ func (x *StreamSegmentMembersResponse) GetCustomerIds() []string {
 	return nil
 }
 
+// GetModelFitResponse is the output of GetModelFit.
+type GetModelFitResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The current fit.
+	Fit           *ModelFit `protobuf:"bytes,1,opt,name=fit,proto3" json:"fit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelFitResponse) Reset() {
+	*x = GetModelFitResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelFitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelFitResponse) ProtoMessage() {}
+
+func (x *GetModelFitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelFitResponse.ProtoReflect.Descriptor instead.
+func (*GetModelFitResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetModelFitResponse) GetFit() *ModelFit {
+	if x != nil {
+		return x.Fit
+	}
+	return nil
+}
+
+// RefitModelResponse is the output of RefitModel.
+type RefitModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new fit.
+	Fit           *ModelFit `protobuf:"bytes,1,opt,name=fit,proto3" json:"fit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefitModelResponse) Reset() {
+	*x = RefitModelResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefitModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefitModelResponse) ProtoMessage() {}
+
+func (x *RefitModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefitModelResponse.ProtoReflect.Descriptor instead.
+func (*RefitModelResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RefitModelResponse) GetFit() *ModelFit {
+	if x != nil {
+		return x.Fit
+	}
+	return nil
+}
+
+// CreateSegmentResponse is the output of CreateSegment.
+type CreateSegmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment, with its first member count.
+	Segment       *Segment `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSegmentResponse) Reset() {
+	*x = CreateSegmentResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSegmentResponse) ProtoMessage() {}
+
+func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSegmentResponse.ProtoReflect.Descriptor instead.
+func (*CreateSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreateSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+// GetSegmentResponse is the output of GetSegment.
+type GetSegmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment.
+	Segment       *Segment `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSegmentResponse) Reset() {
+	*x = GetSegmentResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSegmentResponse) ProtoMessage() {}
+
+func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSegmentResponse.ProtoReflect.Descriptor instead.
+func (*GetSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+// UpdateSegmentResponse is the output of UpdateSegment.
+type UpdateSegmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segment as updated.
+	Segment       *Segment `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSegmentResponse) Reset() {
+	*x = UpdateSegmentResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSegmentResponse) ProtoMessage() {}
+
+func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSegmentResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *UpdateSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
 var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\"\x97\x04\n" +
+	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\"\xbd\x06\n" +
 	"\rCustomerValue\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12=\n" +
@@ -399,7 +2630,150 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x13first_purchase_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstPurchaseTime\x12H\n" +
 	"\x12last_purchase_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x10lastPurchaseTime\x12.\n" +
 	"\x13revenue_share_above\x18\b \x01(\x01R\x11revenueShareAbove\x12=\n" +
-	"\fcompute_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\"?\n" +
+	"\fcompute_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\x122\n" +
+	"\x03rfm\x18\n" +
+	" \x01(\v2 .guanxi.segmentation.v1.RfmScoreR\x03rfm\x12J\n" +
+	"\n" +
+	"prediction\x18\v \x01(\v2*.guanxi.segmentation.v1.CustomerPredictionR\n" +
+	"prediction\x12#\n" +
+	"\rpurchase_days\x18\f \x01(\x03R\fpurchaseDays\x12/\n" +
+	"\arefunds\x18\r \x01(\v2\x15.guanxi.type.v1.MoneyR\arefunds\x12N\n" +
+	"\x0fcategory_spends\x18\x0e \x03(\v2%.guanxi.segmentation.v1.CategorySpendR\x0ecategorySpends\"x\n" +
+	"\bRfmScore\x12\x18\n" +
+	"\arecency\x18\x01 \x01(\x05R\arecency\x12\x1c\n" +
+	"\tfrequency\x18\x02 \x01(\x05R\tfrequency\x12\x1a\n" +
+	"\bmonetary\x18\x03 \x01(\x05R\bmonetary\x12\x18\n" +
+	"\asegment\x18\x04 \x01(\tR\asegment\"\xa1\x02\n" +
+	"\x12CustomerPrediction\x12\x17\n" +
+	"\ap_alive\x18\x01 \x01(\x01R\x06pAlive\x12-\n" +
+	"\x12expected_purchases\x18\x02 \x01(\x01R\x11expectedPurchases\x12#\n" +
+	"\rhorizon_weeks\x18\x03 \x01(\x05R\fhorizonWeeks\x12G\n" +
+	"\x14expected_order_value\x18\x04 \x01(\v2\x15.guanxi.type.v1.MoneyR\x12expectedOrderValue\x12'\n" +
+	"\x03clv\x18\x05 \x01(\v2\x15.guanxi.type.v1.MoneyR\x03clv\x12,\n" +
+	"\x12clv_horizon_months\x18\x06 \x01(\x05R\x10clvHorizonMonths\"t\n" +
+	"\rCategorySpend\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x1a\n" +
+	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12+\n" +
+	"\x05spend\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyR\x05spend\"\xef\x01\n" +
+	"\n" +
+	"ClassShare\x12=\n" +
+	"\tabc_class\x18\x01 \x01(\x0e2 .guanxi.segmentation.v1.AbcClassR\babcClass\x12%\n" +
+	"\x0ecustomer_count\x18\x02 \x01(\x03R\rcustomerCount\x12%\n" +
+	"\x0ecustomer_share\x18\x03 \x01(\x01R\rcustomerShare\x12/\n" +
+	"\arevenue\x18\x04 \x01(\v2\x15.guanxi.type.v1.MoneyR\arevenue\x12#\n" +
+	"\rrevenue_share\x18\x05 \x01(\x01R\frevenueShare\"e\n" +
+	"\x17GetParetoSummaryRequest\x12$\n" +
+	"\x0eclass_a_cutoff\x18\x01 \x01(\x01R\fclassACutoff\x12$\n" +
+	"\x0eclass_b_cutoff\x18\x02 \x01(\x01R\fclassBCutoff\"\xf6\x02\n" +
+	"\x18GetParetoSummaryResponse\x12<\n" +
+	"\aclasses\x18\x01 \x03(\v2\".guanxi.segmentation.v1.ClassShareR\aclasses\x12%\n" +
+	"\x0ecustomer_count\x18\x02 \x01(\x03R\rcustomerCount\x12/\n" +
+	"\arevenue\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyR\arevenue\x12>\n" +
+	"\x1ctop_20_percent_revenue_share\x18\x04 \x01(\x01R\x18top20PercentRevenueShare\x12$\n" +
+	"\x0eclass_a_cutoff\x18\x05 \x01(\x01R\fclassACutoff\x12$\n" +
+	"\x0eclass_b_cutoff\x18\x06 \x01(\x01R\fclassBCutoff\x128\n" +
+	"\n" +
+	"as_of_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"\x18\n" +
+	"\x16RecomputeValuesRequest\"\xdd\x01\n" +
+	"\x17RecomputeValuesResponse\x12%\n" +
+	"\x0ecustomer_count\x18\x01 \x01(\x03R\rcustomerCount\x12,\n" +
+	"\x12class_change_count\x18\x02 \x01(\x03R\x10classChangeCount\x126\n" +
+	"\x17membership_change_count\x18\x03 \x01(\x03R\x15membershipChangeCount\x125\n" +
+	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x14\n" +
+	"\x12GetModelFitRequest\"a\n" +
+	"\x11RefitModelRequest\x12L\n" +
+	"\x14calibration_end_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\"\xd9\x04\n" +
+	"\bModelFit\x12\f\n" +
+	"\x01r\x18\x01 \x01(\x01R\x01r\x12\x14\n" +
+	"\x05alpha\x18\x02 \x01(\x01R\x05alpha\x12\f\n" +
+	"\x01a\x18\x03 \x01(\x01R\x01a\x12\f\n" +
+	"\x01b\x18\x04 \x01(\x01R\x01b\x12%\n" +
+	"\x0elog_likelihood\x18\x05 \x01(\x01R\rlogLikelihood\x12%\n" +
+	"\x0ecustomer_count\x18\x06 \x01(\x03R\rcustomerCount\x12\f\n" +
+	"\x01p\x18\a \x01(\x01R\x01p\x12\f\n" +
+	"\x01q\x18\b \x01(\x01R\x01q\x12\x14\n" +
+	"\x05gamma\x18\t \x01(\x01R\x05gamma\x120\n" +
+	"\x14spend_log_likelihood\x18\n" +
+	" \x01(\x01R\x12spendLogLikelihood\x122\n" +
+	"\x15repeat_customer_count\x18\v \x01(\x03R\x13repeatCustomerCount\x12L\n" +
+	"\x14calibration_end_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\x125\n" +
+	"\bfit_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\afitTime\x12<\n" +
+	"\ffit_duration\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\vfitDuration\x12\x1b\n" +
+	"\ttime_unit\x18\x0f \x01(\tR\btimeUnit\x12G\n" +
+	"\x12bgnbd_fit_duration\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\x10bgnbdFitDuration\"\xb6\x02\n" +
+	"\aSegment\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1b\n" +
+	"\x06filter\x18\x04 \x01(\tB\x03\xe0A\x02R\x06filter\x12&\n" +
+	"\fmember_count\x18\x05 \x01(\x03B\x03\xe0A\x03R\vmemberCount\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"u\n" +
+	"\x14CreateSegmentRequest\x12>\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentB\x03\xe0A\x02R\asegment\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"(\n" +
+	"\x11GetSegmentRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"Q\n" +
+	"\x13ListSegmentsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
+	"\x14ListSegmentsResponse\x12;\n" +
+	"\bsegments\x18\x01 \x03(\v2\x1f.guanxi.segmentation.v1.SegmentR\bsegments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
+	"\x14UpdateSegmentRequest\x12>\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentB\x03\xe0A\x02R\asegment\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"+\n" +
+	"\x14DeleteSegmentRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x17\n" +
+	"\x15DeleteSegmentResponse\"{\n" +
+	"\x19ListSegmentMembersRequest\x12\"\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tsegmentId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
+	"\x1aListSegmentMembersResponse\x12!\n" +
+	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x03R\ttotalSize\"i\n" +
+	"\x1dCheckSegmentMembershipRequest\x12\"\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tsegmentId\x12$\n" +
+	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\"8\n" +
+	"\x1eCheckSegmentMembershipResponse\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\bR\x06member\"p\n" +
+	"\vDemandPoint\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1a\n" +
+	"\bquantity\x18\x02 \x01(\x01R\bquantity\x12/\n" +
+	"\arevenue\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyR\arevenue\"g\n" +
+	"\fDemandSeries\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12;\n" +
+	"\x06points\x18\x02 \x03(\v2#.guanxi.segmentation.v1.DemandPointR\x06points\"5\n" +
+	"\x17ListDemandSeriesRequest\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\"X\n" +
+	"\x18ListDemandSeriesResponse\x12<\n" +
+	"\x06series\x18\x01 \x03(\v2$.guanxi.segmentation.v1.DemandSeriesR\x06series\"_\n" +
+	"\x15ForecastDemandRequest\x12\x1f\n" +
+	"\bcategory\x18\x01 \x01(\tB\x03\xe0A\x02R\bcategory\x12%\n" +
+	"\x0ehorizon_months\x18\x02 \x01(\x05R\rhorizonMonths\"`\n" +
+	"\x10ForecastAccuracy\x12&\n" +
+	"\x0fheld_out_months\x18\x01 \x01(\x05R\rheldOutMonths\x12\x12\n" +
+	"\x04mape\x18\x02 \x01(\x01R\x04mape\x12\x10\n" +
+	"\x03mae\x18\x03 \x01(\x01R\x03mae\"\xde\x02\n" +
+	"\x16ForecastDemandResponse\x12>\n" +
+	"\ahistory\x18\x01 \x01(\v2$.guanxi.segmentation.v1.DemandSeriesR\ahistory\x12@\n" +
+	"\bforecast\x18\x02 \x01(\v2$.guanxi.segmentation.v1.DemandSeriesR\bforecast\x12\x16\n" +
+	"\x06method\x18\x03 \x01(\tR\x06method\x12U\n" +
+	"\x11quantity_accuracy\x18\x04 \x01(\v2(.guanxi.segmentation.v1.ForecastAccuracyR\x10quantityAccuracy\x12S\n" +
+	"\x10revenue_accuracy\x18\x05 \x01(\v2(.guanxi.segmentation.v1.ForecastAccuracyR\x0frevenueAccuracy\"?\n" +
 	"\x17GetCustomerValueRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\"W\n" +
@@ -409,15 +2783,40 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tsegmentId\"A\n" +
 	"\x1cStreamSegmentMembersResponse\x12!\n" +
-	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds*X\n" +
+	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\"I\n" +
+	"\x13GetModelFitResponse\x122\n" +
+	"\x03fit\x18\x01 \x01(\v2 .guanxi.segmentation.v1.ModelFitR\x03fit\"H\n" +
+	"\x12RefitModelResponse\x122\n" +
+	"\x03fit\x18\x01 \x01(\v2 .guanxi.segmentation.v1.ModelFitR\x03fit\"R\n" +
+	"\x15CreateSegmentResponse\x129\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment\"O\n" +
+	"\x12GetSegmentResponse\x129\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment\"R\n" +
+	"\x15UpdateSegmentResponse\x129\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment*X\n" +
 	"\bAbcClass\x12\x19\n" +
 	"\x15ABC_CLASS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vABC_CLASS_A\x10\x01\x12\x0f\n" +
 	"\vABC_CLASS_B\x10\x02\x12\x0f\n" +
-	"\vABC_CLASS_C\x10\x032\xc5\x02\n" +
+	"\vABC_CLASS_C\x10\x032\xf2\x11\n" +
 	"\x13SegmentationService\x12\xa7\x01\n" +
 	"\x10GetCustomerValue\x12/.guanxi.segmentation.v1.GetCustomerValueRequest\x1a0.guanxi.segmentation.v1.GetCustomerValueResponse\"0\x82\xd3\xe4\x93\x02*b\x05value\x12!/v1/customers/{customer_id}/value\x12\x83\x01\n" +
-	"\x14StreamSegmentMembers\x123.guanxi.segmentation.v1.StreamSegmentMembersRequest\x1a4.guanxi.segmentation.v1.StreamSegmentMembersResponse0\x01BJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
+	"\x14StreamSegmentMembers\x123.guanxi.segmentation.v1.StreamSegmentMembersRequest\x1a4.guanxi.segmentation.v1.StreamSegmentMembersResponse0\x01\x12\x90\x01\n" +
+	"\x10GetParetoSummary\x12/.guanxi.segmentation.v1.GetParetoSummaryRequest\x1a0.guanxi.segmentation.v1.GetParetoSummaryResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/paretoSummary\x12\x9b\x01\n" +
+	"\x0fRecomputeValues\x12..guanxi.segmentation.v1.RecomputeValuesRequest\x1a/.guanxi.segmentation.v1.RecomputeValuesResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/customerValues:recompute\x12\x81\x01\n" +
+	"\vGetModelFit\x12*.guanxi.segmentation.v1.GetModelFitRequest\x1a+.guanxi.segmentation.v1.GetModelFitResponse\"\x19\x82\xd3\xe4\x93\x02\x13b\x03fit\x12\f/v1/modelFit\x12\x87\x01\n" +
+	"\n" +
+	"RefitModel\x12).guanxi.segmentation.v1.RefitModelRequest\x1a*.guanxi.segmentation.v1.RefitModelResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*b\x03fit\"\x12/v1/modelFit:refit\x12\x94\x01\n" +
+	"\rCreateSegment\x12,.guanxi.segmentation.v1.CreateSegmentRequest\x1a-.guanxi.segmentation.v1.CreateSegmentResponse\"&\x82\xd3\xe4\x93\x02 :\asegmentb\asegment\"\f/v1/segments\x12\x87\x01\n" +
+	"\n" +
+	"GetSegment\x12).guanxi.segmentation.v1.GetSegmentRequest\x1a*.guanxi.segmentation.v1.GetSegmentResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\asegment\x12\x11/v1/segments/{id}\x12\x7f\n" +
+	"\fListSegments\x12+.guanxi.segmentation.v1.ListSegmentsRequest\x1a,.guanxi.segmentation.v1.ListSegmentsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/segments\x12\xa1\x01\n" +
+	"\rUpdateSegment\x12,.guanxi.segmentation.v1.UpdateSegmentRequest\x1a-.guanxi.segmentation.v1.UpdateSegmentResponse\"3\x82\xd3\xe4\x93\x02-:\asegmentb\asegment2\x19/v1/segments/{segment.id}\x12\x87\x01\n" +
+	"\rDeleteSegment\x12,.guanxi.segmentation.v1.DeleteSegmentRequest\x1a-.guanxi.segmentation.v1.DeleteSegmentResponse\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/segments/{id}\x12\xa6\x01\n" +
+	"\x12ListSegmentMembers\x121.guanxi.segmentation.v1.ListSegmentMembersRequest\x1a2.guanxi.segmentation.v1.ListSegmentMembersResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/segments/{segment_id}/members\x12\xc0\x01\n" +
+	"\x16CheckSegmentMembership\x125.guanxi.segmentation.v1.CheckSegmentMembershipRequest\x1a6.guanxi.segmentation.v1.CheckSegmentMembershipResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/segments/{segment_id}/members/{customer_id}\x12\x8f\x01\n" +
+	"\x10ListDemandSeries\x12/.guanxi.segmentation.v1.ListDemandSeriesRequest\x1a0.guanxi.segmentation.v1.ListDemandSeriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/demandSeries\x12\x9d\x01\n" +
+	"\x0eForecastDemand\x12-.guanxi.segmentation.v1.ForecastDemandRequest\x1a..guanxi.segmentation.v1.ForecastDemandResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/demandSeries/{category}:forecastBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
 
 var (
 	file_guanxi_segmentation_v1_segmentation_proto_rawDescOnce sync.Once
@@ -432,34 +2831,133 @@ func file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_segmentation_v1_segmentation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
-	(AbcClass)(0),                        // 0: guanxi.segmentation.v1.AbcClass
-	(*CustomerValue)(nil),                // 1: guanxi.segmentation.v1.CustomerValue
-	(*GetCustomerValueRequest)(nil),      // 2: guanxi.segmentation.v1.GetCustomerValueRequest
-	(*GetCustomerValueResponse)(nil),     // 3: guanxi.segmentation.v1.GetCustomerValueResponse
-	(*StreamSegmentMembersRequest)(nil),  // 4: guanxi.segmentation.v1.StreamSegmentMembersRequest
-	(*StreamSegmentMembersResponse)(nil), // 5: guanxi.segmentation.v1.StreamSegmentMembersResponse
-	(*v1.Money)(nil),                     // 6: guanxi.type.v1.Money
-	(*timestamppb.Timestamp)(nil),        // 7: google.protobuf.Timestamp
+	(AbcClass)(0),                          // 0: guanxi.segmentation.v1.AbcClass
+	(*CustomerValue)(nil),                  // 1: guanxi.segmentation.v1.CustomerValue
+	(*RfmScore)(nil),                       // 2: guanxi.segmentation.v1.RfmScore
+	(*CustomerPrediction)(nil),             // 3: guanxi.segmentation.v1.CustomerPrediction
+	(*CategorySpend)(nil),                  // 4: guanxi.segmentation.v1.CategorySpend
+	(*ClassShare)(nil),                     // 5: guanxi.segmentation.v1.ClassShare
+	(*GetParetoSummaryRequest)(nil),        // 6: guanxi.segmentation.v1.GetParetoSummaryRequest
+	(*GetParetoSummaryResponse)(nil),       // 7: guanxi.segmentation.v1.GetParetoSummaryResponse
+	(*RecomputeValuesRequest)(nil),         // 8: guanxi.segmentation.v1.RecomputeValuesRequest
+	(*RecomputeValuesResponse)(nil),        // 9: guanxi.segmentation.v1.RecomputeValuesResponse
+	(*GetModelFitRequest)(nil),             // 10: guanxi.segmentation.v1.GetModelFitRequest
+	(*RefitModelRequest)(nil),              // 11: guanxi.segmentation.v1.RefitModelRequest
+	(*ModelFit)(nil),                       // 12: guanxi.segmentation.v1.ModelFit
+	(*Segment)(nil),                        // 13: guanxi.segmentation.v1.Segment
+	(*CreateSegmentRequest)(nil),           // 14: guanxi.segmentation.v1.CreateSegmentRequest
+	(*GetSegmentRequest)(nil),              // 15: guanxi.segmentation.v1.GetSegmentRequest
+	(*ListSegmentsRequest)(nil),            // 16: guanxi.segmentation.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),           // 17: guanxi.segmentation.v1.ListSegmentsResponse
+	(*UpdateSegmentRequest)(nil),           // 18: guanxi.segmentation.v1.UpdateSegmentRequest
+	(*DeleteSegmentRequest)(nil),           // 19: guanxi.segmentation.v1.DeleteSegmentRequest
+	(*DeleteSegmentResponse)(nil),          // 20: guanxi.segmentation.v1.DeleteSegmentResponse
+	(*ListSegmentMembersRequest)(nil),      // 21: guanxi.segmentation.v1.ListSegmentMembersRequest
+	(*ListSegmentMembersResponse)(nil),     // 22: guanxi.segmentation.v1.ListSegmentMembersResponse
+	(*CheckSegmentMembershipRequest)(nil),  // 23: guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	(*CheckSegmentMembershipResponse)(nil), // 24: guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	(*DemandPoint)(nil),                    // 25: guanxi.segmentation.v1.DemandPoint
+	(*DemandSeries)(nil),                   // 26: guanxi.segmentation.v1.DemandSeries
+	(*ListDemandSeriesRequest)(nil),        // 27: guanxi.segmentation.v1.ListDemandSeriesRequest
+	(*ListDemandSeriesResponse)(nil),       // 28: guanxi.segmentation.v1.ListDemandSeriesResponse
+	(*ForecastDemandRequest)(nil),          // 29: guanxi.segmentation.v1.ForecastDemandRequest
+	(*ForecastAccuracy)(nil),               // 30: guanxi.segmentation.v1.ForecastAccuracy
+	(*ForecastDemandResponse)(nil),         // 31: guanxi.segmentation.v1.ForecastDemandResponse
+	(*GetCustomerValueRequest)(nil),        // 32: guanxi.segmentation.v1.GetCustomerValueRequest
+	(*GetCustomerValueResponse)(nil),       // 33: guanxi.segmentation.v1.GetCustomerValueResponse
+	(*StreamSegmentMembersRequest)(nil),    // 34: guanxi.segmentation.v1.StreamSegmentMembersRequest
+	(*StreamSegmentMembersResponse)(nil),   // 35: guanxi.segmentation.v1.StreamSegmentMembersResponse
+	(*GetModelFitResponse)(nil),            // 36: guanxi.segmentation.v1.GetModelFitResponse
+	(*RefitModelResponse)(nil),             // 37: guanxi.segmentation.v1.RefitModelResponse
+	(*CreateSegmentResponse)(nil),          // 38: guanxi.segmentation.v1.CreateSegmentResponse
+	(*GetSegmentResponse)(nil),             // 39: guanxi.segmentation.v1.GetSegmentResponse
+	(*UpdateSegmentResponse)(nil),          // 40: guanxi.segmentation.v1.UpdateSegmentResponse
+	(*v1.Money)(nil),                       // 41: guanxi.type.v1.Money
+	(*timestamppb.Timestamp)(nil),          // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 43: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 44: google.protobuf.FieldMask
 }
 var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
-	0, // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	6, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
-	6, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
-	7, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
-	7, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
-	7, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
-	1, // 6: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
-	2, // 7: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	4, // 8: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
-	3, // 9: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	5, // 10: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
+	41, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
+	41, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
+	42, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
+	42, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
+	42, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: guanxi.segmentation.v1.CustomerValue.rfm:type_name -> guanxi.segmentation.v1.RfmScore
+	3,  // 7: guanxi.segmentation.v1.CustomerValue.prediction:type_name -> guanxi.segmentation.v1.CustomerPrediction
+	41, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
+	4,  // 9: guanxi.segmentation.v1.CustomerValue.category_spends:type_name -> guanxi.segmentation.v1.CategorySpend
+	41, // 10: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
+	41, // 11: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
+	41, // 12: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
+	0,  // 13: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
+	41, // 14: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
+	5,  // 15: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
+	41, // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
+	42, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	43, // 18: guanxi.segmentation.v1.RecomputeValuesResponse.duration:type_name -> google.protobuf.Duration
+	42, // 19: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	42, // 20: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
+	42, // 21: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
+	43, // 22: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
+	43, // 23: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
+	42, // 24: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	42, // 25: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	13, // 26: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	13, // 27: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
+	13, // 28: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	44, // 29: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	41, // 30: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
+	25, // 31: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
+	26, // 32: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
+	26, // 33: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
+	26, // 34: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
+	30, // 35: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	30, // 36: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	1,  // 37: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
+	12, // 38: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
+	12, // 39: guanxi.segmentation.v1.RefitModelResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
+	13, // 40: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	13, // 41: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	13, // 42: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	32, // 43: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
+	34, // 44: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	6,  // 45: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
+	8,  // 46: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
+	10, // 47: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
+	11, // 48: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
+	14, // 49: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
+	15, // 50: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
+	16, // 51: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
+	18, // 52: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
+	19, // 53: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
+	21, // 54: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
+	23, // 55: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	27, // 56: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
+	29, // 57: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
+	33, // 58: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	35, // 59: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	7,  // 60: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
+	9,  // 61: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
+	36, // 62: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
+	37, // 63: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
+	38, // 64: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
+	39, // 65: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
+	17, // 66: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
+	40, // 67: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
+	20, // 68: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
+	22, // 69: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
+	24, // 70: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	28, // 71: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
+	31, // 72: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
+	58, // [58:73] is the sub-list for method output_type
+	43, // [43:58] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_segmentation_v1_segmentation_proto_init() }
@@ -473,7 +2971,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_segmentation_proto_rawDesc), len(file_guanxi_segmentation_v1_segmentation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

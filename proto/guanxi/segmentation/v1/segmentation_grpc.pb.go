@@ -19,8 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SegmentationService_GetCustomerValue_FullMethodName     = "/guanxi.segmentation.v1.SegmentationService/GetCustomerValue"
-	SegmentationService_StreamSegmentMembers_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/StreamSegmentMembers"
+	SegmentationService_GetCustomerValue_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/GetCustomerValue"
+	SegmentationService_StreamSegmentMembers_FullMethodName   = "/guanxi.segmentation.v1.SegmentationService/StreamSegmentMembers"
+	SegmentationService_GetParetoSummary_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/GetParetoSummary"
+	SegmentationService_RecomputeValues_FullMethodName        = "/guanxi.segmentation.v1.SegmentationService/RecomputeValues"
+	SegmentationService_GetModelFit_FullMethodName            = "/guanxi.segmentation.v1.SegmentationService/GetModelFit"
+	SegmentationService_RefitModel_FullMethodName             = "/guanxi.segmentation.v1.SegmentationService/RefitModel"
+	SegmentationService_CreateSegment_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/CreateSegment"
+	SegmentationService_GetSegment_FullMethodName             = "/guanxi.segmentation.v1.SegmentationService/GetSegment"
+	SegmentationService_ListSegments_FullMethodName           = "/guanxi.segmentation.v1.SegmentationService/ListSegments"
+	SegmentationService_UpdateSegment_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/UpdateSegment"
+	SegmentationService_DeleteSegment_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/DeleteSegment"
+	SegmentationService_ListSegmentMembers_FullMethodName     = "/guanxi.segmentation.v1.SegmentationService/ListSegmentMembers"
+	SegmentationService_CheckSegmentMembership_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/CheckSegmentMembership"
+	SegmentationService_ListDemandSeries_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/ListDemandSeries"
+	SegmentationService_ForecastDemand_FullMethodName         = "/guanxi.segmentation.v1.SegmentationService/ForecastDemand"
 )
 
 // SegmentationServiceClient is the client API for SegmentationService service.
@@ -35,6 +48,43 @@ type SegmentationServiceClient interface {
 	// StreamSegmentMembers streams the current members of a segment in pages,
 	// for campaigns. gRPC only: REST callers page with ListSegmentMembers.
 	StreamSegmentMembers(ctx context.Context, in *StreamSegmentMembersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamSegmentMembersResponse], error)
+	// GetParetoSummary returns the share of customers and of trailing revenue
+	// in each ABC class, under the configured cut-offs or those asked for.
+	GetParetoSummary(ctx context.Context, in *GetParetoSummaryRequest, opts ...grpc.CallOption) (*GetParetoSummaryResponse, error)
+	// RecomputeValues recomputes every customer's value (ABC, RFM,
+	// predictions) and every segment's members from the stored purchases, as
+	// the schedule does; class and membership changes are published.
+	RecomputeValues(ctx context.Context, in *RecomputeValuesRequest, opts ...grpc.CallOption) (*RecomputeValuesResponse, error)
+	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
+	// models (NOT_FOUND before the first fit).
+	GetModelFit(ctx context.Context, in *GetModelFitRequest, opts ...grpc.CallOption) (*GetModelFitResponse, error)
+	// RefitModel fits both models on the purchases up to the end of the
+	// calibration period (today by default) and makes the fit current; the
+	// predictions of every customer are then recomputed.
+	RefitModel(ctx context.Context, in *RefitModelRequest, opts ...grpc.CallOption) (*RefitModelResponse, error)
+	// CreateSegment defines a rule segment by a filter expression; its
+	// members are computed at once.
+	CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error)
+	// GetSegment returns a segment with its member count.
+	GetSegment(ctx context.Context, in *GetSegmentRequest, opts ...grpc.CallOption) (*GetSegmentResponse, error)
+	// ListSegments lists the segments by name.
+	ListSegments(ctx context.Context, in *ListSegmentsRequest, opts ...grpc.CallOption) (*ListSegmentsResponse, error)
+	// UpdateSegment changes the fields in update_mask (name, description,
+	// filter); a new filter recomputes the members.
+	UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*UpdateSegmentResponse, error)
+	// DeleteSegment deletes a segment; its members leave it.
+	DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*DeleteSegmentResponse, error)
+	// ListSegmentMembers pages through a segment's members by customer id.
+	ListSegmentMembers(ctx context.Context, in *ListSegmentMembersRequest, opts ...grpc.CallOption) (*ListSegmentMembersResponse, error)
+	// CheckSegmentMembership says whether a customer is in a segment now.
+	CheckSegmentMembership(ctx context.Context, in *CheckSegmentMembershipRequest, opts ...grpc.CallOption) (*CheckSegmentMembershipResponse, error)
+	// ListDemandSeries returns monthly quantity and revenue per product
+	// category, from purchase lines net of returns.
+	ListDemandSeries(ctx context.Context, in *ListDemandSeriesRequest, opts ...grpc.CallOption) (*ListDemandSeriesResponse, error)
+	// ForecastDemand forecasts a category's monthly quantity and revenue by
+	// exponential smoothing (seasonal with two years of history), with the
+	// error measured on held-out months.
+	ForecastDemand(ctx context.Context, in *ForecastDemandRequest, opts ...grpc.CallOption) (*ForecastDemandResponse, error)
 }
 
 type segmentationServiceClient struct {
@@ -74,6 +124,136 @@ func (c *segmentationServiceClient) StreamSegmentMembers(ctx context.Context, in
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SegmentationService_StreamSegmentMembersClient = grpc.ServerStreamingClient[StreamSegmentMembersResponse]
 
+func (c *segmentationServiceClient) GetParetoSummary(ctx context.Context, in *GetParetoSummaryRequest, opts ...grpc.CallOption) (*GetParetoSummaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetParetoSummaryResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_GetParetoSummary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) RecomputeValues(ctx context.Context, in *RecomputeValuesRequest, opts ...grpc.CallOption) (*RecomputeValuesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecomputeValuesResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_RecomputeValues_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) GetModelFit(ctx context.Context, in *GetModelFitRequest, opts ...grpc.CallOption) (*GetModelFitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetModelFitResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_GetModelFit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) RefitModel(ctx context.Context, in *RefitModelRequest, opts ...grpc.CallOption) (*RefitModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RefitModelResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_RefitModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSegmentResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_CreateSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) GetSegment(ctx context.Context, in *GetSegmentRequest, opts ...grpc.CallOption) (*GetSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSegmentResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_GetSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ListSegments(ctx context.Context, in *ListSegmentsRequest, opts ...grpc.CallOption) (*ListSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentsResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ListSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*UpdateSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSegmentResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_UpdateSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*DeleteSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteSegmentResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_DeleteSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ListSegmentMembers(ctx context.Context, in *ListSegmentMembersRequest, opts ...grpc.CallOption) (*ListSegmentMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentMembersResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ListSegmentMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) CheckSegmentMembership(ctx context.Context, in *CheckSegmentMembershipRequest, opts ...grpc.CallOption) (*CheckSegmentMembershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckSegmentMembershipResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_CheckSegmentMembership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ListDemandSeries(ctx context.Context, in *ListDemandSeriesRequest, opts ...grpc.CallOption) (*ListDemandSeriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDemandSeriesResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ListDemandSeries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ForecastDemand(ctx context.Context, in *ForecastDemandRequest, opts ...grpc.CallOption) (*ForecastDemandResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForecastDemandResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ForecastDemand_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SegmentationServiceServer is the server API for SegmentationService service.
 // All implementations must embed UnimplementedSegmentationServiceServer
 // for forward compatibility.
@@ -86,6 +266,43 @@ type SegmentationServiceServer interface {
 	// StreamSegmentMembers streams the current members of a segment in pages,
 	// for campaigns. gRPC only: REST callers page with ListSegmentMembers.
 	StreamSegmentMembers(*StreamSegmentMembersRequest, grpc.ServerStreamingServer[StreamSegmentMembersResponse]) error
+	// GetParetoSummary returns the share of customers and of trailing revenue
+	// in each ABC class, under the configured cut-offs or those asked for.
+	GetParetoSummary(context.Context, *GetParetoSummaryRequest) (*GetParetoSummaryResponse, error)
+	// RecomputeValues recomputes every customer's value (ABC, RFM,
+	// predictions) and every segment's members from the stored purchases, as
+	// the schedule does; class and membership changes are published.
+	RecomputeValues(context.Context, *RecomputeValuesRequest) (*RecomputeValuesResponse, error)
+	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
+	// models (NOT_FOUND before the first fit).
+	GetModelFit(context.Context, *GetModelFitRequest) (*GetModelFitResponse, error)
+	// RefitModel fits both models on the purchases up to the end of the
+	// calibration period (today by default) and makes the fit current; the
+	// predictions of every customer are then recomputed.
+	RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error)
+	// CreateSegment defines a rule segment by a filter expression; its
+	// members are computed at once.
+	CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error)
+	// GetSegment returns a segment with its member count.
+	GetSegment(context.Context, *GetSegmentRequest) (*GetSegmentResponse, error)
+	// ListSegments lists the segments by name.
+	ListSegments(context.Context, *ListSegmentsRequest) (*ListSegmentsResponse, error)
+	// UpdateSegment changes the fields in update_mask (name, description,
+	// filter); a new filter recomputes the members.
+	UpdateSegment(context.Context, *UpdateSegmentRequest) (*UpdateSegmentResponse, error)
+	// DeleteSegment deletes a segment; its members leave it.
+	DeleteSegment(context.Context, *DeleteSegmentRequest) (*DeleteSegmentResponse, error)
+	// ListSegmentMembers pages through a segment's members by customer id.
+	ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error)
+	// CheckSegmentMembership says whether a customer is in a segment now.
+	CheckSegmentMembership(context.Context, *CheckSegmentMembershipRequest) (*CheckSegmentMembershipResponse, error)
+	// ListDemandSeries returns monthly quantity and revenue per product
+	// category, from purchase lines net of returns.
+	ListDemandSeries(context.Context, *ListDemandSeriesRequest) (*ListDemandSeriesResponse, error)
+	// ForecastDemand forecasts a category's monthly quantity and revenue by
+	// exponential smoothing (seasonal with two years of history), with the
+	// error measured on held-out months.
+	ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error)
 	mustEmbedUnimplementedSegmentationServiceServer()
 }
 
@@ -101,6 +318,45 @@ func (UnimplementedSegmentationServiceServer) GetCustomerValue(context.Context, 
 }
 func (UnimplementedSegmentationServiceServer) StreamSegmentMembers(*StreamSegmentMembersRequest, grpc.ServerStreamingServer[StreamSegmentMembersResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamSegmentMembers not implemented")
+}
+func (UnimplementedSegmentationServiceServer) GetParetoSummary(context.Context, *GetParetoSummaryRequest) (*GetParetoSummaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetParetoSummary not implemented")
+}
+func (UnimplementedSegmentationServiceServer) RecomputeValues(context.Context, *RecomputeValuesRequest) (*RecomputeValuesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecomputeValues not implemented")
+}
+func (UnimplementedSegmentationServiceServer) GetModelFit(context.Context, *GetModelFitRequest) (*GetModelFitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetModelFit not implemented")
+}
+func (UnimplementedSegmentationServiceServer) RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RefitModel not implemented")
+}
+func (UnimplementedSegmentationServiceServer) CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSegment not implemented")
+}
+func (UnimplementedSegmentationServiceServer) GetSegment(context.Context, *GetSegmentRequest) (*GetSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSegment not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ListSegments(context.Context, *ListSegmentsRequest) (*ListSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegments not implemented")
+}
+func (UnimplementedSegmentationServiceServer) UpdateSegment(context.Context, *UpdateSegmentRequest) (*UpdateSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSegment not implemented")
+}
+func (UnimplementedSegmentationServiceServer) DeleteSegment(context.Context, *DeleteSegmentRequest) (*DeleteSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSegment not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegmentMembers not implemented")
+}
+func (UnimplementedSegmentationServiceServer) CheckSegmentMembership(context.Context, *CheckSegmentMembershipRequest) (*CheckSegmentMembershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckSegmentMembership not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ListDemandSeries(context.Context, *ListDemandSeriesRequest) (*ListDemandSeriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDemandSeries not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForecastDemand not implemented")
 }
 func (UnimplementedSegmentationServiceServer) mustEmbedUnimplementedSegmentationServiceServer() {}
 func (UnimplementedSegmentationServiceServer) testEmbeddedByValue()                             {}
@@ -152,6 +408,240 @@ func _SegmentationService_StreamSegmentMembers_Handler(srv interface{}, stream g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SegmentationService_StreamSegmentMembersServer = grpc.ServerStreamingServer[StreamSegmentMembersResponse]
 
+func _SegmentationService_GetParetoSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetParetoSummaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).GetParetoSummary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_GetParetoSummary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).GetParetoSummary(ctx, req.(*GetParetoSummaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_RecomputeValues_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecomputeValuesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).RecomputeValues(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_RecomputeValues_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).RecomputeValues(ctx, req.(*RecomputeValuesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_GetModelFit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetModelFitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).GetModelFit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_GetModelFit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).GetModelFit(ctx, req.(*GetModelFitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_RefitModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefitModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).RefitModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_RefitModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).RefitModel(ctx, req.(*RefitModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_CreateSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).CreateSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_CreateSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).CreateSegment(ctx, req.(*CreateSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_GetSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).GetSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_GetSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).GetSegment(ctx, req.(*GetSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ListSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ListSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ListSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ListSegments(ctx, req.(*ListSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_UpdateSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).UpdateSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_UpdateSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).UpdateSegment(ctx, req.(*UpdateSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_DeleteSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).DeleteSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_DeleteSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).DeleteSegment(ctx, req.(*DeleteSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ListSegmentMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ListSegmentMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ListSegmentMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ListSegmentMembers(ctx, req.(*ListSegmentMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_CheckSegmentMembership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckSegmentMembershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).CheckSegmentMembership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_CheckSegmentMembership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).CheckSegmentMembership(ctx, req.(*CheckSegmentMembershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ListDemandSeries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDemandSeriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ListDemandSeries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ListDemandSeries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ListDemandSeries(ctx, req.(*ListDemandSeriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ForecastDemand_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForecastDemandRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ForecastDemand(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ForecastDemand_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ForecastDemand(ctx, req.(*ForecastDemandRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SegmentationService_ServiceDesc is the grpc.ServiceDesc for SegmentationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +652,58 @@ var SegmentationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCustomerValue",
 			Handler:    _SegmentationService_GetCustomerValue_Handler,
+		},
+		{
+			MethodName: "GetParetoSummary",
+			Handler:    _SegmentationService_GetParetoSummary_Handler,
+		},
+		{
+			MethodName: "RecomputeValues",
+			Handler:    _SegmentationService_RecomputeValues_Handler,
+		},
+		{
+			MethodName: "GetModelFit",
+			Handler:    _SegmentationService_GetModelFit_Handler,
+		},
+		{
+			MethodName: "RefitModel",
+			Handler:    _SegmentationService_RefitModel_Handler,
+		},
+		{
+			MethodName: "CreateSegment",
+			Handler:    _SegmentationService_CreateSegment_Handler,
+		},
+		{
+			MethodName: "GetSegment",
+			Handler:    _SegmentationService_GetSegment_Handler,
+		},
+		{
+			MethodName: "ListSegments",
+			Handler:    _SegmentationService_ListSegments_Handler,
+		},
+		{
+			MethodName: "UpdateSegment",
+			Handler:    _SegmentationService_UpdateSegment_Handler,
+		},
+		{
+			MethodName: "DeleteSegment",
+			Handler:    _SegmentationService_DeleteSegment_Handler,
+		},
+		{
+			MethodName: "ListSegmentMembers",
+			Handler:    _SegmentationService_ListSegmentMembers_Handler,
+		},
+		{
+			MethodName: "CheckSegmentMembership",
+			Handler:    _SegmentationService_CheckSegmentMembership_Handler,
+		},
+		{
+			MethodName: "ListDemandSeries",
+			Handler:    _SegmentationService_ListDemandSeries_Handler,
+		},
+		{
+			MethodName: "ForecastDemand",
+			Handler:    _SegmentationService_ForecastDemand_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -105,12 +105,12 @@ func TestMergeCustomersRanksTheUnion(t *testing.T) {
 			if v.PurchaseCount != 3 {
 				t.Errorf("survivor count = %d, want 3", v.PurchaseCount)
 			}
-			spend, err := f.store.Spend(ctx, merged, f.policy.WindowAt(f.now))
+			spend, err := f.store.Facts(ctx, merged, f.policy.WindowAt(f.now))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if spend.Count != 0 {
-				t.Errorf("merged customer still holds %d purchases", spend.Count)
+			if spend.PurchaseCount != 0 {
+				t.Errorf("merged customer still holds %d purchases", spend.PurchaseCount)
 			}
 		})
 	}
@@ -184,16 +184,16 @@ func TestPurchasesRacingAMerge(t *testing.T) {
 				}
 			}
 			w := f.policy.WindowAt(f.now)
-			left, err := f.store.Spend(ctx, merged, w)
+			left, err := f.store.Facts(ctx, merged, w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.store.Spend(ctx, survivor, w)
+			got, err := f.store.Facts(ctx, survivor, w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if left.Count != 0 || got.Count != n+1 {
-				t.Fatalf("merged keeps %d purchases, survivor has %d; want 0 and %d", left.Count, got.Count, n+1)
+			if left.PurchaseCount != 0 || got.PurchaseCount != n+1 {
+				t.Fatalf("merged keeps %d purchases, survivor has %d; want 0 and %d", left.PurchaseCount, got.PurchaseCount, n+1)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,59 @@ type Purchase struct {
 	CustomerID    string
 	Amount        Money
 	OccurTime     time.Time
+	// Lines are the products bought, for spend per category and demand.
+	Lines []Line
+}
+
+// Line is one product line of a purchase or return.
+type Line struct {
+	Category string
+	// Quantity is positive, also on a return (which subtracts it).
+	Quantity int64
+	// Amount is unit price times quantity, in the purchase's currency.
+	Amount int64
+}
+
+// Return is (part of) a purchase returned: its refund is subtracted from
+// the customer's spend, its lines from demand.
+type Return struct {
+	InteractionID         string
+	CustomerID            string
+	PurchaseInteractionID string
+	Refund                Money
+	OccurTime             time.Time
+	Lines                 []Line
+}
+
+// Validate checks a return taken from an event, naming fields as the
+// ReturnRecorded payload does.
+func (r Return) Validate() error {
+	var v validation.Violations
+	if !IsID(r.InteractionID) {
+		v.Add("interaction_id", "must be a UUID")
+	}
+	if !IsID(r.CustomerID) {
+		v.Add("customer_id", "must be a UUID")
+	}
+	if !isCurrencyCode(r.Refund.Currency) {
+		v.Add("refund.currency_code", "must be a three-letter ISO 4217 code")
+	}
+	if r.Refund.Minor < 0 {
+		v.Add("refund.amount_minor", "must not be negative")
+	}
+	if r.OccurTime.IsZero() {
+		v.Add("occur_time", "is required")
+	}
+	validateLines(&v, r.Lines)
+	return v.Err()
+}
+
+func validateLines(v *validation.Violations, lines []Line) {
+	for i, l := range lines {
+		if l.Quantity <= 0 {
+			v.Add("lines["+strconv.Itoa(i)+"].quantity", "must be positive")
+		}
+	}
 }
 
 // Validate checks a purchase taken from an event. Field names follow the
@@ -42,6 +96,7 @@ func (p Purchase) Validate() error {
 	if p.OccurTime.IsZero() {
 		v.Add("occur_time", "is required")
 	}
+	validateLines(&v, p.Lines)
 	return v.Err()
 }
 
@@ -75,20 +130,6 @@ func isCurrencyCode(s string) bool {
 		}
 	}
 	return true
-}
-
-// Spend is a customer's purchase history summed up.
-type Spend struct {
-	// Trailing is the spend inside the ranking window, in the reporting
-	// currency, in minor units.
-	Trailing int64
-	// Lifetime is all spend ever in the reporting currency.
-	Lifetime int64
-	// Count counts every purchase, whatever its currency.
-	Count int64
-	// First and Last are the first and latest purchase times, whatever the
-	// currency; zero when there is none.
-	First, Last time.Time
 }
 
 // Window is the closed interval of purchase times, [Since, Until], whose
@@ -132,41 +173,77 @@ func (p Policy) WindowAt(now time.Time) Window {
 	return Window{Currency: p.Currency, Since: now.Add(-p.Window), Until: now}
 }
 
+// Value is a customer's stored value: the facts and what was computed
+// from them at ComputeTime.
+type Value struct {
+	Facts
+	Class      Class
+	ShareAbove float64
+	RFM        RFM
+	// Predicted is false before the first model fit and for customers
+	// without purchases.
+	Predicted   bool
+	Prediction  Prediction
+	ComputeTime time.Time
+}
+
+// CategorySpend is spend and quantity in one product category, net of
+// returns, in the reporting currency.
+type CategorySpend struct {
+	Category string
+	Quantity int64
+	Spend    int64
+}
+
 // CustomerValue is what a customer is worth, computed at ComputeTime.
 type CustomerValue struct {
 	CustomerID string
 	Class      Class
-	// TrailingSpend and LifetimeSpend are in the reporting currency.
+	// TrailingSpend and LifetimeSpend are in the reporting currency, net
+	// of refunds.
 	TrailingSpend Money
 	LifetimeSpend Money
+	Refunds       Money
 	PurchaseCount int64
+	PurchaseDays  int64
 	// FirstPurchaseTime and LastPurchaseTime are zero without purchases.
 	FirstPurchaseTime time.Time
 	LastPurchaseTime  time.Time
 	// RevenueShareAbove is the share of trailing revenue held by the
 	// customers ranked above, which decided Class.
 	RevenueShareAbove float64
+	RFM               RFM
+	Predicted         bool
+	Prediction        Prediction
+	CategorySpends    []CategorySpend
 	ComputeTime       time.Time
 }
 
-// NewCustomerValue combines a customer's spend and standing under a policy.
-func NewCustomerValue(customerID string, spend Spend, st Standing, p Policy, now time.Time) CustomerValue {
+// NewCustomerValue presents a stored value in the reporting currency.
+func NewCustomerValue(v Value, p Policy, cats []CategorySpend) CustomerValue {
 	return CustomerValue{
-		CustomerID:        customerID,
-		Class:             Classify(st, p.Cutoffs),
-		TrailingSpend:     Money{Currency: p.Currency, Minor: spend.Trailing},
-		LifetimeSpend:     Money{Currency: p.Currency, Minor: spend.Lifetime},
-		PurchaseCount:     spend.Count,
-		FirstPurchaseTime: spend.First,
-		LastPurchaseTime:  spend.Last,
-		RevenueShareAbove: st.ShareAbove(),
-		ComputeTime:       now,
+		CustomerID:        v.CustomerID,
+		Class:             v.Class,
+		TrailingSpend:     Money{Currency: p.Currency, Minor: v.Trailing},
+		LifetimeSpend:     Money{Currency: p.Currency, Minor: v.Lifetime},
+		Refunds:           Money{Currency: p.Currency, Minor: v.Refunds},
+		PurchaseCount:     v.PurchaseCount,
+		PurchaseDays:      v.PurchaseDays,
+		FirstPurchaseTime: v.First,
+		LastPurchaseTime:  v.Last,
+		RevenueShareAbove: v.ShareAbove,
+		RFM:               v.RFM,
+		Predicted:         v.Predicted,
+		Prediction:        v.Prediction,
+		CategorySpends:    cats,
+		ComputeTime:       v.ComputeTime,
 	}
 }
 
-// ClassChanged is the domain event raised when a purchase moves its buyer to
-// another class.
+// ClassChanged is the domain event raised when a customer's ABC class or
+// RFM segment changes.
 type ClassChanged struct {
-	CustomerID string
-	Old, New   Class
+	CustomerID     string
+	Old, New       Class
+	OldRFM, NewRFM string
 }

@@ -34,24 +34,37 @@ type Store struct {
 var _ domain.Store = (*Store)(nil)
 
 // New returns a store over a migrated db, publishing through outbox.
+// Amounts in segment filters are in major units of the reporting
+// currency, 100 minor units each unless WithMinorPerMajor says otherwise.
 func New(db *sqldb.DB, outbox Enqueuer) *Store {
-	return &Store{db: db, outbox: outbox, reader: reader{q: db}}
+	return &Store{db: db, outbox: outbox, reader: reader{q: db, dialect: db.Dialect, scale: 100}}
+}
+
+// WithMinorPerMajor sets how many minor units make a major unit of the
+// reporting currency (1 for JPY), for amounts in segment filters.
+func (s *Store) WithMinorPerMajor(scale float64) *Store {
+	s.scale = scale
+	return s
 }
 
 // InTx runs fn in one database transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&storeTx{tx: tx, outbox: s.outbox, reader: reader{q: tx}})
+		return fn(&storeTx{tx: tx, outbox: s.outbox, reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}})
 	})
 }
 
 // querier is what reads need from a *sqldb.DB or a *sqldb.Tx.
 type querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 type reader struct {
-	q querier
+	q       querier
+	dialect sqldb.Dialect
+	// scale is minor units per major unit of the reporting currency.
+	scale float64
 }
 
 // CustomerExists reports whether the customer is registered.
@@ -81,46 +94,74 @@ func mergedInto(ctx context.Context, q querier, query, customerID string) (strin
 	return into.String, nil
 }
 
-// Spend sums up one customer's purchases.
-func (r reader) Spend(ctx context.Context, customerID string, w domain.Window) (domain.Spend, error) {
-	var (
-		s           domain.Spend
-		first, last sql.NullInt64
-	)
+// dayMicros is one day in the unit of stored times; integer division by
+// it gives the day number on both databases. It is written into the SQL
+// as a literal, as PostgreSQL takes `occur_time / $1` and
+// `occur_time / $2` for different expressions in GROUP BY.
+const dayMicros = int64(24 * time.Hour / time.Microsecond)
+
+// day is the SQL of the day number of occur_time.
+const day = "occur_time / 86400000000"
+
+// Facts sums up one customer's purchases and returns.
+func (r reader) Facts(ctx context.Context, customerID string, w domain.Window) (domain.Facts, error) {
+	f := domain.Facts{CustomerID: customerID}
+	var first, last sql.NullInt64
+	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
 	err := r.q.QueryRow(ctx, `
-		SELECT
-			CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+		SELECT COUNT(*), COUNT(DISTINCT `+day+`), MIN(occur_time), MAX(occur_time),
 			CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-			COUNT(*), MIN(occur_time), MAX(occur_time)
+			CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+			CAST(COALESCE(SUM(CASE WHEN currency = ? AND `+day+` > (SELECT MIN(occur_time) FROM purchases WHERE customer_id = ?) / 86400000000
+				THEN amount_minor ELSE 0 END), 0) AS BIGINT)
 		FROM purchases WHERE customer_id = ?`,
-		w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until), w.Currency, customerID,
-	).Scan(&s.Trailing, &s.Lifetime, &s.Count, &first, &last)
+		w.Currency, w.Currency, since, until, w.Currency, customerID, customerID,
+	).Scan(&f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend)
 	if err != nil {
-		return domain.Spend{}, fmt.Errorf("sum customer spend: %w", err)
+		return domain.Facts{}, fmt.Errorf("sum customer purchases: %w", err)
 	}
 	if first.Valid {
-		s.First = sqldb.FromMicros(first.Int64)
+		f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
 	}
-	if last.Valid {
-		s.Last = sqldb.FromMicros(last.Int64)
+	var trailingRefunds int64
+	err = r.q.QueryRow(ctx, `
+		SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT),
+			CAST(COALESCE(SUM(CASE WHEN occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+		FROM returns WHERE customer_id = ? AND currency = ?`,
+		since, until, customerID, w.Currency,
+	).Scan(&f.Refunds, &trailingRefunds)
+	if err != nil {
+		return domain.Facts{}, fmt.Errorf("sum customer returns: %w", err)
 	}
-	return s, nil
+	f.Lifetime -= f.Refunds
+	f.Trailing -= trailingRefunds
+	return f, nil
 }
 
+// trailingSpends is the per-customer spend net of refunds in a window: the
+// population the ranking ranks. Refunds are looked up per customer (an
+// index probe, and returns are few) so that purchases are still summed
+// from the window index alone; a customer with refunds but no purchase in
+// the window has nothing to rank.
+const trailingSpends = `
+	SELECT p.customer_id, SUM(p.amount_minor) - COALESCE((SELECT SUM(r.amount_minor) FROM returns r
+		WHERE r.customer_id = p.customer_id AND r.currency = ? AND r.occur_time >= ? AND r.occur_time <= ?), 0) AS spend
+	FROM purchases p
+	WHERE p.currency = ? AND p.occur_time >= ? AND p.occur_time <= ?
+	GROUP BY p.customer_id`
+
 // Ranking returns the spend of the customers who spent more than spend in
-// w, and of everyone, in one aggregate over per-customer sums.
+// w, and of everyone (net spends above zero), in one aggregate over
+// per-customer sums.
 func (r reader) Ranking(ctx context.Context, w domain.Window, spend int64) (domain.Standing, error) {
 	st := domain.Standing{Spend: spend}
+	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
 	err := r.q.QueryRow(ctx, `
 		SELECT
 			CAST(COALESCE(SUM(CASE WHEN t.spend > ? THEN t.spend ELSE 0 END), 0) AS BIGINT),
-			CAST(COALESCE(SUM(t.spend), 0) AS BIGINT)
-		FROM (
-			SELECT SUM(amount_minor) AS spend FROM purchases
-			WHERE currency = ? AND occur_time >= ? AND occur_time <= ?
-			GROUP BY customer_id
-		) t`,
-		spend, w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until),
+			CAST(COALESCE(SUM(CASE WHEN t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT)
+		FROM (`+trailingSpends+`) t`,
+		max(spend, 0), w.Currency, since, until, w.Currency, since, until,
 	).Scan(&st.Above, &st.Total)
 	if err != nil {
 		return domain.Standing{}, fmt.Errorf("rank spend: %w", err)
@@ -163,7 +204,56 @@ func (t *storeTx) RecordPurchase(ctx context.Context, p domain.Purchase) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("record purchase: %w", err)
 	}
-	return n == 1, nil
+	if n != 1 {
+		return false, nil
+	}
+	if err := t.insertLines(ctx, p.InteractionID, p.CustomerID, p.Amount.Currency, p.OccurTime, p.Lines, 1); err != nil {
+		return false, fmt.Errorf("record purchase: %w", err)
+	}
+	return true, nil
+}
+
+// RecordReturn inserts the return unless its interaction id is stored.
+func (t *storeTx) RecordReturn(ctx context.Context, r domain.Return) (bool, error) {
+	res, err := t.tx.Exec(ctx, `
+		INSERT INTO returns (interaction_id, customer_id, purchase_interaction_id, currency, amount_minor, occur_time)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING`,
+		r.InteractionID, r.CustomerID, r.PurchaseInteractionID, r.Refund.Currency, r.Refund.Minor, sqldb.Micros(r.OccurTime))
+	if err != nil {
+		return false, fmt.Errorf("record return: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record return: %w", err)
+	}
+	if n != 1 {
+		return false, nil
+	}
+	if err := t.insertLines(ctx, r.InteractionID, r.CustomerID, r.Refund.Currency, r.OccurTime, r.Lines, -1); err != nil {
+		return false, fmt.Errorf("record return: %w", err)
+	}
+	return true, nil
+}
+
+// insertLines stores lines with their month; sign -1 makes a return's
+// lines subtract.
+func (t *storeTx) insertLines(ctx context.Context, interactionID, customerID, currency string, at time.Time, lines []domain.Line, sign int64) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	month := MonthIndex(at)
+	rows := make([][]any, len(lines))
+	for i, l := range lines {
+		rows[i] = []any{interactionID, i, customerID, l.Category, sign * l.Quantity, currency, sign * l.Amount, month}
+	}
+	return t.tx.InsertRows(ctx, "purchase_lines",
+		[]string{"interaction_id", "line_no", "customer_id", "category", "quantity", "currency", "amount_minor", "month"}, rows)
+}
+
+// MonthIndex is year*12 + month-1 of t in UTC.
+func MonthIndex(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*12 + int(t.Month()) - 1
 }
 
 // LockMergedInto reads whom the customer was merged into, locking its row
@@ -179,8 +269,15 @@ func (t *storeTx) LockMergedInto(ctx context.Context, customerID string) (string
 
 // MergeCustomer moves from's purchases to to and links from to to.
 func (t *storeTx) MergeCustomer(ctx context.Context, from, to string) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE purchases SET customer_id = ? WHERE customer_id = ?`, to, from); err != nil {
-		return fmt.Errorf("merge customer: move purchases: %w", err)
+	for _, table := range []string{"purchases", "returns", "purchase_lines"} {
+		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET customer_id = ? WHERE customer_id = ?`, to, from); err != nil {
+			return fmt.Errorf("merge customer: move %s: %w", table, err)
+		}
+	}
+	for _, table := range []string{"customer_values", "customer_profiles", "customer_tags", "customer_attributes"} {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id = ?`, from); err != nil {
+			return fmt.Errorf("merge customer: drop %s: %w", table, err)
+		}
 	}
 	if _, err := t.tx.Exec(ctx, `UPDATE customers SET merged_into = ? WHERE id = ? OR merged_into = ?`, to, from, from); err != nil {
 		return fmt.Errorf("merge customer: link: %w", err)
@@ -195,6 +292,13 @@ func (t *storeTx) RecordErasure(ctx context.Context, e domain.Erasure, recordTim
 		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
 	if err != nil {
 		return fmt.Errorf("record erasure: %w", err)
+	}
+	// Attributes and tags may say something about the person; the
+	// profile's enums and owner do not, and segments keep using them.
+	for _, table := range []string{"customer_tags", "customer_attributes"} {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id = ?`, e.CustomerID); err != nil {
+			return fmt.Errorf("record erasure: %w", err)
+		}
 	}
 	return nil
 }

@@ -129,11 +129,11 @@ func testPurchaseOnce(t *testing.T, s *sqlstore.Store) {
 		t.Fatal("second RecordPurchase = true, want false")
 	}
 	w := domain.Window{Currency: "CNY", Since: at.Add(-time.Hour), Until: at.Add(time.Hour)}
-	spend, err := s.Spend(ctx, cust, w)
+	spend, err := s.Facts(ctx, cust, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spend.Count != 1 || spend.Lifetime != 1000 || spend.Trailing != 1000 {
+	if spend.PurchaseCount != 1 || spend.Lifetime != 1000 || spend.Trailing != 1000 {
 		t.Fatalf("spend after duplicate = %+v, want one purchase of 1000", spend)
 	}
 }
@@ -144,11 +144,11 @@ func testSpend(t *testing.T, s *sqlstore.Store) {
 	now := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
 	w := domain.Window{Currency: "CNY", Since: now.AddDate(-1, 0, 0), Until: now}
 
-	empty, err := s.Spend(ctx, cust, w)
+	empty, err := s.Facts(ctx, cust, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty != (domain.Spend{}) {
+	if empty != (domain.Facts{CustomerID: cust}) {
 		t.Fatalf("spend of a customer without purchases = %+v, want zero", empty)
 	}
 
@@ -163,16 +163,22 @@ func testSpend(t *testing.T, s *sqlstore.Store) {
 	} {
 		record(t, s, p)
 	}
-	got, err := s.Spend(ctx, cust, w)
+	got, err := s.Facts(ctx, cust, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := domain.Spend{
-		Trailing: 400 + 800,
-		Lifetime: 100 + 200 + 400 + 800 + 3200,
-		Count:    6,
-		First:    first,
-		Last:     now.Add(time.Hour),
+	want := domain.Facts{
+		CustomerID:    cust,
+		Trailing:      400 + 800,
+		Lifetime:      100 + 200 + 400 + 800 + 3200,
+		PurchaseCount: 6,
+		// Days: first and just before the window (one day), the window's
+		// first day, now-1h (the day before now), now and now+1h.
+		PurchaseDays: 4,
+		// Spend on the days after the first, in CNY.
+		RepeatSpend: 400 + 800 + 3200,
+		First:       first,
+		Last:        now.Add(time.Hour),
 	}
 	if got != want {
 		t.Fatalf("Spend = %+v\nwant    %+v", got, want)
@@ -359,15 +365,15 @@ func testMergeCustomer(t *testing.T, s *sqlstore.Store) {
 		})
 	}
 	w := domain.Window{Currency: "CNY", Since: at.Add(-time.Hour), Until: at.Add(time.Hour)}
-	sp, err := s.Spend(ctx, survivor, w)
+	sp, err := s.Facts(ctx, survivor, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sp.Trailing != 500 || sp.Count != 2 {
+	if sp.Trailing != 500 || sp.PurchaseCount != 2 {
 		t.Errorf("survivor spend = %+v, want 500 in 2 purchases", sp)
 	}
-	if sp, _ := s.Spend(ctx, merged, w); sp.Count != 0 {
-		t.Errorf("merged customer keeps %d purchases", sp.Count)
+	if sp, _ := s.Facts(ctx, merged, w); sp.PurchaseCount != 0 {
+		t.Errorf("merged customer keeps %d purchases", sp.PurchaseCount)
 	}
 }
 

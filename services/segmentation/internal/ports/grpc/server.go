@@ -6,10 +6,14 @@ package grpc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
@@ -25,25 +29,29 @@ import (
 // Server implements segmentationv1.SegmentationServiceServer.
 type Server struct {
 	segmentationv1.UnimplementedSegmentationServiceServer
-	svc *app.Service
+	svc      *app.Service
+	currency string
+	policy   domain.PredictionPolicy
 }
 
-// NewServer returns the API over svc.
-func NewServer(svc *app.Service) *Server {
-	return &Server{svc: svc}
+// NewServer returns the API over svc, which reports money in currency
+// and predicts under policy (for the horizons it reports).
+func NewServer(svc *app.Service, currency string, policy domain.PredictionPolicy) *Server {
+	return &Server{svc: svc, currency: currency, policy: policy}
 }
 
-// GetCustomerValue returns a customer's ABC class and spend.
+// GetCustomerValue returns a customer's value: ABC class, spend, RFM and
+// predictions.
 func (s *Server) GetCustomerValue(ctx context.Context, req *segmentationv1.GetCustomerValueRequest) (*segmentationv1.GetCustomerValueResponse, error) {
 	v, err := s.svc.GetCustomerValue(ctx, req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.GetCustomerValueResponse{Value: toProtoCustomerValue(v)}, nil
+	return &segmentationv1.GetCustomerValueResponse{Value: s.toProtoCustomerValue(v)}, nil
 }
 
-func toProtoCustomerValue(v domain.CustomerValue) *segmentationv1.CustomerValue {
-	return &segmentationv1.CustomerValue{
+func (s *Server) toProtoCustomerValue(v domain.CustomerValue) *segmentationv1.CustomerValue {
+	out := &segmentationv1.CustomerValue{
 		CustomerId:        v.CustomerID,
 		AbcClass:          segevents.ToProtoClass(v.Class),
 		TrailingSpend:     toProtoMoney(v.TrailingSpend),
@@ -53,6 +61,246 @@ func toProtoCustomerValue(v domain.CustomerValue) *segmentationv1.CustomerValue 
 		LastPurchaseTime:  toProtoTime(v.LastPurchaseTime),
 		RevenueShareAbove: v.RevenueShareAbove,
 		ComputeTime:       toProtoTime(v.ComputeTime),
+		PurchaseDays:      v.PurchaseDays,
+		Refunds:           toProtoMoney(v.Refunds),
+	}
+	if v.RFM.R > 0 {
+		out.Rfm = &segmentationv1.RfmScore{Recency: int32(v.RFM.R), Frequency: int32(v.RFM.F), Monetary: int32(v.RFM.M), Segment: v.RFM.Segment}
+	}
+	if v.Predicted {
+		out.Prediction = &segmentationv1.CustomerPrediction{
+			PAlive:             v.Prediction.PAlive,
+			ExpectedPurchases:  v.Prediction.ExpectedPurchases,
+			HorizonWeeks:       int32(s.policy.HorizonWeeks),
+			ExpectedOrderValue: s.money(v.Prediction.ExpectedAOV),
+			Clv:                s.money(v.Prediction.CLV),
+			ClvHorizonMonths:   int32(s.policy.CLVMonths),
+		}
+	}
+	for _, c := range v.CategorySpends {
+		out.CategorySpends = append(out.CategorySpends, &segmentationv1.CategorySpend{
+			Category: c.Category, Quantity: c.Quantity, Spend: s.money(float64(c.Spend)),
+		})
+	}
+	return out
+}
+
+// money rounds an amount in minor units of the reporting currency.
+func (s *Server) money(minor float64) *typev1.Money {
+	if math.IsNaN(minor) || math.IsInf(minor, 0) {
+		minor = 0
+	}
+	return &typev1.Money{CurrencyCode: s.currency, AmountMinor: int64(math.Round(minor))}
+}
+
+// GetParetoSummary returns the classes' shares of customers and revenue.
+func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetParetoSummaryRequest) (*segmentationv1.GetParetoSummaryResponse, error) {
+	sum, asOf, err := s.svc.ParetoSummary(ctx, domain.Cutoffs{A: req.GetClassACutoff(), B: req.GetClassBCutoff()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &segmentationv1.GetParetoSummaryResponse{
+		CustomerCount:             sum.Customers,
+		Revenue:                   s.money(float64(sum.Revenue)),
+		Top_20PercentRevenueShare: sum.Top20Share,
+		ClassACutoff:              sum.Cutoffs.A,
+		ClassBCutoff:              sum.Cutoffs.B,
+		AsOfTime:                  toProtoTime(asOf),
+	}
+	for _, c := range sum.Classes {
+		out.Classes = append(out.Classes, &segmentationv1.ClassShare{
+			AbcClass: segevents.ToProtoClass(c.Class), CustomerCount: c.Customers, CustomerShare: c.CustomerShare,
+			Revenue: s.money(float64(c.Revenue)), RevenueShare: c.RevenueShare,
+		})
+	}
+	return out, nil
+}
+
+// RecomputeValues recomputes every value and segment now.
+func (s *Server) RecomputeValues(ctx context.Context, _ *segmentationv1.RecomputeValuesRequest) (*segmentationv1.RecomputeValuesResponse, error) {
+	res, err := s.svc.RecomputeValues(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.RecomputeValuesResponse{
+		CustomerCount: res.Customers, ClassChangeCount: res.ClassChanges,
+		MembershipChangeCount: res.MembershipChanges, Duration: durationpb.New(res.Duration),
+	}, nil
+}
+
+// GetModelFit returns the current fit.
+func (s *Server) GetModelFit(ctx context.Context, _ *segmentationv1.GetModelFitRequest) (*segmentationv1.GetModelFitResponse, error) {
+	fit, err := s.svc.GetModelFit(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.GetModelFitResponse{Fit: toProtoFit(fit)}, nil
+}
+
+// RefitModel fits the models and recomputes every value.
+func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelRequest) (*segmentationv1.RefitModelResponse, error) {
+	var end time.Time
+	if ts := req.GetCalibrationEndTime(); ts != nil {
+		if err := ts.CheckValid(); err != nil {
+			return nil, rpcerr.InvalidArgument(validation.Violation{Field: "calibration_end_time", Description: "is not a valid time"})
+		}
+		end = ts.AsTime()
+	}
+	fit, err := s.svc.RefitModel(ctx, end)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.RefitModelResponse{Fit: toProtoFit(fit)}, nil
+}
+
+func toProtoFit(f domain.ModelFit) *segmentationv1.ModelFit {
+	return &segmentationv1.ModelFit{
+		R: f.BGNBD.R, Alpha: f.BGNBD.Alpha, A: f.BGNBD.A, B: f.BGNBD.B,
+		LogLikelihood: f.LogLikelihood, CustomerCount: f.Customers,
+		P: f.Spend.P, Q: f.Spend.Q, Gamma: f.Spend.Gamma,
+		SpendLogLikelihood: f.SpendLogLikelihood, RepeatCustomerCount: f.RepeatCustomers,
+		CalibrationEndTime: toProtoTime(f.CalibrationEnd), FitTime: toProtoTime(f.FitTime),
+		FitDuration: durationpb.New(f.Duration), TimeUnit: "week", BgnbdFitDuration: durationpb.New(f.BGNBDDuration),
+	}
+}
+
+// CreateSegment defines a segment.
+func (s *Server) CreateSegment(ctx context.Context, req *segmentationv1.CreateSegmentRequest) (*segmentationv1.CreateSegmentResponse, error) {
+	if req.GetSegment() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
+	}
+	seg, err := s.svc.CreateSegment(ctx, toDomainSegment(req.GetSegment()), req.GetRequestId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.CreateSegmentResponse{Segment: toProtoSegment(seg)}, nil
+}
+
+// GetSegment returns a segment.
+func (s *Server) GetSegment(ctx context.Context, req *segmentationv1.GetSegmentRequest) (*segmentationv1.GetSegmentResponse, error) {
+	seg, err := s.svc.GetSegment(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.GetSegmentResponse{Segment: toProtoSegment(seg)}, nil
+}
+
+// ListSegments lists segments by name.
+func (s *Server) ListSegments(ctx context.Context, req *segmentationv1.ListSegmentsRequest) (*segmentationv1.ListSegmentsResponse, error) {
+	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &segmentationv1.ListSegmentsResponse{NextPageToken: next}
+	for _, seg := range segs {
+		out.Segments = append(out.Segments, toProtoSegment(seg))
+	}
+	return out, nil
+}
+
+// UpdateSegment changes a segment.
+func (s *Server) UpdateSegment(ctx context.Context, req *segmentationv1.UpdateSegmentRequest) (*segmentationv1.UpdateSegmentResponse, error) {
+	if req.GetSegment() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
+	}
+	seg, err := s.svc.UpdateSegment(ctx, toDomainSegment(req.GetSegment()), req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.UpdateSegmentResponse{Segment: toProtoSegment(seg)}, nil
+}
+
+// DeleteSegment deletes a segment.
+func (s *Server) DeleteSegment(ctx context.Context, req *segmentationv1.DeleteSegmentRequest) (*segmentationv1.DeleteSegmentResponse, error) {
+	if err := s.svc.DeleteSegment(ctx, req.GetId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.DeleteSegmentResponse{}, nil
+}
+
+// ListSegmentMembers pages through a segment's members.
+func (s *Server) ListSegmentMembers(ctx context.Context, req *segmentationv1.ListSegmentMembersRequest) (*segmentationv1.ListSegmentMembersResponse, error) {
+	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.ListSegmentMembersResponse{CustomerIds: ids, NextPageToken: next, TotalSize: total}, nil
+}
+
+// StreamSegmentMembers streams a segment's members in pages.
+func (s *Server) StreamSegmentMembers(req *segmentationv1.StreamSegmentMembersRequest, stream grpc.ServerStreamingServer[segmentationv1.StreamSegmentMembersResponse]) error {
+	err := s.svc.StreamSegmentMembers(stream.Context(), req.GetSegmentId(), func(ids []string) error {
+		return stream.Send(&segmentationv1.StreamSegmentMembersResponse{CustomerIds: ids})
+	})
+	if err != nil {
+		return toStatus(err)
+	}
+	return nil
+}
+
+// CheckSegmentMembership says whether a customer is a member.
+func (s *Server) CheckSegmentMembership(ctx context.Context, req *segmentationv1.CheckSegmentMembershipRequest) (*segmentationv1.CheckSegmentMembershipResponse, error) {
+	ok, err := s.svc.CheckMembership(ctx, req.GetSegmentId(), req.GetCustomerId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &segmentationv1.CheckSegmentMembershipResponse{Member: ok}, nil
+}
+
+// ListDemandSeries returns monthly demand per category.
+func (s *Server) ListDemandSeries(ctx context.Context, req *segmentationv1.ListDemandSeriesRequest) (*segmentationv1.ListDemandSeriesResponse, error) {
+	series, err := s.svc.ListDemandSeries(ctx, req.GetCategory())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &segmentationv1.ListDemandSeriesResponse{}
+	for _, d := range series {
+		out.Series = append(out.Series, s.toProtoSeries(d))
+	}
+	return out, nil
+}
+
+// ForecastDemand forecasts a category's monthly demand.
+func (s *Server) ForecastDemand(ctx context.Context, req *segmentationv1.ForecastDemandRequest) (*segmentationv1.ForecastDemandResponse, error) {
+	f, err := s.svc.ForecastDemand(ctx, req.GetCategory(), req.GetHorizonMonths())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	method := "holt_linear"
+	if f.Seasonal {
+		method = "holt_winters_additive"
+	}
+	return &segmentationv1.ForecastDemandResponse{
+		History:          s.toProtoSeries(f.History),
+		Forecast:         s.toProtoSeries(f.Forecast),
+		Method:           method,
+		QuantityAccuracy: &segmentationv1.ForecastAccuracy{HeldOutMonths: int32(f.Quantity.HeldOut), Mape: f.Quantity.MAPE, Mae: f.Quantity.MAE},
+		// The revenue error is in the currency's major unit.
+		RevenueAccuracy: &segmentationv1.ForecastAccuracy{HeldOutMonths: int32(f.Revenue.HeldOut), Mape: f.Revenue.MAPE, Mae: f.Revenue.MAE / s.policy.MinorPerMajor},
+	}, nil
+}
+
+func (s *Server) toProtoSeries(d app.DemandSeries) *segmentationv1.DemandSeries {
+	out := &segmentationv1.DemandSeries{Category: d.Category}
+	for i := range d.Quantity {
+		m := d.FirstMonth + i
+		out.Points = append(out.Points, &segmentationv1.DemandPoint{
+			Month:    fmt.Sprintf("%04d-%02d", m/12, m%12+1),
+			Quantity: d.Quantity[i],
+			Revenue:  s.money(d.Revenue[i]),
+		})
+	}
+	return out
+}
+
+func toDomainSegment(p *segmentationv1.Segment) domain.Segment {
+	return domain.Segment{ID: p.GetId(), Name: p.GetName(), Description: p.GetDescription(), Filter: p.GetFilter(), Etag: p.GetEtag()}
+}
+
+func toProtoSegment(s domain.Segment) *segmentationv1.Segment {
+	return &segmentationv1.Segment{
+		Id: s.ID, Name: s.Name, Description: s.Description, Filter: s.Filter, MemberCount: s.MemberCount,
+		CreateTime: toProtoTime(s.CreateTime), UpdateTime: toProtoTime(s.UpdateTime), Etag: s.Etag,
 	}
 }
 
@@ -78,6 +326,14 @@ func toStatus(err error) error {
 		return rpcerr.InvalidArgument(verr.Violations...)
 	case errors.Is(err, domain.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, domain.ErrConflict):
+		return status.Error(codes.Aborted, err.Error())
+	case errors.Is(err, domain.ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, domain.ErrFailedPrecondition):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
 	default:
 		return err
 	}

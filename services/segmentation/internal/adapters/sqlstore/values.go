@@ -1,0 +1,389 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+)
+
+var valueColumns = []string{
+	"customer_id", "purchase_count", "purchase_days", "first_time", "last_time", "lifetime_spend", "trailing_spend",
+	"refunds", "repeat_spend", "abc_class", "share_above", "recency_score", "frequency_score", "monetary_score",
+	"rfm_segment", "predicted", "p_alive", "expected_purchases", "expected_aov", "clv", "compute_time",
+}
+
+func valueRow(v domain.Value) []any {
+	var first, last any
+	if !v.First.IsZero() {
+		first, last = sqldb.Micros(v.First), sqldb.Micros(v.Last)
+	}
+	predicted := 0
+	if v.Predicted {
+		predicted = 1
+	}
+	return []any{
+		v.CustomerID, v.PurchaseCount, v.PurchaseDays, first, last, v.Lifetime, v.Trailing,
+		v.Refunds, v.RepeatSpend, v.Class.String(), v.ShareAbove, v.RFM.R, v.RFM.F, v.RFM.M,
+		v.RFM.Segment, predicted, v.Prediction.PAlive, v.Prediction.ExpectedPurchases, v.Prediction.ExpectedAOV,
+		v.Prediction.CLV, sqldb.Micros(v.ComputeTime),
+	}
+}
+
+func parseClass(s string) domain.Class {
+	switch s {
+	case "A":
+		return domain.ClassA
+	case "B":
+		return domain.ClassB
+	case "C":
+		return domain.ClassC
+	}
+	return domain.ClassUnspecified
+}
+
+// Value returns the stored value of a customer.
+func (r reader) Value(ctx context.Context, customerID string) (domain.Value, bool, error) {
+	var (
+		v           domain.Value
+		first, last sql.NullInt64
+		class       string
+		predicted   int
+		computed    int64
+	)
+	err := r.q.QueryRow(ctx, `SELECT purchase_count, purchase_days, first_time, last_time, lifetime_spend, trailing_spend,
+		refunds, repeat_spend, abc_class, share_above, recency_score, frequency_score, monetary_score,
+		rfm_segment, predicted, p_alive, expected_purchases, expected_aov, clv, compute_time
+		FROM customer_values WHERE customer_id = ?`, customerID).Scan(
+		&v.PurchaseCount, &v.PurchaseDays, &first, &last, &v.Lifetime, &v.Trailing,
+		&v.Refunds, &v.RepeatSpend, &class, &v.ShareAbove, &v.RFM.R, &v.RFM.F, &v.RFM.M,
+		&v.RFM.Segment, &predicted, &v.Prediction.PAlive, &v.Prediction.ExpectedPurchases, &v.Prediction.ExpectedAOV,
+		&v.Prediction.CLV, &computed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Value{}, false, nil
+	}
+	if err != nil {
+		return domain.Value{}, false, fmt.Errorf("load value: %w", err)
+	}
+	v.CustomerID = customerID
+	if first.Valid {
+		v.First, v.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
+	}
+	v.Class, v.Predicted, v.ComputeTime = parseClass(class), predicted == 1, sqldb.FromMicros(computed)
+	return v, true, nil
+}
+
+// CategorySpends returns a customer's spend per category.
+func (r reader) CategorySpends(ctx context.Context, customerID, currency string) ([]domain.CategorySpend, error) {
+	rows, err := r.q.Query(ctx, `SELECT category, CAST(SUM(quantity) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
+		FROM purchase_lines WHERE customer_id = ? AND currency = ? GROUP BY category ORDER BY category`, customerID, currency)
+	if err != nil {
+		return nil, fmt.Errorf("category spend: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.CategorySpend
+	for rows.Next() {
+		var c domain.CategorySpend
+		if err := rows.Scan(&c.Category, &c.Quantity, &c.Spend); err != nil {
+			return nil, fmt.Errorf("category spend: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CurrentFit returns the latest model fit.
+func (r reader) CurrentFit(ctx context.Context) (domain.ModelFit, bool, error) {
+	var (
+		f                             domain.ModelFit
+		fitTime, calEnd, dura, bgDura int64
+	)
+	err := r.q.QueryRow(ctx, `SELECT id, fit_time, calibration_end, r, alpha, a, b, log_likelihood, customer_count,
+		p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros
+		FROM model_fits ORDER BY fit_time DESC, id DESC LIMIT 1`).Scan(
+		&f.ID, &fitTime, &calEnd, &f.BGNBD.R, &f.BGNBD.Alpha, &f.BGNBD.A, &f.BGNBD.B, &f.LogLikelihood, &f.Customers,
+		&f.Spend.P, &f.Spend.Q, &f.Spend.Gamma, &f.SpendLogLikelihood, &f.RepeatCustomers, &dura, &bgDura)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.ModelFit{}, false, nil
+	}
+	if err != nil {
+		return domain.ModelFit{}, false, fmt.Errorf("load model fit: %w", err)
+	}
+	f.FitTime, f.CalibrationEnd, f.Duration = sqldb.FromMicros(fitTime), sqldb.FromMicros(calEnd), time.Duration(dura)*time.Microsecond
+	f.BGNBDDuration = time.Duration(bgDura) * time.Microsecond
+	return f, true, nil
+}
+
+// RFMBounds returns the bounds of the last recompute.
+func (r reader) RFMBounds(ctx context.Context) (domain.RFMBounds, error) {
+	var (
+		b             domain.RFMBounds
+		rec, fr, mon  string
+		computeMicros int64
+	)
+	err := r.q.QueryRow(ctx, `SELECT recency, frequency, monetary, compute_time FROM rfm_bounds WHERE id = 1`).
+		Scan(&rec, &fr, &mon, &computeMicros)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.RFMBounds{}, nil
+	}
+	if err != nil {
+		return domain.RFMBounds{}, fmt.Errorf("load rfm bounds: %w", err)
+	}
+	for _, x := range []struct {
+		s string
+		q *domain.Quintiles
+	}{{rec, &b.Recency}, {fr, &b.Frequency}, {mon, &b.Monetary}} {
+		if err := json.Unmarshal([]byte(x.s), x.q); err != nil {
+			return domain.RFMBounds{}, fmt.Errorf("load rfm bounds: %w", err)
+		}
+	}
+	b.ComputeTime = sqldb.FromMicros(computeMicros)
+	return b, nil
+}
+
+// PutValue stores a customer's value.
+func (t *storeTx) PutValue(ctx context.Context, v domain.Value) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM customer_values WHERE customer_id = ?`, v.CustomerID); err != nil {
+		return fmt.Errorf("store value: %w", err)
+	}
+	if err := sqldb.InsertRows(ctx, t.tx, "customer_values", valueColumns, [][]any{valueRow(v)}); err != nil {
+		return fmt.Errorf("store value: %w", err)
+	}
+	return nil
+}
+
+// ReplaceValues replaces every stored value, in bulk (COPY on
+// PostgreSQL).
+func (t *storeTx) ReplaceValues(ctx context.Context, vs []domain.Value) error {
+	// TRUNCATE on PostgreSQL: deleting a million rows one by one costs
+	// more than writing them. It is transactional there, and SQLite
+	// empties a table by a DELETE without WHERE just as fast.
+	empty := `DELETE FROM customer_values`
+	if t.tx.Dialect() == sqldb.Postgres {
+		empty = `TRUNCATE customer_values`
+	}
+	if _, err := t.tx.Exec(ctx, empty); err != nil {
+		return fmt.Errorf("replace values: %w", err)
+	}
+	const batch = 20000
+	rows := make([][]any, 0, batch)
+	for i, v := range vs {
+		rows = append(rows, valueRow(v))
+		if len(rows) == batch || i == len(vs)-1 {
+			if err := t.tx.InsertRows(ctx, "customer_values", valueColumns, rows); err != nil {
+				return fmt.Errorf("replace values: %w", err)
+			}
+			rows = rows[:0]
+		}
+	}
+	return nil
+}
+
+// PutRFMBounds stores the bounds of a recompute.
+func (t *storeTx) PutRFMBounds(ctx context.Context, b domain.RFMBounds) error {
+	enc := func(q domain.Quintiles) string {
+		if q == nil {
+			q = domain.Quintiles{}
+		}
+		raw, _ := json.Marshal(q)
+		return string(raw)
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO rfm_bounds (id, recency, frequency, monetary, compute_time) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET recency = excluded.recency, frequency = excluded.frequency,
+			monetary = excluded.monetary, compute_time = excluded.compute_time`,
+		enc(b.Recency), enc(b.Frequency), enc(b.Monetary), sqldb.Micros(b.ComputeTime))
+	if err != nil {
+		return fmt.Errorf("store rfm bounds: %w", err)
+	}
+	return nil
+}
+
+// PutFit stores a model fit.
+func (t *storeTx) PutFit(ctx context.Context, f domain.ModelFit) error {
+	if f.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("store model fit: %w", err)
+		}
+		f.ID = id.String()
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO model_fits (id, fit_time, calibration_end, r, alpha, a, b, log_likelihood,
+		customer_count, p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, sqldb.Micros(f.FitTime), sqldb.Micros(f.CalibrationEnd), f.BGNBD.R, f.BGNBD.Alpha, f.BGNBD.A, f.BGNBD.B,
+		f.LogLikelihood, f.Customers, f.Spend.P, f.Spend.Q, f.Spend.Gamma, f.SpendLogLikelihood, f.RepeatCustomers,
+		f.Duration.Microseconds(), f.BGNBDDuration.Microseconds())
+	if err != nil {
+		return fmt.Errorf("store model fit: %w", err)
+	}
+	return nil
+}
+
+// AllFacts sums up every registered customer not merged away, in two
+// aggregates: purchases per customer and day (the models' transactions),
+// then per customer; returns are summed apart and subtracted.
+func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) ([]domain.Facts, error) {
+	end := (domain.Day(until) + 1) * dayMicros // purchases before the next day
+	since, wUntil := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
+	// The first day's spend, needed for the repeat spend, is carried
+	// through MIN as day * 10^12 + spend: the smallest such number is the
+	// first day's, and its remainder is that day's spend (below 10^12
+	// minor units, ten billion yuan a day). One scan of purchases instead of
+	// a second aggregate to join.
+	q := bulkQuerier(s.db.Query)
+	if s.db.Dialect == sqldb.Postgres {
+		// The per-day aggregate has about one group per purchase: with
+		// the default 4 MB of work_mem it spills to disk.
+		tx, err := s.db.SQL().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("sum all purchases: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only
+		if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '`+BulkWorkMem+`'`); err != nil {
+			return nil, fmt.Errorf("sum all purchases: %w", err)
+		}
+		q = func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+			return tx.QueryContext(ctx, s.db.Rebind(query), args...)
+		}
+	}
+	rows, err := q(ctx, `
+		SELECT c.id, COALESCE(a.n, 0), COALESCE(a.days, 0), a.first_t, a.last_t,
+			COALESCE(a.lifetime, 0), COALESCE(a.trailing, 0), COALESCE(a.lifetime - a.first_day % 1000000000000, 0)
+		FROM customers c LEFT JOIN (
+			SELECT d.customer_id, CAST(SUM(d.n) AS BIGINT) AS n, COUNT(*) AS days,
+				MIN(d.first_t) AS first_t, MAX(d.last_t) AS last_t,
+				CAST(SUM(d.spend) AS BIGINT) AS lifetime, CAST(SUM(d.trailing) AS BIGINT) AS trailing,
+				MIN(d.day * 1000000000000 + d.spend) AS first_day
+			FROM (
+				SELECT customer_id, `+day+` AS day, COUNT(*) AS n, MIN(occur_time) AS first_t, MAX(occur_time) AS last_t,
+					CAST(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END) AS BIGINT) AS spend,
+					CAST(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END) AS BIGINT) AS trailing
+				FROM purchases WHERE occur_time < ?
+				GROUP BY customer_id, `+day+`
+			) d
+			GROUP BY d.customer_id
+		) a ON a.customer_id = c.id
+		WHERE c.merged_into IS NULL`,
+		w.Currency, w.Currency, since, wUntil, end)
+	if err != nil {
+		return nil, fmt.Errorf("sum all purchases: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Facts
+	index := map[string]int{}
+	for rows.Next() {
+		var (
+			f           domain.Facts
+			first, last sql.NullInt64
+		)
+		if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend); err != nil {
+			return nil, fmt.Errorf("sum all purchases: %w", err)
+		}
+		if first.Valid {
+			f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
+		}
+		index[f.CustomerID] = len(out)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sum all purchases: %w", err)
+	}
+	refunds, err := q(ctx, `
+		SELECT customer_id, CAST(SUM(amount_minor) AS BIGINT),
+			CAST(SUM(CASE WHEN occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END) AS BIGINT)
+		FROM returns WHERE currency = ? AND occur_time < ? GROUP BY customer_id`, since, wUntil, w.Currency, end)
+	if err != nil {
+		return nil, fmt.Errorf("sum all returns: %w", err)
+	}
+	defer refunds.Close()
+	for refunds.Next() {
+		var (
+			id              string
+			total, trailing int64
+		)
+		if err := refunds.Scan(&id, &total, &trailing); err != nil {
+			return nil, fmt.Errorf("sum all returns: %w", err)
+		}
+		if i, ok := index[id]; ok {
+			out[i].Refunds = total
+			out[i].Lifetime -= total
+			out[i].Trailing -= trailing
+		}
+	}
+	return out, refunds.Err()
+}
+
+// BulkWorkMem is the PostgreSQL work_mem of the whole-population
+// aggregate.
+const BulkWorkMem = "256MB"
+
+type bulkQuerier func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+// Values returns every stored value's class and RFM segment.
+func (s *Store) Values(ctx context.Context) (map[string]domain.ClassAndSegment, error) {
+	rows, err := s.db.Query(ctx, `SELECT customer_id, abc_class, rfm_segment FROM customer_values`)
+	if err != nil {
+		return nil, fmt.Errorf("load classes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]domain.ClassAndSegment{}
+	for rows.Next() {
+		var id, class, seg string
+		if err := rows.Scan(&id, &class, &seg); err != nil {
+			return nil, fmt.Errorf("load classes: %w", err)
+		}
+		out[id] = domain.ClassAndSegment{Class: parseClass(class), RFM: seg}
+	}
+	return out, rows.Err()
+}
+
+// TrailingSpends returns every stored value's trailing spend.
+func (s *Store) TrailingSpends(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT trailing_spend FROM customer_values`)
+	if err != nil {
+		return nil, fmt.Errorf("load trailing spend: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("load trailing spend: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Demand returns monthly demand per category.
+func (s *Store) Demand(ctx context.Context, category, currency string) ([]domain.DemandRow, error) {
+	q := `SELECT category, month, CAST(SUM(quantity) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
+		FROM purchase_lines WHERE currency = ?`
+	args := []any{currency}
+	if category != "" {
+		q += ` AND category = ?`
+		args = append(args, category)
+	}
+	rows, err := s.db.Query(ctx, q+` GROUP BY category, month ORDER BY category, month`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("demand: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.DemandRow
+	for rows.Next() {
+		var d domain.DemandRow
+		if err := rows.Scan(&d.Category, &d.Month, &d.Quantity, &d.Revenue); err != nil {
+			return nil, fmt.Errorf("demand: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

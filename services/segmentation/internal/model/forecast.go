@@ -1,0 +1,154 @@
+package model
+
+import (
+	"errors"
+	"math"
+)
+
+// Season is the length of the seasonal cycle of monthly demand.
+const Season = 12
+
+// Smoothing are the parameters of additive Holt-Winters exponential
+// smoothing: level, trend and season weights, each in [0, 1]. Seasonal is
+// false when the series was too short for a seasonal cycle, and the model
+// is Holt's linear trend.
+type Smoothing struct {
+	Alpha, Beta, Gamma float64
+	Seasonal           bool
+}
+
+// Forecast is a fitted smoothing model and its forecast.
+type Forecast struct {
+	Smoothing Smoothing
+	// Values are the forecast of the periods after the series.
+	Values []float64
+	// HeldOut is how many final periods were held out to measure Error;
+	// 0 when the series was too short to spare any.
+	HeldOut int
+	// MAPE is the mean absolute percentage error on the held-out periods
+	// (periods with actual 0 skipped), and MAE the mean absolute error.
+	MAPE, MAE float64
+}
+
+// ErrShortSeries means there are too few periods to forecast from.
+var ErrShortSeries = errors.New("series too short to forecast")
+
+// minPeriods is the shortest series forecast: a trend needs two periods
+// beyond its start.
+const minPeriods = 3
+
+// ForecastSeries fits exponential smoothing to ys (one value per month)
+// and forecasts the next horizon months. The error measure comes from
+// refitting on all but the last months (up to 6, at most a quarter of the
+// series) and forecasting them; the forecast itself uses the whole series.
+// A seasonal model is used when the fitting series has two full cycles.
+func ForecastSeries(ys []float64, horizon int) (Forecast, error) {
+	if len(ys) < minPeriods {
+		return Forecast{}, ErrShortSeries
+	}
+	var f Forecast
+	if h := min(6, len(ys)/4); h > 0 && len(ys)-h >= minPeriods {
+		train, test := ys[:len(ys)-h], ys[len(ys)-h:]
+		s := fitSmoothing(train)
+		pred := s.predict(train, h)
+		var ape, ae float64
+		n := 0
+		for i, y := range test {
+			ae += math.Abs(y - pred[i])
+			if y != 0 {
+				ape += math.Abs(y-pred[i]) / math.Abs(y)
+				n++
+			}
+		}
+		f.HeldOut, f.MAE = h, ae/float64(h)
+		if n > 0 {
+			f.MAPE = ape / float64(n)
+		}
+	}
+	f.Smoothing = fitSmoothing(ys)
+	f.Values = f.Smoothing.predict(ys, horizon)
+	return f, nil
+}
+
+// fitSmoothing chooses the weights minimising the squared one-step-ahead
+// errors, by Nelder-Mead on their logits.
+func fitSmoothing(ys []float64) Smoothing {
+	seasonal := len(ys) >= 2*Season
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	sse := func(v []float64) float64 {
+		s := Smoothing{Alpha: sig(v[0]), Beta: sig(v[1]), Seasonal: seasonal}
+		if seasonal {
+			s.Gamma = sig(v[2])
+		}
+		return s.sse(ys)
+	}
+	x, _, _ := minimize(sse, []float64{0, -1.5, -1.5}, minimizeOptions{Step: 1, Tol: 1e-9, MaxIter: 2000, Restarts: 3})
+	s := Smoothing{Alpha: sig(x[0]), Beta: sig(x[1]), Seasonal: seasonal}
+	if seasonal {
+		s.Gamma = sig(x[2])
+	}
+	return s
+}
+
+// state runs the smoothing over ys and returns the final level, trend and
+// seasonal indices (indexed by period mod Season), and the sum of squared
+// one-step-ahead errors.
+func (s Smoothing) state(ys []float64) (level, trend float64, season []float64, sse float64) {
+	start := 1
+	if s.Seasonal {
+		// Initial level and trend from the means of the first two cycles
+		// (each the level at its middle); seasonal indices as the first
+		// cycle's deviations from that trend line.
+		var m1, m2 float64
+		for i := range Season {
+			m1 += ys[i] / Season
+			m2 += ys[Season+i] / Season
+		}
+		trend = (m2 - m1) / Season
+		mid := float64(Season-1) / 2
+		season = make([]float64, Season)
+		for i := range Season {
+			season[i] = ys[i] - (m1 + trend*(float64(i)-mid))
+		}
+		start = Season
+		// The level at the end of the first cycle.
+		level = m1 + trend*mid
+	} else {
+		level, trend = ys[0], ys[1]-ys[0]
+	}
+	for t := start; t < len(ys); t++ {
+		var si float64
+		if s.Seasonal {
+			si = season[t%Season]
+		}
+		pred := level + trend + si
+		e := ys[t] - pred
+		sse += e * e
+		prevLevel := level
+		level = s.Alpha*(ys[t]-si) + (1-s.Alpha)*(level+trend)
+		trend = s.Beta*(level-prevLevel) + (1-s.Beta)*trend
+		if s.Seasonal {
+			season[t%Season] = s.Gamma*(ys[t]-level) + (1-s.Gamma)*si
+		}
+	}
+	return level, trend, season, sse
+}
+
+func (s Smoothing) sse(ys []float64) float64 {
+	_, _, _, v := s.state(ys)
+	return v
+}
+
+// predict forecasts the h periods after ys.
+func (s Smoothing) predict(ys []float64, h int) []float64 {
+	level, trend, season, _ := s.state(ys)
+	out := make([]float64, h)
+	for k := 1; k <= h; k++ {
+		v := level + float64(k)*trend
+		if s.Seasonal {
+			v += season[(len(ys)+k-1)%Season]
+		}
+		out[k-1] = math.Max(v, 0) // demand is never negative
+	}
+	return out
+}
