@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -69,19 +72,29 @@ func newGateSender(blockAddress string) *gateSender {
 	return &gateSender{blockAddress: blockAddress, blocked: make(chan struct{}), released: make(chan struct{})}
 }
 
-func (g *gateSender) Send(ctx context.Context, d notification.Delivery) error {
-	if d.Address == g.blockAddress {
+// setBlock changes the address that blocks.
+func (g *gateSender) setBlock(address string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.blockAddress = address
+}
+
+func (g *gateSender) Send(ctx context.Context, d notification.Delivery) (notification.Receipt, error) {
+	g.mu.Lock()
+	block := g.blockAddress
+	g.mu.Unlock()
+	if d.Address == block {
 		g.once.Do(func() { close(g.blocked) })
 		select {
 		case <-g.released:
 		case <-ctx.Done():
-			return ctx.Err()
+			return notification.Receipt{}, ctx.Err()
 		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.delivered = append(g.delivered, d)
-	return nil
+	return notification.Receipt{ProviderResponse: "250 ok"}, nil
 }
 
 func (g *gateSender) release() { close(g.released) }
@@ -148,13 +161,13 @@ func TestOptOutBeforeDispatch(t *testing.T) {
 			h.drain(t)
 			gate.release()
 
-			msg := h.waitStatus(t, cust, notificationv1.MessageStatus_MESSAGE_STATUS_FAILED)
-			if msg.GetFailureReason() != "customer opted out of email" {
-				t.Fatalf("failure reason = %q, want the opt-out", msg.GetFailureReason())
+			msg := h.waitStatus(t, cust, notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED)
+			if msg.GetStatusReason() != "customer opted out of email" {
+				t.Fatalf("status reason = %q, want the opt-out", msg.GetStatusReason())
 			}
 			var failed notificationv1.MessageFailed
 			h.waitEvent(t, notificationv1.SubjectMessageFailed, msg.GetId(), &failed)
-			if failed.GetReason() != "customer opted out of email" || failed.GetChannel() != notificationv1.Channel_CHANNEL_EMAIL {
+			if failed.GetReason() != "customer opted out of email" || !failed.GetSuppressed() || failed.GetChannel() != notificationv1.Channel_CHANNEL_EMAIL {
 				t.Errorf("MessageFailed = %v", &failed)
 			}
 			for _, dl := range gate.deliveries() {
@@ -325,4 +338,55 @@ func TestUpgradedCustomersConsumerReadsEarlierEvents(t *testing.T) {
 		msgs := h.messages(t, cust)
 		return len(msgs) == 1 && msgs[0].GetBody() == "" && msgs[0].GetStatus() != notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED
 	})
+}
+
+// echoSender accepts every delivery and answers, as some providers do,
+// with the address it delivered to.
+type echoSender struct{}
+
+func (echoSender) Send(_ context.Context, d notification.Delivery) (notification.Receipt, error) {
+	return notification.Receipt{ProviderResponse: "accepted for " + d.Address}, nil
+}
+
+// TestErasureRemovesProfileAndProviderAnswers: erasure also removes what
+// the service kept of the customer to write to them (no preview, no
+// birthday greeting any more) and the providers' answers, which may quote
+// the address.
+func TestErasureRemovesProfileAndProviderAnswers(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := newClock(time.Date(2025, 2, 14, 10, 0, 0, 0, shanghai))
+			h := startConfigured(t, testinfra.EmbeddedNATS(t), d.URL, t.Output(), func(cfg *notification.Config) {
+				cfg.Sender, cfg.Now, cfg.ScanInterval = echoSender{}, clock.Now, time.Hour
+				cfg.DispatchInterval = 50 * time.Millisecond
+			})
+			cust := newID(t)
+			h.publishCreated(t, cust, cust, &customerv1.Customer{Id: cust, DisplayName: piiName, Email: piiEmail, Phone: piiPhone,
+				Birthday: &date.Date{Year: 1990, Month: 2, Day: 15}})
+			sent := h.waitStatus(t, cust, notificationv1.MessageStatus_MESSAGE_STATUS_SENT)
+			got, err := h.client.GetMessage(ctx, &notificationv1.GetMessageRequest{Id: sent.GetId()})
+			if err != nil || len(got.GetMessage().GetAttempts()) != 1 || !strings.Contains(got.GetMessage().GetAttempts()[0].GetProviderResponse(), piiEmail) {
+				t.Fatalf("before erasure: %v, %v; want the provider's answer quoting the address (or the test proves nothing)", got, err)
+			}
+
+			h.publish(t, customerv1.SubjectCustomerErased, &customerv1.CustomerErased{CustomerId: cust, EraseTime: timestamppb.Now()})
+			testinfra.Eventually(t, waitFor, "the profile gone", func() bool {
+				_, err := h.client.PreviewTemplate(ctx, &notificationv1.PreviewTemplateRequest{Kind: "birthday",
+					Channel: notificationv1.Channel_CHANNEL_EMAIL, CustomerId: cust})
+				return status.Code(err) == codes.NotFound
+			})
+			got, err = h.client.GetMessage(ctx, &notificationv1.GetMessageRequest{Id: sent.GetId()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNoPersonalData(t, "GetMessage", got)
+
+			// Their birthday comes; nobody is greeted.
+			clock.Set(time.Date(2025, 2, 15, 10, 0, 0, 0, shanghai))
+			if resp, err := h.client.RunSchedules(ctx, &notificationv1.RunSchedulesRequest{}); err != nil || resp.GetMessagesCreated() != 0 {
+				t.Errorf("scan after erasure = %v, %v; want nothing created", resp, err)
+			}
+		})
+	}
 }

@@ -1,24 +1,36 @@
-// Package notification is the notification service: it writes to customers
-// (a welcome message for every new customer, for now) through a channel
-// their consent allows, keeps every message and its outcome, and publishes
-// notification.message.* events. It follows the customer service's consent
-// changes, merges (re-keying messages and consents) and erasures (removing
-// the personal data of messages, and never sending queued ones). Run is its whole lifecycle, used by cmd/notification and by
-// `guanxi dev`.
+// Package notification is the notification service: it writes to
+// customers when it matters to them (a welcome, a birthday, a holiday, a
+// member day, a new tier, expiring points, a resolved case with its
+// satisfaction survey, a win-back offer, campaigns to a segment) and to
+// agents (follow-ups due), on a channel the customer consented to, at a
+// decent hour in their time zone and within frequency caps. It keeps every
+// message with its delivery attempts, retries transient failures with
+// backoff, dead-letters permanent ones, and publishes
+// notification.message.* events. It follows the customer service's
+// profile, consent, merge and erasure events. Run is its whole lifecycle,
+// used by cmd/notification and by `guanxi dev`.
 package notification
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
+	"github.com/guanxi-crm/guanxi/services/notification/calendar"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/caps"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/channels"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/clients"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
@@ -30,12 +42,20 @@ import (
 // EnvPrefix prefixes every configuration variable of the service.
 const EnvPrefix = "GUANXI_NOTIFICATION_"
 
-// Sender delivers a message on its channel; an error is the channel's
-// refusal and becomes the message's failure reason.
+// Sender delivers a message on its channel; see domain.Sender.
 type Sender = domain.Sender
 
 // Delivery is what a Sender is asked to deliver.
 type Delivery = domain.Delivery
+
+// Receipt is a channel's answer to an accepted delivery.
+type Receipt = domain.Receipt
+
+// MemberSource streams a segment's members for campaigns.
+type MemberSource = domain.MemberSource
+
+// Permanent marks a channel's error as not worth retrying.
+func Permanent(err error) error { return domain.Permanent(err) }
 
 // Config is the service's configuration, read from GUANXI_NOTIFICATION_*
 // variables.
@@ -43,16 +63,78 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7105"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/notification.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// RedisURL, when set, keeps the frequency caps in Redis (shared by
+	// replicas); without it they are counted in the database.
+	RedisURL    string `env:"REDIS_URL" secret:"true"`
+	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:notification:"`
+	// CustomerAddr is the customer service, told of unsubscribe opt-outs.
+	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// SegmentationAddr is the segmentation service, which streams campaign
+	// audiences.
+	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
+
 	// DispatchInterval is how often queued messages that no commit woke the
-	// dispatcher for (left behind by a crash) are looked for.
+	// dispatcher for (come due, or left behind by a crash) are looked for.
 	DispatchInterval time.Duration `env:"DISPATCH_INTERVAL" envDefault:"5s"`
+	// DispatchWorkers is how many dispatch rounds run at once on
+	// PostgreSQL (SQLite takes one).
+	DispatchWorkers int `env:"DISPATCH_WORKERS" envDefault:"4"`
+	// ScanInterval is how often birthdays, holidays and member days are
+	// scanned for.
+	ScanInterval time.Duration `env:"SCAN_INTERVAL" envDefault:"10m"`
+	// CampaignInterval is how often campaigns due are looked for.
+	CampaignInterval time.Duration `env:"CAMPAIGN_INTERVAL" envDefault:"1s"`
+	// MorningHour is the local hour greetings go out at.
+	MorningHour int `env:"MORNING_HOUR" envDefault:"9"`
+	// QuietHours ("HH:MM-HH:MM", local time; empty for none) defer messages.
+	QuietHours string `env:"QUIET_HOURS" envDefault:"21:00-08:00"`
+	// CapPerDay is how many messages a customer gets on one channel on one
+	// local day (0: no cap). Replies to what the customer did (a resolved
+	// case, its survey) do not count.
+	CapPerDay int `env:"CAP_PER_DAY" envDefault:"2"`
+	// CalendarDir holds calendar files adding to or replacing the years
+	// built in (see package calendar).
+	CalendarDir string `env:"CALENDAR_DIR"`
+	// MaxAttempts, RetryBaseDelay and RetryMaxDelay shape the retries of
+	// transient delivery failures: the wait doubles from the base.
+	MaxAttempts    int           `env:"MAX_ATTEMPTS" envDefault:"5"`
+	RetryBaseDelay time.Duration `env:"RETRY_BASE_DELAY" envDefault:"30s"`
+	RetryMaxDelay  time.Duration `env:"RETRY_MAX_DELAY" envDefault:"1h"`
+
+	// PublicURL is where customers reach the REST edge: unsubscribe links
+	// are PublicURL/unsubscribe?token=...
+	PublicURL string `env:"PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	// UnsubscribeSecret signs unsubscribe links; set the same one on every
+	// replica. Empty disables the links.
+	UnsubscribeSecret string `env:"UNSUBSCRIBE_SECRET" secret:"true"`
+
+	// SMTP: email goes out through SMTPAddr when set.
+	SMTPAddr     string `env:"SMTP_ADDR"`
+	SMTPFrom     string `env:"SMTP_FROM" envDefault:"guanxi <care@guanxi.invalid>"`
+	SMTPUsername string `env:"SMTP_USERNAME"`
+	SMTPPassword string `env:"SMTP_PASSWORD" secret:"true"`
+	// SMS: text messages go out through the provider API at SMSURL when set.
+	SMSURL       string `env:"SMS_URL"`
+	SMSAccountID string `env:"SMS_ACCOUNT_ID"`
+	SMSAPIKey    string `env:"SMS_API_KEY" secret:"true"`
+	SMSSender    string `env:"SMS_SENDER"`
+	// Webhook: agent notices are POSTed to WebhookURL, signed with
+	// WebhookSecret, when set.
+	WebhookURL    string `env:"WEBHOOK_URL"`
+	WebhookSecret string `env:"WEBHOOK_SECRET" secret:"true"`
 
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
-	// Sender, when set, delivers messages instead of the default sink,
-	// which stores deliveries in the database without sending them.
+	// Sender, when set, delivers every message instead of the configured
+	// channels and the default sink (which stores deliveries in the
+	// database without sending them).
 	Sender Sender `env:"-"`
+	// Members, when set, streams campaign audiences instead of the
+	// segmentation service (tests, benchmarks).
+	Members MemberSource `env:"-"`
+	// Now, when set, is the service's clock (tests).
+	Now func() time.Time `env:"-"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -63,9 +145,24 @@ func LoadConfig() (Config, error) {
 // Run runs the service until ctx is done (returning nil) or a part of it
 // fails (returning the error).
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	templates, err := domain.NewTemplates()
-	if err != nil {
+	if err := run(ctx, cfg, logger); err != nil {
 		return fmt.Errorf("run notification: %w", err)
+	}
+	return nil
+}
+
+func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	quiet, err := domain.ParseQuietHours(cfg.QuietHours)
+	if err != nil {
+		return err
+	}
+	cal, err := calendar.Load(cfg.CalendarDir)
+	if err != nil {
+		return err
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "notification",
@@ -79,21 +176,134 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 	}, logger)
 	if err != nil {
-		return fmt.Errorf("run notification: %w", err)
+		return err
+	}
+	closers := []func() error{}
+	fail := func(err error) error {
+		for _, c := range closers {
+			err = errors.Join(err, c())
+		}
+		return errors.Join(err, h.Close())
 	}
 
 	store := sqlstore.New(h.DB, events.NewPublisher(h.Outbox))
 	sender := cfg.Sender
 	if sender == nil {
-		sender = channels.NewSink(h.DB, h.Logger)
+		sender, err = buildChannels(cfg, channels.NewSink(h.DB, h.Logger), now)
+		if err != nil {
+			return fail(err)
+		}
 	}
-	dispatcher := app.NewDispatcher(store, sender, h.Logger, cfg.DispatchInterval)
-	svc := app.NewService(store, templates, dispatcher)
+	var capper domain.Capper = caps.NewSQL(h.DB)
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fail(fmt.Errorf("redis url: %w", err))
+		}
+		rdb := redis.NewClient(opts)
+		closers = append(closers, rdb.Close)
+		capper = caps.NewRedis(rdb, cfg.RedisPrefix)
+	}
+	var consentWriter domain.ConsentWriter = unconfigured{"customer"}
+	if cfg.CustomerAddr != "" {
+		conn, err := grpcclient.Dial(cfg.CustomerAddr)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, conn.Close)
+		consentWriter = clients.NewConsents(conn)
+	}
+	members := cfg.Members
+	if members == nil {
+		members = unconfigured{"segmentation"}
+		if cfg.SegmentationAddr != "" {
+			conn, err := grpcclient.Dial(cfg.SegmentationAddr)
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, conn.Close)
+			members = clients.NewSegments(conn)
+		}
+	}
+
+	workers := cfg.DispatchWorkers
+	if h.DB.Dialect == sqldb.SQLite {
+		// SQLite writes one transaction at a time and has few
+		// connections: more workers would only queue for them.
+		workers = 1
+	}
+	dispatcher := app.NewDispatcher(store, sender, h.Logger, app.DispatcherOptions{
+		Interval:   cfg.DispatchInterval,
+		Now:        now,
+		Retry:      domain.RetryPolicy{MaxAttempts: cfg.MaxAttempts, BaseDelay: cfg.RetryBaseDelay, MaxDelay: cfg.RetryMaxDelay},
+		QuietHours: quiet,
+		Capper:     capper,
+		CapPerDay:  cfg.CapPerDay,
+		Workers:    workers,
+	})
+	syncer := app.NewConsentSyncer(store, consentWriter, h.Logger, 0)
+	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
+		ConsentSyncWaker: syncer}
+	if cfg.UnsubscribeSecret != "" {
+		opts.Signer = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret))
+	}
+	svc := app.NewService(store, opts)
+	runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
+	svc.SetCampaignWaker(runner)
+
 	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc))
 	h.Go("dispatch", dispatcher.Run)
+	h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
+	h.Go("campaigns", runner.Run)
+	h.Go("consent-sync", syncer.Run)
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
-	if err := h.Run(ctx); err != nil {
-		return fmt.Errorf("run notification: %w", err)
+	h.Consume(events.InteractionsConsumer(), events.InteractionsHandler(svc))
+	h.Consume(events.LoyaltyConsumer(), events.LoyaltyHandler(svc))
+	h.Consume(events.SegmentationConsumer(), events.SegmentationHandler(svc))
+	err = h.Run(ctx)
+	for _, c := range closers {
+		err = errors.Join(err, c())
 	}
-	return nil
+	return err
+}
+
+// buildChannels routes each channel to its configured provider, and every
+// channel without one to the dev sink.
+func buildChannels(cfg Config, sink *channels.Sink, now func() time.Time) (domain.Sender, error) {
+	routes := map[domain.Channel]domain.Sender{}
+	if cfg.SMTPAddr != "" {
+		s, err := channels.NewSMTP(channels.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+		if err != nil {
+			return nil, err
+		}
+		routes[domain.ChannelEmail] = s
+	}
+	if cfg.SMSURL != "" {
+		s, err := channels.NewSMS(channels.SMSConfig{URL: cfg.SMSURL, AccountID: cfg.SMSAccountID, APIKey: cfg.SMSAPIKey, Sender: cfg.SMSSender})
+		if err != nil {
+			return nil, err
+		}
+		routes[domain.ChannelSMS] = s
+	}
+	if cfg.WebhookURL != "" {
+		s, err := channels.NewWebhook(channels.WebhookConfig{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Now: now})
+		if err != nil {
+			return nil, err
+		}
+		routes[domain.ChannelWebhook] = s
+	}
+	return channels.NewRouter(routes, sink, 0), nil
+}
+
+// unconfigured stands in for a service whose address is not configured:
+// every call fails, so opt-outs stay pending and campaigns pause with the
+// reason.
+type unconfigured struct{ service string }
+
+func (u unconfigured) SetConsent(context.Context, string, domain.Channel, domain.ConsentStatus, string) error {
+	return errors.New("no " + u.service + " service address configured")
+}
+
+func (u unconfigured) StreamMembers(context.Context, string, func([]string) error) error {
+	return errors.New("no " + u.service + " service address configured")
 }

@@ -39,6 +39,7 @@ type harness struct {
 	client notificationv1.NotificationServiceClient
 	js     jetstream.JetStream
 	sink   *channels.Sink
+	db     *sqldb.DB
 }
 
 // start boots Run on SQLite in t.TempDir(), an embedded JetStream and a
@@ -63,6 +64,15 @@ func startOn(t *testing.T, dbURL string, sender notification.Sender, logs io.Wri
 // startWith is startOn on the JetStream at natsURL.
 func startWith(t *testing.T, natsURL, dbURL string, sender notification.Sender, logs io.Writer) *harness {
 	t.Helper()
+	// One dispatcher, so a sender that holds a delivery holds every
+	// message queued behind it.
+	return startConfigured(t, natsURL, dbURL, logs, func(cfg *notification.Config) { cfg.Sender, cfg.DispatchWorkers = sender, 1 })
+}
+
+// startConfigured is startWith with the configuration changed by
+// configure: clock, channels, caps, quiet hours.
+func startConfigured(t *testing.T, natsURL, dbURL string, logs io.Writer, configure func(*notification.Config)) *harness {
+	t.Helper()
 	ctx := context.Background()
 
 	// The customer service owns its stream; here the test plays its part.
@@ -84,8 +94,8 @@ func startWith(t *testing.T, natsURL, dbURL string, sender notification.Sender, 
 		NATSURL:          natsURL,
 		DispatchInterval: time.Second,
 		Listener:         lis,
-		Sender:           sender,
 	}
+	configure(&cfg)
 	// A second handle on the service's database, as a developer would open
 	// it, to see what the sink caught. Opened before the service, because two
 	// handles switching a fresh SQLite file to WAL at once can fail with
@@ -109,6 +119,7 @@ func startWith(t *testing.T, natsURL, dbURL string, sender notification.Sender, 
 		client: notificationv1.NewNotificationServiceClient(conn),
 		js:     js,
 		sink:   channels.NewSink(db, nil),
+		db:     db,
 	}
 }
 
@@ -248,7 +259,7 @@ func TestWelcomeMessage(t *testing.T) {
 		Id: custB, DisplayName: "Ann Lee", Phone: "+447700900000", Locale: "en-GB",
 	})
 	msgB := h.waitStatus(t, custB, notificationv1.MessageStatus_MESSAGE_STATUS_SENT)
-	if msgB.GetChannel() != notificationv1.Channel_CHANNEL_SMS || msgB.GetSubject() != "Welcome" ||
+	if msgB.GetChannel() != notificationv1.Channel_CHANNEL_SMS || msgB.GetSubject() != "" ||
 		msgB.GetBody() != "Hello Ann Lee, thank you for becoming our customer." {
 		t.Errorf("second customer's message = %v", msgB)
 	}
@@ -307,11 +318,11 @@ type refusingSender struct {
 	tried []notification.Delivery
 }
 
-func (s *refusingSender) Send(_ context.Context, d notification.Delivery) error {
+func (s *refusingSender) Send(_ context.Context, d notification.Delivery) (notification.Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tried = append(s.tried, d)
-	return errors.New("550 mailbox unavailable")
+	return notification.Receipt{}, notification.Permanent(errors.New("550 mailbox unavailable"))
 }
 
 func TestSenderFailure(t *testing.T) {

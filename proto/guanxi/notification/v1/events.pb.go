@@ -31,7 +31,11 @@ type MessageSent struct {
 	// The channel that accepted it.
 	Channel Channel `protobuf:"varint,3,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
 	// The template it was made from.
-	Template      string `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
+	Template string `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
+	// The campaign it belongs to, if any.
+	CampaignId string `protobuf:"bytes,5,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The agent it went to, for agent notices.
+	AgentId       string `protobuf:"bytes,6,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -94,7 +98,22 @@ func (x *MessageSent) GetTemplate() string {
 	return ""
 }
 
-// MessageFailed is published on notification.message.failed.
+func (x *MessageSent) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *MessageSent) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// MessageFailed is published on notification.message.failed: the message
+// failed for good, or was suppressed.
 type MessageFailed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The message.
@@ -104,7 +123,14 @@ type MessageFailed struct {
 	// The channel that refused it.
 	Channel Channel `protobuf:"varint,3,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
 	// Why.
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// True when it was not sent on purpose (consent, a cap, a cancelled
+	// campaign) rather than refused by the channel.
+	Suppressed bool `protobuf:"varint,5,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// The template it was made from.
+	Template string `protobuf:"bytes,6,opt,name=template,proto3" json:"template,omitempty"`
+	// The campaign it belongs to, if any.
+	CampaignId    string `protobuf:"bytes,7,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,25 +193,55 @@ func (x *MessageFailed) GetReason() string {
 	return ""
 }
 
+func (x *MessageFailed) GetSuppressed() bool {
+	if x != nil {
+		return x.Suppressed
+	}
+	return false
+}
+
+func (x *MessageFailed) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *MessageFailed) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
 var File_guanxi_notification_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_notification_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"#guanxi/notification/v1/events.proto\x12\x16guanxi.notification.v1\x1a)guanxi/notification/v1/notification.proto\"\xa4\x01\n" +
+	"#guanxi/notification/v1/events.proto\x12\x16guanxi.notification.v1\x1a)guanxi/notification/v1/notification.proto\"\xe0\x01\n" +
 	"\vMessageSent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
 	"customerId\x129\n" +
 	"\achannel\x18\x03 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\x12\x1a\n" +
-	"\btemplate\x18\x04 \x01(\tR\btemplate\"\xa2\x01\n" +
+	"\btemplate\x18\x04 \x01(\tR\btemplate\x12\x1f\n" +
+	"\vcampaign_id\x18\x05 \x01(\tR\n" +
+	"campaignId\x12\x19\n" +
+	"\bagent_id\x18\x06 \x01(\tR\aagentId\"\xff\x01\n" +
 	"\rMessageFailed\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
 	"customerId\x129\n" +
 	"\achannel\x18\x03 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reasonBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x05 \x01(\bR\n" +
+	"suppressed\x12\x1a\n" +
+	"\btemplate\x18\x06 \x01(\tR\btemplate\x12\x1f\n" +
+	"\vcampaign_id\x18\a \x01(\tR\n" +
+	"campaignIdBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
 
 var (
 	file_guanxi_notification_v1_events_proto_rawDescOnce sync.Once

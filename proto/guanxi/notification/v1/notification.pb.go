@@ -23,7 +23,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Channel is how a message reaches the customer.
+// Channel is how a message reaches its recipient.
 type Channel int32
 
 const (
@@ -37,6 +37,8 @@ const (
 	Channel_CHANNEL_WECHAT Channel = 3
 	// App push.
 	Channel_CHANNEL_PUSH Channel = 4
+	// An HTTP POST signed with HMAC-SHA256 (agent notices, integrations).
+	Channel_CHANNEL_WEBHOOK Channel = 5
 )
 
 // Enum value maps for Channel.
@@ -47,6 +49,7 @@ var (
 		2: "CHANNEL_SMS",
 		3: "CHANNEL_WECHAT",
 		4: "CHANNEL_PUSH",
+		5: "CHANNEL_WEBHOOK",
 	}
 	Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED": 0,
@@ -54,6 +57,7 @@ var (
 		"CHANNEL_SMS":         2,
 		"CHANNEL_WECHAT":      3,
 		"CHANNEL_PUSH":        4,
+		"CHANNEL_WEBHOOK":     5,
 	}
 )
 
@@ -90,12 +94,19 @@ type MessageStatus int32
 const (
 	// Unspecified.
 	MessageStatus_MESSAGE_STATUS_UNSPECIFIED MessageStatus = 0
-	// Accepted, not yet handed to the channel.
+	// Accepted, not yet handed to the channel (or waiting for its time:
+	// quiet hours, a retry, a scheduled greeting; see status_reason).
 	MessageStatus_MESSAGE_STATUS_QUEUED MessageStatus = 1
 	// Handed to the channel.
 	MessageStatus_MESSAGE_STATUS_SENT MessageStatus = 2
-	// The channel refused it; see failure_reason.
+	// The channel refused it for good, or every retry failed; see
+	// failure_reason.
 	MessageStatus_MESSAGE_STATUS_FAILED MessageStatus = 3
+	// The provider reported it delivered.
+	MessageStatus_MESSAGE_STATUS_DELIVERED MessageStatus = 4
+	// Not sent on purpose (no consent, a frequency cap, a cancelled
+	// campaign); see status_reason.
+	MessageStatus_MESSAGE_STATUS_SUPPRESSED MessageStatus = 5
 )
 
 // Enum value maps for MessageStatus.
@@ -105,12 +116,16 @@ var (
 		1: "MESSAGE_STATUS_QUEUED",
 		2: "MESSAGE_STATUS_SENT",
 		3: "MESSAGE_STATUS_FAILED",
+		4: "MESSAGE_STATUS_DELIVERED",
+		5: "MESSAGE_STATUS_SUPPRESSED",
 	}
 	MessageStatus_value = map[string]int32{
 		"MESSAGE_STATUS_UNSPECIFIED": 0,
 		"MESSAGE_STATUS_QUEUED":      1,
 		"MESSAGE_STATUS_SENT":        2,
 		"MESSAGE_STATUS_FAILED":      3,
+		"MESSAGE_STATUS_DELIVERED":   4,
+		"MESSAGE_STATUS_SUPPRESSED":  5,
 	}
 )
 
@@ -141,16 +156,154 @@ func (MessageStatus) EnumDescriptor() ([]byte, []int) {
 	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{1}
 }
 
-// Message is one message to one customer.
+// CampaignState is where a campaign is.
+type CampaignState int32
+
+const (
+	// Unspecified.
+	CampaignState_CAMPAIGN_STATE_UNSPECIFIED CampaignState = 0
+	// Waiting for its schedule_time.
+	CampaignState_CAMPAIGN_STATE_SCHEDULED CampaignState = 1
+	// Creating messages.
+	CampaignState_CAMPAIGN_STATE_RUNNING CampaignState = 2
+	// Paused; resume continues it.
+	CampaignState_CAMPAIGN_STATE_PAUSED CampaignState = 3
+	// Every member has a message.
+	CampaignState_CAMPAIGN_STATE_COMPLETED CampaignState = 4
+	// Cancelled.
+	CampaignState_CAMPAIGN_STATE_CANCELLED CampaignState = 5
+)
+
+// Enum value maps for CampaignState.
+var (
+	CampaignState_name = map[int32]string{
+		0: "CAMPAIGN_STATE_UNSPECIFIED",
+		1: "CAMPAIGN_STATE_SCHEDULED",
+		2: "CAMPAIGN_STATE_RUNNING",
+		3: "CAMPAIGN_STATE_PAUSED",
+		4: "CAMPAIGN_STATE_COMPLETED",
+		5: "CAMPAIGN_STATE_CANCELLED",
+	}
+	CampaignState_value = map[string]int32{
+		"CAMPAIGN_STATE_UNSPECIFIED": 0,
+		"CAMPAIGN_STATE_SCHEDULED":   1,
+		"CAMPAIGN_STATE_RUNNING":     2,
+		"CAMPAIGN_STATE_PAUSED":      3,
+		"CAMPAIGN_STATE_COMPLETED":   4,
+		"CAMPAIGN_STATE_CANCELLED":   5,
+	}
+)
+
+func (x CampaignState) Enum() *CampaignState {
+	p := new(CampaignState)
+	*p = x
+	return p
+}
+
+func (x CampaignState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CampaignState) Descriptor() protoreflect.EnumDescriptor {
+	return file_guanxi_notification_v1_notification_proto_enumTypes[2].Descriptor()
+}
+
+func (CampaignState) Type() protoreflect.EnumType {
+	return &file_guanxi_notification_v1_notification_proto_enumTypes[2]
+}
+
+func (x CampaignState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CampaignState.Descriptor instead.
+func (CampaignState) EnumDescriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{2}
+}
+
+// DeliveryAttempt is one hand-over of a message to its channel.
+type DeliveryAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the first attempt.
+	Attempt int32 `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// When it was made.
+	AttemptTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=attempt_time,json=attemptTime,proto3" json:"attempt_time,omitempty"`
+	// "accepted", "transient_error" or "permanent_error".
+	Outcome string `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// What the provider answered (status line, response body, error).
+	ProviderResponse string `protobuf:"bytes,4,opt,name=provider_response,json=providerResponse,proto3" json:"provider_response,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeliveryAttempt) Reset() {
+	*x = DeliveryAttempt{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryAttempt) ProtoMessage() {}
+
+func (x *DeliveryAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryAttempt.ProtoReflect.Descriptor instead.
+func (*DeliveryAttempt) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DeliveryAttempt) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *DeliveryAttempt) GetAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AttemptTime
+	}
+	return nil
+}
+
+func (x *DeliveryAttempt) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *DeliveryAttempt) GetProviderResponse() string {
+	if x != nil {
+		return x.ProviderResponse
+	}
+	return ""
+}
+
+// Message is one message to one customer or agent.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id, a UUIDv7.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The recipient.
+	// The recipient; empty for a message to an agent.
 	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// How it is delivered.
 	Channel Channel `protobuf:"varint,3,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
-	// The template it was made from, e.g. "welcome".
+	// The kind of message (the template kind), e.g. "welcome", "birthday".
 	Template string `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
 	// The subject line, for channels that have one.
 	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
@@ -163,14 +316,30 @@ type Message struct {
 	// When the message was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the channel accepted it.
-	SendTime      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	SendTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	// Why it is suppressed or still waiting (quiet hours, retry).
+	StatusReason string `protobuf:"bytes,11,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	// The agent it goes to, for agent notices.
+	AgentId string `protobuf:"bytes,12,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// The campaign it belongs to, if any.
+	CampaignId string `protobuf:"bytes,13,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Not sent before this time.
+	NotBefore *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	// How many delivery attempts were made.
+	AttemptCount int32 `protobuf:"varint,15,opt,name=attempt_count,json=attemptCount,proto3" json:"attempt_count,omitempty"`
+	// The attempts, oldest first (GetMessage only).
+	Attempts []*DeliveryAttempt `protobuf:"bytes,16,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	// True when the message is on the dead-letter list.
+	DeadLetter bool `protobuf:"varint,17,opt,name=dead_letter,json=deadLetter,proto3" json:"dead_letter,omitempty"`
+	// The locale it was written in.
+	Locale        string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[0]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +351,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[0]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +364,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{0}
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Message) GetId() string {
@@ -268,6 +437,62 @@ func (x *Message) GetSendTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Message) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *Message) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Message) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *Message) GetNotBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotBefore
+	}
+	return nil
+}
+
+func (x *Message) GetAttemptCount() int32 {
+	if x != nil {
+		return x.AttemptCount
+	}
+	return 0
+}
+
+func (x *Message) GetAttempts() []*DeliveryAttempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+func (x *Message) GetDeadLetter() bool {
+	if x != nil {
+		return x.DeadLetter
+	}
+	return false
+}
+
+func (x *Message) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
 // ListMessagesRequest is the input of ListMessages.
 type ListMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -283,7 +508,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[1]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +520,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[1]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +533,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{1}
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListMessagesRequest) GetCustomerId() string {
@@ -345,7 +570,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[2]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +582,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[2]
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +595,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{2}
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -387,11 +612,2010 @@ func (x *ListMessagesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetMessageRequest is the input of GetMessage.
+type GetMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageRequest) Reset() {
+	*x = GetMessageRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageRequest) ProtoMessage() {}
+
+func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageRequest.ProtoReflect.Descriptor instead.
+func (*GetMessageRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetMessageRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetMessageResponse is the output of GetMessage.
+type GetMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message with its attempts.
+	Message       *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageResponse) Reset() {
+	*x = GetMessageResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageResponse) ProtoMessage() {}
+
+func (x *GetMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageResponse.ProtoReflect.Descriptor instead.
+func (*GetMessageResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetMessageResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// ListAgentMessagesRequest is the input of ListAgentMessages.
+type ListAgentMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// At most this many messages (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgentMessagesRequest) Reset() {
+	*x = ListAgentMessagesRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgentMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgentMessagesRequest) ProtoMessage() {}
+
+func (x *ListAgentMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgentMessagesRequest.ProtoReflect.Descriptor instead.
+func (*ListAgentMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListAgentMessagesRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListAgentMessagesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAgentMessagesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAgentMessagesResponse is the output of ListAgentMessages.
+type ListAgentMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of messages, newest first.
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgentMessagesResponse) Reset() {
+	*x = ListAgentMessagesResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgentMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgentMessagesResponse) ProtoMessage() {}
+
+func (x *ListAgentMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgentMessagesResponse.ProtoReflect.Descriptor instead.
+func (*ListAgentMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListAgentMessagesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *ListAgentMessagesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListDeadLettersRequest is the input of ListDeadLetters.
+type ListDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many messages (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListDeadLettersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeadLettersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDeadLettersResponse is the output of ListDeadLetters.
+type ListDeadLettersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of messages, newest first.
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListDeadLettersResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *ListDeadLettersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RetryMessageRequest is the input of RetryMessage.
+type RetryMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dead-lettered message.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryMessageRequest) Reset() {
+	*x = RetryMessageRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryMessageRequest) ProtoMessage() {}
+
+func (x *RetryMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryMessageRequest.ProtoReflect.Descriptor instead.
+func (*RetryMessageRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RetryMessageRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// RetryMessageResponse is the output of RetryMessage.
+type RetryMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message, queued again.
+	Message       *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryMessageResponse) Reset() {
+	*x = RetryMessageResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryMessageResponse) ProtoMessage() {}
+
+func (x *RetryMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryMessageResponse.ProtoReflect.Descriptor instead.
+func (*RetryMessageResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RetryMessageResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// ReportDeliveryRequest is the input of ReportDelivery.
+type ReportDeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// True when the provider delivered it, false when it could not.
+	Delivered bool `protobuf:"varint,2,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// What the provider reported.
+	ProviderResponse string `protobuf:"bytes,3,opt,name=provider_response,json=providerResponse,proto3" json:"provider_response,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ReportDeliveryRequest) Reset() {
+	*x = ReportDeliveryRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveryRequest) ProtoMessage() {}
+
+func (x *ReportDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*ReportDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReportDeliveryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReportDeliveryRequest) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
+	}
+	return false
+}
+
+func (x *ReportDeliveryRequest) GetProviderResponse() string {
+	if x != nil {
+		return x.ProviderResponse
+	}
+	return ""
+}
+
+// ReportDeliveryResponse is the output of ReportDelivery.
+type ReportDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message with its new status.
+	Message       *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDeliveryResponse) Reset() {
+	*x = ReportDeliveryResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDeliveryResponse) ProtoMessage() {}
+
+func (x *ReportDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*ReportDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReportDeliveryResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// Template is the text of one kind of message on one channel in one locale.
+// Text refers to variables as {{name}}; which exist depends on the kind.
+type Template struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind: a built-in one ("birthday", "holiday", "member_day",
+	// "tier_changed", "points_expiring", "case_resolved",
+	// "survey_invitation", "followup_due", "win_back", "welcome") or a
+	// campaign's own, such as "spring_sale" (lower case, digits, '_').
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The channel it is written for.
+	Channel Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
+	// "zh-CN" or "en".
+	Locale string `protobuf:"bytes,3,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The subject line (email, webhook); ignored for SMS.
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The text.
+	Body string `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	// True for a built-in template no saved one replaces.
+	Builtin bool `protobuf:"varint,6,opt,name=builtin,proto3" json:"builtin,omitempty"`
+	// The variables the kind provides.
+	Variables []string `protobuf:"bytes,7,rep,name=variables,proto3" json:"variables,omitempty"`
+	// When it was saved.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// "service" or "marketing" (marketing needs an opt-in).
+	Purpose       string `protobuf:"bytes,9,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Template) Reset() {
+	*x = Template{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Template) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Template) ProtoMessage() {}
+
+func (x *Template) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Template.ProtoReflect.Descriptor instead.
+func (*Template) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Template) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Template) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *Template) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *Template) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Template) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Template) GetBuiltin() bool {
+	if x != nil {
+		return x.Builtin
+	}
+	return false
+}
+
+func (x *Template) GetVariables() []string {
+	if x != nil {
+		return x.Variables
+	}
+	return nil
+}
+
+func (x *Template) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Template) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+// SaveTemplateRequest is the input of SaveTemplate.
+type SaveTemplateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The template.
+	Template      *Template `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveTemplateRequest) Reset() {
+	*x = SaveTemplateRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveTemplateRequest) ProtoMessage() {}
+
+func (x *SaveTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveTemplateRequest.ProtoReflect.Descriptor instead.
+func (*SaveTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SaveTemplateRequest) GetTemplate() *Template {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+// SaveTemplateResponse is the output of SaveTemplate.
+type SaveTemplateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The saved template.
+	Template      *Template `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveTemplateResponse) Reset() {
+	*x = SaveTemplateResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveTemplateResponse) ProtoMessage() {}
+
+func (x *SaveTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveTemplateResponse.ProtoReflect.Descriptor instead.
+func (*SaveTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SaveTemplateResponse) GetTemplate() *Template {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+// ListTemplatesRequest is the input of ListTemplates.
+type ListTemplatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only templates of this kind, when set.
+	Kind          string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTemplatesRequest) Reset() {
+	*x = ListTemplatesRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTemplatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTemplatesRequest) ProtoMessage() {}
+
+func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
+func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListTemplatesRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// ListTemplatesResponse is the output of ListTemplates.
+type ListTemplatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The templates by kind, channel and locale.
+	Templates     []*Template `protobuf:"bytes,1,rep,name=templates,proto3" json:"templates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTemplatesResponse) Reset() {
+	*x = ListTemplatesResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTemplatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTemplatesResponse) ProtoMessage() {}
+
+func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
+func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListTemplatesResponse) GetTemplates() []*Template {
+	if x != nil {
+		return x.Templates
+	}
+	return nil
+}
+
+// PreviewTemplateRequest is the input of PreviewTemplate.
+type PreviewTemplateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The channel.
+	Channel Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
+	// The locale; empty means the customer's.
+	Locale string `protobuf:"bytes,3,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The customer whose data fills the template.
+	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Values of the kind's event variables (case_number, points, ...); the
+	// customer's own come from their profile.
+	Variables map[string]string `protobuf:"bytes,5,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A draft to render instead of the stored template, when body is set.
+	DraftSubject string `protobuf:"bytes,6,opt,name=draft_subject,json=draftSubject,proto3" json:"draft_subject,omitempty"`
+	// A draft body.
+	DraftBody     string `protobuf:"bytes,7,opt,name=draft_body,json=draftBody,proto3" json:"draft_body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewTemplateRequest) Reset() {
+	*x = PreviewTemplateRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewTemplateRequest) ProtoMessage() {}
+
+func (x *PreviewTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewTemplateRequest.ProtoReflect.Descriptor instead.
+func (*PreviewTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PreviewTemplateRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PreviewTemplateRequest) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *PreviewTemplateRequest) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *PreviewTemplateRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PreviewTemplateRequest) GetVariables() map[string]string {
+	if x != nil {
+		return x.Variables
+	}
+	return nil
+}
+
+func (x *PreviewTemplateRequest) GetDraftSubject() string {
+	if x != nil {
+		return x.DraftSubject
+	}
+	return ""
+}
+
+func (x *PreviewTemplateRequest) GetDraftBody() string {
+	if x != nil {
+		return x.DraftBody
+	}
+	return ""
+}
+
+// PreviewTemplateResponse is the output of PreviewTemplate.
+type PreviewTemplateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rendered subject.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The rendered body.
+	Body string `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	// The locale used.
+	Locale        string `protobuf:"bytes,3,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewTemplateResponse) Reset() {
+	*x = PreviewTemplateResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewTemplateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewTemplateResponse) ProtoMessage() {}
+
+func (x *PreviewTemplateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewTemplateResponse.ProtoReflect.Descriptor instead.
+func (*PreviewTemplateResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PreviewTemplateResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *PreviewTemplateResponse) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *PreviewTemplateResponse) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+// CampaignCounts are a campaign's messages by status.
+type CampaignCounts struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Waiting to be sent.
+	Queued int64 `protobuf:"varint,1,opt,name=queued,proto3" json:"queued,omitempty"`
+	// Handed to the channel.
+	Sent int64 `protobuf:"varint,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	// Reported delivered.
+	Delivered int64 `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// Failed.
+	Failed int64 `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
+	// Suppressed (consent, caps, cancellation).
+	Suppressed    int64 `protobuf:"varint,5,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignCounts) Reset() {
+	*x = CampaignCounts{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignCounts) ProtoMessage() {}
+
+func (x *CampaignCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignCounts.ProtoReflect.Descriptor instead.
+func (*CampaignCounts) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CampaignCounts) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *CampaignCounts) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *CampaignCounts) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *CampaignCounts) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *CampaignCounts) GetSuppressed() int64 {
+	if x != nil {
+		return x.Suppressed
+	}
+	return 0
+}
+
+// Campaign sends one template kind to the members of a segment.
+type Campaign struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id, a UUIDv7.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A name for people.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The segment whose members receive it.
+	SegmentId string `protobuf:"bytes,3,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	// The template kind sent.
+	TemplateKind string `protobuf:"bytes,4,opt,name=template_kind,json=templateKind,proto3" json:"template_kind,omitempty"`
+	// When to start; empty means now.
+	ScheduleTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=schedule_time,json=scheduleTime,proto3" json:"schedule_time,omitempty"`
+	// At most this many messages a second; 0 means as fast as possible.
+	RatePerSecond int32 `protobuf:"varint,6,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
+	// Where it is.
+	State CampaignState `protobuf:"varint,7,opt,name=state,proto3,enum=guanxi.notification.v1.CampaignState" json:"state,omitempty"`
+	// Members given a message so far.
+	MembersProcessed int64 `protobuf:"varint,8,opt,name=members_processed,json=membersProcessed,proto3" json:"members_processed,omitempty"`
+	// Its messages by status.
+	Counts *CampaignCounts `protobuf:"bytes,9,opt,name=counts,proto3" json:"counts,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it started running; a resume moves it on by the pause, so the
+	// rate is kept from there rather than made up in a burst.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// When it completed or was cancelled.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Why it stopped, when it failed to read its segment.
+	Error         string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Campaign) Reset() {
+	*x = Campaign{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Campaign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Campaign) ProtoMessage() {}
+
+func (x *Campaign) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Campaign.ProtoReflect.Descriptor instead.
+func (*Campaign) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Campaign) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Campaign) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Campaign) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+func (x *Campaign) GetTemplateKind() string {
+	if x != nil {
+		return x.TemplateKind
+	}
+	return ""
+}
+
+func (x *Campaign) GetScheduleTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduleTime
+	}
+	return nil
+}
+
+func (x *Campaign) GetRatePerSecond() int32 {
+	if x != nil {
+		return x.RatePerSecond
+	}
+	return 0
+}
+
+func (x *Campaign) GetState() CampaignState {
+	if x != nil {
+		return x.State
+	}
+	return CampaignState_CAMPAIGN_STATE_UNSPECIFIED
+}
+
+func (x *Campaign) GetMembersProcessed() int64 {
+	if x != nil {
+		return x.MembersProcessed
+	}
+	return 0
+}
+
+func (x *Campaign) GetCounts() *CampaignCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *Campaign) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Campaign) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Campaign) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Campaign) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// CreateCampaignRequest is the input of CreateCampaign.
+type CreateCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// Makes the call idempotent (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCampaignRequest) Reset() {
+	*x = CreateCampaignRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCampaignRequest) ProtoMessage() {}
+
+func (x *CreateCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCampaignRequest.ProtoReflect.Descriptor instead.
+func (*CreateCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateCampaignRequest) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+func (x *CreateCampaignRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateCampaignResponse is the output of CreateCampaign.
+type CreateCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCampaignResponse) Reset() {
+	*x = CreateCampaignResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCampaignResponse) ProtoMessage() {}
+
+func (x *CreateCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCampaignResponse.ProtoReflect.Descriptor instead.
+func (*CreateCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// GetCampaignRequest is the input of GetCampaign.
+type GetCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCampaignRequest) Reset() {
+	*x = GetCampaignRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCampaignRequest) ProtoMessage() {}
+
+func (x *GetCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCampaignRequest.ProtoReflect.Descriptor instead.
+func (*GetCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetCampaignRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetCampaignResponse is the output of GetCampaign.
+type GetCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCampaignResponse) Reset() {
+	*x = GetCampaignResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCampaignResponse) ProtoMessage() {}
+
+func (x *GetCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCampaignResponse.ProtoReflect.Descriptor instead.
+func (*GetCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// ListCampaignsRequest is the input of ListCampaigns.
+type ListCampaignsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many (default 50, max 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCampaignsRequest) Reset() {
+	*x = ListCampaignsRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCampaignsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCampaignsRequest) ProtoMessage() {}
+
+func (x *ListCampaignsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCampaignsRequest.ProtoReflect.Descriptor instead.
+func (*ListCampaignsRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListCampaignsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCampaignsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListCampaignsResponse is the output of ListCampaigns.
+type ListCampaignsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaigns, newest first.
+	Campaigns []*Campaign `protobuf:"bytes,1,rep,name=campaigns,proto3" json:"campaigns,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCampaignsResponse) Reset() {
+	*x = ListCampaignsResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCampaignsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCampaignsResponse) ProtoMessage() {}
+
+func (x *ListCampaignsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCampaignsResponse.ProtoReflect.Descriptor instead.
+func (*ListCampaignsResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListCampaignsResponse) GetCampaigns() []*Campaign {
+	if x != nil {
+		return x.Campaigns
+	}
+	return nil
+}
+
+func (x *ListCampaignsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// PauseCampaignRequest is the input of PauseCampaign.
+type PauseCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseCampaignRequest) Reset() {
+	*x = PauseCampaignRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseCampaignRequest) ProtoMessage() {}
+
+func (x *PauseCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseCampaignRequest.ProtoReflect.Descriptor instead.
+func (*PauseCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PauseCampaignRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// PauseCampaignResponse is the output of PauseCampaign.
+type PauseCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseCampaignResponse) Reset() {
+	*x = PauseCampaignResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseCampaignResponse) ProtoMessage() {}
+
+func (x *PauseCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseCampaignResponse.ProtoReflect.Descriptor instead.
+func (*PauseCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PauseCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// ResumeCampaignRequest is the input of ResumeCampaign.
+type ResumeCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCampaignRequest) Reset() {
+	*x = ResumeCampaignRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCampaignRequest) ProtoMessage() {}
+
+func (x *ResumeCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCampaignRequest.ProtoReflect.Descriptor instead.
+func (*ResumeCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ResumeCampaignRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ResumeCampaignResponse is the output of ResumeCampaign.
+type ResumeCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCampaignResponse) Reset() {
+	*x = ResumeCampaignResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCampaignResponse) ProtoMessage() {}
+
+func (x *ResumeCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCampaignResponse.ProtoReflect.Descriptor instead.
+func (*ResumeCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ResumeCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// CancelCampaignRequest is the input of CancelCampaign.
+type CancelCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelCampaignRequest) Reset() {
+	*x = CancelCampaignRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelCampaignRequest) ProtoMessage() {}
+
+func (x *CancelCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelCampaignRequest.ProtoReflect.Descriptor instead.
+func (*CancelCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CancelCampaignRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CancelCampaignResponse is the output of CancelCampaign.
+type CancelCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelCampaignResponse) Reset() {
+	*x = CancelCampaignResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelCampaignResponse) ProtoMessage() {}
+
+func (x *CancelCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelCampaignResponse.ProtoReflect.Descriptor instead.
+func (*CancelCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CancelCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// UnsubscribeRequest is the input of Unsubscribe.
+type UnsubscribeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the unsubscribe link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeRequest) Reset() {
+	*x = UnsubscribeRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeRequest) ProtoMessage() {}
+
+func (x *UnsubscribeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeRequest.ProtoReflect.Descriptor instead.
+func (*UnsubscribeRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *UnsubscribeRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// UnsubscribeResponse is the output of Unsubscribe.
+type UnsubscribeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer who opted out.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The channel they opted out of.
+	Channel       Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=guanxi.notification.v1.Channel" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeResponse) Reset() {
+	*x = UnsubscribeResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeResponse) ProtoMessage() {}
+
+func (x *UnsubscribeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeResponse.ProtoReflect.Descriptor instead.
+func (*UnsubscribeResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *UnsubscribeResponse) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *UnsubscribeResponse) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+// RunSchedulesRequest is the input of RunSchedules.
+type RunSchedulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunSchedulesRequest) Reset() {
+	*x = RunSchedulesRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSchedulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSchedulesRequest) ProtoMessage() {}
+
+func (x *RunSchedulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSchedulesRequest.ProtoReflect.Descriptor instead.
+func (*RunSchedulesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{37}
+}
+
+// RunSchedulesResponse is the output of RunSchedules.
+type RunSchedulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages the scans created (greetings already created count nowhere).
+	MessagesCreated int64 `protobuf:"varint,1,opt,name=messages_created,json=messagesCreated,proto3" json:"messages_created,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RunSchedulesResponse) Reset() {
+	*x = RunSchedulesResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSchedulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSchedulesResponse) ProtoMessage() {}
+
+func (x *RunSchedulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSchedulesResponse.ProtoReflect.Descriptor instead.
+func (*RunSchedulesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RunSchedulesResponse) GetMessagesCreated() int64 {
+	if x != nil {
+		return x.MessagesCreated
+	}
+	return 0
+}
+
 var File_guanxi_notification_v1_notification_proto protoreflect.FileDescriptor
 
 const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/notification/v1/notification.proto\x12\x16guanxi.notification.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n" +
+	")guanxi/notification/v1/notification.proto\x12\x16guanxi.notification.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x01\n" +
+	"\x0fDeliveryAttempt\x12\x18\n" +
+	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12=\n" +
+	"\fattempt_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vattemptTime\x12\x18\n" +
+	"\aoutcome\x18\x03 \x01(\tR\aoutcome\x12+\n" +
+	"\x11provider_response\x18\x04 \x01(\tR\x10providerResponse\"\xda\x05\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -405,7 +2629,18 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x127\n" +
 	"\tsend_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\"w\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\x12#\n" +
+	"\rstatus_reason\x18\v \x01(\tR\fstatusReason\x12\x19\n" +
+	"\bagent_id\x18\f \x01(\tR\aagentId\x12\x1f\n" +
+	"\vcampaign_id\x18\r \x01(\tR\n" +
+	"campaignId\x129\n" +
+	"\n" +
+	"not_before\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x12#\n" +
+	"\rattempt_count\x18\x0f \x01(\x05R\fattemptCount\x12C\n" +
+	"\battempts\x18\x10 \x03(\v2'.guanxi.notification.v1.DeliveryAttemptR\battempts\x12\x1f\n" +
+	"\vdead_letter\x18\x11 \x01(\bR\n" +
+	"deadLetter\x12\x16\n" +
+	"\x06locale\x18\x12 \x01(\tR\x06locale\"w\n" +
 	"\x13ListMessagesRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12\x1b\n" +
@@ -414,20 +2649,176 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
 	"\x14ListMessagesResponse\x12;\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1f.guanxi.notification.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*l\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
+	"\x11GetMessageRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"O\n" +
+	"\x12GetMessageResponse\x129\n" +
+	"\amessage\x18\x01 \x01(\v2\x1f.guanxi.notification.v1.MessageR\amessage\"v\n" +
+	"\x18ListAgentMessagesRequest\x12\x1e\n" +
+	"\bagent_id\x18\x01 \x01(\tB\x03\xe0A\x02R\aagentId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x80\x01\n" +
+	"\x19ListAgentMessagesResponse\x12;\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1f.guanxi.notification.v1.MessageR\bmessages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\x16ListDeadLettersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"~\n" +
+	"\x17ListDeadLettersResponse\x12;\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1f.guanxi.notification.v1.MessageR\bmessages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"*\n" +
+	"\x13RetryMessageRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"Q\n" +
+	"\x14RetryMessageResponse\x129\n" +
+	"\amessage\x18\x01 \x01(\v2\x1f.guanxi.notification.v1.MessageR\amessage\"w\n" +
+	"\x15ReportDeliveryRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1c\n" +
+	"\tdelivered\x18\x02 \x01(\bR\tdelivered\x12+\n" +
+	"\x11provider_response\x18\x03 \x01(\tR\x10providerResponse\"S\n" +
+	"\x16ReportDeliveryResponse\x129\n" +
+	"\amessage\x18\x01 \x01(\v2\x1f.guanxi.notification.v1.MessageR\amessage\"\xd6\x02\n" +
+	"\bTemplate\x12\x17\n" +
+	"\x04kind\x18\x01 \x01(\tB\x03\xe0A\x02R\x04kind\x12>\n" +
+	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelB\x03\xe0A\x02R\achannel\x12\x1b\n" +
+	"\x06locale\x18\x03 \x01(\tB\x03\xe0A\x02R\x06locale\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12\x17\n" +
+	"\x04body\x18\x05 \x01(\tB\x03\xe0A\x02R\x04body\x12\x1d\n" +
+	"\abuiltin\x18\x06 \x01(\bB\x03\xe0A\x03R\abuiltin\x12!\n" +
+	"\tvariables\x18\a \x03(\tB\x03\xe0A\x03R\tvariables\x12@\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x1d\n" +
+	"\apurpose\x18\t \x01(\tB\x03\xe0A\x03R\apurpose\"X\n" +
+	"\x13SaveTemplateRequest\x12A\n" +
+	"\btemplate\x18\x01 \x01(\v2 .guanxi.notification.v1.TemplateB\x03\xe0A\x02R\btemplate\"T\n" +
+	"\x14SaveTemplateResponse\x12<\n" +
+	"\btemplate\x18\x01 \x01(\v2 .guanxi.notification.v1.TemplateR\btemplate\"*\n" +
+	"\x14ListTemplatesRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\"W\n" +
+	"\x15ListTemplatesResponse\x12>\n" +
+	"\ttemplates\x18\x01 \x03(\v2 .guanxi.notification.v1.TemplateR\ttemplates\"\x8e\x03\n" +
+	"\x16PreviewTemplateRequest\x12\x17\n" +
+	"\x04kind\x18\x01 \x01(\tB\x03\xe0A\x02R\x04kind\x12>\n" +
+	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelB\x03\xe0A\x02R\achannel\x12\x16\n" +
+	"\x06locale\x18\x03 \x01(\tR\x06locale\x12$\n" +
+	"\vcustomer_id\x18\x04 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12[\n" +
+	"\tvariables\x18\x05 \x03(\v2=.guanxi.notification.v1.PreviewTemplateRequest.VariablesEntryR\tvariables\x12#\n" +
+	"\rdraft_subject\x18\x06 \x01(\tR\fdraftSubject\x12\x1d\n" +
+	"\n" +
+	"draft_body\x18\a \x01(\tR\tdraftBody\x1a<\n" +
+	"\x0eVariablesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
+	"\x17PreviewTemplateResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12\x16\n" +
+	"\x06locale\x18\x03 \x01(\tR\x06locale\"\x92\x01\n" +
+	"\x0eCampaignCounts\x12\x16\n" +
+	"\x06queued\x18\x01 \x01(\x03R\x06queued\x12\x12\n" +
+	"\x04sent\x18\x02 \x01(\x03R\x04sent\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\x16\n" +
+	"\x06failed\x18\x04 \x01(\x03R\x06failed\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x05 \x01(\x03R\n" +
+	"suppressed\"\x81\x05\n" +
+	"\bCampaign\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\x12\"\n" +
+	"\n" +
+	"segment_id\x18\x03 \x01(\tB\x03\xe0A\x02R\tsegmentId\x12(\n" +
+	"\rtemplate_kind\x18\x04 \x01(\tB\x03\xe0A\x02R\ftemplateKind\x12?\n" +
+	"\rschedule_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fscheduleTime\x12&\n" +
+	"\x0frate_per_second\x18\x06 \x01(\x05R\rratePerSecond\x12@\n" +
+	"\x05state\x18\a \x01(\x0e2%.guanxi.notification.v1.CampaignStateB\x03\xe0A\x03R\x05state\x120\n" +
+	"\x11members_processed\x18\b \x01(\x03B\x03\xe0A\x03R\x10membersProcessed\x12C\n" +
+	"\x06counts\x18\t \x01(\v2&.guanxi.notification.v1.CampaignCountsB\x03\xe0A\x03R\x06counts\x12@\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12>\n" +
+	"\n" +
+	"start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tstartTime\x12:\n" +
+	"\bend_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\aendTime\x12\x19\n" +
+	"\x05error\x18\r \x01(\tB\x03\xe0A\x03R\x05error\"y\n" +
+	"\x15CreateCampaignRequest\x12A\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignB\x03\xe0A\x02R\bcampaign\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"V\n" +
+	"\x16CreateCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignR\bcampaign\")\n" +
+	"\x12GetCampaignRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"S\n" +
+	"\x13GetCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignR\bcampaign\"R\n" +
+	"\x14ListCampaignsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x7f\n" +
+	"\x15ListCampaignsResponse\x12>\n" +
+	"\tcampaigns\x18\x01 \x03(\v2 .guanxi.notification.v1.CampaignR\tcampaigns\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n" +
+	"\x14PauseCampaignRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"U\n" +
+	"\x15PauseCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignR\bcampaign\",\n" +
+	"\x15ResumeCampaignRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"V\n" +
+	"\x16ResumeCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignR\bcampaign\",\n" +
+	"\x15CancelCampaignRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"V\n" +
+	"\x16CancelCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .guanxi.notification.v1.CampaignR\bcampaign\"/\n" +
+	"\x12UnsubscribeRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"q\n" +
+	"\x13UnsubscribeResponse\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x129\n" +
+	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\"\x15\n" +
+	"\x13RunSchedulesRequest\"A\n" +
+	"\x14RunSchedulesResponse\x12)\n" +
+	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated*\x81\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x0f\n" +
 	"\vCHANNEL_SMS\x10\x02\x12\x12\n" +
 	"\x0eCHANNEL_WECHAT\x10\x03\x12\x10\n" +
-	"\fCHANNEL_PUSH\x10\x04*~\n" +
+	"\fCHANNEL_PUSH\x10\x04\x12\x13\n" +
+	"\x0fCHANNEL_WEBHOOK\x10\x05*\xbb\x01\n" +
 	"\rMessageStatus\x12\x1e\n" +
 	"\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MESSAGE_STATUS_QUEUED\x10\x01\x12\x17\n" +
 	"\x13MESSAGE_STATUS_SENT\x10\x02\x12\x19\n" +
-	"\x15MESSAGE_STATUS_FAILED\x10\x032\xaf\x01\n" +
+	"\x15MESSAGE_STATUS_FAILED\x10\x03\x12\x1c\n" +
+	"\x18MESSAGE_STATUS_DELIVERED\x10\x04\x12\x1d\n" +
+	"\x19MESSAGE_STATUS_SUPPRESSED\x10\x05*\xc0\x01\n" +
+	"\rCampaignState\x12\x1e\n" +
+	"\x1aCAMPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18CAMPAIGN_STATE_SCHEDULED\x10\x01\x12\x1a\n" +
+	"\x16CAMPAIGN_STATE_RUNNING\x10\x02\x12\x19\n" +
+	"\x15CAMPAIGN_STATE_PAUSED\x10\x03\x12\x1c\n" +
+	"\x18CAMPAIGN_STATE_COMPLETED\x10\x04\x12\x1c\n" +
+	"\x18CAMPAIGN_STATE_CANCELLED\x10\x052\x82\x14\n" +
 	"\x13NotificationService\x12\x97\x01\n" +
-	"\fListMessages\x12+.guanxi.notification.v1.ListMessagesRequest\x1a,.guanxi.notification.v1.ListMessagesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/messagesBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
+	"\fListMessages\x12+.guanxi.notification.v1.ListMessagesRequest\x1a,.guanxi.notification.v1.ListMessagesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/messages\x12\x87\x01\n" +
+	"\n" +
+	"GetMessage\x12).guanxi.notification.v1.GetMessageRequest\x1a*.guanxi.notification.v1.GetMessageResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\amessage\x12\x11/v1/messages/{id}\x12\xa0\x01\n" +
+	"\x11ListAgentMessages\x120.guanxi.notification.v1.ListAgentMessagesRequest\x1a1.guanxi.notification.v1.ListAgentMessagesResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/agents/{agent_id}/messages\x12\x8b\x01\n" +
+	"\x0fListDeadLetters\x12..guanxi.notification.v1.ListDeadLettersRequest\x1a/.guanxi.notification.v1.ListDeadLettersResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/deadLetters\x12\x96\x01\n" +
+	"\fRetryMessage\x12+.guanxi.notification.v1.RetryMessageRequest\x1a,.guanxi.notification.v1.RetryMessageResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\amessage\"\x17/v1/messages/{id}:retry\x12\xa5\x01\n" +
+	"\x0eReportDelivery\x12-.guanxi.notification.v1.ReportDeliveryRequest\x1a..guanxi.notification.v1.ReportDeliveryResponse\"4\x82\xd3\xe4\x93\x02.:\x01*b\amessage\" /v1/messages/{id}:reportDelivery\x12\x94\x01\n" +
+	"\fSaveTemplate\x12+.guanxi.notification.v1.SaveTemplateRequest\x1a,.guanxi.notification.v1.SaveTemplateResponse\")\x82\xd3\xe4\x93\x02#:\btemplateb\btemplate\"\r/v1/templates\x12\x83\x01\n" +
+	"\rListTemplates\x12,.guanxi.notification.v1.ListTemplatesRequest\x1a-.guanxi.notification.v1.ListTemplatesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/templates\x12\x94\x01\n" +
+	"\x0fPreviewTemplate\x12..guanxi.notification.v1.PreviewTemplateRequest\x1a/.guanxi.notification.v1.PreviewTemplateResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/templates:preview\x12\x9a\x01\n" +
+	"\x0eCreateCampaign\x12-.guanxi.notification.v1.CreateCampaignRequest\x1a..guanxi.notification.v1.CreateCampaignResponse\")\x82\xd3\xe4\x93\x02#:\bcampaignb\bcampaign\"\r/v1/campaigns\x12\x8c\x01\n" +
+	"\vGetCampaign\x12*.guanxi.notification.v1.GetCampaignRequest\x1a+.guanxi.notification.v1.GetCampaignResponse\"$\x82\xd3\xe4\x93\x02\x1eb\bcampaign\x12\x12/v1/campaigns/{id}\x12\x83\x01\n" +
+	"\rListCampaigns\x12,.guanxi.notification.v1.ListCampaignsRequest\x1a-.guanxi.notification.v1.ListCampaignsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/campaigns\x12\x9b\x01\n" +
+	"\rPauseCampaign\x12,.guanxi.notification.v1.PauseCampaignRequest\x1a-.guanxi.notification.v1.PauseCampaignResponse\"-\x82\xd3\xe4\x93\x02':\x01*b\bcampaign\"\x18/v1/campaigns/{id}:pause\x12\x9f\x01\n" +
+	"\x0eResumeCampaign\x12-.guanxi.notification.v1.ResumeCampaignRequest\x1a..guanxi.notification.v1.ResumeCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*b\bcampaign\"\x19/v1/campaigns/{id}:resume\x12\x9f\x01\n" +
+	"\x0eCancelCampaign\x12-.guanxi.notification.v1.CancelCampaignRequest\x1a..guanxi.notification.v1.CancelCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*b\bcampaign\"\x19/v1/campaigns/{id}:cancel\x12\x82\x01\n" +
+	"\vUnsubscribe\x12*.guanxi.notification.v1.UnsubscribeRequest\x1a+.guanxi.notification.v1.UnsubscribeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/unsubscribe\x12\x87\x01\n" +
+	"\fRunSchedules\x12+.guanxi.notification.v1.RunSchedulesRequest\x1a,.guanxi.notification.v1.RunSchedulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/schedules:runBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
 
 var (
 	file_guanxi_notification_v1_notification_proto_rawDescOnce sync.Once
@@ -441,29 +2832,128 @@ func file_guanxi_notification_v1_notification_proto_rawDescGZIP() []byte {
 	return file_guanxi_notification_v1_notification_proto_rawDescData
 }
 
-var file_guanxi_notification_v1_notification_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_guanxi_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_guanxi_notification_v1_notification_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_guanxi_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_guanxi_notification_v1_notification_proto_goTypes = []any{
-	(Channel)(0),                  // 0: guanxi.notification.v1.Channel
-	(MessageStatus)(0),            // 1: guanxi.notification.v1.MessageStatus
-	(*Message)(nil),               // 2: guanxi.notification.v1.Message
-	(*ListMessagesRequest)(nil),   // 3: guanxi.notification.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),  // 4: guanxi.notification.v1.ListMessagesResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(Channel)(0),                      // 0: guanxi.notification.v1.Channel
+	(MessageStatus)(0),                // 1: guanxi.notification.v1.MessageStatus
+	(CampaignState)(0),                // 2: guanxi.notification.v1.CampaignState
+	(*DeliveryAttempt)(nil),           // 3: guanxi.notification.v1.DeliveryAttempt
+	(*Message)(nil),                   // 4: guanxi.notification.v1.Message
+	(*ListMessagesRequest)(nil),       // 5: guanxi.notification.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),      // 6: guanxi.notification.v1.ListMessagesResponse
+	(*GetMessageRequest)(nil),         // 7: guanxi.notification.v1.GetMessageRequest
+	(*GetMessageResponse)(nil),        // 8: guanxi.notification.v1.GetMessageResponse
+	(*ListAgentMessagesRequest)(nil),  // 9: guanxi.notification.v1.ListAgentMessagesRequest
+	(*ListAgentMessagesResponse)(nil), // 10: guanxi.notification.v1.ListAgentMessagesResponse
+	(*ListDeadLettersRequest)(nil),    // 11: guanxi.notification.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),   // 12: guanxi.notification.v1.ListDeadLettersResponse
+	(*RetryMessageRequest)(nil),       // 13: guanxi.notification.v1.RetryMessageRequest
+	(*RetryMessageResponse)(nil),      // 14: guanxi.notification.v1.RetryMessageResponse
+	(*ReportDeliveryRequest)(nil),     // 15: guanxi.notification.v1.ReportDeliveryRequest
+	(*ReportDeliveryResponse)(nil),    // 16: guanxi.notification.v1.ReportDeliveryResponse
+	(*Template)(nil),                  // 17: guanxi.notification.v1.Template
+	(*SaveTemplateRequest)(nil),       // 18: guanxi.notification.v1.SaveTemplateRequest
+	(*SaveTemplateResponse)(nil),      // 19: guanxi.notification.v1.SaveTemplateResponse
+	(*ListTemplatesRequest)(nil),      // 20: guanxi.notification.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),     // 21: guanxi.notification.v1.ListTemplatesResponse
+	(*PreviewTemplateRequest)(nil),    // 22: guanxi.notification.v1.PreviewTemplateRequest
+	(*PreviewTemplateResponse)(nil),   // 23: guanxi.notification.v1.PreviewTemplateResponse
+	(*CampaignCounts)(nil),            // 24: guanxi.notification.v1.CampaignCounts
+	(*Campaign)(nil),                  // 25: guanxi.notification.v1.Campaign
+	(*CreateCampaignRequest)(nil),     // 26: guanxi.notification.v1.CreateCampaignRequest
+	(*CreateCampaignResponse)(nil),    // 27: guanxi.notification.v1.CreateCampaignResponse
+	(*GetCampaignRequest)(nil),        // 28: guanxi.notification.v1.GetCampaignRequest
+	(*GetCampaignResponse)(nil),       // 29: guanxi.notification.v1.GetCampaignResponse
+	(*ListCampaignsRequest)(nil),      // 30: guanxi.notification.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),     // 31: guanxi.notification.v1.ListCampaignsResponse
+	(*PauseCampaignRequest)(nil),      // 32: guanxi.notification.v1.PauseCampaignRequest
+	(*PauseCampaignResponse)(nil),     // 33: guanxi.notification.v1.PauseCampaignResponse
+	(*ResumeCampaignRequest)(nil),     // 34: guanxi.notification.v1.ResumeCampaignRequest
+	(*ResumeCampaignResponse)(nil),    // 35: guanxi.notification.v1.ResumeCampaignResponse
+	(*CancelCampaignRequest)(nil),     // 36: guanxi.notification.v1.CancelCampaignRequest
+	(*CancelCampaignResponse)(nil),    // 37: guanxi.notification.v1.CancelCampaignResponse
+	(*UnsubscribeRequest)(nil),        // 38: guanxi.notification.v1.UnsubscribeRequest
+	(*UnsubscribeResponse)(nil),       // 39: guanxi.notification.v1.UnsubscribeResponse
+	(*RunSchedulesRequest)(nil),       // 40: guanxi.notification.v1.RunSchedulesRequest
+	(*RunSchedulesResponse)(nil),      // 41: guanxi.notification.v1.RunSchedulesResponse
+	nil,                               // 42: guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
+	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
 }
 var file_guanxi_notification_v1_notification_proto_depIdxs = []int32{
-	0, // 0: guanxi.notification.v1.Message.channel:type_name -> guanxi.notification.v1.Channel
-	1, // 1: guanxi.notification.v1.Message.status:type_name -> guanxi.notification.v1.MessageStatus
-	5, // 2: guanxi.notification.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	5, // 3: guanxi.notification.v1.Message.send_time:type_name -> google.protobuf.Timestamp
-	2, // 4: guanxi.notification.v1.ListMessagesResponse.messages:type_name -> guanxi.notification.v1.Message
-	3, // 5: guanxi.notification.v1.NotificationService.ListMessages:input_type -> guanxi.notification.v1.ListMessagesRequest
-	4, // 6: guanxi.notification.v1.NotificationService.ListMessages:output_type -> guanxi.notification.v1.ListMessagesResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	43, // 0: guanxi.notification.v1.DeliveryAttempt.attempt_time:type_name -> google.protobuf.Timestamp
+	0,  // 1: guanxi.notification.v1.Message.channel:type_name -> guanxi.notification.v1.Channel
+	1,  // 2: guanxi.notification.v1.Message.status:type_name -> guanxi.notification.v1.MessageStatus
+	43, // 3: guanxi.notification.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	43, // 4: guanxi.notification.v1.Message.send_time:type_name -> google.protobuf.Timestamp
+	43, // 5: guanxi.notification.v1.Message.not_before:type_name -> google.protobuf.Timestamp
+	3,  // 6: guanxi.notification.v1.Message.attempts:type_name -> guanxi.notification.v1.DeliveryAttempt
+	4,  // 7: guanxi.notification.v1.ListMessagesResponse.messages:type_name -> guanxi.notification.v1.Message
+	4,  // 8: guanxi.notification.v1.GetMessageResponse.message:type_name -> guanxi.notification.v1.Message
+	4,  // 9: guanxi.notification.v1.ListAgentMessagesResponse.messages:type_name -> guanxi.notification.v1.Message
+	4,  // 10: guanxi.notification.v1.ListDeadLettersResponse.messages:type_name -> guanxi.notification.v1.Message
+	4,  // 11: guanxi.notification.v1.RetryMessageResponse.message:type_name -> guanxi.notification.v1.Message
+	4,  // 12: guanxi.notification.v1.ReportDeliveryResponse.message:type_name -> guanxi.notification.v1.Message
+	0,  // 13: guanxi.notification.v1.Template.channel:type_name -> guanxi.notification.v1.Channel
+	43, // 14: guanxi.notification.v1.Template.update_time:type_name -> google.protobuf.Timestamp
+	17, // 15: guanxi.notification.v1.SaveTemplateRequest.template:type_name -> guanxi.notification.v1.Template
+	17, // 16: guanxi.notification.v1.SaveTemplateResponse.template:type_name -> guanxi.notification.v1.Template
+	17, // 17: guanxi.notification.v1.ListTemplatesResponse.templates:type_name -> guanxi.notification.v1.Template
+	0,  // 18: guanxi.notification.v1.PreviewTemplateRequest.channel:type_name -> guanxi.notification.v1.Channel
+	42, // 19: guanxi.notification.v1.PreviewTemplateRequest.variables:type_name -> guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
+	43, // 20: guanxi.notification.v1.Campaign.schedule_time:type_name -> google.protobuf.Timestamp
+	2,  // 21: guanxi.notification.v1.Campaign.state:type_name -> guanxi.notification.v1.CampaignState
+	24, // 22: guanxi.notification.v1.Campaign.counts:type_name -> guanxi.notification.v1.CampaignCounts
+	43, // 23: guanxi.notification.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	43, // 24: guanxi.notification.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	43, // 25: guanxi.notification.v1.Campaign.end_time:type_name -> google.protobuf.Timestamp
+	25, // 26: guanxi.notification.v1.CreateCampaignRequest.campaign:type_name -> guanxi.notification.v1.Campaign
+	25, // 27: guanxi.notification.v1.CreateCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
+	25, // 28: guanxi.notification.v1.GetCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
+	25, // 29: guanxi.notification.v1.ListCampaignsResponse.campaigns:type_name -> guanxi.notification.v1.Campaign
+	25, // 30: guanxi.notification.v1.PauseCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
+	25, // 31: guanxi.notification.v1.ResumeCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
+	25, // 32: guanxi.notification.v1.CancelCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
+	0,  // 33: guanxi.notification.v1.UnsubscribeResponse.channel:type_name -> guanxi.notification.v1.Channel
+	5,  // 34: guanxi.notification.v1.NotificationService.ListMessages:input_type -> guanxi.notification.v1.ListMessagesRequest
+	7,  // 35: guanxi.notification.v1.NotificationService.GetMessage:input_type -> guanxi.notification.v1.GetMessageRequest
+	9,  // 36: guanxi.notification.v1.NotificationService.ListAgentMessages:input_type -> guanxi.notification.v1.ListAgentMessagesRequest
+	11, // 37: guanxi.notification.v1.NotificationService.ListDeadLetters:input_type -> guanxi.notification.v1.ListDeadLettersRequest
+	13, // 38: guanxi.notification.v1.NotificationService.RetryMessage:input_type -> guanxi.notification.v1.RetryMessageRequest
+	15, // 39: guanxi.notification.v1.NotificationService.ReportDelivery:input_type -> guanxi.notification.v1.ReportDeliveryRequest
+	18, // 40: guanxi.notification.v1.NotificationService.SaveTemplate:input_type -> guanxi.notification.v1.SaveTemplateRequest
+	20, // 41: guanxi.notification.v1.NotificationService.ListTemplates:input_type -> guanxi.notification.v1.ListTemplatesRequest
+	22, // 42: guanxi.notification.v1.NotificationService.PreviewTemplate:input_type -> guanxi.notification.v1.PreviewTemplateRequest
+	26, // 43: guanxi.notification.v1.NotificationService.CreateCampaign:input_type -> guanxi.notification.v1.CreateCampaignRequest
+	28, // 44: guanxi.notification.v1.NotificationService.GetCampaign:input_type -> guanxi.notification.v1.GetCampaignRequest
+	30, // 45: guanxi.notification.v1.NotificationService.ListCampaigns:input_type -> guanxi.notification.v1.ListCampaignsRequest
+	32, // 46: guanxi.notification.v1.NotificationService.PauseCampaign:input_type -> guanxi.notification.v1.PauseCampaignRequest
+	34, // 47: guanxi.notification.v1.NotificationService.ResumeCampaign:input_type -> guanxi.notification.v1.ResumeCampaignRequest
+	36, // 48: guanxi.notification.v1.NotificationService.CancelCampaign:input_type -> guanxi.notification.v1.CancelCampaignRequest
+	38, // 49: guanxi.notification.v1.NotificationService.Unsubscribe:input_type -> guanxi.notification.v1.UnsubscribeRequest
+	40, // 50: guanxi.notification.v1.NotificationService.RunSchedules:input_type -> guanxi.notification.v1.RunSchedulesRequest
+	6,  // 51: guanxi.notification.v1.NotificationService.ListMessages:output_type -> guanxi.notification.v1.ListMessagesResponse
+	8,  // 52: guanxi.notification.v1.NotificationService.GetMessage:output_type -> guanxi.notification.v1.GetMessageResponse
+	10, // 53: guanxi.notification.v1.NotificationService.ListAgentMessages:output_type -> guanxi.notification.v1.ListAgentMessagesResponse
+	12, // 54: guanxi.notification.v1.NotificationService.ListDeadLetters:output_type -> guanxi.notification.v1.ListDeadLettersResponse
+	14, // 55: guanxi.notification.v1.NotificationService.RetryMessage:output_type -> guanxi.notification.v1.RetryMessageResponse
+	16, // 56: guanxi.notification.v1.NotificationService.ReportDelivery:output_type -> guanxi.notification.v1.ReportDeliveryResponse
+	19, // 57: guanxi.notification.v1.NotificationService.SaveTemplate:output_type -> guanxi.notification.v1.SaveTemplateResponse
+	21, // 58: guanxi.notification.v1.NotificationService.ListTemplates:output_type -> guanxi.notification.v1.ListTemplatesResponse
+	23, // 59: guanxi.notification.v1.NotificationService.PreviewTemplate:output_type -> guanxi.notification.v1.PreviewTemplateResponse
+	27, // 60: guanxi.notification.v1.NotificationService.CreateCampaign:output_type -> guanxi.notification.v1.CreateCampaignResponse
+	29, // 61: guanxi.notification.v1.NotificationService.GetCampaign:output_type -> guanxi.notification.v1.GetCampaignResponse
+	31, // 62: guanxi.notification.v1.NotificationService.ListCampaigns:output_type -> guanxi.notification.v1.ListCampaignsResponse
+	33, // 63: guanxi.notification.v1.NotificationService.PauseCampaign:output_type -> guanxi.notification.v1.PauseCampaignResponse
+	35, // 64: guanxi.notification.v1.NotificationService.ResumeCampaign:output_type -> guanxi.notification.v1.ResumeCampaignResponse
+	37, // 65: guanxi.notification.v1.NotificationService.CancelCampaign:output_type -> guanxi.notification.v1.CancelCampaignResponse
+	39, // 66: guanxi.notification.v1.NotificationService.Unsubscribe:output_type -> guanxi.notification.v1.UnsubscribeResponse
+	41, // 67: guanxi.notification.v1.NotificationService.RunSchedules:output_type -> guanxi.notification.v1.RunSchedulesResponse
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_notification_v1_notification_proto_init() }
@@ -476,8 +2966,8 @@ func file_guanxi_notification_v1_notification_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_notification_v1_notification_proto_rawDesc), len(file_guanxi_notification_v1_notification_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   3,
+			NumEnums:      3,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NotificationService_ListMessages_FullMethodName = "/guanxi.notification.v1.NotificationService/ListMessages"
+	NotificationService_ListMessages_FullMethodName      = "/guanxi.notification.v1.NotificationService/ListMessages"
+	NotificationService_GetMessage_FullMethodName        = "/guanxi.notification.v1.NotificationService/GetMessage"
+	NotificationService_ListAgentMessages_FullMethodName = "/guanxi.notification.v1.NotificationService/ListAgentMessages"
+	NotificationService_ListDeadLetters_FullMethodName   = "/guanxi.notification.v1.NotificationService/ListDeadLetters"
+	NotificationService_RetryMessage_FullMethodName      = "/guanxi.notification.v1.NotificationService/RetryMessage"
+	NotificationService_ReportDelivery_FullMethodName    = "/guanxi.notification.v1.NotificationService/ReportDelivery"
+	NotificationService_SaveTemplate_FullMethodName      = "/guanxi.notification.v1.NotificationService/SaveTemplate"
+	NotificationService_ListTemplates_FullMethodName     = "/guanxi.notification.v1.NotificationService/ListTemplates"
+	NotificationService_PreviewTemplate_FullMethodName   = "/guanxi.notification.v1.NotificationService/PreviewTemplate"
+	NotificationService_CreateCampaign_FullMethodName    = "/guanxi.notification.v1.NotificationService/CreateCampaign"
+	NotificationService_GetCampaign_FullMethodName       = "/guanxi.notification.v1.NotificationService/GetCampaign"
+	NotificationService_ListCampaigns_FullMethodName     = "/guanxi.notification.v1.NotificationService/ListCampaigns"
+	NotificationService_PauseCampaign_FullMethodName     = "/guanxi.notification.v1.NotificationService/PauseCampaign"
+	NotificationService_ResumeCampaign_FullMethodName    = "/guanxi.notification.v1.NotificationService/ResumeCampaign"
+	NotificationService_CancelCampaign_FullMethodName    = "/guanxi.notification.v1.NotificationService/CancelCampaign"
+	NotificationService_Unsubscribe_FullMethodName       = "/guanxi.notification.v1.NotificationService/Unsubscribe"
+	NotificationService_RunSchedules_FullMethodName      = "/guanxi.notification.v1.NotificationService/RunSchedules"
 )
 
 // NotificationServiceClient is the client API for NotificationService service.
@@ -31,6 +47,52 @@ const (
 type NotificationServiceClient interface {
 	// ListMessages returns the messages sent to a customer, newest first.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
+	// GetMessage returns one message with every delivery attempt.
+	GetMessage(ctx context.Context, in *GetMessageRequest, opts ...grpc.CallOption) (*GetMessageResponse, error)
+	// ListAgentMessages returns the messages sent to an agent (follow-ups
+	// due), newest first.
+	ListAgentMessages(ctx context.Context, in *ListAgentMessagesRequest, opts ...grpc.CallOption) (*ListAgentMessagesResponse, error)
+	// ListDeadLetters returns the messages that failed for good (a permanent
+	// provider refusal, or retries exhausted), newest first.
+	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
+	// RetryMessage queues a dead-lettered message again with fresh attempts.
+	RetryMessage(ctx context.Context, in *RetryMessageRequest, opts ...grpc.CallOption) (*RetryMessageResponse, error)
+	// ReportDelivery records a provider's delivery receipt for a sent
+	// message (the provider's callback): delivered, or undeliverable after
+	// all, which fails it onto the dead-letter list.
+	ReportDelivery(ctx context.Context, in *ReportDeliveryRequest, opts ...grpc.CallOption) (*ReportDeliveryResponse, error)
+	// SaveTemplate creates or replaces the template of one kind, channel and
+	// locale. A template naming a variable its kind does not provide, or
+	// missing one its kind requires, is refused.
+	SaveTemplate(ctx context.Context, in *SaveTemplateRequest, opts ...grpc.CallOption) (*SaveTemplateResponse, error)
+	// ListTemplates returns the saved templates and the built-in ones no
+	// saved template replaces.
+	ListTemplates(ctx context.Context, in *ListTemplatesRequest, opts ...grpc.CallOption) (*ListTemplatesResponse, error)
+	// PreviewTemplate renders a template (saved, built in, or a draft) for a
+	// customer without sending anything.
+	PreviewTemplate(ctx context.Context, in *PreviewTemplateRequest, opts ...grpc.CallOption) (*PreviewTemplateResponse, error)
+	// CreateCampaign sends a template to the members of a segment, now or at
+	// schedule_time, at most rate_per_second messages a second.
+	CreateCampaign(ctx context.Context, in *CreateCampaignRequest, opts ...grpc.CallOption) (*CreateCampaignResponse, error)
+	// GetCampaign returns a campaign with its progress and counts.
+	GetCampaign(ctx context.Context, in *GetCampaignRequest, opts ...grpc.CallOption) (*GetCampaignResponse, error)
+	// ListCampaigns returns the campaigns, newest first.
+	ListCampaigns(ctx context.Context, in *ListCampaignsRequest, opts ...grpc.CallOption) (*ListCampaignsResponse, error)
+	// PauseCampaign stops a running or scheduled campaign from creating
+	// messages until it is resumed.
+	PauseCampaign(ctx context.Context, in *PauseCampaignRequest, opts ...grpc.CallOption) (*PauseCampaignResponse, error)
+	// ResumeCampaign continues a paused campaign where it stopped.
+	ResumeCampaign(ctx context.Context, in *ResumeCampaignRequest, opts ...grpc.CallOption) (*ResumeCampaignResponse, error)
+	// CancelCampaign stops a campaign for good; its messages not yet sent
+	// are suppressed.
+	CancelCampaign(ctx context.Context, in *CancelCampaignRequest, opts ...grpc.CallOption) (*CancelCampaignResponse, error)
+	// Unsubscribe records the opt-out an unsubscribe link carries, here and
+	// in the customer service.
+	Unsubscribe(ctx context.Context, in *UnsubscribeRequest, opts ...grpc.CallOption) (*UnsubscribeResponse, error)
+	// RunSchedules runs the birthday, holiday and member-day scans now (they
+	// also run on their own every few minutes). Running them again creates
+	// no second greeting.
+	RunSchedules(ctx context.Context, in *RunSchedulesRequest, opts ...grpc.CallOption) (*RunSchedulesResponse, error)
 }
 
 type notificationServiceClient struct {
@@ -51,6 +113,166 @@ func (c *notificationServiceClient) ListMessages(ctx context.Context, in *ListMe
 	return out, nil
 }
 
+func (c *notificationServiceClient) GetMessage(ctx context.Context, in *GetMessageRequest, opts ...grpc.CallOption) (*GetMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMessageResponse)
+	err := c.cc.Invoke(ctx, NotificationService_GetMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ListAgentMessages(ctx context.Context, in *ListAgentMessagesRequest, opts ...grpc.CallOption) (*ListAgentMessagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAgentMessagesResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListAgentMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadLettersResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) RetryMessage(ctx context.Context, in *RetryMessageRequest, opts ...grpc.CallOption) (*RetryMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryMessageResponse)
+	err := c.cc.Invoke(ctx, NotificationService_RetryMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ReportDelivery(ctx context.Context, in *ReportDeliveryRequest, opts ...grpc.CallOption) (*ReportDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportDeliveryResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ReportDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) SaveTemplate(ctx context.Context, in *SaveTemplateRequest, opts ...grpc.CallOption) (*SaveTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SaveTemplateResponse)
+	err := c.cc.Invoke(ctx, NotificationService_SaveTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ListTemplates(ctx context.Context, in *ListTemplatesRequest, opts ...grpc.CallOption) (*ListTemplatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTemplatesResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListTemplates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) PreviewTemplate(ctx context.Context, in *PreviewTemplateRequest, opts ...grpc.CallOption) (*PreviewTemplateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreviewTemplateResponse)
+	err := c.cc.Invoke(ctx, NotificationService_PreviewTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) CreateCampaign(ctx context.Context, in *CreateCampaignRequest, opts ...grpc.CallOption) (*CreateCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateCampaignResponse)
+	err := c.cc.Invoke(ctx, NotificationService_CreateCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) GetCampaign(ctx context.Context, in *GetCampaignRequest, opts ...grpc.CallOption) (*GetCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCampaignResponse)
+	err := c.cc.Invoke(ctx, NotificationService_GetCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ListCampaigns(ctx context.Context, in *ListCampaignsRequest, opts ...grpc.CallOption) (*ListCampaignsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCampaignsResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListCampaigns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) PauseCampaign(ctx context.Context, in *PauseCampaignRequest, opts ...grpc.CallOption) (*PauseCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PauseCampaignResponse)
+	err := c.cc.Invoke(ctx, NotificationService_PauseCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ResumeCampaign(ctx context.Context, in *ResumeCampaignRequest, opts ...grpc.CallOption) (*ResumeCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeCampaignResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ResumeCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) CancelCampaign(ctx context.Context, in *CancelCampaignRequest, opts ...grpc.CallOption) (*CancelCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelCampaignResponse)
+	err := c.cc.Invoke(ctx, NotificationService_CancelCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) Unsubscribe(ctx context.Context, in *UnsubscribeRequest, opts ...grpc.CallOption) (*UnsubscribeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnsubscribeResponse)
+	err := c.cc.Invoke(ctx, NotificationService_Unsubscribe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) RunSchedules(ctx context.Context, in *RunSchedulesRequest, opts ...grpc.CallOption) (*RunSchedulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunSchedulesResponse)
+	err := c.cc.Invoke(ctx, NotificationService_RunSchedules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationServiceServer is the server API for NotificationService service.
 // All implementations must embed UnimplementedNotificationServiceServer
 // for forward compatibility.
@@ -60,6 +282,52 @@ func (c *notificationServiceClient) ListMessages(ctx context.Context, in *ListMe
 type NotificationServiceServer interface {
 	// ListMessages returns the messages sent to a customer, newest first.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
+	// GetMessage returns one message with every delivery attempt.
+	GetMessage(context.Context, *GetMessageRequest) (*GetMessageResponse, error)
+	// ListAgentMessages returns the messages sent to an agent (follow-ups
+	// due), newest first.
+	ListAgentMessages(context.Context, *ListAgentMessagesRequest) (*ListAgentMessagesResponse, error)
+	// ListDeadLetters returns the messages that failed for good (a permanent
+	// provider refusal, or retries exhausted), newest first.
+	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
+	// RetryMessage queues a dead-lettered message again with fresh attempts.
+	RetryMessage(context.Context, *RetryMessageRequest) (*RetryMessageResponse, error)
+	// ReportDelivery records a provider's delivery receipt for a sent
+	// message (the provider's callback): delivered, or undeliverable after
+	// all, which fails it onto the dead-letter list.
+	ReportDelivery(context.Context, *ReportDeliveryRequest) (*ReportDeliveryResponse, error)
+	// SaveTemplate creates or replaces the template of one kind, channel and
+	// locale. A template naming a variable its kind does not provide, or
+	// missing one its kind requires, is refused.
+	SaveTemplate(context.Context, *SaveTemplateRequest) (*SaveTemplateResponse, error)
+	// ListTemplates returns the saved templates and the built-in ones no
+	// saved template replaces.
+	ListTemplates(context.Context, *ListTemplatesRequest) (*ListTemplatesResponse, error)
+	// PreviewTemplate renders a template (saved, built in, or a draft) for a
+	// customer without sending anything.
+	PreviewTemplate(context.Context, *PreviewTemplateRequest) (*PreviewTemplateResponse, error)
+	// CreateCampaign sends a template to the members of a segment, now or at
+	// schedule_time, at most rate_per_second messages a second.
+	CreateCampaign(context.Context, *CreateCampaignRequest) (*CreateCampaignResponse, error)
+	// GetCampaign returns a campaign with its progress and counts.
+	GetCampaign(context.Context, *GetCampaignRequest) (*GetCampaignResponse, error)
+	// ListCampaigns returns the campaigns, newest first.
+	ListCampaigns(context.Context, *ListCampaignsRequest) (*ListCampaignsResponse, error)
+	// PauseCampaign stops a running or scheduled campaign from creating
+	// messages until it is resumed.
+	PauseCampaign(context.Context, *PauseCampaignRequest) (*PauseCampaignResponse, error)
+	// ResumeCampaign continues a paused campaign where it stopped.
+	ResumeCampaign(context.Context, *ResumeCampaignRequest) (*ResumeCampaignResponse, error)
+	// CancelCampaign stops a campaign for good; its messages not yet sent
+	// are suppressed.
+	CancelCampaign(context.Context, *CancelCampaignRequest) (*CancelCampaignResponse, error)
+	// Unsubscribe records the opt-out an unsubscribe link carries, here and
+	// in the customer service.
+	Unsubscribe(context.Context, *UnsubscribeRequest) (*UnsubscribeResponse, error)
+	// RunSchedules runs the birthday, holiday and member-day scans now (they
+	// also run on their own every few minutes). Running them again creates
+	// no second greeting.
+	RunSchedules(context.Context, *RunSchedulesRequest) (*RunSchedulesResponse, error)
 	mustEmbedUnimplementedNotificationServiceServer()
 }
 
@@ -72,6 +340,54 @@ type UnimplementedNotificationServiceServer struct{}
 
 func (UnimplementedNotificationServiceServer) ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMessages not implemented")
+}
+func (UnimplementedNotificationServiceServer) GetMessage(context.Context, *GetMessageRequest) (*GetMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMessage not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListAgentMessages(context.Context, *ListAgentMessagesRequest) (*ListAgentMessagesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAgentMessages not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeadLetters not implemented")
+}
+func (UnimplementedNotificationServiceServer) RetryMessage(context.Context, *RetryMessageRequest) (*RetryMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryMessage not implemented")
+}
+func (UnimplementedNotificationServiceServer) ReportDelivery(context.Context, *ReportDeliveryRequest) (*ReportDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportDelivery not implemented")
+}
+func (UnimplementedNotificationServiceServer) SaveTemplate(context.Context, *SaveTemplateRequest) (*SaveTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveTemplate not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListTemplates(context.Context, *ListTemplatesRequest) (*ListTemplatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTemplates not implemented")
+}
+func (UnimplementedNotificationServiceServer) PreviewTemplate(context.Context, *PreviewTemplateRequest) (*PreviewTemplateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PreviewTemplate not implemented")
+}
+func (UnimplementedNotificationServiceServer) CreateCampaign(context.Context, *CreateCampaignRequest) (*CreateCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateCampaign not implemented")
+}
+func (UnimplementedNotificationServiceServer) GetCampaign(context.Context, *GetCampaignRequest) (*GetCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCampaign not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListCampaigns(context.Context, *ListCampaignsRequest) (*ListCampaignsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCampaigns not implemented")
+}
+func (UnimplementedNotificationServiceServer) PauseCampaign(context.Context, *PauseCampaignRequest) (*PauseCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseCampaign not implemented")
+}
+func (UnimplementedNotificationServiceServer) ResumeCampaign(context.Context, *ResumeCampaignRequest) (*ResumeCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeCampaign not implemented")
+}
+func (UnimplementedNotificationServiceServer) CancelCampaign(context.Context, *CancelCampaignRequest) (*CancelCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelCampaign not implemented")
+}
+func (UnimplementedNotificationServiceServer) Unsubscribe(context.Context, *UnsubscribeRequest) (*UnsubscribeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unsubscribe not implemented")
+}
+func (UnimplementedNotificationServiceServer) RunSchedules(context.Context, *RunSchedulesRequest) (*RunSchedulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunSchedules not implemented")
 }
 func (UnimplementedNotificationServiceServer) mustEmbedUnimplementedNotificationServiceServer() {}
 func (UnimplementedNotificationServiceServer) testEmbeddedByValue()                             {}
@@ -112,6 +428,294 @@ func _NotificationService_ListMessages_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotificationService_GetMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).GetMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_GetMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).GetMessage(ctx, req.(*GetMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ListAgentMessages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAgentMessagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListAgentMessages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListAgentMessages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListAgentMessages(ctx, req.(*ListAgentMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ListDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListDeadLetters(ctx, req.(*ListDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_RetryMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).RetryMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_RetryMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).RetryMessage(ctx, req.(*RetryMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ReportDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ReportDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ReportDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ReportDelivery(ctx, req.(*ReportDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_SaveTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SaveTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).SaveTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_SaveTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).SaveTemplate(ctx, req.(*SaveTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ListTemplates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTemplatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListTemplates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListTemplates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListTemplates(ctx, req.(*ListTemplatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_PreviewTemplate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).PreviewTemplate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_PreviewTemplate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).PreviewTemplate(ctx, req.(*PreviewTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_CreateCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).CreateCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_CreateCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).CreateCampaign(ctx, req.(*CreateCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_GetCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).GetCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_GetCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).GetCampaign(ctx, req.(*GetCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ListCampaigns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCampaignsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListCampaigns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListCampaigns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListCampaigns(ctx, req.(*ListCampaignsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_PauseCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).PauseCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_PauseCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).PauseCampaign(ctx, req.(*PauseCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ResumeCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ResumeCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ResumeCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ResumeCampaign(ctx, req.(*ResumeCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_CancelCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).CancelCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_CancelCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).CancelCampaign(ctx, req.(*CancelCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_Unsubscribe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnsubscribeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).Unsubscribe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_Unsubscribe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).Unsubscribe(ctx, req.(*UnsubscribeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_RunSchedules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunSchedulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).RunSchedules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_RunSchedules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).RunSchedules(ctx, req.(*RunSchedulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotificationService_ServiceDesc is the grpc.ServiceDesc for NotificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +726,70 @@ var NotificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMessages",
 			Handler:    _NotificationService_ListMessages_Handler,
+		},
+		{
+			MethodName: "GetMessage",
+			Handler:    _NotificationService_GetMessage_Handler,
+		},
+		{
+			MethodName: "ListAgentMessages",
+			Handler:    _NotificationService_ListAgentMessages_Handler,
+		},
+		{
+			MethodName: "ListDeadLetters",
+			Handler:    _NotificationService_ListDeadLetters_Handler,
+		},
+		{
+			MethodName: "RetryMessage",
+			Handler:    _NotificationService_RetryMessage_Handler,
+		},
+		{
+			MethodName: "ReportDelivery",
+			Handler:    _NotificationService_ReportDelivery_Handler,
+		},
+		{
+			MethodName: "SaveTemplate",
+			Handler:    _NotificationService_SaveTemplate_Handler,
+		},
+		{
+			MethodName: "ListTemplates",
+			Handler:    _NotificationService_ListTemplates_Handler,
+		},
+		{
+			MethodName: "PreviewTemplate",
+			Handler:    _NotificationService_PreviewTemplate_Handler,
+		},
+		{
+			MethodName: "CreateCampaign",
+			Handler:    _NotificationService_CreateCampaign_Handler,
+		},
+		{
+			MethodName: "GetCampaign",
+			Handler:    _NotificationService_GetCampaign_Handler,
+		},
+		{
+			MethodName: "ListCampaigns",
+			Handler:    _NotificationService_ListCampaigns_Handler,
+		},
+		{
+			MethodName: "PauseCampaign",
+			Handler:    _NotificationService_PauseCampaign_Handler,
+		},
+		{
+			MethodName: "ResumeCampaign",
+			Handler:    _NotificationService_ResumeCampaign_Handler,
+		},
+		{
+			MethodName: "CancelCampaign",
+			Handler:    _NotificationService_CancelCampaign_Handler,
+		},
+		{
+			MethodName: "Unsubscribe",
+			Handler:    _NotificationService_Unsubscribe_Handler,
+		},
+		{
+			MethodName: "RunSchedules",
+			Handler:    _NotificationService_RunSchedules_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,12 +1,14 @@
-// Package app holds the notification service's use cases: turning a new
-// customer into a welcome message, listing a customer's messages, and
-// dispatching queued messages to their channel.
+// Package app holds the notification service's use cases: turning customer,
+// loyalty, interaction and segmentation events into messages, scanning for
+// birthdays, holidays and member days, running campaigns, keeping
+// templates, and dispatching queued messages to their channels.
 package app
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,11 +18,16 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
-// ConsumerCustomers is the inbox name of the customer events consumer; it
-// is also its durable JetStream consumer name.
-const ConsumerCustomers = "notification-customers"
+// Inbox names of the event consumers; each is also its durable JetStream
+// consumer name.
+const (
+	ConsumerCustomers    = "notification-customers"
+	ConsumerInteractions = "notification-interactions"
+	ConsumerLoyalty      = "notification-loyalty"
+	ConsumerSegmentation = "notification-segmentation"
+)
 
-// Page sizes of ListMessages (DESIGN.md section 5).
+// Page sizes of the List methods (DESIGN.md section 5).
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 1000
@@ -32,93 +39,93 @@ type Waker interface {
 	Wake()
 }
 
+// Options configure a Service; zero values are usable.
+type Options struct {
+	// Waker is woken after a commit that queued messages; nil when nothing
+	// dispatches in this process.
+	Waker Waker
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Calendar holds holidays and member days; nil means none.
+	Calendar *domain.Calendar
+	// MorningHour is the local hour greetings go out at (default 9).
+	MorningHour int
+	// Signer signs unsubscribe links; nil disables the links.
+	Signer *domain.UnsubscribeSigner
+	// PublicURL is the base of unsubscribe links, e.g.
+	// "https://crm.example.com"; the link is PublicURL+"/unsubscribe?token=".
+	PublicURL string
+	// ConsentSyncWaker is woken when an unsubscribe link recorded an
+	// opt-out to pass on.
+	ConsentSyncWaker Waker
+	// CampaignWaker is woken when a campaign is created or resumed.
+	CampaignWaker Waker
+}
+
 // Service runs the use cases that the gRPC port and the event consumers
 // call.
 type Service struct {
-	store     domain.Store
-	templates *domain.Templates
-	waker     Waker
-	now       func() time.Time
+	store domain.Store
+	opts  Options
+	now   func() time.Time
 }
 
-// NewService returns a Service. waker may be nil when nothing dispatches
-// in this process.
-func NewService(store domain.Store, templates *domain.Templates, waker Waker) *Service {
-	return &Service{store: store, templates: templates, waker: waker, now: time.Now}
+// NewService returns a Service.
+func NewService(store domain.Store, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MorningHour <= 0 || opts.MorningHour > 23 {
+		opts.MorningHour = 9
+	}
+	if opts.Calendar == nil {
+		opts.Calendar = &domain.Calendar{}
+	}
+	return &Service{store: store, opts: opts, now: opts.Now}
 }
 
-// WelcomeCustomer queues the welcome message for a customer that was just
-// created, on a channel the customer's consents allow, after storing the
-// consents the customer was created with. eventID is the id of the
-// CustomerCreated event: the message is created in the same transaction
-// that marks the event handled, so a redelivered event creates no second
-// message. A customer erased or merged into another by the time the event
-// is handled (a late or replayed event) gets no welcome: it no longer
-// exists on its own.
-func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent) error {
+func (s *Service) wake(tx domain.Tx) {
+	if s.opts.Waker != nil {
+		tx.AfterCommit(s.opts.Waker.Wake)
+	}
+}
+
+// unsubscribeURL makes the unsubscribe link of a customer on a channel.
+func (s *Service) unsubscribeURL(customerID string, ch domain.Channel) string {
+	if s.opts.Signer == nil {
+		return ""
+	}
+	return s.opts.PublicURL + "/unsubscribe?token=" + s.opts.Signer.Token(customerID, ch)
+}
+
+func (s *Service) templates(ctx context.Context) (*domain.TemplateSet, error) {
+	saved, err := s.store.SavedTemplates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return domain.NewTemplateSet(saved), nil
+}
+
+func newID() (string, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return fmt.Errorf("welcome customer: new id: %w", err)
+		return "", fmt.Errorf("new id: %w", err)
 	}
-	now := s.now()
-	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		survivor, err := survivorVia(ctx, tx.MergedInto, r.CustomerID)
-		if err != nil {
-			return err
-		}
-		stored, err := applyConsents(ctx, tx, survivor, consents)
-		if err != nil {
-			return err
-		}
-		erased, err := tx.Erased(ctx, survivor)
-		if err != nil || erased || survivor != r.CustomerID {
-			return err
-		}
-		msg, err := domain.NewMessage(id.String(), r, domain.TemplateWelcome, s.templates, stored, now)
-		if err != nil {
-			return err
-		}
-		if err := tx.CreateMessage(ctx, msg); err != nil {
-			return err
-		}
-		if msg.Status == domain.StatusFailed {
-			return tx.Publish(ctx, msg.FailedEvent())
-		}
-		if s.waker != nil {
-			tx.AfterCommit(s.waker.Wake)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("welcome customer: %w", err)
-	}
-	return nil
+	return id.String(), nil
 }
 
-// MessagePage is one page of a customer's messages.
+// MessagePage is one page of messages.
 type MessagePage struct {
 	Messages []domain.Message
 	// NextPageToken continues the list; empty on the last page.
 	NextPageToken string
 }
 
-// ListMessages returns a customer's messages, newest first; for a customer
-// merged into another, the survivor's. An unknown customer simply has no
-// messages.
-func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
-	var violations validation.Violations
-	if customerID == "" {
-		violations.Add("customer_id", "is required")
-	} else if _, err := uuid.Parse(customerID); err != nil {
-		violations.Add("customer_id", "must be a UUID")
-	}
+// pageArgs validates a page size and token.
+func pageArgs(v *validation.Violations, pageSize int, pageToken string) (int, *domain.Cursor) {
 	switch {
 	case pageSize < 0:
-		violations.Add("page_size", "must not be negative")
+		v.Add("page_size", "must not be negative")
 	case pageSize == 0:
 		pageSize = DefaultPageSize
 	case pageSize > MaxPageSize:
@@ -128,15 +135,42 @@ func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize 
 	if pageToken != "" {
 		c, err := decodePageToken(pageToken)
 		if err != nil {
-			violations.Add("page_token", "is not a token from a previous page")
+			v.Add("page_token", "is not a token from a previous page")
 		} else {
 			after = &c
 		}
 	}
-	if err := violations.Err(); err != nil {
+	return pageSize, after
+}
+
+func checkUUID(v *validation.Violations, field, id string) {
+	if id == "" {
+		v.Add(field, "is required")
+	} else if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		v.Add(field, "must be a UUID")
+	}
+}
+
+func toPage(msgs []domain.Message, pageSize int) MessagePage {
+	page := MessagePage{Messages: msgs}
+	if len(msgs) > pageSize {
+		page.Messages = msgs[:pageSize]
+		last := page.Messages[pageSize-1]
+		page.NextPageToken = encodePageToken(domain.Cursor{CreateTime: last.CreateTime, ID: last.ID})
+	}
+	return page
+}
+
+// ListMessages returns a customer's messages, newest first; for a customer
+// merged into another, the survivor's. An unknown customer simply has no
+// messages.
+func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
+	var v validation.Violations
+	checkUUID(&v, "customer_id", customerID)
+	pageSize, after := pageArgs(&v, pageSize, pageToken)
+	if err := v.Err(); err != nil {
 		return MessagePage{}, err
 	}
-
 	// A merged customer's messages are the survivor's, as GetCustomer
 	// answers a merged id with the survivor.
 	customerID, err := survivorVia(ctx, s.store.MergedInto, customerID)
@@ -148,13 +182,69 @@ func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize 
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("list messages: %w", err)
 	}
-	page := MessagePage{Messages: msgs}
-	if len(msgs) > pageSize {
-		page.Messages = msgs[:pageSize]
-		last := page.Messages[pageSize-1]
-		page.NextPageToken = encodePageToken(domain.Cursor{CreateTime: last.CreateTime, ID: last.ID})
+	return toPage(msgs, pageSize), nil
+}
+
+// ListAgentMessages returns an agent's notices, newest first.
+func (s *Service) ListAgentMessages(ctx context.Context, agentID string, pageSize int, pageToken string) (MessagePage, error) {
+	var v validation.Violations
+	if agentID == "" {
+		v.Add("agent_id", "is required")
 	}
-	return page, nil
+	pageSize, after := pageArgs(&v, pageSize, pageToken)
+	if err := v.Err(); err != nil {
+		return MessagePage{}, err
+	}
+	msgs, err := s.store.ListAgentMessages(ctx, agentID, after, pageSize+1)
+	if err != nil {
+		return MessagePage{}, fmt.Errorf("list agent messages: %w", err)
+	}
+	return toPage(msgs, pageSize), nil
+}
+
+// ListDeadLetters returns the dead-lettered messages, newest first.
+func (s *Service) ListDeadLetters(ctx context.Context, pageSize int, pageToken string) (MessagePage, error) {
+	var v validation.Violations
+	pageSize, after := pageArgs(&v, pageSize, pageToken)
+	if err := v.Err(); err != nil {
+		return MessagePage{}, err
+	}
+	msgs, err := s.store.ListDeadLetters(ctx, after, pageSize+1)
+	if err != nil {
+		return MessagePage{}, fmt.Errorf("list dead letters: %w", err)
+	}
+	return toPage(msgs, pageSize), nil
+}
+
+// GetMessage returns a message and its delivery attempts.
+func (s *Service) GetMessage(ctx context.Context, id string) (domain.Message, []domain.Attempt, error) {
+	var v validation.Violations
+	checkUUID(&v, "id", id)
+	if err := v.Err(); err != nil {
+		return domain.Message{}, nil, err
+	}
+	return s.store.GetMessage(ctx, id)
+}
+
+// RetryMessage queues a dead-lettered message again.
+func (s *Service) RetryMessage(ctx context.Context, id string) (domain.Message, error) {
+	var v validation.Violations
+	checkUUID(&v, "id", id)
+	if err := v.Err(); err != nil {
+		return domain.Message{}, err
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.Requeue(ctx, id, s.now()); err != nil {
+			return err
+		}
+		s.wake(tx)
+		return nil
+	})
+	if err != nil {
+		return domain.Message{}, fmt.Errorf("retry message: %w", err)
+	}
+	m, _, err := s.store.GetMessage(ctx, id)
+	return m, err
 }
 
 // pageToken is the keyset cursor as it travels in a page token.
@@ -178,7 +268,47 @@ func decodePageToken(s string) (domain.Cursor, error) {
 		return domain.Cursor{}, fmt.Errorf("decode page token: %w", err)
 	}
 	if t.ID == "" {
-		return domain.Cursor{}, fmt.Errorf("decode page token: no id")
+		return domain.Cursor{}, errors.New("decode page token: no id")
 	}
 	return domain.Cursor{CreateTime: time.UnixMicro(t.CreateTimeMicros).UTC(), ID: t.ID}, nil
+}
+
+// SetCampaignWaker sets the runner woken when a campaign is created or
+// resumed (it is built after the Service it runs for).
+func (s *Service) SetCampaignWaker(w Waker) { s.opts.CampaignWaker = w }
+
+// ReportDelivery records a provider's delivery receipt for a sent message:
+// DELIVERED, or FAILED onto the dead-letter list (with MessageFailed) when
+// the provider could not deliver it after all.
+func (s *Service) ReportDelivery(ctx context.Context, id string, delivered bool, providerResponse string) (domain.Message, error) {
+	var v validation.Violations
+	checkUUID(&v, "id", id)
+	if len(providerResponse) > 2000 {
+		v.Add("provider_response", "must be at most 2000 bytes")
+	}
+	if err := v.Err(); err != nil {
+		return domain.Message{}, err
+	}
+	reason := "provider reported delivered"
+	if !delivered {
+		reason = "provider reported undeliverable"
+	}
+	if providerResponse != "" {
+		reason += ": " + providerResponse
+	}
+	var m domain.Message
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		var err error
+		if m, err = tx.MarkDelivered(ctx, id, delivered, reason); err != nil {
+			return err
+		}
+		if !delivered {
+			return tx.Publish(ctx, m.FailedEvent())
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.Message{}, fmt.Errorf("report delivery: %w", err)
+	}
+	return m, nil
 }

@@ -26,26 +26,17 @@ func newStore(t *testing.T) *sqlstore.Store {
 	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil)))
 }
 
-func newTemplates(t *testing.T) *domain.Templates {
-	t.Helper()
-	tpl, err := domain.NewTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tpl
-}
-
 // recordingSender accepts every delivery and remembers it.
 type recordingSender struct {
 	mu   sync.Mutex
 	sent []domain.Delivery
 }
 
-func (s *recordingSender) Send(_ context.Context, d domain.Delivery) error {
+func (s *recordingSender) Send(_ context.Context, d domain.Delivery) (domain.Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, d)
-	return nil
+	return domain.Receipt{ProviderResponse: "ok"}, nil
 }
 
 func (s *recordingSender) count() int {
@@ -94,8 +85,8 @@ func TestQueuedMessageWakesDispatcher(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
 	sender := &recordingSender{}
-	d := app.NewDispatcher(store, sender, nil, time.Hour)
-	svc := app.NewService(store, newTemplates(t), d)
+	d := app.NewDispatcher(store, sender, nil, app.DispatcherOptions{Interval: time.Hour})
+	svc := app.NewService(store, app.Options{Waker: d})
 	runDispatcher(t, d)
 
 	// The first message may go out in the dispatcher's first round; the
@@ -105,7 +96,7 @@ func TestQueuedMessageWakesDispatcher(t *testing.T) {
 		{CustomerID: newID(t), Name: "Ann", Email: "ann@example.com", Locale: "en"},
 		{CustomerID: newID(t), Name: "王芳", Email: "fang@example.cn"},
 	} {
-		if err := svc.WelcomeCustomer(context.Background(), newID(t), r, nil); err != nil {
+		if err := svc.WelcomeCustomer(context.Background(), newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		testinfra.Eventually(t, 5*time.Second, "the message sent", func() bool { return status(t, svc, r.CustomerID) == domain.StatusSent })
@@ -121,9 +112,9 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
 	// Queued by a process that died before dispatching: no waker.
-	svc := app.NewService(store, newTemplates(t), nil)
+	svc := app.NewService(store, app.Options{})
 	cust := newID(t)
-	if err := svc.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}, nil); err != nil {
+	if err := svc.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := status(t, svc, cust); got != domain.StatusQueued {
@@ -131,7 +122,7 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 	}
 
 	sender := &recordingSender{}
-	runDispatcher(t, app.NewDispatcher(store, sender, nil, 50*time.Millisecond))
+	runDispatcher(t, app.NewDispatcher(store, sender, nil, app.DispatcherOptions{Interval: 50 * time.Millisecond}))
 	testinfra.Eventually(t, 5*time.Second, "the left-behind message sent", func() bool { return status(t, svc, cust) == domain.StatusSent })
 	if sender.count() != 1 || sender.sent[0].Channel != domain.ChannelSMS || sender.sent[0].Address != "13800000000" {
 		t.Errorf("sender got %+v, want one SMS", sender.sent)
@@ -141,11 +132,11 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 func TestWelcomeCustomerOncePerEvent(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
-	svc := app.NewService(store, newTemplates(t), nil)
+	svc := app.NewService(store, app.Options{})
 	cust, event := newID(t), newID(t)
 	r := domain.Recipient{CustomerID: cust, Name: "Ann", Email: "ann@example.com"}
 	for range 3 {
-		if err := svc.WelcomeCustomer(context.Background(), event, r, nil); err != nil {
+		if err := svc.WelcomeCustomer(context.Background(), event, r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +152,7 @@ func TestWelcomeCustomerOncePerEvent(t *testing.T) {
 func TestListMessagesPages(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
-	svc := app.NewService(store, newTemplates(t), nil)
+	svc := app.NewService(store, app.Options{})
 	ctx := context.Background()
 	cust := newID(t)
 	var want []string
@@ -171,7 +162,7 @@ func TestListMessagesPages(t *testing.T) {
 			m := domain.Message{ID: newID(t), CustomerID: cust, Channel: domain.ChannelEmail, Address: "a@example.com",
 				Template: domain.TemplateWelcome, Subject: "s", Body: "b", Status: domain.StatusQueued,
 				CreateTime: base.Add(time.Duration(i) * time.Second)}
-			if err := tx.CreateMessage(ctx, m); err != nil {
+			if _, err := tx.CreateMessage(ctx, m); err != nil {
 				return err
 			}
 			want = append([]string{m.ID}, want...)
@@ -224,7 +215,7 @@ func TestListMessagesPages(t *testing.T) {
 
 func TestListMessagesValidation(t *testing.T) {
 	t.Parallel()
-	svc := app.NewService(newStore(t), newTemplates(t), nil)
+	svc := app.NewService(newStore(t), app.Options{})
 	tests := []struct {
 		name      string
 		customer  string

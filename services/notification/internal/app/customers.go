@@ -77,10 +77,11 @@ func (s *Service) ChangeConsent(ctx context.Context, eventID string, c domain.Co
 // survivor, and stores the survivor's answers the merge event carries.
 // eventID is the CustomerMerged event's: seeing it again, or the same
 // merge under another event, moves nothing.
-func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivorConsents []domain.Consent) error {
+func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivor domain.Recipient, survivorConsents []domain.Consent) error {
 	if err := m.Validate().Err(); err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
+	survivorProfile := survivor
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
 		if err != nil || !first {
@@ -114,8 +115,13 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 				return err
 			}
 		}
-		_, err = applyConsents(ctx, tx, survivor, survivorConsents)
-		return err
+		if _, err = applyConsents(ctx, tx, survivor, survivorConsents); err != nil {
+			return err
+		}
+		if survivorProfile.CustomerID == survivor {
+			return tx.SaveRecipient(ctx, survivorProfile)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("merge customers: %w", err)
@@ -145,6 +151,9 @@ func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Er
 		if err := tx.RecordErasure(ctx, e, s.now().UTC()); err != nil {
 			return err
 		}
+		if err := tx.DeleteRecipient(ctx, e.CustomerID); err != nil {
+			return err
+		}
 		msgs, err := tx.LockMessages(ctx, e.CustomerID)
 		if err != nil {
 			return err
@@ -165,5 +174,95 @@ func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Er
 	if err != nil {
 		return fmt.Errorf("erase customer: %w", err)
 	}
+	return nil
+}
+
+// WelcomeCustomer stores a customer just created (read model and the
+// consents they were created with) and queues their welcome message on a
+// channel the consents allow. eventID is the id of the CustomerCreated
+// event: the message is created in the same transaction that marks the
+// event handled, so a redelivered event creates no second message. A
+// customer erased or merged into another by the time the event is handled
+// (a late or replayed event) gets no welcome: it no longer exists on its
+// own. An imported customer (welcome false) is stored but not welcomed.
+func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error {
+	id, err := newID()
+	if err != nil {
+		return fmt.Errorf("welcome customer: %w", err)
+	}
+	templates, err := s.templates(ctx)
+	if err != nil {
+		return fmt.Errorf("welcome customer: %w", err)
+	}
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		survivor, err := survivorVia(ctx, tx.MergedInto, r.CustomerID)
+		if err != nil {
+			return err
+		}
+		stored, err := applyConsents(ctx, tx, survivor, consents)
+		if err != nil {
+			return err
+		}
+		erased, err := tx.Erased(ctx, survivor)
+		if err != nil || erased || survivor != r.CustomerID {
+			return err
+		}
+		if err := tx.SaveRecipient(ctx, r); err != nil {
+			return err
+		}
+		if !welcome {
+			return nil
+		}
+		kind, _ := domain.LookupKind(domain.KindWelcome)
+		msg := domain.NewMessage(domain.Draft{ID: id, Kind: kind, Recipient: r, UnsubscribeURL: s.unsubscribeURL,
+			IdempotencyKey: "welcome:" + r.CustomerID}, templates, stored, now)
+		return s.createMessage(ctx, tx, msg)
+	})
+	if err != nil {
+		return fmt.Errorf("welcome customer: %w", err)
+	}
+	return nil
+}
+
+// UpdateRecipient keeps the read model of a changed (or undeleted)
+// customer. An update naming a merged or erased customer changes nothing.
+func (s *Service) UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error {
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
+		if err != nil || !first {
+			return err
+		}
+		into, err := tx.MergedInto(ctx, r.CustomerID)
+		if err != nil || into != "" {
+			return err
+		}
+		erased, err := tx.Erased(ctx, r.CustomerID)
+		if err != nil || erased {
+			return err
+		}
+		return tx.SaveRecipient(ctx, r)
+	})
+	if err != nil {
+		return fmt.Errorf("update recipient: %w", err)
+	}
+	return nil
+}
+
+// createMessage stores m (once per idempotency key), announces it when it
+// did not queue, and wakes the dispatcher when it did.
+func (s *Service) createMessage(ctx context.Context, tx domain.Tx, m domain.Message) error {
+	created, err := tx.CreateMessage(ctx, m)
+	if err != nil || !created {
+		return err
+	}
+	if m.Status != domain.StatusQueued {
+		return tx.Publish(ctx, m.FailedEvent())
+	}
+	s.wake(tx)
 	return nil
 }

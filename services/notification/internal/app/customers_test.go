@@ -40,8 +40,8 @@ func newFixture(t *testing.T, url string) fixture {
 	sink := channels.NewSink(db, nil)
 	return fixture{
 		db: db, store: store, sink: sink,
-		svc:  app.NewService(store, newTemplates(t), nil),
-		disp: app.NewDispatcher(store, sink, nil, time.Hour),
+		svc:  app.NewService(store, app.Options{}),
+		disp: app.NewDispatcher(store, sink, nil, app.DispatcherOptions{Interval: time.Hour}),
 	}
 }
 
@@ -96,11 +96,11 @@ func (f fixture) failedEvents(t *testing.T) []*notificationv1.MessageFailed {
 
 func (f fixture) consent(t *testing.T, customerID string, ch domain.Channel) domain.ConsentStatus {
 	t.Helper()
-	s, err := f.store.ConsentStatus(context.Background(), customerID, ch)
+	all, err := f.store.ConsentsOf(context.Background(), []string{customerID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return all[customerID][ch]
 }
 
 var t0 = time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -117,7 +117,7 @@ func TestOptOutAtDispatchTime(t *testing.T) {
 		ctx := context.Background()
 		cust := newID(t)
 		r := domain.Recipient{CustomerID: cust, Name: "Ann", Email: "ann@example.com", Locale: "en"}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.svc.ChangeConsent(ctx, newID(t), answer(cust, domain.ChannelEmail, domain.ConsentOptedOut, t0)); err != nil {
@@ -125,8 +125,8 @@ func TestOptOutAtDispatchTime(t *testing.T) {
 		}
 		f.dispatch(t)
 		msgs := f.messages(t, cust)
-		if len(msgs) != 1 || msgs[0].Status != domain.StatusFailed || msgs[0].FailureReason != "customer opted out of email" {
-			t.Fatalf("messages = %+v, want one FAILED: customer opted out of email", msgs)
+		if len(msgs) != 1 || msgs[0].Status != domain.StatusSuppressed || msgs[0].StatusReason != "customer opted out of email" {
+			t.Fatalf("messages = %+v, want one SUPPRESSED: customer opted out of email", msgs)
 		}
 		if caught, _ := f.sink.Deliveries(ctx, ""); len(caught) != 0 {
 			t.Fatalf("the sink got %d deliveries, want none", len(caught))
@@ -151,7 +151,7 @@ func TestUnansweredAndOptedInChannelsSend(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range []string{unanswered, optedIn} {
-			if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: id, Email: id + "@example.com"}, nil); err != nil {
+			if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: id, Email: id + "@example.com"}, nil, true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -206,20 +206,20 @@ func TestWelcomeHonoursConsentsGivenAtSignup(t *testing.T) {
 		smsOnly, neither := newID(t), newID(t)
 		if err := f.svc.WelcomeCustomer(ctx, newID(t),
 			domain.Recipient{CustomerID: smsOnly, Email: "a@example.com", Phone: "+8613800000000"},
-			[]domain.Consent{answer(smsOnly, domain.ChannelEmail, domain.ConsentOptedOut, t0)}); err != nil {
+			[]domain.Consent{answer(smsOnly, domain.ChannelEmail, domain.ConsentOptedOut, t0)}, true); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.svc.WelcomeCustomer(ctx, newID(t),
 			domain.Recipient{CustomerID: neither, Email: "b@example.com"},
-			[]domain.Consent{answer(neither, domain.ChannelEmail, domain.ConsentOptedOut, t0)}); err != nil {
+			[]domain.Consent{answer(neither, domain.ChannelEmail, domain.ConsentOptedOut, t0)}, true); err != nil {
 			t.Fatal(err)
 		}
 		f.dispatch(t)
 		if msgs := f.messages(t, smsOnly); len(msgs) != 1 || msgs[0].Channel != domain.ChannelSMS || msgs[0].Status != domain.StatusSent {
 			t.Errorf("messages = %+v, want one SMS sent", msgs)
 		}
-		if msgs := f.messages(t, neither); len(msgs) != 1 || msgs[0].Status != domain.StatusFailed || msgs[0].FailureReason != "customer opted out of email" {
-			t.Errorf("messages = %+v, want one FAILED for the opt-out", msgs)
+		if msgs := f.messages(t, neither); len(msgs) != 1 || msgs[0].Status != domain.StatusSuppressed || msgs[0].StatusReason != "customer opted out of email" {
+			t.Errorf("messages = %+v, want one SUPPRESSED for the opt-out", msgs)
 		}
 		if got := f.consent(t, smsOnly, domain.ChannelEmail); got != domain.ConsentOptedOut {
 			t.Errorf("signup consent stored as %q", got)
@@ -231,10 +231,10 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
 		merged, survivor := newID(t), newID(t)
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: survivor, Phone: "+8613800000000"}, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: survivor, Phone: "+8613800000000"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		// SMS: the merged customer opted out after the survivor opted in.
@@ -252,7 +252,7 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 		m := domain.Merge{MergedID: merged, SurvivorID: survivor, At: t0}
 		fromEvent := []domain.Consent{answer(survivor, domain.ChannelWeChat, domain.ConsentOptedIn, t0)}
 		mergeEvent := newID(t)
-		if err := f.svc.MergeCustomers(ctx, mergeEvent, m, fromEvent); err != nil {
+		if err := f.svc.MergeCustomers(ctx, mergeEvent, m, domain.Recipient{}, fromEvent); err != nil {
 			t.Fatal(err)
 		}
 		msgs := f.messages(t, survivor)
@@ -280,7 +280,7 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 		// Replays move nothing; later events naming the merged customer
 		// are the survivor's; its late created event welcomes nobody.
 		for _, ev := range []string{mergeEvent, newID(t)} {
-			if err := f.svc.MergeCustomers(ctx, ev, m, nil); err != nil {
+			if err := f.svc.MergeCustomers(ctx, ev, m, domain.Recipient{}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -290,13 +290,13 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 		if got := f.consent(t, survivor, domain.ChannelSMS); got != domain.ConsentOptedIn {
 			t.Errorf("survivor SMS after an answer naming the merged id = %q, want OPTED_IN", got)
 		}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.messages(t, survivor)); n != 2 {
 			t.Errorf("survivor has %d messages after a late welcome of the merged id, want 2", n)
 		}
-		if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: survivor, SurvivorID: merged}, nil); !errors.Is(err, domain.ErrMergeConflict) {
+		if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: survivor, SurvivorID: merged}, domain.Recipient{}, nil); !errors.Is(err, domain.ErrMergeConflict) {
 			t.Errorf("cyclic merge: err = %v, want ErrMergeConflict", err)
 		}
 	})
@@ -308,7 +308,7 @@ func TestEraseCustomer(t *testing.T) {
 		const name, email, phone = "欧阳娜娜", "nana@example.cn", "+8613877310042"
 		cust := newID(t)
 		r := domain.Recipient{CustomerID: cust, Name: name, Email: email, Phone: phone}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		f.dispatch(t) // the first welcome goes out
@@ -321,7 +321,7 @@ func TestEraseCustomer(t *testing.T) {
 				{ID: newID(t), CustomerID: cust, Channel: domain.ChannelEmail, Address: email, Template: domain.TemplateWelcome,
 					Subject: "欢迎加入", Body: name + "，您好！", Status: domain.StatusFailed, FailureReason: "550 " + email + " unknown", CreateTime: t0},
 			} {
-				if err := tx.CreateMessage(ctx, m); err != nil {
+				if _, err := tx.CreateMessage(ctx, m); err != nil {
 					return err
 				}
 			}
@@ -371,7 +371,7 @@ func TestEraseCustomer(t *testing.T) {
 			t.Errorf("MessageFailed events = %v, want one for the queued message", failed)
 		}
 		// A created event handled late (a replay) welcomes nobody.
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil); err != nil {
+		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.messages(t, cust)); n != 3 {

@@ -72,12 +72,11 @@ type Purpose string
 // The purposes.
 const (
 	// PurposeService messages serve a relationship the customer started
-	// (a welcome, a receipt): they go out on every channel the customer has
-	// not opted out of.
+	// (a welcome, a greeting, a case reply, a tier change): they go out on
+	// every channel the customer has not opted out of.
 	PurposeService Purpose = "service"
-	// PurposeMarketing messages promote (campaigns): they need an opt-in
-	// on their channel. No template has this purpose yet; marketing
-	// campaigns will.
+	// PurposeMarketing messages promote (campaigns, member days, win-back
+	// offers): they need an opt-in on their channel.
 	PurposeMarketing Purpose = "marketing"
 )
 

@@ -119,18 +119,15 @@ func TestChooseChannelHonoursConsent(t *testing.T) {
 	}
 }
 
-func TestNewMessageRefusedEverywhereFails(t *testing.T) {
+func TestNewMessageRefusedEverywhereIsSuppressed(t *testing.T) {
 	t.Parallel()
-	templates, err := domain.NewTemplates()
-	if err != nil {
-		t.Fatal(err)
+	kind, _ := domain.LookupKind(domain.KindWelcome)
+	m := domain.NewMessage(domain.Draft{ID: "m1", Kind: kind, Recipient: domain.Recipient{CustomerID: "c1", Name: "Ann", Email: "a@example.com"}},
+		domain.NewTemplateSet(nil), domain.Consents{domain.ChannelEmail: domain.ConsentOptedOut}, time.Now())
+	if m.Status != domain.StatusSuppressed || m.StatusReason != "customer opted out of email" || m.Address != "" {
+		t.Errorf("message = %+v, want SUPPRESSED for the opt-out, with no address", m)
 	}
-	m, err := domain.NewMessage("m1", domain.Recipient{CustomerID: "c1", Name: "Ann", Email: "a@example.com"},
-		domain.TemplateWelcome, templates, domain.Consents{domain.ChannelEmail: domain.ConsentOptedOut}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Status != domain.StatusFailed || m.FailureReason != "customer opted out of email" || m.Address != "" {
-		t.Errorf("message = %+v, want FAILED for the opt-out, with no address", m)
+	if ev := m.FailedEvent(); !ev.Suppressed || ev.Reason != "customer opted out of email" {
+		t.Errorf("event = %+v, want a suppressed MessageFailed with the reason", ev)
 	}
 }

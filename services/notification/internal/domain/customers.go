@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,21 +78,38 @@ const (
 // the address, and the subject and body, which carry the name. A message
 // still queued fails with ReasonErased, and queued reports that it did, so
 // the caller publishes its MessageFailed. The reasons this service writes
-// itself name no one and stay; a channel's own reason goes.
+// itself name no one and stay; a channel's own (which may quote the
+// address) goes.
 func (m *Message) Erase() (queued bool) {
 	m.Address, m.Subject, m.Body = "", "", ""
-	switch {
-	case m.Status == StatusQueued:
+	if m.Status == StatusQueued {
 		m.Status = StatusFailed
 		m.FailureReason = ReasonErased
+		m.StatusReason = ""
 		return true
-	case m.FailureReason == "", m.FailureReason == ReasonNoContact, m.FailureReason == ReasonErased,
-		m.FailureReason == ReasonRemoved, isConsentRefusal(m.FailureReason):
-	default:
+	}
+	if !ownReason(m.FailureReason) {
 		m.FailureReason = ReasonRemoved
+	}
+	if !ownReason(m.StatusReason) {
+		m.StatusReason = ReasonRemoved
 	}
 	return false
 }
+
+// ownReason reports whether reason is one this service writes, which names
+// no one.
+func ownReason(reason string) bool {
+	switch reason {
+	case "", ReasonNoContact, ReasonNoTemplate, ReasonErased, ReasonRemoved, ReasonCampaignCancelled, ReasonUnknownCustomer:
+		return true
+	}
+	return isConsentRefusal(reason) || strings.HasPrefix(reason, "frequency cap: ") || strings.HasPrefix(reason, "deferred: quiet hours ")
+}
+
+// ReasonUnknownCustomer is the failure reason of a campaign message to a
+// segment member the service has no profile of.
+const ReasonUnknownCustomer = "customer unknown to the notification service"
 
 func isID(s string) bool {
 	_, err := uuid.Parse(s)

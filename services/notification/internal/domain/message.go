@@ -1,32 +1,34 @@
 // Package domain holds the notification service's rules: which channel
-// reaches a customer, which text they get in which language, and how a
-// message moves from queued to sent or failed. It knows nothing of proto,
-// SQL or NATS; the interfaces it needs are declared here and implemented by
-// the adapters.
+// reaches a customer, which text they get in which language, when a
+// message may go out (consent, quiet hours, caps, retries), and how
+// campaigns and scheduled greetings run. It knows nothing of proto, SQL or
+// NATS; the interfaces it needs are declared here and implemented by the
+// adapters.
 package domain
 
 import (
 	"strings"
+	"sync"
 	"time"
 )
 
-// Channel is how a message reaches the customer.
+// Channel is how a message reaches its recipient.
 type Channel string
 
-// The channels a message can go out on. Customers answer for WeChat and
-// app push too, so their consents are kept, though no message chooses
-// those channels yet.
+// The channels. Customers answer for WeChat and app push too, so their
+// consents are kept, though no message chooses those channels yet.
 const (
 	// ChannelNone marks a message that has no channel because the customer
 	// cannot be reached.
-	ChannelNone   Channel = ""
-	ChannelEmail  Channel = "EMAIL"
-	ChannelSMS    Channel = "SMS"
-	ChannelWeChat Channel = "WECHAT"
-	ChannelPush   Channel = "PUSH"
+	ChannelNone    Channel = ""
+	ChannelEmail   Channel = "EMAIL"
+	ChannelSMS     Channel = "SMS"
+	ChannelWeChat  Channel = "WECHAT"
+	ChannelPush    Channel = "PUSH"
+	ChannelWebhook Channel = "WEBHOOK"
 )
 
-// Valid reports whether c is a channel messages go out on.
+// Valid reports whether c is a channel customers answer consent for.
 func (c Channel) Valid() bool {
 	switch c {
 	case ChannelEmail, ChannelSMS, ChannelWeChat, ChannelPush:
@@ -38,23 +40,26 @@ func (c Channel) Valid() bool {
 // Status is where a message is in its delivery.
 type Status string
 
-// The states of a message. QUEUED moves to SENT or FAILED exactly once.
+// The states of a message. QUEUED moves to SENT, FAILED or SUPPRESSED
+// once; SENT may become DELIVERED when the provider reports it.
 const (
-	StatusQueued Status = "QUEUED"
-	StatusSent   Status = "SENT"
-	StatusFailed Status = "FAILED"
+	StatusQueued     Status = "QUEUED"
+	StatusSent       Status = "SENT"
+	StatusDelivered  Status = "DELIVERED"
+	StatusFailed     Status = "FAILED"
+	StatusSuppressed Status = "SUPPRESSED"
 )
-
-// TemplateWelcome is the template of the message every new customer gets.
-const TemplateWelcome = "welcome"
 
 // ReasonNoContact is the failure reason of a message to a customer with
 // neither an email address nor a phone number.
 const ReasonNoContact = "no email or phone to reach the customer"
 
-// Recipient is what the service needs of a customer to write to them. It is
-// used to render and address a message and is not stored on its own: only
-// the rendered message keeps the name (in its text) and the address.
+// ReasonNoTemplate is the failure reason of a message whose kind has no
+// template on any channel that reaches the customer.
+const ReasonNoTemplate = "no template of the kind on a channel that reaches the customer"
+
+// Recipient is what the service keeps of a customer to write to them: the
+// read model built from customer events. Erasure removes it.
 type Recipient struct {
 	CustomerID string
 	Name       string
@@ -63,34 +68,94 @@ type Recipient struct {
 	// Locale is a BCP 47 tag such as "zh-CN"; empty means the default
 	// market's language, Chinese.
 	Locale string
+	// TimeZone is an IANA zone; empty means DefaultTimeZone.
+	TimeZone string
+	// BirthMonth and BirthDay are 0 when the birthday is unknown.
+	BirthMonth int
+	BirthDay   int
 }
 
-// Message is one message to one customer.
+// DefaultTimeZone is the zone of a customer who named none.
+const DefaultTimeZone = "Asia/Shanghai"
+
+// Location returns the recipient's time zone, DefaultTimeZone when it is
+// empty or unknown.
+func (r Recipient) Location() *time.Location {
+	return LoadLocation(r.TimeZone)
+}
+
+// LoadLocation loads an IANA zone, DefaultTimeZone when it is empty or
+// unknown. Zones are parsed once and kept: a campaign asks for the same
+// few zones a hundred thousand times.
+func LoadLocation(name string) *time.Location {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if name != "" && err == nil {
+		locations.Store(name, loc)
+		return loc
+	}
+	if loc, err = time.LoadLocation(DefaultTimeZone); err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	if name == "" {
+		locations.Store(name, loc)
+	}
+	return loc
+}
+
+// locations caches LoadLocation by name: only real zones (and ""), so
+// junk in a profile cannot grow it.
+var locations sync.Map
+
+// Message is one message to one customer or agent.
 type Message struct {
 	ID         string
 	CustomerID string
+	// AgentID is set, and CustomerID empty, for a notice to an agent.
+	AgentID    string
+	CampaignID string
 	Channel    Channel
-	// Address is the email address or phone number the message goes to;
-	// empty when the customer cannot be reached.
-	Address       string
-	Template      string
-	Subject       string
-	Body          string
-	Status        Status
+	// Address is the email address, phone number or agent id the message
+	// goes to; empty when the customer cannot be reached.
+	Address string
+	// Template is the message's kind.
+	Template string
+	Locale   string
+	Subject  string
+	Body     string
+	Status   Status
+	// FailureReason says why a FAILED message failed.
 	FailureReason string
-	CreateTime    time.Time
+	// StatusReason says why a message is SUPPRESSED, or why a QUEUED one
+	// waits (quiet hours, a retry).
+	StatusReason string
+	CreateTime   time.Time
 	// SendTime is when the channel accepted the message; zero until then.
 	SendTime time.Time
+	// NotBefore is the earliest time the message may go out.
+	NotBefore time.Time
+	// TimeZone is the recipient's, for quiet hours.
+	TimeZone string
+	// IdempotencyKey makes the trigger that created the message create it
+	// once ("birthday:<customer>:2025"); empty for none.
+	IdempotencyKey string
+	Attempts       int
+	DeadLetter     bool
 }
 
 // Delivery is what a channel is asked to deliver.
 type Delivery struct {
-	MessageID string
-	Channel   Channel
-	Address   string
+	MessageID  string
+	CustomerID string
+	AgentID    string
+	Channel    Channel
+	Address    string
 	// Template is carried so a channel can log what kind of message it
 	// handled without logging its personal content.
 	Template string
+	Locale   string
 	Subject  string
 	Body     string
 }
@@ -98,12 +163,15 @@ type Delivery struct {
 // Delivery returns what the channel needs to deliver m.
 func (m Message) Delivery() Delivery {
 	return Delivery{
-		MessageID: m.ID,
-		Channel:   m.Channel,
-		Address:   m.Address,
-		Template:  m.Template,
-		Subject:   m.Subject,
-		Body:      m.Body,
+		MessageID:  m.ID,
+		CustomerID: m.CustomerID,
+		AgentID:    m.AgentID,
+		Channel:    m.Channel,
+		Address:    m.Address,
+		Template:   m.Template,
+		Locale:     m.Locale,
+		Subject:    m.Subject,
+		Body:       m.Body,
 	}
 }
 
@@ -113,6 +181,10 @@ func (m Message) Delivery() Delivery {
 // channel is left; refusal then says why the preferred reachable channel
 // was refused, and is empty when r has neither address nor phone.
 func ChooseChannel(r Recipient, p Purpose, consents Consents) (ch Channel, address, refusal string, ok bool) {
+	return chooseChannel(r, p, consents, nil)
+}
+
+func chooseChannel(r Recipient, p Purpose, consents Consents, usable func(Channel) bool) (ch Channel, address, refusal string, ok bool) {
 	candidates := []struct {
 		ch      Channel
 		address string
@@ -121,7 +193,7 @@ func ChooseChannel(r Recipient, p Purpose, consents Consents) (ch Channel, addre
 		{ChannelSMS, strings.TrimSpace(r.Phone)},
 	}
 	for _, c := range candidates {
-		if c.address == "" {
+		if c.address == "" || (usable != nil && !usable(c.ch)) {
 			continue
 		}
 		if why := Refusal(p, c.ch, consents[c.ch]); why != "" {
@@ -135,35 +207,116 @@ func ChooseChannel(r Recipient, p Purpose, consents Consents) (ch Channel, addre
 	return ChannelNone, "", refusal, false
 }
 
-// NewMessage renders template name for r and addresses it on a channel r's
-// consents allow. A recipient that cannot be reached still gets a message,
-// recorded as FAILED with ReasonNoContact, or with the consent refusal when
-// every channel that reaches them is refused, so the attempt is visible in
-// their history.
-func NewMessage(id string, r Recipient, name string, templates *Templates, consents Consents, now time.Time) (Message, error) {
-	subject, body, err := templates.Render(name, r)
-	if err != nil {
-		return Message{}, err
-	}
+// Draft is what a trigger asks for: a message of Kind to Recipient.
+type Draft struct {
+	ID        string
+	Kind      Kind
+	Recipient Recipient
+	// Vars are the event's values; the customer's own (name) are added.
+	Vars Vars
+	// NotBefore delays the message (a greeting at the morning hour).
+	NotBefore      time.Time
+	IdempotencyKey string
+	CampaignID     string
+	// UnsubscribeURL makes the link for a channel.
+	UnsubscribeURL func(customerID string, ch Channel) string
+}
+
+// NewMessage renders d on a channel the recipient's consents allow and
+// that has a template of the kind. A recipient that cannot be reached
+// still gets a message so the attempt shows in their history: FAILED with
+// ReasonNoContact, or SUPPRESSED with the consent refusal when every
+// channel that reaches them is refused.
+func NewMessage(d Draft, templates *TemplateSet, consents Consents, now time.Time) Message {
+	r := d.Recipient
 	m := Message{
-		ID:         id,
-		CustomerID: r.CustomerID,
-		Template:   name,
-		Subject:    subject,
-		Body:       body,
-		Status:     StatusQueued,
-		CreateTime: now.UTC(),
+		ID:             d.ID,
+		CustomerID:     r.CustomerID,
+		CampaignID:     d.CampaignID,
+		Template:       d.Kind.Name,
+		Locale:         TemplateLocale(r.Locale),
+		Status:         StatusQueued,
+		CreateTime:     now.UTC(),
+		NotBefore:      d.NotBefore.UTC(),
+		TimeZone:       r.TimeZone,
+		IdempotencyKey: d.IdempotencyKey,
 	}
-	ch, address, refusal, ok := ChooseChannel(r, PurposeOf(name), consents)
+	if m.NotBefore.IsZero() || m.NotBefore.Before(m.CreateTime) {
+		m.NotBefore = m.CreateTime
+	}
+	usable := func(ch Channel) bool { return templates.Has(d.Kind.Name, ch) }
+	ch, address, refusal, ok := chooseChannel(r, d.Kind.Purpose, consents, usable)
+	// The text is rendered even for a message that does not go out, on the
+	// channel it would have used, so the history shows what was meant.
+	textChannel := ch
 	if !ok {
+		textChannel = ChannelEmail
+		if strings.TrimSpace(r.Email) == "" && strings.TrimSpace(r.Phone) != "" {
+			textChannel = ChannelSMS
+		}
+	}
+	if t, found := templates.Find(d.Kind.Name, textChannel, r.Locale); found {
+		m.Locale = t.Locale
+		m.Subject, m.Body, _ = t.Render(DraftVars(d, textChannel)) // saved templates were validated; rendering cannot fail
+	}
+	switch {
+	case ok:
+		m.Channel, m.Address = ch, address
+	case refusal != "":
+		m.Status = StatusSuppressed
+		m.StatusReason = refusal
+	case strings.TrimSpace(r.Email) == "" && strings.TrimSpace(r.Phone) == "":
 		m.Status = StatusFailed
 		m.FailureReason = ReasonNoContact
-		if refusal != "" {
-			m.FailureReason = refusal
-		}
-		return m, nil
+	default:
+		m.Status = StatusFailed
+		m.FailureReason = ReasonNoTemplate
 	}
-	m.Channel = ch
-	m.Address = address
-	return m, nil
+	return m
+}
+
+// DraftVars returns the values d renders with on ch: its event values, the
+// customer's name (a polite stand-in when unknown) and unsubscribe link.
+func DraftVars(d Draft, ch Channel) Vars {
+	vars := make(Vars, len(d.Vars)+2)
+	for k, v := range d.Vars {
+		vars[k] = v
+	}
+	name := strings.TrimSpace(d.Recipient.Name)
+	if name == "" {
+		name = "尊敬的客户"
+		if LanguageFor(d.Recipient.Locale) == LanguageEnglish {
+			name = "valued customer"
+		}
+	}
+	vars[VarName] = name
+	if d.UnsubscribeURL != nil && d.Recipient.CustomerID != "" {
+		vars[VarUnsubscribeURL] = d.UnsubscribeURL(d.Recipient.CustomerID, ch)
+	}
+	return vars
+}
+
+// NewAgentMessage renders a notice of an agent kind to agentID, delivered
+// by webhook.
+func NewAgentMessage(id, agentID string, kind Kind, vars Vars, templates *TemplateSet, idempotencyKey string, now time.Time) Message {
+	m := Message{
+		ID:             id,
+		AgentID:        agentID,
+		Channel:        ChannelWebhook,
+		Address:        agentID,
+		Template:       kind.Name,
+		Locale:         LocaleChinese,
+		Status:         StatusQueued,
+		CreateTime:     now.UTC(),
+		NotBefore:      now.UTC(),
+		IdempotencyKey: idempotencyKey,
+	}
+	t, ok := templates.Find(kind.Name, ChannelWebhook, LocaleChinese)
+	if !ok {
+		m.Status = StatusFailed
+		m.FailureReason = ReasonNoTemplate
+		return m
+	}
+	m.Subject, m.Body, _ = t.Render(vars)
+	return m
 }

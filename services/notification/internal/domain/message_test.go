@@ -1,7 +1,7 @@
 package domain_test
 
 import (
-	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,58 +62,107 @@ func TestLanguageFor(t *testing.T) {
 	}
 }
 
+func render(t *testing.T, kind string, ch domain.Channel, r domain.Recipient, vars domain.Vars) domain.Message {
+	t.Helper()
+	k, ok := domain.LookupKind(kind)
+	if !ok {
+		t.Fatalf("no kind %s", kind)
+	}
+	return domain.NewMessage(domain.Draft{ID: "m1", Kind: k, Recipient: r, Vars: vars,
+		UnsubscribeURL: func(id string, ch domain.Channel) string { return "https://x.test/u/" + id + "/" + string(ch) }},
+		domain.NewTemplateSet(nil), nil, time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
+}
+
 func TestRenderWelcome(t *testing.T) {
 	t.Parallel()
-	templates, err := domain.NewTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name        string
 		r           domain.Recipient
 		wantSubject string
 		wantBody    string
 	}{
-		{"chinese locale", domain.Recipient{Name: "王小明", Locale: "zh-CN"}, "欢迎加入", "王小明，您好！感谢您成为我们的客户。"},
-		{"empty locale is the default market's", domain.Recipient{Name: "李雷"}, "欢迎加入", "李雷，您好！感谢您成为我们的客户。"},
-		{"english locale", domain.Recipient{Name: "Ann Lee", Locale: "en-GB"}, "Welcome", "Hello Ann Lee, thank you for becoming our customer."},
-		{"other locale gets english", domain.Recipient{Name: "Jean", Locale: "fr"}, "Welcome", "Hello Jean, thank you for becoming our customer."},
-		{"no name in chinese", domain.Recipient{Locale: "zh"}, "欢迎加入", "您好！感谢您成为我们的客户。"},
-		{"no name in english", domain.Recipient{Locale: "en"}, "Welcome", "Hello, thank you for becoming our customer."},
-		{"name is not interpreted", domain.Recipient{Name: "{{.Name}} <b>", Locale: "en"}, "Welcome", "Hello {{.Name}} <b>, thank you for becoming our customer."},
+		{"chinese locale", domain.Recipient{Name: "王小明", Locale: "zh-CN", Email: "a@x"}, "欢迎加入", "王小明，您好！感谢您成为我们的客户。"},
+		{"empty locale is the default market's", domain.Recipient{Name: "李雷", Email: "a@x"}, "欢迎加入", "李雷，您好！感谢您成为我们的客户。"},
+		{"english locale", domain.Recipient{Name: "Ann Lee", Locale: "en-GB", Email: "a@x"}, "Welcome", "Hello Ann Lee, thank you for becoming our customer."},
+		{"other locale gets english", domain.Recipient{Name: "Jean", Locale: "fr", Email: "a@x"}, "Welcome", "Hello Jean, thank you for becoming our customer."},
+		{"no name in chinese", domain.Recipient{Locale: "zh", Email: "a@x"}, "欢迎加入", "尊敬的客户，您好！感谢您成为我们的客户。"},
+		{"no name in english", domain.Recipient{Locale: "en", Email: "a@x"}, "Welcome", "Hello valued customer, thank you for becoming our customer."},
+		{"name is not interpreted", domain.Recipient{Name: "{{name}} <b>", Locale: "en", Email: "a@x"}, "Welcome", "Hello {{name}} <b>, thank you for becoming our customer."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			subject, body, err := templates.Render(domain.TemplateWelcome, tt.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if subject != tt.wantSubject || body != tt.wantBody {
-				t.Errorf("Render = (%q, %q), want (%q, %q)", subject, body, tt.wantSubject, tt.wantBody)
+			m := render(t, domain.KindWelcome, domain.ChannelEmail, tt.r, nil)
+			if m.Subject != tt.wantSubject || m.Body != tt.wantBody {
+				t.Errorf("rendered (%q, %q), want (%q, %q)", m.Subject, m.Body, tt.wantSubject, tt.wantBody)
 			}
 		})
 	}
 }
 
-func TestRenderUnknownTemplate(t *testing.T) {
+func TestRenderSafely(t *testing.T) {
 	t.Parallel()
-	templates, err := domain.NewTemplates()
-	if err != nil {
-		t.Fatal(err)
+	m := render(t, domain.KindTierChanged, domain.ChannelEmail, domain.Recipient{CustomerID: "c1", Name: "Ann", Email: "a@x", Locale: "en"},
+		domain.Vars{"tier_name": "Gold\r\nBcc: evil@example.com"})
+	if strings.ContainsAny(m.Subject, "\r\n") || m.Subject != "Your tier is now GoldBcc: evil@example.com" {
+		t.Errorf("subject %q carries a line break from a value", m.Subject)
 	}
-	if _, _, err := templates.Render("no-such-template", domain.Recipient{}); !errors.Is(err, domain.ErrUnknownTemplate) {
-		t.Errorf("Render unknown template: err = %v, want ErrUnknownTemplate", err)
+	long := strings.Repeat("长", 2000)
+	m = render(t, domain.KindWelcome, domain.ChannelSMS, domain.Recipient{CustomerID: "c1", Name: long, Phone: "138"}, nil)
+	if n := len([]rune(m.Body)); n > 600 {
+		t.Errorf("a 2000-character name renders a body of %d characters, want it cut", n)
+	}
+	m = render(t, domain.KindWinBack, domain.ChannelEmail, domain.Recipient{CustomerID: "c1", Name: "Ann", Email: "a@x", Locale: "en"}, nil)
+	if !strings.Contains(m.Body, "https://x.test/u/c1/EMAIL") {
+		t.Errorf("marketing email %q has no unsubscribe link", m.Body)
+	}
+}
+
+func TestTemplateValidate(t *testing.T) {
+	t.Parallel()
+	ok := domain.Template{Kind: domain.KindCaseResolved, Channel: domain.ChannelSMS, Locale: "zh-CN", Body: "{{name}}：{{case_number}} 已解决"}
+	if v := ok.Validate(); len(v) != 0 {
+		t.Errorf("valid template: %v", v)
+	}
+	tests := []struct {
+		name      string
+		t         domain.Template
+		wantField string
+		wantText  string
+	}{
+		{"variable the kind lacks", domain.Template{Kind: domain.KindBirthday, Channel: domain.ChannelEmail, Locale: "en", Subject: "Hi", Body: "{{name}} {{points}}"}, "template.body", "{{points}}"},
+		{"required variable missing", domain.Template{Kind: domain.KindSurveyInvitation, Channel: domain.ChannelSMS, Locale: "en", Body: "Rate us"}, "template.body", "{{survey_url}}"},
+		{"marketing email without unsubscribe", domain.Template{Kind: "spring_sale", Channel: domain.ChannelEmail, Locale: "zh-CN", Subject: "促销", Body: "{{name}}，春季特惠"}, "template.body", "{{unsubscribe_url}}"},
+		{"unclosed", domain.Template{Kind: domain.KindBirthday, Channel: domain.ChannelSMS, Locale: "en", Body: "Happy {{name"}, "template.body", "without"},
+		{"code is not a variable", domain.Template{Kind: domain.KindBirthday, Channel: domain.ChannelSMS, Locale: "en", Body: "{{.Name}}"}, "template.body", "not a variable"},
+		{"bad locale", domain.Template{Kind: domain.KindBirthday, Channel: domain.ChannelSMS, Locale: "fr", Body: "x"}, "template.locale", ""},
+		{"bad kind", domain.Template{Kind: "Spring Sale!", Channel: domain.ChannelSMS, Locale: "en", Body: "x"}, "template.kind", ""},
+		{"agent kind by sms", domain.Template{Kind: domain.KindFollowupDue, Channel: domain.ChannelSMS, Locale: "en", Body: "{{customer_id}}"}, "template.channel", ""},
+		{"subject variable checked too", domain.Template{Kind: domain.KindBirthday, Channel: domain.ChannelEmail, Locale: "en", Subject: "{{tier_name}}", Body: "x"}, "template.subject", "{{tier_name}}"},
+	}
+	for _, tt := range tests {
+		v := tt.t.Validate()
+		found := false
+		for _, x := range v {
+			if x.Field == tt.wantField && strings.Contains(x.Description, tt.wantText) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: violations %v, want one on %s mentioning %q", tt.name, v, tt.wantField, tt.wantText)
+		}
+	}
+	for _, b := range domain.NewTemplateSet(nil).All() {
+		if v := b.Validate(); len(v) != 0 {
+			t.Errorf("built-in template %s/%s/%s is invalid: %v", b.Kind, b.Channel, b.Locale, v)
+		}
 	}
 }
 
 func TestNewMessage(t *testing.T) {
 	t.Parallel()
-	templates, err := domain.NewTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2025, 3, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	kind, _ := domain.LookupKind(domain.KindWelcome)
 	tests := []struct {
 		name        string
 		r           domain.Recipient
@@ -124,18 +173,15 @@ func TestNewMessage(t *testing.T) {
 		wantSubject string
 	}{
 		{"email", domain.Recipient{CustomerID: "c1", Name: "王小明", Email: "x@example.cn", Phone: "138"}, domain.ChannelEmail, "x@example.cn", domain.StatusQueued, "", "欢迎加入"},
-		{"sms", domain.Recipient{CustomerID: "c1", Name: "Ann", Phone: "+44 20", Locale: "en"}, domain.ChannelSMS, "+44 20", domain.StatusQueued, "", "Welcome"},
+		{"sms", domain.Recipient{CustomerID: "c1", Name: "Ann", Phone: "+44 20", Locale: "en"}, domain.ChannelSMS, "+44 20", domain.StatusQueued, "", ""},
 		{"no contact fails", domain.Recipient{CustomerID: "c1", Name: "Ann", Locale: "en"}, domain.ChannelNone, "", domain.StatusFailed, domain.ReasonNoContact, "Welcome"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m, err := domain.NewMessage("m1", tt.r, domain.TemplateWelcome, templates, nil, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.ID != "m1" || m.CustomerID != "c1" || m.Template != domain.TemplateWelcome {
-				t.Errorf("identity = (%q, %q, %q)", m.ID, m.CustomerID, m.Template)
+			m := domain.NewMessage(domain.Draft{ID: "m1", Kind: kind, Recipient: tt.r, IdempotencyKey: "k"}, domain.NewTemplateSet(nil), nil, now)
+			if m.ID != "m1" || m.CustomerID != "c1" || m.Template != domain.TemplateWelcome || m.IdempotencyKey != "k" {
+				t.Errorf("identity = (%q, %q, %q, %q)", m.ID, m.CustomerID, m.Template, m.IdempotencyKey)
 			}
 			if m.Channel != tt.wantChannel || m.Address != tt.wantAddress {
 				t.Errorf("channel, address = %q, %q, want %q, %q", m.Channel, m.Address, tt.wantChannel, tt.wantAddress)
@@ -146,11 +192,8 @@ func TestNewMessage(t *testing.T) {
 			if m.Subject != tt.wantSubject || m.Body == "" {
 				t.Errorf("subject, body = %q, %q, want subject %q and a body", m.Subject, m.Body, tt.wantSubject)
 			}
-			if !m.CreateTime.Equal(now) || m.CreateTime.Location() != time.UTC {
-				t.Errorf("create time = %v, want %v in UTC", m.CreateTime, now)
-			}
-			if !m.SendTime.IsZero() {
-				t.Errorf("send time = %v, want zero", m.SendTime)
+			if !m.CreateTime.Equal(now) || m.CreateTime.Location() != time.UTC || !m.NotBefore.Equal(now) {
+				t.Errorf("create time = %v, not before %v, want %v in UTC", m.CreateTime, m.NotBefore, now)
 			}
 		})
 	}

@@ -2,8 +2,12 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
-	"text/template"
+	"time"
+	"unicode"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // Language is the language a message is written in.
@@ -13,6 +17,12 @@ type Language string
 const (
 	LanguageChinese Language = "zh"
 	LanguageEnglish Language = "en"
+)
+
+// The locales templates are saved under.
+const (
+	LocaleChinese = "zh-CN"
+	LocaleEnglish = "en"
 )
 
 // LanguageFor picks the template language for a BCP 47 locale. Chinese
@@ -27,92 +37,230 @@ func LanguageFor(locale string) Language {
 	return LanguageEnglish
 }
 
-// templateText is the source of one template in one language. Subject and
-// body are text/template sources rendered with templateData.
-type templateText struct {
-	subject string
-	body    string
-}
-
-// templateData is what templates can refer to. It holds only what the text
-// needs, so a template cannot leak a contact address into a message.
-type templateData struct {
-	Name string
-}
-
-// templatePurposes says why each template is sent; see Purpose.
-var templatePurposes = map[string]Purpose{
-	TemplateWelcome: PurposeService,
-}
-
-// PurposeOf returns the purpose of template name. A template without one
-// counts as marketing, the purpose that needs the most consent.
-func PurposeOf(name string) Purpose {
-	if p, ok := templatePurposes[name]; ok {
-		return p
+// TemplateLocale is the template locale serving a customer's locale.
+func TemplateLocale(locale string) string {
+	if LanguageFor(locale) == LanguageChinese {
+		return LocaleChinese
 	}
-	return PurposeMarketing
+	return LocaleEnglish
 }
 
-// templateSources are the message texts, by template and language.
-var templateSources = map[string]map[Language]templateText{
-	TemplateWelcome: {
-		LanguageChinese: {
-			subject: "欢迎加入",
-			body:    "{{if .Name}}{{.Name}}，{{end}}您好！感谢您成为我们的客户。",
-		},
-		LanguageEnglish: {
-			subject: "Welcome",
-			body:    "Hello{{if .Name}} {{.Name}}{{end}}, thank you for becoming our customer.",
-		},
-	},
+// Template is the text of one kind of message on one channel in one
+// locale. Subject and Body refer to variables as {{name}}; nothing else is
+// interpreted, so a value can never run as template code.
+type Template struct {
+	Kind       string
+	Channel    Channel
+	Locale     string
+	Subject    string
+	Body       string
+	Builtin    bool
+	UpdateTime time.Time
 }
 
-// Templates renders message texts. Build one with NewTemplates.
-type Templates struct {
-	parsed map[string]map[Language]*template.Template
+// Key identifies a template.
+func (t Template) Key() TemplateKey { return TemplateKey{t.Kind, t.Channel, t.Locale} }
+
+// TemplateKey identifies a template.
+type TemplateKey struct {
+	Kind    string
+	Channel Channel
+	Locale  string
 }
 
-// NewTemplates parses every template once, so a broken template fails at
-// start rather than on the first customer who needs it.
-func NewTemplates() (*Templates, error) {
-	t := &Templates{parsed: make(map[string]map[Language]*template.Template, len(templateSources))}
-	for name, langs := range templateSources {
-		t.parsed[name] = make(map[Language]*template.Template, len(langs))
-		for lang, src := range langs {
-			tpl := template.New(name + "." + string(lang)).Option("missingkey=error")
-			if _, err := tpl.New("subject").Parse(src.subject); err != nil {
-				return nil, fmt.Errorf("parse template %s/%s subject: %w", name, lang, err)
-			}
-			if _, err := tpl.New("body").Parse(src.body); err != nil {
-				return nil, fmt.Errorf("parse template %s/%s body: %w", name, lang, err)
-			}
-			t.parsed[name][lang] = tpl
+// Validate checks a template before it is saved: its kind, channel and
+// locale, that its text parses, names only variables its kind provides
+// and uses those its kind requires. It is the reason a message never
+// fails to render at send time.
+func (t Template) Validate() validation.Violations {
+	var v validation.Violations
+	kind, ok := LookupKind(t.Kind)
+	if !ok {
+		v.Add("template.kind", "must be a built-in kind or lower-case letters, digits and '_' (2-63)")
+	}
+	switch t.Channel {
+	case ChannelEmail, ChannelSMS, ChannelWebhook:
+	default:
+		v.Add("template.channel", "must be EMAIL, SMS or WEBHOOK")
+	}
+	if ok && kind.Agent != (t.Channel == ChannelWebhook) && t.Channel.Valid() {
+		if kind.Agent {
+			v.Add("template.channel", "agent notices go out by WEBHOOK")
+		} else {
+			v.Add("template.channel", "customer messages go out by EMAIL or SMS")
 		}
 	}
-	return t, nil
+	if t.Locale != LocaleChinese && t.Locale != LocaleEnglish {
+		v.Add("template.locale", "must be zh-CN or en")
+	}
+	if strings.TrimSpace(t.Body) == "" {
+		v.Add("template.body", "is required")
+	}
+	if len(t.Subject) > 500 {
+		v.Add("template.subject", "must be at most 500 bytes")
+	}
+	if len(t.Body) > 20000 {
+		v.Add("template.body", "must be at most 20000 bytes")
+	}
+	used := map[string]bool{}
+	for _, part := range []struct{ field, text string }{{"template.subject", t.Subject}, {"template.body", t.Body}} {
+		names, err := variablesIn(part.text)
+		if err != nil {
+			v.Add(part.field, err.Error())
+			continue
+		}
+		for _, n := range names {
+			used[n] = true
+			if ok && !kind.Provides(n) {
+				v.Add(part.field, fmt.Sprintf("uses {{%s}}, which %s messages do not provide (they provide %s)", n, t.Kind, strings.Join(kind.Variables, ", ")))
+			}
+		}
+	}
+	if ok {
+		for _, n := range kind.RequiredFor(t.Channel) {
+			if !used[n] {
+				v.Add("template.body", fmt.Sprintf("must use {{%s}}", n))
+			}
+		}
+	}
+	return v
 }
 
-// Render returns the subject and body of template name for r, in the
-// language of r's locale.
-func (t *Templates) Render(name string, r Recipient) (subject, body string, err error) {
-	langs, ok := t.parsed[name]
-	if !ok {
-		return "", "", fmt.Errorf("render %q: %w", name, ErrUnknownTemplate)
+// variablesIn returns the variable names text refers to, in order.
+func variablesIn(text string) ([]string, error) {
+	var names []string
+	err := scanTemplate(text, func(string) {}, func(name string) { names = append(names, name) })
+	return names, err
+}
+
+// scanTemplate splits text into literal runs and {{variable}} references.
+func scanTemplate(text string, literal func(string), variable func(string)) error {
+	for {
+		i := strings.Index(text, "{{")
+		if i < 0 {
+			if j := strings.Index(text, "}}"); j >= 0 {
+				return fmt.Errorf("has a '}}' without its '{{'")
+			}
+			literal(text)
+			return nil
+		}
+		literal(text[:i])
+		rest := text[i+2:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return fmt.Errorf("has a '{{' without its '}}'")
+		}
+		name := strings.TrimSpace(rest[:j])
+		if !isVariableName(name) {
+			return fmt.Errorf("has {{%s}}, which is not a variable name", rest[:j])
+		}
+		variable(name)
+		text = rest[j+2:]
 	}
-	tpl, ok := langs[LanguageFor(r.Locale)]
-	if !ok {
-		return "", "", fmt.Errorf("render %q in %s: %w", name, LanguageFor(r.Locale), ErrUnknownTemplate)
+}
+
+func isVariableName(s string) bool {
+	if s == "" {
+		return false
 	}
-	data := templateData{Name: strings.TrimSpace(r.Name)}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Vars are the values a message is rendered with.
+type Vars map[string]string
+
+// Render fills t with vars. Values are inserted as text: control
+// characters are dropped (a newline in a subject could add a mail header)
+// and each value is cut at 500 characters. A variable without a value
+// renders empty; Validate makes sure a saved template names none its kind
+// lacks.
+func (t Template) Render(vars Vars) (subject, body string, err error) {
+	if subject, err = render(t.Subject, vars, true); err != nil {
+		return "", "", fmt.Errorf("render %s subject: %w", t.Kind, err)
+	}
+	if body, err = render(t.Body, vars, false); err != nil {
+		return "", "", fmt.Errorf("render %s body: %w", t.Kind, err)
+	}
+	return subject, body, nil
+}
+
+func render(text string, vars Vars, singleLine bool) (string, error) {
 	var sb strings.Builder
-	if err := tpl.ExecuteTemplate(&sb, "subject", data); err != nil {
-		return "", "", fmt.Errorf("render %q subject: %w", name, err)
+	err := scanTemplate(text, func(s string) { sb.WriteString(s) }, func(name string) {
+		sb.WriteString(sanitize(vars[name], singleLine))
+	})
+	return sb.String(), err
+}
+
+func sanitize(v string, singleLine bool) string {
+	v = strings.Map(func(r rune) rune {
+		if r == '\n' && !singleLine {
+			return r
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, v)
+	if r := []rune(v); len(r) > 500 {
+		v = string(r[:500])
 	}
-	subject = sb.String()
-	sb.Reset()
-	if err := tpl.ExecuteTemplate(&sb, "body", data); err != nil {
-		return "", "", fmt.Errorf("render %q body: %w", name, err)
+	return v
+}
+
+// TemplateSet resolves the template of a kind, channel and locale among
+// saved templates and the built-in ones.
+type TemplateSet struct {
+	byKey map[TemplateKey]Template
+}
+
+// NewTemplateSet returns the built-in templates overlaid with saved.
+func NewTemplateSet(saved []Template) *TemplateSet {
+	s := &TemplateSet{byKey: make(map[TemplateKey]Template, len(builtinTemplates)+len(saved))}
+	for _, t := range builtinTemplates {
+		t.Builtin = true
+		s.byKey[t.Key()] = t
 	}
-	return subject, sb.String(), nil
+	for _, t := range saved {
+		s.byKey[t.Key()] = t
+	}
+	return s
+}
+
+// Find returns the template of kind on ch for locale, falling back to the
+// other locale when the customer's has none.
+func (s *TemplateSet) Find(kind string, ch Channel, locale string) (Template, bool) {
+	want := TemplateLocale(locale)
+	if t, ok := s.byKey[TemplateKey{kind, ch, want}]; ok {
+		return t, true
+	}
+	other := LocaleEnglish
+	if want == LocaleEnglish {
+		other = LocaleChinese
+	}
+	t, ok := s.byKey[TemplateKey{kind, ch, other}]
+	return t, ok
+}
+
+// Has reports whether kind has a template on ch in any locale.
+func (s *TemplateSet) Has(kind string, ch Channel) bool {
+	_, ok := s.Find(kind, ch, LocaleChinese)
+	return ok
+}
+
+// All returns every template, ordered by kind, channel and locale.
+func (s *TemplateSet) All() []Template {
+	out := make([]Template, 0, len(s.byKey))
+	for _, t := range s.byKey {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Template) int {
+		return strings.Compare(a.Kind+"\x00"+string(a.Channel)+"\x00"+a.Locale, b.Kind+"\x00"+string(b.Channel)+"\x00"+b.Locale)
+	})
+	return out
 }

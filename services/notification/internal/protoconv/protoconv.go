@@ -19,7 +19,28 @@ func ToProtoChannel(c domain.Channel) notificationv1.Channel {
 		return notificationv1.Channel_CHANNEL_WECHAT
 	case domain.ChannelPush:
 		return notificationv1.Channel_CHANNEL_PUSH
+	case domain.ChannelWebhook:
+		return notificationv1.Channel_CHANNEL_WEBHOOK
 	default:
 		return notificationv1.Channel_CHANNEL_UNSPECIFIED
+	}
+}
+
+// ToDomainChannel is the domain form of c; ChannelNone for unspecified or
+// unknown values.
+func ToDomainChannel(c notificationv1.Channel) domain.Channel {
+	switch c {
+	case notificationv1.Channel_CHANNEL_EMAIL:
+		return domain.ChannelEmail
+	case notificationv1.Channel_CHANNEL_SMS:
+		return domain.ChannelSMS
+	case notificationv1.Channel_CHANNEL_WECHAT:
+		return domain.ChannelWeChat
+	case notificationv1.Channel_CHANNEL_PUSH:
+		return domain.ChannelPush
+	case notificationv1.Channel_CHANNEL_WEBHOOK:
+		return domain.ChannelWebhook
+	default:
+		return domain.ChannelNone
 	}
 }

@@ -24,7 +24,10 @@ type Sink struct {
 	now    func() time.Time
 }
 
-var _ domain.Sender = (*Sink)(nil)
+var (
+	_ domain.Sender      = (*Sink)(nil)
+	_ domain.BatchSender = (*Sink)(nil)
+)
 
 // NewSink returns a Sink storing deliveries in db (migrated with the
 // service's migrations).
@@ -43,23 +46,48 @@ type CaughtDelivery struct {
 
 // Send stores d and logs it. The log names the message, channel and
 // template only: address, subject and body are personal data.
-func (s *Sink) Send(ctx context.Context, d domain.Delivery) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("sink delivery: new id: %w", err)
-	}
-	_, err = s.db.Exec(ctx, `INSERT INTO sink_deliveries (id, message_id, channel, address, template, subject, body, deliver_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		id.String(), d.MessageID, string(d.Channel), d.Address, d.Template, d.Subject, d.Body, sqldb.Micros(s.now()))
-	if err != nil {
-		return fmt.Errorf("sink delivery: %w", err)
-	}
-	s.logger.InfoContext(ctx, "message delivered to sink",
-		slog.String("message_id", d.MessageID),
-		slog.String("channel", string(d.Channel)),
-		slog.String("template", d.Template))
-	return nil
+func (s *Sink) Send(ctx context.Context, d domain.Delivery) (domain.Receipt, error) {
+	receipts, errs := s.SendBatch(ctx, []domain.Delivery{d})
+	return receipts[0], errs[0]
 }
+
+// SendBatch stores the deliveries in one bulk insert, so a campaign's
+// messages reach the sink as fast as the database takes them.
+func (s *Sink) SendBatch(ctx context.Context, ds []domain.Delivery) ([]domain.Receipt, []error) {
+	receipts := make([]domain.Receipt, len(ds))
+	errs := make([]error, len(ds))
+	rows := make([][]any, len(ds))
+	at := sqldb.Micros(s.now())
+	for i, d := range ds {
+		id, err := uuid.NewV7()
+		if err != nil {
+			for j := range errs {
+				errs[j] = fmt.Errorf("sink delivery: new id: %w", err)
+			}
+			return receipts, errs
+		}
+		rows[i] = []any{id.String(), d.MessageID, string(d.Channel), d.Address, d.Template, d.Subject, d.Body, at}
+		receipts[i] = domain.Receipt{ProviderResponse: "stored by the dev sink as " + id.String()}
+	}
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		return tx.InsertRows(ctx, "sink_deliveries", sinkColumns, rows)
+	})
+	if err != nil {
+		for j := range errs {
+			errs[j] = fmt.Errorf("sink delivery: %w", err)
+		}
+		return receipts, errs
+	}
+	for _, d := range ds {
+		s.logger.DebugContext(ctx, "message delivered to sink",
+			slog.String("message_id", d.MessageID),
+			slog.String("channel", string(d.Channel)),
+			slog.String("template", d.Template))
+	}
+	return receipts, errs
+}
+
+var sinkColumns = []string{"id", "message_id", "channel", "address", "template", "subject", "body", "deliver_time"}
 
 // Deliveries returns what the sink caught, oldest first: for messageID
 // only when it is not empty.

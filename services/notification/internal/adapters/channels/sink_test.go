@@ -21,7 +21,7 @@ func TestSink(t *testing.T) {
 			ctx := context.Background()
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			var logs bytes.Buffer
-			sink := channels.NewSink(db, slog.New(slog.NewJSONHandler(&logs, nil)))
+			sink := channels.NewSink(db, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 			before := time.Now().Add(-time.Second)
 			first := domain.Delivery{MessageID: "m1", Channel: domain.ChannelEmail, Address: "wang@example.cn",
@@ -29,7 +29,7 @@ func TestSink(t *testing.T) {
 			second := domain.Delivery{MessageID: "m2", Channel: domain.ChannelSMS, Address: "+8613800000000",
 				Template: domain.TemplateWelcome, Subject: "Welcome", Body: "Hello Ann, thank you for becoming our customer."}
 			for _, d := range []domain.Delivery{first, second, first} {
-				if err := sink.Send(ctx, d); err != nil {
+				if _, err := sink.Send(ctx, d); err != nil {
 					t.Fatal(err)
 				}
 			}

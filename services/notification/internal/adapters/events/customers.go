@@ -26,6 +26,8 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 		Durable: app.ConsumerCustomers,
 		FilterSubjects: []string{
 			customerv1.SubjectCustomerCreated,
+			customerv1.SubjectCustomerUpdated,
+			customerv1.SubjectCustomerUndeleted,
 			customerv1.SubjectConsentChanged,
 			customerv1.SubjectCustomerMerged,
 			customerv1.SubjectCustomerErased,
@@ -35,9 +37,10 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 
 // Customers is what the customer events trigger.
 type Customers interface {
-	WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent) error
+	WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error
+	UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error
 	ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error
-	MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivorConsents []domain.Consent) error
+	MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivor domain.Recipient, survivorConsents []domain.Consent) error
 	EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error
 }
 
@@ -55,14 +58,29 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			if ev.GetCustomer().GetId() == "" {
 				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
 			}
-			if ev.GetImported() {
-				// Customers taken over from another system are not new to
-				// the company and get no welcome; an import sets no
-				// consents either.
-				return nil
-			}
+			// Customers taken over from another system are not new to the
+			// company and get no welcome, but they have birthdays.
 			c := ev.GetCustomer()
-			return permanentIfInvalid(uc.WelcomeCustomer(ctx, msg.ID, toDomainRecipient(c), toDomainConsents(c, msg.Time)))
+			return permanentIfInvalid(uc.WelcomeCustomer(ctx, msg.ID, ToDomainRecipient(c), ToDomainConsents(c, msg.Time), !ev.GetImported()))
+		case customerv1.SubjectCustomerUpdated, customerv1.SubjectCustomerUndeleted:
+			var c *customerv1.Customer
+			if msg.Subject == customerv1.SubjectCustomerUpdated {
+				var ev customerv1.CustomerUpdated
+				if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+					return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+				}
+				c = ev.GetCustomer()
+			} else {
+				var ev customerv1.CustomerUndeleted
+				if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
+					return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+				}
+				c = ev.GetCustomer()
+			}
+			if c.GetId() == "" {
+				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
+			}
+			return permanentIfInvalid(uc.UpdateRecipient(ctx, msg.ID, ToDomainRecipient(c)))
 		case customerv1.SubjectConsentChanged:
 			var ev customerv1.ConsentChanged
 			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
@@ -80,7 +98,7 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
 			}
 			m := domain.Merge{MergedID: ev.GetMergedCustomerId(), SurvivorID: ev.GetSurvivorCustomerId(), At: msg.Time}
-			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, toDomainConsents(ev.GetSurvivor(), msg.Time)))
+			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time)))
 		case customerv1.SubjectCustomerErased:
 			var ev customerv1.CustomerErased
 			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
@@ -105,21 +123,24 @@ func permanentIfInvalid(err error) error {
 	return err
 }
 
-// toDomainRecipient keeps only what a message needs of the customer.
-func toDomainRecipient(c *customerv1.Customer) domain.Recipient {
+// ToDomainRecipient keeps only what a message needs of the customer.
+func ToDomainRecipient(c *customerv1.Customer) domain.Recipient {
 	return domain.Recipient{
 		CustomerID: c.GetId(),
 		Name:       c.GetDisplayName(),
 		Email:      c.GetEmail(),
 		Phone:      c.GetPhone(),
 		Locale:     c.GetLocale(),
+		TimeZone:   c.GetTimeZone(),
+		BirthMonth: int(c.GetBirthday().GetMonth()),
+		BirthDay:   int(c.GetBirthday().GetDay()),
 	}
 }
 
-// toDomainConsents returns the customer's answers for the channels
+// ToDomainConsents returns the customer's answers for the channels
 // messages go out on; phone calls and unknown channels are left out. An
 // answer without a time counts as given at the event's time.
-func toDomainConsents(c *customerv1.Customer, eventTime time.Time) []domain.Consent {
+func ToDomainConsents(c *customerv1.Customer, eventTime time.Time) []domain.Consent {
 	var out []domain.Consent
 	for _, p := range c.GetConsents() {
 		con := toDomainConsent(c.GetId(), p, eventTime)

@@ -37,18 +37,22 @@ func NewPublisher(outbox Enqueuer) *Publisher {
 	return &Publisher{outbox: outbox}
 }
 
-// Publish writes ev into tx's outbox.
-func (p *Publisher) Publish(ctx context.Context, tx *sqldb.Tx, ev domain.Event) error {
-	subject, payload, err := ToPayload(ev)
-	if err != nil {
-		return err
+// Publish writes evs into tx's outbox in one bulk insert.
+func (p *Publisher) Publish(ctx context.Context, tx *sqldb.Tx, evs ...domain.Event) error {
+	out := make([]platformevents.Event, 0, len(evs))
+	for _, ev := range evs {
+		subject, payload, err := ToPayload(ev)
+		if err != nil {
+			return err
+		}
+		e, err := platformevents.NewEvent(ctx, Source, subject, payload)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", subject, err)
+		}
+		out = append(out, e)
 	}
-	out, err := platformevents.NewEvent(ctx, Source, subject, payload)
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", subject, err)
-	}
-	if err := p.outbox.Enqueue(ctx, tx, out); err != nil {
-		return fmt.Errorf("publish %s: %w", subject, err)
+	if err := p.outbox.Enqueue(ctx, tx, out...); err != nil {
+		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
 }
@@ -62,6 +66,8 @@ func ToPayload(ev domain.Event) (subject string, payload proto.Message, err erro
 			CustomerId: e.CustomerID,
 			Channel:    protoconv.ToProtoChannel(e.Channel),
 			Template:   e.Template,
+			CampaignId: e.CampaignID,
+			AgentId:    e.AgentID,
 		}, nil
 	case domain.MessageFailed:
 		return notificationv1.SubjectMessageFailed, &notificationv1.MessageFailed{
@@ -69,6 +75,9 @@ func ToPayload(ev domain.Event) (subject string, payload proto.Message, err erro
 			CustomerId: e.CustomerID,
 			Channel:    protoconv.ToProtoChannel(e.Channel),
 			Reason:     e.Reason,
+			Suppressed: e.Suppressed,
+			Template:   e.Template,
+			CampaignId: e.CampaignID,
 		}, nil
 	default:
 		return "", nil, fmt.Errorf("publish: unknown domain event %T", ev)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -39,17 +40,31 @@ func mergedInto(ctx context.Context, q rowQuerier, customerID string) (string, e
 	return survivor, nil
 }
 
-// ConsentStatus returns the customer's answer for ch.
-func (s *Store) ConsentStatus(ctx context.Context, customerID string, ch domain.Channel) (domain.ConsentStatus, error) {
-	var status string
-	err := s.db.QueryRow(ctx, `SELECT status FROM consents WHERE customer_id = ? AND channel = ?`, customerID, string(ch)).Scan(&status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.ConsentUnanswered, nil
+// ConsentsOf returns each customer's answers.
+func (s *Store) ConsentsOf(ctx context.Context, customerIDs []string) (map[string]domain.Consents, error) {
+	out := make(map[string]domain.Consents, len(customerIDs))
+	for chunk := range slices.Chunk(customerIDs, 5000) {
+		rows, err := s.db.Query(ctx, `SELECT customer_id, channel, status FROM consents WHERE customer_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("load consents: %w", err)
+		}
+		for rows.Next() {
+			var id, ch, status string
+			if err := rows.Scan(&id, &ch, &status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("scan consent: %w", err)
+			}
+			if out[id] == nil {
+				out[id] = domain.Consents{}
+			}
+			out[id][domain.Channel(ch)] = domain.ConsentStatus(status)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load consents: %w", err)
+		}
 	}
-	if err != nil {
-		return "", fmt.Errorf("find consent: %w", err)
-	}
-	return domain.ConsentStatus(status), nil
+	return out, nil
 }
 
 // MergeCustomer re-keys the merged customer's messages and records the
@@ -57,6 +72,14 @@ func (s *Store) ConsentStatus(ctx context.Context, customerID string, ch domain.
 func (t *Tx) MergeCustomer(ctx context.Context, m domain.Merge) error {
 	if _, err := t.tx.Exec(ctx, `UPDATE messages SET customer_id = ? WHERE customer_id = ?`, m.SurvivorID, m.MergedID); err != nil {
 		return fmt.Errorf("merge customer: move messages: %w", err)
+	}
+	// A membership of both keeps the survivor's.
+	if _, err := t.tx.Exec(ctx, `UPDATE program_members SET customer_id = ? WHERE customer_id = ?
+		AND program_id NOT IN (SELECT program_id FROM program_members WHERE customer_id = ?)`, m.SurvivorID, m.MergedID, m.SurvivorID); err != nil {
+		return fmt.Errorf("merge customer: move memberships: %w", err)
+	}
+	if err := t.DeleteRecipient(ctx, m.MergedID); err != nil {
+		return fmt.Errorf("merge customer: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `UPDATE customer_merges SET survivor_id = ? WHERE survivor_id = ?`, m.SurvivorID, m.MergedID); err != nil {
 		return fmt.Errorf("merge customer: re-point merges: %w", err)
@@ -168,8 +191,8 @@ func (t *Tx) LockMessages(ctx context.Context, customerID string) ([]domain.Mess
 // queued, so none keeps a dispatcher's claim.
 func (t *Tx) SaveErased(ctx context.Context, m domain.Message) error {
 	_, err := t.tx.Exec(ctx, `UPDATE messages SET address = ?, subject = ?, body = ?, status = ?, failure_reason = ?,
-		claimed_until = 0 WHERE id = ?`,
-		m.Address, m.Subject, m.Body, string(m.Status), m.FailureReason, m.ID)
+		status_reason = ?, claimed_until = 0 WHERE id = ?`,
+		m.Address, m.Subject, m.Body, string(m.Status), m.FailureReason, m.StatusReason, m.ID)
 	if err != nil {
 		return fmt.Errorf("save erased message: %w", err)
 	}
@@ -184,6 +207,12 @@ func (t *Tx) ForgetDeliveries(ctx context.Context, customerID string) error {
 		WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)`, customerID)
 	if err != nil {
 		return fmt.Errorf("forget deliveries: %w", err)
+	}
+	// A provider's answer may quote the address.
+	_, err = t.tx.Exec(ctx, `UPDATE delivery_attempts SET provider_response = ''
+		WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)`, customerID)
+	if err != nil {
+		return fmt.Errorf("forget provider responses: %w", err)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func create(t *testing.T, s *sqlstore.Store, msgs ...domain.Message) {
 	t.Helper()
 	err := s.InTx(context.Background(), func(tx domain.Tx) error {
 		for _, m := range msgs {
-			if err := tx.CreateMessage(context.Background(), m); err != nil {
+			if _, err := tx.CreateMessage(context.Background(), m); err != nil {
 				return err
 			}
 		}
@@ -207,7 +207,7 @@ func testClaimQueued(t *testing.T, url string) {
 	now := base.Add(time.Minute)
 	const lease = time.Minute
 
-	first, err := s.ClaimQueued(ctx, now, lease, 2)
+	first, err := s.ClaimDue(ctx, now, lease, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +216,13 @@ func testClaimQueued(t *testing.T, url string) {
 		t.Errorf("claimed message lacks its delivery: %+v", first[0])
 	}
 
-	second, err := s.ClaimQueued(ctx, now, lease, 10)
+	second, err := s.ClaimDue(ctx, now, lease, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	equalIDs(t, "second claim", second, "q3")
 
-	none, err := s.ClaimQueued(ctx, now.Add(lease-time.Microsecond), lease, 10)
+	none, err := s.ClaimDue(ctx, now.Add(lease-time.Microsecond), lease, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,13 +231,13 @@ func testClaimQueued(t *testing.T, url string) {
 	// q1 is sent meanwhile; the others' claims ran out (their dispatcher
 	// died), so they come back.
 	err = s.InTx(ctx, func(tx domain.Tx) error {
-		_, err := tx.MarkSent(ctx, "q1", now)
+		_, err := tx.MarkSent(ctx, []string{"q1"}, now, 1)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.ClaimQueued(ctx, now.Add(lease), lease, 10)
+	again, err := s.ClaimDue(ctx, now.Add(lease), lease, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,22 +263,22 @@ func testMarkOutcome(t *testing.T, url string) {
 		}
 		return ok
 	}
-	if !outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "a", sendTime) }) {
+	if !outcome(func(tx domain.Tx) (bool, error) { return markSent(ctx, tx, "a", sendTime) }) {
 		t.Error("MarkSent of a queued message did nothing")
 	}
-	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "a", sendTime.Add(time.Hour)) }) {
+	if outcome(func(tx domain.Tx) (bool, error) { return markSent(ctx, tx, "a", sendTime.Add(time.Hour)) }) {
 		t.Error("second MarkSent changed a sent message")
 	}
-	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "a", "late") }) {
+	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "a", "late", 1, false) }) {
 		t.Error("MarkFailed changed a sent message")
 	}
-	if !outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "b", "mailbox full") }) {
+	if !outcome(func(tx domain.Tx) (bool, error) { return tx.MarkFailed(ctx, "b", "mailbox full", 1, false) }) {
 		t.Error("MarkFailed of a queued message did nothing")
 	}
-	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "b", sendTime) }) {
+	if outcome(func(tx domain.Tx) (bool, error) { return markSent(ctx, tx, "b", sendTime) }) {
 		t.Error("MarkSent changed a failed message")
 	}
-	if outcome(func(tx domain.Tx) (bool, error) { return tx.MarkSent(ctx, "missing", sendTime) }) {
+	if outcome(func(tx domain.Tx) (bool, error) { return markSent(ctx, tx, "missing", sendTime) }) {
 		t.Error("MarkSent of a missing message reported success")
 	}
 
@@ -372,7 +372,7 @@ func testConsents(t *testing.T, url string) {
 	s, _ := open(t, url)
 	ctx := context.Background()
 	const cust, other = "c1", "c2"
-	if got, err := s.ConsentStatus(ctx, cust, domain.ChannelEmail); err != nil || got != domain.ConsentUnanswered {
+	if got, err := consentStatus(ctx, s, cust, domain.ChannelEmail); err != nil || got != domain.ConsentUnanswered {
 		t.Fatalf("unanswered = %q, %v", got, err)
 	}
 	email := domain.Consent{CustomerID: cust, Channel: domain.ChannelEmail, Status: domain.ConsentOptedOut, Source: "form", UpdateTime: base}
@@ -397,10 +397,10 @@ func testConsents(t *testing.T, url string) {
 		}
 		return tx.DeleteConsents(ctx, cust)
 	})
-	if got, _ := s.ConsentStatus(ctx, cust, domain.ChannelSMS); got != domain.ConsentUnanswered {
+	if got, _ := consentStatus(ctx, s, cust, domain.ChannelSMS); got != domain.ConsentUnanswered {
 		t.Errorf("after delete SMS = %q", got)
 	}
-	if got, _ := s.ConsentStatus(ctx, other, domain.ChannelEmail); got != domain.ConsentOptedIn {
+	if got, _ := consentStatus(ctx, s, other, domain.ChannelEmail); got != domain.ConsentOptedIn {
 		t.Errorf("another customer's consent = %q, want kept", got)
 	}
 }
@@ -483,7 +483,7 @@ func testErasure(t *testing.T, url string) {
 			t.Errorf("erased message %+v", m)
 		}
 	}
-	if claimed, err := s.ClaimQueued(ctx, base.Add(time.Hour), time.Minute, 10); err != nil || len(claimed) != 0 {
+	if claimed, err := s.ClaimDue(ctx, base.Add(time.Hour), time.Minute, 10); err != nil || len(claimed) != 0 {
 		t.Errorf("claimable after erasure: %v, %v", ids(claimed), err)
 	}
 	rows, err := db.Query(ctx, `SELECT message_id, address FROM sink_deliveries ORDER BY message_id`)
@@ -502,4 +502,14 @@ func testErasure(t *testing.T, url string) {
 	if fmt.Sprint(sink) != "[m2= m3=x@example.com]" {
 		t.Errorf("sink deliveries = %v, want the erased customer's blanked only", sink)
 	}
+}
+
+func markSent(ctx context.Context, tx domain.Tx, id string, at time.Time) (bool, error) {
+	ids, err := tx.MarkSent(ctx, []string{id}, at, 1)
+	return len(ids) == 1, err
+}
+
+func consentStatus(ctx context.Context, s *sqlstore.Store, customerID string, ch domain.Channel) (domain.ConsentStatus, error) {
+	all, err := s.ConsentsOf(ctx, []string{customerID})
+	return all[customerID][ch], err
 }

@@ -5,7 +5,10 @@ package grpc
 import (
 	"context"
 	"errors"
+	"strings"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
@@ -34,40 +37,243 @@ func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessa
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &notificationv1.ListMessagesResponse{
-		Messages:      make([]*notificationv1.Message, 0, len(page.Messages)),
-		NextPageToken: page.NextPageToken,
+	return &notificationv1.ListMessagesResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+}
+
+// ListAgentMessages returns an agent's notices, newest first.
+func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.ListAgentMessagesRequest) (*notificationv1.ListAgentMessagesResponse, error) {
+	page, err := s.svc.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	for _, m := range page.Messages {
-		resp.Messages = append(resp.Messages, toProtoMessage(m))
+	return &notificationv1.ListAgentMessagesResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+}
+
+// ListDeadLetters returns dead-lettered messages, newest first.
+func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDeadLettersRequest) (*notificationv1.ListDeadLettersResponse, error) {
+	page, err := s.svc.ListDeadLetters(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.ListDeadLettersResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+}
+
+// GetMessage returns a message with its attempts.
+func (s *Server) GetMessage(ctx context.Context, req *notificationv1.GetMessageRequest) (*notificationv1.GetMessageResponse, error) {
+	m, attempts, err := s.svc.GetMessage(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := toProtoMessage(m)
+	for _, a := range attempts {
+		out.Attempts = append(out.Attempts, &notificationv1.DeliveryAttempt{
+			Attempt: int32(a.Number), AttemptTime: timestamppb.New(a.Time), Outcome: a.Outcome, ProviderResponse: a.ProviderResponse,
+		})
+	}
+	return &notificationv1.GetMessageResponse{Message: out}, nil
+}
+
+// RetryMessage queues a dead letter again.
+func (s *Server) RetryMessage(ctx context.Context, req *notificationv1.RetryMessageRequest) (*notificationv1.RetryMessageResponse, error) {
+	m, err := s.svc.RetryMessage(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.RetryMessageResponse{Message: toProtoMessage(m)}, nil
+}
+
+// ReportDelivery records a provider's receipt.
+func (s *Server) ReportDelivery(ctx context.Context, req *notificationv1.ReportDeliveryRequest) (*notificationv1.ReportDeliveryResponse, error) {
+	m, err := s.svc.ReportDelivery(ctx, req.GetId(), req.GetDelivered(), req.GetProviderResponse())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.ReportDeliveryResponse{Message: toProtoMessage(m)}, nil
+}
+
+// SaveTemplate stores a template.
+func (s *Server) SaveTemplate(ctx context.Context, req *notificationv1.SaveTemplateRequest) (*notificationv1.SaveTemplateResponse, error) {
+	if req.GetTemplate() == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "template", Description: "is required"})
+	}
+	t := req.GetTemplate()
+	saved, err := s.svc.SaveTemplate(ctx, domain.Template{
+		Kind: t.GetKind(), Channel: protoconv.ToDomainChannel(t.GetChannel()), Locale: t.GetLocale(), Subject: t.GetSubject(), Body: t.GetBody(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.SaveTemplateResponse{Template: toProtoTemplate(saved)}, nil
+}
+
+// ListTemplates returns the templates.
+func (s *Server) ListTemplates(ctx context.Context, req *notificationv1.ListTemplatesRequest) (*notificationv1.ListTemplatesResponse, error) {
+	ts, err := s.svc.ListTemplates(ctx, req.GetKind())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &notificationv1.ListTemplatesResponse{}
+	for _, t := range ts {
+		resp.Templates = append(resp.Templates, toProtoTemplate(t))
 	}
 	return resp, nil
+}
+
+// PreviewTemplate renders a template for a customer.
+func (s *Server) PreviewTemplate(ctx context.Context, req *notificationv1.PreviewTemplateRequest) (*notificationv1.PreviewTemplateResponse, error) {
+	subject, body, locale, err := s.svc.PreviewTemplate(ctx, app.Preview{
+		Kind: req.GetKind(), Channel: protoconv.ToDomainChannel(req.GetChannel()), Locale: req.GetLocale(), CustomerID: req.GetCustomerId(),
+		Vars: req.GetVariables(), DraftSubject: req.GetDraftSubject(), DraftBody: req.GetDraftBody(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.PreviewTemplateResponse{Subject: subject, Body: body, Locale: locale}, nil
+}
+
+// CreateCampaign creates a campaign.
+func (s *Server) CreateCampaign(ctx context.Context, req *notificationv1.CreateCampaignRequest) (*notificationv1.CreateCampaignResponse, error) {
+	c := req.GetCampaign()
+	if c == nil {
+		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "campaign", Description: "is required"})
+	}
+	in := domain.Campaign{Name: c.GetName(), SegmentID: c.GetSegmentId(), Kind: c.GetTemplateKind(),
+		RatePerSecond: int(c.GetRatePerSecond()), RequestID: req.GetRequestId()}
+	if c.GetScheduleTime() != nil {
+		if err := c.GetScheduleTime().CheckValid(); err != nil {
+			return nil, rpcerr.InvalidArgument(validation.Violation{Field: "campaign.schedule_time", Description: "is not a valid time"})
+		}
+		in.ScheduleTime = c.GetScheduleTime().AsTime()
+	}
+	out, err := s.svc.CreateCampaign(ctx, in)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.CreateCampaignResponse{Campaign: toProtoCampaign(out)}, nil
+}
+
+// GetCampaign returns a campaign.
+func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaignRequest) (*notificationv1.GetCampaignResponse, error) {
+	c, err := s.svc.GetCampaign(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.GetCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+}
+
+// ListCampaigns lists campaigns.
+func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCampaignsRequest) (*notificationv1.ListCampaignsResponse, error) {
+	page, err := s.svc.ListCampaigns(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &notificationv1.ListCampaignsResponse{NextPageToken: page.NextPageToken}
+	for _, c := range page.Campaigns {
+		resp.Campaigns = append(resp.Campaigns, toProtoCampaign(c))
+	}
+	return resp, nil
+}
+
+// PauseCampaign pauses a campaign.
+func (s *Server) PauseCampaign(ctx context.Context, req *notificationv1.PauseCampaignRequest) (*notificationv1.PauseCampaignResponse, error) {
+	c, err := s.svc.PauseCampaign(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.PauseCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+}
+
+// ResumeCampaign resumes a campaign.
+func (s *Server) ResumeCampaign(ctx context.Context, req *notificationv1.ResumeCampaignRequest) (*notificationv1.ResumeCampaignResponse, error) {
+	c, err := s.svc.ResumeCampaign(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.ResumeCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+}
+
+// CancelCampaign cancels a campaign.
+func (s *Server) CancelCampaign(ctx context.Context, req *notificationv1.CancelCampaignRequest) (*notificationv1.CancelCampaignResponse, error) {
+	c, err := s.svc.CancelCampaign(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.CancelCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+}
+
+// Unsubscribe records an unsubscribe link's opt-out.
+func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.UnsubscribeRequest) (*notificationv1.UnsubscribeResponse, error) {
+	customerID, ch, err := s.svc.Unsubscribe(ctx, req.GetToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.UnsubscribeResponse{CustomerId: customerID, Channel: protoconv.ToProtoChannel(ch)}, nil
+}
+
+// RunSchedules runs the scheduled scans now.
+func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
+	n, err := s.svc.RunSchedules(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &notificationv1.RunSchedulesResponse{MessagesCreated: n}, nil
 }
 
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back
 // as is, for the server's safety net to log and turn into Internal.
 func toStatus(err error) error {
 	var verr *validation.Error
-	if errors.As(err, &verr) {
+	switch {
+	case errors.As(err, &verr):
 		return rpcerr.InvalidArgument(verr.Violations...)
+	case errors.Is(err, domain.ErrNotFound):
+		return status.Error(codes.NotFound, lastLine(err))
+	case errors.Is(err, domain.ErrFailedPrecondition):
+		return status.Error(codes.FailedPrecondition, lastLine(err))
 	}
 	return err
+}
+
+// lastLine is the part of a joined error that explains it to the caller.
+func lastLine(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		return msg[i+1:]
+	}
+	return msg
+}
+
+func toProtoMessages(ms []domain.Message) []*notificationv1.Message {
+	out := make([]*notificationv1.Message, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, toProtoMessage(m))
+	}
+	return out
 }
 
 func toProtoMessage(m domain.Message) *notificationv1.Message {
 	out := &notificationv1.Message{
 		Id:            m.ID,
 		CustomerId:    m.CustomerID,
+		AgentId:       m.AgentID,
+		CampaignId:    m.CampaignID,
 		Channel:       protoconv.ToProtoChannel(m.Channel),
 		Template:      m.Template,
+		Locale:        m.Locale,
 		Subject:       m.Subject,
 		Body:          m.Body,
 		Status:        toProtoStatus(m.Status),
 		FailureReason: m.FailureReason,
+		StatusReason:  m.StatusReason,
 		CreateTime:    timestamppb.New(m.CreateTime),
+		AttemptCount:  int32(m.Attempts),
+		DeadLetter:    m.DeadLetter,
 	}
 	if !m.SendTime.IsZero() {
 		out.SendTime = timestamppb.New(m.SendTime)
+	}
+	if !m.NotBefore.IsZero() {
+		out.NotBefore = timestamppb.New(m.NotBefore)
 	}
 	return out
 }
@@ -78,9 +284,63 @@ func toProtoStatus(s domain.Status) notificationv1.MessageStatus {
 		return notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED
 	case domain.StatusSent:
 		return notificationv1.MessageStatus_MESSAGE_STATUS_SENT
+	case domain.StatusDelivered:
+		return notificationv1.MessageStatus_MESSAGE_STATUS_DELIVERED
 	case domain.StatusFailed:
 		return notificationv1.MessageStatus_MESSAGE_STATUS_FAILED
+	case domain.StatusSuppressed:
+		return notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED
 	default:
 		return notificationv1.MessageStatus_MESSAGE_STATUS_UNSPECIFIED
+	}
+}
+
+func toProtoTemplate(t domain.Template) *notificationv1.Template {
+	kind, _ := domain.LookupKind(t.Kind)
+	out := &notificationv1.Template{
+		Kind: t.Kind, Channel: protoconv.ToProtoChannel(t.Channel), Locale: t.Locale, Subject: t.Subject, Body: t.Body,
+		Builtin: t.Builtin, Variables: kind.Variables, Purpose: string(kind.Purpose),
+	}
+	if !t.UpdateTime.IsZero() {
+		out.UpdateTime = timestamppb.New(t.UpdateTime)
+	}
+	return out
+}
+
+func toProtoCampaign(c domain.Campaign) *notificationv1.Campaign {
+	out := &notificationv1.Campaign{
+		Id: c.ID, Name: c.Name, SegmentId: c.SegmentID, TemplateKind: c.Kind, RatePerSecond: int32(c.RatePerSecond),
+		State: toProtoCampaignState(c.State), MembersProcessed: c.Processed, CreateTime: timestamppb.New(c.CreateTime), Error: c.Error,
+		Counts: &notificationv1.CampaignCounts{
+			Queued: c.Counts[domain.StatusQueued], Sent: c.Counts[domain.StatusSent], Delivered: c.Counts[domain.StatusDelivered],
+			Failed: c.Counts[domain.StatusFailed], Suppressed: c.Counts[domain.StatusSuppressed],
+		},
+	}
+	if !c.ScheduleTime.IsZero() {
+		out.ScheduleTime = timestamppb.New(c.ScheduleTime)
+	}
+	if !c.StartTime.IsZero() {
+		out.StartTime = timestamppb.New(c.StartTime)
+	}
+	if !c.EndTime.IsZero() {
+		out.EndTime = timestamppb.New(c.EndTime)
+	}
+	return out
+}
+
+func toProtoCampaignState(s domain.CampaignState) notificationv1.CampaignState {
+	switch s {
+	case domain.CampaignScheduled:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_SCHEDULED
+	case domain.CampaignRunning:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_RUNNING
+	case domain.CampaignPaused:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_PAUSED
+	case domain.CampaignCompleted:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_COMPLETED
+	case domain.CampaignCancelled:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_CANCELLED
+	default:
+		return notificationv1.CampaignState_CAMPAIGN_STATE_UNSPECIFIED
 	}
 }

@@ -1,0 +1,119 @@
+// Package clients talks to the other guanxi services the notification
+// service depends on: the customer service, which owns consents, and the
+// segmentation service, which streams campaign audiences.
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// Metadata the customer service audits calls under.
+const (
+	actorMetadata  = "x-guanxi-actor"
+	reasonMetadata = "x-guanxi-reason"
+	// Actor is who this service calls other services as.
+	Actor = "service:notification"
+)
+
+// Consents implements domain.ConsentWriter with the customer service's
+// SetConsent.
+type Consents struct {
+	client customerv1.CustomerServiceClient
+}
+
+var _ domain.ConsentWriter = (*Consents)(nil)
+
+// NewConsents returns Consents calling the customer service over conn.
+func NewConsents(conn grpc.ClientConnInterface) *Consents {
+	return &Consents{client: customerv1.NewCustomerServiceClient(conn)}
+}
+
+// SetConsent records the answer; a customer the service does not have
+// (any more) is domain.ErrNotFound.
+func (c *Consents) SetConsent(ctx context.Context, customerID string, ch domain.Channel, st domain.ConsentStatus, source string) error {
+	ctx = metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, "unsubscribe link")
+	req := &customerv1.SetConsentRequest{CustomerId: customerID, Channel: toCustomerChannel(ch), Status: toCustomerStatus(st), Source: source}
+	_, err := c.client.SetConsent(ctx, req)
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.NotFound:
+		return fmt.Errorf("customer service: set consent: %w", domain.ErrNotFound)
+	default:
+		return fmt.Errorf("customer service: set consent: %w", err)
+	}
+}
+
+func toCustomerChannel(ch domain.Channel) customerv1.ConsentChannel {
+	switch ch {
+	case domain.ChannelEmail:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL
+	case domain.ChannelSMS:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_SMS
+	case domain.ChannelWeChat:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT
+	case domain.ChannelPush:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH
+	default:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED
+	}
+}
+
+func toCustomerStatus(s domain.ConsentStatus) customerv1.ConsentStatus {
+	switch s {
+	case domain.ConsentOptedIn:
+		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN
+	case domain.ConsentOptedOut:
+		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT
+	default:
+		return customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED
+	}
+}
+
+// Segments implements domain.MemberSource with the segmentation service's
+// StreamSegmentMembers.
+type Segments struct {
+	client segmentationv1.SegmentationServiceClient
+}
+
+var _ domain.MemberSource = (*Segments)(nil)
+
+// NewSegments returns Segments calling the segmentation service over conn.
+func NewSegments(conn grpc.ClientConnInterface) *Segments {
+	return &Segments{client: segmentationv1.NewSegmentationServiceClient(conn)}
+}
+
+// StreamMembers streams the segment's members page by page.
+func (s *Segments) StreamMembers(ctx context.Context, segmentID string, page func([]string) error) error {
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, "campaign audience"))
+	defer cancel()
+	stream, err := s.client.StreamSegmentMembers(ctx, &segmentationv1.StreamSegmentMembersRequest{SegmentId: segmentID})
+	if err != nil {
+		return fmt.Errorf("segmentation service: stream members: %w", err)
+	}
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("segmentation service: stream members: %w", err)
+		}
+		if err := page(resp.GetCustomerIds()); err != nil {
+			return err
+		}
+	}
+}

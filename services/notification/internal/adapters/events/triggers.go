@@ -1,0 +1,180 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
+	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// Triggers is what the interaction, loyalty and segmentation events ask of
+// the service.
+type Triggers interface {
+	Notify(ctx context.Context, consumer, eventID, customerID string, member *app.Membership, notices ...app.Notice) error
+	NotifyAgent(ctx context.Context, consumer, eventID, agentID, kind string, vars domain.Vars) error
+}
+
+// waitForCustomer is the redelivery schedule of the trigger consumers: an
+// event naming a customer whose created event has not been handled yet
+// is tried again for a few minutes before it is dead-lettered.
+var waitForCustomer = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute}
+
+// InteractionsConsumer is the durable consumer of resolved cases and due
+// follow-ups.
+func InteractionsConsumer() platformevents.ConsumerConfig {
+	return platformevents.ConsumerConfig{
+		Stream:         interactionv1.Stream,
+		Durable:        app.ConsumerInteractions,
+		MaxDeliver:     10,
+		Backoff:        waitForCustomer,
+		FilterSubjects: []string{interactionv1.SubjectCaseResolved, interactionv1.SubjectFollowupDue},
+	}
+}
+
+// LoyaltyConsumer is the durable consumer of tier changes and expiring
+// points.
+func LoyaltyConsumer() platformevents.ConsumerConfig {
+	return platformevents.ConsumerConfig{
+		Stream:         loyaltyv1.Stream,
+		Durable:        app.ConsumerLoyalty,
+		MaxDeliver:     10,
+		Backoff:        waitForCustomer,
+		FilterSubjects: []string{loyaltyv1.SubjectTierChanged, loyaltyv1.SubjectPointsExpiring},
+	}
+}
+
+// SegmentationConsumer is the durable consumer of customer class changes.
+func SegmentationConsumer() platformevents.ConsumerConfig {
+	return platformevents.ConsumerConfig{
+		Stream:         segmentationv1.Stream,
+		Durable:        app.ConsumerSegmentation,
+		MaxDeliver:     10,
+		Backoff:        waitForCustomer,
+		FilterSubjects: []string{segmentationv1.SubjectCustomerClassChanged},
+	}
+}
+
+func decode(msg platformevents.Message, into proto.Message) error {
+	if err := proto.Unmarshal(msg.Payload, into); err != nil {
+		return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+	}
+	return nil
+}
+
+// InteractionsHandler turns a resolved case into the customer's message
+// and the satisfaction survey invitation, and a due follow-up into a
+// notice to its agent.
+func InteractionsHandler(uc Triggers) platformevents.Handler {
+	return func(ctx context.Context, msg platformevents.Message) error {
+		switch msg.Subject {
+		case interactionv1.SubjectCaseResolved:
+			var ev interactionv1.CaseResolved
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			notices := []app.Notice{{Kind: domain.KindCaseResolved, Vars: domain.Vars{
+				"case_number": ev.GetCaseNumber(), "case_subject": ev.GetSubject(), "resolution": ev.GetResolution(),
+			}}}
+			if ev.GetSurveyUrl() != "" {
+				notices = append(notices, app.Notice{Kind: domain.KindSurveyInvitation, Vars: domain.Vars{
+					"case_number": ev.GetCaseNumber(), "survey_url": ev.GetSurveyUrl(),
+				}})
+			}
+			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerInteractions, msg.ID, ev.GetCustomerId(), nil, notices...))
+		case interactionv1.SubjectFollowupDue:
+			var ev interactionv1.FollowupDue
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			due := ""
+			if ev.GetDueTime() != nil {
+				due = ev.GetDueTime().AsTime().UTC().Format(time.RFC3339)
+			}
+			return permanentIfInvalid(uc.NotifyAgent(ctx, app.ConsumerInteractions, msg.ID, ev.GetAgentId(), domain.KindFollowupDue, domain.Vars{
+				"agent_id": ev.GetAgentId(), "customer_id": ev.GetCustomerId(), "reason": ev.GetReason(), "due_time": due, "note": ev.GetNote(),
+			}))
+		default:
+			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerInteractions))
+		}
+	}
+}
+
+// LoyaltyHandler congratulates on a new tier (and remembers the member
+// for member days) and warns of expiring points.
+func LoyaltyHandler(uc Triggers) platformevents.Handler {
+	return func(ctx context.Context, msg platformevents.Message) error {
+		switch msg.Subject {
+		case loyaltyv1.SubjectTierChanged:
+			var ev loyaltyv1.TierChanged
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			code, name := ev.GetNewTierCode(), ev.GetNewTierName()
+			if name == "" {
+				name = code
+			}
+			if name == "" && ev.GetNewTier() != loyaltyv1.Tier_TIER_UNSPECIFIED {
+				name = ev.GetNewTier().String()
+			}
+			member := &app.Membership{ProgramID: ev.GetProgramId(), TierCode: code, TierName: name}
+			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerLoyalty, msg.ID, ev.GetCustomerId(), member, app.Notice{
+				Kind: domain.KindTierChanged, Vars: domain.Vars{"tier_name": name, "tier_code": code, "program_id": ev.GetProgramId()},
+			}))
+		case loyaltyv1.SubjectPointsExpiring:
+			var ev loyaltyv1.PointsExpiring
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			expire := ""
+			if ev.GetExpireTime() != nil {
+				expire = ev.GetExpireTime().AsTime().UTC().Format(time.DateOnly)
+			}
+			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerLoyalty, msg.ID, ev.GetCustomerId(), nil, app.Notice{
+				Kind: domain.KindPointsExpiring, Vars: domain.Vars{
+					"points": strconv.FormatInt(ev.GetPoints(), 10), "expire_date": expire,
+					"points_balance": strconv.FormatInt(ev.GetPointsBalance(), 10),
+				},
+			}))
+		default:
+			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerLoyalty))
+		}
+	}
+}
+
+// AtRiskSegment is the RFM segment of customers slipping away.
+const AtRiskSegment = "at_risk"
+
+// WinBackDue reports whether a class change asks for a win-back offer: an
+// A customer who has just become at risk.
+func WinBackDue(ev *segmentationv1.CustomerClassChanged) bool {
+	wasA := ev.GetOldClass() == segmentationv1.AbcClass_ABC_CLASS_A
+	return wasA && ev.GetNewRfmSegment() == AtRiskSegment && ev.GetOldRfmSegment() != AtRiskSegment
+}
+
+// SegmentationHandler sends a win-back offer when a valuable customer
+// starts slipping away; other class changes ask for nothing.
+func SegmentationHandler(uc Triggers) platformevents.Handler {
+	return func(ctx context.Context, msg platformevents.Message) error {
+		if msg.Subject != segmentationv1.SubjectCustomerClassChanged {
+			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerSegmentation))
+		}
+		var ev segmentationv1.CustomerClassChanged
+		if err := decode(msg, &ev); err != nil {
+			return err
+		}
+		if !WinBackDue(&ev) {
+			return nil
+		}
+		return permanentIfInvalid(uc.Notify(ctx, app.ConsumerSegmentation, msg.ID, ev.GetCustomerId(), nil, app.Notice{Kind: domain.KindWinBack}))
+	}
+}

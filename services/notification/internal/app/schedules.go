@@ -1,0 +1,191 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// scanPage is how many customers a scan handles per transaction.
+const scanPage = 500
+
+// RunSchedules scans for birthdays, holidays and member days due now in
+// each customer's time zone and queues their greetings for the morning
+// hour. Every greeting has an idempotency key (the customer and the
+// year, or the holiday's date), so scans that run again, or at once on
+// two replicas, create each greeting once. It returns how many messages
+// it created.
+func (s *Service) RunSchedules(ctx context.Context) (int64, error) {
+	now := s.now()
+	templates, err := s.templates(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("run schedules: %w", err)
+	}
+	var total int64
+	n, err := s.scanBirthdays(ctx, now, templates)
+	total += n
+	if err != nil {
+		return total, fmt.Errorf("run schedules: birthdays: %w", err)
+	}
+	dates := domain.LocalDatesAt(now)
+	for _, h := range s.opts.Calendar.HolidaysOn(dates) {
+		n, err := s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
+			return s.store.RecipientsPage(ctx, after, scanPage)
+		}, func(r domain.Recipient) (domain.Draft, bool) {
+			sendAt, due := domain.GreetingDue(h.Date, r.Location(), now, s.opts.MorningHour)
+			kind, _ := domain.LookupKind(domain.KindHoliday)
+			return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.HolidayKey(h, r.CustomerID),
+				Vars: domain.Vars{"holiday_name": h.Name(r.Locale)}}, due
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("run schedules: holiday %s: %w", h.ID, err)
+		}
+	}
+	for _, md := range s.opts.Calendar.MemberDaysOn(dates) {
+		n, err := s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
+			return s.store.ProgramMembers(ctx, md.ProgramID, after, scanPage)
+		}, func(r domain.Recipient) (domain.Draft, bool) {
+			sendAt, due := domain.GreetingDue(md.Date, r.Location(), now, s.opts.MorningHour)
+			kind, _ := domain.LookupKind(domain.KindMemberDay)
+			return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.MemberDayKey(md, r.CustomerID),
+				Vars: domain.Vars{"member_day_name": md.Name(r.Locale), "program_id": md.ProgramID}}, due
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("run schedules: member day %s: %w", md.ProgramID, err)
+		}
+	}
+	return total, nil
+}
+
+func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *domain.TemplateSet) (int64, error) {
+	var dates []domain.MonthDay
+	for _, d := range domain.LocalDatesAt(now) {
+		dates = append(dates, domain.BirthdayDates(d)...)
+	}
+	kind, _ := domain.LookupKind(domain.KindBirthday)
+	return s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
+		return s.store.RecipientsByBirthday(ctx, dates, after, scanPage)
+	}, func(r domain.Recipient) (domain.Draft, bool) {
+		sendAt, year, due := domain.BirthdayDue(r, now, s.opts.MorningHour)
+		return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.BirthdayKey(r.CustomerID, year)}, due
+	})
+}
+
+// scan pages through customers and queues the greeting build says is due
+// for each.
+func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.TemplateSet,
+	page func(after string) ([]domain.Recipient, error), build func(domain.Recipient) (domain.Draft, bool)) (int64, error) {
+	var created int64
+	after := ""
+	for {
+		rs, err := page(after)
+		if err != nil {
+			return created, err
+		}
+		if len(rs) == 0 {
+			return created, nil
+		}
+		after = rs[len(rs)-1].CustomerID
+		var due []domain.Draft
+		var keys []string
+		for _, r := range rs {
+			if d, ok := build(r); ok {
+				due = append(due, d)
+				keys = append(keys, d.IdempotencyKey)
+			}
+		}
+		// Scans repeat all day: greetings already created are skipped with
+		// one read, and the unique key still settles a race with a replica.
+		existing, err := s.store.ExistingKeys(ctx, keys)
+		if err != nil {
+			return created, err
+		}
+		var drafts []domain.Draft
+		var ids []string
+		for _, d := range due {
+			if !existing[d.IdempotencyKey] {
+				drafts = append(drafts, d)
+				ids = append(ids, d.Recipient.CustomerID)
+			}
+		}
+		if len(drafts) == 0 {
+			continue
+		}
+		consents, err := s.store.ConsentsOf(ctx, ids)
+		if err != nil {
+			return created, err
+		}
+		var n int64
+		err = s.store.InTx(ctx, func(tx domain.Tx) error {
+			n = 0
+			for _, d := range drafts {
+				if d.ID, err = newID(); err != nil {
+					return err
+				}
+				d.UnsubscribeURL = s.unsubscribeURL
+				msg := domain.NewMessage(d, templates, consents[d.Recipient.CustomerID], now)
+				ok, err := tx.CreateMessage(ctx, msg)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				n++
+				if msg.Status != domain.StatusQueued {
+					if err := tx.Publish(ctx, msg.FailedEvent()); err != nil {
+						return err
+					}
+				}
+			}
+			s.wake(tx)
+			return nil
+		})
+		if err != nil {
+			return created, err
+		}
+		created += n
+	}
+}
+
+// Scheduler runs RunSchedules every interval until ctx is done.
+type Scheduler struct {
+	svc      *Service
+	interval time.Duration
+	logger   *slog.Logger
+}
+
+// NewScheduler returns a Scheduler.
+func NewScheduler(svc *Service, interval time.Duration, logger *slog.Logger) *Scheduler {
+	if interval <= 0 {
+		interval = 10 * time.Minute
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Scheduler{svc: svc, interval: interval, logger: logger}
+}
+
+// Run scans at once and then every interval; a failed scan is logged and
+// tried again at the next tick.
+func (sc *Scheduler) Run(ctx context.Context) error {
+	ticker := time.NewTicker(sc.interval)
+	defer ticker.Stop()
+	for {
+		if n, err := sc.svc.RunSchedules(ctx); err != nil && ctx.Err() == nil {
+			sc.logger.WarnContext(ctx, "scheduled scan failed", slog.Any("error", err))
+		} else if n > 0 {
+			sc.logger.InfoContext(ctx, "scheduled greetings queued", slog.Int64("messages", n))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/guanxi-crm/guanxi/platform/validation"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+)
+
+// ErrUnknownRecipient means an event names a customer whose profile has not
+// reached the service yet; the event is retried until it has.
+var ErrUnknownRecipient = errors.New("customer not yet known to the notification service")
+
+// Notice is one message an event asks for.
+type Notice struct {
+	Kind string
+	Vars domain.Vars
+}
+
+// Membership is a loyalty program membership an event reveals.
+type Membership struct {
+	ProgramID string
+	TierCode  string
+	TierName  string
+}
+
+// Notify queues the notices an event asks for to a customer (the survivor,
+// for a merged one), each on a channel the customer's consents allow.
+// eventID and consumer make a redelivered event change nothing; the
+// idempotency key of each message makes the same event under another id
+// change nothing either. An erased customer gets nothing. member, when
+// not nil, is recorded for member days.
+func (s *Service) Notify(ctx context.Context, consumer, eventID, customerID string, member *Membership, notices ...Notice) error {
+	var v validation.Violations
+	checkUUID(&v, "customer_id", customerID)
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	survivor, err := survivorVia(ctx, s.store.MergedInto, customerID)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	r, known, err := s.store.Recipient(ctx, survivor)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	consents, err := s.store.ConsentsOf(ctx, []string{survivor})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	templates, err := s.templates(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, consumer, eventID)
+		if err != nil || !first {
+			return err
+		}
+		erased, err := tx.Erased(ctx, survivor)
+		if err != nil || erased {
+			return err
+		}
+		if member != nil && member.ProgramID != "" {
+			if err := tx.SaveMember(ctx, survivor, member.ProgramID, member.TierCode, member.TierName); err != nil {
+				return err
+			}
+		}
+		if len(notices) == 0 {
+			return nil
+		}
+		if !known {
+			return ErrUnknownRecipient
+		}
+		for _, n := range notices {
+			kind, ok := domain.LookupKind(n.Kind)
+			if !ok {
+				return fmt.Errorf("kind %q: %w", n.Kind, domain.ErrUnknownTemplate)
+			}
+			id, err := newID()
+			if err != nil {
+				return err
+			}
+			msg := domain.NewMessage(domain.Draft{
+				ID: id, Kind: kind, Recipient: r, Vars: n.Vars, UnsubscribeURL: s.unsubscribeURL,
+				IdempotencyKey: "event:" + eventID + ":" + n.Kind,
+			}, templates, consents[survivor], now)
+			if err := s.createMessage(ctx, tx, msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// NotifyAgent queues a notice of an agent kind to an agent, by webhook.
+func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, kindName string, vars domain.Vars) error {
+	var v validation.Violations
+	if agentID == "" {
+		v.Add("agent_id", "is required")
+	}
+	kind, ok := domain.LookupKind(kindName)
+	if !ok || !kind.Agent {
+		v.Add("kind", "is not an agent notice")
+	}
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("notify agent: %w", err)
+	}
+	templates, err := s.templates(ctx)
+	if err != nil {
+		return fmt.Errorf("notify agent: %w", err)
+	}
+	id, err := newID()
+	if err != nil {
+		return fmt.Errorf("notify agent: %w", err)
+	}
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, consumer, eventID)
+		if err != nil || !first {
+			return err
+		}
+		msg := domain.NewAgentMessage(id, agentID, kind, vars, templates, "event:"+eventID+":"+kindName, now)
+		return s.createMessage(ctx, tx, msg)
+	})
+	if err != nil {
+		return fmt.Errorf("notify agent: %w", err)
+	}
+	return nil
+}
