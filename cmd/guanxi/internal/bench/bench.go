@@ -50,7 +50,11 @@ type benchmark struct {
 // benchmarks are the benchmarks by name, one per service, each in its own
 // file of this package.
 var benchmarks = map[string]benchmark{
-	"customers": {"import and export N generated customers on PostgreSQL", runCustomers},
+	"customers":     {"import and export N generated customers on PostgreSQL", runCustomers},
+	"loyalty":       {"purchase-to-points latency at 1,000 purchases/s and GetLoyaltyAccount throughput on PostgreSQL", runLoyalty},
+	"interactions":  {"call-center ingest into PostgreSQL over streaming gRPC and NATS: throughput, p99 ingest-to-readable, ratio to raw JetStream publish", runInteractions},
+	"segmentation":  {"full recompute of ABC, RFM and predictions for generated customers on PostgreSQL vs one SQL query; BG/NBD fit time on CDNOW", runSegmentation},
+	"notifications": {"campaign to N opted-in customers on PostgreSQL: messages created and dispatched to the dev sink per second", runNotifications},
 }
 
 // Run runs `guanxi bench NAME [flags]` with args after "bench".

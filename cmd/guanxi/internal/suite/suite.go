@@ -5,6 +5,8 @@ package suite
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +143,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 
 	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
 	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL
+	notificationCfg.CustomerAddr, notificationCfg.SegmentationAddr = addr("customer"), addr("segmentation")
+	notificationCfg.PublicURL = "http://" + addr("http")
+	if notificationCfg.UnsubscribeSecret == "" {
+		// One process, one run: links signed with a fresh key work while it
+		// runs. A deployment sets GUANXI_NOTIFICATION_UNSUBSCRIBE_SECRET.
+		notificationCfg.UnsubscribeSecret = randomSecret()
+	}
 
 	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
 	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
@@ -232,4 +241,11 @@ func waitServing(ctx context.Context, services []Service) error {
 		}
 	}
 	return nil
+}
+
+// randomSecret is a fresh random key, for secrets a dev run may make up.
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
