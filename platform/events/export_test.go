@@ -1,7 +1,18 @@
 package events
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RelayOnce runs one relay round synchronously, so tests can assert on its
 // outcome without waiting on the background loop.
 func (o *Outbox) RelayOnce(ctx context.Context) (int, error) { return o.relayBatch(ctx) }
+
+// FullScanDue makes the next relay round read the outbox from the start,
+// as it does every fullScanEvery.
+func (o *Outbox) FullScanDue() { o.lastFull = time.Time{} }
+
+// ReadsFromCursor makes the next relay rounds read on from the last event
+// published, as they do between full scans.
+func (o *Outbox) ReadsFromCursor() { o.lastFull = time.Now() }

@@ -21,6 +21,9 @@ const (
 	relayTick      = time.Second
 	relayBatch     = 500
 	publishTimeout = 5 * time.Second
+	// fullScanEvery bounds how long the relay reads on from where it
+	// stopped (see Outbox.after) before it reads the outbox from the start.
+	fullScanEvery = 5 * time.Second
 )
 
 // Outbox writes events in the caller's transaction and relays them to
@@ -30,6 +33,17 @@ type Outbox struct {
 	js     jetstream.JetStream
 	logger *slog.Logger
 	wake   chan struct{}
+
+	// after is the id of the last event the relay published, and lastFull
+	// when it last read the outbox from the start. Reading on after the
+	// last id spares the database walking the index entries of rows it
+	// just deleted: until vacuum removes them, each is a heap visit, and a
+	// backlog of a few hundred thousand events made every read take
+	// seconds. Ids grow with time (UUIDv7), but a transaction that commits
+	// late can add a row below after, so the relay reads from the start
+	// at least every fullScanEvery. Only the relay goroutine uses them.
+	after    string
+	lastFull time.Time
 }
 
 // NewOutbox returns an outbox over db's outbox table publishing to js. Run
@@ -139,7 +153,11 @@ type querier interface {
 }
 
 func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, error) {
-	rows, err := loadUnsent(ctx, q, lock)
+	after := o.after
+	if time.Since(o.lastFull) >= fullScanEvery {
+		after, o.lastFull = "", time.Now()
+	}
+	rows, err := loadUnsent(ctx, q, after, lock)
 	if err != nil {
 		return 0, err
 	}
@@ -159,6 +177,7 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 		if _, err := q.Exec(delCtx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, sent...); err != nil {
 			return 0, errors.Join(pubErr, fmt.Errorf("delete %d published events: %w", len(sent), err))
 		}
+		o.after = sent[len(sent)-1].(string)
 	}
 	return len(sent), pubErr
 }
@@ -201,9 +220,10 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
 	return sent, pubErr
 }
 
-func loadUnsent(ctx context.Context, q querier, lock string) ([]Event, error) {
+// loadUnsent reads the first relayBatch events with an id above after.
+func loadUnsent(ctx context.Context, q querier, after, lock string) ([]Event, error) {
 	rows, err := q.Query(ctx, `SELECT id, subject, type, source, occurred_at, payload, traceparent FROM outbox
-		ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock)
+		WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock, after)
 	if err != nil {
 		return nil, fmt.Errorf("load unsent events: %w", err)
 	}

@@ -165,6 +165,43 @@ func TestOutboxRelayRound(t *testing.T) {
 	}
 }
 
+// TestOutboxLateCommit: an event whose transaction commits after a later
+// event was published (so its id is below the relay's cursor) is not
+// lost; the relay's next full read publishes it.
+func TestOutboxLateCommit(t *testing.T) {
+	t.Parallel()
+	url := testinfra.EmbeddedNATS(t)
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := newBus(t, url)
+			db := openDB(t, d.URL)
+			t.Cleanup(func() { db.Close() })
+			o := events.NewOutbox(db, b.js, nil)
+			ctx := context.Background()
+
+			early := newEvent(t, ctx, b.subject+".x.early", "early") // the smaller id
+			later := newEvent(t, ctx, b.subject+".x.later", "later")
+			enqueue(t, db, o, later)
+			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
+			}
+			enqueue(t, db, o, early)
+			o.ReadsFromCursor()
+			if n, err := o.RelayOnce(ctx); err != nil || n != 0 {
+				t.Fatalf("relay from the cursor = %d, %v; want 0 (early is below it)", n, err)
+			}
+			o.FullScanDue()
+			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("relay after a full scan came due = %d, %v; want 1, nil", n, err)
+			}
+			if depth, err := o.Depth(ctx); err != nil || depth != 0 {
+				t.Fatalf("depth = %d, %v; want 0", depth, err)
+			}
+		})
+	}
+}
+
 // TestOutboxSurvivesCrash simulates a process dying between commit and
 // publish: the event must go out from the reopened database.
 func TestOutboxSurvivesCrash(t *testing.T) {

@@ -90,3 +90,34 @@ func copyCSV(ctx context.Context, dbURL, path string, header []string) (int64, t
 	}
 	return tag.RowsAffected(), time.Since(start), nil
 }
+
+// waitOutboxEmpty waits until the service's outbox at dbURL is empty, that
+// is until every event written so far is on the bus; rows is what the
+// step reports. It checks four times a second and gives up after ten
+// minutes.
+func waitOutboxEmpty(ctx context.Context, dbURL string, rows int64) step {
+	start := time.Now()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return step{err: err, ran: true}
+	}
+	defer conn.Close(context.Background())
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var left bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM outbox)").Scan(&left); err != nil {
+			return step{err: fmt.Errorf("outbox depth: %w", err), ran: true}
+		}
+		if !left {
+			return step{rows: rows, elapsed: time.Since(start), ran: true}
+		}
+		select {
+		case <-ctx.Done():
+			return step{err: fmt.Errorf("events still in the outbox: %w", ctx.Err()), ran: true}
+		case <-tick.C:
+		}
+	}
+}
