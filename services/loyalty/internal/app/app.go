@@ -258,3 +258,26 @@ func isNotFound(err error) bool {
 	var nf *domain.AccountNotFoundError
 	return errors.As(err, &nf)
 }
+
+// inEveryProgram runs apply for every program in one transaction. When
+// inbox is set, an event already handled under it changes nothing.
+func (s *Service) inEveryProgram(ctx context.Context, inbox, eventID string, apply func(domain.Tx, domain.Program) error) error {
+	return s.store.InTx(ctx, func(tx domain.Tx) error {
+		if inbox != "" {
+			first, err := tx.MarkHandled(ctx, inbox, eventID)
+			if err != nil || !first {
+				return err
+			}
+		}
+		programs, err := s.cachedPrograms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range programs {
+			if err := apply(tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -19,24 +19,12 @@ func (s *Service) OpenAccount(ctx context.Context, eventID, customerID string) e
 	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
 		return fmt.Errorf("open account: %w", err)
 	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerCreated, eventID)
-		if err != nil || !first {
-			return err
+	err := s.inEveryProgram(ctx, inboxCustomerCreated, eventID, func(tx domain.Tx, p domain.Program) error {
+		if !p.AutoEnroll {
+			return nil
 		}
-		programs, err := s.cachedPrograms(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, p := range programs {
-			if !p.AutoEnroll {
-				continue
-			}
-			if _, err := s.resolveMember(ctx, tx, p, customerID, true, s.now()); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := s.resolveMember(ctx, tx, p, customerID, true, s.now())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("open account: %w", err)
@@ -88,17 +76,8 @@ func (s *Service) CreditPurchase(ctx context.Context, eventID string, pu domain.
 	// cause (the purchase's earning row and its ledger entry are unique by
 	// interaction id), which covers a redelivered event and a replay under
 	// another event id alike, and saves a write on the hottest path.
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		programs, err := s.cachedPrograms(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, p := range programs {
-			if err := s.creditPurchaseIn(ctx, tx, p, pu); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.inEveryProgram(ctx, "", eventID, func(tx domain.Tx, p domain.Program) error {
+		return s.creditPurchaseIn(ctx, tx, p, pu)
 	})
 	if err != nil {
 		return fmt.Errorf("credit purchase: %w", err)
@@ -159,21 +138,8 @@ func (s *Service) ReverseReturn(ctx context.Context, eventID string, r domain.Re
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("reverse return: %w", err)
 	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxReturnRecorded, eventID)
-		if err != nil || !first {
-			return err
-		}
-		programs, err := s.cachedPrograms(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, p := range programs {
-			if err := s.reverseIn(ctx, tx, p, r); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.inEveryProgram(ctx, inboxReturnRecorded, eventID, func(tx domain.Tx, p domain.Program) error {
+		return s.reverseIn(ctx, tx, p, r)
 	})
 	if err != nil {
 		return fmt.Errorf("reverse return: %w", err)

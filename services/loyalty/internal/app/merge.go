@@ -23,21 +23,8 @@ func (s *Service) MergeAccounts(ctx context.Context, eventID string, mg domain.M
 	if err := mg.Validate(); err != nil {
 		return fmt.Errorf("merge accounts: %w", err)
 	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerMerged, eventID)
-		if err != nil || !first {
-			return err
-		}
-		programs, err := s.cachedPrograms(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, p := range programs {
-			if err := s.mergeIn(ctx, tx, p, mg); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.inEveryProgram(ctx, inboxCustomerMerged, eventID, func(tx domain.Tx, p domain.Program) error {
+		return s.mergeIn(ctx, tx, p, mg)
 	})
 	if err != nil {
 		return fmt.Errorf("merge accounts: %w", err)
