@@ -252,3 +252,23 @@ func TestOpenSameNewSQLiteFileConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryAll(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, "sqlite::memory:")
+	scanInt := func(s sqldb.Scanner) (int, error) {
+		var n int
+		return n, s.Scan(&n)
+	}
+	got, err := sqldb.QueryAll(ctx, db, scanInt, `SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT ?`, 3)
+	if err != nil || fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("QueryAll = %v, %v; want [1 2 3]", got, err)
+	}
+	if _, err := sqldb.QueryAll(ctx, db, scanInt, `SELECT 'x'`); err == nil {
+		t.Fatal("a value that does not scan gave no error")
+	}
+	if _, err := sqldb.QueryAll(ctx, db, scanInt, `SELECT FROM nowhere`); err == nil {
+		t.Fatal("a broken query gave no error")
+	}
+}

@@ -57,22 +57,17 @@ func (s *Store) AuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain
 	}
 	query += ` ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`
 	args = append(args, q.Limit, q.Offset)
-	rows, err := s.db.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit entries: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.AuditEntry
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.AuditEntry, error) {
 		var (
 			e  domain.AuditEntry
 			at int64
 		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.CustomerID, &e.Reason, &e.Detail); err != nil {
-			return nil, fmt.Errorf("list audit entries: %w", err)
-		}
+		err := s.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.CustomerID, &e.Reason, &e.Detail)
 		e.Time = sqldb.FromMicros(at)
-		out = append(out, e)
+		return e, err
+	}, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -10,33 +10,36 @@ import (
 )
 
 func definitions(ctx context.Context, q querier) (domain.Definitions, error) {
-	rows, err := q.Query(ctx, `SELECT name, type, display_name, description, enum_values, create_time, update_time
+	defs, err := sqldb.QueryAll(ctx, q, scanDefinition, `SELECT name, type, display_name, description, enum_values, create_time, update_time
 		FROM attribute_definitions`)
 	if err != nil {
 		return nil, fmt.Errorf("read attribute definitions: %w", err)
 	}
-	defer rows.Close()
-	out := domain.Definitions{}
-	for rows.Next() {
-		var (
-			d                domain.AttributeDefinition
-			typ, values      string
-			created, updated int64
-		)
-		if err := rows.Scan(&d.Name, &typ, &d.DisplayName, &d.Description, &values, &created, &updated); err != nil {
-			return nil, fmt.Errorf("read attribute definitions: %w", err)
-		}
-		var ok bool
-		if d.Type, ok = domain.ParseAttributeType(typ); !ok {
-			return nil, fmt.Errorf("attribute %s has unknown type %q", d.Name, typ)
-		}
-		if err := json.Unmarshal([]byte(values), &d.EnumValues); err != nil {
-			return nil, fmt.Errorf("attribute %s enum values: %w", d.Name, err)
-		}
-		d.CreateTime, d.UpdateTime = sqldb.FromMicros(created), sqldb.FromMicros(updated)
+	out := make(domain.Definitions, len(defs))
+	for _, d := range defs {
 		out[d.Name] = d
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func scanDefinition(s sqldb.Scanner) (domain.AttributeDefinition, error) {
+	var (
+		d                domain.AttributeDefinition
+		typ, values      string
+		created, updated int64
+	)
+	if err := s.Scan(&d.Name, &typ, &d.DisplayName, &d.Description, &values, &created, &updated); err != nil {
+		return d, err
+	}
+	var ok bool
+	if d.Type, ok = domain.ParseAttributeType(typ); !ok {
+		return d, fmt.Errorf("attribute %s has unknown type %q", d.Name, typ)
+	}
+	if err := json.Unmarshal([]byte(values), &d.EnumValues); err != nil {
+		return d, fmt.Errorf("attribute %s enum values: %w", d.Name, err)
+	}
+	d.CreateTime, d.UpdateTime = sqldb.FromMicros(created), sqldb.FromMicros(updated)
+	return d, nil
 }
 
 func (t *storeTx) CreateDefinition(ctx context.Context, d domain.AttributeDefinition) error {

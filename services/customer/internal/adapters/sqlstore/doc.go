@@ -131,12 +131,7 @@ func customerRow(c domain.Customer) ([]any, error) {
 		sqldb.Micros(c.CreateTime), sqldb.Micros(c.UpdateTime), nullTime(c.DeleteTime)}, nil
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface {
-	Scan(dest ...any) error
-}
-
-func scanCustomer(s scanner) (domain.Customer, error) {
+func scanCustomer(s sqldb.Scanner) (domain.Customer, error) {
 	var (
 		c                           domain.Customer
 		state, typ, kind, stage     string

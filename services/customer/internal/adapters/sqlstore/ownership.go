@@ -22,20 +22,14 @@ func (t *storeTx) OwnedBy(ctx context.Context, owner, filter string) ([]domain.O
 	if where != "" {
 		query += ` AND (` + where + `)`
 	}
-	rows, err := t.tx.Query(ctx, query+` ORDER BY id`, args...)
+	out, err := sqldb.QueryAll(ctx, t.tx, func(s sqldb.Scanner) (domain.OwnedCustomer, error) {
+		var o domain.OwnedCustomer
+		return o, s.Scan(&o.ID, &o.TeamID)
+	}, query+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("customers of %s: %w", owner, err)
 	}
-	defer rows.Close()
-	var out []domain.OwnedCustomer
-	for rows.Next() {
-		var o domain.OwnedCustomer
-		if err := rows.Scan(&o.ID, &o.TeamID); err != nil {
-			return nil, fmt.Errorf("customers of %s: %w", owner, err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // TransferOwnership implements domain.Tx: one UPDATE per team and chunk of
@@ -77,23 +71,18 @@ func (t *storeTx) RecordOwnershipChanges(ctx context.Context, changes []domain.O
 
 // OwnershipChanges implements domain.Store.
 func (s *Store) OwnershipChanges(ctx context.Context, customerID string, limit, offset int) ([]domain.OwnershipChange, error) {
-	rows, err := s.db.Query(ctx, `SELECT customer_id, from_owner_id, from_team_id, to_owner_id, to_team_id, reason, actor, change_time
-		FROM ownership_changes WHERE customer_id = ? ORDER BY change_time DESC, id DESC LIMIT ? OFFSET ?`, customerID, limit, offset)
-	if err != nil {
-		return nil, fmt.Errorf("ownership history: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.OwnershipChange
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.OwnershipChange, error) {
 		var (
 			c  domain.OwnershipChange
 			at int64
 		)
-		if err := rows.Scan(&c.CustomerID, &c.FromOwner, &c.FromTeam, &c.ToOwner, &c.ToTeam, &c.Reason, &c.Actor, &at); err != nil {
-			return nil, fmt.Errorf("ownership history: %w", err)
-		}
+		err := s.Scan(&c.CustomerID, &c.FromOwner, &c.FromTeam, &c.ToOwner, &c.ToTeam, &c.Reason, &c.Actor, &at)
 		c.Time = sqldb.FromMicros(at)
-		out = append(out, c)
+		return c, err
+	}, `SELECT customer_id, from_owner_id, from_team_id, to_owner_id, to_team_id, reason, actor, change_time
+		FROM ownership_changes WHERE customer_id = ? ORDER BY change_time DESC, id DESC LIMIT ? OFFSET ?`, customerID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("ownership history: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -10,30 +10,29 @@ import (
 
 // Relationships implements domain.Store.
 func (s *Store) Relationships(ctx context.Context, customerID string) ([]domain.Relationship, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, from_customer_id, to_customer_id, type, role, create_time
+	out, err := sqldb.QueryAll(ctx, s.db, scanRelationship, `SELECT id, from_customer_id, to_customer_id, type, role, create_time
 		FROM relationships WHERE from_customer_id = ? OR to_customer_id = ? ORDER BY create_time, id`, customerID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("list relationships: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.Relationship
-	for rows.Next() {
-		var (
-			r       domain.Relationship
-			typ     string
-			created int64
-		)
-		if err := rows.Scan(&r.ID, &r.FromID, &r.ToID, &typ, &r.Role, &created); err != nil {
-			return nil, fmt.Errorf("list relationships: %w", err)
-		}
-		var ok bool
-		if r.Type, ok = domain.ParseRelationshipType(typ); !ok {
-			return nil, fmt.Errorf("relationship %s has unknown type %q", r.ID, typ)
-		}
-		r.CreateTime = sqldb.FromMicros(created)
-		out = append(out, r)
+	return out, nil
+}
+
+func scanRelationship(s sqldb.Scanner) (domain.Relationship, error) {
+	var (
+		r       domain.Relationship
+		typ     string
+		created int64
+	)
+	if err := s.Scan(&r.ID, &r.FromID, &r.ToID, &typ, &r.Role, &created); err != nil {
+		return r, err
 	}
-	return out, rows.Err()
+	var ok bool
+	if r.Type, ok = domain.ParseRelationshipType(typ); !ok {
+		return r, fmt.Errorf("relationship %s has unknown type %q", r.ID, typ)
+	}
+	r.CreateTime = sqldb.FromMicros(created)
+	return r, nil
 }
 
 func (t *storeTx) CreateRelationship(ctx context.Context, r domain.Relationship) error {

@@ -90,22 +90,13 @@ func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
 func (t *storeTx) ContactOwners(ctx context.Context, keys []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, chunk := range chunks(keys, 500) {
-		rows, err := t.tx.Query(ctx, `SELECT contact_key, customer_id FROM customer_contacts
+		pairs, err := sqldb.QueryAll(ctx, t.tx, scanPair, `SELECT contact_key, customer_id FROM customer_contacts
 			WHERE claimed = 1 AND contact_key IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("contact owners: %w", err)
 		}
-		for rows.Next() {
-			var k, id string
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("contact owners: %w", err)
-			}
-			out[k] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("contact owners: %w", err)
+		for _, p := range pairs {
+			out[p[0]] = p[1]
 		}
 	}
 	return out, nil
@@ -205,21 +196,12 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 		for i, c := range cs {
 			ids[i] = c.ID
 		}
-		rows, err := t.tx.Query(ctx, `SELECT customer_id, contact_key FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...)
+		pairs, err := sqldb.QueryAll(ctx, t.tx, scanPair, `SELECT customer_id, contact_key FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...)
 		if err != nil {
 			return fmt.Errorf("read contacts: %w", err)
 		}
-		for rows.Next() {
-			var id, key string
-			if err := rows.Scan(&id, &key); err != nil {
-				rows.Close()
-				return fmt.Errorf("read contacts: %w", err)
-			}
-			held[id+" "+key] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read contacts: %w", err)
+		for _, p := range pairs {
+			held[p[0]+" "+p[1]] = true
 		}
 		for _, table := range []string{"customer_contacts", "customer_tags", "customer_attributes"} {
 			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
@@ -309,20 +291,13 @@ func customerByID(ctx context.Context, q querier, id string) (domain.Customer, e
 }
 
 func queryCustomers(ctx context.Context, q querier, query string, args ...any) ([]domain.Customer, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqldb.QueryAll(ctx, q, scanCustomer, query, args...)
+}
+
+// scanPair reads a row of two text columns.
+func scanPair(s sqldb.Scanner) ([2]string, error) {
+	var p [2]string
+	return p, s.Scan(&p[0], &p[1])
 }
 
 // isViolationOf reports whether err is a unique violation of a constraint
