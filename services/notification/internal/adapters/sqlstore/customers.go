@@ -101,28 +101,17 @@ func (t *Tx) Consents(ctx context.Context, customerID string) ([]domain.Consent,
 		// replicas, must not both decide against the same old answer.
 		q += ` FOR UPDATE`
 	}
-	rows, err := t.tx.Query(ctx, q, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Consent
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, t.tx, func(s sqldb.Scanner) (domain.Consent, error) {
 		var (
-			c               domain.Consent
 			channel, status string
 			at              int64
 		)
-		if err := rows.Scan(&channel, &status, &c.Source, &at); err != nil {
-			return nil, fmt.Errorf("scan consent: %w", err)
-		}
-		c.CustomerID = customerID
-		c.Channel = domain.Channel(channel)
-		c.Status = domain.ConsentStatus(status)
-		c.UpdateTime = sqldb.FromMicros(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		c := domain.Consent{CustomerID: customerID}
+		err := s.Scan(&channel, &status, &c.Source, &at)
+		c.Channel, c.Status, c.UpdateTime = domain.Channel(channel), domain.ConsentStatus(status), sqldb.FromMicros(at)
+		return c, err
+	}, q, customerID)
+	if err != nil {
 		return nil, fmt.Errorf("load consents: %w", err)
 	}
 	return out, nil

@@ -150,26 +150,17 @@ func (t *Tx) SaveTemplate(ctx context.Context, tpl domain.Template) error {
 
 // SavedTemplates returns every saved template.
 func (s *Store) SavedTemplates(ctx context.Context) ([]domain.Template, error) {
-	rows, err := s.db.Query(ctx, `SELECT kind, channel, locale, subject, body, update_time FROM templates ORDER BY kind, channel, locale`)
-	if err != nil {
-		return nil, fmt.Errorf("load templates: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Template
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.Template, error) {
 		var (
 			t  domain.Template
 			ch string
 			at int64
 		)
-		if err := rows.Scan(&t.Kind, &ch, &t.Locale, &t.Subject, &t.Body, &at); err != nil {
-			return nil, fmt.Errorf("scan template: %w", err)
-		}
-		t.Channel = domain.Channel(ch)
-		t.UpdateTime = sqldb.FromMicros(at)
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+		err := s.Scan(&t.Kind, &ch, &t.Locale, &t.Subject, &t.Body, &at)
+		t.Channel, t.UpdateTime = domain.Channel(ch), sqldb.FromMicros(at)
+		return t, err
+	}, `SELECT kind, channel, locale, subject, body, update_time FROM templates ORDER BY kind, channel, locale`)
+	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
 	return out, nil
@@ -177,25 +168,17 @@ func (s *Store) SavedTemplates(ctx context.Context) ([]domain.Template, error) {
 
 // PendingConsentSyncs returns opt-outs to pass on, oldest first.
 func (s *Store) PendingConsentSyncs(ctx context.Context, limit int) ([]domain.ConsentSync, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, customer_id, channel, status, source, create_time FROM consent_syncs ORDER BY create_time, id LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("load consent syncs: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.ConsentSync
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.ConsentSync, error) {
 		var (
 			c          domain.ConsentSync
 			ch, status string
 			at         int64
 		)
-		if err := rows.Scan(&c.ID, &c.CustomerID, &ch, &status, &c.Source, &at); err != nil {
-			return nil, fmt.Errorf("scan consent sync: %w", err)
-		}
+		err := s.Scan(&c.ID, &c.CustomerID, &ch, &status, &c.Source, &at)
 		c.Channel, c.Status, c.CreateTime = domain.Channel(ch), domain.ConsentStatus(status), sqldb.FromMicros(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return c, err
+	}, `SELECT id, customer_id, channel, status, source, create_time FROM consent_syncs ORDER BY create_time, id LIMIT ?`, limit)
+	if err != nil {
 		return nil, fmt.Errorf("load consent syncs: %w", err)
 	}
 	return out, nil

@@ -100,23 +100,15 @@ func (s *Store) GetMessage(ctx context.Context, id string) (domain.Message, []do
 	if len(msgs) == 0 {
 		return domain.Message{}, nil, fmt.Errorf("get message %s: %w", id, domain.ErrNotFound)
 	}
-	arows, err := s.db.Query(ctx, `SELECT attempt, attempt_time, outcome, provider_response FROM delivery_attempts
-		WHERE message_id = ? ORDER BY attempt`, id)
-	if err != nil {
-		return domain.Message{}, nil, fmt.Errorf("get message attempts: %w", err)
-	}
-	defer arows.Close()
-	var attempts []domain.Attempt
-	for arows.Next() {
+	attempts, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.Attempt, error) {
 		a := domain.Attempt{MessageID: id}
 		var at int64
-		if err := arows.Scan(&a.Number, &at, &a.Outcome, &a.ProviderResponse); err != nil {
-			return domain.Message{}, nil, fmt.Errorf("scan attempt: %w", err)
-		}
+		err := s.Scan(&a.Number, &at, &a.Outcome, &a.ProviderResponse)
 		a.Time = sqldb.FromMicros(at)
-		attempts = append(attempts, a)
-	}
-	if err := arows.Err(); err != nil {
+		return a, err
+	}, `SELECT attempt, attempt_time, outcome, provider_response FROM delivery_attempts
+		WHERE message_id = ? ORDER BY attempt`, id)
+	if err != nil {
 		return domain.Message{}, nil, fmt.Errorf("get message attempts: %w", err)
 	}
 	return msgs[0], attempts, nil

@@ -197,20 +197,14 @@ func (t *storeTx) CustomerSegments(ctx context.Context, customerID string) ([]st
 }
 
 func (r reader) ids(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := r.q.Query(ctx, query, args...)
+	out, err := sqldb.QueryAll(ctx, r.q, func(s sqldb.Scanner) (string, error) {
+		var id string
+		return id, s.Scan(&id)
+	}, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list ids: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list ids: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetMembers adds or removes members.
@@ -262,7 +256,7 @@ func (s *Store) Members(ctx context.Context, segmentID, after string, limit int)
 
 const segmentColumns = `id, name, description, filter, create_time, update_time, etag`
 
-func scanSegment(sc interface{ Scan(...any) error }) (domain.Segment, error) {
+func scanSegment(sc sqldb.Scanner) (domain.Segment, error) {
 	var (
 		s              domain.Segment
 		create, update int64
@@ -280,20 +274,11 @@ func (r reader) Segments(ctx context.Context) ([]domain.Segment, error) {
 }
 
 func (r reader) listSegments(ctx context.Context, query string, args ...any) ([]domain.Segment, error) {
-	rows, err := r.q.Query(ctx, query, args...)
+	out, err := sqldb.QueryAll(ctx, r.q, scanSegment, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list segments: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.Segment
-	for rows.Next() {
-		s, err := scanSegment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list segments: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ListSegments pages through segments by name, with member counts.

@@ -83,21 +83,15 @@ func (r reader) Value(ctx context.Context, customerID string) (domain.Value, boo
 
 // CategorySpends returns a customer's spend per category.
 func (r reader) CategorySpends(ctx context.Context, customerID, currency string) ([]domain.CategorySpend, error) {
-	rows, err := r.q.Query(ctx, `SELECT category, CAST(SUM(quantity) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
+	out, err := sqldb.QueryAll(ctx, r.q, func(s sqldb.Scanner) (domain.CategorySpend, error) {
+		var c domain.CategorySpend
+		return c, s.Scan(&c.Category, &c.Quantity, &c.Spend)
+	}, `SELECT category, CAST(SUM(quantity) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
 		FROM purchase_lines WHERE customer_id = ? AND currency = ? GROUP BY category ORDER BY category`, customerID, currency)
 	if err != nil {
 		return nil, fmt.Errorf("category spend: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.CategorySpend
-	for rows.Next() {
-		var c domain.CategorySpend
-		if err := rows.Scan(&c.Category, &c.Quantity, &c.Spend); err != nil {
-			return nil, fmt.Errorf("category spend: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CurrentFit returns the latest model fit.
@@ -347,20 +341,14 @@ func (s *Store) Values(ctx context.Context) (map[string]domain.ClassAndSegment, 
 
 // TrailingSpends returns every stored value's trailing spend.
 func (s *Store) TrailingSpends(ctx context.Context) ([]int64, error) {
-	rows, err := s.db.Query(ctx, `SELECT trailing_spend FROM customer_values`)
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (int64, error) {
+		var v int64
+		return v, s.Scan(&v)
+	}, `SELECT trailing_spend FROM customer_values`)
 	if err != nil {
 		return nil, fmt.Errorf("load trailing spend: %w", err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("load trailing spend: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Demand returns monthly demand per category.
@@ -372,18 +360,12 @@ func (s *Store) Demand(ctx context.Context, category, currency string) ([]domain
 		q += ` AND category = ?`
 		args = append(args, category)
 	}
-	rows, err := s.db.Query(ctx, q+` GROUP BY category, month ORDER BY category, month`, args...)
+	out, err := sqldb.QueryAll(ctx, s.db, func(s sqldb.Scanner) (domain.DemandRow, error) {
+		var d domain.DemandRow
+		return d, s.Scan(&d.Category, &d.Month, &d.Quantity, &d.Revenue)
+	}, q+` GROUP BY category, month ORDER BY category, month`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("demand: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.DemandRow
-	for rows.Next() {
-		var d domain.DemandRow
-		if err := rows.Scan(&d.Category, &d.Month, &d.Quantity, &d.Revenue); err != nil {
-			return nil, fmt.Errorf("demand: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
