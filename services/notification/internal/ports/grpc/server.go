@@ -37,7 +37,7 @@ func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessa
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListMessagesResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
 }
 
 // ListAgentMessages returns an agent's notices, newest first.
@@ -46,7 +46,7 @@ func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.List
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListAgentMessagesResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListAgentMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
 }
 
 // ListDeadLetters returns dead-lettered messages, newest first.
@@ -55,7 +55,7 @@ func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListDeadLettersResponse{Messages: toProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListDeadLettersResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
 }
 
 // GetMessage returns a message with its attempts.
@@ -64,7 +64,7 @@ func (s *Server) GetMessage(ctx context.Context, req *notificationv1.GetMessageR
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := toProtoMessage(m)
+	out := protoconv.ToProtoMessage(m)
 	for _, a := range attempts {
 		out.Attempts = append(out.Attempts, &notificationv1.DeliveryAttempt{
 			Attempt: int32(a.Number), AttemptTime: timestamppb.New(a.Time), Outcome: a.Outcome, ProviderResponse: a.ProviderResponse,
@@ -79,7 +79,7 @@ func (s *Server) RetryMessage(ctx context.Context, req *notificationv1.RetryMess
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.RetryMessageResponse{Message: toProtoMessage(m)}, nil
+	return &notificationv1.RetryMessageResponse{Message: protoconv.ToProtoMessage(m)}, nil
 }
 
 // ReportDelivery records a provider's receipt.
@@ -88,7 +88,7 @@ func (s *Server) ReportDelivery(ctx context.Context, req *notificationv1.ReportD
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ReportDeliveryResponse{Message: toProtoMessage(m)}, nil
+	return &notificationv1.ReportDeliveryResponse{Message: protoconv.ToProtoMessage(m)}, nil
 }
 
 // SaveTemplate stores a template.
@@ -103,7 +103,7 @@ func (s *Server) SaveTemplate(ctx context.Context, req *notificationv1.SaveTempl
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.SaveTemplateResponse{Template: toProtoTemplate(saved)}, nil
+	return &notificationv1.SaveTemplateResponse{Template: protoconv.ToProtoTemplate(saved)}, nil
 }
 
 // ListTemplates returns the templates.
@@ -114,7 +114,7 @@ func (s *Server) ListTemplates(ctx context.Context, req *notificationv1.ListTemp
 	}
 	resp := &notificationv1.ListTemplatesResponse{}
 	for _, t := range ts {
-		resp.Templates = append(resp.Templates, toProtoTemplate(t))
+		resp.Templates = append(resp.Templates, protoconv.ToProtoTemplate(t))
 	}
 	return resp, nil
 }
@@ -149,7 +149,7 @@ func (s *Server) CreateCampaign(ctx context.Context, req *notificationv1.CreateC
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.CreateCampaignResponse{Campaign: toProtoCampaign(out)}, nil
+	return &notificationv1.CreateCampaignResponse{Campaign: protoconv.ToProtoCampaign(out)}, nil
 }
 
 // GetCampaign returns a campaign.
@@ -158,7 +158,7 @@ func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaig
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.GetCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+	return &notificationv1.GetCampaignResponse{Campaign: protoconv.ToProtoCampaign(c)}, nil
 }
 
 // ListCampaigns lists campaigns.
@@ -169,7 +169,7 @@ func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCamp
 	}
 	resp := &notificationv1.ListCampaignsResponse{NextPageToken: page.NextPageToken}
 	for _, c := range page.Campaigns {
-		resp.Campaigns = append(resp.Campaigns, toProtoCampaign(c))
+		resp.Campaigns = append(resp.Campaigns, protoconv.ToProtoCampaign(c))
 	}
 	return resp, nil
 }
@@ -180,7 +180,7 @@ func (s *Server) PauseCampaign(ctx context.Context, req *notificationv1.PauseCam
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.PauseCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+	return &notificationv1.PauseCampaignResponse{Campaign: protoconv.ToProtoCampaign(c)}, nil
 }
 
 // ResumeCampaign resumes a campaign.
@@ -189,7 +189,7 @@ func (s *Server) ResumeCampaign(ctx context.Context, req *notificationv1.ResumeC
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ResumeCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+	return &notificationv1.ResumeCampaignResponse{Campaign: protoconv.ToProtoCampaign(c)}, nil
 }
 
 // CancelCampaign cancels a campaign.
@@ -198,7 +198,7 @@ func (s *Server) CancelCampaign(ctx context.Context, req *notificationv1.CancelC
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.CancelCampaignResponse{Campaign: toProtoCampaign(c)}, nil
+	return &notificationv1.CancelCampaignResponse{Campaign: protoconv.ToProtoCampaign(c)}, nil
 }
 
 // Unsubscribe records an unsubscribe link's opt-out.
@@ -241,106 +241,4 @@ func lastLine(err error) string {
 		return msg[i+1:]
 	}
 	return msg
-}
-
-func toProtoMessages(ms []domain.Message) []*notificationv1.Message {
-	out := make([]*notificationv1.Message, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, toProtoMessage(m))
-	}
-	return out
-}
-
-func toProtoMessage(m domain.Message) *notificationv1.Message {
-	out := &notificationv1.Message{
-		Id:            m.ID,
-		CustomerId:    m.CustomerID,
-		AgentId:       m.AgentID,
-		CampaignId:    m.CampaignID,
-		Channel:       protoconv.ToProtoChannel(m.Channel),
-		Template:      m.Template,
-		Locale:        m.Locale,
-		Subject:       m.Subject,
-		Body:          m.Body,
-		Status:        toProtoStatus(m.Status),
-		FailureReason: m.FailureReason,
-		StatusReason:  m.StatusReason,
-		CreateTime:    timestamppb.New(m.CreateTime),
-		AttemptCount:  int32(m.Attempts),
-		DeadLetter:    m.DeadLetter,
-	}
-	if !m.SendTime.IsZero() {
-		out.SendTime = timestamppb.New(m.SendTime)
-	}
-	if !m.NotBefore.IsZero() {
-		out.NotBefore = timestamppb.New(m.NotBefore)
-	}
-	return out
-}
-
-func toProtoStatus(s domain.Status) notificationv1.MessageStatus {
-	switch s {
-	case domain.StatusQueued:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED
-	case domain.StatusSent:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_SENT
-	case domain.StatusDelivered:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_DELIVERED
-	case domain.StatusFailed:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_FAILED
-	case domain.StatusSuppressed:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED
-	default:
-		return notificationv1.MessageStatus_MESSAGE_STATUS_UNSPECIFIED
-	}
-}
-
-func toProtoTemplate(t domain.Template) *notificationv1.Template {
-	kind, _ := domain.LookupKind(t.Kind)
-	out := &notificationv1.Template{
-		Kind: t.Kind, Channel: protoconv.ToProtoChannel(t.Channel), Locale: t.Locale, Subject: t.Subject, Body: t.Body,
-		Builtin: t.Builtin, Variables: kind.Variables, Purpose: string(kind.Purpose),
-	}
-	if !t.UpdateTime.IsZero() {
-		out.UpdateTime = timestamppb.New(t.UpdateTime)
-	}
-	return out
-}
-
-func toProtoCampaign(c domain.Campaign) *notificationv1.Campaign {
-	out := &notificationv1.Campaign{
-		Id: c.ID, Name: c.Name, SegmentId: c.SegmentID, TemplateKind: c.Kind, RatePerSecond: int32(c.RatePerSecond),
-		State: toProtoCampaignState(c.State), MembersProcessed: c.Processed, CreateTime: timestamppb.New(c.CreateTime), Error: c.Error,
-		Counts: &notificationv1.CampaignCounts{
-			Queued: c.Counts[domain.StatusQueued], Sent: c.Counts[domain.StatusSent], Delivered: c.Counts[domain.StatusDelivered],
-			Failed: c.Counts[domain.StatusFailed], Suppressed: c.Counts[domain.StatusSuppressed],
-		},
-	}
-	if !c.ScheduleTime.IsZero() {
-		out.ScheduleTime = timestamppb.New(c.ScheduleTime)
-	}
-	if !c.StartTime.IsZero() {
-		out.StartTime = timestamppb.New(c.StartTime)
-	}
-	if !c.EndTime.IsZero() {
-		out.EndTime = timestamppb.New(c.EndTime)
-	}
-	return out
-}
-
-func toProtoCampaignState(s domain.CampaignState) notificationv1.CampaignState {
-	switch s {
-	case domain.CampaignScheduled:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_SCHEDULED
-	case domain.CampaignRunning:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_RUNNING
-	case domain.CampaignPaused:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_PAUSED
-	case domain.CampaignCompleted:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_COMPLETED
-	case domain.CampaignCancelled:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_CANCELLED
-	default:
-		return notificationv1.CampaignState_CAMPAIGN_STATE_UNSPECIFIED
-	}
 }
