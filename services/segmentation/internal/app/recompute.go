@@ -70,12 +70,7 @@ func (s *Service) RecomputeValues(ctx context.Context) (RecomputeResult, error) 
 		if err := tx.PutRFMBounds(ctx, bounds); err != nil {
 			return err
 		}
-		for _, c := range changes {
-			if err := tx.Publish(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.Publish(ctx, changes...)
 	})
 	if err != nil {
 		return res, fmt.Errorf("recompute values: %w", err)

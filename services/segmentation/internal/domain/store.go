@@ -77,8 +77,8 @@ type Tx interface {
 	RecordPurchase(ctx context.Context, p Purchase) (recorded bool, err error)
 	// RecordReturn stores a return likewise.
 	RecordReturn(ctx context.Context, r Return) (recorded bool, err error)
-	// Publish emits ev when the transaction commits.
-	Publish(ctx context.Context, ev ClassChanged) error
+	// Publish emits evs when the transaction commits.
+	Publish(ctx context.Context, evs ...ClassChanged) error
 	// PublishMembership emits ev when the transaction commits.
 	PublishMembership(ctx context.Context, evs ...MembershipChanged) error
 	// LockMergedInto is MergedInto, holding the registered customer's row

@@ -316,13 +316,16 @@ func (s *Store) Erasure(ctx context.Context, customerID string) (domain.Erasure,
 	return domain.Erasure{CustomerID: customerID, EraseTime: sqldb.FromMicros(at)}, nil
 }
 
-// Publish writes the event into the outbox in this transaction.
-func (t *storeTx) Publish(ctx context.Context, ev domain.ClassChanged) error {
-	out, err := segevents.ClassChangedEvent(ctx, ev)
-	if err != nil {
-		return fmt.Errorf("publish class changed: %w", err)
+// Publish writes the events into the outbox in this transaction.
+func (t *storeTx) Publish(ctx context.Context, evs ...domain.ClassChanged) error {
+	out := make([]events.Event, len(evs))
+	for i, ev := range evs {
+		var err error
+		if out[i], err = segevents.ClassChangedEvent(ctx, ev); err != nil {
+			return fmt.Errorf("publish class changed: %w", err)
+		}
 	}
-	if err := t.outbox.Enqueue(ctx, t.tx, out); err != nil {
+	if err := t.outbox.Enqueue(ctx, t.tx, out...); err != nil {
 		return fmt.Errorf("publish class changed: %w", err)
 	}
 	return nil
