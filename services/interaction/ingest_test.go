@@ -138,11 +138,16 @@ func (p ingestPaths) viaNATS(ctx context.Context, evs []*interactionv1.IngestEve
 		if _, err := p.js.PublishMsgAsync(msg); err != nil {
 			return nil, err
 		}
-	}
-	select {
-	case <-p.js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		// In windows: with all 10,000 outstanding, a busy machine fails
+		// the publisher ("stalled with too many outstanding async
+		// published messages") instead of slowing it down.
+		if (i+1)%1000 == 0 || i == len(evs)-1 {
+			select {
+			case <-p.js.PublishAsyncComplete():
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 	}
 	out := make([]*interactionv1.IngestResult, 0, len(evs))
 	for len(out) < len(evs) {

@@ -310,9 +310,14 @@ func (p *prober) sent(id string, at time.Time) {
 	p.mu.Unlock()
 }
 
-// run polls until ctx is done and nothing is pending.
+// run polls until ctx is done and nothing is pending. It pauses four
+// times as long as its last query took (at least 2 ms), so that with
+// hundreds of events pending it does not keep a PostgreSQL core busy and
+// slow the path it measures; that costs the latencies a few milliseconds
+// of resolution, against the seconds they then run to.
 func (p *prober) run(ctx context.Context, done <-chan struct{}) error {
 	for {
+		pause := 2 * time.Millisecond
 		p.mu.Lock()
 		ids := make([]string, 0, len(p.pending))
 		for id := range p.pending {
@@ -326,6 +331,7 @@ func (p *prober) run(ctx context.Context, done <-chan struct{}) error {
 			default:
 			}
 		} else {
+			began := time.Now()
 			rows, err := p.db.Query(ctx, `SELECT source_id FROM interactions WHERE source = $1 AND source_id = ANY($2)`, p.source, ids)
 			if err != nil {
 				return err
@@ -335,6 +341,7 @@ func (p *prober) run(ctx context.Context, done <-chan struct{}) error {
 				return err
 			}
 			now := time.Now()
+			pause = max(pause, 4*now.Sub(began))
 			p.mu.Lock()
 			for _, id := range found {
 				p.latency = append(p.latency, now.Sub(p.pending[id]))
@@ -345,7 +352,7 @@ func (p *prober) run(ctx context.Context, done <-chan struct{}) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(pause):
 		}
 	}
 }
@@ -442,7 +449,14 @@ func (b *interactionsBench) viaNATS(ctx context.Context, js jetstream.JetStream,
 		res.err = err
 		return res
 	}
-	// Every event is readable once the count reaches n.
+	// Every event is readable once the ingest consumer has acked every
+	// message, since it acks only after the commit; the count confirms
+	// it. Polling COUNT(*) alone would keep a PostgreSQL core busy (tens
+	// of milliseconds a count at this size) during this path only.
+	if err := waitIngested(ctx, js); err != nil {
+		res.err = err
+		return res
+	}
 	for {
 		var count int
 		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM interactions WHERE source = $1`, source).Scan(&count); err != nil {
@@ -452,11 +466,13 @@ func (b *interactionsBench) viaNATS(ctx context.Context, js jetstream.JetStream,
 		if count >= b.n {
 			break
 		}
+		// Acked without being recorded: a batch that failed and waits to
+		// be delivered again.
 		select {
 		case <-ctx.Done():
 			res.err = ctx.Err()
 			return res
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	res.elapsed = time.Since(began)
@@ -466,6 +482,36 @@ func (b *interactionsBench) viaNATS(ctx context.Context, js jetstream.JetStream,
 	}
 	res.latency = p.latency
 	return res
+}
+
+// waitIngested waits until every consumer of the INGEST stream has
+// been delivered and has acked every message.
+func waitIngested(ctx context.Context, js jetstream.JetStream) error {
+	st, err := js.Stream(ctx, interactionv1.IngestStream)
+	if err != nil {
+		return err
+	}
+	for {
+		busy, seen := false, false
+		consumers := st.ListConsumers(ctx)
+		for info := range consumers.Info() {
+			seen = true
+			if info.NumPending > 0 || info.NumAckPending > 0 {
+				busy = true
+			}
+		}
+		if err := consumers.Err(); err != nil {
+			return err
+		}
+		if seen && !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // publishAll publishes msgs asynchronously in windows of publishWindow

@@ -32,6 +32,10 @@ const (
 	// ingestRetryDelay is how long a batch that failed (database or
 	// customer service down) waits before it is delivered again.
 	ingestRetryDelay = 2 * time.Second
+	// defaultIngestWorkers batches are recorded at once, while the
+	// fetcher fills the next. More did not ingest faster on two cores
+	// (PostgreSQL is the limit) and kept more messages unacked.
+	defaultIngestWorkers = 2
 )
 
 // Ingester is what the NATS ingest needs of the use cases.
@@ -46,11 +50,14 @@ type IngestConsumer struct {
 	NC     *nats.Conn
 	Uc     Ingester
 	Logger *slog.Logger
-	// Workers fetch and record batches side by side, so one batch is
-	// decoded and checked while another commits; 0 means 2. Events are
-	// independent and idempotent, so their order across batches does not
-	// matter.
+	// Workers record batches side by side while one fetcher keeps pulling
+	// the next, so fetching, decoding and committing overlap; 0 means
+	// defaultIngestWorkers. Events are independent and idempotent, so
+	// their order across batches does not matter.
 	Workers int
+	// RetryDelay is how long a failed batch waits before it is delivered
+	// again; 0 means ingestRetryDelay (tests shorten it).
+	RetryDelay time.Duration
 }
 
 // Run ensures the stream and its durable consumer, then ingests until ctx
@@ -62,11 +69,17 @@ func (c IngestConsumer) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("ingest: %w", err)
 	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = defaultIngestWorkers
+	}
 	cons, err := c.JS.CreateOrUpdateConsumer(ctx, interactionv1.IngestStream, jetstream.ConsumerConfig{
-		Durable:       IngestDurable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
-		MaxAckPending: 4 * ingestBatch,
+		Durable:   IngestDurable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   2 * time.Minute,
+		// One batch per worker, the one the fetcher holds, and room for
+		// acks still on their way, so a full pipeline never stalls.
+		MaxAckPending: (workers + 2) * ingestBatch,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -74,45 +87,74 @@ func (c IngestConsumer) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("ingest: consumer: %w", err)
 	}
-	workers := c.Workers
-	if workers <= 0 {
-		workers = 2
-	}
+	batches := make(chan []jetstream.Msg)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.work(ctx, cons)
-		}()
+		wg.Go(func() {
+			for msgs := range batches {
+				c.handle(ctx, msgs)
+			}
+		})
 	}
+	c.fetch(ctx, cons, batches)
+	close(batches)
 	wg.Wait()
 	return nil
 }
 
-// work fetches and records batches until ctx is done.
-func (c IngestConsumer) work(ctx context.Context, cons jetstream.Consumer) {
+// fetch pulls messages until ctx is done and hands them to the workers in
+// batches of at most ingestBatch. While every worker is busy it keeps
+// pulling into the batch it holds, so a flood is recorded in full batches
+// and a trickle as soon as a worker is free. Fetching never waits for a
+// commit, so a worker that finishes finds its next batch already fetched
+// instead of fetching it then, as a fetch-then-record loop per worker
+// did, adding every fetch's wait to its batch's time.
+func (c IngestConsumer) fetch(ctx context.Context, cons jetstream.Consumer, batches chan<- []jetstream.Msg) {
+	var held []jetstream.Msg
+	defer func() {
+		// Not recorded: let the next consumer have them now rather than
+		// after AckWait.
+		for _, m := range held {
+			_ = m.Nak()
+		}
+	}()
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(ingestBatch, jetstream.FetchMaxWait(ingestWait))
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		if len(held) < ingestBatch {
+			batch, err := cons.Fetch(ingestBatch-len(held), jetstream.FetchMaxWait(ingestWait))
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				c.Logger.WarnContext(ctx, "ingest fetch failed", slog.Any("error", err))
+				sleep(ctx, time.Second)
+				continue
 			}
-			c.Logger.WarnContext(ctx, "ingest fetch failed", slog.Any("error", err))
-			sleep(ctx, time.Second)
+			for m := range batch.Messages() {
+				held = append(held, m)
+			}
+		}
+		if len(held) == 0 {
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		if len(msgs) == 0 {
+		if len(held) < ingestBatch {
+			select {
+			case batches <- held:
+				held = nil
+			default:
+				// Every worker is busy: fill the batch further.
+			}
 			continue
 		}
-		c.handle(ctx, msgs)
+		select {
+		case batches <- held:
+			held = nil
+		case <-ctx.Done():
+		}
 	}
 }
 
+// handle records one batch, then reports each event's result to its
+// reply subject and acks it; a batch that failed is redelivered whole.
 func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 	evs := make([]domain.IngestEvent, len(msgs))
 	for i, m := range msgs {
@@ -121,8 +163,12 @@ func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 	results, err := c.Uc.Ingest(ctx, evs)
 	if err != nil {
 		c.Logger.WarnContext(ctx, "ingest batch failed, will be redelivered", slog.Int("events", len(msgs)), slog.Any("error", err))
+		delay := c.RetryDelay
+		if delay <= 0 {
+			delay = ingestRetryDelay
+		}
 		for _, m := range msgs {
-			_ = m.NakWithDelay(ingestRetryDelay)
+			_ = m.NakWithDelay(delay)
 		}
 		return
 	}
@@ -133,7 +179,9 @@ func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 			}
 		}
 		// Recorded, duplicate or rejected: the message is done either way;
-		// a rejection is reported, not retried.
+		// a rejection is reported, not retried. The ack is published
+		// without waiting for the server's answer: should it be lost, the
+		// event is delivered again and found as a duplicate.
 		if err := m.Ack(); err != nil && !errors.Is(err, context.Canceled) {
 			c.Logger.WarnContext(ctx, "ingest ack failed", slog.Any("error", err))
 		}
