@@ -40,6 +40,8 @@ type Service struct {
 	lookups  singleflight.Group
 	// surveyBaseURL prefixes survey ids in invitation links.
 	surveyBaseURL string
+	// rules caches the follow-up rules every purchase is matched against.
+	rules rulesCache
 }
 
 // Option configures a Service.
@@ -98,14 +100,13 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
 	}
-	if customerID, err = s.survivor(ctx, customerID); err != nil {
-		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
-	}
-	erased, err := s.store.Erased(ctx, customerID)
+	// Known merges and the erasure check in one read.
+	survivors, erased, err := s.store.ResolveCustomers(ctx, []string{customerID})
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
-	if erased {
+	customerID = survivors[customerID]
+	if erased[customerID] {
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerErasedError{CustomerID: in.CustomerID})
 	}
 	in.CustomerID = customerID

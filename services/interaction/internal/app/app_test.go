@@ -41,6 +41,24 @@ func (m *memStore) MergedInto(_ context.Context, id string) (string, error) { re
 
 func (m *memStore) Erased(_ context.Context, id string) (bool, error) { return m.erased[id], nil }
 
+func (m *memStore) ResolveCustomers(_ context.Context, ids []string) (map[string]string, map[string]bool, error) {
+	survivors, erased := map[string]string{}, map[string]bool{}
+	for _, id := range ids {
+		at := id
+		for hops := 0; m.merges[at] != ""; hops++ {
+			if hops == domain.MaxMergeHops {
+				return nil, nil, domain.ErrMergeConflict
+			}
+			at = m.merges[at]
+		}
+		survivors[id] = at
+		if m.erased[at] {
+			erased[at] = true
+		}
+	}
+	return survivors, erased, nil
+}
+
 func (m *memStore) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	tx := &memTx{store: m}
 	if err := fn(tx); err != nil {

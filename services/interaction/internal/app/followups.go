@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
@@ -23,7 +24,55 @@ func (s *Service) CreateFollowupRule(ctx context.Context, r domain.FollowupRule)
 	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.InsertFollowupRule(ctx, r) }); err != nil {
 		return r, fmt.Errorf("create followup rule: %w", err)
 	}
+	s.rules.forget()
 	return r, nil
+}
+
+// rulesTTL is how long a replica reuses the follow-up rules it read:
+// every purchase is matched against them, and they change rarely. A rule
+// created on this replica applies at once, one created on another within
+// the TTL.
+const rulesTTL = time.Second
+
+// rulesCache holds the follow-up rules last read.
+type rulesCache struct {
+	mu    sync.Mutex
+	rules []domain.FollowupRule
+	at    time.Time
+	gen   int // bumped by forget, so a read older than a change is not kept
+}
+
+// get returns the rules, read at most rulesTTL ago.
+func (c *rulesCache) get(ctx context.Context, read func(context.Context) ([]domain.FollowupRule, error)) ([]domain.FollowupRule, error) {
+	c.mu.Lock()
+	rules, fresh, gen := c.rules, c.rules != nil && time.Since(c.at) < rulesTTL, c.gen
+	c.mu.Unlock()
+	if fresh {
+		return rules, nil
+	}
+	// Read without the mutex: concurrent callers waiting for it while the
+	// read waits for a connection would stall every purchase.
+	rules, err := read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rules == nil {
+		rules = []domain.FollowupRule{}
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.rules, c.at = rules, time.Now()
+	}
+	c.mu.Unlock()
+	return rules, nil
+}
+
+// forget drops the cache after this replica changed the rules.
+func (c *rulesCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rules = nil
+	c.gen++
 }
 
 // ListFollowupRules returns every rule.
@@ -52,7 +101,7 @@ func scheduleFollowups(ctx context.Context, tx domain.Tx, fs []domain.Followup) 
 func (s *Service) purchaseRules(ctx context.Context, ins ...domain.Interaction) ([]domain.FollowupRule, error) {
 	for _, in := range ins {
 		if in.Purchase != nil {
-			return s.store.ListFollowupRules(ctx)
+			return s.rules.get(ctx, s.store.ListFollowupRules)
 		}
 	}
 	return nil, nil

@@ -32,42 +32,46 @@ func New(db *sqldb.DB, outbox Outbox) *Store {
 	return &Store{db: db, outbox: outbox}
 }
 
-// InTx runs fn in one database transaction.
+// InTx runs fn in one database transaction. The events fn publishes go to
+// the outbox together when fn is done: one bulk write per transaction (a
+// purchase publishes two events) instead of one per event.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&storeTx{tx: tx, outbox: s.outbox})
+		t := &storeTx{tx: tx, outbox: s.outbox}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.outbox.Enqueue(ctx, tx, t.events...); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
 	})
 }
 
 type storeTx struct {
 	tx     *sqldb.Tx
 	outbox Outbox
+	// events are published so far, for the outbox when fn of InTx is done.
+	events []events.Event
 }
 
-// Publish writes the event to the outbox in this transaction.
+// Publish queues the event for the outbox, written in this transaction.
 func (t *storeTx) Publish(ctx context.Context, e domain.Event) error {
 	ev, err := busevents.Encode(ctx, e)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if err := t.outbox.Enqueue(ctx, t.tx, ev); err != nil {
-		return fmt.Errorf("publish %s: %w", ev.Subject, err)
-	}
+	t.events = append(t.events, ev)
 	return nil
 }
 
-// PublishAll writes the events to the outbox in one bulk write.
+// PublishAll queues the events for the outbox, written in this
+// transaction in one bulk write with the others.
 func (t *storeTx) PublishAll(ctx context.Context, evs []domain.Event) error {
-	out := make([]events.Event, len(evs))
-	for i, e := range evs {
-		ev, err := busevents.Encode(ctx, e)
-		if err != nil {
-			return fmt.Errorf("publish: %w", err)
+	for _, e := range evs {
+		if err := t.Publish(ctx, e); err != nil {
+			return err
 		}
-		out[i] = ev
-	}
-	if err := t.outbox.Enqueue(ctx, t.tx, out...); err != nil {
-		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("concurrent repeats record once", h.testConcurrentRepeats)
 			t.Run("merge re-keys the timeline", h.testMergeCustomer)
 			t.Run("erasure anonymizes the timeline", h.testEraseCustomer)
+			t.Run("resolve customers follows merges and erasures", h.testResolveCustomers)
 		})
 	}
 }
@@ -461,5 +462,42 @@ func (h *harness) testEraseCustomer(t *testing.T) {
 	}
 	if len(other) != 1 || other[0].Summary != keep.Summary || other[0].SourceID != keep.SourceID {
 		t.Errorf("another customer's interaction changed: %+v", other)
+	}
+}
+
+func (h *harness) testResolveCustomers(t *testing.T) {
+	ctx := context.Background()
+	a, b, c, d, e, x, y := newID(t), newID(t), newID(t), newID(t), newID(t), newID(t), newID(t)
+	err := h.store.InTx(ctx, func(tx domain.Tx) error {
+		// b into c first, then a into b: a chain of two merges.
+		for _, m := range []domain.Merge{{MergedID: b, SurvivorID: c}, {MergedID: a, SurvivorID: b}, {MergedID: x, SurvivorID: y}, {MergedID: y, SurvivorID: x}} {
+			m.At = base
+			if err := tx.MergeCustomer(ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, id := range []string{c, e} {
+			if _, err := tx.EraseCustomer(ctx, domain.Erasure{CustomerID: id, EraseTime: base}, base); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivors, erased, err := h.store.ResolveCustomers(ctx, []string{a, b, c, d, e, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSurvivors := map[string]string{a: c, b: c, c: c, d: d, e: e}
+	if !reflect.DeepEqual(survivors, wantSurvivors) {
+		t.Errorf("survivors = %v, want %v", survivors, wantSurvivors)
+	}
+	if want := map[string]bool{c: true, e: true}; !reflect.DeepEqual(erased, want) {
+		t.Errorf("erased = %v, want %v", erased, want)
+	}
+	if _, _, err := h.store.ResolveCustomers(ctx, []string{d, x}); !errors.Is(err, domain.ErrMergeConflict) {
+		t.Errorf("merges in a cycle: err = %v, want ErrMergeConflict", err)
 	}
 }
