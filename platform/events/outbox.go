@@ -166,12 +166,17 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 	if time.Since(o.lastFull) >= fullScanEvery {
 		after, o.lastFull = "", time.Now()
 	}
-	rows, more, err := loadUnsent(ctx, q, after, lock)
+	rows, err := loadUnsent(ctx, q, after, lock)
 	if err != nil {
 		return 0, false, err
 	}
+	more := len(rows) == relayRows
 	var evs []Event
-	for _, r := range rows {
+	for i, r := range rows {
+		if i > 0 && len(evs)+len(r.events) > relayEvents {
+			rows, more = rows[:i], true
+			break
+		}
 		evs = append(evs, r.events...)
 	}
 	acked, pubErr := o.publishBatch(ctx, evs)
@@ -264,44 +269,14 @@ type outboxRow struct {
 	events []Event
 }
 
-// loadUnsent reads the first rows with an id above after that hold at most
-// relayEvents events (at least one row), and reports whether more may be
-// waiting. It reads ids and sizes first, so the payloads of rows beyond
-// that (a transaction's batch can be megabytes) are not read at all.
-func loadUnsent(ctx context.Context, q querier, after, lock string) ([]outboxRow, bool, error) {
-	heads, err := sqldb.QueryAll(ctx, q, func(s sqldb.Scanner) (outboxHead, error) {
-		var h outboxHead
-		return h, s.Scan(&h.id, &h.size)
-	}, `SELECT id, batch_size FROM outbox WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayRows)+" "+lock, after)
-	if err != nil {
-		return nil, false, fmt.Errorf("load unsent events: %w", err)
-	}
-	var ids []any
-	events := 0
-	for _, h := range heads {
-		n := max(h.size, 1)
-		if len(ids) > 0 && events+n > relayEvents {
-			break
-		}
-		ids, events = append(ids, h.id), events+n
-	}
-	if len(ids) == 0 {
-		return nil, false, nil
-	}
-	more := len(ids) < len(heads) || len(heads) == relayRows
-	marks := strings.Repeat("?, ", len(ids)-1) + "?"
+// loadUnsent reads the first relayRows rows with an id above after.
+func loadUnsent(ctx context.Context, q querier, after, lock string) ([]outboxRow, error) {
 	rows, err := sqldb.QueryAll(ctx, q, scanOutboxRow, `SELECT id, subject, type, source, occurred_at, payload, traceparent, batch_size
-		FROM outbox WHERE id IN (`+marks+`) ORDER BY id`, ids...)
+		FROM outbox WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayRows)+" "+lock, after)
 	if err != nil {
-		return nil, false, fmt.Errorf("load unsent events: %w", err)
+		return nil, fmt.Errorf("load unsent events: %w", err)
 	}
-	return rows, more, nil
-}
-
-// outboxHead is an outbox row's id and batch_size.
-type outboxHead struct {
-	id   string
-	size int
+	return rows, nil
 }
 
 func scanOutboxRow(s sqldb.Scanner) (outboxRow, error) {
