@@ -96,18 +96,9 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	// the interaction joins the survivor's timeline, and its events name
 	// the survivor, so loyalty and segmentation credit the right customer.
 	// What this service learnt from merge and erasure events backs it up.
-	customerID, err := s.customers.Resolve(ctx, in.CustomerID)
-	if err != nil {
-		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
-	}
-	// Known merges and the erasure check in one read.
-	survivors, erased, err := s.store.ResolveCustomers(ctx, []string{customerID})
+	customerID, err := s.resolveCustomer(ctx, in.CustomerID)
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
-	}
-	customerID = survivors[customerID]
-	if erased[customerID] {
-		return domain.Interaction{}, fmt.Errorf("record interaction: %w", &domain.CustomerErasedError{CustomerID: in.CustomerID})
 	}
 	in.CustomerID = customerID
 	if err := s.checkReturnedPurchase(ctx, &in); err != nil {

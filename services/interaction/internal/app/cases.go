@@ -40,20 +40,20 @@ func newID() (string, error) {
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // resolveCustomer returns the id to keep records of customer id under,
-// refusing unknown and erased customers.
+// refusing unknown and erased customers. The customer service answers with
+// the survivor of a merged customer; what this service learnt from merge
+// and erasure events backs it up, read in one query.
 func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error) {
 	customerID, err := s.customers.Resolve(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("check customer: %w", err)
 	}
-	if customerID, err = s.survivor(ctx, customerID); err != nil {
-		return "", err
-	}
-	erased, err := s.store.Erased(ctx, customerID)
+	survivors, erased, err := s.store.ResolveCustomers(ctx, []string{customerID})
 	if err != nil {
 		return "", err
 	}
-	if erased {
+	customerID = survivors[customerID]
+	if erased[customerID] {
 		return "", &domain.CustomerErasedError{CustomerID: id}
 	}
 	return customerID, nil

@@ -76,8 +76,6 @@ type Store interface {
 	// MergedInto returns whom the customer was merged into, "" when it was
 	// not.
 	MergedInto(ctx context.Context, customerID string) (string, error)
-	// Erased reports whether the customer's personal data was erased.
-	Erased(ctx context.Context, customerID string) (bool, error)
 	CaseStore
 	FollowupStore
 }
