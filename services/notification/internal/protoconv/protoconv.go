@@ -5,6 +5,7 @@ package protoconv
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
@@ -152,5 +153,65 @@ func ToProtoCampaignState(s domain.CampaignState) notificationv1.CampaignState {
 		return notificationv1.CampaignState_CAMPAIGN_STATE_CANCELLED
 	default:
 		return notificationv1.CampaignState_CAMPAIGN_STATE_UNSPECIFIED
+	}
+}
+
+// FromConsentChannel maps the customer service's consent channel to the
+// channel messages go out on. Phone calls have none.
+func FromConsentChannel(ch customerv1.ConsentChannel) domain.Channel {
+	switch ch {
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL:
+		return domain.ChannelEmail
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_SMS:
+		return domain.ChannelSMS
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT:
+		return domain.ChannelWeChat
+	case customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH:
+		return domain.ChannelPush
+	default:
+		return domain.ChannelNone
+	}
+}
+
+// FromConsentStatus maps the customer service's consent status; an unknown
+// one is refused by validation.
+func FromConsentStatus(s customerv1.ConsentStatus) domain.ConsentStatus {
+	switch s {
+	case customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED:
+		return domain.ConsentUnanswered
+	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN:
+		return domain.ConsentOptedIn
+	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT:
+		return domain.ConsentOptedOut
+	default:
+		return domain.ConsentStatus(s.String())
+	}
+}
+
+// ToConsentChannel is the customer service's consent channel for ch.
+func ToConsentChannel(ch domain.Channel) customerv1.ConsentChannel {
+	switch ch {
+	case domain.ChannelEmail:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL
+	case domain.ChannelSMS:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_SMS
+	case domain.ChannelWeChat:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT
+	case domain.ChannelPush:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH
+	default:
+		return customerv1.ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED
+	}
+}
+
+// ToConsentStatus is the customer service's consent status for s.
+func ToConsentStatus(s domain.ConsentStatus) customerv1.ConsentStatus {
+	switch s {
+	case domain.ConsentOptedIn:
+		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN
+	case domain.ConsentOptedOut:
+		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT
+	default:
+		return customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED
 	}
 }

@@ -18,6 +18,7 @@ import (
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/protoconv"
 )
 
 // Metadata the customer service audits calls under.
@@ -45,7 +46,7 @@ func NewConsents(conn grpc.ClientConnInterface) *Consents {
 // (any more) is domain.ErrNotFound.
 func (c *Consents) SetConsent(ctx context.Context, customerID string, ch domain.Channel, st domain.ConsentStatus, source string) error {
 	ctx = metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, "unsubscribe link")
-	req := &customerv1.SetConsentRequest{CustomerId: customerID, Channel: toCustomerChannel(ch), Status: toCustomerStatus(st), Source: source}
+	req := &customerv1.SetConsentRequest{CustomerId: customerID, Channel: protoconv.ToConsentChannel(ch), Status: protoconv.ToConsentStatus(st), Source: source}
 	_, err := c.client.SetConsent(ctx, req)
 	switch status.Code(err) {
 	case codes.OK:
@@ -54,32 +55,6 @@ func (c *Consents) SetConsent(ctx context.Context, customerID string, ch domain.
 		return fmt.Errorf("customer service: set consent: %w", domain.ErrNotFound)
 	default:
 		return fmt.Errorf("customer service: set consent: %w", err)
-	}
-}
-
-func toCustomerChannel(ch domain.Channel) customerv1.ConsentChannel {
-	switch ch {
-	case domain.ChannelEmail:
-		return customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL
-	case domain.ChannelSMS:
-		return customerv1.ConsentChannel_CONSENT_CHANNEL_SMS
-	case domain.ChannelWeChat:
-		return customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT
-	case domain.ChannelPush:
-		return customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH
-	default:
-		return customerv1.ConsentChannel_CONSENT_CHANNEL_UNSPECIFIED
-	}
-}
-
-func toCustomerStatus(s domain.ConsentStatus) customerv1.ConsentStatus {
-	switch s {
-	case domain.ConsentOptedIn:
-		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN
-	case domain.ConsentOptedOut:
-		return customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT
-	default:
-		return customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED
 	}
 }
 

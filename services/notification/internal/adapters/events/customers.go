@@ -14,6 +14,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/notification/internal/protoconv"
 )
 
 // CustomersConsumer is the durable consumer of the customer events the
@@ -156,8 +157,8 @@ func ToDomainConsents(c *customerv1.Customer, eventTime time.Time) []domain.Cons
 func toDomainConsent(customerID string, p *customerv1.Consent, eventTime time.Time) domain.Consent {
 	c := domain.Consent{
 		CustomerID: customerID,
-		Channel:    toDomainChannel(p.GetChannel()),
-		Status:     toDomainConsentStatus(p.GetStatus()),
+		Channel:    protoconv.FromConsentChannel(p.GetChannel()),
+		Status:     protoconv.FromConsentStatus(p.GetStatus()),
 		Source:     p.GetSource(),
 		UpdateTime: eventTime,
 	}
@@ -165,36 +166,4 @@ func toDomainConsent(customerID string, p *customerv1.Consent, eventTime time.Ti
 		c.UpdateTime = p.GetUpdateTime().AsTime()
 	}
 	return c
-}
-
-// toDomainChannel maps a customer consent channel to the channel messages
-// go out on. Phone calls have none.
-func toDomainChannel(ch customerv1.ConsentChannel) domain.Channel {
-	switch ch {
-	case customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL:
-		return domain.ChannelEmail
-	case customerv1.ConsentChannel_CONSENT_CHANNEL_SMS:
-		return domain.ChannelSMS
-	case customerv1.ConsentChannel_CONSENT_CHANNEL_WECHAT:
-		return domain.ChannelWeChat
-	case customerv1.ConsentChannel_CONSENT_CHANNEL_PUSH:
-		return domain.ChannelPush
-	default:
-		return domain.ChannelNone
-	}
-}
-
-// toDomainConsentStatus maps a status; an unknown one is refused by
-// validation.
-func toDomainConsentStatus(s customerv1.ConsentStatus) domain.ConsentStatus {
-	switch s {
-	case customerv1.ConsentStatus_CONSENT_STATUS_UNSPECIFIED:
-		return domain.ConsentUnanswered
-	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN:
-		return domain.ConsentOptedIn
-	case customerv1.ConsentStatus_CONSENT_STATUS_OPTED_OUT:
-		return domain.ConsentOptedOut
-	default:
-		return domain.ConsentStatus(s.String())
-	}
 }
