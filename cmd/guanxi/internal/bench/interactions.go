@@ -713,7 +713,7 @@ func (b *interactionsBench) report(w io.Writer) {
 	if b.relayedMeasured {
 		fmt.Fprintf(w, "  outbox: all %d InteractionRecorded events on the bus %s after the last ingest\n", b.relayedCount, b.relayed.Round(time.Millisecond))
 	} else if b.relayedCount > 0 {
-		fmt.Fprintf(w, "  outbox: %d of %d InteractionRecorded events on the bus a minute after the last ingest (the relay publishes one event at a time)\n",
+		fmt.Fprintf(w, "  outbox: %d of %d InteractionRecorded events on the bus a minute after the last ingest\n",
 			b.relayedCount, b.customers+2*b.n)
 	}
 }
