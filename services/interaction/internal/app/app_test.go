@@ -39,7 +39,6 @@ func newMemStore() *memStore {
 
 func (m *memStore) MergedInto(_ context.Context, id string) (string, error) { return m.merges[id], nil }
 
-
 func (m *memStore) ResolveCustomers(_ context.Context, ids []string) (map[string]string, map[string]bool, error) {
 	survivors, erased := map[string]string{}, map[string]bool{}
 	for _, id := range ids {
