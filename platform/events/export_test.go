@@ -9,6 +9,10 @@ import (
 // outcome without waiting on the background loop.
 func (o *Outbox) RelayOnce(ctx context.Context) (int, error) { return o.relayBatch(ctx) }
 
+// RelayCommitted publishes what committed in this process, as Run does
+// after every commit.
+func (o *Outbox) RelayCommitted(ctx context.Context) error { return o.relayCommitted(ctx) }
+
 // FullScanDue makes the next relay round read the outbox from the start,
 // as it does every fullScanEvery.
 func (o *Outbox) FullScanDue() { o.lastFull = time.Time{} }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,35 +17,54 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
 
-// Relay timing. Tick bounds how late an event whose wake-up was missed (or
-// that another process wrote) goes out.
+// Relay timing. Tick bounds how late an event that another process wrote,
+// or whose publishing failed, goes out.
 const (
-	relayTick      = time.Second
-	relayBatch     = 500
+	relayTick  = time.Second
+	relayBatch = 500
+	// maxCommitted bounds the events committed in this process that wait
+	// in memory for the relay; beyond it they wait in the database only.
+	maxCommitted   = 20 * relayBatch
 	publishTimeout = 5 * time.Second
 	// fullScanEvery bounds how long the relay reads on from where it
-	// stopped (see Outbox.after) before it reads the outbox from the start.
+	// stopped (see Outbox.from) before it reads the outbox from the start.
 	fullScanEvery = 5 * time.Second
 )
 
 // Outbox writes events in the caller's transaction and relays them to
 // JetStream after commit. One Outbox (one relay) per process and database.
+//
+// The relay publishes the events committed in this process from memory,
+// then deletes their rows: one statement per round, where reading them
+// back would take a transaction of three. It reads the outbox table only
+// for what memory does not hold: rows left by a process that stopped
+// before publishing them, by another process, and events whose publishing
+// failed or that arrived while too many were waiting.
 type Outbox struct {
 	db     *sqldb.DB
 	js     jetstream.JetStream
 	logger *slog.Logger
 	wake   chan struct{}
 
-	// after is the id of the last event the relay published, and lastFull
-	// when it last read the outbox from the start. Reading on after the
-	// last id spares the database walking the index entries of rows it
-	// just deleted: until vacuum removes them, each is a heap visit, and a
-	// backlog of a few hundred thousand events made every read take
-	// seconds. Ids grow with time (UUIDv7), but a transaction that commits
-	// late can add a row below after, so the relay reads from the start
-	// at least every fullScanEvery. Only the relay goroutine uses them.
-	after    string
+	// committed holds events committed in this process and not yet
+	// published, under mu.
+	committed []Event
+
+	// from is the id the relay reads the table on from: the last event it
+	// read, or lower. Reading on from there spares the database walking the
+	// index entries of rows it just deleted: until vacuum removes them,
+	// each is a heap visit, and a backlog of a few hundred thousand events
+	// made every read take seconds. Ids grow with time (UUIDv7) but
+	// transactions commit in any order, so one that commits late adds rows
+	// below from. An event of this process that the relay must read from
+	// the table (see Outbox) lowers lowest (under mu), and the next read
+	// starts there. Rows written by other processes are found by reading
+	// from the start at least every fullScanEvery (lastFull). Only the
+	// relay goroutine uses from and lastFull.
+	from     string
 	lastFull time.Time
+	mu       sync.Mutex
+	lowest   string
 }
 
 // NewOutbox returns an outbox over db's outbox table publishing to js. Run
@@ -69,14 +90,23 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...Event) error 
 	if err := tx.InsertRows(ctx, "outbox", outboxColumns, rows); err != nil {
 		return fmt.Errorf("enqueue %d events (first %s): %w", len(evs), evs[0].Subject, err)
 	}
-	tx.AfterCommit(o.notify)
+	evs = slices.Clone(evs)
+	tx.AfterCommit(func() { o.commit(evs) })
 	return nil
 }
 
 var outboxColumns = []string{"id", "subject", "type", "source", "occurred_at", "payload", "traceparent"}
 
-// notify wakes the relay without blocking; one pending wake-up is enough.
-func (o *Outbox) notify() {
+// commit hands the relay events whose transaction committed, and wakes
+// it without blocking; one pending wake-up is enough.
+func (o *Outbox) commit(evs []Event) {
+	o.mu.Lock()
+	if len(o.committed)+len(evs) <= maxCommitted {
+		o.committed = append(o.committed, evs...)
+	} else {
+		o.readFromLocked(lowestID(evs))
+	}
+	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -93,14 +123,22 @@ func (o *Outbox) Depth(ctx context.Context) (int64, error) {
 }
 
 // Run relays unsent events to JetStream until ctx is done, then returns nil.
-// It publishes after every commit that enqueued an event and at least every
-// second, in id order; a failed publish stops the round and is retried on
-// the next, so events are never skipped.
+// It publishes after every commit that enqueued an event, and reads the
+// outbox table at start, every second and whenever it must (see Outbox),
+// in id order; a failed publish stops the round and is retried on the
+// next, so events are never skipped.
 func (o *Outbox) Run(ctx context.Context) error {
 	ticker := time.NewTicker(relayTick)
 	defer ticker.Stop()
+	read := true // rows may be left from before this process
 	for {
-		for {
+		if err := o.relayCommitted(ctx); err != nil && ctx.Err() == nil {
+			o.logger.WarnContext(ctx, "outbox relay failed, retrying from the table", slog.Any("error", err))
+		}
+		o.mu.Lock()
+		read = read || o.lowest != ""
+		o.mu.Unlock()
+		for read {
 			sent, err := o.relayBatch(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -108,17 +146,84 @@ func (o *Outbox) Run(ctx context.Context) error {
 				}
 				break
 			}
-			if sent < relayBatch {
-				break
-			}
+			read = sent == relayBatch
 		}
+		read = false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-o.wake:
 		case <-ticker.C:
+			read = true
 		}
 	}
+}
+
+// relayCommitted publishes the events committed in this process since the
+// last round and deletes their rows. What it could not publish or delete
+// is left to the next read of the table.
+func (o *Outbox) relayCommitted(ctx context.Context) error {
+	o.mu.Lock()
+	evs := o.committed
+	o.committed = nil
+	o.mu.Unlock()
+	for len(evs) > 0 {
+		batch := evs[:min(len(evs), relayBatch)]
+		sent, err := o.publishBatch(ctx, batch)
+		if len(sent) > 0 {
+			if derr := o.deleteSent(ctx, o.db, sent); derr != nil {
+				o.readFrom(lowestID(evs))
+				return errors.Join(err, derr)
+			}
+		}
+		if err != nil {
+			o.readFrom(lowestID(evs[len(sent):]))
+			return err
+		}
+		evs = evs[len(batch):]
+	}
+	return nil
+}
+
+// readFrom makes the relay read the table soon, from id or lower.
+func (o *Outbox) readFrom(id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.readFromLocked(id)
+}
+
+func (o *Outbox) readFromLocked(id string) {
+	if id != "" && (o.lowest == "" || id < o.lowest) {
+		o.lowest = id
+	}
+}
+
+func lowestID(evs []Event) string {
+	var id string
+	for _, ev := range evs {
+		if id == "" || ev.ID < id {
+			id = ev.ID
+		}
+	}
+	return id
+}
+
+// deleteSent deletes the rows of published events, in one statement: the
+// stream holds the events from here on, and a delete costs the database
+// far less than marking (an UPDATE writes a new row version and its index
+// entries, as much work as the event's own insert), and removes the
+// personal data an event may carry as soon as it is out. It is not
+// cancelled with ctx: the events are out, and rows left behind would be
+// published again (harmless, as streams and inboxes drop repeats, but
+// wasteful).
+func (o *Outbox) deleteSent(ctx context.Context, q querier, ids []any) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	marks := strings.Repeat("?, ", len(ids)-1) + "?"
+	if _, err := q.Exec(ctx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, ids...); err != nil {
+		return fmt.Errorf("delete %d published events: %w", len(ids), err)
+	}
+	return nil
 }
 
 // relayBatch publishes up to relayBatch unsent events and returns how many
@@ -153,31 +258,30 @@ type querier interface {
 }
 
 func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, error) {
-	after := o.after
-	if time.Since(o.lastFull) >= fullScanEvery {
-		after, o.lastFull = "", time.Now()
+	o.mu.Lock()
+	from, lowest := o.from, o.lowest
+	o.lowest = ""
+	o.mu.Unlock()
+	if lowest != "" && lowest < from {
+		from = lowest
 	}
-	rows, err := loadUnsent(ctx, q, after, lock)
+	if time.Since(o.lastFull) >= fullScanEvery {
+		from, o.lastFull = "", time.Now()
+	}
+	// After a failure the next read starts where this one did.
+	o.from = from
+	rows, err := loadUnsent(ctx, q, from, lock)
 	if err != nil {
 		return 0, err
 	}
 	sent, pubErr := o.publishBatch(ctx, rows)
-	// Published rows are deleted, in one statement for the batch: the
-	// stream holds the events from here on, and a delete costs the database
-	// far less than marking (an UPDATE writes a new row version and its
-	// index entries, as much work as the event's own insert), and removes
-	// the personal data an event may carry as soon as it is out. Deleting
-	// must not be cancelled: the events are out, and rows left behind
-	// would be published again (harmless, as streams and inboxes drop
-	// repeats, but wasteful).
 	if len(sent) > 0 {
-		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-		defer cancel()
-		marks := strings.Repeat("?, ", len(sent)-1) + "?"
-		if _, err := q.Exec(delCtx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, sent...); err != nil {
-			return 0, errors.Join(pubErr, fmt.Errorf("delete %d published events: %w", len(sent), err))
+		if err := o.deleteSent(ctx, q, sent); err != nil {
+			return 0, errors.Join(pubErr, err)
 		}
-		o.after = sent[len(sent)-1].(string)
+	}
+	if pubErr == nil && len(rows) > 0 {
+		o.from = rows[len(rows)-1].ID
 	}
 	return len(sent), pubErr
 }
@@ -220,10 +324,10 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
 	return sent, pubErr
 }
 
-// loadUnsent reads the first relayBatch events with an id above after.
-func loadUnsent(ctx context.Context, q querier, after, lock string) ([]Event, error) {
+// loadUnsent reads the first relayBatch events with an id from from up.
+func loadUnsent(ctx context.Context, q querier, from, lock string) ([]Event, error) {
 	rows, err := q.Query(ctx, `SELECT id, subject, type, source, occurred_at, payload, traceparent FROM outbox
-		WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock, after)
+		WHERE id >= ? ORDER BY id LIMIT `+strconv.Itoa(relayBatch)+" "+lock, from)
 	if err != nil {
 		return nil, fmt.Errorf("load unsent events: %w", err)
 	}

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -167,8 +168,59 @@ func TestOutboxRelayRound(t *testing.T) {
 
 // TestOutboxLateCommit: an event whose transaction commits after a later
 // event was published (so its id is below the relay's cursor) is not
-// lost; the relay's next full read publishes it.
+// lost. Committed in this process, it goes from memory on the relay's next
+// round; written by another process, on the next full read of the table.
 func TestOutboxLateCommit(t *testing.T) {
+	t.Parallel()
+	url := testinfra.EmbeddedNATS(t)
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := newBus(t, url)
+			db := openDB(t, d.URL)
+			t.Cleanup(func() { db.Close() })
+			o := events.NewOutbox(db, b.js, nil)
+			other := events.NewOutbox(db, b.js, nil) // another process's, never relaying
+			ctx := context.Background()
+
+			earlyHere := newEvent(t, ctx, b.subject+".x.early", "early here") // smaller ids
+			earlyThere := newEvent(t, ctx, b.subject+".x.early", "early there")
+			later := newEvent(t, ctx, b.subject+".x.later", "later")
+			// Ids made in one millisecond are not ordered: order them.
+			ids := []string{earlyHere.ID, earlyThere.ID, later.ID}
+			slices.Sort(ids)
+			earlyThere.ID, earlyHere.ID, later.ID = ids[0], ids[1], ids[2]
+			enqueue(t, db, other, later)
+			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
+			}
+			enqueue(t, db, other, earlyThere)
+			enqueue(t, db, o, earlyHere)
+			if err := o.RelayCommitted(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if depth, err := o.Depth(ctx); err != nil || depth != 1 {
+				t.Fatalf("depth after relaying what committed here = %d, %v; want 1 (the other process's)", depth, err)
+			}
+			o.ReadsFromCursor()
+			if n, err := o.RelayOnce(ctx); err != nil || n != 0 {
+				t.Fatalf("relay from the cursor = %d, %v; want 0 (the other process's event is below it)", n, err)
+			}
+			o.FullScanDue()
+			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("relay after a full scan came due = %d, %v; want 1, nil", n, err)
+			}
+			if depth, err := o.Depth(ctx); err != nil || depth != 0 {
+				t.Fatalf("depth = %d, %v; want 0", depth, err)
+			}
+		})
+	}
+}
+
+// TestOutboxFallsBackToTable: an event committed here that fails to
+// publish from memory is read back from the table, even below the relay's
+// cursor, once it can be published.
+func TestOutboxFallsBackToTable(t *testing.T) {
 	t.Parallel()
 	url := testinfra.EmbeddedNATS(t)
 	for _, d := range testinfra.Databases(t) {
@@ -180,20 +232,23 @@ func TestOutboxLateCommit(t *testing.T) {
 			o := events.NewOutbox(db, b.js, nil)
 			ctx := context.Background()
 
-			early := newEvent(t, ctx, b.subject+".x.early", "early") // the smaller id
+			blocked := newEvent(t, ctx, "later"+b.subject+".x", "blocked") // no stream takes it yet
 			later := newEvent(t, ctx, b.subject+".x.later", "later")
 			enqueue(t, db, o, later)
 			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
 				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
 			}
-			enqueue(t, db, o, early)
-			o.ReadsFromCursor()
-			if n, err := o.RelayOnce(ctx); err != nil || n != 0 {
-				t.Fatalf("relay from the cursor = %d, %v; want 0 (early is below it)", n, err)
+			enqueue(t, db, o, blocked)
+			if err := o.RelayCommitted(ctx); err == nil {
+				t.Fatal("publishing to a subject no stream takes succeeded")
 			}
-			o.FullScanDue()
+			if err := events.EnsureStream(ctx, b.js, "L"+b.stream, "later"+b.subject+".>"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = b.js.DeleteStream(context.Background(), "L"+b.stream) })
+			o.ReadsFromCursor()
 			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
-				t.Fatalf("relay after a full scan came due = %d, %v; want 1, nil", n, err)
+				t.Fatalf("relay after the failure = %d, %v; want 1, nil", n, err)
 			}
 			if depth, err := o.Depth(ctx); err != nil || depth != 0 {
 				t.Fatalf("depth = %d, %v; want 0", depth, err)

@@ -251,15 +251,22 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return tx.raw.QueryRowContext(ctx, tx.Rebind(query), args...)
 }
 
+// copyMinRows is the smallest batch that InsertRows copies on PostgreSQL.
+// COPY costs two round trips where an INSERT costs one, so it only pays
+// once the rows are many; the outbox row of a single recorded event is
+// the common case below it.
+const copyMinRows = 32
+
 // InsertRows inserts rows (each one value per column) into table the fastest
-// way the database offers: COPY on PostgreSQL, multi-row INSERT statements
-// on SQLite. Bulk writers such as imports use it; values must have the Go
-// types of their columns (string, int64, int, float64, []byte, nil).
+// way the database offers: COPY on PostgreSQL for many rows, multi-row
+// INSERT statements otherwise. Bulk writers such as imports use it; values
+// must have the Go types of their columns (string, int64, int, float64,
+// []byte, nil).
 func (tx *Tx) InsertRows(ctx context.Context, table string, columns []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if tx.dialect == Postgres {
+	if tx.dialect == Postgres && len(rows) >= copyMinRows {
 		return tx.conn.Raw(func(dc any) error {
 			c, ok := dc.(*stdlib.Conn)
 			if !ok {

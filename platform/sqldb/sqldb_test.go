@@ -197,6 +197,37 @@ func TestContract(t *testing.T) {
 				}
 			})
 
+			// A few rows go in as an INSERT, many as COPY on PostgreSQL:
+			// both keep every value and refuse a duplicate.
+			t.Run("insert rows", func(t *testing.T) {
+				for _, n := range []int{1, 3, 100} {
+					prefix := fmt.Sprintf("ir%d-", n)
+					rows := make([][]any, n)
+					for i := range rows {
+						rows[i] = []any{prefix + fmt.Sprint(i), prefix + "name" + fmt.Sprint(i), int64(i)}
+					}
+					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+						return tx.InsertRows(ctx, "widgets", []string{"id", "name", "created_at"}, rows)
+					})
+					if err != nil {
+						t.Fatalf("%d rows: %v", n, err)
+					}
+					var count, sum int64
+					if err := db.QueryRow(ctx, "SELECT COUNT(*), SUM(created_at) FROM widgets WHERE id LIKE ?", prefix+"%").Scan(&count, &sum); err != nil {
+						t.Fatal(err)
+					}
+					if count != int64(n) || sum != int64(n*(n-1)/2) {
+						t.Errorf("%d rows: read back %d rows summing %d", n, count, sum)
+					}
+					err = db.InTx(ctx, func(tx *sqldb.Tx) error {
+						return tx.InsertRows(ctx, "widgets", []string{"id", "name", "created_at"}, rows[n-1:])
+					})
+					if !sqldb.IsUniqueViolation(err) {
+						t.Errorf("%d rows: inserting one again: %v, want a unique violation", n, err)
+					}
+				}
+			})
+
 			t.Run("concurrent write transactions", func(t *testing.T) {
 				var wg sync.WaitGroup
 				errs := make(chan error, 8)
