@@ -2,6 +2,7 @@ package interaction_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -534,4 +535,65 @@ func TestPurchaseRecordedEvent(t *testing.T) {
 	if got := st.State.Subjects[interactionv1.SubjectInteractionRecorded]; got != 2 {
 		t.Errorf("%d interaction events in the stream, want 2", got)
 	}
+}
+
+// Concurrent calls are committed in groups (see groupcommit.Group):
+// each is stored once, and a repeated request id, even in the same group,
+// answers with the one interaction it recorded.
+func TestConcurrentRecordsStoreEachOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, dbURL string) {
+		known := newUUID(t)
+		svc := startServiceOn(t, startCustomers(t, &fakeCustomers{known: known}), 3*time.Second, dbURL)
+		ctx := ctxTimeout(t)
+		const distinct, repeats = 120, 3
+		ids := make([][]string, distinct)
+		for i := range ids {
+			ids[i] = make([]string, repeats)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, distinct*repeats)
+		for i := range distinct {
+			for r := range repeats {
+				wg.Go(func() {
+					resp, err := svc.client.RecordInteraction(ctx, &interactionv1.RecordInteractionRequest{
+						Interaction: teaPurchase(known), RequestId: fmt.Sprintf("req-%d", i)})
+					if err != nil {
+						errs <- err
+						return
+					}
+					ids[i][r] = resp.GetInteraction().GetId()
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for i, got := range ids {
+			if got[0] == "" || got[1] != got[0] || got[2] != got[0] {
+				t.Fatalf("request %d answered with ids %v, want one id", i, got)
+			}
+			seen[got[0]] = true
+		}
+		if len(seen) != distinct {
+			t.Fatalf("%d distinct interactions, want %d", len(seen), distinct)
+		}
+		var stored int
+		req := &interactionv1.ListInteractionsRequest{CustomerId: known, PageSize: 100}
+		for {
+			page, err := svc.client.ListInteractions(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored += len(page.GetInteractions())
+			if req.PageToken = page.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+		if stored != distinct {
+			t.Errorf("timeline holds %d interactions, want %d", stored, distinct)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/guanxi-crm/guanxi/platform/groupcommit"
 	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
@@ -42,6 +43,8 @@ type Service struct {
 	surveyBaseURL string
 	// rules caches the follow-up rules every purchase is matched against.
 	rules rulesCache
+	// records commits RecordInteraction's writes, in groups under load.
+	records *groupcommit.Group[pendingRecord]
 }
 
 // Option configures a Service.
@@ -59,6 +62,7 @@ func New(store domain.Store, customers domain.Customers, now func() time.Time, o
 		now = time.Now
 	}
 	s := &Service{store: store, customers: customers, now: now, resolved: newLookupCache(100_000), surveyBaseURL: DefaultSurveyBaseURL}
+	s.records = groupcommit.New(s.writeRecords)
 	for _, o := range opts {
 		o(s)
 	}
@@ -114,20 +118,8 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
-	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		if err := tx.Insert(ctx, in, key); err != nil {
-			return err
-		}
-		if err := scheduleFollowups(ctx, tx, domain.FollowupsForPurchase(rules, in, now)); err != nil {
-			return err
-		}
-		for _, ev := range domain.RecordedEvents(in) {
-			if err := tx.Publish(ctx, ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = s.records.Do(ctx, pendingRecord{ctx: ctx, keyed: domain.Keyed{Interaction: in, Key: key},
+		followups: domain.FollowupsForPurchase(rules, in, now)})
 	if errors.Is(err, domain.ErrDuplicate) {
 		// A concurrent call with the same key won the race; answer as the
 		// repeat this call is.
@@ -143,6 +135,41 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
 	return in, nil
+}
+
+// pendingRecord is a recorded interaction waiting for the commit of its
+// group (see groupcommit.Group).
+type pendingRecord struct {
+	ctx       context.Context // the caller's, whose trace the events carry
+	keyed     domain.Keyed
+	followups []domain.Followup
+}
+
+// writeRecords stores recorded interactions, their follow-ups and their
+// events in one transaction.
+func (s *Service) writeRecords(ctx context.Context, recs []pendingRecord) error {
+	keyed := make([]domain.Keyed, len(recs))
+	var fs []domain.Followup
+	for i, r := range recs {
+		keyed[i] = r.keyed
+		fs = append(fs, r.followups...)
+	}
+	return s.store.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.Insert(ctx, keyed...); err != nil {
+			return err
+		}
+		if err := scheduleFollowups(ctx, tx, fs); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			for _, ev := range domain.RecordedEvents(r.keyed.Interaction) {
+				if err := tx.Publish(r.ctx, ev); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // checkReturnedPurchase makes sure a return names a purchase of the same

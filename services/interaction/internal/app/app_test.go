@@ -108,14 +108,21 @@ type memTx struct {
 	published []domain.Event
 }
 
-func (t *memTx) Insert(_ context.Context, in domain.Interaction, key domain.IdempotencyKey) error {
-	if _, ok := t.store.byRequest[key.RequestID]; ok && key.RequestID != "" {
-		return domain.ErrDuplicate
+func (t *memTx) Insert(_ context.Context, ins ...domain.Keyed) error {
+	for _, k := range ins {
+		if _, ok := t.store.byRequest[k.Key.RequestID]; ok && k.Key.RequestID != "" {
+			return domain.ErrDuplicate
+		}
+		if _, ok := t.inserted[k.Key.RequestID]; ok && k.Key.RequestID != "" {
+			return domain.ErrDuplicate
+		}
 	}
 	if t.inserted == nil {
 		t.inserted = map[string]domain.Interaction{}
 	}
-	t.inserted[key.RequestID] = in
+	for _, k := range ins {
+		t.inserted[k.Key.RequestID] = k.Interaction
+	}
 	return nil
 }
 

@@ -149,7 +149,7 @@ func (s *Service) recordOnTimeline(ctx context.Context, tx domain.Tx, in domain.
 	if utf8.RuneCountInString(in.Summary) > domain.MaxSummaryRunes {
 		in.Summary = string([]rune(in.Summary)[:domain.MaxSummaryRunes])
 	}
-	if err := tx.Insert(ctx, in, domain.IdempotencyKey{}); err != nil {
+	if err := tx.Insert(ctx, domain.Keyed{Interaction: in}); err != nil {
 		return err
 	}
 	for _, ev := range domain.RecordedEvents(in) {

@@ -210,7 +210,7 @@ func (s *Service) CompleteFollowup(ctx context.Context, cmd CompleteFollowup) (d
 		if in.ID, err = newID(); err != nil {
 			return err
 		}
-		if err := tx.Insert(ctx, in, domain.IdempotencyKey{}); err != nil {
+		if err := tx.Insert(ctx, domain.Keyed{Interaction: in}); err != nil {
 			return err
 		}
 		for _, ev := range domain.RecordedEvents(in) {

@@ -84,9 +84,10 @@ type Store interface {
 type Tx interface {
 	CaseTx
 	FollowupTx
-	// Insert stores a new interaction under key; ErrDuplicate when key
-	// (request id or source pair) is already taken.
-	Insert(ctx context.Context, in Interaction, key IdempotencyKey) error
+	// Insert stores new interactions, each under its key; ErrDuplicate
+	// when a key (request id or source pair) is already taken, and then
+	// none is stored.
+	Insert(ctx context.Context, ins ...Keyed) error
 	// InsertBatch stores new interactions, keyed by their source pairs, in
 	// bulk; ErrDuplicate when one of the keys is already taken (the whole
 	// batch then fails).
@@ -110,6 +111,12 @@ type Tx interface {
 	// (recording it again changes nothing). It returns how many
 	// interactions it anonymized.
 	EraseCustomer(ctx context.Context, e Erasure, recordTime time.Time) (int64, error)
+}
+
+// Keyed is an interaction to store under its idempotency key.
+type Keyed struct {
+	Interaction Interaction
+	Key         IdempotencyKey
 }
 
 // CaseQuery selects a page of cases, newest first.

@@ -143,11 +143,30 @@ func duplicate(table string, err error) error {
 	return nil
 }
 
-// Insert stores the interaction with its purchase or return and lines.
-func (t *storeTx) Insert(ctx context.Context, in domain.Interaction, key domain.IdempotencyKey) error {
+// Insert stores the interactions with their purchases or returns and
+// lines, in one statement on PostgreSQL.
+func (t *storeTx) Insert(ctx context.Context, ins ...domain.Keyed) error {
 	var r rowsOf
-	r.add(in, key.RequestID)
+	for _, k := range ins {
+		r.add(k.Interaction, k.Key.RequestID)
+	}
+	if r.params() > maxStatementParams {
+		return r.insert(ctx, t.tx)
+	}
 	return r.insertSmall(ctx, t.tx)
+}
+
+// maxStatementParams keeps insertSmall's one statement well under the
+// 65,535 parameters PostgreSQL takes (and SQLite's 32,766).
+const maxStatementParams = 30_000
+
+// params counts the values of the rows.
+func (r *rowsOf) params() int {
+	n := 0
+	for _, t := range r.tables() {
+		n += len(t.rows) * len(t.columns)
+	}
+	return n
 }
 
 // InsertBatch stores many interactions with one bulk write per table.

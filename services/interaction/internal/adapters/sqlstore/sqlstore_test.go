@@ -88,7 +88,7 @@ func noteOf(t *testing.T, customerID string, occur time.Time) domain.Interaction
 
 func (h *harness) record(ctx context.Context, in domain.Interaction, key domain.IdempotencyKey) error {
 	return h.store.InTx(ctx, func(tx domain.Tx) error {
-		if err := tx.Insert(ctx, in, key); err != nil {
+		if err := tx.Insert(ctx, domain.Keyed{Interaction: in, Key: key}); err != nil {
 			return err
 		}
 		for _, ev := range domain.RecordedEvents(in) {
