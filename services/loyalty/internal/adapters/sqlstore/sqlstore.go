@@ -53,7 +53,11 @@ func New(db *sqldb.DB, outbox Enqueuer, source string) *Store {
 // InTx runs fn in one database transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&Tx{reader: reader{q: tx}, tx: tx, outbox: s.outbox, source: s.source})
+		t := &Tx{reader: reader{q: tx}, tx: tx, outbox: s.outbox, source: s.source}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flush(ctx)
 	})
 }
 

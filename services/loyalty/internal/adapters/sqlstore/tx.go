@@ -20,6 +20,9 @@ type Tx struct {
 	tx     *sqldb.Tx
 	outbox Enqueuer
 	source string
+	// events wait for the end of the transaction, to go to the outbox in
+	// one write.
+	events []platformevents.Event
 }
 
 // MarkHandled records eventID in the platform inbox.
@@ -282,7 +285,8 @@ func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime tim
 	return nil
 }
 
-// Publish converts e to its proto payload and writes it to the outbox.
+// Publish converts e to its proto payload for the outbox, written when
+// the transaction ends.
 func (t *Tx) Publish(ctx context.Context, e domain.Event) error {
 	subject, msg, err := events.Encode(e)
 	if err != nil {
@@ -292,7 +296,13 @@ func (t *Tx) Publish(ctx context.Context, e domain.Event) error {
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if err := t.outbox.Enqueue(ctx, t.tx, ev); err != nil {
+	t.events = append(t.events, ev)
+	return nil
+}
+
+// flush writes the published events to the outbox.
+func (t *Tx) flush(ctx context.Context) error {
+	if err := t.outbox.Enqueue(ctx, t.tx, t.events...); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
