@@ -99,14 +99,21 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	// The customer service answers with the survivor for a merged customer:
 	// the interaction joins the survivor's timeline, and its events name
 	// the survivor, so loyalty and segmentation credit the right customer.
-	// What this service learnt from merge and erasure events backs it up.
-	customerID, err := s.resolveCustomer(ctx, in.CustomerID)
+	// What this service learnt from merge and erasure events backs it up:
+	// writeRecords consults it for the whole group at once, and a return
+	// consults it now, to be checked against its purchase.
+	customerID, err := s.customers.Resolve(ctx, in.CustomerID)
 	if err != nil {
-		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
 	}
 	in.CustomerID = customerID
-	if err := s.checkReturnedPurchase(ctx, &in); err != nil {
-		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+	if in.Return != nil {
+		if in.CustomerID, err = s.resolveCustomer(ctx, in.CustomerID); err != nil {
+			return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+		}
+		if err := s.checkReturnedPurchase(ctx, &in); err != nil {
+			return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -118,8 +125,7 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	if err != nil {
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
-	err = s.records.Do(ctx, pendingRecord{ctx: ctx, keyed: domain.Keyed{Interaction: in, Key: key},
-		followups: domain.FollowupsForPurchase(rules, in, now)})
+	err = s.records.Do(ctx, pendingRecord{ctx: ctx, in: &in, key: key, rules: rules, now: now})
 	if errors.Is(err, domain.ErrDuplicate) {
 		// A concurrent call with the same key won the race; answer as the
 		// repeat this call is.
@@ -140,19 +146,36 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 // pendingRecord is a recorded interaction waiting for the commit of its
 // group (see groupcommit.Group).
 type pendingRecord struct {
-	ctx       context.Context // the caller's, whose trace the events carry
-	keyed     domain.Keyed
-	followups []domain.Followup
+	ctx   context.Context // the caller's, whose trace the events carry
+	in    *domain.Interaction
+	key   domain.IdempotencyKey
+	rules []domain.FollowupRule
+	now   time.Time
 }
 
 // writeRecords stores recorded interactions, their follow-ups and their
-// events in one transaction.
+// events in one transaction, each under the customer its own survives as
+// (see Store.ResolveCustomers). An erased customer fails the group, and so
+// the record naming it when it is written on its own.
 func (s *Service) writeRecords(ctx context.Context, recs []pendingRecord) error {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.in.CustomerID
+	}
+	survivors, erased, err := s.store.ResolveCustomers(ctx, ids)
+	if err != nil {
+		return err
+	}
 	keyed := make([]domain.Keyed, len(recs))
 	var fs []domain.Followup
 	for i, r := range recs {
-		keyed[i] = r.keyed
-		fs = append(fs, r.followups...)
+		cid := survivors[r.in.CustomerID]
+		if erased[cid] {
+			return &domain.CustomerErasedError{CustomerID: r.in.CustomerID}
+		}
+		r.in.CustomerID = cid
+		keyed[i] = domain.Keyed{Interaction: *r.in, Key: r.key}
+		fs = append(fs, domain.FollowupsForPurchase(r.rules, *r.in, r.now)...)
 	}
 	return s.store.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.Insert(ctx, keyed...); err != nil {
@@ -162,7 +185,7 @@ func (s *Service) writeRecords(ctx context.Context, recs []pendingRecord) error 
 			return err
 		}
 		for _, r := range recs {
-			for _, ev := range domain.RecordedEvents(r.keyed.Interaction) {
+			for _, ev := range domain.RecordedEvents(*r.in) {
 				if err := tx.Publish(r.ctx, ev); err != nil {
 					return err
 				}
