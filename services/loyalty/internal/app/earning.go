@@ -104,21 +104,19 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 		return err
 	}
 	earning.CustomerID = m.CustomerID
-	if first, err := tx.InsertPurchaseEarning(ctx, earning); err != nil || !first {
-		return err
-	}
 	var spend int64
 	if p.CurrencyCode != "" && pu.Total.CurrencyCode == p.CurrencyCode {
 		spend = pu.Total.AmountMinor
 	}
 	if earning.Points == 0 && spend == 0 {
-		return nil
+		_, err := tx.BookPurchase(ctx, earning, nil)
+		return err
 	}
 	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourcePurchase, earning.Points, domain.CausePurchase(pu.InteractionID), pu.OccurTime)
 	e.OriginCustomerID = pu.CustomerID
 	e.LifetimePoints, e.SpendMinor = earning.Points, spend
 	e.OrderID, e.InteractionID, e.RuleIDs, e.Day = pu.OrderID, pu.InteractionID, earning.RuleIDs, earning.Day
-	if added, err := tx.AddEntry(ctx, e); err != nil || !added {
+	if added, err := tx.BookPurchase(ctx, earning, &e); err != nil || !added {
 		return err
 	}
 	sum, err := s.settle(ctx, tx, p, &m)

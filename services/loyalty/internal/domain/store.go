@@ -92,10 +92,10 @@ type Tx interface {
 	// AddEntry appends e unless its cause is booked already, and reports
 	// whether it was added.
 	AddEntry(ctx context.Context, e LedgerEntry) (bool, error)
-	// InsertPurchaseEarning stores what a purchase earned unless it is
-	// stored already, and reports whether it was: the idempotency check of
-	// a purchase in a program.
-	InsertPurchaseEarning(ctx context.Context, e PurchaseEarning) (bool, error)
+	// BookPurchase stores what a purchase earned, with entry when it is not
+	// nil, unless the purchase is stored already: the idempotency check of
+	// a purchase in a program. It reports whether it stored them.
+	BookPurchase(ctx context.Context, earning PurchaseEarning, entry *LedgerEntry) (bool, error)
 	SavePurchaseEarning(ctx context.Context, e PurchaseEarning) error
 	InsertReward(ctx context.Context, r Reward, requestID string) error
 	SaveReward(ctx context.Context, r Reward) error

@@ -180,13 +180,36 @@ func testLedger(t *testing.T, db *sqldb.DB, s *sqlstore.Store, p domain.Program)
 	for i := range inserted {
 		tx(t, s, func(tx domain.Tx) error {
 			var err error
-			inserted[i], err = tx.InsertPurchaseEarning(ctx, pe)
+			inserted[i], err = tx.BookPurchase(ctx, pe, nil)
 			return err
 		})
 	}
 	got, err := s.PurchaseEarning(ctx, p.ID, "i-1")
 	if inserted != [2]bool{true, false} || err != nil || got.Points != 9 || got.Lines[0].SKU != "s" {
 		t.Fatalf("purchase earning inserted %v, read %+v, %v", inserted, got, err)
+	}
+
+	// With its entry (one statement on PostgreSQL): booked once.
+	pe.InteractionID = "i-2"
+	cause := domain.CausePurchase("i-2")
+	var booked [2]bool
+	for i := range booked {
+		e := domain.LedgerEntry{ID: id(), ProgramID: p.ID, CustomerID: b, Kind: domain.KindEarn, Source: domain.SourcePurchase,
+			Points: 9, LifetimePoints: 9, Cause: cause, InteractionID: "i-2", OccurTime: t0, CreateTime: t0, AvailableTime: t0}
+		tx(t, s, func(tx domain.Tx) error {
+			var err error
+			booked[i], err = tx.BookPurchase(ctx, pe, &e)
+			return err
+		})
+	}
+	var entry domain.LedgerEntry
+	tx(t, s, func(tx domain.Tx) error {
+		var err error
+		entry, err = tx.Entry(ctx, p.ID, cause)
+		return err
+	})
+	if booked != [2]bool{true, false} || entry.Points != 9 || entry.InteractionID != "i-2" {
+		t.Fatalf("purchase with entry booked %v, entry %+v", booked, entry)
 	}
 }
 
