@@ -240,17 +240,22 @@ func (s *Service) settle(ctx context.Context, tx domain.Tx, p domain.Program, m 
 	if err != nil {
 		return sum, err
 	}
+	return sum, s.settleWith(ctx, tx, p, m, sum, now)
+}
+
+// settleWith is settle with the member's summary at now known.
+func (s *Service) settleWith(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member, sum domain.Summary, now time.Time) error {
 	before := *m
 	change := m.Upgrade(p, p.QualifiedTier(sum.WindowPoints, sum.WindowSpend), now)
 	if *m != before {
 		if err := tx.SaveMember(ctx, *m); err != nil {
-			return sum, err
+			return err
 		}
 	}
 	if change.Changed() {
-		err = tx.Publish(ctx, domain.TierChanged{ProgramID: p.ID, CustomerID: m.CustomerID, Old: p.Tier(change.From), New: p.Tier(change.To)})
+		return tx.Publish(ctx, domain.TierChanged{ProgramID: p.ID, CustomerID: m.CustomerID, Old: p.Tier(change.From), New: p.Tier(change.To)})
 	}
-	return sum, err
+	return nil
 }
 
 // isNotFound reports whether err says a member is missing.

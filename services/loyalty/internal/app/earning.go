@@ -86,7 +86,15 @@ func (s *Service) CreditPurchase(ctx context.Context, eventID string, pu domain.
 }
 
 func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
-	m, err := s.resolveMember(ctx, tx, p, pu.CustomerID, p.AutoEnroll, pu.OccurTime)
+	// A member buying, the common case, is locked and summed in one round
+	// trip, and the new entry is added to that sum; a customer who joins
+	// by buying, or was merged, takes the general path.
+	now := s.now()
+	m, sum, err := tx.LockMemberSummary(ctx, p.ID, pu.CustomerID, now, p.TierWindowStart(now))
+	summed := err == nil && m.MergedInto == ""
+	if !summed && (err == nil || isNotFound(err)) {
+		m, err = s.resolveMember(ctx, tx, p, pu.CustomerID, p.AutoEnroll, pu.OccurTime)
+	}
 	if isNotFound(err) {
 		return nil
 	}
@@ -119,7 +127,12 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 	if added, err := tx.BookPurchase(ctx, earning, &e); err != nil || !added {
 		return err
 	}
-	sum, err := s.settle(ctx, tx, p, &m)
+	if summed {
+		sum.Add(e, now, p.TierWindowStart(now))
+		err = s.settleWith(ctx, tx, p, &m, sum, now)
+	} else {
+		sum, err = s.settle(ctx, tx, p, &m)
+	}
 	if err != nil || earning.Points == 0 {
 		return err
 	}

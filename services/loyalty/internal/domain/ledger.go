@@ -108,5 +108,25 @@ type Summary struct {
 	WindowSpend  int64
 }
 
+// Add counts e in the summary as it stands at now with the tier window
+// starting at windowStart, as summing the ledger after appending e would.
+func (s *Summary) Add(e LedgerEntry, now, windowStart time.Time) {
+	s.Total += e.Points
+	if e.Points > 0 && micros(e.AvailableTime) > micros(now) {
+		s.Pending += e.Points
+	}
+	s.Lifetime += e.LifetimePoints
+	if micros(e.OccurTime) >= micros(windowStart) {
+		switch e.Source {
+		case SourcePurchase, SourceReturn, SourceEngagement:
+			s.WindowPoints += e.LifetimePoints
+		}
+		s.WindowSpend += e.SpendMinor
+	}
+}
+
+// micros is t as stored: whole microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
 // Spendable is the balance that can be spent now.
 func (s Summary) Spendable() int64 { return s.Total - s.Pending }

@@ -84,6 +84,8 @@ type Tx interface {
 	// changes until the transaction ends, or an AccountNotFoundError.
 	// Every change of a member's ledger happens under this lock.
 	LockMember(ctx context.Context, programID, customerID string) (Member, error)
+	// LockMemberSummary is LockMember with the member's Summary.
+	LockMemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (Member, Summary, error)
 	SaveMember(ctx context.Context, m Member) error
 	// RepointMerged makes memberships merged into from point at to.
 	RepointMerged(ctx context.Context, programID, from, to string) error

@@ -181,6 +181,19 @@ func (r reader) Summary(ctx context.Context, programID, customerID string, now, 
 // MemberSummary implements domain.Reader: the member's row and the sums of
 // its entries in one query, the read path of every GetLoyaltyAccount.
 func (r reader) MemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
+	return r.memberSummary(ctx, memberSummaryQuery, programID, customerID, now, windowStart)
+}
+
+const memberSummaryQuery = `SELECT m.program_id, m.customer_id, m.member_number, m.status, m.tier_code, m.tier_since,
+		m.grace_until, m.merged_into, m.expired_through, m.join_time, m.update_time, ` + summaryColumns + `
+		FROM members m LEFT JOIN ledger_entries l ON l.program_id = m.program_id AND l.customer_id = m.customer_id
+		WHERE m.program_id = ? AND m.customer_id = ?
+		GROUP BY m.program_id, m.customer_id, m.member_number, m.status, m.tier_code, m.tier_since,
+		m.grace_until, m.merged_into, m.expired_through, m.join_time, m.update_time`
+
+// memberSummary runs query, which selects a member's columns and then its
+// summary columns, with the arguments in that order.
+func (r reader) memberSummary(ctx context.Context, query, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
 	var (
 		m                                      domain.Member
 		s                                      domain.Summary
@@ -188,12 +201,7 @@ func (r reader) MemberSummary(ctx context.Context, programID, customerID string,
 		since, grace, expired, joined, updated int64
 		mergedInto                             sql.NullString
 	)
-	err := r.q.QueryRow(ctx, `SELECT m.program_id, m.customer_id, m.member_number, m.status, m.tier_code, m.tier_since,
-		m.grace_until, m.merged_into, m.expired_through, m.join_time, m.update_time, `+summaryColumns+`
-		FROM members m LEFT JOIN ledger_entries l ON l.program_id = m.program_id AND l.customer_id = m.customer_id
-		WHERE m.program_id = ? AND m.customer_id = ?
-		GROUP BY m.program_id, m.customer_id, m.member_number, m.status, m.tier_code, m.tier_since,
-		m.grace_until, m.merged_into, m.expired_through, m.join_time, m.update_time`,
+	err := r.q.QueryRow(ctx, query,
 		sqldb.Micros(now), sqldb.Micros(windowStart), sqldb.Micros(windowStart), programID, customerID,
 	).Scan(&m.ProgramID, &m.CustomerID, &m.Number, &status, &m.TierCode, &since, &grace, &mergedInto, &expired, &joined, &updated,
 		&s.Total, &s.Pending, &s.Lifetime, &s.WindowPoints, &s.WindowSpend)

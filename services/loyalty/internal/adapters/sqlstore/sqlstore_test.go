@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("programs round-trip", func(t *testing.T) { testPrograms(t, s, p) })
 			t.Run("members and numbers", func(t *testing.T) { testMembers(t, s, p) })
 			t.Run("ledger is idempotent by cause and sums", func(t *testing.T) { testLedger(t, db, s, p) })
+			t.Run("summary locked, then added to, equals the ledger's", func(t *testing.T) { testSummaryAdd(t, s, p) })
 			t.Run("stock never below zero", func(t *testing.T) { testStock(t, s, p) })
 			t.Run("rollback leaves nothing", func(t *testing.T) { testRollback(t, db, s, p) })
 		})
@@ -211,6 +213,61 @@ func testLedger(t *testing.T, db *sqldb.DB, s *sqlstore.Store, p domain.Program)
 	if booked != [2]bool{true, false} || entry.Points != 9 || entry.InteractionID != "i-2" {
 		t.Fatalf("purchase with entry booked %v, entry %+v", booked, entry)
 	}
+}
+
+// testSummaryAdd: the summary read with the member's lock, plus each new
+// entry counted by Summary.Add, is what summing the ledger gives, whether
+// the entry is pending, outside the tier window or of a source that does
+// not qualify.
+func testSummaryAdd(t *testing.T, s *sqlstore.Store, p domain.Program) {
+	ctx := context.Background()
+	c := id()
+	now, window := t0.Add(time.Hour), t0.Add(-time.Hour)
+	tx(t, s, func(tx domain.Tx) error {
+		n, err := tx.NextMemberNumber(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.InsertMember(ctx, domain.NewMember(p, c, n, t0))
+		return err
+	})
+	pending := entry(p, c, "purchase:pending", 40, t0)
+	pending.AvailableTime = now.Add(time.Microsecond)
+	old := entry(p, c, "purchase:old", 30, window.Add(-time.Microsecond))
+	old.SpendMinor = 500
+	manual := entry(p, c, "manual:1", 20, t0)
+	manual.Source = domain.SourceManual
+	spent := entry(p, c, "redemption:1", -25, t0)
+	spent.Source, spent.LifetimePoints = domain.SourceRedemption, 0
+	bought := entry(p, c, "purchase:now", 60, window)
+	bought.SpendMinor = 700
+	for _, e := range []domain.LedgerEntry{pending, old, manual, spent, bought} {
+		tx(t, s, func(tx domain.Tx) error {
+			m, sum, err := tx.LockMemberSummary(ctx, p.ID, c, now, window)
+			if err != nil || m.CustomerID != c {
+				return fmt.Errorf("lock member summary: %+v, %w", m, err)
+			}
+			if _, err := tx.AddEntry(ctx, e); err != nil {
+				return err
+			}
+			sum.Add(e, now, window)
+			want, err := tx.Summary(ctx, p.ID, c, now, window)
+			if err != nil {
+				return err
+			}
+			if sum != want {
+				t.Errorf("after %s: summary plus the entry = %+v, ledger sums %+v", e.Cause, sum, want)
+			}
+			return nil
+		})
+	}
+	var missing *domain.AccountNotFoundError
+	tx(t, s, func(tx domain.Tx) error {
+		if _, _, err := tx.LockMemberSummary(ctx, p.ID, id(), now, window); !errors.As(err, &missing) {
+			t.Errorf("no member: err = %v, want AccountNotFoundError", err)
+		}
+		return nil
+	})
 }
 
 func testStock(t *testing.T, s *sqlstore.Store, p domain.Program) {

@@ -114,6 +114,24 @@ func (t *Tx) LockMember(ctx context.Context, programID, customerID string) (doma
 	return scanMember(customerID, t.tx.QueryRow(ctx, q, programID, customerID))
 }
 
+// LockMemberSummary is LockMember and Summary in one round trip. On
+// SQLite, where the transaction holds the database, it is MemberSummary.
+func (t *Tx) LockMemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
+	if t.tx.Dialect() != sqldb.Postgres {
+		return t.MemberSummary(ctx, programID, customerID, now, windowStart)
+	}
+	return t.memberSummary(ctx, lockMemberSummaryQuery, programID, customerID, now, windowStart)
+}
+
+// lockMemberSummaryQuery sums in a lateral subquery: FOR UPDATE may not
+// lock rows that an aggregate at its own level reads.
+const lockMemberSummaryQuery = `SELECT m.program_id, m.customer_id, m.member_number, m.status, m.tier_code, m.tier_since,
+		m.grace_until, m.merged_into, m.expired_through, m.join_time, m.update_time, s.*
+		FROM members m, LATERAL (SELECT ` + summaryColumns + ` FROM ledger_entries l
+			WHERE l.program_id = m.program_id AND l.customer_id = m.customer_id) s
+		WHERE m.program_id = ? AND m.customer_id = ?
+		FOR UPDATE OF m`
+
 // SaveMember updates a membership.
 func (t *Tx) SaveMember(ctx context.Context, m domain.Member) error {
 	res, err := t.tx.Exec(ctx, `UPDATE members SET status = ?, tier_code = ?, tier_since = ?, grace_until = ?, merged_into = ?,
