@@ -9,9 +9,13 @@ import (
 // outcome without waiting on the background loop.
 func (o *Outbox) RelayOnce(ctx context.Context) (int, error) { return o.relayBatch(ctx) }
 
-// RelayCommitted publishes what committed in this process, as Run does
-// after every commit.
-func (o *Outbox) RelayCommitted(ctx context.Context) error { return o.relayCommitted(ctx) }
+// RelayCommitted publishes what committed in this process and deletes
+// its rows, as Run does after every commit and deleteAfter later.
+func (o *Outbox) RelayCommitted(ctx context.Context) error {
+	err := o.relayCommitted(ctx)
+	o.deletePublished(ctx)
+	return err
+}
 
 // FullScanDue makes the next relay round read the outbox from the start,
 // as it does every fullScanEvery.

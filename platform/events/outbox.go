@@ -29,14 +29,19 @@ const (
 	// fullScanEvery bounds how long the relay reads on from where it
 	// stopped (see Outbox.from) before it reads the outbox from the start.
 	fullScanEvery = 5 * time.Second
+	// deleteAfter bounds how long the rows of events published from
+	// memory wait to be deleted, so that one DELETE (and one WAL flush)
+	// serves every round in that time. A row left by a crash meanwhile is
+	// published again, and the stream drops the repeat.
+	deleteAfter = 20 * time.Millisecond
 )
 
 // Outbox writes events in the caller's transaction and relays them to
 // JetStream after commit. One Outbox (one relay) per process and database.
 //
 // The relay publishes the events committed in this process from memory,
-// then deletes their rows: one statement per round, where reading them
-// back would take a transaction of three. It reads the outbox table only
+// then deletes their rows: one statement for the rounds of deleteAfter,
+// where reading them back would take a transaction of three per round. It reads the outbox table only
 // for what memory does not hold: rows left by a process that stopped
 // before publishing them, by another process, and events whose publishing
 // failed or that arrived while too many were waiting.
@@ -49,6 +54,11 @@ type Outbox struct {
 	// committed holds events committed in this process and not yet
 	// published, under mu.
 	committed []Event
+	// published holds the ids of events published from memory whose rows
+	// are not deleted yet, the oldest published at publishedAt. Only the
+	// relay goroutine uses them.
+	published   []any
+	publishedAt time.Time
 
 	// from is the id the relay reads the table on from: the last event it
 	// read, or lower. Reading on from there spares the database walking the
@@ -138,6 +148,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 		o.mu.Lock()
 		read = read || o.lowest != ""
 		o.mu.Unlock()
+		// Rows published but not deleted would be read and published
+		// again.
+		if read || len(o.published) >= relayBatch || time.Since(o.publishedAt) >= deleteAfter || ctx.Err() != nil {
+			o.deletePublished(ctx)
+		}
 		for read {
 			sent, err := o.relayBatch(ctx)
 			if err != nil {
@@ -149,19 +164,45 @@ func (o *Outbox) Run(ctx context.Context) error {
 			read = sent == relayBatch
 		}
 		read = false
+		var deleteDue <-chan time.Time
+		if len(o.published) > 0 {
+			deleteDue = time.After(deleteAfter - time.Since(o.publishedAt))
+		}
 		select {
 		case <-ctx.Done():
+			o.deletePublished(ctx)
 			return nil
 		case <-o.wake:
+		case <-deleteDue:
 		case <-ticker.C:
 			read = true
 		}
 	}
 }
 
+// deletePublished deletes the rows of the events published from memory.
+// Rows it fails to delete are left to the next read of the table.
+func (o *Outbox) deletePublished(ctx context.Context) {
+	if len(o.published) == 0 {
+		return
+	}
+	ids := o.published
+	o.published = nil
+	if err := o.deleteSent(ctx, o.db, ids); err != nil {
+		lowest := ids[0].(string)
+		for _, id := range ids {
+			lowest = min(lowest, id.(string))
+		}
+		o.readFrom(lowest)
+		if ctx.Err() == nil {
+			o.logger.WarnContext(ctx, "outbox relay failed to delete published events", slog.Any("error", err))
+		}
+	}
+}
+
 // relayCommitted publishes the events committed in this process since the
-// last round and deletes their rows. What it could not publish or delete
-// is left to the next read of the table.
+// last round; Run deletes their rows. What it could not publish is left
+// to the next read of the table.
 func (o *Outbox) relayCommitted(ctx context.Context) error {
 	o.mu.Lock()
 	evs := o.committed
@@ -171,10 +212,10 @@ func (o *Outbox) relayCommitted(ctx context.Context) error {
 		batch := evs[:min(len(evs), relayBatch)]
 		sent, err := o.publishBatch(ctx, batch)
 		if len(sent) > 0 {
-			if derr := o.deleteSent(ctx, o.db, sent); derr != nil {
-				o.readFrom(lowestID(evs))
-				return errors.Join(err, derr)
+			if len(o.published) == 0 {
+				o.publishedAt = time.Now()
 			}
+			o.published = append(o.published, sent...)
 		}
 		if err != nil {
 			o.readFrom(lowestID(evs[len(sent):]))
