@@ -88,10 +88,20 @@ func openDB(t *testing.T, url string) *sqldb.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// newRelay returns a private bus, the database at dbURL and an outbox
+// relaying from one to the other (Run is not started).
+func newRelay(t *testing.T, natsURL, dbURL string) (*bus, *sqldb.DB, *events.Outbox) {
+	t.Helper()
+	b := newBus(t, natsURL)
+	db := openDB(t, dbURL)
+	return b, db, events.NewOutbox(db, b.js, nil)
 }
 
 // runInBackground runs fn(ctx) until the test ends and fails the test if it

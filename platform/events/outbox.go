@@ -41,10 +41,11 @@ const (
 //
 // The relay publishes the events committed in this process from memory,
 // then deletes their rows: one statement for the rounds of deleteAfter,
-// where reading them back would take a transaction of three per round. It reads the outbox table only
-// for what memory does not hold: rows left by a process that stopped
-// before publishing them, by another process, and events whose publishing
-// failed or that arrived while too many were waiting.
+// where reading them back would take a transaction of three per round.
+// It reads the outbox table only for what memory does not hold: rows left
+// by a process that stopped before publishing them, by another process,
+// and events whose publishing failed or that arrived while too many were
+// waiting.
 type Outbox struct {
 	db     *sqldb.DB
 	js     jetstream.JetStream
@@ -57,7 +58,7 @@ type Outbox struct {
 	// published holds the ids of events published from memory whose rows
 	// are not deleted yet, the oldest published at publishedAt. Only the
 	// relay goroutine uses them.
-	published   []any
+	published   []string
 	publishedAt time.Time
 
 	// from is the id the relay reads the table on from: the last event it
@@ -114,7 +115,7 @@ func (o *Outbox) commit(evs []Event) {
 	if len(o.committed)+len(evs) <= maxCommitted {
 		o.committed = append(o.committed, evs...)
 	} else {
-		o.readFromLocked(lowestID(evs))
+		o.readFromLocked(eventIDs(evs)...)
 	}
 	o.mu.Unlock()
 	select {
@@ -150,7 +151,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		o.mu.Unlock()
 		// Rows published but not deleted would be read and published
 		// again.
-		if read || len(o.published) >= relayBatch || time.Since(o.publishedAt) >= deleteAfter || ctx.Err() != nil {
+		if read || len(o.published) >= relayBatch || time.Since(o.publishedAt) >= deleteAfter {
 			o.deletePublished(ctx)
 		}
 		for read {
@@ -189,11 +190,7 @@ func (o *Outbox) deletePublished(ctx context.Context) {
 	ids := o.published
 	o.published = nil
 	if err := o.deleteSent(ctx, o.db, ids); err != nil {
-		lowest := ids[0].(string)
-		for _, id := range ids {
-			lowest = min(lowest, id.(string))
-		}
-		o.readFrom(lowest)
+		o.readFrom(ids...)
 		if ctx.Err() == nil {
 			o.logger.WarnContext(ctx, "outbox relay failed to delete published events", slog.Any("error", err))
 		}
@@ -218,7 +215,7 @@ func (o *Outbox) relayCommitted(ctx context.Context) error {
 			o.published = append(o.published, sent...)
 		}
 		if err != nil {
-			o.readFrom(lowestID(evs[len(sent):]))
+			o.readFrom(eventIDs(evs[len(sent):])...)
 			return err
 		}
 		evs = evs[len(batch):]
@@ -226,27 +223,27 @@ func (o *Outbox) relayCommitted(ctx context.Context) error {
 	return nil
 }
 
-// readFrom makes the relay read the table soon, from id or lower.
-func (o *Outbox) readFrom(id string) {
+// readFrom makes the relay read the table soon, low enough to find ids.
+func (o *Outbox) readFrom(ids ...string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.readFromLocked(id)
+	o.readFromLocked(ids...)
 }
 
-func (o *Outbox) readFromLocked(id string) {
-	if id != "" && (o.lowest == "" || id < o.lowest) {
-		o.lowest = id
-	}
-}
-
-func lowestID(evs []Event) string {
-	var id string
-	for _, ev := range evs {
-		if id == "" || ev.ID < id {
-			id = ev.ID
+func (o *Outbox) readFromLocked(ids ...string) {
+	for _, id := range ids {
+		if id != "" && (o.lowest == "" || id < o.lowest) {
+			o.lowest = id
 		}
 	}
-	return id
+}
+
+func eventIDs(evs []Event) []string {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	return ids
 }
 
 // deleteSent deletes the rows of published events, in one statement: the
@@ -257,11 +254,15 @@ func lowestID(evs []Event) string {
 // cancelled with ctx: the events are out, and rows left behind would be
 // published again (harmless, as streams and inboxes drop repeats, but
 // wasteful).
-func (o *Outbox) deleteSent(ctx context.Context, q querier, ids []any) error {
+func (o *Outbox) deleteSent(ctx context.Context, q querier, ids []string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
 	marks := strings.Repeat("?, ", len(ids)-1) + "?"
-	if _, err := q.Exec(ctx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, ids...); err != nil {
+	if _, err := q.Exec(ctx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, args...); err != nil {
 		return fmt.Errorf("delete %d published events: %w", len(ids), err)
 	}
 	return nil
@@ -334,7 +335,7 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 // The events after a failure are published again on the next round; the
 // stream drops the ones it already has by their Nats-Msg-Id. A duplicate
 // acknowledgement means an earlier attempt got through, which is success.
-func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
+func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]string, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(evs))
 	var pubErr error
 	for _, ev := range evs {
@@ -350,7 +351,7 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]any, error) {
 	}
 	timeout := time.NewTimer(publishTimeout)
 	defer timeout.Stop()
-	sent := make([]any, 0, len(futures))
+	sent := make([]string, 0, len(futures))
 	for i, f := range futures {
 		select {
 		case <-f.Ok():

@@ -79,10 +79,7 @@ func TestOutboxRelay(t *testing.T) {
 		for _, d := range testinfra.Databases(t) {
 			t.Run(srv.Name+"/"+d.Name, func(t *testing.T) {
 				t.Parallel()
-				b := newBus(t, srv.URL)
-				db := openDB(t, d.URL)
-				t.Cleanup(func() { db.Close() })
-				o := events.NewOutbox(db, b.js, nil)
+				b, db, o := newRelay(t, srv.URL, d.URL)
 				runInBackground(t, o.Run)
 				sub := b.subscribe(t, b.subject+".>")
 
@@ -125,10 +122,7 @@ func TestOutboxRelayRound(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
-			b := newBus(t, url)
-			db := openDB(t, d.URL)
-			t.Cleanup(func() { db.Close() })
-			o := events.NewOutbox(db, b.js, nil)
+			b, db, o := newRelay(t, url, d.URL)
 			ctx := context.Background()
 
 			// An event already published (a relay that died before marking
@@ -176,10 +170,7 @@ func TestOutboxLateCommit(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
-			b := newBus(t, url)
-			db := openDB(t, d.URL)
-			t.Cleanup(func() { db.Close() })
-			o := events.NewOutbox(db, b.js, nil)
+			b, db, o := newRelay(t, url, d.URL)
 			other := events.NewOutbox(db, b.js, nil) // another process's, never relaying
 			ctx := context.Background()
 
@@ -226,10 +217,7 @@ func TestOutboxFallsBackToTable(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
-			b := newBus(t, url)
-			db := openDB(t, d.URL)
-			t.Cleanup(func() { db.Close() })
-			o := events.NewOutbox(db, b.js, nil)
+			b, db, o := newRelay(t, url, d.URL)
 			ctx := context.Background()
 
 			blocked := newEvent(t, ctx, "later"+b.subject+".x", "blocked") // no stream takes it yet
@@ -274,7 +262,6 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 
 	sub := b.subscribe(t, b.subject+".>")
 	db = openDB(t, url)
-	t.Cleanup(func() { db.Close() })
 	o := events.NewOutbox(db, b.js, nil)
 	if depth, err := o.Depth(ctx); err != nil || depth != 1 {
 		t.Fatalf("depth after restart = %d, %v; want 1", depth, err)
@@ -292,7 +279,6 @@ func TestMarkHandled(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			db := openDB(t, d.URL)
-			t.Cleanup(func() { db.Close() })
 			ctx := context.Background()
 			mark := func(consumer, id string) bool {
 				t.Helper()

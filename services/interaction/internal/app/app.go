@@ -102,18 +102,17 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	// What this service learnt from merge and erasure events backs it up:
 	// writeRecords consults it for the whole group at once, and a return
 	// consults it now, to be checked against its purchase.
-	customerID, err := s.customers.Resolve(ctx, in.CustomerID)
+	resolve := s.checkCustomer
+	if in.Return != nil {
+		resolve = s.resolveCustomer
+	}
+	customerID, err := resolve(ctx, in.CustomerID)
 	if err != nil {
-		return domain.Interaction{}, fmt.Errorf("record interaction: check customer: %w", err)
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
 	in.CustomerID = customerID
-	if in.Return != nil {
-		if in.CustomerID, err = s.resolveCustomer(ctx, in.CustomerID); err != nil {
-			return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
-		}
-		if err := s.checkReturnedPurchase(ctx, &in); err != nil {
-			return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
-		}
+	if err := s.checkReturnedPurchase(ctx, &in); err != nil {
+		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

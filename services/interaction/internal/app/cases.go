@@ -44,9 +44,9 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // the survivor of a merged customer; what this service learnt from merge
 // and erasure events backs it up, read in one query.
 func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error) {
-	customerID, err := s.customers.Resolve(ctx, id)
+	customerID, err := s.checkCustomer(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("check customer: %w", err)
+		return "", err
 	}
 	survivors, erased, err := s.store.ResolveCustomers(ctx, []string{customerID})
 	if err != nil {
@@ -55,6 +55,16 @@ func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error
 	customerID = survivors[customerID]
 	if erased[customerID] {
 		return "", &domain.CustomerErasedError{CustomerID: id}
+	}
+	return customerID, nil
+}
+
+// checkCustomer asks the customer service whether id exists, and whom it
+// survives as.
+func (s *Service) checkCustomer(ctx context.Context, id string) (string, error) {
+	customerID, err := s.customers.Resolve(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("check customer: %w", err)
 	}
 	return customerID, nil
 }

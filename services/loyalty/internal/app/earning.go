@@ -90,7 +90,8 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 	// trip, and the new entry is added to that sum; a customer who joins
 	// by buying, or was merged, takes the general path.
 	now := s.now()
-	m, sum, err := tx.LockMemberSummary(ctx, p.ID, pu.CustomerID, now, p.TierWindowStart(now))
+	window := p.TierWindowStart(now)
+	m, sum, err := tx.LockMemberSummary(ctx, p.ID, pu.CustomerID, now, window)
 	summed := err == nil && m.MergedInto == ""
 	if !summed && (err == nil || isNotFound(err)) {
 		m, err = s.resolveMember(ctx, tx, p, pu.CustomerID, p.AutoEnroll, pu.OccurTime)
@@ -128,7 +129,7 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 		return err
 	}
 	if summed {
-		sum.Add(e, now, p.TierWindowStart(now))
+		sum.Add(e, now, window)
 		err = s.settleWith(ctx, tx, p, &m, sum, now)
 	} else {
 		sum, err = s.settle(ctx, tx, p, &m)

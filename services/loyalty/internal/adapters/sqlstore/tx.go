@@ -91,14 +91,7 @@ func (t *Tx) InsertMember(ctx context.Context, m domain.Member) (bool, error) {
 		ON CONFLICT (program_id, customer_id) DO NOTHING`,
 		m.ProgramID, m.CustomerID, m.Number, string(m.Status), m.TierCode, sqldb.Micros(m.TierSince), microsOrZero(m.GraceUntil),
 		nullable(m.MergedInto), microsOrZero(m.ExpiredThrough), sqldb.Micros(m.JoinTime), sqldb.Micros(m.UpdateTime))
-	if err != nil {
-		return false, fmt.Errorf("insert member: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("insert member: %w", err)
-	}
-	return n == 1, nil
+	return changedOne(res, err, "insert member")
 }
 
 // LockMember reads a membership for update. PostgreSQL needs the row lock
@@ -171,7 +164,7 @@ func (t *Tx) MoveLedger(ctx context.Context, programID, from, to string) (int, i
 func (t *Tx) AddEntry(ctx context.Context, e domain.LedgerEntry) (bool, error) {
 	res, err := t.tx.Exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`) VALUES (`+entryMarks+`)
 		ON CONFLICT (program_id, cause) DO NOTHING`, entryArgs(e)...)
-	return inserted(res, err, "add ledger entry")
+	return changedOne(res, err, "add ledger entry")
 }
 
 const entryMarks = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
@@ -186,9 +179,9 @@ func entryArgs(e domain.LedgerEntry) []any {
 		sqldb.Micros(e.OccurTime), sqldb.Micros(e.CreateTime), sqldb.Micros(e.AvailableTime), microsOrZero(e.ExpireTime)}
 }
 
-// inserted reports whether an INSERT ... ON CONFLICT DO NOTHING added its
-// row.
-func inserted(res sql.Result, err error, what string) (bool, error) {
+// changedOne reports whether a statement changed one row, such as an
+// INSERT ... ON CONFLICT DO NOTHING that added its row.
+func changedOne(res sql.Result, err error, what string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
@@ -213,7 +206,7 @@ func (t *Tx) BookPurchase(ctx context.Context, earning domain.PurchaseEarning, e
 	args := []any{earning.ProgramID, earning.InteractionID, earning.CustomerID, string(doc)}
 	if entry == nil || t.tx.Dialect() != sqldb.Postgres {
 		res, err := t.tx.Exec(ctx, insertEarning, args...)
-		first, err := inserted(res, err, "book purchase")
+		first, err := changedOne(res, err, "book purchase")
 		if err != nil || !first || entry == nil {
 			return first, err
 		}
@@ -222,7 +215,7 @@ func (t *Tx) BookPurchase(ctx context.Context, earning domain.PurchaseEarning, e
 	res, err := t.tx.Exec(ctx, `WITH earned AS (`+insertEarning+` RETURNING 1)
 		INSERT INTO ledger_entries (`+entryColumns+`) SELECT `+entryMarks+` WHERE EXISTS (SELECT 1 FROM earned)
 		ON CONFLICT (program_id, cause) DO NOTHING`, append(args, entryArgs(*entry)...)...)
-	return inserted(res, err, "book purchase")
+	return changedOne(res, err, "book purchase")
 }
 
 // SavePurchaseEarning updates what returns took back of a purchase.
@@ -261,14 +254,7 @@ func (t *Tx) SaveReward(ctx context.Context, r domain.Reward) error {
 // unit twice.
 func (t *Tx) TakeStock(ctx context.Context, rewardID string) (bool, error) {
 	res, err := t.tx.Exec(ctx, `UPDATE rewards SET stock = stock - 1 WHERE id = ? AND (unlimited_stock = 1 OR stock > 0)`, rewardID)
-	if err != nil {
-		return false, fmt.Errorf("take stock: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("take stock: %w", err)
-	}
-	return n == 1, nil
+	return changedOne(res, err, "take stock")
 }
 
 // ReturnStock increments the stock.
@@ -300,14 +286,7 @@ func (t *Tx) SaveRedemption(ctx context.Context, r domain.Redemption) error {
 func (t *Tx) RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error) {
 	res, err := t.tx.Exec(ctx, `INSERT INTO expiry_notices (program_id, customer_id, expire_time) VALUES (?, ?, ?)
 		ON CONFLICT (program_id, customer_id, expire_time) DO NOTHING`, programID, customerID, sqldb.Micros(expireTime))
-	if err != nil {
-		return false, fmt.Errorf("record notice: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record notice: %w", err)
-	}
-	return n == 1, nil
+	return changedOne(res, err, "record notice")
 }
 
 // RecordErasure stores the erasure unless it is already recorded.
