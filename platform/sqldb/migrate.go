@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -54,8 +55,9 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, table string) error {
 		goose.WithTableName(table),
 		goose.WithDisableGlobalRegistry(true),
 	}
+	other := ".postgres.sql"
 	if db.Dialect == Postgres {
-		dialect = goose.DialectPostgres
+		dialect, other = goose.DialectPostgres, ".sqlite.sql"
 		// Replicas starting together must not race on the same migration.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
@@ -63,7 +65,7 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, table string) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, db.raw, fsys, opts...)
+	p, err := goose.NewProvider(dialect, db.raw, dialectFS{FS: fsys, other: other}, opts...)
 	if errors.Is(err, goose.ErrNoMigrations) {
 		return nil
 	}
@@ -74,6 +76,29 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, table string) error {
 		return err
 	}
 	return nil
+}
+
+// dialectFS hides the migration files written for the other database:
+// NAME.postgres.sql runs only on PostgreSQL and NAME.sqlite.sql only on
+// SQLite, so a version whose SQL differs between them has a file for each.
+type dialectFS struct {
+	fs.FS
+	other string // suffix of the other database's files
+}
+
+// Glob implements fs.GlobFS; goose finds its files with it.
+func (d dialectFS) Glob(pattern string) ([]string, error) {
+	names, err := fs.Glob(d.FS, pattern)
+	if err != nil {
+		return nil, err
+	}
+	kept := names[:0]
+	for _, n := range names {
+		if !strings.HasSuffix(n, d.other) {
+			kept = append(kept, n)
+		}
+	}
+	return kept, nil
 }
 
 func migrationRoot(fsys fs.FS) (fs.FS, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +122,28 @@ func TestContract(t *testing.T) {
 					if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
 						t.Errorf("table %s: %v", table, err)
 					}
+				}
+			})
+
+			t.Run("only this database.s file of a version runs", func(t *testing.T) {
+				var dialects []string
+				rows, err := db.Query(ctx, "SELECT dialect FROM migrated_for")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var s string
+					if err := rows.Scan(&s); err != nil {
+						t.Fatal(err)
+					}
+					dialects = append(dialects, s)
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if want := []string{d.Name}; !slices.Equal(dialects, want) {
+					t.Errorf("migrated_for holds %q, want %q", dialects, want)
 				}
 			})
 

@@ -263,8 +263,10 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 	return b.exp.err
 }
 
-// waitServing waits for the health check, or for the service to fail.
-func waitServing(ctx context.Context, conn *grpc.ClientConn, done <-chan error) error {
+// waitServing waits for the health check, or for the service to fail. done
+// carries the service's one result; what it takes from done it puts back,
+// for the caller's deferred stop reads done too.
+func waitServing(ctx context.Context, conn *grpc.ClientConn, done chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ready := make(chan error, 1)
@@ -279,7 +281,8 @@ func waitServing(ctx context.Context, conn *grpc.ClientConn, done <-chan error) 
 	case err := <-ready:
 		return err
 	case err := <-done:
-		return fmt.Errorf("customer service stopped before serving: %w", err)
+		done <- err
+		return fmt.Errorf("service stopped before serving: %w", err)
 	}
 }
 

@@ -1,0 +1,7 @@
+-- +goose Up
+-- Only the sqlite form of this version runs there (see dialectFS).
+CREATE TABLE migrated_for (dialect TEXT NOT NULL);
+INSERT INTO migrated_for (dialect) VALUES ('sqlite');
+
+-- +goose Down
+DROP TABLE migrated_for;
