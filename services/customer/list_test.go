@@ -129,6 +129,10 @@ func TestListFiltersAndSearch(t *testing.T) {
 			{`attributes.spend > 100`, []string{"d"}},
 			{`attributes.spend <= 1200`, []string{"d", "e"}},
 			{`attributes.spend:*`, []string{"d", "e"}},
+			{`NOT attributes.city = "Hangzhou"`, []string{"b", "e"}},
+			{`attributes.city = ""`, nil},
+			{`attributes.spend = 99.5`, []string{"e"}},
+			{`attributes.spend != 1200`, []string{"e"}},
 			// A phone is compared in E.164, however the filter writes it.
 			{`phone = "+8613800138000"`, []string{"d"}},
 			{`phone = "13800138000"`, []string{"d"}},

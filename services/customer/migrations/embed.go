@@ -4,7 +4,9 @@ package migrations
 
 import "embed"
 
-// FS holds the goose SQL files, valid on SQLite and PostgreSQL.
+// FS holds the goose SQL files, valid on SQLite and PostgreSQL; a version
+// whose SQL differs between them has a NAME.postgres.sql and a
+// NAME.sqlite.sql file.
 //
 //go:embed *.sql
 var FS embed.FS

@@ -81,10 +81,11 @@ func (t *storeTx) DeleteDefinition(ctx context.Context, name string) error {
 }
 
 func (t *storeTx) AttributeInUse(ctx context.Context, name string, values []string) (bool, error) {
-	query := `SELECT 1 FROM customer_attributes WHERE name = ?`
-	args := []any{name}
+	d := docSQL{t.dialect}
+	has, args := d.hasAttribute(name)
+	query := `SELECT 1 FROM customers WHERE state NOT IN ('erased', 'merged') AND ` + has
 	if len(values) > 0 {
-		query += ` AND text_value IN (` + placeholders(len(values)) + `)`
+		query += ` AND ` + d.attributeValue(name, domain.AttrEnum) + ` IN (` + placeholders(len(values)) + `)`
 		args = append(args, anys(values)...)
 	}
 	rows, err := t.tx.Query(ctx, query+` LIMIT 1`, args...)

@@ -66,7 +66,7 @@ func (s *Store) where(ctx context.Context, q domain.ListQuery) (string, []any, e
 		if err != nil {
 			return "", nil, err
 		}
-		where, fargs, err := aipfilter.Compile(q.Filter, filterSchema(defs))
+		where, fargs, err := aipfilter.Compile(q.Filter, filterSchema(defs, docSQL{s.db.Dialect}))
 		if err != nil {
 			return "", nil, err
 		}
@@ -91,12 +91,12 @@ func (t *storeTx) compileFilter(ctx context.Context, filter string) (string, []a
 	if err != nil {
 		return "", nil, err
 	}
-	return aipfilter.Compile(filter, filterSchema(defs))
+	return aipfilter.Compile(filter, filterSchema(defs, docSQL{t.dialect}))
 }
 
-// filterSchema declares the fields filters may use. Repeated fields and
-// attributes live in side tables and are matched with EXISTS.
-func filterSchema(defs domain.Definitions) aipfilter.Schema {
+// filterSchema declares the fields filters may use. Contacts are matched in
+// their side table with EXISTS, tags and attributes in the profile's JSON.
+func filterSchema(defs domain.Definitions, d docSQL) aipfilter.Schema {
 	typ := enumField("type", domain.TypeNames(), "CUSTOMER_TYPE_")
 	kind := enumField("kind", domain.KindNames(), "CUSTOMER_KIND_")
 	stage := enumField("lifecycle_stage", domain.StageNames(), "LIFECYCLE_STAGE_")
@@ -113,9 +113,9 @@ func filterSchema(defs domain.Definitions) aipfilter.Schema {
 			"update_time": {Kind: aipfilter.Timestamp, Column: "update_time"},
 			"tags": {Kind: aipfilter.String, Has: func(v aipfilter.Value) (string, []any) {
 				if v.Wildcard {
-					return `EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = customers.id)`, nil
+					return d.anyTag(), nil
 				}
-				return `EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = customers.id AND t.tag = ?)`, []any{v.Text}
+				return d.hasTag(v.Text)
 			}},
 			"email": contactField("email"),
 			"phone": contactField("phone"),
@@ -129,7 +129,7 @@ func filterSchema(defs domain.Definitions) aipfilter.Schema {
 			if !ok {
 				return aipfilter.Field{}, false
 			}
-			return attributeField(def), true
+			return d.attributeField(def), true
 		},
 		DynamicHelp: "attributes.<name> for a declared attribute",
 	}
@@ -170,40 +170,23 @@ func contactField(kind string) aipfilter.Field {
 			}
 			return cond, []any{prefix + "%"}, nil
 		case op == aipfilter.Equal || op == aipfilter.NotEqual:
-			cond := exists + `c.contact_key = ?)`
+			holders, args := holdersOf([]any{domain.ContactKey(kind, v.Text)})
+			cond := `customers.id IN (` + holders + `)`
 			if op == aipfilter.NotEqual {
 				cond = "NOT " + cond
 			}
-			return cond, []any{domain.ContactKey(kind, v.Text)}, nil
+			return cond, args, nil
 		}
 		return "", nil, fmt.Errorf("%s supports =, != and : only", kind)
 	}}
 }
 
-// attributeField compares a declared attribute's indexed value: numbers
-// numerically, everything else as text.
-func attributeField(def domain.AttributeDefinition) aipfilter.Field {
-	kind, column := aipfilter.String, "a.text_value"
-	switch def.Type {
-	case domain.AttrNumber:
-		kind, column = aipfilter.Number, "a.num_value"
-	case domain.AttrBool:
-		kind = aipfilter.Bool
-	}
-	return aipfilter.Field{Kind: kind, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
-		exists := `EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = customers.id AND a.name = ?`
-		if v.Wildcard {
-			return exists + `)`, []any{def.Name}, nil
-		}
-		if b, ok := v.Arg.(bool); ok {
-			v = aipfilter.Value{Kind: aipfilter.String, Text: fmt.Sprint(b), Arg: fmt.Sprint(b)}
-		}
-		cond, args, err := aipfilter.Comparison(column, op, v)
-		if err != nil {
-			return "", nil, err
-		}
-		return exists + ` AND ` + cond + `)`, append([]any{def.Name}, args...), nil
-	}}
+// holdersOf selects the customers holding any of the contact keys, claimed
+// or not, through the two partial indexes on contact_key.
+func holdersOf(keys []any) (string, []any) {
+	in := `contact_key IN (` + placeholders(len(keys)) + `)`
+	return `SELECT customer_id FROM customer_contacts WHERE (claimed = 1 AND ` + in + `) OR (claimed = 0 AND ` + in + `)`,
+		append(append([]any{}, keys...), keys...)
 }
 
 // DuplicateCandidates implements domain.Store.
@@ -215,8 +198,9 @@ func (s *Store) DuplicateCandidates(ctx context.Context, c domain.Customer, limi
 	cond := `name_key = ?`
 	args := []any{domain.NameKey(c.DisplayName)}
 	if len(keys) > 0 {
-		cond += ` OR id IN (SELECT customer_id FROM customer_contacts WHERE contact_key IN (` + placeholders(len(keys)) + `))`
-		args = append(args, keys...)
+		holders, hargs := holdersOf(keys)
+		cond += ` OR id IN (` + holders + `)`
+		args = append(args, hargs...)
 	}
 	query := `SELECT ` + customerColumns + ` FROM customers WHERE state = 'active' AND id <> ? AND (` + cond + `)
 		ORDER BY create_time, id LIMIT ?`

@@ -62,14 +62,15 @@ func (s *Store) CustomerByRequestID(ctx context.Context, requestID string) (doma
 // InTx implements domain.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&storeTx{tx: tx, events: s.events})
+		return fn(&storeTx{tx: tx, events: s.events, dialect: s.db.Dialect})
 	})
 }
 
 // storeTx implements domain.Tx.
 type storeTx struct {
-	tx     *sqldb.Tx
-	events EventWriter
+	tx      *sqldb.Tx
+	events  EventWriter
+	dialect sqldb.Dialect
 }
 
 func (t *storeTx) Customer(ctx context.Context, id string) (domain.Customer, error) {
@@ -183,9 +184,8 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 	return t.writeIndexes(ctx, []domain.Customer{c}, true)
 }
 
-// writeIndexes writes the side tables of cs: contacts, tags and attributes.
-// With replace their old rows go first. Erased and merged customers keep
-// none. A customer claims the contacts no one else holds. A contact another
+// writeIndexes writes the contacts side table of cs; with replace their
+// old rows go first. Erased and merged customers keep none. A customer claims the contacts no one else holds. A contact another
 // customer holds stays unclaimed if the customer is a possible duplicate or
 // held it unclaimed before; otherwise another transaction claimed it after
 // the use case checked, and the error is domain.ErrRetry.
@@ -203,10 +203,8 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 		for _, p := range pairs {
 			held[p[0]+" "+p[1]] = true
 		}
-		for _, table := range []string{"customer_contacts", "customer_tags", "customer_attributes"} {
-			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
-				return fmt.Errorf("clear %s: %w", table, err)
-			}
+		if _, err := t.tx.Exec(ctx, `DELETE FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
+			return fmt.Errorf("clear contacts: %w", err)
 		}
 	}
 	// Only customers that may hold contacts someone else claimed need to
@@ -224,7 +222,7 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 	if err != nil {
 		return err
 	}
-	var contacts, tags, attrs [][]any
+	var contacts [][]any
 	for _, c := range cs {
 		for _, ct := range indexedContacts(c) {
 			claimed := 1
@@ -238,19 +236,6 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 			}
 			contacts = append(contacts, []any{c.ID, ct.Key(), claimed})
 		}
-		if c.State == domain.StateErased || c.State == domain.StateMerged {
-			continue
-		}
-		for _, tag := range c.Tags {
-			tags = append(tags, []any{c.ID, tag})
-		}
-		for name, v := range c.Attributes {
-			var num any
-			if v.Type == domain.AttrNumber {
-				num = v.Num
-			}
-			attrs = append(attrs, []any{c.ID, name, v.Text(), num})
-		}
 	}
 	err = t.tx.InsertRows(ctx, "customer_contacts", []string{"customer_id", "contact_key", "claimed"}, contacts)
 	if isViolationOf(err, "customer_contacts") {
@@ -260,12 +245,6 @@ func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replac
 	}
 	if err != nil {
 		return fmt.Errorf("index contacts: %w", err)
-	}
-	if err := t.tx.InsertRows(ctx, "customer_tags", []string{"customer_id", "tag"}, tags); err != nil {
-		return fmt.Errorf("index tags: %w", err)
-	}
-	if err := t.tx.InsertRows(ctx, "customer_attributes", []string{"customer_id", "name", "text_value", "num_value"}, attrs); err != nil {
-		return fmt.Errorf("index attributes: %w", err)
 	}
 	return nil
 }
