@@ -19,6 +19,7 @@ import (
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
+	"github.com/guanxi-crm/guanxi/platform/process"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
 )
 
@@ -34,6 +35,9 @@ Run "guanxi <command> -h" for a command's flags.
 `
 
 func main() {
+	// The suite, the bench and the import client all run services or
+	// stream many rows in this process.
+	process.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
