@@ -96,7 +96,7 @@ func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange
 			}
 		}
 		if len(removed) > 0 {
-			used, err := tx.AttributeInUse(ctx, cur.Name, removed)
+			used, err := tx.AttributeInUse(ctx, cur, removed)
 			if err != nil {
 				return err
 			}
@@ -121,10 +121,11 @@ func (a *App) DeleteAttributeDefinition(ctx context.Context, name string) error 
 		if err != nil {
 			return err
 		}
-		if _, ok := defs[name]; !ok {
+		def, ok := defs[name]
+		if !ok {
 			return &domain.NotFoundError{What: "attribute definition", ID: name}
 		}
-		used, err := tx.AttributeInUse(ctx, name, nil)
+		used, err := tx.AttributeInUse(ctx, def, nil)
 		if err != nil {
 			return err
 		}

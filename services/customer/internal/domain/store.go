@@ -119,7 +119,7 @@ type Tx interface {
 	DeleteDefinition(ctx context.Context, name string) error
 	// AttributeInUse reports whether a customer carries attribute name,
 	// with one of values when values is not empty.
-	AttributeInUse(ctx context.Context, name string, values []string) (bool, error)
+	AttributeInUse(ctx context.Context, def AttributeDefinition, values []string) (bool, error)
 	// Audit records entries in the transaction, for changes.
 	Audit(ctx context.Context, entries ...AuditEntry) error
 	// Publish records events for delivery after commit.

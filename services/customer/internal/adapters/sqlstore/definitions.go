@@ -80,12 +80,12 @@ func (t *storeTx) DeleteDefinition(ctx context.Context, name string) error {
 	return nil
 }
 
-func (t *storeTx) AttributeInUse(ctx context.Context, name string, values []string) (bool, error) {
+func (t *storeTx) AttributeInUse(ctx context.Context, def domain.AttributeDefinition, values []string) (bool, error) {
 	d := docSQL{t.dialect}
-	has, args := d.hasAttribute(name)
+	has, args := d.hasAttribute(def)
 	query := `SELECT 1 FROM customers WHERE state NOT IN ('erased', 'merged') AND ` + has
 	if len(values) > 0 {
-		query += ` AND ` + d.attributeValue(name, domain.AttrEnum) + ` IN (` + placeholders(len(values)) + `)`
+		query += ` AND ` + d.attributeValue(def.Name, def.Type) + ` IN (` + placeholders(len(values)) + `)`
 		args = append(args, anys(values)...)
 	}
 	rows, err := t.tx.Query(ctx, query+` LIMIT 1`, args...)

@@ -12,19 +12,20 @@ import (
 
 // docSQL writes the conditions that read tags and attributes out of
 // customers.doc (see doc) in one database's JSON functions. On PostgreSQL
-// the expressions are those of the GIN indexes of migration 00003, so the
-// planner can use them: (doc::jsonb) -> 'tags' and -> 'attributes'.
+// they ask the GIN index of migration 00003 by containment where they can:
+// (doc::jsonb) @> {"tags": [...]} or {"attributes": {...}}.
 type docSQL struct{ dialect sqldb.Dialect }
 
-const (
-	pgTags  = `((customers.doc::jsonb) -> 'tags')`
-	pgAttrs = `((customers.doc::jsonb) -> 'attributes')`
-)
+// pgDoc is the indexed expression; the planner matches it as written.
+const pgDoc = `(customers.doc::jsonb)`
+
+// pgContains is true when the document contains the JSON argument.
+const pgContains = pgDoc + ` @> CAST(? AS jsonb)`
 
 // anyTag is true for a customer with at least one tag.
 func (d docSQL) anyTag() string {
 	if d.dialect == sqldb.Postgres {
-		return `COALESCE(jsonb_array_length(` + pgTags + `), 0) > 0`
+		return `COALESCE(jsonb_array_length(` + pgDoc + ` -> 'tags'), 0) > 0`
 	}
 	return `COALESCE(json_array_length(customers.doc, '$.tags'), 0) > 0`
 }
@@ -32,19 +33,24 @@ func (d docSQL) anyTag() string {
 // hasTag is true for a customer tagged tag.
 func (d docSQL) hasTag(tag string) (string, []any) {
 	if d.dialect == sqldb.Postgres {
-		return pgContains(pgTags), []any{jsonText([]string{tag})}
+		return pgContains, []any{jsonText(map[string]any{"tags": []string{tag}})}
 	}
 	return `EXISTS (SELECT 1 FROM json_each(customers.doc, '$.tags') WHERE value = ?)`, []any{tag}
 }
 
-// hasAttribute is true for a customer with a value for attribute name.
-func (d docSQL) hasAttribute(name string) (string, []any) {
+// hasAttribute is true for a customer with a value for def. On PostgreSQL
+// it asks for the value's type, which doc always holds: the index has
+// entries for values only, not for keys alone.
+func (d docSQL) hasAttribute(def domain.AttributeDefinition) (string, []any) {
 	if d.dialect == sqldb.Postgres {
-		// An empty object is contained in any value, so this asks the
-		// index for the key alone.
-		return pgContains(pgAttrs), []any{jsonText(map[string]any{name: map[string]any{}})}
+		return pgContains, []any{attributeDoc(def.Name, "type", def.Type.String())}
 	}
-	return `json_type(customers.doc, ` + sqlString("$.attributes."+name) + `) IS NOT NULL`, nil
+	return `json_type(customers.doc, ` + sqlString("$.attributes."+def.Name) + `) IS NOT NULL`, nil
+}
+
+// attributeDoc is {"attributes": {name: {member: value}}} as JSON.
+func attributeDoc(name, member string, value any) string {
+	return jsonText(map[string]any{"attributes": map[string]any{name: map[string]any{member: value}}})
 }
 
 // attributeValue is the expression for attribute name's value of type t,
@@ -60,7 +66,7 @@ func (d docSQL) attributeValue(name string, t domain.AttributeType) string {
 		member = "b"
 	}
 	if d.dialect == sqldb.Postgres {
-		v := `(` + pgAttrs + ` -> ` + sqlString(name) + ` ->> '` + member + `')`
+		v := `(` + pgDoc + ` -> 'attributes' -> ` + sqlString(name) + ` ->> '` + member + `')`
 		switch t {
 		case domain.AttrNumber:
 			return `COALESCE(CAST(` + v + ` AS DOUBLE PRECISION), 0)`
@@ -90,7 +96,7 @@ func (d docSQL) attributeField(def domain.AttributeDefinition) aipfilter.Field {
 		kind = aipfilter.Bool
 	}
 	return aipfilter.Field{Kind: kind, Compare: func(op aipfilter.Op, v aipfilter.Value) (string, []any, error) {
-		has, args := d.hasAttribute(def.Name)
+		has, args := d.hasAttribute(def)
 		if v.Wildcard {
 			return has, args, nil
 		}
@@ -100,7 +106,7 @@ func (d docSQL) attributeField(def domain.AttributeDefinition) aipfilter.Field {
 		if text, ok := v.Arg.(string); ok && d.dialect == sqldb.Postgres && op == aipfilter.Equal &&
 			kind == aipfilter.String && text != "" {
 			// Containment finds the value through the index.
-			return pgContains(pgAttrs), []any{jsonText(map[string]any{def.Name: map[string]string{"s": text}})}, nil
+			return pgContains, []any{attributeDoc(def.Name, "s", text)}, nil
 		}
 		cond, cargs, err := aipfilter.Comparison(d.attributeValue(def.Name, def.Type), op, v)
 		if err != nil {
@@ -108,13 +114,6 @@ func (d docSQL) attributeField(def domain.AttributeDefinition) aipfilter.Field {
 		}
 		return "(" + has + " AND " + cond + ")", append(args, cargs...), nil
 	}}
-}
-
-// pgContains is true when the JSON value expr contains the JSON argument,
-// and false, not NULL, when expr is absent, so NOT works on it as it would
-// on EXISTS. The planner uses the index for the first term.
-func pgContains(expr string) string {
-	return `(` + expr + ` @> CAST(? AS jsonb) AND ` + expr + ` IS NOT NULL)`
 }
 
 // jsonText is v as JSON; v is built here from strings and maps, which
