@@ -246,6 +246,7 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 		defer stopProfile()
 	}
 	progress := customerscli.ProgressConfig{W: b.stderr, Terminal: customerscli.IsTerminal(b.stderr)}
+	checkpoint(ctx, b.postgres, b.logf)
 	b.logf("importing through the customer service (duplicate checks on)")
 	b.imp = b.importFile(ctx, client, progress)
 	if b.imp.err != nil {

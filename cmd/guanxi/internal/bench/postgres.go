@@ -37,6 +37,17 @@ func createDatabase(ctx context.Context, adminURL, prefix string) (string, func(
 	return u.String(), drop, nil
 }
 
+// checkpoint flushes the server's dirty pages before a measured step, so
+// the step does not pay for the writes of whatever ran before it (an
+// earlier bench's gigabyte of WAL makes the next checkpoint come due in
+// the middle of the next import). It needs a superuser, or on PostgreSQL
+// 15 and later pg_checkpoint; without the right the step runs anyway.
+func checkpoint(ctx context.Context, adminURL string, logf func(string, ...any)) {
+	if err := adminExec(ctx, adminURL, "CHECKPOINT"); err != nil {
+		logf("no CHECKPOINT before the import (%v); figures may vary more from run to run", err)
+	}
+}
+
 func adminExec(ctx context.Context, adminURL, sql string) error {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
