@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -60,6 +61,10 @@ type Import struct {
 	slots          chan struct{} // one token per writer
 	inflight       []*importBatch
 	running        sync.WaitGroup
+	// askOwners is set once a batch met a contact that another customer
+	// holds; until then batches skip asking who holds their contacts (see
+	// writeImport).
+	askOwners atomic.Bool
 
 	mu     sync.Mutex // guards result and err
 	result ImportResult
@@ -203,8 +208,16 @@ func (im *Import) write(ctx context.Context, b *importBatch) {
 	err := errNotPrepared
 	if b.prepared {
 		err = im.app.inTx(ctx, func(tx domain.Tx) error {
-			written, err := im.app.writeImport(ctx, tx, b.plan, im.allowDuplicate)
-			res.add(written)
+			ask := im.askOwners.Load()
+			written, err := im.app.writeImport(ctx, tx, b.plan, im.allowDuplicate, ask)
+			if !ask && errors.Is(err, domain.ErrRetry) {
+				// The claim index refused a contact: inTx runs this
+				// batch again, asking this time, and so do later ones.
+				im.askOwners.Store(true)
+			}
+			if err == nil {
+				res.add(written)
+			}
 			return err
 		})
 	}
@@ -267,7 +280,7 @@ func (a *App) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bo
 		if err != nil {
 			return err
 		}
-		res, err = a.writeImport(ctx, tx, plan, allowDuplicate)
+		res, err = a.writeImport(ctx, tx, plan, allowDuplicate, true)
 		res.errors = append(refused, res.errors...)
 		return err
 	})
@@ -367,17 +380,26 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 // writeImport writes planned changes in tx: one read of who holds their
 // contacts, then bulk writes. A contact another customer holds refuses the
 // row, unless duplicates are allowed for new customers.
-func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate bool) (batchResult, error) {
+//
+// Without askOwners the read is skipped: in most imports no row repeats a
+// contact already stored, and the read cost the database as much as a
+// sixth of the import. A contact someone holds then fails the batch with
+// domain.ErrRetry when the claim index refuses it, and the caller writes
+// the batch again asking.
+func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate, askOwners bool) (batchResult, error) {
 	var res batchResult
-	var keys []string
-	for _, p := range plan {
-		for _, ct := range p.contacts {
-			keys = append(keys, ct.Key())
+	owners := map[string]string{}
+	if askOwners {
+		var keys []string
+		for _, p := range plan {
+			for _, ct := range p.contacts {
+				keys = append(keys, ct.Key())
+			}
 		}
-	}
-	owners, err := tx.ContactOwners(ctx, keys)
-	if err != nil {
-		return res, err
+		var err error
+		if owners, err = tx.ContactOwners(ctx, keys); err != nil {
+			return res, err
+		}
 	}
 	actor := callerOf(ctx).Actor
 	var creates []domain.Customer

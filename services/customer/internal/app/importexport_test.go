@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
@@ -75,6 +76,61 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 			n := 0
 			if _, err := a.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 2 {
 				t.Errorf("export returned %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// An import does not ask who holds its contacts until a batch meets one
+// that is taken; that batch is written again asking, and so are the later
+// ones. The rows that take a stored customer's contact fail alone, naming
+// the holder, and no row of a batch written twice is stored or announced
+// twice.
+func TestImportRetriesABatchThatMeetsATakenContact(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			a, rec := newApp(t, d.URL)
+			ctx := asOwner()
+			held, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "老客户", Phone: "13900000001", Email: "old@example.cn"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(rec.snapshot())
+			row := func(line int64, phone, email string) app.ImportRow {
+				return app.ImportRow{Line: line, Profile: domain.Profile{ExternalID: fmt.Sprint("x", line), DisplayName: fmt.Sprint("客户", line), Phone: phone, Email: email}}
+			}
+			im := a.NewImport(ctx, false)
+			for _, batch := range [][]app.ImportRow{
+				{row(2, "13800000002", ""), row(3, "13800000003", "")},                              // nothing taken
+				{row(4, "13800000004", ""), row(5, "139 0000 0001", ""), row(6, "13800000006", "")}, // line 5 takes the stored phone
+				{row(7, "", "OLD@example.cn"), row(8, "13800000008", "")},                           // line 7 its email
+			} {
+				if err := im.Add(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := im.Finish(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rows != 7 || res.Created != 5 || res.Failed != 2 {
+				t.Fatalf("result %+v, want 7 rows, 5 created, 2 failed", res)
+			}
+			for i, want := range []struct {
+				line  int64
+				field string
+			}{{5, "phone"}, {7, "email"}} {
+				e := res.Errors[i]
+				if e.Line != want.line || e.Field != want.field || !strings.Contains(e.Reason, held.ID) {
+					t.Errorf("error %d = %+v, want line %d field %s naming %s", i, e, want.line, want.field, held.ID)
+				}
+			}
+			if created := len(rec.snapshot()) - before; created != 5 {
+				t.Errorf("%d events after the import, want 5 (one per created customer)", created)
+			}
+			n := 0
+			if _, err := a.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 6 {
+				t.Errorf("export returned %d, %v; want 6", n, err)
 			}
 		})
 	}
