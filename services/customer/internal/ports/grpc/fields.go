@@ -65,6 +65,9 @@ func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, err
 // snakeCase turns a JSON (lowerCamelCase) mask path such as "displayName",
 // which REST clients send in ?updateMask=, into the proto name.
 func snakeCase(path string) string {
+	if strings.IndexFunc(path, unicode.IsUpper) < 0 {
+		return path
+	}
 	var b strings.Builder
 	for _, r := range path {
 		if unicode.IsUpper(r) {

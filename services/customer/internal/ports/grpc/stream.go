@@ -3,6 +3,7 @@ package grpc
 import (
 	"errors"
 	"io"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -72,6 +73,7 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	}
 	im := s.app.NewImport(ctx, first.GetAllowDuplicates())
 	defer im.Stop()
+	var masks maskMemo
 	batch := make([]app.ImportRow, 0, importBatch)
 	flush := func() error {
 		err := im.Add(ctx, batch)
@@ -86,7 +88,7 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 		if err != nil {
 			return err
 		}
-		batch = append(batch, toImportRow(row))
+		batch = append(batch, toImportRow(row, &masks))
 		if len(batch) == importBatch {
 			if err := flush(); err != nil {
 				return toStatus(err, "")
@@ -120,13 +122,13 @@ func headerStatus(err error) error {
 	return err
 }
 
-func toImportRow(r importfile.Row) app.ImportRow {
+func toImportRow(r importfile.Row, masks *maskMemo) app.ImportRow {
 	out := app.ImportRow{Line: r.Line}
 	if r.Err != nil {
 		out.ParseError = &app.RowError{Line: r.Line, Field: r.Err.Field, Reason: r.Err.Reason}
 		return out
 	}
-	fields, err := toDomainFields(r.Fields, r.Customer)
+	fields, err := masks.toFields(r.Fields, r.Customer)
 	if err != nil {
 		out.ParseError = &app.RowError{Line: r.Line, Reason: "names a field that cannot be imported"}
 		return out
@@ -134,6 +136,29 @@ func toImportRow(r importfile.Row) app.ImportRow {
 	out.Profile = protoconv.ToDomainProfile(r.Customer)
 	out.Fields = fields
 	return out
+}
+
+// maskMemo remembers the fields of the last mask it turned into fields:
+// the rows of a CSV file share one mask, the file's columns, which is
+// then read once per file instead of once per row.
+type maskMemo struct {
+	paths  []string
+	fields []domain.Field
+}
+
+// toFields is toDomainFields, skipping the work when paths is the slice it
+// saw last. An empty mask depends on the row's values, so it is not kept.
+func (m *maskMemo) toFields(paths []string, c *customerv1.Customer) ([]domain.Field, error) {
+	if len(paths) > 0 && len(paths) == len(m.paths) && &paths[0] == &m.paths[0] {
+		return m.fields, nil
+	}
+	fields, err := toDomainFields(paths, c)
+	if err == nil && len(paths) > 0 {
+		// Clipped, so a row's user appending to its fields cannot write
+		// into the next row's.
+		m.paths, m.fields = paths, slices.Clip(fields)
+	}
+	return fields, err
 }
 
 // maxExportMessage bounds one ExportCustomersResponse well under gRPC's
