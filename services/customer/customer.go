@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
@@ -43,7 +42,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "customer",
 		Config:         cfg,
-		DatabaseURL:    customPlans(cfg.DatabaseURL),
+		DatabaseURL:    cfg.DatabaseURL,
 		Migrations:     migrations.FS,
 		NATSURL:        cfg.NATSURL,
 		Stream:         customerv1.Stream,
@@ -66,26 +65,4 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return fmt.Errorf("run customer: %w", err)
 	}
 	return nil
-}
-
-// customPlans asks PostgreSQL to plan every statement of the service for
-// its arguments (plan_cache_mode=force_custom_plan), unless the URL chooses.
-// pgx prepares statements, and after five runs PostgreSQL may keep one
-// generic plan: planned while an import's first batches left the table
-// small, the lookup by external id stayed a sequential scan as the table
-// grew to hundreds of thousands of rows, and the import slowed to a crawl.
-// Filters fare better planned for their values too (a rare tag through the
-// GIN index, a common one in list order).
-func customPlans(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return dbURL
-	}
-	q := u.Query()
-	if q.Has("plan_cache_mode") {
-		return dbURL
-	}
-	q.Set("plan_cache_mode", "force_custom_plan")
-	u.RawQuery = q.Encode()
-	return u.String()
 }
