@@ -20,8 +20,8 @@ import (
 // Run loads the configuration, builds a JSON logger on stdout at
 // GUANXI_LOG_LEVEL (default info), sets up OpenTelemetry (exporting only
 // when OTEL_EXPORTER_OTLP_ENDPOINT is set; OTEL_EXPORTER_OTLP_INSECURE=true
-// drops TLS), tunes the garbage collector (TuneGC), and runs run until SIGINT or SIGTERM. The caller's main exits 1
-// when Run returns an error.
+// drops TLS), tunes the garbage collector (TuneGC), and runs run until
+// SIGINT or SIGTERM. The caller's main exits 1 when Run returns an error.
 func Run[C any](name string, load func() (C, error), run func(context.Context, C, *slog.Logger) error) error {
 	TuneGC()
 	level, err := logging.ParseLevel(os.Getenv("GUANXI_LOG_LEVEL"))

@@ -126,20 +126,11 @@ func TestContract(t *testing.T) {
 			})
 
 			t.Run("only this database.s file of a version runs", func(t *testing.T) {
-				var dialects []string
-				rows, err := db.Query(ctx, "SELECT dialect FROM migrated_for")
+				dialects, err := sqldb.QueryAll(ctx, db, func(s sqldb.Scanner) (string, error) {
+					var d string
+					return d, s.Scan(&d)
+				}, "SELECT dialect FROM migrated_for")
 				if err != nil {
-					t.Fatal(err)
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var s string
-					if err := rows.Scan(&s); err != nil {
-						t.Fatal(err)
-					}
-					dialects = append(dialects, s)
-				}
-				if err := rows.Err(); err != nil {
 					t.Fatal(err)
 				}
 				if want := []string{d.Name}; !slices.Equal(dialects, want) {

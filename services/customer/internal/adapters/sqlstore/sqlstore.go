@@ -185,10 +185,11 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 }
 
 // writeIndexes writes the contacts side table of cs; with replace their
-// old rows go first. Erased and merged customers keep none. A customer claims the contacts no one else holds. A contact another
-// customer holds stays unclaimed if the customer is a possible duplicate or
-// held it unclaimed before; otherwise another transaction claimed it after
-// the use case checked, and the error is domain.ErrRetry.
+// old rows go first. Erased and merged customers keep none. A customer
+// claims the contacts no one else holds. A contact another customer holds
+// stays unclaimed if the customer is a possible duplicate or held it
+// unclaimed before; otherwise another transaction claimed it after the use
+// case checked, and the error is domain.ErrRetry.
 func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replace bool) error {
 	held := map[string]bool{}
 	if replace {
