@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/groupcommit"
 	"github.com/guanxi-crm/guanxi/platform/merges"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
@@ -59,6 +60,9 @@ type Service struct {
 	programs    []domain.Program
 	programsAt  time.Time
 	programsGen int
+
+	// credits books purchases' points, in groups under load.
+	credits *groupcommit.Group[pendingCredit]
 }
 
 // cachedPrograms returns every program, read at most programsTTL ago.
@@ -119,14 +123,16 @@ func New(store domain.Store, opts Options) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		store:     store,
 		defaultID: opts.DefaultProgramID,
 		// Stored times have microsecond precision; keep ours the same so
 		// what we return equals what we read back.
 		now:   func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		newID: uuid.NewV7,
-	}, nil
+	}
+	s.credits = groupcommit.New(s.writeCredits)
+	return s, nil
 }
 
 // DefaultProgramID is the program of calls that name none.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 
@@ -76,13 +79,37 @@ func (s *Service) CreditPurchase(ctx context.Context, eventID string, pu domain.
 	// cause (the purchase's earning row and its ledger entry are unique by
 	// interaction id), which covers a redelivered event and a replay under
 	// another event id alike, and saves a write on the hottest path.
-	err := s.inEveryProgram(ctx, "", eventID, func(tx domain.Tx, p domain.Program) error {
-		return s.creditPurchaseIn(ctx, tx, p, pu)
-	})
-	if err != nil {
+	if err := s.credits.Do(ctx, pendingCredit{ctx: ctx, purchase: pu}); err != nil {
 		return fmt.Errorf("credit purchase: %w", err)
 	}
 	return nil
+}
+
+// pendingCredit is a purchase waiting for the commit of its group (see
+// groupcommit.Group).
+type pendingCredit struct {
+	ctx      context.Context // the caller's, whose trace the events carry
+	purchase domain.Purchase
+}
+
+// writeCredits credits purchases in one transaction: under load one
+// commit, one outbox write and one WAL flush serve many purchases, where
+// each paying for its own kept the machine too busy to answer in time.
+// Members are locked in customer order, so two groups never wait on each
+// other in a cycle.
+func (s *Service) writeCredits(ctx context.Context, cs []pendingCredit) error {
+	slices.SortStableFunc(cs, func(a, b pendingCredit) int { return strings.Compare(a.purchase.CustomerID, b.purchase.CustomerID) })
+	return s.inEveryProgram(ctx, "", "", func(tx domain.Tx, p domain.Program) error {
+		for _, c := range cs {
+			// The group's context bounds the writes; the caller's trace
+			// goes with the events of its purchase.
+			cctx := trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(c.ctx))
+			if err := s.creditPurchaseIn(cctx, tx, p, c.purchase); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
