@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,6 +83,11 @@ type ConsumerConfig struct {
 	// Backoff is the delay before the n-th redelivery after a handler
 	// error; the last value repeats. Default 1s, 5s, 30s, 2m.
 	Backoff []time.Duration
+	// Concurrency is how many messages are handled at once. Default 1:
+	// one after another, in stream order. More suits handlers whose events
+	// are independent (or that order them themselves) and that spend most
+	// of their time waiting on a database.
+	Concurrency int
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -94,6 +100,7 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	if len(c.Backoff) == 0 {
 		c.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 	}
+	c.Concurrency = max(c.Concurrency, 1)
 	return c
 }
 
@@ -161,7 +168,24 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	}
 
 	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
-	cc, err := cons.Consume(func(msg jetstream.Msg) { c.handle(ctx, msg) },
+	// JetStream calls back one message at a time; with Concurrency, each
+	// is handled on its own goroutine while fewer than that are in hand,
+	// and the callback waits for a slot otherwise.
+	var (
+		slots    = make(chan struct{}, cfg.Concurrency)
+		handling sync.WaitGroup
+	)
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		if cfg.Concurrency == 1 {
+			c.handle(ctx, msg)
+			return
+		}
+		slots <- struct{}{}
+		handling.Go(func() {
+			defer func() { <-slots }()
+			c.handle(ctx, msg)
+		})
+	},
 		// A small buffer: buffered messages' AckWait is already running.
 		jetstream.PullMaxMessages(16),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
@@ -176,6 +200,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	<-ctx.Done()
 	cc.Stop()
 	<-cc.Closed()
+	handling.Wait()
 	return nil
 }
 

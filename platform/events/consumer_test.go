@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -338,5 +339,64 @@ func TestConsumeWaitsForStream(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Consume did not return after cancel")
+	}
+}
+
+// With Concurrency n, n messages are handled at once and never more, and
+// Consume returns only after the ones in hand are done.
+func TestConsumeConcurrency(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	b := newBus(t, testinfra.EmbeddedNATS(t))
+	var inHand, finished atomic.Int32
+	started, release := make(chan struct{}, 2*n), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Consume(ctx, b.js, events.ConsumerConfig{Stream: b.stream, Durable: "parallel", Concurrency: n},
+			func(context.Context, events.Message) error {
+				inHand.Add(1)
+				started <- struct{}{}
+				<-release
+				inHand.Add(-1)
+				finished.Add(1)
+				return nil
+			}, nil)
+	}()
+	for i := range 2 * n {
+		if err := events.Publish(context.Background(), b.js, newEvent(t, context.Background(), fmt.Sprintf("%s.m%d", b.subject, i), "m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d messages in hand after 10s, want %d at once", inHand.Load(), n)
+		}
+	}
+	select {
+	case <-started:
+		t.Fatalf("a message beyond the %d in hand was started", n)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Consume returned %v with %d messages in hand", err, inHand.Load())
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Consume = %v, want nil on cancel", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Consume did not return after its messages were done")
+	}
+	if finished.Load() < n {
+		t.Fatalf("%d messages finished, want the %d in hand", finished.Load(), n)
 	}
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"slices"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
@@ -215,37 +212,9 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 	}
 }
 
-// WaitForDurable returns once the durable consumer of cfg exists with
-// cfg's filter subjects, checking every 100ms until ctx is done. Extra
-// workers of one durable start only then: the first worker resets a
-// durable whose filters changed in an upgrade, and a second one looking
-// at the old filters meanwhile would delete the consumer the first had
-// just recreated.
-func WaitForDurable(ctx context.Context, js jetstream.JetStream, cfg platformevents.ConsumerConfig) error {
-	want := slices.Sorted(slices.Values(cfg.FilterSubjects))
-	for {
-		if cons, err := js.Consumer(ctx, cfg.Stream, cfg.Durable); err == nil {
-			cur := cons.CachedInfo().Config
-			have := slices.Clone(cur.FilterSubjects)
-			if cur.FilterSubject != "" {
-				have = append(have, cur.FilterSubject)
-			}
-			slices.Sort(have)
-			if slices.Equal(have, want) {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // InteractionsConsumer is the durable consumer of the purchase, return
-// and survey events that change points. Several workers may pull from it
-// at once (each member's changes are serialized by its lock in the store);
+// and survey events that change points. Its events may be handled several
+// at once (each member's changes are serialized by its lock in the store):
 // only a return can overtake its purchase, and it is retried.
 func InteractionsConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
