@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -246,7 +245,7 @@ func eventIDs(evs []Event) []string {
 	return ids
 }
 
-// deleteSent deletes the rows of published events, in one statement: the
+// deleteSent deletes the rows of published events (see sqldb.OneOf): the
 // stream holds the events from here on, and a delete costs the database
 // far less than marking (an UPDATE writes a new row version and its index
 // entries, as much work as the event's own insert), and removes the
@@ -257,13 +256,10 @@ func eventIDs(evs []Event) []string {
 func (o *Outbox) deleteSent(ctx context.Context, q querier, ids []string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	marks := strings.Repeat("?, ", len(ids)-1) + "?"
-	if _, err := q.Exec(ctx, `DELETE FROM outbox WHERE id IN (`+marks+`)`, args...); err != nil {
-		return fmt.Errorf("delete %d published events: %w", len(ids), err)
+	for _, in := range o.db.Dialect.OneOf("id", ids) {
+		if _, err := q.Exec(ctx, `DELETE FROM outbox WHERE `+in.SQL, in.Args...); err != nil {
+			return fmt.Errorf("delete %d published events: %w", len(ids), err)
+		}
 	}
 	return nil
 }

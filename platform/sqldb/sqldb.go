@@ -388,6 +388,40 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// Condition is a WHERE condition and its arguments.
+type Condition struct {
+	SQL  string
+	Args []any
+}
+
+// OneOf returns the conditions that col is one of vals, each for a query
+// of its own. PostgreSQL takes the whole list as one array: with an IN
+// list of a mark per value, the plan it keeps once it stops planning each
+// call afresh can assume the list matches much of the table and read it
+// whole (5,000-row import batches made every external id lookup a
+// sequential scan of the growing table), where an array is assumed short;
+// and one statement serves every length. SQLite takes IN lists of at most
+// 500 marks.
+func (d Dialect) OneOf(col string, vals []string) []Condition {
+	if len(vals) == 0 {
+		return nil
+	}
+	if d == Postgres {
+		return []Condition{{col + " = ANY(?)", []any{vals}}}
+	}
+	var out []Condition
+	for len(vals) > 0 {
+		n := min(len(vals), 500)
+		args := make([]any, n)
+		for i, v := range vals[:n] {
+			args[i] = v
+		}
+		out = append(out, Condition{col + " IN (" + strings.Repeat("?, ", n-1) + "?)", args})
+		vals = vals[n:]
+	}
+	return out
+}
+
 // Micros converts t to the storage form: unix microseconds UTC.
 func Micros(t time.Time) int64 { return t.UnixMicro() }
 

@@ -242,6 +242,37 @@ func TestContract(t *testing.T) {
 				}
 			})
 
+			t.Run("one of a list", func(t *testing.T) {
+				const n = 1200 // more than one SQLite list of 500
+				rows := make([][]any, n)
+				var want []string
+				for i := range rows {
+					rows[i] = []any{fmt.Sprintf("oneof-%d", i), fmt.Sprintf("oneof-name-%d", i), int64(i)}
+					if i%3 != 0 {
+						want = append(want, rows[i][0].(string))
+					}
+				}
+				if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					return tx.InsertRows(ctx, "widgets", []string{"id", "name", "created_at"}, rows)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if got := db.Dialect.OneOf("id", nil); got != nil {
+					t.Errorf("OneOf of nothing = %v, want no query", got)
+				}
+				var found int64
+				for _, in := range db.Dialect.OneOf("id", append(want, "missing")) {
+					var k int64
+					if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM widgets WHERE "+in.SQL, in.Args...).Scan(&k); err != nil {
+						t.Fatal(err)
+					}
+					found += k
+				}
+				if found != int64(len(want)) {
+					t.Errorf("found %d widgets, want %d", found, len(want))
+				}
+			})
+
 			t.Run("concurrent write transactions", func(t *testing.T) {
 				var wg sync.WaitGroup
 				errs := make(chan error, 8)

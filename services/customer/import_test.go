@@ -161,9 +161,9 @@ func TestImportMalformedRows(t *testing.T) {
 			case 8:
 				fmt.Fprintf(&file, "ext-%03d,客户%03d,c%03d@example.cn,12345,,,,\n", i, i, i)
 				bad = append(bad, badRow{line, "phone", "phone"})
-			case 9: // the external id of an earlier row
-				fmt.Fprintf(&file, "ext-%03d,客户%03d,c%03d@example.cn,%s,,,,\n", i-1, i, i, phone)
-				bad = append(bad, badRow{line, "external_id", fmt.Sprintf("line %d", line-1)})
+			case 9: // a tag beyond the 100 characters a tag may have
+				fmt.Fprintf(&file, "ext-%03d,客户%03d,c%03d@example.cn,%s,,vip;%s,,\n", i, i, i, phone, strings.Repeat("长", 101))
+				bad = append(bad, badRow{line, "tags[1]", "100 characters"})
 			}
 			kinds++
 		}

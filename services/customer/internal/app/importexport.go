@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -85,13 +86,56 @@ type importBatch struct {
 	done     chan struct{}
 }
 
-// pending is one row's change: a new customer, or next replacing prev.
+// pending is one customer's change: a new customer, or next replacing
+// prev, made by the row at line and by the later rows of the batch with
+// the same external id (see fold).
 type pending struct {
 	line     int64
 	next     domain.Customer
 	prev     *domain.Customer
 	changed  []domain.Field
 	contacts []domain.Contact
+	// later are the lines of the rows folded in; unchanged counts the
+	// rows, this one included, that changed nothing.
+	later     []int64
+	unchanged int64
+}
+
+// fold applies a later row with the same external id, as if the file
+// were imported row by row: the row updates what the earlier ones left.
+func (p *pending) fold(row ImportRow, defs domain.Definitions, now time.Time) error {
+	next, changed, err := p.next.Apply(row.Profile, row.Fields, defs, now)
+	if err != nil {
+		return err
+	}
+	p.later = append(p.later, row.Line)
+	if len(changed) == 0 {
+		p.unchanged++
+		return nil
+	}
+	p.next = next
+	for _, f := range changed {
+		if !slices.Contains(p.changed, f) {
+			p.changed = append(p.changed, f)
+		}
+	}
+	if p.prev == nil {
+		p.contacts = next.Contacts()
+	} else {
+		p.contacts = addedContacts(p.prev.Profile, next.Profile)
+	}
+	return nil
+}
+
+// count adds the outcome of p's rows once p is written.
+func (p *pending) count(res *batchResult) {
+	rows := 1 + int64(len(p.later))
+	if p.prev == nil {
+		res.created++
+		rows--
+	}
+	res.updated += rows - p.unchanged
+	res.unchanged += p.unchanged
 }
 
 // NewImport starts an import for the caller of ctx; Finish must be called.
@@ -344,23 +388,28 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 	now, actor := a.clock(), callerOf(ctx).Actor
 	plan := make([]pending, 0, len(rows))
 	var refused []RowError
-	seenExt := map[string]int64{}
+	planned := map[string]int{} // external id -> its change in plan
 	for _, row := range rows {
 		ext := strings.TrimSpace(row.Profile.ExternalID)
-		if line, ok := seenExt[ext]; ok && ext != "" {
-			refused = append(refused, RowError{Line: row.Line, Field: "external_id",
-				Reason: fmt.Sprintf("repeats the external_id of line %d", line)})
+		if i, ok := planned[ext]; ok && ext != "" {
+			if err := plan[i].fold(row, defs, now); err != nil {
+				refused = append(refused, rowError(row.Line, err))
+			}
 			continue
 		}
-		seenExt[ext] = row.Line
 		if cur, ok := existing[ext]; ok && ext != "" {
 			next, changed, err := cur.Apply(row.Profile, row.Fields, defs, now)
 			if err != nil {
 				refused = append(refused, rowError(row.Line, err))
 				continue
 			}
-			plan = append(plan, pending{line: row.Line, next: next, prev: &cur, changed: changed,
-				contacts: addedContacts(cur.Profile, next.Profile)})
+			p := pending{line: row.Line, next: next, prev: &cur, changed: changed,
+				contacts: addedContacts(cur.Profile, next.Profile)}
+			if len(changed) == 0 {
+				p.unchanged = 1
+			}
+			planned[ext] = len(plan)
+			plan = append(plan, p)
 			continue
 		}
 		prof := row.Profile
@@ -371,6 +420,9 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 		if err != nil {
 			refused = append(refused, rowError(row.Line, err))
 			continue
+		}
+		if ext != "" {
+			planned[ext] = len(plan)
 		}
 		plan = append(plan, pending{line: row.Line, next: c, contacts: c.Contacts()})
 	}
@@ -408,12 +460,14 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 	for _, p := range plan {
 		c := p.next
 		if p.prev != nil && len(p.changed) == 0 {
-			res.unchanged++
+			p.count(&res)
 			continue
 		}
 		if dup := firstTaken(p.contacts, owners, c.ID); dup != nil {
 			if !allowDuplicate || p.prev != nil {
-				res.errors = append(res.errors, rowError(p.line, dup))
+				for _, line := range append([]int64{p.line}, p.later...) {
+					res.errors = append(res.errors, rowError(line, dup))
+				}
 				continue
 			}
 			c.PossibleDuplicate = true
@@ -434,14 +488,14 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 				changes = append(changes, change)
 				evs = append(evs, domain.OwnershipChanged{Change: change})
 			}
-			res.updated++
+			p.count(&res)
 			continue
 		}
 		creates = append(creates, c)
 		changes = append(changes, domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
 			Reason: "import", Actor: actor, Time: c.CreateTime})
 		evs = append(evs, domain.CustomerCreated{Customer: c, Imported: true})
-		res.created++
+		p.count(&res)
 	}
 	if err := tx.CreateCustomers(ctx, creates, ""); err != nil {
 		return res, err

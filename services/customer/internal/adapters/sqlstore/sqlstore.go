@@ -90,9 +90,9 @@ func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
 
 func (t *storeTx) ContactOwners(ctx context.Context, keys []string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, chunk := range chunks(keys, 500) {
+	for _, in := range t.tx.Dialect().OneOf("contact_key", keys) {
 		pairs, err := sqldb.QueryAll(ctx, t.tx, scanPair, `SELECT contact_key, customer_id FROM customer_contacts
-			WHERE claimed = 1 AND contact_key IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+			WHERE claimed = 1 AND `+in.SQL, in.Args...)
 		if err != nil {
 			return nil, fmt.Errorf("contact owners: %w", err)
 		}
@@ -105,18 +105,17 @@ func (t *storeTx) ContactOwners(ctx context.Context, keys []string) (map[string]
 
 // CustomersByExternalID implements domain.Reader.
 func (s *Store) CustomersByExternalID(ctx context.Context, ids []string) (map[string]domain.Customer, error) {
-	return customersByExternalID(ctx, s.db, ids)
+	return customersByExternalID(ctx, s.db, s.db.Dialect, ids)
 }
 
 func (t *storeTx) CustomersByExternalID(ctx context.Context, ids []string) (map[string]domain.Customer, error) {
-	return customersByExternalID(ctx, t.tx, ids)
+	return customersByExternalID(ctx, t.tx, t.tx.Dialect(), ids)
 }
 
-func customersByExternalID(ctx context.Context, q querier, ids []string) (map[string]domain.Customer, error) {
+func customersByExternalID(ctx context.Context, q querier, d sqldb.Dialect, ids []string) (map[string]domain.Customer, error) {
 	out := map[string]domain.Customer{}
-	for _, chunk := range chunks(ids, 500) {
-		cs, err := queryCustomers(ctx, q, `SELECT `+customerColumns+` FROM customers
-			WHERE external_id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+	for _, in := range d.OneOf("external_id", ids) {
+		cs, err := queryCustomers(ctx, q, `SELECT `+customerColumns+` FROM customers WHERE `+in.SQL, in.Args...)
 		if err != nil {
 			return nil, fmt.Errorf("customers by external id: %w", err)
 		}
