@@ -59,14 +59,15 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("guanxi bench loyalty", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rate := fs.Int("rate", loyaltyTargetRate, "purchases per second")
-	duration := fs.Duration("duration", 20*time.Second, "how long purchases are recorded at -rate (after a warm-up of one purchase per customer)")
+	duration := fs.Duration("duration", 30*time.Second, "how long purchases are recorded at -rate (after a warm-up of one purchase per customer)")
 	customers := fs.Int("customers", 2000, "customers buying")
 	readFor := fs.Duration("reads", 10*time.Second, "how long GetLoyaltyAccount throughput is measured")
 	readers := fs.Int("readers", 16, "concurrent GetLoyaltyAccount callers")
 	// Each purchase followed is read until its points show, a handful of
 	// GetLoyaltyAccount calls: following one in five added more reads than
-	// there were purchases, and the bench measured its own load.
-	sample := fs.Int("sample", 20, "follow one purchase in this many to its points (at most 200 at a time)")
+	// there were purchases, and one in twenty still a read for every
+	// three purchases, so the bench measured much of its own load.
+	sample := fs.Int("sample", 50, "follow one purchase in this many to its points (at most 200 at a time)")
 	workers := fs.Int("workers", 0, "loyalty event handlers (GUANXI_LOYALTY_WORKERS; 0: the service's default)")
 	via := fs.String("via", "interaction", `how purchases are recorded: "interaction" (RecordInteraction, the issue's figure) or "bus" (PurchaseRecorded events published straight to JetStream, loyalty's share alone)`)
 	keep := fs.Bool("keep", false, "keep the temporary directory with the services' logs")
@@ -418,18 +419,22 @@ func (b *loyaltyBench) recordPurchase(ctx context.Context, rec interactionv1.Int
 }
 
 // waitBalance polls GetLoyaltyAccount until the ledger total reaches
-// want: every millisecond or two at first, then less and less often (at
-// most every 100 ms), for at most 30 s. It returns when the balance showed.
+// want: every 2 ms for the first 50 ms, so a latency near the target is
+// measured to within a poll, then less and less often (at most every
+// 100 ms), for at most 30 s. It returns when the balance showed.
 func waitBalance(ctx context.Context, acc loyaltyv1.LoyaltyServiceClient, id string, want int64) (time.Time, bool) {
-	deadline := time.Now().Add(30 * time.Second)
-	pause := time.Millisecond
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	pause := 2 * time.Millisecond
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		resp, err := acc.GetLoyaltyAccount(ctx, &loyaltyv1.GetLoyaltyAccountRequest{CustomerId: id})
 		if err == nil && resp.GetAccount().GetLedgerTotal() >= want {
 			return time.Now(), true
 		}
 		time.Sleep(pause)
-		pause = min(pause+pause/2+time.Millisecond/2, 100*time.Millisecond)
+		if time.Since(start) > 50*time.Millisecond {
+			pause = min(pause*3/2, 100*time.Millisecond)
+		}
 	}
 	return time.Time{}, false
 }
