@@ -515,14 +515,14 @@ func TestExportCustomers(t *testing.T) {
 
 // TestImportAcrossBatches imports a file of several batches (which
 // PostgreSQL writes side by side) whose rows share contacts and external
-// ids with rows of earlier batches: the result is what a row-by-row import
-// in file order gives. The earlier row keeps a contact, a later row with
+// ids with rows a thousand lines back, in the same batch or an earlier
+// one: the result is what a row-by-row import in file order gives. The earlier row keeps a contact, a later row with
 // an earlier external id updates that customer, and every other row is
 // created.
 func TestImportAcrossBatches(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, h harness) {
-		const rows = 4500 // five batches of the port's 1,000 rows
+		const rows = 12000 // three batches of the port's 5,000 rows
 		var file bytes.Buffer
 		file.WriteString("external_id,display_name,phone,tags\n")
 		var wantLines []int64
