@@ -267,14 +267,7 @@ func TestConsumeStopsOnCancel(t *testing.T) {
 		t.Fatal("no delivery within 10s")
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Consume = %v, want nil on cancel", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Consume did not return after cancel")
-	}
+	waitReturned(t, done, "after cancel")
 }
 
 func TestConsumeRequiresNames(t *testing.T) {
@@ -332,13 +325,19 @@ func TestConsumeWaitsForStream(t *testing.T) {
 			func(context.Context, events.Message) error { return nil }, nil)
 	}()
 	cancel2()
+	waitReturned(t, done2, "when stopped while waiting")
+}
+
+// waitReturned waits up to 10s for a cancelled Consume to return nil.
+func waitReturned(t *testing.T, done <-chan error, when string) {
+	t.Helper()
 	select {
-	case err := <-done2:
+	case err := <-done:
 		if err != nil {
-			t.Fatalf("Consume stopped while waiting = %v, want nil", err)
+			t.Fatalf("Consume = %v %s, want nil", err, when)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("Consume did not return after cancel")
+		t.Fatalf("Consume did not return %s", when)
 	}
 }
 
@@ -388,14 +387,7 @@ func TestConsumeConcurrency(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	close(release)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Consume = %v, want nil on cancel", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Consume did not return after its messages were done")
-	}
+	waitReturned(t, done, "after its messages were done")
 	if finished.Load() < n {
 		t.Fatalf("%d messages finished, want the %d in hand", finished.Load(), n)
 	}
