@@ -168,22 +168,17 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	}
 
 	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
-	// JetStream calls back one message at a time; with Concurrency, it
-	// hands each to the first of that many workers that is free, and
-	// waits while none is. Long-lived workers, not a goroutine per
-	// message: each new goroutine grew its stack again on the way down
-	// to the database, a few percent of a busy service's CPU.
+	// JetStream calls back one message at a time; it hands each to the
+	// first of Concurrency workers that is free, and waits while none is
+	// (with one worker, messages are handled in stream order). Long-lived
+	// workers, not a goroutine per message: each new goroutine grew its
+	// stack again on the way down to the database, a few percent of a busy
+	// service's CPU.
 	var (
 		work     = make(chan jetstream.Msg)
 		handling sync.WaitGroup
 	)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		if cfg.Concurrency == 1 {
-			c.handle(ctx, msg)
-			return
-		}
-		work <- msg
-	},
+	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
 		// A small buffer: buffered messages' AckWait is already running.
 		jetstream.PullMaxMessages(16),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
@@ -195,14 +190,12 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
 	}
-	if cfg.Concurrency > 1 {
-		for range cfg.Concurrency {
-			handling.Go(func() {
-				for msg := range work {
-					c.handle(ctx, msg)
-				}
-			})
-		}
+	for range cfg.Concurrency {
+		handling.Go(func() {
+			for msg := range work {
+				c.handle(ctx, msg)
+			}
+		})
 	}
 	<-ctx.Done()
 	cc.Stop()

@@ -41,10 +41,10 @@ func (t *storeTx) TransferOwnership(ctx context.Context, changes []domain.Owners
 	}
 	owner := changes[0].ToOwner
 	for team, ids := range byTeam {
-		for _, chunk := range chunks(ids, 1000) {
-			args := append([]any{owner, team, sqldb.Micros(now)}, anys(chunk)...)
+		for _, in := range t.tx.Dialect().OneOf("id", ids) {
+			args := append([]any{owner, team, sqldb.Micros(now)}, in.Args...)
 			if _, err := t.tx.Exec(ctx, `UPDATE customers SET owner_id = ?, team_id = ?, version = version + 1,
-				update_time = ? WHERE id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+				update_time = ? WHERE `+in.SQL, args...); err != nil {
 				return fmt.Errorf("transfer ownership: %w", err)
 			}
 		}

@@ -10,19 +10,6 @@ func placeholders(n int) string {
 	return strings.Repeat("?, ", n-1) + "?"
 }
 
-// chunks splits s into slices of at most size elements.
-func chunks[T any](s []T, size int) [][]T {
-	var out [][]T
-	for len(s) > size {
-		out = append(out, s[:size])
-		s = s[size:]
-	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
-}
-
 // anys converts strings to query arguments.
 func anys(s []string) []any {
 	out := make([]any, len(s))

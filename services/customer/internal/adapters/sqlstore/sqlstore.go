@@ -192,19 +192,21 @@ func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVer
 func (t *storeTx) writeIndexes(ctx context.Context, cs []domain.Customer, replace bool) error {
 	held := map[string]bool{}
 	if replace {
-		ids := make([]any, len(cs))
+		ids := make([]string, len(cs))
 		for i, c := range cs {
 			ids[i] = c.ID
 		}
-		pairs, err := sqldb.QueryAll(ctx, t.tx, scanPair, `SELECT customer_id, contact_key FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...)
-		if err != nil {
-			return fmt.Errorf("read contacts: %w", err)
-		}
-		for _, p := range pairs {
-			held[p[0]+" "+p[1]] = true
-		}
-		if _, err := t.tx.Exec(ctx, `DELETE FROM customer_contacts WHERE customer_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
-			return fmt.Errorf("clear contacts: %w", err)
+		for _, in := range t.tx.Dialect().OneOf("customer_id", ids) {
+			pairs, err := sqldb.QueryAll(ctx, t.tx, scanPair, `SELECT customer_id, contact_key FROM customer_contacts WHERE `+in.SQL, in.Args...)
+			if err != nil {
+				return fmt.Errorf("read contacts: %w", err)
+			}
+			for _, p := range pairs {
+				held[p[0]+" "+p[1]] = true
+			}
+			if _, err := t.tx.Exec(ctx, `DELETE FROM customer_contacts WHERE `+in.SQL, in.Args...); err != nil {
+				return fmt.Errorf("clear contacts: %w", err)
+			}
 		}
 	}
 	// Only customers that may hold contacts someone else claimed need to
