@@ -312,7 +312,7 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 	if err != nil {
 		return 0, err
 	}
-	sent, pubErr := o.publishBatch(ctx, rows)
+	sent, pubErr := o.publishBatch(ctx, o.notInMemory(rows))
 	if len(sent) > 0 {
 		if err := o.deleteSent(ctx, q, sent); err != nil {
 			return 0, errors.Join(pubErr, err)
@@ -322,6 +322,26 @@ func (o *Outbox) publishRows(ctx context.Context, q querier, lock string) (int, 
 		o.from = rows[len(rows)-1].ID
 	}
 	return len(sent), pubErr
+}
+
+// notInMemory drops the rows of events committed in this process that the
+// relay holds in memory and publishes from there next: while an import
+// commits faster than the relay publishes, reading them from the table as
+// well published most events twice, and read each back first.
+func (o *Outbox) notInMemory(rows []Event) []Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.committed) == 0 {
+		return rows
+	}
+	held := make(map[string]struct{}, len(o.committed))
+	for _, ev := range o.committed {
+		held[ev.ID] = struct{}{}
+	}
+	return slices.DeleteFunc(rows, func(ev Event) bool {
+		_, ok := held[ev.ID]
+		return ok
+	})
 }
 
 // publishBatch publishes evs without waiting for each acknowledgement in

@@ -123,7 +123,20 @@ func TestOutboxRelayRound(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			b, db, o := newRelay(t, url, d.URL)
+			// The table holds what memory does not: events of another
+			// process (or left by this one before a restart).
+			other := events.NewOutbox(db, b.js, nil)
 			ctx := context.Background()
+			streamHolds := func(want uint64, why string) {
+				t.Helper()
+				info, err := b.js.Stream(ctx, b.stream)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if msgs := info.CachedInfo().State.Msgs; msgs != want {
+					t.Fatalf("stream holds %d messages, want %d (%s)", msgs, want, why)
+				}
+			}
 
 			// An event already published (a relay that died before marking
 			// it sent) is acknowledged as a duplicate and counts as sent.
@@ -131,17 +144,27 @@ func TestOutboxRelayRound(t *testing.T) {
 			if err := events.Publish(ctx, b.js, dup); err != nil {
 				t.Fatal(err)
 			}
-			enqueue(t, db, o, dup)
+			enqueue(t, db, other, dup)
 			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
 				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
 			}
-			info, err := b.js.Stream(ctx, b.stream)
-			if err != nil {
+			streamHolds(1, "deduplicated")
+
+			// An event committed here waits for the relay in memory: a
+			// round over the table leaves it to that, so it is read and
+			// published once.
+			held := newEvent(t, ctx, b.subject+".x.held", "held")
+			enqueue(t, db, o, held)
+			if n, err := o.RelayOnce(ctx); err != nil || n != 0 {
+				t.Fatalf("relay of an event held in memory = %d, %v; want 0, nil", n, err)
+			}
+			if err := o.RelayCommitted(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if msgs := info.CachedInfo().State.Msgs; msgs != 1 {
-				t.Fatalf("stream holds %d messages, want 1 (deduplicated)", msgs)
+			if depth, err := o.Depth(ctx); err != nil || depth != 0 {
+				t.Fatalf("depth = %d, %v; want 0", depth, err)
 			}
+			streamHolds(2, "the held event once")
 
 			// A failing publish stops the round: the failed event and the
 			// ones after it stay in the outbox and go again on the next
@@ -149,7 +172,7 @@ func TestOutboxRelayRound(t *testing.T) {
 			// as a duplicate).
 			blocked := newEvent(t, ctx, "nostream"+b.subject+".x", "blocked")
 			later := newEvent(t, ctx, b.subject+".x.later", "later")
-			enqueue(t, db, o, blocked, later)
+			enqueue(t, db, other, blocked, later)
 			if n, err := o.RelayOnce(ctx); err == nil || n != 0 {
 				t.Fatalf("relay = %d, %v; want 0 and an error", n, err)
 			}
@@ -218,11 +241,12 @@ func TestOutboxFallsBackToTable(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			b, db, o := newRelay(t, url, d.URL)
+			other := events.NewOutbox(db, b.js, nil) // another process's, never relaying
 			ctx := context.Background()
 
 			blocked := newEvent(t, ctx, "later"+b.subject+".x", "blocked") // no stream takes it yet
 			later := newEvent(t, ctx, b.subject+".x.later", "later")
-			enqueue(t, db, o, later)
+			enqueue(t, db, other, later) // read from the table: it moves the cursor
 			if n, err := o.RelayOnce(ctx); err != nil || n != 1 {
 				t.Fatalf("relay = %d, %v; want 1, nil", n, err)
 			}

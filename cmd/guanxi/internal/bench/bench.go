@@ -122,6 +122,7 @@ type customersBench struct {
 	version  string
 
 	gen, imp, relay, exp, cp step
+	importCPU                cpuTime
 	importResp               *customerv1.ImportCustomersResponse
 }
 
@@ -248,7 +249,9 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 	progress := customerscli.ProgressConfig{W: b.stderr, Terminal: customerscli.IsTerminal(b.stderr)}
 	checkpoint(ctx, b.postgres, b.logf)
 	b.logf("importing through the customer service (duplicate checks on)")
+	cpuStart := sampleCPU()
 	b.imp = b.importFile(ctx, client, progress)
+	b.importCPU = sampleCPU().since(cpuStart)
 	if b.imp.err != nil {
 		return b.imp.err
 	}
@@ -380,6 +383,9 @@ func (b *customersBench) report(w io.Writer) {
 			r.GetCreatedCount(), r.GetUpdatedCount(), r.GetUnchangedCount(), r.GetFailedCount(), importTarget, verdict(b.imp.rate() >= importTarget))
 	}
 	line("import (gRPC, CSV)", b.imp, importNote)
+	if note := b.importCPU.note(b.imp.rows); note != "" {
+		fmt.Fprintf(w, row, "import CPU", "", "", "", note)
+	}
 	exportNote := ""
 	if b.exp.ran && b.exp.rate() > 0 {
 		projected := exportTargetRows / b.exp.rate()
