@@ -6,7 +6,8 @@ import "embed"
 
 // FS holds the goose SQL files, valid on SQLite and PostgreSQL; a version
 // whose SQL differs between them has a NAME.postgres.sql and a
-// NAME.sqlite.sql file.
+// NAME.sqlite.sql file, and one that only one of them needs has only that
+// one's file.
 //
 //go:embed *.sql
 var FS embed.FS
