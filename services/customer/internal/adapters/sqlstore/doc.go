@@ -118,17 +118,63 @@ var customerColumnList = []string{"id", "state", "type", "kind", "lifecycle_stag
 // customerColumns is customerColumnList for SELECT statements.
 var customerColumns = strings.Join(customerColumnList, ", ")
 
-// customerRow returns c's column values in customerColumns order.
-func customerRow(c domain.Customer) ([]any, error) {
+// customerRow returns c's column values in customerColumns order, and
+// on PostgreSQL its facets after them (see writtenColumns).
+func customerRow(c domain.Customer, dialect sqldb.Dialect) ([]any, error) {
 	d, err := encodeDoc(c)
 	if err != nil {
 		return nil, err
 	}
-	return []any{c.ID, c.State.String(), c.Type.String(), c.Kind.String(), c.Stage.String(),
+	row := []any{c.ID, c.State.String(), c.Type.String(), c.Kind.String(), c.Stage.String(),
 		c.DisplayName, c.Email, c.Phone, c.Locale, c.TimeZone, c.OwnerID, c.TeamID,
 		nullString(c.ExternalID), boolInt(c.PossibleDuplicate), nullString(c.MergedInto),
 		domain.NameKey(c.DisplayName), c.SearchText(), d, c.Version,
-		sqldb.Micros(c.CreateTime), sqldb.Micros(c.UpdateTime), nullTime(c.DeleteTime)}, nil
+		sqldb.Micros(c.CreateTime), sqldb.Micros(c.UpdateTime), nullTime(c.DeleteTime)}
+	if dialect == sqldb.Postgres {
+		row = append(row, facets(c))
+	}
+	return row, nil
+}
+
+// writtenColumns are the columns customerRow fills. PostgreSQL also
+// stores the facets its filters find through an index; SQLite filters read
+// the document.
+func writtenColumns(dialect sqldb.Dialect) []string {
+	cols := customerColumnList[:len(customerColumnList):len(customerColumnList)]
+	if dialect == sqldb.Postgres {
+		cols = append(cols, "facets")
+	}
+	return cols
+}
+
+// facets are the values of c that filters look up by equality, as the
+// entries of the GIN index on customers.facets (PostgreSQL): its tags and
+// its text-like attribute values. Numbers and booleans are left out, as
+// are bare attribute types: numbers are compared by range, which the index
+// cannot answer, and booleans and types match most customers, so they made
+// the index large and slow to write while no plan would use them.
+func facets(c domain.Customer) []string {
+	out := make([]string, 0, len(c.Tags)+len(c.Attributes))
+	for _, t := range c.Tags {
+		out = append(out, tagFacet(t))
+	}
+	for name, v := range c.Attributes {
+		if text := v.Text(); textLike(v.Type) && text != "" {
+			out = append(out, attributeFacet(name, text))
+		}
+	}
+	return out
+}
+
+func tagFacet(tag string) string { return "t:" + tag }
+
+// attributeFacet is the facet of attribute name holding text. Names are
+// lowercase letters, digits and underscores, so "=" ends the name.
+func attributeFacet(name, text string) string { return "a:" + name + "=" + text }
+
+// textLike reports whether values of t are indexed as facets.
+func textLike(t domain.AttributeType) bool {
+	return t == domain.AttrString || t == domain.AttrEnum || t == domain.AttrDate
 }
 
 func scanCustomer(s sqldb.Scanner) (domain.Customer, error) {

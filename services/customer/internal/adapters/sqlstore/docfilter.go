@@ -12,15 +12,18 @@ import (
 
 // docSQL writes the conditions that read tags and attributes out of
 // customers.doc (see doc) in one database's JSON functions. On PostgreSQL
-// they ask the GIN index of migration 00003 by containment where they can:
-// (doc::jsonb) @> {"tags": [...]} or {"attributes": {...}}.
+// a tag, or an attribute's text, is looked up in the GIN index on
+// customers.facets (see facets) instead.
 type docSQL struct{ dialect sqldb.Dialect }
 
-// pgDoc is the indexed expression; the planner matches it as written.
+// pgDoc is the document as JSON.
 const pgDoc = `(customers.doc::jsonb)`
 
 // pgContains is true when the document contains the JSON argument.
 const pgContains = pgDoc + ` @> CAST(? AS jsonb)`
+
+// pgHasFacet is true when the customer has the facet argument.
+const pgHasFacet = `customers.facets @> CAST(? AS text[])`
 
 // anyTag is true for a customer with at least one tag.
 func (d docSQL) anyTag() string {
@@ -33,14 +36,13 @@ func (d docSQL) anyTag() string {
 // hasTag is true for a customer tagged tag.
 func (d docSQL) hasTag(tag string) (string, []any) {
 	if d.dialect == sqldb.Postgres {
-		return pgContains, []any{jsonText(map[string]any{"tags": []string{tag}})}
+		return pgHasFacet, []any{[]string{tagFacet(tag)}}
 	}
 	return `EXISTS (SELECT 1 FROM json_each(customers.doc, '$.tags') WHERE value = ?)`, []any{tag}
 }
 
 // hasAttribute is true for a customer with a value for def. On PostgreSQL
-// it asks for the value's type, which doc always holds: the index has
-// entries for values only, not for keys alone.
+// it asks for the value's type, which doc always holds.
 func (d docSQL) hasAttribute(def domain.AttributeDefinition) (string, []any) {
 	if d.dialect == sqldb.Postgres {
 		return pgContains, []any{attributeDoc(def.Name, "type", def.Type.String())}
@@ -104,9 +106,8 @@ func (d docSQL) attributeField(def domain.AttributeDefinition) aipfilter.Field {
 			v = aipfilter.Value{Kind: aipfilter.String, Text: fmt.Sprint(b), Arg: fmt.Sprint(b)}
 		}
 		if text, ok := v.Arg.(string); ok && d.dialect == sqldb.Postgres && op == aipfilter.Equal &&
-			kind == aipfilter.String && text != "" {
-			// Containment finds the value through the index.
-			return pgContains, []any{attributeDoc(def.Name, "s", text)}, nil
+			textLike(def.Type) && text != "" {
+			return pgHasFacet, []any{[]string{attributeFacet(def.Name, text)}}, nil
 		}
 		cond, cargs, err := aipfilter.Comparison(d.attributeValue(def.Name, def.Type), op, v)
 		if err != nil {

@@ -129,7 +129,7 @@ func customersByExternalID(ctx context.Context, q querier, d sqldb.Dialect, ids 
 func (t *storeTx) CreateCustomers(ctx context.Context, cs []domain.Customer, requestID string) error {
 	rows := make([][]any, len(cs))
 	for i, c := range cs {
-		row, err := customerRow(c)
+		row, err := customerRow(c, t.dialect)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (t *storeTx) CreateCustomers(ctx context.Context, cs []domain.Customer, req
 		}
 		rows[i] = append(row, rid)
 	}
-	err := t.tx.InsertRows(ctx, "customers", append(customerColumnList[:len(customerColumnList):len(customerColumnList)], "request_id"), rows)
+	err := t.tx.InsertRows(ctx, "customers", append(writtenColumns(t.dialect), "request_id"), rows)
 	switch {
 	case requestID != "" && isViolationOf(err, "request_id"):
 		return fmt.Errorf("insert customers: %w", domain.ErrDuplicateRequest)
@@ -152,14 +152,15 @@ func (t *storeTx) CreateCustomers(ctx context.Context, cs []domain.Customer, req
 }
 
 func (t *storeTx) UpdateCustomer(ctx context.Context, c domain.Customer, prevVersion int64) error {
-	row, err := customerRow(c)
+	row, err := customerRow(c, t.dialect)
 	if err != nil {
 		return err
 	}
 	// The version condition makes a concurrent writer that read the same
 	// version lose instead of overwriting the other's change.
-	sets := make([]string, 0, len(customerColumnList)-1)
-	for _, col := range customerColumnList[1:] {
+	cols := writtenColumns(t.dialect)
+	sets := make([]string, 0, len(cols)-1)
+	for _, col := range cols[1:] {
 		sets = append(sets, col+" = ?")
 	}
 	res, err := t.tx.Exec(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`,
