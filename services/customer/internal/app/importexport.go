@@ -150,7 +150,7 @@ func (im *Import) Add(ctx context.Context, rows []ImportRow) error {
 	if err := im.failed(); err != nil {
 		return err
 	}
-	b := &importBatch{done: make(chan struct{})}
+	b := &importBatch{rows: make([]ImportRow, 0, len(rows)), done: make(chan struct{})}
 	for _, r := range rows {
 		if r.ParseError != nil {
 			b.unread = append(b.unread, *r.ParseError)
@@ -454,9 +454,11 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 		}
 	}
 	actor := callerOf(ctx).Actor
-	var creates []domain.Customer
-	var changes []domain.OwnershipChange
-	var evs []domain.Event
+	// Sized for a batch of new customers, the common case: growing these
+	// copied every customer several times over.
+	creates := make([]domain.Customer, 0, len(plan))
+	changes := make([]domain.OwnershipChange, 0, len(plan))
+	evs := make([]domain.Event, 0, len(plan))
 	for _, p := range plan {
 		c := p.next
 		if p.prev != nil && len(p.changed) == 0 {

@@ -134,14 +134,16 @@ func ContactKey(kind, value string) string {
 // repeats.
 func (p Profile) Contacts() []Contact {
 	var out []Contact
-	seen := map[string]bool{}
+	var keys []string // of out; a profile has a handful of contacts
 	add := func(field, value string) {
-		c := Contact{Field: field, Value: value}
-		if value == "" || seen[c.Key()] {
+		if value == "" {
 			return
 		}
-		seen[c.Key()] = true
-		out = append(out, c)
+		c := Contact{Field: field, Value: value}
+		if k := c.Key(); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+			out = append(out, c)
+		}
 	}
 	add("email", p.Email)
 	for _, e := range p.OtherEmails {
