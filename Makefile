@@ -46,6 +46,19 @@ bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="cus
 	go build -o $(BIN)/guanxi ./cmd/guanxi
 	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
 
+.PHONY: fuzz
+# Every parser of outside input: module, package, fuzz target.
+FUZZ_TARGETS := platform:./aipfilter:FuzzCompile \
+                services/customer:./importfile:FuzzReader \
+                services/customer:./internal/domain:FuzzNormalizePhone \
+                services/interaction:./internal/adapters/events:FuzzDecodeIngestEvent \
+                services/notification:./internal/domain:FuzzTemplate
+FUZZTIME ?= 5m
+fuzz: ## Fuzz every parser of outside input for FUZZTIME each (5m); crashers land in the package's testdata/fuzz and then run with make test.
+	@set -e; for t in $(FUZZ_TARGETS); do IFS=: read -r m pkg fn <<< "$$t"; \
+		echo "== $$fn in $$m/$${pkg#./} for $(FUZZTIME)"; \
+		(cd $$m && go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg); done
+
 .PHONY: vet
 vet: ## go vet every module with GOWORK=off, so each also builds (tests included) on its own.
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go vet ./...); done

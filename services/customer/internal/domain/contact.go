@@ -56,8 +56,18 @@ func normalizePhone(s string) (string, error) {
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", fmt.Errorf("is not a valid phone number (numbers without a +country code are read as Chinese)")
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// phonenumbers takes some German numbers of 16 digits as valid; E.164
+	// allows 15 (found by FuzzNormalizePhone).
+	if len(e164) > 1+maxE164Digits {
+		return "", fmt.Errorf("has more than %d digits, the most an international number has", maxE164Digits)
+	}
+	return e164, nil
 }
+
+// maxE164Digits is the most digits an E.164 number has, country code
+// included.
+const maxE164Digits = 15
 
 // cnMobile is libphonenumber's own pattern of Chinese mobile numbers
 // (national, 11 digits), read from its metadata so it stays in step with
