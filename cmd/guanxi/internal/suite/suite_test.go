@@ -25,11 +25,16 @@ import (
 // returns its endpoints and a function that stops it and waits.
 func startSuite(t *testing.T, dataDir string) (suite.Endpoints, func()) {
 	t.Helper()
+	return startSuiteLogging(t, dataDir, slog.New(slog.DiscardHandler))
+}
+
+// startSuiteLogging is startSuite with the suite's logs going to logger.
+func startSuiteLogging(t *testing.T, dataDir string, logger *slog.Logger) (suite.Endpoints, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan suite.Endpoints, 1)
 	done := make(chan error, 1)
 	cfg := suite.Config{Host: "127.0.0.1", DataDir: dataDir}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
 		done <- suite.Run(ctx, cfg, logger, func(e suite.Endpoints) { ready <- e })
 	}()
