@@ -40,6 +40,16 @@ type Config struct {
 	NotificationAddr string `env:"NOTIFICATION_ADDR" envDefault:"127.0.0.1:7105"`
 	// MaxBodyBytes caps request bodies so one client cannot exhaust memory.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// RateLimit is how many requests a second each caller may make through
+	// the REST edge, RateBurst how many at once (default: one second's
+	// worth); beyond it a request gets 429 with Retry-After. 0 leaves
+	// callers unlimited.
+	RateLimit float64 `env:"RATE_LIMIT" envDefault:"0"`
+	RateBurst int     `env:"RATE_BURST" envDefault:"0"`
+	// RedisURL, when set, keeps the rate limits in Redis, so that every
+	// gateway replica counts a caller's requests together; without it each
+	// counts its own.
+	RedisURL string `env:"REDIS_URL"`
 	// Listener, when set, is served instead of listening on HTTPAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -60,7 +70,12 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	defer backends.close()
 
-	handler, err := newHandler(ctx, cfg, backends, logger)
+	lim, closeLimiter, err := newLimiter(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+	handler, err := newHandler(ctx, cfg, backends, lim, logger)
 	if err != nil {
 		return err
 	}
@@ -143,7 +158,7 @@ func (s backendSet) close() {
 }
 
 // newHandler builds the HTTP handler: REST routes, OpenAPI and probes.
-func newHandler(ctx context.Context, cfg Config, backends backendSet, logger *slog.Logger) (http.Handler, error) {
+func newHandler(ctx context.Context, cfg Config, backends backendSet, lim limiter, logger *slog.Logger) (http.Handler, error) {
 	rest := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			// Zero values are shown (a new member has "pointsBalance": "0").
@@ -171,7 +186,11 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, logger *sl
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", limitBody(rest, cfg.MaxBodyBytes))
+	var api http.Handler = limitBody(rest, cfg.MaxBodyBytes)
+	if lim != nil {
+		api = limitRate(api, lim, logger)
+	}
+	mux.Handle("/v1/", api)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

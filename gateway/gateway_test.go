@@ -40,6 +40,12 @@ func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest
 // other four services are down.
 func startGateway(t *testing.T) string {
 	t.Helper()
+	return startGatewayWith(t, func(*gateway.Config) {})
+}
+
+// startGatewayWith is startGateway with the configuration changed by set.
+func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,6 +72,7 @@ func startGateway(t *testing.T) string {
 		MaxBodyBytes: 1024,
 		Listener:     httpLis,
 	}
+	set(&cfg)
 	testinfra.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, logger) })
 	return "http://" + httpLis.Addr().String()
 }
@@ -125,5 +132,35 @@ func TestGateway(t *testing.T) {
 				t.Errorf("body %s leaks %s", body, tc.wantNotIn)
 			}
 		})
+	}
+}
+
+// TestGatewayRateLimit: with a rate set, the REST edge answers a caller's
+// requests past the burst with 429 and Retry-After; the probes are not
+// limited.
+func TestGatewayRateLimit(t *testing.T) {
+	t.Parallel()
+	base := startGatewayWith(t, func(c *gateway.Config) { c.RateLimit, c.RateBurst = 0.5, 2 })
+	actor := http.Header{"X-Guanxi-Actor": {"integration-1"}, "Content-Type": {"application/json"}}
+	for i := range 2 {
+		if code, body := request(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, actor); code != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i+1, code, body)
+		}
+	}
+	req, err := http.NewRequest("POST", base+"/v1/customers", strings.NewReader(`{"displayName":"a"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = actor
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("past the burst: %d, Retry-After %q; want 429 and 2", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if code, _ := request(t, "GET", base+"/healthz", "", actor); code != http.StatusOK {
+		t.Fatalf("healthz while limited: %d", code)
 	}
 }
