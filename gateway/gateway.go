@@ -50,6 +50,10 @@ type Config struct {
 	// gateway replica counts a caller's requests together; without it each
 	// counts its own.
 	RedisURL string `env:"REDIS_URL"`
+	// CORSOrigins are the web origins browsers may call the REST edge from
+	// ("https://crm.example.com", or "*" for any), comma-separated; none
+	// by default.
+	CORSOrigins []string `env:"CORS_ORIGINS"`
 	// Listener, when set, is served instead of listening on HTTPAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -199,7 +203,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, lim limite
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
 	})
-	return otelhttp.NewHandler(mux, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+	return otelhttp.NewHandler(allowCORS(mux, cfg.CORSOrigins), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
 	})), nil
 }

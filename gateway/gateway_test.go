@@ -164,3 +164,47 @@ func TestGatewayRateLimit(t *testing.T) {
 		t.Fatalf("healthz while limited: %d", code)
 	}
 }
+
+// TestGatewayCORS: a listed origin gets its preflight answered and its
+// answers marked readable; another origin's preflight is refused.
+func TestGatewayCORS(t *testing.T) {
+	t.Parallel()
+	base := startGatewayWith(t, func(c *gateway.Config) { c.CORSOrigins = []string{"https://crm.example.com"} })
+	preflight := func(origin string) *http.Response {
+		req, err := http.NewRequest("OPTIONS", base+"/v1/customers", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, idempotency-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	ok := preflight("https://crm.example.com")
+	if ok.StatusCode != http.StatusNoContent || ok.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" ||
+		!strings.Contains(ok.Header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") {
+		t.Fatalf("preflight of a listed origin: %d %v", ok.StatusCode, ok.Header)
+	}
+	if bad := preflight("https://evil.example"); bad.StatusCode != http.StatusForbidden || bad.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight of another origin: %d %v", bad.StatusCode, bad.Header)
+	}
+	req, err := http.NewRequest("POST", base+"/v1/customers", strings.NewReader(`{"displayName":"a"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://crm.example.com")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" {
+		t.Fatalf("request from a listed origin: %d %v", resp.StatusCode, resp.Header)
+	}
+}
