@@ -20,6 +20,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -90,7 +91,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 		}
 	}
+	// The REST edge listens with TLS when the deployment has a
+	// certificate, without asking callers for one.
+	tlsFiles, err := tlsconfig.Process()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := tlsFiles.Server(false)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
+		TLSConfig:         tlsCfg,
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -101,7 +113,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	logger.Info("gateway listening", slog.String("addr", lis.Addr().String()))
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
+	go func() {
+		if tlsCfg != nil {
+			served <- srv.ServeTLS(lis, "", "")
+			return
+		}
+		served <- srv.Serve(lis)
+	}()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve http: %w", err)

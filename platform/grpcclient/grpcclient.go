@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
 
 // DefaultTimeout bounds calls whose context has no deadline, so a hung
@@ -32,15 +34,24 @@ const serviceConfig = `{
 }`
 
 // Dial creates a client connection to target (connecting lazily). Transport
-// is plaintext unless opts supply credentials; opts are applied after the
-// defaults and so override them.
+// is plaintext unless the process's TLS files (see tlsconfig) or opts
+// supply credentials; opts are applied after the defaults and so override
+// them.
 func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	files, err := tlsconfig.Process()
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
+	secure, err := files.DialOptions()
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
 	all := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithChainUnaryInterceptor(defaultTimeout),
-	}, opts...)
+	}, append(secure, opts...)...)
 	conn, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
 
 // DrainTimeout bounds how long shutdown waits for NATS to flush pending
@@ -121,7 +122,15 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 	}
-	h.Server = grpcserver.New(logger)
+	tlsFiles, err := tlsconfig.Process()
+	if err != nil {
+		return nil, err
+	}
+	serverOpts, err := tlsFiles.ServerOptions()
+	if err != nil {
+		return nil, err
+	}
+	h.Server = grpcserver.New(logger, serverOpts...)
 	return h, nil
 }
 

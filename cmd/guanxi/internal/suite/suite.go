@@ -23,6 +23,7 @@ import (
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 	"github.com/guanxi-crm/guanxi/services/customer"
 	"github.com/guanxi-crm/guanxi/services/interaction"
 	"github.com/guanxi-crm/guanxi/services/loyalty"
@@ -172,7 +173,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	start("notification", func(ctx context.Context, l *slog.Logger) error { return notification.Run(ctx, notificationCfg, l) })
 	start("gateway", func(ctx context.Context, l *slog.Logger) error { return gateway.Run(ctx, gatewayCfg, l) })
 
-	endpoints := Endpoints{HTTP: "http://" + addr("http"), NATS: natsURL}
+	scheme := "http://"
+	if tlsFiles, _ := tlsconfig.Process(); tlsFiles.CertFile != "" { // a bad setup fails the gateway
+		scheme = "https://"
+	}
+	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
 	}
