@@ -142,7 +142,7 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 	}
 	for _, c := range contacts {
 		if owner, ok := owners[c.Key()]; ok && owner != self {
-			return &domain.DuplicateError{Field: c.Field, Value: c.Value, ExistingID: owner}
+			return &domain.DuplicateError{Field: c.Field, ExistingID: owner}
 		}
 	}
 	return nil

@@ -512,7 +512,7 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 func firstTaken(contacts []domain.Contact, owners map[string]string, self string) *domain.DuplicateError {
 	for _, ct := range contacts {
 		if owner, ok := owners[ct.Key()]; ok && owner != self {
-			return &domain.DuplicateError{Field: ct.Field, Value: ct.Value, ExistingID: owner}
+			return &domain.DuplicateError{Field: ct.Field, ExistingID: owner}
 		}
 	}
 	return nil

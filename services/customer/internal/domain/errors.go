@@ -61,15 +61,15 @@ func (e *StateError) Error() string {
 type DuplicateError struct {
 	// Field is the profile field holding the contact, e.g. "phone".
 	Field string
-	// Value is the normalized contact.
-	Value string
 	// ExistingID is the customer the contact belongs to.
 	ExistingID string
 }
 
-// Error names the existing customer.
+// Error names the field and the existing customer, not the contact: error
+// texts end up in logs and import reports, which must not carry personal
+// data (the caller knows what it sent).
 func (e *DuplicateError) Error() string {
-	return fmt.Sprintf("%s %s already belongs to customer %s", e.Field, e.Value, e.ExistingID)
+	return fmt.Sprintf("%s already belongs to customer %s", e.Field, e.ExistingID)
 }
 
 // ConflictError: the operation conflicts with the existing state of another
