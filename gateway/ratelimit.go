@@ -54,18 +54,22 @@ type limiter interface {
 // memoryLimiter keeps the callers' tats in this process: each gateway
 // replica limits on its own.
 type memoryLimiter struct {
-	rate rate
-	mu   sync.Mutex
-	tats map[string]time.Time
+	rate  rate
+	mu    sync.Mutex
+	tats  map[string]time.Time
+	swept time.Time // when tats was last swept of idle callers
 }
 
 func newMemoryLimiter(r rate) *memoryLimiter {
 	return &memoryLimiter{rate: r, tats: map[string]time.Time{}}
 }
 
-// maxIdleCallers bounds the callers kept before the limiter forgets those
-// whose tat has passed (they are back to a full burst anyway).
-const maxIdleCallers = 10_000
+// Past sweepAbove callers, the limiter forgets those whose tat has passed
+// (they are back to a full burst anyway), at most once a sweepEvery.
+const (
+	sweepAbove = 10_000
+	sweepEvery = time.Second
+)
 
 func (l *memoryLimiter) allow(_ context.Context, caller string, now time.Time) (time.Duration, error) {
 	l.mu.Lock()
@@ -74,7 +78,8 @@ func (l *memoryLimiter) allow(_ context.Context, caller string, now time.Time) (
 	if wait > 0 {
 		return wait, nil
 	}
-	if len(l.tats) >= maxIdleCallers {
+	if len(l.tats) >= sweepAbove && now.Sub(l.swept) >= sweepEvery {
+		l.swept = now
 		for k, t := range l.tats {
 			if t.Before(now) {
 				delete(l.tats, k)
