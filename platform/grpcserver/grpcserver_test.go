@@ -1,7 +1,6 @@
 package grpcserver_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
 )
 
 // testService is a hand-written service description, so the test needs no
@@ -63,35 +62,17 @@ func unary(fn func(context.Context) error) func(any, context.Context, func(any) 
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	conn   *grpc.ClientConn
 	srv    *grpcserver.Server
-	logs   *syncBuffer
+	logs   *testinfra.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testinfra.Buffer{}
 	srv := grpcserver.New(slog.New(slog.NewJSONHandler(logs, nil)))
 	srv.RegisterService(&testService, struct{}{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -189,26 +189,8 @@ func newID(t *testing.T) string {
 	return id.String()
 }
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestWelcomeMessage(t *testing.T) {
-	var logs lockedBuffer
+	var logs testinfra.Buffer
 	h := startLogging(t, nil, io.MultiWriter(&logs, t.Output()))
 	custA := newID(t)
 	eventA := newID(t)

@@ -1,9 +1,7 @@
 package customerscli
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,27 +49,10 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-// syncBuffer is written by the progress goroutine while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// testinfra.Buffer is written by the progress goroutine while the test reads.
 func TestProgressOnATerminalRedrawsOneLine(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testinfra.Buffer
 	p := startProgress(progressConfig{W: &out, Terminal: true, Interval: time.Millisecond}, "import", 1000)
 	p.addBytes(500)
 	testinfra.Eventually(t, 5*time.Second, "progress drawn at 50%", func() bool { return strings.Contains(out.String(), "(50%)") })
@@ -89,7 +70,7 @@ func TestProgressOnATerminalRedrawsOneLine(t *testing.T) {
 
 func TestProgressInALogWritesLines(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testinfra.Buffer
 	p := startProgress(progressConfig{W: &out, Interval: time.Millisecond}, "export", 0)
 	p.addRows(42)
 	testinfra.Eventually(t, 5*time.Second, "a progress line", func() bool { return strings.Contains(out.String(), "export: 42 rows, ") })

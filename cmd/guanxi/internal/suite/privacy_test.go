@@ -1,12 +1,10 @@
 package suite_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,31 +14,13 @@ import (
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
-// lockedBuffer collects the logs of every service of the suite.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestLogsCarryNoPersonalData runs a customer's whole life through the
 // suite with every service logging at debug level: creation, a refused
 // duplicate, an update, a search by name, purchases and calls matched by
 // phone, an import with a bad row, the welcome message, erasure. No
 // recognizable name, email, phone or address may reach the logs.
 func TestLogsCarryNoPersonalData(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testinfra.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e, stop := startSuiteLogging(t, t.TempDir(), logger)
 	stopped := false
