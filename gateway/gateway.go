@@ -55,6 +55,15 @@ type Config struct {
 	// ("https://crm.example.com", or "*" for any), comma-separated; none
 	// by default.
 	CORSOrigins []string `env:"CORS_ORIGINS"`
+	// With JWTSecret (HS256, at least 32 bytes) or JWKSFile (the public
+	// keys of RS256 and ES256 tokens, as a JWK Set), every REST request
+	// needs a bearer token signed with one of them, unexpired, and from
+	// JWTIssuer for JWTAudience when those are set; its subject is the
+	// caller. Without either the edge is open.
+	JWTSecret   string `env:"JWT_SECRET" secret:"true"`
+	JWKSFile    string `env:"JWKS_FILE"`
+	JWTIssuer   string `env:"JWT_ISSUER"`
+	JWTAudience string `env:"JWT_AUDIENCE"`
 	// Listener, when set, is served instead of listening on HTTPAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -75,12 +84,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	defer backends.close()
 
+	auth, err := newAuthenticator(cfg)
+	if err != nil {
+		return err
+	}
 	lim, closeLimiter, err := newLimiter(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeLimiter()
-	handler, err := newHandler(ctx, cfg, backends, lim, logger)
+	handler, err := newHandler(ctx, cfg, backends, guards{auth: auth, limiter: lim}, logger)
 	if err != nil {
 		return err
 	}
@@ -180,7 +193,13 @@ func (s backendSet) close() {
 }
 
 // newHandler builds the HTTP handler: REST routes, OpenAPI and probes.
-func newHandler(ctx context.Context, cfg Config, backends backendSet, lim limiter, logger *slog.Logger) (http.Handler, error) {
+// guards are what stands before the REST routes; nil ones are off.
+type guards struct {
+	auth    *authenticator
+	limiter limiter
+}
+
+func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, logger *slog.Logger) (http.Handler, error) {
 	rest := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			// Zero values are shown (a new member has "pointsBalance": "0").
@@ -208,11 +227,13 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, lim limite
 	}
 
 	mux := http.NewServeMux()
+	// Authentication goes first, so that the rate limit counts against the
+	// verified caller.
 	var api http.Handler = limitBody(rest, cfg.MaxBodyBytes)
-	if lim != nil {
-		api = limitRate(api, lim, logger)
+	if g.limiter != nil {
+		api = limitRate(api, g.limiter, logger)
 	}
-	mux.Handle("/v1/", api)
+	mux.Handle("/v1/", authenticate(api, g.auth, logger))
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

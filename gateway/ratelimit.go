@@ -143,7 +143,8 @@ func newLimiter(cfg Config) (limiter, func(), error) {
 }
 
 // callerKey is who a request counts against: the caller the request names
-// (X-Guanxi-Actor), or else its client address.
+// (X-Guanxi-Actor, which authentication sets to the verified subject when
+// the edge requires tokens), or else its client address.
 func callerKey(r *http.Request) string {
 	if actor := r.Header.Get("X-Guanxi-Actor"); actor != "" {
 		return "actor:" + actor
