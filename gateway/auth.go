@@ -75,8 +75,8 @@ func newAuthenticator(cfg Config) (*authenticator, error) {
 
 // subject verifies r's bearer token and returns its subject.
 func (a *authenticator) subject(r *http.Request) (string, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" { // the scheme is case-insensitive (RFC 9110)
 		return "", errors.New("a bearer token is required")
 	}
 	var claims jwt.RegisteredClaims

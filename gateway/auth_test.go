@@ -92,7 +92,7 @@ func TestGatewayBearerTokens(t *testing.T) {
 		{"no expiry", "Bearer " + sign(jwt.SigningMethodHS256, noExp, "", []byte(secret)), "", http.StatusUnauthorized},
 		{"other issuer", "Bearer " + sign(jwt.SigningMethodHS256, otherIssuer, "", []byte(secret)), "", http.StatusUnauthorized},
 		{"alg none", "Bearer " + unsigned, "", http.StatusUnauthorized},
-		{"ES256 from the JWKS", "Bearer " + sign(jwt.SigningMethodES256, claims("bob", time.Hour), "k1", signing), "bob", http.StatusOK},
+		{"ES256 from the JWKS", "bearer " + sign(jwt.SigningMethodES256, claims("bob", time.Hour), "k1", signing), "bob", http.StatusOK},
 		{"ES256, unknown key", "Bearer " + sign(jwt.SigningMethodES256, claims("bob", time.Hour), "k1", stranger), "", http.StatusUnauthorized},
 		{"no subject", "Bearer " + sign(jwt.SigningMethodHS256, claims("", time.Hour), "", []byte(secret)), "", http.StatusUnauthorized},
 	} {
