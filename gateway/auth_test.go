@@ -101,18 +101,9 @@ func TestGatewayBearerTokens(t *testing.T) {
 			if tc.auth != "" {
 				h.Set("Authorization", tc.auth)
 			}
-			req, err := http.NewRequest("POST", base+"/v1/customers", strings.NewReader(`{"displayName":"a"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header = h
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp, body := send(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, h)
 			var out map[string]any
-			_ = json.NewDecoder(resp.Body).Decode(&out)
+			_ = json.Unmarshal([]byte(body), &out)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d %v, want %d", resp.StatusCode, out, tc.want)
 			}

@@ -79,6 +79,14 @@ func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 
 func request(t *testing.T, method, url, body string, header http.Header) (int, string) {
 	t.Helper()
+	resp, b := send(t, method, url, body, header)
+	return resp.StatusCode, b
+}
+
+// send is request for tests that read the answer's headers too; the
+// response's body is read and closed.
+func send(t *testing.T, method, url, body string, header http.Header) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +100,7 @@ func request(t *testing.T, method, url, body string, header http.Header) (int, s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestGateway(t *testing.T) {
@@ -147,16 +155,7 @@ func TestGatewayRateLimit(t *testing.T) {
 			t.Fatalf("request %d within the burst: %d %s", i+1, code, body)
 		}
 	}
-	req, err := http.NewRequest("POST", base+"/v1/customers", strings.NewReader(`{"displayName":"a"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = actor
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := send(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, actor)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
 		t.Fatalf("past the burst: %d, Retry-After %q; want 429 and 2", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
@@ -171,18 +170,8 @@ func TestGatewayCORS(t *testing.T) {
 	t.Parallel()
 	base := startGatewayWith(t, func(c *gateway.Config) { c.CORSOrigins = []string{"https://crm.example.com"} })
 	preflight := func(origin string) *http.Response {
-		req, err := http.NewRequest("OPTIONS", base+"/v1/customers", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Origin", origin)
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "content-type, idempotency-key")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := send(t, "OPTIONS", base+"/v1/customers", "", http.Header{"Origin": {origin},
+			"Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type, idempotency-key"}})
 		return resp
 	}
 	ok := preflight("https://crm.example.com")
@@ -193,17 +182,8 @@ func TestGatewayCORS(t *testing.T) {
 	if bad := preflight("https://evil.example"); bad.StatusCode != http.StatusForbidden || bad.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("preflight of another origin: %d %v", bad.StatusCode, bad.Header)
 	}
-	req, err := http.NewRequest("POST", base+"/v1/customers", strings.NewReader(`{"displayName":"a"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", "https://crm.example.com")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := send(t, "POST", base+"/v1/customers", `{"displayName":"a"}`,
+		http.Header{"Origin": {"https://crm.example.com"}, "Content-Type": {"application/json"}})
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" {
 		t.Fatalf("request from a listed origin: %d %v", resp.StatusCode, resp.Header)
 	}

@@ -38,11 +38,7 @@ const serviceConfig = `{
 // supply credentials; opts are applied after the defaults and so override
 // them.
 func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
-	files, err := tlsconfig.Process()
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", target, err)
-	}
-	secure, err := files.DialOptions()
+	secure, err := tlsconfig.ProcessDialOptions()
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
@@ -51,7 +47,8 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithChainUnaryInterceptor(defaultTimeout),
-	}, append(secure, opts...)...)
+	}, secure...) // secure is shared: never append to it
+	all = append(all, opts...)
 	conn, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)

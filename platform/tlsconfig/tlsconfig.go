@@ -49,6 +49,16 @@ func Load() (Files, error) {
 // process use.
 var Process = sync.OnceValues(Load)
 
+// ProcessDialOptions are Process's DialOptions, made once: every dial of
+// the process shares them instead of reading the files again.
+var ProcessDialOptions = sync.OnceValues(func() ([]grpc.DialOption, error) {
+	f, err := Process()
+	if err != nil {
+		return nil, err
+	}
+	return f.DialOptions()
+})
+
 // Server is the TLS configuration of a server, nil without a certificate.
 // With a CA, clients must present a certificate it signed when
 // requireClientCert is set (the gRPC services); the HTTP edge, which
