@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
@@ -55,6 +56,12 @@ type Options struct {
 	// and guanxi dev bind their ports up front). The Host owns it from a
 	// successful Start on.
 	Listener net.Listener
+
+	// Auth verifies callers' tokens, and Policy says which roles may call
+	// which of the service's RPCs: every call without a valid token is
+	// refused.
+	Auth   auth.Config
+	Policy auth.Policy
 }
 
 // Host holds what Start opened. Its fields are for building the service
@@ -79,7 +86,8 @@ type loop struct {
 }
 
 // Start opens and migrates the database, connects to NATS, ensures the
-// service's stream and binds the gRPC listener. On failure it releases what
+// service's stream and binds the gRPC listener, guarded by opts.Auth and
+// opts.Policy. On failure it releases what
 // it opened (a Listener passed in opts stays the caller's). A nil logger
 // means slog.Default().
 func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err error) {
@@ -91,6 +99,11 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		attrs = append(attrs, config.Attr(opts.Config))
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "starting "+opts.Name+" service", attrs...)
+	// A setup that cannot verify tokens fails before anything is opened.
+	verifier, err := auth.NewVerifier(opts.Auth)
+	if err != nil {
+		return nil, err
+	}
 	h := &Host{Logger: logger, name: opts.Name}
 	defer func() {
 		if err != nil {
@@ -130,6 +143,7 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if err != nil {
 		return nil, err
 	}
+	serverOpts = append(serverOpts, auth.NewGuard(verifier, opts.Policy, logger).ServerOptions()...)
 	h.Server = grpcserver.New(logger, serverOpts...)
 	return h, nil
 }

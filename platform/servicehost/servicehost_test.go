@@ -31,6 +31,7 @@ func options(t *testing.T, natsURL string) servicehost.Options {
 		Stream:         stream,
 		StreamSubjects: []string{stream + ".>"},
 		GRPCAddr:       "127.0.0.1:0",
+		Auth:           testinfra.AuthConfig(t),
 	}
 }
 

@@ -1,0 +1,41 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/guanxi-crm/guanxi/platform/config"
+)
+
+// MinSecretBytes is the shortest HS256 secret accepted: as long as the
+// hash, so the key is not the weak point.
+const MinSecretBytes = 32
+
+// Config is the deployment's token setup, read from GUANXI_AUTH_* by every
+// process. Secret is required: tokens signed with it are accepted, and
+// services sign their own calls to each other with it. JWKSFile adds the
+// public keys of an identity provider, whose RS256 and ES256 tokens are
+// then accepted as well. Issuer and Audience, when set, must match the
+// tokens' iss and aud.
+type Config struct {
+	Secret   string `env:"SECRET" secret:"true"`
+	JWKSFile string `env:"JWKS_FILE"`
+	Issuer   string `env:"ISSUER"`
+	Audience string `env:"AUDIENCE"`
+}
+
+// LoadConfig reads Config from the GUANXI_AUTH_* variables.
+func LoadConfig() (Config, error) {
+	return config.Load[Config]("GUANXI_AUTH_")
+}
+
+// Validate reports a setup that cannot work, naming the variable.
+func (c Config) Validate() error {
+	if c.Secret == "" {
+		return errors.New("GUANXI_AUTH_SECRET is required: the key services verify tokens with and sign their calls to each other with (guanxi dev makes one)")
+	}
+	if len(c.Secret) < MinSecretBytes {
+		return fmt.Errorf("GUANXI_AUTH_SECRET must be at least %d bytes", MinSecretBytes)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"google.golang.org/grpc"
+)
+
+// clockSkew is the leeway given to exp and nbf between the clocks of the
+// token's issuer and the verifier.
+const clockSkew = 30 * time.Second
+
+// Claims are the claims of a guanxi token: the registered ones and the
+// caller's roles, teams and permissions.
+type Claims struct {
+	jwt.RegisteredClaims
+	Roles       []Role   `json:"roles,omitempty"`
+	Teams       []string `json:"teams,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// Verifier checks bearer tokens against a Config.
+type Verifier struct {
+	parser *jwt.Parser
+	key    jwt.Keyfunc
+}
+
+// NewVerifier returns the verifier of cfg, which must Validate.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	secret := []byte(cfg.Secret)
+	methods := []string{jwt.SigningMethodHS256.Alg()}
+	var jwks keyfunc.Keyfunc
+	if cfg.JWKSFile != "" {
+		raw, err := os.ReadFile(cfg.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("GUANXI_AUTH_JWKS_FILE: %w", err)
+		}
+		if jwks, err = keyfunc.NewJWKSetJSON(json.RawMessage(raw)); err != nil {
+			return nil, fmt.Errorf("GUANXI_AUTH_JWKS_FILE %s: %w", cfg.JWKSFile, err)
+		}
+		methods = append(methods, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())
+	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(clockSkew)}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	key := func(t *jwt.Token) (any, error) {
+		// WithValidMethods has already refused algorithms not configured,
+		// so an HS256 token never meets a public key or the reverse.
+		if t.Method.Alg() == jwt.SigningMethodHS256.Alg() {
+			return secret, nil
+		}
+		return jwks.Keyfunc(t)
+	}
+	return &Verifier{parser: jwt.NewParser(opts...), key: key}, nil
+}
+
+// Verify checks token and returns the identity it carries. The error says
+// why a token is refused, for the log only: telling the caller would help
+// forge one.
+func (v *Verifier) Verify(token string) (Identity, error) {
+	var claims Claims
+	if _, err := v.parser.ParseWithClaims(token, &claims, v.key); err != nil {
+		return Identity{}, err
+	}
+	if claims.Subject == "" {
+		return Identity{}, errors.New("the token names no subject")
+	}
+	for _, r := range claims.Roles {
+		if !knownRole(r) {
+			return Identity{}, fmt.Errorf("the token names an unknown role %q", r)
+		}
+	}
+	return Identity{Subject: claims.Subject, Roles: claims.Roles, Teams: claims.Teams,
+		Permissions: claims.Permissions, Actor: claims.Subject}, nil
+}
+
+func knownRole(r Role) bool {
+	for _, k := range Roles {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// BearerToken returns the token of an Authorization value ("Bearer x"); the
+// scheme is case-insensitive (RFC 9110).
+func BearerToken(authorization string) (string, bool) {
+	scheme, token, _ := strings.Cut(authorization, " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// Issue signs a token for id, valid for ttl, with cfg's secret, issuer and
+// audience: the tokens services present to each other, the bootstrap admin
+// token of guanxi dev, and tests' callers.
+func Issue(cfg Config, id Identity, ttl time.Duration) (string, error) {
+	if err := cfg.Validate(); err != nil {
+		return "", err
+	}
+	now := time.Now()
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject: id.Subject, Issuer: cfg.Issuer,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Roles: id.Roles, Teams: id.Teams, Permissions: id.Permissions,
+	}
+	if cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{cfg.Audience}
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(cfg.Secret))
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return signed, nil
+}
+
+// Token is gRPC per-call credentials presenting a fixed bearer token: a
+// person's or an integration's, for the CLI and tests.
+type Token string
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (t Token) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials. Tokens
+// also go over plaintext, on one machine; deployments across machines
+// configure TLS (platform/tlsconfig).
+func (Token) RequireTransportSecurity() bool { return false }
+
+// serviceTokenTTL is how long a service's own token lives; it is renewed
+// a minute before it ends.
+const serviceTokenTTL = 15 * time.Minute
+
+// ServiceCredentials are the per-call credentials of service name calling
+// another service: a Service token it signs itself and renews.
+type ServiceCredentials struct {
+	cfg  Config
+	name string
+
+	mu      sync.Mutex
+	token   string
+	renewAt time.Time
+}
+
+// NewServiceCredentials returns the credentials of service name; cfg must
+// Validate.
+func NewServiceCredentials(cfg Config, name string) (*ServiceCredentials, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &ServiceCredentials{cfg: cfg, name: name}, nil
+}
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (c *ServiceCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); c.token == "" || now.After(c.renewAt) {
+		token, err := Issue(c.cfg, Identity{Subject: "svc:" + c.name, Roles: []Role{Service}}, serviceTokenTTL)
+		if err != nil {
+			return nil, err
+		}
+		c.token, c.renewAt = token, now.Add(serviceTokenTTL-time.Minute)
+	}
+	return map[string]string{"authorization": "Bearer " + c.token}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (*ServiceCredentials) RequireTransportSecurity() bool { return false }
+
+// ServiceDialOption is the dial option with which service name signs its
+// calls to other services; cfg must Validate.
+func ServiceDialOption(cfg Config, name string) (grpc.DialOption, error) {
+	creds, err := NewServiceCredentials(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.WithPerRPCCredentials(creds), nil
+}
