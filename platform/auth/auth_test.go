@@ -177,6 +177,7 @@ func TestGuard(t *testing.T) {
 		{"no role", read, []string{"authorization", token(Identity{Subject: "n"})}, codes.PermissionDenied, ""},
 		{"admin", read, []string{"authorization", token(Identity{Subject: "root", Roles: []Role{Admin}})}, codes.OK, "root"},
 		{"service for a person", read, []string{"authorization", service, ActorMetadata, "am-li"}, codes.OK, "am-li"},
+		{"service for nobody", read, []string{"authorization", service}, codes.OK, ""},
 		{"export without the permission", export, []string{"authorization", token(Identity{Subject: "m", Roles: []Role{Manager}})}, codes.PermissionDenied, ""},
 		{"export with it", export, []string{"authorization", token(Identity{Subject: "m", Roles: []Role{Manager}, Permissions: []string{PermissionExport}})}, codes.OK, "m"},
 		{"export, permission without the role", export, []string{"authorization", token(Identity{Subject: "a", Roles: []Role{Agent}, Permissions: []string{PermissionExport}})}, codes.PermissionDenied, ""},

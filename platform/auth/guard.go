@@ -143,8 +143,13 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 		g.logger.InfoContext(ctx, "call refused: bad bearer token", slog.String("method", method), slog.String("reason", err.Error()))
 		return nil, status.Error(codes.Unauthenticated, "a valid bearer token is required")
 	}
-	if actor := md.Get(ActorMetadata); id.Has(Service) && len(actor) > 0 && strings.TrimSpace(actor[0]) != "" {
-		id.Actor = strings.TrimSpace(actor[0])
+	if id.Has(Service) {
+		// A service calls for the person it names, or for nobody: its own
+		// account never owns customers or signs audit entries.
+		id.Actor = ""
+		if actor := md.Get(ActorMetadata); len(actor) > 0 {
+			id.Actor = strings.TrimSpace(actor[0])
+		}
 	}
 	if !rule.allows(id) {
 		return nil, status.Errorf(codes.PermissionDenied, "%s may not call %s", roleList(id.Roles), method)

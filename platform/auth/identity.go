@@ -62,7 +62,7 @@ type Identity struct {
 	Teams       []string
 	Permissions []string
 	// Actor is whom the call is made for: Subject, or for a Service caller
-	// the person named in ActorMetadata.
+	// the person named in ActorMetadata ("" when it names none).
 	Actor string
 }
 

@@ -112,7 +112,7 @@ func testEventSurvivesKill(t *testing.T, dbURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis}
+	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis, Auth: testinfra.AuthConfig(t)}
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, slog.New(slog.DiscardHandler)) })
 
 	msg, err := sub.NextMsg(10 * time.Second)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -29,11 +30,19 @@ type Config struct {
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth).
+	Auth auth.Config `env:"-"`
 }
 
 // LoadConfig reads Config from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config]("GUANXI_CUSTOMER_")
+	cfg, err := config.Load[Config]("GUANXI_CUSTOMER_")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // Run runs the service until ctx is done or a component fails. It returns
@@ -49,6 +58,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		StreamSubjects: []string{customerv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
 		Listener:       cfg.Listener,
+		Auth:           cfg.Auth,
+		Policy:         grpcport.Policy,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run customer: %w", err)

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -44,6 +45,10 @@ const unknownID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 type harness struct {
 	client  customerv1.CustomerServiceClient
 	natsURL string
+	// addr and auth are the service's address and token setup, for clients
+	// calling as someone other than a service.
+	addr string
+	auth auth.Config
 	// db is "sqlite" or "postgres"; dbURL the service's database.
 	db    string
 	dbURL string
@@ -74,11 +79,11 @@ func startOn(t *testing.T, dbURL string) harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis}
+	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis, Auth: testinfra.AuthConfig(t)}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, logger) })
 
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), testinfra.CallAsService(t, cfg.Auth))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +94,7 @@ func startOn(t *testing.T, dbURL string) harness {
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("service not serving: %v %v", resp.GetStatus(), err)
 	}
-	return harness{client: customerv1.NewCustomerServiceClient(conn), natsURL: natsURL}
+	return harness{client: customerv1.NewCustomerServiceClient(conn), natsURL: natsURL, addr: lis.Addr().String(), auth: cfg.Auth}
 }
 
 // callCtx is a call context without metadata: the anonymous caller.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
@@ -46,11 +47,19 @@ type Config struct {
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth).
+	Auth auth.Config `env:"-"`
 }
 
 // LoadConfig reads Config from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config]("GUANXI_INTERACTION_")
+	cfg, err := config.Load[Config]("GUANXI_INTERACTION_")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // Run runs the service until ctx is done or a component fails. It returns
@@ -58,7 +67,11 @@ func LoadConfig() (Config, error) {
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	// grpc.NewClient connects lazily, so dialing first opens nothing that
 	// could leak if the host fails to start; it closes after the host stops.
-	conn, err := grpcclient.Dial(cfg.CustomerAddr)
+	signed, err := auth.ServiceDialOption(cfg.Auth, "interaction")
+	if err != nil {
+		return fmt.Errorf("run interaction: %w", err)
+	}
+	conn, err := grpcclient.Dial(cfg.CustomerAddr, signed)
 	if err != nil {
 		return fmt.Errorf("run interaction: customer service: %w", err)
 	}
@@ -74,6 +87,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		StreamSubjects: []string{interactionv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
 		Listener:       cfg.Listener,
+		Auth:           cfg.Auth,
+		Policy:         grpcport.Policy,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)

@@ -153,6 +153,7 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 		CustomerAddr:    customerAddr,
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
+		Auth:            testinfra.AuthConfig(t),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -161,7 +162,7 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 		return interaction.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	})
 
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), testinfra.CallAsService(t, cfg.Auth))
 	if err != nil {
 		t.Fatal(err)
 	}

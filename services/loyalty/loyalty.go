@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -53,6 +54,9 @@ type Config struct {
 	JobInterval time.Duration `env:"JOB_INTERVAL" envDefault:"1h"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth).
+	Auth auth.Config `env:"-"`
 	// Now, when set, is the service's clock (tests).
 	Now func() time.Time `env:"-"`
 }
@@ -72,7 +76,12 @@ func (c Config) DefaultProgram() domain.Program {
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config]("GUANXI_LOYALTY_")
+	cfg, err := config.Load[Config]("GUANXI_LOYALTY_")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // Run runs the service until ctx is done or a part of it fails: it migrates
@@ -93,6 +102,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		StreamSubjects: []string{loyaltyv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
 		Listener:       cfg.Listener,
+		Auth:           cfg.Auth,
+		Policy:         grpcport.Policy,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)

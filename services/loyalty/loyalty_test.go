@@ -53,11 +53,12 @@ func startOn(t *testing.T, cfg loyalty.Config, dbURL, natsURL string) harness {
 	cfg.DatabaseURL = dbURL
 	cfg.NATSURL = natsURL
 	cfg.Listener = lis
+	cfg.Auth = testinfra.AuthConfig(t)
 	testinfra.Background(t, func(ctx context.Context) error {
 		return loyalty.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	})
 
-	conn, err := grpcclient.Dial(lis.Addr().String())
+	conn, err := grpcclient.Dial(lis.Addr().String(), testinfra.CallAsService(t, cfg.Auth))
 	if err != nil {
 		t.Fatal(err)
 	}

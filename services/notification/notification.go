@@ -21,6 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
@@ -126,6 +127,9 @@ type Config struct {
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth).
+	Auth auth.Config `env:"-"`
 	// Sender, when set, delivers every message instead of the configured
 	// channels and the default sink (which stores deliveries in the
 	// database without sending them).
@@ -139,7 +143,12 @@ type Config struct {
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config](EnvPrefix)
+	cfg, err := config.Load[Config](EnvPrefix)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // Run runs the service until ctx is done (returning nil) or a part of it
@@ -174,6 +183,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		StreamSubjects: []string{notificationv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
 		Listener:       cfg.Listener,
+		Auth:           cfg.Auth,
+		Policy:         grpcport.Policy,
 	}, logger)
 	if err != nil {
 		return err
@@ -204,9 +215,13 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		closers = append(closers, rdb.Close)
 		capper = caps.NewRedis(rdb, cfg.RedisPrefix)
 	}
+	signed, err := auth.ServiceDialOption(cfg.Auth, "notification")
+	if err != nil {
+		return fail(err)
+	}
 	var consentWriter domain.ConsentWriter = unconfigured{"customer"}
 	if cfg.CustomerAddr != "" {
-		conn, err := grpcclient.Dial(cfg.CustomerAddr)
+		conn, err := grpcclient.Dial(cfg.CustomerAddr, signed)
 		if err != nil {
 			return fail(err)
 		}
@@ -217,7 +232,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if members == nil {
 		members = unconfigured{"segmentation"}
 		if cfg.SegmentationAddr != "" {
-			conn, err := grpcclient.Dial(cfg.SegmentationAddr)
+			conn, err := grpcclient.Dial(cfg.SegmentationAddr, signed)
 			if err != nil {
 				return fail(err)
 			}

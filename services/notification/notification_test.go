@@ -94,6 +94,7 @@ func startConfigured(t *testing.T, natsURL, dbURL string, logs io.Writer, config
 		NATSURL:          natsURL,
 		DispatchInterval: time.Second,
 		Listener:         lis,
+		Auth:             testinfra.AuthConfig(t),
 	}
 	configure(&cfg)
 	// A second handle on the service's database, as a developer would open
@@ -109,7 +110,7 @@ func startConfigured(t *testing.T, natsURL, dbURL string, logs io.Writer, config
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	testinfra.Background(t, func(ctx context.Context) error { return notification.Run(ctx, cfg, logger) })
 
-	conn, err := grpcclient.Dial(lis.Addr().String())
+	conn, err := grpcclient.Dial(lis.Addr().String(), testinfra.CallAsService(t, cfg.Auth))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -64,11 +65,19 @@ type Config struct {
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth).
+	Auth auth.Config `env:"-"`
 }
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config](EnvPrefix)
+	cfg, err := config.Load[Config](EnvPrefix)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // policy validates the ranking settings: 0 < A < B <= 1, a currency code,
@@ -119,6 +128,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		StreamSubjects: []string{segmentationv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
 		Listener:       cfg.Listener,
+		Auth:           cfg.Auth,
+		Policy:         grpcport.Policy,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)

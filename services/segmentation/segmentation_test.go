@@ -57,12 +57,13 @@ func startOn(t *testing.T, dbURL, natsURL string) harness {
 		ClassBCutoff: 0.9,
 		Window:       8760 * time.Hour,
 		Listener:     lis,
+		Auth:         testinfra.AuthConfig(t),
 	}
 	testinfra.Background(t, func(ctx context.Context) error {
 		return segmentation.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	})
 
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), testinfra.CallAsService(t, cfg.Auth))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,13 +46,15 @@ func New(store domain.Store, opts ...Option) *App {
 	return a
 }
 
-// Caller is who makes a call and why, as the audit log records it.
+// Caller is who makes a call and why, as the audit log records it, and
+// which customers they may see.
 type Caller struct {
 	Actor  string
 	Reason string
+	Scope  domain.Scope
 }
 
-// Anonymous is the actor of calls that name none.
+// Anonymous is the actor of calls that name none: a service's own calls.
 const Anonymous = "anonymous"
 
 type callerKey struct{}
@@ -68,6 +70,22 @@ func callerOf(ctx context.Context) Caller {
 		c.Actor = Anonymous
 	}
 	return c
+}
+
+// inScope returns c, or for a customer outside the caller's scope the same
+// NotFoundError as for one that does not exist, so that ids cannot be
+// probed. id is the id the caller asked for.
+func inScope(ctx context.Context, id string, c domain.Customer, err error) (domain.Customer, error) {
+	if err == nil && !callerOf(ctx).Scope.Sees(c) {
+		return domain.Customer{}, &domain.NotFoundError{ID: id}
+	}
+	return c, err
+}
+
+// scopedCustomer reads customer id for a change, as inScope sees it.
+func scopedCustomer(ctx context.Context, r domain.Reader, id string) (domain.Customer, error) {
+	c, err := r.Customer(ctx, id)
+	return inScope(ctx, id, c, err)
 }
 
 // clock returns the current time at the precision the store keeps, so what

@@ -92,6 +92,7 @@ func (a *App) commit(ctx context.Context, tx domain.Tx, action, customerID, reas
 }
 
 // resolve returns the customer id names, following merges to the survivor.
+// A customer outside the caller's scope reads as not found.
 func resolve(ctx context.Context, r domain.Reader, id string) (domain.Customer, error) {
 	c, err := r.Customer(ctx, id)
 	for hops := 0; err == nil && c.State == domain.StateMerged; hops++ {
@@ -100,7 +101,7 @@ func resolve(ctx context.Context, r domain.Reader, id string) (domain.Customer, 
 		}
 		c, err = r.Customer(ctx, c.MergedInto)
 	}
-	return c, err
+	return inScope(ctx, id, c, err)
 }
 
 // GetCustomer returns one customer; the id of a merged customer returns its
@@ -147,7 +148,7 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 	// One extra row tells whether another page follows without a count.
 	rows, err := a.store.ListCustomers(ctx, domain.ListQuery{
 		Filter: q.Filter, Terms: terms, OrderBy: q.OrderBy,
-		ShowDeleted: q.ShowDeleted, Limit: size + 1, Offset: q.Offset,
+		ShowDeleted: q.ShowDeleted, Scope: callerOf(ctx).Scope, Limit: size + 1, Offset: q.Offset,
 	})
 	if err != nil {
 		return CustomerPage{}, wrap("list customers", err)
@@ -182,7 +183,7 @@ type UpdateCustomer struct {
 func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Customer, error) {
 	var out domain.Customer
 	err := a.inTx(ctx, func(tx domain.Tx) error {
-		cur, err := tx.Customer(ctx, cmd.ID)
+		cur, err := scopedCustomer(ctx, tx, cmd.ID)
 		if err != nil {
 			return err
 		}
@@ -232,7 +233,7 @@ func (a *App) change(ctx context.Context, action, id, etag, reason string,
 	fn func(tx domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error)) (domain.Customer, error) {
 	var out domain.Customer
 	err := a.inTx(ctx, func(tx domain.Tx) error {
-		cur, err := tx.Customer(ctx, id)
+		cur, err := scopedCustomer(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -554,7 +554,7 @@ const ExportBatch = 5000
 // number of customers it returned. The next batch is read while send
 // delivers the current one.
 func (a *App) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
-	q := domain.ListQuery{Filter: filter, Terms: domain.SearchTerms(query)}
+	q := domain.ListQuery{Filter: filter, Terms: domain.SearchTerms(query), Scope: callerOf(ctx).Scope}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan []domain.Customer, 1)

@@ -44,7 +44,11 @@ func (a *App) FindDuplicates(ctx context.Context, id string, limit int) ([]Dupli
 	}
 	key := domain.NameKey(c.DisplayName)
 	var out []Duplicate
+	scope := callerOf(ctx).Scope
 	for _, cand := range cands {
+		if !scope.Sees(cand) {
+			continue
+		}
 		d := Duplicate{Customer: cand}
 		for _, ct := range cand.Contacts() {
 			if mine[ct.Key()] {
@@ -85,11 +89,11 @@ func (a *App) MergeCustomers(ctx context.Context, survivorID, mergedID, reason s
 	}
 	var out domain.Customer
 	err := a.inTx(ctx, func(tx domain.Tx) error {
-		survivor, err := tx.Customer(ctx, survivorID)
+		survivor, err := scopedCustomer(ctx, tx, survivorID)
 		if err != nil {
 			return err
 		}
-		merged, err := tx.Customer(ctx, mergedID)
+		merged, err := scopedCustomer(ctx, tx, mergedID)
 		if err != nil {
 			return err
 		}

@@ -22,11 +22,14 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 		if err != nil {
 			return err
 		}
-		now, actor := a.clock(), callerOf(ctx).Actor
+		now, caller := a.clock(), callerOf(ctx)
 		var changes []domain.OwnershipChange
 		var evs []domain.Event
 		for _, o := range owned {
-			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, actor, now); ok {
+			if !caller.Scope.Owns(t.FromOwner, o.TeamID) {
+				continue // a manager moves only their teams' customers
+			}
+			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, caller.Actor, now); ok {
 				changes = append(changes, c)
 				evs = append(evs, domain.OwnershipChanged{Change: c})
 			}

@@ -26,8 +26,10 @@ type ListQuery struct {
 	OrderBy string
 	// ShowDeleted includes soft-deleted customers.
 	ShowDeleted bool
-	Limit       int
-	Offset      int
+	// Scope leaves out the customers the caller may not see.
+	Scope  Scope
+	Limit  int
+	Offset int
 }
 
 // OwnedCustomer is a customer as an ownership transfer sees it.

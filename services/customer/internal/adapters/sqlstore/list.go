@@ -78,7 +78,33 @@ func (s *Store) where(ctx context.Context, q domain.ListQuery) (string, []any, e
 		conds = append(conds, cond)
 		args = append(args, targs...)
 	}
+	if q.Scope.Limited {
+		cond, sargs := scopeCondition(q.Scope)
+		conds = append(conds, cond)
+		args = append(args, sargs...)
+	}
 	return strings.Join(conds, " AND "), args, nil
+}
+
+// scopeCondition selects the customers a limited scope sees: its owner's
+// and its teams'.
+func scopeCondition(s domain.Scope) (string, []any) {
+	var ors []string
+	var args []any
+	if s.Owner != "" {
+		ors = append(ors, "owner_id = ?")
+		args = append(args, s.Owner)
+	}
+	if len(s.Teams) > 0 {
+		ors = append(ors, "team_id IN (?"+strings.Repeat(", ?", len(s.Teams)-1)+")")
+		for _, t := range s.Teams {
+			args = append(args, t)
+		}
+	}
+	if len(ors) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 // compileFilter compiles an ownership transfer's filter, reading the

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
@@ -20,10 +21,9 @@ import (
 )
 
 // Metadata keys the service reads. The REST gateway forwards the
-// Idempotency-Key, X-Guanxi-Actor and X-Guanxi-Reason headers under them.
+// Idempotency-Key and X-Guanxi-Reason headers under them.
 const (
 	IdempotencyKeyMetadata = "idempotency-key"
-	ActorMetadata          = "x-guanxi-actor"
 	ReasonMetadata         = "x-guanxi-reason"
 )
 
@@ -38,13 +38,16 @@ func NewServer(a *app.App) *Server {
 	return &Server{app: a}
 }
 
-// caller puts who calls and why, from the metadata, into ctx for the use
-// cases and the audit log.
+// caller puts who calls (as the auth guard verified them), why (from the
+// metadata) and which customers they may see into ctx for the use cases
+// and the audit log.
 func caller(ctx context.Context) context.Context {
-	return app.WithCaller(ctx, app.Caller{
-		Actor:  firstMetadata(ctx, ActorMetadata),
-		Reason: firstMetadata(ctx, ReasonMetadata),
-	})
+	id, _ := auth.FromContext(ctx)
+	c := app.Caller{Actor: id.Actor, Reason: firstMetadata(ctx, ReasonMetadata)}
+	if !id.SeesAll() {
+		c.Scope = domain.Scope{Limited: true, Owner: id.Subject, Teams: id.Teams}
+	}
+	return app.WithCaller(ctx, c)
 }
 
 func firstMetadata(ctx context.Context, key string) string {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -19,10 +20,6 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
-
-// ActorMetadata is the metadata key naming the caller; the REST gateway
-// forwards the X-Guanxi-Actor header under it.
-const ActorMetadata = "x-guanxi-actor"
 
 // Server implements loyaltyv1.LoyaltyServiceServer.
 type Server struct {
@@ -225,13 +222,10 @@ func snakeCase(paths []string) []string {
 	return out
 }
 
-// actor is the caller named in the metadata.
+// actor is the verified caller, or the person a service calls for.
 func actor(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(ActorMetadata); len(v) > 0 {
-		return v[0]
-	}
-	return ""
+	id, _ := auth.FromContext(ctx)
+	return id.Actor
 }
 
 // requestID is the request's request_id, or the Idempotency-Key the REST
