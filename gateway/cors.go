@@ -8,7 +8,7 @@ import (
 
 // corsRequestHeaders are the request headers a browser may send across
 // origins: those the REST edge reads.
-var corsRequestHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Guanxi-Actor", "X-Guanxi-Reason"}
+var corsRequestHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Guanxi-Reason"}
 
 // allowCORS lets web apps served from origins call the REST edge from a
 // browser (an origin is "https://crm.example.com"; "*" allows any). A

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
@@ -55,45 +56,45 @@ type Config struct {
 	// ("https://crm.example.com", or "*" for any), comma-separated; none
 	// by default.
 	CORSOrigins []string `env:"CORS_ORIGINS"`
-	// With JWTSecret (HS256, at least 32 bytes) or JWKSFile (the public
-	// keys of RS256 and ES256 tokens, as a JWK Set), every REST request
-	// needs a bearer token signed with one of them, unexpired, and from
-	// JWTIssuer for JWTAudience when those are set; its subject is the
-	// caller. Without either the edge is open.
-	JWTSecret   string `env:"JWT_SECRET" secret:"true"`
-	JWKSFile    string `env:"JWKS_FILE"`
-	JWTIssuer   string `env:"JWT_ISSUER"`
-	JWTAudience string `env:"JWT_AUDIENCE"`
 	// Listener, when set, is served instead of listening on HTTPAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
+	// Auth is the deployment's token setup, read from GUANXI_AUTH_* as by
+	// every process of guanxi (see platform/auth): every REST request needs
+	// a bearer token it verifies.
+	Auth auth.Config `env:"-"`
 }
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	return config.Load[Config]("GUANXI_GATEWAY_")
+	cfg, err := config.Load[Config]("GUANXI_GATEWAY_")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Auth, err = auth.LoadConfig()
+	return cfg, err
 }
 
 // Run serves the REST edge until ctx is done.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	logger.Info("starting gateway", config.Attr(cfg))
 
+	verifier, err := auth.NewVerifier(cfg.Auth)
+	if err != nil {
+		return err
+	}
 	backends, err := dialBackends(cfg)
 	if err != nil {
 		return err
 	}
 	defer backends.close()
 
-	auth, err := newAuthenticator(cfg)
-	if err != nil {
-		return err
-	}
 	lim, closeLimiter, err := newLimiter(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeLimiter()
-	handler, err := newHandler(ctx, cfg, backends, guards{auth: auth, limiter: lim}, logger)
+	handler, err := newHandler(ctx, cfg, backends, guards{verifier: verifier, limiter: lim}, logger)
 	if err != nil {
 		return err
 	}
@@ -192,13 +193,13 @@ func (s backendSet) close() {
 	}
 }
 
-// newHandler builds the HTTP handler: REST routes, OpenAPI and probes.
-// guards are what stands before the REST routes; nil ones are off.
+// guards are what stands before the REST routes; a nil limiter is off.
 type guards struct {
-	auth    *authenticator
-	limiter limiter
+	verifier *auth.Verifier
+	limiter  limiter
 }
 
+// newHandler builds the HTTP handler: REST routes, OpenAPI and probes.
 func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, logger *slog.Logger) (http.Handler, error) {
 	rest := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -233,7 +234,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	if g.limiter != nil {
 		api = limitRate(api, g.limiter, logger)
 	}
-	mux.Handle("/v1/", authenticate(api, g.auth, logger))
+	mux.Handle("/v1/", authenticate(api, g.verifier, logger))
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -248,12 +249,12 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 }
 
 // incomingHeader forwards the headers services read, besides grpc-gateway's
-// defaults: Idempotency-Key becomes the request id of Create calls
-// (AIP-155); X-Guanxi-Actor and X-Guanxi-Reason say who calls and why, for
-// the audit log.
+// defaults (which pass Authorization on): Idempotency-Key becomes the
+// request id of Create calls (AIP-155); X-Guanxi-Reason says why, for the
+// audit log. Who calls is the verified token's, never a header's.
 func incomingHeader(key string) (string, bool) {
 	switch k := http.CanonicalHeaderKey(key); k {
-	case "Idempotency-Key", "X-Guanxi-Actor", "X-Guanxi-Reason":
+	case "Idempotency-Key", "X-Guanxi-Reason":
 		return strings.ToLower(k), true
 	}
 	return runtime.DefaultHeaderMatcher(key)

@@ -10,25 +10,38 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/gateway"
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
+// testAuth is the token setup of the gateway under test.
+var testAuth = auth.Config{Secret: "a-test-secret-of-at-least-32-bytes!!"}
+
 // fakeCustomers answers CreateCustomer with the idempotency key it was
-// given as the id and the actor and reason as the owner, and fails GetCustomer with an error carrying a detail
-// that must never reach the client.
+// given as the id and, as the owner, the subject of the token the gateway
+// forwarded, any x-guanxi-actor and the reason. It fails GetCustomer with an
+// error carrying a detail that must never reach the client.
 type fakeCustomers struct {
 	customerv1.UnimplementedCustomerServiceServer
+	verifier *auth.Verifier
 }
 
-func (fakeCustomers) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
+func (f fakeCustomers) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	key := strings.Join(md.Get("idempotency-key"), ",")
-	who := strings.Join(append(md.Get("x-guanxi-actor"), md.Get("x-guanxi-reason")...), "/")
+	token, _ := auth.BearerToken(strings.Join(md.Get("authorization"), ","))
+	id, err := f.verifier.Verify(token)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	who := strings.Join(append(append([]string{id.Subject}, md.Get("x-guanxi-actor")...), md.Get("x-guanxi-reason")...), "/")
 	return &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Id: key, DisplayName: req.GetCustomer().GetDisplayName(), OwnerId: who}}, nil
 }
 
@@ -51,8 +64,12 @@ func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	verifier, err := auth.NewVerifier(testAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := grpcserver.New(logger)
-	customerv1.RegisterCustomerServiceServer(srv, fakeCustomers{})
+	customerv1.RegisterCustomerServiceServer(srv, fakeCustomers{verifier: verifier})
 	testinfra.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, grpcLis) })
 
 	down, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,6 +88,7 @@ func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 		InteractionAddr: downAddr, LoyaltyAddr: downAddr, SegmentationAddr: downAddr, NotificationAddr: downAddr,
 		MaxBodyBytes: 1024,
 		Listener:     httpLis,
+		Auth:         testAuth,
 	}
 	set(&cfg)
 	testinfra.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, logger) })
@@ -84,15 +102,20 @@ func request(t *testing.T, method, url, body string, header http.Header) (int, s
 }
 
 // send is request for tests that read the answer's headers too; the
-// response's body is read and closed.
+// response's body is read and closed. Requests carry a valid token of
+// subject "tester" unless header sets Authorization ("" for none).
 func send(t *testing.T, method, url, body string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+testinfra.Token(t, testAuth, auth.Identity{Subject: "tester"}))
 	for k, v := range header {
 		req.Header[k] = v
+	}
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Del("Authorization")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -114,8 +137,8 @@ func TestGateway(t *testing.T) {
 	}{
 		{"idempotency key reaches the service", "POST", "/v1/customers", `{"displayName":"Ada"}`,
 			http.Header{"Idempotency-Key": {"key-42"}}, 200, `"id":"key-42"`, ""},
-		{"actor and reason reach the service", "POST", "/v1/customers", `{"displayName":"Ada"}`,
-			http.Header{"X-Guanxi-Actor": {"am-li"}, "X-Guanxi-Reason": {"ticket 7"}}, 200, `"ownerId":"am-li/ticket 7"`, ""},
+		{"token and reason reach the service, a claimed actor does not", "POST", "/v1/customers", `{"displayName":"Ada"}`,
+			http.Header{"X-Guanxi-Actor": {"mallory"}, "X-Guanxi-Reason": {"ticket 7"}}, 200, `"ownerId":"tester/ticket 7"`, ""},
 		{"unmapped service error is a 500 without detail", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f", "",
 			nil, 500, "internal error", "db-secret-host"},
 		{"service down is 503", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f/loyaltyAccount", "",
@@ -149,7 +172,7 @@ func TestGateway(t *testing.T) {
 func TestGatewayRateLimit(t *testing.T) {
 	t.Parallel()
 	base := startGatewayWith(t, func(c *gateway.Config) { c.RateLimit, c.RateBurst = 0.5, 2 })
-	actor := http.Header{"X-Guanxi-Actor": {"integration-1"}, "Content-Type": {"application/json"}}
+	actor := http.Header{"Content-Type": {"application/json"}}
 	for i := range 2 {
 		if code, body := request(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, actor); code != http.StatusOK {
 			t.Fatalf("request %d within the burst: %d %s", i+1, code, body)

@@ -142,12 +142,11 @@ func newLimiter(cfg Config) (limiter, func(), error) {
 		func() { _ = client.Close() }, nil
 }
 
-// callerKey is who a request counts against: the caller the request names
-// (X-Guanxi-Actor, which authentication sets to the verified subject when
-// the edge requires tokens), or else its client address.
+// callerKey is who a request counts against: the subject of its verified
+// token (see authenticate), or else its client address.
 func callerKey(r *http.Request) string {
-	if actor := r.Header.Get("X-Guanxi-Actor"); actor != "" {
-		return "actor:" + actor
+	if sub := subjectOf(r); sub != "" {
+		return "sub:" + sub
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -74,7 +74,7 @@ func TestLimitRate(t *testing.T) {
 			gateways := []http.Handler{limitRate(ok, a, logger), limitRate(ok, b, logger)}
 			call := func(i int, actor string) *httptest.ResponseRecorder {
 				req := httptest.NewRequest("GET", "/v1/customers", nil)
-				req.Header.Set("X-Guanxi-Actor", actor)
+				req = req.WithContext(context.WithValue(req.Context(), subjectKey{}, actor))
 				rec := httptest.NewRecorder()
 				gateways[i%2].ServeHTTP(rec, req)
 				return rec

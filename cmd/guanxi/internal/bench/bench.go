@@ -25,7 +25,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -216,7 +215,7 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 
 	svcCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	cfg := customer.Config{GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL()}
+	cfg := customer.Config{GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth()}
 	go func() { done <- customer.Run(svcCtx, cfg, logger) }()
 	defer func() {
 		stop()
@@ -225,7 +224,7 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 		}
 	}()
 
-	conn, err := grpcclient.Dial(lis.Addr().String(), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	conn, err := dial(lis.Addr().String(), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		return err
 	}
@@ -234,7 +233,6 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 		return err
 	}
 	client := customerv1.NewCustomerServiceClient(conn)
-	ctx = customerscli.WithActor(ctx, "bench")
 	if err := declareAttributes(ctx, client); err != nil {
 		return err
 	}

@@ -23,9 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -188,7 +186,7 @@ func (b *interactionsBench) run(ctx context.Context) (err error) {
 			}
 			return nil
 		})
-		conn, err := grpcclient.Dial(lis[name].Addr().String())
+		conn, err := dial(lis[name].Addr().String())
 		if err != nil {
 			return err
 		}
@@ -197,7 +195,7 @@ func (b *interactionsBench) run(ctx context.Context) (err error) {
 	}
 	if err := start("customer", func(ctx context.Context, l *slog.Logger) error {
 		return customer.Run(ctx, customer.Config{GRPCAddr: lis["customer"].Addr().String(), Listener: lis["customer"],
-			DatabaseURL: dbs["customer"], NATSURL: ns.ClientURL()}, l)
+			DatabaseURL: dbs["customer"], NATSURL: ns.ClientURL(), Auth: benchAuth()}, l)
 	}); err != nil {
 		return err
 	}
@@ -206,22 +204,21 @@ func (b *interactionsBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	icfg.GRPCAddr, icfg.Listener, icfg.DatabaseURL, icfg.NATSURL = lis["interaction"].Addr().String(), lis["interaction"], dbs["interaction"], ns.ClientURL()
-	icfg.CustomerAddr = lis["customer"].Addr().String()
+	icfg.CustomerAddr, icfg.Auth = lis["customer"].Addr().String(), benchAuth()
 	if err := start("interaction", func(ctx context.Context, l *slog.Logger) error { return interaction.Run(ctx, icfg, l) }); err != nil {
 		return err
 	}
-	custConn, err := grpcclient.Dial(lis["customer"].Addr().String())
+	custConn, err := dial(lis["customer"].Addr().String())
 	if err != nil {
 		return err
 	}
 	defer custConn.Close()
-	intConn, err := grpcclient.Dial(lis["interaction"].Addr().String())
+	intConn, err := dial(lis["interaction"].Addr().String())
 	if err != nil {
 		return err
 	}
 	defer intConn.Close()
 	client := interactionv1.NewInteractionServiceClient(intConn)
-	ctx = customerscli.WithActor(ctx, "bench")
 
 	if err := b.createCallers(ctx, customerv1.NewCustomerServiceClient(custConn)); err != nil {
 		return err

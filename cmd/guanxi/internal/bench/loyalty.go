@@ -27,7 +27,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -158,7 +157,7 @@ func (b *loyaltyBench) startService(ctx context.Context, name string, lis net.Li
 		}
 		return nil
 	})
-	conn, err := grpcclient.Dial(lis.Addr().String())
+	conn, err := dial(lis.Addr().String())
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +216,7 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	icfg.GRPCAddr, icfg.Listener, icfg.DatabaseURL, icfg.NATSURL = lis["interaction"].Addr().String(), lis["interaction"], dbs["interaction"], ns.ClientURL()
-	icfg.CustomerAddr = lis["customer"].Addr().String()
+	icfg.CustomerAddr, icfg.Auth = lis["customer"].Addr().String(), benchAuth()
 	intConn, err := b.startService(ctx, "interaction", lis["interaction"], func(ctx context.Context, l *slog.Logger) error {
 		return interaction.Run(ctx, icfg, l)
 	}, &stops)
@@ -230,6 +229,7 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	lcfg.GRPCAddr, lcfg.Listener, lcfg.DatabaseURL, lcfg.NATSURL = lis["loyalty"].Addr().String(), lis["loyalty"], dbs["loyalty"], ns.ClientURL()
+	lcfg.Auth = benchAuth()
 	if b.workers > 0 {
 		lcfg.Workers = b.workers
 	}

@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -98,7 +97,7 @@ func runNotifications(ctx context.Context, args []string, stdout, stderr io.Writ
 	svcCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	cfg := notification.Config{
-		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(),
+		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth(),
 		RedisURL: *redisURL, RedisPrefix: "guanxi-bench-" + randomUUID() + ":", CapPerDay: 2,
 		DispatchInterval: time.Second, CampaignInterval: 100 * time.Millisecond, ScanInterval: time.Hour,
 		Members: staticMembers{"bench": ids}, PublicURL: "https://crm.example.cn", UnsubscribeSecret: "bench",
@@ -109,7 +108,7 @@ func runNotifications(ctx context.Context, args []string, stdout, stderr io.Writ
 		stop()
 		<-done
 	}()
-	conn, err := grpcclient.Dial(lis.Addr().String())
+	conn, err := dial(lis.Addr().String())
 	if err != nil {
 		return err
 	}

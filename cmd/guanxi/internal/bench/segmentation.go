@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -122,11 +121,11 @@ func (b *segBench) service(ctx context.Context, name string) (segmentationv1.Seg
 	svcCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	cfg := segmentation.Config{
-		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(),
+		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth(),
 		Currency: "CNY", ClassACutoff: 0.7, ClassBCutoff: 0.9, Window: 365 * 24 * time.Hour,
 	}
 	go func() { done <- segmentation.Run(svcCtx, cfg, logging.New(logFile, "segmentation", slog.LevelInfo)) }()
-	conn, err := grpcclient.Dial(lis.Addr().String())
+	conn, err := dial(lis.Addr().String())
 	stop := func() error {
 		if conn != nil {
 			conn.Close()

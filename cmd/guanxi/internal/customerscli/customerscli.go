@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/importfile"
@@ -57,28 +58,43 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// DefaultTokenFile is where `guanxi dev` writes its bootstrap admin token.
+const DefaultTokenFile = ".guanxi/admin.token"
+
 // common are the flags both subcommands take.
 type common struct {
-	addr, actor string
+	addr, token string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", DefaultAddr, "customer service gRPC address")
-	fs.StringVar(&c.actor, "actor", defaultActor(), "who is calling, for the audit log (x-guanxi-actor)")
+	fs.StringVar(&c.token, "token", os.Getenv("GUANXI_TOKEN"),
+		"bearer token to call with; its subject is the caller the audit log names (default $GUANXI_TOKEN, else the token in "+DefaultTokenFile+")")
 }
 
-func defaultActor() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
+// bearer returns the token to call with: -token, or the one guanxi dev
+// wrote.
+func (c *common) bearer() (string, error) {
+	if c.token != "" {
+		return c.token, nil
 	}
-	return "cli"
+	b, err := os.ReadFile(DefaultTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("no token: set -token or GUANXI_TOKEN (guanxi dev writes an admin token to %s): %w", DefaultTokenFile, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // dial connects lazily: a wrong address shows up on the first call.
 func (c *common) dial() (customerv1.CustomerServiceClient, func(), error) {
+	token, err := c.bearer()
+	if err != nil {
+		return nil, nil, err
+	}
 	// Export batches may be large; the stream calls themselves carry no
 	// deadline (grpcclient's default timeout is for unary calls only).
-	conn, err := grpcclient.Dial(c.addr, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	conn, err := grpcclient.Dial(c.addr, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		grpc.WithPerRPCCredentials(auth.Token(token)))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,7 +207,7 @@ NDJSON: one customer per line in its JSON form, as export writes it.
 		return err
 	}
 	defer closeConn()
-	res, err := Import(WithActor(ctx, c.actor), client, in, size, ImportOptions{
+	res, err := Import(ctx, client, in, size, ImportOptions{
 		Format:          format,
 		AllowDuplicates: *allowDup,
 		Progress:        ProgressConfig{W: stderr, Terminal: IsTerminal(stderr)},
@@ -329,7 +345,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	res, err := Export(WithActor(ctx, c.actor), client, w, ExportOptions{
+	res, err := Export(ctx, client, w, ExportOptions{
 		Format:   format,
 		Filter:   *filter,
 		Query:    *query,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,7 +50,7 @@ type fakeService struct {
 
 func (f *fakeService) recordActor(ctx context.Context) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	f.actors = append(f.actors, md.Get("x-guanxi-actor")...)
+	f.actors = append(f.actors, md.Get("authorization")...)
 }
 
 func (f *fakeService) ImportCustomers(stream grpc.ClientStreamingServer[customerv1.ImportCustomersRequest, customerv1.ImportCustomersResponse]) error {
@@ -110,8 +111,13 @@ func serve(t *testing.T, f *fakeService) string {
 	return lis.Addr().String()
 }
 
+// run runs the CLI with args; a subcommand without -token gets one, as
+// from GUANXI_TOKEN.
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	if len(args) > 0 && !slices.Contains(args, "-token") {
+		args = append([]string{args[0], "-token", "test-token"}, args[1:]...)
+	}
 	var out, errOut bytes.Buffer
 	err = customerscli.Run(context.Background(), args, &out, &errOut)
 	return out.String(), errOut.String(), err
@@ -143,7 +149,7 @@ func TestImportSendsTheFileInChunks(t *testing.T) {
 	content := bigCSV()
 	path := writeFile(t, "people.csv", content)
 
-	stdout, stderr, err := run(t, "import", "-addr", addr, "-actor", "mei", path)
+	stdout, stderr, err := run(t, "import", "-addr", addr, "-token", "mei", path)
 	if err != nil {
 		t.Fatalf("import: %v\nstderr: %s", err, stderr)
 	}
@@ -168,7 +174,7 @@ func TestImportSendsTheFileInChunks(t *testing.T) {
 			t.Errorf("message %d repeats the first message's options: %v", i+1, m)
 		}
 	}
-	if d := cmp.Diff([]string{"mei"}, f.actors); d != "" {
+	if d := cmp.Diff([]string{"Bearer mei"}, f.actors); d != "" {
 		t.Errorf("actors (-want +got):\n%s", d)
 	}
 	for _, line := range []string{"rows       9000", "created    8000", "updated    600", "unchanged  400", "failed     0", "rows/s", "elapsed"} {
@@ -383,7 +389,7 @@ func TestExportNDJSON(t *testing.T) {
 	addr := serve(t, f)
 	out := filepath.Join(t.TempDir(), "customers.ndjson")
 
-	_, stderr, err := run(t, "export", "-addr", addr, "-actor", "auditor-1", "-filter", `kind = "DISTRIBUTOR"`, "-query", "小明", "-o", out)
+	_, stderr, err := run(t, "export", "-addr", addr, "-token", "auditor-1", "-filter", `kind = "DISTRIBUTOR"`, "-query", "小明", "-o", out)
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}
@@ -394,7 +400,7 @@ func TestExportNDJSON(t *testing.T) {
 	if f.exportReq.GetFilter() != `kind = "DISTRIBUTOR"` || f.exportReq.GetQuery() != "小明" {
 		t.Errorf("request = %v", f.exportReq)
 	}
-	if d := cmp.Diff([]string{"auditor-1"}, f.actors); d != "" {
+	if d := cmp.Diff([]string{"Bearer auditor-1"}, f.actors); d != "" {
 		t.Errorf("actors (-want +got):\n%s", d)
 	}
 	f.mu.Unlock()
@@ -449,7 +455,7 @@ func TestExportCSVWarnsOfUndeclaredAttributes(t *testing.T) {
 	f := &fakeService{batches: exportCustomers(), defs: exportDefs()[:2]}
 	addr := serve(t, f)
 	var stdout, stderr bytes.Buffer
-	err := customerscli.Run(context.Background(), []string{"export", "-addr", addr, "-format", "csv"}, &stdout, &stderr)
+	err := customerscli.Run(context.Background(), []string{"export", "-addr", addr, "-token", "t", "-format", "csv"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

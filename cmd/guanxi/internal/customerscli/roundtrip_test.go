@@ -15,15 +15,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer"
 )
 
 // startCustomerService runs the real customer service on SQLite and
-// returns its address and a client.
-func startCustomerService(t *testing.T) (string, customerv1.CustomerServiceClient) {
+// returns its address, an admin token and a client calling with it.
+func startCustomerService(t *testing.T) (string, string, customerv1.CustomerServiceClient) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,15 +32,17 @@ func startCustomerService(t *testing.T) (string, customerv1.CustomerServiceClien
 	cfg := customer.Config{
 		GRPCAddr: lis.Addr().String(), Listener: lis,
 		DatabaseURL: testinfra.SQLiteURL(t), NATSURL: testinfra.EmbeddedNATS(t),
+		Auth: testinfra.AuthConfig(t),
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, logger) })
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	token := testinfra.Token(t, cfg.Auth, auth.Identity{Subject: "tester", Roles: []auth.Role{auth.Admin}})
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(auth.Token(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return lis.Addr().String(), customerv1.NewCustomerServiceClient(conn)
+	return lis.Addr().String(), token, customerv1.NewCustomerServiceClient(conn)
 }
 
 // roundTripCSV has every column the import reads, each value already in
@@ -52,8 +54,8 @@ const roundTripCSV = "external_id,type,kind,lifecycle_stage,display_name,email,p
 
 func TestRoundTripThroughTheCustomerService(t *testing.T) {
 	t.Parallel()
-	addr, client := startCustomerService(t)
-	ctx := customerscli.WithActor(context.Background(), "tester")
+	addr, token, client := startCustomerService(t)
+	ctx := context.Background()
 	for _, d := range []*customerv1.AttributeDefinition{
 		{Name: "city", Type: customerv1.AttributeType_ATTRIBUTE_TYPE_STRING},
 		{Name: "member", Type: customerv1.AttributeType_ATTRIBUTE_TYPE_BOOL},
@@ -71,13 +73,13 @@ func TestRoundTripThroughTheCustomerService(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stdout, stderr, err := run(t, "import", "-addr", addr, in)
+	stdout, stderr, err := run(t, "import", "-addr", addr, "-token", token, in)
 	if err != nil || !strings.Contains(stdout, "created    3") {
 		t.Fatalf("import: %v\n%s%s", err, stdout, stderr)
 	}
 
 	outCSV := filepath.Join(dir, "out.csv")
-	if _, stderr, err := run(t, "export", "-addr", addr, "-o", outCSV); err != nil {
+	if _, stderr, err := run(t, "export", "-addr", addr, "-token", token, "-o", outCSV); err != nil {
 		t.Fatalf("export csv: %v\n%s", err, stderr)
 	}
 	got, err := os.ReadFile(outCSV)
@@ -91,11 +93,11 @@ func TestRoundTripThroughTheCustomerService(t *testing.T) {
 	// Importing the export again matches every row by external_id and
 	// changes nothing, in either format.
 	outNDJSON := filepath.Join(dir, "out.ndjson")
-	if _, stderr, err := run(t, "export", "-addr", addr, "-o", outNDJSON); err != nil {
+	if _, stderr, err := run(t, "export", "-addr", addr, "-token", token, "-o", outNDJSON); err != nil {
 		t.Fatalf("export ndjson: %v\n%s", err, stderr)
 	}
 	for _, file := range []string{outCSV, outNDJSON} {
-		stdout, stderr, err := run(t, "import", "-addr", addr, file)
+		stdout, stderr, err := run(t, "import", "-addr", addr, "-token", token, file)
 		if err != nil {
 			t.Fatalf("import %s: %v\n%s%s", filepath.Base(file), err, stdout, stderr)
 		}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -19,16 +18,6 @@ import (
 // carries: big enough that per-message overhead vanishes, far below gRPC's
 // 4 MiB message limit.
 const DefaultChunkSize = 256 << 10
-
-// ActorHeader is the metadata key naming who makes a call; it goes into the
-// customer service's audit log.
-const ActorHeader = "x-guanxi-actor"
-
-// WithActor returns ctx carrying actor as the caller of the calls made with
-// it.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, ActorHeader, actor)
-}
 
 // ProgressConfig says where progress is drawn while a transfer runs; a nil
 // W draws nothing. Terminal redraws one line in place; otherwise a plain

@@ -15,7 +15,7 @@ import (
 func TestCustomerPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	api.mustDo("POST", "/v1/attributeDefinitions", `{"name":"city","type":"ATTRIBUTE_TYPE_STRING","displayName":"城市"}`)
 	org := api.mustDo("POST", "/v1/customers", `{"displayName":"杭州华联","type":"CUSTOMER_TYPE_ORGANIZATION",`+

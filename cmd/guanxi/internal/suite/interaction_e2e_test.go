@@ -15,7 +15,7 @@ import (
 func TestResolvedCaseReachesTheCustomer(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	cust := api.mustDo("POST", "/v1/customers", `{"displayName":"张伟","email":"zhangwei@example.com","phone":"+8613800005555","locale":"zh-CN"}`)
 	id := cust["id"].(string)

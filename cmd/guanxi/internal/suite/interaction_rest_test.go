@@ -14,7 +14,7 @@ import (
 func TestInteractionPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	cust := api.mustDo("POST", "/v1/customers", `{"displayName":"李雷","phone":"+8613900001111"}`)
 	id := cust["id"].(string)
@@ -96,7 +96,7 @@ func TestInteractionPathsThroughREST(t *testing.T) {
 func TestCasePathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"周杰","phone":"+8613900002222"}`)["id"].(string)
 	hours := ""
@@ -166,7 +166,7 @@ func TestCasePathsThroughREST(t *testing.T) {
 func TestSurveyAndFollowupPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"吴敏","phone":"+8613900003333"}`)["id"].(string)
 	api.mustDo("POST", "/v1/followupRules", `{"trigger":"FOLLOWUP_TRIGGER_CASE_RESOLVED","offset":"86400s","note":"结案回访"}`)

@@ -22,7 +22,7 @@ func purchaseBody(id, order, amountMinor string) string {
 func TestMergeRoutesPurchasesToSurvivor(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	survivor := api.mustDo("POST", "/v1/customers", `{"displayName":"王小明","phone":"13800138000"}`)["id"].(string)
 	merged := api.mustDo("POST", "/v1/customers", `{"displayName":"王 小明","email":"xm@example.com"}`)["id"].(string)
@@ -65,7 +65,7 @@ func TestMergeRoutesPurchasesToSurvivor(t *testing.T) {
 func TestErasedCustomerIsGoneEverywhere(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	const name, email, phone = "欧阳娜娜", "nana.ouyang@example.com", "+8613912345678"
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"`+name+`","email":"`+email+`","phone":"`+phone+`",`+

@@ -17,7 +17,7 @@ import (
 func TestLoyaltyPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	prog := api.mustDo("POST", "/v1/programs", `{"name":"金卡计划","timeZone":"Asia/Shanghai","welcomePoints":"50",`+
 		`"baseRates":[{"currencyCode":"CNY","pointsPerUnit":"2"}],"currencyCode":"CNY",`+

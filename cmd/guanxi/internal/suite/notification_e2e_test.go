@@ -17,7 +17,7 @@ func TestCampaignThroughSegmentation(t *testing.T) {
 	t.Setenv("GUANXI_NOTIFICATION_QUIET_HOURS", "00:00-00:00")
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	tag := "e2e" + freshUUID(t)[:8]
 	optedIn := api.mustDo("POST", "/v1/customers", `{"displayName":"司马光","email":"smg@example.cn","tags":["`+tag+`"]}`)["id"].(string)

@@ -20,7 +20,7 @@ import (
 func TestNotificationPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	saved := api.mustDo("POST", "/v1/templates", `{"kind":"suite_sale","channel":"CHANNEL_EMAIL","locale":"zh-CN",`+
 		`"subject":"会员特惠","body":"{{name}}，会员特惠开始了！退订：{{unsubscribe_url}}"}`)

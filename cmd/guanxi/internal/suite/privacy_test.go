@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
@@ -29,7 +28,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 			stop()
 		}
 	}()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	const (
 		name, email, phone = "司徒雪霁", "xueji.situ.canary@example.org", "+8613987650123"
@@ -55,16 +54,12 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		`{"source":"hotline","externalId":"p-2","phone":"+86 139 8765 0789","callerName":"`+callerName+`","interaction":{"kind":"INTERACTION_KIND_INQUIRY","channel":"CHANNEL_CALL_CENTER"}},`+
 		`{"source":"hotline","externalId":"p-3","phone":"`+email+`","interaction":{"kind":"INTERACTION_KIND_CALL"}}]}`)
 
-	conn, err := grpcclient.Dial(serviceAddr(t, e, "customer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := adminConn(t, e, "customer")
 	csv := "external_id,display_name,email,phone\n" +
 		"imp-1," + importName + "," + importEmail + ",\n" +
 		"imp-2," + importName + "," + importEmail + ",\n" + // the email is taken by imp-1
 		"imp-3," + importName + ",not-an-email " + importEmail + ",\n"
-	res, err := customerscli.Import(customerscli.WithActor(context.Background(), testActor),
+	res, err := customerscli.Import(context.Background(),
 		customerv1.NewCustomerServiceClient(conn), strings.NewReader(csv), int64(len(csv)),
 		customerscli.ImportOptions{Format: customerv1.ImportFormat_IMPORT_FORMAT_CSV})
 	if err != nil || res.Response.GetCreatedCount() != 1 || res.Response.GetFailedCount() != 2 {

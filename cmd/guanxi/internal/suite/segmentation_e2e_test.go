@@ -18,9 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -54,7 +52,7 @@ func restPurchase(customerID string, minor int64, at time.Time) string {
 func TestSegmentGainsCustomerWithinTwoSeconds(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	now := time.Now().UTC()
 	day := 24 * time.Hour
 	newCustomer := func(name string) string {
@@ -201,15 +199,8 @@ func TestCDNOWThroughInteractionIngest(t *testing.T) {
 	t.Setenv("GUANXI_SEGMENTATION_CURRENCY", "USD")
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	ctx := customerscli.WithActor(context.Background(), testActor)
-	conn := func(name string) *grpc.ClientConn {
-		c, err := grpcclient.Dial(serviceAddr(t, e, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	ctx := context.Background()
+	conn := func(name string) *grpc.ClientConn { return adminConn(t, e, name) }
 	customers := customerv1.NewCustomerServiceClient(conn("customer"))
 	interactions := interactionv1.NewInteractionServiceClient(conn("interaction"))
 	segmentation := segmentationv1.NewSegmentationServiceClient(conn("segmentation"))
@@ -341,7 +332,7 @@ func TestCDNOWThroughInteractionIngest(t *testing.T) {
 		t.Errorf("GetModelFit = %v, %v", got, err)
 	}
 	// The same fit through the REST edge.
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	if rest := api.mustDo("GET", "/v1/modelFit", ""); rest["r"] != fit.GetR() {
 		t.Errorf("GET /v1/modelFit = %v", rest)
 	}

@@ -26,7 +26,7 @@ func restLinePurchase(customerID, category string, qty, unit int64, at time.Time
 func TestSegmentationPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	now := time.Now().UTC()
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var ids []string

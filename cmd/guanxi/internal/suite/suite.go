@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -21,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guanxi-crm/guanxi/gateway"
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
@@ -48,11 +50,18 @@ func DefaultConfig() Config {
 	return Config{Host: "127.0.0.1", HTTPPort: 8080, GRPCPort: 7101, NATSPort: 4333, DataDir: ".guanxi"}
 }
 
-// Endpoints are the addresses the running suite answers on.
+// Endpoints are the addresses the running suite answers on, and how to
+// call them.
 type Endpoints struct {
 	HTTP     string // base URL of the REST edge
 	NATS     string // client URL of the embedded NATS server
 	Services []Service
+	// AdminToken is the bootstrap admin's bearer token, also written to
+	// AdminTokenFile; Auth is the suite's token setup, with which more
+	// tokens can be issued (auth.Issue).
+	AdminToken     string
+	AdminTokenFile string
+	Auth           auth.Config
 }
 
 // Service is one gRPC service and its address.
@@ -102,6 +111,20 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	if err != nil {
 		return err
 	}
+	authCfg, err := setupAuth(gatewayCfg.Auth, dataDir)
+	if err != nil {
+		return err
+	}
+	adminToken, err := auth.Issue(authCfg, auth.Identity{Subject: "admin", Roles: []auth.Role{auth.Admin}}, AdminTokenTTL)
+	if err != nil {
+		return err
+	}
+	adminTokenFile := filepath.Join(dataDir, AdminTokenFile)
+	if err := os.WriteFile(adminTokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	customerCfg.Auth, interactionCfg.Auth, loyaltyCfg.Auth = authCfg, authCfg, authCfg
+	segmentationCfg.Auth, notificationCfg.Auth, gatewayCfg.Auth = authCfg, authCfg, authCfg
 
 	// Bind every port before starting anything, so a port in use fails fast
 	// with a clear message instead of half a suite.
@@ -177,7 +200,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	if tlsFiles, _ := tlsconfig.Process(); tlsFiles.CertFile != "" { // a bad setup fails the gateway
 		scheme = "https://"
 	}
-	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL}
+	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL,
+		AdminToken: adminToken, AdminTokenFile: adminTokenFile, Auth: authCfg}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
 	}
@@ -246,6 +270,39 @@ func waitServing(ctx context.Context, services []Service) error {
 		}
 	}
 	return nil
+}
+
+// AdminTokenFile is the file in the data dir holding the bootstrap admin
+// token, AdminTokenTTL how long a token written at start stays valid.
+const (
+	AdminTokenFile = "admin.token"
+	AdminTokenTTL  = 30 * 24 * time.Hour
+)
+
+// secretFile keeps the token secret of a suite run without GUANXI_AUTH_SECRET,
+// so that tokens survive a restart.
+const secretFile = "auth.secret"
+
+// setupAuth is the suite's token setup: cfg (from GUANXI_AUTH_*) when it
+// names a secret, else the secret kept in the data dir, made at first
+// start. Deleting the file revokes every token issued with it.
+func setupAuth(cfg auth.Config, dataDir string) (auth.Config, error) {
+	if cfg.Secret != "" {
+		return cfg, cfg.Validate()
+	}
+	path := filepath.Join(dataDir, secretFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		b = []byte(randomSecret())
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return cfg, fmt.Errorf("write the token secret: %w", err)
+		}
+	case err != nil:
+		return cfg, fmt.Errorf("read the token secret: %w", err)
+	}
+	cfg.Secret = strings.TrimSpace(string(b))
+	return cfg, cfg.Validate()
 }
 
 // randomSecret is a fresh random key, for secrets a dev run may make up.

@@ -18,6 +18,8 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
+	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 )
 
@@ -62,15 +64,46 @@ func startSuiteLogging(t *testing.T, dataDir string, logger *slog.Logger) (suite
 	return suite.Endpoints{}, nil
 }
 
+// client calls the REST edge with a bearer token.
 type client struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string
 }
 
 // testActor is who the tests call as; it owns the customers they create.
 const testActor = "am-test"
 
-// raw sends a JSON request as testActor and returns the status and body.
+// adminClient is a client of e calling as testActor, an admin.
+func adminClient(t *testing.T, e suite.Endpoints) client {
+	t.Helper()
+	return clientAs(t, e, auth.Identity{Subject: testActor, Roles: []auth.Role{auth.Admin}})
+}
+
+// clientAs is a client of e calling as id.
+func clientAs(t *testing.T, e suite.Endpoints, id auth.Identity) client {
+	t.Helper()
+	return client{t: t, base: e.HTTP, token: testinfra.Token(t, e.Auth, id)}
+}
+
+// dialAs connects to service name of e, calling as id.
+func dialAs(t *testing.T, e suite.Endpoints, name string, id auth.Identity) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpcclient.Dial(serviceAddr(t, e, name), testinfra.CallAs(t, e.Auth, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// adminConn connects to service name of e, calling as testActor, an admin.
+func adminConn(t *testing.T, e suite.Endpoints, name string) *grpc.ClientConn {
+	t.Helper()
+	return dialAs(t, e, name, auth.Identity{Subject: testActor, Roles: []auth.Role{auth.Admin}})
+}
+
+// raw sends a JSON request with c's token and returns the status and body.
 func (c client) raw(method, path, body string) (int, []byte) {
 	c.t.Helper()
 	var rd io.Reader
@@ -82,7 +115,9 @@ func (c client) raw(method, path, body string) (int, []byte) {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Guanxi-Actor", testActor)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
@@ -120,7 +155,7 @@ func (c client) mustDo(method, path, body string) map[string]any {
 func TestPurchaseTravelsThroughEveryService(t *testing.T) {
 	dataDir := t.TempDir()
 	e, stop := startSuite(t, dataDir)
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 
 	cust := api.mustDo("POST", "/v1/customers", `{"displayName":"王小明","email":"xiaoming@example.com","phone":"+86 138 0013 8000","locale":"zh-CN"}`)
 	id, _ := cust["id"].(string)
@@ -178,7 +213,7 @@ func TestPurchaseTravelsThroughEveryService(t *testing.T) {
 func TestBadRequestsAreClientErrors(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"Ada"}`)["id"].(string)
 	const unknown = "0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f"
 
@@ -262,7 +297,7 @@ func TestServicesAnswerHealthAndReflection(t *testing.T) {
 func TestGatewayServesProbesAndOpenAPI(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	api.mustDo("GET", "/healthz", "")
 	if ready := api.mustDo("GET", "/readyz", ""); ready["ready"] != true {
 		t.Errorf("readyz = %v", ready)
@@ -281,7 +316,7 @@ func TestGatewayServesProbesAndOpenAPI(t *testing.T) {
 func TestUpdateCustomerThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
-	api := client{t: t, base: e.HTTP}
+	api := adminClient(t, e)
 	c := api.mustDo("POST", "/v1/customers", `{"displayName":"张伟","tags":["new"]}`)
 	id, etag := c["id"].(string), c["etag"].(string)
 

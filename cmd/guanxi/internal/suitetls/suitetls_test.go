@@ -70,7 +70,7 @@ func TestSuiteOverMutualTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Guanxi-Actor", "am-test")
+		req.Header.Set("Authorization", "Bearer "+e.AdminToken) // the bootstrap admin
 		resp, err := web.Do(req)
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
