@@ -235,6 +235,9 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 		api = limitRate(api, g.limiter, logger)
 	}
 	mux.Handle("/v1/", authenticate(api, g.verifier, logger))
+	// The unsubscribe link a customer follows carries no token: the
+	// notification service checks the link's own signature.
+	mux.Handle("POST /v1/unsubscribe", api)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
