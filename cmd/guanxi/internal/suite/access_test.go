@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -212,7 +214,9 @@ func TestEveryRPCChecksItsCaller(t *testing.T) {
 		return c
 	}
 
+	fixtures := accessFixtures(t, e)
 	calls, okCalls := 0, 0
+	var reachedOnly []string
 	for _, file := range publicServices {
 		svc := file.Services().Get(0)
 		name := strings.TrimSuffix(string(svc.Name()), "Service")
@@ -240,13 +244,24 @@ func TestEveryRPCChecksItsCaller(t *testing.T) {
 						t.Errorf("gRPC as %q: %v, want PermissionDenied", forbidden, got)
 					}
 					allowed := row.allowed
-					got := invoke(t, connAs(service, &allowed), full, m)
-					if !passed(got) {
+					in := dynamicpb.NewMessage(m.Input())
+					spec, valid := validRequests[full]
+					if valid {
+						fill(t, spec.json, fixtures, in)
+					}
+					got, out := invokeWith(t, connAs(service, &allowed), full, m, in)
+					switch {
+					case valid && got != codes.OK:
+						t.Errorf("gRPC as %q with a valid request: %v, want OK", allowed, got)
+					case !passed(got):
 						t.Errorf("gRPC as %q: %v, want through", allowed, got)
 					}
 					calls++
 					if got == codes.OK {
 						okCalls++
+						capture(t, spec.capture, out, fixtures)
+					} else {
+						reachedOnly = append(reachedOnly, string(m.Name())+" "+got.String())
 					}
 				}
 
@@ -273,7 +288,7 @@ func TestEveryRPCChecksItsCaller(t *testing.T) {
 	if len(accessTable) != calls+1 { // +1: Unsubscribe
 		t.Errorf("the table has %d rows, the services %d RPCs", len(accessTable), calls+1)
 	}
-	t.Logf("%d RPCs checked through gRPC and REST; %d of them succeeded outright with an empty request as the allowed role, the rest reached the handler and were refused as invalid or not found", calls+1, okCalls)
+	t.Logf("%d RPCs checked through gRPC and REST; as the allowed role %d succeeded (%d with a valid request), the rest reached their handler: %v", calls+1, okCalls, len(validRequests), reachedOnly)
 }
 
 // anonymousConn connects to service name of e without credentials.
@@ -290,29 +305,111 @@ func anonymousConn(t *testing.T, e suite.Endpoints, name string) *grpc.ClientCon
 // invoke calls method m with an empty request and returns the status code.
 func invoke(t *testing.T, conn *grpc.ClientConn, full string, m protoreflect.MethodDescriptor) codes.Code {
 	t.Helper()
+	code, _ := invokeWith(t, conn, full, m, dynamicpb.NewMessage(m.Input()))
+	return code
+}
+
+// invokeWith calls method m with in (a stream sends it as its one
+// message, an empty client stream none) and returns the status code and
+// the first answer.
+func invokeWith(t *testing.T, conn *grpc.ClientConn, full string, m protoreflect.MethodDescriptor, in proto.Message) (codes.Code, proto.Message) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	in, out := dynamicpb.NewMessage(m.Input()), dynamicpb.NewMessage(m.Output())
+	out := dynamicpb.NewMessage(m.Output())
 	if !m.IsStreamingClient() && !m.IsStreamingServer() {
-		return status.Code(conn.Invoke(ctx, full, in, out))
+		return status.Code(conn.Invoke(ctx, full, in, out)), out
 	}
 	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: m.IsStreamingServer(), ClientStreams: m.IsStreamingClient()}, full)
 	if err != nil {
-		return status.Code(err)
+		return status.Code(err), out
 	}
-	if !m.IsStreamingClient() {
+	if !m.IsStreamingClient() || proto.Size(in) > 0 {
 		if err := stream.SendMsg(in); err != nil && !errors.Is(err, io.EOF) {
-			return status.Code(err)
+			return status.Code(err), out
 		}
 	}
 	if err := stream.CloseSend(); err != nil {
-		return status.Code(err)
+		return status.Code(err), out
 	}
 	err = stream.RecvMsg(out)
 	if errors.Is(err, io.EOF) {
-		return codes.OK
+		return codes.OK, out
 	}
-	return status.Code(err)
+	return status.Code(err), out
+}
+
+// placeholder is a ${name} in a valid request.
+var placeholder = regexp.MustCompile(`\$\{(\w+)\}`)
+
+// fill unmarshals the protojson template into msg, its placeholders
+// replaced by fixtures.
+func fill(t *testing.T, template string, fixtures map[string]string, msg proto.Message) {
+	t.Helper()
+	text := placeholder.ReplaceAllStringFunc(template, func(p string) string {
+		name := placeholder.FindStringSubmatch(p)[1]
+		v, ok := fixtures[name]
+		if !ok {
+			t.Fatalf("no fixture %s (yet) for %s", name, template)
+		}
+		return v
+	})
+	if err := protojson.Unmarshal([]byte(text), msg); err != nil {
+		t.Fatalf("request %s: %v", text, err)
+	}
+}
+
+// capture keeps the values at the dotted paths of paths in the answer as
+// fixtures for later calls.
+func capture(t *testing.T, paths map[string]string, answer proto.Message, fixtures map[string]string) {
+	t.Helper()
+	if len(paths) == 0 {
+		return
+	}
+	raw, err := protojson.Marshal(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range paths {
+		var v any = doc
+		for _, key := range strings.Split(path, ".") {
+			obj, _ := v.(map[string]any)
+			v = obj[key]
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			t.Fatalf("answer %s has no %s", raw, path)
+		}
+		fixtures[name] = s
+	}
+}
+
+// accessFixtures creates, as an admin, what the valid requests name: the
+// customers of the agent's team "north" (c2 and c3 organizations, one
+// person already deleted), a relationship, a loyalty program with the first customer enrolled, and a
+// segment.
+func accessFixtures(t *testing.T, e suite.Endpoints) map[string]string {
+	t.Helper()
+	api := adminClient(t, e)
+	f := map[string]string{}
+	for _, name := range []string{"c1", "c2", "c3", "cDel", "cDeleted", "cErase", "cM1", "cM2"} {
+		kind := "PERSON"
+		if name == "c2" || name == "c3" {
+			kind = "ORGANIZATION"
+		}
+		f[name] = api.mustDo("POST", "/v1/customers", `{"displayName":"`+name+`","type":"CUSTOMER_TYPE_`+kind+`","ownerId":"u-agent","teamId":"north"}`)["id"].(string)
+	}
+	api.mustDo("DELETE", "/v1/customers/"+f["cDeleted"], "")
+	f["rel"] = api.mustDo("POST", "/v1/relationships", `{"fromCustomerId":"`+f["c1"]+`","toCustomerId":"`+f["c2"]+`","type":"RELATIONSHIP_TYPE_WORKS_AT"}`)["id"].(string)
+	f["program"] = api.mustDo("POST", "/v1/programs", `{"name":"ACL fixture","timeZone":"Asia/Shanghai","currencyCode":"CNY",`+
+		`"baseRates":[{"currencyCode":"CNY","pointsPerUnit":"1"}],"engagementRules":[{"kind":"check_in","points":"5"}],"tiers":[{"code":"normal","name":"普通"}]}`)["id"].(string)
+	api.mustDo("POST", "/v1/programs/"+f["program"]+"/members", `{"customerId":"`+f["c1"]+`"}`)
+	f["segment"] = api.mustDo("POST", "/v1/segments", `{"name":"acl_fixture","filter":"purchase_count >= 0"}`)["id"].(string)
+	return f
 }
 
 // pathParam is a variable of a route's path template.
