@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES := proto platform services/customer services/interaction services/loyalty \
+MODULES := proto platform services/access services/customer services/interaction services/loyalty \
            services/segmentation services/notification gateway cmd/guanxi
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
@@ -33,7 +33,7 @@ build: ## Build every binary into bin/.
 	go build -o $(BIN)/ ./cmd/guanxi ./gateway/cmd/gateway \
 		./services/customer/cmd/customer ./services/interaction/cmd/interaction \
 		./services/loyalty/cmd/loyalty ./services/segmentation/cmd/segmentation \
-		./services/notification/cmd/notification
+		./services/notification/cmd/notification ./services/access/cmd/access
 
 .PHONY: test
 test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).

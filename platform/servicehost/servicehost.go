@@ -44,6 +44,8 @@ type Options struct {
 	// Migrations are applied before anything else runs.
 	Migrations fs.FS
 
+	// NATSURL is the broker; "" for a service that neither publishes nor
+	// consumes, which then gets no JS.
 	NATSURL string
 	// Stream is the service's own JetStream stream, ensured at start and
 	// fed by the outbox relay; "" for a service that publishes nothing,
@@ -68,8 +70,8 @@ type Options struct {
 // between Start and Run; Run releases them all.
 type Host struct {
 	DB     *sqldb.DB
-	JS     jetstream.JetStream
-	Outbox *events.Outbox // nil when Options.Stream is ""
+	JS     jetstream.JetStream // nil when Options.NATSURL is ""
+	Outbox *events.Outbox      // nil when Options.Stream is ""
 	Server *grpcserver.Server
 	Logger *slog.Logger
 
@@ -118,8 +120,13 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		return nil, err
 	}
 
-	if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger); err != nil {
-		return nil, err
+	if opts.Stream != "" && opts.NATSURL == "" {
+		return nil, errors.New("a service with a stream needs a NATS URL")
+	}
+	if opts.NATSURL != "" {
+		if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Stream != "" {
 		if err := events.EnsureStream(ctx, h.JS, opts.Stream, opts.StreamSubjects...); err != nil {
