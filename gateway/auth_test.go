@@ -34,6 +34,9 @@ func TestGatewayBearerTokens(t *testing.T) {
 		{"expired", "Bearer " + expired, "", http.StatusUnauthorized},
 		{"valid", "Bearer " + alice, "alice", http.StatusOK},
 		{"valid, scheme in lower case", "bearer " + alice, "alice", http.StatusOK},
+		{"API key", "ApiKey gxk_good_key", "keyholder", http.StatusOK},
+		{"API key again, from the cache", "ApiKey gxk_good_key", "keyholder", http.StatusOK},
+		{"unknown API key", "ApiKey gxk_bad_key", "", http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{"Content-Type": {"application/json"}, "Authorization": {tc.auth}}
@@ -50,6 +53,9 @@ func TestGatewayBearerTokens(t *testing.T) {
 				t.Errorf("the service saw caller %q, want %q (the token's subject)", out["ownerId"], tc.wantOwner)
 			}
 		})
+	}
+	if n := keyTrades.Load(); n != 1 {
+		t.Errorf("the key was traded %d times, want once (then cached)", n)
 	}
 	if code, _ := request(t, "GET", base+"/healthz", "", http.Header{"Authorization": {""}}); code != http.StatusOK {
 		t.Errorf("healthz without a token: %d, want 200 (probes stay open)", code)

@@ -22,6 +22,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
+	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -40,6 +41,7 @@ type Config struct {
 	LoyaltyAddr      string `env:"LOYALTY_ADDR" envDefault:"127.0.0.1:7103"`
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
 	NotificationAddr string `env:"NOTIFICATION_ADDR" envDefault:"127.0.0.1:7105"`
+	AccessAddr       string `env:"ACCESS_ADDR" envDefault:"127.0.0.1:7106"`
 	// MaxBodyBytes caps request bodies so one client cannot exhaust memory.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	// RateLimit is how many requests a second each caller may make through
@@ -165,6 +167,7 @@ func dialBackends(cfg Config) (backendSet, error) {
 		{"loyalty", cfg.LoyaltyAddr},
 		{"segmentation", cfg.SegmentationAddr},
 		{"notification", cfg.NotificationAddr},
+		{"access", cfg.AccessAddr},
 	}
 	var set backendSet
 	for _, t := range targets {
@@ -220,6 +223,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 		{"loyalty", loyaltyv1.RegisterLoyaltyServiceHandler},
 		{"segmentation", segmentationv1.RegisterSegmentationServiceHandler},
 		{"notification", notificationv1.RegisterNotificationServiceHandler},
+		{"access", accessv1.RegisterAccessServiceHandler},
 	}
 	for _, r := range registrations {
 		if err := r.register(ctx, rest, backends.conn(r.name)); err != nil {
@@ -234,10 +238,13 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	if g.limiter != nil {
 		api = limitRate(api, g.limiter, logger)
 	}
-	mux.Handle("/v1/", authenticate(api, g.verifier, logger))
+	keys := newKeyExchange(accessv1.NewAccessServiceClient(backends.conn("access")))
+	mux.Handle("/v1/", authenticate(api, g.verifier, keys, logger))
 	// The unsubscribe link a customer follows carries no token: the
-	// notification service checks the link's own signature.
+	// notification service checks the link's own signature. Trading an
+	// API key for a token needs only the key.
 	mux.Handle("POST /v1/unsubscribe", api)
+	mux.Handle("POST /v1/apiKeys:exchange", api)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -8,16 +8,20 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
@@ -45,16 +49,39 @@ func (f fakeCustomers) CreateCustomer(ctx context.Context, req *customerv1.Creat
 	return &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Id: key, DisplayName: req.GetCustomer().GetDisplayName(), OwnerId: who}}, nil
 }
 
+// fakeAccess trades the key "gxk_good_key" for a token of "keyholder" and
+// counts the trades.
+type fakeAccess struct {
+	accessv1.UnimplementedAccessServiceServer
+	trades *atomic.Int64
+}
+
+func (f fakeAccess) ExchangeApiKey(_ context.Context, req *accessv1.ExchangeApiKeyRequest) (*accessv1.ExchangeApiKeyResponse, error) {
+	if req.GetKey() != "gxk_good_key" {
+		return nil, status.Error(codes.Unauthenticated, "the api key is not valid")
+	}
+	f.trades.Add(1)
+	token, err := auth.Issue(testAuth, auth.Identity{Subject: "keyholder"}, 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	return &accessv1.ExchangeApiKeyResponse{Token: token, ExpireTime: timestamppb.New(time.Now().Add(5 * time.Minute))}, nil
+}
+
 func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
 	return nil, errors.New("select from customers: connection refused to db-secret-host")
 }
 
-// startGateway runs the gateway in front of a fake customer service; the
-// other four services are down.
+// startGateway runs the gateway in front of a fake customer service and a
+// fake access service; the other four services are down.
 func startGateway(t *testing.T) string {
 	t.Helper()
 	return startGatewayWith(t, func(*gateway.Config) {})
 }
+
+// keyTrades counts the fake access service's trades of every gateway the
+// tests start.
+var keyTrades atomic.Int64
 
 // startGatewayWith is startGateway with the configuration changed by set.
 func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
@@ -70,6 +97,7 @@ func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 	}
 	srv := grpcserver.New(logger)
 	customerv1.RegisterCustomerServiceServer(srv, fakeCustomers{verifier: verifier})
+	accessv1.RegisterAccessServiceServer(srv, fakeAccess{trades: &keyTrades})
 	testinfra.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, grpcLis) })
 
 	down, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,6 +114,7 @@ func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 	cfg := gateway.Config{
 		CustomerAddr:    grpcLis.Addr().String(),
 		InteractionAddr: downAddr, LoyaltyAddr: downAddr, SegmentationAddr: downAddr, NotificationAddr: downAddr,
+		AccessAddr:   grpcLis.Addr().String(),
 		MaxBodyBytes: 1024,
 		Listener:     httpLis,
 		Auth:         testAuth,

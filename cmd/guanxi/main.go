@@ -133,7 +133,7 @@ func printBanner(w io.Writer, e suite.Endpoints, dataDir, logPath string) {
 		fmt.Fprintf(w, "  gRPC %-13s %s\n", s.Name, s.Addr)
 	}
 	fmt.Fprintf(w, "  NATS        %s\n", e.NATS)
-	fmt.Fprintf(w, "Every call needs a bearer token. The admin token, also in %s:\n  %s\n", e.AdminTokenFile, e.AdminToken)
-	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $(cat %s)\" %s/v1/customers\n", e.AdminTokenFile, e.HTTP)
+	fmt.Fprintf(w, "Every call needs a credential. The bootstrap admin's API key, kept in %s:\n  %s\n", e.AdminKeyFile, e.AdminKey)
+	fmt.Fprintf(w, "  curl -H \"Authorization: ApiKey $(cat %s)\" %s/v1/customers\n", e.AdminKeyFile, e.HTTP)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -1,6 +1,7 @@
 package suite_test
 
 import (
+	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -19,6 +20,11 @@ type validRequest struct {
 }
 
 var validRequests = map[string]validRequest{
+	accessv1.AccessService_CreateApiKey_FullMethodName: {json: `{"apiKey":{"name":"acl","subject":"acl-bot","roles":["integration"]}}`,
+		capture: map[string]string{"apiKey": "apiKey.id"}},
+	accessv1.AccessService_ListApiKeys_FullMethodName:  {json: `{}`},
+	accessv1.AccessService_RevokeApiKey_FullMethodName: {json: `{"id":"${apiKey}"}`},
+
 	customerv1.CustomerService_CreateCustomer_FullMethodName:            {json: `{"customer":{"displayName":"新客户","teamId":"north"}}`},
 	customerv1.CustomerService_GetCustomer_FullMethodName:               {json: `{"id":"${c1}"}`},
 	customerv1.CustomerService_UpdateCustomer_FullMethodName:            {json: `{"customer":{"id":"${c1}","displayName":"甲二"},"updateMask":"displayName"}`},

@@ -26,6 +26,8 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
+	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
+	"github.com/guanxi-crm/guanxi/services/access"
 	"github.com/guanxi-crm/guanxi/services/customer"
 	"github.com/guanxi-crm/guanxi/services/interaction"
 	"github.com/guanxi-crm/guanxi/services/loyalty"
@@ -39,7 +41,8 @@ type Config struct {
 	Host     string
 	HTTPPort int
 	// GRPCPort is the customer service's port; interaction, loyalty,
-	// segmentation and notification take the next four (unless it is 0).
+	// segmentation, notification and access take the next five (unless it
+	// is 0).
 	GRPCPort int
 	NATSPort int
 	DataDir  string
@@ -56,12 +59,14 @@ type Endpoints struct {
 	HTTP     string // base URL of the REST edge
 	NATS     string // client URL of the embedded NATS server
 	Services []Service
-	// AdminToken is the bootstrap admin's bearer token, also written to
-	// AdminTokenFile; Auth is the suite's token setup, with which more
-	// tokens can be issued (auth.Issue).
-	AdminToken     string
-	AdminTokenFile string
-	Auth           auth.Config
+	// AdminKey is the bootstrap admin's API key, made at the first start
+	// and kept in AdminKeyFile. AdminToken is an admin's bearer token for
+	// this run, and Auth the suite's token setup, with which more tokens
+	// can be issued (auth.Issue).
+	AdminKey     string
+	AdminKeyFile string
+	AdminToken   string
+	Auth         auth.Config
 }
 
 // Service is one gRPC service and its address.
@@ -71,7 +76,7 @@ type Service struct {
 }
 
 // serviceNames in port order.
-var serviceNames = []string{"customer", "interaction", "loyalty", "segmentation", "notification"}
+var serviceNames = []string{"customer", "interaction", "loyalty", "segmentation", "notification", "access"}
 
 // Run starts the suite and blocks until ctx is done or a part fails. ready,
 // when not nil, is called once every service answers its health check.
@@ -107,6 +112,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	if err != nil {
 		return err
 	}
+	accessCfg, err := access.LoadConfig()
+	if err != nil {
+		return err
+	}
 	gatewayCfg, err := gateway.LoadConfig()
 	if err != nil {
 		return err
@@ -115,16 +124,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	if err != nil {
 		return err
 	}
-	adminToken, err := auth.Issue(authCfg, auth.Identity{Subject: "admin", Roles: []auth.Role{auth.Admin}}, AdminTokenTTL)
+	adminToken, err := auth.Issue(authCfg, auth.Identity{Subject: "admin", Roles: []auth.Role{auth.Admin}}, adminTokenTTL)
 	if err != nil {
 		return err
 	}
-	adminTokenFile := filepath.Join(dataDir, AdminTokenFile)
-	if err := os.WriteFile(adminTokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write the admin token: %w", err)
-	}
 	customerCfg.Auth, interactionCfg.Auth, loyaltyCfg.Auth = authCfg, authCfg, authCfg
 	segmentationCfg.Auth, notificationCfg.Auth, gatewayCfg.Auth = authCfg, authCfg, authCfg
+	accessCfg.Auth = authCfg
 
 	// Bind every port before starting anything, so a port in use fails fast
 	// with a clear message instead of half a suite.
@@ -178,7 +184,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
 	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
 	gatewayCfg.LoyaltyAddr, gatewayCfg.SegmentationAddr = addr("loyalty"), addr("segmentation")
-	gatewayCfg.NotificationAddr = addr("notification")
+	gatewayCfg.NotificationAddr, gatewayCfg.AccessAddr = addr("notification"), addr("access")
+
+	accessCfg.GRPCAddr, accessCfg.Listener = addr("access"), listeners["access"]
+	accessCfg.DatabaseURL = db("access")
 
 	g, ctx := errgroup.WithContext(ctx)
 	start := func(name string, run func(context.Context, *slog.Logger) error) {
@@ -194,6 +203,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	start("loyalty", func(ctx context.Context, l *slog.Logger) error { return loyalty.Run(ctx, loyaltyCfg, l) })
 	start("segmentation", func(ctx context.Context, l *slog.Logger) error { return segmentation.Run(ctx, segmentationCfg, l) })
 	start("notification", func(ctx context.Context, l *slog.Logger) error { return notification.Run(ctx, notificationCfg, l) })
+	start("access", func(ctx context.Context, l *slog.Logger) error { return access.Run(ctx, accessCfg, l) })
 	start("gateway", func(ctx context.Context, l *slog.Logger) error { return gateway.Run(ctx, gatewayCfg, l) })
 
 	scheme := "http://"
@@ -201,7 +211,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 		scheme = "https://"
 	}
 	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL,
-		AdminToken: adminToken, AdminTokenFile: adminTokenFile, Auth: authCfg}
+		AdminKeyFile: filepath.Join(dataDir, AdminKeyFile), AdminToken: adminToken, Auth: authCfg}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
 	}
@@ -212,6 +222,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 			}
 			return err
 		}
+		key, err := bootstrapKey(ctx, addr("access"), adminToken, endpoints.AdminKeyFile)
+		if err != nil {
+			return err
+		}
+		endpoints.AdminKey = key
 		if ready != nil {
 			ready(endpoints)
 		}
@@ -272,12 +287,39 @@ func waitServing(ctx context.Context, services []Service) error {
 	return nil
 }
 
-// AdminTokenFile is the file in the data dir holding the bootstrap admin
-// token, AdminTokenTTL how long a token written at start stays valid.
-const (
-	AdminTokenFile = "admin.token"
-	AdminTokenTTL  = 30 * 24 * time.Hour
-)
+// AdminKeyFile is the file in the data dir holding the bootstrap admin's
+// API key.
+const AdminKeyFile = "admin.key"
+
+// adminTokenTTL is how long the run's admin token lives: the run's length,
+// for anything that does not take a key.
+const adminTokenTTL = 30 * 24 * time.Hour
+
+// bootstrapKey returns the admin key kept in path, and at the first start
+// (no file yet) makes it at the access service with token and writes it
+// there, readable by the owner only.
+func bootstrapKey(ctx context.Context, accessAddr, token, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the admin key: %w", err)
+	}
+	conn, err := grpcclient.Dial(accessAddr, grpc.WithPerRPCCredentials(auth.Token(token)))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	resp, err := accessv1.NewAccessServiceClient(conn).CreateApiKey(ctx, &accessv1.CreateApiKeyRequest{ApiKey: &accessv1.ApiKey{
+		Name: "bootstrap admin of guanxi dev", Subject: "admin", Roles: []string{string(auth.Admin)},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("make the bootstrap admin key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(resp.GetKey()+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the admin key: %w", err)
+	}
+	return resp.GetKey(), nil
+}
 
 // secretFile keeps the token secret of a suite run without GUANXI_AUTH_SECRET,
 // so that tokens survive a restart.

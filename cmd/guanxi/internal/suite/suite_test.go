@@ -64,11 +64,13 @@ func startSuiteLogging(t *testing.T, dataDir string, logger *slog.Logger) (suite
 	return suite.Endpoints{}, nil
 }
 
-// client calls the REST edge with a bearer token.
+// client calls the REST edge with a bearer token, or with the credential
+// of another scheme ("ApiKey").
 type client struct {
-	t     *testing.T
-	base  string
-	token string
+	t      *testing.T
+	base   string
+	scheme string
+	token  string
 }
 
 // testActor is who the tests call as; it owns the customers they create.
@@ -116,7 +118,11 @@ func (c client) raw(method, path, body string) (int, []byte) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		scheme := c.scheme
+		if scheme == "" {
+			scheme = "Bearer"
+		}
+		req.Header.Set("Authorization", scheme+" "+c.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -138,6 +144,16 @@ func (c client) do(method, path, body string) (int, map[string]any) {
 		}
 	}
 	return code, out
+}
+
+// mustRaw is raw for a request that must succeed, returning the body.
+func (c client) mustRaw(method, path string) string {
+	c.t.Helper()
+	code, raw := c.raw(method, path, "")
+	if code != http.StatusOK {
+		c.t.Fatalf("%s %s: status %d, body %s", method, path, code, raw)
+	}
+	return string(raw)
 }
 
 func (c client) mustDo(method, path, body string) map[string]any {
