@@ -8,6 +8,7 @@ require (
 	github.com/guanxi-crm/guanxi/gateway v0.0.0
 	github.com/guanxi-crm/guanxi/platform v0.0.0
 	github.com/guanxi-crm/guanxi/proto v0.0.0
+	github.com/guanxi-crm/guanxi/services/access v0.0.0
 	github.com/guanxi-crm/guanxi/services/customer v0.0.0
 	github.com/guanxi-crm/guanxi/services/interaction v0.0.0
 	github.com/guanxi-crm/guanxi/services/loyalty v0.0.0
@@ -84,6 +85,7 @@ replace (
 	github.com/guanxi-crm/guanxi/gateway => ../../gateway
 	github.com/guanxi-crm/guanxi/platform => ../../platform
 	github.com/guanxi-crm/guanxi/proto => ../../proto
+	github.com/guanxi-crm/guanxi/services/access => ../../services/access
 	github.com/guanxi-crm/guanxi/services/customer => ../../services/customer
 	github.com/guanxi-crm/guanxi/services/interaction => ../../services/interaction
 	github.com/guanxi-crm/guanxi/services/loyalty => ../../services/loyalty
