@@ -43,6 +43,18 @@ const (
 // Roles are the roles a token may name, in the order help texts list them.
 var Roles = []Role{Admin, Manager, Agent, Integration, Auditor, Analyst, Service}
 
+// Role groups the services' policies share (admins and services may call
+// every RPC anyway).
+var (
+	// Staff work with customers day to day.
+	Staff = []Role{Manager, Agent}
+	// Feeders are staff and the systems that push data in.
+	Feeders = []Role{Manager, Agent, Integration}
+	// Readers may read what a service keeps: every role of a person or a
+	// system.
+	Readers = []Role{Manager, Agent, Integration, Auditor, Analyst}
+)
+
 // PermissionExport lets a caller export customer lists in bulk; roles alone
 // do not grant it (except Admin), so that pulling the whole list is a
 // deliberate grant.

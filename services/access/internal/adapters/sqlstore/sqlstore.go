@@ -53,20 +53,11 @@ func (s *Store) Keys(ctx context.Context, showRevoked bool, limit, offset int) (
 	if showRevoked {
 		where = ``
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM api_keys `+where+` ORDER BY create_time DESC, id LIMIT ? OFFSET ?`, limit, offset)
+	keys, err := sqldb.QueryAll(ctx, s.db, scan, `SELECT `+columns+` FROM api_keys `+where+` ORDER BY create_time DESC, id LIMIT ? OFFSET ?`, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.APIKey
-	for rows.Next() {
-		k, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return keys, nil
 }
 
 // Update implements domain.Store.
@@ -95,9 +86,7 @@ func lists(k domain.APIKey) (roles, teams, perms string, err error) {
 	return enc(k.Roles), enc(k.Teams), enc(k.Permissions), err
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scan(row scanner) (domain.APIKey, error) {
+func scan(row sqldb.Scanner) (domain.APIKey, error) {
 	var (
 		k                          domain.APIKey
 		roles, teams, perms        string

@@ -5,25 +5,21 @@ import (
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 )
 
-// readers may read messages, templates and campaigns: everyone but a caller
-// without a role. Admins and services may call every RPC.
-var readers = []auth.Role{auth.Manager, auth.Agent, auth.Integration, auth.Auditor, auth.Analyst}
-
 // Policy says which roles may call each RPC. Managers run campaigns and
 // write templates; delivery providers report through an integration.
 var Policy = auth.Policy{
-	notificationv1.NotificationService_ListMessages_FullMethodName:      auth.Allow(readers...),
-	notificationv1.NotificationService_GetMessage_FullMethodName:        auth.Allow(readers...),
+	notificationv1.NotificationService_ListMessages_FullMethodName:      auth.Allow(auth.Readers...),
+	notificationv1.NotificationService_GetMessage_FullMethodName:        auth.Allow(auth.Readers...),
 	notificationv1.NotificationService_ListAgentMessages_FullMethodName: auth.Allow(auth.Manager, auth.Agent),
 	notificationv1.NotificationService_ListDeadLetters_FullMethodName:   auth.Allow(auth.Manager, auth.Auditor),
 	notificationv1.NotificationService_RetryMessage_FullMethodName:      auth.Allow(auth.Manager),
 	notificationv1.NotificationService_ReportDelivery_FullMethodName:    auth.Allow(auth.Integration),
 	notificationv1.NotificationService_SaveTemplate_FullMethodName:      auth.Allow(auth.Manager),
-	notificationv1.NotificationService_ListTemplates_FullMethodName:     auth.Allow(readers...),
+	notificationv1.NotificationService_ListTemplates_FullMethodName:     auth.Allow(auth.Readers...),
 	notificationv1.NotificationService_PreviewTemplate_FullMethodName:   auth.Allow(auth.Manager, auth.Agent),
 	notificationv1.NotificationService_CreateCampaign_FullMethodName:    auth.Allow(auth.Manager),
-	notificationv1.NotificationService_GetCampaign_FullMethodName:       auth.Allow(readers...),
-	notificationv1.NotificationService_ListCampaigns_FullMethodName:     auth.Allow(readers...),
+	notificationv1.NotificationService_GetCampaign_FullMethodName:       auth.Allow(auth.Readers...),
+	notificationv1.NotificationService_ListCampaigns_FullMethodName:     auth.Allow(auth.Readers...),
 	notificationv1.NotificationService_PauseCampaign_FullMethodName:     auth.Allow(auth.Manager),
 	notificationv1.NotificationService_ResumeCampaign_FullMethodName:    auth.Allow(auth.Manager),
 	notificationv1.NotificationService_CancelCampaign_FullMethodName:    auth.Allow(auth.Manager),
