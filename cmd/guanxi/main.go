@@ -17,6 +17,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/bench"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/process"
@@ -29,6 +30,7 @@ Usage:
   guanxi dev [flags]                     run the whole suite in one process (embedded NATS, SQLite)
   guanxi customers import [flags] FILE   import customers from a CSV or NDJSON file
   guanxi customers export [flags]        export customers as NDJSON or CSV
+  guanxi keys create|list|revoke         manage API keys (admins)
   guanxi help                            show this help
 
 Run "guanxi <command> -h" for a command's flags.
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "customers":
 		return customerscli.Run(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keyscli.Run(ctx, args[1:], stdout, stderr)
 	case "bench":
 		// Not in the usage: `make bench` runs it.
 		return bench.Run(ctx, args[1:], stdout, stderr)

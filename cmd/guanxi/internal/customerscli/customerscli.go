@@ -18,9 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/credential"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
-	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
@@ -59,62 +58,26 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// DefaultKeyFile is where `guanxi dev` keeps its bootstrap admin's API
-// key, DefaultAccessAddr its access service.
-const (
-	DefaultKeyFile    = ".guanxi/admin.key"
-	DefaultAccessAddr = "127.0.0.1:7106"
-)
-
 // common are the flags both subcommands take.
 type common struct {
-	addr, token, key, accessAddr string
+	addr string
+	as   credential.Flags
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", DefaultAddr, "customer service gRPC address")
-	fs.StringVar(&c.token, "token", os.Getenv("GUANXI_TOKEN"), "bearer token to call with (default $GUANXI_TOKEN)")
-	fs.StringVar(&c.key, "key", os.Getenv("GUANXI_API_KEY"),
-		"API key to call with when no token is given (default $GUANXI_API_KEY, else the key in "+DefaultKeyFile+")")
-	fs.StringVar(&c.accessAddr, "access-addr", DefaultAccessAddr, "access service gRPC address, where keys are traded for tokens")
-}
-
-// bearer returns the token to call with: -token, or one traded for the
-// API key. Whoever the credential names is the caller the audit log shows.
-func (c *common) bearer(ctx context.Context) (string, error) {
-	if c.token != "" {
-		return c.token, nil
-	}
-	key := c.key
-	if key == "" {
-		b, err := os.ReadFile(DefaultKeyFile)
-		if err != nil {
-			return "", fmt.Errorf("no credential: set -token, -key, GUANXI_TOKEN or GUANXI_API_KEY (guanxi dev keeps an admin key in %s): %w", DefaultKeyFile, err)
-		}
-		key = strings.TrimSpace(string(b))
-	}
-	conn, err := grpcclient.Dial(c.accessAddr)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	resp, err := accessv1.NewAccessServiceClient(conn).ExchangeApiKey(ctx, &accessv1.ExchangeApiKeyRequest{Key: key})
-	if err != nil {
-		return "", fmt.Errorf("trade the API key for a token at %s: %w", c.accessAddr, err)
-	}
-	return resp.GetToken(), nil
+	c.as.Register(fs)
 }
 
 // dial connects lazily: a wrong address shows up on the first call.
 func (c *common) dial(ctx context.Context) (customerv1.CustomerServiceClient, func(), error) {
-	token, err := c.bearer(ctx)
+	as, err := c.as.DialOption(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Export batches may be large; the stream calls themselves carry no
 	// deadline (grpcclient's default timeout is for unary calls only).
-	conn, err := grpcclient.Dial(c.addr, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
-		grpc.WithPerRPCCredentials(auth.Token(token)))
+	conn, err := grpcclient.Dial(c.addr, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)), as)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 )
 
 // TestBootstrapAdminKey: guanxi dev makes an admin API key at its first
 // start, keeps it in its data dir for the owner only and keeps it across
-// restarts; with it an admin makes narrower keys through REST, which work
-// through REST and for the CLI, each within its role.
+// restarts; with it an admin makes narrower keys through REST and with
+// `guanxi keys`, which work through REST and for the CLI, each within its
+// role, until revoked.
 func TestBootstrapAdminKey(t *testing.T) {
 	dir := t.TempDir()
 	e, stop := startSuite(t, dir)
@@ -56,6 +58,43 @@ func TestBootstrapAdminKey(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); !strings.Contains(string(b), id) {
 		t.Errorf("the export lacks the customer: %s", b)
+	}
+
+	// The same through the CLI: make a key, see it listed, revoke it.
+	keysCLI := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		args = append(args[:1:1], append([]string{"-access-addr", serviceAddr(t, e, "access"), "-key", key}, args[1:]...)...)
+		err := keyscli.Run(context.Background(), args, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	made2, err := keysCLI("create", "-name", "report robot", "-subject", "bot-1", "-roles", "analyst", "-permissions", "export")
+	if err != nil || !strings.HasPrefix(made2, "gxk_") {
+		t.Fatalf("keys create: %v %s", err, made2)
+	}
+	botKey := strings.TrimSpace(strings.SplitN(made2, "\n", 2)[0])
+	botID := strings.Split(botKey, "_")[1]
+	if listed, err := keysCLI("list"); err != nil || !strings.Contains(listed, botID) || !strings.Contains(listed, "report robot") || strings.Contains(listed, botKey) {
+		t.Errorf("keys list: %v\n%s", err, listed)
+	}
+	if err := customerscli.Run(context.Background(), []string{"export", "-addr", serviceAddr(t, e, "customer"),
+		"-access-addr", serviceAddr(t, e, "access"), "-key", botKey, "-o", out}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Errorf("export with the analyst's key holding the export permission: %v", err)
+	}
+	if revoked, err := keysCLI("revoke", botID); err != nil || !strings.Contains(revoked, "revoked") {
+		t.Errorf("keys revoke: %v %s", err, revoked)
+	}
+	if listed, _ := keysCLI("list"); strings.Contains(listed, botID) {
+		t.Errorf("a revoked key is listed without -all:\n%s", listed)
+	}
+	if listed, _ := keysCLI("list", "-all"); !strings.Contains(listed, botID) {
+		t.Errorf("keys list -all lacks the revoked key:\n%s", listed)
+	}
+	if err := customerscli.Run(context.Background(), []string{"export", "-addr", serviceAddr(t, e, "customer"),
+		"-access-addr", serviceAddr(t, e, "access"), "-key", botKey, "-o", out}, &bytes.Buffer{}, &stderr); err == nil {
+		t.Error("export with a revoked key succeeded")
+	}
+	if _, err := keysCLI("create", "-name", "x", "-subject", "y", "-roles", "root"); err == nil {
+		t.Error("keys create with an unknown role succeeded")
 	}
 	stop()
 
