@@ -64,6 +64,9 @@ type Options struct {
 	// refused.
 	Auth   auth.Config
 	Policy auth.Policy
+	// Scope, for a service keeping data by customer, limits agents and
+	// managers to their teams' customers (see auth.CustomerScope).
+	Scope *auth.CustomerScope
 }
 
 // Host holds what Start opened. Its fields are for building the service
@@ -151,6 +154,9 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		return nil, err
 	}
 	serverOpts = append(serverOpts, auth.NewGuard(verifier, opts.Policy, logger).ServerOptions()...)
+	if opts.Scope != nil {
+		serverOpts = append(serverOpts, opts.Scope.ServerOptions()...)
+	}
 	h.Server = grpcserver.New(logger, serverOpts...)
 	return h, nil
 }

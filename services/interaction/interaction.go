@@ -16,6 +16,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/clients"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
@@ -76,6 +77,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("run interaction: customer service: %w", err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
+	// Team scope reads customers with the caller's own token, on a
+	// connection of its own: the signed one would add the service's.
+	asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
+	if err != nil {
+		return fmt.Errorf("run interaction: customer service: %w", err)
+	}
+	defer func() { err = errors.Join(err, asCaller.Close()) }()
 
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "interaction",
@@ -89,6 +97,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
+		Scope:          auth.NewCustomerScope(customerv1.Reader(asCaller)),
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)

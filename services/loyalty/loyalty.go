@@ -13,7 +13,9 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
@@ -32,6 +34,9 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7103"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/loyalty.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// CustomerAddr is the customer service, asked whether an agent or a
+	// manager may see a customer; without it they are refused here.
+	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
 	// DefaultProgramID is the program of calls that name none. When no
 	// program with this id exists, the service creates it at start from
 	// the settings below; after that the program is changed through the
@@ -92,6 +97,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if cfg.Workers < 1 || cfg.JobInterval <= 0 {
 		return fmt.Errorf("run loyalty: workers (%d) and job interval (%s) must be positive", cfg.Workers, cfg.JobInterval)
 	}
+	// Team scope reads customers with the caller's own token.
+	var readCustomer auth.ReadCustomer
+	if cfg.CustomerAddr != "" {
+		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
+		if err != nil {
+			return fmt.Errorf("run loyalty: customer service: %w", err)
+		}
+		defer asCaller.Close()
+		readCustomer = customerv1.Reader(asCaller)
+	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "loyalty",
 		Config:         cfg,
@@ -104,6 +119,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
+		Scope:          auth.NewCustomerScope(readCustomer),
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)

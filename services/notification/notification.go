@@ -26,6 +26,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification/calendar"
@@ -173,6 +174,17 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if now == nil {
 		now = time.Now
 	}
+	// Team scope reads customers with the caller's own token, on a
+	// connection of its own (not signed by this service).
+	var readCustomer auth.ReadCustomer
+	if cfg.CustomerAddr != "" {
+		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
+		if err != nil {
+			return err
+		}
+		defer asCaller.Close()
+		readCustomer = customerv1.Reader(asCaller)
+	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "notification",
 		Config:         cfg,
@@ -185,6 +197,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
+		Scope:          auth.NewCustomerScope(readCustomer),
 	}, logger)
 	if err != nil {
 		return err

@@ -15,7 +15,9 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
 	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
@@ -35,6 +37,9 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7104"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// CustomerAddr is the customer service, asked whether an agent or a
+	// manager may see a customer; without it they are refused here.
+	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
 	// Currency is the reporting currency: ABC ranks spend in it, and spend
 	// is reported in it. Purchases in other currencies are stored (and
 	// counted in purchase_count) but not ranked, since adding amounts
@@ -118,6 +123,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err := prediction.Validate(); err != nil {
 		return fmt.Errorf("run segmentation: config: %w", err)
 	}
+	// Team scope reads customers with the caller's own token.
+	var readCustomer auth.ReadCustomer
+	if cfg.CustomerAddr != "" {
+		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
+		if err != nil {
+			return fmt.Errorf("run segmentation: customer service: %w", err)
+		}
+		defer asCaller.Close()
+		readCustomer = customerv1.Reader(asCaller)
+	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "segmentation",
 		Config:         cfg,
@@ -130,6 +145,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
+		Scope:          auth.NewCustomerScope(readCustomer),
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)

@@ -229,7 +229,7 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	lcfg.GRPCAddr, lcfg.Listener, lcfg.DatabaseURL, lcfg.NATSURL = lis["loyalty"].Addr().String(), lis["loyalty"], dbs["loyalty"], ns.ClientURL()
-	lcfg.Auth = benchAuth()
+	lcfg.Auth, lcfg.CustomerAddr = benchAuth(), lis["customer"].Addr().String()
 	if b.workers > 0 {
 		lcfg.Workers = b.workers
 	}

@@ -167,9 +167,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 
 	loyaltyCfg.GRPCAddr, loyaltyCfg.Listener = addr("loyalty"), listeners["loyalty"]
 	loyaltyCfg.DatabaseURL, loyaltyCfg.NATSURL = db("loyalty"), natsURL
+	loyaltyCfg.CustomerAddr = addr("customer")
 
 	segmentationCfg.GRPCAddr, segmentationCfg.Listener = addr("segmentation"), listeners["segmentation"]
 	segmentationCfg.DatabaseURL, segmentationCfg.NATSURL = db("segmentation"), natsURL
+	segmentationCfg.CustomerAddr = addr("customer")
 
 	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
 	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL

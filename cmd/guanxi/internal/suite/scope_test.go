@@ -1,0 +1,41 @@
+package suite_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/guanxi-crm/guanxi/platform/auth"
+)
+
+// TestTeamScopeAcrossServices: an agent reads the timeline, loyalty
+// account, value and messages of their team's customers, and gets 404 for
+// another team's from every service, as from the customer service.
+func TestTeamScopeAcrossServices(t *testing.T) {
+	e, stop := startSuite(t, t.TempDir())
+	defer stop()
+	admin := adminClient(t, e)
+	ours := admin.mustDo("POST", "/v1/customers", `{"displayName":"北方客户","ownerId":"agent-bei","teamId":"north"}`)["id"].(string)
+	theirs := admin.mustDo("POST", "/v1/customers", `{"displayName":"南方客户","ownerId":"agent-nan","teamId":"south"}`)["id"].(string)
+	for i, id := range []string{ours, theirs} {
+		admin.mustDo("POST", "/v1/interactions", purchaseBody(id, "SCOPE-"+string(rune('A'+i)), "9900"))
+	}
+
+	agent := clientAs(t, e, auth.Identity{Subject: "agent-zhou", Roles: []auth.Role{auth.Agent}, Teams: []string{"north"}})
+	for _, path := range []string{"/v1/customers/%s", "/v1/customers/%s/interactions", "/v1/customers/%s/loyaltyAccount",
+		"/v1/customers/%s/value", "/v1/customers/%s/messages"} {
+		if code, body := agent.raw("GET", fmt.Sprintf(path, theirs), ""); code != http.StatusNotFound {
+			t.Errorf("GET %s of another team's customer: %d %s, want 404", path, code, body)
+		}
+		// The loyalty account and value appear as events arrive; the read
+		// is let through to the service either way.
+		if code, body := agent.raw("GET", fmt.Sprintf(path, ours), ""); code == http.StatusNotFound && path == "/v1/customers/%s" ||
+			code == http.StatusForbidden || code == http.StatusUnauthorized || code >= 500 {
+			t.Errorf("GET %s of the agent's team's customer: %d %s", path, code, body)
+		}
+	}
+	if code, body := agent.raw("POST", "/v1/interactions", purchaseBody(theirs, "SCOPE-X", "100")); code != http.StatusNotFound {
+		t.Errorf("recording a purchase for another team's customer: %d %s, want 404", code, body)
+	}
+	agent.mustDo("POST", "/v1/interactions", purchaseBody(ours, "SCOPE-Y", "100"))
+}
