@@ -49,6 +49,7 @@ bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="cus
 .PHONY: fuzz
 # Every parser of outside input: module, package, fuzz target.
 FUZZ_TARGETS := platform:./aipfilter:FuzzCompile \
+                services/access:./internal/domain:FuzzParseKey \
                 services/customer:./importfile:FuzzReader \
                 services/customer:./internal/domain:FuzzNormalizePhone \
                 services/interaction:./internal/adapters/events:FuzzDecodeIngestEvent \

@@ -16,8 +16,9 @@ import (
 // TestLogsCarryNoPersonalData runs a customer's whole life through the
 // suite with every service logging at debug level: creation, a refused
 // duplicate, an update, a search by name, purchases and calls matched by
-// phone, an import with a bad row, the welcome message, erasure. No
-// recognizable name, email, phone or address may reach the logs.
+// phone, an import with a bad row, the welcome message, erasure, calls
+// with an API key and a forged token. No recognizable name, email, phone,
+// address, key or token may reach the logs.
 func TestLogsCarryNoPersonalData(t *testing.T) {
 	logs := &testinfra.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -38,7 +39,9 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		callerName         = "慕容星澜"
 	)
 	secrets := []string{name, "雪霁", email, "xueji.situ", phone, "13987650123", newPhone, "13987650456",
-		street, "梧桐巷", importName, "云岫", importEmail, callerName, "星澜", "13987650789"}
+		street, "梧桐巷", importName, "云岫", importEmail, callerName, "星澜", "13987650789",
+		// Credentials are as secret: the API key's secret and the tokens.
+		e.AdminKey[strings.LastIndex(e.AdminKey, "_"):], api.token, e.AdminToken}
 
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"`+name+`","email":"`+email+`","phone":"`+phone+`",`+
 		`"addresses":[{"city":"苏州市","lines":["`+street+`"]}]}`)["id"].(string)
@@ -47,6 +50,10 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	}
 	api.mustDo("PATCH", "/v1/customers/"+id+"?updateMask=phone", `{"phone":"`+newPhone+`"}`)
 	api.mustDo("GET", "/v1/customers?query="+"雪霁", "")
+	client{t: t, base: e.HTTP, scheme: "ApiKey", token: e.AdminKey}.mustDo("GET", "/v1/customers/"+id, "")
+	if code, _ := (client{t: t, base: e.HTTP, token: api.token + "x"}).do("GET", "/v1/customers/"+id, ""); code != http.StatusUnauthorized {
+		t.Errorf("a forged token: status %d, want 401", code)
+	}
 	api.mustDo("GET", "/v1/customers?filter=email%3D%22"+email+"%22", "")
 	api.mustDo("POST", "/v1/interactions", purchaseBody(id, "POS-P1", "12800"))
 	api.mustDo("POST", "/v1/interactions:batchIngest", `{"events":[`+
@@ -76,7 +83,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	stopped = true
 
 	out := logs.String()
-	for _, svc := range []string{"customer", "interaction", "loyalty", "segmentation", "notification", "gateway"} {
+	for _, svc := range []string{"customer", "interaction", "loyalty", "segmentation", "notification", "access", "gateway"} {
 		if !strings.Contains(out, "service="+svc) {
 			t.Fatalf("no log line of the %s service in %d bytes of logs: the scan would prove nothing", svc, len(out))
 		}
