@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,21 +83,12 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		return Identity{}, errors.New("the token names no subject")
 	}
 	for _, r := range claims.Roles {
-		if !knownRole(r) {
+		if !slices.Contains(Roles, r) {
 			return Identity{}, fmt.Errorf("the token names an unknown role %q", r)
 		}
 	}
 	return Identity{Subject: claims.Subject, Roles: claims.Roles, Teams: claims.Teams,
 		Permissions: claims.Permissions, Actor: claims.Subject}, nil
-}
-
-func knownRole(r Role) bool {
-	for _, k := range Roles {
-		if r == k {
-			return true
-		}
-	}
-	return false
 }
 
 // BearerToken returns the token of an Authorization value ("Bearer x"); the
