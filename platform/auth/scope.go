@@ -32,7 +32,10 @@ const maxScopeEntries = 10000
 // customer_id field at the top of the request or one message down) is
 // first checked by reading the customer at the customer service as the
 // caller: a customer they may not see answers NotFound there, and the call
-// ends with that NotFound here, before the handler runs.
+// ends with that NotFound here, before the handler runs. An answer naming
+// a customer the same way is checked too, so that a case or a message read
+// by its own id is NotFound as well; a change by such an id is not held
+// back.
 type CustomerScope struct {
 	read ReadCustomer
 
@@ -57,7 +60,16 @@ func (s *CustomerScope) unary(ctx context.Context, req any, _ *grpc.UnaryServerI
 	if err := s.check(ctx, req); err != nil {
 		return nil, err
 	}
-	return handler(ctx, req)
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	// A read by the record's own id (a case, a message) names its customer
+	// only in the answer.
+	if err := s.check(ctx, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (s *CustomerScope) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {

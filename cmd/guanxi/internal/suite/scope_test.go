@@ -9,8 +9,9 @@ import (
 )
 
 // TestTeamScopeAcrossServices: an agent reads the timeline, loyalty
-// account, value and messages of their team's customers, and gets 404 for
-// another team's from every service, as from the customer service.
+// account, value, messages and cases of their team's customers, and gets
+// 404 for another team's from every service, as from the customer service,
+// also for a case read by its own id.
 func TestTeamScopeAcrossServices(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
@@ -34,6 +35,12 @@ func TestTeamScopeAcrossServices(t *testing.T) {
 			t.Errorf("GET %s of the agent's team's customer: %d %s", path, code, body)
 		}
 	}
+	theirCase := admin.mustDo("POST", "/v1/cases", `{"customerId":"`+theirs+`","subject":"漏水"}`)["id"].(string)
+	if code, body := agent.raw("GET", "/v1/cases/"+theirCase, ""); code != http.StatusNotFound {
+		t.Errorf("GET another team's customer's case by its id: %d %s, want 404", code, body)
+	}
+	ourCase := admin.mustDo("POST", "/v1/cases", `{"customerId":"`+ours+`","subject":"漏水"}`)["id"].(string)
+	agent.mustDo("GET", "/v1/cases/"+ourCase, "")
 	if code, body := agent.raw("POST", "/v1/interactions", purchaseBody(theirs, "SCOPE-X", "100")); code != http.StatusNotFound {
 		t.Errorf("recording a purchase for another team's customer: %d %s, want 404", code, body)
 	}
