@@ -3,6 +3,7 @@ package suite_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
@@ -11,7 +12,8 @@ import (
 // TestTeamScopeAcrossServices: an agent reads the timeline, loyalty
 // account, value, messages and cases of their team's customers, and gets
 // 404 for another team's from every service, as from the customer service,
-// also for a case read by its own id.
+// also for a case read by its own id; lists of cases and follow-ups hold
+// what the agent or their team works on.
 func TestTeamScopeAcrossServices(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
@@ -41,8 +43,30 @@ func TestTeamScopeAcrossServices(t *testing.T) {
 	}
 	ourCase := admin.mustDo("POST", "/v1/cases", `{"customerId":"`+ours+`","subject":"漏水"}`)["id"].(string)
 	agent.mustDo("GET", "/v1/cases/"+ourCase, "")
+	// Lists of cases and follow-ups hold what the agent or their team
+	// works on.
+	northCase := admin.mustDo("POST", "/v1/cases", `{"customerId":"`+ours+`","subject":"北","teamId":"north"}`)["id"].(string)
+	mine := admin.mustDo("POST", "/v1/cases", `{"customerId":"`+ours+`","subject":"给我","assigneeId":"agent-zhou"}`)["id"].(string)
+	admin.mustDo("POST", "/v1/cases", `{"customerId":"`+theirs+`","subject":"南","teamId":"south"}`)
+	var listed []string
+	for _, c := range agent.mustDo("GET", "/v1/cases", "")["cases"].([]any) {
+		listed = append(listed, c.(map[string]any)["id"].(string))
+	}
+	if slices.Sort(listed); !slices.Equal(listed, sorted(northCase, mine)) {
+		t.Errorf("the agent lists cases %v, want their team's and their own %v", listed, sorted(northCase, mine))
+	}
+	admin.mustDo("POST", "/v1/followups", `{"customerId":"`+ours+`","agentId":"agent-zhou","dueTime":"2030-01-01T01:00:00Z"}`)
+	admin.mustDo("POST", "/v1/followups", `{"customerId":"`+theirs+`","agentId":"agent-nan","dueTime":"2030-01-01T01:00:00Z"}`)
+	if fs, _ := agent.mustDo("GET", "/v1/followups", "")["followups"].([]any); len(fs) != 1 || fs[0].(map[string]any)["agentId"] != "agent-zhou" {
+		t.Errorf("the agent lists follow-ups %v, want only their own", fs)
+	}
 	if code, body := agent.raw("POST", "/v1/interactions", purchaseBody(theirs, "SCOPE-X", "100")); code != http.StatusNotFound {
 		t.Errorf("recording a purchase for another team's customer: %d %s, want 404", code, body)
 	}
 	agent.mustDo("POST", "/v1/interactions", purchaseBody(ours, "SCOPE-Y", "100"))
+}
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
 }

@@ -49,7 +49,7 @@ func (s *Server) ListCases(ctx context.Context, req *interactionv1.ListCasesRequ
 	if err != nil {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	page, err := s.app.ListCases(ctx, app.ListCases{Filter: req.GetFilter(), PageSize: int(req.GetPageSize()), After: after})
+	page, err := s.app.ListCases(ctx, app.ListCases{Filter: ownFilter(ctx, req.GetFilter(), "assignee_id", "team_id"), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -142,7 +142,7 @@ func (s *Server) ListFollowups(ctx context.Context, req *interactionv1.ListFollo
 	if err != nil {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	page, err := s.app.ListFollowups(ctx, app.ListFollowups{Filter: req.GetFilter(), PageSize: int(req.GetPageSize()), After: after})
+	page, err := s.app.ListFollowups(ctx, app.ListFollowups{Filter: ownFilter(ctx, req.GetFilter(), "agent_id", ""), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
 		return nil, toStatus(err)
 	}

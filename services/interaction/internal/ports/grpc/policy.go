@@ -1,6 +1,9 @@
 package grpc
 
 import (
+	"context"
+	"strings"
+
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 )
@@ -34,4 +37,30 @@ var Policy = auth.Policy{
 	interactionv1.InteractionService_CreateFollowup_FullMethodName:         auth.Allow(auth.Staff...),
 	interactionv1.InteractionService_ListFollowups_FullMethodName:          auth.Allow(auth.Readers...),
 	interactionv1.InteractionService_CompleteFollowup_FullMethodName:       auth.Allow(auth.Staff...),
+}
+
+// ownFilter narrows filter, for an agent or a manager, to the records
+// whose field is the caller or, for teamField, one of their teams: the
+// cases and follow-ups they work on. Other callers get filter as it is.
+func ownFilter(ctx context.Context, filter, field, teamField string) string {
+	id, ok := auth.FromContext(ctx)
+	if !ok || id.SeesAll() {
+		return filter
+	}
+	terms := []string{field + " = " + quote(id.Subject)}
+	if teamField != "" {
+		for _, t := range id.Teams {
+			terms = append(terms, teamField+" = "+quote(t))
+		}
+	}
+	own := "(" + strings.Join(terms, " OR ") + ")"
+	if strings.TrimSpace(filter) == "" {
+		return own
+	}
+	return "(" + filter + ") AND " + own
+}
+
+// quote is s as an AIP-160 string literal.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
