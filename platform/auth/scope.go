@@ -34,8 +34,8 @@ const maxScopeEntries = 10000
 // caller: a customer they may not see answers NotFound there, and the call
 // ends with that NotFound here, before the handler runs. An answer naming
 // a customer the same way is checked too, so that a case or a message read
-// by its own id is NotFound as well; a change by such an id is not held
-// back.
+// by its own id is NotFound as well; a handler changing a record by its
+// own id calls Check with the record's customer before the change.
 type CustomerScope struct {
 	read ReadCustomer
 
@@ -97,12 +97,31 @@ func (s *CustomerScope) check(ctx context.Context, req any) error {
 	return s.checkIDs(ctx, customerIDs(msg.ProtoReflect()))
 }
 
-// checkIDs checks that the caller of ctx may see the customers ids.
-func (s *CustomerScope) checkIDs(ctx context.Context, ids []string) error {
-	id, ok := FromContext(ctx)
-	if !ok || id.SeesAll() || len(ids) == 0 {
+// Check returns nil when the caller of ctx may see customer, and the
+// status to answer with otherwise, for a handler that learns a record's
+// customer only by reading the record (a change to a case by the case's
+// id). A nil scope lets everything through.
+func (s *CustomerScope) Check(ctx context.Context, customer string) error {
+	if s == nil || customer == "" {
 		return nil
 	}
+	return s.checkIDs(ctx, []string{customer})
+}
+
+// Limits reports whether the caller of ctx is held to their teams'
+// customers, so that a handler reads a record's customer only when that
+// matters.
+func (s *CustomerScope) Limits(ctx context.Context) bool {
+	id, ok := FromContext(ctx)
+	return s != nil && ok && !id.SeesAll()
+}
+
+// checkIDs checks that the caller of ctx may see the customers ids.
+func (s *CustomerScope) checkIDs(ctx context.Context, ids []string) error {
+	if !s.Limits(ctx) || len(ids) == 0 {
+		return nil
+	}
+	id, _ := FromContext(ctx)
 	if s.read == nil {
 		return status.Error(codes.PermissionDenied, "this service has no customer service to check a team's customers with")
 	}

@@ -85,6 +85,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	}
 	defer func() { err = errors.Join(err, asCaller.Close()) }()
 
+	scope := auth.NewCustomerScope(customerv1.Reader(asCaller))
+
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "interaction",
 		Config:         cfg,
@@ -97,7 +99,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
-		Scope:          auth.NewCustomerScope(customerv1.Reader(asCaller)),
+		Scope:          scope,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)
@@ -105,7 +107,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
 	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, app.WithDirectory(customers),
 		app.WithSurveyBaseURL(cfg.SurveyBaseURL))
-	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc))
+	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, scope))
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
 	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger}
 	h.Go("ingest", ingest.Run)

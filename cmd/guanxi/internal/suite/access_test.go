@@ -128,7 +128,7 @@ var accessTable = map[string]access{
 
 	notificationv1.NotificationService_ListMessages_FullMethodName:      {"", auth.Agent, false},
 	notificationv1.NotificationService_GetMessage_FullMethodName:        {"", auth.Auditor, false},
-	notificationv1.NotificationService_ListAgentMessages_FullMethodName: {auth.Analyst, auth.Agent, false},
+	notificationv1.NotificationService_ListAgentMessages_FullMethodName: {auth.Analyst, auth.Manager, false},
 	notificationv1.NotificationService_ListDeadLetters_FullMethodName:   {auth.Agent, auth.Auditor, false},
 	notificationv1.NotificationService_RetryMessage_FullMethodName:      {auth.Agent, auth.Manager, false},
 	notificationv1.NotificationService_ReportDelivery_FullMethodName:    {auth.Agent, auth.Integration, false},

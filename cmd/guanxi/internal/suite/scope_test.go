@@ -60,6 +60,22 @@ func TestTeamScopeAcrossServices(t *testing.T) {
 	if fs, _ := agent.mustDo("GET", "/v1/followups", "")["followups"].([]any); len(fs) != 1 || fs[0].(map[string]any)["agentId"] != "agent-zhou" {
 		t.Errorf("the agent lists follow-ups %v, want only their own", fs)
 	}
+	theirComment := `{"authorId":"agent-zhou","body":"我来"}`
+	for _, change := range []struct{ method, path, body string }{
+		{"POST", "/v1/cases/" + theirCase + ":assign", `{"assigneeId":"agent-zhou"}`},
+		{"POST", "/v1/cases/" + theirCase + ":resolve", `{"resolution":"x"}`},
+		{"POST", "/v1/cases/" + theirCase + "/comments", theirComment},
+		{"GET", "/v1/cases/" + theirCase + "/comments", ""},
+	} {
+		if code, body := agent.raw(change.method, change.path, change.body); code != http.StatusNotFound {
+			t.Errorf("%s %s on another team's customer's case: %d %s, want 404", change.method, change.path, code, body)
+		}
+	}
+	agent.mustDo("POST", "/v1/cases/"+ourCase+"/comments", theirComment)
+	if code, _ := agent.raw("GET", "/v1/agents/agent-other/messages", ""); code != http.StatusForbidden {
+		t.Errorf("an agent reading another agent's notices: %d, want 403", code)
+	}
+	agent.mustDo("GET", "/v1/agents/agent-zhou/messages", "")
 	if code, body := agent.raw("POST", "/v1/interactions", purchaseBody(theirs, "SCOPE-X", "100")); code != http.StatusNotFound {
 		t.Errorf("recording a purchase for another team's customer: %d %s, want 404", code, body)
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -30,12 +31,15 @@ const IdempotencyKeyHeader = "idempotency-key"
 // Server implements interactionv1.InteractionServiceServer.
 type Server struct {
 	interactionv1.UnimplementedInteractionServiceServer
-	app *app.Service
+	app   *app.Service
+	scope *auth.CustomerScope
 }
 
-// NewServer returns a Server running the use cases of svc.
-func NewServer(svc *app.Service) *Server {
-	return &Server{app: svc}
+// NewServer returns a Server running the use cases of svc. scope, when not
+// nil, holds agents and managers to their teams' cases in changes made by
+// a case's id (requests naming a customer it checks by itself).
+func NewServer(svc *app.Service, scope *auth.CustomerScope) *Server {
+	return &Server{app: svc, scope: scope}
 }
 
 // RecordInteraction records one interaction, once.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
@@ -42,6 +43,10 @@ func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessa
 
 // ListAgentMessages returns an agent's notices, newest first.
 func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.ListAgentMessagesRequest) (*notificationv1.ListAgentMessagesResponse, error) {
+	// An agent reads their own notices; their managers read the team's.
+	if id, _ := auth.FromContext(ctx); id.Has(auth.Agent) && !id.Has(auth.Manager) && !id.SeesAll() && req.GetAgentId() != id.Subject {
+		return nil, status.Error(codes.PermissionDenied, "an agent reads only their own notices: agent_id must be the caller")
+	}
 	page, err := s.svc.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
