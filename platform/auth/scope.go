@@ -15,7 +15,7 @@ import (
 
 // ReadCustomer reads customer id at the customer service with the context's
 // outgoing metadata (the caller's own token) and returns the call's error.
-type ReadCustomer func(ctx context.Context, id string) error
+type ReadCustomer = func(ctx context.Context, id string) error
 
 // scopeTTL is how long a customer a caller could read stays known as
 // theirs: a transfer away takes at most this long to show in the other

@@ -18,10 +18,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
@@ -64,9 +66,13 @@ type Options struct {
 	// refused.
 	Auth   auth.Config
 	Policy auth.Policy
-	// Scope, for a service keeping data by customer, limits agents and
-	// managers to their teams' customers (see auth.CustomerScope).
-	Scope *auth.CustomerScope
+	// CustomerReader, for a service keeping data by customer, holds agents
+	// and managers to their teams' customers (see auth.CustomerScope),
+	// reading customers through it at CustomerAddr with the caller's own
+	// token. Without CustomerAddr they are refused; without CustomerReader
+	// (the customer service itself) nothing is scoped here.
+	CustomerReader func(grpc.ClientConnInterface) auth.ReadCustomer
+	CustomerAddr   string
 }
 
 // Host holds what Start opened. Its fields are for building the service
@@ -77,12 +83,19 @@ type Host struct {
 	Outbox *events.Outbox      // nil when Options.Stream is ""
 	Server *grpcserver.Server
 	Logger *slog.Logger
+	// Scope is the team scope Start installed, nil without a
+	// CustomerReader; handlers that learn a record's customer only by
+	// reading it call Scope.Check.
+	Scope *auth.CustomerScope
 
-	name     string
-	nc       *nats.Conn
-	listener net.Listener
-	loops    []loop
-	released bool
+	name string
+	nc   *nats.Conn
+	// customers is the scope's connection, unsigned: calls on it carry the
+	// caller's token.
+	customers *grpc.ClientConn
+	listener  net.Listener
+	loops     []loop
+	released  bool
 }
 
 type loop struct {
@@ -154,8 +167,16 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		return nil, err
 	}
 	serverOpts = append(serverOpts, auth.NewGuard(verifier, opts.Policy, logger).ServerOptions()...)
-	if opts.Scope != nil {
-		serverOpts = append(serverOpts, opts.Scope.ServerOptions()...)
+	if opts.CustomerReader != nil {
+		var read auth.ReadCustomer
+		if opts.CustomerAddr != "" {
+			if h.customers, err = grpcclient.Dial(opts.CustomerAddr); err != nil {
+				return nil, err
+			}
+			read = opts.CustomerReader(h.customers)
+		}
+		h.Scope = auth.NewCustomerScope(read)
+		serverOpts = append(serverOpts, h.Scope.ServerOptions()...)
 	}
 	h.Server = grpcserver.New(logger, serverOpts...)
 	return h, nil
@@ -224,6 +245,9 @@ func (h *Host) release() error {
 		if err := h.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("close listener: %w", err))
 		}
+	}
+	if h.customers != nil {
+		errs = append(errs, h.customers.Close())
 	}
 	if h.nc != nil {
 		errs = append(errs, drain(h.nc, h.Logger))

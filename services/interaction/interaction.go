@@ -77,16 +77,6 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("run interaction: customer service: %w", err)
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
-	// Team scope reads customers with the caller's own token, on a
-	// connection of its own: the signed one would add the service's.
-	asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
-	if err != nil {
-		return fmt.Errorf("run interaction: customer service: %w", err)
-	}
-	defer func() { err = errors.Join(err, asCaller.Close()) }()
-
-	scope := auth.NewCustomerScope(customerv1.Reader(asCaller))
-
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "interaction",
 		Config:         cfg,
@@ -99,7 +89,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
-		Scope:          scope,
+		CustomerReader: customerv1.Reader,
+		CustomerAddr:   cfg.CustomerAddr,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run interaction: %w", err)
@@ -107,7 +98,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
 	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, app.WithDirectory(customers),
 		app.WithSurveyBaseURL(cfg.SurveyBaseURL))
-	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, scope))
+	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
 	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger}
 	h.Go("ingest", ingest.Run)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -97,16 +96,6 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if cfg.Workers < 1 || cfg.JobInterval <= 0 {
 		return fmt.Errorf("run loyalty: workers (%d) and job interval (%s) must be positive", cfg.Workers, cfg.JobInterval)
 	}
-	// Team scope reads customers with the caller's own token.
-	var readCustomer auth.ReadCustomer
-	if cfg.CustomerAddr != "" {
-		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
-		if err != nil {
-			return fmt.Errorf("run loyalty: customer service: %w", err)
-		}
-		defer asCaller.Close()
-		readCustomer = customerv1.Reader(asCaller)
-	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "loyalty",
 		Config:         cfg,
@@ -119,7 +108,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
-		Scope:          auth.NewCustomerScope(readCustomer),
+		CustomerReader: customerv1.Reader,
+		CustomerAddr:   cfg.CustomerAddr,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)

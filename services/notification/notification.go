@@ -174,17 +174,6 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if now == nil {
 		now = time.Now
 	}
-	// Team scope reads customers with the caller's own token, on a
-	// connection of its own (not signed by this service).
-	var readCustomer auth.ReadCustomer
-	if cfg.CustomerAddr != "" {
-		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
-		if err != nil {
-			return err
-		}
-		defer asCaller.Close()
-		readCustomer = customerv1.Reader(asCaller)
-	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "notification",
 		Config:         cfg,
@@ -197,7 +186,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
-		Scope:          auth.NewCustomerScope(readCustomer),
+		CustomerReader: customerv1.Reader,
+		CustomerAddr:   cfg.CustomerAddr,
 	}, logger)
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -123,16 +122,6 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err := prediction.Validate(); err != nil {
 		return fmt.Errorf("run segmentation: config: %w", err)
 	}
-	// Team scope reads customers with the caller's own token.
-	var readCustomer auth.ReadCustomer
-	if cfg.CustomerAddr != "" {
-		asCaller, err := grpcclient.Dial(cfg.CustomerAddr)
-		if err != nil {
-			return fmt.Errorf("run segmentation: customer service: %w", err)
-		}
-		defer asCaller.Close()
-		readCustomer = customerv1.Reader(asCaller)
-	}
 	h, err := servicehost.Start(ctx, servicehost.Options{
 		Name:           "segmentation",
 		Config:         cfg,
@@ -145,7 +134,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Listener:       cfg.Listener,
 		Auth:           cfg.Auth,
 		Policy:         grpcport.Policy,
-		Scope:          auth.NewCustomerScope(readCustomer),
+		CustomerReader: customerv1.Reader,
+		CustomerAddr:   cfg.CustomerAddr,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
