@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,43 +35,6 @@ const (
 // relay that re-publishes within it (after a crash between publish and
 // marking sent) is deduplicated by the server.
 const DuplicateWindow = 2 * time.Minute
-
-// Connect connects to NATS, reconnecting forever after a connection is lost
-// and logging disconnects and reconnects, and returns a JetStream handle.
-func Connect(url, name string, logger *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	nc, err := nats.Connect(url,
-		nats.Name(name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil { // nil means we closed the connection ourselves
-				logger.Warn("nats disconnected", slog.Any("error", err))
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) {
-			logger.Info("nats reconnected", slog.String("url", c.ConnectedUrlRedacted()))
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			subject := ""
-			if sub != nil {
-				subject = sub.Subject
-			}
-			logger.Error("nats async error", slog.String("subject", subject), slog.Any("error", err))
-		}),
-	)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect nats: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("connect jetstream: %w", err)
-	}
-	return nc, js, nil
-}
 
 // EnsureStream creates the stream, or updates it to this configuration: file
 // storage, the given subjects, and a DuplicateWindow dedupe window.

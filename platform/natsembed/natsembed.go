@@ -1,11 +1,15 @@
 // Package natsembed runs a NATS server with JetStream inside the process,
-// for `guanxi dev` and for tests, so neither needs a NATS install.
+// for `guanxi dev` and for tests, so neither needs a NATS install. It
+// listens on loopback only and, given Users, admits those NKey users only,
+// each limited to the subjects it may publish and subscribe to.
 package natsembed
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,13 +19,30 @@ import (
 type Config struct {
 	// Dir holds the JetStream file store.
 	Dir string
-	// Host defaults to 127.0.0.1, so the dev broker is not reachable from
-	// the network by accident.
+	// Host defaults to 127.0.0.1 and must be a loopback address: the
+	// embedded broker is for one machine, never reachable from the network.
 	Host string
 	// Port is the client port; -1 (or 0) picks a free one. nats-server
 	// itself reads 0 as 4222, the standard port, which may belong to
 	// another server on the machine, so 0 never means that here.
 	Port int
+	// Users, when not empty, are the only clients the server admits: a
+	// client without one of their keys, or with a key not listed, is
+	// refused. Empty admits anyone on loopback (tests).
+	Users []User
+}
+
+// User is an NKey user of the embedded server and what it may do.
+type User struct {
+	// Name is for the log and errors only; NKey users are known by key.
+	Name string
+	// PublicKey is the user's public NKey ("U..."); the client proves it
+	// holds the seed by signing the server's nonce (see KeepSeed).
+	PublicKey string
+	// Publish and Subscribe are the subjects (wildcards allowed) the user
+	// may publish and subscribe to; nothing else is allowed.
+	Publish   []string
+	Subscribe []string
 }
 
 // Start starts the server and waits until it accepts clients. The caller
@@ -34,6 +55,13 @@ func Start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 	host := cfg.Host
 	if host == "" {
 		host = "127.0.0.1"
+	}
+	if !IsLoopback(host) {
+		return nil, fmt.Errorf("start nats: host %q is not a loopback address; the embedded NATS listens on this machine only (run a NATS server of your own to serve a network)", host)
+	}
+	users, err := nkeyUsers(cfg.Users)
+	if err != nil {
+		return nil, err
 	}
 	port := cfg.Port
 	if port == 0 {
@@ -48,6 +76,8 @@ func Start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		// The host process owns signal handling and shutdown order.
 		NoSigs: true,
 		NoLog:  logger == nil,
+		// nil admits every client; a list admits only its keys.
+		Nkeys: users,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -63,6 +93,43 @@ func Start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		return nil, errors.New("start nats: server not ready for connections after 10s")
 	}
 	return srv, nil
+}
+
+// IsLoopback reports whether host (a name or an IP address, no port) is
+// this machine only: "localhost" or a loopback IP.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// nkeyUsers are the server's users for users, with their permissions.
+func nkeyUsers(users []User) ([]*server.NkeyUser, error) {
+	var out []*server.NkeyUser
+	for _, u := range users {
+		if !strings.HasPrefix(u.PublicKey, "U") {
+			return nil, fmt.Errorf("start nats: user %s: %q is not an NKey user's public key", u.Name, u.PublicKey)
+		}
+		out = append(out, &server.NkeyUser{
+			Nkey: u.PublicKey,
+			// An empty allow list would allow everything: deny all
+			// instead for a user given no subjects.
+			Permissions: &server.Permissions{
+				Publish:   subjectPermission(u.Publish),
+				Subscribe: subjectPermission(u.Subscribe),
+			},
+		})
+	}
+	return out, nil
+}
+
+func subjectPermission(allow []string) *server.SubjectPermission {
+	if len(allow) == 0 {
+		return &server.SubjectPermission{Deny: []string{">"}}
+	}
+	return &server.SubjectPermission{Allow: allow}
 }
 
 // slogAdapter sends nats-server's printf-style log lines to slog.
