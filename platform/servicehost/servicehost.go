@@ -49,6 +49,10 @@ type Options struct {
 	// NATSURL is the broker; "" for a service that neither publishes nor
 	// consumes, which then gets no JS.
 	NATSURL string
+	// NATS is how the service authenticates to NATS and secures the
+	// connection (credentials, TLS, inbox prefix); empty connects
+	// anonymously, as to a local broker without authorization.
+	NATS events.NATSAuth
 	// Stream is the service's own JetStream stream, ensured at start and
 	// fed by the outbox relay; "" for a service that publishes nothing,
 	// which then gets no Outbox.
@@ -87,6 +91,10 @@ type Host struct {
 	// CustomerReader; handlers that learn a record's customer only by
 	// reading it call Scope.Check.
 	Scope *auth.CustomerScope
+	// Guard is the guard of the gRPC server, for requests that come another
+	// way but stand for an RPC (events on NATS): Guard.Authorize applies
+	// the same policy to them.
+	Guard *auth.Guard
 
 	name string
 	nc   *nats.Conn
@@ -140,7 +148,11 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		return nil, errors.New("a service with a stream needs a NATS URL")
 	}
 	if opts.NATSURL != "" {
-		if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger); err != nil {
+		natsOpts, err := opts.NATS.Options()
+		if err != nil {
+			return nil, err
+		}
+		if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger, natsOpts...); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +178,8 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if err != nil {
 		return nil, err
 	}
-	serverOpts = append(serverOpts, auth.NewGuard(verifier, opts.Policy, logger).ServerOptions()...)
+	h.Guard = auth.NewGuard(verifier, opts.Policy, logger)
+	serverOpts = append(serverOpts, h.Guard.ServerOptions()...)
 	if opts.CustomerReader != nil {
 		var read auth.ReadCustomer
 		if opts.CustomerAddr != "" {

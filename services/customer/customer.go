@@ -11,6 +11,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -27,6 +28,10 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7101"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/customer.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// NATS is how the service authenticates to NATS: credentials (an NKey
+	// seed or a .creds file), TLS and inbox prefix, read from
+	// GUANXI_CUSTOMER_NATS_* (see events.NATSAuth).
+	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -54,6 +59,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		DatabaseURL:    cfg.DatabaseURL,
 		Migrations:     migrations.FS,
 		NATSURL:        cfg.NATSURL,
+		NATS:           cfg.NATS,
 		Stream:         customerv1.Stream,
 		StreamSubjects: []string{customerv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,

@@ -73,6 +73,8 @@ type ingestPaths struct {
 	client interactionv1.InteractionServiceClient
 	js     jetstream.JetStream
 	nc     *nats.Conn
+	// authorization is the integration's identity on NATS.
+	authorization string
 }
 
 func (p ingestPaths) stream(ctx context.Context, evs []*interactionv1.IngestEvent) ([]*interactionv1.IngestResult, error) {
@@ -125,6 +127,7 @@ func (p ingestPaths) viaNATS(ctx context.Context, evs []*interactionv1.IngestEve
 	for i, ev := range evs {
 		msg := nats.NewMsg("ingest." + ev.GetSource())
 		msg.Header.Set(interactionv1.IngestReplyHeader, reply)
+		msg.Header.Set("Authorization", p.authorization)
 		if i%2 == 0 {
 			msg.Header.Set("Content-Type", "application/protobuf")
 			msg.Data, err = proto.Marshal(ev)
@@ -187,7 +190,7 @@ func TestIngestSameEventsThreeWaysTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(nc.Close)
-		paths := ingestPaths{client: svc.client, js: js, nc: nc}
+		paths := ingestPaths{client: svc.client, js: js, nc: nc, authorization: svc.ingestAuth}
 		evs := callCenterEvents(ingestEvents, knownIDs)
 
 		// The INGEST stream is the service's to create.
@@ -403,6 +406,7 @@ func TestIngestRejections(t *testing.T) {
 	}
 	msg := nats.NewMsg("ingest.cc")
 	msg.Header.Set(interactionv1.IngestReplyHeader, reply)
+	msg.Header.Set("Authorization", svc.ingestAuth)
 	msg.Data = []byte(`{"source": "cc", "externalId": 42`)
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)

@@ -12,8 +12,11 @@ import (
 	"net"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -32,6 +35,10 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7102"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/interaction.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// NATS is how the service authenticates to NATS: credentials (an NKey
+	// seed or a .creds file), TLS and inbox prefix, read from
+	// GUANXI_INTERACTION_NATS_* (see events.NATSAuth).
+	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
 	// CustomerAddr is the customer service's gRPC address, asked whether a
 	// customer exists before an interaction is recorded for it.
 	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
@@ -83,6 +90,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		DatabaseURL:    cfg.DatabaseURL,
 		Migrations:     migrations.FS,
 		NATSURL:        cfg.NATSURL,
+		NATS:           cfg.NATS,
 		Stream:         interactionv1.Stream,
 		StreamSubjects: []string{interactionv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,
@@ -100,7 +108,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		app.WithSurveyBaseURL(cfg.SurveyBaseURL))
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
-	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger}
+	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger,
+		Authorize: ingestAuthorizer(h.Guard)}
 	h.Go("ingest", ingest.Run)
 	interval := cfg.SLACheckInterval
 	if interval <= 0 {
@@ -111,4 +120,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("run interaction: %w", err)
 	}
 	return nil
+}
+
+// ingestAuthorizer holds an event published on NATS to the rule of the
+// BatchIngestEvents RPC, through the gRPC server's own guard: one policy
+// decides who may ingest, whichever way the events come.
+func ingestAuthorizer(g *auth.Guard) events.Authorizer {
+	return func(ctx context.Context, authorization string) error {
+		if _, err := g.Authorize(ctx, interactionv1.InteractionService_BatchIngestEvents_FullMethodName, authorization); err != nil {
+			return errors.New(status.Convert(err).Message())
+		}
+		return nil
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -130,6 +131,10 @@ func closedAddr(t *testing.T) string {
 type service struct {
 	client  interactionv1.InteractionServiceClient
 	natsURL string
+	auth    auth.Config
+	// ingestAuth is the Authorization header of an integration, which
+	// events published on NATS carry.
+	ingestAuth string
 }
 
 // startService runs the interaction service as production does, on a fresh
@@ -167,7 +172,8 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return service{client: interactionv1.NewInteractionServiceClient(conn), natsURL: natsURL}
+	return service{client: interactionv1.NewInteractionServiceClient(conn), natsURL: natsURL, auth: cfg.Auth,
+		ingestAuth: "Bearer " + testinfra.Token(t, cfg.Auth, auth.Identity{Subject: "call-center", Roles: []auth.Role{auth.Integration}})}
 }
 
 func cny(minor int64) *typev1.Money { return &typev1.Money{CurrencyCode: "CNY", AmountMinor: minor} }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -65,6 +66,10 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7105"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/notification.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// NATS is how the service authenticates to NATS: credentials (an NKey
+	// seed or a .creds file), TLS and inbox prefix, read from
+	// GUANXI_NOTIFICATION_NATS_* (see events.NATSAuth).
+	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
 	// replicas); without it they are counted in the database.
 	RedisURL    string `env:"REDIS_URL" secret:"true"`
@@ -180,6 +185,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		DatabaseURL:    cfg.DatabaseURL,
 		Migrations:     migrations.FS,
 		NATSURL:        cfg.NATSURL,
+		NATS:           cfg.NATS,
 		Stream:         notificationv1.Stream,
 		StreamSubjects: []string{notificationv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
+	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -36,6 +37,10 @@ type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7104"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// NATS is how the service authenticates to NATS: credentials (an NKey
+	// seed or a .creds file), TLS and inbox prefix, read from
+	// GUANXI_SEGMENTATION_NATS_* (see events.NATSAuth).
+	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
 	// CustomerAddr is the customer service, asked whether an agent or a
 	// manager may see a customer; without it they are refused here.
 	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
@@ -128,6 +133,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		DatabaseURL:    cfg.DatabaseURL,
 		Migrations:     migrations.FS,
 		NATSURL:        cfg.NATSURL,
+		NATS:           cfg.NATS,
 		Stream:         segmentationv1.Stream,
 		StreamSubjects: []string{segmentationv1.StreamSubjects},
 		GRPCAddr:       cfg.GRPCAddr,

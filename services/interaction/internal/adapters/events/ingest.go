@@ -11,6 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -43,6 +46,17 @@ type Ingester interface {
 	Ingest(ctx context.Context, evs []domain.IngestEvent) ([]domain.IngestResult, error)
 }
 
+// AuthorizationHeader is the header of an ingest message carrying its
+// publisher's identity, as an HTTP request or a gRPC call carries it:
+// "Bearer <token>", the token of an integration (traded for its API key at
+// the access service) or of anyone else the ingest RPCs admit.
+const AuthorizationHeader = "Authorization"
+
+// Authorizer decides whether the holder of an Authorization value may
+// ingest events, by the rule of the ingest RPCs; the error says why not, in
+// words fit for the publisher.
+type Authorizer func(ctx context.Context, authorization string) error
+
 // IngestConsumer reads the INGEST stream and records its events in
 // batches; it returns nil when ctx is done.
 type IngestConsumer struct {
@@ -50,6 +64,12 @@ type IngestConsumer struct {
 	NC     *nats.Conn
 	Uc     Ingester
 	Logger *slog.Logger
+	// Authorize checks each message's AuthorizationHeader. A message it
+	// refuses is never recorded: it is terminated with the reason, logged,
+	// counted (guanxi.ingest.refused) and answered as rejected on field
+	// "authorization". Anyone able to publish on ingest.> would otherwise
+	// bypass the checks of the ingest RPCs. Required.
+	Authorize Authorizer
 	// Workers record batches side by side while one fetcher keeps pulling
 	// the next, so fetching, decoding and committing overlap; 0 means
 	// defaultIngestWorkers. Events are independent and idempotent, so
@@ -58,11 +78,22 @@ type IngestConsumer struct {
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again; 0 means ingestRetryDelay (tests shorten it).
 	RetryDelay time.Duration
+
+	refused metric.Int64Counter
 }
 
 // Run ensures the stream and its durable consumer, then ingests until ctx
 // is done.
 func (c IngestConsumer) Run(ctx context.Context) error {
+	if c.Authorize == nil {
+		return errors.New("ingest: no Authorize: events on NATS would be recorded for anyone who can publish")
+	}
+	refused, err := otel.Meter("github.com/guanxi-crm/guanxi/services/interaction").Int64Counter("guanxi.ingest.refused",
+		metric.WithDescription("Ingest messages on NATS refused for their publisher's identity"), metric.WithUnit("{message}"))
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	c.refused = refused
 	if err := events.EnsureStream(ctx, c.JS, interactionv1.IngestStream, interactionv1.IngestStreamSubjects); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -156,6 +187,10 @@ func (c IngestConsumer) fetch(ctx context.Context, cons jetstream.Consumer, batc
 // handle records one batch, then reports each event's result to its
 // reply subject and acks it; a batch that failed is redelivered whole.
 func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
+	msgs = c.authorized(ctx, msgs)
+	if len(msgs) == 0 {
+		return
+	}
 	evs := make([]domain.IngestEvent, len(msgs))
 	for i, m := range msgs {
 		evs[i] = DecodeIngestEvent(m.Headers(), m.Data())
@@ -185,6 +220,53 @@ func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 		if err := m.Ack(); err != nil && !errors.Is(err, context.Canceled) {
 			c.Logger.WarnContext(ctx, "ingest ack failed", slog.Any("error", err))
 		}
+	}
+}
+
+// authorized returns the messages of msgs whose publisher may ingest, and
+// refuses the others. A publisher sends many events with one token, so each
+// distinct Authorization value of the batch is checked once.
+func (c IngestConsumer) authorized(ctx context.Context, msgs []jetstream.Msg) []jetstream.Msg {
+	checked := map[string]error{}
+	kept := msgs[:0:0]
+	for _, m := range msgs {
+		authz := m.Headers().Get(AuthorizationHeader)
+		err, seen := checked[authz]
+		if !seen {
+			err = c.Authorize(ctx, authz)
+			checked[authz] = err
+		}
+		if err != nil {
+			c.refuse(ctx, m, err)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept
+}
+
+// refuse answers m as rejected for its identity and terminates it, so it is
+// neither recorded nor delivered again.
+func (c IngestConsumer) refuse(ctx context.Context, m jetstream.Msg, why error) {
+	ev := DecodeIngestEvent(m.Headers(), m.Data())
+	reason := why.Error()
+	// Who published it is not known, so the log names what it claims
+	// to be, never the token.
+	c.Logger.WarnContext(ctx, "ingest message refused: no valid identity allowed to ingest",
+		slog.String("subject", m.Subject()), slog.String("source", ev.Source),
+		slog.String("external_id", ev.ExternalID), slog.String("reason", reason))
+	if c.refused != nil {
+		c.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("subject", m.Subject())))
+	}
+	if reply := m.Headers().Get(interactionv1.IngestReplyHeader); reply != "" && c.NC != nil {
+		r := domain.IngestResult{Source: ev.Source, ExternalID: ev.ExternalID, Outcome: domain.OutcomeRejected,
+			Field: "authorization", Reason: reason}
+		if b, err := proto.Marshal(protoconv.ToProtoIngestResult(0, r)); err == nil {
+			_ = c.NC.Publish(reply, b)
+		}
+	}
+	if err := m.TermWithReason("refused: " + reason); err != nil && !errors.Is(err, context.Canceled) {
+		c.Logger.WarnContext(ctx, "ingest term failed", slog.Any("error", err))
 	}
 }
 

@@ -71,6 +71,10 @@ func (f *flakyIngester) snapshot() (calls int, recorded map[string]int) {
 	return f.calls, recorded
 }
 
+// allowAll admits every publisher: these tests are about batching and
+// redelivery; who may ingest is the service's test (ingest_test.go).
+func allowAll(context.Context, string) error { return nil }
+
 // publishIngest publishes n events, every third as JSON, the rest as
 // protobuf, every tenth rejected by flakyIngester, all with reply.
 func publishIngest(t *testing.T, js jetstream.JetStream, n int, reply string) []string {
@@ -163,7 +167,7 @@ func TestIngestConsumerRedeliversFailedBatches(t *testing.T) {
 	}
 
 	ing := &flakyIngester{failures: 3, recorded: map[string]int{}}
-	c := events.IngestConsumer{JS: js, NC: nc, Uc: ing, Workers: 3, RetryDelay: 50 * time.Millisecond,
+	c := events.IngestConsumer{JS: js, NC: nc, Uc: ing, Workers: 3, RetryDelay: 50 * time.Millisecond, Authorize: allowAll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	testinfra.Background(t, c.Run)
 	waitConsumer(t, js)
@@ -218,7 +222,7 @@ func TestIngestConsumerStopLosesNothing(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- events.IngestConsumer{JS: js, NC: nc, Uc: hung, Workers: 2, RetryDelay: 50 * time.Millisecond, Logger: logger}.Run(ctx)
+		done <- events.IngestConsumer{JS: js, NC: nc, Uc: hung, Workers: 2, RetryDelay: 50 * time.Millisecond, Logger: logger, Authorize: allowAll}.Run(ctx)
 	}()
 	waitConsumer(t, js)
 	ids := publishIngest(t, js, 10_000, nats.NewInbox())
@@ -238,7 +242,7 @@ func TestIngestConsumerStopLosesNothing(t *testing.T) {
 	}
 
 	ing := &flakyIngester{recorded: map[string]int{}}
-	testinfra.Background(t, events.IngestConsumer{JS: js, NC: nc, Uc: ing, Logger: logger}.Run)
+	testinfra.Background(t, events.IngestConsumer{JS: js, NC: nc, Uc: ing, Logger: logger, Authorize: allowAll}.Run)
 	testinfra.Eventually(t, 20*time.Second, "every event acked", func() bool { return ingestDone(t, js) })
 	_, recorded := ing.snapshot()
 	for _, id := range ids {
