@@ -67,6 +67,11 @@ type Endpoints struct {
 	AdminKeyFile string
 	AdminToken   string
 	Auth         auth.Config
+	// NATSSeedFile is the NKey seed of IntegrationNATSUser, the NATS
+	// credential of call-center integrations, and NATSInboxPrefix the
+	// inbox prefix they connect with to get replies.
+	NATSSeedFile    string
+	NATSInboxPrefix string
 }
 
 // Service is one gRPC service and its address.
@@ -144,7 +149,15 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	if natsPort == 0 {
 		natsPort = -1 // nats-server's "any free port"
 	}
-	ns, err := natsembed.Start(natsembed.Config{Dir: filepath.Join(dataDir, "nats"), Host: cfg.Host, Port: natsPort}, logger.With(slog.String("component", "nats")))
+	natsUsers, err := setupNATS(dataDir)
+	if err != nil {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		return fmt.Errorf("nats users: %w", err)
+	}
+	ns, err := natsembed.Start(natsembed.Config{Dir: filepath.Join(dataDir, "nats"), Host: natsHost(cfg.Host), Port: natsPort,
+		Users: natsUsers.users}, logger.With(slog.String("component", "nats")))
 	if err != nil {
 		for _, l := range listeners {
 			_ = l.Close()
@@ -160,21 +173,26 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 
 	customerCfg.GRPCAddr, customerCfg.Listener = addr("customer"), listeners["customer"]
 	customerCfg.DatabaseURL, customerCfg.NATSURL = db("customer"), natsURL
+	customerCfg.NATS = natsUsers.auth["customer"]
 
 	interactionCfg.GRPCAddr, interactionCfg.Listener = addr("interaction"), listeners["interaction"]
 	interactionCfg.DatabaseURL, interactionCfg.NATSURL = db("interaction"), natsURL
+	interactionCfg.NATS = natsUsers.auth["interaction"]
 	interactionCfg.CustomerAddr = addr("customer")
 
 	loyaltyCfg.GRPCAddr, loyaltyCfg.Listener = addr("loyalty"), listeners["loyalty"]
 	loyaltyCfg.DatabaseURL, loyaltyCfg.NATSURL = db("loyalty"), natsURL
+	loyaltyCfg.NATS = natsUsers.auth["loyalty"]
 	loyaltyCfg.CustomerAddr = addr("customer")
 
 	segmentationCfg.GRPCAddr, segmentationCfg.Listener = addr("segmentation"), listeners["segmentation"]
 	segmentationCfg.DatabaseURL, segmentationCfg.NATSURL = db("segmentation"), natsURL
+	segmentationCfg.NATS = natsUsers.auth["segmentation"]
 	segmentationCfg.CustomerAddr = addr("customer")
 
 	notificationCfg.GRPCAddr, notificationCfg.Listener = addr("notification"), listeners["notification"]
 	notificationCfg.DatabaseURL, notificationCfg.NATSURL = db("notification"), natsURL
+	notificationCfg.NATS = natsUsers.auth["notification"]
 	notificationCfg.CustomerAddr, notificationCfg.SegmentationAddr = addr("customer"), addr("segmentation")
 	notificationCfg.PublicURL = "http://" + addr("http")
 	if notificationCfg.UnsubscribeSecret == "" {
@@ -213,6 +231,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 		scheme = "https://"
 	}
 	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL,
+		NATSSeedFile: natsUsers.integrationSeed, NATSInboxPrefix: natsembed.InboxPrefix(IntegrationNATSUser),
 		AdminKeyFile: filepath.Join(dataDir, AdminKeyFile), AdminToken: adminToken, Auth: authCfg}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})

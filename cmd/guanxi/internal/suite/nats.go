@@ -1,0 +1,80 @@
+package suite
+
+import (
+	"path/filepath"
+
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
+	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
+	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+)
+
+// NATSUsersDir is the folder of the data dir keeping the NKey seeds of the
+// embedded NATS server's users, one <user>.nk per service and
+// IntegrationNATSUser's; made at the first start, like the token secret.
+const NATSUsersDir = "nats-users"
+
+// IntegrationNATSUser is the NATS user of call-center integrations: it may
+// publish to ingest.> and nothing else, and read its own inbox
+// (natsembed.InboxPrefix) for JetStream acknowledgements and ingest
+// results.
+const IntegrationNATSUser = "integration"
+
+// natsPublish is what each service may publish besides what every
+// JetStream client needs (natsembed.ServiceUser): its own stream's
+// subjects.
+var natsPublish = map[string][]string{
+	"customer": {customerv1.StreamSubjects},
+	// And an ingest event's result, to the reply subject its publisher
+	// named (Ingest-Reply-To), an inbox.
+	"interaction":  {interactionv1.StreamSubjects, "_INBOX.>"},
+	"loyalty":      {loyaltyv1.StreamSubjects},
+	"segmentation": {segmentationv1.StreamSubjects},
+	"notification": {notificationv1.StreamSubjects},
+}
+
+// natsSetup is who may use the embedded NATS server, and how each service
+// connects to it.
+type natsSetup struct {
+	users []natsembed.User
+	// auth is each service's connection setup, by name.
+	auth map[string]events.NATSAuth
+	// integrationSeed is the NKey seed file of IntegrationNATSUser.
+	integrationSeed string
+}
+
+// setupNATS keeps an NKey user per service and one for integrations in the
+// data dir, made at the first start.
+func setupNATS(dataDir string) (natsSetup, error) {
+	dir := filepath.Join(dataDir, NATSUsersDir)
+	s := natsSetup{auth: map[string]events.NATSAuth{}}
+	for name, publish := range natsPublish {
+		seed := filepath.Join(dir, name+".nk")
+		key, err := natsembed.KeepSeed(seed)
+		if err != nil {
+			return s, err
+		}
+		s.users = append(s.users, natsembed.ServiceUser(name, key, publish...))
+		s.auth[name] = events.NATSAuth{NKeyFile: seed, InboxPrefix: natsembed.InboxPrefix(name)}
+	}
+	s.integrationSeed = filepath.Join(dir, IntegrationNATSUser+".nk")
+	key, err := natsembed.KeepSeed(s.integrationSeed)
+	if err != nil {
+		return s, err
+	}
+	s.users = append(s.users, natsembed.PublisherUser(IntegrationNATSUser, key, interactionv1.IngestStreamSubjects))
+	return s, nil
+}
+
+// natsHost is where the embedded NATS server listens: the suite's host
+// when that is loopback, else 127.0.0.1. Services reach it on this
+// machine, and integrations elsewhere need a NATS server of their own.
+func natsHost(host string) string {
+	if host != "" && natsembed.IsLoopback(host) {
+		return host
+	}
+	return "127.0.0.1"
+}
