@@ -136,7 +136,8 @@ func printBanner(w io.Writer, e suite.Endpoints, dataDir, logPath string) {
 	for _, s := range e.Services {
 		fmt.Fprintf(w, "  gRPC %-13s %s\n", s.Name, s.Addr)
 	}
-	fmt.Fprintf(w, "  NATS        %s\n", e.NATS)
+	fmt.Fprintf(w, "  NATS        %s  (credentials required: an integration's NKey seed is %s, inbox prefix %s)\n",
+		e.NATS, e.NATSSeedFile, e.NATSInboxPrefix)
 	fmt.Fprintf(w, "Every call needs a credential. The bootstrap admin's API key, kept in %s:\n  %s\n", e.AdminKeyFile, e.AdminKey)
 	fmt.Fprintf(w, "  curl -H \"Authorization: ApiKey $(cat %s)\" %s/v1/customers\n", e.AdminKeyFile, e.HTTP)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")

@@ -29,3 +29,10 @@ func dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	}
 	return grpcclient.Dial(addr, append(opts, grpc.WithPerRPCCredentials(auth.Token(token)))...)
 }
+
+// ingestAuthorization is the Authorization header of the bench's events on
+// NATS: an integration's token, as a call center's events carry.
+var ingestAuthorization = sync.OnceValues(func() (string, error) {
+	token, err := auth.Issue(benchAuth(), auth.Identity{Subject: "bench-call-center", Roles: []auth.Role{auth.Integration}}, 24*time.Hour)
+	return "Bearer " + token, err
+})

@@ -535,6 +535,10 @@ func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg, b
 }
 
 func (b *interactionsBench) encode(source, subject string) ([]*nats.Msg, error) {
+	authorization, err := ingestAuthorization()
+	if err != nil {
+		return nil, err
+	}
 	msgs := make([]*nats.Msg, b.n)
 	at := time.Now()
 	for i := range msgs {
@@ -544,6 +548,7 @@ func (b *interactionsBench) encode(source, subject string) ([]*nats.Msg, error) 
 		}
 		m := nats.NewMsg(subject)
 		m.Header.Set("Content-Type", "application/protobuf")
+		m.Header.Set("Authorization", authorization)
 		m.Data = data
 		msgs[i] = m
 	}
@@ -578,6 +583,11 @@ func (b *interactionsBench) atRate(ctx context.Context, js jetstream.JetStream, 
 	const source = "bench-nats-rate"
 	n := int(float64(b.rate) * b.rateFor.Seconds())
 	res := pathResult{events: n, ran: true}
+	authorization, err := ingestAuthorization()
+	if err != nil {
+		res.err = err
+		return res
+	}
 	p := newProber(db, source)
 	probeDone := make(chan struct{})
 	probeErr := make(chan error, 1)
@@ -598,6 +608,7 @@ func (b *interactionsBench) atRate(ctx context.Context, js jetstream.JetStream, 
 			}
 			m := nats.NewMsg("ingest.bench")
 			m.Header.Set("Content-Type", "application/protobuf")
+			m.Header.Set("Authorization", authorization)
 			m.Data = data
 			// Every event is sampled: at this rate the probe keeps up.
 			p.sent(ev.GetExternalId(), time.Now())
