@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/bench"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/configdoc"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
@@ -79,6 +80,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "bench":
 		// Not in the usage: `make bench` runs it.
 		return bench.Run(ctx, args[1:], stdout, stderr)
+	case "config-doc":
+		// Not in the usage: `make config-doc` runs it in the source tree.
+		return runConfigDoc(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 		return nil
@@ -159,6 +163,34 @@ docs/configuration.md); addresses, databases and NATS come from these flags.
 	}
 	fmt.Fprintln(stdout, "guanxi dev stopped cleanly.")
 	return nil
+}
+
+// runConfigDoc writes the configuration reference, generated from the
+// configuration structs and their comments in the source tree.
+func runConfigDoc(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("guanxi config-doc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write to this file (default stdout), e.g. docs/configuration.md")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: guanxi config-doc [-o FILE]\n\nWrites the configuration reference from the configuration structs; run it in the source tree.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := configdoc.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	doc, err := configdoc.Generate(root)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(doc)
+		return err
+	}
+	return os.WriteFile(*out, doc, 0o644)
 }
 
 // versionLine is the release, and for a build without one the commit Go
