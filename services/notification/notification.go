@@ -67,7 +67,7 @@ type Config struct {
 	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
 	// replicas); without it they are counted in the database.
-	RedisURL    string `env:"REDIS_URL" secret:"true"`
+	RedisURL string `env:"REDIS_URL" secret:"true"`
 	// RedisPrefix starts the name of every Redis key the caps use, so
 	// deployments can share one Redis.
 	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:notification:"`
