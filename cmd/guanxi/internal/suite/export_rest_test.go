@@ -93,3 +93,23 @@ func TestCustomerExportThroughRESTIsNDJSON(t *testing.T) {
 		t.Errorf("list page: totalSize %v (lower bound %v), want 3 (false)", page["totalSize"], page["totalSizeIsLowerBound"])
 	}
 }
+
+// TestAllowDuplicateIsAQueryParameter: as the README says, a duplicate
+// contact is created with ?allowDuplicate=true; in the body (which is the
+// customer itself) the field is unknown and refused.
+func TestAllowDuplicateIsAQueryParameter(t *testing.T) {
+	e, stop := startSuite(t, t.TempDir())
+	defer stop()
+	api := adminClient(t, e)
+	api.mustDo("POST", "/v1/customers", `{"displayName":"王小明","phone":"138 0013 8000"}`)
+	if code, _ := api.do("POST", "/v1/customers", `{"displayName":"王小明 2","phone":"138 0013 8000"}`); code != http.StatusConflict {
+		t.Errorf("duplicate phone: status %d, want 409", code)
+	}
+	if code, _ := api.do("POST", "/v1/customers", `{"displayName":"王小明 2","phone":"138 0013 8000","allowDuplicate":true}`); code != http.StatusBadRequest {
+		t.Errorf("allowDuplicate in the body: status %d, want 400 (unknown field)", code)
+	}
+	c := api.mustDo("POST", "/v1/customers?allowDuplicate=true", `{"displayName":"王小明 2","phone":"138 0013 8000"}`)
+	if c["possibleDuplicate"] != true {
+		t.Errorf("created with ?allowDuplicate=true: %v, want possibleDuplicate", c)
+	}
+}
