@@ -17,6 +17,10 @@ GRPCURL_VERSION            := v1.9.4
 
 GO_TEST_FLAGS ?= -p 2 -count=1 -timeout 20m
 
+# The release every binary reports (guanxi version): the git tag or commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/guanxi-crm/guanxi/platform/version.Version=$(VERSION)
+
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,13 +28,13 @@ help: ## Show this help.
 .PHONY: run
 run: ## Run the whole suite in one process (embedded NATS + SQLite): guanxi dev. ARGS="-http-port 8081" passes flags.
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/guanxi ./cmd/guanxi
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/guanxi ./cmd/guanxi
 	$(BIN)/guanxi dev $(ARGS)
 
 .PHONY: build
 build: ## Build every binary into bin/.
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ ./cmd/guanxi ./gateway/cmd/gateway \
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/guanxi ./gateway/cmd/gateway \
 		./services/customer/cmd/customer ./services/interaction/cmd/interaction \
 		./services/loyalty/cmd/loyalty ./services/segmentation/cmd/segmentation \
 		./services/notification/cmd/notification ./services/access/cmd/access
@@ -99,6 +103,10 @@ proto: tools ## Fetch third-party protos, lint, and regenerate Go, gateway and O
 .PHONY: proto-check
 proto-check: proto ## Fail when the committed generated code is not what `make proto` makes.
 	@git diff --exit-code -- proto gateway/openapi || (echo "generated code is stale: run make proto and commit"; exit 1)
+
+.PHONY: config-doc
+config-doc: ## Regenerate docs/configuration.md from the configuration structs (a test fails while it is stale).
+	go run ./cmd/guanxi config-doc -o docs/configuration.md
 
 .PHONY: tidy
 tidy: ## go mod tidy every module.

@@ -230,6 +230,9 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 			return nil, fmt.Errorf("register %s routes: %w", r.name, err)
 		}
 	}
+	if err := registerExport(rest, backends.conn("customer"), logger); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	// Authentication goes first, so that the rate limit counts against the

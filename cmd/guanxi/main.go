@@ -1,6 +1,7 @@
 // Command guanxi is the one CLI of guanxi. `guanxi dev` runs the whole suite
 // in one process with nothing to install; `guanxi customers` imports and
-// exports customers.
+// exports customers, `guanxi keys` manages API keys, both finding the
+// running suite through its data directory.
 package main
 
 import (
@@ -13,15 +14,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/bench"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/configdoc"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/process"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
+	"github.com/guanxi-crm/guanxi/platform/version"
 )
 
 const usage = `guanxi: an open-source CRM as gRPC microservices.
@@ -31,9 +36,11 @@ Usage:
   guanxi customers import [flags] FILE   import customers from a CSV or NDJSON file
   guanxi customers export [flags]        export customers as NDJSON or CSV
   guanxi keys create|list|revoke         manage API keys (admins)
+  guanxi version                         print the release this binary was built from
   guanxi help                            show this help
 
-Run "guanxi <command> -h" for a command's flags.
+Run "guanxi <command> -h" for a command's flags. The client commands find the
+running guanxi dev through its data directory (-data, default .guanxi).
 `
 
 func main() {
@@ -49,7 +56,16 @@ func main() {
 	}
 }
 
+// run runs the command of args. Asking for help (-h anywhere a flag set
+// reads it) is not a failure: the usage was printed and the exit status is 0.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := runCommand(ctx, args, stdout, stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return nil
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -64,6 +80,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		// Not in the usage: `make bench` runs it.
 		return bench.Run(ctx, args[1:], stdout, stderr)
+	case "config-doc":
+		// Not in the usage: `make config-doc` runs it in the source tree.
+		return runConfigDoc(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionLine())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -79,16 +101,29 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Host, "host", cfg.Host, "address every server listens on")
 	fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "REST edge port")
-	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "first gRPC port: customer, then interaction, loyalty, segmentation, notification")
+	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "first of six gRPC ports: customer, then interaction, loyalty, segmentation, notification and access")
 	fs.IntVar(&cfg.NATSPort, "nats-port", cfg.NATSPort, "embedded NATS client port")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite files, JetStream store, log)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite files, JetStream store, log, admin key; endpoints.json tells the CLI the ports)")
 	logFile := fs.String("log", "", `log file (default <data>/guanxi.log; "-" for stderr)`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: guanxi dev [flags]
+
+Runs the whole suite in one process: an embedded NATS JetStream server, six
+gRPC services (customer, interaction, loyalty, segmentation, notification,
+access), each with its own SQLite file in the data directory, and the REST
+edge. Services also read their GUANXI_<SERVICE>_* variables (see
+docs/configuration.md); addresses, databases and NATS come from these flags.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("dev: unexpected argument %q", fs.Arg(0))
 	}
 
 	level, err := logging.ParseLevel(*logLevel)
@@ -128,6 +163,57 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintln(stdout, "guanxi dev stopped cleanly.")
 	return nil
+}
+
+// runConfigDoc writes the configuration reference, generated from the
+// configuration structs and their comments in the source tree.
+func runConfigDoc(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("guanxi config-doc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write to this file (default stdout), e.g. docs/configuration.md")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: guanxi config-doc [-o FILE]\n\nWrites the configuration reference from the configuration structs; run it in the source tree.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := configdoc.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	doc, err := configdoc.Generate(root)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(doc)
+		return err
+	}
+	return os.WriteFile(*out, doc, 0o644)
+}
+
+// versionLine is the release, and for a build without one the commit Go
+// recorded, so a bug report names what was run.
+func versionLine() string {
+	v := version.Version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+		var rev, modified string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			v += " (" + rev[:min(len(rev), 12)] + modified + ")"
+		}
+	}
+	return fmt.Sprintf("guanxi %s %s/%s %s", v, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
 func printBanner(w io.Writer, e suite.Endpoints, dataDir, logPath string) {

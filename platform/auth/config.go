@@ -18,9 +18,16 @@ const MinSecretBytes = 32
 // then accepted as well. Issuer and Audience, when set, must match the
 // tokens' iss and aud.
 type Config struct {
-	Secret   string `env:"SECRET" secret:"true"`
+	// Secret (required, at least 32 bytes) signs and verifies HS256
+	// tokens, including the ones services sign their calls to each other
+	// with.
+	Secret string `env:"SECRET" secret:"true"`
+	// JWKSFile is a JWK Set of an identity provider's RS256/ES256 public
+	// keys, whose tokens are then accepted too.
 	JWKSFile string `env:"JWKS_FILE"`
-	Issuer   string `env:"ISSUER"`
+	// Issuer, when set, must be the tokens' iss.
+	Issuer string `env:"ISSUER"`
+	// Audience, when set, must be among the tokens' aud.
 	Audience string `env:"AUDIENCE"`
 }
 

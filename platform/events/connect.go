@@ -26,9 +26,12 @@ type NATSAuth struct {
 	// NKeyFile holds an NKey user's seed ("SU..."), for a server listing
 	// its users' public keys, as guanxi dev's embedded server does.
 	NKeyFile string `env:"NKEY_FILE"`
+	// User and Password authenticate with a user name and password, for a
+	// server configured with plain users.
 	User     string `env:"USER"`
-	Password string `env:"PASSWORD" secret:"true"`
-	Token    string `env:"TOKEN" secret:"true"`
+	Password string `env:"PASSWORD" secret:"true" desc:"the password of User"`
+	// Token authenticates with a server's single authorization token.
+	Token string `env:"TOKEN" secret:"true"`
 	// InboxPrefix replaces _INBOX as the prefix of the connection's reply
 	// subjects. With permissions that let each user subscribe only under
 	// its own prefix (_INBOX.<user>.>), no client can read the replies and

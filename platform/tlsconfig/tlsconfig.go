@@ -28,9 +28,15 @@ import (
 
 // Files names the PEM files.
 type Files struct {
+	// CertFile is the process's PEM certificate: with it, servers listen
+	// with TLS (set KeyFile too).
 	CertFile string `env:"CERT_FILE"`
-	KeyFile  string `env:"KEY_FILE"`
-	CAFile   string `env:"CA_FILE"`
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string `env:"KEY_FILE"`
+	// CAFile is the PEM CA that signs the deployment's certificates: with
+	// it, services require client certificates it signed (mutual TLS) and
+	// clients verify servers against it.
+	CAFile string `env:"CA_FILE"`
 }
 
 // Load reads Files from the GUANXI_TLS_* variables.

@@ -32,6 +32,10 @@ type Config struct {
 	// seed or a .creds file), TLS and inbox prefix, read from
 	// GUANXI_CUSTOMER_NATS_* (see events.NATSAuth).
 	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
+	// ListCountLimit is how many matches ListCustomers counts for its
+	// total_size before it stops and reports a lower bound (0: 10,000):
+	// each count reads up to this many index entries or rows.
+	ListCountLimit int `env:"LIST_COUNT_LIMIT" envDefault:"10000"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -76,7 +80,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if h.DB.Dialect == sqldb.Postgres {
 		writers = 2
 	}
-	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)), app.WithImportWriters(writers))
+	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
 	customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run customer: %w", err)

@@ -72,7 +72,7 @@ func forEachDB(t *testing.T, fn func(t *testing.T, h harness)) {
 // startOn runs the service on the database at dbURL, an embedded JetStream
 // and a loopback listener, and stops it when the test ends, failing the test
 // if Run does not return nil.
-func startOn(t *testing.T, dbURL string) harness {
+func startOn(t *testing.T, dbURL string, configure ...func(*customer.Config)) harness {
 	t.Helper()
 	natsURL := testinfra.EmbeddedNATS(t)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -80,6 +80,9 @@ func startOn(t *testing.T, dbURL string) harness {
 		t.Fatal(err)
 	}
 	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis, Auth: testinfra.AuthConfig(t)}
+	for _, c := range configure {
+		c(&cfg)
+	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, logger) })
 

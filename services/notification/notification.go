@@ -72,7 +72,9 @@ type Config struct {
 	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
 	// replicas); without it they are counted in the database.
-	RedisURL    string `env:"REDIS_URL" secret:"true"`
+	RedisURL string `env:"REDIS_URL" secret:"true"`
+	// RedisPrefix starts the name of every Redis key the caps use, so
+	// deployments can share one Redis.
 	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:notification:"`
 	// CustomerAddr is the customer service, told of unsubscribe opt-outs.
 	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`

@@ -63,9 +63,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return b.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintln(stderr, "Usage: guanxi bench NAME [flags], NAME one of:")
+	help := len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
+	w := stderr
+	if help {
+		w = stdout
+	}
+	fmt.Fprintln(w, "Usage: guanxi bench NAME [flags], NAME one of:")
 	for _, name := range slices.Sorted(maps.Keys(benchmarks)) {
-		fmt.Fprintf(stderr, "  %-14s %s\n", name, benchmarks[name].about)
+		fmt.Fprintf(w, "  %-14s %s\n", name, benchmarks[name].about)
+	}
+	if help {
+		return nil
 	}
 	return errors.New("bench: name a benchmark")
 }

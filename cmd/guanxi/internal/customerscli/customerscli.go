@@ -15,17 +15,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/credential"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/devendpoints"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/importfile"
 )
-
-// DefaultAddr is the customer service of `guanxi dev`.
-const DefaultAddr = "127.0.0.1:7101"
 
 // maxShownErrors is how many bad rows the terminal gets; -errors FILE
 // takes them all.
@@ -60,17 +56,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // common are the flags both subcommands take.
 type common struct {
+	addrFlag string
+	as       credential.Flags
+	// addr is the customer service's address, resolved by dial, and src
+	// where it came from.
 	addr string
-	as   credential.Flags
+	src  devendpoints.Source
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.addr, "addr", DefaultAddr, "customer service gRPC address")
+	fs.StringVar(&c.addrFlag, "addr", "", credential.AddrUsage("customer", "the service called"))
 	c.as.Register(fs)
 }
 
 // dial connects lazily: a wrong address shows up on the first call.
 func (c *common) dial(ctx context.Context) (customerv1.CustomerServiceClient, func(), error) {
+	c.addr, c.src = devendpoints.Addr("customer", c.addrFlag, c.as.DataDir)
 	as, err := c.as.DialOption(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -84,12 +85,9 @@ func (c *common) dial(ctx context.Context) (customerv1.CustomerServiceClient, fu
 	return customerv1.NewCustomerServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
-// explain adds the address to an unreachable service's error.
+// explain says what to do when the customer service is not reachable.
 func (c *common) explain(err error) error {
-	if status.Code(err) == codes.Unavailable {
-		return fmt.Errorf("customer service at %s is not reachable (is guanxi dev running? set -addr): %w", c.addr, err)
-	}
-	return err
+	return c.as.Explain("customer", c.addr, c.src, err)
 }
 
 // parse parses flags that may come before or after the positional
@@ -205,7 +203,7 @@ NDJSON: one customer per line in its JSON form, as export writes it.
 		}
 	}
 	if n := res.Response.GetFailedCount(); n > 0 {
-		return fmt.Errorf("customers import: %d of %d rows were refused", n, res.Response.GetRowCount())
+		return fmt.Errorf("customers import: %d of %s %s refused", n, count(res.Response.GetRowCount(), "row", "rows"), plural(n, "was", "were"))
 	}
 	return nil
 }
@@ -274,7 +272,7 @@ func writeErrors(path string, r *customerv1.ImportCustomersResponse) error {
 		b.WriteString(errorLine(e) + "\n")
 	}
 	if listed := int64(len(r.GetErrors())); r.GetFailedCount() > listed {
-		fmt.Fprintf(&b, "(%d more refused rows; the service lists the first %d)\n", r.GetFailedCount()-listed, listed)
+		fmt.Fprintf(&b, "(%d more refused %s; the service lists the first %d)\n", r.GetFailedCount()-listed, plural(r.GetFailedCount()-listed, "row", "rows"), listed)
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("customers import: write errors: %w", err)
@@ -345,10 +343,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if dest == "" {
 		dest = "stdout"
 	}
-	fmt.Fprintf(stderr, "Exported %d customers to %s in %s (%s rows/s).\n",
-		res.Rows, dest, res.Elapsed.Round(time.Millisecond), rate(float64(res.Rows), res.Elapsed.Seconds()))
+	fmt.Fprintf(stderr, "Exported %s to %s in %s (%s rows/s).\n",
+		count(res.Rows, "customer", "customers"), dest, res.Elapsed.Round(time.Millisecond), rate(float64(res.Rows), res.Elapsed.Seconds()))
 	for name, n := range res.MissingAttributes {
-		fmt.Fprintf(stderr, "warning: %d values of attribute %q are not in the file: it was declared after the export began\n", n, name)
+		fmt.Fprintf(stderr, "warning: %s of attribute %q %s not in the file: it was declared after the export began\n", count(n, "value", "values"), name, plural(n, "is", "are"))
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ func (p *progress) line(elapsed time.Duration) string {
 	secs := elapsed.Seconds()
 	if p.total == 0 {
 		rows := p.rows.Load()
-		fmt.Fprintf(&b, "%d rows, %s rows/s, %s", rows, rate(float64(rows), secs), clock(elapsed))
+		fmt.Fprintf(&b, "%s, %s rows/s, %s", count(rows, "row", "rows"), rate(float64(rows), secs), clock(elapsed))
 	} else {
 		done := p.bytes.Load()
 		perSec := 0.0

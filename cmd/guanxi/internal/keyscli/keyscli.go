@@ -24,7 +24,9 @@ const usage = `Usage:
   guanxi keys list [-all]
   guanxi keys revoke ID
 
-Every subcommand takes -token, -key and -access-addr: keys are managed by an admin.
+Every subcommand takes -token, -key, -access-addr and -data: keys are managed by an admin.
+The access service is found as -access-addr, $GUANXI_ACCESS_ADDR or the running guanxi dev's
+<data>/endpoints.json say, in that order.
 `
 
 // Run runs `guanxi keys` with args after "keys".
@@ -115,12 +117,13 @@ func call(ctx context.Context, as credential.Flags, fn func(context.Context, acc
 	if err != nil {
 		return err
 	}
-	conn, err := grpcclient.Dial(as.AccessAddr, opt)
+	addr, src := as.AccessAddr()
+	conn, err := grpcclient.Dial(addr, opt)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return fn(ctx, accessv1.NewAccessServiceClient(conn))
+	return as.Explain("access", addr, src, fn(ctx, accessv1.NewAccessServiceClient(conn)))
 }
 
 // list splits a comma-separated flag, dropping empty items.

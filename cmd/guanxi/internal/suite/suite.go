@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/devendpoints"
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
@@ -248,12 +249,27 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 			return err
 		}
 		endpoints.AdminKey = key
+		// The CLI finds this run's ports here; the file goes when the run
+		// ends (below), so it names a running suite.
+		if err := devendpoints.Write(dataDir, endpoints.file()); err != nil {
+			return err
+		}
 		if ready != nil {
 			ready(endpoints)
 		}
 		return nil
 	})
+	defer devendpoints.Remove(dataDir, os.Getpid())
 	return g.Wait()
+}
+
+// file is what the CLI needs of e to find the suite.
+func (e Endpoints) file() devendpoints.File {
+	f := devendpoints.File{HTTP: e.HTTP, NATS: e.NATS, Services: map[string]string{}, PID: os.Getpid()}
+	for _, s := range e.Services {
+		f.Services[s.Name] = s.Addr
+	}
+	return f
 }
 
 // listenAll binds the five gRPC ports (consecutive from cfg.GRPCPort) and

@@ -1465,8 +1465,16 @@ type ListCustomersResponse struct {
 	Customers []*Customer `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
 	// Pass as page_token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// How many customers the filter and query select among those the caller
+	// may see, on every page (AIP-158). Exact up to 10,000: beyond that the
+	// count stops there and total_size_is_lower_bound is set, so that a page
+	// of a million-row listing never scans every match to count it.
+	TotalSize int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// Set when more than total_size customers match (the count stopped at
+	// its limit).
+	TotalSizeIsLowerBound bool `protobuf:"varint,4,opt,name=total_size_is_lower_bound,json=totalSizeIsLowerBound,proto3" json:"total_size_is_lower_bound,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ListCustomersResponse) Reset() {
@@ -1511,6 +1519,20 @@ func (x *ListCustomersResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListCustomersResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *ListCustomersResponse) GetTotalSizeIsLowerBound() bool {
+	if x != nil {
+		return x.TotalSizeIsLowerBound
+	}
+	return false
 }
 
 // UpdateCustomerRequest is the input of UpdateCustomer.
@@ -4133,10 +4155,13 @@ const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\x12\x14\n" +
 	"\x05query\x18\x05 \x01(\tR\x05query\x12!\n" +
-	"\fshow_deleted\x18\x06 \x01(\bR\vshowDeleted\"{\n" +
+	"\fshow_deleted\x18\x06 \x01(\bR\vshowDeleted\"\xd4\x01\n" +
 	"\x15ListCustomersResponse\x12:\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x1c.guanxi.customer.v1.CustomerR\tcustomers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\x128\n" +
+	"\x19total_size_is_lower_bound\x18\x04 \x01(\bR\x15totalSizeIsLowerBound\"\x93\x01\n" +
 	"\x15UpdateCustomerRequest\x12=\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1c.guanxi.customer.v1.CustomerB\x03\xe0A\x02R\bcustomer\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +

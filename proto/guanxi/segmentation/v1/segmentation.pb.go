@@ -1796,7 +1796,10 @@ type DemandPoint struct {
 	// Units, net of returns.
 	Quantity float64 `protobuf:"fixed64,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Revenue of the lines, net of returns, in the reporting currency.
-	Revenue       *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	Revenue *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	// The month is still running (the current month, UTC): its figures are
+	// partial, not a low month, and forecasts are fit without it.
+	Incomplete    bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1850,6 +1853,13 @@ func (x *DemandPoint) GetRevenue() *v1.Money {
 		return x.Revenue
 	}
 	return nil
+}
+
+func (x *DemandPoint) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
 }
 
 // DemandSeries is a category's monthly demand, months without sales
@@ -2749,11 +2759,14 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\"8\n" +
 	"\x1eCheckSegmentMembershipResponse\x12\x16\n" +
-	"\x06member\x18\x01 \x01(\bR\x06member\"p\n" +
+	"\x06member\x18\x01 \x01(\bR\x06member\"\x90\x01\n" +
 	"\vDemandPoint\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x01R\bquantity\x12/\n" +
-	"\arevenue\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyR\arevenue\"g\n" +
+	"\arevenue\x18\x03 \x01(\v2\x15.guanxi.type.v1.MoneyR\arevenue\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\x04 \x01(\bR\n" +
+	"incomplete\"g\n" +
 	"\fDemandSeries\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12;\n" +
 	"\x06points\x18\x02 \x03(\v2#.guanxi.segmentation.v1.DemandPointR\x06points\"5\n" +

@@ -21,6 +21,7 @@ type App struct {
 	store         domain.Store
 	now           func() time.Time
 	importWriters int
+	countLimit    int
 }
 
 // Option changes how an App is built.
@@ -37,9 +38,23 @@ func WithImportWriters(n int) Option {
 	return func(a *App) { a.importWriters = max(n, 1) }
 }
 
+// DefaultCountLimit is how many matches ListCustomers counts for its total
+// before it stops and reports a lower bound.
+const DefaultCountLimit = 10_000
+
+// WithCountLimit makes ListCustomers count at most n matches for its
+// total (0: DefaultCountLimit).
+func WithCountLimit(n int) Option {
+	return func(a *App) {
+		if n > 0 {
+			a.countLimit = n
+		}
+	}
+}
+
 // New returns an App on store.
 func New(store domain.Store, opts ...Option) *App {
-	a := &App{store: store, now: time.Now, importWriters: 1}
+	a := &App{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
 	for _, o := range opts {
 		o(a)
 	}

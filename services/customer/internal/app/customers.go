@@ -135,6 +135,10 @@ type CustomerPage struct {
 	Customers []domain.Customer
 	// NextOffset is where the next page starts; 0 on the last page.
 	NextOffset int
+	// TotalSize is how many customers match on all pages; when
+	// TotalIsLowerBound is set, more do (counting stopped there).
+	TotalSize         int
+	TotalIsLowerBound bool
 }
 
 // ListCustomers returns one page of customers. The listing is audited with
@@ -146,10 +150,11 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 	}
 	terms := domain.SearchTerms(q.Query)
 	// One extra row tells whether another page follows without a count.
-	rows, err := a.store.ListCustomers(ctx, domain.ListQuery{
+	lq := domain.ListQuery{
 		Filter: q.Filter, Terms: terms, OrderBy: q.OrderBy,
 		ShowDeleted: q.ShowDeleted, Scope: callerOf(ctx).Scope, Limit: size + 1, Offset: q.Offset,
-	})
+	}
+	rows, err := a.store.ListCustomers(ctx, lq)
 	if err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}
@@ -158,12 +163,30 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 		page.Customers = rows[:size]
 		page.NextOffset = q.Offset + size
 	}
+	if err := a.countTotal(ctx, lq, &page); err != nil {
+		return CustomerPage{}, wrap("list customers", err)
+	}
 	detail := fmt.Sprintf("filter=%q query_terms=%d order_by=%q offset=%d returned=%d",
 		redactFilter(q.Filter), len(terms), q.OrderBy, q.Offset, len(page.Customers))
 	if err := a.store.Audit(ctx, a.auditEntry(ctx, "ListCustomers", "", "", detail)); err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}
 	return page, nil
+}
+
+// countTotal sets page's total (AIP-158). The last page tells it for free;
+// any other page counts, up to a.countLimit matches.
+func (a *App) countTotal(ctx context.Context, q domain.ListQuery, page *CustomerPage) error {
+	if page.NextOffset == 0 && (len(page.Customers) > 0 || q.Offset == 0) {
+		page.TotalSize = q.Offset + len(page.Customers)
+		return nil
+	}
+	n, err := a.store.CountCustomers(ctx, q, a.countLimit+1)
+	if err != nil {
+		return err
+	}
+	page.TotalSize, page.TotalIsLowerBound = min(n, a.countLimit), n > a.countLimit
+	return nil
 }
 
 // UpdateCustomer is the input of UpdateCustomer.

@@ -59,6 +59,10 @@ type Store interface {
 	// ListCustomers returns active (and with ShowDeleted, deleted)
 	// customers matching q.
 	ListCustomers(ctx context.Context, q ListQuery) ([]Customer, error)
+	// CountCustomers counts the customers q selects (its filter, terms,
+	// deleted ones and scope; not its order, limit and offset), counting
+	// no further than limit.
+	CountCustomers(ctx context.Context, q ListQuery, limit int) (int, error)
 	// ScanCustomers returns up to limit active customers matching q's
 	// filter and terms with an id greater than after, by id.
 	ScanCustomers(ctx context.Context, q ListQuery, after string, limit int) ([]Customer, error)

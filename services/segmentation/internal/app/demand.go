@@ -19,6 +19,11 @@ type DemandSeries struct {
 	Quantity   []float64
 	// Revenue in minor units of the reporting currency.
 	Revenue []float64
+	// IncompleteFrom is the first month (as FirstMonth) that is still
+	// running, so its figures are partial: the current month (and any
+	// later one a future-dated sale falls in). 0 when every month is
+	// complete.
+	IncompleteFrom int
 }
 
 // DemandForecast is a category's history and forecast.
@@ -34,7 +39,8 @@ const (
 	MaxForecastMonths     = 36
 )
 
-// ListDemandSeries returns the monthly demand of one category or all.
+// ListDemandSeries returns the monthly demand of one category or all; the
+// current month is marked incomplete (IncompleteFrom).
 func (s *Service) ListDemandSeries(ctx context.Context, category string) ([]DemandSeries, error) {
 	if err := validateCategory(category, false); err != nil {
 		return nil, fmt.Errorf("list demand series: %w", err)
@@ -50,7 +56,9 @@ func (s *Service) ListDemandSeries(ctx context.Context, category string) ([]Dema
 		for j < len(rows) && rows[j].Category == rows[i].Category {
 			j++
 		}
-		out = append(out, series(rows[i:j], current))
+		d := series(rows[i:j], current)
+		d.IncompleteFrom = current
+		out = append(out, d)
 		i = j
 	}
 	return out, nil

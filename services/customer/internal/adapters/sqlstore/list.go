@@ -39,6 +39,24 @@ func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain
 	return cs, nil
 }
 
+// CountCustomers implements domain.Store. The inner LIMIT stops the count
+// at limit matches: an exact COUNT(*) of a million-row match reads every
+// one of them (PostgreSQL has no stored row count to answer it from), and
+// it would do so on every page.
+func (s *Store) CountCustomers(ctx context.Context, q domain.ListQuery, limit int) (int, error) {
+	where, args, err := s.where(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM customers WHERE `+where+` LIMIT ?) AS matched`,
+		append(args, limit)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
+
 // ScanCustomers implements domain.Store.
 func (s *Store) ScanCustomers(ctx context.Context, q domain.ListQuery, after string, limit int) ([]domain.Customer, error) {
 	q.ShowDeleted = false

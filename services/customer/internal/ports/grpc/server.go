@@ -6,6 +6,7 @@ package grpc
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -126,6 +127,8 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 		resp.Customers[i] = protoconv.ToProtoCustomer(c)
 	}
 	resp.NextPageToken = encodePageToken(page.NextOffset, fingerprint)
+	resp.TotalSize = int32(min(page.TotalSize, math.MaxInt32))
+	resp.TotalSizeIsLowerBound = page.TotalIsLowerBound
 	return resp, nil
 }
 

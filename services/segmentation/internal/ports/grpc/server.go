@@ -288,6 +288,9 @@ func (s *Server) toProtoSeries(d app.DemandSeries) *segmentationv1.DemandSeries 
 			Month:    fmt.Sprintf("%04d-%02d", m/12, m%12+1),
 			Quantity: d.Quantity[i],
 			Revenue:  s.money(d.Revenue[i]),
+			// A running month is not a low month: readers and charts
+			// must tell it apart (forecasts already fit without it).
+			Incomplete: d.IncompleteFrom != 0 && m >= d.IncompleteFrom,
 		})
 	}
 	return out
