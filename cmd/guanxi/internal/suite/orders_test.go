@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
-	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 )
 
 // TestSameOrderCountedOnce is issue 20's item 2c: a purchase posted twice
