@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -45,11 +46,18 @@ func knownToNotification(t *testing.T, api client, body string) string {
 
 // TestFollowupNoticeNamesTheCustomer is issue 20's item 10: the notice an
 // agent gets for a due follow-up names the customer by name, with the id
-// and a link to the record, not by UUID only.
+// and a link to the record, not by UUID only; the name stays out of the
+// logs.
 func TestFollowupNoticeNamesTheCustomer(t *testing.T) {
 	t.Setenv("GUANXI_INTERACTION_SLA_CHECK_INTERVAL", "100ms")
-	e, stop := startSuite(t, t.TempDir())
-	defer stop()
+	logs := &testinfra.Buffer{}
+	e, stop := startSuiteLogging(t, t.TempDir(), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	stopped := false
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
 	api := adminClient(t, e)
 
 	id := knownToNotification(t, api, `{"displayName":"林黛玉","email":"daiyu@example.com","phone":"+8613800030001"}`)
@@ -61,6 +69,11 @@ func TestFollowupNoticeNamesTheCustomer(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("follow-up notice %q does not contain %q", body, want)
 		}
+	}
+	stop()
+	stopped = true
+	if out := logs.String(); strings.Contains(out, "黛玉") {
+		t.Errorf("the customer's name reached the logs")
 	}
 }
 
