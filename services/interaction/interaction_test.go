@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,6 +179,10 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 
 func cny(minor int64) *typev1.Money { return &typev1.Money{CurrencyCode: "CNY", AmountMinor: minor} }
 
+// orderSeq numbers the orders of teaPurchase: an order id is a
+// purchase's identity, so each call is another order.
+var orderSeq atomic.Int64
+
 func teaPurchase(customerID string) *interactionv1.Interaction {
 	return &interactionv1.Interaction{
 		CustomerId: customerID,
@@ -188,7 +193,7 @@ func teaPurchase(customerID string) *interactionv1.Interaction {
 		Source:     "pos",
 		Purchase: &interactionv1.Purchase{
 			Total:   cny(12850),
-			OrderId: "SO-1",
+			OrderId: fmt.Sprintf("SO-%d", orderSeq.Add(1)),
 			Lines: []*interactionv1.PurchaseLine{
 				{Sku: "TEA-1", ProductName: "龙井茶", Category: "tea", Quantity: 1, UnitPrice: cny(8850)},
 				{Sku: "CUP-2", ProductName: "茶杯", Category: "tableware", Quantity: 2, UnitPrice: cny(2000)},
@@ -507,7 +512,7 @@ func TestPurchaseRecordedEvent(t *testing.T) {
 	if ev.GetTotal().GetCurrencyCode() != "CNY" || ev.GetTotal().GetAmountMinor() != 12850 {
 		t.Errorf("event total = %v, want 128.50 CNY", ev.GetTotal())
 	}
-	if len(ev.GetLines()) != 2 || ev.GetOrderId() != "SO-1" || !ev.GetOccurTime().AsTime().Equal(first.GetOccurTime().AsTime()) {
+	if len(ev.GetLines()) != 2 || ev.GetOrderId() != first.GetPurchase().GetOrderId() || !ev.GetOccurTime().AsTime().Equal(first.GetOccurTime().AsTime()) {
 		t.Errorf("event = %v, want the purchase's lines, order id and occur time", ev)
 	}
 	if typ := msg.Headers().Get(events.HeaderType); typ != "guanxi.interaction.v1.PurchaseRecorded" {

@@ -51,6 +51,7 @@ func TestTimelineAcrossChannels(t *testing.T) {
 			Summary: "问发票怎么开", Details: map[string]string{"call_duration_s": "184", "queue": "billing"},
 		})
 		purchase := teaPurchase(known)
+		purchase.Purchase.OrderId = "SO-1"
 		purchase.Channel, purchase.OccurTime = interactionv1.Channel_CHANNEL_STORE, at(2)
 		purchase.Purchase.WarrantyEndTime = timestamppb.New(base.AddDate(1, 0, 0))
 		purchase.Details = map[string]string{"store_id": "SH-01"}

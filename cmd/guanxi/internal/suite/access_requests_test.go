@@ -55,6 +55,7 @@ var validRequests = map[string]validRequest{
 		capture: map[string]string{"case": "case.id"}},
 	interactionv1.InteractionService_GetCase_FullMethodName:          {json: `{"id":"${case}"}`},
 	interactionv1.InteractionService_AssignCase_FullMethodName:       {json: `{"id":"${case}","assigneeId":"u-agent"}`},
+	interactionv1.InteractionService_EscalateCase_FullMethodName:     {json: `{"id":"${case}","escalatedTo":"u-manager"}`},
 	interactionv1.InteractionService_UpdateCaseStatus_FullMethodName: {json: `{"id":"${case}","status":"CASE_STATUS_WAITING_ON_CUSTOMER"}`},
 	interactionv1.InteractionService_ResolveCase_FullMethodName: {json: `{"id":"${case}","resolution":"换了水管"}`,
 		capture: map[string]string{"survey": "case.surveyId"}},

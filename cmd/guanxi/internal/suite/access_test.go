@@ -74,6 +74,7 @@ var accessTable = map[string]access{
 	interactionv1.InteractionService_GetCase_FullMethodName:                {"", auth.Auditor, false},
 	interactionv1.InteractionService_ListCases_FullMethodName:              {"", auth.Agent, false},
 	interactionv1.InteractionService_AssignCase_FullMethodName:             {auth.Integration, auth.Manager, false},
+	interactionv1.InteractionService_EscalateCase_FullMethodName:           {auth.Integration, auth.Manager, false},
 	interactionv1.InteractionService_UpdateCaseStatus_FullMethodName:       {auth.Analyst, auth.Agent, false},
 	interactionv1.InteractionService_ResolveCase_FullMethodName:            {auth.Auditor, auth.Agent, false},
 	interactionv1.InteractionService_ReopenCase_FullMethodName:             {auth.Integration, auth.Manager, false},

@@ -482,6 +482,173 @@ func (x *CaseSlaBreached) GetEscalatedTo() string {
 	return ""
 }
 
+// CaseEscalated: a case was escalated to someone, a manager as a rule: by
+// an SLA breach (to the manager of the case's team, with a
+// CaseSlaBreached next to it) or by hand (EscalateCase). Notification
+// tells the person it was escalated to.
+type CaseEscalated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The human-readable case number.
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Whom the case is escalated to.
+	EscalatedTo string `protobuf:"bytes,4,opt,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	// Whom it was escalated to before; empty the first time.
+	PreviousEscalatedTo string `protobuf:"bytes,5,opt,name=previous_escalated_to,json=previousEscalatedTo,proto3" json:"previous_escalated_to,omitempty"`
+	// Why: "sla_breach" or "manual".
+	Cause string `protobuf:"bytes,6,opt,name=cause,proto3" json:"cause,omitempty"`
+	// For an SLA breach, the target missed: "first_response" or
+	// "resolution".
+	Target string `protobuf:"bytes,7,opt,name=target,proto3" json:"target,omitempty"`
+	// For a manual escalation, the reason given.
+	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who escalated it by hand; empty for an SLA breach.
+	EscalatedBy string `protobuf:"bytes,9,opt,name=escalated_by,json=escalatedBy,proto3" json:"escalated_by,omitempty"`
+	// The team of the case.
+	TeamId string `protobuf:"bytes,10,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The agent the case is assigned to.
+	AssigneeId string `protobuf:"bytes,11,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// The case's priority.
+	Priority CasePriority `protobuf:"varint,12,opt,name=priority,proto3,enum=guanxi.interaction.v1.CasePriority" json:"priority,omitempty"`
+	// The case's subject.
+	Subject string `protobuf:"bytes,13,opt,name=subject,proto3" json:"subject,omitempty"`
+	// When it was escalated.
+	EscalateTime  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=escalate_time,json=escalateTime,proto3" json:"escalate_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseEscalated) Reset() {
+	*x = CaseEscalated{}
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseEscalated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseEscalated) ProtoMessage() {}
+
+func (x *CaseEscalated) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseEscalated.ProtoReflect.Descriptor instead.
+func (*CaseEscalated) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CaseEscalated) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetEscalatedTo() string {
+	if x != nil {
+		return x.EscalatedTo
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetPreviousEscalatedTo() string {
+	if x != nil {
+		return x.PreviousEscalatedTo
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetEscalatedBy() string {
+	if x != nil {
+		return x.EscalatedBy
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetPriority() CasePriority {
+	if x != nil {
+		return x.Priority
+	}
+	return CasePriority_CASE_PRIORITY_UNSPECIFIED
+}
+
+func (x *CaseEscalated) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetEscalateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EscalateTime
+	}
+	return nil
+}
+
 // FollowupDue: a scheduled follow-up (回访) came due. Notification tells
 // the agent.
 type FollowupDue struct {
@@ -504,7 +671,7 @@ type FollowupDue struct {
 
 func (x *FollowupDue) Reset() {
 	*x = FollowupDue{}
-	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +683,7 @@ func (x *FollowupDue) String() string {
 func (*FollowupDue) ProtoMessage() {}
 
 func (x *FollowupDue) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[5]
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +696,7 @@ func (x *FollowupDue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowupDue.ProtoReflect.Descriptor instead.
 func (*FollowupDue) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FollowupDue) GetFollowupId() string {
@@ -598,7 +765,7 @@ type SurveyAnswered struct {
 
 func (x *SurveyAnswered) Reset() {
 	*x = SurveyAnswered{}
-	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +777,7 @@ func (x *SurveyAnswered) String() string {
 func (*SurveyAnswered) ProtoMessage() {}
 
 func (x *SurveyAnswered) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[6]
+	mi := &file_guanxi_interaction_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +790,7 @@ func (x *SurveyAnswered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyAnswered.ProtoReflect.Descriptor instead.
 func (*SurveyAnswered) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_guanxi_interaction_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SurveyAnswered) GetSurveyId() string {
@@ -725,7 +892,26 @@ const file_guanxi_interaction_v1_events_proto_rawDesc = "" +
 	"\x06target\x18\x04 \x01(\tR\x06target\x125\n" +
 	"\bdue_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x17\n" +
 	"\ateam_id\x18\x06 \x01(\tR\x06teamId\x12!\n" +
-	"\fescalated_to\x18\a \x01(\tR\vescalatedTo\"\xcd\x01\n" +
+	"\fescalated_to\x18\a \x01(\tR\vescalatedTo\"\x80\x04\n" +
+	"\rCaseEscalated\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12!\n" +
+	"\fescalated_to\x18\x04 \x01(\tR\vescalatedTo\x122\n" +
+	"\x15previous_escalated_to\x18\x05 \x01(\tR\x13previousEscalatedTo\x12\x14\n" +
+	"\x05cause\x18\x06 \x01(\tR\x05cause\x12\x16\n" +
+	"\x06target\x18\a \x01(\tR\x06target\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12!\n" +
+	"\fescalated_by\x18\t \x01(\tR\vescalatedBy\x12\x17\n" +
+	"\ateam_id\x18\n" +
+	" \x01(\tR\x06teamId\x12\x1f\n" +
+	"\vassignee_id\x18\v \x01(\tR\n" +
+	"assigneeId\x12?\n" +
+	"\bpriority\x18\f \x01(\x0e2#.guanxi.interaction.v1.CasePriorityR\bpriority\x12\x18\n" +
+	"\asubject\x18\r \x01(\tR\asubject\x12?\n" +
+	"\rescalate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\fescalateTime\"\xcd\x01\n" +
 	"\vFollowupDue\x12\x1f\n" +
 	"\vfollowup_id\x18\x01 \x01(\tR\n" +
 	"followupId\x12\x1f\n" +
@@ -758,37 +944,41 @@ func file_guanxi_interaction_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_interaction_v1_events_proto_rawDescData
 }
 
-var file_guanxi_interaction_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_guanxi_interaction_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_guanxi_interaction_v1_events_proto_goTypes = []any{
 	(*InteractionRecorded)(nil),   // 0: guanxi.interaction.v1.InteractionRecorded
 	(*PurchaseRecorded)(nil),      // 1: guanxi.interaction.v1.PurchaseRecorded
 	(*ReturnRecorded)(nil),        // 2: guanxi.interaction.v1.ReturnRecorded
 	(*CaseResolved)(nil),          // 3: guanxi.interaction.v1.CaseResolved
 	(*CaseSlaBreached)(nil),       // 4: guanxi.interaction.v1.CaseSlaBreached
-	(*FollowupDue)(nil),           // 5: guanxi.interaction.v1.FollowupDue
-	(*SurveyAnswered)(nil),        // 6: guanxi.interaction.v1.SurveyAnswered
-	(*Interaction)(nil),           // 7: guanxi.interaction.v1.Interaction
-	(*v1.Money)(nil),              // 8: guanxi.type.v1.Money
-	(*PurchaseLine)(nil),          // 9: guanxi.interaction.v1.PurchaseLine
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*CaseEscalated)(nil),         // 5: guanxi.interaction.v1.CaseEscalated
+	(*FollowupDue)(nil),           // 6: guanxi.interaction.v1.FollowupDue
+	(*SurveyAnswered)(nil),        // 7: guanxi.interaction.v1.SurveyAnswered
+	(*Interaction)(nil),           // 8: guanxi.interaction.v1.Interaction
+	(*v1.Money)(nil),              // 9: guanxi.type.v1.Money
+	(*PurchaseLine)(nil),          // 10: guanxi.interaction.v1.PurchaseLine
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(CasePriority)(0),             // 12: guanxi.interaction.v1.CasePriority
 }
 var file_guanxi_interaction_v1_events_proto_depIdxs = []int32{
-	7,  // 0: guanxi.interaction.v1.InteractionRecorded.interaction:type_name -> guanxi.interaction.v1.Interaction
-	8,  // 1: guanxi.interaction.v1.PurchaseRecorded.total:type_name -> guanxi.type.v1.Money
-	9,  // 2: guanxi.interaction.v1.PurchaseRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	10, // 3: guanxi.interaction.v1.PurchaseRecorded.occur_time:type_name -> google.protobuf.Timestamp
-	8,  // 4: guanxi.interaction.v1.ReturnRecorded.refund:type_name -> guanxi.type.v1.Money
-	9,  // 5: guanxi.interaction.v1.ReturnRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	10, // 6: guanxi.interaction.v1.ReturnRecorded.occur_time:type_name -> google.protobuf.Timestamp
-	10, // 7: guanxi.interaction.v1.CaseResolved.resolve_time:type_name -> google.protobuf.Timestamp
-	10, // 8: guanxi.interaction.v1.CaseSlaBreached.due_time:type_name -> google.protobuf.Timestamp
-	10, // 9: guanxi.interaction.v1.FollowupDue.due_time:type_name -> google.protobuf.Timestamp
-	10, // 10: guanxi.interaction.v1.SurveyAnswered.answer_time:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	8,  // 0: guanxi.interaction.v1.InteractionRecorded.interaction:type_name -> guanxi.interaction.v1.Interaction
+	9,  // 1: guanxi.interaction.v1.PurchaseRecorded.total:type_name -> guanxi.type.v1.Money
+	10, // 2: guanxi.interaction.v1.PurchaseRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	11, // 3: guanxi.interaction.v1.PurchaseRecorded.occur_time:type_name -> google.protobuf.Timestamp
+	9,  // 4: guanxi.interaction.v1.ReturnRecorded.refund:type_name -> guanxi.type.v1.Money
+	10, // 5: guanxi.interaction.v1.ReturnRecorded.lines:type_name -> guanxi.interaction.v1.PurchaseLine
+	11, // 6: guanxi.interaction.v1.ReturnRecorded.occur_time:type_name -> google.protobuf.Timestamp
+	11, // 7: guanxi.interaction.v1.CaseResolved.resolve_time:type_name -> google.protobuf.Timestamp
+	11, // 8: guanxi.interaction.v1.CaseSlaBreached.due_time:type_name -> google.protobuf.Timestamp
+	12, // 9: guanxi.interaction.v1.CaseEscalated.priority:type_name -> guanxi.interaction.v1.CasePriority
+	11, // 10: guanxi.interaction.v1.CaseEscalated.escalate_time:type_name -> google.protobuf.Timestamp
+	11, // 11: guanxi.interaction.v1.FollowupDue.due_time:type_name -> google.protobuf.Timestamp
+	11, // 12: guanxi.interaction.v1.SurveyAnswered.answer_time:type_name -> google.protobuf.Timestamp
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_interaction_v1_events_proto_init() }
@@ -803,7 +993,7 @@ func file_guanxi_interaction_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_interaction_v1_events_proto_rawDesc), len(file_guanxi_interaction_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -867,7 +867,9 @@ type Return struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The interaction of the purchase being returned.
 	PurchaseInteractionId string `protobuf:"bytes,1,opt,name=purchase_interaction_id,json=purchaseInteractionId,proto3" json:"purchase_interaction_id,omitempty"`
-	// The order number of that purchase in the selling system.
+	// The order number of that purchase in the selling system. Partial
+	// returns of one order share it, so it does not identify a return: use
+	// request_id or source_id to make a return idempotent.
 	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// The amount refunded, positive.
 	Refund *v1.Money `protobuf:"bytes,3,opt,name=refund,proto3" json:"refund,omitempty"`
@@ -949,7 +951,9 @@ type Purchase struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The amount paid, positive.
 	Total *v1.Money `protobuf:"bytes,1,opt,name=total,proto3" json:"total,omitempty"`
-	// The order number in the selling system.
+	// The order number in the selling system: the purchase's identity within
+	// its source. The same order reported again returns the purchase first
+	// recorded; with another total or customer it is ALREADY_EXISTS.
 	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// The lines of the purchase.
 	Lines []*PurchaseLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -2549,6 +2553,116 @@ func (x *AssignCaseRequest) GetTeamId() string {
 	return ""
 }
 
+// EscalateCaseRequest is the input of EscalateCase.
+type EscalateCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Whom to escalate to; empty means the manager of the case's team.
+	EscalatedTo string `protobuf:"bytes,2,opt,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	// Why, for the person it is escalated to.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EscalateCaseRequest) Reset() {
+	*x = EscalateCaseRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EscalateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EscalateCaseRequest) ProtoMessage() {}
+
+func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EscalateCaseRequest.ProtoReflect.Descriptor instead.
+func (*EscalateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *EscalateCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EscalateCaseRequest) GetEscalatedTo() string {
+	if x != nil {
+		return x.EscalatedTo
+	}
+	return ""
+}
+
+func (x *EscalateCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// EscalateCaseResponse is the output of EscalateCase.
+type EscalateCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case.
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EscalateCaseResponse) Reset() {
+	*x = EscalateCaseResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EscalateCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EscalateCaseResponse) ProtoMessage() {}
+
+func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EscalateCaseResponse.ProtoReflect.Descriptor instead.
+func (*EscalateCaseResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EscalateCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 // AssignCaseResponse is the output of AssignCase.
 type AssignCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2560,7 +2674,7 @@ type AssignCaseResponse struct {
 
 func (x *AssignCaseResponse) Reset() {
 	*x = AssignCaseResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2686,7 @@ func (x *AssignCaseResponse) String() string {
 func (*AssignCaseResponse) ProtoMessage() {}
 
 func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[23]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2699,7 @@ func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
 func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{23}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AssignCaseResponse) GetCase() *Case {
@@ -2608,7 +2722,7 @@ type UpdateCaseStatusRequest struct {
 
 func (x *UpdateCaseStatusRequest) Reset() {
 	*x = UpdateCaseStatusRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +2734,7 @@ func (x *UpdateCaseStatusRequest) String() string {
 func (*UpdateCaseStatusRequest) ProtoMessage() {}
 
 func (x *UpdateCaseStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[24]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +2747,7 @@ func (x *UpdateCaseStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseStatusRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseStatusRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{24}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateCaseStatusRequest) GetId() string {
@@ -2661,7 +2775,7 @@ type UpdateCaseStatusResponse struct {
 
 func (x *UpdateCaseStatusResponse) Reset() {
 	*x = UpdateCaseStatusResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2787,7 @@ func (x *UpdateCaseStatusResponse) String() string {
 func (*UpdateCaseStatusResponse) ProtoMessage() {}
 
 func (x *UpdateCaseStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[25]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2800,7 @@ func (x *UpdateCaseStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseStatusResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCaseStatusResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{25}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateCaseStatusResponse) GetCase() *Case {
@@ -2711,7 +2825,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2723,7 +2837,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[26]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +2850,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{26}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResolveCaseRequest) GetId() string {
@@ -2771,7 +2885,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2783,7 +2897,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[27]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2796,7 +2910,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{27}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -2819,7 +2933,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2831,7 +2945,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[28]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2844,7 +2958,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{28}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReopenCaseRequest) GetId() string {
@@ -2872,7 +2986,7 @@ type ReopenCaseResponse struct {
 
 func (x *ReopenCaseResponse) Reset() {
 	*x = ReopenCaseResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +2998,7 @@ func (x *ReopenCaseResponse) String() string {
 func (*ReopenCaseResponse) ProtoMessage() {}
 
 func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[29]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +3011,7 @@ func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{29}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReopenCaseResponse) GetCase() *Case {
@@ -2920,7 +3034,7 @@ type AddCaseCommentRequest struct {
 
 func (x *AddCaseCommentRequest) Reset() {
 	*x = AddCaseCommentRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3046,7 @@ func (x *AddCaseCommentRequest) String() string {
 func (*AddCaseCommentRequest) ProtoMessage() {}
 
 func (x *AddCaseCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[30]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3059,7 @@ func (x *AddCaseCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCaseCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCaseCommentRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{30}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AddCaseCommentRequest) GetCaseId() string {
@@ -2973,7 +3087,7 @@ type AddCaseCommentResponse struct {
 
 func (x *AddCaseCommentResponse) Reset() {
 	*x = AddCaseCommentResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2985,7 +3099,7 @@ func (x *AddCaseCommentResponse) String() string {
 func (*AddCaseCommentResponse) ProtoMessage() {}
 
 func (x *AddCaseCommentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[31]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2998,7 +3112,7 @@ func (x *AddCaseCommentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCaseCommentResponse.ProtoReflect.Descriptor instead.
 func (*AddCaseCommentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{31}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddCaseCommentResponse) GetComment() *CaseComment {
@@ -3019,7 +3133,7 @@ type ListCaseCommentsRequest struct {
 
 func (x *ListCaseCommentsRequest) Reset() {
 	*x = ListCaseCommentsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3145,7 @@ func (x *ListCaseCommentsRequest) String() string {
 func (*ListCaseCommentsRequest) ProtoMessage() {}
 
 func (x *ListCaseCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[32]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3158,7 @@ func (x *ListCaseCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{32}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListCaseCommentsRequest) GetCaseId() string {
@@ -3065,7 +3179,7 @@ type ListCaseCommentsResponse struct {
 
 func (x *ListCaseCommentsResponse) Reset() {
 	*x = ListCaseCommentsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3191,7 @@ func (x *ListCaseCommentsResponse) String() string {
 func (*ListCaseCommentsResponse) ProtoMessage() {}
 
 func (x *ListCaseCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[33]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3204,7 @@ func (x *ListCaseCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{33}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCaseCommentsResponse) GetComments() []*CaseComment {
@@ -3115,7 +3229,7 @@ type BusinessHours struct {
 
 func (x *BusinessHours) Reset() {
 	*x = BusinessHours{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3241,7 @@ func (x *BusinessHours) String() string {
 func (*BusinessHours) ProtoMessage() {}
 
 func (x *BusinessHours) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[34]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3254,7 @@ func (x *BusinessHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BusinessHours.ProtoReflect.Descriptor instead.
 func (*BusinessHours) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{34}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BusinessHours) GetWeekday() int32 {
@@ -3184,7 +3298,7 @@ type BusinessCalendar struct {
 
 func (x *BusinessCalendar) Reset() {
 	*x = BusinessCalendar{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3196,7 +3310,7 @@ func (x *BusinessCalendar) String() string {
 func (*BusinessCalendar) ProtoMessage() {}
 
 func (x *BusinessCalendar) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[35]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3209,7 +3323,7 @@ func (x *BusinessCalendar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BusinessCalendar.ProtoReflect.Descriptor instead.
 func (*BusinessCalendar) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{35}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BusinessCalendar) GetId() string {
@@ -3258,7 +3372,7 @@ type CreateBusinessCalendarRequest struct {
 
 func (x *CreateBusinessCalendarRequest) Reset() {
 	*x = CreateBusinessCalendarRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3270,7 +3384,7 @@ func (x *CreateBusinessCalendarRequest) String() string {
 func (*CreateBusinessCalendarRequest) ProtoMessage() {}
 
 func (x *CreateBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[36]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3283,7 +3397,7 @@ func (x *CreateBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBusinessCalendarRequest.ProtoReflect.Descriptor instead.
 func (*CreateBusinessCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{36}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateBusinessCalendarRequest) GetCalendar() *BusinessCalendar {
@@ -3304,7 +3418,7 @@ type CreateBusinessCalendarResponse struct {
 
 func (x *CreateBusinessCalendarResponse) Reset() {
 	*x = CreateBusinessCalendarResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3430,7 @@ func (x *CreateBusinessCalendarResponse) String() string {
 func (*CreateBusinessCalendarResponse) ProtoMessage() {}
 
 func (x *CreateBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[37]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3443,7 @@ func (x *CreateBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBusinessCalendarResponse.ProtoReflect.Descriptor instead.
 func (*CreateBusinessCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{37}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateBusinessCalendarResponse) GetCalendar() *BusinessCalendar {
@@ -3350,7 +3464,7 @@ type GetBusinessCalendarRequest struct {
 
 func (x *GetBusinessCalendarRequest) Reset() {
 	*x = GetBusinessCalendarRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3362,7 +3476,7 @@ func (x *GetBusinessCalendarRequest) String() string {
 func (*GetBusinessCalendarRequest) ProtoMessage() {}
 
 func (x *GetBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[38]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3375,7 +3489,7 @@ func (x *GetBusinessCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBusinessCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetBusinessCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{38}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetBusinessCalendarRequest) GetId() string {
@@ -3396,7 +3510,7 @@ type GetBusinessCalendarResponse struct {
 
 func (x *GetBusinessCalendarResponse) Reset() {
 	*x = GetBusinessCalendarResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3408,7 +3522,7 @@ func (x *GetBusinessCalendarResponse) String() string {
 func (*GetBusinessCalendarResponse) ProtoMessage() {}
 
 func (x *GetBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[39]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3421,7 +3535,7 @@ func (x *GetBusinessCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBusinessCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetBusinessCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{39}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetBusinessCalendarResponse) GetCalendar() *BusinessCalendar {
@@ -3455,7 +3569,7 @@ type SlaPolicy struct {
 
 func (x *SlaPolicy) Reset() {
 	*x = SlaPolicy{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3467,7 +3581,7 @@ func (x *SlaPolicy) String() string {
 func (*SlaPolicy) ProtoMessage() {}
 
 func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[40]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3480,7 +3594,7 @@ func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaPolicy.ProtoReflect.Descriptor instead.
 func (*SlaPolicy) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{40}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SlaPolicy) GetId() string {
@@ -3543,7 +3657,7 @@ type CreateSlaPolicyRequest struct {
 
 func (x *CreateSlaPolicyRequest) Reset() {
 	*x = CreateSlaPolicyRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3555,7 +3669,7 @@ func (x *CreateSlaPolicyRequest) String() string {
 func (*CreateSlaPolicyRequest) ProtoMessage() {}
 
 func (x *CreateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[41]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3568,7 +3682,7 @@ func (x *CreateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*CreateSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{41}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateSlaPolicyRequest) GetSlaPolicy() *SlaPolicy {
@@ -3589,7 +3703,7 @@ type CreateSlaPolicyResponse struct {
 
 func (x *CreateSlaPolicyResponse) Reset() {
 	*x = CreateSlaPolicyResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3601,7 +3715,7 @@ func (x *CreateSlaPolicyResponse) String() string {
 func (*CreateSlaPolicyResponse) ProtoMessage() {}
 
 func (x *CreateSlaPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[42]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3614,7 +3728,7 @@ func (x *CreateSlaPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSlaPolicyResponse.ProtoReflect.Descriptor instead.
 func (*CreateSlaPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{42}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CreateSlaPolicyResponse) GetSlaPolicy() *SlaPolicy {
@@ -3633,7 +3747,7 @@ type ListSlaPoliciesRequest struct {
 
 func (x *ListSlaPoliciesRequest) Reset() {
 	*x = ListSlaPoliciesRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3645,7 +3759,7 @@ func (x *ListSlaPoliciesRequest) String() string {
 func (*ListSlaPoliciesRequest) ProtoMessage() {}
 
 func (x *ListSlaPoliciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[43]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3658,7 +3772,7 @@ func (x *ListSlaPoliciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaPoliciesRequest.ProtoReflect.Descriptor instead.
 func (*ListSlaPoliciesRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{43}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{45}
 }
 
 // ListSlaPoliciesResponse is the output of ListSlaPolicies.
@@ -3672,7 +3786,7 @@ type ListSlaPoliciesResponse struct {
 
 func (x *ListSlaPoliciesResponse) Reset() {
 	*x = ListSlaPoliciesResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +3798,7 @@ func (x *ListSlaPoliciesResponse) String() string {
 func (*ListSlaPoliciesResponse) ProtoMessage() {}
 
 func (x *ListSlaPoliciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[44]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +3811,7 @@ func (x *ListSlaPoliciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSlaPoliciesResponse.ProtoReflect.Descriptor instead.
 func (*ListSlaPoliciesResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{44}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListSlaPoliciesResponse) GetSlaPolicies() []*SlaPolicy {
@@ -3722,7 +3836,7 @@ type Team struct {
 
 func (x *Team) Reset() {
 	*x = Team{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3734,7 +3848,7 @@ func (x *Team) String() string {
 func (*Team) ProtoMessage() {}
 
 func (x *Team) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[45]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3747,7 +3861,7 @@ func (x *Team) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Team.ProtoReflect.Descriptor instead.
 func (*Team) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{45}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Team) GetId() string {
@@ -3782,7 +3896,7 @@ type CreateTeamRequest struct {
 
 func (x *CreateTeamRequest) Reset() {
 	*x = CreateTeamRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3794,7 +3908,7 @@ func (x *CreateTeamRequest) String() string {
 func (*CreateTeamRequest) ProtoMessage() {}
 
 func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[46]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3807,7 +3921,7 @@ func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
 func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{46}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateTeamRequest) GetTeam() *Team {
@@ -3828,7 +3942,7 @@ type CreateTeamResponse struct {
 
 func (x *CreateTeamResponse) Reset() {
 	*x = CreateTeamResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3840,7 +3954,7 @@ func (x *CreateTeamResponse) String() string {
 func (*CreateTeamResponse) ProtoMessage() {}
 
 func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[47]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3853,7 +3967,7 @@ func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamResponse.ProtoReflect.Descriptor instead.
 func (*CreateTeamResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{47}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CreateTeamResponse) GetTeam() *Team {
@@ -3898,7 +4012,7 @@ type Survey struct {
 
 func (x *Survey) Reset() {
 	*x = Survey{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3910,7 +4024,7 @@ func (x *Survey) String() string {
 func (*Survey) ProtoMessage() {}
 
 func (x *Survey) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[48]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3923,7 +4037,7 @@ func (x *Survey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Survey.ProtoReflect.Descriptor instead.
 func (*Survey) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{48}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Survey) GetId() string {
@@ -4028,7 +4142,7 @@ type CreateSurveyRequest struct {
 
 func (x *CreateSurveyRequest) Reset() {
 	*x = CreateSurveyRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4040,7 +4154,7 @@ func (x *CreateSurveyRequest) String() string {
 func (*CreateSurveyRequest) ProtoMessage() {}
 
 func (x *CreateSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[49]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4053,7 +4167,7 @@ func (x *CreateSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSurveyRequest.ProtoReflect.Descriptor instead.
 func (*CreateSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{49}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CreateSurveyRequest) GetSurvey() *Survey {
@@ -4074,7 +4188,7 @@ type CreateSurveyResponse struct {
 
 func (x *CreateSurveyResponse) Reset() {
 	*x = CreateSurveyResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4086,7 +4200,7 @@ func (x *CreateSurveyResponse) String() string {
 func (*CreateSurveyResponse) ProtoMessage() {}
 
 func (x *CreateSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[50]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4099,7 +4213,7 @@ func (x *CreateSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSurveyResponse.ProtoReflect.Descriptor instead.
 func (*CreateSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{50}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CreateSurveyResponse) GetSurvey() *Survey {
@@ -4120,7 +4234,7 @@ type GetSurveyRequest struct {
 
 func (x *GetSurveyRequest) Reset() {
 	*x = GetSurveyRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4132,7 +4246,7 @@ func (x *GetSurveyRequest) String() string {
 func (*GetSurveyRequest) ProtoMessage() {}
 
 func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[51]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4145,7 +4259,7 @@ func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyRequest.ProtoReflect.Descriptor instead.
 func (*GetSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{51}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetSurveyRequest) GetId() string {
@@ -4166,7 +4280,7 @@ type GetSurveyResponse struct {
 
 func (x *GetSurveyResponse) Reset() {
 	*x = GetSurveyResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4178,7 +4292,7 @@ func (x *GetSurveyResponse) String() string {
 func (*GetSurveyResponse) ProtoMessage() {}
 
 func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[52]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4191,7 +4305,7 @@ func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyResponse.ProtoReflect.Descriptor instead.
 func (*GetSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{52}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetSurveyResponse) GetSurvey() *Survey {
@@ -4216,7 +4330,7 @@ type AnswerSurveyRequest struct {
 
 func (x *AnswerSurveyRequest) Reset() {
 	*x = AnswerSurveyRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4228,7 +4342,7 @@ func (x *AnswerSurveyRequest) String() string {
 func (*AnswerSurveyRequest) ProtoMessage() {}
 
 func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[53]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4241,7 +4355,7 @@ func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerSurveyRequest.ProtoReflect.Descriptor instead.
 func (*AnswerSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{53}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AnswerSurveyRequest) GetId() string {
@@ -4276,7 +4390,7 @@ type AnswerSurveyResponse struct {
 
 func (x *AnswerSurveyResponse) Reset() {
 	*x = AnswerSurveyResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4288,7 +4402,7 @@ func (x *AnswerSurveyResponse) String() string {
 func (*AnswerSurveyResponse) ProtoMessage() {}
 
 func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[54]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4301,7 +4415,7 @@ func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerSurveyResponse.ProtoReflect.Descriptor instead.
 func (*AnswerSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{54}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *AnswerSurveyResponse) GetSurvey() *Survey {
@@ -4330,7 +4444,7 @@ type GetSurveyStatsRequest struct {
 
 func (x *GetSurveyStatsRequest) Reset() {
 	*x = GetSurveyStatsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4342,7 +4456,7 @@ func (x *GetSurveyStatsRequest) String() string {
 func (*GetSurveyStatsRequest) ProtoMessage() {}
 
 func (x *GetSurveyStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[55]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4355,7 +4469,7 @@ func (x *GetSurveyStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSurveyStatsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{55}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetSurveyStatsRequest) GetKind() SurveyKind {
@@ -4418,7 +4532,7 @@ type SurveyStats struct {
 
 func (x *SurveyStats) Reset() {
 	*x = SurveyStats{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4430,7 +4544,7 @@ func (x *SurveyStats) String() string {
 func (*SurveyStats) ProtoMessage() {}
 
 func (x *SurveyStats) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[56]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4443,7 +4557,7 @@ func (x *SurveyStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyStats.ProtoReflect.Descriptor instead.
 func (*SurveyStats) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{56}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SurveyStats) GetKey() string {
@@ -4513,7 +4627,7 @@ type GetSurveyStatsResponse struct {
 
 func (x *GetSurveyStatsResponse) Reset() {
 	*x = GetSurveyStatsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4525,7 +4639,7 @@ func (x *GetSurveyStatsResponse) String() string {
 func (*GetSurveyStatsResponse) ProtoMessage() {}
 
 func (x *GetSurveyStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4538,7 +4652,7 @@ func (x *GetSurveyStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetSurveyStatsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{57}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetSurveyStatsResponse) GetStats() []*SurveyStats {
@@ -4573,7 +4687,7 @@ type FollowupRule struct {
 
 func (x *FollowupRule) Reset() {
 	*x = FollowupRule{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4585,7 +4699,7 @@ func (x *FollowupRule) String() string {
 func (*FollowupRule) ProtoMessage() {}
 
 func (x *FollowupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4598,7 +4712,7 @@ func (x *FollowupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowupRule.ProtoReflect.Descriptor instead.
 func (*FollowupRule) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{58}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FollowupRule) GetId() string {
@@ -4692,7 +4806,7 @@ type Followup struct {
 
 func (x *Followup) Reset() {
 	*x = Followup{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4704,7 +4818,7 @@ func (x *Followup) String() string {
 func (*Followup) ProtoMessage() {}
 
 func (x *Followup) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4717,7 +4831,7 @@ func (x *Followup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Followup.ProtoReflect.Descriptor instead.
 func (*Followup) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{59}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Followup) GetId() string {
@@ -4822,7 +4936,7 @@ type CreateFollowupRuleRequest struct {
 
 func (x *CreateFollowupRuleRequest) Reset() {
 	*x = CreateFollowupRuleRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4834,7 +4948,7 @@ func (x *CreateFollowupRuleRequest) String() string {
 func (*CreateFollowupRuleRequest) ProtoMessage() {}
 
 func (x *CreateFollowupRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4847,7 +4961,7 @@ func (x *CreateFollowupRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRuleRequest.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRuleRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{60}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateFollowupRuleRequest) GetRule() *FollowupRule {
@@ -4868,7 +4982,7 @@ type CreateFollowupRuleResponse struct {
 
 func (x *CreateFollowupRuleResponse) Reset() {
 	*x = CreateFollowupRuleResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4880,7 +4994,7 @@ func (x *CreateFollowupRuleResponse) String() string {
 func (*CreateFollowupRuleResponse) ProtoMessage() {}
 
 func (x *CreateFollowupRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4893,7 +5007,7 @@ func (x *CreateFollowupRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRuleResponse.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRuleResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{61}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CreateFollowupRuleResponse) GetRule() *FollowupRule {
@@ -4912,7 +5026,7 @@ type ListFollowupRulesRequest struct {
 
 func (x *ListFollowupRulesRequest) Reset() {
 	*x = ListFollowupRulesRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4924,7 +5038,7 @@ func (x *ListFollowupRulesRequest) String() string {
 func (*ListFollowupRulesRequest) ProtoMessage() {}
 
 func (x *ListFollowupRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4937,7 +5051,7 @@ func (x *ListFollowupRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupRulesRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowupRulesRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{62}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{64}
 }
 
 // ListFollowupRulesResponse is the output of ListFollowupRules.
@@ -4951,7 +5065,7 @@ type ListFollowupRulesResponse struct {
 
 func (x *ListFollowupRulesResponse) Reset() {
 	*x = ListFollowupRulesResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4963,7 +5077,7 @@ func (x *ListFollowupRulesResponse) String() string {
 func (*ListFollowupRulesResponse) ProtoMessage() {}
 
 func (x *ListFollowupRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4976,7 +5090,7 @@ func (x *ListFollowupRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupRulesResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowupRulesResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{63}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListFollowupRulesResponse) GetRules() []*FollowupRule {
@@ -4997,7 +5111,7 @@ type CreateFollowupRequest struct {
 
 func (x *CreateFollowupRequest) Reset() {
 	*x = CreateFollowupRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5009,7 +5123,7 @@ func (x *CreateFollowupRequest) String() string {
 func (*CreateFollowupRequest) ProtoMessage() {}
 
 func (x *CreateFollowupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5022,7 +5136,7 @@ func (x *CreateFollowupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRequest.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{64}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *CreateFollowupRequest) GetFollowup() *Followup {
@@ -5043,7 +5157,7 @@ type CreateFollowupResponse struct {
 
 func (x *CreateFollowupResponse) Reset() {
 	*x = CreateFollowupResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5055,7 +5169,7 @@ func (x *CreateFollowupResponse) String() string {
 func (*CreateFollowupResponse) ProtoMessage() {}
 
 func (x *CreateFollowupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5068,7 +5182,7 @@ func (x *CreateFollowupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupResponse.ProtoReflect.Descriptor instead.
 func (*CreateFollowupResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{65}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *CreateFollowupResponse) GetFollowup() *Followup {
@@ -5093,7 +5207,7 @@ type ListFollowupsRequest struct {
 
 func (x *ListFollowupsRequest) Reset() {
 	*x = ListFollowupsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5105,7 +5219,7 @@ func (x *ListFollowupsRequest) String() string {
 func (*ListFollowupsRequest) ProtoMessage() {}
 
 func (x *ListFollowupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5118,7 +5232,7 @@ func (x *ListFollowupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupsRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowupsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{66}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListFollowupsRequest) GetPageSize() int32 {
@@ -5155,7 +5269,7 @@ type ListFollowupsResponse struct {
 
 func (x *ListFollowupsResponse) Reset() {
 	*x = ListFollowupsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5167,7 +5281,7 @@ func (x *ListFollowupsResponse) String() string {
 func (*ListFollowupsResponse) ProtoMessage() {}
 
 func (x *ListFollowupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5180,7 +5294,7 @@ func (x *ListFollowupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupsResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowupsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{67}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ListFollowupsResponse) GetFollowups() []*Followup {
@@ -5216,7 +5330,7 @@ type CompleteFollowupRequest struct {
 
 func (x *CompleteFollowupRequest) Reset() {
 	*x = CompleteFollowupRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5228,7 +5342,7 @@ func (x *CompleteFollowupRequest) String() string {
 func (*CompleteFollowupRequest) ProtoMessage() {}
 
 func (x *CompleteFollowupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5241,7 +5355,7 @@ func (x *CompleteFollowupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowupRequest.ProtoReflect.Descriptor instead.
 func (*CompleteFollowupRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{68}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CompleteFollowupRequest) GetId() string {
@@ -5290,7 +5404,7 @@ type CompleteFollowupResponse struct {
 
 func (x *CompleteFollowupResponse) Reset() {
 	*x = CompleteFollowupResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5302,7 +5416,7 @@ func (x *CompleteFollowupResponse) String() string {
 func (*CompleteFollowupResponse) ProtoMessage() {}
 
 func (x *CompleteFollowupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5315,7 +5429,7 @@ func (x *CompleteFollowupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowupResponse.ProtoReflect.Descriptor instead.
 func (*CompleteFollowupResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{69}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *CompleteFollowupResponse) GetFollowup() *Followup {
@@ -5494,7 +5608,13 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12$\n" +
 	"\vassignee_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
 	"assigneeId\x12\x17\n" +
-	"\ateam_id\x18\x03 \x01(\tR\x06teamId\"E\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\"e\n" +
+	"\x13EscalateCaseRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12!\n" +
+	"\fescalated_to\x18\x02 \x01(\tR\vescalatedTo\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"G\n" +
+	"\x14EscalateCaseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"E\n" +
 	"\x12AssignCaseResponse\x12/\n" +
 	"\x04case\x18\x01 \x01(\v2\x1b.guanxi.interaction.v1.CaseR\x04case\"n\n" +
 	"\x17UpdateCaseStatusRequest\x12\x13\n" +
@@ -5751,7 +5871,7 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x1bFOLLOWUP_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOWUP_STATUS_SCHEDULED\x10\x01\x12\x17\n" +
 	"\x13FOLLOWUP_STATUS_DUE\x10\x02\x12\x18\n" +
-	"\x14FOLLOWUP_STATUS_DONE\x10\x032\xab\x1f\n" +
+	"\x14FOLLOWUP_STATUS_DONE\x10\x032\xbf \n" +
 	"\x12InteractionService\x12\xaa\x01\n" +
 	"\x11RecordInteraction\x12/.guanxi.interaction.v1.RecordInteractionRequest\x1a0.guanxi.interaction.v1.RecordInteractionResponse\"2\x82\xd3\xe4\x93\x02,:\vinteractionb\vinteraction\"\x10/v1/interactions\x12\xa5\x01\n" +
 	"\x10ListInteractions\x12..guanxi.interaction.v1.ListInteractionsRequest\x1a/.guanxi.interaction.v1.ListInteractionsResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/customers/{customer_id}/interactions\x12i\n" +
@@ -5762,7 +5882,8 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\aGetCase\x12%.guanxi.interaction.v1.GetCaseRequest\x1a&.guanxi.interaction.v1.GetCaseResponse\"\x1c\x82\xd3\xe4\x93\x02\x16b\x04case\x12\x0e/v1/cases/{id}\x12q\n" +
 	"\tListCases\x12'.guanxi.interaction.v1.ListCasesRequest\x1a(.guanxi.interaction.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12\x89\x01\n" +
 	"\n" +
-	"AssignCase\x12(.guanxi.interaction.v1.AssignCaseRequest\x1a).guanxi.interaction.v1.AssignCaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*b\x04case\"\x15/v1/cases/{id}:assign\x12\x9e\x01\n" +
+	"AssignCase\x12(.guanxi.interaction.v1.AssignCaseRequest\x1a).guanxi.interaction.v1.AssignCaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*b\x04case\"\x15/v1/cases/{id}:assign\x12\x91\x01\n" +
+	"\fEscalateCase\x12*.guanxi.interaction.v1.EscalateCaseRequest\x1a+.guanxi.interaction.v1.EscalateCaseResponse\"(\x82\xd3\xe4\x93\x02\":\x01*b\x04case\"\x17/v1/cases/{id}:escalate\x12\x9e\x01\n" +
 	"\x10UpdateCaseStatus\x12..guanxi.interaction.v1.UpdateCaseStatusRequest\x1a/.guanxi.interaction.v1.UpdateCaseStatusResponse\")\x82\xd3\xe4\x93\x02#:\x01*b\x04case\"\x18/v1/cases/{id}:setStatus\x12\x8d\x01\n" +
 	"\vResolveCase\x12).guanxi.interaction.v1.ResolveCaseRequest\x1a*.guanxi.interaction.v1.ResolveCaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*b\x04case\"\x16/v1/cases/{id}:resolve\x12\x89\x01\n" +
 	"\n" +
@@ -5800,7 +5921,7 @@ func file_guanxi_interaction_v1_interaction_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_interaction_v1_interaction_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
+var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_guanxi_interaction_v1_interaction_proto_goTypes = []any{
 	(Direction)(0),                         // 0: guanxi.interaction.v1.Direction
 	(InteractionKind)(0),                   // 1: guanxi.interaction.v1.InteractionKind
@@ -5835,78 +5956,80 @@ var file_guanxi_interaction_v1_interaction_proto_goTypes = []any{
 	(*ListCasesRequest)(nil),               // 30: guanxi.interaction.v1.ListCasesRequest
 	(*ListCasesResponse)(nil),              // 31: guanxi.interaction.v1.ListCasesResponse
 	(*AssignCaseRequest)(nil),              // 32: guanxi.interaction.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),             // 33: guanxi.interaction.v1.AssignCaseResponse
-	(*UpdateCaseStatusRequest)(nil),        // 34: guanxi.interaction.v1.UpdateCaseStatusRequest
-	(*UpdateCaseStatusResponse)(nil),       // 35: guanxi.interaction.v1.UpdateCaseStatusResponse
-	(*ResolveCaseRequest)(nil),             // 36: guanxi.interaction.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),            // 37: guanxi.interaction.v1.ResolveCaseResponse
-	(*ReopenCaseRequest)(nil),              // 38: guanxi.interaction.v1.ReopenCaseRequest
-	(*ReopenCaseResponse)(nil),             // 39: guanxi.interaction.v1.ReopenCaseResponse
-	(*AddCaseCommentRequest)(nil),          // 40: guanxi.interaction.v1.AddCaseCommentRequest
-	(*AddCaseCommentResponse)(nil),         // 41: guanxi.interaction.v1.AddCaseCommentResponse
-	(*ListCaseCommentsRequest)(nil),        // 42: guanxi.interaction.v1.ListCaseCommentsRequest
-	(*ListCaseCommentsResponse)(nil),       // 43: guanxi.interaction.v1.ListCaseCommentsResponse
-	(*BusinessHours)(nil),                  // 44: guanxi.interaction.v1.BusinessHours
-	(*BusinessCalendar)(nil),               // 45: guanxi.interaction.v1.BusinessCalendar
-	(*CreateBusinessCalendarRequest)(nil),  // 46: guanxi.interaction.v1.CreateBusinessCalendarRequest
-	(*CreateBusinessCalendarResponse)(nil), // 47: guanxi.interaction.v1.CreateBusinessCalendarResponse
-	(*GetBusinessCalendarRequest)(nil),     // 48: guanxi.interaction.v1.GetBusinessCalendarRequest
-	(*GetBusinessCalendarResponse)(nil),    // 49: guanxi.interaction.v1.GetBusinessCalendarResponse
-	(*SlaPolicy)(nil),                      // 50: guanxi.interaction.v1.SlaPolicy
-	(*CreateSlaPolicyRequest)(nil),         // 51: guanxi.interaction.v1.CreateSlaPolicyRequest
-	(*CreateSlaPolicyResponse)(nil),        // 52: guanxi.interaction.v1.CreateSlaPolicyResponse
-	(*ListSlaPoliciesRequest)(nil),         // 53: guanxi.interaction.v1.ListSlaPoliciesRequest
-	(*ListSlaPoliciesResponse)(nil),        // 54: guanxi.interaction.v1.ListSlaPoliciesResponse
-	(*Team)(nil),                           // 55: guanxi.interaction.v1.Team
-	(*CreateTeamRequest)(nil),              // 56: guanxi.interaction.v1.CreateTeamRequest
-	(*CreateTeamResponse)(nil),             // 57: guanxi.interaction.v1.CreateTeamResponse
-	(*Survey)(nil),                         // 58: guanxi.interaction.v1.Survey
-	(*CreateSurveyRequest)(nil),            // 59: guanxi.interaction.v1.CreateSurveyRequest
-	(*CreateSurveyResponse)(nil),           // 60: guanxi.interaction.v1.CreateSurveyResponse
-	(*GetSurveyRequest)(nil),               // 61: guanxi.interaction.v1.GetSurveyRequest
-	(*GetSurveyResponse)(nil),              // 62: guanxi.interaction.v1.GetSurveyResponse
-	(*AnswerSurveyRequest)(nil),            // 63: guanxi.interaction.v1.AnswerSurveyRequest
-	(*AnswerSurveyResponse)(nil),           // 64: guanxi.interaction.v1.AnswerSurveyResponse
-	(*GetSurveyStatsRequest)(nil),          // 65: guanxi.interaction.v1.GetSurveyStatsRequest
-	(*SurveyStats)(nil),                    // 66: guanxi.interaction.v1.SurveyStats
-	(*GetSurveyStatsResponse)(nil),         // 67: guanxi.interaction.v1.GetSurveyStatsResponse
-	(*FollowupRule)(nil),                   // 68: guanxi.interaction.v1.FollowupRule
-	(*Followup)(nil),                       // 69: guanxi.interaction.v1.Followup
-	(*CreateFollowupRuleRequest)(nil),      // 70: guanxi.interaction.v1.CreateFollowupRuleRequest
-	(*CreateFollowupRuleResponse)(nil),     // 71: guanxi.interaction.v1.CreateFollowupRuleResponse
-	(*ListFollowupRulesRequest)(nil),       // 72: guanxi.interaction.v1.ListFollowupRulesRequest
-	(*ListFollowupRulesResponse)(nil),      // 73: guanxi.interaction.v1.ListFollowupRulesResponse
-	(*CreateFollowupRequest)(nil),          // 74: guanxi.interaction.v1.CreateFollowupRequest
-	(*CreateFollowupResponse)(nil),         // 75: guanxi.interaction.v1.CreateFollowupResponse
-	(*ListFollowupsRequest)(nil),           // 76: guanxi.interaction.v1.ListFollowupsRequest
-	(*ListFollowupsResponse)(nil),          // 77: guanxi.interaction.v1.ListFollowupsResponse
-	(*CompleteFollowupRequest)(nil),        // 78: guanxi.interaction.v1.CompleteFollowupRequest
-	(*CompleteFollowupResponse)(nil),       // 79: guanxi.interaction.v1.CompleteFollowupResponse
-	nil,                                    // 80: guanxi.interaction.v1.Interaction.DetailsEntry
-	(*timestamppb.Timestamp)(nil),          // 81: google.protobuf.Timestamp
-	(*v1.Money)(nil),                       // 82: guanxi.type.v1.Money
-	(*durationpb.Duration)(nil),            // 83: google.protobuf.Duration
+	(*EscalateCaseRequest)(nil),            // 33: guanxi.interaction.v1.EscalateCaseRequest
+	(*EscalateCaseResponse)(nil),           // 34: guanxi.interaction.v1.EscalateCaseResponse
+	(*AssignCaseResponse)(nil),             // 35: guanxi.interaction.v1.AssignCaseResponse
+	(*UpdateCaseStatusRequest)(nil),        // 36: guanxi.interaction.v1.UpdateCaseStatusRequest
+	(*UpdateCaseStatusResponse)(nil),       // 37: guanxi.interaction.v1.UpdateCaseStatusResponse
+	(*ResolveCaseRequest)(nil),             // 38: guanxi.interaction.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),            // 39: guanxi.interaction.v1.ResolveCaseResponse
+	(*ReopenCaseRequest)(nil),              // 40: guanxi.interaction.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),             // 41: guanxi.interaction.v1.ReopenCaseResponse
+	(*AddCaseCommentRequest)(nil),          // 42: guanxi.interaction.v1.AddCaseCommentRequest
+	(*AddCaseCommentResponse)(nil),         // 43: guanxi.interaction.v1.AddCaseCommentResponse
+	(*ListCaseCommentsRequest)(nil),        // 44: guanxi.interaction.v1.ListCaseCommentsRequest
+	(*ListCaseCommentsResponse)(nil),       // 45: guanxi.interaction.v1.ListCaseCommentsResponse
+	(*BusinessHours)(nil),                  // 46: guanxi.interaction.v1.BusinessHours
+	(*BusinessCalendar)(nil),               // 47: guanxi.interaction.v1.BusinessCalendar
+	(*CreateBusinessCalendarRequest)(nil),  // 48: guanxi.interaction.v1.CreateBusinessCalendarRequest
+	(*CreateBusinessCalendarResponse)(nil), // 49: guanxi.interaction.v1.CreateBusinessCalendarResponse
+	(*GetBusinessCalendarRequest)(nil),     // 50: guanxi.interaction.v1.GetBusinessCalendarRequest
+	(*GetBusinessCalendarResponse)(nil),    // 51: guanxi.interaction.v1.GetBusinessCalendarResponse
+	(*SlaPolicy)(nil),                      // 52: guanxi.interaction.v1.SlaPolicy
+	(*CreateSlaPolicyRequest)(nil),         // 53: guanxi.interaction.v1.CreateSlaPolicyRequest
+	(*CreateSlaPolicyResponse)(nil),        // 54: guanxi.interaction.v1.CreateSlaPolicyResponse
+	(*ListSlaPoliciesRequest)(nil),         // 55: guanxi.interaction.v1.ListSlaPoliciesRequest
+	(*ListSlaPoliciesResponse)(nil),        // 56: guanxi.interaction.v1.ListSlaPoliciesResponse
+	(*Team)(nil),                           // 57: guanxi.interaction.v1.Team
+	(*CreateTeamRequest)(nil),              // 58: guanxi.interaction.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),             // 59: guanxi.interaction.v1.CreateTeamResponse
+	(*Survey)(nil),                         // 60: guanxi.interaction.v1.Survey
+	(*CreateSurveyRequest)(nil),            // 61: guanxi.interaction.v1.CreateSurveyRequest
+	(*CreateSurveyResponse)(nil),           // 62: guanxi.interaction.v1.CreateSurveyResponse
+	(*GetSurveyRequest)(nil),               // 63: guanxi.interaction.v1.GetSurveyRequest
+	(*GetSurveyResponse)(nil),              // 64: guanxi.interaction.v1.GetSurveyResponse
+	(*AnswerSurveyRequest)(nil),            // 65: guanxi.interaction.v1.AnswerSurveyRequest
+	(*AnswerSurveyResponse)(nil),           // 66: guanxi.interaction.v1.AnswerSurveyResponse
+	(*GetSurveyStatsRequest)(nil),          // 67: guanxi.interaction.v1.GetSurveyStatsRequest
+	(*SurveyStats)(nil),                    // 68: guanxi.interaction.v1.SurveyStats
+	(*GetSurveyStatsResponse)(nil),         // 69: guanxi.interaction.v1.GetSurveyStatsResponse
+	(*FollowupRule)(nil),                   // 70: guanxi.interaction.v1.FollowupRule
+	(*Followup)(nil),                       // 71: guanxi.interaction.v1.Followup
+	(*CreateFollowupRuleRequest)(nil),      // 72: guanxi.interaction.v1.CreateFollowupRuleRequest
+	(*CreateFollowupRuleResponse)(nil),     // 73: guanxi.interaction.v1.CreateFollowupRuleResponse
+	(*ListFollowupRulesRequest)(nil),       // 74: guanxi.interaction.v1.ListFollowupRulesRequest
+	(*ListFollowupRulesResponse)(nil),      // 75: guanxi.interaction.v1.ListFollowupRulesResponse
+	(*CreateFollowupRequest)(nil),          // 76: guanxi.interaction.v1.CreateFollowupRequest
+	(*CreateFollowupResponse)(nil),         // 77: guanxi.interaction.v1.CreateFollowupResponse
+	(*ListFollowupsRequest)(nil),           // 78: guanxi.interaction.v1.ListFollowupsRequest
+	(*ListFollowupsResponse)(nil),          // 79: guanxi.interaction.v1.ListFollowupsResponse
+	(*CompleteFollowupRequest)(nil),        // 80: guanxi.interaction.v1.CompleteFollowupRequest
+	(*CompleteFollowupResponse)(nil),       // 81: guanxi.interaction.v1.CompleteFollowupResponse
+	nil,                                    // 82: guanxi.interaction.v1.Interaction.DetailsEntry
+	(*timestamppb.Timestamp)(nil),          // 83: google.protobuf.Timestamp
+	(*v1.Money)(nil),                       // 84: guanxi.type.v1.Money
+	(*durationpb.Duration)(nil),            // 85: google.protobuf.Duration
 }
 var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
 	1,   // 0: guanxi.interaction.v1.Interaction.kind:type_name -> guanxi.interaction.v1.InteractionKind
 	2,   // 1: guanxi.interaction.v1.Interaction.channel:type_name -> guanxi.interaction.v1.Channel
-	81,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
+	83,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
 	12,  // 3: guanxi.interaction.v1.Interaction.purchase:type_name -> guanxi.interaction.v1.Purchase
-	81,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: guanxi.interaction.v1.Interaction.direction:type_name -> guanxi.interaction.v1.Direction
-	80,  // 6: guanxi.interaction.v1.Interaction.details:type_name -> guanxi.interaction.v1.Interaction.DetailsEntry
+	82,  // 6: guanxi.interaction.v1.Interaction.details:type_name -> guanxi.interaction.v1.Interaction.DetailsEntry
 	11,  // 7: guanxi.interaction.v1.Interaction.return:type_name -> guanxi.interaction.v1.Return
-	82,  // 8: guanxi.interaction.v1.Return.refund:type_name -> guanxi.type.v1.Money
+	84,  // 8: guanxi.interaction.v1.Return.refund:type_name -> guanxi.type.v1.Money
 	13,  // 9: guanxi.interaction.v1.Return.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	82,  // 10: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
+	84,  // 10: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
 	13,  // 11: guanxi.interaction.v1.Purchase.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	81,  // 12: guanxi.interaction.v1.Purchase.warranty_end_time:type_name -> google.protobuf.Timestamp
-	82,  // 13: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
+	83,  // 12: guanxi.interaction.v1.Purchase.warranty_end_time:type_name -> google.protobuf.Timestamp
+	84,  // 13: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
 	10,  // 14: guanxi.interaction.v1.RecordInteractionRequest.interaction:type_name -> guanxi.interaction.v1.Interaction
 	10,  // 15: guanxi.interaction.v1.RecordInteractionResponse.interaction:type_name -> guanxi.interaction.v1.Interaction
 	10,  // 16: guanxi.interaction.v1.ListInteractionsResponse.interactions:type_name -> guanxi.interaction.v1.Interaction
 	24,  // 17: guanxi.interaction.v1.ListInteractionsResponse.open_cases:type_name -> guanxi.interaction.v1.Case
-	69,  // 18: guanxi.interaction.v1.ListInteractionsResponse.pending_followups:type_name -> guanxi.interaction.v1.Followup
+	71,  // 18: guanxi.interaction.v1.ListInteractionsResponse.pending_followups:type_name -> guanxi.interaction.v1.Followup
 	10,  // 19: guanxi.interaction.v1.IngestEvent.interaction:type_name -> guanxi.interaction.v1.Interaction
 	18,  // 20: guanxi.interaction.v1.IngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
 	18,  // 21: guanxi.interaction.v1.BatchIngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
@@ -5917,127 +6040,130 @@ var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
 	5,   // 26: guanxi.interaction.v1.Case.status:type_name -> guanxi.interaction.v1.CaseStatus
 	2,   // 27: guanxi.interaction.v1.Case.channel:type_name -> guanxi.interaction.v1.Channel
 	1,   // 28: guanxi.interaction.v1.Case.kind:type_name -> guanxi.interaction.v1.InteractionKind
-	81,  // 29: guanxi.interaction.v1.Case.first_response_due_time:type_name -> google.protobuf.Timestamp
-	81,  // 30: guanxi.interaction.v1.Case.resolution_due_time:type_name -> google.protobuf.Timestamp
-	81,  // 31: guanxi.interaction.v1.Case.first_response_time:type_name -> google.protobuf.Timestamp
-	81,  // 32: guanxi.interaction.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	81,  // 33: guanxi.interaction.v1.Case.close_time:type_name -> google.protobuf.Timestamp
-	81,  // 34: guanxi.interaction.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	81,  // 35: guanxi.interaction.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	81,  // 36: guanxi.interaction.v1.CaseComment.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 29: guanxi.interaction.v1.Case.first_response_due_time:type_name -> google.protobuf.Timestamp
+	83,  // 30: guanxi.interaction.v1.Case.resolution_due_time:type_name -> google.protobuf.Timestamp
+	83,  // 31: guanxi.interaction.v1.Case.first_response_time:type_name -> google.protobuf.Timestamp
+	83,  // 32: guanxi.interaction.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	83,  // 33: guanxi.interaction.v1.Case.close_time:type_name -> google.protobuf.Timestamp
+	83,  // 34: guanxi.interaction.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 35: guanxi.interaction.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	83,  // 36: guanxi.interaction.v1.CaseComment.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 37: guanxi.interaction.v1.CreateCaseRequest.case:type_name -> guanxi.interaction.v1.Case
 	24,  // 38: guanxi.interaction.v1.CreateCaseResponse.case:type_name -> guanxi.interaction.v1.Case
 	24,  // 39: guanxi.interaction.v1.GetCaseResponse.case:type_name -> guanxi.interaction.v1.Case
 	24,  // 40: guanxi.interaction.v1.ListCasesResponse.cases:type_name -> guanxi.interaction.v1.Case
-	24,  // 41: guanxi.interaction.v1.AssignCaseResponse.case:type_name -> guanxi.interaction.v1.Case
-	5,   // 42: guanxi.interaction.v1.UpdateCaseStatusRequest.status:type_name -> guanxi.interaction.v1.CaseStatus
-	24,  // 43: guanxi.interaction.v1.UpdateCaseStatusResponse.case:type_name -> guanxi.interaction.v1.Case
-	24,  // 44: guanxi.interaction.v1.ResolveCaseResponse.case:type_name -> guanxi.interaction.v1.Case
-	24,  // 45: guanxi.interaction.v1.ReopenCaseResponse.case:type_name -> guanxi.interaction.v1.Case
-	25,  // 46: guanxi.interaction.v1.AddCaseCommentRequest.comment:type_name -> guanxi.interaction.v1.CaseComment
-	25,  // 47: guanxi.interaction.v1.AddCaseCommentResponse.comment:type_name -> guanxi.interaction.v1.CaseComment
-	25,  // 48: guanxi.interaction.v1.ListCaseCommentsResponse.comments:type_name -> guanxi.interaction.v1.CaseComment
-	44,  // 49: guanxi.interaction.v1.BusinessCalendar.hours:type_name -> guanxi.interaction.v1.BusinessHours
-	45,  // 50: guanxi.interaction.v1.CreateBusinessCalendarRequest.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
-	45,  // 51: guanxi.interaction.v1.CreateBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
-	45,  // 52: guanxi.interaction.v1.GetBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
-	4,   // 53: guanxi.interaction.v1.SlaPolicy.priority:type_name -> guanxi.interaction.v1.CasePriority
-	83,  // 54: guanxi.interaction.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
-	83,  // 55: guanxi.interaction.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
-	50,  // 56: guanxi.interaction.v1.CreateSlaPolicyRequest.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
-	50,  // 57: guanxi.interaction.v1.CreateSlaPolicyResponse.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
-	50,  // 58: guanxi.interaction.v1.ListSlaPoliciesResponse.sla_policies:type_name -> guanxi.interaction.v1.SlaPolicy
-	55,  // 59: guanxi.interaction.v1.CreateTeamRequest.team:type_name -> guanxi.interaction.v1.Team
-	55,  // 60: guanxi.interaction.v1.CreateTeamResponse.team:type_name -> guanxi.interaction.v1.Team
-	6,   // 61: guanxi.interaction.v1.Survey.kind:type_name -> guanxi.interaction.v1.SurveyKind
-	81,  // 62: guanxi.interaction.v1.Survey.create_time:type_name -> google.protobuf.Timestamp
-	81,  // 63: guanxi.interaction.v1.Survey.answer_time:type_name -> google.protobuf.Timestamp
-	58,  // 64: guanxi.interaction.v1.CreateSurveyRequest.survey:type_name -> guanxi.interaction.v1.Survey
-	58,  // 65: guanxi.interaction.v1.CreateSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
-	58,  // 66: guanxi.interaction.v1.GetSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
-	58,  // 67: guanxi.interaction.v1.AnswerSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
-	6,   // 68: guanxi.interaction.v1.GetSurveyStatsRequest.kind:type_name -> guanxi.interaction.v1.SurveyKind
-	7,   // 69: guanxi.interaction.v1.GetSurveyStatsRequest.group_by:type_name -> guanxi.interaction.v1.SurveyGroupBy
-	81,  // 70: guanxi.interaction.v1.GetSurveyStatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	81,  // 71: guanxi.interaction.v1.GetSurveyStatsRequest.end_time:type_name -> google.protobuf.Timestamp
-	66,  // 72: guanxi.interaction.v1.GetSurveyStatsResponse.stats:type_name -> guanxi.interaction.v1.SurveyStats
-	8,   // 73: guanxi.interaction.v1.FollowupRule.trigger:type_name -> guanxi.interaction.v1.FollowupTrigger
-	82,  // 74: guanxi.interaction.v1.FollowupRule.min_amount:type_name -> guanxi.type.v1.Money
-	83,  // 75: guanxi.interaction.v1.FollowupRule.offset:type_name -> google.protobuf.Duration
-	2,   // 76: guanxi.interaction.v1.FollowupRule.channel:type_name -> guanxi.interaction.v1.Channel
-	81,  // 77: guanxi.interaction.v1.Followup.due_time:type_name -> google.protobuf.Timestamp
-	2,   // 78: guanxi.interaction.v1.Followup.channel:type_name -> guanxi.interaction.v1.Channel
-	9,   // 79: guanxi.interaction.v1.Followup.status:type_name -> guanxi.interaction.v1.FollowupStatus
-	81,  // 80: guanxi.interaction.v1.Followup.create_time:type_name -> google.protobuf.Timestamp
-	81,  // 81: guanxi.interaction.v1.Followup.complete_time:type_name -> google.protobuf.Timestamp
-	68,  // 82: guanxi.interaction.v1.CreateFollowupRuleRequest.rule:type_name -> guanxi.interaction.v1.FollowupRule
-	68,  // 83: guanxi.interaction.v1.CreateFollowupRuleResponse.rule:type_name -> guanxi.interaction.v1.FollowupRule
-	68,  // 84: guanxi.interaction.v1.ListFollowupRulesResponse.rules:type_name -> guanxi.interaction.v1.FollowupRule
-	69,  // 85: guanxi.interaction.v1.CreateFollowupRequest.followup:type_name -> guanxi.interaction.v1.Followup
-	69,  // 86: guanxi.interaction.v1.CreateFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
-	69,  // 87: guanxi.interaction.v1.ListFollowupsResponse.followups:type_name -> guanxi.interaction.v1.Followup
-	1,   // 88: guanxi.interaction.v1.CompleteFollowupRequest.kind:type_name -> guanxi.interaction.v1.InteractionKind
-	2,   // 89: guanxi.interaction.v1.CompleteFollowupRequest.channel:type_name -> guanxi.interaction.v1.Channel
-	69,  // 90: guanxi.interaction.v1.CompleteFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
-	14,  // 91: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
-	16,  // 92: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
-	19,  // 93: guanxi.interaction.v1.InteractionService.IngestEvents:input_type -> guanxi.interaction.v1.IngestEventsRequest
-	20,  // 94: guanxi.interaction.v1.InteractionService.BatchIngestEvents:input_type -> guanxi.interaction.v1.BatchIngestEventsRequest
-	26,  // 95: guanxi.interaction.v1.InteractionService.CreateCase:input_type -> guanxi.interaction.v1.CreateCaseRequest
-	28,  // 96: guanxi.interaction.v1.InteractionService.GetCase:input_type -> guanxi.interaction.v1.GetCaseRequest
-	30,  // 97: guanxi.interaction.v1.InteractionService.ListCases:input_type -> guanxi.interaction.v1.ListCasesRequest
-	32,  // 98: guanxi.interaction.v1.InteractionService.AssignCase:input_type -> guanxi.interaction.v1.AssignCaseRequest
-	34,  // 99: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:input_type -> guanxi.interaction.v1.UpdateCaseStatusRequest
-	36,  // 100: guanxi.interaction.v1.InteractionService.ResolveCase:input_type -> guanxi.interaction.v1.ResolveCaseRequest
-	38,  // 101: guanxi.interaction.v1.InteractionService.ReopenCase:input_type -> guanxi.interaction.v1.ReopenCaseRequest
-	40,  // 102: guanxi.interaction.v1.InteractionService.AddCaseComment:input_type -> guanxi.interaction.v1.AddCaseCommentRequest
-	42,  // 103: guanxi.interaction.v1.InteractionService.ListCaseComments:input_type -> guanxi.interaction.v1.ListCaseCommentsRequest
-	46,  // 104: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:input_type -> guanxi.interaction.v1.CreateBusinessCalendarRequest
-	48,  // 105: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:input_type -> guanxi.interaction.v1.GetBusinessCalendarRequest
-	51,  // 106: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:input_type -> guanxi.interaction.v1.CreateSlaPolicyRequest
-	53,  // 107: guanxi.interaction.v1.InteractionService.ListSlaPolicies:input_type -> guanxi.interaction.v1.ListSlaPoliciesRequest
-	56,  // 108: guanxi.interaction.v1.InteractionService.CreateTeam:input_type -> guanxi.interaction.v1.CreateTeamRequest
-	59,  // 109: guanxi.interaction.v1.InteractionService.CreateSurvey:input_type -> guanxi.interaction.v1.CreateSurveyRequest
-	61,  // 110: guanxi.interaction.v1.InteractionService.GetSurvey:input_type -> guanxi.interaction.v1.GetSurveyRequest
-	63,  // 111: guanxi.interaction.v1.InteractionService.AnswerSurvey:input_type -> guanxi.interaction.v1.AnswerSurveyRequest
-	65,  // 112: guanxi.interaction.v1.InteractionService.GetSurveyStats:input_type -> guanxi.interaction.v1.GetSurveyStatsRequest
-	70,  // 113: guanxi.interaction.v1.InteractionService.CreateFollowupRule:input_type -> guanxi.interaction.v1.CreateFollowupRuleRequest
-	72,  // 114: guanxi.interaction.v1.InteractionService.ListFollowupRules:input_type -> guanxi.interaction.v1.ListFollowupRulesRequest
-	74,  // 115: guanxi.interaction.v1.InteractionService.CreateFollowup:input_type -> guanxi.interaction.v1.CreateFollowupRequest
-	76,  // 116: guanxi.interaction.v1.InteractionService.ListFollowups:input_type -> guanxi.interaction.v1.ListFollowupsRequest
-	78,  // 117: guanxi.interaction.v1.InteractionService.CompleteFollowup:input_type -> guanxi.interaction.v1.CompleteFollowupRequest
-	15,  // 118: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
-	17,  // 119: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
-	23,  // 120: guanxi.interaction.v1.InteractionService.IngestEvents:output_type -> guanxi.interaction.v1.IngestEventsResponse
-	21,  // 121: guanxi.interaction.v1.InteractionService.BatchIngestEvents:output_type -> guanxi.interaction.v1.BatchIngestEventsResponse
-	27,  // 122: guanxi.interaction.v1.InteractionService.CreateCase:output_type -> guanxi.interaction.v1.CreateCaseResponse
-	29,  // 123: guanxi.interaction.v1.InteractionService.GetCase:output_type -> guanxi.interaction.v1.GetCaseResponse
-	31,  // 124: guanxi.interaction.v1.InteractionService.ListCases:output_type -> guanxi.interaction.v1.ListCasesResponse
-	33,  // 125: guanxi.interaction.v1.InteractionService.AssignCase:output_type -> guanxi.interaction.v1.AssignCaseResponse
-	35,  // 126: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:output_type -> guanxi.interaction.v1.UpdateCaseStatusResponse
-	37,  // 127: guanxi.interaction.v1.InteractionService.ResolveCase:output_type -> guanxi.interaction.v1.ResolveCaseResponse
-	39,  // 128: guanxi.interaction.v1.InteractionService.ReopenCase:output_type -> guanxi.interaction.v1.ReopenCaseResponse
-	41,  // 129: guanxi.interaction.v1.InteractionService.AddCaseComment:output_type -> guanxi.interaction.v1.AddCaseCommentResponse
-	43,  // 130: guanxi.interaction.v1.InteractionService.ListCaseComments:output_type -> guanxi.interaction.v1.ListCaseCommentsResponse
-	47,  // 131: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:output_type -> guanxi.interaction.v1.CreateBusinessCalendarResponse
-	49,  // 132: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:output_type -> guanxi.interaction.v1.GetBusinessCalendarResponse
-	52,  // 133: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:output_type -> guanxi.interaction.v1.CreateSlaPolicyResponse
-	54,  // 134: guanxi.interaction.v1.InteractionService.ListSlaPolicies:output_type -> guanxi.interaction.v1.ListSlaPoliciesResponse
-	57,  // 135: guanxi.interaction.v1.InteractionService.CreateTeam:output_type -> guanxi.interaction.v1.CreateTeamResponse
-	60,  // 136: guanxi.interaction.v1.InteractionService.CreateSurvey:output_type -> guanxi.interaction.v1.CreateSurveyResponse
-	62,  // 137: guanxi.interaction.v1.InteractionService.GetSurvey:output_type -> guanxi.interaction.v1.GetSurveyResponse
-	64,  // 138: guanxi.interaction.v1.InteractionService.AnswerSurvey:output_type -> guanxi.interaction.v1.AnswerSurveyResponse
-	67,  // 139: guanxi.interaction.v1.InteractionService.GetSurveyStats:output_type -> guanxi.interaction.v1.GetSurveyStatsResponse
-	71,  // 140: guanxi.interaction.v1.InteractionService.CreateFollowupRule:output_type -> guanxi.interaction.v1.CreateFollowupRuleResponse
-	73,  // 141: guanxi.interaction.v1.InteractionService.ListFollowupRules:output_type -> guanxi.interaction.v1.ListFollowupRulesResponse
-	75,  // 142: guanxi.interaction.v1.InteractionService.CreateFollowup:output_type -> guanxi.interaction.v1.CreateFollowupResponse
-	77,  // 143: guanxi.interaction.v1.InteractionService.ListFollowups:output_type -> guanxi.interaction.v1.ListFollowupsResponse
-	79,  // 144: guanxi.interaction.v1.InteractionService.CompleteFollowup:output_type -> guanxi.interaction.v1.CompleteFollowupResponse
-	118, // [118:145] is the sub-list for method output_type
-	91,  // [91:118] is the sub-list for method input_type
-	91,  // [91:91] is the sub-list for extension type_name
-	91,  // [91:91] is the sub-list for extension extendee
-	0,   // [0:91] is the sub-list for field type_name
+	24,  // 41: guanxi.interaction.v1.EscalateCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 42: guanxi.interaction.v1.AssignCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	5,   // 43: guanxi.interaction.v1.UpdateCaseStatusRequest.status:type_name -> guanxi.interaction.v1.CaseStatus
+	24,  // 44: guanxi.interaction.v1.UpdateCaseStatusResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 45: guanxi.interaction.v1.ResolveCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	24,  // 46: guanxi.interaction.v1.ReopenCaseResponse.case:type_name -> guanxi.interaction.v1.Case
+	25,  // 47: guanxi.interaction.v1.AddCaseCommentRequest.comment:type_name -> guanxi.interaction.v1.CaseComment
+	25,  // 48: guanxi.interaction.v1.AddCaseCommentResponse.comment:type_name -> guanxi.interaction.v1.CaseComment
+	25,  // 49: guanxi.interaction.v1.ListCaseCommentsResponse.comments:type_name -> guanxi.interaction.v1.CaseComment
+	46,  // 50: guanxi.interaction.v1.BusinessCalendar.hours:type_name -> guanxi.interaction.v1.BusinessHours
+	47,  // 51: guanxi.interaction.v1.CreateBusinessCalendarRequest.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	47,  // 52: guanxi.interaction.v1.CreateBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	47,  // 53: guanxi.interaction.v1.GetBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
+	4,   // 54: guanxi.interaction.v1.SlaPolicy.priority:type_name -> guanxi.interaction.v1.CasePriority
+	85,  // 55: guanxi.interaction.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
+	85,  // 56: guanxi.interaction.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
+	52,  // 57: guanxi.interaction.v1.CreateSlaPolicyRequest.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
+	52,  // 58: guanxi.interaction.v1.CreateSlaPolicyResponse.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
+	52,  // 59: guanxi.interaction.v1.ListSlaPoliciesResponse.sla_policies:type_name -> guanxi.interaction.v1.SlaPolicy
+	57,  // 60: guanxi.interaction.v1.CreateTeamRequest.team:type_name -> guanxi.interaction.v1.Team
+	57,  // 61: guanxi.interaction.v1.CreateTeamResponse.team:type_name -> guanxi.interaction.v1.Team
+	6,   // 62: guanxi.interaction.v1.Survey.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	83,  // 63: guanxi.interaction.v1.Survey.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 64: guanxi.interaction.v1.Survey.answer_time:type_name -> google.protobuf.Timestamp
+	60,  // 65: guanxi.interaction.v1.CreateSurveyRequest.survey:type_name -> guanxi.interaction.v1.Survey
+	60,  // 66: guanxi.interaction.v1.CreateSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	60,  // 67: guanxi.interaction.v1.GetSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	60,  // 68: guanxi.interaction.v1.AnswerSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
+	6,   // 69: guanxi.interaction.v1.GetSurveyStatsRequest.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	7,   // 70: guanxi.interaction.v1.GetSurveyStatsRequest.group_by:type_name -> guanxi.interaction.v1.SurveyGroupBy
+	83,  // 71: guanxi.interaction.v1.GetSurveyStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	83,  // 72: guanxi.interaction.v1.GetSurveyStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	68,  // 73: guanxi.interaction.v1.GetSurveyStatsResponse.stats:type_name -> guanxi.interaction.v1.SurveyStats
+	8,   // 74: guanxi.interaction.v1.FollowupRule.trigger:type_name -> guanxi.interaction.v1.FollowupTrigger
+	84,  // 75: guanxi.interaction.v1.FollowupRule.min_amount:type_name -> guanxi.type.v1.Money
+	85,  // 76: guanxi.interaction.v1.FollowupRule.offset:type_name -> google.protobuf.Duration
+	2,   // 77: guanxi.interaction.v1.FollowupRule.channel:type_name -> guanxi.interaction.v1.Channel
+	83,  // 78: guanxi.interaction.v1.Followup.due_time:type_name -> google.protobuf.Timestamp
+	2,   // 79: guanxi.interaction.v1.Followup.channel:type_name -> guanxi.interaction.v1.Channel
+	9,   // 80: guanxi.interaction.v1.Followup.status:type_name -> guanxi.interaction.v1.FollowupStatus
+	83,  // 81: guanxi.interaction.v1.Followup.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 82: guanxi.interaction.v1.Followup.complete_time:type_name -> google.protobuf.Timestamp
+	70,  // 83: guanxi.interaction.v1.CreateFollowupRuleRequest.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	70,  // 84: guanxi.interaction.v1.CreateFollowupRuleResponse.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	70,  // 85: guanxi.interaction.v1.ListFollowupRulesResponse.rules:type_name -> guanxi.interaction.v1.FollowupRule
+	71,  // 86: guanxi.interaction.v1.CreateFollowupRequest.followup:type_name -> guanxi.interaction.v1.Followup
+	71,  // 87: guanxi.interaction.v1.CreateFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	71,  // 88: guanxi.interaction.v1.ListFollowupsResponse.followups:type_name -> guanxi.interaction.v1.Followup
+	1,   // 89: guanxi.interaction.v1.CompleteFollowupRequest.kind:type_name -> guanxi.interaction.v1.InteractionKind
+	2,   // 90: guanxi.interaction.v1.CompleteFollowupRequest.channel:type_name -> guanxi.interaction.v1.Channel
+	71,  // 91: guanxi.interaction.v1.CompleteFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	14,  // 92: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
+	16,  // 93: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
+	19,  // 94: guanxi.interaction.v1.InteractionService.IngestEvents:input_type -> guanxi.interaction.v1.IngestEventsRequest
+	20,  // 95: guanxi.interaction.v1.InteractionService.BatchIngestEvents:input_type -> guanxi.interaction.v1.BatchIngestEventsRequest
+	26,  // 96: guanxi.interaction.v1.InteractionService.CreateCase:input_type -> guanxi.interaction.v1.CreateCaseRequest
+	28,  // 97: guanxi.interaction.v1.InteractionService.GetCase:input_type -> guanxi.interaction.v1.GetCaseRequest
+	30,  // 98: guanxi.interaction.v1.InteractionService.ListCases:input_type -> guanxi.interaction.v1.ListCasesRequest
+	32,  // 99: guanxi.interaction.v1.InteractionService.AssignCase:input_type -> guanxi.interaction.v1.AssignCaseRequest
+	33,  // 100: guanxi.interaction.v1.InteractionService.EscalateCase:input_type -> guanxi.interaction.v1.EscalateCaseRequest
+	36,  // 101: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:input_type -> guanxi.interaction.v1.UpdateCaseStatusRequest
+	38,  // 102: guanxi.interaction.v1.InteractionService.ResolveCase:input_type -> guanxi.interaction.v1.ResolveCaseRequest
+	40,  // 103: guanxi.interaction.v1.InteractionService.ReopenCase:input_type -> guanxi.interaction.v1.ReopenCaseRequest
+	42,  // 104: guanxi.interaction.v1.InteractionService.AddCaseComment:input_type -> guanxi.interaction.v1.AddCaseCommentRequest
+	44,  // 105: guanxi.interaction.v1.InteractionService.ListCaseComments:input_type -> guanxi.interaction.v1.ListCaseCommentsRequest
+	48,  // 106: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:input_type -> guanxi.interaction.v1.CreateBusinessCalendarRequest
+	50,  // 107: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:input_type -> guanxi.interaction.v1.GetBusinessCalendarRequest
+	53,  // 108: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:input_type -> guanxi.interaction.v1.CreateSlaPolicyRequest
+	55,  // 109: guanxi.interaction.v1.InteractionService.ListSlaPolicies:input_type -> guanxi.interaction.v1.ListSlaPoliciesRequest
+	58,  // 110: guanxi.interaction.v1.InteractionService.CreateTeam:input_type -> guanxi.interaction.v1.CreateTeamRequest
+	61,  // 111: guanxi.interaction.v1.InteractionService.CreateSurvey:input_type -> guanxi.interaction.v1.CreateSurveyRequest
+	63,  // 112: guanxi.interaction.v1.InteractionService.GetSurvey:input_type -> guanxi.interaction.v1.GetSurveyRequest
+	65,  // 113: guanxi.interaction.v1.InteractionService.AnswerSurvey:input_type -> guanxi.interaction.v1.AnswerSurveyRequest
+	67,  // 114: guanxi.interaction.v1.InteractionService.GetSurveyStats:input_type -> guanxi.interaction.v1.GetSurveyStatsRequest
+	72,  // 115: guanxi.interaction.v1.InteractionService.CreateFollowupRule:input_type -> guanxi.interaction.v1.CreateFollowupRuleRequest
+	74,  // 116: guanxi.interaction.v1.InteractionService.ListFollowupRules:input_type -> guanxi.interaction.v1.ListFollowupRulesRequest
+	76,  // 117: guanxi.interaction.v1.InteractionService.CreateFollowup:input_type -> guanxi.interaction.v1.CreateFollowupRequest
+	78,  // 118: guanxi.interaction.v1.InteractionService.ListFollowups:input_type -> guanxi.interaction.v1.ListFollowupsRequest
+	80,  // 119: guanxi.interaction.v1.InteractionService.CompleteFollowup:input_type -> guanxi.interaction.v1.CompleteFollowupRequest
+	15,  // 120: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
+	17,  // 121: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
+	23,  // 122: guanxi.interaction.v1.InteractionService.IngestEvents:output_type -> guanxi.interaction.v1.IngestEventsResponse
+	21,  // 123: guanxi.interaction.v1.InteractionService.BatchIngestEvents:output_type -> guanxi.interaction.v1.BatchIngestEventsResponse
+	27,  // 124: guanxi.interaction.v1.InteractionService.CreateCase:output_type -> guanxi.interaction.v1.CreateCaseResponse
+	29,  // 125: guanxi.interaction.v1.InteractionService.GetCase:output_type -> guanxi.interaction.v1.GetCaseResponse
+	31,  // 126: guanxi.interaction.v1.InteractionService.ListCases:output_type -> guanxi.interaction.v1.ListCasesResponse
+	35,  // 127: guanxi.interaction.v1.InteractionService.AssignCase:output_type -> guanxi.interaction.v1.AssignCaseResponse
+	34,  // 128: guanxi.interaction.v1.InteractionService.EscalateCase:output_type -> guanxi.interaction.v1.EscalateCaseResponse
+	37,  // 129: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:output_type -> guanxi.interaction.v1.UpdateCaseStatusResponse
+	39,  // 130: guanxi.interaction.v1.InteractionService.ResolveCase:output_type -> guanxi.interaction.v1.ResolveCaseResponse
+	41,  // 131: guanxi.interaction.v1.InteractionService.ReopenCase:output_type -> guanxi.interaction.v1.ReopenCaseResponse
+	43,  // 132: guanxi.interaction.v1.InteractionService.AddCaseComment:output_type -> guanxi.interaction.v1.AddCaseCommentResponse
+	45,  // 133: guanxi.interaction.v1.InteractionService.ListCaseComments:output_type -> guanxi.interaction.v1.ListCaseCommentsResponse
+	49,  // 134: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:output_type -> guanxi.interaction.v1.CreateBusinessCalendarResponse
+	51,  // 135: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:output_type -> guanxi.interaction.v1.GetBusinessCalendarResponse
+	54,  // 136: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:output_type -> guanxi.interaction.v1.CreateSlaPolicyResponse
+	56,  // 137: guanxi.interaction.v1.InteractionService.ListSlaPolicies:output_type -> guanxi.interaction.v1.ListSlaPoliciesResponse
+	59,  // 138: guanxi.interaction.v1.InteractionService.CreateTeam:output_type -> guanxi.interaction.v1.CreateTeamResponse
+	62,  // 139: guanxi.interaction.v1.InteractionService.CreateSurvey:output_type -> guanxi.interaction.v1.CreateSurveyResponse
+	64,  // 140: guanxi.interaction.v1.InteractionService.GetSurvey:output_type -> guanxi.interaction.v1.GetSurveyResponse
+	66,  // 141: guanxi.interaction.v1.InteractionService.AnswerSurvey:output_type -> guanxi.interaction.v1.AnswerSurveyResponse
+	69,  // 142: guanxi.interaction.v1.InteractionService.GetSurveyStats:output_type -> guanxi.interaction.v1.GetSurveyStatsResponse
+	73,  // 143: guanxi.interaction.v1.InteractionService.CreateFollowupRule:output_type -> guanxi.interaction.v1.CreateFollowupRuleResponse
+	75,  // 144: guanxi.interaction.v1.InteractionService.ListFollowupRules:output_type -> guanxi.interaction.v1.ListFollowupRulesResponse
+	77,  // 145: guanxi.interaction.v1.InteractionService.CreateFollowup:output_type -> guanxi.interaction.v1.CreateFollowupResponse
+	79,  // 146: guanxi.interaction.v1.InteractionService.ListFollowups:output_type -> guanxi.interaction.v1.ListFollowupsResponse
+	81,  // 147: guanxi.interaction.v1.InteractionService.CompleteFollowup:output_type -> guanxi.interaction.v1.CompleteFollowupResponse
+	120, // [120:148] is the sub-list for method output_type
+	92,  // [92:120] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_interaction_v1_interaction_proto_init() }
@@ -6051,7 +6177,7 @@ func file_guanxi_interaction_v1_interaction_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_interaction_v1_interaction_proto_rawDesc), len(file_guanxi_interaction_v1_interaction_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   71,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -316,6 +316,51 @@ func local_request_InteractionService_AssignCase_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+func request_InteractionService_EscalateCase_0(ctx context.Context, marshaler runtime.Marshaler, client InteractionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq EscalateCaseRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.EscalateCase(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_InteractionService_EscalateCase_0(ctx context.Context, marshaler runtime.Marshaler, server InteractionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq EscalateCaseRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	msg, err := server.EscalateCase(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_InteractionService_UpdateCaseStatus_0(ctx context.Context, marshaler runtime.Marshaler, client InteractionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq UpdateCaseStatusRequest
@@ -1123,6 +1168,26 @@ func RegisterInteractionServiceHandlerServer(ctx context.Context, mux *runtime.S
 		}
 		forward_InteractionService_AssignCase_0(annotatedContext, mux, outboundMarshaler, w, req, response_InteractionService_AssignCase_0{resp.(*AssignCaseResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_InteractionService_EscalateCase_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guanxi.interaction.v1.InteractionService/EscalateCase", runtime.WithHTTPPathPattern("/v1/cases/{id}:escalate"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_InteractionService_EscalateCase_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_InteractionService_EscalateCase_0(annotatedContext, mux, outboundMarshaler, w, req, response_InteractionService_EscalateCase_0{resp.(*EscalateCaseResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_InteractionService_UpdateCaseStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1662,6 +1727,23 @@ func RegisterInteractionServiceHandlerClient(ctx context.Context, mux *runtime.S
 		}
 		forward_InteractionService_AssignCase_0(annotatedContext, mux, outboundMarshaler, w, req, response_InteractionService_AssignCase_0{resp.(*AssignCaseResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_InteractionService_EscalateCase_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guanxi.interaction.v1.InteractionService/EscalateCase", runtime.WithHTTPPathPattern("/v1/cases/{id}:escalate"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_InteractionService_EscalateCase_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_InteractionService_EscalateCase_0(annotatedContext, mux, outboundMarshaler, w, req, response_InteractionService_EscalateCase_0{resp.(*EscalateCaseResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_InteractionService_UpdateCaseStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -2024,6 +2106,15 @@ func (m response_InteractionService_AssignCase_0) XXX_ResponseBody() interface{}
 	return response.Case
 }
 
+type response_InteractionService_EscalateCase_0 struct {
+	*EscalateCaseResponse
+}
+
+func (m response_InteractionService_EscalateCase_0) XXX_ResponseBody() interface{} {
+	response := m.EscalateCaseResponse
+	return response.Case
+}
+
 type response_InteractionService_UpdateCaseStatus_0 struct {
 	*UpdateCaseStatusResponse
 }
@@ -2158,6 +2249,7 @@ var (
 	pattern_InteractionService_GetCase_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, ""))
 	pattern_InteractionService_ListCases_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
 	pattern_InteractionService_AssignCase_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, "assign"))
+	pattern_InteractionService_EscalateCase_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, "escalate"))
 	pattern_InteractionService_UpdateCaseStatus_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, "setStatus"))
 	pattern_InteractionService_ResolveCase_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, "resolve"))
 	pattern_InteractionService_ReopenCase_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "id"}, "reopen"))
@@ -2187,6 +2279,7 @@ var (
 	forward_InteractionService_GetCase_0                = runtime.ForwardResponseMessage
 	forward_InteractionService_ListCases_0              = runtime.ForwardResponseMessage
 	forward_InteractionService_AssignCase_0             = runtime.ForwardResponseMessage
+	forward_InteractionService_EscalateCase_0           = runtime.ForwardResponseMessage
 	forward_InteractionService_UpdateCaseStatus_0       = runtime.ForwardResponseMessage
 	forward_InteractionService_ResolveCase_0            = runtime.ForwardResponseMessage
 	forward_InteractionService_ReopenCase_0             = runtime.ForwardResponseMessage

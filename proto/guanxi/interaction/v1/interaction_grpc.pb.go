@@ -27,6 +27,7 @@ const (
 	InteractionService_GetCase_FullMethodName                = "/guanxi.interaction.v1.InteractionService/GetCase"
 	InteractionService_ListCases_FullMethodName              = "/guanxi.interaction.v1.InteractionService/ListCases"
 	InteractionService_AssignCase_FullMethodName             = "/guanxi.interaction.v1.InteractionService/AssignCase"
+	InteractionService_EscalateCase_FullMethodName           = "/guanxi.interaction.v1.InteractionService/EscalateCase"
 	InteractionService_UpdateCaseStatus_FullMethodName       = "/guanxi.interaction.v1.InteractionService/UpdateCaseStatus"
 	InteractionService_ResolveCase_FullMethodName            = "/guanxi.interaction.v1.InteractionService/ResolveCase"
 	InteractionService_ReopenCase_FullMethodName             = "/guanxi.interaction.v1.InteractionService/ReopenCase"
@@ -80,6 +81,10 @@ type InteractionServiceClient interface {
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	// AssignCase gives a case to an agent and team.
 	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error)
+	// EscalateCase escalates an open case by hand: to the person named, else
+	// to the manager of the case's team. interaction.case.escalated tells
+	// them, as it does for an SLA breach.
+	EscalateCase(ctx context.Context, in *EscalateCaseRequest, opts ...grpc.CallOption) (*EscalateCaseResponse, error)
 	// UpdateCaseStatus moves a case to IN_PROGRESS, WAITING_ON_CUSTOMER (which
 	// pauses its SLA clocks) or CLOSED.
 	UpdateCaseStatus(ctx context.Context, in *UpdateCaseStatusRequest, opts ...grpc.CallOption) (*UpdateCaseStatusResponse, error)
@@ -217,6 +222,16 @@ func (c *interactionServiceClient) AssignCase(ctx context.Context, in *AssignCas
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AssignCaseResponse)
 	err := c.cc.Invoke(ctx, InteractionService_AssignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) EscalateCase(ctx context.Context, in *EscalateCaseRequest, opts ...grpc.CallOption) (*EscalateCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EscalateCaseResponse)
+	err := c.cc.Invoke(ctx, InteractionService_EscalateCase_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -445,6 +460,10 @@ type InteractionServiceServer interface {
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	// AssignCase gives a case to an agent and team.
 	AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error)
+	// EscalateCase escalates an open case by hand: to the person named, else
+	// to the manager of the case's team. interaction.case.escalated tells
+	// them, as it does for an SLA breach.
+	EscalateCase(context.Context, *EscalateCaseRequest) (*EscalateCaseResponse, error)
 	// UpdateCaseStatus moves a case to IN_PROGRESS, WAITING_ON_CUSTOMER (which
 	// pauses its SLA clocks) or CLOSED.
 	UpdateCaseStatus(context.Context, *UpdateCaseStatusRequest) (*UpdateCaseStatusResponse, error)
@@ -528,6 +547,9 @@ func (UnimplementedInteractionServiceServer) ListCases(context.Context, *ListCas
 }
 func (UnimplementedInteractionServiceServer) AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssignCase not implemented")
+}
+func (UnimplementedInteractionServiceServer) EscalateCase(context.Context, *EscalateCaseRequest) (*EscalateCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EscalateCase not implemented")
 }
 func (UnimplementedInteractionServiceServer) UpdateCaseStatus(context.Context, *UpdateCaseStatusRequest) (*UpdateCaseStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCaseStatus not implemented")
@@ -736,6 +758,24 @@ func _InteractionService_AssignCase_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(InteractionServiceServer).AssignCase(ctx, req.(*AssignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_EscalateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EscalateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).EscalateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_EscalateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).EscalateCase(ctx, req.(*EscalateCaseRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1116,6 +1156,10 @@ var InteractionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssignCase",
 			Handler:    _InteractionService_AssignCase_Handler,
+		},
+		{
+			MethodName: "EscalateCase",
+			Handler:    _InteractionService_EscalateCase_Handler,
 		},
 		{
 			MethodName: "UpdateCaseStatus",

@@ -17,6 +17,8 @@ const (
 	SubjectCaseResolved = "interaction.case.resolved"
 	// SubjectCaseSlaBreached carries CaseSlaBreached.
 	SubjectCaseSlaBreached = "interaction.case.sla_breached"
+	// SubjectCaseEscalated carries CaseEscalated.
+	SubjectCaseEscalated = "interaction.case.escalated"
 	// SubjectFollowupDue carries FollowupDue.
 	SubjectFollowupDue = "interaction.followup.due"
 	// SubjectSurveyAnswered carries SurveyAnswered.

@@ -77,9 +77,11 @@ type RecordInteraction struct {
 }
 
 // RecordInteraction validates and stores a new interaction and publishes its
-// events in the same transaction. A repeat (same request id, or same source
-// and source id) returns the interaction first recorded and publishes
-// nothing.
+// events in the same transaction. A repeat (same request id, same source
+// and source id, or a purchase with the same source and order id, the
+// same total and customer) returns the interaction first recorded and
+// publishes nothing; a purchase reusing an order id with another total or
+// customer is a *domain.OrderConflictError.
 func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) (domain.Interaction, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	in := cmd.Interaction
@@ -93,7 +95,7 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	key := domain.IdempotencyKey{RequestID: cmd.RequestID, Source: in.Source, SourceID: in.SourceID}
 	// A repeat is answered before asking the customer service, so a retrying
 	// client gets its result even while that service is down.
-	if prev, ok, err := s.findRepeat(ctx, key); err != nil || ok {
+	if prev, ok, err := s.findRepeat(ctx, key, in); err != nil || ok {
 		return prev, err
 	}
 	// The customer service answers with the survivor for a merged customer:
@@ -126,9 +128,9 @@ func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) 
 	}
 	err = s.records.Do(ctx, pendingRecord{ctx: ctx, in: &in, key: key, rules: rules, now: now})
 	if errors.Is(err, domain.ErrDuplicate) {
-		// A concurrent call with the same key won the race; answer as the
-		// repeat this call is.
-		prev, ok, ferr := s.findRepeat(ctx, key)
+		// A concurrent call with the same key or order won the race;
+		// answer as the repeat (or the conflict) this call is.
+		prev, ok, ferr := s.findRepeat(ctx, key, in)
 		if ferr != nil {
 			return domain.Interaction{}, ferr
 		}
@@ -216,16 +218,45 @@ func (s *Service) checkReturnedPurchase(ctx context.Context, in *domain.Interact
 	return nil
 }
 
-func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey) (domain.Interaction, bool, error) {
-	if key.RequestID == "" && key.SourceID == "" {
+// findRepeat returns what an earlier report of in recorded: under the
+// request id or source pair of key, else, for a purchase, under its order
+// key, when it is the same purchase (see domain.SameOrder).
+func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey, in domain.Interaction) (domain.Interaction, bool, error) {
+	if key.RequestID != "" || key.SourceID != "" {
+		prev, err := s.store.FindByKey(ctx, key)
+		switch {
+		case err == nil:
+			return prev, true, nil
+		case !errors.Is(err, domain.ErrNotFound):
+			return domain.Interaction{}, false, fmt.Errorf("record interaction: find repeat: %w", err)
+		}
+	}
+	order, ok := domain.OrderKeyOf(in)
+	if !ok {
 		return domain.Interaction{}, false, nil
 	}
-	prev, err := s.store.FindByKey(ctx, key)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
+	found, err := s.store.FindOrders(ctx, []domain.OrderKey{order})
+	if err != nil {
+		return domain.Interaction{}, false, fmt.Errorf("record interaction: find order: %w", err)
+	}
+	rec, ok := found[order]
+	if !ok {
 		return domain.Interaction{}, false, nil
-	case err != nil:
-		return domain.Interaction{}, false, fmt.Errorf("record interaction: find repeat: %w", err)
+	}
+	// The recorded purchase moved to the survivor of any merge since; the
+	// repeat may still name the merged customer.
+	customerID := in.CustomerID
+	if customerID != rec.CustomerID {
+		if customerID, err = s.survivor(ctx, customerID); err != nil {
+			return domain.Interaction{}, false, fmt.Errorf("record interaction: %w", err)
+		}
+	}
+	if !domain.SameOrder(rec, customerID, in.Purchase.Total) {
+		return domain.Interaction{}, false, fmt.Errorf("record interaction: %w", &domain.OrderConflictError{Key: order})
+	}
+	prev, err := s.store.GetInteraction(ctx, rec.InteractionID)
+	if err != nil {
+		return domain.Interaction{}, false, fmt.Errorf("record interaction: find order: %w", err)
 	}
 	return prev, true, nil
 }

@@ -294,12 +294,61 @@ func (s *Service) markBreaches(ctx context.Context, tx domain.Tx, c *domain.Case
 		}
 	}
 	for _, target := range targets {
+		previous := c.EscalatedTo
 		c.MarkBreached(target, manager, now)
 		if err := tx.Publish(ctx, domain.CaseSLABreached{Case: *c, Target: target}); err != nil {
 			return err
 		}
+		// Each breach escalates to the manager, who hears of each: a
+		// missed resolution after a missed first response is news too.
+		if manager == "" {
+			continue
+		}
+		if err := tx.Publish(ctx, domain.CaseEscalated{Case: *c, Previous: previous, Cause: domain.EscalationSLABreach,
+			Target: target, At: now}); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// EscalateCase escalates an open case by hand to person, else to the
+// manager of its team, and publishes interaction.case.escalated so they
+// hear of it. by is who escalates, reason why.
+func (s *Service) EscalateCase(ctx context.Context, id, person, reason, by string) (domain.Case, error) {
+	var v validation.Violations
+	if len(person) > domain.MaxKeyLength {
+		v.Add("escalated_to", fmt.Sprintf("must be at most %d bytes", domain.MaxKeyLength))
+	}
+	if utf8.RuneCountInString(reason) > domain.MaxTextRunes {
+		v.Add("reason", fmt.Sprintf("must be at most %d characters", domain.MaxTextRunes))
+	}
+	if err := v.Err(); err != nil {
+		return domain.Case{}, fmt.Errorf("escalate case: %w", err)
+	}
+	return s.changeCase(ctx, "escalate case", id, func(tx domain.Tx, c *domain.Case, _ *domain.BusinessCalendar, now time.Time) error {
+		to := person
+		if to == "" && c.TeamID != "" {
+			team, err := s.store.GetTeam(ctx, c.TeamID)
+			switch {
+			case err == nil:
+				to = team.ManagerID
+			case !errors.Is(err, domain.ErrNotFound):
+				return err
+			}
+		}
+		if to == "" {
+			var v validation.Violations
+			v.Add("escalated_to", "is required: the case's team has no manager to escalate to")
+			return v.Err()
+		}
+		previous, err := c.Escalate(to, now)
+		if err != nil {
+			return err
+		}
+		return tx.Publish(ctx, domain.CaseEscalated{Case: *c, Previous: previous, Cause: domain.EscalationManual,
+			Reason: reason, By: by, At: now})
+	})
 }
 
 // AssignCase gives an open case to an agent and, when given, a team.

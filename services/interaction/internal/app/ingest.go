@@ -189,6 +189,10 @@ func (s *Service) ingestPending(ctx context.Context, evs []domain.IngestEvent, r
 		batch = append(batch, in)
 		created = append(created, i)
 	}
+	batch, created, repeats, err := s.takeOutRecordedOrders(ctx, batch, created, results)
+	if err != nil {
+		return err
+	}
 	if len(batch) == 0 {
 		return nil
 	}
@@ -220,7 +224,73 @@ func (s *Service) ingestPending(ctx context.Context, evs []domain.IngestEvent, r
 		results[i].Outcome = domain.OutcomeCreated
 		results[i].InteractionID, results[i].CustomerID = batch[n].ID, batch[n].CustomerID
 	}
+	for i, n := range repeats {
+		results[i].Outcome = domain.OutcomeDuplicate
+		results[i].InteractionID, results[i].CustomerID = batch[n].ID, batch[n].CustomerID
+	}
 	return nil
+}
+
+// takeOutRecordedOrders takes out of batch the purchases whose order (see
+// domain.OrderKey) is recorded already, by an earlier call or earlier in
+// this batch, as RecordInteraction does: the same purchase again is a
+// duplicate of the one recorded, another purchase under its order id is
+// rejected. created holds the event index of each interaction in batch;
+// the batch and indexes left are returned, with the events repeating an
+// order first met in this batch mapped to that one's position in the
+// batch left.
+func (s *Service) takeOutRecordedOrders(ctx context.Context, batch []domain.Interaction, created []int, results []domain.IngestResult) ([]domain.Interaction, []int, map[int]int, error) {
+	var keys []domain.OrderKey
+	for _, in := range batch {
+		if k, ok := domain.OrderKeyOf(in); ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return batch, created, nil, nil
+	}
+	found, err := s.store.FindOrders(ctx, keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keep := make([]domain.Interaction, 0, len(batch))
+	keepIdx := make([]int, 0, len(batch))
+	firstAt := map[domain.OrderKey]int{}
+	repeats := map[int]int{}
+	reject := func(i int) {
+		results[i].Outcome = domain.OutcomeRejected
+		results[i].Field = "interaction.purchase.order_id"
+		results[i].Reason = "is already recorded with another total or customer"
+	}
+	for n, in := range batch {
+		i := created[n]
+		k, ok := domain.OrderKeyOf(in)
+		if !ok {
+			keep, keepIdx = append(keep, in), append(keepIdx, i)
+			continue
+		}
+		if rec, taken := found[k]; taken {
+			if !domain.SameOrder(rec, in.CustomerID, in.Purchase.Total) {
+				reject(i)
+				continue
+			}
+			results[i].Outcome = domain.OutcomeDuplicate
+			results[i].InteractionID, results[i].CustomerID = rec.InteractionID, rec.CustomerID
+			continue
+		}
+		if at, seen := firstAt[k]; seen {
+			first := keep[at]
+			if !domain.SameOrder(domain.RecordedOrder{CustomerID: first.CustomerID, Total: first.Purchase.Total}, in.CustomerID, in.Purchase.Total) {
+				reject(i)
+				continue
+			}
+			repeats[i] = at
+			continue
+		}
+		firstAt[k] = len(keep)
+		keep, keepIdx = append(keep, in), append(keepIdx, i)
+	}
+	return keep, keepIdx, repeats, nil
 }
 
 // resolveCallers sets results[i].CustomerID for each event in todo from the

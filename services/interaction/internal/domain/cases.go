@@ -305,6 +305,18 @@ func (c *Case) MarkBreached(target, manager string, now time.Time) {
 	c.UpdateTime = now
 }
 
+// Escalate escalates an open case to person by hand and returns whom it
+// was escalated to before.
+func (c *Case) Escalate(person string, now time.Time) (previous string, err error) {
+	if !c.Status.Open() {
+		return "", &PreconditionError{Msg: "only an open case can be escalated; this one is " + string(c.Status)}
+	}
+	previous = c.EscalatedTo
+	c.EscalatedTo = person
+	c.UpdateTime = now
+	return previous, nil
+}
+
 // DueFor returns the due time of target.
 func (c *Case) DueFor(target string) time.Time {
 	if target == TargetFirstResponse {

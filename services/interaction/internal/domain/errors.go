@@ -6,8 +6,8 @@ import "errors"
 var ErrNotFound = errors.New("not found")
 
 // ErrDuplicate is returned by a store when an insert collides with an
-// existing interaction on its request id or its (source, source_id): the
-// caller then returns the existing one.
+// existing interaction on its request id, its (source, source_id) or, for
+// a purchase, its OrderKey: the caller then returns the existing one.
 var ErrDuplicate = errors.New("duplicate interaction")
 
 // ErrConflict is returned when a resource to create already exists.

@@ -83,5 +83,29 @@ type CaseSLABreached struct {
 	Target string
 }
 
+// Causes of an escalation, as CaseEscalated names them.
+const (
+	EscalationSLABreach = "sla_breach"
+	EscalationManual    = "manual"
+)
+
+// CaseEscalated is emitted when a case is escalated, by an SLA breach
+// (next to its CaseSLABreached) or by hand: notification tells the person
+// it is escalated to (Case.EscalatedTo).
+type CaseEscalated struct {
+	Case Case
+	// Previous is whom the case was escalated to before; "" the first time.
+	Previous string
+	// Cause is EscalationSLABreach or EscalationManual; Target names the
+	// missed target of a breach, Reason and By the why and who of a manual
+	// escalation.
+	Cause  string
+	Target string
+	Reason string
+	By     string
+	At     time.Time
+}
+
 func (CaseResolved) isEvent()    {}
 func (CaseSLABreached) isEvent() {}
+func (CaseEscalated) isEvent()   {}

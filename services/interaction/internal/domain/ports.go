@@ -70,6 +70,9 @@ type Store interface {
 	// FindBySourceKeys returns what was recorded under each of the keys
 	// that are taken.
 	FindBySourceKeys(ctx context.Context, keys []SourceKey) (map[SourceKey]Recorded, error)
+	// FindOrders returns the purchase recorded under each of the order
+	// keys that are taken.
+	FindOrders(ctx context.Context, keys []OrderKey) (map[OrderKey]RecordedOrder, error)
 	// ResolveCustomers follows the known merges of each id to its
 	// survivor and reports which survivors were erased.
 	ResolveCustomers(ctx context.Context, ids []string) (survivors map[string]string, erased map[string]bool, err error)
@@ -84,13 +87,13 @@ type Store interface {
 type Tx interface {
 	CaseTx
 	FollowupTx
-	// Insert stores new interactions, each under its key; ErrDuplicate
-	// when a key (request id or source pair) is already taken, and then
-	// none is stored.
+	// Insert stores new interactions, each under its key and, for a
+	// purchase, its OrderKey; ErrDuplicate when a key (request id, source
+	// pair or order) is already taken, and then none is stored.
 	Insert(ctx context.Context, ins ...Keyed) error
-	// InsertBatch stores new interactions, keyed by their source pairs, in
-	// bulk; ErrDuplicate when one of the keys is already taken (the whole
-	// batch then fails).
+	// InsertBatch stores new interactions, keyed by their source pairs
+	// (and purchases by their OrderKey), in bulk; ErrDuplicate when one of
+	// the keys is already taken (the whole batch then fails).
 	InsertBatch(ctx context.Context, ins []Interaction) error
 	// PublishAll is Publish for many events in one bulk write.
 	PublishAll(ctx context.Context, evs []Event) error

@@ -27,6 +27,9 @@ var statusToProto = map[domain.CaseStatus]interactionv1.CaseStatus{
 	domain.StatusReopened:   interactionv1.CaseStatus_CASE_STATUS_REOPENED,
 }
 
+// ToProtoPriority converts a priority.
+func ToProtoPriority(p domain.Priority) interactionv1.CasePriority { return priorityToProto[p] }
+
 // ToDomainPriority converts a priority; UNSPECIFIED is "" (the default
 // applies) and ok is false for an unknown value.
 func ToDomainPriority(p interactionv1.CasePriority) (domain.Priority, bool) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/url"
+	"strings"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
@@ -100,7 +103,9 @@ func (s *Service) Notify(ctx context.Context, consumer, eventID, customerID stri
 	return nil
 }
 
-// NotifyAgent queues a notice of an agent kind to an agent, by webhook.
+// NotifyAgent queues a notice of an agent kind to an agent, by webhook. A
+// notice about a customer (vars name a customer_id) names them as an agent
+// knows them: see aboutCustomer.
 func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, kindName string, vars domain.Vars) error {
 	var v validation.Violations
 	if agentID == "" {
@@ -115,6 +120,9 @@ func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, k
 	}
 	templates, err := s.templates(ctx)
 	if err != nil {
+		return fmt.Errorf("notify agent: %w", err)
+	}
+	if vars, err = s.aboutCustomer(ctx, vars); err != nil {
 		return fmt.Errorf("notify agent: %w", err)
 	}
 	id, err := newID()
@@ -134,4 +142,36 @@ func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, k
 		return fmt.Errorf("notify agent: %w", err)
 	}
 	return nil
+}
+
+// aboutCustomer adds to the variables of an agent notice naming a customer
+// the customer's name and a link to their record: a UUID alone tells an
+// agent nothing. The name comes from the recipients this service keeps
+// from customer events, so the notice needs no call to the customer
+// service (and adds no audited read); a merged customer is named as the
+// survivor, and one not known yet (or erased) by id alone. The name goes
+// into the notice only, never into a log.
+func (s *Service) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.Vars, error) {
+	id := vars[domain.VarCustomerID]
+	if id == "" {
+		return vars, nil
+	}
+	survivor, err := survivorVia(ctx, s.store.MergedInto, id)
+	if err != nil {
+		return nil, err
+	}
+	r, known, err := s.store.Recipient(ctx, survivor)
+	if err != nil {
+		return nil, err
+	}
+	out := make(domain.Vars, len(vars)+2)
+	maps.Copy(out, vars)
+	out[domain.VarCustomerID] = survivor
+	if known {
+		out[domain.VarCustomerName] = r.Name
+	}
+	if s.opts.PublicURL != "" {
+		out[domain.VarCustomerURL] = strings.TrimSuffix(s.opts.PublicURL, "/") + "/v1/customers/" + url.PathEscape(survivor)
+	}
+	return out, nil
 }

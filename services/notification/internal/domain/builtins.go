@@ -73,8 +73,19 @@ var builtinTemplates = func() []Template {
 		)
 	}
 	out = append(out,
-		Template{Kind: KindFollowupDue, Channel: ChannelWebhook, Locale: LocaleChinese, Subject: "回访到期", Body: "客户{{customer_id}}的回访（{{reason}}）将于{{due_time}}到期。{{note}}"},
-		Template{Kind: KindFollowupDue, Channel: ChannelWebhook, Locale: LocaleEnglish, Subject: "Follow-up due", Body: "The follow-up of customer {{customer_id}} ({{reason}}) is due at {{due_time}}. {{note}}"},
+		Template{Kind: KindFollowupDue, Channel: ChannelWebhook, Locale: LocaleChinese, Subject: "回访到期",
+			Body: "客户{{customer_name}}（ID {{customer_id}}）的回访（{{reason}}）将于{{due_time}}到期。{{note}}\n{{customer_url}}"},
+		Template{Kind: KindFollowupDue, Channel: ChannelWebhook, Locale: LocaleEnglish, Subject: "Follow-up due",
+			Body: "The follow-up of customer {{customer_name}} (id {{customer_id}}; {{reason}}) is due at {{due_time}}. {{note}}\n{{customer_url}}"},
+		// {{why}} says in Chinese, the language agent notices are written
+		// in, what {{cause}} ("sla_breach" or "manual"), {{target}},
+		// {{escalated_by}} and {{reason}} say.
+		Template{Kind: KindCaseEscalated, Channel: ChannelWebhook, Locale: LocaleChinese, Subject: "工单{{case_number}}已升级给您",
+			Body: "工单{{case_number}}（{{case_subject}}，优先级{{priority}}）已升级给您：{{why}}。\n" +
+				"客户{{customer_name}}（ID {{customer_id}}），处理人{{assignee_id}}，团队{{team_id}}。\n{{customer_url}}"},
+		Template{Kind: KindCaseEscalated, Channel: ChannelWebhook, Locale: LocaleEnglish, Subject: "Case {{case_number}} escalated to you",
+			Body: "Case {{case_number}} ({{case_subject}}, priority {{priority}}) was escalated to you ({{cause}} {{target}}{{escalated_by}}). {{reason}}\n" +
+				"Customer {{customer_name}} (id {{customer_id}}), assignee {{assignee_id}}, team {{team_id}}.\n{{customer_url}}"},
 	)
 	return out
 }()

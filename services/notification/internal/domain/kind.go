@@ -34,6 +34,7 @@ const (
 	KindCaseResolved     = "case_resolved"
 	KindSurveyInvitation = "survey_invitation"
 	KindFollowupDue      = "followup_due"
+	KindCaseEscalated    = "case_escalated"
 	KindWinBack          = "win_back"
 )
 
@@ -48,6 +49,15 @@ const (
 
 var customerVars = []string{VarName, VarUnsubscribeURL}
 
+// Variables of agent notices about a customer: the customer's id, their
+// name as the service knows it (empty while it does not), and a link to
+// their record on the REST edge.
+const (
+	VarCustomerID   = "customer_id"
+	VarCustomerName = "customer_name"
+	VarCustomerURL  = "customer_url"
+)
+
 var builtinKinds = map[string]Kind{
 	KindWelcome:          {Name: KindWelcome, Purpose: PurposeService, Variables: customerVars},
 	KindBirthday:         {Name: KindBirthday, Purpose: PurposeService, Variables: customerVars},
@@ -57,8 +67,11 @@ var builtinKinds = map[string]Kind{
 	KindPointsExpiring:   {Name: KindPointsExpiring, Purpose: PurposeService, Variables: append(slices.Clone(customerVars), "points", "expire_date", "points_balance"), Required: []string{"points"}},
 	KindCaseResolved:     {Name: KindCaseResolved, Purpose: PurposeService, CapExempt: true, Variables: append(slices.Clone(customerVars), "case_number", "case_subject", "resolution"), Required: []string{"case_number"}},
 	KindSurveyInvitation: {Name: KindSurveyInvitation, Purpose: PurposeService, CapExempt: true, Variables: append(slices.Clone(customerVars), "case_number", "survey_url"), Required: []string{"survey_url"}},
-	KindFollowupDue:      {Name: KindFollowupDue, Purpose: PurposeService, Agent: true, CapExempt: true, Variables: []string{"agent_id", "customer_id", "reason", "due_time", "note"}, Required: []string{"customer_id"}},
-	KindWinBack:          {Name: KindWinBack, Purpose: PurposeMarketing, Variables: customerVars},
+	KindFollowupDue:      {Name: KindFollowupDue, Purpose: PurposeService, Agent: true, CapExempt: true, Variables: []string{"agent_id", VarCustomerID, VarCustomerName, VarCustomerURL, "reason", "due_time", "note"}, Required: []string{VarCustomerID}},
+	KindCaseEscalated: {Name: KindCaseEscalated, Purpose: PurposeService, Agent: true, CapExempt: true, Variables: []string{"agent_id",
+		VarCustomerID, VarCustomerName, VarCustomerURL, "case_id", "case_number", "case_subject", "priority", "why", "cause", "target",
+		"reason", "escalated_by", "assignee_id", "team_id"}, Required: []string{"case_number"}},
+	KindWinBack: {Name: KindWinBack, Purpose: PurposeMarketing, Variables: customerVars},
 }
 
 var kindName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}$`)

@@ -79,6 +79,23 @@ func toProtoEvent(e domain.Event) (string, proto.Message, error) {
 			TeamId:      e.Case.TeamID,
 			EscalatedTo: e.Case.EscalatedTo,
 		}, nil
+	case domain.CaseEscalated:
+		return interactionv1.SubjectCaseEscalated, &interactionv1.CaseEscalated{
+			CaseId:              e.Case.ID,
+			CaseNumber:          e.Case.Number,
+			CustomerId:          e.Case.CustomerID,
+			EscalatedTo:         e.Case.EscalatedTo,
+			PreviousEscalatedTo: e.Previous,
+			Cause:               e.Cause,
+			Target:              e.Target,
+			Reason:              e.Reason,
+			EscalatedBy:         e.By,
+			TeamId:              e.Case.TeamID,
+			AssigneeId:          e.Case.AssigneeID,
+			Priority:            protoconv.ToProtoPriority(e.Case.Priority),
+			Subject:             e.Case.Subject,
+			EscalateTime:        protoconv.ToProtoTime(e.At),
+		}, nil
 	case domain.SurveyAnswered:
 		sv := e.Survey
 		var score int32

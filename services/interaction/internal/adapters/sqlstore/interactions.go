@@ -17,7 +17,7 @@ import (
 var (
 	interactionColumns = []string{"id", "customer_id", "kind", "channel", "occur_time", "summary", "source",
 		"source_id", "request_id", "create_time", "direction", "agent_id", "team_id", "case_id", "details"}
-	purchaseColumns = []string{"interaction_id", "currency_code", "total_minor", "order_id", "warranty_end"}
+	purchaseColumns = []string{"interaction_id", "currency_code", "total_minor", "order_id", "warranty_end", "order_source"}
 	lineColumns     = []string{"interaction_id", "line_no", "sku", "product_name", "category", "quantity",
 		"unit_currency_code", "unit_price_minor"}
 	returnColumns = []string{"interaction_id", "purchase_interaction_id", "order_id", "currency_code",
@@ -39,7 +39,14 @@ func (r *rowsOf) add(in domain.Interaction, requestID string) {
 		if !p.WarrantyEnd.IsZero() {
 			warranty = sqldb.Micros(p.WarrantyEnd)
 		}
-		r.purchases = append(r.purchases, []any{in.ID, p.Total.CurrencyCode, p.Total.AmountMinor, p.OrderID, warranty})
+		// order_source is set only with an order id: the unique index on
+		// (order_source, order_id) is the order's identity (see
+		// domain.OrderKey), and NULLs never collide in it.
+		var orderSource any
+		if key, ok := domain.OrderKeyOf(in); ok {
+			orderSource = key.Source
+		}
+		r.purchases = append(r.purchases, []any{in.ID, p.Total.CurrencyCode, p.Total.AmountMinor, p.OrderID, warranty, orderSource})
 		r.purchaseLines = appendLines(r.purchaseLines, in.ID, p.Lines)
 	}
 	if rt := in.Return; rt != nil {
@@ -329,6 +336,44 @@ func (s *Store) FindBySourceKeys(ctx context.Context, keys []domain.SourceKey) (
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return nil, fmt.Errorf("find source keys: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// FindOrders looks the order keys up in chunks, one query per chunk and
+// source.
+func (s *Store) FindOrders(ctx context.Context, keys []domain.OrderKey) (map[domain.OrderKey]domain.RecordedOrder, error) {
+	out := make(map[domain.OrderKey]domain.RecordedOrder)
+	bySource := map[string][]string{}
+	for _, k := range keys {
+		bySource[k.Source] = append(bySource[k.Source], k.OrderID)
+	}
+	const chunk = 1000
+	for source, ids := range bySource {
+		for len(ids) > 0 {
+			part := ids[:min(chunk, len(ids))]
+			ids = ids[len(part):]
+			q, args := inList(s.db.Dialect, `SELECT p.order_id, p.interaction_id, i.customer_id, p.currency_code, p.total_minor
+				FROM purchases p JOIN interactions i ON i.id = p.interaction_id
+				WHERE p.order_source = ? AND p.order_id`, part, source)
+			rows, err := s.db.Query(ctx, q, args...)
+			if err != nil {
+				return nil, fmt.Errorf("find orders: %w", err)
+			}
+			for rows.Next() {
+				var oid string
+				var r domain.RecordedOrder
+				if err := rows.Scan(&oid, &r.InteractionID, &r.CustomerID, &r.Total.CurrencyCode, &r.Total.AmountMinor); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("find orders: %w", err)
+				}
+				out[domain.OrderKey{Source: source, OrderID: oid}] = r
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("find orders: %w", err)
 			}
 		}
 	}

@@ -126,6 +126,13 @@ func (t *storeTx) EraseCustomer(ctx context.Context, e domain.Erasure, recordTim
 		AND interaction_id IN (SELECT id FROM interactions WHERE customer_id = ?)`, e.CustomerID); err != nil {
 		return 0, fmt.Errorf("erase customer: anonymize returns: %w", err)
 	}
+	// Like its request and source ids, an erased customer's order ids no
+	// longer answer repeats: a report naming the customer is refused as
+	// erased, not answered with what is left of the purchase.
+	if _, err := t.tx.Exec(ctx, `UPDATE purchases SET order_source = NULL WHERE order_source IS NOT NULL
+		AND interaction_id IN (SELECT id FROM interactions WHERE customer_id = ?)`, e.CustomerID); err != nil {
+		return 0, fmt.Errorf("erase customer: release order ids: %w", err)
+	}
 	// The free text of cases, their comments, survey answers and
 	// follow-up notes is what the customer or agents said about the
 	// person; what happened and when stays.

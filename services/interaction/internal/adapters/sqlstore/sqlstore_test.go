@@ -35,6 +35,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("list newest first with paging", h.testListPaging)
 			t.Run("repeat through the app publishes nothing", h.testAppRepeat)
 			t.Run("concurrent repeats record once", h.testConcurrentRepeats)
+			t.Run("an order is one purchase per source", h.testOrderIdentity)
+			t.Run("concurrent posts of one order record it once", h.testConcurrentOrders)
 			t.Run("merge re-keys the timeline", h.testMergeCustomer)
 			t.Run("erasure anonymizes the timeline", h.testEraseCustomer)
 			t.Run("resolve customers follows merges and erasures", h.testResolveCustomers)
@@ -69,7 +71,7 @@ func purchaseOf(t *testing.T, customerID string, occur time.Time) domain.Interac
 		Source:     "pos",
 		Purchase: &domain.Purchase{
 			Total:   domain.Money{CurrencyCode: "CNY", AmountMinor: 12850},
-			OrderID: "SO-" + newID(t)[:8],
+			OrderID: "SO-" + newID(t), // order ids are unique per source
 			Lines: []domain.PurchaseLine{
 				{SKU: "TEA-1", ProductName: "龙井茶", Category: "tea", Quantity: 1, UnitPrice: domain.Money{CurrencyCode: "CNY", AmountMinor: 8850}},
 				{SKU: "CUP-2", ProductName: "茶杯", Category: "tableware", Quantity: 2, UnitPrice: domain.Money{CurrencyCode: "CNY", AmountMinor: 2000}},

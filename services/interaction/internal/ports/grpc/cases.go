@@ -3,6 +3,7 @@ package grpc
 import (
 	"context"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
@@ -73,6 +74,19 @@ func (s *Server) AssignCase(ctx context.Context, req *interactionv1.AssignCaseRe
 		return nil, toStatus(err)
 	}
 	return &interactionv1.AssignCaseResponse{Case: protoconv.ToProtoCase(c)}, nil
+}
+
+// EscalateCase escalates a case by hand; the caller is who escalates.
+func (s *Server) EscalateCase(ctx context.Context, req *interactionv1.EscalateCaseRequest) (*interactionv1.EscalateCaseResponse, error) {
+	if err := s.caseInScope(ctx, req.GetId()); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	c, err := s.app.EscalateCase(ctx, req.GetId(), req.GetEscalatedTo(), req.GetReason(), caller.Subject)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &interactionv1.EscalateCaseResponse{Case: protoconv.ToProtoCase(c)}, nil
 }
 
 // UpdateCaseStatus moves a case.

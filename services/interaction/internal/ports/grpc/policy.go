@@ -18,6 +18,7 @@ var Policy = auth.Policy{
 	interactionv1.InteractionService_GetCase_FullMethodName:                auth.Allow(auth.Readers...),
 	interactionv1.InteractionService_ListCases_FullMethodName:              auth.Allow(auth.Readers...),
 	interactionv1.InteractionService_AssignCase_FullMethodName:             auth.Allow(auth.Staff...),
+	interactionv1.InteractionService_EscalateCase_FullMethodName:           auth.Allow(auth.Staff...),
 	interactionv1.InteractionService_UpdateCaseStatus_FullMethodName:       auth.Allow(auth.Staff...),
 	interactionv1.InteractionService_ResolveCase_FullMethodName:            auth.Allow(auth.Staff...),
 	interactionv1.InteractionService_ReopenCase_FullMethodName:             auth.Allow(auth.Staff...),

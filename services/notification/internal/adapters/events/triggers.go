@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -29,15 +30,15 @@ type Triggers interface {
 // is tried again for a few minutes before it is dead-lettered.
 var waitForCustomer = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute}
 
-// InteractionsConsumer is the durable consumer of resolved cases and due
-// follow-ups.
+// InteractionsConsumer is the durable consumer of resolved cases, due
+// follow-ups and escalated cases.
 func InteractionsConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
 		Stream:         interactionv1.Stream,
 		Durable:        app.ConsumerInteractions,
 		MaxDeliver:     10,
 		Backoff:        waitForCustomer,
-		FilterSubjects: []string{interactionv1.SubjectCaseResolved, interactionv1.SubjectFollowupDue},
+		FilterSubjects: []string{interactionv1.SubjectCaseResolved, interactionv1.SubjectFollowupDue, interactionv1.SubjectCaseEscalated},
 	}
 }
 
@@ -72,8 +73,9 @@ func decode(msg platformevents.Message, into proto.Message) error {
 }
 
 // InteractionsHandler turns a resolved case into the customer's message
-// and the satisfaction survey invitation, and a due follow-up into a
-// notice to its agent.
+// and the satisfaction survey invitation, a due follow-up into a notice to
+// its agent, and an escalated case into a notice to whom it was escalated
+// to.
 func InteractionsHandler(uc Triggers) platformevents.Handler {
 	return func(ctx context.Context, msg platformevents.Message) error {
 		switch msg.Subject {
@@ -103,9 +105,45 @@ func InteractionsHandler(uc Triggers) platformevents.Handler {
 			return permanentIfInvalid(uc.NotifyAgent(ctx, app.ConsumerInteractions, msg.ID, ev.GetAgentId(), domain.KindFollowupDue, domain.Vars{
 				"agent_id": ev.GetAgentId(), "customer_id": ev.GetCustomerId(), "reason": ev.GetReason(), "due_time": due, "note": ev.GetNote(),
 			}))
+		case interactionv1.SubjectCaseEscalated:
+			var ev interactionv1.CaseEscalated
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			return permanentIfInvalid(uc.NotifyAgent(ctx, app.ConsumerInteractions, msg.ID, ev.GetEscalatedTo(), domain.KindCaseEscalated, escalationVars(&ev)))
 		default:
 			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerInteractions))
 		}
+	}
+}
+
+// escalationVars are the variables of a case_escalated notice.
+func escalationVars(ev *interactionv1.CaseEscalated) domain.Vars {
+	why := "手动升级"
+	switch ev.GetCause() {
+	case "sla_breach":
+		why = "SLA超时（解决时限）"
+		if ev.GetTarget() == "first_response" {
+			why = "SLA超时（首次响应）"
+		}
+	default:
+		if ev.GetEscalatedBy() != "" {
+			why += "（" + ev.GetEscalatedBy() + "）"
+		}
+		if ev.GetReason() != "" {
+			why += "：" + ev.GetReason()
+		}
+	}
+	by := ""
+	if ev.GetEscalatedBy() != "" {
+		by = " by " + ev.GetEscalatedBy()
+	}
+	priority := strings.ToLower(strings.TrimPrefix(ev.GetPriority().String(), "CASE_PRIORITY_"))
+	return domain.Vars{
+		domain.VarCustomerID: ev.GetCustomerId(), "agent_id": ev.GetEscalatedTo(), "case_id": ev.GetCaseId(),
+		"case_number": ev.GetCaseNumber(), "case_subject": ev.GetSubject(), "priority": priority, "why": why,
+		"cause": ev.GetCause(), "target": ev.GetTarget(), "reason": ev.GetReason(), "escalated_by": by,
+		"assignee_id": ev.GetAssigneeId(), "team_id": ev.GetTeamId(),
 	}
 }
 
