@@ -3,6 +3,7 @@ package suite_test
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
+	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 )
@@ -83,15 +85,18 @@ func TestFollowupNoticeNamesTheCustomer(t *testing.T) {
 // gets a notice naming the case and the customer.
 func TestEscalationTellsTheManager(t *testing.T) {
 	t.Setenv("GUANXI_INTERACTION_SLA_CHECK_INTERVAL", "100ms")
-	e, stop := startSuite(t, t.TempDir())
+	dataDir := t.TempDir()
+	e, stop := startSuite(t, dataDir)
 	defer stop()
 	api := adminClient(t, e)
 
-	nc, js, err := events.Connect(e.NATS, "escalation-test", nil)
+	// The events are read as the notification service reads them: with its
+	// NATS user, since the embedded server admits no one else.
+	nc, _ := connectNATS(t, e.NATS, filepath.Join(dataDir, suite.NATSUsersDir, "notification.nk"), natsembed.InboxPrefix("notification"))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	escalated, err := js.OrderedConsumer(ctx, interactionv1.Stream, jetstream.OrderedConsumerConfig{
