@@ -263,7 +263,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
 		ConsentSyncWaker: syncer}
 	if cfg.UnsubscribeSecret != "" {
-		opts.Signer = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret))
+		if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {
+			return fail(err)
+		}
 	}
 	svc := app.NewService(store, opts)
 	runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
