@@ -3,9 +3,9 @@ package notification_test
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
