@@ -248,6 +248,9 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	// API key for a token needs only the key.
 	mux.Handle("POST /v1/unsubscribe", api)
 	mux.Handle("POST /v1/apiKeys:exchange", api)
+	// The pages behind the links in customers' messages (unsubscribe,
+	// survey answer): no token, each link's signature is its credential.
+	registerLinkPages(mux, backends, logger)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

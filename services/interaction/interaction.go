@@ -18,6 +18,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -47,9 +48,16 @@ type Config struct {
 	// SLACheckInterval is how often cases are checked for missed SLA
 	// targets.
 	SLACheckInterval time.Duration `env:"SLA_CHECK_INTERVAL" envDefault:"30s"`
-	// SurveyBaseURL prefixes the survey id in the links of survey
-	// invitations.
-	SurveyBaseURL string `env:"SURVEY_BASE_URL" envDefault:"https://survey.guanxi.example/s/"`
+	// SurveyBaseURL, when set, points the links of survey invitations at an
+	// outside survey tool: the survey id is appended to it.
+	SurveyBaseURL string `env:"SURVEY_BASE_URL"`
+	// PublicURL is where customers reach the REST edge; without
+	// SurveyBaseURL, survey links are PublicURL/survey?token=..., answered
+	// on the edge's own page.
+	PublicURL string `env:"PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	// SurveySecret signs those links; set the same one on every replica.
+	// With neither it nor SurveyBaseURL, invitations carry no link.
+	SurveySecret string `env:"SURVEY_SECRET" secret:"true"`
 	// Clock, when set, is the service's clock (tests); nil means time.Now.
 	Clock func() time.Time `env:"-"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
@@ -104,8 +112,15 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("run interaction: %w", err)
 	}
 	customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
-	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, app.WithDirectory(customers),
-		app.WithSurveyBaseURL(cfg.SurveyBaseURL))
+	opts := []app.Option{app.WithDirectory(customers), app.WithSurveyBaseURL(cfg.SurveyBaseURL)}
+	if cfg.SurveySecret != "" {
+		signer, err := linksign.New([]byte(cfg.SurveySecret))
+		if err != nil {
+			return errors.Join(fmt.Errorf("run interaction: %w", err), h.Close())
+		}
+		opts = append(opts, app.WithSurveyLinks(cfg.PublicURL, signer))
+	}
+	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, opts...)
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
 	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
 	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -32,27 +33,50 @@ import (
 
 // smtpServer is a minimal SMTP server on loopback: it accepts mail,
 // refuses mailboxes named "nouser" for good (550) and those named
-// "tempfail" for now (451) while tempfail is set.
+// "tempfail" for now (451) while tempfail is set. With smtpOptions it
+// speaks TLS (STARTTLS, or implicit from the first byte), may require TLS
+// and AUTH PLAIN before mail, and counts the connections it accepted.
 type smtpServer struct {
 	addr string
+	opts smtpOptions
 
 	mu       sync.Mutex
 	tempfail bool
 	mails    []receivedMail
+	conns    int
+}
+
+// smtpOptions shape a smtpServer; the zero value is plain SMTP.
+type smtpOptions struct {
+	tls *tls.Config
+	// implicit speaks TLS from the start; otherwise tls is offered by
+	// STARTTLS, and requireTLS refuses mail without it.
+	implicit   bool
+	requireTLS bool
+	// user and pass, when set, are required by AUTH PLAIN before mail.
+	user, pass string
 }
 
 type receivedMail struct {
 	from, to string
 	data     string
+	// tls and authed say how the mail's connection was secured.
+	tls    bool
+	authed string
 }
 
 func startSMTP(t *testing.T) *smtpServer {
+	t.Helper()
+	return startSMTPWith(t, smtpOptions{})
+}
+
+func startSMTPWith(t *testing.T, opts smtpOptions) *smtpServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{addr: l.Addr().String(), tempfail: true}
+	s := &smtpServer{addr: l.Addr().String(), tempfail: true, opts: opts}
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -60,17 +84,31 @@ func startSMTP(t *testing.T) *smtpServer {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+			if opts.implicit {
+				c = tls.Server(c, opts.tls)
+			}
 			go s.serve(c)
 		}
 	}()
 	return s
 }
 
+func (s *smtpServer) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
 func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
+	defer func() { c.Close() }()
 	r := bufio.NewReader(c)
 	say := func(line string) { _, _ = io.WriteString(c, line+"\r\n") }
 	say("220 test ESMTP")
+	_, secure := c.(*tls.Conn)
+	authed := ""
 	var m receivedMail
 	for {
 		line, err := r.ReadString('\n')
@@ -80,9 +118,54 @@ func (s *smtpServer) serve(c net.Conn) {
 		cmd := strings.ToUpper(strings.TrimSpace(line))
 		switch {
 		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250 test")
+			ext := []string{"test"}
+			if s.opts.tls != nil && !secure {
+				ext = append(ext, "STARTTLS")
+			}
+			if s.opts.user != "" && secure {
+				ext = append(ext, "AUTH PLAIN")
+			}
+			for i, e := range ext {
+				sep := "-"
+				if i == len(ext)-1 {
+					sep = " "
+				}
+				say("250" + sep + e)
+			}
+		case cmd == "STARTTLS" && s.opts.tls != nil && !secure:
+			say("220 go ahead")
+			tc := tls.Server(c, s.opts.tls)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			c, r, secure, authed = tc, bufio.NewReader(tc), true, ""
+			say = func(line string) { _, _ = io.WriteString(c, line+"\r\n") }
+		case strings.HasPrefix(cmd, "AUTH PLAIN"):
+			arg := strings.TrimSpace(strings.TrimSpace(line)[len("AUTH PLAIN"):])
+			if arg == "" {
+				say("334 ")
+				if arg, err = r.ReadString('\n'); err != nil {
+					return
+				}
+			}
+			raw, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(arg))
+			parts := strings.Split(string(raw), "\x00")
+			if !secure || len(parts) != 3 || parts[1] != s.opts.user || parts[2] != s.opts.pass {
+				say("535 5.7.8 authentication failed")
+				continue
+			}
+			authed = parts[1]
+			say("235 2.7.0 authenticated")
 		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			m = receivedMail{from: strings.TrimSpace(line[10:])}
+			if s.opts.requireTLS && !secure {
+				say("530 5.7.0 must issue a STARTTLS command first")
+				continue
+			}
+			if s.opts.user != "" && authed == "" {
+				say("530 5.7.0 authentication required")
+				continue
+			}
+			m = receivedMail{from: strings.TrimSpace(line[10:]), tls: secure, authed: authed}
 			say("250 ok")
 		case strings.HasPrefix(cmd, "RCPT TO:"):
 			to := strings.Trim(strings.TrimSpace(line[8:]), "<>")

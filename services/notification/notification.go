@@ -117,11 +117,22 @@ type Config struct {
 	// replica. Empty disables the links.
 	UnsubscribeSecret string `env:"UNSUBSCRIBE_SECRET" secret:"true"`
 
-	// SMTP: email goes out through SMTPAddr when set.
+	// SMTP: email goes out through SMTPAddr (host:port) when set.
 	SMTPAddr     string `env:"SMTP_ADDR"`
 	SMTPFrom     string `env:"SMTP_FROM" envDefault:"guanxi <care@guanxi.invalid>"`
 	SMTPUsername string `env:"SMTP_USERNAME"`
 	SMTPPassword string `env:"SMTP_PASSWORD" secret:"true"`
+	// SMTPSecurity is "starttls" (required), "opportunistic", "implicit"
+	// (TLS from the start, port 465) or "none"; empty picks implicit on
+	// port 465, starttls with a username, opportunistic otherwise.
+	// Passwords go only over TLS.
+	SMTPSecurity string `env:"SMTP_SECURITY"`
+	// SMTPCAFile, a PEM bundle, replaces the system CAs for checking the
+	// server's certificate (a private relay).
+	SMTPCAFile string `env:"SMTP_CA_FILE"`
+	// SMTPIdleTimeout is how long a connection is kept open for the next
+	// email.
+	SMTPIdleTimeout time.Duration `env:"SMTP_IDLE_TIMEOUT" envDefault:"30s"`
 	// SMS: text messages go out through the provider API at SMSURL when set.
 	SMSURL       string `env:"SMS_URL"`
 	SMSAccountID string `env:"SMS_ACCOUNT_ID"`
@@ -211,10 +222,12 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	store := sqlstore.New(h.DB, events.NewPublisher(h.Outbox))
 	sender := cfg.Sender
 	if sender == nil {
-		sender, err = buildChannels(cfg, channels.NewSink(h.DB, h.Logger), now)
+		var closeChannels func() error
+		sender, closeChannels, err = buildChannels(cfg, channels.NewSink(h.DB, h.Logger), now)
 		if err != nil {
 			return fail(err)
 		}
+		closers = append(closers, closeChannels)
 	}
 	var capper domain.Capper = caps.NewSQL(h.DB)
 	if cfg.RedisURL != "" {
@@ -271,7 +284,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
 		ConsentSyncWaker: syncer}
 	if cfg.UnsubscribeSecret != "" {
-		opts.Signer = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret))
+		if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {
+			return fail(err)
+		}
 	}
 	svc := app.NewService(store, opts)
 	runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
@@ -295,30 +310,42 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 // buildChannels routes each channel to its configured provider, and every
 // channel without one to the dev sink.
-func buildChannels(cfg Config, sink *channels.Sink, now func() time.Time) (domain.Sender, error) {
+// The returned close ends the connections channels keep open.
+func buildChannels(cfg Config, sink *channels.Sink, now func() time.Time) (domain.Sender, func() error, error) {
 	routes := map[domain.Channel]domain.Sender{}
+	closeAll := func() error { return nil }
 	if cfg.SMTPAddr != "" {
-		s, err := channels.NewSMTP(channels.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+		smtpCfg := channels.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			Security: channels.SMTPSecurity(cfg.SMTPSecurity), IdleTimeout: cfg.SMTPIdleTimeout}
+		if cfg.SMTPCAFile != "" {
+			pool, err := channels.LoadRootCAs(cfg.SMTPCAFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			smtpCfg.RootCAs = pool
+		}
+		s, err := channels.NewSMTP(smtpCfg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes[domain.ChannelEmail] = s
+		closeAll = s.Close
 	}
 	if cfg.SMSURL != "" {
 		s, err := channels.NewSMS(channels.SMSConfig{URL: cfg.SMSURL, AccountID: cfg.SMSAccountID, APIKey: cfg.SMSAPIKey, Sender: cfg.SMSSender})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes[domain.ChannelSMS] = s
 	}
 	if cfg.WebhookURL != "" {
 		s, err := channels.NewWebhook(channels.WebhookConfig{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Now: now})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes[domain.ChannelWebhook] = s
 	}
-	return channels.NewRouter(routes, sink, 0), nil
+	return channels.NewRouter(routes, sink, 0), closeAll, nil
 }
 
 // unconfigured stands in for a service whose address is not configured:

@@ -135,6 +135,21 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 		return err
 	}
 	customerCfg.Auth, interactionCfg.Auth, loyaltyCfg.Auth = authCfg, authCfg, authCfg
+	if notificationCfg.UnsubscribeSecret == "" || interactionCfg.SurveySecret == "" {
+		// Links in messages are signed with a key kept in the data dir
+		// (like the token secret), so they outlive the run that sent them;
+		// tokens of different links never verify for one another.
+		linkSecret, err := keptSecret(filepath.Join(dataDir, linkSecretFile), "link secret")
+		if err != nil {
+			return err
+		}
+		if notificationCfg.UnsubscribeSecret == "" {
+			notificationCfg.UnsubscribeSecret = linkSecret
+		}
+		if interactionCfg.SurveySecret == "" {
+			interactionCfg.SurveySecret = linkSecret
+		}
+	}
 	segmentationCfg.Auth, notificationCfg.Auth, gatewayCfg.Auth = authCfg, authCfg, authCfg
 	accessCfg.Auth = authCfg
 
@@ -196,11 +211,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	notificationCfg.NATS = natsUsers.auth["notification"]
 	notificationCfg.CustomerAddr, notificationCfg.SegmentationAddr = addr("customer"), addr("segmentation")
 	notificationCfg.PublicURL = "http://" + addr("http")
-	if notificationCfg.UnsubscribeSecret == "" {
-		// One process, one run: links signed with a fresh key work while it
-		// runs. A deployment sets GUANXI_NOTIFICATION_UNSUBSCRIBE_SECRET.
-		notificationCfg.UnsubscribeSecret = randomSecret()
-	}
+	interactionCfg.PublicURL = notificationCfg.PublicURL
 
 	gatewayCfg.HTTPAddr, gatewayCfg.Listener = addr("http"), listeners["http"]
 	gatewayCfg.CustomerAddr, gatewayCfg.InteractionAddr = addr("customer"), addr("interaction")
@@ -369,19 +380,33 @@ func setupAuth(cfg auth.Config, dataDir string) (auth.Config, error) {
 	if cfg.Secret != "" {
 		return cfg, cfg.Validate()
 	}
-	path := filepath.Join(dataDir, secretFile)
+	secret, err := keptSecret(filepath.Join(dataDir, secretFile), "token secret")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Secret = secret
+	return cfg, cfg.Validate()
+}
+
+// linkSecretFile keeps the key that signs the links in customers'
+// messages (unsubscribe, survey) of a suite run without
+// GUANXI_NOTIFICATION_UNSUBSCRIBE_SECRET or GUANXI_INTERACTION_SURVEY_SECRET,
+// so links sent before a restart keep working after it.
+const linkSecretFile = "links.secret"
+
+// keptSecret reads the secret kept at path, making it at first use.
+func keptSecret(path, what string) (string, error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		b = []byte(randomSecret())
 		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return cfg, fmt.Errorf("write the token secret: %w", err)
+			return "", fmt.Errorf("write the %s: %w", what, err)
 		}
 	case err != nil:
-		return cfg, fmt.Errorf("read the token secret: %w", err)
+		return "", fmt.Errorf("read the %s: %w", what, err)
 	}
-	cfg.Secret = strings.TrimSpace(string(b))
-	return cfg, cfg.Validate()
+	return strings.TrimSpace(string(b)), nil
 }
 
 // randomSecret is a fresh random key, for secrets a dev run may make up.

@@ -4425,6 +4425,273 @@ func (x *AnswerSurveyResponse) GetSurvey() *Survey {
 	return nil
 }
 
+// GetSurveyByLinkRequest is the input of GetSurveyByLink.
+type GetSurveyByLinkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the survey link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyByLinkRequest) Reset() {
+	*x = GetSurveyByLinkRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyByLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyByLinkRequest) ProtoMessage() {}
+
+func (x *GetSurveyByLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyByLinkRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyByLinkRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetSurveyByLinkRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// SurveyLinkView is what a survey link's page may show: no personal data,
+// since the link may be forwarded.
+type SurveyLinkView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scale.
+	Kind SurveyKind `protobuf:"varint,1,opt,name=kind,proto3,enum=guanxi.interaction.v1.SurveyKind" json:"kind,omitempty"`
+	// Whether it was answered.
+	Answered bool `protobuf:"varint,2,opt,name=answered,proto3" json:"answered,omitempty"`
+	// The score, once answered.
+	Score         int32 `protobuf:"varint,3,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyLinkView) Reset() {
+	*x = SurveyLinkView{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyLinkView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyLinkView) ProtoMessage() {}
+
+func (x *SurveyLinkView) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyLinkView.ProtoReflect.Descriptor instead.
+func (*SurveyLinkView) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *SurveyLinkView) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *SurveyLinkView) GetAnswered() bool {
+	if x != nil {
+		return x.Answered
+	}
+	return false
+}
+
+func (x *SurveyLinkView) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// GetSurveyByLinkResponse is the output of GetSurveyByLink.
+type GetSurveyByLinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survey the link names.
+	Survey        *SurveyLinkView `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyByLinkResponse) Reset() {
+	*x = GetSurveyByLinkResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyByLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyByLinkResponse) ProtoMessage() {}
+
+func (x *GetSurveyByLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyByLinkResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyByLinkResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *GetSurveyByLinkResponse) GetSurvey() *SurveyLinkView {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// AnswerSurveyByLinkRequest is the input of AnswerSurveyByLink.
+type AnswerSurveyByLinkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the survey link.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// 1-5 for CSAT, 0-10 for NPS.
+	Score int32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// What the customer wrote.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyByLinkRequest) Reset() {
+	*x = AnswerSurveyByLinkRequest{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyByLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyByLinkRequest) ProtoMessage() {}
+
+func (x *AnswerSurveyByLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyByLinkRequest.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyByLinkRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *AnswerSurveyByLinkRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *AnswerSurveyByLinkRequest) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *AnswerSurveyByLinkRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// AnswerSurveyByLinkResponse is the output of AnswerSurveyByLink.
+type AnswerSurveyByLinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The answered survey.
+	Survey        *SurveyLinkView `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyByLinkResponse) Reset() {
+	*x = AnswerSurveyByLinkResponse{}
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyByLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyByLinkResponse) ProtoMessage() {}
+
+func (x *AnswerSurveyByLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyByLinkResponse.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyByLinkResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *AnswerSurveyByLinkResponse) GetSurvey() *SurveyLinkView {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
 // GetSurveyStatsRequest is the input of GetSurveyStats.
 type GetSurveyStatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4444,7 +4711,7 @@ type GetSurveyStatsRequest struct {
 
 func (x *GetSurveyStatsRequest) Reset() {
 	*x = GetSurveyStatsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4456,7 +4723,7 @@ func (x *GetSurveyStatsRequest) String() string {
 func (*GetSurveyStatsRequest) ProtoMessage() {}
 
 func (x *GetSurveyStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[57]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4469,7 +4736,7 @@ func (x *GetSurveyStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetSurveyStatsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{57}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetSurveyStatsRequest) GetKind() SurveyKind {
@@ -4532,7 +4799,7 @@ type SurveyStats struct {
 
 func (x *SurveyStats) Reset() {
 	*x = SurveyStats{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4544,7 +4811,7 @@ func (x *SurveyStats) String() string {
 func (*SurveyStats) ProtoMessage() {}
 
 func (x *SurveyStats) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[58]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4557,7 +4824,7 @@ func (x *SurveyStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyStats.ProtoReflect.Descriptor instead.
 func (*SurveyStats) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{58}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SurveyStats) GetKey() string {
@@ -4627,7 +4894,7 @@ type GetSurveyStatsResponse struct {
 
 func (x *GetSurveyStatsResponse) Reset() {
 	*x = GetSurveyStatsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4639,7 +4906,7 @@ func (x *GetSurveyStatsResponse) String() string {
 func (*GetSurveyStatsResponse) ProtoMessage() {}
 
 func (x *GetSurveyStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[59]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4652,7 +4919,7 @@ func (x *GetSurveyStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetSurveyStatsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{59}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetSurveyStatsResponse) GetStats() []*SurveyStats {
@@ -4687,7 +4954,7 @@ type FollowupRule struct {
 
 func (x *FollowupRule) Reset() {
 	*x = FollowupRule{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4699,7 +4966,7 @@ func (x *FollowupRule) String() string {
 func (*FollowupRule) ProtoMessage() {}
 
 func (x *FollowupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[60]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4712,7 +4979,7 @@ func (x *FollowupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowupRule.ProtoReflect.Descriptor instead.
 func (*FollowupRule) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{60}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FollowupRule) GetId() string {
@@ -4806,7 +5073,7 @@ type Followup struct {
 
 func (x *Followup) Reset() {
 	*x = Followup{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4818,7 +5085,7 @@ func (x *Followup) String() string {
 func (*Followup) ProtoMessage() {}
 
 func (x *Followup) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[61]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4831,7 +5098,7 @@ func (x *Followup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Followup.ProtoReflect.Descriptor instead.
 func (*Followup) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{61}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Followup) GetId() string {
@@ -4936,7 +5203,7 @@ type CreateFollowupRuleRequest struct {
 
 func (x *CreateFollowupRuleRequest) Reset() {
 	*x = CreateFollowupRuleRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4948,7 +5215,7 @@ func (x *CreateFollowupRuleRequest) String() string {
 func (*CreateFollowupRuleRequest) ProtoMessage() {}
 
 func (x *CreateFollowupRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[62]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4961,7 +5228,7 @@ func (x *CreateFollowupRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRuleRequest.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRuleRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{62}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *CreateFollowupRuleRequest) GetRule() *FollowupRule {
@@ -4982,7 +5249,7 @@ type CreateFollowupRuleResponse struct {
 
 func (x *CreateFollowupRuleResponse) Reset() {
 	*x = CreateFollowupRuleResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4994,7 +5261,7 @@ func (x *CreateFollowupRuleResponse) String() string {
 func (*CreateFollowupRuleResponse) ProtoMessage() {}
 
 func (x *CreateFollowupRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[63]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5007,7 +5274,7 @@ func (x *CreateFollowupRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRuleResponse.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRuleResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{63}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CreateFollowupRuleResponse) GetRule() *FollowupRule {
@@ -5026,7 +5293,7 @@ type ListFollowupRulesRequest struct {
 
 func (x *ListFollowupRulesRequest) Reset() {
 	*x = ListFollowupRulesRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5038,7 +5305,7 @@ func (x *ListFollowupRulesRequest) String() string {
 func (*ListFollowupRulesRequest) ProtoMessage() {}
 
 func (x *ListFollowupRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[64]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5051,7 +5318,7 @@ func (x *ListFollowupRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupRulesRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowupRulesRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{64}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{69}
 }
 
 // ListFollowupRulesResponse is the output of ListFollowupRules.
@@ -5065,7 +5332,7 @@ type ListFollowupRulesResponse struct {
 
 func (x *ListFollowupRulesResponse) Reset() {
 	*x = ListFollowupRulesResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5077,7 +5344,7 @@ func (x *ListFollowupRulesResponse) String() string {
 func (*ListFollowupRulesResponse) ProtoMessage() {}
 
 func (x *ListFollowupRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[65]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5090,7 +5357,7 @@ func (x *ListFollowupRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupRulesResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowupRulesResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{65}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListFollowupRulesResponse) GetRules() []*FollowupRule {
@@ -5111,7 +5378,7 @@ type CreateFollowupRequest struct {
 
 func (x *CreateFollowupRequest) Reset() {
 	*x = CreateFollowupRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5123,7 +5390,7 @@ func (x *CreateFollowupRequest) String() string {
 func (*CreateFollowupRequest) ProtoMessage() {}
 
 func (x *CreateFollowupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[66]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5136,7 +5403,7 @@ func (x *CreateFollowupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupRequest.ProtoReflect.Descriptor instead.
 func (*CreateFollowupRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{66}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *CreateFollowupRequest) GetFollowup() *Followup {
@@ -5157,7 +5424,7 @@ type CreateFollowupResponse struct {
 
 func (x *CreateFollowupResponse) Reset() {
 	*x = CreateFollowupResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5169,7 +5436,7 @@ func (x *CreateFollowupResponse) String() string {
 func (*CreateFollowupResponse) ProtoMessage() {}
 
 func (x *CreateFollowupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[67]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5182,7 +5449,7 @@ func (x *CreateFollowupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowupResponse.ProtoReflect.Descriptor instead.
 func (*CreateFollowupResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{67}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *CreateFollowupResponse) GetFollowup() *Followup {
@@ -5207,7 +5474,7 @@ type ListFollowupsRequest struct {
 
 func (x *ListFollowupsRequest) Reset() {
 	*x = ListFollowupsRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5219,7 +5486,7 @@ func (x *ListFollowupsRequest) String() string {
 func (*ListFollowupsRequest) ProtoMessage() {}
 
 func (x *ListFollowupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[68]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5232,7 +5499,7 @@ func (x *ListFollowupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupsRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowupsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{68}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListFollowupsRequest) GetPageSize() int32 {
@@ -5269,7 +5536,7 @@ type ListFollowupsResponse struct {
 
 func (x *ListFollowupsResponse) Reset() {
 	*x = ListFollowupsResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5281,7 +5548,7 @@ func (x *ListFollowupsResponse) String() string {
 func (*ListFollowupsResponse) ProtoMessage() {}
 
 func (x *ListFollowupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[69]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5294,7 +5561,7 @@ func (x *ListFollowupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowupsResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowupsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{69}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListFollowupsResponse) GetFollowups() []*Followup {
@@ -5330,7 +5597,7 @@ type CompleteFollowupRequest struct {
 
 func (x *CompleteFollowupRequest) Reset() {
 	*x = CompleteFollowupRequest{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5342,7 +5609,7 @@ func (x *CompleteFollowupRequest) String() string {
 func (*CompleteFollowupRequest) ProtoMessage() {}
 
 func (x *CompleteFollowupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[70]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5355,7 +5622,7 @@ func (x *CompleteFollowupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowupRequest.ProtoReflect.Descriptor instead.
 func (*CompleteFollowupRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{70}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CompleteFollowupRequest) GetId() string {
@@ -5404,7 +5671,7 @@ type CompleteFollowupResponse struct {
 
 func (x *CompleteFollowupResponse) Reset() {
 	*x = CompleteFollowupResponse{}
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5416,7 +5683,7 @@ func (x *CompleteFollowupResponse) String() string {
 func (*CompleteFollowupResponse) ProtoMessage() {}
 
 func (x *CompleteFollowupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[71]
+	mi := &file_guanxi_interaction_v1_interaction_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5429,7 +5696,7 @@ func (x *CompleteFollowupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowupResponse.ProtoReflect.Descriptor instead.
 func (*CompleteFollowupResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{71}
+	return file_guanxi_interaction_v1_interaction_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CompleteFollowupResponse) GetFollowup() *Followup {
@@ -5722,7 +5989,21 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x05score\x18\x02 \x01(\x05B\x03\xe0A\x02R\x05score\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\"M\n" +
 	"\x14AnswerSurveyResponse\x125\n" +
-	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyR\x06survey\"\x9e\x02\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1d.guanxi.interaction.v1.SurveyR\x06survey\"3\n" +
+	"\x16GetSurveyByLinkRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"y\n" +
+	"\x0eSurveyLinkView\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.guanxi.interaction.v1.SurveyKindR\x04kind\x12\x1a\n" +
+	"\banswered\x18\x02 \x01(\bR\banswered\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x05R\x05score\"X\n" +
+	"\x17GetSurveyByLinkResponse\x12=\n" +
+	"\x06survey\x18\x01 \x01(\v2%.guanxi.interaction.v1.SurveyLinkViewR\x06survey\"k\n" +
+	"\x19AnswerSurveyByLinkRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12\x19\n" +
+	"\x05score\x18\x02 \x01(\x05B\x03\xe0A\x02R\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"[\n" +
+	"\x1aAnswerSurveyByLinkResponse\x12=\n" +
+	"\x06survey\x18\x01 \x01(\v2%.guanxi.interaction.v1.SurveyLinkViewR\x06survey\"\x9e\x02\n" +
 	"\x15GetSurveyStatsRequest\x125\n" +
 	"\x04kind\x18\x01 \x01(\x0e2!.guanxi.interaction.v1.SurveyKindR\x04kind\x12?\n" +
 	"\bgroup_by\x18\x02 \x01(\x0e2$.guanxi.interaction.v1.SurveyGroupByR\agroupBy\x129\n" +
@@ -5871,7 +6152,7 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"\x1bFOLLOWUP_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOWUP_STATUS_SCHEDULED\x10\x01\x12\x17\n" +
 	"\x13FOLLOWUP_STATUS_DUE\x10\x02\x12\x18\n" +
-	"\x14FOLLOWUP_STATUS_DONE\x10\x032\xbf \n" +
+	"\x14FOLLOWUP_STATUS_DONE\x10\x032\xac\"\n" +
 	"\x12InteractionService\x12\xaa\x01\n" +
 	"\x11RecordInteraction\x12/.guanxi.interaction.v1.RecordInteractionRequest\x1a0.guanxi.interaction.v1.RecordInteractionResponse\"2\x82\xd3\xe4\x93\x02,:\vinteractionb\vinteraction\"\x10/v1/interactions\x12\xa5\x01\n" +
 	"\x10ListInteractions\x12..guanxi.interaction.v1.ListInteractionsRequest\x1a/.guanxi.interaction.v1.ListInteractionsResponse\"0\x82\xd3\xe4\x93\x02*\x12(/v1/customers/{customer_id}/interactions\x12i\n" +
@@ -5900,7 +6181,9 @@ const file_guanxi_interaction_v1_interaction_proto_rawDesc = "" +
 	"CreateTeam\x12(.guanxi.interaction.v1.CreateTeamRequest\x1a).guanxi.interaction.v1.CreateTeamResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x04teamb\x04team\"\t/v1/teams\x12\x8c\x01\n" +
 	"\fCreateSurvey\x12*.guanxi.interaction.v1.CreateSurveyRequest\x1a+.guanxi.interaction.v1.CreateSurveyResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06surveyb\x06survey\"\v/v1/surveys\x12\x80\x01\n" +
 	"\tGetSurvey\x12'.guanxi.interaction.v1.GetSurveyRequest\x1a(.guanxi.interaction.v1.GetSurveyResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06survey\x12\x10/v1/surveys/{id}\x12\x93\x01\n" +
-	"\fAnswerSurvey\x12*.guanxi.interaction.v1.AnswerSurveyRequest\x1a+.guanxi.interaction.v1.AnswerSurveyResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x06survey\"\x17/v1/surveys/{id}:answer\x12\x86\x01\n" +
+	"\fAnswerSurvey\x12*.guanxi.interaction.v1.AnswerSurveyRequest\x1a+.guanxi.interaction.v1.AnswerSurveyResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x06survey\"\x17/v1/surveys/{id}:answer\x12p\n" +
+	"\x0fGetSurveyByLink\x12-.guanxi.interaction.v1.GetSurveyByLinkRequest\x1a..guanxi.interaction.v1.GetSurveyByLinkResponse\x12y\n" +
+	"\x12AnswerSurveyByLink\x120.guanxi.interaction.v1.AnswerSurveyByLinkRequest\x1a1.guanxi.interaction.v1.AnswerSurveyByLinkResponse\x12\x86\x01\n" +
 	"\x0eGetSurveyStats\x12,.guanxi.interaction.v1.GetSurveyStatsRequest\x1a-.guanxi.interaction.v1.GetSurveyStatsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/surveyStats\x12\xa0\x01\n" +
 	"\x12CreateFollowupRule\x120.guanxi.interaction.v1.CreateFollowupRuleRequest\x1a1.guanxi.interaction.v1.CreateFollowupRuleResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x04ruleb\x04rule\"\x11/v1/followupRules\x12\x91\x01\n" +
 	"\x11ListFollowupRules\x12/.guanxi.interaction.v1.ListFollowupRulesRequest\x1a0.guanxi.interaction.v1.ListFollowupRulesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/followupRules\x12\x98\x01\n" +
@@ -5921,7 +6204,7 @@ func file_guanxi_interaction_v1_interaction_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_interaction_v1_interaction_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
+var file_guanxi_interaction_v1_interaction_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_guanxi_interaction_v1_interaction_proto_goTypes = []any{
 	(Direction)(0),                         // 0: guanxi.interaction.v1.Direction
 	(InteractionKind)(0),                   // 1: guanxi.interaction.v1.InteractionKind
@@ -5990,46 +6273,51 @@ var file_guanxi_interaction_v1_interaction_proto_goTypes = []any{
 	(*GetSurveyResponse)(nil),              // 64: guanxi.interaction.v1.GetSurveyResponse
 	(*AnswerSurveyRequest)(nil),            // 65: guanxi.interaction.v1.AnswerSurveyRequest
 	(*AnswerSurveyResponse)(nil),           // 66: guanxi.interaction.v1.AnswerSurveyResponse
-	(*GetSurveyStatsRequest)(nil),          // 67: guanxi.interaction.v1.GetSurveyStatsRequest
-	(*SurveyStats)(nil),                    // 68: guanxi.interaction.v1.SurveyStats
-	(*GetSurveyStatsResponse)(nil),         // 69: guanxi.interaction.v1.GetSurveyStatsResponse
-	(*FollowupRule)(nil),                   // 70: guanxi.interaction.v1.FollowupRule
-	(*Followup)(nil),                       // 71: guanxi.interaction.v1.Followup
-	(*CreateFollowupRuleRequest)(nil),      // 72: guanxi.interaction.v1.CreateFollowupRuleRequest
-	(*CreateFollowupRuleResponse)(nil),     // 73: guanxi.interaction.v1.CreateFollowupRuleResponse
-	(*ListFollowupRulesRequest)(nil),       // 74: guanxi.interaction.v1.ListFollowupRulesRequest
-	(*ListFollowupRulesResponse)(nil),      // 75: guanxi.interaction.v1.ListFollowupRulesResponse
-	(*CreateFollowupRequest)(nil),          // 76: guanxi.interaction.v1.CreateFollowupRequest
-	(*CreateFollowupResponse)(nil),         // 77: guanxi.interaction.v1.CreateFollowupResponse
-	(*ListFollowupsRequest)(nil),           // 78: guanxi.interaction.v1.ListFollowupsRequest
-	(*ListFollowupsResponse)(nil),          // 79: guanxi.interaction.v1.ListFollowupsResponse
-	(*CompleteFollowupRequest)(nil),        // 80: guanxi.interaction.v1.CompleteFollowupRequest
-	(*CompleteFollowupResponse)(nil),       // 81: guanxi.interaction.v1.CompleteFollowupResponse
-	nil,                                    // 82: guanxi.interaction.v1.Interaction.DetailsEntry
-	(*timestamppb.Timestamp)(nil),          // 83: google.protobuf.Timestamp
-	(*v1.Money)(nil),                       // 84: guanxi.type.v1.Money
-	(*durationpb.Duration)(nil),            // 85: google.protobuf.Duration
+	(*GetSurveyByLinkRequest)(nil),         // 67: guanxi.interaction.v1.GetSurveyByLinkRequest
+	(*SurveyLinkView)(nil),                 // 68: guanxi.interaction.v1.SurveyLinkView
+	(*GetSurveyByLinkResponse)(nil),        // 69: guanxi.interaction.v1.GetSurveyByLinkResponse
+	(*AnswerSurveyByLinkRequest)(nil),      // 70: guanxi.interaction.v1.AnswerSurveyByLinkRequest
+	(*AnswerSurveyByLinkResponse)(nil),     // 71: guanxi.interaction.v1.AnswerSurveyByLinkResponse
+	(*GetSurveyStatsRequest)(nil),          // 72: guanxi.interaction.v1.GetSurveyStatsRequest
+	(*SurveyStats)(nil),                    // 73: guanxi.interaction.v1.SurveyStats
+	(*GetSurveyStatsResponse)(nil),         // 74: guanxi.interaction.v1.GetSurveyStatsResponse
+	(*FollowupRule)(nil),                   // 75: guanxi.interaction.v1.FollowupRule
+	(*Followup)(nil),                       // 76: guanxi.interaction.v1.Followup
+	(*CreateFollowupRuleRequest)(nil),      // 77: guanxi.interaction.v1.CreateFollowupRuleRequest
+	(*CreateFollowupRuleResponse)(nil),     // 78: guanxi.interaction.v1.CreateFollowupRuleResponse
+	(*ListFollowupRulesRequest)(nil),       // 79: guanxi.interaction.v1.ListFollowupRulesRequest
+	(*ListFollowupRulesResponse)(nil),      // 80: guanxi.interaction.v1.ListFollowupRulesResponse
+	(*CreateFollowupRequest)(nil),          // 81: guanxi.interaction.v1.CreateFollowupRequest
+	(*CreateFollowupResponse)(nil),         // 82: guanxi.interaction.v1.CreateFollowupResponse
+	(*ListFollowupsRequest)(nil),           // 83: guanxi.interaction.v1.ListFollowupsRequest
+	(*ListFollowupsResponse)(nil),          // 84: guanxi.interaction.v1.ListFollowupsResponse
+	(*CompleteFollowupRequest)(nil),        // 85: guanxi.interaction.v1.CompleteFollowupRequest
+	(*CompleteFollowupResponse)(nil),       // 86: guanxi.interaction.v1.CompleteFollowupResponse
+	nil,                                    // 87: guanxi.interaction.v1.Interaction.DetailsEntry
+	(*timestamppb.Timestamp)(nil),          // 88: google.protobuf.Timestamp
+	(*v1.Money)(nil),                       // 89: guanxi.type.v1.Money
+	(*durationpb.Duration)(nil),            // 90: google.protobuf.Duration
 }
 var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
 	1,   // 0: guanxi.interaction.v1.Interaction.kind:type_name -> guanxi.interaction.v1.InteractionKind
 	2,   // 1: guanxi.interaction.v1.Interaction.channel:type_name -> guanxi.interaction.v1.Channel
-	83,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
+	88,  // 2: guanxi.interaction.v1.Interaction.occur_time:type_name -> google.protobuf.Timestamp
 	12,  // 3: guanxi.interaction.v1.Interaction.purchase:type_name -> guanxi.interaction.v1.Purchase
-	83,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 4: guanxi.interaction.v1.Interaction.create_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: guanxi.interaction.v1.Interaction.direction:type_name -> guanxi.interaction.v1.Direction
-	82,  // 6: guanxi.interaction.v1.Interaction.details:type_name -> guanxi.interaction.v1.Interaction.DetailsEntry
+	87,  // 6: guanxi.interaction.v1.Interaction.details:type_name -> guanxi.interaction.v1.Interaction.DetailsEntry
 	11,  // 7: guanxi.interaction.v1.Interaction.return:type_name -> guanxi.interaction.v1.Return
-	84,  // 8: guanxi.interaction.v1.Return.refund:type_name -> guanxi.type.v1.Money
+	89,  // 8: guanxi.interaction.v1.Return.refund:type_name -> guanxi.type.v1.Money
 	13,  // 9: guanxi.interaction.v1.Return.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	84,  // 10: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
+	89,  // 10: guanxi.interaction.v1.Purchase.total:type_name -> guanxi.type.v1.Money
 	13,  // 11: guanxi.interaction.v1.Purchase.lines:type_name -> guanxi.interaction.v1.PurchaseLine
-	83,  // 12: guanxi.interaction.v1.Purchase.warranty_end_time:type_name -> google.protobuf.Timestamp
-	84,  // 13: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
+	88,  // 12: guanxi.interaction.v1.Purchase.warranty_end_time:type_name -> google.protobuf.Timestamp
+	89,  // 13: guanxi.interaction.v1.PurchaseLine.unit_price:type_name -> guanxi.type.v1.Money
 	10,  // 14: guanxi.interaction.v1.RecordInteractionRequest.interaction:type_name -> guanxi.interaction.v1.Interaction
 	10,  // 15: guanxi.interaction.v1.RecordInteractionResponse.interaction:type_name -> guanxi.interaction.v1.Interaction
 	10,  // 16: guanxi.interaction.v1.ListInteractionsResponse.interactions:type_name -> guanxi.interaction.v1.Interaction
 	24,  // 17: guanxi.interaction.v1.ListInteractionsResponse.open_cases:type_name -> guanxi.interaction.v1.Case
-	71,  // 18: guanxi.interaction.v1.ListInteractionsResponse.pending_followups:type_name -> guanxi.interaction.v1.Followup
+	76,  // 18: guanxi.interaction.v1.ListInteractionsResponse.pending_followups:type_name -> guanxi.interaction.v1.Followup
 	10,  // 19: guanxi.interaction.v1.IngestEvent.interaction:type_name -> guanxi.interaction.v1.Interaction
 	18,  // 20: guanxi.interaction.v1.IngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
 	18,  // 21: guanxi.interaction.v1.BatchIngestEventsRequest.events:type_name -> guanxi.interaction.v1.IngestEvent
@@ -6040,14 +6328,14 @@ var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
 	5,   // 26: guanxi.interaction.v1.Case.status:type_name -> guanxi.interaction.v1.CaseStatus
 	2,   // 27: guanxi.interaction.v1.Case.channel:type_name -> guanxi.interaction.v1.Channel
 	1,   // 28: guanxi.interaction.v1.Case.kind:type_name -> guanxi.interaction.v1.InteractionKind
-	83,  // 29: guanxi.interaction.v1.Case.first_response_due_time:type_name -> google.protobuf.Timestamp
-	83,  // 30: guanxi.interaction.v1.Case.resolution_due_time:type_name -> google.protobuf.Timestamp
-	83,  // 31: guanxi.interaction.v1.Case.first_response_time:type_name -> google.protobuf.Timestamp
-	83,  // 32: guanxi.interaction.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
-	83,  // 33: guanxi.interaction.v1.Case.close_time:type_name -> google.protobuf.Timestamp
-	83,  // 34: guanxi.interaction.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 35: guanxi.interaction.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	83,  // 36: guanxi.interaction.v1.CaseComment.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 29: guanxi.interaction.v1.Case.first_response_due_time:type_name -> google.protobuf.Timestamp
+	88,  // 30: guanxi.interaction.v1.Case.resolution_due_time:type_name -> google.protobuf.Timestamp
+	88,  // 31: guanxi.interaction.v1.Case.first_response_time:type_name -> google.protobuf.Timestamp
+	88,  // 32: guanxi.interaction.v1.Case.resolve_time:type_name -> google.protobuf.Timestamp
+	88,  // 33: guanxi.interaction.v1.Case.close_time:type_name -> google.protobuf.Timestamp
+	88,  // 34: guanxi.interaction.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 35: guanxi.interaction.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	88,  // 36: guanxi.interaction.v1.CaseComment.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 37: guanxi.interaction.v1.CreateCaseRequest.case:type_name -> guanxi.interaction.v1.Case
 	24,  // 38: guanxi.interaction.v1.CreateCaseResponse.case:type_name -> guanxi.interaction.v1.Case
 	24,  // 39: guanxi.interaction.v1.GetCaseResponse.case:type_name -> guanxi.interaction.v1.Case
@@ -6066,104 +6354,111 @@ var file_guanxi_interaction_v1_interaction_proto_depIdxs = []int32{
 	47,  // 52: guanxi.interaction.v1.CreateBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
 	47,  // 53: guanxi.interaction.v1.GetBusinessCalendarResponse.calendar:type_name -> guanxi.interaction.v1.BusinessCalendar
 	4,   // 54: guanxi.interaction.v1.SlaPolicy.priority:type_name -> guanxi.interaction.v1.CasePriority
-	85,  // 55: guanxi.interaction.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
-	85,  // 56: guanxi.interaction.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
+	90,  // 55: guanxi.interaction.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
+	90,  // 56: guanxi.interaction.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
 	52,  // 57: guanxi.interaction.v1.CreateSlaPolicyRequest.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
 	52,  // 58: guanxi.interaction.v1.CreateSlaPolicyResponse.sla_policy:type_name -> guanxi.interaction.v1.SlaPolicy
 	52,  // 59: guanxi.interaction.v1.ListSlaPoliciesResponse.sla_policies:type_name -> guanxi.interaction.v1.SlaPolicy
 	57,  // 60: guanxi.interaction.v1.CreateTeamRequest.team:type_name -> guanxi.interaction.v1.Team
 	57,  // 61: guanxi.interaction.v1.CreateTeamResponse.team:type_name -> guanxi.interaction.v1.Team
 	6,   // 62: guanxi.interaction.v1.Survey.kind:type_name -> guanxi.interaction.v1.SurveyKind
-	83,  // 63: guanxi.interaction.v1.Survey.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 64: guanxi.interaction.v1.Survey.answer_time:type_name -> google.protobuf.Timestamp
+	88,  // 63: guanxi.interaction.v1.Survey.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 64: guanxi.interaction.v1.Survey.answer_time:type_name -> google.protobuf.Timestamp
 	60,  // 65: guanxi.interaction.v1.CreateSurveyRequest.survey:type_name -> guanxi.interaction.v1.Survey
 	60,  // 66: guanxi.interaction.v1.CreateSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
 	60,  // 67: guanxi.interaction.v1.GetSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
 	60,  // 68: guanxi.interaction.v1.AnswerSurveyResponse.survey:type_name -> guanxi.interaction.v1.Survey
-	6,   // 69: guanxi.interaction.v1.GetSurveyStatsRequest.kind:type_name -> guanxi.interaction.v1.SurveyKind
-	7,   // 70: guanxi.interaction.v1.GetSurveyStatsRequest.group_by:type_name -> guanxi.interaction.v1.SurveyGroupBy
-	83,  // 71: guanxi.interaction.v1.GetSurveyStatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	83,  // 72: guanxi.interaction.v1.GetSurveyStatsRequest.end_time:type_name -> google.protobuf.Timestamp
-	68,  // 73: guanxi.interaction.v1.GetSurveyStatsResponse.stats:type_name -> guanxi.interaction.v1.SurveyStats
-	8,   // 74: guanxi.interaction.v1.FollowupRule.trigger:type_name -> guanxi.interaction.v1.FollowupTrigger
-	84,  // 75: guanxi.interaction.v1.FollowupRule.min_amount:type_name -> guanxi.type.v1.Money
-	85,  // 76: guanxi.interaction.v1.FollowupRule.offset:type_name -> google.protobuf.Duration
-	2,   // 77: guanxi.interaction.v1.FollowupRule.channel:type_name -> guanxi.interaction.v1.Channel
-	83,  // 78: guanxi.interaction.v1.Followup.due_time:type_name -> google.protobuf.Timestamp
-	2,   // 79: guanxi.interaction.v1.Followup.channel:type_name -> guanxi.interaction.v1.Channel
-	9,   // 80: guanxi.interaction.v1.Followup.status:type_name -> guanxi.interaction.v1.FollowupStatus
-	83,  // 81: guanxi.interaction.v1.Followup.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 82: guanxi.interaction.v1.Followup.complete_time:type_name -> google.protobuf.Timestamp
-	70,  // 83: guanxi.interaction.v1.CreateFollowupRuleRequest.rule:type_name -> guanxi.interaction.v1.FollowupRule
-	70,  // 84: guanxi.interaction.v1.CreateFollowupRuleResponse.rule:type_name -> guanxi.interaction.v1.FollowupRule
-	70,  // 85: guanxi.interaction.v1.ListFollowupRulesResponse.rules:type_name -> guanxi.interaction.v1.FollowupRule
-	71,  // 86: guanxi.interaction.v1.CreateFollowupRequest.followup:type_name -> guanxi.interaction.v1.Followup
-	71,  // 87: guanxi.interaction.v1.CreateFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
-	71,  // 88: guanxi.interaction.v1.ListFollowupsResponse.followups:type_name -> guanxi.interaction.v1.Followup
-	1,   // 89: guanxi.interaction.v1.CompleteFollowupRequest.kind:type_name -> guanxi.interaction.v1.InteractionKind
-	2,   // 90: guanxi.interaction.v1.CompleteFollowupRequest.channel:type_name -> guanxi.interaction.v1.Channel
-	71,  // 91: guanxi.interaction.v1.CompleteFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
-	14,  // 92: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
-	16,  // 93: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
-	19,  // 94: guanxi.interaction.v1.InteractionService.IngestEvents:input_type -> guanxi.interaction.v1.IngestEventsRequest
-	20,  // 95: guanxi.interaction.v1.InteractionService.BatchIngestEvents:input_type -> guanxi.interaction.v1.BatchIngestEventsRequest
-	26,  // 96: guanxi.interaction.v1.InteractionService.CreateCase:input_type -> guanxi.interaction.v1.CreateCaseRequest
-	28,  // 97: guanxi.interaction.v1.InteractionService.GetCase:input_type -> guanxi.interaction.v1.GetCaseRequest
-	30,  // 98: guanxi.interaction.v1.InteractionService.ListCases:input_type -> guanxi.interaction.v1.ListCasesRequest
-	32,  // 99: guanxi.interaction.v1.InteractionService.AssignCase:input_type -> guanxi.interaction.v1.AssignCaseRequest
-	33,  // 100: guanxi.interaction.v1.InteractionService.EscalateCase:input_type -> guanxi.interaction.v1.EscalateCaseRequest
-	36,  // 101: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:input_type -> guanxi.interaction.v1.UpdateCaseStatusRequest
-	38,  // 102: guanxi.interaction.v1.InteractionService.ResolveCase:input_type -> guanxi.interaction.v1.ResolveCaseRequest
-	40,  // 103: guanxi.interaction.v1.InteractionService.ReopenCase:input_type -> guanxi.interaction.v1.ReopenCaseRequest
-	42,  // 104: guanxi.interaction.v1.InteractionService.AddCaseComment:input_type -> guanxi.interaction.v1.AddCaseCommentRequest
-	44,  // 105: guanxi.interaction.v1.InteractionService.ListCaseComments:input_type -> guanxi.interaction.v1.ListCaseCommentsRequest
-	48,  // 106: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:input_type -> guanxi.interaction.v1.CreateBusinessCalendarRequest
-	50,  // 107: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:input_type -> guanxi.interaction.v1.GetBusinessCalendarRequest
-	53,  // 108: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:input_type -> guanxi.interaction.v1.CreateSlaPolicyRequest
-	55,  // 109: guanxi.interaction.v1.InteractionService.ListSlaPolicies:input_type -> guanxi.interaction.v1.ListSlaPoliciesRequest
-	58,  // 110: guanxi.interaction.v1.InteractionService.CreateTeam:input_type -> guanxi.interaction.v1.CreateTeamRequest
-	61,  // 111: guanxi.interaction.v1.InteractionService.CreateSurvey:input_type -> guanxi.interaction.v1.CreateSurveyRequest
-	63,  // 112: guanxi.interaction.v1.InteractionService.GetSurvey:input_type -> guanxi.interaction.v1.GetSurveyRequest
-	65,  // 113: guanxi.interaction.v1.InteractionService.AnswerSurvey:input_type -> guanxi.interaction.v1.AnswerSurveyRequest
-	67,  // 114: guanxi.interaction.v1.InteractionService.GetSurveyStats:input_type -> guanxi.interaction.v1.GetSurveyStatsRequest
-	72,  // 115: guanxi.interaction.v1.InteractionService.CreateFollowupRule:input_type -> guanxi.interaction.v1.CreateFollowupRuleRequest
-	74,  // 116: guanxi.interaction.v1.InteractionService.ListFollowupRules:input_type -> guanxi.interaction.v1.ListFollowupRulesRequest
-	76,  // 117: guanxi.interaction.v1.InteractionService.CreateFollowup:input_type -> guanxi.interaction.v1.CreateFollowupRequest
-	78,  // 118: guanxi.interaction.v1.InteractionService.ListFollowups:input_type -> guanxi.interaction.v1.ListFollowupsRequest
-	80,  // 119: guanxi.interaction.v1.InteractionService.CompleteFollowup:input_type -> guanxi.interaction.v1.CompleteFollowupRequest
-	15,  // 120: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
-	17,  // 121: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
-	23,  // 122: guanxi.interaction.v1.InteractionService.IngestEvents:output_type -> guanxi.interaction.v1.IngestEventsResponse
-	21,  // 123: guanxi.interaction.v1.InteractionService.BatchIngestEvents:output_type -> guanxi.interaction.v1.BatchIngestEventsResponse
-	27,  // 124: guanxi.interaction.v1.InteractionService.CreateCase:output_type -> guanxi.interaction.v1.CreateCaseResponse
-	29,  // 125: guanxi.interaction.v1.InteractionService.GetCase:output_type -> guanxi.interaction.v1.GetCaseResponse
-	31,  // 126: guanxi.interaction.v1.InteractionService.ListCases:output_type -> guanxi.interaction.v1.ListCasesResponse
-	35,  // 127: guanxi.interaction.v1.InteractionService.AssignCase:output_type -> guanxi.interaction.v1.AssignCaseResponse
-	34,  // 128: guanxi.interaction.v1.InteractionService.EscalateCase:output_type -> guanxi.interaction.v1.EscalateCaseResponse
-	37,  // 129: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:output_type -> guanxi.interaction.v1.UpdateCaseStatusResponse
-	39,  // 130: guanxi.interaction.v1.InteractionService.ResolveCase:output_type -> guanxi.interaction.v1.ResolveCaseResponse
-	41,  // 131: guanxi.interaction.v1.InteractionService.ReopenCase:output_type -> guanxi.interaction.v1.ReopenCaseResponse
-	43,  // 132: guanxi.interaction.v1.InteractionService.AddCaseComment:output_type -> guanxi.interaction.v1.AddCaseCommentResponse
-	45,  // 133: guanxi.interaction.v1.InteractionService.ListCaseComments:output_type -> guanxi.interaction.v1.ListCaseCommentsResponse
-	49,  // 134: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:output_type -> guanxi.interaction.v1.CreateBusinessCalendarResponse
-	51,  // 135: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:output_type -> guanxi.interaction.v1.GetBusinessCalendarResponse
-	54,  // 136: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:output_type -> guanxi.interaction.v1.CreateSlaPolicyResponse
-	56,  // 137: guanxi.interaction.v1.InteractionService.ListSlaPolicies:output_type -> guanxi.interaction.v1.ListSlaPoliciesResponse
-	59,  // 138: guanxi.interaction.v1.InteractionService.CreateTeam:output_type -> guanxi.interaction.v1.CreateTeamResponse
-	62,  // 139: guanxi.interaction.v1.InteractionService.CreateSurvey:output_type -> guanxi.interaction.v1.CreateSurveyResponse
-	64,  // 140: guanxi.interaction.v1.InteractionService.GetSurvey:output_type -> guanxi.interaction.v1.GetSurveyResponse
-	66,  // 141: guanxi.interaction.v1.InteractionService.AnswerSurvey:output_type -> guanxi.interaction.v1.AnswerSurveyResponse
-	69,  // 142: guanxi.interaction.v1.InteractionService.GetSurveyStats:output_type -> guanxi.interaction.v1.GetSurveyStatsResponse
-	73,  // 143: guanxi.interaction.v1.InteractionService.CreateFollowupRule:output_type -> guanxi.interaction.v1.CreateFollowupRuleResponse
-	75,  // 144: guanxi.interaction.v1.InteractionService.ListFollowupRules:output_type -> guanxi.interaction.v1.ListFollowupRulesResponse
-	77,  // 145: guanxi.interaction.v1.InteractionService.CreateFollowup:output_type -> guanxi.interaction.v1.CreateFollowupResponse
-	79,  // 146: guanxi.interaction.v1.InteractionService.ListFollowups:output_type -> guanxi.interaction.v1.ListFollowupsResponse
-	81,  // 147: guanxi.interaction.v1.InteractionService.CompleteFollowup:output_type -> guanxi.interaction.v1.CompleteFollowupResponse
-	120, // [120:148] is the sub-list for method output_type
-	92,  // [92:120] is the sub-list for method input_type
-	92,  // [92:92] is the sub-list for extension type_name
-	92,  // [92:92] is the sub-list for extension extendee
-	0,   // [0:92] is the sub-list for field type_name
+	6,   // 69: guanxi.interaction.v1.SurveyLinkView.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	68,  // 70: guanxi.interaction.v1.GetSurveyByLinkResponse.survey:type_name -> guanxi.interaction.v1.SurveyLinkView
+	68,  // 71: guanxi.interaction.v1.AnswerSurveyByLinkResponse.survey:type_name -> guanxi.interaction.v1.SurveyLinkView
+	6,   // 72: guanxi.interaction.v1.GetSurveyStatsRequest.kind:type_name -> guanxi.interaction.v1.SurveyKind
+	7,   // 73: guanxi.interaction.v1.GetSurveyStatsRequest.group_by:type_name -> guanxi.interaction.v1.SurveyGroupBy
+	88,  // 74: guanxi.interaction.v1.GetSurveyStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	88,  // 75: guanxi.interaction.v1.GetSurveyStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	73,  // 76: guanxi.interaction.v1.GetSurveyStatsResponse.stats:type_name -> guanxi.interaction.v1.SurveyStats
+	8,   // 77: guanxi.interaction.v1.FollowupRule.trigger:type_name -> guanxi.interaction.v1.FollowupTrigger
+	89,  // 78: guanxi.interaction.v1.FollowupRule.min_amount:type_name -> guanxi.type.v1.Money
+	90,  // 79: guanxi.interaction.v1.FollowupRule.offset:type_name -> google.protobuf.Duration
+	2,   // 80: guanxi.interaction.v1.FollowupRule.channel:type_name -> guanxi.interaction.v1.Channel
+	88,  // 81: guanxi.interaction.v1.Followup.due_time:type_name -> google.protobuf.Timestamp
+	2,   // 82: guanxi.interaction.v1.Followup.channel:type_name -> guanxi.interaction.v1.Channel
+	9,   // 83: guanxi.interaction.v1.Followup.status:type_name -> guanxi.interaction.v1.FollowupStatus
+	88,  // 84: guanxi.interaction.v1.Followup.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 85: guanxi.interaction.v1.Followup.complete_time:type_name -> google.protobuf.Timestamp
+	75,  // 86: guanxi.interaction.v1.CreateFollowupRuleRequest.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	75,  // 87: guanxi.interaction.v1.CreateFollowupRuleResponse.rule:type_name -> guanxi.interaction.v1.FollowupRule
+	75,  // 88: guanxi.interaction.v1.ListFollowupRulesResponse.rules:type_name -> guanxi.interaction.v1.FollowupRule
+	76,  // 89: guanxi.interaction.v1.CreateFollowupRequest.followup:type_name -> guanxi.interaction.v1.Followup
+	76,  // 90: guanxi.interaction.v1.CreateFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	76,  // 91: guanxi.interaction.v1.ListFollowupsResponse.followups:type_name -> guanxi.interaction.v1.Followup
+	1,   // 92: guanxi.interaction.v1.CompleteFollowupRequest.kind:type_name -> guanxi.interaction.v1.InteractionKind
+	2,   // 93: guanxi.interaction.v1.CompleteFollowupRequest.channel:type_name -> guanxi.interaction.v1.Channel
+	76,  // 94: guanxi.interaction.v1.CompleteFollowupResponse.followup:type_name -> guanxi.interaction.v1.Followup
+	14,  // 95: guanxi.interaction.v1.InteractionService.RecordInteraction:input_type -> guanxi.interaction.v1.RecordInteractionRequest
+	16,  // 96: guanxi.interaction.v1.InteractionService.ListInteractions:input_type -> guanxi.interaction.v1.ListInteractionsRequest
+	19,  // 97: guanxi.interaction.v1.InteractionService.IngestEvents:input_type -> guanxi.interaction.v1.IngestEventsRequest
+	20,  // 98: guanxi.interaction.v1.InteractionService.BatchIngestEvents:input_type -> guanxi.interaction.v1.BatchIngestEventsRequest
+	26,  // 99: guanxi.interaction.v1.InteractionService.CreateCase:input_type -> guanxi.interaction.v1.CreateCaseRequest
+	28,  // 100: guanxi.interaction.v1.InteractionService.GetCase:input_type -> guanxi.interaction.v1.GetCaseRequest
+	30,  // 101: guanxi.interaction.v1.InteractionService.ListCases:input_type -> guanxi.interaction.v1.ListCasesRequest
+	32,  // 102: guanxi.interaction.v1.InteractionService.AssignCase:input_type -> guanxi.interaction.v1.AssignCaseRequest
+	33,  // 103: guanxi.interaction.v1.InteractionService.EscalateCase:input_type -> guanxi.interaction.v1.EscalateCaseRequest
+	36,  // 104: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:input_type -> guanxi.interaction.v1.UpdateCaseStatusRequest
+	38,  // 105: guanxi.interaction.v1.InteractionService.ResolveCase:input_type -> guanxi.interaction.v1.ResolveCaseRequest
+	40,  // 106: guanxi.interaction.v1.InteractionService.ReopenCase:input_type -> guanxi.interaction.v1.ReopenCaseRequest
+	42,  // 107: guanxi.interaction.v1.InteractionService.AddCaseComment:input_type -> guanxi.interaction.v1.AddCaseCommentRequest
+	44,  // 108: guanxi.interaction.v1.InteractionService.ListCaseComments:input_type -> guanxi.interaction.v1.ListCaseCommentsRequest
+	48,  // 109: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:input_type -> guanxi.interaction.v1.CreateBusinessCalendarRequest
+	50,  // 110: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:input_type -> guanxi.interaction.v1.GetBusinessCalendarRequest
+	53,  // 111: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:input_type -> guanxi.interaction.v1.CreateSlaPolicyRequest
+	55,  // 112: guanxi.interaction.v1.InteractionService.ListSlaPolicies:input_type -> guanxi.interaction.v1.ListSlaPoliciesRequest
+	58,  // 113: guanxi.interaction.v1.InteractionService.CreateTeam:input_type -> guanxi.interaction.v1.CreateTeamRequest
+	61,  // 114: guanxi.interaction.v1.InteractionService.CreateSurvey:input_type -> guanxi.interaction.v1.CreateSurveyRequest
+	63,  // 115: guanxi.interaction.v1.InteractionService.GetSurvey:input_type -> guanxi.interaction.v1.GetSurveyRequest
+	65,  // 116: guanxi.interaction.v1.InteractionService.AnswerSurvey:input_type -> guanxi.interaction.v1.AnswerSurveyRequest
+	67,  // 117: guanxi.interaction.v1.InteractionService.GetSurveyByLink:input_type -> guanxi.interaction.v1.GetSurveyByLinkRequest
+	70,  // 118: guanxi.interaction.v1.InteractionService.AnswerSurveyByLink:input_type -> guanxi.interaction.v1.AnswerSurveyByLinkRequest
+	72,  // 119: guanxi.interaction.v1.InteractionService.GetSurveyStats:input_type -> guanxi.interaction.v1.GetSurveyStatsRequest
+	77,  // 120: guanxi.interaction.v1.InteractionService.CreateFollowupRule:input_type -> guanxi.interaction.v1.CreateFollowupRuleRequest
+	79,  // 121: guanxi.interaction.v1.InteractionService.ListFollowupRules:input_type -> guanxi.interaction.v1.ListFollowupRulesRequest
+	81,  // 122: guanxi.interaction.v1.InteractionService.CreateFollowup:input_type -> guanxi.interaction.v1.CreateFollowupRequest
+	83,  // 123: guanxi.interaction.v1.InteractionService.ListFollowups:input_type -> guanxi.interaction.v1.ListFollowupsRequest
+	85,  // 124: guanxi.interaction.v1.InteractionService.CompleteFollowup:input_type -> guanxi.interaction.v1.CompleteFollowupRequest
+	15,  // 125: guanxi.interaction.v1.InteractionService.RecordInteraction:output_type -> guanxi.interaction.v1.RecordInteractionResponse
+	17,  // 126: guanxi.interaction.v1.InteractionService.ListInteractions:output_type -> guanxi.interaction.v1.ListInteractionsResponse
+	23,  // 127: guanxi.interaction.v1.InteractionService.IngestEvents:output_type -> guanxi.interaction.v1.IngestEventsResponse
+	21,  // 128: guanxi.interaction.v1.InteractionService.BatchIngestEvents:output_type -> guanxi.interaction.v1.BatchIngestEventsResponse
+	27,  // 129: guanxi.interaction.v1.InteractionService.CreateCase:output_type -> guanxi.interaction.v1.CreateCaseResponse
+	29,  // 130: guanxi.interaction.v1.InteractionService.GetCase:output_type -> guanxi.interaction.v1.GetCaseResponse
+	31,  // 131: guanxi.interaction.v1.InteractionService.ListCases:output_type -> guanxi.interaction.v1.ListCasesResponse
+	35,  // 132: guanxi.interaction.v1.InteractionService.AssignCase:output_type -> guanxi.interaction.v1.AssignCaseResponse
+	34,  // 133: guanxi.interaction.v1.InteractionService.EscalateCase:output_type -> guanxi.interaction.v1.EscalateCaseResponse
+	37,  // 134: guanxi.interaction.v1.InteractionService.UpdateCaseStatus:output_type -> guanxi.interaction.v1.UpdateCaseStatusResponse
+	39,  // 135: guanxi.interaction.v1.InteractionService.ResolveCase:output_type -> guanxi.interaction.v1.ResolveCaseResponse
+	41,  // 136: guanxi.interaction.v1.InteractionService.ReopenCase:output_type -> guanxi.interaction.v1.ReopenCaseResponse
+	43,  // 137: guanxi.interaction.v1.InteractionService.AddCaseComment:output_type -> guanxi.interaction.v1.AddCaseCommentResponse
+	45,  // 138: guanxi.interaction.v1.InteractionService.ListCaseComments:output_type -> guanxi.interaction.v1.ListCaseCommentsResponse
+	49,  // 139: guanxi.interaction.v1.InteractionService.CreateBusinessCalendar:output_type -> guanxi.interaction.v1.CreateBusinessCalendarResponse
+	51,  // 140: guanxi.interaction.v1.InteractionService.GetBusinessCalendar:output_type -> guanxi.interaction.v1.GetBusinessCalendarResponse
+	54,  // 141: guanxi.interaction.v1.InteractionService.CreateSlaPolicy:output_type -> guanxi.interaction.v1.CreateSlaPolicyResponse
+	56,  // 142: guanxi.interaction.v1.InteractionService.ListSlaPolicies:output_type -> guanxi.interaction.v1.ListSlaPoliciesResponse
+	59,  // 143: guanxi.interaction.v1.InteractionService.CreateTeam:output_type -> guanxi.interaction.v1.CreateTeamResponse
+	62,  // 144: guanxi.interaction.v1.InteractionService.CreateSurvey:output_type -> guanxi.interaction.v1.CreateSurveyResponse
+	64,  // 145: guanxi.interaction.v1.InteractionService.GetSurvey:output_type -> guanxi.interaction.v1.GetSurveyResponse
+	66,  // 146: guanxi.interaction.v1.InteractionService.AnswerSurvey:output_type -> guanxi.interaction.v1.AnswerSurveyResponse
+	69,  // 147: guanxi.interaction.v1.InteractionService.GetSurveyByLink:output_type -> guanxi.interaction.v1.GetSurveyByLinkResponse
+	71,  // 148: guanxi.interaction.v1.InteractionService.AnswerSurveyByLink:output_type -> guanxi.interaction.v1.AnswerSurveyByLinkResponse
+	74,  // 149: guanxi.interaction.v1.InteractionService.GetSurveyStats:output_type -> guanxi.interaction.v1.GetSurveyStatsResponse
+	78,  // 150: guanxi.interaction.v1.InteractionService.CreateFollowupRule:output_type -> guanxi.interaction.v1.CreateFollowupRuleResponse
+	80,  // 151: guanxi.interaction.v1.InteractionService.ListFollowupRules:output_type -> guanxi.interaction.v1.ListFollowupRulesResponse
+	82,  // 152: guanxi.interaction.v1.InteractionService.CreateFollowup:output_type -> guanxi.interaction.v1.CreateFollowupResponse
+	84,  // 153: guanxi.interaction.v1.InteractionService.ListFollowups:output_type -> guanxi.interaction.v1.ListFollowupsResponse
+	86,  // 154: guanxi.interaction.v1.InteractionService.CompleteFollowup:output_type -> guanxi.interaction.v1.CompleteFollowupResponse
+	125, // [125:155] is the sub-list for method output_type
+	95,  // [95:125] is the sub-list for method input_type
+	95,  // [95:95] is the sub-list for extension type_name
+	95,  // [95:95] is the sub-list for extension extendee
+	0,   // [0:95] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_interaction_v1_interaction_proto_init() }
@@ -6177,7 +6472,7 @@ func file_guanxi_interaction_v1_interaction_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_interaction_v1_interaction_proto_rawDesc), len(file_guanxi_interaction_v1_interaction_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   73,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

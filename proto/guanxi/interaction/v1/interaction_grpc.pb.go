@@ -41,6 +41,8 @@ const (
 	InteractionService_CreateSurvey_FullMethodName           = "/guanxi.interaction.v1.InteractionService/CreateSurvey"
 	InteractionService_GetSurvey_FullMethodName              = "/guanxi.interaction.v1.InteractionService/GetSurvey"
 	InteractionService_AnswerSurvey_FullMethodName           = "/guanxi.interaction.v1.InteractionService/AnswerSurvey"
+	InteractionService_GetSurveyByLink_FullMethodName        = "/guanxi.interaction.v1.InteractionService/GetSurveyByLink"
+	InteractionService_AnswerSurveyByLink_FullMethodName     = "/guanxi.interaction.v1.InteractionService/AnswerSurveyByLink"
 	InteractionService_GetSurveyStats_FullMethodName         = "/guanxi.interaction.v1.InteractionService/GetSurveyStats"
 	InteractionService_CreateFollowupRule_FullMethodName     = "/guanxi.interaction.v1.InteractionService/CreateFollowupRule"
 	InteractionService_ListFollowupRules_FullMethodName      = "/guanxi.interaction.v1.InteractionService/ListFollowupRules"
@@ -119,6 +121,14 @@ type InteractionServiceClient interface {
 	// AnswerSurvey records the customer's score, once; it goes on the
 	// customer's timeline and is published as interaction.survey.answered.
 	AnswerSurvey(ctx context.Context, in *AnswerSurveyRequest, opts ...grpc.CallOption) (*AnswerSurveyResponse, error)
+	// GetSurveyByLink returns what the answer page of a signed survey link
+	// shows. It needs no token: the link's signature is the credential, and
+	// it names one survey only.
+	GetSurveyByLink(ctx context.Context, in *GetSurveyByLinkRequest, opts ...grpc.CallOption) (*GetSurveyByLinkResponse, error)
+	// AnswerSurveyByLink records the customer's answer to the survey a
+	// signed survey link names, as AnswerSurvey does. It needs no token: the
+	// link's signature is the credential.
+	AnswerSurveyByLink(ctx context.Context, in *AnswerSurveyByLinkRequest, opts ...grpc.CallOption) (*AnswerSurveyByLinkResponse, error)
 	// GetSurveyStats aggregates answered surveys of one kind per agent, team
 	// or month.
 	GetSurveyStats(ctx context.Context, in *GetSurveyStatsRequest, opts ...grpc.CallOption) (*GetSurveyStatsResponse, error)
@@ -368,6 +378,26 @@ func (c *interactionServiceClient) AnswerSurvey(ctx context.Context, in *AnswerS
 	return out, nil
 }
 
+func (c *interactionServiceClient) GetSurveyByLink(ctx context.Context, in *GetSurveyByLinkRequest, opts ...grpc.CallOption) (*GetSurveyByLinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyByLinkResponse)
+	err := c.cc.Invoke(ctx, InteractionService_GetSurveyByLink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *interactionServiceClient) AnswerSurveyByLink(ctx context.Context, in *AnswerSurveyByLinkRequest, opts ...grpc.CallOption) (*AnswerSurveyByLinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerSurveyByLinkResponse)
+	err := c.cc.Invoke(ctx, InteractionService_AnswerSurveyByLink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *interactionServiceClient) GetSurveyStats(ctx context.Context, in *GetSurveyStatsRequest, opts ...grpc.CallOption) (*GetSurveyStatsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSurveyStatsResponse)
@@ -498,6 +528,14 @@ type InteractionServiceServer interface {
 	// AnswerSurvey records the customer's score, once; it goes on the
 	// customer's timeline and is published as interaction.survey.answered.
 	AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error)
+	// GetSurveyByLink returns what the answer page of a signed survey link
+	// shows. It needs no token: the link's signature is the credential, and
+	// it names one survey only.
+	GetSurveyByLink(context.Context, *GetSurveyByLinkRequest) (*GetSurveyByLinkResponse, error)
+	// AnswerSurveyByLink records the customer's answer to the survey a
+	// signed survey link names, as AnswerSurvey does. It needs no token: the
+	// link's signature is the credential.
+	AnswerSurveyByLink(context.Context, *AnswerSurveyByLinkRequest) (*AnswerSurveyByLinkResponse, error)
 	// GetSurveyStats aggregates answered surveys of one kind per agent, team
 	// or month.
 	GetSurveyStats(context.Context, *GetSurveyStatsRequest) (*GetSurveyStatsResponse, error)
@@ -589,6 +627,12 @@ func (UnimplementedInteractionServiceServer) GetSurvey(context.Context, *GetSurv
 }
 func (UnimplementedInteractionServiceServer) AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AnswerSurvey not implemented")
+}
+func (UnimplementedInteractionServiceServer) GetSurveyByLink(context.Context, *GetSurveyByLinkRequest) (*GetSurveyByLinkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurveyByLink not implemented")
+}
+func (UnimplementedInteractionServiceServer) AnswerSurveyByLink(context.Context, *AnswerSurveyByLinkRequest) (*AnswerSurveyByLinkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerSurveyByLink not implemented")
 }
 func (UnimplementedInteractionServiceServer) GetSurveyStats(context.Context, *GetSurveyStatsRequest) (*GetSurveyStatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSurveyStats not implemented")
@@ -1014,6 +1058,42 @@ func _InteractionService_AnswerSurvey_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InteractionService_GetSurveyByLink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyByLinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).GetSurveyByLink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_GetSurveyByLink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).GetSurveyByLink(ctx, req.(*GetSurveyByLinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InteractionService_AnswerSurveyByLink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerSurveyByLinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InteractionServiceServer).AnswerSurveyByLink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InteractionService_AnswerSurveyByLink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InteractionServiceServer).AnswerSurveyByLink(ctx, req.(*AnswerSurveyByLinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _InteractionService_GetSurveyStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSurveyStatsRequest)
 	if err := dec(in); err != nil {
@@ -1212,6 +1292,14 @@ var InteractionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AnswerSurvey",
 			Handler:    _InteractionService_AnswerSurvey_Handler,
+		},
+		{
+			MethodName: "GetSurveyByLink",
+			Handler:    _InteractionService_GetSurveyByLink_Handler,
+		},
+		{
+			MethodName: "AnswerSurveyByLink",
+			Handler:    _InteractionService_AnswerSurveyByLink_Handler,
 		},
 		{
 			MethodName: "GetSurveyStats",

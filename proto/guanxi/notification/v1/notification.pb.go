@@ -1159,7 +1159,10 @@ type Template struct {
 	// When it was saved.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// "service" or "marketing" (marketing needs an opt-in).
-	Purpose       string `protobuf:"bytes,9,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Purpose string `protobuf:"bytes,9,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	// Email only: an HTML body, sent with `body` as the text part of a
+	// multipart/alternative mail. Variables are HTML-escaped into it.
+	HtmlBody      string `protobuf:"bytes,10,opt,name=html_body,json=htmlBody,proto3" json:"html_body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1253,6 +1256,13 @@ func (x *Template) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Template) GetPurpose() string {
 	if x != nil {
 		return x.Purpose
+	}
+	return ""
+}
+
+func (x *Template) GetHtmlBody() string {
+	if x != nil {
+		return x.HtmlBody
 	}
 	return ""
 }
@@ -2678,7 +2688,7 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\tdelivered\x18\x02 \x01(\bR\tdelivered\x12+\n" +
 	"\x11provider_response\x18\x03 \x01(\tR\x10providerResponse\"S\n" +
 	"\x16ReportDeliveryResponse\x129\n" +
-	"\amessage\x18\x01 \x01(\v2\x1f.guanxi.notification.v1.MessageR\amessage\"\xd6\x02\n" +
+	"\amessage\x18\x01 \x01(\v2\x1f.guanxi.notification.v1.MessageR\amessage\"\xf3\x02\n" +
 	"\bTemplate\x12\x17\n" +
 	"\x04kind\x18\x01 \x01(\tB\x03\xe0A\x02R\x04kind\x12>\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelB\x03\xe0A\x02R\achannel\x12\x1b\n" +
@@ -2689,7 +2699,9 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\tvariables\x18\a \x03(\tB\x03\xe0A\x03R\tvariables\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x1d\n" +
-	"\apurpose\x18\t \x01(\tB\x03\xe0A\x03R\apurpose\"X\n" +
+	"\apurpose\x18\t \x01(\tB\x03\xe0A\x03R\apurpose\x12\x1b\n" +
+	"\thtml_body\x18\n" +
+	" \x01(\tR\bhtmlBody\"X\n" +
 	"\x13SaveTemplateRequest\x12A\n" +
 	"\btemplate\x18\x01 \x01(\v2 .guanxi.notification.v1.TemplateB\x03\xe0A\x02R\btemplate\"T\n" +
 	"\x14SaveTemplateResponse\x12<\n" +

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,8 +40,11 @@ type Service struct {
 	// store's merge and erasure records are consulted on every batch.
 	resolved *lookupCache
 	lookups  singleflight.Group
-	// surveyBaseURL prefixes survey ids in invitation links.
-	surveyBaseURL string
+	// surveyBaseURL prefixes survey ids in invitation links to an outside
+	// survey tool; else surveySigner signs links to surveyPublicURL.
+	surveyBaseURL   string
+	surveyPublicURL string
+	surveySigner    *linksign.Signer
 	// rules caches the follow-up rules every purchase is matched against.
 	rules rulesCache
 	// records commits RecordInteraction's writes, in groups under load.
@@ -61,7 +65,7 @@ func New(store domain.Store, customers domain.Customers, now func() time.Time, o
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{store: store, customers: customers, now: now, resolved: newLookupCache(100_000), surveyBaseURL: DefaultSurveyBaseURL}
+	s := &Service{store: store, customers: customers, now: now, resolved: newLookupCache(100_000)}
 	s.records = groupcommit.New(s.writeRecords)
 	for _, o := range opts {
 		o(s)

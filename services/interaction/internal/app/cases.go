@@ -4,28 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
-// DefaultSurveyBaseURL is where survey links point when none is
-// configured; the survey id is appended.
-const DefaultSurveyBaseURL = "https://survey.guanxi.example/s/"
-
 // slaBatch is how many due cases one sweep round handles.
 const slaBatch = 100
 
-// WithSurveyBaseURL sets the base of the links sent in survey invitations.
+// WithSurveyBaseURL makes survey links point at an outside survey tool:
+// the base with the survey id appended. It wins over WithSurveyLinks.
 func WithSurveyBaseURL(base string) Option {
+	return func(s *Service) { s.surveyBaseURL = base }
+}
+
+// WithSurveyLinks makes survey links point at the suite's own answer page,
+// publicURL+"/survey?token=...", signed with signer so that the link alone
+// lets its holder answer that one survey.
+func WithSurveyLinks(publicURL string, signer *linksign.Signer) Option {
 	return func(s *Service) {
-		if base != "" {
-			s.surveyBaseURL = base
-		}
+		s.surveyPublicURL = strings.TrimRight(publicURL, "/")
+		s.surveySigner = signer
 	}
 }
 

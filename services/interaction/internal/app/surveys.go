@@ -4,14 +4,70 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
-// SurveyURL is the link where a survey is answered.
-func (s *Service) SurveyURL(id string) string { return s.surveyBaseURL + id }
+// surveyLinkPurpose separates survey tokens from other signed links.
+const surveyLinkPurpose = "survey"
+
+// SurveyURL is the link where a survey is answered: on an outside survey
+// tool when one is configured, else the suite's signed answer page; ""
+// when neither is set up.
+func (s *Service) SurveyURL(id string) string {
+	switch {
+	case s.surveyBaseURL != "":
+		return s.surveyBaseURL + id
+	case s.surveySigner != nil:
+		// Survey ids are UUIDs, never holding '|': signing cannot fail.
+		tok, _ := s.surveySigner.Sign(surveyLinkPurpose, id)
+		return s.surveyPublicURL + "/survey?token=" + tok
+	}
+	return ""
+}
+
+// surveyOfLink returns the survey id a survey link's token names; a token
+// this service did not sign is invalid input, so a tampered link is a
+// client error and never reaches the store.
+func (s *Service) surveyOfLink(token string) (string, error) {
+	var v validation.Violations
+	if strings.TrimSpace(token) == "" {
+		v.Add("token", "is required")
+		return "", v.Err()
+	}
+	if s.surveySigner == nil {
+		v.Add("token", "survey links are not enabled")
+		return "", v.Err()
+	}
+	f, err := s.surveySigner.Verify(surveyLinkPurpose, token, 1)
+	if err != nil || domain.ValidateCustomerID("token", f[0]).Err() != nil {
+		v.Add("token", "is not a valid survey link")
+		return "", v.Err()
+	}
+	return f[0], nil
+}
+
+// SurveyByLink returns the survey a signed survey link names.
+func (s *Service) SurveyByLink(ctx context.Context, token string) (domain.Survey, error) {
+	id, err := s.surveyOfLink(token)
+	if err != nil {
+		return domain.Survey{}, fmt.Errorf("get survey by link: %w", err)
+	}
+	return s.GetSurvey(ctx, id)
+}
+
+// AnswerSurveyByLink records the answer to the survey a signed survey link
+// names; the link is the customer's credential.
+func (s *Service) AnswerSurveyByLink(ctx context.Context, token string, score int, comment string) (domain.Survey, error) {
+	id, err := s.surveyOfLink(token)
+	if err != nil {
+		return domain.Survey{}, fmt.Errorf("answer survey by link: %w", err)
+	}
+	return s.AnswerSurvey(ctx, id, score, comment)
+}
 
 // CreateSurvey prepares a survey about a customer's case or purchase.
 func (s *Service) CreateSurvey(ctx context.Context, sv domain.Survey) (domain.Survey, error) {

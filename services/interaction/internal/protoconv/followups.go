@@ -105,3 +105,17 @@ func ToProtoFollowup(f domain.Followup) *interactionv1.Followup {
 		Status: followupStatusToProto[f.Status], RuleId: f.RuleID, SourceId: f.SourceID, InteractionId: f.InteractionID,
 		CreateTime: ToProtoTime(f.CreateTime), CompleteTime: ToProtoTime(f.CompleteTime)}
 }
+
+// ToProtoSurveyLinkView is what a survey link's page may show of sv: no
+// personal data, since links get forwarded.
+func ToProtoSurveyLinkView(sv domain.Survey) *interactionv1.SurveyLinkView {
+	kind := interactionv1.SurveyKind_SURVEY_KIND_CSAT
+	if sv.Kind == domain.SurveyNPS {
+		kind = interactionv1.SurveyKind_SURVEY_KIND_NPS
+	}
+	out := &interactionv1.SurveyLinkView{Kind: kind}
+	if sv.Score != nil {
+		out.Score, out.Answered = int32(*sv.Score), true
+	}
+	return out
+}

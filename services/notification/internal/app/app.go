@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,11 +92,13 @@ func (s *Service) wake(tx domain.Tx) {
 }
 
 // unsubscribeURL makes the unsubscribe link of a customer on a channel.
-func (s *Service) unsubscribeURL(customerID string, ch domain.Channel) string {
+// The page's language rides along unsigned: it changes nothing but the
+// words of the page.
+func (s *Service) unsubscribeURL(customerID string, ch domain.Channel, locale string) string {
 	if s.opts.Signer == nil {
 		return ""
 	}
-	return s.opts.PublicURL + "/unsubscribe?token=" + s.opts.Signer.Token(customerID, ch)
+	return s.opts.PublicURL + "/unsubscribe?token=" + s.opts.Signer.Token(customerID, ch) + "&lang=" + url.QueryEscape(locale)
 }
 
 func (s *Service) templates(ctx context.Context) (*domain.TemplateSet, error) {

@@ -81,7 +81,7 @@ const (
 // itself name no one and stay; a channel's own (which may quote the
 // address) goes.
 func (m *Message) Erase() (queued bool) {
-	m.Address, m.Subject, m.Body = "", "", ""
+	m.Address, m.Subject, m.Body, m.HTMLBody, m.UnsubscribeURL = "", "", "", "", ""
 	if m.Status == StatusQueued {
 		m.Status = StatusFailed
 		m.FailureReason = ReasonErased

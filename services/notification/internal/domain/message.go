@@ -125,7 +125,12 @@ type Message struct {
 	Locale   string
 	Subject  string
 	Body     string
-	Status   Status
+	// HTMLBody is the email's HTML part, "" for text only.
+	HTMLBody string
+	// UnsubscribeURL is the one-click unsubscribe link of an email,
+	// sent in its List-Unsubscribe header; "" for none.
+	UnsubscribeURL string
+	Status         Status
 	// FailureReason says why a FAILED message failed.
 	FailureReason string
 	// StatusReason says why a message is SUPPRESSED, or why a QUEUED one
@@ -158,6 +163,11 @@ type Delivery struct {
 	Locale   string
 	Subject  string
 	Body     string
+	// HTMLBody, when set, goes with Body as an email's HTML part.
+	HTMLBody string
+	// UnsubscribeURL, when set, is an email's List-Unsubscribe link
+	// (RFC 2369, one-click per RFC 8058).
+	UnsubscribeURL string
 }
 
 // Delivery returns what the channel needs to deliver m.
@@ -172,6 +182,9 @@ func (m Message) Delivery() Delivery {
 		Locale:     m.Locale,
 		Subject:    m.Subject,
 		Body:       m.Body,
+		HTMLBody:   m.HTMLBody,
+
+		UnsubscribeURL: m.UnsubscribeURL,
 	}
 }
 
@@ -218,8 +231,9 @@ type Draft struct {
 	NotBefore      time.Time
 	IdempotencyKey string
 	CampaignID     string
-	// UnsubscribeURL makes the link for a channel.
-	UnsubscribeURL func(customerID string, ch Channel) string
+	// UnsubscribeURL makes the link for a channel; locale is the
+	// template locale the link's page should speak.
+	UnsubscribeURL func(customerID string, ch Channel, locale string) string
 }
 
 // NewMessage renders d on a channel the recipient's consents allow and
@@ -257,7 +271,13 @@ func NewMessage(d Draft, templates *TemplateSet, consents Consents, now time.Tim
 	}
 	if t, found := templates.Find(d.Kind.Name, textChannel, r.Locale); found {
 		m.Locale = t.Locale
-		m.Subject, m.Body, _ = t.Render(DraftVars(d, textChannel)) // saved templates were validated; rendering cannot fail
+		vars := DraftVars(d, textChannel)
+		// Saved templates were validated: rendering cannot fail.
+		m.Subject, m.Body, _ = t.Render(vars)
+		if textChannel == ChannelEmail {
+			m.HTMLBody, _ = t.RenderHTML(vars)
+			m.UnsubscribeURL = vars[VarUnsubscribeURL]
+		}
 	}
 	switch {
 	case ok:
@@ -291,7 +311,7 @@ func DraftVars(d Draft, ch Channel) Vars {
 	}
 	vars[VarName] = name
 	if d.UnsubscribeURL != nil && d.Recipient.CustomerID != "" {
-		vars[VarUnsubscribeURL] = d.UnsubscribeURL(d.Recipient.CustomerID, ch)
+		vars[VarUnsubscribeURL] = d.UnsubscribeURL(d.Recipient.CustomerID, ch, TemplateLocale(d.Recipient.Locale))
 	}
 	return vars
 }

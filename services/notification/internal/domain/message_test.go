@@ -69,7 +69,9 @@ func render(t *testing.T, kind string, ch domain.Channel, r domain.Recipient, va
 		t.Fatalf("no kind %s", kind)
 	}
 	return domain.NewMessage(domain.Draft{ID: "m1", Kind: k, Recipient: r, Vars: vars,
-		UnsubscribeURL: func(id string, ch domain.Channel) string { return "https://x.test/u/" + id + "/" + string(ch) }},
+		UnsubscribeURL: func(id string, ch domain.Channel, _ string) string {
+			return "https://x.test/u/" + id + "/" + string(ch)
+		}},
 		domain.NewTemplateSet(nil), nil, time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
 }
 

@@ -112,18 +112,25 @@ func TestCampaignLifecycle(t *testing.T) {
 
 func TestUnsubscribeToken(t *testing.T) {
 	t.Parallel()
-	s := domain.NewUnsubscribeSigner([]byte("secret"))
+	signer := func(key string) *domain.UnsubscribeSigner {
+		s, err := domain.NewUnsubscribeSigner([]byte(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := signer("secret")
 	id := "01890a5d-ac96-774b-bcce-b302099a8057"
 	tok := s.Token(id, domain.ChannelSMS)
 	gotID, ch, err := s.Verify(tok)
 	if err != nil || gotID != id || ch != domain.ChannelSMS {
 		t.Fatalf("Verify = %q, %q, %v", gotID, ch, err)
 	}
-	other := domain.NewUnsubscribeSigner([]byte("other"))
+	other := signer("other")
 	if _, _, err := other.Verify(tok); err == nil {
 		t.Error("a token verified under another key")
 	}
-	forged := domain.NewUnsubscribeSigner([]byte("secret")).Token("01890a5d-ac96-774b-bcce-b302099a8058", domain.ChannelSMS)
+	forged := signer("secret").Token("01890a5d-ac96-774b-bcce-b302099a8058", domain.ChannelSMS)
 	if _, _, err := s.Verify(tok[:len(tok)-2] + forged[len(forged)-2:]); err == nil {
 		t.Error("a tampered token verified")
 	}

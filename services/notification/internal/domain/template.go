@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -49,11 +50,14 @@ func TemplateLocale(locale string) string {
 // locale. Subject and Body refer to variables as {{name}}; nothing else is
 // interpreted, so a value can never run as template code.
 type Template struct {
-	Kind       string
-	Channel    Channel
-	Locale     string
-	Subject    string
-	Body       string
+	Kind    string
+	Channel Channel
+	Locale  string
+	Subject string
+	Body    string
+	// HTMLBody, for email only, is sent with Body as its text part
+	// (multipart/alternative); values are HTML-escaped into it.
+	HTMLBody   string
 	Builtin    bool
 	UpdateTime time.Time
 }
@@ -102,8 +106,14 @@ func (t Template) Validate() validation.Violations {
 	if len(t.Body) > 20000 {
 		v.Add("template.body", "must be at most 20000 bytes")
 	}
+	if t.HTMLBody != "" && t.Channel != ChannelEmail {
+		v.Add("template.html_body", "only email templates have an HTML body")
+	}
+	if len(t.HTMLBody) > 100000 {
+		v.Add("template.html_body", "must be at most 100000 bytes")
+	}
 	used := map[string]bool{}
-	for _, part := range []struct{ field, text string }{{"template.subject", t.Subject}, {"template.body", t.Body}} {
+	for _, part := range []struct{ field, text string }{{"template.subject", t.Subject}, {"template.body", t.Body}, {"template.html_body", t.HTMLBody}} {
 		names, err := variablesIn(part.text)
 		if err != nil {
 			v.Add(part.field, err.Error())
@@ -187,6 +197,23 @@ func (t Template) Render(vars Vars) (subject, body string, err error) {
 		return "", "", fmt.Errorf("render %s body: %w", t.Kind, err)
 	}
 	return subject, body, nil
+}
+
+// RenderHTML fills t's HTML body with vars, each HTML-escaped after the
+// same sanitizing as Render's, so a customer's name can never add markup
+// or script to a mail; "" when t has no HTML body.
+func (t Template) RenderHTML(vars Vars) (string, error) {
+	if t.HTMLBody == "" {
+		return "", nil
+	}
+	var sb strings.Builder
+	err := scanTemplate(t.HTMLBody, func(s string) { sb.WriteString(s) }, func(name string) {
+		sb.WriteString(html.EscapeString(sanitize(vars[name], false)))
+	})
+	if err != nil {
+		return "", fmt.Errorf("render %s html body: %w", t.Kind, err)
+	}
+	return sb.String(), nil
 }
 
 func render(text string, vars Vars, singleLine bool) (string, error) {

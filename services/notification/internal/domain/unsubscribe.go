@@ -1,57 +1,46 @@
 package domain
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"strings"
+
+	"github.com/guanxi-crm/guanxi/platform/linksign"
 )
 
 // ErrBadToken means an unsubscribe token was not made by this service.
 var ErrBadToken = errors.New("invalid unsubscribe token")
 
+// unsubscribePurpose separates unsubscribe tokens from every other link
+// signed with the same key.
+const unsubscribePurpose = "unsubscribe"
+
 // UnsubscribeSigner makes and checks the tokens of unsubscribe links, so a
 // link opts out exactly the customer and channel it was sent to, and
 // nobody can forge one for someone else.
 type UnsubscribeSigner struct {
-	key []byte
+	signer *linksign.Signer
 }
 
 // NewUnsubscribeSigner returns a signer with secret key.
-func NewUnsubscribeSigner(key []byte) *UnsubscribeSigner {
-	return &UnsubscribeSigner{key: key}
+func NewUnsubscribeSigner(key []byte) (*UnsubscribeSigner, error) {
+	s, err := linksign.New(key)
+	if err != nil {
+		return nil, err
+	}
+	return &UnsubscribeSigner{signer: s}, nil
 }
 
 // Token returns the token for customerID on ch.
 func (s *UnsubscribeSigner) Token(customerID string, ch Channel) string {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(customerID + "|" + string(ch)))
-	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
-}
-
-func (s *UnsubscribeSigner) mac(payload string) []byte {
-	h := hmac.New(sha256.New, s.key)
-	h.Write([]byte("unsubscribe|" + payload))
-	return h.Sum(nil)[:18]
+	// Ids and channels never hold '|', so signing cannot fail.
+	tok, _ := s.signer.Sign(unsubscribePurpose, customerID, string(ch))
+	return tok
 }
 
 // Verify returns the customer and channel of a token it made.
 func (s *UnsubscribeSigner) Verify(token string) (customerID string, ch Channel, err error) {
-	payload, sig, ok := strings.Cut(token, ".")
-	if !ok {
+	f, err := s.signer.Verify(unsubscribePurpose, token, 2)
+	if err != nil || !isID(f[0]) || !Channel(f[1]).Valid() {
 		return "", "", ErrBadToken
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac(payload)) {
-		return "", "", ErrBadToken
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return "", "", ErrBadToken
-	}
-	id, channel, ok := strings.Cut(string(raw), "|")
-	if !ok || !isID(id) || !Channel(channel).Valid() {
-		return "", "", ErrBadToken
-	}
-	return id, Channel(channel), nil
+	return f[0], Channel(f[1]), nil
 }

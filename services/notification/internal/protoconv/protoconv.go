@@ -108,7 +108,7 @@ func ToProtoTemplate(t domain.Template) *notificationv1.Template {
 	kind, _ := domain.LookupKind(t.Kind)
 	out := &notificationv1.Template{
 		Kind: t.Kind, Channel: ToProtoChannel(t.Channel), Locale: t.Locale, Subject: t.Subject, Body: t.Body,
-		Builtin: t.Builtin, Variables: kind.Variables, Purpose: string(kind.Purpose),
+		Builtin: t.Builtin, Variables: kind.Variables, Purpose: string(kind.Purpose), HtmlBody: t.HTMLBody,
 	}
 	if !t.UpdateTime.IsZero() {
 		out.UpdateTime = timestamppb.New(t.UpdateTime)

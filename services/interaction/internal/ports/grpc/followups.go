@@ -48,6 +48,24 @@ func (s *Server) AnswerSurvey(ctx context.Context, req *interactionv1.AnswerSurv
 	return &interactionv1.AnswerSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.app.SurveyURL(sv.ID))}, nil
 }
 
+// GetSurveyByLink returns what a survey link's page shows.
+func (s *Server) GetSurveyByLink(ctx context.Context, req *interactionv1.GetSurveyByLinkRequest) (*interactionv1.GetSurveyByLinkResponse, error) {
+	sv, err := s.app.SurveyByLink(ctx, req.GetToken())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &interactionv1.GetSurveyByLinkResponse{Survey: protoconv.ToProtoSurveyLinkView(sv)}, nil
+}
+
+// AnswerSurveyByLink records an answer given through a survey link.
+func (s *Server) AnswerSurveyByLink(ctx context.Context, req *interactionv1.AnswerSurveyByLinkRequest) (*interactionv1.AnswerSurveyByLinkResponse, error) {
+	sv, err := s.app.AnswerSurveyByLink(ctx, req.GetToken(), int(req.GetScore()), req.GetComment())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &interactionv1.AnswerSurveyByLinkResponse{Survey: protoconv.ToProtoSurveyLinkView(sv)}, nil
+}
+
 // GetSurveyStats aggregates answers.
 func (s *Server) GetSurveyStats(ctx context.Context, req *interactionv1.GetSurveyStatsRequest) (*interactionv1.GetSurveyStatsResponse, error) {
 	var v validation.Violations

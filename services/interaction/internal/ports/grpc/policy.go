@@ -32,12 +32,15 @@ var Policy = auth.Policy{
 	interactionv1.InteractionService_CreateSurvey_FullMethodName:           auth.Allow(auth.Manager),
 	interactionv1.InteractionService_GetSurvey_FullMethodName:              auth.Allow(auth.Readers...),
 	interactionv1.InteractionService_AnswerSurvey_FullMethodName:           auth.Allow(auth.Feeders...),
-	interactionv1.InteractionService_GetSurveyStats_FullMethodName:         auth.Allow(auth.Readers...),
-	interactionv1.InteractionService_CreateFollowupRule_FullMethodName:     auth.Allow(auth.Manager),
-	interactionv1.InteractionService_ListFollowupRules_FullMethodName:      auth.Allow(auth.Readers...),
-	interactionv1.InteractionService_CreateFollowup_FullMethodName:         auth.Allow(auth.Staff...),
-	interactionv1.InteractionService_ListFollowups_FullMethodName:          auth.Allow(auth.Readers...),
-	interactionv1.InteractionService_CompleteFollowup_FullMethodName:       auth.Allow(auth.Staff...),
+	// A survey link's signature is its credential (see app.SurveyURL).
+	interactionv1.InteractionService_GetSurveyByLink_FullMethodName:    auth.Public(),
+	interactionv1.InteractionService_AnswerSurveyByLink_FullMethodName: auth.Public(),
+	interactionv1.InteractionService_GetSurveyStats_FullMethodName:     auth.Allow(auth.Readers...),
+	interactionv1.InteractionService_CreateFollowupRule_FullMethodName: auth.Allow(auth.Manager),
+	interactionv1.InteractionService_ListFollowupRules_FullMethodName:  auth.Allow(auth.Readers...),
+	interactionv1.InteractionService_CreateFollowup_FullMethodName:     auth.Allow(auth.Staff...),
+	interactionv1.InteractionService_ListFollowups_FullMethodName:      auth.Allow(auth.Readers...),
+	interactionv1.InteractionService_CompleteFollowup_FullMethodName:   auth.Allow(auth.Staff...),
 }
 
 // ownFilter narrows filter, for an agent or a manager, to the records

@@ -179,9 +179,9 @@ func (t *Tx) LockMessages(ctx context.Context, customerID string) ([]domain.Mess
 // SaveErased writes what Message.Erase changed. Erase leaves no message
 // queued, so none keeps a dispatcher's claim.
 func (t *Tx) SaveErased(ctx context.Context, m domain.Message) error {
-	_, err := t.tx.Exec(ctx, `UPDATE messages SET address = ?, subject = ?, body = ?, status = ?, failure_reason = ?,
-		status_reason = ?, claimed_until = 0 WHERE id = ?`,
-		m.Address, m.Subject, m.Body, string(m.Status), m.FailureReason, m.StatusReason, m.ID)
+	_, err := t.tx.Exec(ctx, `UPDATE messages SET address = ?, subject = ?, body = ?, html_body = ?, unsubscribe_url = ?, status = ?,
+		failure_reason = ?, status_reason = ?, claimed_until = 0 WHERE id = ?`,
+		m.Address, m.Subject, m.Body, m.HTMLBody, m.UnsubscribeURL, string(m.Status), m.FailureReason, m.StatusReason, m.ID)
 	if err != nil {
 		return fmt.Errorf("save erased message: %w", err)
 	}

@@ -139,9 +139,10 @@ func (t *Tx) SaveMember(ctx context.Context, customerID, programID, tierCode, ti
 
 // SaveTemplate upserts a template.
 func (t *Tx) SaveTemplate(ctx context.Context, tpl domain.Template) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO templates (kind, channel, locale, subject, body, update_time) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (kind, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body, update_time = excluded.update_time`,
-		tpl.Kind, string(tpl.Channel), tpl.Locale, tpl.Subject, tpl.Body, tpl.UpdateTime.UnixMicro())
+	_, err := t.tx.Exec(ctx, `INSERT INTO templates (kind, channel, locale, subject, body, html_body, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (kind, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body, html_body = excluded.html_body,
+		update_time = excluded.update_time`,
+		tpl.Kind, string(tpl.Channel), tpl.Locale, tpl.Subject, tpl.Body, tpl.HTMLBody, tpl.UpdateTime.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("save template: %w", err)
 	}
@@ -156,10 +157,10 @@ func (s *Store) SavedTemplates(ctx context.Context) ([]domain.Template, error) {
 			ch string
 			at int64
 		)
-		err := s.Scan(&t.Kind, &ch, &t.Locale, &t.Subject, &t.Body, &at)
+		err := s.Scan(&t.Kind, &ch, &t.Locale, &t.Subject, &t.Body, &t.HTMLBody, &at)
 		t.Channel, t.UpdateTime = domain.Channel(ch), sqldb.FromMicros(at)
 		return t, err
-	}, `SELECT kind, channel, locale, subject, body, update_time FROM templates ORDER BY kind, channel, locale`)
+	}, `SELECT kind, channel, locale, subject, body, html_body, update_time FROM templates ORDER BY kind, channel, locale`)
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}

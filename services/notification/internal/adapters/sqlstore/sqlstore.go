@@ -41,7 +41,8 @@ func New(db *sqldb.DB, publisher Publisher) *Store {
 func (s *Store) DB() *sqldb.DB { return s.db }
 
 const messageColumns = `id, customer_id, agent_id, campaign_id, channel, address, template, locale, subject, body, status,
-	failure_reason, status_reason, create_time, send_time, not_before, time_zone, idempotency_key, attempts, dead_letter`
+	failure_reason, status_reason, create_time, send_time, not_before, time_zone, idempotency_key, attempts, dead_letter,
+	html_body, unsubscribe_url`
 
 var messageColumnList = strings.Fields(strings.ReplaceAll(messageColumns, ",", " "))
 
@@ -194,7 +195,7 @@ func messageRow(m domain.Message) []any {
 	}
 	return []any{m.ID, m.CustomerID, m.AgentID, m.CampaignID, string(m.Channel), m.Address, m.Template, m.Locale,
 		m.Subject, m.Body, string(m.Status), m.FailureReason, m.StatusReason, sqldb.Micros(m.CreateTime), sendTime,
-		sqldb.Micros(m.NotBefore), m.TimeZone, key, m.Attempts, dead}
+		sqldb.Micros(m.NotBefore), m.TimeZone, key, m.Attempts, dead, m.HTMLBody, m.UnsubscribeURL}
 }
 
 // CreateMessage inserts m unless its idempotency key is taken.
@@ -383,7 +384,7 @@ func scanMessages(rows *sql.Rows) ([]domain.Message, error) {
 		)
 		if err := rows.Scan(&m.ID, &m.CustomerID, &m.AgentID, &m.CampaignID, &channel, &m.Address, &m.Template, &m.Locale,
 			&m.Subject, &m.Body, &status, &m.FailureReason, &m.StatusReason, &createTime, &sendTime, &notBefore,
-			&m.TimeZone, &key, &m.Attempts, &dead); err != nil {
+			&m.TimeZone, &key, &m.Attempts, &dead, &m.HTMLBody, &m.UnsubscribeURL); err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
 		m.Channel = domain.Channel(channel)

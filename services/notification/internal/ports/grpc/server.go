@@ -104,6 +104,7 @@ func (s *Server) SaveTemplate(ctx context.Context, req *notificationv1.SaveTempl
 	t := req.GetTemplate()
 	saved, err := s.svc.SaveTemplate(ctx, domain.Template{
 		Kind: t.GetKind(), Channel: protoconv.ToDomainChannel(t.GetChannel()), Locale: t.GetLocale(), Subject: t.GetSubject(), Body: t.GetBody(),
+		HTMLBody: t.GetHtmlBody(),
 	})
 	if err != nil {
 		return nil, toStatus(err)
