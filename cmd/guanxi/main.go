@@ -113,7 +113,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	logger := logging.New(logOut, "guanxi-dev", level)
 
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi", OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")})
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi"})
 	if err != nil {
 		return err
 	}
