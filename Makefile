@@ -17,6 +17,11 @@ GRPCURL_VERSION            := v1.9.4
 
 GO_TEST_FLAGS ?= -p 2 -count=1 -timeout 20m
 
+# VERSION is the release the binaries report (platform/version.Version):
+# the git tag, or the commit for untagged builds.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+LDFLAGS := -X github.com/guanxi-crm/guanxi/platform/version.Version=$(VERSION)
+
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,13 +29,13 @@ help: ## Show this help.
 .PHONY: run
 run: ## Run the whole suite in one process (embedded NATS + SQLite): guanxi dev. ARGS="-http-port 8081" passes flags.
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/guanxi ./cmd/guanxi
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/guanxi ./cmd/guanxi
 	$(BIN)/guanxi dev $(ARGS)
 
 .PHONY: build
 build: ## Build every binary into bin/.
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ ./cmd/guanxi ./gateway/cmd/gateway \
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/guanxi ./gateway/cmd/gateway \
 		./services/customer/cmd/customer ./services/interaction/cmd/interaction \
 		./services/loyalty/cmd/loyalty ./services/segmentation/cmd/segmentation \
 		./services/notification/cmd/notification ./services/access/cmd/access

@@ -243,9 +243,14 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	// The unsubscribe link a customer follows carries no token: the
 	// notification service checks the link's own signature. Trading an
 	// API key for a token needs only the key.
-	mux.Handle("POST /v1/unsubscribe", api)
-	mux.Handle("POST /v1/apiKeys:exchange", api)
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	for _, p := range publicRoutes {
+		mux.Handle(p.method+" "+p.path, api)
+	}
+	doc, err := openAPIDocument(openAPI)
+	if err != nil {
+		return nil, err
+	}
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI(doc))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -268,11 +273,6 @@ func incomingHeader(key string) (string, bool) {
 		return strings.ToLower(k), true
 	}
 	return runtime.DefaultHeaderMatcher(key)
-}
-
-func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openAPI)
 }
 
 func limitBody(next http.Handler, max int64) http.Handler {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/version"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
@@ -238,5 +240,50 @@ func TestGatewayCORS(t *testing.T) {
 		http.Header{"Origin": {"https://crm.example.com"}, "Content-Type": {"application/json"}})
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" {
 		t.Fatalf("request from a listed origin: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestOpenAPIDocument: /openapi.json names the API and its release, and
+// declares the two ways to authenticate, with the public routes open.
+func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	base := startGateway(t)
+	code, body := request(t, "GET", base+"/openapi.json", "", http.Header{"Authorization": {""}})
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	var doc struct {
+		Info struct {
+			Title   string `json:"title"`
+			Version string `json:"version"`
+		} `json:"info"`
+		SecurityDefinitions map[string]struct {
+			Type string `json:"type"`
+			In   string `json:"in"`
+			Name string `json:"name"`
+		} `json:"securityDefinitions"`
+		Security []map[string][]string                            `json:"security"`
+		Paths    map[string]map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.Title != "guanxi REST API" || doc.Info.Version != version.Version {
+		t.Errorf("info: title %q version %q; want guanxi REST API and %q", doc.Info.Title, doc.Info.Version, version.Version)
+	}
+	for _, scheme := range []string{"Bearer", "ApiKey"} {
+		d, ok := doc.SecurityDefinitions[scheme]
+		if !ok || d.Type != "apiKey" || d.In != "header" || d.Name != "Authorization" {
+			t.Errorf("security scheme %s: %+v (present %v)", scheme, d, ok)
+		}
+	}
+	if len(doc.Security) != 2 {
+		t.Errorf("document security %v, want Bearer or ApiKey", doc.Security)
+	}
+	if sec := string(doc.Paths["/v1/unsubscribe"]["post"]["security"]); sec != "[]" {
+		t.Errorf("POST /v1/unsubscribe security %q, want [] (public)", sec)
+	}
+	if _, set := doc.Paths["/v1/customers"]["post"]["security"]; set {
+		t.Error("POST /v1/customers overrides the document's security")
 	}
 }
