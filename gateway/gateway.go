@@ -42,8 +42,10 @@ type Config struct {
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
 	NotificationAddr string `env:"NOTIFICATION_ADDR" envDefault:"127.0.0.1:7105"`
 	AccessAddr       string `env:"ACCESS_ADDR" envDefault:"127.0.0.1:7106"`
-	// MaxBodyBytes caps request bodies so one client cannot exhaust memory.
-	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// MaxBodyBytes caps request bodies so one client cannot exhaust memory;
+	// a larger body is answered 413. The default (DefaultMaxBodyBytes,
+	// 8 MiB) fits the largest ingest batch.
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"8388608"`
 	// RateLimit is how many requests a second each caller may make through
 	// the REST edge, RateBurst how many at once (default: one second's
 	// worth); beyond it a request gets 429 with Retry-After. 0 leaves
@@ -273,11 +275,4 @@ func incomingHeader(key string) (string, bool) {
 		return strings.ToLower(k), true
 	}
 	return runtime.DefaultHeaderMatcher(key)
-}
-
-func limitBody(next http.Handler, max int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		next.ServeHTTP(w, r)
-	})
 }

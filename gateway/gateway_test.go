@@ -175,7 +175,7 @@ func TestGateway(t *testing.T) {
 		{"service down is 503", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f/loyaltyAccount", "",
 			nil, 503, `"code":14`, ""},
 		{"body over the limit is refused", "POST", "/v1/customers", `{"displayName":"` + strings.Repeat("a", 2048) + `"}`,
-			nil, 400, "too large", ""},
+			nil, 413, "too large", ""},
 		{"unknown route", "GET", "/v2/anything", "", nil, 404, "no route", ""},
 		{"not ready while services are down", "GET", "/readyz", "", nil, 503, `"customer":"SERVING"`, ""},
 		{"alive", "GET", "/healthz", "", nil, 200, `"ok"`, ""},
@@ -194,6 +194,29 @@ func TestGateway(t *testing.T) {
 				t.Errorf("body %s leaks %s", body, tc.wantNotIn)
 			}
 		})
+	}
+}
+
+// TestGatewayBodyTooLargeWithoutLength: a body sent in chunks, with no
+// declared length, that runs past the cap is 413 as well, not the 400 of a
+// malformed body.
+func TestGatewayBodyTooLargeWithoutLength(t *testing.T) {
+	t.Parallel()
+	base := startGateway(t)
+	body := `{"displayName":"` + strings.Repeat("a", 2048) + `"}`
+	req, err := http.NewRequest("POST", base+"/v1/customers", io.MultiReader(strings.NewReader(body))) // no ContentLength
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testinfra.Token(t, testAuth, auth.Identity{Subject: "tester"}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "at most 1024 bytes") {
+		t.Fatalf("chunked body over the cap: %d %s, want 413", resp.StatusCode, b)
 	}
 }
 
