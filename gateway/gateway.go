@@ -46,6 +46,15 @@ type Config struct {
 	// a larger body is answered 413. The default (DefaultMaxBodyBytes,
 	// 8 MiB) fits the largest ingest batch.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"8388608"`
+	// CallTimeout is how long a REST request may wait for the service it
+	// calls; past it the answer is 504 and the edge logs the RPC and how
+	// long it ran. Long work (refits, recomputes, schedule runs) returns an
+	// operation at once and is polled, so it needs no long deadline.
+	CallTimeout time.Duration `env:"CALL_TIMEOUT" envDefault:"30s"`
+	// CallTimeouts overrides CallTimeout per RPC, comma-separated
+	// "package.Service/Method:duration" pairs, e.g.
+	// "guanxi.interaction.v1.InteractionService/BatchIngestEvents:2m".
+	CallTimeouts map[string]time.Duration `env:"CALL_TIMEOUTS"`
 	// RateLimit is how many requests a second each caller may make through
 	// the REST edge, RateBurst how many at once (default: one second's
 	// worth); beyond it a request gets 429 with Retry-After. 0 leaves
@@ -173,7 +182,7 @@ func dialBackends(cfg Config) (backendSet, error) {
 	}
 	var set backendSet
 	for _, t := range targets {
-		conn, err := grpcclient.Dial(t.addr)
+		conn, err := grpcclient.DialWith(t.addr, cfg.deadlines())
 		if err != nil {
 			set.close()
 			return nil, fmt.Errorf("dial %s at %s: %w", t.name, t.addr, err)
@@ -181,6 +190,16 @@ func dialBackends(cfg Config) (backendSet, error) {
 		set = append(set, backend{name: t.name, conn: conn})
 	}
 	return set, nil
+}
+
+// deadlines are the deadlines of the edge's calls: CallTimeout, and
+// CallTimeouts by full method name (the leading slash is optional).
+func (c Config) deadlines() grpcclient.Deadlines {
+	d := grpcclient.Deadlines{Default: c.CallTimeout, Methods: map[string]time.Duration{}}
+	for method, timeout := range c.CallTimeouts {
+		d.Methods["/"+strings.TrimPrefix(strings.TrimSpace(method), "/")] = timeout
+	}
+	return d
 }
 
 func (s backendSet) conn(name string) *grpc.ClientConn {
@@ -215,6 +234,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 		}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(errorHandler(logger)),
+		runtime.WithMetadata(noteRoute),
 	)
 	registrations := []struct {
 		name     string
@@ -260,7 +280,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
 	})
-	return otelhttp.NewHandler(allowCORS(mux, cfg.CORSOrigins), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+	return otelhttp.NewHandler(logRequests(allowCORS(mux, cfg.CORSOrigins), logger), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
 	})), nil
 }

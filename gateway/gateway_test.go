@@ -70,6 +70,13 @@ func (f fakeAccess) ExchangeApiKey(_ context.Context, req *accessv1.ExchangeApiK
 	return &accessv1.ExchangeApiKeyResponse{Token: token, ExpireTime: timestamppb.New(time.Now().Add(5 * time.Minute))}, nil
 }
 
+// ListCustomers is slow: it answers only when the call's deadline cuts it
+// off.
+func (fakeCustomers) ListCustomers(ctx context.Context, _ *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
+	<-ctx.Done()
+	return nil, status.FromContextError(ctx.Err()).Err()
+}
+
 func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
 	return nil, errors.New("select from customers: connection refused to db-secret-host")
 }
@@ -88,7 +95,13 @@ var keyTrades atomic.Int64
 // startGatewayWith is startGateway with the configuration changed by set.
 func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return startGatewayLogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)), set)
+}
+
+// startGatewayLogging is startGatewayWith logging to logger (the gateway's
+// and the fake services').
+func startGatewayLogging(t *testing.T, logger *slog.Logger, set func(*gateway.Config)) string {
+	t.Helper()
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

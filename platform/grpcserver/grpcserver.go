@@ -1,6 +1,7 @@
 // Package grpcserver builds the gRPC server every guanxi service runs:
-// tracing, panic recovery, an error safety net that never leaks internal
-// detail, the health service, reflection, and graceful shutdown.
+// tracing, a log line per call, panic recovery, an error safety net that
+// never leaks internal detail, the health service, reflection, and
+// graceful shutdown.
 package grpcserver
 
 import (
@@ -61,8 +62,10 @@ func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
 	s := &Server{Health: health.NewServer(), logger: logger}
 	all := append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryRecover),
-		grpc.ChainStreamInterceptor(s.streamErrors, s.streamRecover),
+		// The log line goes outermost, so it records the code the caller
+		// gets and the time of the whole call.
+		grpc.ChainUnaryInterceptor(s.unaryLog, s.unaryErrors, s.unaryRecover),
+		grpc.ChainStreamInterceptor(s.streamLog, s.streamErrors, s.streamRecover),
 		// Calls run on long-lived workers while one is free: a goroutine
 		// per call grew its stack again on every call that reached the
 		// database, a few percent of a busy service's CPU.
