@@ -98,3 +98,18 @@ func TestRequestLogAndDeadlines(t *testing.T) {
 		t.Errorf("the logs carry the query's or body's name:\n%s", logs)
 	}
 }
+
+// TestCallTimeoutsFromEnvironment: the edge's deadlines are read from
+// GUANXI_GATEWAY_CALL_TIMEOUT and, per RPC, GUANXI_GATEWAY_CALL_TIMEOUTS.
+func TestCallTimeoutsFromEnvironment(t *testing.T) {
+	t.Setenv("GUANXI_GATEWAY_CALL_TIMEOUT", "45s")
+	t.Setenv("GUANXI_GATEWAY_CALL_TIMEOUTS", "guanxi.customer.v1.CustomerService/ListCustomers:2m,/guanxi.x.v1.X/Y:1s")
+	cfg, err := gateway.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CallTimeout != 45*time.Second || cfg.CallTimeouts["guanxi.customer.v1.CustomerService/ListCustomers"] != 2*time.Minute ||
+		cfg.CallTimeouts["/guanxi.x.v1.X/Y"] != time.Second {
+		t.Errorf("deadlines = %v, %v", cfg.CallTimeout, cfg.CallTimeouts)
+	}
+}
