@@ -17,8 +17,9 @@ GRPCURL_VERSION            := v1.9.4
 
 GO_TEST_FLAGS ?= -p 2 -count=1 -timeout 20m
 
-# The release every binary reports (guanxi version): the git tag or commit.
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION is the release the binaries report (platform/version.Version):
+# the git tag, or the commit for untagged builds.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 LDFLAGS := -X github.com/guanxi-crm/guanxi/platform/version.Version=$(VERSION)
 
 .PHONY: help
@@ -103,10 +104,6 @@ proto: tools ## Fetch third-party protos, lint, and regenerate Go, gateway and O
 .PHONY: proto-check
 proto-check: proto ## Fail when the committed generated code is not what `make proto` makes.
 	@git diff --exit-code -- proto gateway/openapi || (echo "generated code is stale: run make proto and commit"; exit 1)
-
-.PHONY: config-doc
-config-doc: ## Regenerate docs/configuration.md from the configuration structs (a test fails while it is stale).
-	go run ./cmd/guanxi config-doc -o docs/configuration.md
 
 .PHONY: tidy
 tidy: ## go mod tidy every module.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/logging"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 )
 
@@ -70,6 +71,7 @@ func authenticate(next http.Handler, v *auth.Verifier, keys *keyExchange, logger
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"code": 16, "message": "a valid bearer token or API key is required"})
 			return
 		}
+		logging.NoteSubject(r.Context(), id.Subject) // for the request's log line
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, id.Subject)))
 	})
 }

@@ -42,8 +42,19 @@ type Config struct {
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
 	NotificationAddr string `env:"NOTIFICATION_ADDR" envDefault:"127.0.0.1:7105"`
 	AccessAddr       string `env:"ACCESS_ADDR" envDefault:"127.0.0.1:7106"`
-	// MaxBodyBytes caps request bodies so one client cannot exhaust memory.
-	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// MaxBodyBytes caps request bodies so one client cannot exhaust memory;
+	// a larger body is answered 413. The default (DefaultMaxBodyBytes,
+	// 8 MiB) fits the largest ingest batch.
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"8388608"`
+	// CallTimeout is how long a REST request may wait for the service it
+	// calls; past it the answer is 504 and the edge logs the RPC and how
+	// long it ran. Long work (refits, recomputes, schedule runs) returns an
+	// operation at once and is polled, so it needs no long deadline.
+	CallTimeout time.Duration `env:"CALL_TIMEOUT" envDefault:"30s"`
+	// CallTimeouts overrides CallTimeout per RPC, comma-separated
+	// "package.Service/Method:duration" pairs, e.g.
+	// "guanxi.interaction.v1.InteractionService/BatchIngestEvents:2m".
+	CallTimeouts map[string]time.Duration `env:"CALL_TIMEOUTS"`
 	// RateLimit is how many requests a second each caller may make through
 	// the REST edge, RateBurst how many at once (default: one second's
 	// worth); beyond it a request gets 429 with Retry-After. 0 leaves
@@ -171,7 +182,7 @@ func dialBackends(cfg Config) (backendSet, error) {
 	}
 	var set backendSet
 	for _, t := range targets {
-		conn, err := grpcclient.Dial(t.addr)
+		conn, err := grpcclient.DialWith(t.addr, cfg.deadlines())
 		if err != nil {
 			set.close()
 			return nil, fmt.Errorf("dial %s at %s: %w", t.name, t.addr, err)
@@ -179,6 +190,16 @@ func dialBackends(cfg Config) (backendSet, error) {
 		set = append(set, backend{name: t.name, conn: conn})
 	}
 	return set, nil
+}
+
+// deadlines are the deadlines of the edge's calls: CallTimeout, and
+// CallTimeouts by full method name (the leading slash is optional).
+func (c Config) deadlines() grpcclient.Deadlines {
+	d := grpcclient.Deadlines{Default: c.CallTimeout, Methods: map[string]time.Duration{}}
+	for method, timeout := range c.CallTimeouts {
+		d.Methods["/"+strings.TrimPrefix(strings.TrimSpace(method), "/")] = timeout
+	}
+	return d
 }
 
 func (s backendSet) conn(name string) *grpc.ClientConn {
@@ -213,6 +234,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 		}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(errorHandler(logger)),
+		runtime.WithMetadata(noteRoute),
 	)
 	registrations := []struct {
 		name     string
@@ -246,12 +268,17 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	// The unsubscribe link a customer follows carries no token: the
 	// notification service checks the link's own signature. Trading an
 	// API key for a token needs only the key.
-	mux.Handle("POST /v1/unsubscribe", api)
-	mux.Handle("POST /v1/apiKeys:exchange", api)
+	for _, p := range publicRoutes {
+		mux.Handle(p.method+" "+p.path, api)
+	}
 	// The pages behind the links in customers' messages (unsubscribe,
 	// survey answer): no token, each link's signature is its credential.
 	registerLinkPages(mux, backends, logger)
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	doc, err := openAPIDocument(openAPI)
+	if err != nil {
+		return nil, err
+	}
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI(doc))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -259,7 +286,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
 	})
-	return otelhttp.NewHandler(allowCORS(mux, cfg.CORSOrigins), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+	return otelhttp.NewHandler(logRequests(allowCORS(mux, cfg.CORSOrigins), logger), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
 	})), nil
 }
@@ -274,16 +301,4 @@ func incomingHeader(key string) (string, bool) {
 		return strings.ToLower(k), true
 	}
 	return runtime.DefaultHeaderMatcher(key)
-}
-
-func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openAPI)
-}
-
-func limitBody(next http.Handler, max int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		next.ServeHTTP(w, r)
-	})
 }

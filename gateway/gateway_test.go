@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/version"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
@@ -68,6 +70,13 @@ func (f fakeAccess) ExchangeApiKey(_ context.Context, req *accessv1.ExchangeApiK
 	return &accessv1.ExchangeApiKeyResponse{Token: token, ExpireTime: timestamppb.New(time.Now().Add(5 * time.Minute))}, nil
 }
 
+// ListCustomers is slow: it answers only when the call's deadline cuts it
+// off.
+func (fakeCustomers) ListCustomers(ctx context.Context, _ *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
+	<-ctx.Done()
+	return nil, status.FromContextError(ctx.Err()).Err()
+}
+
 func (fakeCustomers) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
 	return nil, errors.New("select from customers: connection refused to db-secret-host")
 }
@@ -86,7 +95,13 @@ var keyTrades atomic.Int64
 // startGatewayWith is startGateway with the configuration changed by set.
 func startGatewayWith(t *testing.T, set func(*gateway.Config)) string {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return startGatewayLogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)), set)
+}
+
+// startGatewayLogging is startGatewayWith logging to logger (the gateway's
+// and the fake services').
+func startGatewayLogging(t *testing.T, logger *slog.Logger, set func(*gateway.Config)) string {
+	t.Helper()
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +188,7 @@ func TestGateway(t *testing.T) {
 		{"service down is 503", "GET", "/v1/customers/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f/loyaltyAccount", "",
 			nil, 503, `"code":14`, ""},
 		{"body over the limit is refused", "POST", "/v1/customers", `{"displayName":"` + strings.Repeat("a", 2048) + `"}`,
-			nil, 400, "too large", ""},
+			nil, 413, "too large", ""},
 		{"unknown route", "GET", "/v2/anything", "", nil, 404, "no route", ""},
 		{"not ready while services are down", "GET", "/readyz", "", nil, 503, `"customer":"SERVING"`, ""},
 		{"alive", "GET", "/healthz", "", nil, 200, `"ok"`, ""},
@@ -192,6 +207,29 @@ func TestGateway(t *testing.T) {
 				t.Errorf("body %s leaks %s", body, tc.wantNotIn)
 			}
 		})
+	}
+}
+
+// TestGatewayBodyTooLargeWithoutLength: a body sent in chunks, with no
+// declared length, that runs past the cap is 413 as well, not the 400 of a
+// malformed body.
+func TestGatewayBodyTooLargeWithoutLength(t *testing.T) {
+	t.Parallel()
+	base := startGateway(t)
+	body := `{"displayName":"` + strings.Repeat("a", 2048) + `"}`
+	req, err := http.NewRequest("POST", base+"/v1/customers", io.MultiReader(strings.NewReader(body))) // no ContentLength
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testinfra.Token(t, testAuth, auth.Identity{Subject: "tester"}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "at most 1024 bytes") {
+		t.Fatalf("chunked body over the cap: %d %s, want 413", resp.StatusCode, b)
 	}
 }
 
@@ -238,5 +276,50 @@ func TestGatewayCORS(t *testing.T) {
 		http.Header{"Origin": {"https://crm.example.com"}, "Content-Type": {"application/json"}})
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" {
 		t.Fatalf("request from a listed origin: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestOpenAPIDocument: /openapi.json names the API and its release, and
+// declares the two ways to authenticate, with the public routes open.
+func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	base := startGateway(t)
+	code, body := request(t, "GET", base+"/openapi.json", "", http.Header{"Authorization": {""}})
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	var doc struct {
+		Info struct {
+			Title   string `json:"title"`
+			Version string `json:"version"`
+		} `json:"info"`
+		SecurityDefinitions map[string]struct {
+			Type string `json:"type"`
+			In   string `json:"in"`
+			Name string `json:"name"`
+		} `json:"securityDefinitions"`
+		Security []map[string][]string                            `json:"security"`
+		Paths    map[string]map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.Title != "guanxi REST API" || doc.Info.Version != version.Version {
+		t.Errorf("info: title %q version %q; want guanxi REST API and %q", doc.Info.Title, doc.Info.Version, version.Version)
+	}
+	for _, scheme := range []string{"Bearer", "ApiKey"} {
+		d, ok := doc.SecurityDefinitions[scheme]
+		if !ok || d.Type != "apiKey" || d.In != "header" || d.Name != "Authorization" {
+			t.Errorf("security scheme %s: %+v (present %v)", scheme, d, ok)
+		}
+	}
+	if len(doc.Security) != 2 {
+		t.Errorf("document security %v, want Bearer or ApiKey", doc.Security)
+	}
+	if sec := string(doc.Paths["/v1/unsubscribe"]["post"]["security"]); sec != "[]" {
+		t.Errorf("POST /v1/unsubscribe security %q, want [] (public)", sec)
+	}
+	if _, set := doc.Paths["/v1/customers"]["post"]["security"]; set {
+		t.Error("POST /v1/customers overrides the document's security")
 	}
 }

@@ -43,6 +43,10 @@ func readiness(backends backendSet) http.Handler {
 // the ones that are the server's fault.
 func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		if max, over := bodyTooLarge(r); over {
+			writeBodyTooLarge(w, max)
+			return
+		}
 		switch status.Code(err) {
 		case codes.Internal, codes.Unknown, codes.DataLoss:
 			logger.ErrorContext(ctx, "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("code", status.Code(err).String()))

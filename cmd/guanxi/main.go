@@ -148,7 +148,7 @@ docs/configuration.md); addresses, databases and NATS come from these flags.
 	}
 	logger := logging.New(logOut, "guanxi-dev", level)
 
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi", OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")})
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi"})
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func runConfigDoc(args []string, stdout, stderr io.Writer) error {
 // recorded, so a bug report names what was run.
 func versionLine() string {
 	v := version.Version
-	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+	if info, ok := debug.ReadBuildInfo(); ok && v == version.Dev {
 		var rev, modified string
 		for _, s := range info.Settings {
 			switch s.Key {

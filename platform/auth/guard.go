@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/logging"
 )
 
 // Rule says who may call one RPC: a caller holding one of Roles (admins
@@ -143,6 +145,7 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 		g.logger.InfoContext(ctx, "call refused: bad bearer token", slog.String("method", method), slog.String("reason", err.Error()))
 		return nil, status.Error(codes.Unauthenticated, "a valid bearer token is required")
 	}
+	logging.NoteSubject(ctx, id.Subject) // for the request's log line
 	if id.Has(Service) {
 		// A service calls for the person it names, or for nobody: its own
 		// account never owns customers or signs audit entries.

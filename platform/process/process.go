@@ -19,8 +19,8 @@ import (
 
 // Run loads the configuration, builds a JSON logger on stdout at
 // GUANXI_LOG_LEVEL (default info), sets up OpenTelemetry (exporting only
-// when OTEL_EXPORTER_OTLP_ENDPOINT is set; OTEL_EXPORTER_OTLP_INSECURE=true
-// drops TLS), tunes the garbage collector (TuneGC), and runs run until
+// when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint; see
+// telemetry.Config), tunes the garbage collector (TuneGC), and runs run until
 // SIGINT or SIGTERM. The caller's main exits 1 when Run returns an error.
 func Run[C any](name string, load func() (C, error), run func(context.Context, C, *slog.Logger) error) error {
 	TuneGC()
@@ -37,11 +37,7 @@ func Run[C any](name string, load func() (C, error), run func(context.Context, C
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{
-		ServiceName:  name,
-		OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-		Insecure:     os.Getenv("OTEL_EXPORTER_OTLP_INSECURE") == "true",
-	})
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name})
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
+	"github.com/guanxi-crm/guanxi/platform/operations"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
@@ -87,6 +88,9 @@ type Host struct {
 	Outbox *events.Outbox      // nil when Options.Stream is ""
 	Server *grpcserver.Server
 	Logger *slog.Logger
+	// Operations runs the service's long-running operations (AIP-151) in
+	// its database; Run stops their work on shutdown.
+	Operations *operations.Runner
 	// Scope is the team scope Start installed, nil without a
 	// CustomerReader; handlers that learn a record's customer only by
 	// reading it call Scope.Check.
@@ -143,6 +147,7 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if err := h.DB.Migrate(ctx, opts.Migrations); err != nil {
 		return nil, err
 	}
+	h.Operations = operations.New(h.DB, opts.Name, logger)
 
 	if opts.Stream != "" && opts.NATSURL == "" {
 		return nil, errors.New("a service with a stream needs a NATS URL")
@@ -227,6 +232,7 @@ func (h *Host) Run(ctx context.Context) error {
 			return nil
 		})
 	}
+	g.Go(func() error { return h.Operations.Run(gctx) })
 	g.Go(func() error { return h.Server.Serve(gctx, h.listener) })
 	h.Logger.InfoContext(ctx, h.name+" service serving", slog.String("addr", h.listener.Addr().String()))
 
@@ -258,6 +264,9 @@ func (h *Host) release() error {
 		if err := h.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("close listener: %w", err))
 		}
+	}
+	if h.Operations != nil {
+		h.Operations.Stop() // no work may write to the database closed below
 	}
 	if h.customers != nil {
 		errs = append(errs, h.customers.Close())

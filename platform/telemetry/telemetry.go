@@ -1,12 +1,15 @@
 // Package telemetry sets up OpenTelemetry for a process: W3C trace context
-// propagation always, and OTLP trace and metric export when an endpoint is
-// configured. Without an endpoint telemetry is off and costs nothing.
+// propagation always, and OTLP trace and metric export over gRPC when the
+// standard OTEL_EXPORTER_OTLP_* variables name an endpoint. Without one
+// telemetry is off and costs nothing.
 package telemetry
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
@@ -18,47 +21,71 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
-// Config says where telemetry goes.
+// Config says what the process is called in its telemetry. Where it goes
+// is the exporters' own business: they read OTEL_EXPORTER_OTLP_ENDPOINT
+// (the specification's URL form, "http://collector:4317"; http means
+// without TLS), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_INSECURE,
+// OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_CERTIFICATE and the rest
+// of the specification themselves, so every variable means what the
+// specification says.
 type Config struct {
-	// ServiceName becomes the service.name resource attribute.
+	// ServiceName becomes the service.name resource attribute unless
+	// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES name it.
 	ServiceName string
-	// OTLPEndpoint is host:port of an OTLP gRPC collector; empty disables export.
-	OTLPEndpoint string
-	// Insecure sends OTLP without TLS (local collectors).
-	Insecure bool
 }
 
-// Setup installs the global propagator and, when cfg.OTLPEndpoint is set,
-// global tracer and meter providers exporting over OTLP gRPC. The returned
-// shutdown flushes and stops the exporters; it is never nil.
+// endpointVariables turn export on: any one of them set.
+var endpointVariables = []string{
+	"OTEL_EXPORTER_OTLP_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+}
+
+// Enabled reports whether the environment asks for export: an OTLP
+// endpoint is set and OTEL_SDK_DISABLED is not "true".
+func Enabled() bool {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
+		return false
+	}
+	for _, v := range endpointVariables {
+		if strings.TrimSpace(os.Getenv(v)) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Setup installs the global propagator and, when Enabled, global tracer
+// and meter providers exporting over OTLP gRPC. The returned shutdown
+// flushes and stops the exporters; it is never nil.
 func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{},
 	))
 	noop := func(context.Context) error { return nil }
-	if cfg.OTLPEndpoint == "" {
+	if !Enabled() {
 		return noop, nil
 	}
 
+	// WithFromEnv comes last so that OTEL_SERVICE_NAME wins over the name
+	// the process gives itself, as the specification asks.
 	res, err := resource.New(ctx,
-		resource.WithFromEnv(), resource.WithTelemetrySDK(), resource.WithHost(),
+		resource.WithTelemetrySDK(), resource.WithHost(),
 		resource.WithAttributes(semconv.ServiceName(cfg.ServiceName)),
+		resource.WithFromEnv(),
 	)
 	if err != nil {
 		return noop, fmt.Errorf("build otel resource: %w", err)
 	}
 
-	traceOpts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(cfg.OTLPEndpoint)}
-	metricOpts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint)}
-	if cfg.Insecure {
-		traceOpts = append(traceOpts, otlptracegrpc.WithInsecure())
-		metricOpts = append(metricOpts, otlpmetricgrpc.WithInsecure())
-	}
-	traceExp, err := otlptracegrpc.New(ctx, traceOpts...)
+	// No endpoint options: a WithEndpoint here would take the variable's
+	// URL form for host:port and fail on it ("too many colons").
+	traceExp, err := otlptracegrpc.New(ctx)
 	if err != nil {
 		return noop, fmt.Errorf("create otlp trace exporter: %w", err)
 	}
-	metricExp, err := otlpmetricgrpc.New(ctx, metricOpts...)
+	metricExp, err := otlpmetricgrpc.New(ctx)
 	if err != nil {
 		return noop, errors.Join(fmt.Errorf("create otlp metric exporter: %w", err), traceExp.Shutdown(ctx))
 	}

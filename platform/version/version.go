@@ -1,7 +1,12 @@
-// Package version is the release of guanxi a binary was built from.
+// Package version holds guanxi's release version: one value for every
+// binary, the REST edge's OpenAPI document and `guanxi version`.
 package version
 
-// Version is the release, set at build time with
-// -ldflags "-X github.com/guanxi-crm/guanxi/platform/version.Version=v1.2.3"
-// (the Makefile passes `git describe`); "dev" in a plain `go build`.
-var Version = "dev"
+// Version is the release this binary was built as. Release builds set it
+// with -ldflags "-X github.com/guanxi-crm/guanxi/platform/version.Version=v1.2.3"
+// (make build does, from git describe); anything else is a development
+// build.
+var Version = Dev
+
+// Dev is the Version of a build that did not set one.
+const Dev = "0.0.0-dev"

@@ -292,7 +292,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
 	svc.SetCampaignWaker(runner)
 
-	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc))
+	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc).WithOperations(h.Operations))
 	h.Go("dispatch", dispatcher.Run)
 	h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
 	h.Go("campaigns", runner.Run)

@@ -1,7 +1,6 @@
 package notification_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,7 +24,6 @@ import (
 func TestBirthdayGreetingOnce(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
 			natsURL := testinfra.EmbeddedNATS(t)
 			clock := newClock(time.Date(2025, 2, 14, 0, 30, 0, 0, shanghai))
 			configure := func(cfg *notification.Config) {
@@ -55,9 +53,7 @@ func TestBirthdayGreetingOnce(t *testing.T) {
 
 			for range 2 {
 				for _, h := range []*harness{a, b} {
-					if _, err := h.client.RunSchedules(ctx, &notificationv1.RunSchedulesRequest{}); err != nil {
-						t.Fatal(err)
-					}
+					h.runSchedules(t)
 				}
 			}
 			morning := time.Date(2025, 2, 14, 9, 0, 0, 0, shanghai)
@@ -98,9 +94,7 @@ func TestBirthdayGreetingOnce(t *testing.T) {
 			for _, at := range []time.Time{morning.Add(3 * time.Hour), morning.Add(24 * time.Hour)} {
 				clock.Set(at)
 				for _, h := range []*harness{a, b} {
-					if _, err := h.client.RunSchedules(ctx, &notificationv1.RunSchedulesRequest{}); err != nil {
-						t.Fatal(err)
-					}
+					h.runSchedules(t)
 				}
 			}
 			if n := len(b.messages(t, withEmail)); n != 1 {
@@ -138,7 +132,6 @@ func h0(msgs []*notificationv1.Message) *notificationv1.Message {
 func TestHolidayAndMemberDayFromCalendar(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			ctx := context.Background()
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "2031.json"), []byte(`{"year": 2031,
 				"holidays": [{"id": "spring_festival", "date": "2031-01-23", "names": {"zh-CN": "春节", "en": "Spring Festival"}}],
@@ -165,9 +158,7 @@ func TestHolidayAndMemberDayFromCalendar(t *testing.T) {
 			h.messagesOf(t, member, 1)
 
 			for range 2 {
-				if _, err := h.client.RunSchedules(ctx, &notificationv1.RunSchedulesRequest{}); err != nil {
-					t.Fatal(err)
-				}
+				h.runSchedules(t)
 			}
 			zhMsgs := h.messagesOf(t, zh, 1)
 			if m := zhMsgs[0]; m.GetTemplate() != "holiday" || m.GetSubject() != "春节快乐" || m.GetBody() != "张伟，祝您春节快乐，阖家幸福！" {

@@ -156,7 +156,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.Join(fmt.Errorf("run segmentation: %w", err), h.Close())
 	}
 	handlers := segevents.NewHandlers(svc)
-	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction))
+	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
 	if cfg.RecomputeEvery > 0 {
 		h.Go("recompute", schedule(cfg.RecomputeEvery, logger, "recompute values", func(ctx context.Context) error {
 			_, err := svc.RecomputeValues(ctx)

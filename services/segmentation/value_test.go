@@ -3,11 +3,13 @@ package segmentation_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
@@ -51,13 +53,57 @@ func (h harness) value(t *testing.T, id string) *segmentationv1.CustomerValue {
 	return resp.GetValue()
 }
 
-func (h harness) recompute(t *testing.T) *segmentationv1.RecomputeValuesResponse {
+// recompute runs RecomputeValues to its end and returns its result.
+func (h harness) recompute(t *testing.T) *segmentationv1.RecomputeValuesResult {
 	t.Helper()
 	resp, err := h.client.RecomputeValues(context.Background(), &segmentationv1.RecomputeValuesRequest{})
 	if err != nil {
 		t.Fatalf("RecomputeValues: %v", err)
 	}
-	return resp
+	res := &segmentationv1.RecomputeValuesResult{}
+	if err := h.await(t, resp.GetOperation(), res); err != nil {
+		t.Fatalf("RecomputeValues operation: %v", err)
+	}
+	return res
+}
+
+// refit runs RefitModel to its end: the call's own error (bad input), or
+// the operation's, or the new fit.
+func (h harness) refit(t *testing.T, req *segmentationv1.RefitModelRequest) (*segmentationv1.ModelFit, error) {
+	t.Helper()
+	resp, err := h.client.RefitModel(context.Background(), req)
+	if err != nil {
+		return nil, err
+	}
+	fit := &segmentationv1.ModelFit{}
+	if err := h.await(t, resp.GetOperation(), fit); err != nil {
+		return nil, err
+	}
+	return fit, nil
+}
+
+// await polls GetOperation until op is done, then returns its error as a
+// status or unpacks its response into resp.
+func (h harness) await(t *testing.T, op *typev1.Operation, resp proto.Message) error {
+	t.Helper()
+	if !strings.HasPrefix(op.GetName(), "segmentation/operations/") {
+		t.Fatalf("operation name %q", op.GetName())
+	}
+	testinfra.Eventually(t, 60*time.Second, "operation "+op.GetName()+" done", func() bool {
+		if op.GetDone() {
+			return true
+		}
+		got, err := h.client.GetOperation(context.Background(), &segmentationv1.GetOperationRequest{Name: op.GetName()})
+		if err != nil {
+			t.Fatalf("GetOperation: %v", err)
+		}
+		op = got.GetOperation()
+		return op.GetDone()
+	})
+	if op.GetError() != nil {
+		return status.ErrorProto(op.GetError())
+	}
+	return op.GetResponse().UnmarshalTo(resp)
 }
 
 // boundedPareto is a Pareto distribution with shape alpha on [lo, hi].
@@ -181,7 +227,7 @@ func TestRFMPredictionsAndReturns(t *testing.T) {
 			return ev.GetInteractionId()
 		}
 		// Refit before anyone bought: nothing to fit.
-		if _, err := h.client.RefitModel(ctx, &segmentationv1.RefitModelRequest{}); status.Code(err) != codes.FailedPrecondition {
+		if _, err := h.refit(t, &segmentationv1.RefitModelRequest{}); status.Code(err) != codes.FailedPrecondition {
 			t.Errorf("refit without customers: %v, want FailedPrecondition", err)
 		}
 		if _, err := h.client.GetModelFit(ctx, &segmentationv1.GetModelFitRequest{}); status.Code(err) != codes.NotFound {
@@ -230,14 +276,14 @@ func TestRFMPredictionsAndReturns(t *testing.T) {
 			t.Errorf("a prediction before any fit: %v", v.GetPrediction())
 		}
 
+		// Bad input is refused by the call itself, not by the operation.
 		if _, err := h.client.RefitModel(ctx, &segmentationv1.RefitModelRequest{CalibrationEndTime: timestamppb.New(now.Add(48 * time.Hour))}); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("calibration end in the future: %v, want InvalidArgument", err)
 		}
-		refit, err := h.client.RefitModel(ctx, &segmentationv1.RefitModelRequest{})
+		fit, err := h.refit(t, &segmentationv1.RefitModelRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fit := refit.GetFit()
 		if fit.GetCustomerCount() != 51 || fit.GetRepeatCustomerCount() != 30 || fit.GetTimeUnit() != "week" ||
 			!(fit.GetR() > 0 && fit.GetAlpha() > 0 && fit.GetA() > 0 && fit.GetB() > 0) || !(fit.GetLogLikelihood() < 0) {
 			t.Errorf("fit = %v", fit)

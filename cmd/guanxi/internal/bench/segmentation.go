@@ -19,11 +19,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
+	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 	"github.com/guanxi-crm/guanxi/services/segmentation"
 )
 
@@ -185,11 +188,11 @@ func (b *segBench) cdnowFit(ctx context.Context) (err error) {
 	}
 	b.logf("fitting BG/NBD and Gamma-Gamma on CDNOW (%d customers, %d purchases)", len(custRows), len(buyRows))
 	start := time.Now()
-	resp, err := client.RefitModel(ctx, &segmentationv1.RefitModelRequest{CalibrationEndTime: timestamppb.New(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC))})
+	fit, err := refit(ctx, client, &segmentationv1.RefitModelRequest{CalibrationEndTime: timestamppb.New(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC))})
 	if err != nil {
 		return fmt.Errorf("cdnow refit: %w", err)
 	}
-	b.fitCall, b.fit = time.Since(start), resp.GetFit()
+	b.fitCall, b.fit = time.Since(start), fit
 	return nil
 }
 
@@ -247,17 +250,15 @@ func (b *segBench) recompute(ctx context.Context) (err error) {
 		return step{rows: int64(b.customers), elapsed: time.Since(start), err: err, ran: true}
 	}
 	b.plain = timed("recompute without a model fit (ABC and RFM)", func() error {
-		_, err := client.RecomputeValues(ctx, &segmentationv1.RecomputeValuesRequest{})
-		return err
+		return recompute(ctx, client)
 	})
 	b.refit = timed("refit on every customer, then recompute with predictions", func() error {
-		resp, err := client.RefitModel(ctx, &segmentationv1.RefitModelRequest{})
-		b.bigFit = resp.GetFit()
+		fit, err := refit(ctx, client, &segmentationv1.RefitModelRequest{})
+		b.bigFit = fit
 		return err
 	})
 	b.predicted = timed("recompute with predictions (ABC, RFM, P(alive), purchases, AOV, CLV)", func() error {
-		_, err := client.RecomputeValues(ctx, &segmentationv1.RecomputeValuesRequest{})
-		return err
+		return recompute(ctx, client)
 	})
 	b.sqlStep = timed("the same ABC and RFM by one SQL query with window functions", func() error {
 		return abcRFMBySQL(ctx, dbURL)
@@ -468,4 +469,50 @@ func (b *segBench) report(w io.Writer) {
 		}
 	}
 	line("create segment over every customer", b.segment, fmt.Sprintf("%d members", b.segmentMembers))
+}
+
+// refit runs RefitModel to its end and returns the new fit.
+func refit(ctx context.Context, client segmentationv1.SegmentationServiceClient, req *segmentationv1.RefitModelRequest) (*segmentationv1.ModelFit, error) {
+	resp, err := client.RefitModel(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	fit := &segmentationv1.ModelFit{}
+	return fit, awaitOperation(ctx, client, resp.GetOperation(), fit)
+}
+
+// recompute runs RecomputeValues to its end.
+func recompute(ctx context.Context, client segmentationv1.SegmentationServiceClient) error {
+	resp, err := client.RecomputeValues(ctx, &segmentationv1.RecomputeValuesRequest{})
+	if err != nil {
+		return err
+	}
+	return awaitOperation(ctx, client, resp.GetOperation(), &segmentationv1.RecomputeValuesResult{})
+}
+
+// operationPoll is how often a benchmark asks whether an operation ended:
+// often enough that the poll adds little to the time measured.
+const operationPoll = 10 * time.Millisecond
+
+// awaitOperation polls op until it ends, then returns its error or
+// unpacks its response into resp.
+func awaitOperation(ctx context.Context, client segmentationv1.SegmentationServiceClient, op *typev1.Operation, resp proto.Message) error {
+	t := time.NewTicker(operationPoll)
+	defer t.Stop()
+	for !op.GetDone() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		got, err := client.GetOperation(ctx, &segmentationv1.GetOperationRequest{Name: op.GetName()})
+		if err != nil {
+			return err
+		}
+		op = got.GetOperation()
+	}
+	if op.GetError() != nil {
+		return status.ErrorProto(op.GetError())
+	}
+	return op.GetResponse().UnmarshalTo(resp)
 }

@@ -120,6 +120,7 @@ var accessTable = map[string]access{
 	segmentationv1.SegmentationService_RecomputeValues_FullMethodName:        {auth.Analyst, auth.Manager, false},
 	segmentationv1.SegmentationService_GetModelFit_FullMethodName:            {auth.Integration, auth.Auditor, false},
 	segmentationv1.SegmentationService_RefitModel_FullMethodName:             {auth.Analyst, auth.Manager, false},
+	segmentationv1.SegmentationService_GetOperation_FullMethodName:           {auth.Analyst, auth.Manager, false},
 	segmentationv1.SegmentationService_CreateSegment_FullMethodName:          {auth.Analyst, auth.Manager, false},
 	segmentationv1.SegmentationService_GetSegment_FullMethodName:             {"", auth.Agent, false},
 	segmentationv1.SegmentationService_ListSegments_FullMethodName:           {"", auth.Analyst, false},
@@ -148,6 +149,7 @@ var accessTable = map[string]access{
 	// A customer follows a signed link, without a token.
 	notificationv1.NotificationService_Unsubscribe_FullMethodName:  {"", "", true},
 	notificationv1.NotificationService_RunSchedules_FullMethodName: {auth.Manager, auth.Admin, false},
+	notificationv1.NotificationService_GetOperation_FullMethodName: {auth.Manager, auth.Admin, false},
 
 	accessv1.AccessService_CreateApiKey_FullMethodName: {auth.Manager, auth.Admin, false},
 	accessv1.AccessService_ListApiKeys_FullMethodName:  {auth.Auditor, auth.Admin, false},
@@ -446,7 +448,14 @@ func route(rule *annotations.HttpRule) (string, string) {
 	case *annotations.HttpRule_Custom:
 		method, path = p.Custom.GetKind(), p.Custom.GetPath()
 	}
-	return method, pathParam.ReplaceAllString(path, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+	const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	return method, pathParam.ReplaceAllStringFunc(path, func(param string) string {
+		// {name=segmentation/operations/*} is a name of that form.
+		if _, pattern, ok := strings.Cut(strings.Trim(param, "{}"), "="); ok {
+			return strings.ReplaceAll(pattern, "*", id)
+		}
+		return id
+	})
 }
 
 // testTokenOf is a token of e for the caller of role.

@@ -67,7 +67,7 @@ func TestNotificationPathsThroughREST(t *testing.T) {
 	if preview["subject"] != "会员特惠" || !strings.HasPrefix(body, "欧阳娜娜，会员特惠开始了！退订："+e.HTTP+"/unsubscribe?token=") {
 		t.Errorf("preview = %v", preview)
 	}
-	if _, ok := api.mustDo("POST", "/v1/schedules:run", `{}`)["messagesCreated"]; !ok {
+	if _, ok := api.awaitOperation(api.mustDo("POST", "/v1/schedules:run", `{}`))["messagesCreated"]; !ok {
 		t.Error("the scan reports no count")
 	}
 

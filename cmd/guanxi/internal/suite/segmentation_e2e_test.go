@@ -79,7 +79,7 @@ func TestSegmentGainsCustomerWithinTwoSeconds(t *testing.T) {
 		code, v := api.do("GET", "/v1/customers/"+last+"/value", "")
 		return code == http.StatusOK && v["purchaseCount"] == "1"
 	})
-	fit := api.mustDo("POST", "/v1/modelFit:refit", `{}`)
+	fit := api.awaitOperation(api.mustDo("POST", "/v1/modelFit:refit", `{}`))
 	t.Logf("fit on the population: %v", fit)
 	seg := api.mustDo("POST", "/v1/segments", `{"name":"vip_slipping_away","filter":"abc_class = \"A\" AND p_alive < 0.5"}`)
 	segID := seg["id"].(string)
@@ -302,16 +302,21 @@ func TestCDNOWThroughInteractionIngest(t *testing.T) {
 	})
 	t.Logf("purchases consumed by segmentation %s after ingest began", time.Since(start).Round(time.Millisecond))
 
-	// A refit outlasts the client's default deadline on a busy machine.
-	refitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	refit, err := segmentation.RefitModel(refitCtx, &segmentationv1.RefitModelRequest{
+	// A refit outlasts any call deadline on a busy machine: it runs as an
+	// operation, polled.
+	refit, err := segmentation.RefitModel(ctx, &segmentationv1.RefitModelRequest{
 		CalibrationEndTime: timestamppb.New(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fit := refit.GetFit()
+	fit := &segmentationv1.ModelFit{}
+	if err := awaitGRPC(t, refit.GetOperation(), func(ctx context.Context, name string) (*typev1.Operation, error) {
+		got, err := segmentation.GetOperation(ctx, &segmentationv1.GetOperationRequest{Name: name})
+		return got.GetOperation(), err
+	}, fit); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("BG/NBD r=%.4f alpha=%.4f a=%.4f b=%.4f LL=%.2f on %d customers; Gamma-Gamma p=%.4f q=%.4f gamma=%.4f on %d; fit in %s",
 		fit.GetR(), fit.GetAlpha(), fit.GetA(), fit.GetB(), fit.GetLogLikelihood(), fit.GetCustomerCount(),
 		fit.GetP(), fit.GetQ(), fit.GetGamma(), fit.GetRepeatCustomerCount(), fit.GetFitDuration().AsDuration())

@@ -49,11 +49,11 @@ func TestSegmentationPathsThroughREST(t *testing.T) {
 		return code == http.StatusOK && v["purchaseCount"] == "6"
 	})
 
-	rc := api.mustDo("POST", "/v1/customerValues:recompute", `{}`)
+	rc := api.awaitOperation(api.mustDo("POST", "/v1/customerValues:recompute", `{}`))
 	if rc["customerCount"] != "6" {
 		t.Errorf("recompute = %v", rc)
 	}
-	fit := api.mustDo("POST", "/v1/modelFit:refit", `{}`)
+	fit := api.awaitOperation(api.mustDo("POST", "/v1/modelFit:refit", `{}`))
 	if fit["timeUnit"] != "week" || fit["customerCount"] != "6" {
 		t.Errorf("refit = %v", fit)
 	}

@@ -1441,7 +1441,8 @@ func (x *IngestEvent) GetInteraction() *Interaction {
 // IngestEventsRequest is a batch of events.
 type IngestEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The events, at most 10,000 per message.
+	// The events, at most 10,000 per message (a message may be up to 8 MiB;
+	// see the README's limits).
 	Events        []*IngestEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1487,7 +1488,9 @@ func (x *IngestEventsRequest) GetEvents() []*IngestEvent {
 // BatchIngestEventsRequest is the input of BatchIngestEvents.
 type BatchIngestEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The events, at most 10,000.
+	// The events, at most 10,000; the body may be up to 8 MiB (the REST
+	// edge's GUANXI_GATEWAY_MAX_BODY_BYTES; 10,000 full events are about
+	// 5 MiB), a larger one is answered 413.
 	Events        []*IngestEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -7,6 +7,7 @@
 package notificationv1
 
 import (
+	v1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -2573,10 +2574,10 @@ func (*RunSchedulesRequest) Descriptor() ([]byte, []int) {
 // RunSchedulesResponse is the output of RunSchedules.
 type RunSchedulesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Messages the scans created (greetings already created count nowhere).
-	MessagesCreated int64 `protobuf:"varint,1,opt,name=messages_created,json=messagesCreated,proto3" json:"messages_created,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The run, going on; its response is a RunSchedulesResult.
+	Operation     *v1.Operation `protobuf:"bytes,2,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunSchedulesResponse) Reset() {
@@ -2609,18 +2610,156 @@ func (*RunSchedulesResponse) Descriptor() ([]byte, []int) {
 	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{38}
 }
 
-func (x *RunSchedulesResponse) GetMessagesCreated() int64 {
+func (x *RunSchedulesResponse) GetOperation() *v1.Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// RunSchedulesResult is what a schedule run did.
+type RunSchedulesResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages the scans created (greetings already created count nowhere).
+	MessagesCreated int64 `protobuf:"varint,1,opt,name=messages_created,json=messagesCreated,proto3" json:"messages_created,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RunSchedulesResult) Reset() {
+	*x = RunSchedulesResult{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSchedulesResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSchedulesResult) ProtoMessage() {}
+
+func (x *RunSchedulesResult) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSchedulesResult.ProtoReflect.Descriptor instead.
+func (*RunSchedulesResult) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RunSchedulesResult) GetMessagesCreated() int64 {
 	if x != nil {
 		return x.MessagesCreated
 	}
 	return 0
 }
 
+// GetOperationRequest is the input of GetOperation.
+type GetOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's name, "notification/operations/{id}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOperationRequest) Reset() {
+	*x = GetOperationRequest{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOperationRequest) ProtoMessage() {}
+
+func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
+func (*GetOperationRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetOperationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetOperationResponse is the output of GetOperation.
+type GetOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation     *v1.Operation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOperationResponse) Reset() {
+	*x = GetOperationResponse{}
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOperationResponse) ProtoMessage() {}
+
+func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_notification_v1_notification_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
+func (*GetOperationResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_notification_v1_notification_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetOperationResponse) GetOperation() *v1.Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
 var File_guanxi_notification_v1_notification_proto protoreflect.FileDescriptor
 
 const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/notification/v1/notification.proto\x12\x16guanxi.notification.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x01\n" +
+	")guanxi/notification/v1/notification.proto\x12\x16guanxi.notification.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eguanxi/type/v1/operation.proto\"\xb1\x01\n" +
 	"\x0fDeliveryAttempt\x12\x18\n" +
 	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12=\n" +
 	"\fattempt_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vattemptTime\x12\x18\n" +
@@ -2788,9 +2927,15 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x129\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\"\x15\n" +
-	"\x13RunSchedulesRequest\"A\n" +
-	"\x14RunSchedulesResponse\x12)\n" +
-	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated*\x81\x01\n" +
+	"\x13RunSchedulesRequest\"g\n" +
+	"\x14RunSchedulesResponse\x127\n" +
+	"\toperation\x18\x02 \x01(\v2\x19.guanxi.type.v1.OperationR\toperationJ\x04\b\x01\x10\x02R\x10messages_created\"?\n" +
+	"\x12RunSchedulesResult\x12)\n" +
+	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated\".\n" +
+	"\x13GetOperationRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"O\n" +
+	"\x14GetOperationResponse\x127\n" +
+	"\toperation\x18\x01 \x01(\v2\x19.guanxi.type.v1.OperationR\toperation*\x81\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x0f\n" +
@@ -2811,7 +2956,7 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\x16CAMPAIGN_STATE_RUNNING\x10\x02\x12\x19\n" +
 	"\x15CAMPAIGN_STATE_PAUSED\x10\x03\x12\x1c\n" +
 	"\x18CAMPAIGN_STATE_COMPLETED\x10\x04\x12\x1c\n" +
-	"\x18CAMPAIGN_STATE_CANCELLED\x10\x052\x82\x14\n" +
+	"\x18CAMPAIGN_STATE_CANCELLED\x10\x052\xb2\x15\n" +
 	"\x13NotificationService\x12\x97\x01\n" +
 	"\fListMessages\x12+.guanxi.notification.v1.ListMessagesRequest\x1a,.guanxi.notification.v1.ListMessagesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/messages\x12\x87\x01\n" +
 	"\n" +
@@ -2829,8 +2974,9 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\rPauseCampaign\x12,.guanxi.notification.v1.PauseCampaignRequest\x1a-.guanxi.notification.v1.PauseCampaignResponse\"-\x82\xd3\xe4\x93\x02':\x01*b\bcampaign\"\x18/v1/campaigns/{id}:pause\x12\x9f\x01\n" +
 	"\x0eResumeCampaign\x12-.guanxi.notification.v1.ResumeCampaignRequest\x1a..guanxi.notification.v1.ResumeCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*b\bcampaign\"\x19/v1/campaigns/{id}:resume\x12\x9f\x01\n" +
 	"\x0eCancelCampaign\x12-.guanxi.notification.v1.CancelCampaignRequest\x1a..guanxi.notification.v1.CancelCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*b\bcampaign\"\x19/v1/campaigns/{id}:cancel\x12\x82\x01\n" +
-	"\vUnsubscribe\x12*.guanxi.notification.v1.UnsubscribeRequest\x1a+.guanxi.notification.v1.UnsubscribeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/unsubscribe\x12\x87\x01\n" +
-	"\fRunSchedules\x12+.guanxi.notification.v1.RunSchedulesRequest\x1a,.guanxi.notification.v1.RunSchedulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/schedules:runBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
+	"\vUnsubscribe\x12*.guanxi.notification.v1.UnsubscribeRequest\x1a+.guanxi.notification.v1.UnsubscribeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/unsubscribe\x12\x92\x01\n" +
+	"\fRunSchedules\x12+.guanxi.notification.v1.RunSchedulesRequest\x1a,.guanxi.notification.v1.RunSchedulesResponse\"'\x82\xd3\xe4\x93\x02!:\x01*b\toperation\"\x11/v1/schedules:run\x12\xa2\x01\n" +
+	"\fGetOperation\x12+.guanxi.notification.v1.GetOperationRequest\x1a,.guanxi.notification.v1.GetOperationResponse\"7\x82\xd3\xe4\x93\x021b\toperation\x12$/v1/{name=notification/operations/*}BJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/notification/v1;notificationv1b\x06proto3"
 
 var (
 	file_guanxi_notification_v1_notification_proto_rawDescOnce sync.Once
@@ -2845,7 +2991,7 @@ func file_guanxi_notification_v1_notification_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_notification_v1_notification_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_guanxi_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_guanxi_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_guanxi_notification_v1_notification_proto_goTypes = []any{
 	(Channel)(0),                      // 0: guanxi.notification.v1.Channel
 	(MessageStatus)(0),                // 1: guanxi.notification.v1.MessageStatus
@@ -2889,16 +3035,20 @@ var file_guanxi_notification_v1_notification_proto_goTypes = []any{
 	(*UnsubscribeResponse)(nil),       // 39: guanxi.notification.v1.UnsubscribeResponse
 	(*RunSchedulesRequest)(nil),       // 40: guanxi.notification.v1.RunSchedulesRequest
 	(*RunSchedulesResponse)(nil),      // 41: guanxi.notification.v1.RunSchedulesResponse
-	nil,                               // 42: guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
-	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(*RunSchedulesResult)(nil),        // 42: guanxi.notification.v1.RunSchedulesResult
+	(*GetOperationRequest)(nil),       // 43: guanxi.notification.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),      // 44: guanxi.notification.v1.GetOperationResponse
+	nil,                               // 45: guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
+	(*timestamppb.Timestamp)(nil),     // 46: google.protobuf.Timestamp
+	(*v1.Operation)(nil),              // 47: guanxi.type.v1.Operation
 }
 var file_guanxi_notification_v1_notification_proto_depIdxs = []int32{
-	43, // 0: guanxi.notification.v1.DeliveryAttempt.attempt_time:type_name -> google.protobuf.Timestamp
+	46, // 0: guanxi.notification.v1.DeliveryAttempt.attempt_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: guanxi.notification.v1.Message.channel:type_name -> guanxi.notification.v1.Channel
 	1,  // 2: guanxi.notification.v1.Message.status:type_name -> guanxi.notification.v1.MessageStatus
-	43, // 3: guanxi.notification.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	43, // 4: guanxi.notification.v1.Message.send_time:type_name -> google.protobuf.Timestamp
-	43, // 5: guanxi.notification.v1.Message.not_before:type_name -> google.protobuf.Timestamp
+	46, // 3: guanxi.notification.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	46, // 4: guanxi.notification.v1.Message.send_time:type_name -> google.protobuf.Timestamp
+	46, // 5: guanxi.notification.v1.Message.not_before:type_name -> google.protobuf.Timestamp
 	3,  // 6: guanxi.notification.v1.Message.attempts:type_name -> guanxi.notification.v1.DeliveryAttempt
 	4,  // 7: guanxi.notification.v1.ListMessagesResponse.messages:type_name -> guanxi.notification.v1.Message
 	4,  // 8: guanxi.notification.v1.GetMessageResponse.message:type_name -> guanxi.notification.v1.Message
@@ -2907,18 +3057,18 @@ var file_guanxi_notification_v1_notification_proto_depIdxs = []int32{
 	4,  // 11: guanxi.notification.v1.RetryMessageResponse.message:type_name -> guanxi.notification.v1.Message
 	4,  // 12: guanxi.notification.v1.ReportDeliveryResponse.message:type_name -> guanxi.notification.v1.Message
 	0,  // 13: guanxi.notification.v1.Template.channel:type_name -> guanxi.notification.v1.Channel
-	43, // 14: guanxi.notification.v1.Template.update_time:type_name -> google.protobuf.Timestamp
+	46, // 14: guanxi.notification.v1.Template.update_time:type_name -> google.protobuf.Timestamp
 	17, // 15: guanxi.notification.v1.SaveTemplateRequest.template:type_name -> guanxi.notification.v1.Template
 	17, // 16: guanxi.notification.v1.SaveTemplateResponse.template:type_name -> guanxi.notification.v1.Template
 	17, // 17: guanxi.notification.v1.ListTemplatesResponse.templates:type_name -> guanxi.notification.v1.Template
 	0,  // 18: guanxi.notification.v1.PreviewTemplateRequest.channel:type_name -> guanxi.notification.v1.Channel
-	42, // 19: guanxi.notification.v1.PreviewTemplateRequest.variables:type_name -> guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
-	43, // 20: guanxi.notification.v1.Campaign.schedule_time:type_name -> google.protobuf.Timestamp
+	45, // 19: guanxi.notification.v1.PreviewTemplateRequest.variables:type_name -> guanxi.notification.v1.PreviewTemplateRequest.VariablesEntry
+	46, // 20: guanxi.notification.v1.Campaign.schedule_time:type_name -> google.protobuf.Timestamp
 	2,  // 21: guanxi.notification.v1.Campaign.state:type_name -> guanxi.notification.v1.CampaignState
 	24, // 22: guanxi.notification.v1.Campaign.counts:type_name -> guanxi.notification.v1.CampaignCounts
-	43, // 23: guanxi.notification.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	43, // 24: guanxi.notification.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	43, // 25: guanxi.notification.v1.Campaign.end_time:type_name -> google.protobuf.Timestamp
+	46, // 23: guanxi.notification.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	46, // 24: guanxi.notification.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	46, // 25: guanxi.notification.v1.Campaign.end_time:type_name -> google.protobuf.Timestamp
 	25, // 26: guanxi.notification.v1.CreateCampaignRequest.campaign:type_name -> guanxi.notification.v1.Campaign
 	25, // 27: guanxi.notification.v1.CreateCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
 	25, // 28: guanxi.notification.v1.GetCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
@@ -2927,45 +3077,49 @@ var file_guanxi_notification_v1_notification_proto_depIdxs = []int32{
 	25, // 31: guanxi.notification.v1.ResumeCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
 	25, // 32: guanxi.notification.v1.CancelCampaignResponse.campaign:type_name -> guanxi.notification.v1.Campaign
 	0,  // 33: guanxi.notification.v1.UnsubscribeResponse.channel:type_name -> guanxi.notification.v1.Channel
-	5,  // 34: guanxi.notification.v1.NotificationService.ListMessages:input_type -> guanxi.notification.v1.ListMessagesRequest
-	7,  // 35: guanxi.notification.v1.NotificationService.GetMessage:input_type -> guanxi.notification.v1.GetMessageRequest
-	9,  // 36: guanxi.notification.v1.NotificationService.ListAgentMessages:input_type -> guanxi.notification.v1.ListAgentMessagesRequest
-	11, // 37: guanxi.notification.v1.NotificationService.ListDeadLetters:input_type -> guanxi.notification.v1.ListDeadLettersRequest
-	13, // 38: guanxi.notification.v1.NotificationService.RetryMessage:input_type -> guanxi.notification.v1.RetryMessageRequest
-	15, // 39: guanxi.notification.v1.NotificationService.ReportDelivery:input_type -> guanxi.notification.v1.ReportDeliveryRequest
-	18, // 40: guanxi.notification.v1.NotificationService.SaveTemplate:input_type -> guanxi.notification.v1.SaveTemplateRequest
-	20, // 41: guanxi.notification.v1.NotificationService.ListTemplates:input_type -> guanxi.notification.v1.ListTemplatesRequest
-	22, // 42: guanxi.notification.v1.NotificationService.PreviewTemplate:input_type -> guanxi.notification.v1.PreviewTemplateRequest
-	26, // 43: guanxi.notification.v1.NotificationService.CreateCampaign:input_type -> guanxi.notification.v1.CreateCampaignRequest
-	28, // 44: guanxi.notification.v1.NotificationService.GetCampaign:input_type -> guanxi.notification.v1.GetCampaignRequest
-	30, // 45: guanxi.notification.v1.NotificationService.ListCampaigns:input_type -> guanxi.notification.v1.ListCampaignsRequest
-	32, // 46: guanxi.notification.v1.NotificationService.PauseCampaign:input_type -> guanxi.notification.v1.PauseCampaignRequest
-	34, // 47: guanxi.notification.v1.NotificationService.ResumeCampaign:input_type -> guanxi.notification.v1.ResumeCampaignRequest
-	36, // 48: guanxi.notification.v1.NotificationService.CancelCampaign:input_type -> guanxi.notification.v1.CancelCampaignRequest
-	38, // 49: guanxi.notification.v1.NotificationService.Unsubscribe:input_type -> guanxi.notification.v1.UnsubscribeRequest
-	40, // 50: guanxi.notification.v1.NotificationService.RunSchedules:input_type -> guanxi.notification.v1.RunSchedulesRequest
-	6,  // 51: guanxi.notification.v1.NotificationService.ListMessages:output_type -> guanxi.notification.v1.ListMessagesResponse
-	8,  // 52: guanxi.notification.v1.NotificationService.GetMessage:output_type -> guanxi.notification.v1.GetMessageResponse
-	10, // 53: guanxi.notification.v1.NotificationService.ListAgentMessages:output_type -> guanxi.notification.v1.ListAgentMessagesResponse
-	12, // 54: guanxi.notification.v1.NotificationService.ListDeadLetters:output_type -> guanxi.notification.v1.ListDeadLettersResponse
-	14, // 55: guanxi.notification.v1.NotificationService.RetryMessage:output_type -> guanxi.notification.v1.RetryMessageResponse
-	16, // 56: guanxi.notification.v1.NotificationService.ReportDelivery:output_type -> guanxi.notification.v1.ReportDeliveryResponse
-	19, // 57: guanxi.notification.v1.NotificationService.SaveTemplate:output_type -> guanxi.notification.v1.SaveTemplateResponse
-	21, // 58: guanxi.notification.v1.NotificationService.ListTemplates:output_type -> guanxi.notification.v1.ListTemplatesResponse
-	23, // 59: guanxi.notification.v1.NotificationService.PreviewTemplate:output_type -> guanxi.notification.v1.PreviewTemplateResponse
-	27, // 60: guanxi.notification.v1.NotificationService.CreateCampaign:output_type -> guanxi.notification.v1.CreateCampaignResponse
-	29, // 61: guanxi.notification.v1.NotificationService.GetCampaign:output_type -> guanxi.notification.v1.GetCampaignResponse
-	31, // 62: guanxi.notification.v1.NotificationService.ListCampaigns:output_type -> guanxi.notification.v1.ListCampaignsResponse
-	33, // 63: guanxi.notification.v1.NotificationService.PauseCampaign:output_type -> guanxi.notification.v1.PauseCampaignResponse
-	35, // 64: guanxi.notification.v1.NotificationService.ResumeCampaign:output_type -> guanxi.notification.v1.ResumeCampaignResponse
-	37, // 65: guanxi.notification.v1.NotificationService.CancelCampaign:output_type -> guanxi.notification.v1.CancelCampaignResponse
-	39, // 66: guanxi.notification.v1.NotificationService.Unsubscribe:output_type -> guanxi.notification.v1.UnsubscribeResponse
-	41, // 67: guanxi.notification.v1.NotificationService.RunSchedules:output_type -> guanxi.notification.v1.RunSchedulesResponse
-	51, // [51:68] is the sub-list for method output_type
-	34, // [34:51] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	47, // 34: guanxi.notification.v1.RunSchedulesResponse.operation:type_name -> guanxi.type.v1.Operation
+	47, // 35: guanxi.notification.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
+	5,  // 36: guanxi.notification.v1.NotificationService.ListMessages:input_type -> guanxi.notification.v1.ListMessagesRequest
+	7,  // 37: guanxi.notification.v1.NotificationService.GetMessage:input_type -> guanxi.notification.v1.GetMessageRequest
+	9,  // 38: guanxi.notification.v1.NotificationService.ListAgentMessages:input_type -> guanxi.notification.v1.ListAgentMessagesRequest
+	11, // 39: guanxi.notification.v1.NotificationService.ListDeadLetters:input_type -> guanxi.notification.v1.ListDeadLettersRequest
+	13, // 40: guanxi.notification.v1.NotificationService.RetryMessage:input_type -> guanxi.notification.v1.RetryMessageRequest
+	15, // 41: guanxi.notification.v1.NotificationService.ReportDelivery:input_type -> guanxi.notification.v1.ReportDeliveryRequest
+	18, // 42: guanxi.notification.v1.NotificationService.SaveTemplate:input_type -> guanxi.notification.v1.SaveTemplateRequest
+	20, // 43: guanxi.notification.v1.NotificationService.ListTemplates:input_type -> guanxi.notification.v1.ListTemplatesRequest
+	22, // 44: guanxi.notification.v1.NotificationService.PreviewTemplate:input_type -> guanxi.notification.v1.PreviewTemplateRequest
+	26, // 45: guanxi.notification.v1.NotificationService.CreateCampaign:input_type -> guanxi.notification.v1.CreateCampaignRequest
+	28, // 46: guanxi.notification.v1.NotificationService.GetCampaign:input_type -> guanxi.notification.v1.GetCampaignRequest
+	30, // 47: guanxi.notification.v1.NotificationService.ListCampaigns:input_type -> guanxi.notification.v1.ListCampaignsRequest
+	32, // 48: guanxi.notification.v1.NotificationService.PauseCampaign:input_type -> guanxi.notification.v1.PauseCampaignRequest
+	34, // 49: guanxi.notification.v1.NotificationService.ResumeCampaign:input_type -> guanxi.notification.v1.ResumeCampaignRequest
+	36, // 50: guanxi.notification.v1.NotificationService.CancelCampaign:input_type -> guanxi.notification.v1.CancelCampaignRequest
+	38, // 51: guanxi.notification.v1.NotificationService.Unsubscribe:input_type -> guanxi.notification.v1.UnsubscribeRequest
+	40, // 52: guanxi.notification.v1.NotificationService.RunSchedules:input_type -> guanxi.notification.v1.RunSchedulesRequest
+	43, // 53: guanxi.notification.v1.NotificationService.GetOperation:input_type -> guanxi.notification.v1.GetOperationRequest
+	6,  // 54: guanxi.notification.v1.NotificationService.ListMessages:output_type -> guanxi.notification.v1.ListMessagesResponse
+	8,  // 55: guanxi.notification.v1.NotificationService.GetMessage:output_type -> guanxi.notification.v1.GetMessageResponse
+	10, // 56: guanxi.notification.v1.NotificationService.ListAgentMessages:output_type -> guanxi.notification.v1.ListAgentMessagesResponse
+	12, // 57: guanxi.notification.v1.NotificationService.ListDeadLetters:output_type -> guanxi.notification.v1.ListDeadLettersResponse
+	14, // 58: guanxi.notification.v1.NotificationService.RetryMessage:output_type -> guanxi.notification.v1.RetryMessageResponse
+	16, // 59: guanxi.notification.v1.NotificationService.ReportDelivery:output_type -> guanxi.notification.v1.ReportDeliveryResponse
+	19, // 60: guanxi.notification.v1.NotificationService.SaveTemplate:output_type -> guanxi.notification.v1.SaveTemplateResponse
+	21, // 61: guanxi.notification.v1.NotificationService.ListTemplates:output_type -> guanxi.notification.v1.ListTemplatesResponse
+	23, // 62: guanxi.notification.v1.NotificationService.PreviewTemplate:output_type -> guanxi.notification.v1.PreviewTemplateResponse
+	27, // 63: guanxi.notification.v1.NotificationService.CreateCampaign:output_type -> guanxi.notification.v1.CreateCampaignResponse
+	29, // 64: guanxi.notification.v1.NotificationService.GetCampaign:output_type -> guanxi.notification.v1.GetCampaignResponse
+	31, // 65: guanxi.notification.v1.NotificationService.ListCampaigns:output_type -> guanxi.notification.v1.ListCampaignsResponse
+	33, // 66: guanxi.notification.v1.NotificationService.PauseCampaign:output_type -> guanxi.notification.v1.PauseCampaignResponse
+	35, // 67: guanxi.notification.v1.NotificationService.ResumeCampaign:output_type -> guanxi.notification.v1.ResumeCampaignResponse
+	37, // 68: guanxi.notification.v1.NotificationService.CancelCampaign:output_type -> guanxi.notification.v1.CancelCampaignResponse
+	39, // 69: guanxi.notification.v1.NotificationService.Unsubscribe:output_type -> guanxi.notification.v1.UnsubscribeResponse
+	41, // 70: guanxi.notification.v1.NotificationService.RunSchedules:output_type -> guanxi.notification.v1.RunSchedulesResponse
+	44, // 71: guanxi.notification.v1.NotificationService.GetOperation:output_type -> guanxi.notification.v1.GetOperationResponse
+	54, // [54:72] is the sub-list for method output_type
+	36, // [36:54] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_notification_v1_notification_proto_init() }
@@ -2979,7 +3133,7 @@ func file_guanxi_notification_v1_notification_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_notification_v1_notification_proto_rawDesc), len(file_guanxi_notification_v1_notification_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -698,6 +698,45 @@ func local_request_NotificationService_RunSchedules_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+func request_NotificationService_GetOperation_0(ctx context.Context, marshaler runtime.Marshaler, client NotificationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetOperationRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetOperation(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_NotificationService_GetOperation_0(ctx context.Context, marshaler runtime.Marshaler, server NotificationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetOperationRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetOperation(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterNotificationServiceHandlerServer registers the http handlers for service NotificationService to "mux".
 // UnaryRPC     :call NotificationServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1042,7 +1081,27 @@ func RegisterNotificationServiceHandlerServer(ctx context.Context, mux *runtime.
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_NotificationService_RunSchedules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_NotificationService_RunSchedules_0(annotatedContext, mux, outboundMarshaler, w, req, response_NotificationService_RunSchedules_0{resp.(*RunSchedulesResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_NotificationService_GetOperation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guanxi.notification.v1.NotificationService/GetOperation", runtime.WithHTTPPathPattern("/v1/{name=notification/operations/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_NotificationService_GetOperation_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NotificationService_GetOperation_0(annotatedContext, mux, outboundMarshaler, w, req, response_NotificationService_GetOperation_0{resp.(*GetOperationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -1371,7 +1430,24 @@ func RegisterNotificationServiceHandlerClient(ctx context.Context, mux *runtime.
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_NotificationService_RunSchedules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_NotificationService_RunSchedules_0(annotatedContext, mux, outboundMarshaler, w, req, response_NotificationService_RunSchedules_0{resp.(*RunSchedulesResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_NotificationService_GetOperation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guanxi.notification.v1.NotificationService/GetOperation", runtime.WithHTTPPathPattern("/v1/{name=notification/operations/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_NotificationService_GetOperation_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NotificationService_GetOperation_0(annotatedContext, mux, outboundMarshaler, w, req, response_NotificationService_GetOperation_0{resp.(*GetOperationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
@@ -1457,6 +1533,24 @@ func (m response_NotificationService_CancelCampaign_0) XXX_ResponseBody() interf
 	return response.Campaign
 }
 
+type response_NotificationService_RunSchedules_0 struct {
+	*RunSchedulesResponse
+}
+
+func (m response_NotificationService_RunSchedules_0) XXX_ResponseBody() interface{} {
+	response := m.RunSchedulesResponse
+	return response.Operation
+}
+
+type response_NotificationService_GetOperation_0 struct {
+	*GetOperationResponse
+}
+
+func (m response_NotificationService_GetOperation_0) XXX_ResponseBody() interface{} {
+	response := m.GetOperationResponse
+	return response.Operation
+}
+
 var (
 	pattern_NotificationService_ListMessages_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "messages"}, ""))
 	pattern_NotificationService_GetMessage_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "messages", "id"}, ""))
@@ -1475,6 +1569,7 @@ var (
 	pattern_NotificationService_CancelCampaign_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "campaigns", "id"}, "cancel"))
 	pattern_NotificationService_Unsubscribe_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "unsubscribe"}, ""))
 	pattern_NotificationService_RunSchedules_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "schedules"}, "run"))
+	pattern_NotificationService_GetOperation_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 3, 5, 3}, []string{"v1", "notification", "operations", "name"}, ""))
 )
 
 var (
@@ -1495,4 +1590,5 @@ var (
 	forward_NotificationService_CancelCampaign_0    = runtime.ForwardResponseMessage
 	forward_NotificationService_Unsubscribe_0       = runtime.ForwardResponseMessage
 	forward_NotificationService_RunSchedules_0      = runtime.ForwardResponseMessage
+	forward_NotificationService_GetOperation_0      = runtime.ForwardResponseMessage
 )

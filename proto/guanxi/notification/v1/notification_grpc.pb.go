@@ -36,6 +36,7 @@ const (
 	NotificationService_CancelCampaign_FullMethodName    = "/guanxi.notification.v1.NotificationService/CancelCampaign"
 	NotificationService_Unsubscribe_FullMethodName       = "/guanxi.notification.v1.NotificationService/Unsubscribe"
 	NotificationService_RunSchedules_FullMethodName      = "/guanxi.notification.v1.NotificationService/RunSchedules"
+	NotificationService_GetOperation_FullMethodName      = "/guanxi.notification.v1.NotificationService/GetOperation"
 )
 
 // NotificationServiceClient is the client API for NotificationService service.
@@ -91,8 +92,12 @@ type NotificationServiceClient interface {
 	Unsubscribe(ctx context.Context, in *UnsubscribeRequest, opts ...grpc.CallOption) (*UnsubscribeResponse, error)
 	// RunSchedules runs the birthday, holiday and member-day scans now (they
 	// also run on their own every few minutes). Running them again creates
-	// no second greeting.
+	// no second greeting. It answers at once with an operation to poll
+	// (GetOperation), whose response is a RunSchedulesResult.
 	RunSchedules(ctx context.Context, in *RunSchedulesRequest, opts ...grpc.CallOption) (*RunSchedulesResponse, error)
+	// GetOperation returns an operation RunSchedules started, by its name
+	// ("notification/operations/{id}").
+	GetOperation(ctx context.Context, in *GetOperationRequest, opts ...grpc.CallOption) (*GetOperationResponse, error)
 }
 
 type notificationServiceClient struct {
@@ -273,6 +278,16 @@ func (c *notificationServiceClient) RunSchedules(ctx context.Context, in *RunSch
 	return out, nil
 }
 
+func (c *notificationServiceClient) GetOperation(ctx context.Context, in *GetOperationRequest, opts ...grpc.CallOption) (*GetOperationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOperationResponse)
+	err := c.cc.Invoke(ctx, NotificationService_GetOperation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationServiceServer is the server API for NotificationService service.
 // All implementations must embed UnimplementedNotificationServiceServer
 // for forward compatibility.
@@ -326,8 +341,12 @@ type NotificationServiceServer interface {
 	Unsubscribe(context.Context, *UnsubscribeRequest) (*UnsubscribeResponse, error)
 	// RunSchedules runs the birthday, holiday and member-day scans now (they
 	// also run on their own every few minutes). Running them again creates
-	// no second greeting.
+	// no second greeting. It answers at once with an operation to poll
+	// (GetOperation), whose response is a RunSchedulesResult.
 	RunSchedules(context.Context, *RunSchedulesRequest) (*RunSchedulesResponse, error)
+	// GetOperation returns an operation RunSchedules started, by its name
+	// ("notification/operations/{id}").
+	GetOperation(context.Context, *GetOperationRequest) (*GetOperationResponse, error)
 	mustEmbedUnimplementedNotificationServiceServer()
 }
 
@@ -388,6 +407,9 @@ func (UnimplementedNotificationServiceServer) Unsubscribe(context.Context, *Unsu
 }
 func (UnimplementedNotificationServiceServer) RunSchedules(context.Context, *RunSchedulesRequest) (*RunSchedulesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunSchedules not implemented")
+}
+func (UnimplementedNotificationServiceServer) GetOperation(context.Context, *GetOperationRequest) (*GetOperationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOperation not implemented")
 }
 func (UnimplementedNotificationServiceServer) mustEmbedUnimplementedNotificationServiceServer() {}
 func (UnimplementedNotificationServiceServer) testEmbeddedByValue()                             {}
@@ -716,6 +738,24 @@ func _NotificationService_RunSchedules_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotificationService_GetOperation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOperationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).GetOperation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_GetOperation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).GetOperation(ctx, req.(*GetOperationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotificationService_ServiceDesc is the grpc.ServiceDesc for NotificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -790,6 +830,10 @@ var NotificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RunSchedules",
 			Handler:    _NotificationService_RunSchedules_Handler,
+		},
+		{
+			MethodName: "GetOperation",
+			Handler:    _NotificationService_GetOperation_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -758,14 +758,8 @@ func (*RecomputeValuesRequest) Descriptor() ([]byte, []int) {
 // RecomputeValuesResponse is the output of RecomputeValues.
 type RecomputeValuesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Customers whose value was computed.
-	CustomerCount int64 `protobuf:"varint,1,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
-	// Customers whose ABC class or RFM segment changed.
-	ClassChangeCount int64 `protobuf:"varint,2,opt,name=class_change_count,json=classChangeCount,proto3" json:"class_change_count,omitempty"`
-	// Customers who entered or left a segment, summed over segments.
-	MembershipChangeCount int64 `protobuf:"varint,3,opt,name=membership_change_count,json=membershipChangeCount,proto3" json:"membership_change_count,omitempty"`
-	// How long the recompute took.
-	Duration      *durationpb.Duration `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	// The recompute, running; its response is a RecomputeValuesResult.
+	Operation     *v1.Operation `protobuf:"bytes,5,opt,name=operation,proto3" json:"operation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -800,28 +794,80 @@ func (*RecomputeValuesResponse) Descriptor() ([]byte, []int) {
 	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *RecomputeValuesResponse) GetCustomerCount() int64 {
+func (x *RecomputeValuesResponse) GetOperation() *v1.Operation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// RecomputeValuesResult is what a recompute did.
+type RecomputeValuesResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customers whose value was computed.
+	CustomerCount int64 `protobuf:"varint,1,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Customers whose ABC class or RFM segment changed.
+	ClassChangeCount int64 `protobuf:"varint,2,opt,name=class_change_count,json=classChangeCount,proto3" json:"class_change_count,omitempty"`
+	// Customers who entered or left a segment, summed over segments.
+	MembershipChangeCount int64 `protobuf:"varint,3,opt,name=membership_change_count,json=membershipChangeCount,proto3" json:"membership_change_count,omitempty"`
+	// How long the recompute took.
+	Duration      *durationpb.Duration `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecomputeValuesResult) Reset() {
+	*x = RecomputeValuesResult{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecomputeValuesResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecomputeValuesResult) ProtoMessage() {}
+
+func (x *RecomputeValuesResult) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecomputeValuesResult.ProtoReflect.Descriptor instead.
+func (*RecomputeValuesResult) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecomputeValuesResult) GetCustomerCount() int64 {
 	if x != nil {
 		return x.CustomerCount
 	}
 	return 0
 }
 
-func (x *RecomputeValuesResponse) GetClassChangeCount() int64 {
+func (x *RecomputeValuesResult) GetClassChangeCount() int64 {
 	if x != nil {
 		return x.ClassChangeCount
 	}
 	return 0
 }
 
-func (x *RecomputeValuesResponse) GetMembershipChangeCount() int64 {
+func (x *RecomputeValuesResult) GetMembershipChangeCount() int64 {
 	if x != nil {
 		return x.MembershipChangeCount
 	}
 	return 0
 }
 
-func (x *RecomputeValuesResponse) GetDuration() *durationpb.Duration {
+func (x *RecomputeValuesResult) GetDuration() *durationpb.Duration {
 	if x != nil {
 		return x.Duration
 	}
@@ -837,7 +883,7 @@ type GetModelFitRequest struct {
 
 func (x *GetModelFitRequest) Reset() {
 	*x = GetModelFitRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +895,7 @@ func (x *GetModelFitRequest) String() string {
 func (*GetModelFitRequest) ProtoMessage() {}
 
 func (x *GetModelFitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[9]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +908,7 @@ func (x *GetModelFitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelFitRequest.ProtoReflect.Descriptor instead.
 func (*GetModelFitRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{9}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{10}
 }
 
 // RefitModelRequest is the input of RefitModel.
@@ -877,7 +923,7 @@ type RefitModelRequest struct {
 
 func (x *RefitModelRequest) Reset() {
 	*x = RefitModelRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +935,7 @@ func (x *RefitModelRequest) String() string {
 func (*RefitModelRequest) ProtoMessage() {}
 
 func (x *RefitModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[10]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +948,7 @@ func (x *RefitModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefitModelRequest.ProtoReflect.Descriptor instead.
 func (*RefitModelRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{10}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RefitModelRequest) GetCalibrationEndTime() *timestamppb.Timestamp {
@@ -955,7 +1001,7 @@ type ModelFit struct {
 
 func (x *ModelFit) Reset() {
 	*x = ModelFit{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1013,7 @@ func (x *ModelFit) String() string {
 func (*ModelFit) ProtoMessage() {}
 
 func (x *ModelFit) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[11]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1026,7 @@ func (x *ModelFit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelFit.ProtoReflect.Descriptor instead.
 func (*ModelFit) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{11}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ModelFit) GetR() float64 {
@@ -1126,7 +1172,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1184,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[12]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1197,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{12}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Segment) GetId() string {
@@ -1223,7 +1269,7 @@ type CreateSegmentRequest struct {
 
 func (x *CreateSegmentRequest) Reset() {
 	*x = CreateSegmentRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1281,7 @@ func (x *CreateSegmentRequest) String() string {
 func (*CreateSegmentRequest) ProtoMessage() {}
 
 func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[13]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1294,7 @@ func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{13}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateSegmentRequest) GetSegment() *Segment {
@@ -1276,7 +1322,7 @@ type GetSegmentRequest struct {
 
 func (x *GetSegmentRequest) Reset() {
 	*x = GetSegmentRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1334,7 @@ func (x *GetSegmentRequest) String() string {
 func (*GetSegmentRequest) ProtoMessage() {}
 
 func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[14]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1347,7 @@ func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentRequest.ProtoReflect.Descriptor instead.
 func (*GetSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{14}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetSegmentRequest) GetId() string {
@@ -1324,7 +1370,7 @@ type ListSegmentsRequest struct {
 
 func (x *ListSegmentsRequest) Reset() {
 	*x = ListSegmentsRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1382,7 @@ func (x *ListSegmentsRequest) String() string {
 func (*ListSegmentsRequest) ProtoMessage() {}
 
 func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[15]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1395,7 @@ func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{15}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListSegmentsRequest) GetPageSize() int32 {
@@ -1379,7 +1425,7 @@ type ListSegmentsResponse struct {
 
 func (x *ListSegmentsResponse) Reset() {
 	*x = ListSegmentsResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1437,7 @@ func (x *ListSegmentsResponse) String() string {
 func (*ListSegmentsResponse) ProtoMessage() {}
 
 func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[16]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1450,7 @@ func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{16}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListSegmentsResponse) GetSegments() []*Segment {
@@ -1434,7 +1480,7 @@ type UpdateSegmentRequest struct {
 
 func (x *UpdateSegmentRequest) Reset() {
 	*x = UpdateSegmentRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1492,7 @@ func (x *UpdateSegmentRequest) String() string {
 func (*UpdateSegmentRequest) ProtoMessage() {}
 
 func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[17]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1505,7 @@ func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{17}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateSegmentRequest) GetSegment() *Segment {
@@ -1487,7 +1533,7 @@ type DeleteSegmentRequest struct {
 
 func (x *DeleteSegmentRequest) Reset() {
 	*x = DeleteSegmentRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1545,7 @@ func (x *DeleteSegmentRequest) String() string {
 func (*DeleteSegmentRequest) ProtoMessage() {}
 
 func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[18]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1558,7 @@ func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSegmentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{18}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteSegmentRequest) GetId() string {
@@ -1531,7 +1577,7 @@ type DeleteSegmentResponse struct {
 
 func (x *DeleteSegmentResponse) Reset() {
 	*x = DeleteSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1589,7 @@ func (x *DeleteSegmentResponse) String() string {
 func (*DeleteSegmentResponse) ProtoMessage() {}
 
 func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[19]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1602,7 @@ func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSegmentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{19}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{20}
 }
 
 // ListSegmentMembersRequest is the input of ListSegmentMembers.
@@ -1574,7 +1620,7 @@ type ListSegmentMembersRequest struct {
 
 func (x *ListSegmentMembersRequest) Reset() {
 	*x = ListSegmentMembersRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1632,7 @@ func (x *ListSegmentMembersRequest) String() string {
 func (*ListSegmentMembersRequest) ProtoMessage() {}
 
 func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[20]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1645,7 @@ func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{20}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSegmentMembersRequest) GetSegmentId() string {
@@ -1638,7 +1684,7 @@ type ListSegmentMembersResponse struct {
 
 func (x *ListSegmentMembersResponse) Reset() {
 	*x = ListSegmentMembersResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1696,7 @@ func (x *ListSegmentMembersResponse) String() string {
 func (*ListSegmentMembersResponse) ProtoMessage() {}
 
 func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[21]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1709,7 @@ func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{21}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListSegmentMembersResponse) GetCustomerIds() []string {
@@ -1700,7 +1746,7 @@ type CheckSegmentMembershipRequest struct {
 
 func (x *CheckSegmentMembershipRequest) Reset() {
 	*x = CheckSegmentMembershipRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1758,7 @@ func (x *CheckSegmentMembershipRequest) String() string {
 func (*CheckSegmentMembershipRequest) ProtoMessage() {}
 
 func (x *CheckSegmentMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[22]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1771,7 @@ func (x *CheckSegmentMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSegmentMembershipRequest.ProtoReflect.Descriptor instead.
 func (*CheckSegmentMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{22}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CheckSegmentMembershipRequest) GetSegmentId() string {
@@ -1753,7 +1799,7 @@ type CheckSegmentMembershipResponse struct {
 
 func (x *CheckSegmentMembershipResponse) Reset() {
 	*x = CheckSegmentMembershipResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1811,7 @@ func (x *CheckSegmentMembershipResponse) String() string {
 func (*CheckSegmentMembershipResponse) ProtoMessage() {}
 
 func (x *CheckSegmentMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[23]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1824,7 @@ func (x *CheckSegmentMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSegmentMembershipResponse.ProtoReflect.Descriptor instead.
 func (*CheckSegmentMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{23}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CheckSegmentMembershipResponse) GetMember() bool {
@@ -1806,7 +1852,7 @@ type DemandPoint struct {
 
 func (x *DemandPoint) Reset() {
 	*x = DemandPoint{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1864,7 @@ func (x *DemandPoint) String() string {
 func (*DemandPoint) ProtoMessage() {}
 
 func (x *DemandPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[24]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1877,7 @@ func (x *DemandPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemandPoint.ProtoReflect.Descriptor instead.
 func (*DemandPoint) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{24}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DemandPoint) GetMonth() string {
@@ -1876,7 +1922,7 @@ type DemandSeries struct {
 
 func (x *DemandSeries) Reset() {
 	*x = DemandSeries{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +1934,7 @@ func (x *DemandSeries) String() string {
 func (*DemandSeries) ProtoMessage() {}
 
 func (x *DemandSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[25]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +1947,7 @@ func (x *DemandSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DemandSeries.ProtoReflect.Descriptor instead.
 func (*DemandSeries) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{25}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DemandSeries) GetCategory() string {
@@ -1929,7 +1975,7 @@ type ListDemandSeriesRequest struct {
 
 func (x *ListDemandSeriesRequest) Reset() {
 	*x = ListDemandSeriesRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +1987,7 @@ func (x *ListDemandSeriesRequest) String() string {
 func (*ListDemandSeriesRequest) ProtoMessage() {}
 
 func (x *ListDemandSeriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[26]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2000,7 @@ func (x *ListDemandSeriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDemandSeriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDemandSeriesRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{26}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListDemandSeriesRequest) GetCategory() string {
@@ -1975,7 +2021,7 @@ type ListDemandSeriesResponse struct {
 
 func (x *ListDemandSeriesResponse) Reset() {
 	*x = ListDemandSeriesResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2033,7 @@ func (x *ListDemandSeriesResponse) String() string {
 func (*ListDemandSeriesResponse) ProtoMessage() {}
 
 func (x *ListDemandSeriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[27]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2046,7 @@ func (x *ListDemandSeriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDemandSeriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDemandSeriesResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{27}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListDemandSeriesResponse) GetSeries() []*DemandSeries {
@@ -2023,7 +2069,7 @@ type ForecastDemandRequest struct {
 
 func (x *ForecastDemandRequest) Reset() {
 	*x = ForecastDemandRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2081,7 @@ func (x *ForecastDemandRequest) String() string {
 func (*ForecastDemandRequest) ProtoMessage() {}
 
 func (x *ForecastDemandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[28]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2094,7 @@ func (x *ForecastDemandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastDemandRequest.ProtoReflect.Descriptor instead.
 func (*ForecastDemandRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{28}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ForecastDemandRequest) GetCategory() string {
@@ -2080,7 +2126,7 @@ type ForecastAccuracy struct {
 
 func (x *ForecastAccuracy) Reset() {
 	*x = ForecastAccuracy{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2092,7 +2138,7 @@ func (x *ForecastAccuracy) String() string {
 func (*ForecastAccuracy) ProtoMessage() {}
 
 func (x *ForecastAccuracy) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[29]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2105,7 +2151,7 @@ func (x *ForecastAccuracy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastAccuracy.ProtoReflect.Descriptor instead.
 func (*ForecastAccuracy) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{29}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ForecastAccuracy) GetHeldOutMonths() int32 {
@@ -2148,7 +2194,7 @@ type ForecastDemandResponse struct {
 
 func (x *ForecastDemandResponse) Reset() {
 	*x = ForecastDemandResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2160,7 +2206,7 @@ func (x *ForecastDemandResponse) String() string {
 func (*ForecastDemandResponse) ProtoMessage() {}
 
 func (x *ForecastDemandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[30]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2173,7 +2219,7 @@ func (x *ForecastDemandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastDemandResponse.ProtoReflect.Descriptor instead.
 func (*ForecastDemandResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{30}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ForecastDemandResponse) GetHistory() *DemandSeries {
@@ -2222,7 +2268,7 @@ type GetCustomerValueRequest struct {
 
 func (x *GetCustomerValueRequest) Reset() {
 	*x = GetCustomerValueRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2280,7 @@ func (x *GetCustomerValueRequest) String() string {
 func (*GetCustomerValueRequest) ProtoMessage() {}
 
 func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2293,7 @@ func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{31}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCustomerValueRequest) GetCustomerId() string {
@@ -2268,7 +2314,7 @@ type GetCustomerValueResponse struct {
 
 func (x *GetCustomerValueResponse) Reset() {
 	*x = GetCustomerValueResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2326,7 @@ func (x *GetCustomerValueResponse) String() string {
 func (*GetCustomerValueResponse) ProtoMessage() {}
 
 func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2339,7 @@ func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{32}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCustomerValueResponse) GetValue() *CustomerValue {
@@ -2314,7 +2360,7 @@ type StreamSegmentMembersRequest struct {
 
 func (x *StreamSegmentMembersRequest) Reset() {
 	*x = StreamSegmentMembersRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2372,7 @@ func (x *StreamSegmentMembersRequest) String() string {
 func (*StreamSegmentMembersRequest) ProtoMessage() {}
 
 func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2385,7 @@ func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{33}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StreamSegmentMembersRequest) GetSegmentId() string {
@@ -2360,7 +2406,7 @@ type StreamSegmentMembersResponse struct {
 
 func (x *StreamSegmentMembersResponse) Reset() {
 	*x = StreamSegmentMembersResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2418,7 @@ func (x *StreamSegmentMembersResponse) String() string {
 func (*StreamSegmentMembersResponse) ProtoMessage() {}
 
 func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2431,7 @@ func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{34}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StreamSegmentMembersResponse) GetCustomerIds() []string {
@@ -2406,7 +2452,7 @@ type GetModelFitResponse struct {
 
 func (x *GetModelFitResponse) Reset() {
 	*x = GetModelFitResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2464,7 @@ func (x *GetModelFitResponse) String() string {
 func (*GetModelFitResponse) ProtoMessage() {}
 
 func (x *GetModelFitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2477,7 @@ func (x *GetModelFitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelFitResponse.ProtoReflect.Descriptor instead.
 func (*GetModelFitResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{35}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetModelFitResponse) GetFit() *ModelFit {
@@ -2444,15 +2490,15 @@ func (x *GetModelFitResponse) GetFit() *ModelFit {
 // RefitModelResponse is the output of RefitModel.
 type RefitModelResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new fit.
-	Fit           *ModelFit `protobuf:"bytes,1,opt,name=fit,proto3" json:"fit,omitempty"`
+	// The refit, running; its response is the new ModelFit.
+	Operation     *v1.Operation `protobuf:"bytes,2,opt,name=operation,proto3" json:"operation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RefitModelResponse) Reset() {
 	*x = RefitModelResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2510,7 @@ func (x *RefitModelResponse) String() string {
 func (*RefitModelResponse) ProtoMessage() {}
 
 func (x *RefitModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,12 +2523,104 @@ func (x *RefitModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefitModelResponse.ProtoReflect.Descriptor instead.
 func (*RefitModelResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{36}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{37}
 }
 
-func (x *RefitModelResponse) GetFit() *ModelFit {
+func (x *RefitModelResponse) GetOperation() *v1.Operation {
 	if x != nil {
-		return x.Fit
+		return x.Operation
+	}
+	return nil
+}
+
+// GetOperationRequest is the input of GetOperation.
+type GetOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's name, "segmentation/operations/{id}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOperationRequest) Reset() {
+	*x = GetOperationRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOperationRequest) ProtoMessage() {}
+
+func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
+func (*GetOperationRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetOperationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetOperationResponse is the output of GetOperation.
+type GetOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation     *v1.Operation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOperationResponse) Reset() {
+	*x = GetOperationResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOperationResponse) ProtoMessage() {}
+
+func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
+func (*GetOperationResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetOperationResponse) GetOperation() *v1.Operation {
+	if x != nil {
+		return x.Operation
 	}
 	return nil
 }
@@ -2498,7 +2636,7 @@ type CreateSegmentResponse struct {
 
 func (x *CreateSegmentResponse) Reset() {
 	*x = CreateSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2648,7 @@ func (x *CreateSegmentResponse) String() string {
 func (*CreateSegmentResponse) ProtoMessage() {}
 
 func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2661,7 @@ func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{37}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreateSegmentResponse) GetSegment() *Segment {
@@ -2544,7 +2682,7 @@ type GetSegmentResponse struct {
 
 func (x *GetSegmentResponse) Reset() {
 	*x = GetSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2694,7 @@ func (x *GetSegmentResponse) String() string {
 func (*GetSegmentResponse) ProtoMessage() {}
 
 func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2707,7 @@ func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentResponse.ProtoReflect.Descriptor instead.
 func (*GetSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{38}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetSegmentResponse) GetSegment() *Segment {
@@ -2590,7 +2728,7 @@ type UpdateSegmentResponse struct {
 
 func (x *UpdateSegmentResponse) Reset() {
 	*x = UpdateSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2740,7 @@ func (x *UpdateSegmentResponse) String() string {
 func (*UpdateSegmentResponse) ProtoMessage() {}
 
 func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2753,7 @@ func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{39}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateSegmentResponse) GetSegment() *Segment {
@@ -2629,7 +2767,7 @@ var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\"\xbd\x06\n" +
+	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\x1a\x1eguanxi/type/v1/operation.proto\"\xbd\x06\n" +
 	"\rCustomerValue\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12=\n" +
@@ -2684,8 +2822,10 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x0eclass_b_cutoff\x18\x06 \x01(\x01R\fclassBCutoff\x128\n" +
 	"\n" +
 	"as_of_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"\x18\n" +
-	"\x16RecomputeValuesRequest\"\xdd\x01\n" +
-	"\x17RecomputeValuesResponse\x12%\n" +
+	"\x16RecomputeValuesRequest\"\x9f\x01\n" +
+	"\x17RecomputeValuesResponse\x127\n" +
+	"\toperation\x18\x05 \x01(\v2\x19.guanxi.type.v1.OperationR\toperationJ\x04\b\x01\x10\x05R\x0ecustomer_countR\x12class_change_countR\x17membership_change_countR\bduration\"\xdb\x01\n" +
+	"\x15RecomputeValuesResult\x12%\n" +
 	"\x0ecustomer_count\x18\x01 \x01(\x03R\rcustomerCount\x12,\n" +
 	"\x12class_change_count\x18\x02 \x01(\x03R\x10classChangeCount\x126\n" +
 	"\x17membership_change_count\x18\x03 \x01(\x03R\x15membershipChangeCount\x125\n" +
@@ -2798,9 +2938,13 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x1cStreamSegmentMembersResponse\x12!\n" +
 	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\"I\n" +
 	"\x13GetModelFitResponse\x122\n" +
-	"\x03fit\x18\x01 \x01(\v2 .guanxi.segmentation.v1.ModelFitR\x03fit\"H\n" +
-	"\x12RefitModelResponse\x122\n" +
-	"\x03fit\x18\x01 \x01(\v2 .guanxi.segmentation.v1.ModelFitR\x03fit\"R\n" +
+	"\x03fit\x18\x01 \x01(\v2 .guanxi.segmentation.v1.ModelFitR\x03fit\"X\n" +
+	"\x12RefitModelResponse\x127\n" +
+	"\toperation\x18\x02 \x01(\v2\x19.guanxi.type.v1.OperationR\toperationJ\x04\b\x01\x10\x02R\x03fit\".\n" +
+	"\x13GetOperationRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"O\n" +
+	"\x14GetOperationResponse\x127\n" +
+	"\toperation\x18\x01 \x01(\v2\x19.guanxi.type.v1.OperationR\toperation\"R\n" +
 	"\x15CreateSegmentResponse\x129\n" +
 	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment\"O\n" +
 	"\x12GetSegmentResponse\x129\n" +
@@ -2811,15 +2955,16 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x15ABC_CLASS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vABC_CLASS_A\x10\x01\x12\x0f\n" +
 	"\vABC_CLASS_B\x10\x02\x12\x0f\n" +
-	"\vABC_CLASS_C\x10\x032\xf2\x11\n" +
+	"\vABC_CLASS_C\x10\x032\xa8\x13\n" +
 	"\x13SegmentationService\x12\xa7\x01\n" +
 	"\x10GetCustomerValue\x12/.guanxi.segmentation.v1.GetCustomerValueRequest\x1a0.guanxi.segmentation.v1.GetCustomerValueResponse\"0\x82\xd3\xe4\x93\x02*b\x05value\x12!/v1/customers/{customer_id}/value\x12\x83\x01\n" +
 	"\x14StreamSegmentMembers\x123.guanxi.segmentation.v1.StreamSegmentMembersRequest\x1a4.guanxi.segmentation.v1.StreamSegmentMembersResponse0\x01\x12\x90\x01\n" +
-	"\x10GetParetoSummary\x12/.guanxi.segmentation.v1.GetParetoSummaryRequest\x1a0.guanxi.segmentation.v1.GetParetoSummaryResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/paretoSummary\x12\x9b\x01\n" +
-	"\x0fRecomputeValues\x12..guanxi.segmentation.v1.RecomputeValuesRequest\x1a/.guanxi.segmentation.v1.RecomputeValuesResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/customerValues:recompute\x12\x81\x01\n" +
-	"\vGetModelFit\x12*.guanxi.segmentation.v1.GetModelFitRequest\x1a+.guanxi.segmentation.v1.GetModelFitResponse\"\x19\x82\xd3\xe4\x93\x02\x13b\x03fit\x12\f/v1/modelFit\x12\x87\x01\n" +
+	"\x10GetParetoSummary\x12/.guanxi.segmentation.v1.GetParetoSummaryRequest\x1a0.guanxi.segmentation.v1.GetParetoSummaryResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/paretoSummary\x12\xa6\x01\n" +
+	"\x0fRecomputeValues\x12..guanxi.segmentation.v1.RecomputeValuesRequest\x1a/.guanxi.segmentation.v1.RecomputeValuesResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\toperation\"\x1c/v1/customerValues:recompute\x12\x81\x01\n" +
+	"\vGetModelFit\x12*.guanxi.segmentation.v1.GetModelFitRequest\x1a+.guanxi.segmentation.v1.GetModelFitResponse\"\x19\x82\xd3\xe4\x93\x02\x13b\x03fit\x12\f/v1/modelFit\x12\x8d\x01\n" +
 	"\n" +
-	"RefitModel\x12).guanxi.segmentation.v1.RefitModelRequest\x1a*.guanxi.segmentation.v1.RefitModelResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*b\x03fit\"\x12/v1/modelFit:refit\x12\x94\x01\n" +
+	"RefitModel\x12).guanxi.segmentation.v1.RefitModelRequest\x1a*.guanxi.segmentation.v1.RefitModelResponse\"(\x82\xd3\xe4\x93\x02\":\x01*b\toperation\"\x12/v1/modelFit:refit\x12\xa2\x01\n" +
+	"\fGetOperation\x12+.guanxi.segmentation.v1.GetOperationRequest\x1a,.guanxi.segmentation.v1.GetOperationResponse\"7\x82\xd3\xe4\x93\x021b\toperation\x12$/v1/{name=segmentation/operations/*}\x12\x94\x01\n" +
 	"\rCreateSegment\x12,.guanxi.segmentation.v1.CreateSegmentRequest\x1a-.guanxi.segmentation.v1.CreateSegmentResponse\"&\x82\xd3\xe4\x93\x02 :\asegmentb\asegment\"\f/v1/segments\x12\x87\x01\n" +
 	"\n" +
 	"GetSegment\x12).guanxi.segmentation.v1.GetSegmentRequest\x1a*.guanxi.segmentation.v1.GetSegmentResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\asegment\x12\x11/v1/segments/{id}\x12\x7f\n" +
@@ -2844,7 +2989,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_segmentation_v1_segmentation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(AbcClass)(0),                          // 0: guanxi.segmentation.v1.AbcClass
 	(*CustomerValue)(nil),                  // 1: guanxi.segmentation.v1.CustomerValue
@@ -2856,121 +3001,129 @@ var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(*GetParetoSummaryResponse)(nil),       // 7: guanxi.segmentation.v1.GetParetoSummaryResponse
 	(*RecomputeValuesRequest)(nil),         // 8: guanxi.segmentation.v1.RecomputeValuesRequest
 	(*RecomputeValuesResponse)(nil),        // 9: guanxi.segmentation.v1.RecomputeValuesResponse
-	(*GetModelFitRequest)(nil),             // 10: guanxi.segmentation.v1.GetModelFitRequest
-	(*RefitModelRequest)(nil),              // 11: guanxi.segmentation.v1.RefitModelRequest
-	(*ModelFit)(nil),                       // 12: guanxi.segmentation.v1.ModelFit
-	(*Segment)(nil),                        // 13: guanxi.segmentation.v1.Segment
-	(*CreateSegmentRequest)(nil),           // 14: guanxi.segmentation.v1.CreateSegmentRequest
-	(*GetSegmentRequest)(nil),              // 15: guanxi.segmentation.v1.GetSegmentRequest
-	(*ListSegmentsRequest)(nil),            // 16: guanxi.segmentation.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),           // 17: guanxi.segmentation.v1.ListSegmentsResponse
-	(*UpdateSegmentRequest)(nil),           // 18: guanxi.segmentation.v1.UpdateSegmentRequest
-	(*DeleteSegmentRequest)(nil),           // 19: guanxi.segmentation.v1.DeleteSegmentRequest
-	(*DeleteSegmentResponse)(nil),          // 20: guanxi.segmentation.v1.DeleteSegmentResponse
-	(*ListSegmentMembersRequest)(nil),      // 21: guanxi.segmentation.v1.ListSegmentMembersRequest
-	(*ListSegmentMembersResponse)(nil),     // 22: guanxi.segmentation.v1.ListSegmentMembersResponse
-	(*CheckSegmentMembershipRequest)(nil),  // 23: guanxi.segmentation.v1.CheckSegmentMembershipRequest
-	(*CheckSegmentMembershipResponse)(nil), // 24: guanxi.segmentation.v1.CheckSegmentMembershipResponse
-	(*DemandPoint)(nil),                    // 25: guanxi.segmentation.v1.DemandPoint
-	(*DemandSeries)(nil),                   // 26: guanxi.segmentation.v1.DemandSeries
-	(*ListDemandSeriesRequest)(nil),        // 27: guanxi.segmentation.v1.ListDemandSeriesRequest
-	(*ListDemandSeriesResponse)(nil),       // 28: guanxi.segmentation.v1.ListDemandSeriesResponse
-	(*ForecastDemandRequest)(nil),          // 29: guanxi.segmentation.v1.ForecastDemandRequest
-	(*ForecastAccuracy)(nil),               // 30: guanxi.segmentation.v1.ForecastAccuracy
-	(*ForecastDemandResponse)(nil),         // 31: guanxi.segmentation.v1.ForecastDemandResponse
-	(*GetCustomerValueRequest)(nil),        // 32: guanxi.segmentation.v1.GetCustomerValueRequest
-	(*GetCustomerValueResponse)(nil),       // 33: guanxi.segmentation.v1.GetCustomerValueResponse
-	(*StreamSegmentMembersRequest)(nil),    // 34: guanxi.segmentation.v1.StreamSegmentMembersRequest
-	(*StreamSegmentMembersResponse)(nil),   // 35: guanxi.segmentation.v1.StreamSegmentMembersResponse
-	(*GetModelFitResponse)(nil),            // 36: guanxi.segmentation.v1.GetModelFitResponse
-	(*RefitModelResponse)(nil),             // 37: guanxi.segmentation.v1.RefitModelResponse
-	(*CreateSegmentResponse)(nil),          // 38: guanxi.segmentation.v1.CreateSegmentResponse
-	(*GetSegmentResponse)(nil),             // 39: guanxi.segmentation.v1.GetSegmentResponse
-	(*UpdateSegmentResponse)(nil),          // 40: guanxi.segmentation.v1.UpdateSegmentResponse
-	(*v1.Money)(nil),                       // 41: guanxi.type.v1.Money
-	(*timestamppb.Timestamp)(nil),          // 42: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 43: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 44: google.protobuf.FieldMask
+	(*RecomputeValuesResult)(nil),          // 10: guanxi.segmentation.v1.RecomputeValuesResult
+	(*GetModelFitRequest)(nil),             // 11: guanxi.segmentation.v1.GetModelFitRequest
+	(*RefitModelRequest)(nil),              // 12: guanxi.segmentation.v1.RefitModelRequest
+	(*ModelFit)(nil),                       // 13: guanxi.segmentation.v1.ModelFit
+	(*Segment)(nil),                        // 14: guanxi.segmentation.v1.Segment
+	(*CreateSegmentRequest)(nil),           // 15: guanxi.segmentation.v1.CreateSegmentRequest
+	(*GetSegmentRequest)(nil),              // 16: guanxi.segmentation.v1.GetSegmentRequest
+	(*ListSegmentsRequest)(nil),            // 17: guanxi.segmentation.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),           // 18: guanxi.segmentation.v1.ListSegmentsResponse
+	(*UpdateSegmentRequest)(nil),           // 19: guanxi.segmentation.v1.UpdateSegmentRequest
+	(*DeleteSegmentRequest)(nil),           // 20: guanxi.segmentation.v1.DeleteSegmentRequest
+	(*DeleteSegmentResponse)(nil),          // 21: guanxi.segmentation.v1.DeleteSegmentResponse
+	(*ListSegmentMembersRequest)(nil),      // 22: guanxi.segmentation.v1.ListSegmentMembersRequest
+	(*ListSegmentMembersResponse)(nil),     // 23: guanxi.segmentation.v1.ListSegmentMembersResponse
+	(*CheckSegmentMembershipRequest)(nil),  // 24: guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	(*CheckSegmentMembershipResponse)(nil), // 25: guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	(*DemandPoint)(nil),                    // 26: guanxi.segmentation.v1.DemandPoint
+	(*DemandSeries)(nil),                   // 27: guanxi.segmentation.v1.DemandSeries
+	(*ListDemandSeriesRequest)(nil),        // 28: guanxi.segmentation.v1.ListDemandSeriesRequest
+	(*ListDemandSeriesResponse)(nil),       // 29: guanxi.segmentation.v1.ListDemandSeriesResponse
+	(*ForecastDemandRequest)(nil),          // 30: guanxi.segmentation.v1.ForecastDemandRequest
+	(*ForecastAccuracy)(nil),               // 31: guanxi.segmentation.v1.ForecastAccuracy
+	(*ForecastDemandResponse)(nil),         // 32: guanxi.segmentation.v1.ForecastDemandResponse
+	(*GetCustomerValueRequest)(nil),        // 33: guanxi.segmentation.v1.GetCustomerValueRequest
+	(*GetCustomerValueResponse)(nil),       // 34: guanxi.segmentation.v1.GetCustomerValueResponse
+	(*StreamSegmentMembersRequest)(nil),    // 35: guanxi.segmentation.v1.StreamSegmentMembersRequest
+	(*StreamSegmentMembersResponse)(nil),   // 36: guanxi.segmentation.v1.StreamSegmentMembersResponse
+	(*GetModelFitResponse)(nil),            // 37: guanxi.segmentation.v1.GetModelFitResponse
+	(*RefitModelResponse)(nil),             // 38: guanxi.segmentation.v1.RefitModelResponse
+	(*GetOperationRequest)(nil),            // 39: guanxi.segmentation.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),           // 40: guanxi.segmentation.v1.GetOperationResponse
+	(*CreateSegmentResponse)(nil),          // 41: guanxi.segmentation.v1.CreateSegmentResponse
+	(*GetSegmentResponse)(nil),             // 42: guanxi.segmentation.v1.GetSegmentResponse
+	(*UpdateSegmentResponse)(nil),          // 43: guanxi.segmentation.v1.UpdateSegmentResponse
+	(*v1.Money)(nil),                       // 44: guanxi.type.v1.Money
+	(*timestamppb.Timestamp)(nil),          // 45: google.protobuf.Timestamp
+	(*v1.Operation)(nil),                   // 46: guanxi.type.v1.Operation
+	(*durationpb.Duration)(nil),            // 47: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 48: google.protobuf.FieldMask
 }
 var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	0,  // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	41, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
-	41, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
-	42, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
-	42, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
-	42, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
+	44, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
+	44, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
+	45, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
+	45, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
+	45, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: guanxi.segmentation.v1.CustomerValue.rfm:type_name -> guanxi.segmentation.v1.RfmScore
 	3,  // 7: guanxi.segmentation.v1.CustomerValue.prediction:type_name -> guanxi.segmentation.v1.CustomerPrediction
-	41, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
+	44, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
 	4,  // 9: guanxi.segmentation.v1.CustomerValue.category_spends:type_name -> guanxi.segmentation.v1.CategorySpend
-	41, // 10: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
-	41, // 11: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
-	41, // 12: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
+	44, // 10: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
+	44, // 11: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
+	44, // 12: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
 	0,  // 13: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	41, // 14: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
+	44, // 14: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
 	5,  // 15: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
-	41, // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
-	42, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	43, // 18: guanxi.segmentation.v1.RecomputeValuesResponse.duration:type_name -> google.protobuf.Duration
-	42, // 19: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
-	42, // 20: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
-	42, // 21: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
-	43, // 22: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
-	43, // 23: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
-	42, // 24: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	42, // 25: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
-	13, // 26: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	13, // 27: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
-	13, // 28: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	44, // 29: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	41, // 30: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
-	25, // 31: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
-	26, // 32: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
-	26, // 33: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
-	26, // 34: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
-	30, // 35: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	30, // 36: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	1,  // 37: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
-	12, // 38: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
-	12, // 39: guanxi.segmentation.v1.RefitModelResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
-	13, // 40: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	13, // 41: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	13, // 42: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	32, // 43: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	34, // 44: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
-	6,  // 45: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
-	8,  // 46: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
-	10, // 47: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
-	11, // 48: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
-	14, // 49: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
-	15, // 50: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
-	16, // 51: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
-	18, // 52: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
-	19, // 53: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
-	21, // 54: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
-	23, // 55: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
-	27, // 56: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
-	29, // 57: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
-	33, // 58: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	35, // 59: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
-	7,  // 60: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
-	9,  // 61: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
-	36, // 62: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
-	37, // 63: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
-	38, // 64: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
-	39, // 65: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
-	17, // 66: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
-	40, // 67: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
-	20, // 68: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
-	22, // 69: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
-	24, // 70: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
-	28, // 71: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
-	31, // 72: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
-	58, // [58:73] is the sub-list for method output_type
-	43, // [43:58] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	44, // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
+	45, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	46, // 18: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
+	47, // 19: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
+	45, // 20: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	45, // 21: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
+	45, // 22: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
+	47, // 23: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
+	47, // 24: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
+	45, // 25: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	45, // 26: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	14, // 27: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 28: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
+	14, // 29: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	48, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 31: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
+	26, // 32: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
+	27, // 33: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
+	27, // 34: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
+	27, // 35: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
+	31, // 36: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	31, // 37: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	1,  // 38: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
+	13, // 39: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
+	46, // 40: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
+	46, // 41: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
+	14, // 42: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 43: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 44: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	33, // 45: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
+	35, // 46: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	6,  // 47: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
+	8,  // 48: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
+	11, // 49: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
+	12, // 50: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
+	39, // 51: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
+	15, // 52: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
+	16, // 53: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
+	17, // 54: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
+	19, // 55: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
+	20, // 56: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
+	22, // 57: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
+	24, // 58: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	28, // 59: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
+	30, // 60: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
+	34, // 61: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	36, // 62: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	7,  // 63: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
+	9,  // 64: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
+	37, // 65: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
+	38, // 66: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
+	40, // 67: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
+	41, // 68: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
+	42, // 69: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
+	18, // 70: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
+	43, // 71: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
+	21, // 72: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
+	23, // 73: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
+	25, // 74: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	29, // 75: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
+	32, // 76: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
+	61, // [61:77] is the sub-list for method output_type
+	45, // [45:61] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_segmentation_v1_segmentation_proto_init() }
@@ -2984,7 +3137,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_segmentation_proto_rawDesc), len(file_guanxi_segmentation_v1_segmentation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

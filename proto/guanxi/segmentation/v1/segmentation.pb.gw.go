@@ -184,6 +184,45 @@ func local_request_SegmentationService_RefitModel_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_SegmentationService_GetOperation_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetOperationRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetOperation(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SegmentationService_GetOperation_0(ctx context.Context, marshaler runtime.Marshaler, server SegmentationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetOperationRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetOperation(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_SegmentationService_CreateSegment_0 = &utilities.DoubleArray{Encoding: map[string]int{"segment": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
 func request_SegmentationService_CreateSegment_0(ctx context.Context, marshaler runtime.Marshaler, client SegmentationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -679,7 +718,7 @@ func RegisterSegmentationServiceHandlerServer(ctx context.Context, mux *runtime.
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_SegmentationService_RecomputeValues_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_SegmentationService_RecomputeValues_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_RecomputeValues_0{resp.(*RecomputeValuesResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_SegmentationService_GetModelFit_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -720,6 +759,26 @@ func RegisterSegmentationServiceHandlerServer(ctx context.Context, mux *runtime.
 			return
 		}
 		forward_SegmentationService_RefitModel_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_RefitModel_0{resp.(*RefitModelResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_SegmentationService_GetOperation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guanxi.segmentation.v1.SegmentationService/GetOperation", runtime.WithHTTPPathPattern("/v1/{name=segmentation/operations/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SegmentationService_GetOperation_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SegmentationService_GetOperation_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_GetOperation_0{resp.(*GetOperationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_SegmentationService_CreateSegment_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -990,7 +1049,7 @@ func RegisterSegmentationServiceHandlerClient(ctx context.Context, mux *runtime.
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_SegmentationService_RecomputeValues_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_SegmentationService_RecomputeValues_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_RecomputeValues_0{resp.(*RecomputeValuesResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_SegmentationService_GetModelFit_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1025,6 +1084,23 @@ func RegisterSegmentationServiceHandlerClient(ctx context.Context, mux *runtime.
 			return
 		}
 		forward_SegmentationService_RefitModel_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_RefitModel_0{resp.(*RefitModelResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_SegmentationService_GetOperation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guanxi.segmentation.v1.SegmentationService/GetOperation", runtime.WithHTTPPathPattern("/v1/{name=segmentation/operations/*}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SegmentationService_GetOperation_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SegmentationService_GetOperation_0(annotatedContext, mux, outboundMarshaler, w, req, response_SegmentationService_GetOperation_0{resp.(*GetOperationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_SegmentationService_CreateSegment_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1191,6 +1267,15 @@ func (m response_SegmentationService_GetCustomerValue_0) XXX_ResponseBody() inte
 	return response.Value
 }
 
+type response_SegmentationService_RecomputeValues_0 struct {
+	*RecomputeValuesResponse
+}
+
+func (m response_SegmentationService_RecomputeValues_0) XXX_ResponseBody() interface{} {
+	response := m.RecomputeValuesResponse
+	return response.Operation
+}
+
 type response_SegmentationService_GetModelFit_0 struct {
 	*GetModelFitResponse
 }
@@ -1206,7 +1291,16 @@ type response_SegmentationService_RefitModel_0 struct {
 
 func (m response_SegmentationService_RefitModel_0) XXX_ResponseBody() interface{} {
 	response := m.RefitModelResponse
-	return response.Fit
+	return response.Operation
+}
+
+type response_SegmentationService_GetOperation_0 struct {
+	*GetOperationResponse
+}
+
+func (m response_SegmentationService_GetOperation_0) XXX_ResponseBody() interface{} {
+	response := m.GetOperationResponse
+	return response.Operation
 }
 
 type response_SegmentationService_CreateSegment_0 struct {
@@ -1242,6 +1336,7 @@ var (
 	pattern_SegmentationService_RecomputeValues_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customerValues"}, "recompute"))
 	pattern_SegmentationService_GetModelFit_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "modelFit"}, ""))
 	pattern_SegmentationService_RefitModel_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "modelFit"}, "refit"))
+	pattern_SegmentationService_GetOperation_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 3, 5, 3}, []string{"v1", "segmentation", "operations", "name"}, ""))
 	pattern_SegmentationService_CreateSegment_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "segments"}, ""))
 	pattern_SegmentationService_GetSegment_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "segments", "id"}, ""))
 	pattern_SegmentationService_ListSegments_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "segments"}, ""))
@@ -1259,6 +1354,7 @@ var (
 	forward_SegmentationService_RecomputeValues_0        = runtime.ForwardResponseMessage
 	forward_SegmentationService_GetModelFit_0            = runtime.ForwardResponseMessage
 	forward_SegmentationService_RefitModel_0             = runtime.ForwardResponseMessage
+	forward_SegmentationService_GetOperation_0           = runtime.ForwardResponseMessage
 	forward_SegmentationService_CreateSegment_0          = runtime.ForwardResponseMessage
 	forward_SegmentationService_GetSegment_0             = runtime.ForwardResponseMessage
 	forward_SegmentationService_ListSegments_0           = runtime.ForwardResponseMessage

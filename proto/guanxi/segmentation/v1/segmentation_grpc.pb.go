@@ -25,6 +25,7 @@ const (
 	SegmentationService_RecomputeValues_FullMethodName        = "/guanxi.segmentation.v1.SegmentationService/RecomputeValues"
 	SegmentationService_GetModelFit_FullMethodName            = "/guanxi.segmentation.v1.SegmentationService/GetModelFit"
 	SegmentationService_RefitModel_FullMethodName             = "/guanxi.segmentation.v1.SegmentationService/RefitModel"
+	SegmentationService_GetOperation_FullMethodName           = "/guanxi.segmentation.v1.SegmentationService/GetOperation"
 	SegmentationService_CreateSegment_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/CreateSegment"
 	SegmentationService_GetSegment_FullMethodName             = "/guanxi.segmentation.v1.SegmentationService/GetSegment"
 	SegmentationService_ListSegments_FullMethodName           = "/guanxi.segmentation.v1.SegmentationService/ListSegments"
@@ -53,15 +54,22 @@ type SegmentationServiceClient interface {
 	GetParetoSummary(ctx context.Context, in *GetParetoSummaryRequest, opts ...grpc.CallOption) (*GetParetoSummaryResponse, error)
 	// RecomputeValues recomputes every customer's value (ABC, RFM,
 	// predictions) and every segment's members from the stored purchases, as
-	// the schedule does; class and membership changes are published.
+	// the schedule does; class and membership changes are published. It
+	// answers at once with an operation to poll (GetOperation), whose
+	// response is a RecomputeValuesResult.
 	RecomputeValues(ctx context.Context, in *RecomputeValuesRequest, opts ...grpc.CallOption) (*RecomputeValuesResponse, error)
 	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
 	// models (NOT_FOUND before the first fit).
 	GetModelFit(ctx context.Context, in *GetModelFitRequest, opts ...grpc.CallOption) (*GetModelFitResponse, error)
 	// RefitModel fits both models on the purchases up to the end of the
 	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed.
+	// predictions of every customer are then recomputed. It answers at once
+	// with an operation to poll (GetOperation), whose response is the new
+	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(ctx context.Context, in *RefitModelRequest, opts ...grpc.CallOption) (*RefitModelResponse, error)
+	// GetOperation returns an operation RecomputeValues or RefitModel
+	// started, by its name ("segmentation/operations/{id}").
+	GetOperation(ctx context.Context, in *GetOperationRequest, opts ...grpc.CallOption) (*GetOperationResponse, error)
 	// CreateSegment defines a rule segment by a filter expression; its
 	// members are computed at once.
 	CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error)
@@ -158,6 +166,16 @@ func (c *segmentationServiceClient) RefitModel(ctx context.Context, in *RefitMod
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RefitModelResponse)
 	err := c.cc.Invoke(ctx, SegmentationService_RefitModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) GetOperation(ctx context.Context, in *GetOperationRequest, opts ...grpc.CallOption) (*GetOperationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOperationResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_GetOperation_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -271,15 +289,22 @@ type SegmentationServiceServer interface {
 	GetParetoSummary(context.Context, *GetParetoSummaryRequest) (*GetParetoSummaryResponse, error)
 	// RecomputeValues recomputes every customer's value (ABC, RFM,
 	// predictions) and every segment's members from the stored purchases, as
-	// the schedule does; class and membership changes are published.
+	// the schedule does; class and membership changes are published. It
+	// answers at once with an operation to poll (GetOperation), whose
+	// response is a RecomputeValuesResult.
 	RecomputeValues(context.Context, *RecomputeValuesRequest) (*RecomputeValuesResponse, error)
 	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
 	// models (NOT_FOUND before the first fit).
 	GetModelFit(context.Context, *GetModelFitRequest) (*GetModelFitResponse, error)
 	// RefitModel fits both models on the purchases up to the end of the
 	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed.
+	// predictions of every customer are then recomputed. It answers at once
+	// with an operation to poll (GetOperation), whose response is the new
+	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error)
+	// GetOperation returns an operation RecomputeValues or RefitModel
+	// started, by its name ("segmentation/operations/{id}").
+	GetOperation(context.Context, *GetOperationRequest) (*GetOperationResponse, error)
 	// CreateSegment defines a rule segment by a filter expression; its
 	// members are computed at once.
 	CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error)
@@ -330,6 +355,9 @@ func (UnimplementedSegmentationServiceServer) GetModelFit(context.Context, *GetM
 }
 func (UnimplementedSegmentationServiceServer) RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RefitModel not implemented")
+}
+func (UnimplementedSegmentationServiceServer) GetOperation(context.Context, *GetOperationRequest) (*GetOperationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOperation not implemented")
 }
 func (UnimplementedSegmentationServiceServer) CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSegment not implemented")
@@ -476,6 +504,24 @@ func _SegmentationService_RefitModel_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SegmentationServiceServer).RefitModel(ctx, req.(*RefitModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_GetOperation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOperationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).GetOperation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_GetOperation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).GetOperation(ctx, req.(*GetOperationRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -668,6 +714,10 @@ var SegmentationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RefitModel",
 			Handler:    _SegmentationService_RefitModel_Handler,
+		},
+		{
+			MethodName: "GetOperation",
+			Handler:    _SegmentationService_GetOperation_Handler,
 		},
 		{
 			MethodName: "CreateSegment",

@@ -195,6 +195,15 @@ func (s *Service) GetModelFit(ctx context.Context) (domain.ModelFit, error) {
 	return fit, nil
 }
 
+// CheckCalibrationEnd refuses a calibration end in the future, before a
+// refit is started (zero is today, and fine).
+func (s *Service) CheckCalibrationEnd(calibrationEnd time.Time) error {
+	if calibrationEnd.After(s.now().UTC()) {
+		return fmt.Errorf("refit model: %w", fieldError("calibration_end_time", "must not be in the future"))
+	}
+	return nil
+}
+
 // RefitModel fits the BG/NBD and Gamma-Gamma models on every customer's
 // history up to and including the day of calibrationEnd (today when zero),
 // stores the fit as current and recomputes every value with it. The spend
@@ -205,8 +214,8 @@ func (s *Service) RefitModel(ctx context.Context, calibrationEnd time.Time) (dom
 	if calibrationEnd.IsZero() {
 		calibrationEnd = now
 	}
-	if calibrationEnd.After(now) {
-		return domain.ModelFit{}, fmt.Errorf("refit model: %w", fieldError("calibration_end_time", "must not be in the future"))
+	if err := s.CheckCalibrationEnd(calibrationEnd); err != nil {
+		return domain.ModelFit{}, err
 	}
 	hs, err := s.histories(ctx, calibrationEnd)
 	if err != nil {

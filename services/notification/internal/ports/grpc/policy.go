@@ -28,4 +28,5 @@ var Policy = auth.Policy{
 	notificationv1.NotificationService_Unsubscribe_FullMethodName: auth.Public(),
 	// Schedules run by themselves; running them now is an operator's call.
 	notificationv1.NotificationService_RunSchedules_FullMethodName: auth.Allow(),
+	notificationv1.NotificationService_GetOperation_FullMethodName: auth.Allow(),
 }

@@ -9,9 +9,11 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/operations"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
@@ -25,6 +27,7 @@ import (
 type Server struct {
 	notificationv1.UnimplementedNotificationServiceServer
 	svc *app.Service
+	ops *operations.Runner
 }
 
 // NewServer returns a Server over svc.
@@ -216,13 +219,29 @@ func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.Unsubscrib
 	return &notificationv1.UnsubscribeResponse{CustomerId: customerID, Channel: protoconv.ToProtoChannel(ch)}, nil
 }
 
-// RunSchedules runs the scheduled scans now.
+// RunSchedules starts the scheduled scans now, as an operation: a scan of
+// every customer outlasts any call deadline.
 func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
-	n, err := s.svc.RunSchedules(ctx)
+	op, err := s.startOperation(ctx, notificationv1.NotificationService_RunSchedules_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+		n, err := s.svc.RunSchedules(ctx)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &notificationv1.RunSchedulesResult{MessagesCreated: n}, nil
+	})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
-	return &notificationv1.RunSchedulesResponse{MessagesCreated: n}, nil
+	return &notificationv1.RunSchedulesResponse{Operation: op}, nil
+}
+
+// GetOperation returns an operation of this service.
+func (s *Server) GetOperation(ctx context.Context, req *notificationv1.GetOperationRequest) (*notificationv1.GetOperationResponse, error) {
+	op, err := s.getOperation(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &notificationv1.GetOperationResponse{Operation: op}, nil
 }
 
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back

@@ -14,6 +14,7 @@ var Policy = auth.Policy{
 	segmentationv1.SegmentationService_RecomputeValues_FullMethodName:        auth.Allow(auth.Manager),
 	segmentationv1.SegmentationService_GetModelFit_FullMethodName:            auth.Allow(auth.Manager, auth.Auditor, auth.Analyst),
 	segmentationv1.SegmentationService_RefitModel_FullMethodName:             auth.Allow(auth.Manager),
+	segmentationv1.SegmentationService_GetOperation_FullMethodName:           auth.Allow(auth.Manager),
 	segmentationv1.SegmentationService_CreateSegment_FullMethodName:          auth.Allow(auth.Manager),
 	segmentationv1.SegmentationService_GetSegment_FullMethodName:             auth.Allow(auth.Readers...),
 	segmentationv1.SegmentationService_ListSegments_FullMethodName:           auth.Allow(auth.Readers...),

@@ -13,9 +13,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guanxi-crm/guanxi/platform/operations"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -32,6 +34,7 @@ type Server struct {
 	svc      *app.Service
 	currency string
 	policy   domain.PredictionPolicy
+	ops      *operations.Runner
 }
 
 // NewServer returns the API over svc, which reports money in currency
@@ -116,16 +119,32 @@ func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetPa
 	return out, nil
 }
 
-// RecomputeValues recomputes every value and segment now.
+// RecomputeValues starts recomputing every value and segment, as an
+// operation: a recompute of a large population outlasts any call deadline.
 func (s *Server) RecomputeValues(ctx context.Context, _ *segmentationv1.RecomputeValuesRequest) (*segmentationv1.RecomputeValuesResponse, error) {
-	res, err := s.svc.RecomputeValues(ctx)
+	op, err := s.startOperation(ctx, segmentationv1.SegmentationService_RecomputeValues_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+		res, err := s.svc.RecomputeValues(ctx)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &segmentationv1.RecomputeValuesResult{
+			CustomerCount: res.Customers, ClassChangeCount: res.ClassChanges,
+			MembershipChangeCount: res.MembershipChanges, Duration: durationpb.New(res.Duration),
+		}, nil
+	})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
-	return &segmentationv1.RecomputeValuesResponse{
-		CustomerCount: res.Customers, ClassChangeCount: res.ClassChanges,
-		MembershipChangeCount: res.MembershipChanges, Duration: durationpb.New(res.Duration),
-	}, nil
+	return &segmentationv1.RecomputeValuesResponse{Operation: op}, nil
+}
+
+// GetOperation returns an operation of this service.
+func (s *Server) GetOperation(ctx context.Context, req *segmentationv1.GetOperationRequest) (*segmentationv1.GetOperationResponse, error) {
+	op, err := s.getOperation(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &segmentationv1.GetOperationResponse{Operation: op}, nil
 }
 
 // GetModelFit returns the current fit.
@@ -137,7 +156,8 @@ func (s *Server) GetModelFit(ctx context.Context, _ *segmentationv1.GetModelFitR
 	return &segmentationv1.GetModelFitResponse{Fit: toProtoFit(fit)}, nil
 }
 
-// RefitModel fits the models and recomputes every value.
+// RefitModel starts fitting the models and recomputing every value, as an
+// operation; a calibration end in the future is refused at once.
 func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelRequest) (*segmentationv1.RefitModelResponse, error) {
 	var end time.Time
 	if ts := req.GetCalibrationEndTime(); ts != nil {
@@ -146,11 +166,20 @@ func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelR
 		}
 		end = ts.AsTime()
 	}
-	fit, err := s.svc.RefitModel(ctx, end)
-	if err != nil {
+	if err := s.svc.CheckCalibrationEnd(end); err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.RefitModelResponse{Fit: toProtoFit(fit)}, nil
+	op, err := s.startOperation(ctx, segmentationv1.SegmentationService_RefitModel_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+		fit, err := s.svc.RefitModel(ctx, end)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return toProtoFit(fit), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &segmentationv1.RefitModelResponse{Operation: op}, nil
 }
 
 func toProtoFit(f domain.ModelFit) *segmentationv1.ModelFit {
