@@ -105,6 +105,10 @@ proto: tools ## Fetch third-party protos, lint, and regenerate Go, gateway and O
 proto-check: proto ## Fail when the committed generated code is not what `make proto` makes.
 	@git diff --exit-code -- proto gateway/openapi || (echo "generated code is stale: run make proto and commit"; exit 1)
 
+.PHONY: config-doc
+config-doc: ## Regenerate docs/configuration.md from the configuration structs (a test fails while it is stale).
+	go run ./cmd/guanxi config-doc -o docs/configuration.md
+
 .PHONY: tidy
 tidy: ## go mod tidy every module.
 	@set -e; for m in $(MODULES); do (cd $$m && go mod tidy); done
