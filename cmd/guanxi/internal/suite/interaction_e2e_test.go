@@ -1,6 +1,8 @@
 package suite_test
 
 import (
+	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,14 @@ func TestResolvedCaseReachesTheCustomer(t *testing.T) {
 	if body, _ := resolution["body"].(string); !strings.Contains(body, number) {
 		t.Errorf("resolution message %q does not name case %s", body, number)
 	}
-	if body, _ := invitation["body"].(string); !strings.Contains(body, surveyID) {
+	// The link is the suite's survey page with a signed token whose
+	// payload (before the MAC) names the survey.
+	body, _ := invitation["body"].(string)
+	link := regexp.MustCompile(`/survey\?token=([A-Za-z0-9_-]+)\.`).FindStringSubmatch(body)
+	if link == nil {
+		t.Fatalf("survey invitation %q has no survey link", body)
+	}
+	if payload, err := base64.RawURLEncoding.DecodeString(link[1]); err != nil || !strings.Contains(string(payload), surveyID) {
 		t.Errorf("survey invitation %q does not link survey %s", body, surveyID)
 	}
 }
