@@ -4,9 +4,11 @@
 // Operations are rows of the service's own database (the platform's
 // operations table), so a poll reaching another replica finds them.
 //
-// An operation whose process stops gracefully ends ABORTED; one whose
-// process dies stays unfinished until it is pruned, and its caller starts
-// the work again.
+// An operation whose process stops gracefully ends ABORTED. While work
+// runs, its replica renews the operation's heartbeat; one whose process
+// died (kill -9, a lost node) stops renewing it, and the first poll after
+// OrphanAfter ends it ABORTED, so no caller polls forever. Either way the
+// caller starts the work again.
 package operations
 
 import (
@@ -35,6 +37,14 @@ const Retention = 7 * 24 * time.Hour
 
 // pruneEvery is how often Run deletes operations past Retention.
 const pruneEvery = time.Hour
+
+// Heartbeats: running work renews its operation every HeartbeatEvery; one
+// not renewed for OrphanAfter has lost its replica. The margin covers a
+// slow database and a stalled process for a few beats.
+const (
+	HeartbeatEvery = 10 * time.Second
+	OrphanAfter    = 6 * HeartbeatEvery
+)
 
 // Operation is one operation as stored.
 type Operation struct {
@@ -65,6 +75,9 @@ type Runner struct {
 	service string
 	logger  *slog.Logger
 	now     func() time.Time
+	// heartbeatEvery and orphanAfter are HeartbeatEvery and OrphanAfter,
+	// shortened by tests.
+	heartbeatEvery, orphanAfter time.Duration
 
 	// base ends the work of every operation when Run stops.
 	base   context.Context
@@ -79,7 +92,8 @@ func New(db *sqldb.DB, service string, logger *slog.Logger) *Runner {
 		logger = slog.Default()
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Runner{db: db, service: service, logger: logger, now: time.Now, base: base, cancel: cancel}
+	return &Runner{db: db, service: service, logger: logger, now: time.Now, base: base, cancel: cancel,
+		heartbeatEvery: HeartbeatEvery, orphanAfter: OrphanAfter}
 }
 
 // Start records a new operation of method and runs work in the background
@@ -93,8 +107,8 @@ func (r *Runner) Start(ctx context.Context, method string, work Work) (Operation
 	}
 	op := Operation{Name: r.service + "/operations/" + id.String(), Method: method, CreateTime: r.now().UTC().Truncate(time.Microsecond)}
 	subject := logging.NotedSubject(ctx)
-	if _, err := r.db.Exec(ctx, `INSERT INTO operations (name, method, subject, create_time) VALUES (?, ?, ?, ?)`,
-		op.Name, op.Method, subject, sqldb.Micros(op.CreateTime)); err != nil {
+	if _, err := r.db.Exec(ctx, `INSERT INTO operations (name, method, subject, create_time, heartbeat_time) VALUES (?, ?, ?, ?, ?)`,
+		op.Name, op.Method, subject, sqldb.Micros(op.CreateTime), sqldb.Micros(op.CreateTime)); err != nil {
 		return Operation{}, fmt.Errorf("start operation: %w", err)
 	}
 	if r.base.Err() != nil {
@@ -109,7 +123,9 @@ func (r *Runner) Start(ctx context.Context, method string, work Work) (Operation
 		defer r.wg.Done()
 		defer cancel()
 		defer stop()
+		beating := r.heartbeat(workCtx, op.Name)
 		resp, err := work(workCtx)
+		beating()
 		if err != nil && r.base.Err() != nil {
 			err = status.Error(codes.Aborted, "the service stopped before the operation ended; start it again")
 		}
@@ -118,8 +134,33 @@ func (r *Runner) Start(ctx context.Context, method string, work Work) (Operation
 	return op, nil
 }
 
+// heartbeat renews the heartbeat of the operation named name until the
+// function it returns is called (and has waited for the last renewal).
+func (r *Runner) heartbeat(ctx context.Context, name string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := r.db.Exec(ctx, `UPDATE operations SET heartbeat_time = ? WHERE name = ? AND end_time IS NULL`,
+					sqldb.Micros(r.now()), name); err != nil && ctx.Err() == nil {
+					r.logger.WarnContext(ctx, "operation heartbeat", slog.String("operation", name), slog.Any("error", err))
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // finish stores the outcome of op. It writes even when ctx is done: the
-// outcome must outlive the work's cancellation.
+// outcome must outlive the work's cancellation. An operation already ended
+// as orphaned keeps that outcome: its caller was told to start again.
 func (r *Runner) finish(ctx context.Context, op Operation, resp proto.Message, workErr error) {
 	var errBytes, respBytes []byte
 	var err error
@@ -146,7 +187,7 @@ func (r *Runner) finish(ctx context.Context, op Operation, resp proto.Message, w
 	end := r.now().UTC()
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := r.db.Exec(writeCtx, `UPDATE operations SET end_time = ?, error = ?, response = ? WHERE name = ?`,
+	if _, err := r.db.Exec(writeCtx, `UPDATE operations SET end_time = ?, error = ?, response = ? WHERE name = ? AND end_time IS NULL`,
 		sqldb.Micros(end), errBytes, respBytes, op.Name); err != nil {
 		r.logger.ErrorContext(ctx, "operation outcome not stored", slog.String("operation", op.Name), slog.Any("error", err))
 		return
@@ -169,19 +210,41 @@ func (r *Runner) Get(ctx context.Context, name string) (Operation, error) {
 	if _, err := uuid.Parse(id); !ok || err != nil {
 		return Operation{}, status.Errorf(codes.InvalidArgument, "name must be %s/operations/{id}", r.service)
 	}
-	var (
-		op             = Operation{Name: name}
-		created        int64
-		ended          sql.NullInt64
-		errBytes, resp []byte
-	)
-	err := r.db.QueryRow(ctx, `SELECT method, create_time, end_time, error, response FROM operations WHERE name = ?`, name).
-		Scan(&op.Method, &created, &ended, &errBytes, &resp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Operation{}, status.Errorf(codes.NotFound, "operation %s not found", name)
+	op, heartbeat, err := r.read(ctx, name)
+	if err != nil || op.Done() || r.now().Sub(heartbeat) < r.orphanAfter {
+		return op, err
 	}
+	// Nobody has renewed it: the replica running it is gone. End it once
+	// (the condition keeps a late heartbeat or a concurrent poll from
+	// ending it twice) and read what was stored.
+	aborted, err := proto.Marshal(status.New(codes.Aborted, "the replica running the operation stopped before it ended; start it again").Proto())
 	if err != nil {
 		return Operation{}, fmt.Errorf("get operation: %w", err)
+	}
+	if _, err := r.db.Exec(ctx, `UPDATE operations SET end_time = ?, error = ? WHERE name = ? AND end_time IS NULL AND heartbeat_time < ?`,
+		sqldb.Micros(r.now()), aborted, name, sqldb.Micros(r.now().Add(-r.orphanAfter))); err != nil {
+		return Operation{}, fmt.Errorf("get operation: %w", err)
+	}
+	r.logger.WarnContext(ctx, "operation orphaned: its replica stopped renewing it", slog.String("operation", name), slog.String("method", op.Method))
+	op, _, err = r.read(ctx, name)
+	return op, err
+}
+
+// read returns the stored operation named name and its last heartbeat.
+func (r *Runner) read(ctx context.Context, name string) (Operation, time.Time, error) {
+	var (
+		op                 = Operation{Name: name}
+		created, heartbeat int64
+		ended              sql.NullInt64
+		errBytes, resp     []byte
+	)
+	err := r.db.QueryRow(ctx, `SELECT method, create_time, heartbeat_time, end_time, error, response FROM operations WHERE name = ?`, name).
+		Scan(&op.Method, &created, &heartbeat, &ended, &errBytes, &resp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Operation{}, time.Time{}, status.Errorf(codes.NotFound, "operation %s not found", name)
+	}
+	if err != nil {
+		return Operation{}, time.Time{}, fmt.Errorf("get operation: %w", err)
 	}
 	op.CreateTime = sqldb.FromMicros(created)
 	if ended.Valid {
@@ -190,16 +253,16 @@ func (r *Runner) Get(ctx context.Context, name string) (Operation, error) {
 	if len(errBytes) > 0 {
 		op.Error = &spb.Status{}
 		if err := proto.Unmarshal(errBytes, op.Error); err != nil {
-			return Operation{}, fmt.Errorf("get operation: read error: %w", err)
+			return Operation{}, time.Time{}, fmt.Errorf("get operation: read error: %w", err)
 		}
 	}
 	if len(resp) > 0 {
 		op.Response = &anypb.Any{}
 		if err := proto.Unmarshal(resp, op.Response); err != nil {
-			return Operation{}, fmt.Errorf("get operation: read response: %w", err)
+			return Operation{}, time.Time{}, fmt.Errorf("get operation: read response: %w", err)
 		}
 	}
-	return op, nil
+	return op, sqldb.FromMicros(heartbeat), nil
 }
 
 // Run prunes ended operations past Retention every hour until ctx is

@@ -80,6 +80,33 @@ func TestOperations(t *testing.T) {
 			if got, err := other.Get(ctx, running.Name); err != nil || got.Error.GetCode() != int32(codes.Aborted) {
 				t.Errorf("operation running at stop = %+v, %v; want ABORTED", got, err)
 			}
+
+			// A replica killed mid-work stops renewing its operation's
+			// heartbeat (set back here as its death would leave it); the
+			// next poll ends it ABORTED instead of leaving it running for
+			// ever, and the work's late outcome does not overwrite that.
+			dead := operations.New(db, "test", nil)
+			release = make(chan struct{})
+			orphan, _ := dead.Start(ctx, "/test.v1.Test/Orphan", func(context.Context) (proto.Message, error) {
+				<-release
+				return wrapperspb.String("too late"), nil
+			})
+			if got, err := other.Get(ctx, orphan.Name); err != nil || got.Done() {
+				t.Fatalf("fresh running operation = %+v, %v; want running", got, err)
+			}
+			stale := time.Now().Add(-2 * operations.OrphanAfter).UnixMicro()
+			if _, err := db.Exec(ctx, `UPDATE operations SET heartbeat_time = ? WHERE name = ?`, stale, orphan.Name); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := other.Get(ctx, orphan.Name); err != nil || got.Error.GetCode() != int32(codes.Aborted) {
+				t.Errorf("operation of a dead replica = %+v, %v; want ABORTED", got, err)
+			}
+			close(release)
+			dead.Stop()
+			if got, _ := other.Get(ctx, orphan.Name); got.Error.GetCode() != int32(codes.Aborted) || got.Response != nil {
+				t.Errorf("orphaned operation after its work ended = %+v; want still ABORTED", got)
+			}
+
 			if _, err := r.Get(ctx, "test/operations/0190b8a4-8f5e-7c3a-9d2b-1a2b3c4d5e6f"); status.Code(err) != codes.NotFound {
 				t.Errorf("unknown operation: %v", err)
 			}

@@ -9,6 +9,9 @@ CREATE TABLE operations (
     method      TEXT NOT NULL,
     subject     TEXT NOT NULL DEFAULT '',
     create_time BIGINT NOT NULL,
+    -- The replica running it renews this while the work goes on; a poll
+    -- seeing it stale ends the operation ABORTED (its replica died).
+    heartbeat_time BIGINT NOT NULL,
     end_time    BIGINT,
     error       BYTEA,
     response    BYTEA
