@@ -2565,8 +2565,13 @@ type RunSchedulesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Messages the scans created (greetings already created count nowhere).
 	MessagesCreated int64 `protobuf:"varint,1,opt,name=messages_created,json=messagesCreated,proto3" json:"messages_created,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Dated greetings (birthday, holiday, member day) the scans skipped
+	// because what is left of their day in the customer's time zone lies in
+	// quiet hours: a greeting that says "today" goes out on its day or not
+	// at all. Each is kept as a SUPPRESSED message saying so.
+	GreetingsSkipped int64 `protobuf:"varint,2,opt,name=greetings_skipped,json=greetingsSkipped,proto3" json:"greetings_skipped,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RunSchedulesResponse) Reset() {
@@ -2602,6 +2607,13 @@ func (*RunSchedulesResponse) Descriptor() ([]byte, []int) {
 func (x *RunSchedulesResponse) GetMessagesCreated() int64 {
 	if x != nil {
 		return x.MessagesCreated
+	}
+	return 0
+}
+
+func (x *RunSchedulesResponse) GetGreetingsSkipped() int64 {
+	if x != nil {
+		return x.GreetingsSkipped
 	}
 	return 0
 }
@@ -2776,9 +2788,10 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x129\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\"\x15\n" +
-	"\x13RunSchedulesRequest\"A\n" +
+	"\x13RunSchedulesRequest\"n\n" +
 	"\x14RunSchedulesResponse\x12)\n" +
-	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated*\x81\x01\n" +
+	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated\x12+\n" +
+	"\x11greetings_skipped\x18\x02 \x01(\x03R\x10greetingsSkipped*\x81\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x0f\n" +
