@@ -217,11 +217,11 @@ func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.Unsubscrib
 
 // RunSchedules runs the scheduled scans now.
 func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
-	n, err := s.svc.RunSchedules(ctx)
+	run, err := s.svc.RunSchedules(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.RunSchedulesResponse{MessagesCreated: n}, nil
+	return &notificationv1.RunSchedulesResponse{MessagesCreated: run.Created, GreetingsSkipped: run.Skipped}, nil
 }
 
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back
