@@ -47,10 +47,10 @@ func InteractionsConsumer() platformevents.ConsumerConfig {
 // points, enrollments and program changes (member days).
 func LoyaltyConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:         loyaltyv1.Stream,
-		Durable:        app.ConsumerLoyalty,
-		MaxDeliver:     10,
-		Backoff:        waitForCustomer,
+		Stream:     loyaltyv1.Stream,
+		Durable:    app.ConsumerLoyalty,
+		MaxDeliver: 10,
+		Backoff:    waitForCustomer,
 		FilterSubjects: []string{loyaltyv1.SubjectTierChanged, loyaltyv1.SubjectPointsExpiring,
 			loyaltyv1.SubjectMemberEnrolled, loyaltyv1.SubjectProgramChanged},
 	}
