@@ -143,12 +143,14 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 }
 
 // readdress settles the merged customer's queued messages, now the
-// survivor's, so none goes out with the merged record's name or address:
-// each is rendered again for the survivor (their name, address, language,
-// consents), or, when the survivor has its own of the kind (its idempotency
-// key for the survivor is taken: one welcome per customer), when the day
-// was the merged record's birthday and not the survivor's, or when the
-// survivor's profile is unknown here, suppressed with ReasonMerged.
+// survivor's, so that none goes out with, or keeps, the merged record's
+// name or address: each is rendered again for the survivor (their name,
+// address, language, consents). One the survivor must not get is kept
+// SUPPRESSED with ReasonMerged, its text also the survivor's: the
+// survivor has its own of the kind (its idempotency key for the survivor
+// is taken: one welcome per customer), the day was the merged record's
+// birthday and not the survivor's, or the survivor's profile is unknown
+// here (then the text and address go).
 func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, queued []domain.Message,
 	survivor domain.Recipient, known bool, consents domain.Consents, templates *domain.TemplateSet) error {
 	for _, q := range queued {
@@ -162,29 +164,23 @@ func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, q
 			}
 			cancel = taken
 		}
-		if cancel {
-			moved, err := tx.MarkSuppressed(ctx, []string{q.ID}, domain.ReasonMerged)
-			if err != nil {
-				return err
-			}
-			if len(moved) > 0 {
-				q.CustomerID, q.Status, q.StatusReason = m.SurvivorID, domain.StatusSuppressed, domain.ReasonMerged
-				if err := tx.Publish(ctx, q.FailedEvent()); err != nil {
-					return err
-				}
-			}
-			continue
+		msg := q
+		msg.CustomerID, msg.Address, msg.Subject, msg.Body = m.SurvivorID, "", "", ""
+		if known && ok {
+			msg = domain.NewMessage(domain.Draft{ID: q.ID, Kind: kind, Recipient: survivor, Vars: q.Vars, NotBefore: q.NotBefore,
+				IdempotencyKey: key, CampaignID: q.CampaignID, UnsubscribeURL: s.unsubscribeURL}, templates, consents, q.CreateTime)
 		}
-		msg := domain.NewMessage(domain.Draft{ID: q.ID, Kind: kind, Recipient: survivor, Vars: q.Vars, NotBefore: q.NotBefore,
-			IdempotencyKey: key, CampaignID: q.CampaignID, UnsubscribeURL: s.unsubscribeURL}, templates, consents, q.CreateTime)
+		if cancel {
+			msg.IdempotencyKey = q.IdempotencyKey
+			msg.Status, msg.StatusReason, msg.FailureReason = domain.StatusSuppressed, domain.ReasonMerged, ""
+		}
 		if err := tx.SaveReaddressed(ctx, msg); err != nil {
 			return err
 		}
-		s.wake(tx)
-		if msg.Status != domain.StatusQueued {
-			if err := tx.Publish(ctx, msg.FailedEvent()); err != nil {
-				return err
-			}
+		if msg.Status == domain.StatusQueued {
+			s.wake(tx)
+		} else if err := tx.Publish(ctx, msg.FailedEvent()); err != nil {
+			return err
 		}
 	}
 	return nil
