@@ -22,9 +22,9 @@ func messagesOf(api client, customerID string) []map[string]any {
 // TestMemberDayFromLoyaltyProgram is issue 20's item 7: a loyalty
 // program's member day (today's and tomorrow's day of the month, so the
 // test holds across midnight) doubles the points of a purchase and, from
-// the same definition carried by loyalty's events, brings its members a
-// member-day notice when the schedules run; a customer outside the
-// program gets none.
+// the same definition carried by loyalty's events, brings its member (by
+// the enrollment loyalty announces) a member-day notice when the
+// schedules run; a customer outside the program gets none.
 func TestMemberDayFromLoyaltyProgram(t *testing.T) {
 	t.Setenv("GUANXI_NOTIFICATION_QUIET_HOURS", "00:00-00:00")
 	e, stop := startSuite(t, t.TempDir())
@@ -37,7 +37,7 @@ func TestMemberDayFromLoyaltyProgram(t *testing.T) {
 	}
 	today := time.Now().In(shanghai)
 	tomorrow := today.AddDate(0, 0, 1)
-	prog := api.mustDo("POST", "/v1/programs", fmt.Sprintf(`{"name":"茶友会","timeZone":"Asia/Shanghai","autoEnroll":true,`+
+	prog := api.mustDo("POST", "/v1/programs", fmt.Sprintf(`{"name":"茶友会","timeZone":"Asia/Shanghai",`+
 		`"baseRates":[{"currencyCode":"CNY","pointsPerUnit":"1"}],"currencyCode":"CNY","tiers":[{"code":"normal","name":"普通"}],`+
 		`"memberDays":[{"id":"today","monthDay":%d,"multiplierPercent":"200"},{"id":"tomorrow","monthDay":%d,"multiplierPercent":"200"}]}`,
 		today.Day(), tomorrow.Day()))
@@ -48,7 +48,9 @@ func TestMemberDayFromLoyaltyProgram(t *testing.T) {
 	for _, id := range []string{member, outsider} {
 		api.mustDo("POST", "/v1/customers/"+id+"/consents", `{"channel":"CONSENT_CHANNEL_EMAIL","status":"CONSENT_STATUS_OPTED_IN","source":"signup-form"}`)
 	}
-	// 50.00 CNY on a member day: 50 points, doubled, and the member joins.
+	// The program enrolls by hand; 50.00 CNY on a member day: 50 points,
+	// doubled.
+	api.mustDo("POST", "/v1/programs/"+progID+"/members", `{"customerId":"`+member+`"}`)
 	api.mustDo("POST", "/v1/interactions", purchaseBody(member, "TEA-MD-1", "5000"))
 	testinfra.Eventually(t, 30*time.Second, "member-day points", func() bool {
 		_, acct := api.do("GET", "/v1/customers/"+member+"/loyaltyAccount?programId="+progID, "")
