@@ -124,6 +124,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err == nil {
 		err = svc.EnsureProgram(ctx, cfg.DefaultProgram())
 	}
+	if err == nil {
+		err = svc.AnnouncePrograms(ctx)
+	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
 	}

@@ -19,6 +19,7 @@ import (
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
 	"github.com/guanxi-crm/guanxi/services/notification"
@@ -252,8 +253,10 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 				for _, m := range resp.GetMessages() {
 					statuses[m.GetStatus()]++
 				}
-				if statuses[notificationv1.MessageStatus_MESSAGE_STATUS_SENT] != 1 || statuses[notificationv1.MessageStatus_MESSAGE_STATUS_FAILED] != 1 {
-					t.Errorf("statuses = %v, want the sent one and the queued one failed", statuses)
+				// The duplicate's queued welcome was settled by the merge
+				// (the survivor had its own): suppressed, never sent.
+				if statuses[notificationv1.MessageStatus_MESSAGE_STATUS_SENT] != 1 || statuses[notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED] != 1 {
+					t.Errorf("statuses = %v, want the sent one and the queued one suppressed by the merge", statuses)
 				}
 			}
 			for _, dl := range gate.deliveries() {
@@ -384,8 +387,67 @@ func TestErasureRemovesProfileAndProviderAnswers(t *testing.T) {
 
 			// Their birthday comes; nobody is greeted.
 			clock.Set(time.Date(2025, 2, 15, 10, 0, 0, 0, shanghai))
-			if n := h.runSchedules(t); n != 0 {
+			if n := h.runSchedules(t).GetMessagesCreated(); n != 0 {
 				t.Errorf("scan after erasure created %d messages, want none", n)
+			}
+		})
+	}
+}
+
+// TestMergeReaddressesQueuedMessages: messages still queued for a merged
+// customer go to the survivor, rendered again with the survivor's name and
+// address and the event's own values (a tier's name): the survivor, who
+// had no welcome (imported), gets the merged record's welcome as their
+// own, and nothing goes out with the merged record's name or address.
+func TestMergeReaddressesQueuedMessages(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			gate := newGateSender("blocker@example.com")
+			h := startOn(t, d.URL, gate, t.Output())
+			h.ensureStreams(t)
+			survivor, merged := newID(t), newID(t)
+			profile := &customerv1.Customer{Id: survivor, DisplayName: "周杰", Email: "zj@example.cn"}
+			h.customer(t, profile, true)
+			h.hold(t, gate)
+			id := newID(t)
+			h.publishCreated(t, id, id, &customerv1.Customer{Id: merged, DisplayName: "周 杰", Email: "z2@example.cn"})
+			h.waitStatus(t, merged, notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED)
+			h.publish(t, loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{CustomerId: merged, ProgramId: "p", NewTierCode: "gold", NewTierName: "金卡"})
+			h.messagesOf(t, merged, 2)
+
+			h.publish(t, customerv1.SubjectCustomerMerged, &customerv1.CustomerMerged{
+				MergedCustomerId: merged, SurvivorCustomerId: survivor, Survivor: profile,
+			})
+			var msgs []*notificationv1.Message
+			testinfra.Eventually(t, waitFor, "the queued messages re-addressed", func() bool {
+				msgs = h.messages(t, survivor)
+				return len(msgs) == 2 && !strings.Contains(msgs[0].GetBody()+msgs[1].GetBody(), "周 杰")
+			})
+			welcome, tier := byTemplate(msgs, "welcome"), byTemplate(msgs, "tier_changed")
+			if welcome.GetStatus() != notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED || !strings.HasPrefix(welcome.GetBody(), "周杰，") {
+				t.Errorf("welcome = %v, want the survivor's, still queued", welcome)
+			}
+			if tier.GetStatus() != notificationv1.MessageStatus_MESSAGE_STATUS_QUEUED || tier.GetBody() != "周杰，您的会员等级已更新为金卡。" {
+				t.Errorf("tier notice = %v, want the survivor's with the tier's name", tier)
+			}
+
+			gate.release()
+			for _, m := range msgs {
+				testinfra.Eventually(t, waitFor, "the re-addressed messages sent", func() bool {
+					return h.get(t, m.GetId()).GetStatus() == notificationv1.MessageStatus_MESSAGE_STATUS_SENT
+				})
+			}
+			toSurvivor := 0
+			for _, dl := range gate.deliveries() {
+				if dl.Address == "z2@example.cn" || strings.Contains(dl.Body, "周 杰") {
+					t.Errorf("delivered to the merged record: %+v", dl)
+				}
+				if dl.Address == "zj@example.cn" {
+					toSurvivor++
+				}
+			}
+			if toSurvivor != 2 {
+				t.Errorf("%d deliveries to the survivor's address, want the 2 re-addressed", toSurvivor)
 			}
 		})
 	}

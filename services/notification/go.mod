@@ -3,6 +3,7 @@ module github.com/guanxi-crm/guanxi/services/notification
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/google/uuid v1.6.0
 	github.com/guanxi-crm/guanxi/platform v0.0.0
 	github.com/guanxi-crm/guanxi/proto v0.0.0

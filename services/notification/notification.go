@@ -101,8 +101,8 @@ type Config struct {
 	// local day (0: no cap). Replies to what the customer did (a resolved
 	// case, its survey) do not count.
 	CapPerDay int `env:"CAP_PER_DAY" envDefault:"2"`
-	// CalendarDir holds calendar files adding to or replacing the years
-	// built in (see package calendar).
+	// CalendarDir holds calendar files replacing the computed holidays of
+	// their years (see package calendar).
 	CalendarDir string `env:"CALENDAR_DIR"`
 	// MaxAttempts, RetryBaseDelay and RetryMaxDelay shape the retries of
 	// transient delivery failures: the wait doubles from the base.
@@ -281,7 +281,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Workers:    workers,
 	})
 	syncer := app.NewConsentSyncer(store, consentWriter, h.Logger, 0)
-	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
+	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, QuietHours: quiet, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
 		ConsentSyncWaker: syncer}
 	if cfg.UnsubscribeSecret != "" {
 		if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {

@@ -13,8 +13,8 @@ import (
 )
 
 // runSchedules runs RunSchedules to its end, polling its operation, and
-// returns how many messages it created.
-func (h *harness) runSchedules(t *testing.T) int64 {
+// returns what it did.
+func (h *harness) runSchedules(t *testing.T) *notificationv1.RunSchedulesResult {
 	t.Helper()
 	ctx := context.Background()
 	resp, err := h.client.RunSchedules(ctx, &notificationv1.RunSchedulesRequest{})
@@ -43,5 +43,5 @@ func (h *harness) runSchedules(t *testing.T) int64 {
 	if err := op.GetResponse().UnmarshalTo(res); err != nil {
 		t.Fatal(err)
 	}
-	return res.GetMessagesCreated()
+	return res
 }

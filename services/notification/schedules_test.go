@@ -1,10 +1,10 @@
 package notification_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -125,41 +125,58 @@ func h0(msgs []*notificationv1.Message) *notificationv1.Message {
 	return msgs[0]
 }
 
-// TestHolidayAndMemberDayFromCalendar: greetings come from the calendar
-// files, each once, in the customer's language; member days reach the
-// members of the program only, and only those who opted in (they are
-// marketing).
-func TestHolidayAndMemberDayFromCalendar(t *testing.T) {
+// TestHolidayAndMemberDayFromLoyalty: holiday greetings come from the
+// computed calendar (Spring Festival 2031 is 23 January by the lunar
+// calendar; no file says so), each once, in the customer's language;
+// member days are the loyalty program's, as its ProgramChanged event
+// carries them (the 23rd of each month here), and reach the members of
+// the program only (enrolled, or of a tier), and only those who opted in
+// (they are marketing). The 18th, once hard-coded, is no member day.
+func TestHolidayAndMemberDayFromLoyalty(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "2031.json"), []byte(`{"year": 2031,
-				"holidays": [{"id": "spring_festival", "date": "2031-01-23", "names": {"zh-CN": "春节", "en": "Spring Festival"}}],
-				"member_days": [{"program_id": "gold-club", "dates": ["2031-01-23"], "names": {"zh-CN": "金卡会员日", "en": "Gold day"}}]}`), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			clock := newClock(time.Date(2031, 1, 23, 10, 0, 0, 0, shanghai))
+			clock := newClock(time.Date(2031, 1, 18, 10, 0, 0, 0, shanghai))
 			h := startConfigured(t, testinfra.EmbeddedNATS(t), d.URL, t.Output(), func(cfg *notification.Config) {
-				cfg.Now, cfg.CalendarDir, cfg.MorningHour = clock.Now, dir, 9
+				cfg.Now, cfg.MorningHour = clock.Now, 9
 				cfg.ScanInterval, cfg.DispatchInterval = time.Hour, 50*time.Millisecond
 			})
 			h.ensureStreams(t)
-			zh, en, member := newID(t), newID(t), newID(t)
+			zh, en, member, enrolled := newID(t), newID(t), newID(t), newID(t)
 			at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			h.customer(t, &customerv1.Customer{Id: zh, DisplayName: "张伟", Email: "zw@example.cn"}, true)
 			h.customer(t, &customerv1.Customer{Id: en, DisplayName: "Bob", Email: "bob@example.com", Locale: "en",
 				Consents: []*customerv1.Consent{optIn(customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL, at)}}, true)
 			h.customer(t, &customerv1.Customer{Id: member, DisplayName: "刘洋", Phone: "+8613800000003"}, true)
-			// Both become gold-club members; only Bob opted in to marketing.
+			h.customer(t, &customerv1.Customer{Id: enrolled, DisplayName: "Eve", Email: "eve@example.com", Locale: "en",
+				Consents: []*customerv1.Consent{optIn(customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL, at)}}, true)
+			program := newID(t)
+			h.publishAs(t, loyaltyv1.SubjectProgramChanged, &loyaltyv1.ProgramChanged{ProgramId: program, Name: "Gold day",
+				TimeZone: "Asia/Shanghai", UpdateTime: timestamppb.New(at),
+				MemberDays: []*loyaltyv1.MemberDay{{Id: "monthly", MonthDay: 23, MultiplierPercent: 200}}})
+			// An older announcement of the program (a replay) changes nothing.
+			h.publishAs(t, loyaltyv1.SubjectProgramChanged, &loyaltyv1.ProgramChanged{ProgramId: program, Name: "Stale",
+				UpdateTime: timestamppb.New(at.Add(-time.Hour)), MemberDays: []*loyaltyv1.MemberDay{{Id: "old", MonthDay: 18}}})
+			// Bob and Liu become members by a tier change; Eve by enrolling.
 			for _, id := range []string{en, member} {
-				h.publishAs(t, loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{CustomerId: id, ProgramId: "gold-club", NewTierCode: "gold", NewTierName: "Gold"})
+				h.publishAs(t, loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{CustomerId: id, ProgramId: program, NewTierCode: "gold", NewTierName: "Gold"})
 			}
+			h.publishAs(t, loyaltyv1.SubjectMemberEnrolled, &loyaltyv1.MemberEnrolled{CustomerId: enrolled, ProgramId: program, TierCode: "normal", TierName: "Normal"})
 			h.messagesOf(t, en, 1)
 			h.messagesOf(t, member, 1)
 
-			for range 2 {
-				h.runSchedules(t)
+			// The 18th: no member day any more.
+			run := func() *notificationv1.RunSchedulesResult { return h.runSchedules(t) }
+			if res := run(); res.GetMessagesCreated() != 0 {
+				t.Errorf("the scan of 18 January created %d messages, want none", res.GetMessagesCreated())
 			}
+
+			clock.Set(time.Date(2031, 1, 23, 10, 0, 0, 0, shanghai))
+			// The enrollment is handled in its own time: scan until it shows.
+			testinfra.Eventually(t, waitFor, "the enrolled member's notice", func() bool {
+				run()
+				return byTemplate(h.messages(t, enrolled), "member_day") != nil
+			})
+			run()
 			zhMsgs := h.messagesOf(t, zh, 1)
 			if m := zhMsgs[0]; m.GetTemplate() != "holiday" || m.GetSubject() != "春节快乐" || m.GetBody() != "张伟，祝您春节快乐，阖家幸福！" {
 				t.Errorf("Chinese holiday greeting = %v", m)
@@ -172,6 +189,9 @@ func TestHolidayAndMemberDayFromCalendar(t *testing.T) {
 				m.GetStatus() == notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED {
 				t.Errorf("member day notice to the opted-in member = %v", m)
 			}
+			if m := byTemplate(h.messagesOf(t, enrolled, 2), "member_day"); m.GetSubject() != "Member day: Gold day" {
+				t.Errorf("member day notice to the enrolled member = %v", m)
+			}
 			memberMsgs := h.messagesOf(t, member, 3)
 			if m := byTemplate(memberMsgs, "member_day"); m == nil || m.GetStatus() != notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED ||
 				m.GetStatusReason() != "customer has not opted in to sms" {
@@ -181,5 +201,65 @@ func TestHolidayAndMemberDayFromCalendar(t *testing.T) {
 				t.Error("a customer outside the program got its member day notice")
 			}
 		})
+	}
+}
+
+// TestDatedGreetingSkippedPastItsDay: a greeting says "today", so it goes
+// out on its day in the customer's time zone or not at all. One queued
+// for 09:00 on New Year's Day that could not go out that day (the service
+// was busy until 23:30, inside quiet hours 21:00-08:00) is skipped, not
+// sent on 2 January; a Spring Festival scan at 22:00, when the rest of the
+// day is quiet hours, keeps its greeting as skipped and says so in the
+// run's result. Neither is sent the next morning.
+func TestDatedGreetingSkippedPastItsDay(t *testing.T) {
+	d := testinfra.Databases(t)[0]
+	clock := newClock(time.Date(2026, 1, 1, 8, 30, 0, 0, shanghai))
+	h := startConfigured(t, testinfra.EmbeddedNATS(t), d.URL, t.Output(), func(cfg *notification.Config) {
+		cfg.Now, cfg.MorningHour, cfg.QuietHours = clock.Now, 9, "21:00-08:00"
+		cfg.ScanInterval, cfg.DispatchInterval = time.Hour, 50*time.Millisecond
+	})
+	h.ensureStreams(t)
+	greeted, canary := newID(t), newID(t)
+	h.customer(t, &customerv1.Customer{Id: greeted, DisplayName: "王芳", Email: "wf@example.cn", TimeZone: "Asia/Shanghai"}, true)
+	h.customer(t, &customerv1.Customer{Id: canary, DisplayName: "canary", Email: "canary@example.cn"}, true)
+	run := func() *notificationv1.RunSchedulesResult { return h.runSchedules(t) }
+	if res := run(); res.GetMessagesCreated() != 2 || res.GetGreetingsSkipped() != 0 {
+		t.Fatalf("New Year's scan at 08:30 = %v, want 2 greetings queued for 09:00", res)
+	}
+	newYear := byTemplate(h.messagesOf(t, greeted, 1), "holiday")
+
+	// 23:30: the greeting is due but it is quiet until 08:00 on the 2nd.
+	clock.Set(time.Date(2026, 1, 1, 23, 30, 0, 0, shanghai))
+	testinfra.Eventually(t, waitFor, "the New Year greeting skipped", func() bool {
+		m := byTemplate(h.messages(t, greeted), "holiday")
+		return m.GetStatus() == notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED
+	})
+	if m := byTemplate(h.messages(t, greeted), "holiday"); m.GetId() != newYear.GetId() ||
+		m.GetStatusReason() != "dated greeting skipped: its day ended before it could go out" {
+		t.Errorf("New Year greeting = %v, want SUPPRESSED as having missed its day", m)
+	}
+
+	// Spring Festival, 22:00: what is left of the day is quiet hours.
+	clock.Set(time.Date(2026, 2, 17, 22, 0, 0, 0, shanghai))
+	if res := run(); res.GetMessagesCreated() != 0 || res.GetGreetingsSkipped() != 2 {
+		t.Errorf("Spring Festival scan at 22:00 = %v, want 0 created and 2 skipped", res)
+	}
+	if res := run(); res.GetMessagesCreated() != 0 || res.GetGreetingsSkipped() != 0 {
+		t.Errorf("the scan again = %v, want nothing counted twice", res)
+	}
+
+	// The next morning: a message due now (the canary's) goes out; the
+	// greetings do not.
+	clock.Set(time.Date(2026, 2, 18, 9, 0, 0, 0, shanghai))
+	h.publishAs(t, loyaltyv1.SubjectTierChanged, &loyaltyv1.TierChanged{CustomerId: canary, ProgramId: "p", NewTierCode: "gold", NewTierName: "金卡"})
+	testinfra.Eventually(t, waitFor, "the canary sent", func() bool {
+		m := byTemplate(h.messages(t, canary), "tier_changed")
+		return m != nil && m.GetStatus() == notificationv1.MessageStatus_MESSAGE_STATUS_SENT
+	})
+	msgs := h.messagesOf(t, greeted, 2)
+	for _, m := range msgs {
+		if m.GetStatus() != notificationv1.MessageStatus_MESSAGE_STATUS_SUPPRESSED {
+			t.Errorf("greeting %s (%s) is %v on the next day, want SUPPRESSED", m.GetBody(), m.GetTemplate(), m.GetStatus())
+		}
 	}
 }

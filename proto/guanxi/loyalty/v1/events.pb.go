@@ -298,6 +298,169 @@ func (x *PointsExpiring) GetPointsBalance() int64 {
 	return 0
 }
 
+// ProgramChanged is published on loyalty.program.changed when a program is
+// created or its rules change, and for every program when the service
+// starts, so a consumer that keeps a read model of the programs (the
+// notification service's member days) catches up with one it missed.
+// Consumers keep the one with the latest update_time.
+type ProgramChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program.
+	ProgramId string `protobuf:"bytes,1,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// Its name, e.g. "Gold Club"; notices name the member day by it.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The IANA time zone of its days.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Its member days: the one definition that drives both the earning
+	// multiplier and the member-day notices.
+	MemberDays []*MemberDay `protobuf:"bytes,4,rep,name=member_days,json=memberDays,proto3" json:"member_days,omitempty"`
+	// When the program last changed; a consumer ignores an event older than
+	// the one it holds.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgramChanged) Reset() {
+	*x = ProgramChanged{}
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgramChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgramChanged) ProtoMessage() {}
+
+func (x *ProgramChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgramChanged.ProtoReflect.Descriptor instead.
+func (*ProgramChanged) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ProgramChanged) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *ProgramChanged) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ProgramChanged) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ProgramChanged) GetMemberDays() []*MemberDay {
+	if x != nil {
+		return x.MemberDays
+	}
+	return nil
+}
+
+func (x *ProgramChanged) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// MemberEnrolled is published on loyalty.member.enrolled when a customer
+// joins a program (on their first purchase or engagement in an
+// auto-enrolling program, or by Enroll).
+type MemberEnrolled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The program.
+	ProgramId string `protobuf:"bytes,2,opt,name=program_id,json=programId,proto3" json:"program_id,omitempty"`
+	// The code of the tier the member starts in.
+	TierCode string `protobuf:"bytes,3,opt,name=tier_code,json=tierCode,proto3" json:"tier_code,omitempty"`
+	// Its display name.
+	TierName      string `protobuf:"bytes,4,opt,name=tier_name,json=tierName,proto3" json:"tier_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberEnrolled) Reset() {
+	*x = MemberEnrolled{}
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberEnrolled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberEnrolled) ProtoMessage() {}
+
+func (x *MemberEnrolled) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_loyalty_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberEnrolled.ProtoReflect.Descriptor instead.
+func (*MemberEnrolled) Descriptor() ([]byte, []int) {
+	return file_guanxi_loyalty_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MemberEnrolled) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *MemberEnrolled) GetProgramId() string {
+	if x != nil {
+		return x.ProgramId
+	}
+	return ""
+}
+
+func (x *MemberEnrolled) GetTierCode() string {
+	if x != nil {
+		return x.TierCode
+	}
+	return ""
+}
+
+func (x *MemberEnrolled) GetTierName() string {
+	if x != nil {
+		return x.TierName
+	}
+	return ""
+}
+
 var File_guanxi_loyalty_v1_events_proto protoreflect.FileDescriptor
 
 const file_guanxi_loyalty_v1_events_proto_rawDesc = "" +
@@ -330,7 +493,23 @@ const file_guanxi_loyalty_v1_events_proto_rawDesc = "" +
 	"\x06points\x18\x03 \x01(\x03R\x06points\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12%\n" +
-	"\x0epoints_balance\x18\x05 \x01(\x03R\rpointsBalanceB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
+	"\x0epoints_balance\x18\x05 \x01(\x03R\rpointsBalance\"\xdc\x01\n" +
+	"\x0eProgramChanged\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x01 \x01(\tR\tprogramId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12=\n" +
+	"\vmember_days\x18\x04 \x03(\v2\x1c.guanxi.loyalty.v1.MemberDayR\n" +
+	"memberDays\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x8a\x01\n" +
+	"\x0eMemberEnrolled\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"program_id\x18\x02 \x01(\tR\tprogramId\x12\x1b\n" +
+	"\ttier_code\x18\x03 \x01(\tR\btierCode\x12\x1b\n" +
+	"\ttier_name\x18\x04 \x01(\tR\btierNameB@Z>github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1;loyaltyv1b\x06proto3"
 
 var (
 	file_guanxi_loyalty_v1_events_proto_rawDescOnce sync.Once
@@ -344,23 +523,28 @@ func file_guanxi_loyalty_v1_events_proto_rawDescGZIP() []byte {
 	return file_guanxi_loyalty_v1_events_proto_rawDescData
 }
 
-var file_guanxi_loyalty_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_guanxi_loyalty_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_guanxi_loyalty_v1_events_proto_goTypes = []any{
 	(*PointsEarned)(nil),          // 0: guanxi.loyalty.v1.PointsEarned
 	(*TierChanged)(nil),           // 1: guanxi.loyalty.v1.TierChanged
 	(*PointsExpiring)(nil),        // 2: guanxi.loyalty.v1.PointsExpiring
-	(Tier)(0),                     // 3: guanxi.loyalty.v1.Tier
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*ProgramChanged)(nil),        // 3: guanxi.loyalty.v1.ProgramChanged
+	(*MemberEnrolled)(nil),        // 4: guanxi.loyalty.v1.MemberEnrolled
+	(Tier)(0),                     // 5: guanxi.loyalty.v1.Tier
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*MemberDay)(nil),             // 7: guanxi.loyalty.v1.MemberDay
 }
 var file_guanxi_loyalty_v1_events_proto_depIdxs = []int32{
-	3, // 0: guanxi.loyalty.v1.TierChanged.old_tier:type_name -> guanxi.loyalty.v1.Tier
-	3, // 1: guanxi.loyalty.v1.TierChanged.new_tier:type_name -> guanxi.loyalty.v1.Tier
-	4, // 2: guanxi.loyalty.v1.PointsExpiring.expire_time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 0: guanxi.loyalty.v1.TierChanged.old_tier:type_name -> guanxi.loyalty.v1.Tier
+	5, // 1: guanxi.loyalty.v1.TierChanged.new_tier:type_name -> guanxi.loyalty.v1.Tier
+	6, // 2: guanxi.loyalty.v1.PointsExpiring.expire_time:type_name -> google.protobuf.Timestamp
+	7, // 3: guanxi.loyalty.v1.ProgramChanged.member_days:type_name -> guanxi.loyalty.v1.MemberDay
+	6, // 4: guanxi.loyalty.v1.ProgramChanged.update_time:type_name -> google.protobuf.Timestamp
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_loyalty_v1_events_proto_init() }
@@ -375,7 +559,7 @@ func file_guanxi_loyalty_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_loyalty_v1_events_proto_rawDesc), len(file_guanxi_loyalty_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,4 +13,8 @@ const (
 	SubjectTierChanged = "loyalty.tier.changed"
 	// SubjectPointsExpiring carries PointsExpiring.
 	SubjectPointsExpiring = "loyalty.points.expiring"
+	// SubjectProgramChanged carries ProgramChanged.
+	SubjectProgramChanged = "loyalty.program.changed"
+	// SubjectMemberEnrolled carries MemberEnrolled.
+	SubjectMemberEnrolled = "loyalty.member.enrolled"
 )

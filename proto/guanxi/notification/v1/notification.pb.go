@@ -2622,8 +2622,13 @@ type RunSchedulesResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Messages the scans created (greetings already created count nowhere).
 	MessagesCreated int64 `protobuf:"varint,1,opt,name=messages_created,json=messagesCreated,proto3" json:"messages_created,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Dated greetings (birthday, holiday, member day) the scans skipped
+	// because what is left of their day in the customer's time zone lies in
+	// quiet hours: a greeting that says "today" goes out on its day or not
+	// at all. Each is kept as a SUPPRESSED message saying so.
+	GreetingsSkipped int64 `protobuf:"varint,2,opt,name=greetings_skipped,json=greetingsSkipped,proto3" json:"greetings_skipped,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RunSchedulesResult) Reset() {
@@ -2659,6 +2664,13 @@ func (*RunSchedulesResult) Descriptor() ([]byte, []int) {
 func (x *RunSchedulesResult) GetMessagesCreated() int64 {
 	if x != nil {
 		return x.MessagesCreated
+	}
+	return 0
+}
+
+func (x *RunSchedulesResult) GetGreetingsSkipped() int64 {
+	if x != nil {
+		return x.GreetingsSkipped
 	}
 	return 0
 }
@@ -2929,9 +2941,10 @@ const file_guanxi_notification_v1_notification_proto_rawDesc = "" +
 	"\achannel\x18\x02 \x01(\x0e2\x1f.guanxi.notification.v1.ChannelR\achannel\"\x15\n" +
 	"\x13RunSchedulesRequest\"g\n" +
 	"\x14RunSchedulesResponse\x127\n" +
-	"\toperation\x18\x02 \x01(\v2\x19.guanxi.type.v1.OperationR\toperationJ\x04\b\x01\x10\x02R\x10messages_created\"?\n" +
+	"\toperation\x18\x02 \x01(\v2\x19.guanxi.type.v1.OperationR\toperationJ\x04\b\x01\x10\x02R\x10messages_created\"l\n" +
 	"\x12RunSchedulesResult\x12)\n" +
-	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated\".\n" +
+	"\x10messages_created\x18\x01 \x01(\x03R\x0fmessagesCreated\x12+\n" +
+	"\x11greetings_skipped\x18\x02 \x01(\x03R\x10greetingsSkipped\".\n" +
 	"\x13GetOperationRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"O\n" +
 	"\x14GetOperationResponse\x127\n" +

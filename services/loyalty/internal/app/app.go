@@ -193,8 +193,16 @@ func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, cu
 	}
 	m := domain.NewMember(p, customerID, n, at)
 	joined, err := tx.InsertMember(ctx, m)
-	if err != nil || !joined || p.WelcomePoints == 0 {
+	if err != nil || !joined {
 		return joined, err
+	}
+	// The notification service learns the program's members from this, to
+	// tell them of its member days.
+	if err := tx.Publish(ctx, domain.MemberEnrolled{ProgramID: p.ID, CustomerID: m.CustomerID, Tier: p.Tier(0)}); err != nil {
+		return false, err
+	}
+	if p.WelcomePoints == 0 {
+		return true, nil
 	}
 	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceWelcome, p.WelcomePoints, domain.CauseWelcome(customerID), at)
 	e.LifetimePoints = p.WelcomePoints

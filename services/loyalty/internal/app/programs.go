@@ -34,6 +34,30 @@ func (s *Service) EnsureProgram(ctx context.Context, p domain.Program) error {
 	return nil
 }
 
+// AnnouncePrograms publishes every program as it now is (ProgramChanged),
+// as the service starts: a consumer that missed a change, or lost its read
+// model, catches up, and the default program EnsureProgram created is
+// announced too. Consumers keep the latest by update time, so restating a
+// program changes nothing for one that is up to date.
+func (s *Service) AnnouncePrograms(ctx context.Context) error {
+	ps, err := s.store.Programs(ctx)
+	if err != nil {
+		return fmt.Errorf("announce programs: %w", err)
+	}
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
+		for _, p := range ps {
+			if err := tx.Publish(ctx, domain.ProgramChanged{Program: p}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("announce programs: %w", err)
+	}
+	return nil
+}
+
 // CreateProgram creates a program; the same requestID returns the program
 // it created.
 func (s *Service) CreateProgram(ctx context.Context, p domain.Program, requestID string) (domain.Program, error) {
@@ -48,7 +72,12 @@ func (s *Service) CreateProgram(ctx context.Context, p domain.Program, requestID
 	}
 	p.ID = s.id()
 	p.CreateTime, p.UpdateTime = s.now(), s.now()
-	err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.InsertProgram(ctx, p, requestID) })
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.InsertProgram(ctx, p, requestID); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, domain.ProgramChanged{Program: p})
+	})
 	if err != nil {
 		if requestID != "" {
 			// Lost a race with the same request: answer as it did.
@@ -120,7 +149,10 @@ func (s *Service) UpdateProgram(ctx context.Context, in domain.Program, etag str
 		}
 		p.UpdateTime = s.now()
 		out = p
-		return tx.SaveProgram(ctx, p)
+		if err := tx.SaveProgram(ctx, p); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, domain.ProgramChanged{Program: p})
 	})
 	if err != nil {
 		return domain.Program{}, fmt.Errorf("update program: %w", err)

@@ -35,6 +35,21 @@ type PointsExpiring struct {
 	PointsBalance int64
 }
 
+// ProgramChanged says a program was created or its rules changed (or,
+// at start, restates it): it carries the program as it now is.
+type ProgramChanged struct {
+	Program Program
+}
+
+// MemberEnrolled says a customer joined a program, in its entry tier.
+type MemberEnrolled struct {
+	ProgramID  string
+	CustomerID string
+	Tier       TierDef
+}
+
+func (ProgramChanged) isEvent() {}
+func (MemberEnrolled) isEvent() {}
 func (PointsEarned) isEvent()   {}
 func (TierChanged) isEvent()    {}
 func (PointsExpiring) isEvent() {}

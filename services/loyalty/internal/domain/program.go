@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/memberdays"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
@@ -91,6 +92,11 @@ type MemberDay struct {
 	Weekday           int    `json:"weekday,omitempty"`
 	MonthDay          int    `json:"month_day,omitempty"`
 	MultiplierPercent int64  `json:"multiplier_percent"`
+}
+
+// Rule is the day's recurrence, as the notification service reads it too.
+func (d MemberDay) Rule() memberdays.Rule {
+	return memberdays.Rule{Weekday: d.Weekday, MonthDay: d.MonthDay}
 }
 
 // Program is a loyalty program and its rules.
@@ -367,16 +373,12 @@ func (p Program) EngagementPoints(kind string) int64 {
 // one with the highest multiplier when several do).
 func (p Program) MemberDayAt(t time.Time) (MemberDay, bool) {
 	local := t.In(p.Location())
-	wd := int(local.Weekday())
-	if wd == 0 {
-		wd = 7
-	}
 	var (
 		best  MemberDay
 		found bool
 	)
 	for _, d := range p.MemberDays {
-		if (d.Weekday != 0 && d.Weekday == wd) || (d.MonthDay != 0 && d.MonthDay == local.Day()) {
+		if d.Rule().FallsOn(local) {
 			if !found || d.MultiplierPercent > best.MultiplierPercent {
 				best, found = d, true
 			}

@@ -47,8 +47,12 @@ type Options struct {
 	Waker Waker
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Calendar holds holidays and member days; nil means none.
-	Calendar *domain.Calendar
+	// Calendar gives the holidays of a year; nil means none. Member days
+	// come from the loyalty programs the store keeps.
+	Calendar domain.HolidayCalendar
+	// QuietHours are the dispatcher's: a dated greeting whose day ends in
+	// them before it could go out is skipped when it is scanned for.
+	QuietHours domain.QuietHours
 	// MorningHour is the local hour greetings go out at (default 9).
 	MorningHour int
 	// Signer signs unsubscribe links; nil disables the links.
@@ -80,10 +84,15 @@ func NewService(store domain.Store, opts Options) *Service {
 		opts.MorningHour = 9
 	}
 	if opts.Calendar == nil {
-		opts.Calendar = &domain.Calendar{}
+		opts.Calendar = noHolidays{}
 	}
 	return &Service{store: store, opts: opts, now: opts.Now}
 }
+
+// noHolidays is the calendar of a service given none.
+type noHolidays struct{}
+
+func (noHolidays) HolidaysIn(int) []domain.Holiday { return nil }
 
 func (s *Service) wake(tx domain.Tx) {
 	if s.opts.Waker != nil {

@@ -82,7 +82,11 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 		return fmt.Errorf("merge customers: %w", err)
 	}
 	survivorProfile := survivor
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+	templates, err := s.templates(ctx)
+	if err != nil {
+		return fmt.Errorf("merge customers: %w", err)
+	}
+	err = s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
 		if err != nil || !first {
 			return err
@@ -99,8 +103,13 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 		if err != nil {
 			return err
 		}
+		var queued []domain.Message
 		if apply {
 			m.SurvivorID = survivor
+			// Read before the merge moves them to the survivor.
+			if queued, err = tx.LockQueued(ctx, m.MergedID); err != nil {
+				return err
+			}
 			if err := tx.MergeCustomer(ctx, m); err != nil {
 				return err
 			}
@@ -115,16 +124,64 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 				return err
 			}
 		}
-		if _, err = applyConsents(ctx, tx, survivor, survivorConsents); err != nil {
+		consents, err := applyConsents(ctx, tx, survivor, survivorConsents)
+		if err != nil {
 			return err
 		}
-		if survivorProfile.CustomerID == survivor {
-			return tx.SaveRecipient(ctx, survivorProfile)
+		known := survivorProfile.CustomerID == survivor
+		if known {
+			if err := tx.SaveRecipient(ctx, survivorProfile); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.readdress(ctx, tx, m, queued, survivorProfile, known, consents, templates)
 	})
 	if err != nil {
 		return fmt.Errorf("merge customers: %w", err)
+	}
+	return nil
+}
+
+// readdress settles the merged customer's queued messages, now the
+// survivor's, so that none goes out with, or keeps, the merged record's
+// name or address: each is rendered again for the survivor (their name,
+// address, language, consents). One the survivor must not get is kept
+// SUPPRESSED with ReasonMerged, its text also the survivor's: the
+// survivor has its own of the kind (its idempotency key for the survivor
+// is taken: one welcome per customer), the day was the merged record's
+// birthday and not the survivor's, or the survivor's profile is unknown
+// here (then the text and address go).
+func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, queued []domain.Message,
+	survivor domain.Recipient, known bool, consents domain.Consents, templates *domain.TemplateSet) error {
+	for _, q := range queued {
+		kind, ok := domain.LookupKind(q.Template)
+		key := domain.ReaddressKey(q.IdempotencyKey, m)
+		cancel := !known || !ok || (q.Template == domain.KindBirthday && !survivor.BornOn(q.CreateTime))
+		if !cancel && key != q.IdempotencyKey {
+			taken, err := tx.KeyTaken(ctx, key)
+			if err != nil {
+				return err
+			}
+			cancel = taken
+		}
+		msg := q
+		msg.CustomerID, msg.Address, msg.Subject, msg.Body = m.SurvivorID, "", "", ""
+		if known && ok {
+			msg = domain.NewMessage(domain.Draft{ID: q.ID, Kind: kind, Recipient: survivor, Vars: q.Vars, NotBefore: q.NotBefore,
+				IdempotencyKey: key, CampaignID: q.CampaignID, UnsubscribeURL: s.unsubscribeURL}, templates, consents, q.CreateTime)
+		}
+		if cancel {
+			msg.IdempotencyKey = q.IdempotencyKey
+			msg.Status, msg.StatusReason, msg.FailureReason = domain.StatusSuppressed, domain.ReasonMerged, ""
+		}
+		if err := tx.SaveReaddressed(ctx, msg); err != nil {
+			return err
+		}
+		if msg.Status == domain.StatusQueued {
+			s.wake(tx)
+		} else if err := tx.Publish(ctx, msg.FailedEvent()); err != nil {
+			return err
+		}
 	}
 	return nil
 }

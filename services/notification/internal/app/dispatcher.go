@@ -191,7 +191,18 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 			outs[i].suppress = why
 			continue
 		}
+		// A dated greeting says "today": past its day, or deferred past it
+		// by quiet hours, it is skipped, never sent a day late.
+		dayEnd, dated := m.DayEnds()
+		if dated && !now.Before(dayEnd) {
+			outs[i].suppress = domain.ReasonMissedDay
+			continue
+		}
 		if until, quiet := d.opts.QuietHours.Until(now, domain.LoadLocation(m.TimeZone)); quiet {
+			if dated && !until.Before(dayEnd) {
+				outs[i].suppress = domain.ReasonMissedDay
+				continue
+			}
 			outs[i].deferTo, outs[i].deferWhy = until, domain.QuietReason(d.opts.QuietHours, m.TimeZone)
 			continue
 		}
@@ -353,10 +364,25 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 	if err != nil {
 		return fmt.Errorf("record dispatch outcomes: %w", err)
 	}
+	if missed := len(suppressedFor(outs, domain.ReasonMissedDay)); missed > 0 {
+		d.logger.InfoContext(ctx, "dated greetings skipped: their day ended before they could go out", slog.Int("messages", missed))
+	}
 	// Ids, channel and template only: the reason may quote an address.
 	for _, m := range failedLog {
 		d.logger.WarnContext(ctx, "message failed",
 			slog.String("message_id", m.ID), slog.String("channel", string(m.Channel)), slog.String("template", m.Template))
 	}
 	return nil
+}
+
+// suppressedFor returns the ids of the round's messages suppressed for
+// reason.
+func suppressedFor(outs []outcome, reason string) []string {
+	var ids []string
+	for _, o := range outs {
+		if o.suppress == reason {
+			ids = append(ids, o.msg.ID)
+		}
+	}
+	return ids
 }

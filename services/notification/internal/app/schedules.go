@@ -12,27 +12,36 @@ import (
 // scanPage is how many customers a scan handles per transaction.
 const scanPage = 500
 
+// ScheduleRun is what one run of the scans did.
+type ScheduleRun struct {
+	// Created counts the greetings queued (or kept as refused by consent).
+	Created int64
+	// Skipped counts the dated greetings kept SUPPRESSED because their day
+	// ends, in the customer's zone, before they could go out.
+	Skipped int64
+}
+
 // RunSchedules scans for birthdays, holidays and member days due now in
 // each customer's time zone and queues their greetings for the morning
 // hour. Every greeting has an idempotency key (the customer and the
 // year, or the holiday's date), so scans that run again, or at once on
-// two replicas, create each greeting once. It returns how many messages
-// it created.
-func (s *Service) RunSchedules(ctx context.Context) (int64, error) {
+// two replicas, create each greeting once. A greeting says "today": one
+// that could only go out after its day ends (the rest of the day is quiet
+// hours) is skipped, kept as SUPPRESSED and counted in Skipped. Member
+// days are those of the loyalty programs as loyalty announced them.
+func (s *Service) RunSchedules(ctx context.Context) (ScheduleRun, error) {
 	now := s.now()
+	var run ScheduleRun
 	templates, err := s.templates(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("run schedules: %w", err)
+		return run, fmt.Errorf("run schedules: %w", err)
 	}
-	var total int64
-	n, err := s.scanBirthdays(ctx, now, templates)
-	total += n
-	if err != nil {
-		return total, fmt.Errorf("run schedules: birthdays: %w", err)
+	if err := s.scanBirthdays(ctx, now, templates, &run); err != nil {
+		return run, fmt.Errorf("run schedules: birthdays: %w", err)
 	}
 	dates := domain.LocalDatesAt(now)
-	for _, h := range s.opts.Calendar.HolidaysOn(dates) {
-		n, err := s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
+	for _, h := range domain.HolidaysOn(s.opts.Calendar, dates) {
+		err := s.scan(ctx, now, templates, &run, func(after string) ([]domain.Recipient, error) {
 			return s.store.RecipientsPage(ctx, after, scanPage)
 		}, func(r domain.Recipient) (domain.Draft, bool) {
 			sendAt, due := domain.GreetingDue(h.Date, r.Location(), now, s.opts.MorningHour)
@@ -40,35 +49,39 @@ func (s *Service) RunSchedules(ctx context.Context) (int64, error) {
 			return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.HolidayKey(h, r.CustomerID),
 				Vars: domain.Vars{"holiday_name": h.Name(r.Locale)}}, due
 		})
-		total += n
 		if err != nil {
-			return total, fmt.Errorf("run schedules: holiday %s: %w", h.ID, err)
+			return run, fmt.Errorf("run schedules: holiday %s: %w", h.ID, err)
 		}
 	}
-	for _, md := range s.opts.Calendar.MemberDaysOn(dates) {
-		n, err := s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
-			return s.store.ProgramMembers(ctx, md.ProgramID, after, scanPage)
-		}, func(r domain.Recipient) (domain.Draft, bool) {
-			sendAt, due := domain.GreetingDue(md.Date, r.Location(), now, s.opts.MorningHour)
-			kind, _ := domain.LookupKind(domain.KindMemberDay)
-			return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.MemberDayKey(md, r.CustomerID),
-				Vars: domain.Vars{"member_day_name": md.Name(r.Locale), "program_id": md.ProgramID}}, due
-		})
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("run schedules: member day %s: %w", md.ProgramID, err)
+	programs, err := s.store.Programs(ctx)
+	if err != nil {
+		return run, fmt.Errorf("run schedules: %w", err)
+	}
+	for _, p := range programs {
+		for _, md := range p.MemberDaysOn(dates) {
+			err := s.scan(ctx, now, templates, &run, func(after string) ([]domain.Recipient, error) {
+				return s.store.ProgramMembers(ctx, md.ProgramID, after, scanPage)
+			}, func(r domain.Recipient) (domain.Draft, bool) {
+				sendAt, due := domain.GreetingDue(md.Date, r.Location(), now, s.opts.MorningHour)
+				kind, _ := domain.LookupKind(domain.KindMemberDay)
+				return domain.Draft{Kind: kind, Recipient: r, NotBefore: sendAt, IdempotencyKey: domain.MemberDayKey(md, r.CustomerID),
+					Vars: domain.Vars{"member_day_name": md.Name(r.Locale), "program_id": md.ProgramID}}, due
+			})
+			if err != nil {
+				return run, fmt.Errorf("run schedules: member day of %s: %w", md.ProgramID, err)
+			}
 		}
 	}
-	return total, nil
+	return run, nil
 }
 
-func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *domain.TemplateSet) (int64, error) {
+func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun) error {
 	var dates []domain.MonthDay
 	for _, d := range domain.LocalDatesAt(now) {
 		dates = append(dates, domain.BirthdayDates(d)...)
 	}
 	kind, _ := domain.LookupKind(domain.KindBirthday)
-	return s.scan(ctx, now, templates, func(after string) ([]domain.Recipient, error) {
+	return s.scan(ctx, now, templates, run, func(after string) ([]domain.Recipient, error) {
 		return s.store.RecipientsByBirthday(ctx, dates, after, scanPage)
 	}, func(r domain.Recipient) (domain.Draft, bool) {
 		sendAt, year, due := domain.BirthdayDue(r, now, s.opts.MorningHour)
@@ -78,23 +91,25 @@ func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *d
 
 // scan pages through customers and queues the greeting build says is due
 // for each.
-func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.TemplateSet,
-	page func(after string) ([]domain.Recipient, error), build func(domain.Recipient) (domain.Draft, bool)) (int64, error) {
-	var created int64
+func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun,
+	page func(after string) ([]domain.Recipient, error), build func(domain.Recipient) (domain.Draft, bool)) error {
 	after := ""
 	for {
 		rs, err := page(after)
 		if err != nil {
-			return created, err
+			return err
 		}
 		if len(rs) == 0 {
-			return created, nil
+			return nil
 		}
 		after = rs[len(rs)-1].CustomerID
 		var due []domain.Draft
 		var keys []string
 		for _, r := range rs {
 			if d, ok := build(r); ok {
+				if d.Kind.Dated && domain.MissesDay(d.NotBefore, now, r.Location(), s.opts.QuietHours) {
+					d.Skip = domain.ReasonMissedDay
+				}
 				due = append(due, d)
 				keys = append(keys, d.IdempotencyKey)
 			}
@@ -103,7 +118,7 @@ func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.Tem
 		// one read, and the unique key still settles a race with a replica.
 		existing, err := s.store.ExistingKeys(ctx, keys)
 		if err != nil {
-			return created, err
+			return err
 		}
 		var drafts []domain.Draft
 		var ids []string
@@ -118,11 +133,11 @@ func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.Tem
 		}
 		consents, err := s.store.ConsentsOf(ctx, ids)
 		if err != nil {
-			return created, err
+			return err
 		}
-		var n int64
+		var n ScheduleRun
 		err = s.store.InTx(ctx, func(tx domain.Tx) error {
-			n = 0
+			n = ScheduleRun{}
 			for _, d := range drafts {
 				if d.ID, err = newID(); err != nil {
 					return err
@@ -136,7 +151,11 @@ func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.Tem
 				if !ok {
 					continue
 				}
-				n++
+				if msg.Status == domain.StatusSuppressed && msg.StatusReason == domain.ReasonMissedDay {
+					n.Skipped++
+				} else {
+					n.Created++
+				}
 				if msg.Status != domain.StatusQueued {
 					if err := tx.Publish(ctx, msg.FailedEvent()); err != nil {
 						return err
@@ -147,9 +166,10 @@ func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.Tem
 			return nil
 		})
 		if err != nil {
-			return created, err
+			return err
 		}
-		created += n
+		run.Created += n.Created
+		run.Skipped += n.Skipped
 	}
 }
 
@@ -177,10 +197,11 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	ticker := time.NewTicker(sc.interval)
 	defer ticker.Stop()
 	for {
-		if n, err := sc.svc.RunSchedules(ctx); err != nil && ctx.Err() == nil {
+		if run, err := sc.svc.RunSchedules(ctx); err != nil && ctx.Err() == nil {
 			sc.logger.WarnContext(ctx, "scheduled scan failed", slog.Any("error", err))
-		} else if n > 0 {
-			sc.logger.InfoContext(ctx, "scheduled greetings queued", slog.Int64("messages", n))
+		} else if run.Created > 0 || run.Skipped > 0 {
+			sc.logger.InfoContext(ctx, "scheduled greetings queued",
+				slog.Int64("messages", run.Created), slog.Int64("skipped_missed_day", run.Skipped))
 		}
 		select {
 		case <-ctx.Done():

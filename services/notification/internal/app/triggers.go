@@ -27,6 +27,9 @@ type Membership struct {
 	ProgramID string
 	TierCode  string
 	TierName  string
+	// Joined marks an enrollment: it records the member without changing
+	// a tier a tier change may have recorded first.
+	Joined bool
 }
 
 // Notify queues the notices an event asks for to a customer (the survivor,
@@ -68,7 +71,11 @@ func (s *Service) Notify(ctx context.Context, consumer, eventID, customerID stri
 			return err
 		}
 		if member != nil && member.ProgramID != "" {
-			if err := tx.SaveMember(ctx, survivor, member.ProgramID, member.TierCode, member.TierName); err != nil {
+			save := tx.SaveMember
+			if member.Joined {
+				save = tx.AddMember
+			}
+			if err := save(ctx, survivor, member.ProgramID, member.TierCode, member.TierName); err != nil {
 				return err
 			}
 		}
@@ -174,4 +181,25 @@ func (s *Service) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.V
 		out[domain.VarCustomerURL] = strings.TrimSuffix(s.opts.PublicURL, "/") + "/v1/customers/" + url.PathEscape(survivor)
 	}
 	return out, nil
+}
+
+// ChangeProgram keeps the loyalty program an event announced (its name and
+// member-day rules) unless the one kept changed later. eventID makes a
+// redelivered event change nothing.
+func (s *Service) ChangeProgram(ctx context.Context, eventID string, p domain.LoyaltyProgram) error {
+	if err := p.Validate().Err(); err != nil {
+		return fmt.Errorf("change program: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandled(ctx, ConsumerLoyalty, eventID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = tx.SaveProgram(ctx, p)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("change program: %w", err)
+	}
+	return nil
 }

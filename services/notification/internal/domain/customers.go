@@ -48,6 +48,33 @@ func (m Merge) Decide(mergedInto, survivor string) (apply bool, err error) {
 	return merges.Decide(m.MergedID, m.SurvivorID, mergedInto, survivor)
 }
 
+// ReasonMerged is the status reason of a message queued for a customer
+// merged into another before it went out, which the survivor does not
+// get: it has its own of the kind (a welcome, a greeting of the day), the
+// day was the merged record's birthday, or the survivor is unknown here.
+const ReasonMerged = "customer merged into another record before sending"
+
+// ReaddressKey returns the idempotency key a queued message of the merged
+// customer takes when it goes to the survivor instead. Keys that name the
+// customer (welcome, birthday, holiday and member-day greetings, campaign
+// messages) name the survivor, so the survivor still gets one message of
+// each, and a taken key says they have theirs; keys of an event keep
+// theirs.
+func ReaddressKey(key string, m Merge) string {
+	return strings.ReplaceAll(key, m.MergedID, m.SurvivorID)
+}
+
+// BornOn reports whether r's birthday is the local date of t in r's zone
+// (29 February counting on 28 February of other years).
+func (r Recipient) BornOn(t time.Time) bool {
+	for _, md := range BirthdayDates(t.In(r.Location())) {
+		if md.Month == r.BirthMonth && md.Day == r.BirthDay {
+			return true
+		}
+	}
+	return false
+}
+
 // Erasure is a customer's personal data being erased everywhere.
 type Erasure struct {
 	CustomerID string
@@ -101,7 +128,8 @@ func (m *Message) Erase() (queued bool) {
 // no one.
 func ownReason(reason string) bool {
 	switch reason {
-	case "", ReasonNoContact, ReasonNoTemplate, ReasonErased, ReasonRemoved, ReasonCampaignCancelled, ReasonUnknownCustomer:
+	case "", ReasonNoContact, ReasonNoTemplate, ReasonErased, ReasonRemoved, ReasonCampaignCancelled, ReasonUnknownCustomer,
+		ReasonMissedDay, ReasonMerged:
 		return true
 	}
 	return isConsentRefusal(reason) || strings.HasPrefix(reason, "frequency cap: ") || strings.HasPrefix(reason, "deferred: quiet hours ")

@@ -21,6 +21,10 @@ type Kind struct {
 	// CapExempt kinds answer something the customer did (a resolved
 	// complaint) and do not count against, nor stop at, frequency caps.
 	CapExempt bool
+	// Dated kinds greet the customer on a day ("today is member day"):
+	// they go out on that day in the customer's time zone or not at all
+	// (see Message.DayEnds).
+	Dated bool
 }
 
 // The built-in kinds.
@@ -60,9 +64,9 @@ const (
 
 var builtinKinds = map[string]Kind{
 	KindWelcome:          {Name: KindWelcome, Purpose: PurposeService, Variables: customerVars},
-	KindBirthday:         {Name: KindBirthday, Purpose: PurposeService, Variables: customerVars},
-	KindHoliday:          {Name: KindHoliday, Purpose: PurposeService, Variables: append(slices.Clone(customerVars), "holiday_name")},
-	KindMemberDay:        {Name: KindMemberDay, Purpose: PurposeMarketing, Variables: append(slices.Clone(customerVars), "member_day_name", "program_id")},
+	KindBirthday:         {Name: KindBirthday, Purpose: PurposeService, Dated: true, Variables: customerVars},
+	KindHoliday:          {Name: KindHoliday, Purpose: PurposeService, Dated: true, Variables: append(slices.Clone(customerVars), "holiday_name")},
+	KindMemberDay:        {Name: KindMemberDay, Purpose: PurposeMarketing, Dated: true, Variables: append(slices.Clone(customerVars), "member_day_name", "program_id")},
 	KindTierChanged:      {Name: KindTierChanged, Purpose: PurposeService, Variables: append(slices.Clone(customerVars), "tier_name", "tier_code", "program_id"), Required: []string{"tier_name"}},
 	KindPointsExpiring:   {Name: KindPointsExpiring, Purpose: PurposeService, Variables: append(slices.Clone(customerVars), "points", "expire_date", "points_balance"), Required: []string{"points"}},
 	KindCaseResolved:     {Name: KindCaseResolved, Purpose: PurposeService, CapExempt: true, Variables: append(slices.Clone(customerVars), "case_number", "case_subject", "resolution"), Required: []string{"case_number"}},

@@ -148,6 +148,10 @@ type Message struct {
 	IdempotencyKey string
 	Attempts       int
 	DeadLetter     bool
+	// Vars are the event's values the message was rendered with (not the
+	// customer's own), kept so a queued message can be rendered again for
+	// the survivor of a merge.
+	Vars Vars
 }
 
 // Delivery is what a channel is asked to deliver.
@@ -234,6 +238,10 @@ type Draft struct {
 	// UnsubscribeURL makes the link for a channel; locale is the
 	// template locale the link's page should speak.
 	UnsubscribeURL func(customerID string, ch Channel, locale string) string
+	// Skip, when set, is why a message that could go out is not sent: it
+	// is kept SUPPRESSED with this reason (a dated greeting that would
+	// miss its day).
+	Skip string
 }
 
 // NewMessage renders d on a channel the recipient's consents allow and
@@ -254,6 +262,7 @@ func NewMessage(d Draft, templates *TemplateSet, consents Consents, now time.Tim
 		NotBefore:      d.NotBefore.UTC(),
 		TimeZone:       r.TimeZone,
 		IdempotencyKey: d.IdempotencyKey,
+		Vars:           d.Vars,
 	}
 	if m.NotBefore.IsZero() || m.NotBefore.Before(m.CreateTime) {
 		m.NotBefore = m.CreateTime
@@ -280,6 +289,9 @@ func NewMessage(d Draft, templates *TemplateSet, consents Consents, now time.Tim
 		}
 	}
 	switch {
+	case ok && d.Skip != "":
+		m.Channel, m.Address = ch, address
+		m.Status, m.StatusReason = StatusSuppressed, d.Skip
 	case ok:
 		m.Channel, m.Address = ch, address
 	case refusal != "":

@@ -151,6 +151,8 @@ type Store interface {
 	ProgramMembers(ctx context.Context, programID, after string, limit int) ([]Recipient, error)
 	// SavedTemplates returns every saved template.
 	SavedTemplates(ctx context.Context) ([]Template, error)
+	// Programs returns the loyalty programs the service knows of.
+	Programs(ctx context.Context) ([]LoyaltyProgram, error)
 	// Campaign returns a campaign with its counts; ErrNotFound when there
 	// is none.
 	Campaign(ctx context.Context, id string) (Campaign, error)
@@ -227,6 +229,16 @@ type Tx interface {
 	// LockMessages returns all the customer's messages and holds them
 	// against the dispatcher until the transaction ends.
 	LockMessages(ctx context.Context, customerID string) ([]Message, error)
+	// LockQueued returns the customer's QUEUED messages, with the values
+	// each was rendered with, held against the dispatcher until the
+	// transaction ends.
+	LockQueued(ctx context.Context, customerID string) ([]Message, error)
+	// KeyTaken reports whether a message has the idempotency key.
+	KeyTaken(ctx context.Context, key string) (bool, error)
+	// SaveReaddressed stores a QUEUED message rendered again for another
+	// recipient (customer, channel, address, texts, status, reasons, zone,
+	// idempotency key).
+	SaveReaddressed(ctx context.Context, m Message) error
 	// SaveErased stores the address, texts, status and reasons of a
 	// message Message.Erase changed.
 	SaveErased(ctx context.Context, m Message) error
@@ -240,6 +252,12 @@ type Tx interface {
 	DeleteRecipient(ctx context.Context, customerID string) error
 	// SaveMember records the customer as a member of a loyalty program.
 	SaveMember(ctx context.Context, customerID, programID, tierCode, tierName string) error
+	// AddMember records the customer as a member of a loyalty program
+	// unless they are recorded (keeping the tier recorded).
+	AddMember(ctx context.Context, customerID, programID, tierCode, tierName string) error
+	// SaveProgram stores a loyalty program unless the stored one changed
+	// later; stored says whether it did.
+	SaveProgram(ctx context.Context, p LoyaltyProgram) (stored bool, err error)
 
 	// SaveTemplate creates or replaces a template.
 	SaveTemplate(ctx context.Context, t Template) error

@@ -45,6 +45,18 @@ func Encode(e domain.Event) (subject string, msg proto.Message, err error) {
 			ExpireTime:    timestamppb.New(e.ExpireTime),
 			PointsBalance: e.PointsBalance,
 		}, nil
+	case domain.ProgramChanged:
+		p := e.Program
+		ev := &loyaltyv1.ProgramChanged{ProgramId: p.ID, Name: p.Name, TimeZone: p.TimeZone, UpdateTime: timestamppb.New(p.UpdateTime)}
+		for _, d := range p.MemberDays {
+			ev.MemberDays = append(ev.MemberDays, &loyaltyv1.MemberDay{Id: d.ID, Weekday: int32(d.Weekday),
+				MonthDay: int32(d.MonthDay), MultiplierPercent: d.MultiplierPercent})
+		}
+		return loyaltyv1.SubjectProgramChanged, ev, nil
+	case domain.MemberEnrolled:
+		return loyaltyv1.SubjectMemberEnrolled, &loyaltyv1.MemberEnrolled{
+			CustomerId: e.CustomerID, ProgramId: e.ProgramID, TierCode: e.Tier.Code, TierName: e.Tier.Name,
+		}, nil
 	default:
 		return "", nil, fmt.Errorf("encode event: unknown event type %T", e)
 	}

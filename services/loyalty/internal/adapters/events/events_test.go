@@ -159,6 +159,18 @@ func TestEncode(t *testing.T) {
 			loyaltyv1.SubjectPointsExpiring,
 			&loyaltyv1.PointsExpiring{ProgramId: "p", CustomerId: customer, Points: 9, ExpireTime: timestamppb.New(time.Unix(1700000000, 0)), PointsBalance: 20},
 		},
+		{
+			domain.ProgramChanged{Program: domain.Program{ID: "p", Name: "Gold", TimeZone: "Asia/Shanghai", UpdateTime: time.Unix(1700000000, 0).UTC(),
+				MemberDays: []domain.MemberDay{{ID: "wed", Weekday: 3, MultiplierPercent: 200}, {ID: "18th", MonthDay: 18, MultiplierPercent: 150}}}},
+			loyaltyv1.SubjectProgramChanged,
+			&loyaltyv1.ProgramChanged{ProgramId: "p", Name: "Gold", TimeZone: "Asia/Shanghai", UpdateTime: timestamppb.New(time.Unix(1700000000, 0)),
+				MemberDays: []*loyaltyv1.MemberDay{{Id: "wed", Weekday: 3, MultiplierPercent: 200}, {Id: "18th", MonthDay: 18, MultiplierPercent: 150}}},
+		},
+		{
+			domain.MemberEnrolled{ProgramID: "p", CustomerID: customer, Tier: domain.TierDef{Code: "normal", Name: "Normal"}},
+			loyaltyv1.SubjectMemberEnrolled,
+			&loyaltyv1.MemberEnrolled{ProgramId: "p", CustomerId: customer, TierCode: "normal", TierName: "Normal"},
+		},
 	}
 	for _, tt := range tests {
 		subject, msg, err := events.Encode(tt.event)

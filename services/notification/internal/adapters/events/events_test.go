@@ -233,6 +233,12 @@ type triggerRecorder struct {
 	notices                                []app.Notice
 	agentKind                              string
 	agentVars                              domain.Vars
+	program                                domain.LoyaltyProgram
+}
+
+func (r *triggerRecorder) ChangeProgram(_ context.Context, eventID string, p domain.LoyaltyProgram) error {
+	r.eventID, r.program = eventID, p
+	return nil
 }
 
 func (r *triggerRecorder) Notify(_ context.Context, consumer, eventID, customerID string, member *app.Membership, notices ...app.Notice) error {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/memberdays"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -23,6 +24,7 @@ import (
 type Triggers interface {
 	Notify(ctx context.Context, consumer, eventID, customerID string, member *app.Membership, notices ...app.Notice) error
 	NotifyAgent(ctx context.Context, consumer, eventID, agentID, kind string, vars domain.Vars) error
+	ChangeProgram(ctx context.Context, eventID string, p domain.LoyaltyProgram) error
 }
 
 // waitForCustomer is the redelivery schedule of the trigger consumers: an
@@ -42,15 +44,16 @@ func InteractionsConsumer() platformevents.ConsumerConfig {
 	}
 }
 
-// LoyaltyConsumer is the durable consumer of tier changes and expiring
-// points.
+// LoyaltyConsumer is the durable consumer of tier changes, expiring
+// points, enrollments and program changes (member days).
 func LoyaltyConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:         loyaltyv1.Stream,
-		Durable:        app.ConsumerLoyalty,
-		MaxDeliver:     10,
-		Backoff:        waitForCustomer,
-		FilterSubjects: []string{loyaltyv1.SubjectTierChanged, loyaltyv1.SubjectPointsExpiring},
+		Stream:     loyaltyv1.Stream,
+		Durable:    app.ConsumerLoyalty,
+		MaxDeliver: 10,
+		Backoff:    waitForCustomer,
+		FilterSubjects: []string{loyaltyv1.SubjectTierChanged, loyaltyv1.SubjectPointsExpiring,
+			loyaltyv1.SubjectMemberEnrolled, loyaltyv1.SubjectProgramChanged},
 	}
 }
 
@@ -147,8 +150,9 @@ func escalationVars(ev *interactionv1.CaseEscalated) domain.Vars {
 	}
 }
 
-// LoyaltyHandler congratulates on a new tier (and remembers the member
-// for member days) and warns of expiring points.
+// LoyaltyHandler congratulates on a new tier and warns of expiring
+// points; it remembers members (enrolled, or of a new tier) and the
+// programs' member days, for member-day notices.
 func LoyaltyHandler(uc Triggers) platformevents.Handler {
 	return func(ctx context.Context, msg platformevents.Message) error {
 		switch msg.Subject {
@@ -183,6 +187,19 @@ func LoyaltyHandler(uc Triggers) platformevents.Handler {
 					"points_balance": strconv.FormatInt(ev.GetPointsBalance(), 10),
 				},
 			}))
+		case loyaltyv1.SubjectMemberEnrolled:
+			var ev loyaltyv1.MemberEnrolled
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			member := &app.Membership{ProgramID: ev.GetProgramId(), TierCode: ev.GetTierCode(), TierName: ev.GetTierName(), Joined: true}
+			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerLoyalty, msg.ID, ev.GetCustomerId(), member))
+		case loyaltyv1.SubjectProgramChanged:
+			var ev loyaltyv1.ProgramChanged
+			if err := decode(msg, &ev); err != nil {
+				return err
+			}
+			return permanentIfInvalid(uc.ChangeProgram(ctx, msg.ID, ToDomainProgram(&ev)))
 		default:
 			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerLoyalty))
 		}
@@ -215,4 +232,18 @@ func SegmentationHandler(uc Triggers) platformevents.Handler {
 		}
 		return permanentIfInvalid(uc.Notify(ctx, app.ConsumerSegmentation, msg.ID, ev.GetCustomerId(), nil, app.Notice{Kind: domain.KindWinBack}))
 	}
+}
+
+// ToDomainProgram converts a ProgramChanged event to the program it
+// announces.
+func ToDomainProgram(ev *loyaltyv1.ProgramChanged) domain.LoyaltyProgram {
+	p := domain.LoyaltyProgram{ID: ev.GetProgramId(), Name: ev.GetName(), TimeZone: ev.GetTimeZone()}
+	if ev.GetUpdateTime() != nil {
+		p.UpdateTime = ev.GetUpdateTime().AsTime()
+	}
+	for _, d := range ev.GetMemberDays() {
+		p.MemberDays = append(p.MemberDays, domain.ProgramMemberDay{ID: d.GetId(),
+			Rule: memberdays.Rule{Weekday: int(d.GetWeekday()), MonthDay: int(d.GetMonthDay())}})
+	}
+	return p
 }

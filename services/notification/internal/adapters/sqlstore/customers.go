@@ -197,6 +197,12 @@ func (t *Tx) ForgetDeliveries(ctx context.Context, customerID string) error {
 	if err != nil {
 		return fmt.Errorf("forget deliveries: %w", err)
 	}
+	// The values a message was rendered with may name the customer (a
+	// case's subject).
+	_, err = t.tx.Exec(ctx, `DELETE FROM message_vars WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)`, customerID)
+	if err != nil {
+		return fmt.Errorf("forget message values: %w", err)
+	}
 	// A provider's answer may quote the address.
 	_, err = t.tx.Exec(ctx, `UPDATE delivery_attempts SET provider_response = ''
 		WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)`, customerID)

@@ -208,7 +208,11 @@ func (t *Tx) CreateMessage(ctx context.Context, m domain.Message) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("create message: %w", err)
 	}
-	return affectedOne(res, "create message")
+	created, err := affectedOne(res, "create message")
+	if err != nil || !created {
+		return created, err
+	}
+	return true, t.saveVars(ctx, m)
 }
 
 // InsertMessages bulk-inserts ms (COPY on PostgreSQL).

@@ -223,11 +223,11 @@ func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.Unsubscrib
 // every customer outlasts any call deadline.
 func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
 	op, err := s.startOperation(ctx, notificationv1.NotificationService_RunSchedules_FullMethodName, func(ctx context.Context) (proto.Message, error) {
-		n, err := s.svc.RunSchedules(ctx)
+		run, err := s.svc.RunSchedules(ctx)
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		return &notificationv1.RunSchedulesResult{MessagesCreated: n}, nil
+		return &notificationv1.RunSchedulesResult{MessagesCreated: run.Created, GreetingsSkipped: run.Skipped}, nil
 	})
 	if err != nil {
 		return nil, err
