@@ -165,7 +165,7 @@ func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, q
 			cancel = taken
 		}
 		msg := q
-		msg.CustomerID, msg.Address, msg.Subject, msg.Body = m.SurvivorID, "", "", ""
+		msg.CustomerID, msg.Address, msg.Subject, msg.Body, msg.HTMLBody, msg.UnsubscribeURL = m.SurvivorID, "", "", "", "", ""
 		if known && ok {
 			msg = domain.NewMessage(domain.Draft{ID: q.ID, Kind: kind, Recipient: survivor, Vars: q.Vars, NotBefore: q.NotBefore,
 				IdempotencyKey: key, CampaignID: q.CampaignID, UnsubscribeURL: s.unsubscribeURL}, templates, consents, q.CreateTime)

@@ -66,7 +66,8 @@ func (t *Tx) KeyTaken(ctx context.Context, key string) (bool, error) {
 }
 
 // SaveReaddressed stores a QUEUED message rendered again for another
-// recipient: its customer, channel, address, texts, status, reasons, zone
+// recipient: its customer, channel, address, texts (the HTML part and the
+// unsubscribe link too: both name the recipient), status, reasons, zone
 // and idempotency key. Its claim, if any, is released.
 func (t *Tx) SaveReaddressed(ctx context.Context, m domain.Message) error {
 	var key any
@@ -74,10 +75,10 @@ func (t *Tx) SaveReaddressed(ctx context.Context, m domain.Message) error {
 		key = m.IdempotencyKey
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE messages SET customer_id = ?, channel = ?, address = ?, locale = ?, subject = ?, body = ?,
-		status = ?, failure_reason = ?, status_reason = ?, time_zone = ?, idempotency_key = ?, claimed_until = 0
+		html_body = ?, unsubscribe_url = ?, status = ?, failure_reason = ?, status_reason = ?, time_zone = ?, idempotency_key = ?, claimed_until = 0
 		WHERE id = ? AND status = ?`,
-		m.CustomerID, string(m.Channel), m.Address, m.Locale, m.Subject, m.Body, string(m.Status), m.FailureReason,
-		m.StatusReason, m.TimeZone, key, m.ID, string(domain.StatusQueued))
+		m.CustomerID, string(m.Channel), m.Address, m.Locale, m.Subject, m.Body, m.HTMLBody, m.UnsubscribeURL,
+		string(m.Status), m.FailureReason, m.StatusReason, m.TimeZone, key, m.ID, string(domain.StatusQueued))
 	if err != nil {
 		return fmt.Errorf("save re-addressed message: %w", err)
 	}
