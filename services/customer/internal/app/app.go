@@ -49,13 +49,32 @@ func New(store domain.Store, opts ...Option) *App {
 // Caller is who makes a call and why, as the audit log records it, and
 // which customers they may see.
 type Caller struct {
-	Actor  string
+	// Actor is the person the call is made for; "" when a service calls
+	// for nobody (a consumer, a scheduled job).
+	Actor string
+	// Via is the service the call came through ("svc:interaction"), ""
+	// for a direct caller.
+	Via    string
 	Reason string
 	Scope  domain.Scope
 }
 
-// Anonymous is the actor of calls that name none: a service's own calls.
+// Anonymous is the actor of calls that name no one and come through no
+// service; the transport always names one of them, so only a use case run
+// without a caller records it.
 const Anonymous = "anonymous"
+
+// Name is who the audit log and the ownership history say acted: the
+// person, or the service itself when it acts for nobody.
+func (c Caller) Name() string {
+	switch {
+	case c.Actor != "":
+		return c.Actor
+	case c.Via != "":
+		return c.Via
+	}
+	return Anonymous
+}
 
 type callerKey struct{}
 
@@ -66,9 +85,6 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 
 func callerOf(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
-	if c.Actor == "" {
-		c.Actor = Anonymous
-	}
 	return c
 }
 
@@ -105,7 +121,7 @@ func (a *App) auditEntry(ctx context.Context, action, customerID, reason, detail
 	if reason == "" {
 		reason = c.Reason
 	}
-	return domain.AuditEntry{ID: newID(), Time: a.clock(), Actor: c.Actor, Action: action,
+	return domain.AuditEntry{ID: newID(), Time: a.clock(), Actor: c.Name(), Via: c.Via, Action: action,
 		CustomerID: customerID, Reason: reason, Detail: detail}
 }
 

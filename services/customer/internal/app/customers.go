@@ -42,7 +42,9 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		}
 	}
 	if strings.TrimSpace(cmd.Profile.OwnerID) == "" {
-		if actor := callerOf(ctx).Actor; actor != Anonymous {
+		// The person a call is made for owns what they create; a service
+		// acting for nobody owns nothing.
+		if actor := callerOf(ctx).Actor; actor != "" {
 			cmd.Profile.OwnerID = actor
 		}
 	}
@@ -67,7 +69,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 			return err
 		}
 		change := domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
-			Reason: "created", Actor: callerOf(ctx).Actor, Time: c.CreateTime}
+			Reason: "created", Actor: callerOf(ctx).Name(), Time: c.CreateTime}
 		if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
 			return err
 		}
@@ -212,7 +214,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		if cur.OwnerID != next.OwnerID || cur.TeamID != next.TeamID {
 			change := domain.OwnershipChange{CustomerID: cur.ID, FromOwner: cur.OwnerID, FromTeam: cur.TeamID,
 				ToOwner: next.OwnerID, ToTeam: next.TeamID, Reason: callerOf(ctx).Reason,
-				Actor: callerOf(ctx).Actor, Time: next.UpdateTime}
+				Actor: callerOf(ctx).Name(), Time: next.UpdateTime}
 			if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
 				return err
 			}

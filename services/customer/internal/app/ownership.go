@@ -29,7 +29,7 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 			if !caller.Scope.Owns(t.FromOwner, o.TeamID) {
 				continue // a manager moves only their teams' customers
 			}
-			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, caller.Actor, now); ok {
+			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, caller.Name(), now); ok {
 				changes = append(changes, c)
 				evs = append(evs, domain.OwnershipChanged{Change: c})
 			}
