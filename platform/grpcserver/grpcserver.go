@@ -1,6 +1,7 @@
 // Package grpcserver builds the gRPC server every guanxi service runs:
 // tracing, panic recovery, an error safety net that never leaks internal
-// detail, the health service, reflection, and graceful shutdown.
+// detail, the refusal of text no store can keep (NUL characters), the
+// health service, reflection, and graceful shutdown.
 package grpcserver
 
 import (
@@ -55,8 +56,8 @@ func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
 	s := &Server{Health: health.NewServer(), logger: logger}
 	all := append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryRecover),
-		grpc.ChainStreamInterceptor(s.streamErrors, s.streamRecover),
+		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryRecover, s.unaryText),
+		grpc.ChainStreamInterceptor(s.streamErrors, s.streamRecover, s.streamText),
 		// Calls run on long-lived workers while one is free: a goroutine
 		// per call grew its stack again on every call that reached the
 		// database, a few percent of a busy service's CPU.
