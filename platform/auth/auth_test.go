@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +200,35 @@ func TestGuard(t *testing.T) {
 				t.Errorf("actor %q, want %q", id.Actor, tc.wantActor)
 			}
 		})
+	}
+}
+
+// TestClockSkewIsConfigurable: a token 10 s past exp is refused with the
+// default leeway and accepted where GUANXI_AUTH_CLOCK_SKEW allows 30 s; a
+// negative or huge leeway does not validate.
+func TestClockSkewIsConfigurable(t *testing.T) {
+	cfg := Config{Secret: strings.Repeat("s", MinSecretBytes)}
+	token, err := Issue(cfg, Identity{Subject: "u-1"}, -10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		skew time.Duration
+		ok   bool
+	}{{0, false}, {5 * time.Second, false}, {30 * time.Second, true}} {
+		cfg.ClockSkew = tc.skew
+		v, err := NewVerifier(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(token); (err == nil) != tc.ok {
+			t.Errorf("skew %s: verify = %v, want accepted = %v", tc.skew, err, tc.ok)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Second, time.Hour} {
+		cfg.ClockSkew = bad
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("skew %s validates", bad)
+		}
 	}
 }

@@ -17,10 +17,6 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// clockSkew is the leeway given to exp and nbf between the clocks of the
-// token's issuer and the verifier.
-const clockSkew = 30 * time.Second
-
 // Claims are the claims of a guanxi token: the registered ones and the
 // caller's roles, teams and permissions.
 type Claims struct {
@@ -54,7 +50,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		methods = append(methods, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(clockSkew)}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.clockSkew())}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}

@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -93,6 +96,48 @@ func TestNULInTextIsRefused(t *testing.T) {
 			err := tc.grpc(ctx)
 			if status.Code(err) != codes.InvalidArgument || !slices.Contains(fields(err), tc.field) {
 				t.Errorf("got %v (fields %v), want InvalidArgument on %s", err, fields(err), tc.field)
+			}
+		})
+	}
+}
+
+// TestEndedTokenIsRefused: a token ended 10 seconds ago is refused through
+// REST (401) and gRPC (Unauthenticated); the leeway for clock skew is 5
+// seconds, no longer 30. One that ends in a minute works.
+func TestEndedTokenIsRefused(t *testing.T) {
+	e, stop := startSuite(t, t.TempDir())
+	defer stop()
+	admin := auth.Identity{Subject: testActor, Roles: []auth.Role{auth.Admin}}
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+		ok   bool
+	}{
+		{"ended 10s ago", -10 * time.Second, false},
+		{"ends in a minute", time.Minute, true},
+	} {
+		token, err := auth.Issue(e.Auth, admin, tc.ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(tc.name+"/REST", func(t *testing.T) {
+			c := client{t: t, base: e.HTTP, token: token}
+			code, body := c.raw("GET", "/v1/customers", "")
+			if ok := code == http.StatusOK; ok != tc.ok || !ok && code != http.StatusUnauthorized {
+				t.Errorf("status %d %s, want accepted = %v (401 when not)", code, body, tc.ok)
+			}
+		})
+		t.Run(tc.name+"/gRPC", func(t *testing.T) {
+			conn, err := grpcclient.Dial(serviceAddr(t, e, "customer"), grpc.WithPerRPCCredentials(auth.Token(token)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err = customerv1.NewCustomerServiceClient(conn).ListCustomers(ctx, &customerv1.ListCustomersRequest{})
+			if ok := err == nil; ok != tc.ok || !ok && status.Code(err) != codes.Unauthenticated {
+				t.Errorf("got %v, want accepted = %v (Unauthenticated when not)", err, tc.ok)
 			}
 		})
 	}
