@@ -174,12 +174,35 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 	if err != nil {
 		return err
 	}
+	scope := callerOf(ctx).Scope
 	for _, c := range contacts {
 		if owner, ok := owners[c.Key()]; ok && owner != self {
-			return &domain.DuplicateError{Field: c.Field, ExistingID: owner}
+			dup := &domain.DuplicateError{Field: c.Field, ExistingID: owner}
+			if scope.Limited {
+				existing, err := tx.Customer(ctx, owner)
+				if err != nil {
+					return err
+				}
+				dup.OutOfScope = !scope.Sees(existing)
+			}
+			return dup
 		}
 	}
 	return nil
+}
+
+// auditRefusedDuplicate records, outside the refused write's transaction,
+// that the caller of ctx tried to write a contact of a customer they may
+// not see: the answer does not name that customer, and the log tells its
+// auditors who asked about it. Writing the entry is best effort: the
+// refusal stands either way.
+func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) {
+	var dup *domain.DuplicateError
+	if !errors.As(err, &dup) || !dup.OutOfScope {
+		return
+	}
+	_ = a.store.Audit(ctx, a.auditEntry(ctx, action, dup.ExistingID, "",
+		"refused: "+dup.Field+" belongs to this customer, outside the caller's teams"))
 }
 
 // addedContacts are the contacts of next that cur does not have.

@@ -58,9 +58,14 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		if err != nil {
 			return err
 		}
+		if err := callerOf(ctx).Scope.CheckPlace("team_id", c.TeamID); err != nil {
+			return err
+		}
 		if err := checkDuplicates(ctx, tx, c.ID, c.Contacts()); err != nil {
+			// A duplicate of a customer the caller cannot see is refused
+			// even when allowed: they cannot tell it is another person.
 			var dup *domain.DuplicateError
-			if !errors.As(err, &dup) || !cmd.AllowDuplicate {
+			if !errors.As(err, &dup) || !cmd.AllowDuplicate || dup.OutOfScope {
 				return err
 			}
 			c.PossibleDuplicate = true
@@ -82,6 +87,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		prev, err := a.store.CustomerByRequestID(ctx, cmd.RequestID)
 		return prev, wrap("create customer: read the first result", err)
 	}
+	a.auditRefusedDuplicate(ctx, "CreateCustomer", err)
 	return out, wrap("create customer", err)
 }
 
@@ -204,6 +210,11 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		if len(changed) == 0 {
 			return nil
 		}
+		if next.TeamID != cur.TeamID {
+			if err := callerOf(ctx).Scope.CheckPlace("team_id", next.TeamID); err != nil {
+				return err
+			}
+		}
 		if err := checkDuplicates(ctx, tx, cur.ID, addedContacts(cur.Profile, next.Profile)); err != nil {
 			return err
 		}
@@ -226,6 +237,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		}
 		return a.commit(ctx, tx, "UpdateCustomer", cur.ID, "", "changed="+strings.Join(names, ","), evs...)
 	})
+	a.auditRefusedDuplicate(ctx, "UpdateCustomer", err)
 	return out, wrap("update customer", err)
 }
 

@@ -16,6 +16,9 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 	if err != nil {
 		return 0, err
 	}
+	if err := callerOf(ctx).Scope.CheckPlace("to_team_id", t.ToTeam); err != nil {
+		return 0, err
+	}
 	var n int
 	err = a.inTx(ctx, func(tx domain.Tx) error {
 		owned, err := tx.OwnedBy(ctx, t.FromOwner, t.Filter)
