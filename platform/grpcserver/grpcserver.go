@@ -20,6 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 )
 
 // DefaultShutdownTimeout is how long Serve waits for in-flight RPCs after its
@@ -158,7 +160,15 @@ func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 // status, so a forgotten mapping in a service never leaks driver messages
 // (SQL, file paths) to clients.
 func (s *Server) safeError(ctx context.Context, method string, err error) error {
-	if _, ok := status.FromError(err); ok {
+	if st, ok := status.FromError(err); ok {
+		if st.Code() == codes.Unavailable {
+			// A dependency's Unavailable, passed on, carries the client's
+			// transport text ("dial tcp 10.0.3.7:7101: connection
+			// refused"): which service is down and where it lives is for
+			// the log.
+			s.logger.WarnContext(ctx, "grpc call unavailable", slog.String("method", method), slog.Any("error", err))
+			return rpcerr.Unavailable()
+		}
 		return err
 	}
 	switch {
