@@ -242,3 +242,34 @@ func TestGatewayCORS(t *testing.T) {
 		t.Fatalf("request from a listed origin: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestGatewayRedisDownFailsFast: with the rate limits' Redis down, requests
+// go through, and after the first failure each takes well under 100 ms
+// instead of waiting on redials (about 0.4 s each before).
+func TestGatewayRedisDownFailsFast(t *testing.T) {
+	t.Parallel()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisAddr := closed.Addr().String()
+	closed.Close()
+	base := startGatewayWith(t, func(c *gateway.Config) {
+		c.RateLimit, c.RedisURL = 1000, "redis://"+redisAddr+"/0"
+	})
+	if code, body := request(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, nil); code != http.StatusOK {
+		t.Fatalf("first request with Redis down: %d %s, want it let through", code, body)
+	}
+	var slowest time.Duration
+	for range 5 {
+		start := time.Now()
+		if code, body := request(t, "POST", base+"/v1/customers", `{"displayName":"a"}`, nil); code != http.StatusOK {
+			t.Fatalf("request with Redis down: %d %s", code, body)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest >= 100*time.Millisecond {
+		t.Errorf("with Redis down the slowest request took %s, want well under 100ms", slowest)
+	}
+	t.Logf("slowest request with Redis down: %s", slowest)
+}

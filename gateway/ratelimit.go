@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/guanxi-crm/guanxi/platform/redisclient"
 )
 
 // A rate is Limit requests a second per caller, with bursts of up to Burst
@@ -124,7 +126,7 @@ func (l *redisLimiter) allow(ctx context.Context, caller string, now time.Time) 
 
 // newLimiter returns the limiter cfg asks for, nil when it sets no limit,
 // and a function that releases it.
-func newLimiter(cfg Config) (limiter, func(), error) {
+func newLimiter(cfg Config, logger *slog.Logger) (limiter, func(), error) {
 	switch {
 	case cfg.RateLimit < 0 || math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0):
 		return nil, nil, fmt.Errorf("GUANXI_GATEWAY_RATE_LIMIT must be a number of requests a second, 0 for none; got %v", cfg.RateLimit)
@@ -133,11 +135,12 @@ func newLimiter(cfg Config) (limiter, func(), error) {
 	case cfg.RedisURL == "":
 		return newMemoryLimiter(newRate(cfg.RateLimit, cfg.RateBurst)), func() {}, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	// Should Redis fail, requests go through (see limitRate); the client
+	// fails fast while it is down rather than redialling per request.
+	client, err := redisclient.Open(cfg.RedisURL, logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GUANXI_GATEWAY_REDIS_URL: %w", err)
 	}
-	client := redis.NewClient(opts)
 	return &redisLimiter{rate: newRate(cfg.RateLimit, cfg.RateBurst), client: client, prefix: "guanxi:ratelimit:"},
 		func() { _ = client.Close() }, nil
 }
