@@ -199,6 +199,9 @@ func TestGuard(t *testing.T) {
 			if id.Actor != tc.wantActor {
 				t.Errorf("actor %q, want %q", id.Actor, tc.wantActor)
 			}
+			if wantVia := map[bool]string{true: "svc:x"}[id.Has(Service)]; id.Via != wantVia {
+				t.Errorf("via %q, want %q", id.Via, wantVia)
+			}
 		})
 	}
 }
@@ -229,6 +232,36 @@ func TestClockSkewIsConfigurable(t *testing.T) {
 		cfg.ClockSkew = bad
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("skew %s validates", bad)
+		}
+	}
+}
+
+// TestServiceCredentialsForwardTheActor: a service's call names the person
+// the request it serves is for, names no one for a request of nobody, and
+// keeps an actor its outgoing metadata already names.
+func TestServiceCredentialsForwardTheActor(t *testing.T) {
+	creds, err := NewServiceCredentials(Config{Secret: strings.Repeat("s", MinSecretBytes)}, "interaction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := NewContext(context.Background(), Identity{Subject: "am-li", Actor: "am-li"})
+	relayed := NewContext(context.Background(), Identity{Subject: "svc:gw", Roles: []Role{Service}, Actor: "agent-7", Via: "svc:gw"})
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"a person's request", person, "am-li"},
+		{"a service's request for a person", relayed, "agent-7"},
+		{"a request of nobody", context.Background(), ""},
+		{"an actor named already", metadata.AppendToOutgoingContext(person, ActorMetadata, "someone"), ""},
+	} {
+		md, err := creds.GetRequestMetadata(tc.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md[ActorMetadata] != tc.want || md["authorization"] == "" {
+			t.Errorf("%s: metadata %v, want actor %q and a token", tc.name, md, tc.want)
 		}
 	}
 }
