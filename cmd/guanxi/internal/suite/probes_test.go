@@ -166,6 +166,11 @@ func TestDuplicateOutsideTheTeamIsNotNamed(t *testing.T) {
 			_, err := customers.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: "试探", Phone: "+8613800138111", TeamId: "north"}})
 			return err
 		}},
+		{"phone added by an update", "PATCH", "/v1/customers/" + ours + "?updateMask=phone", `{"phone":"+8613800138111"}`, func(ctx context.Context) error {
+			_, err := customers.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{Customer: &customerv1.Customer{Id: ours, Phone: "+8613800138111"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"phone"}}})
+			return err
+		}},
 		{"email allowed as duplicate", "POST", "/v1/customers?allowDuplicate=true", `{"displayName":"试探","email":"nan@example.cn"}`, func(ctx context.Context) error {
 			_, err := customers.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: "试探", Email: "nan@example.cn"}, AllowDuplicate: true})
 			return err
@@ -192,7 +197,8 @@ func TestDuplicateOutsideTheTeamIsNotNamed(t *testing.T) {
 	refused := 0
 	for _, raw := range entries {
 		en := raw.(map[string]any)
-		if en["actor"] == agentID.Subject && en["action"] == "CreateCustomer" && strings.HasPrefix(en["detail"].(string), "refused") {
+		if en["actor"] == agentID.Subject && strings.HasPrefix(en["detail"].(string), "refused") &&
+			(en["action"] == "CreateCustomer" || en["action"] == "UpdateCustomer") {
 			refused++
 		}
 	}

@@ -193,16 +193,19 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 
 // auditRefusedDuplicate records, outside the refused write's transaction,
 // that the caller of ctx tried to write a contact of a customer they may
-// not see: the answer does not name that customer, and the log tells its
-// auditors who asked about it. Writing the entry is best effort: the
-// refusal stands either way.
-func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) {
+// not see (err, the write's error, says so): the answer does not name that
+// customer, and the log tells its auditors who asked about it. It returns
+// err, or the failure to audit, since a probe must not go unrecorded.
+func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
 	var dup *domain.DuplicateError
 	if !errors.As(err, &dup) || !dup.OutOfScope {
-		return
+		return err
 	}
-	_ = a.store.Audit(ctx, a.auditEntry(ctx, action, dup.ExistingID, "",
-		"refused: "+dup.Field+" belongs to this customer, outside the caller's teams"))
+	if aerr := a.store.Audit(ctx, a.auditEntry(ctx, action, dup.ExistingID, "",
+		"refused: "+dup.Field+" belongs to this customer, outside the caller's teams")); aerr != nil {
+		return fmt.Errorf("audit a refused duplicate: %w", aerr)
+	}
+	return err
 }
 
 // addedContacts are the contacts of next that cur does not have.

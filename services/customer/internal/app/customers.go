@@ -87,8 +87,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		prev, err := a.store.CustomerByRequestID(ctx, cmd.RequestID)
 		return prev, wrap("create customer: read the first result", err)
 	}
-	a.auditRefusedDuplicate(ctx, "CreateCustomer", err)
-	return out, wrap("create customer", err)
+	return out, wrap("create customer", a.auditRefusedDuplicate(ctx, "CreateCustomer", err))
 }
 
 // commit writes the audit entry of a change and publishes its events.
@@ -237,8 +236,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		}
 		return a.commit(ctx, tx, "UpdateCustomer", cur.ID, "", "changed="+strings.Join(names, ","), evs...)
 	})
-	a.auditRefusedDuplicate(ctx, "UpdateCustomer", err)
-	return out, wrap("update customer", err)
+	return out, wrap("update customer", a.auditRefusedDuplicate(ctx, "UpdateCustomer", err))
 }
 
 // change runs a state change of one customer: read it, check the etag,
