@@ -54,3 +54,28 @@ func TestNULInTextIsInvalidOnEveryStore(t *testing.T) {
 		}
 	})
 }
+
+// TestNULInAnImportedRowIsARowError: a file's row holding a NUL (in a CSV
+// cell or an NDJSON string) is reported with its line and field, and the
+// other rows are imported, on every store.
+func TestNULInAnImportedRowIsARowError(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h harness) {
+		for _, tc := range []struct {
+			format customerv1.ImportFormat
+			data   string
+		}{
+			{customerv1.ImportFormat_IMPORT_FORMAT_CSV, "external_id,display_name\nNUL-C1,Ada\nNUL-C2,Bo\x00b\n"},
+			{customerv1.ImportFormat_IMPORT_FORMAT_NDJSON, `{"externalId":"NUL-J1","displayName":"Ada"}` + "\n" + `{"externalId":"NUL-J2","displayName":"Bo\u0000b"}` + "\n"},
+		} {
+			resp, err := h.importFile(t, as(t, "am-li"), tc.format, []byte(tc.data), false)
+			if err != nil {
+				t.Fatalf("%v: %v", tc.format, err)
+			}
+			errs := resp.GetErrors()
+			if resp.GetCreatedCount() != 1 || len(errs) != 1 || errs[0].GetLine() != 3 && errs[0].GetLine() != 2 || errs[0].GetField() != "display_name" {
+				t.Errorf("%v: created %d, errors %v; want 1 created and the NUL row refused on display_name", tc.format, resp.GetCreatedCount(), errs)
+			}
+		}
+	})
+}

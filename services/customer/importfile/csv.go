@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/guanxi-crm/guanxi/platform/textguard"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
@@ -242,6 +243,10 @@ func (r *csvReader) convert(rec []string) (*customerv1.Customer, *RowError) {
 		}
 		cell = UnescapeCell(cell)
 		col := &r.cols[i]
+		if strings.IndexByte(cell, 0) >= 0 {
+			// Text no store can keep (see textguard).
+			return nil, &RowError{Field: col.path, Reason: textguard.Description}
+		}
 		switch col.kind {
 		case colExternalID:
 			c.ExternalId = cell
