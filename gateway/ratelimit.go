@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -165,7 +166,9 @@ func callerKey(r *http.Request) string {
 func limitRate(next http.Handler, l limiter, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wait, err := l.allow(r.Context(), callerKey(r), time.Now())
-		if err != nil {
+		// While Redis is known to be down the client said so once; a
+		// line per request would bury the log.
+		if err != nil && !errors.Is(err, redisclient.ErrDown) {
 			logger.WarnContext(r.Context(), "rate limiter failed, letting the request through", slog.Any("error", err))
 		}
 		if wait > 0 {
