@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	defer backends.close()
 
-	lim, closeLimiter, err := newLimiter(cfg)
+	lim, closeLimiter, err := newLimiter(cfg, logger)
 	if err != nil {
 		return err
 	}

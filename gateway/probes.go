@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 )
 
 // readiness answers 200 only when every backend's health service says
@@ -50,6 +52,12 @@ func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 		switch status.Code(err) {
 		case codes.Internal, codes.Unknown, codes.DataLoss:
 			logger.ErrorContext(ctx, "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("code", status.Code(err).String()))
+		case codes.Unavailable:
+			// A service the edge cannot reach fails with the client's
+			// transport text ("dial tcp 10.0.3.7:7103: connection
+			// refused"): internal addresses are for the log, not the caller.
+			logger.WarnContext(ctx, "request failed: service unavailable", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			err = rpcerr.Unavailable()
 		}
 		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/guanxi-crm/guanxi/platform/redisclient"
 )
 
 // A rate is Limit requests a second per caller, with bursts of up to Burst
@@ -124,7 +127,7 @@ func (l *redisLimiter) allow(ctx context.Context, caller string, now time.Time) 
 
 // newLimiter returns the limiter cfg asks for, nil when it sets no limit,
 // and a function that releases it.
-func newLimiter(cfg Config) (limiter, func(), error) {
+func newLimiter(cfg Config, logger *slog.Logger) (limiter, func(), error) {
 	switch {
 	case cfg.RateLimit < 0 || math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0):
 		return nil, nil, fmt.Errorf("GUANXI_GATEWAY_RATE_LIMIT must be a number of requests a second, 0 for none; got %v", cfg.RateLimit)
@@ -133,11 +136,12 @@ func newLimiter(cfg Config) (limiter, func(), error) {
 	case cfg.RedisURL == "":
 		return newMemoryLimiter(newRate(cfg.RateLimit, cfg.RateBurst)), func() {}, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	// Should Redis fail, requests go through (see limitRate); the client
+	// fails fast while it is down rather than redialling per request.
+	client, err := redisclient.Open(cfg.RedisURL, logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GUANXI_GATEWAY_REDIS_URL: %w", err)
 	}
-	client := redis.NewClient(opts)
 	return &redisLimiter{rate: newRate(cfg.RateLimit, cfg.RateBurst), client: client, prefix: "guanxi:ratelimit:"},
 		func() { _ = client.Close() }, nil
 }
@@ -162,7 +166,9 @@ func callerKey(r *http.Request) string {
 func limitRate(next http.Handler, l limiter, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wait, err := l.allow(r.Context(), callerKey(r), time.Now())
-		if err != nil {
+		// While Redis is known to be down the client said so once; a
+		// line per request would bury the log.
+		if err != nil && !errors.Is(err, redisclient.ErrDown) {
 			logger.WarnContext(r.Context(), "rate limiter failed, letting the request through", slog.Any("error", err))
 		}
 		if wait > 0 {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,6 +199,69 @@ func TestGuard(t *testing.T) {
 			if id.Actor != tc.wantActor {
 				t.Errorf("actor %q, want %q", id.Actor, tc.wantActor)
 			}
+			if wantVia := map[bool]string{true: "svc:x"}[id.Has(Service)]; id.Via != wantVia {
+				t.Errorf("via %q, want %q", id.Via, wantVia)
+			}
 		})
+	}
+}
+
+// TestClockSkewIsConfigurable: a token 10 s past exp is refused with the
+// default leeway and accepted where GUANXI_AUTH_CLOCK_SKEW allows 30 s; a
+// negative or huge leeway does not validate.
+func TestClockSkewIsConfigurable(t *testing.T) {
+	cfg := Config{Secret: strings.Repeat("s", MinSecretBytes)}
+	token, err := Issue(cfg, Identity{Subject: "u-1"}, -10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		skew time.Duration
+		ok   bool
+	}{{0, false}, {5 * time.Second, false}, {30 * time.Second, true}} {
+		cfg.ClockSkew = tc.skew
+		v, err := NewVerifier(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(token); (err == nil) != tc.ok {
+			t.Errorf("skew %s: verify = %v, want accepted = %v", tc.skew, err, tc.ok)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Second, time.Hour} {
+		cfg.ClockSkew = bad
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("skew %s validates", bad)
+		}
+	}
+}
+
+// TestServiceCredentialsForwardTheActor: a service's call names the person
+// the request it serves is for, names no one for a request of nobody, and
+// keeps an actor its outgoing metadata already names.
+func TestServiceCredentialsForwardTheActor(t *testing.T) {
+	creds, err := NewServiceCredentials(Config{Secret: strings.Repeat("s", MinSecretBytes)}, "interaction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := NewContext(context.Background(), Identity{Subject: "am-li", Actor: "am-li"})
+	relayed := NewContext(context.Background(), Identity{Subject: "svc:gw", Roles: []Role{Service}, Actor: "agent-7", Via: "svc:gw"})
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"a person's request", person, "am-li"},
+		{"a service's request for a person", relayed, "agent-7"},
+		{"a request of nobody", context.Background(), ""},
+		{"an actor named already", metadata.AppendToOutgoingContext(person, ActorMetadata, "someone"), ""},
+	} {
+		md, err := creds.GetRequestMetadata(tc.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md[ActorMetadata] != tc.want || md["authorization"] == "" {
+			t.Errorf("%s: metadata %v, want actor %q and a token", tc.name, md, tc.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/config"
 )
@@ -16,7 +17,9 @@ const MinSecretBytes = 32
 // services sign their own calls to each other with it. JWKSFile adds the
 // public keys of an identity provider, whose RS256 and ES256 tokens are
 // then accepted as well. Issuer and Audience, when set, must match the
-// tokens' iss and aud.
+// tokens' iss and aud. ClockSkew is how long past its exp (or before its
+// nbf) a token is still accepted, for clocks that disagree a little; zero
+// means DefaultClockSkew.
 type Config struct {
 	// Secret (required, at least 32 bytes) signs and verifies HS256
 	// tokens, including the ones services sign their calls to each other
@@ -29,6 +32,25 @@ type Config struct {
 	Issuer string `env:"ISSUER"`
 	// Audience, when set, must be among the tokens' aud.
 	Audience string `env:"AUDIENCE"`
+	// ClockSkew is how long past its exp (or before its nbf) a token is
+	// still accepted (0: DefaultClockSkew, at most 5m).
+	ClockSkew time.Duration `env:"CLOCK_SKEW"`
+}
+
+// DefaultClockSkew is the leeway on exp and nbf unless GUANXI_AUTH_CLOCK_SKEW
+// says otherwise: enough for clocks kept by NTP, short enough that an
+// ended token stops working at once for any purpose a person would notice.
+const DefaultClockSkew = 5 * time.Second
+
+// maxClockSkew bounds the leeway: past it, a token's exp means little.
+const maxClockSkew = 5 * time.Minute
+
+// clockSkew is the leeway c sets.
+func (c Config) clockSkew() time.Duration {
+	if c.ClockSkew == 0 {
+		return DefaultClockSkew
+	}
+	return c.ClockSkew
 }
 
 // LoadConfig reads Config from the GUANXI_AUTH_* variables.
@@ -43,6 +65,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Secret) < MinSecretBytes {
 		return fmt.Errorf("GUANXI_AUTH_SECRET must be at least %d bytes", MinSecretBytes)
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > maxClockSkew {
+		return fmt.Errorf("GUANXI_AUTH_CLOCK_SKEW must be between 0 and %s; got %s", maxClockSkew, c.ClockSkew)
 	}
 	return nil
 }

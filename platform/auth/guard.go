@@ -149,7 +149,7 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 	if id.Has(Service) {
 		// A service calls for the person it names, or for nobody: its own
 		// account never owns customers or signs audit entries.
-		id.Actor = ""
+		id.Actor, id.Via = "", id.Subject
 		if actor := md.Get(ActorMetadata); len(actor) > 0 {
 			id.Actor = strings.TrimSpace(actor[0])
 		}

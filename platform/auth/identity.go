@@ -76,6 +76,10 @@ type Identity struct {
 	// Actor is whom the call is made for: Subject, or for a Service caller
 	// the person named in ActorMetadata ("" when it names none).
 	Actor string
+	// Via is the service a call came through: a Service caller's Subject,
+	// "" for a person or system calling directly. With Actor it tells an
+	// audit log who asked and which service asked for them.
+	Via string
 }
 
 // Has reports whether the identity holds role.

@@ -14,11 +14,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
-
-// clockSkew is the leeway given to exp and nbf between the clocks of the
-// token's issuer and the verifier.
-const clockSkew = 30 * time.Second
 
 // Claims are the claims of a guanxi token: the registered ones and the
 // caller's roles, teams and permissions.
@@ -53,7 +50,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		methods = append(methods, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(clockSkew)}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.clockSkew())}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
@@ -162,25 +159,67 @@ func NewServiceCredentials(cfg Config, name string) (*ServiceCredentials, error)
 	return &ServiceCredentials{cfg: cfg, name: name}, nil
 }
 
-// GetRequestMetadata implements credentials.PerRPCCredentials.
-func (c *ServiceCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+// GetRequestMetadata implements credentials.PerRPCCredentials. Besides the
+// service's token it names, in ActorMetadata, the person the call is made
+// for: the verified caller of the request being served (ctx is the call's
+// context, which carries the identity the Guard verified), so that the
+// service called audits that person and not this service. A call made for
+// nobody (a consumer, a scheduled job) names no one, and the service
+// called records this service itself. A call that already names an actor
+// in its outgoing metadata keeps it.
+func (c *ServiceCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	token, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]string{"authorization": "Bearer " + token}
+	if actor := ForwardedActor(ctx); actor != "" {
+		md[ActorMetadata] = actor
+	}
+	return md, nil
+}
+
+// current returns the service's token, signing a new one when it is about
+// to end.
+func (c *ServiceCredentials) current() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := time.Now(); c.token == "" || now.After(c.renewAt) {
-		token, err := Issue(c.cfg, Identity{Subject: "svc:" + c.name, Roles: []Role{Service}}, serviceTokenTTL)
+		token, err := Issue(c.cfg, Identity{Subject: ServiceSubject(c.name), Roles: []Role{Service}}, serviceTokenTTL)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		c.token, c.renewAt = token, now.Add(serviceTokenTTL-time.Minute)
 	}
-	return map[string]string{"authorization": "Bearer " + c.token}, nil
+	return c.token, nil
+}
+
+// ServiceSubject is the subject of service name's own token
+// ("svc:interaction"), the name audit logs give its calls.
+func ServiceSubject(name string) string { return "svc:" + name }
+
+// ForwardedActor returns the person a call made with ctx acts for, to name
+// in ActorMetadata: the verified caller of the request ctx serves (for a
+// service caller, the person it named), and "" when ctx serves no one or
+// its outgoing metadata already names an actor.
+func ForwardedActor(ctx context.Context) string {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(ActorMetadata)) > 0 {
+		return ""
+	}
+	id, ok := FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	return id.Actor
 }
 
 // RequireTransportSecurity implements credentials.PerRPCCredentials.
 func (*ServiceCredentials) RequireTransportSecurity() bool { return false }
 
 // ServiceDialOption is the dial option with which service name signs its
-// calls to other services; cfg must Validate.
+// calls to other services and names the person each call is made for (see
+// ServiceCredentials.GetRequestMetadata), so every service forwards its
+// callers in one place; cfg must Validate.
 func ServiceDialOption(cfg Config, name string) (grpc.DialOption, error) {
 	creds, err := NewServiceCredentials(cfg, name)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package grpcserver builds the gRPC server every guanxi service runs:
 // tracing, a log line per call, panic recovery, an error safety net that
-// never leaks internal detail, the health service, reflection, and
-// graceful shutdown.
+// never leaks internal detail, the refusal of text no store can keep (NUL
+// characters), the health service, reflection, and graceful shutdown.
 package grpcserver
 
 import (
@@ -20,6 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+
+	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 )
 
 // DefaultShutdownTimeout is how long Serve waits for in-flight RPCs after its
@@ -64,8 +66,8 @@ func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		// The log line goes outermost, so it records the code the caller
 		// gets and the time of the whole call.
-		grpc.ChainUnaryInterceptor(s.unaryLog, s.unaryErrors, s.unaryRecover),
-		grpc.ChainStreamInterceptor(s.streamLog, s.streamErrors, s.streamRecover),
+		grpc.ChainUnaryInterceptor(s.unaryLog, s.unaryErrors, s.unaryRecover, s.unaryText),
+		grpc.ChainStreamInterceptor(s.streamLog, s.streamErrors, s.streamRecover, s.streamText),
 		// Calls run on long-lived workers while one is free: a goroutine
 		// per call grew its stack again on every call that reached the
 		// database, a few percent of a busy service's CPU.
@@ -167,7 +169,15 @@ func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 // status, so a forgotten mapping in a service never leaks driver messages
 // (SQL, file paths) to clients.
 func (s *Server) safeError(ctx context.Context, method string, err error) error {
-	if _, ok := status.FromError(err); ok {
+	if st, ok := status.FromError(err); ok {
+		if st.Code() == codes.Unavailable {
+			// A dependency's Unavailable, passed on, carries the client's
+			// transport text ("dial tcp 10.0.3.7:7101: connection
+			// refused"): which service is down and where it lives is for
+			// the log.
+			s.logger.WarnContext(ctx, "grpc call unavailable", slog.String("method", method), slog.Any("error", err))
+			return rpcerr.Unavailable()
+		}
 		return err
 	}
 	switch {

@@ -36,11 +36,30 @@ var testService = grpc.ServiceDesc{
 		})},
 		{MethodName: "Deadline", Handler: unary(func(context.Context) error { return fmt.Errorf("query: %w", context.DeadlineExceeded) })},
 		{MethodName: "OK", Handler: unary(func(context.Context) error { return nil })},
+		{MethodName: "DependencyDown", Handler: unary(callClosedPort)},
 	},
 	Streams: []grpc.StreamDesc{
 		{StreamName: "StreamPanic", ServerStreams: true, Handler: func(any, grpc.ServerStream) error { panic("stream boom") }},
 		{StreamName: "StreamPlain", ServerStreams: true, Handler: func(any, grpc.ServerStream) error { return errors.New("disk detail") }},
 	},
+}
+
+// callClosedPort calls a service that is not listening, as a handler does
+// whose dependency is down, and returns the client's error wrapped.
+func callClosedPort(ctx context.Context) error {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	return fmt.Errorf("customer service: get customer: %w", err)
 }
 
 func unary(fn func(context.Context) error) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
@@ -108,6 +127,9 @@ func TestErrorsAndPanics(t *testing.T) {
 		{"Wrapped", codes.NotFound, "customer not found", ""},
 		{"Deadline", codes.DeadlineExceeded, "", ""},
 		{"OK", codes.OK, "", ""},
+		// The client's status, wrapped, still says Unavailable; its text
+		// (the address dialled) goes to the log only.
+		{"DependencyDown", codes.Unavailable, "unavailable", "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
@@ -121,7 +143,7 @@ func TestErrorsAndPanics(t *testing.T) {
 			if tt.wantMsg != "" && !strings.Contains(st.Message(), tt.wantMsg) {
 				t.Errorf("message = %q, want it to contain %q", st.Message(), tt.wantMsg)
 			}
-			if strings.Contains(st.Message(), "secret") {
+			if strings.Contains(st.Message(), "secret") || strings.Contains(st.Message(), "dial") || strings.Contains(st.Message(), "127.0.0.1") {
 				t.Errorf("internal detail leaked: %q", st.Message())
 			}
 			if tt.wantLog != "" && !strings.Contains(f.logs.String(), tt.wantLog) {

@@ -44,6 +44,18 @@ func InvalidArgument(violations ...FieldViolation) error {
 	return st.Err()
 }
 
+// UnavailableMessage is all a client learns when a call fails as
+// Unavailable (a service, or one it depends on, cannot be reached): the
+// client's transport text names internal addresses ("dial tcp
+// 10.0.3.7:7101: connection refused"), so it goes to the log only.
+const UnavailableMessage = "unavailable: a service this call needs cannot be reached; try again later"
+
+// Unavailable returns the codes.Unavailable status every guanxi server and
+// the REST edge answer with, whatever the transport said.
+func Unavailable() error {
+	return status.Error(codes.Unavailable, UnavailableMessage)
+}
+
 // Status returns a status error with code and msg.
 func Status(code codes.Code, msg string) error {
 	return status.Error(code, msg)

@@ -77,7 +77,8 @@ func TestAudit(t *testing.T) {
 			Channel: customerv1.ConsentChannel_CONSENT_CHANNEL_SMS, Status: customerv1.ConsentStatus_CONSENT_STATUS_OPTED_IN, Source: "call"}); err != nil {
 			t.Fatal(err)
 		}
-		// Without x-guanxi-actor the caller is anonymous, never blank.
+		// A service calling for nobody (a consumer, a scheduled job) is
+		// named itself, never anonymous or blank.
 		if _, err := h.client.GetCustomer(callCtx(t), &customerv1.GetCustomerRequest{Id: c.GetId()}); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func TestAudit(t *testing.T) {
 		byCustomer := h.auditEntries(t, &customerv1.ListAuditEntriesRequest{CustomerId: c.GetId()})
 		want := []string{
 			"director-wang TransferOwnership am-chen left",
-			"anonymous GetCustomer",
+			"svc:test GetCustomer",
 			"call-center-7 SetConsent",
 			"am-li UpdateCustomer typo in the name",
 			"am-li GetCustomer follow-up call",
@@ -100,6 +101,10 @@ func TestAudit(t *testing.T) {
 			t.Errorf("entries about the customer, newest first (-want +got):\n%s", diff)
 		}
 		for i, e := range byCustomer {
+			// Every call came through the test's service token.
+			if e.GetVia() != "svc:test" {
+				t.Errorf("entry %v: via %q, want svc:test", e, e.GetVia())
+			}
 			if e.GetId() == "" || e.GetTime() == nil || e.GetCustomerId() != c.GetId() {
 				t.Errorf("entry %v lacks id, time or customer", e)
 			}

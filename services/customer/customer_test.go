@@ -100,7 +100,8 @@ func startOn(t *testing.T, dbURL string, configure ...func(*customer.Config)) ha
 	return harness{client: customerv1.NewCustomerServiceClient(conn), natsURL: natsURL, addr: lis.Addr().String(), auth: cfg.Auth}
 }
 
-// callCtx is a call context without metadata: the anonymous caller.
+// callCtx is a call context without metadata: the test service calling
+// for nobody.
 func callCtx(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)

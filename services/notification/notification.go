@@ -19,12 +19,11 @@ import (
 	"net"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -231,11 +230,12 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	var capper domain.Capper = caps.NewSQL(h.DB)
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		// Fails fast while Redis is down: a dispatch waits for it no longer
+		// than one failed dial.
+		rdb, err := redisclient.Open(cfg.RedisURL, logger)
 		if err != nil {
 			return fail(fmt.Errorf("redis url: %w", err))
 		}
-		rdb := redis.NewClient(opts)
 		closers = append(closers, rdb.Close)
 		capper = caps.NewRedis(rdb, cfg.RedisPrefix)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/guanxi-crm/guanxi/platform/textguard"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
@@ -22,6 +23,40 @@ const AttributePrefix = "attributes."
 
 // ListSeparator separates the items of other_emails, other_phones and tags.
 const ListSeparator = ";"
+
+// formulaStart are the characters with which a spreadsheet takes a cell
+// for a formula (OWASP, "CSV Injection"): a cell starting with one of them
+// in an exported file could run a formula when the file is opened.
+const formulaStart = "=+-@\t\r"
+
+// EscapeCell is how an export writes a cell: a value a spreadsheet would
+// take for a formula gets a leading single quote, which spreadsheets show
+// as text and import drops again (OWASP's advice). A value that already
+// starts with a quote followed by such a character or another quote gets
+// one too, so that UnescapeCell(EscapeCell(v)) == v for every v: the
+// escape is reversible, and an exported file imports unchanged. A phone in
+// E.164 ("+86...") is escaped like any other cell, which also keeps a
+// spreadsheet from reading it as a number.
+func EscapeCell(v string) string {
+	if needsQuote(v) || len(v) > 1 && v[0] == '\'' && (needsQuote(v[1:]) || v[1] == '\'') {
+		return "'" + v
+	}
+	return v
+}
+
+// UnescapeCell undoes EscapeCell for a cell read from a CSV file: it drops
+// a leading single quote that is followed by a formula character or by
+// another quote. Any other leading quote ("'t Hooft") is part of the value.
+func UnescapeCell(cell string) string {
+	if len(cell) > 1 && cell[0] == '\'' && (needsQuote(cell[1:]) || cell[1] == '\'') {
+		return cell[1:]
+	}
+	return cell
+}
+
+func needsQuote(v string) bool {
+	return v != "" && strings.IndexByte(formulaStart, v[0]) >= 0
+}
 
 // columnKind says how a column's text becomes a Customer field.
 type columnKind int
@@ -206,7 +241,12 @@ func (r *csvReader) convert(rec []string) (*customerv1.Customer, *RowError) {
 		if cell == "" {
 			continue
 		}
+		cell = UnescapeCell(cell)
 		col := &r.cols[i]
+		if strings.IndexByte(cell, 0) >= 0 {
+			// Text no store can keep (see textguard).
+			return nil, &RowError{Field: col.path, Reason: textguard.Description}
+		}
 		switch col.kind {
 		case colExternalID:
 			c.ExternalId = cell

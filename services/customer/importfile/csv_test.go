@@ -419,3 +419,21 @@ func TestStuckSourceIsAnError(t *testing.T) {
 		t.Errorf("ndjson: err = %v, want io.ErrNoProgress", err)
 	}
 }
+
+// TestEscapeCell: cells a spreadsheet would take for a formula get a
+// leading quote, and UnescapeCell gives every value back exactly.
+func TestEscapeCell(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ value, cell string }{
+		{"=1+1", "'=1+1"}, {"+8613800138000", "'+8613800138000"}, {"-0.25", "'-0.25"}, {"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"}, {"\rx", "'\rx"}, {"'=x", "''=x"}, {"''", "'''"}, {"'", "'"}, {"'t Hooft", "'t Hooft"},
+		{"", ""}, {"王小明", "王小明"}, {"a=b", "a=b"},
+	} {
+		if got := importfile.EscapeCell(tc.value); got != tc.cell {
+			t.Errorf("EscapeCell(%q) = %q, want %q", tc.value, got, tc.cell)
+		}
+		if got := importfile.UnescapeCell(tc.cell); got != tc.value {
+			t.Errorf("UnescapeCell(%q) = %q, want %q", tc.cell, got, tc.value)
+		}
+	}
+}

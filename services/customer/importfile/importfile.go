@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/guanxi-crm/guanxi/platform/textguard"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 )
 
@@ -110,6 +111,17 @@ func NewReader(format customerv1.ImportFormat, r io.Reader, attrType AttributeTy
 // Reader must not be used.
 func (r *Reader) Next() (Row, error) {
 	return r.next()
+}
+
+// nulRowError is the error of a row whose customer c holds a NUL, nil when
+// it holds none: text no store can keep is the row's fault, named like any
+// other bad cell (see textguard). The readers call it only for rows whose
+// raw text shows a NUL, so clean rows cost nothing.
+func nulRowError(c *customerv1.Customer) *RowError {
+	if bad := textguard.NULFields(c.ProtoReflect(), 1); len(bad) > 0 {
+		return &RowError{Field: bad[0], Reason: textguard.Description}
+	}
+	return nil
 }
 
 // errRowTooLong stops the CSV parser when a record grows past MaxRowBytes.

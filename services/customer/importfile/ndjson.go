@@ -51,7 +51,14 @@ func (r *ndjsonReader) next() (Row, error) {
 		if len(b) == 0 {
 			continue
 		}
-		return r.parse(b), nil
+		row := r.parse(b)
+		// JSON carries a NUL only escaped.
+		if row.Err == nil && bytes.Contains(b, []byte(`\u0000`)) {
+			if rerr := nulRowError(row.Customer); rerr != nil {
+				row.Customer, row.Err = nil, rerr
+			}
+		}
+		return row, nil
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 )
 
 // csvWriter writes customers as the CSV that ImportCustomers reads back, in
-// the columns of the service's own parser (importfile.Columns).
+// the columns of the service's own parser (importfile.Columns), with cells
+// a spreadsheet would take for a formula escaped (importfile.EscapeCell).
 type csvWriter struct {
 	w       *csv.Writer
 	attrs   []string // attribute columns, in header order
@@ -65,6 +66,11 @@ func (cw *csvWriter) write(c *customerv1.Customer) error {
 		if !cw.attrSet[name] {
 			cw.unknown[name]++
 		}
+	}
+	// No cell may run as a formula when the file is opened in a
+	// spreadsheet; the import undoes the escape.
+	for i := range r {
+		r[i] = importfile.EscapeCell(r[i])
 	}
 	return cw.w.Write(r)
 }

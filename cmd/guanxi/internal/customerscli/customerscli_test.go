@@ -432,7 +432,8 @@ func TestExportCSV(t *testing.T) {
 	t.Parallel()
 	f := &fakeService{batches: exportCustomers(), defs: exportDefs()}
 	addr := serve(t, f)
-	// The format follows -o's extension.
+	// The format follows -o's extension. Cells a spreadsheet would take for
+	// a formula (+86..., -0.25, --02-29) are escaped with a quote.
 	out := filepath.Join(t.TempDir(), "customers.csv")
 	if _, stderr, err := run(t, "export", "-addr", addr, "-o", out); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
@@ -442,8 +443,8 @@ func TestExportCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "external_id,type,kind,lifecycle_stage,display_name,email,phone,other_emails,other_phones,tags,locale,time_zone,birthday,owner_id,team_id,attributes.city,attributes.since,attributes.spend,attributes.tier,attributes.vip\n" +
-		"CRM-1,PERSON,DISTRIBUTOR,AT_RISK,王小明,xiaoming@example.cn,+8613800138000,a@example.cn;b@example.cn,+8613900139000,vip;批发,zh-CN,Asia/Shanghai,1990-05-01,u-1,t-1,杭州市,2020-01-02,1234.5,gold,true\n" +
-		",,,,\"Acme, \"\"the\"\" company\nHQ\",,,,,,,,--02-29,,,,,-0.25,,\n" +
+		"CRM-1,PERSON,DISTRIBUTOR,AT_RISK,王小明,xiaoming@example.cn,'+8613800138000,a@example.cn;b@example.cn,'+8613900139000,vip;批发,zh-CN,Asia/Shanghai,1990-05-01,u-1,t-1,杭州市,2020-01-02,1234.5,gold,true\n" +
+		",,,,\"Acme, \"\"the\"\" company\nHQ\",,,,,,,,'--02-29,,,,,'-0.25,,\n" +
 		",ORGANIZATION,,,Ada Lovelace,,,,,,,,,,,,,,,\n"
 	if d := cmp.Diff(want, string(got)); d != "" {
 		t.Errorf("csv (-want +got):\n%s", d)

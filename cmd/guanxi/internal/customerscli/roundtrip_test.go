@@ -2,6 +2,7 @@ package customerscli_test
 
 import (
 	"context"
+	"encoding/csv"
 	"io"
 	"log/slog"
 	"net"
@@ -46,11 +47,13 @@ func startCustomerService(t *testing.T) (string, string, customerv1.CustomerServ
 }
 
 // roundTripCSV has every column the import reads, each value already in
-// the form the service stores, so an export must give back the same text.
+// the form the service stores and cells a spreadsheet would take for a
+// formula (phones, negative numbers, dates without a year) escaped as the
+// export escapes them, so an export must give back the same text.
 const roundTripCSV = "external_id,type,kind,lifecycle_stage,display_name,email,phone,other_emails,other_phones,tags,locale,time_zone,birthday,owner_id,team_id,attributes.city,attributes.member,attributes.since,attributes.spend,attributes.tier\n" +
-	"CRM-1,PERSON,DISTRIBUTOR,ACTIVE,王小明,xiaoming@example.cn,+8613800138000,xm@example.cn;wang@example.cn,+8613900139000,vip;批发,zh-CN,Asia/Shanghai,1990-05-01,owner-1,team-1,杭州市,true,2020-01-02,1234.5,gold\n" +
-	"CRM-2,ORGANIZATION,SUPPLIER,AT_RISK,\"Acme, \"\"the\"\" Trading Co.\",info@acme.example,+8613800138001,,,b2b,en-US,Europe/Berlin,--02-29,owner-2,team-1,Hamburg,false,,-0.25,silver\n" +
-	"CRM-3,PERSON,END_CUSTOMER,PROSPECT,欧阳娜娜,,+8613800138002,,,,zh-CN,Asia/Shanghai,,owner-1,,,,,,\n"
+	"CRM-1,PERSON,DISTRIBUTOR,ACTIVE,王小明,xiaoming@example.cn,'+8613800138000,xm@example.cn;wang@example.cn,'+8613900139000,vip;批发,zh-CN,Asia/Shanghai,1990-05-01,owner-1,team-1,杭州市,true,2020-01-02,1234.5,gold\n" +
+	"CRM-2,ORGANIZATION,SUPPLIER,AT_RISK,\"Acme, \"\"the\"\" Trading Co.\",info@acme.example,'+8613800138001,,,b2b,en-US,Europe/Berlin,'--02-29,owner-2,team-1,Hamburg,false,,'-0.25,silver\n" +
+	"CRM-3,PERSON,END_CUSTOMER,PROSPECT,欧阳娜娜,,'+8613800138002,,,,zh-CN,Asia/Shanghai,,owner-1,,,,,,\n"
 
 func TestRoundTripThroughTheCustomerService(t *testing.T) {
 	t.Parallel()
@@ -113,4 +116,73 @@ func csvLines(s string) []string {
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	slices.Sort(lines[1:])
 	return lines
+}
+
+// TestExportEscapesFormulas: cells a spreadsheet would run as a formula
+// (starting with =, +, -, @, tab or carriage return) are exported behind a
+// single quote, as OWASP advises, and importing the export changes
+// nothing: the import drops the quote again.
+func TestExportEscapesFormulas(t *testing.T) {
+	t.Parallel()
+	addr, token, client := startCustomerService(t)
+	ctx := context.Background()
+	// The service trims names, so cells starting with a tab or a carriage
+	// return are left to importfile's tests.
+	names := map[string]string{ // display name -> its exported cell
+		`=HYPERLINK("http://evil.example","click")`: `'=HYPERLINK("http://evil.example","click")`,
+		"+1+2":                   "'+1+2",
+		"-2+3+cmd|' /C calc'!A0": "'-2+3+cmd|' /C calc'!A0",
+		"@SUM(1+1)":              "'@SUM(1+1)",
+		"'=quoted already":       "''=quoted already",
+		"'t Hooft":               "'t Hooft",
+		"王小明":                    "王小明",
+	}
+	i := 0
+	for name := range names {
+		i++
+		if _, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+			DisplayName: name, ExternalId: "F-" + string(rune('A'+i)), Tags: []string{"-tag"}}}); err != nil {
+			t.Fatalf("create %q: %v", name, err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out.csv")
+	if _, stderr, err := run(t, "export", "-addr", addr, "-token", token, "-o", out); err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := records[0]
+	nameCol, tagsCol := slices.Index(header, "display_name"), slices.Index(header, "tags")
+	var got []string
+	for _, rec := range records[1:] {
+		for j, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("column %s: cell %q would run as a formula", header[j], cell)
+			}
+		}
+		got = append(got, rec[nameCol])
+		if rec[tagsCol] != "'-tag" {
+			t.Errorf("tags cell %q, want '-tag", rec[tagsCol])
+		}
+	}
+	var want []string
+	for _, cell := range names {
+		want = append(want, cell)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("exported names (-want +got):\n%s", d)
+	}
+	stdout, stderr, err := run(t, "import", "-addr", addr, "-token", token, out)
+	if err != nil || !strings.Contains(stdout, "unchanged  7") {
+		t.Errorf("import of the export: %v, want 7 unchanged rows\n%s%s", err, stdout, stderr)
+	}
 }

@@ -252,6 +252,9 @@ func TestBadRequestsAreClientErrors(t *testing.T) {
 		{"unknown customer value", "GET", "/v1/customers/" + unknown + "/value", "", 404, unknown},
 		{"bad page size", "GET", "/v1/customers?pageSize=-1", "", 400, "page_size"},
 		{"no such route", "GET", "/v1/nothing", "", 404, ""},
+		// Protobuf refuses text that is not UTF-8 (NUL, which is, is refused
+		// by every service: TestNULInTextIsRefused).
+		{"invalid UTF-8", "POST", "/v1/customers", "{\"displayName\":\"A\xffda\"}", 400, "UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

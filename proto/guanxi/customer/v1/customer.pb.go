@@ -3508,7 +3508,9 @@ type AuditEntry struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// When.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
-	// Who: the caller's x-guanxi-actor.
+	// Who: the person the access was made for (the caller, or the person a
+	// guanxi service named in x-guanxi-actor when it called for them), or the
+	// service itself when it acted for nobody (a consumer, a scheduled job).
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	// What: the method, e.g. "GetCustomer", "ExportCustomers".
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
@@ -3518,7 +3520,10 @@ type AuditEntry struct {
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Details without personal data: changed fields, the filter of a list,
 	// how many rows an export returned.
-	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	// Through which guanxi service ("svc:interaction"), when a service made
+	// the call; empty for a direct call.
+	Via           string `protobuf:"bytes,8,opt,name=via,proto3" json:"via,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3598,6 +3603,13 @@ func (x *AuditEntry) GetReason() string {
 func (x *AuditEntry) GetDetail() string {
 	if x != nil {
 		return x.Detail
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetVia() string {
+	if x != nil {
+		return x.Via
 	}
 	return ""
 }
@@ -4285,7 +4297,7 @@ const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\x14attribute_definition\x18\x01 \x01(\v2'.guanxi.customer.v1.AttributeDefinitionR\x13attributeDefinition\";\n" +
 	" DeleteAttributeDefinitionRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"#\n" +
-	"!DeleteAttributeDefinitionResponse\"\xcb\x01\n" +
+	"!DeleteAttributeDefinitionResponse\"\xdd\x01\n" +
 	"\n" +
 	"AuditEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
@@ -4295,7 +4307,8 @@ const file_guanxi_customer_v1_customer_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x05 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\"\xfe\x01\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x12\x10\n" +
+	"\x03via\x18\b \x01(\tR\x03via\"\xfe\x01\n" +
 	"\x17ListAuditEntriesRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x14\n" +

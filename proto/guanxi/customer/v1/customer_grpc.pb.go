@@ -49,9 +49,11 @@ const (
 //
 // CustomerService owns the one customer record the whole company shares.
 //
-// Every call is made on behalf of an actor, named by the x-guanxi-actor
-// metadata (REST: X-Guanxi-Actor header), and may give a reason in
-// x-guanxi-reason (X-Guanxi-Reason); both go into the audit log.
+// Every call is made on behalf of an actor, the subject of the caller's
+// token (a guanxi service calling for a person names them in the
+// x-guanxi-actor metadata, and is recorded as the service it came through),
+// and may give a reason in x-guanxi-reason (X-Guanxi-Reason); both go into
+// the audit log.
 type CustomerServiceClient interface {
 	// CreateCustomer creates a customer. The same request_id (or the REST
 	// Idempotency-Key header) returns the customer created the first time.
@@ -374,9 +376,11 @@ type CustomerService_ExportCustomersClient = grpc.ServerStreamingClient[ExportCu
 //
 // CustomerService owns the one customer record the whole company shares.
 //
-// Every call is made on behalf of an actor, named by the x-guanxi-actor
-// metadata (REST: X-Guanxi-Actor header), and may give a reason in
-// x-guanxi-reason (X-Guanxi-Reason); both go into the audit log.
+// Every call is made on behalf of an actor, the subject of the caller's
+// token (a guanxi service calling for a person names them in the
+// x-guanxi-actor metadata, and is recorded as the service it came through),
+// and may give a reason in x-guanxi-reason (X-Guanxi-Reason); both go into
+// the audit log.
 type CustomerServiceServer interface {
 	// CreateCustomer creates a customer. The same request_id (or the REST
 	// Idempotency-Key header) returns the customer created the first time.

@@ -64,13 +64,32 @@ func New(store domain.Store, opts ...Option) *App {
 // Caller is who makes a call and why, as the audit log records it, and
 // which customers they may see.
 type Caller struct {
-	Actor  string
+	// Actor is the person the call is made for; "" when a service calls
+	// for nobody (a consumer, a scheduled job).
+	Actor string
+	// Via is the service the call came through ("svc:interaction"), ""
+	// for a direct caller.
+	Via    string
 	Reason string
 	Scope  domain.Scope
 }
 
-// Anonymous is the actor of calls that name none: a service's own calls.
+// Anonymous is the actor of calls that name no one and come through no
+// service; the transport always names one of them, so only a use case run
+// without a caller records it.
 const Anonymous = "anonymous"
+
+// Name is who the audit log and the ownership history say acted: the
+// person, or the service itself when it acts for nobody.
+func (c Caller) Name() string {
+	switch {
+	case c.Actor != "":
+		return c.Actor
+	case c.Via != "":
+		return c.Via
+	}
+	return Anonymous
+}
 
 type callerKey struct{}
 
@@ -81,9 +100,6 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 
 func callerOf(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
-	if c.Actor == "" {
-		c.Actor = Anonymous
-	}
 	return c
 }
 
@@ -120,7 +136,7 @@ func (a *App) auditEntry(ctx context.Context, action, customerID, reason, detail
 	if reason == "" {
 		reason = c.Reason
 	}
-	return domain.AuditEntry{ID: newID(), Time: a.clock(), Actor: c.Actor, Action: action,
+	return domain.AuditEntry{ID: newID(), Time: a.clock(), Actor: c.Name(), Via: c.Via, Action: action,
 		CustomerID: customerID, Reason: reason, Detail: detail}
 }
 
@@ -173,12 +189,38 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 	if err != nil {
 		return err
 	}
+	scope := callerOf(ctx).Scope
 	for _, c := range contacts {
 		if owner, ok := owners[c.Key()]; ok && owner != self {
-			return &domain.DuplicateError{Field: c.Field, ExistingID: owner}
+			dup := &domain.DuplicateError{Field: c.Field, ExistingID: owner}
+			if scope.Limited {
+				existing, err := tx.Customer(ctx, owner)
+				if err != nil {
+					return err
+				}
+				dup.OutOfScope = !scope.Sees(existing)
+			}
+			return dup
 		}
 	}
 	return nil
+}
+
+// auditRefusedDuplicate records, outside the refused write's transaction,
+// that the caller of ctx tried to write a contact of a customer they may
+// not see (err, the write's error, says so): the answer does not name that
+// customer, and the log tells its auditors who asked about it. It returns
+// err, or the failure to audit, since a probe must not go unrecorded.
+func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
+	var dup *domain.DuplicateError
+	if !errors.As(err, &dup) || !dup.OutOfScope {
+		return err
+	}
+	if aerr := a.store.Audit(ctx, a.auditEntry(ctx, action, dup.ExistingID, "",
+		"refused: "+dup.Field+" belongs to this customer, outside the caller's teams")); aerr != nil {
+		return fmt.Errorf("audit a refused duplicate: %w", aerr)
+	}
+	return err
 }
 
 // addedContacts are the contacts of next that cur does not have.

@@ -42,7 +42,9 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		}
 	}
 	if strings.TrimSpace(cmd.Profile.OwnerID) == "" {
-		if actor := callerOf(ctx).Actor; actor != Anonymous {
+		// The person a call is made for owns what they create; a service
+		// acting for nobody owns nothing.
+		if actor := callerOf(ctx).Actor; actor != "" {
 			cmd.Profile.OwnerID = actor
 		}
 	}
@@ -56,9 +58,14 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		if err != nil {
 			return err
 		}
+		if err := callerOf(ctx).Scope.CheckPlace("team_id", c.TeamID); err != nil {
+			return err
+		}
 		if err := checkDuplicates(ctx, tx, c.ID, c.Contacts()); err != nil {
+			// A duplicate of a customer the caller cannot see is refused
+			// even when allowed: they cannot tell it is another person.
 			var dup *domain.DuplicateError
-			if !errors.As(err, &dup) || !cmd.AllowDuplicate {
+			if !errors.As(err, &dup) || !cmd.AllowDuplicate || dup.OutOfScope {
 				return err
 			}
 			c.PossibleDuplicate = true
@@ -67,7 +74,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 			return err
 		}
 		change := domain.OwnershipChange{CustomerID: c.ID, ToOwner: c.OwnerID, ToTeam: c.TeamID,
-			Reason: "created", Actor: callerOf(ctx).Actor, Time: c.CreateTime}
+			Reason: "created", Actor: callerOf(ctx).Name(), Time: c.CreateTime}
 		if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
 			return err
 		}
@@ -80,7 +87,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 		prev, err := a.store.CustomerByRequestID(ctx, cmd.RequestID)
 		return prev, wrap("create customer: read the first result", err)
 	}
-	return out, wrap("create customer", err)
+	return out, wrap("create customer", a.auditRefusedDuplicate(ctx, "CreateCustomer", err))
 }
 
 // commit writes the audit entry of a change and publishes its events.
@@ -225,6 +232,11 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		if len(changed) == 0 {
 			return nil
 		}
+		if next.TeamID != cur.TeamID {
+			if err := callerOf(ctx).Scope.CheckPlace("team_id", next.TeamID); err != nil {
+				return err
+			}
+		}
 		if err := checkDuplicates(ctx, tx, cur.ID, addedContacts(cur.Profile, next.Profile)); err != nil {
 			return err
 		}
@@ -235,7 +247,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		if cur.OwnerID != next.OwnerID || cur.TeamID != next.TeamID {
 			change := domain.OwnershipChange{CustomerID: cur.ID, FromOwner: cur.OwnerID, FromTeam: cur.TeamID,
 				ToOwner: next.OwnerID, ToTeam: next.TeamID, Reason: callerOf(ctx).Reason,
-				Actor: callerOf(ctx).Actor, Time: next.UpdateTime}
+				Actor: callerOf(ctx).Name(), Time: next.UpdateTime}
 			if err := tx.RecordOwnershipChanges(ctx, []domain.OwnershipChange{change}); err != nil {
 				return err
 			}
@@ -247,7 +259,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 		}
 		return a.commit(ctx, tx, "UpdateCustomer", cur.ID, "", "changed="+strings.Join(names, ","), evs...)
 	})
-	return out, wrap("update customer", err)
+	return out, wrap("update customer", a.auditRefusedDuplicate(ctx, "UpdateCustomer", err))
 }
 
 // change runs a state change of one customer: read it, check the etag,

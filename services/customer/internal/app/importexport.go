@@ -385,7 +385,7 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 	if err != nil {
 		return nil, nil, err
 	}
-	now, actor := a.clock(), callerOf(ctx).Actor
+	now, actor := a.clock(), callerOf(ctx).Actor // "" for a service acting for nobody
 	plan := make([]pending, 0, len(rows))
 	var refused []RowError
 	planned := map[string]int{} // external id -> its change in plan
@@ -413,7 +413,7 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 			continue
 		}
 		prof := row.Profile
-		if strings.TrimSpace(prof.OwnerID) == "" && actor != Anonymous {
+		if strings.TrimSpace(prof.OwnerID) == "" && actor != "" {
 			prof.OwnerID = actor
 		}
 		c, err := domain.NewCustomer(newID(), prof, defs, now)
@@ -453,7 +453,7 @@ func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, all
 			return res, err
 		}
 	}
-	actor := callerOf(ctx).Actor
+	actor := callerOf(ctx).Name()
 	// Sized for a batch of new customers, the common case: growing these
 	// copied every customer several times over.
 	creates := make([]domain.Customer, 0, len(plan))

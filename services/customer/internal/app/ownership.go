@@ -16,6 +16,9 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 	if err != nil {
 		return 0, err
 	}
+	if err := callerOf(ctx).Scope.CheckPlace("to_team_id", t.ToTeam); err != nil {
+		return 0, err
+	}
 	var n int
 	err = a.inTx(ctx, func(tx domain.Tx) error {
 		owned, err := tx.OwnedBy(ctx, t.FromOwner, t.Filter)
@@ -29,7 +32,7 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 			if !caller.Scope.Owns(t.FromOwner, o.TeamID) {
 				continue // a manager moves only their teams' customers
 			}
-			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, caller.Actor, now); ok {
+			if c, ok := t.Change(o.ID, t.FromOwner, o.TeamID, caller.Name(), now); ok {
 				changes = append(changes, c)
 				evs = append(evs, domain.OwnershipChanged{Change: c})
 			}

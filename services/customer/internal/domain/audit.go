@@ -6,9 +6,14 @@ import "time"
 // what and why. Details never hold personal data, so the log survives
 // erasure unchanged.
 type AuditEntry struct {
-	ID         string
-	Time       time.Time
-	Actor      string
+	ID   string
+	Time time.Time
+	// Actor is the person the access was made for, or the service when
+	// it acted for nobody.
+	Actor string
+	// Via is the service that made the call for Actor ("" for a direct
+	// call).
+	Via        string
 	Action     string
 	CustomerID string
 	Reason     string

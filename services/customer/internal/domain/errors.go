@@ -63,14 +63,32 @@ type DuplicateError struct {
 	Field string
 	// ExistingID is the customer the contact belongs to.
 	ExistingID string
+	// OutOfScope says the caller may not see the existing customer: the
+	// error must not name it, or an agent could learn which contacts
+	// other teams' customers have and who they are.
+	OutOfScope bool
 }
 
 // Error names the field and the existing customer, not the contact: error
 // texts end up in logs and import reports, which must not carry personal
-// data (the caller knows what it sent).
+// data (the caller knows what it sent). A customer out of the caller's
+// scope is not named.
 func (e *DuplicateError) Error() string {
+	if e.OutOfScope {
+		return fmt.Sprintf("%s already belongs to a customer outside your teams", e.Field)
+	}
 	return fmt.Sprintf("%s already belongs to customer %s", e.Field, e.ExistingID)
 }
+
+// ScopeError: the caller may not do this beyond their teams, e.g. put a
+// customer in another team. Field names the request field at fault.
+type ScopeError struct {
+	Field  string
+	Reason string
+}
+
+// Error names the field and the reason.
+func (e *ScopeError) Error() string { return e.Field + " " + e.Reason }
 
 // ConflictError: the operation conflicts with the existing state of another
 // resource, e.g. an external id another customer holds, or an attribute

@@ -190,7 +190,7 @@ func ToProtoRelationship(r domain.Relationship) *customerv1.Relationship {
 // ToProtoAuditEntry is the proto form of e.
 func ToProtoAuditEntry(e domain.AuditEntry) *customerv1.AuditEntry {
 	return &customerv1.AuditEntry{
-		Id: e.ID, Time: timestamppb.New(e.Time), Actor: e.Actor, Action: e.Action,
+		Id: e.ID, Time: timestamppb.New(e.Time), Actor: e.Actor, Via: e.Via, Action: e.Action,
 		CustomerId: e.CustomerID, Reason: e.Reason, Detail: e.Detail,
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-var auditColumns = []string{"id", "time", "actor", "action", "customer_id", "reason", "detail"}
+var auditColumns = []string{"id", "time", "actor", "via", "action", "customer_id", "reason", "detail"}
 
 // Audit implements domain.Store.
 func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
@@ -23,7 +23,7 @@ func (t *storeTx) Audit(ctx context.Context, entries ...domain.AuditEntry) error
 func auditRows(entries ...domain.AuditEntry) [][]any {
 	rows := make([][]any, len(entries))
 	for i, e := range entries {
-		rows[i] = []any{e.ID, sqldb.Micros(e.Time), e.Actor, e.Action, e.CustomerID, e.Reason, e.Detail}
+		rows[i] = []any{e.ID, sqldb.Micros(e.Time), e.Actor, e.Via, e.Action, e.CustomerID, e.Reason, e.Detail}
 	}
 	return rows
 }
@@ -37,7 +37,7 @@ func wrapAudit(err error) error {
 
 // AuditEntries implements domain.Store.
 func (s *Store) AuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, error) {
-	query := `SELECT id, time, actor, action, customer_id, reason, detail FROM audit_entries WHERE 1 = 1`
+	query := `SELECT id, time, actor, via, action, customer_id, reason, detail FROM audit_entries WHERE 1 = 1`
 	var args []any
 	if len(q.CustomerIDs) > 0 {
 		query += ` AND customer_id IN (` + placeholders(len(q.CustomerIDs)) + `)`
@@ -62,7 +62,7 @@ func (s *Store) AuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain
 			e  domain.AuditEntry
 			at int64
 		)
-		err := s.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.CustomerID, &e.Reason, &e.Detail)
+		err := s.Scan(&e.ID, &at, &e.Actor, &e.Via, &e.Action, &e.CustomerID, &e.Reason, &e.Detail)
 		e.Time = sqldb.FromMicros(at)
 		return e, err
 	}, query, args...)

@@ -34,6 +34,7 @@ func toStatus(err error, resource string) error {
 		ve   *validation.Error
 		se   *domain.StateError
 		dup  *domain.DuplicateError
+		sc   *domain.ScopeError
 		conf *domain.ConflictError
 		pre  *domain.PreconditionError
 	)
@@ -49,6 +50,14 @@ func toStatus(err error, resource string) error {
 			out[i] = v
 		}
 		return rpcerr.InvalidArgument(out...)
+	case errors.As(err, &sc):
+		field := sc.Field
+		if !requestFields[field] {
+			field = resource + field
+		}
+		return status.Error(codes.PermissionDenied, field+": "+sc.Reason)
+	case errors.As(err, &dup) && dup.OutOfScope:
+		return status.Error(codes.AlreadyExists, dup.Error()+"; a manager or admin of that customer's team can merge the two")
 	case errors.As(err, &dup):
 		return status.Error(codes.AlreadyExists, dup.Error()+"; set allow_duplicate to create it anyway, or merge the two")
 	case errors.As(err, &conf):

@@ -44,7 +44,7 @@ func NewServer(a *app.App) *Server {
 // and the audit log.
 func caller(ctx context.Context) context.Context {
 	id, _ := auth.FromContext(ctx)
-	c := app.Caller{Actor: id.Actor, Reason: firstMetadata(ctx, ReasonMetadata)}
+	c := app.Caller{Actor: id.Actor, Via: id.Via, Reason: firstMetadata(ctx, ReasonMetadata)}
 	if !id.SeesAll() {
 		c.Scope = domain.Scope{Limited: true, Owner: id.Subject, Teams: id.Teams}
 	}

@@ -63,16 +63,14 @@ func (c *Customers) Resolve(ctx context.Context, id string) (string, error) {
 	return customer.GetId(), nil
 }
 
-// Metadata the customer service audits calls under.
-const (
-	actorMetadata  = "x-guanxi-actor"
-	reasonMetadata = "x-guanxi-reason"
-	// Actor is who this service calls the customer service as.
-	Actor = "service:interaction"
-)
+// reasonMetadata is why the customer service audits a call. Whom the call
+// is made for (the person this service serves, or this service itself for
+// a call center's NATS event) travels with the service's credentials
+// (auth.ServiceDialOption).
+const reasonMetadata = "x-guanxi-reason"
 
 func (c *Customers) bounded(ctx context.Context, reason string) (context.Context, context.CancelFunc) {
-	ctx = metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, reason)
+	ctx = metadata.AppendToOutgoingContext(ctx, reasonMetadata, reason)
 	if c.timeout > 0 {
 		return context.WithTimeout(ctx, c.timeout)
 	}

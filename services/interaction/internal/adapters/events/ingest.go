@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/textguard"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/protoconv"
@@ -284,6 +285,13 @@ func DecodeIngestEvent(h nats.Header, data []byte) domain.IngestEvent {
 	if err != nil {
 		ev := domain.IngestEvent{}
 		ev.Violations.Add("message", "does not decode as an IngestEvent: "+err.Error())
+		return ev
+	}
+	// What every gRPC server refuses (see textguard) is refused here too:
+	// a NUL in an order id failed on PostgreSQL and was kept by SQLite.
+	if bad := textguard.NULFields(p.ProtoReflect(), 1); len(bad) > 0 {
+		ev := domain.IngestEvent{}
+		ev.Violations.Add(bad[0], textguard.Description)
 		return ev
 	}
 	return protoconv.ToDomainIngestEvent(&p)

@@ -21,13 +21,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/protoconv"
 )
 
-// Metadata the customer service audits calls under.
-const (
-	actorMetadata  = "x-guanxi-actor"
-	reasonMetadata = "x-guanxi-reason"
-	// Actor is who this service calls other services as.
-	Actor = "service:notification"
-)
+// reasonMetadata is why the customer service audits a call. Whom it is
+// made for (the person this service serves, or this service itself)
+// travels with the service's credentials (auth.ServiceDialOption).
+const reasonMetadata = "x-guanxi-reason"
 
 // Consents implements domain.ConsentWriter with the customer service's
 // SetConsent.
@@ -45,7 +42,7 @@ func NewConsents(conn grpc.ClientConnInterface) *Consents {
 // SetConsent records the answer; a customer the service does not have
 // (any more) is domain.ErrNotFound.
 func (c *Consents) SetConsent(ctx context.Context, customerID string, ch domain.Channel, st domain.ConsentStatus, source string) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, "unsubscribe link")
+	ctx = metadata.AppendToOutgoingContext(ctx, reasonMetadata, "unsubscribe link")
 	req := &customerv1.SetConsentRequest{CustomerId: customerID, Channel: protoconv.ToConsentChannel(ch), Status: protoconv.ToConsentStatus(st), Source: source}
 	_, err := c.client.SetConsent(ctx, req)
 	switch status.Code(err) {
@@ -73,7 +70,7 @@ func NewSegments(conn grpc.ClientConnInterface) *Segments {
 
 // StreamMembers streams the segment's members page by page.
 func (s *Segments) StreamMembers(ctx context.Context, segmentID string, page func([]string) error) error {
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, actorMetadata, Actor, reasonMetadata, "campaign audience"))
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, reasonMetadata, "campaign audience"))
 	defer cancel()
 	stream, err := s.client.StreamSegmentMembers(ctx, &segmentationv1.StreamSegmentMembersRequest{SegmentId: segmentID})
 	if err != nil {
