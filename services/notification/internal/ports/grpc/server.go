@@ -222,7 +222,7 @@ func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.Unsubscrib
 // RunSchedules starts the scheduled scans now, as an operation: a scan of
 // every customer outlasts any call deadline.
 func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
-	op, err := s.startOperation(ctx, notificationv1.NotificationService_RunSchedules_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+	op, err := s.ops.StartProto(ctx, notificationv1.NotificationService_RunSchedules_FullMethodName, func(ctx context.Context) (proto.Message, error) {
 		run, err := s.svc.RunSchedules(ctx)
 		if err != nil {
 			return nil, toStatus(err)
@@ -237,7 +237,7 @@ func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedule
 
 // GetOperation returns an operation of this service.
 func (s *Server) GetOperation(ctx context.Context, req *notificationv1.GetOperationRequest) (*notificationv1.GetOperationResponse, error) {
-	op, err := s.getOperation(ctx, req.GetName())
+	op, err := s.ops.GetProto(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}

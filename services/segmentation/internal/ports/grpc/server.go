@@ -122,7 +122,7 @@ func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetPa
 // RecomputeValues starts recomputing every value and segment, as an
 // operation: a recompute of a large population outlasts any call deadline.
 func (s *Server) RecomputeValues(ctx context.Context, _ *segmentationv1.RecomputeValuesRequest) (*segmentationv1.RecomputeValuesResponse, error) {
-	op, err := s.startOperation(ctx, segmentationv1.SegmentationService_RecomputeValues_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+	op, err := s.ops.StartProto(ctx, segmentationv1.SegmentationService_RecomputeValues_FullMethodName, func(ctx context.Context) (proto.Message, error) {
 		res, err := s.svc.RecomputeValues(ctx)
 		if err != nil {
 			return nil, toStatus(err)
@@ -140,7 +140,7 @@ func (s *Server) RecomputeValues(ctx context.Context, _ *segmentationv1.Recomput
 
 // GetOperation returns an operation of this service.
 func (s *Server) GetOperation(ctx context.Context, req *segmentationv1.GetOperationRequest) (*segmentationv1.GetOperationResponse, error) {
-	op, err := s.getOperation(ctx, req.GetName())
+	op, err := s.ops.GetProto(ctx, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelR
 	if err := s.svc.CheckCalibrationEnd(end); err != nil {
 		return nil, toStatus(err)
 	}
-	op, err := s.startOperation(ctx, segmentationv1.SegmentationService_RefitModel_FullMethodName, func(ctx context.Context) (proto.Message, error) {
+	op, err := s.ops.StartProto(ctx, segmentationv1.SegmentationService_RefitModel_FullMethodName, func(ctx context.Context) (proto.Message, error) {
 		fit, err := s.svc.RefitModel(ctx, end)
 		if err != nil {
 			return nil, toStatus(err)
