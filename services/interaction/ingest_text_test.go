@@ -54,6 +54,7 @@ func TestIngestRefusesNUL(t *testing.T) {
 	msg := nats.NewMsg("ingest.pos")
 	msg.Header.Set("Content-Type", "application/protobuf")
 	msg.Header.Set(interactionv1.IngestReplyHeader, reply)
+	msg.Header.Set("Authorization", svc.ingestAuth)
 	msg.Data = data
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
