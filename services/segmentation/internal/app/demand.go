@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 // DemandSeries is a category's monthly demand from its first month with

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 // RecomputeResult sums up a full recompute.

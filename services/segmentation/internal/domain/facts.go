@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 // Facts are a customer's purchase history summed up: the read model built

@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 // ModelFit is a fit of the BG/NBD and Gamma-Gamma models on the purchase

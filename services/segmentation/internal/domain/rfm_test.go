@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 func TestQuintiles(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 
-	"github.com/guanxi-crm/guanxi/services/segmentation/internal/model"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
 // cdnowDir is ../shared/data/cdnow from the repository root (the data is
