@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 MODULES := proto platform services/access services/customer services/interaction services/loyalty \
-           services/segmentation services/notification gateway cmd/guanxi
+           services/segmentation services/notification gateway cmd/guanxi scripts/layercheck
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
@@ -70,11 +70,18 @@ vet: ## go vet every module with GOWORK=off, so each also builds (tests included
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go vet ./...); done
 
 .PHONY: lint
-lint: tools ## gofmt, go vet and buf lint.
+# The layer check does not fail lint yet ("-"): issue 21's fixes of today's
+# wrong-way imports are in flight. Drop the "-" once `make layers` passes.
+lint: tools ## gofmt, go vet, the layer check and buf lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(MAKE) --no-print-directory vet
+	-@$(MAKE) --no-print-directory layers
 	./scripts/fetch-protos.sh
 	buf lint
+
+.PHONY: layers
+layers: ## Fail on a wrong-way import in a service (ports -> app -> domain <- adapters; docs/architecture.md).
+	go run ./scripts/layercheck .
 
 .PHONY: tools
 tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 ## Install the pinned code generators into bin/.

@@ -1,0 +1,3 @@
+module github.com/guanxi-crm/guanxi/scripts/layercheck
+
+go 1.26.0

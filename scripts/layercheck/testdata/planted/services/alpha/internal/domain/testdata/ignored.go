@@ -1,0 +1,3 @@
+package ignored
+
+import _ "example.com/crm/services/alpha/internal/app"

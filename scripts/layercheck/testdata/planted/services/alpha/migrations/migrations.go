@@ -1,0 +1,4 @@
+// Package migrations embeds the SQL migrations.
+package migrations
+
+import _ "embed"

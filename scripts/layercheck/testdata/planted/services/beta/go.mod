@@ -1,0 +1,3 @@
+module example.com/crm/services/beta // a comment
+
+go 1.26.0

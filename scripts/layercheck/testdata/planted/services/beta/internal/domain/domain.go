@@ -1,0 +1,4 @@
+// Package domain is a clean service's domain.
+package domain
+
+import _ "example.com/crm/platform/pure"
