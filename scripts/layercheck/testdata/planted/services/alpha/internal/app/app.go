@@ -3,7 +3,7 @@ package app
 
 import (
 	_ "example.com/crm/platform/pure"
-	_ "example.com/crm/platform/store"                            // want ruleAppLibrary
+	_ "example.com/crm/platform/store"                            // app may use the platform
 	_ "example.com/crm/proto/alpha/v1"                            // want ruleAppLibrary
 	_ "example.com/crm/services/alpha/internal/adapters/sqlstore" // want ruleAppLayer
 	_ "example.com/crm/services/alpha/internal/app/internal/clock"
