@@ -2,8 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES := proto platform services/access services/customer services/interaction services/loyalty \
-           services/segmentation services/notification gateway cmd/guanxi
+# Every Go module, as in go.work (scripts/check-modules.sh checks they agree).
+# platform's nested modules keep what needs a database or NATS out of the
+# gateway: sqldb, events, operations, servicehost, aipfilter (tests on
+# databases), natsembed (nats-server) and testinfra.
+MODULES := proto platform platform/sqldb platform/events platform/natsembed platform/operations \
+           platform/servicehost platform/aipfilter platform/testinfra services/access services/customer \
+           services/interaction services/loyalty services/segmentation services/notification gateway cmd/guanxi
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
@@ -53,7 +58,7 @@ bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="cus
 
 .PHONY: fuzz
 # Every parser of outside input: module, package, fuzz target.
-FUZZ_TARGETS := platform:./aipfilter:FuzzCompile \
+FUZZ_TARGETS := platform/aipfilter:.:FuzzCompile \
                 services/access:./internal/domain:FuzzParseKey \
                 services/customer:./importfile:FuzzReader \
                 services/customer:./internal/domain:FuzzNormalizePhone \
@@ -70,8 +75,9 @@ vet: ## go vet every module with GOWORK=off, so each also builds (tests included
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go vet ./...); done
 
 .PHONY: lint
-lint: tools ## gofmt, go vet and buf lint.
+lint: tools ## gofmt, module consistency (scripts/check-modules.sh), go vet and buf lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	./scripts/check-modules.sh $(MODULES)
 	@$(MAKE) --no-print-directory vet
 	./scripts/fetch-protos.sh
 	buf lint
