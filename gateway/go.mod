@@ -47,5 +47,12 @@ require (
 
 replace (
 	github.com/guanxi-crm/guanxi/platform => ../platform
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../platform/aipfilter
+	github.com/guanxi-crm/guanxi/platform/events => ../platform/events
+	github.com/guanxi-crm/guanxi/platform/natsembed => ../platform/natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ../platform/operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ../platform/servicehost
+	github.com/guanxi-crm/guanxi/platform/sqldb => ../platform/sqldb
+	github.com/guanxi-crm/guanxi/platform/testinfra => ../platform/testinfra
 	github.com/guanxi-crm/guanxi/proto => ../proto
 )

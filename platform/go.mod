@@ -39,3 +39,14 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
 )
+
+replace (
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ./aipfilter
+	github.com/guanxi-crm/guanxi/platform/events => ./events
+	github.com/guanxi-crm/guanxi/platform/natsembed => ./natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ./operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ./servicehost
+	github.com/guanxi-crm/guanxi/platform/sqldb => ./sqldb
+	github.com/guanxi-crm/guanxi/platform/testinfra => ./testinfra
+	github.com/guanxi-crm/guanxi/proto => ../proto
+)

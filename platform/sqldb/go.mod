@@ -41,4 +41,13 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-replace github.com/guanxi-crm/guanxi/platform => ..
+replace (
+	github.com/guanxi-crm/guanxi/platform => ..
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../aipfilter
+	github.com/guanxi-crm/guanxi/platform/events => ../events
+	github.com/guanxi-crm/guanxi/platform/natsembed => ../natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ../operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ../servicehost
+	github.com/guanxi-crm/guanxi/platform/testinfra => ../testinfra
+	github.com/guanxi-crm/guanxi/proto => ../../proto
+)

@@ -61,7 +61,11 @@ require (
 
 replace (
 	github.com/guanxi-crm/guanxi/platform => ..
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../aipfilter
 	github.com/guanxi-crm/guanxi/platform/events => ../events
 	github.com/guanxi-crm/guanxi/platform/natsembed => ../natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ../operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ../servicehost
 	github.com/guanxi-crm/guanxi/platform/sqldb => ../sqldb
+	github.com/guanxi-crm/guanxi/proto => ../../proto
 )

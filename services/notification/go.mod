@@ -80,6 +80,7 @@ require (
 
 replace (
 	github.com/guanxi-crm/guanxi/platform => ../../platform
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../../platform/aipfilter
 	github.com/guanxi-crm/guanxi/platform/events => ../../platform/events
 	github.com/guanxi-crm/guanxi/platform/natsembed => ../../platform/natsembed
 	github.com/guanxi-crm/guanxi/platform/operations => ../../platform/operations
