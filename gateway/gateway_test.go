@@ -21,7 +21,7 @@ import (
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 	"github.com/guanxi-crm/guanxi/platform/version"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -113,7 +113,7 @@ func startGatewayLogging(t *testing.T, logger *slog.Logger, set func(*gateway.Co
 	srv := grpcserver.New(logger)
 	customerv1.RegisterCustomerServiceServer(srv, fakeCustomers{verifier: verifier})
 	accessv1.RegisterAccessServiceServer(srv, fakeAccess{trades: &keyTrades})
-	testinfra.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, grpcLis) })
+	testkit.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, grpcLis) })
 
 	down, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,7 +135,7 @@ func startGatewayLogging(t *testing.T, logger *slog.Logger, set func(*gateway.Co
 		Auth:         testAuth,
 	}
 	set(&cfg)
-	testinfra.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, logger) })
+	testkit.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, logger) })
 	return "http://" + httpLis.Addr().String()
 }
 
@@ -154,7 +154,7 @@ func send(t *testing.T, method, url, body string, header http.Header) (*http.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testinfra.Token(t, testAuth, auth.Identity{Subject: "tester"}))
+	req.Header.Set("Authorization", "Bearer "+testkit.Token(t, testAuth, auth.Identity{Subject: "tester"}))
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -223,7 +223,7 @@ func TestGatewayBodyTooLargeWithoutLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testinfra.Token(t, testAuth, auth.Identity{Subject: "tester"}))
+	req.Header.Set("Authorization", "Bearer "+testkit.Token(t, testAuth, auth.Identity{Subject: "tester"}))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

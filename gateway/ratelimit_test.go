@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 )
 
 // TestRate walks the cell rate algorithm through a burst, the refusal
@@ -49,7 +49,7 @@ func TestLimitRate(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	redisLimiters := func(t *testing.T) (limiter, limiter) {
-		opts, err := redis.ParseURL(testinfra.RedisURL(t))
+		opts, err := redis.ParseURL(testkit.RedisURL(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestLimitRate(t *testing.T) {
 			if rec := call(4, "agent-b"); rec.Code != http.StatusNoContent {
 				t.Fatalf("another caller: %d, want through", rec.Code)
 			}
-			testinfra.Eventually(t, 3*time.Second, "agent-a through again after Retry-After", func() bool {
+			testkit.Eventually(t, 3*time.Second, "agent-a through again after Retry-After", func() bool {
 				return call(5, "agent-a").Code == http.StatusNoContent
 			})
 		})

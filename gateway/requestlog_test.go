@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/gateway"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 )
 
 // logLines decodes the JSON lines of logs whose msg is one of msgs.
@@ -39,7 +39,7 @@ func logLines(t *testing.T, logs string, msgs ...string) []map[string]any {
 // per method where one is set.
 func TestRequestLogAndDeadlines(t *testing.T) {
 	t.Parallel()
-	logs := &testinfra.Buffer{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const listCustomers = "/guanxi.customer.v1.CustomerService/ListCustomers"
 	base := startGatewayLogging(t, logger, func(c *gateway.Config) {
@@ -62,7 +62,7 @@ func TestRequestLogAndDeadlines(t *testing.T) {
 	}
 
 	var timedOut, created map[string]any
-	testinfra.Eventually(t, 5*time.Second, "both request lines", func() bool {
+	testkit.Eventually(t, 5*time.Second, "both request lines", func() bool {
 		for _, l := range logLines(t, logs.String(), "http request", "http request timed out") {
 			switch l["rpc"] {
 			case listCustomers:

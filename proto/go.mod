@@ -1,6 +1,6 @@
 module github.com/guanxi-crm/guanxi/proto
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0

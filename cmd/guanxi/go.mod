@@ -1,12 +1,15 @@
 module github.com/guanxi-crm/guanxi/cmd/guanxi
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0
 	github.com/guanxi-crm/guanxi/gateway v0.0.0
 	github.com/guanxi-crm/guanxi/platform v0.0.0
+	github.com/guanxi-crm/guanxi/platform/events v0.0.0
+	github.com/guanxi-crm/guanxi/platform/natsembed v0.0.0
+	github.com/guanxi-crm/guanxi/platform/testinfra v0.0.0
 	github.com/guanxi-crm/guanxi/proto v0.0.0
 	github.com/guanxi-crm/guanxi/services/access v0.0.0
 	github.com/guanxi-crm/guanxi/services/customer v0.0.0
@@ -39,6 +42,10 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/aipfilter v0.0.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/operations v0.0.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/servicehost v0.0.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/sqldb v0.0.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
@@ -86,6 +93,13 @@ require (
 replace (
 	github.com/guanxi-crm/guanxi/gateway => ../../gateway
 	github.com/guanxi-crm/guanxi/platform => ../../platform
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../../platform/aipfilter
+	github.com/guanxi-crm/guanxi/platform/events => ../../platform/events
+	github.com/guanxi-crm/guanxi/platform/natsembed => ../../platform/natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ../../platform/operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ../../platform/servicehost
+	github.com/guanxi-crm/guanxi/platform/sqldb => ../../platform/sqldb
+	github.com/guanxi-crm/guanxi/platform/testinfra => ../../platform/testinfra
 	github.com/guanxi-crm/guanxi/proto => ../../proto
 	github.com/guanxi-crm/guanxi/services/access => ../../services/access
 	github.com/guanxi-crm/guanxi/services/customer => ../../services/customer
@@ -94,6 +108,3 @@ replace (
 	github.com/guanxi-crm/guanxi/services/notification => ../../services/notification
 	github.com/guanxi-crm/guanxi/services/segmentation => ../../services/segmentation
 )
-
-// modernc.org/sqlite tests import a pprof version the module proxy refuses (DESIGN.md s.10).
-exclude github.com/google/pprof v0.0.0-20261016150608-1facf8f91b50

@@ -20,7 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 )
 
 // testService is a hand-written service description, so the test needs no
@@ -84,14 +84,14 @@ func unary(fn func(context.Context) error) func(any, context.Context, func(any) 
 type fixture struct {
 	conn   *grpc.ClientConn
 	srv    *grpcserver.Server
-	logs   *testinfra.Buffer
+	logs   *testkit.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	logs := &testinfra.Buffer{}
+	logs := &testkit.Buffer{}
 	srv := grpcserver.New(slog.New(slog.NewJSONHandler(logs, nil)))
 	srv.RegisterService(&testService, struct{}{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 )
 
 // closedPort is an address nothing listens on.
@@ -58,7 +58,7 @@ func TestFailsFastWhileDown(t *testing.T) {
 // commands through; errors Redis replies with do not count as Redis down.
 func TestFindsRedisAgain(t *testing.T) {
 	t.Parallel()
-	opts, err := redis.ParseURL(testinfra.RedisURL(t))
+	opts, err := redis.ParseURL(testkit.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestFindsRedisAgain(t *testing.T) {
 			go func() { _, _ = io.Copy(in, out); in.Close() }()
 		}
 	}()
-	testinfra.Eventually(t, 5*time.Second, "commands go through again", func() bool {
+	testkit.Eventually(t, 5*time.Second, "commands go through again", func() bool {
 		return client.Ping(ctx).Err() == nil
 	})
 

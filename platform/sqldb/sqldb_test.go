@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/sqltest"
 )
 
 func open(t *testing.T, url string) *sqldb.DB {
@@ -102,7 +102,7 @@ func TestOpenSQLiteForms(t *testing.T) {
 
 func TestContract(t *testing.T) {
 	t.Parallel()
-	for _, d := range testinfra.Databases(t) {
+	for _, d := range sqltest.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			db := open(t, d.URL)

@@ -14,7 +14,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
 
@@ -23,7 +23,7 @@ import (
 // certificate another CA signed, and one in plaintext.
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
-	files := testinfra.PKI(t, t.TempDir())
+	files := testkit.PKI(t, t.TempDir())
 	serverOpts, err := files.ServerOptions()
 	if err != nil || len(serverOpts) == 0 {
 		t.Fatalf("server options = %v, %v", serverOpts, err)
@@ -33,7 +33,7 @@ func TestMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testinfra.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, lis) })
+	testkit.Background(t, func(ctx context.Context) error { return srv.Serve(ctx, lis) })
 
 	check := func(opts []grpc.DialOption) error {
 		conn, err := grpc.NewClient(lis.Addr().String(), opts...)
@@ -60,7 +60,7 @@ func TestMutualTLS(t *testing.T) {
 	if err := check(noCert); err == nil {
 		t.Fatal("a client without a certificate got an answer")
 	}
-	other := testinfra.PKI(t, t.TempDir()) // another CA and a certificate it signed
+	other := testkit.PKI(t, t.TempDir()) // another CA and a certificate it signed
 	foreign, err := tlsconfig.Files{CertFile: other.CertFile, KeyFile: other.KeyFile, CAFile: files.CAFile}.DialOptions()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func TestMutualTLS(t *testing.T) {
 // callers for a certificate.
 func TestHTTPEdgeTLS(t *testing.T) {
 	t.Parallel()
-	files := testinfra.PKI(t, t.TempDir())
+	files := testkit.PKI(t, t.TempDir())
 	cfg, err := files.Server(false)
 	if err != nil || cfg == nil || cfg.ClientAuth != tls.NoClientCert {
 		t.Fatalf("edge config = %v, %v", cfg, err)

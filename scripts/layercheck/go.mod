@@ -1,3 +1,3 @@
 module github.com/guanxi-crm/guanxi/scripts/layercheck
 
-go 1.26.0
+go 1.26.8

@@ -17,7 +17,8 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
-	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/sqltest"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access"
 )
@@ -29,12 +30,12 @@ func start(t *testing.T, dbURL string) (cfg access.Config, as func(auth.Identity
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg = access.Config{DatabaseURL: dbURL, Listener: lis, TokenTTL: 5 * time.Minute, Auth: testinfra.AuthConfig(t)}
-	testinfra.Background(t, func(ctx context.Context) error { return access.Run(ctx, cfg, slog.New(slog.DiscardHandler)) })
+	cfg = access.Config{DatabaseURL: dbURL, Listener: lis, TokenTTL: 5 * time.Minute, Auth: testkit.AuthConfig(t)}
+	testkit.Background(t, func(ctx context.Context) error { return access.Run(ctx, cfg, slog.New(slog.DiscardHandler)) })
 	return cfg, func(id auth.Identity) accessv1.AccessServiceClient {
 		opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 		if id.Subject != "" {
-			opts = append(opts, testinfra.CallAs(t, cfg.Auth, id))
+			opts = append(opts, testkit.CallAs(t, cfg.Auth, id))
 		}
 		conn, err := grpc.NewClient(lis.Addr().String(), opts...)
 		if err != nil {
@@ -58,7 +59,7 @@ func ctx(t *testing.T) context.Context {
 // refused.
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
-	for _, d := range testinfra.Databases(t) {
+	for _, d := range sqltest.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			cfg, as := start(t, d.URL)
@@ -152,7 +153,7 @@ func TestAPIKeys(t *testing.T) {
 			if ex, err := anyone.ExchangeApiKey(ctx(t), &accessv1.ExchangeApiKeyRequest{Key: soon.GetKey()}); err != nil || ex.GetExpireTime().AsTime().After(time.Now().Add(time.Second)) {
 				t.Errorf("a key expiring in 1s traded for %v, %v: want a token ending with the key", ex, err)
 			}
-			testinfra.Eventually(t, 5*time.Second, "the expired key refused", func() bool {
+			testkit.Eventually(t, 5*time.Second, "the expired key refused", func() bool {
 				_, err := anyone.ExchangeApiKey(ctx(t), &accessv1.ExchangeApiKeyRequest{Key: soon.GetKey()})
 				return status.Code(err) == codes.Unauthenticated
 			})

@@ -1,9 +1,11 @@
 module github.com/guanxi-crm/guanxi/services/access
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/guanxi-crm/guanxi/platform v0.0.0
+	github.com/guanxi-crm/guanxi/platform/servicehost v0.0.0
+	github.com/guanxi-crm/guanxi/platform/sqldb v0.0.0
 	github.com/guanxi-crm/guanxi/proto v0.0.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -12,7 +14,6 @@ require (
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/MicahParks/keyfunc/v3 v3.9.2 // indirect
-	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/caarlos0/env/v11 v11.4.2 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -20,9 +21,10 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
-	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/events v0.0.0 // indirect
+	github.com/guanxi-crm/guanxi/platform/operations v0.0.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
@@ -30,9 +32,6 @@ require (
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mfridman/interpolate v0.0.2 // indirect
-	github.com/minio/highwayhash v1.0.4 // indirect
-	github.com/nats-io/jwt/v2 v2.8.2 // indirect
-	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
@@ -69,5 +68,12 @@ require (
 
 replace (
 	github.com/guanxi-crm/guanxi/platform => ../../platform
+	github.com/guanxi-crm/guanxi/platform/aipfilter => ../../platform/aipfilter
+	github.com/guanxi-crm/guanxi/platform/events => ../../platform/events
+	github.com/guanxi-crm/guanxi/platform/natsembed => ../../platform/natsembed
+	github.com/guanxi-crm/guanxi/platform/operations => ../../platform/operations
+	github.com/guanxi-crm/guanxi/platform/servicehost => ../../platform/servicehost
+	github.com/guanxi-crm/guanxi/platform/sqldb => ../../platform/sqldb
+	github.com/guanxi-crm/guanxi/platform/testinfra => ../../platform/testinfra
 	github.com/guanxi-crm/guanxi/proto => ../../proto
 )

@@ -1,4 +1,4 @@
-package testinfra
+package testkit
 
 import (
 	"crypto/rand"
