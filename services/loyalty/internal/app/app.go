@@ -201,11 +201,10 @@ func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, cu
 	if err := tx.Publish(ctx, domain.MemberEnrolled{ProgramID: p.ID, CustomerID: m.CustomerID, Tier: p.Tier(0)}); err != nil {
 		return false, err
 	}
-	if p.WelcomePoints == 0 {
+	e, ok := s.ledger(p).Welcome(m.CustomerID, at)
+	if !ok {
 		return true, nil
 	}
-	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceWelcome, p.WelcomePoints, domain.CauseWelcome(customerID), at)
-	e.LifetimePoints = p.WelcomePoints
 	if _, err := tx.AddEntry(ctx, e); err != nil {
 		return false, err
 	}
@@ -213,36 +212,13 @@ func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, cu
 	if err != nil {
 		return false, err
 	}
-	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: p.WelcomePoints,
+	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: e.Points,
 		PointsBalance: bal.Spendable(), Cause: e.Cause})
 }
 
-// credit is a positive entry of points earned at `at`, with the program's
-// pending period and expiry.
-func (s *Service) credit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string, at time.Time) domain.LedgerEntry {
-	now := s.now()
-	// The pending period runs from when the points were earned, but never
-	// from a moment still ahead (a producer's clock may run fast).
-	return domain.LedgerEntry{
-		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: points, Cause: cause,
-		OccurTime: at, CreateTime: now, AvailableTime: p.AvailableTime(minTime(at, now)), ExpireTime: p.ExpireTime(at),
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// debit is a negative entry, effective at once and never expiring.
-func (s *Service) debit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string) domain.LedgerEntry {
-	now := s.now()
-	return domain.LedgerEntry{
-		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: -points, Cause: cause,
-		OccurTime: now, CreateTime: now, AvailableTime: now,
-	}
+// ledger builds the entries of program p (see domain.Ledger).
+func (s *Service) ledger(p domain.Program) domain.Ledger {
+	return domain.Ledger{Program: p, Now: s.now, NewID: s.id}
 }
 
 // settle runs after points change: it lifts the member to the tier the

@@ -140,18 +140,11 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 		return err
 	}
 	earning.CustomerID = m.CustomerID
-	var spend int64
-	if p.CurrencyCode != "" && pu.Total.CurrencyCode == p.CurrencyCode {
-		spend = pu.Total.AmountMinor
-	}
-	if earning.Points == 0 && spend == 0 {
+	e, ok := s.ledger(p).Purchase(m.CustomerID, pu, earning)
+	if !ok {
 		_, err := tx.BookPurchase(ctx, earning, nil)
 		return err
 	}
-	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourcePurchase, earning.Points, domain.CausePurchase(pu.InteractionID), pu.OccurTime)
-	e.OriginCustomerID = pu.CustomerID
-	e.LifetimePoints, e.SpendMinor = earning.Points, spend
-	e.OrderID, e.InteractionID, e.RuleIDs, e.Day = pu.OrderID, pu.InteractionID, earning.RuleIDs, earning.Day
 	if added, err := tx.BookPurchase(ctx, earning, &e); err != nil || !added {
 		return err
 	}
@@ -210,23 +203,12 @@ func (s *Service) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program,
 	if err != nil {
 		return err
 	}
-	points := earning.Reverse(r)
+	e, ok := s.ledger(p).Return(m.CustomerID, r, &earning)
 	if err := tx.SavePurchaseEarning(ctx, earning); err != nil {
 		return err
 	}
-	var spend int64
-	if p.CurrencyCode != "" && r.Refund.CurrencyCode == p.CurrencyCode {
-		spend = r.Refund.AmountMinor
-	}
-	if points == 0 && spend == 0 {
+	if !ok {
 		return nil
-	}
-	e := s.debit(p, m.CustomerID, domain.KindReverse, domain.SourceReturn, points, cause)
-	e.OriginCustomerID = r.CustomerID
-	e.LifetimePoints, e.SpendMinor = -points, -spend
-	e.OrderID, e.InteractionID = r.OrderID, r.InteractionID
-	if !r.OccurTime.IsZero() {
-		e.OccurTime = r.OccurTime
 	}
 	_, err = tx.AddEntry(ctx, e)
 	return err
@@ -314,9 +296,8 @@ func (s *Service) award(ctx context.Context, tx domain.Tx, en Engagement) ([]dom
 		if err != nil {
 			return nil, err
 		}
-		cause := domain.CauseEngagement(en.Kind, en.SourceID, en.CustomerID)
-		e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceEngagement, points, cause, en.OccurTime)
-		e.OriginCustomerID, e.LifetimePoints, e.Reason = en.CustomerID, points, en.Kind
+		e := s.ledger(p).Engagement(m.CustomerID, en.CustomerID, en.Kind, en.SourceID, points, en.OccurTime)
+		cause := e.Cause
 		added, err := tx.AddEntry(ctx, e)
 		if err != nil {
 			return nil, err
@@ -392,20 +373,12 @@ func (s *Service) AdjustPoints(ctx context.Context, a Adjustment) (domain.Ledger
 		if err != nil {
 			return err
 		}
-		var e domain.LedgerEntry
-		if a.Points > 0 {
-			e = s.credit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, a.Points, cause, s.now())
-			e.AvailableTime = e.OccurTime // an agent's credit has no pending period
-		} else {
+		e, err := s.ledger(p).Adjust(m.CustomerID, a.Points, cause, func() (domain.Summary, error) {
 			now := s.now()
-			sum, err := tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
-			if err != nil {
-				return err
-			}
-			if sum.Spendable() < -a.Points {
-				return fmt.Errorf("debit %d points from a spendable balance of %d: %w", -a.Points, sum.Spendable(), domain.ErrInsufficientPoints)
-			}
-			e = s.debit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, -a.Points, cause)
+			return tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
+		})
+		if err != nil {
+			return err
 		}
 		e.OriginCustomerID, e.Actor, e.Reason = a.CustomerID, a.Actor, a.Reason
 		if _, err := tx.AddEntry(ctx, e); err != nil {

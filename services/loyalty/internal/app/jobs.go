@@ -114,15 +114,13 @@ func (s *Service) expire(ctx context.Context, p domain.Program, at time.Time, re
 				return err
 			}
 			plan := st.Plan(m.ExpiredThrough, at)
-			for _, x := range plan {
-				e := s.debit(p, m.CustomerID, domain.KindExpire, domain.SourceExpiry, x.Points, domain.CauseExpire(m.CustomerID, x.ExpireTime))
-				e.OccurTime = x.ExpireTime
+			for _, e := range s.ledger(p).Expire(m.CustomerID, plan) {
 				added, err := tx.AddEntry(ctx, e)
 				if err != nil {
 					return err
 				}
 				if added {
-					res.ExpiredPoints += x.Points
+					res.ExpiredPoints -= e.Points
 				}
 			}
 			if len(plan) > 0 {

@@ -179,8 +179,8 @@ func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID st
 		if err != nil {
 			return err
 		}
-		if sum.Spendable() < r.PointsCost {
-			return fmt.Errorf("reward costs %d points, spendable balance is %d: %w", r.PointsCost, sum.Spendable(), domain.ErrInsufficientPoints)
+		if err := s.ledger(p).CheckRedeem(r, sum); err != nil {
+			return err
 		}
 		took, err := tx.TakeStock(ctx, r.ID)
 		if err != nil {
@@ -196,9 +196,7 @@ func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID st
 		if err := tx.InsertRedemption(ctx, out); err != nil {
 			return err
 		}
-		e := s.debit(p, m.CustomerID, domain.KindRedeem, domain.SourceRedemption, r.PointsCost, domain.CauseRedeem(out.ID))
-		e.OriginCustomerID = customerID
-		_, err = tx.AddEntry(ctx, e)
+		_, err = tx.AddEntry(ctx, s.ledger(p).Redeem(out, customerID))
 		return err
 	})
 	if err != nil {
@@ -251,10 +249,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id string) (domain.Redem
 		if err := tx.SaveRedemption(ctx, rd); err != nil {
 			return err
 		}
-		e := s.credit(p, m.CustomerID, domain.KindReverse, domain.SourceCancel, rd.Points, domain.CauseCancel(rd.ID), now)
-		// A refund is spendable at once: the points were spendable when spent.
-		e.OriginCustomerID, e.AvailableTime = rd.CustomerID, now
-		if _, err := tx.AddEntry(ctx, e); err != nil {
+		if _, err := tx.AddEntry(ctx, s.ledger(p).Refund(m.CustomerID, rd, now)); err != nil {
 			return err
 		}
 		out = rd
