@@ -122,8 +122,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	}
 	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, opts...)
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
-	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc))
-	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger,
+	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc.Merges))
+	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
 		Authorize: ingestAuthorizer(h.Guard)}
 	h.Go("ingest", ingest.Run)
 	interval := cfg.SLACheckInterval

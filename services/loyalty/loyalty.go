@@ -54,7 +54,7 @@ type Config struct {
 	VIPThreshold int64 `env:"VIP_THRESHOLD" envDefault:"10000"`
 	// Workers is how many interaction events are handled at once. A
 	// handler spends most of its time waiting for its group's commit (see
-	// app.Service.CreditPurchase), so there are many more than cores: the
+	// app.Points.CreditPurchase), so there are many more than cores: the
 	// more wait, the larger the groups. At 1,000 purchases/s on two cores
 	// 16 fell behind whenever a commit was slow.
 	Workers int `env:"WORKERS" envDefault:"64"`
@@ -122,21 +122,26 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventSource), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
 	if err == nil {
-		err = svc.EnsureProgram(ctx, cfg.DefaultProgram())
+		err = svc.Programs.EnsureProgram(ctx, cfg.DefaultProgram())
 	}
 	if err == nil {
-		err = svc.AnnouncePrograms(ctx)
+		err = svc.Programs.AnnouncePrograms(ctx)
 	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
 	}
-	handlers := events.NewHandlers(svc)
+	// The consumers call the areas that apply events to accounts and points.
+	handlers := events.NewHandlers(struct {
+		*app.Accounts
+		*app.Points
+		*app.Merges
+	}{svc.Accounts, svc.Points, svc.Merges})
 	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
 	h.Consume(events.CustomersConsumer(), handlers.Customers)
 	interactions := events.InteractionsConsumer()
 	interactions.Concurrency = cfg.Workers
 	h.Consume(interactions, handlers.Interactions)
-	h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Schedule(ctx, cfg.JobInterval, h.Logger) })
+	h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}

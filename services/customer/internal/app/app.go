@@ -16,8 +16,29 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// App runs the customer use cases against a store.
+// App is the customer service's use cases, by area. Each port holds the
+// areas it calls; all of them share one store and one clock.
 type App struct {
+	// Customers creates, reads, lists, changes, deletes and erases
+	// customers and records their consents.
+	Customers *Customers
+	// Definitions keeps the definitions of custom attributes.
+	Definitions *Definitions
+	// Relationships links customers to each other.
+	Relationships *Relationships
+	// Ownership transfers accounts between owners and lists the transfers.
+	Ownership *Ownership
+	// Merges finds duplicates and merges customers.
+	Merges *Merges
+	// Imports imports and exports customers in bulk.
+	Imports *Imports
+	// AuditLog reads the audit log.
+	AuditLog *AuditLog
+}
+
+// core is what every area of the use cases shares: the store, the clock
+// and the audit entry every call writes.
+type core struct {
 	store         domain.Store
 	now           func() time.Time
 	importWriters int
@@ -25,17 +46,17 @@ type App struct {
 }
 
 // Option changes how an App is built.
-type Option func(*App)
+type Option func(*core)
 
 // WithClock makes the App read the time from now, for tests.
 func WithClock(now func() time.Time) Option {
-	return func(a *App) { a.now = now }
+	return func(a *core) { a.now = now }
 }
 
 // WithImportWriters lets an import store up to n batches at once; a store
 // with one writer at a time (SQLite) gains nothing from more than one.
 func WithImportWriters(n int) Option {
-	return func(a *App) { a.importWriters = max(n, 1) }
+	return func(a *core) { a.importWriters = max(n, 1) }
 }
 
 // DefaultCountLimit is how many matches ListCustomers counts for its total
@@ -45,7 +66,7 @@ const DefaultCountLimit = 10_000
 // WithCountLimit makes ListCustomers count at most n matches for its
 // total (0: DefaultCountLimit).
 func WithCountLimit(n int) Option {
-	return func(a *App) {
+	return func(a *core) {
 		if n > 0 {
 			a.countLimit = n
 		}
@@ -54,11 +75,19 @@ func WithCountLimit(n int) Option {
 
 // New returns an App on store.
 func New(store domain.Store, opts ...Option) *App {
-	a := &App{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
+	a := &core{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
 	for _, o := range opts {
 		o(a)
 	}
-	return a
+	return &App{
+		Customers:     &Customers{a},
+		Definitions:   &Definitions{a},
+		Relationships: &Relationships{a},
+		Ownership:     &Ownership{a},
+		Merges:        &Merges{a},
+		Imports:       &Imports{a},
+		AuditLog:      &AuditLog{a},
+	}
 }
 
 // Caller is who makes a call and why, as the audit log records it, and
@@ -121,7 +150,7 @@ func scopedCustomer(ctx context.Context, r domain.Reader, id string) (domain.Cus
 
 // clock returns the current time at the precision the store keeps, so what
 // a command returns equals what a later read returns.
-func (a *App) clock() time.Time {
+func (a *core) clock() time.Time {
 	return a.now().UTC().Truncate(time.Microsecond)
 }
 
@@ -131,7 +160,7 @@ func newID() string {
 
 // auditEntry is the entry for action on customerID by the caller of ctx.
 // reason, when set, is the request's own reason and wins over the caller's.
-func (a *App) auditEntry(ctx context.Context, action, customerID, reason, detail string) domain.AuditEntry {
+func (a *core) auditEntry(ctx context.Context, action, customerID, reason, detail string) domain.AuditEntry {
 	c := callerOf(ctx)
 	if reason == "" {
 		reason = c.Reason
@@ -154,7 +183,7 @@ func redactFilter(filter string) string {
 // inTx runs fn in a transaction and runs it once more when a concurrent
 // transaction claimed a contact it was writing: the second run sees the
 // claim and reports the duplicate.
-func (a *App) inTx(ctx context.Context, fn func(tx domain.Tx) error) error {
+func (a *core) inTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	err := a.store.InTx(ctx, fn)
 	if errors.Is(err, domain.ErrRetry) {
 		err = a.store.InTx(ctx, fn)
@@ -211,7 +240,7 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 // not see (err, the write's error, says so): the answer does not name that
 // customer, and the log tells its auditors who asked about it. It returns
 // err, or the failure to audit, since a probe must not go unrecorded.
-func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
+func (a *core) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
 	var dup *domain.DuplicateError
 	if !errors.As(err, &dup) || !dup.OutOfScope {
 		return err

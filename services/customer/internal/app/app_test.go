@@ -78,7 +78,7 @@ func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
 	for i := range callers {
 		wg.Go(func() {
 			<-start
-			c, err := a.CreateCustomer(ctx, app.CreateCustomer{
+			c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{
 				Profile:   domain.Profile{DisplayName: "Racer"},
 				RequestID: "same-key",
 			})
@@ -95,7 +95,7 @@ func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
 			t.Fatalf("caller %d got %s, caller 0 got %s", i, ids[i], ids[0])
 		}
 	}
-	page, err := a.ListCustomers(ctx, app.ListCustomers{})
+	page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
 		t.Fatalf("%d events, want 1 CustomerCreated", len(evs))
 	}
 	// A different key creates another customer.
-	other, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Racer"}, RequestID: "other-key"})
+	other, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Racer"}, RequestID: "other-key"})
 	if err != nil || other.ID == ids[0] {
 		t.Fatalf("create with another key = %v, %v", other.ID, err)
 	}
@@ -114,12 +114,12 @@ func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
 
 func testUpdate(t *testing.T, a *app.App, rec *recorder) {
 	ctx := asOwner()
-	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Acme", Tags: []string{"a"}}})
+	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Acme", Tags: []string{"a"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Nothing changes: same etag, no event.
-	same, err := a.UpdateCustomer(ctx, app.UpdateCustomer{
+	same, err := a.Customers.UpdateCustomer(ctx, app.UpdateCustomer{
 		ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: " Acme "}, Fields: []domain.Field{domain.FieldDisplayName},
 	})
 	if err != nil {
@@ -128,7 +128,7 @@ func testUpdate(t *testing.T, a *app.App, rec *recorder) {
 	if same.Etag() != c.Etag() || len(rec.snapshot()) != 1 {
 		t.Fatalf("no-op update: etag %s (was %s), %d events", same.Etag(), c.Etag(), len(rec.snapshot()))
 	}
-	up, err := a.UpdateCustomer(ctx, app.UpdateCustomer{
+	up, err := a.Customers.UpdateCustomer(ctx, app.UpdateCustomer{
 		ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: "Acme Ltd", Phone: "+1 415 555 2671"},
 		Fields: []domain.Field{domain.FieldDisplayName, domain.FieldPhone},
 	})
@@ -143,15 +143,15 @@ func testUpdate(t *testing.T, a *app.App, rec *recorder) {
 	if !ok || len(ev.ChangedFields) != 2 || ev.Customer.Etag() != up.Etag() {
 		t.Fatalf("last event = %#v, want CustomerUpdated of display_name, phone", evs[len(evs)-1])
 	}
-	if _, err := a.UpdateCustomer(ctx, app.UpdateCustomer{ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: "Lost"},
+	if _, err := a.Customers.UpdateCustomer(ctx, app.UpdateCustomer{ID: c.ID, Etag: c.Etag(), Profile: domain.Profile{DisplayName: "Lost"},
 		Fields: []domain.Field{domain.FieldDisplayName}}); !errors.Is(err, domain.ErrStale) {
 		t.Fatalf("update with old etag = %v, want ErrStale", err)
 	}
-	if _, err := a.UpdateCustomer(ctx, app.UpdateCustomer{ID: "0190a1b2-0000-7000-8000-000000000000",
+	if _, err := a.Customers.UpdateCustomer(ctx, app.UpdateCustomer{ID: "0190a1b2-0000-7000-8000-000000000000",
 		Fields: []domain.Field{domain.FieldDisplayName}, Profile: domain.Profile{DisplayName: "X"}}); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("update missing = %v, want ErrNotFound", err)
 	}
-	got, err := a.GetCustomer(ctx, c.ID)
+	got, err := a.Customers.GetCustomer(ctx, c.ID)
 	if err != nil || got.DisplayName != "Acme Ltd" || got.Etag() != up.Etag() {
 		t.Fatalf("get after update = %+v, %v", got, err)
 	}
@@ -161,7 +161,7 @@ func testUpdate(t *testing.T, a *app.App, rec *recorder) {
 // either win or get ErrStale, and that the version counts the winners.
 func testConcurrentUpdates(t *testing.T, a *app.App) {
 	ctx := asOwner()
-	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Start"}})
+	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Start"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func testConcurrentUpdates(t *testing.T, a *app.App) {
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			_, errs[i] = a.UpdateCustomer(ctx, app.UpdateCustomer{
+			_, errs[i] = a.Customers.UpdateCustomer(ctx, app.UpdateCustomer{
 				ID: c.ID, Profile: domain.Profile{DisplayName: "Writer " + string(rune('A'+i))},
 				Fields: []domain.Field{domain.FieldDisplayName},
 			})
@@ -187,7 +187,7 @@ func testConcurrentUpdates(t *testing.T, a *app.App) {
 			t.Fatalf("concurrent update: %v", err)
 		}
 	}
-	got, err := a.GetCustomer(ctx, c.ID)
+	got, err := a.Customers.GetCustomer(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestListPaging(t *testing.T) {
 	ctx := asOwner()
 	var want []string
 	for range 5 {
-		c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "P"}})
+		c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "P"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestListPaging(t *testing.T) {
 	var got []string
 	offset, pages := 0, 0
 	for {
-		page, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: 2, Offset: offset})
+		page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: 2, Offset: offset})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,12 +232,12 @@ func TestListPaging(t *testing.T) {
 		}
 	}
 	// An exact multiple of the page size ends without an empty extra page.
-	page, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: 5})
+	page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: 5})
 	if err != nil || len(page.Customers) != 5 || page.NextOffset != 0 {
 		t.Fatalf("page of 5 = %d, next %v, %v", len(page.Customers), page.NextOffset, err)
 	}
 	var ve *validation.Error
-	if _, err := a.ListCustomers(ctx, app.ListCustomers{PageSize: -1}); !errors.As(err, &ve) {
+	if _, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: -1}); !errors.As(err, &ve) {
 		t.Fatalf("negative page size = %v, want *validation.Error", err)
 	}
 }
@@ -247,11 +247,11 @@ func TestClockPrecision(t *testing.T) {
 	ctx := asOwner()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
 	a := app.New(sqlstore.New(db, &recorder{}), app.WithClock(func() time.Time { return fixed }))
-	c, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "T"}})
+	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "T"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := a.GetCustomer(ctx, c.ID)
+	got, err := a.Customers.GetCustomer(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

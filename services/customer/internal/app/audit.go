@@ -6,10 +6,13 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+// AuditLog reads the audit log of every call on customer data.
+type AuditLog struct{ *core }
+
 // ListAuditEntries returns a page of audit entries, newest first, and the
 // offset of the next page (0 on the last). Entries about a customer include
 // those about the customers merged into it.
-func (a *App) ListAuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, int, error) {
+func (a *AuditLog) ListAuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, int, error) {
 	size, err := pageSize(q.Limit, domain.DefaultPageSize, domain.MaxPageSize)
 	if err != nil {
 		return nil, 0, err

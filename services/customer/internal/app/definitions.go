@@ -11,8 +11,11 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+// Definitions keeps the definitions of customers' custom attributes.
+type Definitions struct{ *core }
+
 // CreateAttributeDefinition declares a custom attribute.
-func (a *App) CreateAttributeDefinition(ctx context.Context, d domain.AttributeDefinition) (domain.AttributeDefinition, error) {
+func (a *Definitions) CreateAttributeDefinition(ctx context.Context, d domain.AttributeDefinition) (domain.AttributeDefinition, error) {
 	d, err := d.Normalize()
 	if err != nil {
 		return domain.AttributeDefinition{}, err
@@ -36,7 +39,7 @@ func (a *App) CreateAttributeDefinition(ctx context.Context, d domain.AttributeD
 }
 
 // ListAttributeDefinitions returns every declared attribute by name.
-func (a *App) ListAttributeDefinitions(ctx context.Context) ([]domain.AttributeDefinition, error) {
+func (a *Definitions) ListAttributeDefinitions(ctx context.Context) ([]domain.AttributeDefinition, error) {
 	defs, err := a.store.Definitions(ctx)
 	if err != nil {
 		return nil, wrap("list attribute definitions", err)
@@ -58,7 +61,7 @@ type DefinitionChange struct {
 
 // UpdateAttributeDefinition changes an attribute's labels or enum values;
 // enum values customers still carry cannot be removed.
-func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange) (domain.AttributeDefinition, error) {
+func (a *Definitions) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange) (domain.AttributeDefinition, error) {
 	var out domain.AttributeDefinition
 	err := a.store.InTx(ctx, func(tx domain.Tx) error {
 		defs, err := tx.Definitions(ctx)
@@ -115,7 +118,7 @@ func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange
 }
 
 // DeleteAttributeDefinition removes an attribute no customer carries.
-func (a *App) DeleteAttributeDefinition(ctx context.Context, name string) error {
+func (a *Definitions) DeleteAttributeDefinition(ctx context.Context, name string) error {
 	return wrap("delete attribute definition", a.store.InTx(ctx, func(tx domain.Tx) error {
 		defs, err := tx.Definitions(ctx)
 		if err != nil {

@@ -15,6 +15,9 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+// Imports imports customers from files and exports them.
+type Imports struct{ *core }
+
 // ImportRow is one row of an imported file.
 type ImportRow struct {
 	// Line is where the row starts in the file.
@@ -57,7 +60,7 @@ const MaxImportErrors = 10000
 // it: the file's order decides which row gets a contact, as in a file
 // imported row by row.
 type Import struct {
-	app            *App
+	app            *Imports
 	allowDuplicate bool
 	slots          chan struct{} // one token per writer
 	inflight       []*importBatch
@@ -139,7 +142,7 @@ func (p *pending) count(res *batchResult) {
 }
 
 // NewImport starts an import for the caller of ctx; Finish must be called.
-func (a *App) NewImport(ctx context.Context, allowDuplicate bool) *Import {
+func (a *Imports) NewImport(ctx context.Context, allowDuplicate bool) *Import {
 	return &Import{app: a, allowDuplicate: allowDuplicate, slots: make(chan struct{}, a.importWriters)}
 }
 
@@ -317,7 +320,7 @@ func (im *Import) failed() error {
 }
 
 // importRowAlone prepares and writes one row in its own transaction.
-func (a *App) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bool) (batchResult, error) {
+func (a *Imports) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bool) (batchResult, error) {
 	var res batchResult
 	err := a.inTx(ctx, func(tx domain.Tx) error {
 		plan, refused, err := a.prepareImport(ctx, tx, []ImportRow{r})
@@ -370,7 +373,7 @@ func (b *batchResult) add(o batchResult) {
 // the row's external id, or a new customer. Rows that break a rule are
 // refused; rows that change nothing are planned as unchanged (next equal to
 // prev and no fields changed).
-func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportRow) ([]pending, []RowError, error) {
+func (a *Imports) prepareImport(ctx context.Context, r domain.Reader, rows []ImportRow) ([]pending, []RowError, error) {
 	defs, err := r.Definitions(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -438,7 +441,7 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 // sixth of the import. A contact someone holds then fails the batch with
 // domain.ErrRetry when the claim index refuses it, and the caller writes
 // the batch again asking.
-func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate, askOwners bool) (batchResult, error) {
+func (a *Imports) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate, askOwners bool) (batchResult, error) {
 	var res batchResult
 	owners := map[string]string{}
 	if askOwners {
@@ -553,7 +556,7 @@ const ExportBatch = 5000
 // query, in id order, ExportBatch at a time, and audits the export with the
 // number of customers it returned. The next batch is read while send
 // delivers the current one.
-func (a *App) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
+func (a *Imports) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
 	q := domain.ListQuery{Filter: filter, Terms: domain.SearchTerms(query), Scope: callerOf(ctx).Scope}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

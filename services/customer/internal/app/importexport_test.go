@@ -18,7 +18,7 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 			row := func(line int64, ext, name, phone string, fields ...domain.Field) app.ImportRow {
 				return app.ImportRow{Line: line, Profile: domain.Profile{ExternalID: ext, DisplayName: name, Phone: phone}, Fields: fields}
 			}
-			im := a.NewImport(ctx, false)
+			im := a.Imports.NewImport(ctx, false)
 			if err := im.Add(ctx, []app.ImportRow{
 				row(2, "e1", "张三", "13800000001"),
 				row(3, "e2", "李四", "13800000002"),
@@ -56,11 +56,11 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 			if len(want) > 0 {
 				t.Errorf("rows not reported: %v", want)
 			}
-			page, err := a.ListCustomers(ctx, app.ListCustomers{Filter: `external_id = "e1"`})
+			page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{Filter: `external_id = "e1"`})
 			if err != nil || len(page.Customers) != 1 || page.Customers[0].DisplayName != "张三丰" || page.Customers[0].Phone != "+8613800000001" {
 				t.Fatalf("e1 after update: %+v %v", page.Customers, err)
 			}
-			page, err = a.ListCustomers(ctx, app.ListCustomers{Filter: `external_id = "e2"`})
+			page, err = a.Customers.ListCustomers(ctx, app.ListCustomers{Filter: `external_id = "e2"`})
 			if err != nil || len(page.Customers) != 1 || page.Customers[0].DisplayName != "李四四" || page.Customers[0].Phone != "+8613800000009" {
 				t.Fatalf("e2 after its repeat: %+v %v", page.Customers, err)
 			}
@@ -80,7 +80,7 @@ func TestImportUpsertsAndReportsRows(t *testing.T) {
 				t.Errorf("events: %d created, %d updated", created, updated)
 			}
 			n := 0
-			if _, err := a.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 2 {
+			if _, err := a.Imports.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 2 {
 				t.Errorf("export returned %d, %v", n, err)
 			}
 		})
@@ -97,7 +97,7 @@ func TestImportRetriesABatchThatMeetsATakenContact(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			a, rec := newApp(t, d.URL)
 			ctx := asOwner()
-			held, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "老客户", Phone: "13900000001", Email: "old@example.cn"}})
+			held, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "老客户", Phone: "13900000001", Email: "old@example.cn"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +105,7 @@ func TestImportRetriesABatchThatMeetsATakenContact(t *testing.T) {
 			row := func(line int64, phone, email string) app.ImportRow {
 				return app.ImportRow{Line: line, Profile: domain.Profile{ExternalID: fmt.Sprint("x", line), DisplayName: fmt.Sprint("客户", line), Phone: phone, Email: email}}
 			}
-			im := a.NewImport(ctx, false)
+			im := a.Imports.NewImport(ctx, false)
 			for _, batch := range [][]app.ImportRow{
 				{row(2, "13800000002", ""), row(3, "13800000003", "")},                              // nothing taken
 				{row(4, "13800000004", ""), row(5, "139 0000 0001", ""), row(6, "13800000006", "")}, // line 5 takes the stored phone
@@ -135,7 +135,7 @@ func TestImportRetriesABatchThatMeetsATakenContact(t *testing.T) {
 				t.Errorf("%d events after the import, want 5 (one per created customer)", created)
 			}
 			n := 0
-			if _, err := a.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 6 {
+			if _, err := a.Imports.ExportCustomers(ctx, "", "", func(cs []domain.Customer) error { n += len(cs); return nil }); err != nil || n != 6 {
 				t.Errorf("export returned %d, %v; want 6", n, err)
 			}
 		})
@@ -150,12 +150,12 @@ func TestTransferPublishesOneEventPerCustomer(t *testing.T) {
 		if i%3 == 0 {
 			kind = domain.KindDistributor
 		}
-		if _, err := a.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: fmt.Sprint("c", i), Kind: kind, TeamID: "east"}}); err != nil {
+		if _, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: fmt.Sprint("c", i), Kind: kind, TeamID: "east"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	before := len(rec.snapshot())
-	n, err := a.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "territory split"})
+	n, err := a.Ownership.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "territory split"})
 	if err != nil || n != 10 {
 		t.Fatalf("transferred %d, %v", n, err)
 	}
@@ -169,11 +169,11 @@ func TestTransferPublishesOneEventPerCustomer(t *testing.T) {
 			t.Fatalf("event %#v", ev)
 		}
 	}
-	hist, _, err := a.OwnershipChanges(ctx, evs[0].CustomerID(), 10, 0)
+	hist, _, err := a.Ownership.OwnershipChanges(ctx, evs[0].CustomerID(), 10, 0)
 	if err != nil || len(hist) != 2 || hist[0].ToOwner != "am-wang" || hist[1].ToOwner != "am-li" || hist[1].FromOwner != "" {
 		t.Fatalf("history %+v %v", hist, err)
 	}
-	again, err := a.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "again"})
+	again, err := a.Ownership.TransferOwnership(ctx, domain.Transfer{FromOwner: "am-li", ToOwner: "am-wang", Filter: `kind = "DISTRIBUTOR"`, Reason: "again"})
 	if err != nil || again != 0 {
 		t.Fatalf("second transfer moved %d, %v", again, err)
 	}

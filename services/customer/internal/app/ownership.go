@@ -7,11 +7,14 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+// Ownership transfers customers between owners and lists the transfers.
+type Ownership struct{ *core }
+
 // TransferOwnership moves every customer of t.FromOwner matching t.Filter to
 // t.ToOwner in one transaction, recording each change in the customer's
 // history and publishing one OwnershipChanged per customer. It returns how
 // many customers moved.
-func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, error) {
+func (a *Ownership) TransferOwnership(ctx context.Context, t domain.Transfer) (int, error) {
 	t, err := t.Normalize()
 	if err != nil {
 		return 0, err
@@ -62,7 +65,7 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 
 // OwnershipChanges returns a page of a customer's ownership history, newest
 // first, and the offset of the next page (0 on the last).
-func (a *App) OwnershipChanges(ctx context.Context, customerID string, size, offset int) ([]domain.OwnershipChange, int, error) {
+func (a *Ownership) OwnershipChanges(ctx context.Context, customerID string, size, offset int) ([]domain.OwnershipChange, int, error) {
 	size, err := pageSize(size, domain.DefaultPageSize, domain.MaxPageSize)
 	if err != nil {
 		return nil, 0, err

@@ -6,8 +6,11 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
+// Relationships links customers to each other (family, employer, ...).
+type Relationships struct{ *core }
+
 // CreateRelationship links two active customers.
-func (a *App) CreateRelationship(ctx context.Context, r domain.Relationship) (domain.Relationship, error) {
+func (a *Relationships) CreateRelationship(ctx context.Context, r domain.Relationship) (domain.Relationship, error) {
 	var out domain.Relationship
 	err := a.store.InTx(ctx, func(tx domain.Tx) error {
 		from, err := resolve(ctx, tx, r.FromID)
@@ -30,7 +33,7 @@ func (a *App) CreateRelationship(ctx context.Context, r domain.Relationship) (do
 }
 
 // ListRelationships returns a customer's relationships in both directions.
-func (a *App) ListRelationships(ctx context.Context, customerID string) ([]domain.Relationship, error) {
+func (a *Relationships) ListRelationships(ctx context.Context, customerID string) ([]domain.Relationship, error) {
 	c, err := resolve(ctx, a.store, customerID)
 	if err != nil {
 		return nil, wrap("list relationships", err)
@@ -40,7 +43,7 @@ func (a *App) ListRelationships(ctx context.Context, customerID string) ([]domai
 }
 
 // DeleteRelationship removes a relationship.
-func (a *App) DeleteRelationship(ctx context.Context, id string) error {
+func (a *Relationships) DeleteRelationship(ctx context.Context, id string) error {
 	return wrap("delete relationship", a.store.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.DeleteRelationship(ctx, id); err != nil {
 			return err

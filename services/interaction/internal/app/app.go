@@ -1,5 +1,7 @@
-// Package app holds the interaction service's use cases: recording an
-// interaction exactly once and listing a customer's timeline.
+// Package app holds the interaction service's use cases, one type per
+// area: the timeline (recording an interaction exactly once and listing a
+// customer's timeline), call-center ingestion, cases and their settings,
+// follow-ups, surveys, and the customer service's merges and erasures.
 package app
 
 import (
@@ -28,8 +30,30 @@ const (
 	MaxPageSize     = 1000
 )
 
-// Service runs the use cases against a store and the customer service.
+// Service is the interaction service's use cases, by area. Each port
+// holds the areas it calls; all of them share one store, one customer
+// client and the caches built from what ingestion learnt.
 type Service struct {
+	// Timeline records interactions one by one and lists a customer's timeline.
+	Timeline *Timeline
+	// Ingestion records call-center events in batches.
+	Ingestion *Ingestion
+	// Cases opens, works and closes cases under their SLA clocks.
+	Cases *Cases
+	// CaseSettings holds what cases are worked under: business calendars,
+	// SLA policies and teams.
+	CaseSettings *CaseSettings
+	// Followups schedules and completes follow-ups and their rules.
+	Followups *Followups
+	// Surveys sends and answers satisfaction surveys.
+	Surveys *Surveys
+	// Merges applies the customer service's merges and erasures.
+	Merges *Merges
+}
+
+// core is what every area of the use cases shares: the store, the
+// customer service and the caches in front of them.
+type core struct {
 	store     domain.Store
 	customers domain.Customers
 	directory domain.Directory
@@ -51,13 +75,21 @@ type Service struct {
 	records *groupcommit.Group[pendingRecord]
 }
 
+// Timeline records interactions one at a time and reads a customer's
+// timeline.
+type Timeline struct{ *core }
+
+// Merges re-keys and anonymizes timelines on the customer service's
+// merge and erasure events.
+type Merges struct{ *core }
+
 // Option configures a Service.
-type Option func(*Service)
+type Option func(*core)
 
 // WithDirectory sets where ingestion finds callers by phone and creates
 // prospects; without one, events must name their customer.
 func WithDirectory(d domain.Directory) Option {
-	return func(s *Service) { s.directory = d }
+	return func(s *core) { s.directory = d }
 }
 
 // New returns a Service. now is the clock; nil means time.Now.
@@ -65,15 +97,24 @@ func New(store domain.Store, customers domain.Customers, now func() time.Time, o
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{store: store, customers: customers, now: now, resolved: newLookupCache(100_000)}
+	s := &core{store: store, customers: customers, now: now, resolved: newLookupCache(100_000)}
 	s.records = groupcommit.New(s.writeRecords)
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	surveys := &Surveys{s}
+	return &Service{
+		Timeline:     &Timeline{s},
+		Ingestion:    &Ingestion{s},
+		Cases:        &Cases{core: s, surveys: surveys},
+		CaseSettings: &CaseSettings{s},
+		Followups:    &Followups{s},
+		Surveys:      surveys,
+		Merges:       &Merges{s},
+	}
 }
 
-// RecordInteraction is the input of Service.RecordInteraction.
+// RecordInteraction is the input of Timeline.RecordInteraction.
 type RecordInteraction struct {
 	Interaction domain.Interaction
 	// RequestID makes the call idempotent (AIP-155); may be empty.
@@ -86,7 +127,7 @@ type RecordInteraction struct {
 // same total and customer) returns the interaction first recorded and
 // publishes nothing; a purchase reusing an order id with another total or
 // customer is a *domain.OrderConflictError.
-func (s *Service) RecordInteraction(ctx context.Context, cmd RecordInteraction) (domain.Interaction, error) {
+func (s *Timeline) RecordInteraction(ctx context.Context, cmd RecordInteraction) (domain.Interaction, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	in := cmd.Interaction
 	in.Normalize(now)
@@ -162,7 +203,7 @@ type pendingRecord struct {
 // events in one transaction, each under the customer its own survives as
 // (see Store.ResolveCustomers). An erased customer fails the group, and so
 // the record naming it when it is written on its own.
-func (s *Service) writeRecords(ctx context.Context, recs []pendingRecord) error {
+func (s *core) writeRecords(ctx context.Context, recs []pendingRecord) error {
 	ids := make([]string, len(recs))
 	for i, r := range recs {
 		ids[i] = r.in.CustomerID
@@ -202,7 +243,7 @@ func (s *Service) writeRecords(ctx context.Context, recs []pendingRecord) error 
 
 // checkReturnedPurchase makes sure a return names a purchase of the same
 // customer, and takes the purchase's order id when the return has none.
-func (s *Service) checkReturnedPurchase(ctx context.Context, in *domain.Interaction) error {
+func (s *Timeline) checkReturnedPurchase(ctx context.Context, in *domain.Interaction) error {
 	r := in.Return
 	if r == nil || r.PurchaseInteractionID == "" {
 		return nil
@@ -225,7 +266,7 @@ func (s *Service) checkReturnedPurchase(ctx context.Context, in *domain.Interact
 // findRepeat returns what an earlier report of in recorded: under the
 // request id or source pair of key, else, for a purchase, under its order
 // key, when it is the same purchase (see domain.SameOrder).
-func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey, in domain.Interaction) (domain.Interaction, bool, error) {
+func (s *Timeline) findRepeat(ctx context.Context, key domain.IdempotencyKey, in domain.Interaction) (domain.Interaction, bool, error) {
 	if key.RequestID != "" || key.SourceID != "" {
 		prev, err := s.store.FindByKey(ctx, key)
 		switch {
@@ -265,7 +306,7 @@ func (s *Service) findRepeat(ctx context.Context, key domain.IdempotencyKey, in 
 	return prev, true, nil
 }
 
-// ListInteractions is the input of Service.ListInteractions.
+// ListInteractions is the input of Timeline.ListInteractions.
 type ListInteractions struct {
 	CustomerID string
 	// Filter is an AIP-160 filter (see domain.TimelineQuery).
@@ -292,7 +333,7 @@ type InteractionPage struct {
 // for a customer merged into another, the survivor's. An unknown customer
 // has an empty timeline: the customer service is not asked, so reading
 // stays available when it is down.
-func (s *Service) ListInteractions(ctx context.Context, q ListInteractions) (InteractionPage, error) {
+func (s *Timeline) ListInteractions(ctx context.Context, q ListInteractions) (InteractionPage, error) {
 	v := domain.ValidateCustomerID("customer_id", q.CustomerID)
 	if q.PageSize < 0 {
 		v.Add("page_size", "must not be negative")
@@ -341,7 +382,7 @@ func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (str
 	return merges.Resolve(ctx, mergedInto, id)
 }
 
-func (s *Service) survivor(ctx context.Context, id string) (string, error) {
+func (s *Timeline) survivor(ctx context.Context, id string) (string, error) {
 	return survivorVia(ctx, s.store.MergedInto, id)
 }
 
@@ -350,7 +391,7 @@ func (s *Service) survivor(ctx context.Context, id string) (string, error) {
 // customer join the survivor's timeline. A survivor merged since stands
 // for its own survivor. eventID is the CustomerMerged event's: seeing it
 // again, or the same merge under another event, changes nothing.
-func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge) error {
+func (s *Merges) MergeCustomers(ctx context.Context, eventID string, m domain.Merge) error {
 	if err := m.Validate().Err(); err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
@@ -385,7 +426,7 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 // naming a merged customer erases the survivor, whose timeline holds the
 // merged one's. eventID is the CustomerErased event's: seeing it again
 // changes nothing.
-func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
+func (s *Merges) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
 	if err := e.Validate().Err(); err != nil {
 		return fmt.Errorf("erase customer: %w", err)
 	}

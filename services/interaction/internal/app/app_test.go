@@ -197,7 +197,7 @@ func TestRecordInteractionCustomerCheck(t *testing.T) {
 			t.Parallel()
 			store := newMemStore()
 			svc := app.New(store, &customers{resolve: tt.resolve}, func() time.Time { return clock })
-			_, err := svc.RecordInteraction(context.Background(), app.RecordInteraction{
+			_, err := svc.Timeline.RecordInteraction(context.Background(), app.RecordInteraction{
 				Interaction: domain.Interaction{CustomerID: customerID, Summary: "hello"},
 			})
 			if !tt.wantErr(err) {
@@ -225,7 +225,7 @@ func TestRecordInteractionRepeatSkipsCustomerService(t *testing.T) {
 		CustomerID: customerID,
 		Purchase:   &domain.Purchase{Total: domain.Money{CurrencyCode: "CNY", AmountMinor: 12850}},
 	}}
-	first, err := svc.RecordInteraction(context.Background(), cmd)
+	first, err := svc.Timeline.RecordInteraction(context.Background(), cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestRecordInteractionRepeatSkipsCustomerService(t *testing.T) {
 		t.Fatalf("%d events for a purchase, want 2", len(store.published))
 	}
 	up = false
-	again, err := svc.RecordInteraction(context.Background(), cmd)
+	again, err := svc.Timeline.RecordInteraction(context.Background(), cmd)
 	if err != nil {
 		t.Fatalf("repeat while the customer service is down: %v", err)
 	}
@@ -269,7 +269,7 @@ func TestListInteractionsPaging(t *testing.T) {
 				store.listed = append(store.listed, domain.Interaction{ID: fmt.Sprint(i), OccurTime: clock.Add(-time.Duration(i) * time.Hour)})
 			}
 			svc := app.New(store, &customers{}, nil)
-			page, err := svc.ListInteractions(context.Background(), app.ListInteractions{CustomerID: customerID, PageSize: tt.pageSize})
+			page, err := svc.Timeline.ListInteractions(context.Background(), app.ListInteractions{CustomerID: customerID, PageSize: tt.pageSize})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +302,7 @@ func TestListInteractionsRejectsBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			svc := app.New(newMemStore(), &customers{}, nil)
-			_, err := svc.ListInteractions(context.Background(), tt.q)
+			_, err := svc.Timeline.ListInteractions(context.Background(), tt.q)
 			var verr *validation.Error
 			if !errors.As(err, &verr) || len(verr.Violations) != 1 || verr.Violations[0].Field != tt.want {
 				t.Errorf("err = %v, want a violation of %s", err, tt.want)

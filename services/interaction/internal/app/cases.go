@@ -21,18 +21,30 @@ const slaBatch = 100
 // WithSurveyBaseURL makes survey links point at an outside survey tool:
 // the base with the survey id appended. It wins over WithSurveyLinks.
 func WithSurveyBaseURL(base string) Option {
-	return func(s *Service) { s.surveyBaseURL = base }
+	return func(s *core) { s.surveyBaseURL = base }
 }
 
 // WithSurveyLinks makes survey links point at the suite's own answer page,
 // publicURL+"/survey?token=...", signed with signer so that the link alone
 // lets its holder answer that one survey.
 func WithSurveyLinks(publicURL string, signer *linksign.Signer) Option {
-	return func(s *Service) {
+	return func(s *core) {
 		s.surveyPublicURL = strings.TrimRight(publicURL, "/")
 		s.surveySigner = signer
 	}
 }
+
+// Cases opens, escalates, assigns, resolves and reopens cases, and sweeps
+// their SLA clocks.
+type Cases struct {
+	*core
+	// surveys makes the survey link a resolved case sends.
+	surveys *Surveys
+}
+
+// CaseSettings keeps the business calendars, SLA policies and teams that
+// cases are worked under.
+type CaseSettings struct{ *core }
 
 func newID() (string, error) {
 	id, err := uuid.NewV7()
@@ -42,13 +54,13 @@ func newID() (string, error) {
 	return id.String(), nil
 }
 
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *core) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // resolveCustomer returns the id to keep records of customer id under,
 // refusing unknown and erased customers. The customer service answers with
 // the survivor of a merged customer; what this service learnt from merge
 // and erasure events backs it up, read in one query.
-func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error) {
+func (s *core) resolveCustomer(ctx context.Context, id string) (string, error) {
 	customerID, err := s.checkCustomer(ctx, id)
 	if err != nil {
 		return "", err
@@ -66,7 +78,7 @@ func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error
 
 // checkCustomer asks the customer service whether id exists, and whom it
 // survives as.
-func (s *Service) checkCustomer(ctx context.Context, id string) (string, error) {
+func (s *core) checkCustomer(ctx context.Context, id string) (string, error) {
 	customerID, err := s.customers.Resolve(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("check customer: %w", err)
@@ -74,7 +86,7 @@ func (s *Service) checkCustomer(ctx context.Context, id string) (string, error) 
 	return customerID, nil
 }
 
-// CreateCase is the input of Service.CreateCase.
+// CreateCase is the input of Cases.CreateCase.
 type CreateCase struct {
 	Case      domain.Case
 	RequestID string
@@ -83,7 +95,7 @@ type CreateCase struct {
 // CreateCase opens a case. The SLA policy of its priority and customer
 // class starts its clocks; the interaction it was opened from is linked to
 // it, or, when none is named, one is recorded on the customer's timeline.
-func (s *Service) CreateCase(ctx context.Context, cmd CreateCase) (domain.Case, error) {
+func (s *Cases) CreateCase(ctx context.Context, cmd CreateCase) (domain.Case, error) {
 	now := s.clock()
 	c := cmd.Case
 	c.Normalize()
@@ -155,7 +167,7 @@ func (s *Service) CreateCase(ctx context.Context, cmd CreateCase) (domain.Case, 
 
 // recordOnTimeline records an interaction a case produced (its opening, a
 // reply, its resolution) with its events, inside tx.
-func (s *Service) recordOnTimeline(ctx context.Context, tx domain.Tx, in domain.Interaction) error {
+func (s *core) recordOnTimeline(ctx context.Context, tx domain.Tx, in domain.Interaction) error {
 	id, err := newID()
 	if err != nil {
 		return err
@@ -176,7 +188,7 @@ func (s *Service) recordOnTimeline(ctx context.Context, tx domain.Tx, in domain.
 }
 
 // GetCase returns one case.
-func (s *Service) GetCase(ctx context.Context, id string) (domain.Case, error) {
+func (s *Cases) GetCase(ctx context.Context, id string) (domain.Case, error) {
 	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
 		return domain.Case{}, fmt.Errorf("get case: %w", err)
 	}
@@ -187,7 +199,7 @@ func (s *Service) GetCase(ctx context.Context, id string) (domain.Case, error) {
 	return c, nil
 }
 
-// ListCases is the input of Service.ListCases.
+// ListCases is the input of Cases.ListCases.
 type ListCases struct {
 	Filter   string
 	PageSize int
@@ -201,7 +213,7 @@ type CasePage struct {
 }
 
 // ListCases returns a page of cases, newest first.
-func (s *Service) ListCases(ctx context.Context, q ListCases) (CasePage, error) {
+func (s *Cases) ListCases(ctx context.Context, q ListCases) (CasePage, error) {
 	var v validation.Violations
 	if q.PageSize < 0 {
 		v.Add("page_size", "must not be negative")
@@ -234,7 +246,7 @@ func pageSize(n int) int {
 }
 
 // calendarOf returns the calendar of a case's SLA; nil without one.
-func (s *Service) calendarOf(ctx context.Context, c domain.Case) (*domain.BusinessCalendar, error) {
+func (s *Cases) calendarOf(ctx context.Context, c domain.Case) (*domain.BusinessCalendar, error) {
 	if c.CalendarID == "" {
 		return nil, nil
 	}
@@ -247,7 +259,7 @@ func (s *Service) calendarOf(ctx context.Context, c domain.Case) (*domain.Busine
 
 // changeCase runs change on the locked case with its calendar and stores
 // the result, marking and announcing targets the change reveals as missed.
-func (s *Service) changeCase(ctx context.Context, op, id string, change func(tx domain.Tx, c *domain.Case, cal *domain.BusinessCalendar, now time.Time) error) (domain.Case, error) {
+func (s *Cases) changeCase(ctx context.Context, op, id string, change func(tx domain.Tx, c *domain.Case, cal *domain.BusinessCalendar, now time.Time) error) (domain.Case, error) {
 	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
 		return domain.Case{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -283,7 +295,7 @@ func (s *Service) changeCase(ctx context.Context, op, id string, change func(tx 
 
 // markBreaches flags the targets c has missed by now, escalates to the
 // team's manager and publishes one event per target.
-func (s *Service) markBreaches(ctx context.Context, tx domain.Tx, c *domain.Case, now time.Time) error {
+func (s *Cases) markBreaches(ctx context.Context, tx domain.Tx, c *domain.Case, now time.Time) error {
 	targets := c.Breaches(now)
 	if len(targets) == 0 {
 		return nil
@@ -320,7 +332,7 @@ func (s *Service) markBreaches(ctx context.Context, tx domain.Tx, c *domain.Case
 // EscalateCase escalates an open case by hand to person, else to the
 // manager of its team, and publishes interaction.case.escalated so they
 // hear of it. by is who escalates, reason why.
-func (s *Service) EscalateCase(ctx context.Context, id, person, reason, by string) (domain.Case, error) {
+func (s *Cases) EscalateCase(ctx context.Context, id, person, reason, by string) (domain.Case, error) {
 	var v validation.Violations
 	if len(person) > domain.MaxKeyLength {
 		v.Add("escalated_to", fmt.Sprintf("must be at most %d bytes", domain.MaxKeyLength))
@@ -357,7 +369,7 @@ func (s *Service) EscalateCase(ctx context.Context, id, person, reason, by strin
 }
 
 // AssignCase gives an open case to an agent and, when given, a team.
-func (s *Service) AssignCase(ctx context.Context, id, assignee, team string) (domain.Case, error) {
+func (s *Cases) AssignCase(ctx context.Context, id, assignee, team string) (domain.Case, error) {
 	var v validation.Violations
 	if assignee == "" {
 		v.Add("assignee_id", "is required")
@@ -387,7 +399,7 @@ func (s *Service) AssignCase(ctx context.Context, id, assignee, team string) (do
 
 // UpdateCaseStatus moves a case to IN_PROGRESS, WAITING_ON_CUSTOMER or
 // CLOSED.
-func (s *Service) UpdateCaseStatus(ctx context.Context, id string, to domain.CaseStatus) (domain.Case, error) {
+func (s *Cases) UpdateCaseStatus(ctx context.Context, id string, to domain.CaseStatus) (domain.Case, error) {
 	switch to {
 	case domain.StatusInProgress, domain.StatusWaiting, domain.StatusClosed:
 	default:
@@ -403,7 +415,7 @@ func (s *Service) UpdateCaseStatus(ctx context.Context, id string, to domain.Cas
 // ResolveCase resolves a case: the resolution goes on the customer's
 // timeline, a CSAT survey is prepared, and interaction.case.resolved asks
 // notification to tell the customer and invite them to the survey.
-func (s *Service) ResolveCase(ctx context.Context, id, resolution, agent string) (domain.Case, error) {
+func (s *Cases) ResolveCase(ctx context.Context, id, resolution, agent string) (domain.Case, error) {
 	var v validation.Violations
 	switch n := utf8.RuneCountInString(resolution); {
 	case n == 0:
@@ -446,13 +458,13 @@ func (s *Service) ResolveCase(ctx context.Context, id, resolution, agent string)
 		if err := scheduleFollowups(ctx, tx, domain.FollowupsForCase(rules, *c, agent, now)); err != nil {
 			return err
 		}
-		return tx.Publish(ctx, domain.CaseResolved{Case: *c, SurveyURL: s.SurveyURL(surveyID), AgentID: agent})
+		return tx.Publish(ctx, domain.CaseResolved{Case: *c, SurveyURL: s.surveys.SurveyURL(surveyID), AgentID: agent})
 	})
 }
 
 // ReopenCase reopens a resolved or closed case; the reason is kept as an
 // internal note.
-func (s *Service) ReopenCase(ctx context.Context, id, reason string) (domain.Case, error) {
+func (s *Cases) ReopenCase(ctx context.Context, id, reason string) (domain.Case, error) {
 	if utf8.RuneCountInString(reason) > domain.MaxTextRunes {
 		var v validation.Violations
 		v.Add("reason", fmt.Sprintf("must be at most %d characters", domain.MaxTextRunes))
@@ -476,7 +488,7 @@ func (s *Service) ReopenCase(ctx context.Context, id, reason string) (domain.Cas
 // AddCaseComment adds an internal note or a customer-visible reply. The
 // first reply is the case's first response; every reply also goes on the
 // customer's timeline.
-func (s *Service) AddCaseComment(ctx context.Context, caseID string, cm domain.Comment) (domain.Comment, error) {
+func (s *Cases) AddCaseComment(ctx context.Context, caseID string, cm domain.Comment) (domain.Comment, error) {
 	if err := cm.Validate().Nest("comment").Err(); err != nil {
 		return domain.Comment{}, fmt.Errorf("add case comment: %w", err)
 	}
@@ -505,7 +517,7 @@ func (s *Service) AddCaseComment(ctx context.Context, caseID string, cm domain.C
 }
 
 // ListCaseComments returns a case's comments, oldest first.
-func (s *Service) ListCaseComments(ctx context.Context, caseID string) ([]domain.Comment, error) {
+func (s *Cases) ListCaseComments(ctx context.Context, caseID string) ([]domain.Comment, error) {
 	if _, err := s.GetCase(ctx, caseID); err != nil {
 		return nil, fmt.Errorf("list case comments: %w", err)
 	}
@@ -519,7 +531,7 @@ func (s *Service) ListCaseComments(ctx context.Context, caseID string) ([]domain
 // CreateBusinessCalendar stores a calendar, replacing one with its id.
 // Running cases keep the due times computed so far; they move with the new
 // calendar on their next pause or resume.
-func (s *Service) CreateBusinessCalendar(ctx context.Context, cal domain.BusinessCalendar) (domain.BusinessCalendar, error) {
+func (s *CaseSettings) CreateBusinessCalendar(ctx context.Context, cal domain.BusinessCalendar) (domain.BusinessCalendar, error) {
 	cal.Normalize()
 	if err := cal.Validate().Nest("calendar").Err(); err != nil {
 		return cal, fmt.Errorf("create calendar: %w", err)
@@ -531,7 +543,7 @@ func (s *Service) CreateBusinessCalendar(ctx context.Context, cal domain.Busines
 }
 
 // GetBusinessCalendar returns one calendar.
-func (s *Service) GetBusinessCalendar(ctx context.Context, id string) (domain.BusinessCalendar, error) {
+func (s *CaseSettings) GetBusinessCalendar(ctx context.Context, id string) (domain.BusinessCalendar, error) {
 	cal, err := s.store.GetCalendar(ctx, id)
 	if err != nil {
 		return cal, fmt.Errorf("get calendar: %w", err)
@@ -540,7 +552,7 @@ func (s *Service) GetBusinessCalendar(ctx context.Context, id string) (domain.Bu
 }
 
 // CreateSLAPolicy stores a policy; one per priority and customer class.
-func (s *Service) CreateSLAPolicy(ctx context.Context, p domain.SLAPolicy) (domain.SLAPolicy, error) {
+func (s *CaseSettings) CreateSLAPolicy(ctx context.Context, p domain.SLAPolicy) (domain.SLAPolicy, error) {
 	v := p.Validate().Nest("sla_policy")
 	if p.CalendarID != "" {
 		if _, err := s.store.GetCalendar(ctx, p.CalendarID); errors.Is(err, domain.ErrNotFound) {
@@ -564,12 +576,12 @@ func (s *Service) CreateSLAPolicy(ctx context.Context, p domain.SLAPolicy) (doma
 }
 
 // ListSLAPolicies returns every policy.
-func (s *Service) ListSLAPolicies(ctx context.Context) ([]domain.SLAPolicy, error) {
+func (s *CaseSettings) ListSLAPolicies(ctx context.Context) ([]domain.SLAPolicy, error) {
 	return s.store.ListSLAPolicies(ctx)
 }
 
 // CreateTeam stores a team, replacing one with its id.
-func (s *Service) CreateTeam(ctx context.Context, t domain.Team) (domain.Team, error) {
+func (s *CaseSettings) CreateTeam(ctx context.Context, t domain.Team) (domain.Team, error) {
 	if err := t.Validate().Nest("team").Err(); err != nil {
 		return t, fmt.Errorf("create team: %w", err)
 	}
@@ -582,7 +594,7 @@ func (s *Service) CreateTeam(ctx context.Context, t domain.Team) (domain.Team, e
 // CheckSLA marks the SLA targets open cases have missed by now, escalates
 // them and publishes interaction.case.sla_breached for each. It returns how
 // many cases it marked.
-func (s *Service) CheckSLA(ctx context.Context) (int, error) {
+func (s *Cases) CheckSLA(ctx context.Context) (int, error) {
 	marked := 0
 	for {
 		now := s.clock()

@@ -29,7 +29,7 @@ func TestRecordForMergedCustomerKeepsTheSurvivor(t *testing.T) {
 	t.Parallel()
 	store := newMemStore()
 	svc := app.New(store, &customers{resolve: func(string) (string, error) { return survivorID, nil }}, func() time.Time { return clock })
-	got, err := svc.RecordInteraction(context.Background(), purchaseFor(customerID))
+	got, err := svc.Timeline.RecordInteraction(context.Background(), purchaseFor(customerID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestRecordFollowsKnownMerges(t *testing.T) {
 	store := newMemStore()
 	store.merges[customerID] = survivorID
 	svc := app.New(store, &customers{resolve: func(id string) (string, error) { return id, nil }}, func() time.Time { return clock })
-	got, err := svc.RecordInteraction(context.Background(), purchaseFor(customerID))
+	got, err := svc.Timeline.RecordInteraction(context.Background(), purchaseFor(customerID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestRecordRefusesErasedCustomer(t *testing.T) {
 	store := newMemStore()
 	store.erased[customerID] = true
 	svc := app.New(store, &customers{resolve: func(id string) (string, error) { return id, nil }}, func() time.Time { return clock })
-	_, err := svc.RecordInteraction(context.Background(), purchaseFor(customerID))
+	_, err := svc.Timeline.RecordInteraction(context.Background(), purchaseFor(customerID))
 	var erased *domain.CustomerErasedError
 	if !errors.As(err, &erased) || erased.CustomerID != customerID {
 		t.Fatalf("err = %v, want CustomerErasedError", err)
@@ -89,7 +89,7 @@ func TestListOfMergedCustomerIsTheSurvivors(t *testing.T) {
 	store := newMemStore()
 	store.merges[customerID] = survivorID
 	svc := app.New(store, &customers{}, nil)
-	if _, err := svc.ListInteractions(context.Background(), app.ListInteractions{CustomerID: customerID}); err != nil {
+	if _, err := svc.Timeline.ListInteractions(context.Background(), app.ListInteractions{CustomerID: customerID}); err != nil {
 		t.Fatal(err)
 	}
 	if store.lastListed != survivorID {
@@ -102,35 +102,35 @@ func TestMergeAndEraseCustomers(t *testing.T) {
 	ctx := context.Background()
 	store := newMemStore()
 	svc := app.New(store, &customers{}, func() time.Time { return clock })
-	if err := svc.MergeCustomers(ctx, "ev-1", domain.Merge{MergedID: customerID, SurvivorID: survivorID}); err != nil {
+	if err := svc.Merges.MergeCustomers(ctx, "ev-1", domain.Merge{MergedID: customerID, SurvivorID: survivorID}); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.MergeCustomers(ctx, "ev-2", domain.Merge{MergedID: survivorID, SurvivorID: thirdID}); err != nil {
+	if err := svc.Merges.MergeCustomers(ctx, "ev-2", domain.Merge{MergedID: survivorID, SurvivorID: thirdID}); err != nil {
 		t.Fatal(err)
 	}
 	// A late copy of the first merge, under a new event id, is applied
 	// already: nothing to do.
-	if err := svc.MergeCustomers(ctx, "ev-3", domain.Merge{MergedID: customerID, SurvivorID: survivorID}); err != nil {
+	if err := svc.Merges.MergeCustomers(ctx, "ev-3", domain.Merge{MergedID: customerID, SurvivorID: survivorID}); err != nil {
 		t.Fatal(err)
 	}
 	if store.merges[customerID] != thirdID {
 		t.Errorf("first merged customer points at %q, want %s", store.merges[customerID], thirdID)
 	}
-	err := svc.MergeCustomers(ctx, "ev-4", domain.Merge{MergedID: thirdID, SurvivorID: customerID})
+	err := svc.Merges.MergeCustomers(ctx, "ev-4", domain.Merge{MergedID: thirdID, SurvivorID: customerID})
 	if !errors.Is(err, domain.ErrMergeConflict) {
 		t.Errorf("cyclic merge: err = %v, want ErrMergeConflict", err)
 	}
 	// An erasure naming a merged customer erases the survivor, which holds
 	// its timeline.
-	if err := svc.EraseCustomer(ctx, "ev-5", domain.Erasure{CustomerID: customerID, EraseTime: clock}); err != nil {
+	if err := svc.Merges.EraseCustomer(ctx, "ev-5", domain.Erasure{CustomerID: customerID, EraseTime: clock}); err != nil {
 		t.Fatal(err)
 	}
 	if !store.erased[thirdID] || store.erased[customerID] {
 		t.Errorf("erased %v, want the survivor %s", store.erased, thirdID)
 	}
 	for _, err := range []error{
-		svc.MergeCustomers(ctx, "ev-6", domain.Merge{MergedID: "x", SurvivorID: survivorID}),
-		svc.EraseCustomer(ctx, "ev-7", domain.Erasure{CustomerID: ""}),
+		svc.Merges.MergeCustomers(ctx, "ev-6", domain.Merge{MergedID: "x", SurvivorID: survivorID}),
+		svc.Merges.EraseCustomer(ctx, "ev-7", domain.Erasure{CustomerID: ""}),
 	} {
 		if err == nil {
 			t.Error("bad input accepted")

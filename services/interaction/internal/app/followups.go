@@ -11,8 +11,12 @@ import (
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
+// Followups keeps follow-up rules, schedules and completes follow-ups,
+// and announces the ones that fall due.
+type Followups struct{ *core }
+
 // CreateFollowupRule stores a rule; it applies to what happens from now on.
-func (s *Service) CreateFollowupRule(ctx context.Context, r domain.FollowupRule) (domain.FollowupRule, error) {
+func (s *Followups) CreateFollowupRule(ctx context.Context, r domain.FollowupRule) (domain.FollowupRule, error) {
 	if err := r.Validate().Nest("rule").Err(); err != nil {
 		return r, fmt.Errorf("create followup rule: %w", err)
 	}
@@ -76,7 +80,7 @@ func (c *rulesCache) forget() {
 }
 
 // ListFollowupRules returns every rule.
-func (s *Service) ListFollowupRules(ctx context.Context) ([]domain.FollowupRule, error) {
+func (s *Followups) ListFollowupRules(ctx context.Context) ([]domain.FollowupRule, error) {
 	return s.store.ListFollowupRules(ctx)
 }
 
@@ -98,7 +102,7 @@ func scheduleFollowups(ctx context.Context, tx domain.Tx, fs []domain.Followup) 
 
 // purchaseRules returns the rules that may apply to purchases, loaded only
 // when some interaction is a purchase.
-func (s *Service) purchaseRules(ctx context.Context, ins ...domain.Interaction) ([]domain.FollowupRule, error) {
+func (s *core) purchaseRules(ctx context.Context, ins ...domain.Interaction) ([]domain.FollowupRule, error) {
 	for _, in := range ins {
 		if in.Purchase != nil {
 			return s.rules.get(ctx, s.store.ListFollowupRules)
@@ -108,7 +112,7 @@ func (s *Service) purchaseRules(ctx context.Context, ins ...domain.Interaction) 
 }
 
 // CreateFollowup schedules a follow-up by hand.
-func (s *Service) CreateFollowup(ctx context.Context, f domain.Followup) (domain.Followup, error) {
+func (s *Followups) CreateFollowup(ctx context.Context, f domain.Followup) (domain.Followup, error) {
 	if err := f.Validate().Nest("followup").Err(); err != nil {
 		return f, fmt.Errorf("create followup: %w", err)
 	}
@@ -126,7 +130,7 @@ func (s *Service) CreateFollowup(ctx context.Context, f domain.Followup) (domain
 	return fs[0], nil
 }
 
-// ListFollowups is the input of Service.ListFollowups.
+// ListFollowups is the input of Followups.ListFollowups.
 type ListFollowups struct {
 	Filter   string
 	PageSize int
@@ -140,7 +144,7 @@ type FollowupPage struct {
 }
 
 // ListFollowups returns follow-ups soonest due first.
-func (s *Service) ListFollowups(ctx context.Context, q ListFollowups) (FollowupPage, error) {
+func (s *Followups) ListFollowups(ctx context.Context, q ListFollowups) (FollowupPage, error) {
 	if q.PageSize < 0 {
 		var v validation.Violations
 		v.Add("page_size", "must not be negative")
@@ -160,7 +164,7 @@ func (s *Service) ListFollowups(ctx context.Context, q ListFollowups) (FollowupP
 	return page, nil
 }
 
-// CompleteFollowup is the input of Service.CompleteFollowup.
+// CompleteFollowup is the input of Followups.CompleteFollowup.
 type CompleteFollowup struct {
 	ID      string
 	Summary string
@@ -171,7 +175,7 @@ type CompleteFollowup struct {
 
 // CompleteFollowup records the call or visit made on the customer's
 // timeline and closes the follow-up.
-func (s *Service) CompleteFollowup(ctx context.Context, cmd CompleteFollowup) (domain.Followup, error) {
+func (s *Followups) CompleteFollowup(ctx context.Context, cmd CompleteFollowup) (domain.Followup, error) {
 	v := domain.ValidateCustomerID("id", cmd.ID)
 	if cmd.Kind == domain.KindUnspecified {
 		cmd.Kind = domain.KindCall
@@ -230,7 +234,7 @@ func (s *Service) CompleteFollowup(ctx context.Context, cmd CompleteFollowup) (d
 
 // CheckFollowups marks scheduled follow-ups due by now as due and
 // publishes interaction.followup.due for each. It returns how many.
-func (s *Service) CheckFollowups(ctx context.Context) (int, error) {
+func (s *Followups) CheckFollowups(ctx context.Context) (int, error) {
 	n := 0
 	for {
 		now := s.clock()
@@ -267,10 +271,10 @@ func (s *Service) RunSchedules(ctx context.Context, interval time.Duration, logg
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.CheckSLA(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.Cases.CheckSLA(ctx); err != nil && ctx.Err() == nil {
 			logger.WarnContext(ctx, "sla check failed", slog.Any("error", err))
 		}
-		if _, err := s.CheckFollowups(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.Followups.CheckFollowups(ctx); err != nil && ctx.Err() == nil {
 			logger.WarnContext(ctx, "followup check failed", slog.Any("error", err))
 		}
 		select {

@@ -25,13 +25,17 @@ const lookupConcurrency = 8
 // needed when many callers replay the same events at the same moment.
 const maxIngestAttempts = 12
 
+// Ingestion records batches of call-center events, finding or creating
+// the callers they name.
+type Ingestion struct{ *core }
+
 // Ingest records a batch of call-center events, each exactly once, and
 // returns one result per event, in order. A replayed event (same source and
 // external id, in this batch or any earlier one) is a duplicate and changes
 // nothing; an invalid one, or one naming an unknown or erased customer, is
 // rejected with the reason. The batch is written in one transaction. An
 // error means nothing was recorded and the whole batch may be retried.
-func (s *Service) Ingest(ctx context.Context, evs []domain.IngestEvent) ([]domain.IngestResult, error) {
+func (s *Ingestion) Ingest(ctx context.Context, evs []domain.IngestEvent) ([]domain.IngestResult, error) {
 	if len(evs) > domain.MaxIngestBatch {
 		var v validation.Violations
 		v.Add("events", fmt.Sprintf("must be at most %d per batch", domain.MaxIngestBatch))
@@ -88,7 +92,7 @@ func (s *Service) Ingest(ctx context.Context, evs []domain.IngestEvent) ([]domai
 
 // checkEvent normalizes an event's interaction and returns what is wrong
 // with it, with field paths as in the API's IngestEvent.
-func (s *Service) checkEvent(ev *domain.IngestEvent, now time.Time) validation.Violations {
+func (s *Ingestion) checkEvent(ev *domain.IngestEvent, now time.Time) validation.Violations {
 	v := ev.Violations
 	if ev.Source == "" {
 		v.Add("source", "is required")
@@ -130,7 +134,7 @@ func (s *Service) checkEvent(ev *domain.IngestEvent, now time.Time) validation.V
 // ingestPending records the pending events that are not yet recorded. It
 // returns ErrDuplicate when a concurrent batch took one of the keys first;
 // the caller then runs it again, and that event is found as a duplicate.
-func (s *Service) ingestPending(ctx context.Context, evs []domain.IngestEvent, results []domain.IngestResult, pending []int, now time.Time) error {
+func (s *Ingestion) ingestPending(ctx context.Context, evs []domain.IngestEvent, results []domain.IngestResult, pending []int, now time.Time) error {
 	if len(pending) == 0 {
 		return nil
 	}
@@ -239,7 +243,7 @@ func (s *Service) ingestPending(ctx context.Context, evs []domain.IngestEvent, r
 // the batch and indexes left are returned, with the events repeating an
 // order first met in this batch mapped to that one's position in the
 // batch left.
-func (s *Service) takeOutRecordedOrders(ctx context.Context, batch []domain.Interaction, created []int, results []domain.IngestResult) ([]domain.Interaction, []int, map[int]int, error) {
+func (s *Ingestion) takeOutRecordedOrders(ctx context.Context, batch []domain.Interaction, created []int, results []domain.IngestResult) ([]domain.Interaction, []int, map[int]int, error) {
 	var keys []domain.OrderKey
 	for _, in := range batch {
 		if k, ok := domain.OrderKeyOf(in); ok {
@@ -297,7 +301,7 @@ func (s *Service) takeOutRecordedOrders(ctx context.Context, batch []domain.Inte
 // customer it names or its caller's phone, creating prospects for unknown
 // numbers, and rejects events naming unknown or erased customers. Answers
 // are cached; a failure to reach the customer service fails the batch.
-func (s *Service) resolveCallers(ctx context.Context, evs []domain.IngestEvent, results []domain.IngestResult, todo []int) error {
+func (s *Ingestion) resolveCallers(ctx context.Context, evs []domain.IngestEvent, results []domain.IngestResult, todo []int) error {
 	var (
 		mu      sync.Mutex
 		answers = map[string]*answer{}
@@ -386,7 +390,7 @@ type answer struct {
 }
 
 // lookupCaller asks the customer service who an event is about.
-func (s *Service) lookupCaller(ctx context.Context, ev domain.IngestEvent) (id string, prospect bool, reject string, err error) {
+func (s *Ingestion) lookupCaller(ctx context.Context, ev domain.IngestEvent) (id string, prospect bool, reject string, err error) {
 	if cid := ev.Interaction.CustomerID; cid != "" {
 		id, err := s.customers.Resolve(ctx, cid)
 		var nf *domain.CustomerNotFoundError

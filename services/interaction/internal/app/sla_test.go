@@ -103,13 +103,13 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			for d := 1; d <= 5; d++ {
 				hours = append(hours, domain.BusinessHours{Weekday: d, Start: "09:00", End: "18:00"})
 			}
-			if _, err := svc.CreateBusinessCalendar(ctx, domain.BusinessCalendar{ID: "cn-support", Hours: hours}); err != nil {
+			if _, err := svc.CaseSettings.CreateBusinessCalendar(ctx, domain.BusinessCalendar{ID: "cn-support", Hours: hours}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.CreateTeam(ctx, domain.Team{ID: "complaints", ManagerID: "mgr-zhao"}); err != nil {
+			if _, err := svc.CaseSettings.CreateTeam(ctx, domain.Team{ID: "complaints", ManagerID: "mgr-zhao"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.CreateSLAPolicy(ctx, domain.SLAPolicy{Priority: domain.PriorityHigh, CalendarID: "cn-support",
+			if _, err := svc.CaseSettings.CreateSLAPolicy(ctx, domain.SLAPolicy{Priority: domain.PriorityHigh, CalendarID: "cn-support",
 				FirstResponseTarget: 2 * time.Hour, ResolutionTarget: 18 * time.Hour}); err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			clock.set(shanghaiTime(t, "2025-03-07 17:55:00"))
 			open := func(subject string) domain.Case {
 				t.Helper()
-				c, err := svc.CreateCase(ctx, app.CreateCase{Case: domain.Case{CustomerID: customerID, Subject: subject,
+				c, err := svc.Cases.CreateCase(ctx, app.CreateCase{Case: domain.Case{CustomerID: customerID, Subject: subject,
 					Priority: domain.PriorityHigh, TeamID: "complaints", Kind: domain.KindComplaint}})
 				if err != nil {
 					t.Fatal(err)
@@ -135,7 +135,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			check := func(at string, wantMarked int) {
 				t.Helper()
 				clock.set(shanghaiTime(t, at))
-				n, err := svc.CheckSLA(ctx)
+				n, err := svc.Cases.CheckSLA(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,11 +145,11 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			}
 			check("2025-03-08 12:00:00", 0) // Saturday
 			check("2025-03-10 09:30:00", 0)
-			if _, err := svc.UpdateCaseStatus(ctx, paused.ID, domain.StatusWaiting); err != nil {
+			if _, err := svc.Cases.UpdateCaseStatus(ctx, paused.ID, domain.StatusWaiting); err != nil {
 				t.Fatal(err)
 			}
 			clock.set(shanghaiTime(t, "2025-03-10 10:00:00"))
-			if _, err := svc.AddCaseComment(ctx, answered.ID, domain.Comment{AuthorID: "agent-li", Body: "您好，我们正在处理", CustomerVisible: true}); err != nil {
+			if _, err := svc.Cases.AddCaseComment(ctx, answered.ID, domain.Comment{AuthorID: "agent-li", Body: "您好，我们正在处理", CustomerVisible: true}); err != nil {
 				t.Fatal(err)
 			}
 			check("2025-03-10 10:54:59", 0)
@@ -163,7 +163,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 				!got[0].GetDueTime().AsTime().Equal(shanghaiTime(t, "2025-03-10 10:55:00")) || got[0].GetCaseNumber() != late.Number {
 				t.Fatalf("breach events = %v, want one for %s (%s) due 10:55 escalated to mgr-zhao", got, late.ID, late.Number)
 			}
-			c, err := svc.GetCase(ctx, late.ID)
+			c, err := svc.Cases.GetCase(ctx, late.ID)
 			if err != nil || !c.FirstResponseBreached || c.EscalatedTo != "mgr-zhao" || c.ResolutionBreached {
 				t.Errorf("breached case = %+v, %v", c, err)
 			}
@@ -172,7 +172,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			// The customer answers at 14:00: the clock resumes with 4h30 of
 			// business time added.
 			clock.set(shanghaiTime(t, "2025-03-10 14:00:00"))
-			resumed, err := svc.UpdateCaseStatus(ctx, paused.ID, domain.StatusInProgress)
+			resumed, err := svc.Cases.UpdateCaseStatus(ctx, paused.ID, domain.StatusInProgress)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 			if got := outbox.breaches(t); len(got) != 2 || got[1].GetCaseId() != paused.ID {
 				t.Fatalf("breach events = %v, want the paused case second", got)
 			}
-			if c, _ := svc.GetCase(ctx, answered.ID); c.FirstResponseBreached || !c.FirstResponseAt.Equal(shanghaiTime(t, "2025-03-10 10:00:00")) {
+			if c, _ := svc.Cases.GetCase(ctx, answered.ID); c.FirstResponseBreached || !c.FirstResponseAt.Equal(shanghaiTime(t, "2025-03-10 10:00:00")) {
 				t.Errorf("answered case = %+v, want its first response at 10:00 and no breach", c)
 			}
 		})

@@ -14,10 +14,14 @@ import (
 // surveyLinkPurpose separates survey tokens from other signed links.
 const surveyLinkPurpose = "survey"
 
+// Surveys creates satisfaction surveys, makes their links and records
+// their answers.
+type Surveys struct{ *core }
+
 // SurveyURL is the link where a survey is answered: on an outside survey
 // tool when one is configured, else the suite's signed answer page; ""
 // when neither is set up.
-func (s *Service) SurveyURL(id string) string {
+func (s *Surveys) SurveyURL(id string) string {
 	switch {
 	case s.surveyBaseURL != "":
 		return s.surveyBaseURL + id
@@ -32,7 +36,7 @@ func (s *Service) SurveyURL(id string) string {
 // surveyOfLink returns the survey id a survey link's token names; a token
 // this service did not sign is invalid input, so a tampered link is a
 // client error and never reaches the store.
-func (s *Service) surveyOfLink(token string) (string, error) {
+func (s *Surveys) surveyOfLink(token string) (string, error) {
 	var v validation.Violations
 	if strings.TrimSpace(token) == "" {
 		v.Add("token", "is required")
@@ -51,7 +55,7 @@ func (s *Service) surveyOfLink(token string) (string, error) {
 }
 
 // SurveyByLink returns the survey a signed survey link names.
-func (s *Service) SurveyByLink(ctx context.Context, token string) (domain.Survey, error) {
+func (s *Surveys) SurveyByLink(ctx context.Context, token string) (domain.Survey, error) {
 	id, err := s.surveyOfLink(token)
 	if err != nil {
 		return domain.Survey{}, fmt.Errorf("get survey by link: %w", err)
@@ -61,7 +65,7 @@ func (s *Service) SurveyByLink(ctx context.Context, token string) (domain.Survey
 
 // AnswerSurveyByLink records the answer to the survey a signed survey link
 // names; the link is the customer's credential.
-func (s *Service) AnswerSurveyByLink(ctx context.Context, token string, score int, comment string) (domain.Survey, error) {
+func (s *Surveys) AnswerSurveyByLink(ctx context.Context, token string, score int, comment string) (domain.Survey, error) {
 	id, err := s.surveyOfLink(token)
 	if err != nil {
 		return domain.Survey{}, fmt.Errorf("answer survey by link: %w", err)
@@ -70,7 +74,7 @@ func (s *Service) AnswerSurveyByLink(ctx context.Context, token string, score in
 }
 
 // CreateSurvey prepares a survey about a customer's case or purchase.
-func (s *Service) CreateSurvey(ctx context.Context, sv domain.Survey) (domain.Survey, error) {
+func (s *Surveys) CreateSurvey(ctx context.Context, sv domain.Survey) (domain.Survey, error) {
 	if sv.Kind == "" {
 		sv.Kind = domain.SurveyCSAT
 	}
@@ -111,7 +115,7 @@ func (s *Service) CreateSurvey(ctx context.Context, sv domain.Survey) (domain.Su
 }
 
 // GetSurvey returns one survey.
-func (s *Service) GetSurvey(ctx context.Context, id string) (domain.Survey, error) {
+func (s *Surveys) GetSurvey(ctx context.Context, id string) (domain.Survey, error) {
 	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
 		return domain.Survey{}, fmt.Errorf("get survey: %w", err)
 	}
@@ -124,7 +128,7 @@ func (s *Service) GetSurvey(ctx context.Context, id string) (domain.Survey, erro
 
 // AnswerSurvey records the customer's answer once: it goes on the
 // customer's timeline and is published for loyalty's engagement points.
-func (s *Service) AnswerSurvey(ctx context.Context, id string, score int, comment string) (domain.Survey, error) {
+func (s *Surveys) AnswerSurvey(ctx context.Context, id string, score int, comment string) (domain.Survey, error) {
 	if err := domain.ValidateCustomerID("id", id).Err(); err != nil {
 		return domain.Survey{}, fmt.Errorf("answer survey: %w", err)
 	}
@@ -161,7 +165,7 @@ func (s *Service) AnswerSurvey(ctx context.Context, id string, score int, commen
 	return out, nil
 }
 
-// SurveyStats is the input of Service.SurveyStats.
+// SurveyStats is the input of Surveys.SurveyStats.
 type SurveyStats struct {
 	Kind       string
 	GroupBy    string
@@ -170,7 +174,7 @@ type SurveyStats struct {
 }
 
 // SurveyStats aggregates answered surveys per agent, team or month.
-func (s *Service) SurveyStats(ctx context.Context, q SurveyStats) ([]domain.SurveyStats, error) {
+func (s *Surveys) SurveyStats(ctx context.Context, q SurveyStats) ([]domain.SurveyStats, error) {
 	var v validation.Violations
 	if q.TimeZone == "" {
 		q.TimeZone = domain.DefaultTimeZone

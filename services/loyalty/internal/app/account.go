@@ -12,6 +12,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
+// Accounts enrolls customers in programs and reads members' accounts and
+// ledgers.
+type Accounts struct{ *core }
+
 // Account is a member's standing in a program, computed from the ledger.
 type Account struct {
 	Member  domain.Member
@@ -30,7 +34,7 @@ type Account struct {
 // Account returns a customer's account in a program ("" is the default
 // program); for a customer merged into another, the survivor's (which
 // names the survivor).
-func (s *Service) Account(ctx context.Context, programID, customerID string) (Account, error) {
+func (s *Accounts) Account(ctx context.Context, programID, customerID string) (Account, error) {
 	programID = s.programID(programID)
 	if err := validateMemberRef(programID, customerID); err != nil {
 		return Account{}, fmt.Errorf("get account: %w", err)
@@ -79,7 +83,7 @@ func (s *Service) Account(ctx context.Context, programID, customerID string) (Ac
 }
 
 // readMember reads a membership, following merges to the survivor.
-func (s *Service) readMember(ctx context.Context, programID, customerID string) (domain.Member, error) {
+func (s *Accounts) readMember(ctx context.Context, programID, customerID string) (domain.Member, error) {
 	var m domain.Member
 	_, err := merges.Resolve(ctx, func(ctx context.Context, id string) (string, error) {
 		var err error
@@ -116,7 +120,7 @@ type LedgerPage struct {
 }
 
 // ListLedger pages through a member's ledger, newest first.
-func (s *Service) ListLedger(ctx context.Context, programID, customerID string, pageSize int, pageToken string) (LedgerPage, error) {
+func (s *Accounts) ListLedger(ctx context.Context, programID, customerID string, pageSize int, pageToken string) (LedgerPage, error) {
 	programID = s.programID(programID)
 	if err := validateMemberRef(programID, customerID); err != nil {
 		return LedgerPage{}, fmt.Errorf("list ledger: %w", err)
@@ -155,4 +159,51 @@ func (s *Service) ListLedger(ctx context.Context, programID, customerID string, 
 		page.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(entries[pageSize-1].ID))
 	}
 	return page, nil
+}
+
+// OpenAccount enrolls a newly created customer in every program that
+// enrolls automatically. eventID is the id of the event announcing the
+// customer; seeing it again changes nothing.
+func (s *Accounts) OpenAccount(ctx context.Context, eventID, customerID string) error {
+	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
+		return fmt.Errorf("open account: %w", err)
+	}
+	err := s.inEveryProgram(ctx, inboxCustomerCreated, eventID, func(tx domain.Tx, p domain.Program) error {
+		if !p.AutoEnroll {
+			return nil
+		}
+		_, err := s.resolveMember(ctx, tx, p, customerID, true, s.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("open account: %w", err)
+	}
+	return nil
+}
+
+// Enroll makes a customer a member of a program (crediting its welcome
+// bonus); enrolling a member again changes nothing.
+func (s *Accounts) Enroll(ctx context.Context, programID, customerID string) (Account, error) {
+	var vs validation.Violations
+	if err := domain.ValidateID("program_id", programID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := domain.ValidateCustomerID("customer_id", customerID); err != nil {
+		vs = append(vs, err.(*validation.Error).Violations...)
+	}
+	if err := vs.Err(); err != nil {
+		return Account{}, fmt.Errorf("enroll: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		p, err := tx.Program(ctx, programID)
+		if err != nil {
+			return err
+		}
+		_, err = s.resolveMember(ctx, tx, p, customerID, true, s.now())
+		return err
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("enroll: %w", err)
+	}
+	return s.Account(ctx, programID, customerID)
 }

@@ -49,8 +49,28 @@ type Options struct {
 // on another within the TTL.
 const programsTTL = time.Second
 
-// Service runs the loyalty use cases.
+// Service is the loyalty service's use cases, by area. Each port holds the
+// areas it calls; all of them share one store and one cache of programs.
 type Service struct {
+	// Accounts enrolls members and reads their accounts and ledgers.
+	Accounts *Accounts
+	// Points books points: purchases, returns, engagement and manual
+	// adjustments.
+	Points *Points
+	// Programs keeps the programs, their earning rules and tiers.
+	Programs *Programs
+	// Rewards keeps the reward catalog and books redemptions.
+	Rewards *Rewards
+	// Jobs runs expiry, expiry notices and tier reviews.
+	Jobs *Jobs
+	// Merges applies the customer service's merges and erasures.
+	Merges *Merges
+}
+
+// core is what every area of the use cases shares: the store, the clock,
+// the cache of programs, and the steps of every change of points (member
+// locking, enrollment, tier settlement).
+type core struct {
 	store     domain.Store
 	defaultID string
 	now       func() time.Time
@@ -66,7 +86,7 @@ type Service struct {
 }
 
 // cachedPrograms returns every program, read at most programsTTL ago.
-func (s *Service) cachedPrograms(ctx context.Context, r domain.Reader) ([]domain.Program, error) {
+func (s *core) cachedPrograms(ctx context.Context, r domain.Reader) ([]domain.Program, error) {
 	s.mu.Lock()
 	ps, fresh, gen := s.programs, s.programs != nil && time.Since(s.programsAt) < programsTTL, s.programsGen
 	s.mu.Unlock()
@@ -93,7 +113,7 @@ func (s *Service) cachedPrograms(ctx context.Context, r domain.Reader) ([]domain
 
 // program returns a program from the cache, or reads it when the cache
 // does not know it (created on another replica a moment ago).
-func (s *Service) program(ctx context.Context, id string) (domain.Program, error) {
+func (s *core) program(ctx context.Context, id string) (domain.Program, error) {
 	ps, err := s.cachedPrograms(ctx, s.store)
 	if err != nil {
 		return domain.Program{}, err
@@ -107,7 +127,7 @@ func (s *Service) program(ctx context.Context, id string) (domain.Program, error
 }
 
 // forgetPrograms drops the cache after this replica changed a program.
-func (s *Service) forgetPrograms() {
+func (s *core) forgetPrograms() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.programs = nil
@@ -123,7 +143,7 @@ func New(store domain.Store, opts Options) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{
+	s := &core{
 		store:     store,
 		defaultID: opts.DefaultProgramID,
 		// Stored times have microsecond precision; keep ours the same so
@@ -132,13 +152,20 @@ func New(store domain.Store, opts Options) (*Service, error) {
 		newID: uuid.NewV7,
 	}
 	s.credits = groupcommit.New(s.writeCredits)
-	return s, nil
+	return &Service{
+		Accounts: &Accounts{s},
+		Points:   &Points{s},
+		Programs: &Programs{s},
+		Rewards:  &Rewards{s},
+		Jobs:     &Jobs{s},
+		Merges:   &Merges{s},
+	}, nil
 }
 
 // DefaultProgramID is the program of calls that name none.
-func (s *Service) DefaultProgramID() string { return s.defaultID }
+func (s *Accounts) DefaultProgramID() string { return s.defaultID }
 
-func (s *Service) id() string {
+func (s *core) id() string {
 	id, err := s.newID()
 	if err != nil {
 		// uuid.NewV7 fails only when the system's randomness does; nothing
@@ -148,7 +175,7 @@ func (s *Service) id() string {
 	return id.String()
 }
 
-func (s *Service) programID(id string) string {
+func (s *core) programID(id string) string {
 	if id == "" {
 		return s.defaultID
 	}
@@ -160,7 +187,7 @@ func (s *Service) programID(id string) string {
 // following the link matters on PostgreSQL: a merge committing meanwhile
 // holds the merged row's lock, and the lock returns the row as the merge
 // left it. With enroll, a customer (or survivor) who is no member joins.
-func (s *Service) resolveMember(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, enroll bool, at time.Time) (domain.Member, error) {
+func (s *core) resolveMember(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, enroll bool, at time.Time) (domain.Member, error) {
 	id := customerID
 	for range merges.MaxHops {
 		m, err := tx.LockMember(ctx, p.ID, id)
@@ -183,7 +210,7 @@ func (s *Service) resolveMember(ctx context.Context, tx domain.Tx, p domain.Prog
 
 // enroll makes customerID a member of p and credits the welcome bonus; it
 // reports whether the customer joined now (false: was a member already).
-func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, at time.Time) (bool, error) {
+func (s *core) enroll(ctx context.Context, tx domain.Tx, p domain.Program, customerID string, at time.Time) (bool, error) {
 	if _, err := tx.Member(ctx, p.ID, customerID); err == nil {
 		return false, nil
 	}
@@ -201,11 +228,10 @@ func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, cu
 	if err := tx.Publish(ctx, domain.MemberEnrolled{ProgramID: p.ID, CustomerID: m.CustomerID, Tier: p.Tier(0)}); err != nil {
 		return false, err
 	}
-	if p.WelcomePoints == 0 {
+	e, ok := s.ledger(p).Welcome(m.CustomerID, at)
+	if !ok {
 		return true, nil
 	}
-	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceWelcome, p.WelcomePoints, domain.CauseWelcome(customerID), at)
-	e.LifetimePoints = p.WelcomePoints
 	if _, err := tx.AddEntry(ctx, e); err != nil {
 		return false, err
 	}
@@ -213,42 +239,19 @@ func (s *Service) enroll(ctx context.Context, tx domain.Tx, p domain.Program, cu
 	if err != nil {
 		return false, err
 	}
-	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: p.WelcomePoints,
+	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: e.Points,
 		PointsBalance: bal.Spendable(), Cause: e.Cause})
 }
 
-// credit is a positive entry of points earned at `at`, with the program's
-// pending period and expiry.
-func (s *Service) credit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string, at time.Time) domain.LedgerEntry {
-	now := s.now()
-	// The pending period runs from when the points were earned, but never
-	// from a moment still ahead (a producer's clock may run fast).
-	return domain.LedgerEntry{
-		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: points, Cause: cause,
-		OccurTime: at, CreateTime: now, AvailableTime: p.AvailableTime(minTime(at, now)), ExpireTime: p.ExpireTime(at),
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// debit is a negative entry, effective at once and never expiring.
-func (s *Service) debit(p domain.Program, customerID string, kind domain.EntryKind, source string, points int64, cause string) domain.LedgerEntry {
-	now := s.now()
-	return domain.LedgerEntry{
-		ID: s.id(), ProgramID: p.ID, CustomerID: customerID, Kind: kind, Source: source, Points: -points, Cause: cause,
-		OccurTime: now, CreateTime: now, AvailableTime: now,
-	}
+// ledger builds the entries of program p (see domain.Ledger).
+func (s *core) ledger(p domain.Program) domain.Ledger {
+	return domain.Ledger{Program: p, Now: s.now, NewID: s.id}
 }
 
 // settle runs after points change: it lifts the member to the tier the
 // rolling window now qualifies for (publishing TierChanged), and returns
 // the ledger summary after the change.
-func (s *Service) settle(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member) (domain.Summary, error) {
+func (s *core) settle(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member) (domain.Summary, error) {
 	now := s.now()
 	sum, err := tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
 	if err != nil {
@@ -258,7 +261,7 @@ func (s *Service) settle(ctx context.Context, tx domain.Tx, p domain.Program, m 
 }
 
 // settleWith is settle with the member's summary at now known.
-func (s *Service) settleWith(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member, sum domain.Summary, now time.Time) error {
+func (s *core) settleWith(ctx context.Context, tx domain.Tx, p domain.Program, m *domain.Member, sum domain.Summary, now time.Time) error {
 	before := *m
 	change := m.Upgrade(p, p.QualifiedTier(sum.WindowPoints, sum.WindowSpend), now)
 	if *m != before {
@@ -280,7 +283,7 @@ func isNotFound(err error) bool {
 
 // inEveryProgram runs apply for every program in one transaction. When
 // inbox is set, an event already handled under it changes nothing.
-func (s *Service) inEveryProgram(ctx context.Context, inbox, eventID string, apply func(domain.Tx, domain.Program) error) error {
+func (s *core) inEveryProgram(ctx context.Context, inbox, eventID string, apply func(domain.Tx, domain.Program) error) error {
 	return s.store.InTx(ctx, func(tx domain.Tx) error {
 		if inbox != "" {
 			first, err := tx.MarkHandled(ctx, inbox, eventID)

@@ -44,7 +44,7 @@ func replica(t *testing.T, url string, clk *clock, p domain.Program) (*app.Servi
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnsureProgram(context.Background(), p); err != nil {
+	if err := svc.Programs.EnsureProgram(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	return svc, store, db
@@ -72,7 +72,7 @@ func TestExpiryJobsOnTwoReplicas(t *testing.T) {
 			for i := range customers {
 				customers[i] = newID()
 				for j := range 2 {
-					err := a.CreditPurchase(ctx, newID(), domain.Purchase{InteractionID: newID(), CustomerID: customers[i],
+					err := a.Points.CreditPurchase(ctx, newID(), domain.Purchase{InteractionID: newID(), CustomerID: customers[i],
 						Total: domain.Money{CurrencyCode: "CNY", AmountMinor: int64(1000 * (i + j + 1))}, OccurTime: t0})
 					if err != nil {
 						t.Fatal(err)
@@ -90,7 +90,7 @@ func TestExpiryJobsOnTwoReplicas(t *testing.T) {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
-							if _, err := svc.RunJobs(ctx, at); err != nil {
+							if _, err := svc.Jobs.RunJobs(ctx, at); err != nil {
 								errs <- err
 							}
 						}()
@@ -168,7 +168,11 @@ func TestReconciliation(t *testing.T) {
 				Tiers:      []domain.TierDef{{Code: "normal", Name: "Normal"}},
 				ExpiryKind: domain.ExpiryNever}
 			svc, store, _ := replica(t, d.URL, clk, p)
-			handlers := events.NewHandlers(svc)
+			handlers := events.NewHandlers(struct {
+				*app.Accounts
+				*app.Points
+				*app.Merges
+			}{svc.Accounts, svc.Points, svc.Merges})
 
 			rng := rand.New(rand.NewPCG(6, 100000))
 			shanghai, _ := time.LoadLocation("Asia/Shanghai")

@@ -15,52 +15,9 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
-// OpenAccount enrolls a newly created customer in every program that
-// enrolls automatically. eventID is the id of the event announcing the
-// customer; seeing it again changes nothing.
-func (s *Service) OpenAccount(ctx context.Context, eventID, customerID string) error {
-	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
-		return fmt.Errorf("open account: %w", err)
-	}
-	err := s.inEveryProgram(ctx, inboxCustomerCreated, eventID, func(tx domain.Tx, p domain.Program) error {
-		if !p.AutoEnroll {
-			return nil
-		}
-		_, err := s.resolveMember(ctx, tx, p, customerID, true, s.now())
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("open account: %w", err)
-	}
-	return nil
-}
-
-// Enroll makes a customer a member of a program (crediting its welcome
-// bonus); enrolling a member again changes nothing.
-func (s *Service) Enroll(ctx context.Context, programID, customerID string) (Account, error) {
-	var vs validation.Violations
-	if err := domain.ValidateID("program_id", programID); err != nil {
-		vs = append(vs, err.(*validation.Error).Violations...)
-	}
-	if err := domain.ValidateCustomerID("customer_id", customerID); err != nil {
-		vs = append(vs, err.(*validation.Error).Violations...)
-	}
-	if err := vs.Err(); err != nil {
-		return Account{}, fmt.Errorf("enroll: %w", err)
-	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		p, err := tx.Program(ctx, programID)
-		if err != nil {
-			return err
-		}
-		_, err = s.resolveMember(ctx, tx, p, customerID, true, s.now())
-		return err
-	})
-	if err != nil {
-		return Account{}, fmt.Errorf("enroll: %w", err)
-	}
-	return s.Account(ctx, programID, customerID)
-}
+// Points books the points members earn and lose: purchases, returns,
+// engagement and manual adjustments.
+type Points struct{ *core }
 
 // CreditPurchase credits, in every program the buyer is a member of (or
 // joins by buying), the points the program's rules give the purchase.
@@ -68,7 +25,7 @@ func (s *Service) Enroll(ctx context.Context, programID, customerID string) (Acc
 // nothing, and the purchase's cause makes a replay under another event id
 // harmless too. A purchase naming a customer merged into another credits
 // the survivor.
-func (s *Service) CreditPurchase(ctx context.Context, eventID string, pu domain.Purchase) error {
+func (s *Points) CreditPurchase(ctx context.Context, eventID string, pu domain.Purchase) error {
 	if err := pu.Validate(); err != nil {
 		return fmt.Errorf("credit purchase: %w", err)
 	}
@@ -97,7 +54,7 @@ type pendingCredit struct {
 // each paying for its own kept the machine too busy to answer in time.
 // Members are locked in customer order, so two groups never wait on each
 // other in a cycle.
-func (s *Service) writeCredits(ctx context.Context, cs []pendingCredit) error {
+func (s *core) writeCredits(ctx context.Context, cs []pendingCredit) error {
 	slices.SortStableFunc(cs, func(a, b pendingCredit) int { return strings.Compare(a.purchase.CustomerID, b.purchase.CustomerID) })
 	return s.inEveryProgram(ctx, "", "", func(tx domain.Tx, p domain.Program) error {
 		for _, c := range cs {
@@ -112,7 +69,7 @@ func (s *Service) writeCredits(ctx context.Context, cs []pendingCredit) error {
 	})
 }
 
-func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
+func (s *core) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
 	// A member buying, the common case, is locked and summed in one round
 	// trip, and the new entry is added to that sum; a customer who joins
 	// by buying, or was merged, takes the general path.
@@ -140,18 +97,11 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 		return err
 	}
 	earning.CustomerID = m.CustomerID
-	var spend int64
-	if p.CurrencyCode != "" && pu.Total.CurrencyCode == p.CurrencyCode {
-		spend = pu.Total.AmountMinor
-	}
-	if earning.Points == 0 && spend == 0 {
+	e, ok := s.ledger(p).Purchase(m.CustomerID, pu, earning)
+	if !ok {
 		_, err := tx.BookPurchase(ctx, earning, nil)
 		return err
 	}
-	e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourcePurchase, earning.Points, domain.CausePurchase(pu.InteractionID), pu.OccurTime)
-	e.OriginCustomerID = pu.CustomerID
-	e.LifetimePoints, e.SpendMinor = earning.Points, spend
-	e.OrderID, e.InteractionID, e.RuleIDs, e.Day = pu.OrderID, pu.InteractionID, earning.RuleIDs, earning.Day
 	if added, err := tx.BookPurchase(ctx, earning, &e); err != nil || !added {
 		return err
 	}
@@ -173,7 +123,7 @@ func (s *Service) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.P
 // return's cause makes it idempotent. A return of a purchase the service
 // has not handled is ErrPurchaseUnknown, unless the customer is no member
 // anywhere.
-func (s *Service) ReverseReturn(ctx context.Context, eventID string, r domain.Return) error {
+func (s *Points) ReverseReturn(ctx context.Context, eventID string, r domain.Return) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("reverse return: %w", err)
 	}
@@ -186,7 +136,7 @@ func (s *Service) ReverseReturn(ctx context.Context, eventID string, r domain.Re
 	return nil
 }
 
-func (s *Service) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r domain.Return) error {
+func (s *Points) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r domain.Return) error {
 	m, err := s.resolveMember(ctx, tx, p, r.CustomerID, false, s.now())
 	if isNotFound(err) {
 		return nil
@@ -210,23 +160,12 @@ func (s *Service) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program,
 	if err != nil {
 		return err
 	}
-	points := earning.Reverse(r)
+	e, ok := s.ledger(p).Return(m.CustomerID, r, &earning)
 	if err := tx.SavePurchaseEarning(ctx, earning); err != nil {
 		return err
 	}
-	var spend int64
-	if p.CurrencyCode != "" && r.Refund.CurrencyCode == p.CurrencyCode {
-		spend = r.Refund.AmountMinor
-	}
-	if points == 0 && spend == 0 {
+	if !ok {
 		return nil
-	}
-	e := s.debit(p, m.CustomerID, domain.KindReverse, domain.SourceReturn, points, cause)
-	e.OriginCustomerID = r.CustomerID
-	e.LifetimePoints, e.SpendMinor = -points, -spend
-	e.OrderID, e.InteractionID = r.OrderID, r.InteractionID
-	if !r.OccurTime.IsZero() {
-		e.OccurTime = r.OccurTime
 	}
 	_, err = tx.AddEntry(ctx, e)
 	return err
@@ -257,7 +196,7 @@ func (e Engagement) validate() error {
 }
 
 // AwardEngagementEvent awards an engagement announced by an event.
-func (s *Service) AwardEngagementEvent(ctx context.Context, eventID string, e Engagement) error {
+func (s *Points) AwardEngagementEvent(ctx context.Context, eventID string, e Engagement) error {
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("award engagement: %w", err)
 	}
@@ -277,7 +216,7 @@ func (s *Service) AwardEngagementEvent(ctx context.Context, eventID string, e En
 
 // RecordEngagement awards an engagement reported through the API; the
 // same kind and source id earn once, and return the entries they booked.
-func (s *Service) RecordEngagement(ctx context.Context, e Engagement) ([]domain.LedgerEntry, error) {
+func (s *Points) RecordEngagement(ctx context.Context, e Engagement) ([]domain.LedgerEntry, error) {
 	if err := e.validate(); err != nil {
 		return nil, fmt.Errorf("record engagement: %w", err)
 	}
@@ -293,7 +232,7 @@ func (s *Service) RecordEngagement(ctx context.Context, e Engagement) ([]domain.
 	return out, nil
 }
 
-func (s *Service) award(ctx context.Context, tx domain.Tx, en Engagement) ([]domain.LedgerEntry, error) {
+func (s *Points) award(ctx context.Context, tx domain.Tx, en Engagement) ([]domain.LedgerEntry, error) {
 	if en.OccurTime.IsZero() {
 		en.OccurTime = s.now()
 	}
@@ -314,9 +253,8 @@ func (s *Service) award(ctx context.Context, tx domain.Tx, en Engagement) ([]dom
 		if err != nil {
 			return nil, err
 		}
-		cause := domain.CauseEngagement(en.Kind, en.SourceID, en.CustomerID)
-		e := s.credit(p, m.CustomerID, domain.KindEarn, domain.SourceEngagement, points, cause, en.OccurTime)
-		e.OriginCustomerID, e.LifetimePoints, e.Reason = en.CustomerID, points, en.Kind
+		e := s.ledger(p).Engagement(m.CustomerID, en.CustomerID, en.Kind, en.SourceID, points, en.OccurTime)
+		cause := e.Cause
 		added, err := tx.AddEntry(ctx, e)
 		if err != nil {
 			return nil, err
@@ -354,7 +292,7 @@ type Adjustment struct {
 // AdjustPoints books a manual adjustment, naming who and why; a debit may
 // not take the spendable balance below zero. The request id is the
 // adjustment's cause: the same id books once and returns that entry.
-func (s *Service) AdjustPoints(ctx context.Context, a Adjustment) (domain.LedgerEntry, error) {
+func (s *Points) AdjustPoints(ctx context.Context, a Adjustment) (domain.LedgerEntry, error) {
 	a.ProgramID = s.programID(a.ProgramID)
 	var vs validation.Violations
 	if err := domain.ValidateCustomerID("customer_id", a.CustomerID); err != nil {
@@ -392,20 +330,12 @@ func (s *Service) AdjustPoints(ctx context.Context, a Adjustment) (domain.Ledger
 		if err != nil {
 			return err
 		}
-		var e domain.LedgerEntry
-		if a.Points > 0 {
-			e = s.credit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, a.Points, cause, s.now())
-			e.AvailableTime = e.OccurTime // an agent's credit has no pending period
-		} else {
+		e, err := s.ledger(p).Adjust(m.CustomerID, a.Points, cause, func() (domain.Summary, error) {
 			now := s.now()
-			sum, err := tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
-			if err != nil {
-				return err
-			}
-			if sum.Spendable() < -a.Points {
-				return fmt.Errorf("debit %d points from a spendable balance of %d: %w", -a.Points, sum.Spendable(), domain.ErrInsufficientPoints)
-			}
-			e = s.debit(p, m.CustomerID, domain.KindAdjust, domain.SourceManual, -a.Points, cause)
+			return tx.Summary(ctx, p.ID, m.CustomerID, now, p.TierWindowStart(now))
+		})
+		if err != nil {
+			return err
 		}
 		e.OriginCustomerID, e.Actor, e.Reason = a.CustomerID, a.Actor, a.Reason
 		if _, err := tx.AddEntry(ctx, e); err != nil {

@@ -12,6 +12,10 @@ import (
 // jobBatch is how many members a job reads per query.
 const jobBatch = 500
 
+// Jobs runs the scheduled work over every member: expiry, notices of
+// points about to expire, and tier reviews.
+type Jobs struct{ *core }
+
 // JobResult counts what one run of the scheduled jobs did.
 type JobResult struct {
 	ExpiredMembers int
@@ -25,7 +29,7 @@ type JobResult struct {
 // handled under its lock, expiry entries are idempotent by their cause
 // (member and expiry time) and notices by (member, expiry time), and a
 // review that finds nothing to change changes nothing.
-func (s *Service) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
+func (s *Jobs) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	var res JobResult
 	programs, err := s.store.Programs(ctx)
 	if err != nil {
@@ -47,7 +51,7 @@ func (s *Service) RunJobs(ctx context.Context, at time.Time) (JobResult, error) 
 
 // Schedule runs RunJobs every interval until ctx is done; a failed run is
 // logged and retried at the next tick.
-func (s *Service) Schedule(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+func (s *Jobs) Schedule(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -94,7 +98,7 @@ func forEach(ctx context.Context, page func(after string) ([]string, error), fn 
 // expire books, for every member with credits due by at, the expiry the
 // ledger implies (see ExpiryState.Plan) and moves the member's
 // ExpiredThrough to at.
-func (s *Service) expire(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
+func (s *Jobs) expire(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
 	if p.ExpiryKind == domain.ExpiryNever {
 		return nil
 	}
@@ -114,15 +118,13 @@ func (s *Service) expire(ctx context.Context, p domain.Program, at time.Time, re
 				return err
 			}
 			plan := st.Plan(m.ExpiredThrough, at)
-			for _, x := range plan {
-				e := s.debit(p, m.CustomerID, domain.KindExpire, domain.SourceExpiry, x.Points, domain.CauseExpire(m.CustomerID, x.ExpireTime))
-				e.OccurTime = x.ExpireTime
+			for _, e := range s.ledger(p).Expire(m.CustomerID, plan) {
 				added, err := tx.AddEntry(ctx, e)
 				if err != nil {
 					return err
 				}
 				if added {
-					res.ExpiredPoints += x.Points
+					res.ExpiredPoints -= e.Points
 				}
 			}
 			if len(plan) > 0 {
@@ -137,7 +139,7 @@ func (s *Service) expire(ctx context.Context, p domain.Program, at time.Time, re
 // notify publishes loyalty.points.expiring once per member and expiry time
 // due within the program's notice lead time, for the points that will
 // expire then unless spent first.
-func (s *Service) notify(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
+func (s *Jobs) notify(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
 	if p.ExpiryKind == domain.ExpiryNever || p.ExpiryNoticeDays <= 0 {
 		return nil
 	}
@@ -193,7 +195,7 @@ func (s *Service) notify(ctx context.Context, p domain.Program, at time.Time, re
 // review is the periodic tier review of every active member (see
 // Member.Review): downgrades happen here, after the grace, never on a
 // return or an expiry.
-func (s *Service) review(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
+func (s *Jobs) review(ctx context.Context, p domain.Program, at time.Time, res *JobResult) error {
 	if len(p.Tiers) < 2 {
 		return nil
 	}

@@ -9,6 +9,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
+// Merges applies the customer service's merges and erasures to
+// memberships and ledgers.
+type Merges struct{ *core }
+
 // MergeAccounts folds, in every program, the merged customer's membership
 // into the survivor's: the merged member's ledger entries move to the
 // survivor (balance, pending points, expiry dates and tier history move
@@ -19,7 +23,7 @@ import (
 // needed, so a merge of customers loyalty has not seen yet still links
 // them. Seeing the event again, or the same merge under another event,
 // moves nothing.
-func (s *Service) MergeAccounts(ctx context.Context, eventID string, mg domain.Merge) error {
+func (s *Merges) MergeAccounts(ctx context.Context, eventID string, mg domain.Merge) error {
 	if err := mg.Validate(); err != nil {
 		return fmt.Errorf("merge accounts: %w", err)
 	}
@@ -32,7 +36,7 @@ func (s *Service) MergeAccounts(ctx context.Context, eventID string, mg domain.M
 	return nil
 }
 
-func (s *Service) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, mg domain.Merge) error {
+func (s *Merges) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, mg domain.Merge) error {
 	now := s.now()
 	for _, id := range []string{mg.MergedID, mg.SurvivorID} {
 		if _, err := tx.Member(ctx, p.ID, id); err == nil {
@@ -110,7 +114,7 @@ func (s *Service) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, m
 
 // RecordErasure records that a customer's erasure reached the service; see
 // domain.Erasure for why nothing else changes.
-func (s *Service) RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error {
+func (s *Merges) RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error {
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("record erasure: %w", err)
 	}

@@ -11,6 +11,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
+// Programs keeps the loyalty programs: their earning rules, tiers,
+// expiry and member days.
+type Programs struct{ *core }
+
 // ProgramFields are the fields of a program an update may name.
 var ProgramFields = []string{
 	"name", "time_zone", "auto_enroll", "welcome_points", "base_rates", "earn_rules", "currency_code",
@@ -21,7 +25,7 @@ var ProgramFields = []string{
 // EnsureProgram stores p (with its id) unless a program with that id
 // exists: the default program a deployment starts with. Replicas starting
 // together all ensure it harmlessly.
-func (s *Service) EnsureProgram(ctx context.Context, p domain.Program) error {
+func (s *Programs) EnsureProgram(ctx context.Context, p domain.Program) error {
 	p.Normalize()
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("ensure program: %w", err)
@@ -39,7 +43,7 @@ func (s *Service) EnsureProgram(ctx context.Context, p domain.Program) error {
 // model, catches up, and the default program EnsureProgram created is
 // announced too. Consumers keep the latest by update time, so restating a
 // program changes nothing for one that is up to date.
-func (s *Service) AnnouncePrograms(ctx context.Context) error {
+func (s *Programs) AnnouncePrograms(ctx context.Context) error {
 	ps, err := s.store.Programs(ctx)
 	if err != nil {
 		return fmt.Errorf("announce programs: %w", err)
@@ -60,7 +64,7 @@ func (s *Service) AnnouncePrograms(ctx context.Context) error {
 
 // CreateProgram creates a program; the same requestID returns the program
 // it created.
-func (s *Service) CreateProgram(ctx context.Context, p domain.Program, requestID string) (domain.Program, error) {
+func (s *Programs) CreateProgram(ctx context.Context, p domain.Program, requestID string) (domain.Program, error) {
 	if requestID != "" {
 		if got, err := s.store.ProgramByRequest(ctx, requestID); err == nil {
 			return got, nil
@@ -92,7 +96,7 @@ func (s *Service) CreateProgram(ctx context.Context, p domain.Program, requestID
 }
 
 // Program returns a program ("" is the default program).
-func (s *Service) Program(ctx context.Context, id string) (domain.Program, error) {
+func (s *Programs) Program(ctx context.Context, id string) (domain.Program, error) {
 	id = s.programID(id)
 	if err := domain.ValidateID("id", id); err != nil {
 		return domain.Program{}, fmt.Errorf("get program: %w", err)
@@ -105,7 +109,7 @@ func (s *Service) Program(ctx context.Context, id string) (domain.Program, error
 }
 
 // Programs lists every program.
-func (s *Service) Programs(ctx context.Context) ([]domain.Program, error) {
+func (s *Programs) Programs(ctx context.Context) ([]domain.Program, error) {
 	ps, err := s.store.Programs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list programs: %w", err)
@@ -117,7 +121,7 @@ func (s *Service) Programs(ctx context.Context) ([]domain.Program, error) {
 // from in to the stored program. New rules apply to what is earned from
 // then on; the ledger is never rewritten.
 // A non-empty etag must be the stored program's (ErrConflict otherwise).
-func (s *Service) UpdateProgram(ctx context.Context, in domain.Program, etag string, mask []string) (domain.Program, error) {
+func (s *Programs) UpdateProgram(ctx context.Context, in domain.Program, etag string, mask []string) (domain.Program, error) {
 	if err := domain.ValidateID("program.id", in.ID); err != nil {
 		return domain.Program{}, fmt.Errorf("update program: %w", err)
 	}

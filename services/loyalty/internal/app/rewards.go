@@ -11,12 +11,16 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
+// Rewards keeps programs' reward catalogs and books redemptions and
+// their cancellations.
+type Rewards struct{ *core }
+
 // RewardFields are the fields of a reward an update may name.
 var RewardFields = []string{"name", "points_cost", "stock", "unlimited_stock", "min_tier_code", "member_day_only", "start_time", "end_time"}
 
 // CreateReward adds a reward to a program's catalog; the same requestID
 // returns the reward it created.
-func (s *Service) CreateReward(ctx context.Context, r domain.Reward, requestID string) (domain.Reward, error) {
+func (s *Rewards) CreateReward(ctx context.Context, r domain.Reward, requestID string) (domain.Reward, error) {
 	if requestID != "" {
 		if got, err := s.store.RewardByRequest(ctx, requestID); err == nil {
 			return got, nil
@@ -50,7 +54,7 @@ func (s *Service) CreateReward(ctx context.Context, r domain.Reward, requestID s
 }
 
 // Reward returns a reward.
-func (s *Service) Reward(ctx context.Context, id string) (domain.Reward, error) {
+func (s *Rewards) Reward(ctx context.Context, id string) (domain.Reward, error) {
 	if err := domain.ValidateID("id", id); err != nil {
 		return domain.Reward{}, fmt.Errorf("get reward: %w", err)
 	}
@@ -62,7 +66,7 @@ func (s *Service) Reward(ctx context.Context, id string) (domain.Reward, error) 
 }
 
 // Rewards lists a program's rewards.
-func (s *Service) Rewards(ctx context.Context, programID string) ([]domain.Reward, error) {
+func (s *Rewards) Rewards(ctx context.Context, programID string) ([]domain.Reward, error) {
 	programID = s.programID(programID)
 	if err := domain.ValidateID("program_id", programID); err != nil {
 		return nil, fmt.Errorf("list rewards: %w", err)
@@ -76,7 +80,7 @@ func (s *Service) Rewards(ctx context.Context, programID string) ([]domain.Rewar
 
 // UpdateReward copies the fields named in mask (every field when empty)
 // from in to the stored reward.
-func (s *Service) UpdateReward(ctx context.Context, in domain.Reward, mask []string) (domain.Reward, error) {
+func (s *Rewards) UpdateReward(ctx context.Context, in domain.Reward, mask []string) (domain.Reward, error) {
 	if err := domain.ValidateID("reward.id", in.ID); err != nil {
 		return domain.Reward{}, fmt.Errorf("update reward: %w", err)
 	}
@@ -141,7 +145,7 @@ func (s *Service) UpdateReward(ctx context.Context, in domain.Reward, mask []str
 // transaction, so concurrent redemptions can neither overspend the points
 // nor the stock. The same requestID redeems once and returns that
 // redemption.
-func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID string) (domain.Redemption, error) {
+func (s *Rewards) Redeem(ctx context.Context, rewardID, customerID, requestID string) (domain.Redemption, error) {
 	var vs validation.Violations
 	if err := domain.ValidateID("reward_id", rewardID); err != nil {
 		vs = append(vs, err.(*validation.Error).Violations...)
@@ -179,8 +183,8 @@ func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID st
 		if err != nil {
 			return err
 		}
-		if sum.Spendable() < r.PointsCost {
-			return fmt.Errorf("reward costs %d points, spendable balance is %d: %w", r.PointsCost, sum.Spendable(), domain.ErrInsufficientPoints)
+		if err := s.ledger(p).CheckRedeem(r, sum); err != nil {
+			return err
 		}
 		took, err := tx.TakeStock(ctx, r.ID)
 		if err != nil {
@@ -196,9 +200,7 @@ func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID st
 		if err := tx.InsertRedemption(ctx, out); err != nil {
 			return err
 		}
-		e := s.debit(p, m.CustomerID, domain.KindRedeem, domain.SourceRedemption, r.PointsCost, domain.CauseRedeem(out.ID))
-		e.OriginCustomerID = customerID
-		_, err = tx.AddEntry(ctx, e)
+		_, err = tx.AddEntry(ctx, s.ledger(p).Redeem(out, customerID))
 		return err
 	})
 	if err != nil {
@@ -216,7 +218,7 @@ func (s *Service) Redeem(ctx context.Context, rewardID, customerID, requestID st
 // CancelRedemption puts the unit back in stock and refunds the points (to
 // the survivor, when the member was merged since); cancelling a cancelled
 // redemption returns it unchanged.
-func (s *Service) CancelRedemption(ctx context.Context, id string) (domain.Redemption, error) {
+func (s *Rewards) CancelRedemption(ctx context.Context, id string) (domain.Redemption, error) {
 	if err := domain.ValidateID("id", id); err != nil {
 		return domain.Redemption{}, fmt.Errorf("cancel redemption: %w", err)
 	}
@@ -251,10 +253,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id string) (domain.Redem
 		if err := tx.SaveRedemption(ctx, rd); err != nil {
 			return err
 		}
-		e := s.credit(p, m.CustomerID, domain.KindReverse, domain.SourceCancel, rd.Points, domain.CauseCancel(rd.ID), now)
-		// A refund is spendable at once: the points were spendable when spent.
-		e.OriginCustomerID, e.AvailableTime = rd.CustomerID, now
-		if _, err := tx.AddEntry(ctx, e); err != nil {
+		if _, err := tx.AddEntry(ctx, s.ledger(p).Refund(m.CustomerID, rd, now)); err != nil {
 			return err
 		}
 		out = rd

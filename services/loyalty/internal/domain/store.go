@@ -64,17 +64,36 @@ type Store interface {
 	ActiveMembers(ctx context.Context, programID, afterID string, limit int) ([]string, error)
 }
 
-// Tx is the work that can happen inside one Store transaction.
+// Tx is the work that can happen inside one Store transaction: reads,
+// the inbox and outbox every use case shares, and the writes of each area,
+// each declared on its own below.
 type Tx interface {
 	Reader
+	ProgramTx
+	MemberTx
+	LedgerTx
+	RewardTx
 	// MarkHandled records that consumer handled the event with eventID and
 	// reports whether this is the first time; when it is not, the caller
 	// must change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// RecordErasure records that the customer's erasure reached this
+	// service; recording it again changes nothing.
+	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
+	// Publish queues an event to be published once the transaction commits.
+	Publish(ctx context.Context, e Event) error
+}
+
+// ProgramTx is the writes of programs in a Tx.
+type ProgramTx interface {
 	InsertProgram(ctx context.Context, p Program, requestID string) error
 	// EnsureProgram stores p unless a program with its id exists.
 	EnsureProgram(ctx context.Context, p Program) error
 	SaveProgram(ctx context.Context, p Program) error
+}
+
+// MemberTx is the writes of memberships in a Tx.
+type MemberTx interface {
 	// NextMemberNumber draws the program's next member number.
 	NextMemberNumber(ctx context.Context, programID string) (int64, error)
 	// InsertMember stores m unless the customer is already a member, and
@@ -89,6 +108,10 @@ type Tx interface {
 	SaveMember(ctx context.Context, m Member) error
 	// RepointMerged makes memberships merged into from point at to.
 	RepointMerged(ctx context.Context, programID, from, to string) error
+}
+
+// LedgerTx is the writes of members' ledgers in a Tx.
+type LedgerTx interface {
 	// MoveLedger moves every entry of from's membership to to's.
 	MoveLedger(ctx context.Context, programID, from, to string) (entries int, points int64, err error)
 	// AddEntry appends e unless its cause is booked already, and reports
@@ -99,6 +122,13 @@ type Tx interface {
 	// a purchase in a program. It reports whether it stored them.
 	BookPurchase(ctx context.Context, earning PurchaseEarning, entry *LedgerEntry) (bool, error)
 	SavePurchaseEarning(ctx context.Context, e PurchaseEarning) error
+	// RecordNotice records the expiring notice of a member's points due at
+	// expireTime and reports whether it is the first.
+	RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error)
+}
+
+// RewardTx is the writes of rewards and redemptions in a Tx.
+type RewardTx interface {
 	InsertReward(ctx context.Context, r Reward, requestID string) error
 	SaveReward(ctx context.Context, r Reward) error
 	// TakeStock takes one unit of a reward's stock and reports whether one
@@ -108,12 +138,4 @@ type Tx interface {
 	ReturnStock(ctx context.Context, rewardID string) error
 	InsertRedemption(ctx context.Context, r Redemption) error
 	SaveRedemption(ctx context.Context, r Redemption) error
-	// RecordNotice records the expiring notice of a member's points due at
-	// expireTime and reports whether it is the first.
-	RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error)
-	// RecordErasure records that the customer's erasure reached this
-	// service; recording it again changes nothing.
-	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
-	// Publish queues an event to be published once the transaction commits.
-	Publish(ctx context.Context, e Event) error
 }

@@ -67,13 +67,40 @@ type Options struct {
 	CampaignWaker Waker
 }
 
-// Service runs the use cases that the gRPC port and the event consumers
-// call.
+// Service is the notification service's use cases, by area. Each port
+// holds the areas it calls; all of them share one store and one set of
+// options.
 type Service struct {
+	// Messages reads messages and the dead-letter list, retries messages
+	// and records delivery receipts.
+	Messages *Messages
+	// Customers keeps the read model of customers and their consents, and
+	// applies merges, erasures and unsubscribe links.
+	Customers *Customers
+	// Triggers turns interaction, loyalty and segmentation events into
+	// messages.
+	Triggers *Triggers
+	// Schedules scans for birthdays, holidays and member days.
+	Schedules *Schedules
+	// Templates keeps and previews message templates.
+	Templates *Templates
+	// Campaigns creates and steers campaigns (CampaignRunner runs them).
+	Campaigns *Campaigns
+
+	core *core
+}
+
+// core is what every area of the use cases shares: the store, the options
+// and the clock.
+type core struct {
 	store domain.Store
 	opts  Options
 	now   func() time.Time
 }
+
+// Messages reads customers', agents' and dead-lettered messages, retries
+// them and records providers' delivery receipts.
+type Messages struct{ *core }
 
 // NewService returns a Service.
 func NewService(store domain.Store, opts Options) *Service {
@@ -86,7 +113,16 @@ func NewService(store domain.Store, opts Options) *Service {
 	if opts.Calendar == nil {
 		opts.Calendar = noHolidays{}
 	}
-	return &Service{store: store, opts: opts, now: opts.Now}
+	s := &core{store: store, opts: opts, now: opts.Now}
+	return &Service{
+		Messages:  &Messages{s},
+		Customers: &Customers{s},
+		Triggers:  &Triggers{s},
+		Schedules: &Schedules{s},
+		Templates: &Templates{s},
+		Campaigns: &Campaigns{s},
+		core:      s,
+	}
 }
 
 // noHolidays is the calendar of a service given none.
@@ -94,7 +130,7 @@ type noHolidays struct{}
 
 func (noHolidays) HolidaysIn(int) []domain.Holiday { return nil }
 
-func (s *Service) wake(tx domain.Tx) {
+func (s *core) wake(tx domain.Tx) {
 	if s.opts.Waker != nil {
 		tx.AfterCommit(s.opts.Waker.Wake)
 	}
@@ -103,14 +139,14 @@ func (s *Service) wake(tx domain.Tx) {
 // unsubscribeURL makes the unsubscribe link of a customer on a channel.
 // The page's language rides along unsigned: it changes nothing but the
 // words of the page.
-func (s *Service) unsubscribeURL(customerID string, ch domain.Channel, locale string) string {
+func (s *core) unsubscribeURL(customerID string, ch domain.Channel, locale string) string {
 	if s.opts.Signer == nil {
 		return ""
 	}
 	return s.opts.PublicURL + "/unsubscribe?token=" + s.opts.Signer.Token(customerID, ch) + "&lang=" + url.QueryEscape(locale)
 }
 
-func (s *Service) templates(ctx context.Context) (*domain.TemplateSet, error) {
+func (s *core) templates(ctx context.Context) (*domain.TemplateSet, error) {
 	saved, err := s.store.SavedTemplates(ctx)
 	if err != nil {
 		return nil, err
@@ -176,7 +212,7 @@ func toPage(msgs []domain.Message, pageSize int) MessagePage {
 // ListMessages returns a customer's messages, newest first; for a customer
 // merged into another, the survivor's. An unknown customer simply has no
 // messages.
-func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
+func (s *Messages) ListMessages(ctx context.Context, customerID string, pageSize int, pageToken string) (MessagePage, error) {
 	var v validation.Violations
 	checkUUID(&v, "customer_id", customerID)
 	pageSize, after := pageArgs(&v, pageSize, pageToken)
@@ -198,7 +234,7 @@ func (s *Service) ListMessages(ctx context.Context, customerID string, pageSize 
 }
 
 // ListAgentMessages returns an agent's notices, newest first.
-func (s *Service) ListAgentMessages(ctx context.Context, agentID string, pageSize int, pageToken string) (MessagePage, error) {
+func (s *Messages) ListAgentMessages(ctx context.Context, agentID string, pageSize int, pageToken string) (MessagePage, error) {
 	var v validation.Violations
 	if agentID == "" {
 		v.Add("agent_id", "is required")
@@ -215,7 +251,7 @@ func (s *Service) ListAgentMessages(ctx context.Context, agentID string, pageSiz
 }
 
 // ListDeadLetters returns the dead-lettered messages, newest first.
-func (s *Service) ListDeadLetters(ctx context.Context, pageSize int, pageToken string) (MessagePage, error) {
+func (s *Messages) ListDeadLetters(ctx context.Context, pageSize int, pageToken string) (MessagePage, error) {
 	var v validation.Violations
 	pageSize, after := pageArgs(&v, pageSize, pageToken)
 	if err := v.Err(); err != nil {
@@ -229,7 +265,7 @@ func (s *Service) ListDeadLetters(ctx context.Context, pageSize int, pageToken s
 }
 
 // GetMessage returns a message and its delivery attempts.
-func (s *Service) GetMessage(ctx context.Context, id string) (domain.Message, []domain.Attempt, error) {
+func (s *Messages) GetMessage(ctx context.Context, id string) (domain.Message, []domain.Attempt, error) {
 	var v validation.Violations
 	checkUUID(&v, "id", id)
 	if err := v.Err(); err != nil {
@@ -239,7 +275,7 @@ func (s *Service) GetMessage(ctx context.Context, id string) (domain.Message, []
 }
 
 // RetryMessage queues a dead-lettered message again.
-func (s *Service) RetryMessage(ctx context.Context, id string) (domain.Message, error) {
+func (s *Messages) RetryMessage(ctx context.Context, id string) (domain.Message, error) {
 	var v validation.Violations
 	checkUUID(&v, "id", id)
 	if err := v.Err(); err != nil {
@@ -287,12 +323,12 @@ func decodePageToken(s string) (domain.Cursor, error) {
 
 // SetCampaignWaker sets the runner woken when a campaign is created or
 // resumed (it is built after the Service it runs for).
-func (s *Service) SetCampaignWaker(w Waker) { s.opts.CampaignWaker = w }
+func (s *Service) SetCampaignWaker(w Waker) { s.core.opts.CampaignWaker = w }
 
 // ReportDelivery records a provider's delivery receipt for a sent message:
 // DELIVERED, or FAILED onto the dead-letter list (with MessageFailed) when
 // the provider could not deliver it after all.
-func (s *Service) ReportDelivery(ctx context.Context, id string, delivered bool, providerResponse string) (domain.Message, error) {
+func (s *Messages) ReportDelivery(ctx context.Context, id string, delivered bool, providerResponse string) (domain.Message, error) {
 	var v validation.Violations
 	checkUUID(&v, "id", id)
 	if len(providerResponse) > 2000 {

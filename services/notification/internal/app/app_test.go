@@ -69,7 +69,7 @@ func newID(t *testing.T) string {
 
 func status(t *testing.T, svc *app.Service, customerID string) domain.Status {
 	t.Helper()
-	page, err := svc.ListMessages(context.Background(), customerID, 0, "")
+	page, err := svc.Messages.ListMessages(context.Background(), customerID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestQueuedMessageWakesDispatcher(t *testing.T) {
 		{CustomerID: newID(t), Name: "Ann", Email: "ann@example.com", Locale: "en"},
 		{CustomerID: newID(t), Name: "王芳", Email: "fang@example.cn"},
 	} {
-		if err := svc.WelcomeCustomer(context.Background(), newID(t), r, nil, true); err != nil {
+		if err := svc.Customers.WelcomeCustomer(context.Background(), newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		testinfra.Eventually(t, 5*time.Second, "the message sent", func() bool { return status(t, svc, r.CustomerID) == domain.StatusSent })
@@ -114,7 +114,7 @@ func TestDispatcherPollsLeftBehindMessages(t *testing.T) {
 	// Queued by a process that died before dispatching: no waker.
 	svc := app.NewService(store, app.Options{})
 	cust := newID(t)
-	if err := svc.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}, nil, true); err != nil {
+	if err := svc.Customers.WelcomeCustomer(context.Background(), newID(t), domain.Recipient{CustomerID: cust, Name: "李雷", Phone: "13800000000"}, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := status(t, svc, cust); got != domain.StatusQueued {
@@ -136,11 +136,11 @@ func TestWelcomeCustomerOncePerEvent(t *testing.T) {
 	cust, event := newID(t), newID(t)
 	r := domain.Recipient{CustomerID: cust, Name: "Ann", Email: "ann@example.com"}
 	for range 3 {
-		if err := svc.WelcomeCustomer(context.Background(), event, r, nil, true); err != nil {
+		if err := svc.Customers.WelcomeCustomer(context.Background(), event, r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	page, err := svc.ListMessages(context.Background(), cust, 0, "")
+	page, err := svc.Messages.ListMessages(context.Background(), cust, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestListMessagesPages(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("paging does not end")
 		}
-		page, err := svc.ListMessages(ctx, cust, 2, token)
+		page, err := svc.Messages.ListMessages(ctx, cust, 2, token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestListMessagesPages(t *testing.T) {
 	}
 
 	// An exact page leaves no token pointing at an empty page.
-	page, err := svc.ListMessages(ctx, cust, 5, "")
+	page, err := svc.Messages.ListMessages(ctx, cust, 5, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestListMessagesValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := svc.ListMessages(context.Background(), tt.customer, tt.size, tt.token)
+			_, err := svc.Messages.ListMessages(context.Background(), tt.customer, tt.size, tt.token)
 			var verr *validation.Error
 			if !errors.As(err, &verr) || len(verr.Violations) != 1 || verr.Violations[0].Field != tt.wantField {
 				t.Errorf("err = %v, want a validation error on %s", err, tt.wantField)

@@ -12,10 +12,14 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
+// Campaigns creates, reads, pauses, resumes and cancels campaigns; a
+// CampaignRunner sends them.
+type Campaigns struct{ *core }
+
 // CreateCampaign validates and stores a campaign; the runner starts it at
 // its schedule time. The same request id returns the campaign created
 // the first time.
-func (s *Service) CreateCampaign(ctx context.Context, c domain.Campaign) (domain.Campaign, error) {
+func (s *Campaigns) CreateCampaign(ctx context.Context, c domain.Campaign) (domain.Campaign, error) {
 	templates, err := s.templates(ctx)
 	if err != nil {
 		return domain.Campaign{}, fmt.Errorf("create campaign: %w", err)
@@ -59,7 +63,7 @@ func (s *Service) CreateCampaign(ctx context.Context, c domain.Campaign) (domain
 }
 
 // GetCampaign returns a campaign with its counts.
-func (s *Service) GetCampaign(ctx context.Context, id string) (domain.Campaign, error) {
+func (s *Campaigns) GetCampaign(ctx context.Context, id string) (domain.Campaign, error) {
 	var v validation.Violations
 	checkUUID(&v, "id", id)
 	if err := v.Err(); err != nil {
@@ -75,7 +79,7 @@ type CampaignPage struct {
 }
 
 // ListCampaigns returns campaigns newest first.
-func (s *Service) ListCampaigns(ctx context.Context, pageSize int, pageToken string) (CampaignPage, error) {
+func (s *Campaigns) ListCampaigns(ctx context.Context, pageSize int, pageToken string) (CampaignPage, error) {
 	var v validation.Violations
 	pageSize, after := pageArgs(&v, pageSize, pageToken)
 	if err := v.Err(); err != nil {
@@ -96,14 +100,14 @@ func (s *Service) ListCampaigns(ctx context.Context, pageSize int, pageToken str
 
 // PauseCampaign stops a campaign from creating messages; messages already
 // queued still go out.
-func (s *Service) PauseCampaign(ctx context.Context, id string) (domain.Campaign, error) {
+func (s *Campaigns) PauseCampaign(ctx context.Context, id string) (domain.Campaign, error) {
 	return s.changeCampaign(ctx, id, func(tx domain.Tx, c *domain.Campaign) error { return c.Pause() })
 }
 
 // ResumeCampaign continues a paused campaign after the members it
 // processed. Its rate window restarts so the pause does not become a
 // burst.
-func (s *Service) ResumeCampaign(ctx context.Context, id string) (domain.Campaign, error) {
+func (s *Campaigns) ResumeCampaign(ctx context.Context, id string) (domain.Campaign, error) {
 	return s.changeCampaign(ctx, id, func(tx domain.Tx, c *domain.Campaign) error {
 		now := s.now().UTC()
 		if err := c.Resume(now); err != nil {
@@ -131,7 +135,7 @@ func rateWindowStart(c domain.Campaign, now time.Time) time.Time {
 
 // CancelCampaign ends a campaign; its messages not yet sent are
 // suppressed, each announced with MessageFailed.
-func (s *Service) CancelCampaign(ctx context.Context, id string) (domain.Campaign, error) {
+func (s *Campaigns) CancelCampaign(ctx context.Context, id string) (domain.Campaign, error) {
 	return s.changeCampaign(ctx, id, func(tx domain.Tx, c *domain.Campaign) error {
 		if err := c.Cancel(s.now()); err != nil {
 			return err
@@ -148,7 +152,7 @@ func (s *Service) CancelCampaign(ctx context.Context, id string) (domain.Campaig
 	})
 }
 
-func (s *Service) changeCampaign(ctx context.Context, id string, change func(tx domain.Tx, c *domain.Campaign) error) (domain.Campaign, error) {
+func (s *Campaigns) changeCampaign(ctx context.Context, id string, change func(tx domain.Tx, c *domain.Campaign) error) (domain.Campaign, error) {
 	var v validation.Violations
 	checkUUID(&v, "id", id)
 	if err := v.Err(); err != nil {
@@ -183,7 +187,7 @@ var errRebudget = errors.New("campaign rate window moved")
 // committed with each page, so a runner that stops (pause, crash, another
 // replica taking over) resumes after the last page it committed.
 type CampaignRunner struct {
-	svc      *Service
+	svc      *Campaigns
 	source   domain.MemberSource
 	logger   *slog.Logger
 	interval time.Duration
@@ -201,7 +205,7 @@ func NewCampaignRunner(svc *Service, source domain.MemberSource, logger *slog.Lo
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &CampaignRunner{svc: svc, source: source, logger: logger, interval: interval, wake: make(chan struct{}, 1)}
+	return &CampaignRunner{svc: svc.Campaigns, source: source, logger: logger, interval: interval, wake: make(chan struct{}, 1)}
 }
 
 // Wake makes Run look for campaigns now.

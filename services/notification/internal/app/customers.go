@@ -45,11 +45,16 @@ func applyConsents(ctx context.Context, tx domain.Tx, customerID string, answers
 	return out, nil
 }
 
+// Customers keeps the read model of customers (recipients) and their
+// consents from the customer service's events and unsubscribe links, and
+// applies merges and erasures to their messages.
+type Customers struct{ *core }
+
 // ChangeConsent keeps a customer's latest answer for a channel: an answer
 // given before the one stored (a late or replayed event) changes nothing.
 // An answer naming a merged customer is the survivor's. eventID is the
 // ConsentChanged event's; seeing it again changes nothing.
-func (s *Service) ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error {
+func (s *Customers) ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error {
 	if err := c.Validate().Err(); err != nil {
 		return fmt.Errorf("change consent: %w", err)
 	}
@@ -77,7 +82,7 @@ func (s *Service) ChangeConsent(ctx context.Context, eventID string, c domain.Co
 // survivor, and stores the survivor's answers the merge event carries.
 // eventID is the CustomerMerged event's: seeing it again, or the same
 // merge under another event, moves nothing.
-func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivor domain.Recipient, survivorConsents []domain.Consent) error {
+func (s *Customers) MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivor domain.Recipient, survivorConsents []domain.Consent) error {
 	if err := m.Validate().Err(); err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
@@ -151,7 +156,7 @@ func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.M
 // is taken: one welcome per customer), the day was the merged record's
 // birthday and not the survivor's, or the survivor's profile is unknown
 // here (then the text and address go).
-func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, queued []domain.Message,
+func (s *Customers) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, queued []domain.Message,
 	survivor domain.Recipient, known bool, consents domain.Consents, templates *domain.TemplateSet) error {
 	for _, q := range queued {
 		kind, ok := domain.LookupKind(q.Template)
@@ -193,7 +198,7 @@ func (s *Service) readdress(ctx context.Context, tx domain.Tx, m domain.Merge, q
 // nobody. An erasure naming a merged customer erases the survivor, which
 // holds its messages. eventID is the CustomerErased event's: seeing it
 // again changes nothing.
-func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
+func (s *Customers) EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error {
 	if err := e.Validate().Err(); err != nil {
 		return fmt.Errorf("erase customer: %w", err)
 	}
@@ -242,7 +247,7 @@ func (s *Service) EraseCustomer(ctx context.Context, eventID string, e domain.Er
 // customer erased or merged into another by the time the event is handled
 // (a late or replayed event) gets no welcome: it no longer exists on its
 // own. An imported customer (welcome false) is stored but not welcomed.
-func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error {
+func (s *Customers) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error {
 	id, err := newID()
 	if err != nil {
 		return fmt.Errorf("welcome customer: %w", err)
@@ -288,7 +293,7 @@ func (s *Service) WelcomeCustomer(ctx context.Context, eventID string, r domain.
 
 // UpdateRecipient keeps the read model of a changed (or undeleted)
 // customer. An update naming a merged or erased customer changes nothing.
-func (s *Service) UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error {
+func (s *Customers) UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error {
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
 		if err != nil || !first {
@@ -312,7 +317,7 @@ func (s *Service) UpdateRecipient(ctx context.Context, eventID string, r domain.
 
 // createMessage stores m (once per idempotency key), announces it when it
 // did not queue, and wakes the dispatcher when it did.
-func (s *Service) createMessage(ctx context.Context, tx domain.Tx, m domain.Message) error {
+func (s *core) createMessage(ctx context.Context, tx domain.Tx, m domain.Message) error {
 	created, err := tx.CreateMessage(ctx, m)
 	if err != nil || !created {
 		return err

@@ -54,7 +54,7 @@ func eachDatabase(t *testing.T, fn func(t *testing.T, f fixture)) {
 
 func (f fixture) messages(t *testing.T, customerID string) []domain.Message {
 	t.Helper()
-	page, err := f.svc.ListMessages(context.Background(), customerID, 0, "")
+	page, err := f.svc.Messages.ListMessages(context.Background(), customerID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +117,10 @@ func TestOptOutAtDispatchTime(t *testing.T) {
 		ctx := context.Background()
 		cust := newID(t)
 		r := domain.Recipient{CustomerID: cust, Name: "Ann", Email: "ann@example.com", Locale: "en"}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.ChangeConsent(ctx, newID(t), answer(cust, domain.ChannelEmail, domain.ConsentOptedOut, t0)); err != nil {
+		if err := f.svc.Customers.ChangeConsent(ctx, newID(t), answer(cust, domain.ChannelEmail, domain.ConsentOptedOut, t0)); err != nil {
 			t.Fatal(err)
 		}
 		f.dispatch(t)
@@ -144,14 +144,14 @@ func TestUnansweredAndOptedInChannelsSend(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
 		unanswered, optedIn := newID(t), newID(t)
-		if err := f.svc.ChangeConsent(ctx, newID(t), answer(unanswered, domain.ChannelSMS, domain.ConsentOptedOut, t0)); err != nil {
+		if err := f.svc.Customers.ChangeConsent(ctx, newID(t), answer(unanswered, domain.ChannelSMS, domain.ConsentOptedOut, t0)); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.ChangeConsent(ctx, newID(t), answer(optedIn, domain.ChannelEmail, domain.ConsentOptedIn, t0)); err != nil {
+		if err := f.svc.Customers.ChangeConsent(ctx, newID(t), answer(optedIn, domain.ChannelEmail, domain.ConsentOptedIn, t0)); err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range []string{unanswered, optedIn} {
-			if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: id, Email: id + "@example.com"}, nil, true); err != nil {
+			if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: id, Email: id + "@example.com"}, nil, true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -180,7 +180,7 @@ func TestConsentKeepsTheLatestAnswer(t *testing.T) {
 			{answer(cust, domain.ChannelEmail, domain.ConsentOptedOut, t0), domain.ConsentOptedIn},
 		}
 		for i, s := range steps {
-			if err := f.svc.ChangeConsent(ctx, newID(t), s.c); err != nil {
+			if err := f.svc.Customers.ChangeConsent(ctx, newID(t), s.c); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.consent(t, cust, domain.ChannelSMS); got != s.want {
@@ -191,7 +191,7 @@ func TestConsentKeepsTheLatestAnswer(t *testing.T) {
 			t.Errorf("email = %q, want OPTED_OUT", got)
 		}
 		var verr *validation.Error
-		err := f.svc.ChangeConsent(ctx, newID(t), answer(cust, domain.ChannelNone, domain.ConsentOptedOut, t0))
+		err := f.svc.Customers.ChangeConsent(ctx, newID(t), answer(cust, domain.ChannelNone, domain.ConsentOptedOut, t0))
 		if !errors.As(err, &verr) {
 			t.Errorf("consent without a channel: err = %v, want a validation error", err)
 		}
@@ -204,12 +204,12 @@ func TestWelcomeHonoursConsentsGivenAtSignup(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
 		smsOnly, neither := newID(t), newID(t)
-		if err := f.svc.WelcomeCustomer(ctx, newID(t),
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t),
 			domain.Recipient{CustomerID: smsOnly, Email: "a@example.com", Phone: "+8613800000000"},
 			[]domain.Consent{answer(smsOnly, domain.ChannelEmail, domain.ConsentOptedOut, t0)}, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t),
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t),
 			domain.Recipient{CustomerID: neither, Email: "b@example.com"},
 			[]domain.Consent{answer(neither, domain.ChannelEmail, domain.ConsentOptedOut, t0)}, true); err != nil {
 			t.Fatal(err)
@@ -231,10 +231,10 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
 		merged, survivor := newID(t), newID(t)
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: survivor, Phone: "+8613800000000"}, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: survivor, Phone: "+8613800000000"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		// SMS: the merged customer opted out after the survivor opted in.
@@ -245,14 +245,14 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 			answer(merged, domain.ChannelEmail, domain.ConsentOptedOut, t0),
 			answer(survivor, domain.ChannelEmail, domain.ConsentOptedIn, t0.Add(time.Hour)),
 		} {
-			if err := f.svc.ChangeConsent(ctx, newID(t), c); err != nil {
+			if err := f.svc.Customers.ChangeConsent(ctx, newID(t), c); err != nil {
 				t.Fatal(err)
 			}
 		}
 		m := domain.Merge{MergedID: merged, SurvivorID: survivor, At: t0}
 		fromEvent := []domain.Consent{answer(survivor, domain.ChannelWeChat, domain.ConsentOptedIn, t0)}
 		mergeEvent := newID(t)
-		if err := f.svc.MergeCustomers(ctx, mergeEvent, m, domain.Recipient{}, fromEvent); err != nil {
+		if err := f.svc.Customers.MergeCustomers(ctx, mergeEvent, m, domain.Recipient{}, fromEvent); err != nil {
 			t.Fatal(err)
 		}
 		msgs := f.messages(t, survivor)
@@ -280,23 +280,23 @@ func TestMergeMovesMessagesAndConsents(t *testing.T) {
 		// Replays move nothing; later events naming the merged customer
 		// are the survivor's; its late created event welcomes nobody.
 		for _, ev := range []string{mergeEvent, newID(t)} {
-			if err := f.svc.MergeCustomers(ctx, ev, m, domain.Recipient{}, nil); err != nil {
+			if err := f.svc.Customers.MergeCustomers(ctx, ev, m, domain.Recipient{}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := f.svc.ChangeConsent(ctx, newID(t), answer(merged, domain.ChannelSMS, domain.ConsentOptedIn, t0.Add(2*time.Hour))); err != nil {
+		if err := f.svc.Customers.ChangeConsent(ctx, newID(t), answer(merged, domain.ChannelSMS, domain.ConsentOptedIn, t0.Add(2*time.Hour))); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.consent(t, survivor, domain.ChannelSMS); got != domain.ConsentOptedIn {
 			t.Errorf("survivor SMS after an answer naming the merged id = %q, want OPTED_IN", got)
 		}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), domain.Recipient{CustomerID: merged, Email: "m@example.com"}, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.messages(t, survivor)); n != 2 {
 			t.Errorf("survivor has %d messages after a late welcome of the merged id, want 2", n)
 		}
-		if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: survivor, SurvivorID: merged}, domain.Recipient{}, nil); !errors.Is(err, domain.ErrMergeConflict) {
+		if err := f.svc.Customers.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: survivor, SurvivorID: merged}, domain.Recipient{}, nil); !errors.Is(err, domain.ErrMergeConflict) {
 			t.Errorf("cyclic merge: err = %v, want ErrMergeConflict", err)
 		}
 	})
@@ -308,7 +308,7 @@ func TestEraseCustomer(t *testing.T) {
 		const name, email, phone = "欧阳娜娜", "nana@example.cn", "+8613877310042"
 		cust := newID(t)
 		r := domain.Recipient{CustomerID: cust, Name: name, Email: email, Phone: phone}
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		f.dispatch(t) // the first welcome goes out
@@ -332,7 +332,7 @@ func TestEraseCustomer(t *testing.T) {
 		}
 		eraseEvent := newID(t)
 		for range 2 {
-			if err := f.svc.EraseCustomer(ctx, eraseEvent, domain.Erasure{CustomerID: cust, EraseTime: t0}); err != nil {
+			if err := f.svc.Customers.EraseCustomer(ctx, eraseEvent, domain.Erasure{CustomerID: cust, EraseTime: t0}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -371,7 +371,7 @@ func TestEraseCustomer(t *testing.T) {
 			t.Errorf("MessageFailed events = %v, want one for the queued message", failed)
 		}
 		// A created event handled late (a replay) welcomes nobody.
-		if err := f.svc.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
+		if err := f.svc.Customers.WelcomeCustomer(ctx, newID(t), r, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(f.messages(t, cust)); n != 3 {

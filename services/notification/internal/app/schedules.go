@@ -21,6 +21,10 @@ type ScheduleRun struct {
 	Skipped int64
 }
 
+// Schedules scans for the dated greetings due: birthdays, holidays and
+// member days.
+type Schedules struct{ *core }
+
 // RunSchedules scans for birthdays, holidays and member days due now in
 // each customer's time zone and queues their greetings for the morning
 // hour. Every greeting has an idempotency key (the customer and the
@@ -29,7 +33,7 @@ type ScheduleRun struct {
 // that could only go out after its day ends (the rest of the day is quiet
 // hours) is skipped, kept as SUPPRESSED and counted in Skipped. Member
 // days are those of the loyalty programs as loyalty announced them.
-func (s *Service) RunSchedules(ctx context.Context) (ScheduleRun, error) {
+func (s *Schedules) RunSchedules(ctx context.Context) (ScheduleRun, error) {
 	now := s.now()
 	var run ScheduleRun
 	templates, err := s.templates(ctx)
@@ -75,7 +79,7 @@ func (s *Service) RunSchedules(ctx context.Context) (ScheduleRun, error) {
 	return run, nil
 }
 
-func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun) error {
+func (s *Schedules) scanBirthdays(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun) error {
 	var dates []domain.MonthDay
 	for _, d := range domain.LocalDatesAt(now) {
 		dates = append(dates, domain.BirthdayDates(d)...)
@@ -91,7 +95,7 @@ func (s *Service) scanBirthdays(ctx context.Context, now time.Time, templates *d
 
 // scan pages through customers and queues the greeting build says is due
 // for each.
-func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun,
+func (s *Schedules) scan(ctx context.Context, now time.Time, templates *domain.TemplateSet, run *ScheduleRun,
 	page func(after string) ([]domain.Recipient, error), build func(domain.Recipient) (domain.Draft, bool)) error {
 	after := ""
 	for {
@@ -175,7 +179,7 @@ func (s *Service) scan(ctx context.Context, now time.Time, templates *domain.Tem
 
 // Scheduler runs RunSchedules every interval until ctx is done.
 type Scheduler struct {
-	svc      *Service
+	svc      *Schedules
 	interval time.Duration
 	logger   *slog.Logger
 }
@@ -188,7 +192,7 @@ func NewScheduler(svc *Service, interval time.Duration, logger *slog.Logger) *Sc
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Scheduler{svc: svc, interval: interval, logger: logger}
+	return &Scheduler{svc: svc.Schedules, interval: interval, logger: logger}
 }
 
 // Run scans at once and then every interval; a failed scan is logged and

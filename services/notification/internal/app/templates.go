@@ -8,11 +8,14 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
+// Templates keeps message templates and renders previews of them.
+type Templates struct{ *core }
+
 // SaveTemplate validates and stores a template, replacing the one of the
 // same kind, channel and locale. A template that could fail to render at
 // send time (a variable its kind lacks, a required one missing) is refused
 // here.
-func (s *Service) SaveTemplate(ctx context.Context, t domain.Template) (domain.Template, error) {
+func (s *Templates) SaveTemplate(ctx context.Context, t domain.Template) (domain.Template, error) {
 	t.Builtin = false
 	if err := t.Validate().Err(); err != nil {
 		return domain.Template{}, err
@@ -29,7 +32,7 @@ func (s *Service) SaveTemplate(ctx context.Context, t domain.Template) (domain.T
 
 // ListTemplates returns every template (saved, and built-in ones no saved
 // one replaces), of kind only when kind is not empty.
-func (s *Service) ListTemplates(ctx context.Context, kind string) ([]domain.Template, error) {
+func (s *Templates) ListTemplates(ctx context.Context, kind string) ([]domain.Template, error) {
 	set, err := s.templates(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
@@ -58,7 +61,7 @@ type Preview struct {
 
 // PreviewTemplate renders a template for a customer without sending
 // anything.
-func (s *Service) PreviewTemplate(ctx context.Context, p Preview) (subject, body, locale string, err error) {
+func (s *Templates) PreviewTemplate(ctx context.Context, p Preview) (subject, body, locale string, err error) {
 	var v validation.Violations
 	kind, ok := domain.LookupKind(p.Kind)
 	if !ok {

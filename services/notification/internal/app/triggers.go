@@ -16,6 +16,10 @@ import (
 // reached the service yet; the event is retried until it has.
 var ErrUnknownRecipient = errors.New("customer not yet known to the notification service")
 
+// Triggers queues the messages that interaction, loyalty and segmentation
+// events ask for, and keeps the loyalty programs they name.
+type Triggers struct{ *core }
+
 // Notice is one message an event asks for.
 type Notice struct {
 	Kind string
@@ -38,7 +42,7 @@ type Membership struct {
 // idempotency key of each message makes the same event under another id
 // change nothing either. An erased customer gets nothing. member, when
 // not nil, is recorded for member days.
-func (s *Service) Notify(ctx context.Context, consumer, eventID, customerID string, member *Membership, notices ...Notice) error {
+func (s *Triggers) Notify(ctx context.Context, consumer, eventID, customerID string, member *Membership, notices ...Notice) error {
 	var v validation.Violations
 	checkUUID(&v, "customer_id", customerID)
 	if err := v.Err(); err != nil {
@@ -113,7 +117,7 @@ func (s *Service) Notify(ctx context.Context, consumer, eventID, customerID stri
 // NotifyAgent queues a notice of an agent kind to an agent, by webhook. A
 // notice about a customer (vars name a customer_id) names them as an agent
 // knows them: see aboutCustomer.
-func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, kindName string, vars domain.Vars) error {
+func (s *Triggers) NotifyAgent(ctx context.Context, consumer, eventID, agentID, kindName string, vars domain.Vars) error {
 	var v validation.Violations
 	if agentID == "" {
 		v.Add("agent_id", "is required")
@@ -158,7 +162,7 @@ func (s *Service) NotifyAgent(ctx context.Context, consumer, eventID, agentID, k
 // service (and adds no audited read); a merged customer is named as the
 // survivor, and one not known yet (or erased) by id alone. The name goes
 // into the notice only, never into a log.
-func (s *Service) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.Vars, error) {
+func (s *Triggers) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.Vars, error) {
 	id := vars[domain.VarCustomerID]
 	if id == "" {
 		return vars, nil
@@ -186,7 +190,7 @@ func (s *Service) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.V
 // ChangeProgram keeps the loyalty program an event announced (its name and
 // member-day rules) unless the one kept changed later. eventID makes a
 // redelivered event change nothing.
-func (s *Service) ChangeProgram(ctx context.Context, eventID string, p domain.LoyaltyProgram) error {
+func (s *Triggers) ChangeProgram(ctx context.Context, eventID string, p domain.LoyaltyProgram) error {
 	if err := p.Validate().Err(); err != nil {
 		return fmt.Errorf("change program: %w", err)
 	}

@@ -19,7 +19,7 @@ const SourceUnsubscribeLink = "unsubscribe-link"
 // here, so no further message goes out on the channel, and, through a
 // pending record passed on by the ConsentSyncer, in the customer service,
 // which owns consents and tells every other service.
-func (s *Service) Unsubscribe(ctx context.Context, token string) (string, domain.Channel, error) {
+func (s *Customers) Unsubscribe(ctx context.Context, token string) (string, domain.Channel, error) {
 	var v validation.Violations
 	if token == "" {
 		v.Add("token", "is required")

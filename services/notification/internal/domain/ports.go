@@ -170,11 +170,26 @@ type Store interface {
 	PendingConsentSyncs(ctx context.Context, limit int) ([]ConsentSync, error)
 }
 
-// Tx is a store transaction.
+// Tx is a store transaction: the inbox and outbox every use case shares,
+// and the writes of each area, each declared on its own below.
 type Tx interface {
+	MessageTx
+	CustomerTx
+	RecipientTx
+	TemplateTx
+	CampaignTx
+
 	// MarkHandled records that consumer handled eventID; first is false when
 	// it already had, and the caller must then change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// Publish emits evs when, and only when, the transaction commits.
+	Publish(ctx context.Context, evs ...Event) error
+	// AfterCommit runs fn after a successful commit.
+	AfterCommit(fn func())
+}
+
+// MessageTx is the writes of messages and their deliveries in a Tx.
+type MessageTx interface {
 	// CreateMessage stores a new message; created is false, and nothing
 	// changes, when a message with its idempotency key exists.
 	CreateMessage(ctx context.Context, m Message) (created bool, err error)
@@ -202,11 +217,13 @@ type Tx interface {
 	// Requeue queues a dead-lettered message again with no attempts;
 	// ErrNotFound when it is not dead-lettered.
 	Requeue(ctx context.Context, id string, now time.Time) error
-	// Publish emits evs when, and only when, the transaction commits.
-	Publish(ctx context.Context, evs ...Event) error
-	// AfterCommit runs fn after a successful commit.
-	AfterCommit(fn func())
+	// KeyTaken reports whether a message has the idempotency key.
+	KeyTaken(ctx context.Context, key string) (bool, error)
+}
 
+// CustomerTx is what a Tx does with a customer's merge, erasure and
+// consents, and with the messages they change.
+type CustomerTx interface {
 	// MergedInto is Store.MergedInto inside the transaction.
 	MergedInto(ctx context.Context, customerID string) (string, error)
 	// MergeCustomer moves the merged customer's messages and memberships
@@ -233,8 +250,6 @@ type Tx interface {
 	// each was rendered with, held against the dispatcher until the
 	// transaction ends.
 	LockQueued(ctx context.Context, customerID string) ([]Message, error)
-	// KeyTaken reports whether a message has the idempotency key.
-	KeyTaken(ctx context.Context, key string) (bool, error)
 	// SaveReaddressed stores a QUEUED message rendered again for another
 	// recipient (customer, channel, address, texts, status, reasons, zone,
 	// idempotency key).
@@ -245,7 +260,15 @@ type Tx interface {
 	// ForgetDeliveries removes the personal data of what channels kept of
 	// the customer's messages: the sink's copies and provider responses.
 	ForgetDeliveries(ctx context.Context, customerID string) error
+	// AddConsentSync records an opt-out to pass on to the customer service.
+	AddConsentSync(ctx context.Context, s ConsentSync) error
+	// DoneConsentSync removes a passed-on opt-out.
+	DoneConsentSync(ctx context.Context, id string) error
+}
 
+// RecipientTx is the writes of the read model of customers and loyalty
+// programs that messages are addressed from, in a Tx.
+type RecipientTx interface {
 	// SaveRecipient stores the customer's read model.
 	SaveRecipient(ctx context.Context, r Recipient) error
 	// DeleteRecipient removes the customer's read model and memberships.
@@ -258,10 +281,16 @@ type Tx interface {
 	// SaveProgram stores a loyalty program unless the stored one changed
 	// later; stored says whether it did.
 	SaveProgram(ctx context.Context, p LoyaltyProgram) (stored bool, err error)
+}
 
+// TemplateTx is the writes of message templates in a Tx.
+type TemplateTx interface {
 	// SaveTemplate creates or replaces a template.
 	SaveTemplate(ctx context.Context, t Template) error
+}
 
+// CampaignTx is the writes of campaigns in a Tx.
+type CampaignTx interface {
 	// CreateCampaign stores a new campaign.
 	CreateCampaign(ctx context.Context, c Campaign) error
 	// CampaignByRequestID finds the campaign created with requestID.
@@ -277,9 +306,4 @@ type Tx interface {
 	// SuppressCampaignQueued suppresses the campaign's QUEUED messages with
 	// reason and returns them.
 	SuppressCampaignQueued(ctx context.Context, campaignID, reason string) ([]Message, error)
-
-	// AddConsentSync records an opt-out to pass on to the customer service.
-	AddConsentSync(ctx context.Context, s ConsentSync) error
-	// DoneConsentSync removes a passed-on opt-out.
-	DoneConsentSync(ctx context.Context, id string) error
 }

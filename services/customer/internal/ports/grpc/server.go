@@ -31,12 +31,20 @@ const (
 // Server implements customerv1.CustomerServiceServer.
 type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
-	app *app.App
+	// The areas of the use cases the RPCs call.
+	customers     *app.Customers
+	definitions   *app.Definitions
+	relationships *app.Relationships
+	ownership     *app.Ownership
+	merges        *app.Merges
+	imports       *app.Imports
+	auditLog      *app.AuditLog
 }
 
 // NewServer returns a Server running the use cases of a.
 func NewServer(a *app.App) *Server {
-	return &Server{app: a}
+	return &Server{customers: a.Customers, definitions: a.Definitions, relationships: a.Relationships,
+		ownership: a.Ownership, merges: a.Merges, imports: a.Imports, auditLog: a.AuditLog}
 }
 
 // caller puts who calls (as the auth guard verified them), why (from the
@@ -85,7 +93,7 @@ func (s *Server) CreateCustomer(ctx context.Context, req *customerv1.CreateCusto
 	if requestID == "" {
 		requestID = firstMetadata(ctx, IdempotencyKeyMetadata)
 	}
-	c, err := s.app.CreateCustomer(ctx, app.CreateCustomer{
+	c, err := s.customers.CreateCustomer(ctx, app.CreateCustomer{
 		Profile: protoconv.ToDomainProfile(req.GetCustomer()), RequestID: requestID, AllowDuplicate: req.GetAllowDuplicate(),
 	})
 	if err != nil {
@@ -99,7 +107,7 @@ func (s *Server) GetCustomer(ctx context.Context, req *customerv1.GetCustomerReq
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.GetCustomer(caller(ctx), req.GetId())
+	c, err := s.customers.GetCustomer(caller(ctx), req.GetId())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -118,7 +126,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 		return nil, err
 	}
 	q.Offset = offset
-	page, err := s.app.ListCustomers(caller(ctx), q)
+	page, err := s.customers.ListCustomers(caller(ctx), q)
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -145,7 +153,7 @@ func (s *Server) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCusto
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.app.UpdateCustomer(caller(ctx), app.UpdateCustomer{
+	c, err := s.customers.UpdateCustomer(caller(ctx), app.UpdateCustomer{
 		ID: pc.GetId(), Etag: pc.GetEtag(), Profile: protoconv.ToDomainProfile(pc), Fields: fields,
 	})
 	if err != nil {
@@ -159,7 +167,7 @@ func (s *Server) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCusto
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.DeleteCustomer(caller(ctx), req.GetId(), req.GetEtag())
+	c, err := s.customers.DeleteCustomer(caller(ctx), req.GetId(), req.GetEtag())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -171,7 +179,7 @@ func (s *Server) UndeleteCustomer(ctx context.Context, req *customerv1.UndeleteC
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.UndeleteCustomer(caller(ctx), req.GetId())
+	c, err := s.customers.UndeleteCustomer(caller(ctx), req.GetId())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -183,7 +191,7 @@ func (s *Server) EraseCustomer(ctx context.Context, req *customerv1.EraseCustome
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.EraseCustomer(caller(ctx), req.GetId(), req.GetReason())
+	c, err := s.customers.EraseCustomer(caller(ctx), req.GetId(), req.GetReason())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -195,7 +203,7 @@ func (s *Server) FindDuplicates(ctx context.Context, req *customerv1.FindDuplica
 	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	dups, err := s.app.FindDuplicates(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()))
+	dups, err := s.merges.FindDuplicates(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()))
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -216,7 +224,7 @@ func (s *Server) MergeCustomers(ctx context.Context, req *customerv1.MergeCustom
 	if err := checkID("merged_customer_id", req.GetMergedCustomerId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.MergeCustomers(caller(ctx), req.GetSurvivorCustomerId(), req.GetMergedCustomerId(), req.GetReason())
+	c, err := s.merges.MergeCustomers(caller(ctx), req.GetSurvivorCustomerId(), req.GetMergedCustomerId(), req.GetReason())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -225,7 +233,7 @@ func (s *Server) MergeCustomers(ctx context.Context, req *customerv1.MergeCustom
 
 // TransferOwnership implements customerv1.CustomerServiceServer.
 func (s *Server) TransferOwnership(ctx context.Context, req *customerv1.TransferOwnershipRequest) (*customerv1.TransferOwnershipResponse, error) {
-	n, err := s.app.TransferOwnership(caller(ctx), domain.Transfer{
+	n, err := s.ownership.TransferOwnership(caller(ctx), domain.Transfer{
 		FromOwner: req.GetFromOwnerId(), ToOwner: req.GetToOwnerId(), ToTeam: req.GetToTeamId(),
 		Filter: req.GetFilter(), Reason: req.GetReason(),
 	})
@@ -245,7 +253,7 @@ func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListO
 	if err != nil {
 		return nil, err
 	}
-	changes, next, err := s.app.OwnershipChanges(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()), offset)
+	changes, next, err := s.ownership.OwnershipChanges(caller(ctx), req.GetCustomerId(), int(req.GetPageSize()), offset)
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -261,7 +269,7 @@ func (s *Server) SetConsent(ctx context.Context, req *customerv1.SetConsentReque
 	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.SetConsent(caller(ctx), req.GetCustomerId(), domain.Consent{
+	c, err := s.customers.SetConsent(caller(ctx), req.GetCustomerId(), domain.Consent{
 		Channel: domain.Channel(req.GetChannel()), Status: domain.ConsentStatus(req.GetStatus()), Source: req.GetSource(),
 	})
 	if err != nil {
@@ -282,7 +290,7 @@ func (s *Server) CreateRelationship(ctx context.Context, req *customerv1.CreateR
 	if err := checkID("relationship.to_customer_id", r.GetToCustomerId()); err != nil {
 		return nil, err
 	}
-	out, err := s.app.CreateRelationship(caller(ctx), domain.Relationship{
+	out, err := s.relationships.CreateRelationship(caller(ctx), domain.Relationship{
 		FromID: r.GetFromCustomerId(), ToID: r.GetToCustomerId(), Type: domain.RelationshipType(r.GetType()), Role: r.GetRole(),
 	})
 	if err != nil {
@@ -296,7 +304,7 @@ func (s *Server) ListRelationships(ctx context.Context, req *customerv1.ListRela
 	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	rs, err := s.app.ListRelationships(caller(ctx), req.GetCustomerId())
+	rs, err := s.relationships.ListRelationships(caller(ctx), req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -312,7 +320,7 @@ func (s *Server) DeleteRelationship(ctx context.Context, req *customerv1.DeleteR
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	if err := s.app.DeleteRelationship(caller(ctx), req.GetId()); err != nil {
+	if err := s.relationships.DeleteRelationship(caller(ctx), req.GetId()); err != nil {
 		return nil, toStatus(err, "")
 	}
 	return &customerv1.DeleteRelationshipResponse{}, nil
@@ -324,7 +332,7 @@ func (s *Server) CreateAttributeDefinition(ctx context.Context, req *customerv1.
 	if d == nil {
 		return nil, required("attribute_definition")
 	}
-	out, err := s.app.CreateAttributeDefinition(caller(ctx), toDomainDefinition(d))
+	out, err := s.definitions.CreateAttributeDefinition(caller(ctx), toDomainDefinition(d))
 	if err != nil {
 		return nil, toStatus(err, "attribute_definition.")
 	}
@@ -333,7 +341,7 @@ func (s *Server) CreateAttributeDefinition(ctx context.Context, req *customerv1.
 
 // ListAttributeDefinitions implements customerv1.CustomerServiceServer.
 func (s *Server) ListAttributeDefinitions(ctx context.Context, _ *customerv1.ListAttributeDefinitionsRequest) (*customerv1.ListAttributeDefinitionsResponse, error) {
-	defs, err := s.app.ListAttributeDefinitions(caller(ctx))
+	defs, err := s.definitions.ListAttributeDefinitions(caller(ctx))
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
@@ -371,7 +379,7 @@ func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.
 	// The name is the identity and the times are output only; a REST
 	// client sending back what it read puts them in the mask.
 	fields = slices.DeleteFunc(fields, func(f string) bool { return f == "name" || f == "create_time" || f == "update_time" })
-	out, err := s.app.UpdateAttributeDefinition(caller(ctx), app.DefinitionChange{Values: toDomainDefinition(d), Fields: fields})
+	out, err := s.definitions.UpdateAttributeDefinition(caller(ctx), app.DefinitionChange{Values: toDomainDefinition(d), Fields: fields})
 	if err != nil {
 		return nil, toStatus(err, "attribute_definition.")
 	}
@@ -383,7 +391,7 @@ func (s *Server) DeleteAttributeDefinition(ctx context.Context, req *customerv1.
 	if req.GetName() == "" {
 		return nil, required("name")
 	}
-	if err := s.app.DeleteAttributeDefinition(caller(ctx), req.GetName()); err != nil {
+	if err := s.definitions.DeleteAttributeDefinition(caller(ctx), req.GetName()); err != nil {
 		return nil, toStatus(err, "")
 	}
 	return &customerv1.DeleteAttributeDefinitionResponse{}, nil
@@ -410,7 +418,7 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAudit
 		return nil, err
 	}
 	q.Offset = offset
-	entries, next, err := s.app.ListAuditEntries(caller(ctx), q)
+	entries, next, err := s.auditLog.ListAuditEntries(caller(ctx), q)
 	if err != nil {
 		return nil, toStatus(err, "")
 	}

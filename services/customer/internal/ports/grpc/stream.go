@@ -36,7 +36,7 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	if first.GetFormat() == customerv1.ImportFormat_IMPORT_FORMAT_UNSPECIFIED {
 		return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "format", Description: "is required on the first message: CSV or NDJSON"})
 	}
-	defs, err := s.app.ListAttributeDefinitions(ctx)
+	defs, err := s.definitions.ListAttributeDefinitions(ctx)
 	if err != nil {
 		return toStatus(err, "")
 	}
@@ -74,7 +74,7 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	if err != nil {
 		return headerStatus(err)
 	}
-	im := s.app.NewImport(ctx, first.GetAllowDuplicates())
+	im := s.imports.NewImport(ctx, first.GetAllowDuplicates())
 	defer im.Stop()
 	var masks maskMemo
 	batch := make([]app.ImportRow, 0, importBatch)
@@ -172,7 +172,7 @@ const maxExportMessage = 1 << 20
 // reads customers in large batches; they are sent in messages of at most
 // maxExportMessage bytes.
 func (s *Server) ExportCustomers(req *customerv1.ExportCustomersRequest, stream customerv1.CustomerService_ExportCustomersServer) error {
-	_, err := s.app.ExportCustomers(caller(stream.Context()), req.GetFilter(), req.GetQuery(), func(cs []domain.Customer) error {
+	_, err := s.imports.ExportCustomers(caller(stream.Context()), req.GetFilter(), req.GetQuery(), func(cs []domain.Customer) error {
 		resp := &customerv1.ExportCustomersResponse{}
 		size := 0
 		for _, c := range cs {

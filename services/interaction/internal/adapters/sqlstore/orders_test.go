@@ -71,7 +71,7 @@ func (h *harness) testConcurrentOrders(t *testing.T) {
 	results := make(chan result, n)
 	for range n {
 		go func() {
-			in, err := svc.RecordInteraction(ctx, cmd())
+			in, err := svc.Timeline.RecordInteraction(ctx, cmd())
 			results <- result{in.ID, err}
 		}()
 	}
@@ -95,7 +95,7 @@ func (h *harness) testConcurrentOrders(t *testing.T) {
 	conflict := cmd()
 	conflict.Interaction.Purchase.Total.AmountMinor = 501
 	var oc *domain.OrderConflictError
-	if _, err := svc.RecordInteraction(ctx, conflict); !errors.As(err, &oc) || !errors.Is(err, domain.ErrConflict) {
+	if _, err := svc.Timeline.RecordInteraction(ctx, conflict); !errors.As(err, &oc) || !errors.Is(err, domain.ErrConflict) {
 		t.Errorf("order %s with another total: %v, want an OrderConflictError", order, err)
 	}
 }

@@ -288,7 +288,7 @@ func (h *harness) testAppRepeat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			first, err := svc.RecordInteraction(ctx, tt.first)
+			first, err := svc.Timeline.RecordInteraction(ctx, tt.first)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +296,7 @@ func (h *harness) testAppRepeat(t *testing.T) {
 			repeat := tt.repeat
 			repeat.RequestID = tt.first.RequestID
 			repeat.Interaction.SourceID = tt.first.Interaction.SourceID
-			got, err := svc.RecordInteraction(ctx, repeat)
+			got, err := svc.Timeline.RecordInteraction(ctx, repeat)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +324,7 @@ func (h *harness) testConcurrentRepeats(t *testing.T) {
 	results := make(chan result, n)
 	for range n {
 		go func() {
-			in, err := svc.RecordInteraction(ctx, cmd)
+			in, err := svc.Timeline.RecordInteraction(ctx, cmd)
 			results <- result{in.ID, err}
 		}()
 	}

@@ -28,7 +28,7 @@ func (s *Server) CreateCase(ctx context.Context, req *interactionv1.CreateCaseRe
 	if requestID == "" {
 		requestID = idempotencyKey(ctx)
 	}
-	out, err := s.app.CreateCase(ctx, app.CreateCase{Case: c, RequestID: requestID})
+	out, err := s.cases.CreateCase(ctx, app.CreateCase{Case: c, RequestID: requestID})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -37,7 +37,7 @@ func (s *Server) CreateCase(ctx context.Context, req *interactionv1.CreateCaseRe
 
 // GetCase returns one case.
 func (s *Server) GetCase(ctx context.Context, req *interactionv1.GetCaseRequest) (*interactionv1.GetCaseResponse, error) {
-	c, err := s.app.GetCase(ctx, req.GetId())
+	c, err := s.cases.GetCase(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -50,7 +50,7 @@ func (s *Server) ListCases(ctx context.Context, req *interactionv1.ListCasesRequ
 	if err != nil {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	page, err := s.app.ListCases(ctx, app.ListCases{Filter: ownFilter(ctx, req.GetFilter(), "assignee_id", "team_id"), PageSize: int(req.GetPageSize()), After: after})
+	page, err := s.cases.ListCases(ctx, app.ListCases{Filter: ownFilter(ctx, req.GetFilter(), "assignee_id", "team_id"), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -69,7 +69,7 @@ func (s *Server) AssignCase(ctx context.Context, req *interactionv1.AssignCaseRe
 	if err := s.caseInScope(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.AssignCase(ctx, req.GetId(), req.GetAssigneeId(), req.GetTeamId())
+	c, err := s.cases.AssignCase(ctx, req.GetId(), req.GetAssigneeId(), req.GetTeamId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -82,7 +82,7 @@ func (s *Server) EscalateCase(ctx context.Context, req *interactionv1.EscalateCa
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	c, err := s.app.EscalateCase(ctx, req.GetId(), req.GetEscalatedTo(), req.GetReason(), caller.Subject)
+	c, err := s.cases.EscalateCase(ctx, req.GetId(), req.GetEscalatedTo(), req.GetReason(), caller.Subject)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -98,7 +98,7 @@ func (s *Server) UpdateCaseStatus(ctx context.Context, req *interactionv1.Update
 	if !ok {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "status", Description: "is required: IN_PROGRESS, WAITING_ON_CUSTOMER or CLOSED"})
 	}
-	c, err := s.app.UpdateCaseStatus(ctx, req.GetId(), to)
+	c, err := s.cases.UpdateCaseStatus(ctx, req.GetId(), to)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -110,7 +110,7 @@ func (s *Server) ResolveCase(ctx context.Context, req *interactionv1.ResolveCase
 	if err := s.caseInScope(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.ResolveCase(ctx, req.GetId(), req.GetResolution(), req.GetAgentId())
+	c, err := s.cases.ResolveCase(ctx, req.GetId(), req.GetResolution(), req.GetAgentId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -122,7 +122,7 @@ func (s *Server) ReopenCase(ctx context.Context, req *interactionv1.ReopenCaseRe
 	if err := s.caseInScope(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
-	c, err := s.app.ReopenCase(ctx, req.GetId(), req.GetReason())
+	c, err := s.cases.ReopenCase(ctx, req.GetId(), req.GetReason())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -138,7 +138,7 @@ func (s *Server) AddCaseComment(ctx context.Context, req *interactionv1.AddCaseC
 		return nil, required("comment")
 	}
 	p := req.GetComment()
-	c, err := s.app.AddCaseComment(ctx, req.GetCaseId(), domain.Comment{AuthorID: p.GetAuthorId(), Body: p.GetBody(), CustomerVisible: p.GetCustomerVisible()})
+	c, err := s.cases.AddCaseComment(ctx, req.GetCaseId(), domain.Comment{AuthorID: p.GetAuthorId(), Body: p.GetBody(), CustomerVisible: p.GetCustomerVisible()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -150,7 +150,7 @@ func (s *Server) ListCaseComments(ctx context.Context, req *interactionv1.ListCa
 	if err := s.caseInScope(ctx, req.GetCaseId()); err != nil {
 		return nil, err
 	}
-	list, err := s.app.ListCaseComments(ctx, req.GetCaseId())
+	list, err := s.cases.ListCaseComments(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -166,7 +166,7 @@ func (s *Server) CreateBusinessCalendar(ctx context.Context, req *interactionv1.
 	if req.GetCalendar() == nil {
 		return nil, required("calendar")
 	}
-	cal, err := s.app.CreateBusinessCalendar(ctx, protoconv.ToDomainCalendar(req.GetCalendar()))
+	cal, err := s.caseSettings.CreateBusinessCalendar(ctx, protoconv.ToDomainCalendar(req.GetCalendar()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -175,7 +175,7 @@ func (s *Server) CreateBusinessCalendar(ctx context.Context, req *interactionv1.
 
 // GetBusinessCalendar returns a calendar.
 func (s *Server) GetBusinessCalendar(ctx context.Context, req *interactionv1.GetBusinessCalendarRequest) (*interactionv1.GetBusinessCalendarResponse, error) {
-	cal, err := s.app.GetBusinessCalendar(ctx, req.GetId())
+	cal, err := s.caseSettings.GetBusinessCalendar(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -191,7 +191,7 @@ func (s *Server) CreateSlaPolicy(ctx context.Context, req *interactionv1.CreateS
 	if len(v) > 0 {
 		return nil, toStatus(v.Nest("sla_policy").Err())
 	}
-	out, err := s.app.CreateSLAPolicy(ctx, p)
+	out, err := s.caseSettings.CreateSLAPolicy(ctx, p)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -200,7 +200,7 @@ func (s *Server) CreateSlaPolicy(ctx context.Context, req *interactionv1.CreateS
 
 // ListSlaPolicies returns every policy.
 func (s *Server) ListSlaPolicies(ctx context.Context, _ *interactionv1.ListSlaPoliciesRequest) (*interactionv1.ListSlaPoliciesResponse, error) {
-	list, err := s.app.ListSLAPolicies(ctx)
+	list, err := s.caseSettings.ListSLAPolicies(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -217,7 +217,7 @@ func (s *Server) CreateTeam(ctx context.Context, req *interactionv1.CreateTeamRe
 		return nil, required("team")
 	}
 	p := req.GetTeam()
-	t, err := s.app.CreateTeam(ctx, domain.Team{ID: p.GetId(), Name: p.GetName(), ManagerID: p.GetManagerId()})
+	t, err := s.caseSettings.CreateTeam(ctx, domain.Team{ID: p.GetId(), Name: p.GetName(), ManagerID: p.GetManagerId()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -231,7 +231,7 @@ func (s *Server) caseInScope(ctx context.Context, id string) error {
 	if !s.scope.Limits(ctx) {
 		return nil
 	}
-	c, err := s.app.GetCase(ctx, id)
+	c, err := s.cases.GetCase(ctx, id)
 	if err != nil {
 		return nil
 	}

@@ -22,35 +22,35 @@ func (s *Server) CreateSurvey(ctx context.Context, req *interactionv1.CreateSurv
 	if !ok {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "survey.kind", Description: "unknown kind"})
 	}
-	sv, err := s.app.CreateSurvey(ctx, domain.Survey{Kind: kind, CustomerID: p.GetCustomerId(), CaseID: p.GetCaseId(),
+	sv, err := s.surveys.CreateSurvey(ctx, domain.Survey{Kind: kind, CustomerID: p.GetCustomerId(), CaseID: p.GetCaseId(),
 		InteractionID: p.GetInteractionId(), AgentID: p.GetAgentId(), TeamID: p.GetTeamId()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &interactionv1.CreateSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.app.SurveyURL(sv.ID))}, nil
+	return &interactionv1.CreateSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.surveys.SurveyURL(sv.ID))}, nil
 }
 
 // GetSurvey returns a survey.
 func (s *Server) GetSurvey(ctx context.Context, req *interactionv1.GetSurveyRequest) (*interactionv1.GetSurveyResponse, error) {
-	sv, err := s.app.GetSurvey(ctx, req.GetId())
+	sv, err := s.surveys.GetSurvey(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &interactionv1.GetSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.app.SurveyURL(sv.ID))}, nil
+	return &interactionv1.GetSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.surveys.SurveyURL(sv.ID))}, nil
 }
 
 // AnswerSurvey records an answer.
 func (s *Server) AnswerSurvey(ctx context.Context, req *interactionv1.AnswerSurveyRequest) (*interactionv1.AnswerSurveyResponse, error) {
-	sv, err := s.app.AnswerSurvey(ctx, req.GetId(), int(req.GetScore()), req.GetComment())
+	sv, err := s.surveys.AnswerSurvey(ctx, req.GetId(), int(req.GetScore()), req.GetComment())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &interactionv1.AnswerSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.app.SurveyURL(sv.ID))}, nil
+	return &interactionv1.AnswerSurveyResponse{Survey: protoconv.ToProtoSurvey(sv, s.surveys.SurveyURL(sv.ID))}, nil
 }
 
 // GetSurveyByLink returns what a survey link's page shows.
 func (s *Server) GetSurveyByLink(ctx context.Context, req *interactionv1.GetSurveyByLinkRequest) (*interactionv1.GetSurveyByLinkResponse, error) {
-	sv, err := s.app.SurveyByLink(ctx, req.GetToken())
+	sv, err := s.surveys.SurveyByLink(ctx, req.GetToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -59,7 +59,7 @@ func (s *Server) GetSurveyByLink(ctx context.Context, req *interactionv1.GetSurv
 
 // AnswerSurveyByLink records an answer given through a survey link.
 func (s *Server) AnswerSurveyByLink(ctx context.Context, req *interactionv1.AnswerSurveyByLinkRequest) (*interactionv1.AnswerSurveyByLinkResponse, error) {
-	sv, err := s.app.AnswerSurveyByLink(ctx, req.GetToken(), int(req.GetScore()), req.GetComment())
+	sv, err := s.surveys.AnswerSurveyByLink(ctx, req.GetToken(), int(req.GetScore()), req.GetComment())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -98,7 +98,7 @@ func (s *Server) GetSurveyStats(ctx context.Context, req *interactionv1.GetSurve
 	if len(v) > 0 {
 		return nil, toStatus(v.Err())
 	}
-	stats, err := s.app.SurveyStats(ctx, app.SurveyStats{Kind: kind, GroupBy: groupBy, Start: start, End: end, TimeZone: req.GetTimeZone()})
+	stats, err := s.surveys.SurveyStats(ctx, app.SurveyStats{Kind: kind, GroupBy: groupBy, Start: start, End: end, TimeZone: req.GetTimeZone()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -118,7 +118,7 @@ func (s *Server) CreateFollowupRule(ctx context.Context, req *interactionv1.Crea
 	if len(v) > 0 {
 		return nil, toStatus(v.Nest("rule").Err())
 	}
-	out, err := s.app.CreateFollowupRule(ctx, r)
+	out, err := s.followups.CreateFollowupRule(ctx, r)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -127,7 +127,7 @@ func (s *Server) CreateFollowupRule(ctx context.Context, req *interactionv1.Crea
 
 // ListFollowupRules returns every rule.
 func (s *Server) ListFollowupRules(ctx context.Context, _ *interactionv1.ListFollowupRulesRequest) (*interactionv1.ListFollowupRulesResponse, error) {
-	list, err := s.app.ListFollowupRules(ctx)
+	list, err := s.followups.ListFollowupRules(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -147,7 +147,7 @@ func (s *Server) CreateFollowup(ctx context.Context, req *interactionv1.CreateFo
 	if len(v) > 0 {
 		return nil, toStatus(v.Nest("followup").Err())
 	}
-	out, err := s.app.CreateFollowup(ctx, f)
+	out, err := s.followups.CreateFollowup(ctx, f)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -160,7 +160,7 @@ func (s *Server) ListFollowups(ctx context.Context, req *interactionv1.ListFollo
 	if err != nil {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	page, err := s.app.ListFollowups(ctx, app.ListFollowups{Filter: ownFilter(ctx, req.GetFilter(), "agent_id", ""), PageSize: int(req.GetPageSize()), After: after})
+	page, err := s.followups.ListFollowups(ctx, app.ListFollowups{Filter: ownFilter(ctx, req.GetFilter(), "agent_id", ""), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -188,7 +188,7 @@ func (s *Server) CompleteFollowup(ctx context.Context, req *interactionv1.Comple
 	if len(v) > 0 {
 		return nil, toStatus(v.Err())
 	}
-	f, err := s.app.CompleteFollowup(ctx, app.CompleteFollowup{ID: req.GetId(), Summary: req.GetSummary(), Kind: kind,
+	f, err := s.followups.CompleteFollowup(ctx, app.CompleteFollowup{ID: req.GetId(), Summary: req.GetSummary(), Kind: kind,
 		Channel: channel, AgentID: req.GetAgentId()})
 	if err != nil {
 		return nil, toStatus(err)

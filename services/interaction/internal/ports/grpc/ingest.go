@@ -58,7 +58,7 @@ func (s *Server) IngestEvents(stream grpc.ClientStreamingServer[interactionv1.In
 		if len(chunk) == 0 {
 			return nil
 		}
-		results, err := s.app.Ingest(ctx, chunk)
+		results, err := s.ingestion.Ingest(ctx, chunk)
 		if err != nil {
 			return toStatus(err)
 		}
@@ -127,7 +127,7 @@ func (s *Server) BatchIngestEvents(ctx context.Context, req *interactionv1.Batch
 	for i, ev := range req.GetEvents() {
 		evs[i] = protoconv.ToDomainIngestEvent(ev)
 	}
-	results, err := s.app.Ingest(ctx, evs)
+	results, err := s.ingestion.Ingest(ctx, evs)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -31,15 +31,29 @@ const IdempotencyKeyHeader = "idempotency-key"
 // Server implements interactionv1.InteractionServiceServer.
 type Server struct {
 	interactionv1.UnimplementedInteractionServiceServer
-	app   *app.Service
-	scope *auth.CustomerScope
+	// The areas of the use cases the RPCs call.
+	timeline     *app.Timeline
+	ingestion    *app.Ingestion
+	cases        *app.Cases
+	caseSettings *app.CaseSettings
+	followups    *app.Followups
+	surveys      *app.Surveys
+	scope        *auth.CustomerScope
 }
 
 // NewServer returns a Server running the use cases of svc. scope, when not
 // nil, holds agents and managers to their teams' cases in changes made by
 // a case's id (requests naming a customer it checks by itself).
 func NewServer(svc *app.Service, scope *auth.CustomerScope) *Server {
-	return &Server{app: svc, scope: scope}
+	return &Server{
+		timeline:     svc.Timeline,
+		ingestion:    svc.Ingestion,
+		cases:        svc.Cases,
+		caseSettings: svc.CaseSettings,
+		followups:    svc.Followups,
+		surveys:      svc.Surveys,
+		scope:        scope,
+	}
 }
 
 // RecordInteraction records one interaction, once.
@@ -55,7 +69,7 @@ func (s *Server) RecordInteraction(ctx context.Context, req *interactionv1.Recor
 	if requestID == "" {
 		requestID = idempotencyKey(ctx)
 	}
-	out, err := s.app.RecordInteraction(ctx, app.RecordInteraction{Interaction: in, RequestID: requestID})
+	out, err := s.timeline.RecordInteraction(ctx, app.RecordInteraction{Interaction: in, RequestID: requestID})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -68,7 +82,7 @@ func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListIn
 	if err != nil {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	page, err := s.app.ListInteractions(ctx, app.ListInteractions{
+	page, err := s.timeline.ListInteractions(ctx, app.ListInteractions{
 		CustomerID: req.GetCustomerId(),
 		Filter:     req.GetFilter(),
 		PageSize:   int(req.GetPageSize()),

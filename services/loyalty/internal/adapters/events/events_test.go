@@ -37,10 +37,14 @@ func newHandlers(t *testing.T) (*events.Handlers, *app.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.EnsureProgram(context.Background(), cfg.DefaultProgram()); err != nil {
+	if err := svc.Programs.EnsureProgram(context.Background(), cfg.DefaultProgram()); err != nil {
 		t.Fatal(err)
 	}
-	return events.NewHandlers(svc), svc
+	return events.NewHandlers(struct {
+		*app.Accounts
+		*app.Points
+		*app.Merges
+	}{svc.Accounts, svc.Points, svc.Merges}), svc
 }
 
 func purchaseMessage(t *testing.T, eventID, interactionID string, amountMinor int64) platformevents.Message {
@@ -68,7 +72,7 @@ func TestPurchaseHandlerTwiceSameEventID(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acc, err := svc.Account(ctx, "", customer)
+	acc, err := svc.Accounts.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func TestCustomerCreatedOpensAccount(t *testing.T) {
 	if err := h.CustomerCreated(ctx, platformevents.Message{ID: "e1", Subject: customerv1.SubjectCustomerCreated, Payload: payload}); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := svc.Account(ctx, "", customer)
+	acc, err := svc.Accounts.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +221,7 @@ func TestCustomersRouting(t *testing.T) {
 			t.Fatalf("%s: %v", m.Subject, err)
 		}
 	}
-	acc, err := svc.Account(ctx, "", customer)
+	acc, err := svc.Accounts.Account(ctx, "", customer)
 	if err != nil {
 		t.Fatal(err)
 	}

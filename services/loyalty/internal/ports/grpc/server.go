@@ -24,17 +24,21 @@ import (
 // Server implements loyaltyv1.LoyaltyServiceServer.
 type Server struct {
 	loyaltyv1.UnimplementedLoyaltyServiceServer
-	app *app.Service
+	// The areas of the use cases the RPCs call.
+	accounts *app.Accounts
+	points   *app.Points
+	programs *app.Programs
+	rewards  *app.Rewards
 }
 
 // New returns a server answering from a.
 func New(a *app.Service) *Server {
-	return &Server{app: a}
+	return &Server{accounts: a.Accounts, points: a.Points, programs: a.Programs, rewards: a.Rewards}
 }
 
 // GetLoyaltyAccount implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) GetLoyaltyAccount(ctx context.Context, req *loyaltyv1.GetLoyaltyAccountRequest) (*loyaltyv1.GetLoyaltyAccountResponse, error) {
-	a, err := s.app.Account(ctx, req.GetProgramId(), req.GetCustomerId())
+	a, err := s.accounts.Account(ctx, req.GetProgramId(), req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -43,7 +47,7 @@ func (s *Server) GetLoyaltyAccount(ctx context.Context, req *loyaltyv1.GetLoyalt
 
 // ListLedgerEntries implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedgerEntriesRequest) (*loyaltyv1.ListLedgerEntriesResponse, error) {
-	page, err := s.app.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.accounts.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -56,7 +60,7 @@ func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedge
 
 // EnrollMember implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) EnrollMember(ctx context.Context, req *loyaltyv1.EnrollMemberRequest) (*loyaltyv1.EnrollMemberResponse, error) {
-	a, err := s.app.Enroll(ctx, req.GetProgramId(), req.GetCustomerId())
+	a, err := s.accounts.Enroll(ctx, req.GetProgramId(), req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -65,7 +69,7 @@ func (s *Server) EnrollMember(ctx context.Context, req *loyaltyv1.EnrollMemberRe
 
 // AdjustPoints implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRequest) (*loyaltyv1.AdjustPointsResponse, error) {
-	e, err := s.app.AdjustPoints(ctx, app.Adjustment{
+	e, err := s.points.AdjustPoints(ctx, app.Adjustment{
 		ProgramID: req.GetProgramId(), CustomerID: req.GetCustomerId(), Points: req.GetPoints(),
 		Reason: req.GetReason(), Actor: actor(ctx), RequestID: req.GetRequestId(),
 	})
@@ -77,7 +81,7 @@ func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRe
 
 // RecordEngagement implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) RecordEngagement(ctx context.Context, req *loyaltyv1.RecordEngagementRequest) (*loyaltyv1.RecordEngagementResponse, error) {
-	es, err := s.app.RecordEngagement(ctx, app.Engagement{
+	es, err := s.points.RecordEngagement(ctx, app.Engagement{
 		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: fromTimestamp(req.GetOccurTime()),
 	})
 	if err != nil {
@@ -95,7 +99,7 @@ func (s *Server) CreateProgram(ctx context.Context, req *loyaltyv1.CreateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.app.CreateProgram(ctx, toDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
+	p, err := s.programs.CreateProgram(ctx, toDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -107,7 +111,7 @@ func (s *Server) GetProgram(ctx context.Context, req *loyaltyv1.GetProgramReques
 	if req.GetId() == "" {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "id", Description: "is required"})
 	}
-	p, err := s.app.Program(ctx, req.GetId())
+	p, err := s.programs.Program(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -116,7 +120,7 @@ func (s *Server) GetProgram(ctx context.Context, req *loyaltyv1.GetProgramReques
 
 // ListPrograms implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) ListPrograms(ctx context.Context, _ *loyaltyv1.ListProgramsRequest) (*loyaltyv1.ListProgramsResponse, error) {
-	ps, err := s.app.Programs(ctx)
+	ps, err := s.programs.Programs(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -132,7 +136,7 @@ func (s *Server) UpdateProgram(ctx context.Context, req *loyaltyv1.UpdateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.app.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
+	p, err := s.programs.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
 		snakeCase(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
@@ -145,7 +149,7 @@ func (s *Server) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.app.CreateReward(ctx, toDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
+	r, err := s.rewards.CreateReward(ctx, toDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -154,7 +158,7 @@ func (s *Server) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRe
 
 // GetReward implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) GetReward(ctx context.Context, req *loyaltyv1.GetRewardRequest) (*loyaltyv1.GetRewardResponse, error) {
-	r, err := s.app.Reward(ctx, req.GetId())
+	r, err := s.rewards.Reward(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -163,7 +167,7 @@ func (s *Server) GetReward(ctx context.Context, req *loyaltyv1.GetRewardRequest)
 
 // ListRewards implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) ListRewards(ctx context.Context, req *loyaltyv1.ListRewardsRequest) (*loyaltyv1.ListRewardsResponse, error) {
-	rs, err := s.app.Rewards(ctx, req.GetProgramId())
+	rs, err := s.rewards.Rewards(ctx, req.GetProgramId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -179,7 +183,7 @@ func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.app.UpdateReward(ctx, toDomainReward(req.GetReward()), snakeCase(req.GetUpdateMask().GetPaths()))
+	r, err := s.rewards.UpdateReward(ctx, toDomainReward(req.GetReward()), snakeCase(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -188,7 +192,7 @@ func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRe
 
 // RedeemReward implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRequest) (*loyaltyv1.RedeemRewardResponse, error) {
-	rd, err := s.app.Redeem(ctx, req.GetRewardId(), req.GetCustomerId(), requestID(ctx, req.GetRequestId()))
+	rd, err := s.rewards.Redeem(ctx, req.GetRewardId(), req.GetCustomerId(), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -197,7 +201,7 @@ func (s *Server) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRe
 
 // CancelRedemption implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) CancelRedemption(ctx context.Context, req *loyaltyv1.CancelRedemptionRequest) (*loyaltyv1.CancelRedemptionResponse, error) {
-	rd, err := s.app.CancelRedemption(ctx, req.GetId())
+	rd, err := s.rewards.CancelRedemption(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}

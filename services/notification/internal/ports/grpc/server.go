@@ -26,18 +26,24 @@ import (
 // Server implements notificationv1.NotificationServiceServer.
 type Server struct {
 	notificationv1.UnimplementedNotificationServiceServer
-	svc *app.Service
-	ops *operations.Runner
+	// The areas of the use cases the RPCs call.
+	messages  *app.Messages
+	customers *app.Customers
+	schedules *app.Schedules
+	templates *app.Templates
+	campaigns *app.Campaigns
+	ops       *operations.Runner
 }
 
 // NewServer returns a Server over svc.
 func NewServer(svc *app.Service) *Server {
-	return &Server{svc: svc}
+	return &Server{messages: svc.Messages, customers: svc.Customers, schedules: svc.Schedules,
+		templates: svc.Templates, campaigns: svc.Campaigns}
 }
 
 // ListMessages returns a customer's messages, newest first.
 func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessagesRequest) (*notificationv1.ListMessagesResponse, error) {
-	page, err := s.svc.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.messages.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -50,7 +56,7 @@ func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.List
 	if id, _ := auth.FromContext(ctx); id.Has(auth.Agent) && !id.Has(auth.Manager) && !id.SeesAll() && req.GetAgentId() != id.Subject {
 		return nil, status.Error(codes.PermissionDenied, "an agent reads only their own notices: agent_id must be the caller")
 	}
-	page, err := s.svc.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.messages.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -59,7 +65,7 @@ func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.List
 
 // ListDeadLetters returns dead-lettered messages, newest first.
 func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDeadLettersRequest) (*notificationv1.ListDeadLettersResponse, error) {
-	page, err := s.svc.ListDeadLetters(ctx, int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.messages.ListDeadLetters(ctx, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -68,7 +74,7 @@ func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDe
 
 // GetMessage returns a message with its attempts.
 func (s *Server) GetMessage(ctx context.Context, req *notificationv1.GetMessageRequest) (*notificationv1.GetMessageResponse, error) {
-	m, attempts, err := s.svc.GetMessage(ctx, req.GetId())
+	m, attempts, err := s.messages.GetMessage(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -83,7 +89,7 @@ func (s *Server) GetMessage(ctx context.Context, req *notificationv1.GetMessageR
 
 // RetryMessage queues a dead letter again.
 func (s *Server) RetryMessage(ctx context.Context, req *notificationv1.RetryMessageRequest) (*notificationv1.RetryMessageResponse, error) {
-	m, err := s.svc.RetryMessage(ctx, req.GetId())
+	m, err := s.messages.RetryMessage(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -92,7 +98,7 @@ func (s *Server) RetryMessage(ctx context.Context, req *notificationv1.RetryMess
 
 // ReportDelivery records a provider's receipt.
 func (s *Server) ReportDelivery(ctx context.Context, req *notificationv1.ReportDeliveryRequest) (*notificationv1.ReportDeliveryResponse, error) {
-	m, err := s.svc.ReportDelivery(ctx, req.GetId(), req.GetDelivered(), req.GetProviderResponse())
+	m, err := s.messages.ReportDelivery(ctx, req.GetId(), req.GetDelivered(), req.GetProviderResponse())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -105,7 +111,7 @@ func (s *Server) SaveTemplate(ctx context.Context, req *notificationv1.SaveTempl
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "template", Description: "is required"})
 	}
 	t := req.GetTemplate()
-	saved, err := s.svc.SaveTemplate(ctx, domain.Template{
+	saved, err := s.templates.SaveTemplate(ctx, domain.Template{
 		Kind: t.GetKind(), Channel: protoconv.ToDomainChannel(t.GetChannel()), Locale: t.GetLocale(), Subject: t.GetSubject(), Body: t.GetBody(),
 		HTMLBody: t.GetHtmlBody(),
 	})
@@ -117,7 +123,7 @@ func (s *Server) SaveTemplate(ctx context.Context, req *notificationv1.SaveTempl
 
 // ListTemplates returns the templates.
 func (s *Server) ListTemplates(ctx context.Context, req *notificationv1.ListTemplatesRequest) (*notificationv1.ListTemplatesResponse, error) {
-	ts, err := s.svc.ListTemplates(ctx, req.GetKind())
+	ts, err := s.templates.ListTemplates(ctx, req.GetKind())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -130,7 +136,7 @@ func (s *Server) ListTemplates(ctx context.Context, req *notificationv1.ListTemp
 
 // PreviewTemplate renders a template for a customer.
 func (s *Server) PreviewTemplate(ctx context.Context, req *notificationv1.PreviewTemplateRequest) (*notificationv1.PreviewTemplateResponse, error) {
-	subject, body, locale, err := s.svc.PreviewTemplate(ctx, app.Preview{
+	subject, body, locale, err := s.templates.PreviewTemplate(ctx, app.Preview{
 		Kind: req.GetKind(), Channel: protoconv.ToDomainChannel(req.GetChannel()), Locale: req.GetLocale(), CustomerID: req.GetCustomerId(),
 		Vars: req.GetVariables(), DraftSubject: req.GetDraftSubject(), DraftBody: req.GetDraftBody(),
 	})
@@ -154,7 +160,7 @@ func (s *Server) CreateCampaign(ctx context.Context, req *notificationv1.CreateC
 		}
 		in.ScheduleTime = c.GetScheduleTime().AsTime()
 	}
-	out, err := s.svc.CreateCampaign(ctx, in)
+	out, err := s.campaigns.CreateCampaign(ctx, in)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -163,7 +169,7 @@ func (s *Server) CreateCampaign(ctx context.Context, req *notificationv1.CreateC
 
 // GetCampaign returns a campaign.
 func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaignRequest) (*notificationv1.GetCampaignResponse, error) {
-	c, err := s.svc.GetCampaign(ctx, req.GetId())
+	c, err := s.campaigns.GetCampaign(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -172,7 +178,7 @@ func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaig
 
 // ListCampaigns lists campaigns.
 func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCampaignsRequest) (*notificationv1.ListCampaignsResponse, error) {
-	page, err := s.svc.ListCampaigns(ctx, int(req.GetPageSize()), req.GetPageToken())
+	page, err := s.campaigns.ListCampaigns(ctx, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -185,7 +191,7 @@ func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCamp
 
 // PauseCampaign pauses a campaign.
 func (s *Server) PauseCampaign(ctx context.Context, req *notificationv1.PauseCampaignRequest) (*notificationv1.PauseCampaignResponse, error) {
-	c, err := s.svc.PauseCampaign(ctx, req.GetId())
+	c, err := s.campaigns.PauseCampaign(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -194,7 +200,7 @@ func (s *Server) PauseCampaign(ctx context.Context, req *notificationv1.PauseCam
 
 // ResumeCampaign resumes a campaign.
 func (s *Server) ResumeCampaign(ctx context.Context, req *notificationv1.ResumeCampaignRequest) (*notificationv1.ResumeCampaignResponse, error) {
-	c, err := s.svc.ResumeCampaign(ctx, req.GetId())
+	c, err := s.campaigns.ResumeCampaign(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -203,7 +209,7 @@ func (s *Server) ResumeCampaign(ctx context.Context, req *notificationv1.ResumeC
 
 // CancelCampaign cancels a campaign.
 func (s *Server) CancelCampaign(ctx context.Context, req *notificationv1.CancelCampaignRequest) (*notificationv1.CancelCampaignResponse, error) {
-	c, err := s.svc.CancelCampaign(ctx, req.GetId())
+	c, err := s.campaigns.CancelCampaign(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -212,7 +218,7 @@ func (s *Server) CancelCampaign(ctx context.Context, req *notificationv1.CancelC
 
 // Unsubscribe records an unsubscribe link's opt-out.
 func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.UnsubscribeRequest) (*notificationv1.UnsubscribeResponse, error) {
-	customerID, ch, err := s.svc.Unsubscribe(ctx, req.GetToken())
+	customerID, ch, err := s.customers.Unsubscribe(ctx, req.GetToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -223,7 +229,7 @@ func (s *Server) Unsubscribe(ctx context.Context, req *notificationv1.Unsubscrib
 // every customer outlasts any call deadline.
 func (s *Server) RunSchedules(ctx context.Context, _ *notificationv1.RunSchedulesRequest) (*notificationv1.RunSchedulesResponse, error) {
 	op, err := s.ops.StartProto(ctx, notificationv1.NotificationService_RunSchedules_FullMethodName, func(ctx context.Context) (proto.Message, error) {
-		run, err := s.svc.RunSchedules(ctx)
+		run, err := s.schedules.RunSchedules(ctx)
 		if err != nil {
 			return nil, toStatus(err)
 		}
