@@ -4,17 +4,14 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
-	"github.com/guanxi-crm/guanxi/platform/validation"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/app"
 	"github.com/guanxi-crm/guanxi/services/access/internal/domain"
@@ -121,19 +118,14 @@ func (s *Server) ExchangeApiKey(ctx context.Context, req *accessv1.ExchangeApiKe
 
 // toStatus maps the domain's errors to status codes; anything else is left
 // to the server's safety net (Internal, detail logged).
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrInvalidKey):
-		return status.Error(codes.Unauthenticated, err.Error())
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, domain.ErrRevoked):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	}
-	return err
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.Is(domain.ErrInvalidKey, codes.Unauthenticated),
+	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
+	rpcerr.Is(domain.ErrRevoked, codes.FailedPrecondition),
 }
 
 func toProto(k domain.APIKey) *accessv1.ApiKey {

@@ -5,7 +5,6 @@ package grpc
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -112,8 +111,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 		PageSize: int(req.GetPageSize()), Filter: req.GetFilter(), OrderBy: req.GetOrderBy(),
 		Query: req.GetQuery(), ShowDeleted: req.GetShowDeleted(),
 	}
-	fingerprint := fmt.Sprintf("customers|%s|%s|%s|%t", q.Filter, q.OrderBy, q.Query, q.ShowDeleted)
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +124,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 	for i, c := range page.Customers {
 		resp.Customers[i] = protoconv.ToProtoCustomer(c)
 	}
-	resp.NextPageToken = encodePageToken(page.NextOffset, fingerprint)
+	resp.NextPageToken = encodeOffset(req, page.NextOffset)
 	resp.TotalSize = int32(min(page.TotalSize, math.MaxInt32))
 	resp.TotalSizeIsLowerBound = page.TotalIsLowerBound
 	return resp, nil
@@ -240,8 +238,7 @@ func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListO
 	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	fingerprint := "ownership|" + req.GetCustomerId()
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +246,7 @@ func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListO
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
-	resp := &customerv1.ListOwnershipChangesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	resp := &customerv1.ListOwnershipChangesResponse{NextPageToken: encodeOffset(req, next)}
 	for _, c := range changes {
 		resp.Changes = append(resp.Changes, protoconv.ToProtoOwnershipChange(c))
 	}
@@ -404,8 +401,7 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAudit
 	if t := req.GetEndTime(); t != nil {
 		q.End = t.AsTime()
 	}
-	fingerprint := fmt.Sprintf("audit|%s|%s|%v|%v", req.GetCustomerId(), q.Actor, q.Start, q.End)
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +410,7 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAudit
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
-	resp := &customerv1.ListAuditEntriesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	resp := &customerv1.ListAuditEntriesResponse{NextPageToken: encodeOffset(req, next)}
 	for _, e := range entries {
 		resp.Entries = append(resp.Entries, protoconv.ToProtoAuditEntry(e))
 	}

@@ -4,13 +4,11 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
@@ -244,30 +242,17 @@ func requestID(ctx context.Context, id string) string {
 // toStatus maps domain errors to gRPC statuses. Anything else is returned
 // as is, so the server's safety net logs it and answers Internal without
 // leaking its detail.
-func toStatus(err error) error {
-	var (
-		verr     *validation.Error
-		notFound *domain.AccountNotFoundError
-		notElig  *domain.EligibilityError
-	)
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.As(err, &notFound):
-		return status.Error(codes.NotFound, notFound.Error())
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, "not found")
-	case errors.Is(err, domain.ErrInsufficientPoints):
-		return status.Error(codes.FailedPrecondition, "insufficient points")
-	case errors.Is(err, domain.ErrOutOfStock):
-		return status.Error(codes.FailedPrecondition, "reward out of stock")
-	case errors.As(err, &notElig):
-		return status.Error(codes.FailedPrecondition, notElig.Reason)
-	case errors.Is(err, domain.ErrConflict):
-		return status.Error(codes.Aborted, "the resource changed since it was read; read it again")
-	case errors.Is(err, domain.ErrPointsOverflow):
-		return status.Error(codes.FailedPrecondition, "points overflow")
-	default:
-		return err
-	}
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see,
+// the first that matches winning.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.As[*domain.AccountNotFoundError](codes.NotFound),
+	rpcerr.IsMessage(domain.ErrNotFound, codes.NotFound, "not found"),
+	rpcerr.IsMessage(domain.ErrInsufficientPoints, codes.FailedPrecondition, "insufficient points"),
+	rpcerr.IsMessage(domain.ErrOutOfStock, codes.FailedPrecondition, "reward out of stock"),
+	rpcerr.AsFunc(codes.FailedPrecondition, func(e *domain.EligibilityError) string { return e.Reason }),
+	rpcerr.IsMessage(domain.ErrConflict, codes.Aborted, "the resource changed since it was read; read it again"),
+	rpcerr.IsMessage(domain.ErrPointsOverflow, codes.FailedPrecondition, "points overflow"),
 }

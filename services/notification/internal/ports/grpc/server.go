@@ -4,7 +4,6 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -246,17 +245,13 @@ func (s *Server) GetOperation(ctx context.Context, req *notificationv1.GetOperat
 
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back
 // as is, for the server's safety net to log and turn into Internal.
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, lastLine(err))
-	case errors.Is(err, domain.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, lastLine(err))
-	}
-	return err
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.IsFunc(domain.ErrNotFound, codes.NotFound, lastLine),
+	rpcerr.IsFunc(domain.ErrFailedPrecondition, codes.FailedPrecondition, lastLine),
 }
 
 // lastLine is the part of a joined error that explains it to the caller.

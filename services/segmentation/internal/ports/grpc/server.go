@@ -5,14 +5,12 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -351,22 +349,14 @@ func toProtoTime(t time.Time) *timestamppb.Timestamp {
 
 // toStatus maps domain errors to gRPC status errors; anything unmapped is
 // returned as is for the server's safety net to log and hide.
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, domain.ErrConflict):
-		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, domain.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, domain.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
-	default:
-		return err
-	}
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
+	rpcerr.Is(domain.ErrConflict, codes.Aborted),
+	rpcerr.Is(domain.ErrAlreadyExists, codes.AlreadyExists),
+	rpcerr.Is(domain.ErrFailedPrecondition, codes.FailedPrecondition),
+	rpcerr.Context(),
 }
