@@ -112,3 +112,13 @@ func pageToken(req proto.Message) string {
 	}
 	return r.Get(fd).String()
 }
+
+// Next returns the token for the page after cursor, or "" when cursor is ""
+// (there is no next page): for services whose use cases page by a cursor
+// string of their own.
+func Next(req proto.Message, cursor string) string {
+	if cursor == "" {
+		return ""
+	}
+	return Encode(req, cursor)
+}

@@ -4,13 +4,13 @@ package grpc
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/app"
@@ -70,13 +70,11 @@ func (s *Server) ListApiKeys(ctx context.Context, req *accessv1.ListApiKeysReque
 	case size > maxPageSize:
 		size = maxPageSize
 	}
-	offset := 0
-	if t := req.GetPageToken(); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 {
-			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service gave"})
-		}
-		offset = n
+	// The token is bound to show_revoked, so it never continues a list of
+	// other keys.
+	var offset int
+	if _, err := pagetoken.Decode(req, &offset); err != nil || offset < 0 {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service gave"})
 	}
 	keys, err := s.app.ListAPIKeys(ctx, req.GetShowRevoked(), size+1, offset)
 	if err != nil {
@@ -84,7 +82,7 @@ func (s *Server) ListApiKeys(ctx context.Context, req *accessv1.ListApiKeysReque
 	}
 	resp := &accessv1.ListApiKeysResponse{}
 	if len(keys) > size {
-		keys, resp.NextPageToken = keys[:size], strconv.Itoa(offset+size)
+		keys, resp.NextPageToken = keys[:size], pagetoken.Encode(req, offset+size)
 	}
 	for _, k := range keys {
 		resp.ApiKeys = append(resp.ApiKeys, toProto(k))

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -41,11 +42,17 @@ func (s *Server) GetLoyaltyAccount(ctx context.Context, req *loyaltyv1.GetLoyalt
 
 // ListLedgerEntries implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedgerEntriesRequest) (*loyaltyv1.ListLedgerEntriesResponse, error) {
-	page, err := s.app.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	// The use case pages by a cursor of its own; the token wraps it, bound
+	// to the program and customer it was issued for.
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this list returned"})
+	}
+	page, err := s.app.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: page.NextPageToken}
+	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: pagetoken.Next(req, page.NextPageToken)}
 	for _, e := range page.Entries {
 		out.Entries = append(out.Entries, toProtoEntry(e))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/operations"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
@@ -36,11 +37,15 @@ func NewServer(svc *app.Service) *Server {
 
 // ListMessages returns a customer's messages, newest first.
 func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessagesRequest) (*notificationv1.ListMessagesResponse, error) {
-	page, err := s.svc.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.svc.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // ListAgentMessages returns an agent's notices, newest first.
@@ -49,20 +54,28 @@ func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.List
 	if id, _ := auth.FromContext(ctx); id.Has(auth.Agent) && !id.Has(auth.Manager) && !id.SeesAll() && req.GetAgentId() != id.Subject {
 		return nil, status.Error(codes.PermissionDenied, "an agent reads only their own notices: agent_id must be the caller")
 	}
-	page, err := s.svc.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.svc.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListAgentMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListAgentMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // ListDeadLetters returns dead-lettered messages, newest first.
 func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDeadLettersRequest) (*notificationv1.ListDeadLettersResponse, error) {
-	page, err := s.svc.ListDeadLetters(ctx, int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.svc.ListDeadLetters(ctx, int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListDeadLettersResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListDeadLettersResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // GetMessage returns a message with its attempts.
@@ -171,11 +184,15 @@ func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaig
 
 // ListCampaigns lists campaigns.
 func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCampaignsRequest) (*notificationv1.ListCampaignsResponse, error) {
-	page, err := s.svc.ListCampaigns(ctx, int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.svc.ListCampaigns(ctx, int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &notificationv1.ListCampaignsResponse{NextPageToken: page.NextPageToken}
+	resp := &notificationv1.ListCampaignsResponse{NextPageToken: pagetoken.Next(req, page.NextPageToken)}
 	for _, c := range page.Campaigns {
 		resp.Campaigns = append(resp.Campaigns, protoconv.ToProtoCampaign(c))
 	}
@@ -261,4 +278,15 @@ func lastLine(err error) string {
 		return msg[i+1:]
 	}
 	return msg
+}
+
+// pageCursor returns the use case's cursor inside req's page token, "" on
+// the first page. The token is bound to the rest of req, so one issued for
+// another customer, agent or list is refused.
+func pageCursor(req proto.Message) (string, error) {
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return "", rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token from a previous page"})
+	}
+	return cursor, nil
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/operations"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -214,11 +215,15 @@ func (s *Server) GetSegment(ctx context.Context, req *segmentationv1.GetSegmentR
 
 // ListSegments lists segments by name.
 func (s *Server) ListSegments(ctx context.Context, req *segmentationv1.ListSegmentsRequest) (*segmentationv1.ListSegmentsResponse, error) {
-	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &segmentationv1.ListSegmentsResponse{NextPageToken: next}
+	out := &segmentationv1.ListSegmentsResponse{NextPageToken: pagetoken.Next(req, next)}
 	for _, seg := range segs {
 		out.Segments = append(out.Segments, toProtoSegment(seg))
 	}
@@ -247,11 +252,26 @@ func (s *Server) DeleteSegment(ctx context.Context, req *segmentationv1.DeleteSe
 
 // ListSegmentMembers pages through a segment's members.
 func (s *Server) ListSegmentMembers(ctx context.Context, req *segmentationv1.ListSegmentMembersRequest) (*segmentationv1.ListSegmentMembersResponse, error) {
-	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.ListSegmentMembersResponse{CustomerIds: ids, NextPageToken: next, TotalSize: total}, nil
+	return &segmentationv1.ListSegmentMembersResponse{CustomerIds: ids, NextPageToken: pagetoken.Next(req, next), TotalSize: total}, nil
+}
+
+// pageCursor returns the use case's cursor inside req's page token, "" on
+// the first page. The token is bound to the rest of req, so one issued for
+// another segment is refused.
+func pageCursor(req proto.Message) (string, error) {
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return "", rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this API returned"})
+	}
+	return cursor, nil
 }
 
 // StreamSegmentMembers streams a segment's members in pages.
