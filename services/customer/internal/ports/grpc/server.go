@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/fieldmask"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
@@ -363,7 +364,7 @@ func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.
 		}
 	}
 	for i, f := range fields {
-		fields[i] = snakeCase(f)
+		fields[i] = fieldmask.ProtoName(f)
 	}
 	// The name is the identity and the times are output only; a REST
 	// client sending back what it read puts them in the mask.

@@ -4,13 +4,12 @@ package grpc
 
 import (
 	"context"
-	"strings"
-	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/fieldmask"
 	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
@@ -138,7 +137,7 @@ func (s *Server) UpdateProgram(ctx context.Context, req *loyaltyv1.UpdateProgram
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
 	p, err := s.app.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
-		snakeCase(req.GetUpdateMask().GetPaths()))
+		fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -184,7 +183,7 @@ func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.app.UpdateReward(ctx, toDomainReward(req.GetReward()), snakeCase(req.GetUpdateMask().GetPaths()))
+	r, err := s.app.UpdateReward(ctx, toDomainReward(req.GetReward()), fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -207,24 +206,6 @@ func (s *Server) CancelRedemption(ctx context.Context, req *loyaltyv1.CancelRede
 		return nil, toStatus(err)
 	}
 	return &loyaltyv1.CancelRedemptionResponse{Redemption: toProtoRedemption(rd)}, nil
-}
-
-// snakeCase turns mask paths into proto field names: REST clients send
-// the JSON names ("autoEnroll").
-func snakeCase(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		var b strings.Builder
-		for _, r := range p {
-			if unicode.IsUpper(r) {
-				b.WriteByte('_')
-				r = unicode.ToLower(r)
-			}
-			b.WriteRune(r)
-		}
-		out[i] = b.String()
-	}
-	return out
 }
 
 // actor is the verified caller, or the person a service calls for.
