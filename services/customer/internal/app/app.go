@@ -7,11 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/aipfilter"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
@@ -140,15 +140,11 @@ func (a *App) auditEntry(ctx context.Context, action, customerID, reason, detail
 		CustomerID: customerID, Reason: reason, Detail: detail}
 }
 
-// filterValue matches a comparator and the value after it in an AIP-160
-// filter.
-var filterValue = regexp.MustCompile(`(!=|<=|>=|=|<|>|:)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)`)
-
 // redactFilter keeps a filter's fields and operators for the audit log and
 // drops its values, which may be a person's name or phone: the log must
 // not keep what erasure removes.
 func redactFilter(filter string) string {
-	return filterValue.ReplaceAllString(filter, "$1 …")
+	return aipfilter.Redact(filter)
 }
 
 // inTx runs fn in a transaction and runs it once more when a concurrent
