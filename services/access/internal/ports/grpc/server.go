@@ -4,7 +4,6 @@ package grpc
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -15,6 +14,7 @@ import (
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/app"
 	"github.com/guanxi-crm/guanxi/services/access/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/access/internal/protoconv"
 )
 
 // Paging of ListApiKeys.
@@ -56,7 +56,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *accessv1.CreateApiKeyReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &accessv1.CreateApiKeyResponse{ApiKey: toProto(created), Key: key}, nil
+	return &accessv1.CreateApiKeyResponse{ApiKey: protoconv.ToProtoAPIKey(created), Key: key}, nil
 }
 
 // ListApiKeys implements accessv1.AccessServiceServer.
@@ -85,7 +85,7 @@ func (s *Server) ListApiKeys(ctx context.Context, req *accessv1.ListApiKeysReque
 		keys, resp.NextPageToken = keys[:size], pagetoken.Encode(req, offset+size)
 	}
 	for _, k := range keys {
-		resp.ApiKeys = append(resp.ApiKeys, toProto(k))
+		resp.ApiKeys = append(resp.ApiKeys, protoconv.ToProtoAPIKey(k))
 	}
 	return resp, nil
 }
@@ -99,7 +99,7 @@ func (s *Server) RevokeApiKey(ctx context.Context, req *accessv1.RevokeApiKeyReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &accessv1.RevokeApiKeyResponse{ApiKey: toProto(k)}, nil
+	return &accessv1.RevokeApiKeyResponse{ApiKey: protoconv.ToProtoAPIKey(k)}, nil
 }
 
 // ExchangeApiKey implements accessv1.AccessServiceServer.
@@ -124,20 +124,4 @@ var statusRules = []rpcerr.Rule{
 	rpcerr.Is(domain.ErrInvalidKey, codes.Unauthenticated),
 	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
 	rpcerr.Is(domain.ErrRevoked, codes.FailedPrecondition),
-}
-
-func toProto(k domain.APIKey) *accessv1.ApiKey {
-	out := &accessv1.ApiKey{
-		Id: k.ID, Name: k.Name, Subject: k.Subject, Roles: k.Roles, Teams: k.Teams, Permissions: k.Permissions,
-		Creator: k.Creator, CreateTime: timestamppb.New(k.CreateTime),
-	}
-	out.ExpireTime, out.RevokeTime = timestamp(k.ExpireTime), timestamp(k.RevokeTime)
-	return out
-}
-
-func timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }

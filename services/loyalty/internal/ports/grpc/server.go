@@ -17,6 +17,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
 // Server implements loyaltyv1.LoyaltyServiceServer.
@@ -53,7 +54,7 @@ func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedge
 	}
 	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: pagetoken.Next(req, page.NextPageToken)}
 	for _, e := range page.Entries {
-		out.Entries = append(out.Entries, toProtoEntry(e))
+		out.Entries = append(out.Entries, protoconv.ToProtoEntry(e))
 	}
 	return out, nil
 }
@@ -76,20 +77,20 @@ func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.AdjustPointsResponse{Entry: toProtoEntry(e)}, nil
+	return &loyaltyv1.AdjustPointsResponse{Entry: protoconv.ToProtoEntry(e)}, nil
 }
 
 // RecordEngagement implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) RecordEngagement(ctx context.Context, req *loyaltyv1.RecordEngagementRequest) (*loyaltyv1.RecordEngagementResponse, error) {
 	es, err := s.app.RecordEngagement(ctx, app.Engagement{
-		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: fromTimestamp(req.GetOccurTime()),
+		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: protoconv.ToDomainTime(req.GetOccurTime()),
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	out := &loyaltyv1.RecordEngagementResponse{}
 	for _, e := range es {
-		out.Entries = append(out.Entries, toProtoEntry(e))
+		out.Entries = append(out.Entries, protoconv.ToProtoEntry(e))
 	}
 	return out, nil
 }
@@ -99,11 +100,11 @@ func (s *Server) CreateProgram(ctx context.Context, req *loyaltyv1.CreateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.app.CreateProgram(ctx, toDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
+	p, err := s.app.CreateProgram(ctx, protoconv.ToDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CreateProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.CreateProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // GetProgram implements loyaltyv1.LoyaltyServiceServer.
@@ -115,7 +116,7 @@ func (s *Server) GetProgram(ctx context.Context, req *loyaltyv1.GetProgramReques
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.GetProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.GetProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // ListPrograms implements loyaltyv1.LoyaltyServiceServer.
@@ -126,7 +127,7 @@ func (s *Server) ListPrograms(ctx context.Context, _ *loyaltyv1.ListProgramsRequ
 	}
 	out := &loyaltyv1.ListProgramsResponse{}
 	for _, p := range ps {
-		out.Programs = append(out.Programs, toProtoProgram(p))
+		out.Programs = append(out.Programs, protoconv.ToProtoProgram(p))
 	}
 	return out, nil
 }
@@ -136,12 +137,12 @@ func (s *Server) UpdateProgram(ctx context.Context, req *loyaltyv1.UpdateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.app.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
+	p, err := s.app.UpdateProgram(ctx, protoconv.ToDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
 		fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.UpdateProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.UpdateProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // CreateReward implements loyaltyv1.LoyaltyServiceServer.
@@ -149,11 +150,11 @@ func (s *Server) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.app.CreateReward(ctx, toDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
+	r, err := s.app.CreateReward(ctx, protoconv.ToDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CreateRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.CreateRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // GetReward implements loyaltyv1.LoyaltyServiceServer.
@@ -162,7 +163,7 @@ func (s *Server) GetReward(ctx context.Context, req *loyaltyv1.GetRewardRequest)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.GetRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.GetRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // ListRewards implements loyaltyv1.LoyaltyServiceServer.
@@ -173,7 +174,7 @@ func (s *Server) ListRewards(ctx context.Context, req *loyaltyv1.ListRewardsRequ
 	}
 	out := &loyaltyv1.ListRewardsResponse{}
 	for _, r := range rs {
-		out.Rewards = append(out.Rewards, toProtoReward(r))
+		out.Rewards = append(out.Rewards, protoconv.ToProtoReward(r))
 	}
 	return out, nil
 }
@@ -183,11 +184,11 @@ func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.app.UpdateReward(ctx, toDomainReward(req.GetReward()), fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
+	r, err := s.app.UpdateReward(ctx, protoconv.ToDomainReward(req.GetReward()), fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.UpdateRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.UpdateRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // RedeemReward implements loyaltyv1.LoyaltyServiceServer.
@@ -196,7 +197,7 @@ func (s *Server) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.RedeemRewardResponse{Redemption: toProtoRedemption(rd)}, nil
+	return &loyaltyv1.RedeemRewardResponse{Redemption: protoconv.ToProtoRedemption(rd)}, nil
 }
 
 // CancelRedemption implements loyaltyv1.LoyaltyServiceServer.
@@ -205,7 +206,7 @@ func (s *Server) CancelRedemption(ctx context.Context, req *loyaltyv1.CancelRede
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CancelRedemptionResponse{Redemption: toProtoRedemption(rd)}, nil
+	return &loyaltyv1.CancelRedemptionResponse{Redemption: protoconv.ToProtoRedemption(rd)}, nil
 }
 
 // actor is the verified caller, or the person a service calls for.
@@ -243,4 +244,37 @@ var statusRules = []rpcerr.Rule{
 	rpcerr.AsFunc(codes.FailedPrecondition, func(e *domain.EligibilityError) string { return e.Reason }),
 	rpcerr.IsMessage(domain.ErrConflict, codes.Aborted, "the resource changed since it was read; read it again"),
 	rpcerr.IsMessage(domain.ErrPointsOverflow, codes.FailedPrecondition, "points overflow"),
+}
+
+// toProtoAccount converts the use cases' view of an account.
+func toProtoAccount(a app.Account) *loyaltyv1.LoyaltyAccount {
+	m := a.Member
+	status := loyaltyv1.MemberStatus_MEMBER_STATUS_ACTIVE
+	if m.Status == domain.MemberMerged {
+		status = loyaltyv1.MemberStatus_MEMBER_STATUS_MERGED
+	}
+	return &loyaltyv1.LoyaltyAccount{
+		CustomerId:           m.CustomerID,
+		PointsBalance:        a.Summary.Spendable(),
+		LifetimePoints:       a.Summary.Lifetime,
+		Tier:                 protoconv.ToProtoTier(a.Tier.Code),
+		CreateTime:           protoconv.ToProtoTime(m.JoinTime),
+		UpdateTime:           protoconv.ToProtoTime(m.UpdateTime),
+		ProgramId:            m.ProgramID,
+		MemberNumber:         m.Number,
+		Status:               status,
+		TierCode:             a.Tier.Code,
+		TierName:             a.Tier.Name,
+		PendingPoints:        a.Summary.Pending,
+		ExpiringPoints:       a.ExpiringPoints,
+		ExpiringTime:         protoconv.ToProtoTime(a.ExpiringTime),
+		NextTierCode:         a.NextTier.Code,
+		NextTierName:         a.NextTier.Name,
+		PointsToNextTier:     a.PointsToNext,
+		SpendToNextTierMinor: a.SpendToNext,
+		WindowPoints:         a.Summary.WindowPoints,
+		WindowSpendMinor:     a.Summary.WindowSpend,
+		LedgerTotal:          a.Summary.Total,
+		GraceUntil:           protoconv.ToProtoTime(m.GraceUntil),
+	}
 }
