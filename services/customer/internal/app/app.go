@@ -16,26 +16,26 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// App runs the customer use cases against a store.
-type App struct {
+// Service runs the customer use cases against a store.
+type Service struct {
 	store         domain.Store
 	now           func() time.Time
 	importWriters int
 	countLimit    int
 }
 
-// Option changes how an App is built.
-type Option func(*App)
+// Option changes how a Service is built.
+type Option func(*Service)
 
-// WithClock makes the App read the time from now, for tests.
+// WithClock makes the Service read the time from now, for tests.
 func WithClock(now func() time.Time) Option {
-	return func(a *App) { a.now = now }
+	return func(a *Service) { a.now = now }
 }
 
 // WithImportWriters lets an import store up to n batches at once; a store
 // with one writer at a time (SQLite) gains nothing from more than one.
 func WithImportWriters(n int) Option {
-	return func(a *App) { a.importWriters = max(n, 1) }
+	return func(a *Service) { a.importWriters = max(n, 1) }
 }
 
 // DefaultCountLimit is how many matches ListCustomers counts for its total
@@ -45,16 +45,16 @@ const DefaultCountLimit = 10_000
 // WithCountLimit makes ListCustomers count at most n matches for its
 // total (0: DefaultCountLimit).
 func WithCountLimit(n int) Option {
-	return func(a *App) {
+	return func(a *Service) {
 		if n > 0 {
 			a.countLimit = n
 		}
 	}
 }
 
-// New returns an App on store.
-func New(store domain.Store, opts ...Option) *App {
-	a := &App{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
+// New returns a Service on store.
+func New(store domain.Store, opts ...Option) *Service {
+	a := &Service{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
 	for _, o := range opts {
 		o(a)
 	}
@@ -121,7 +121,7 @@ func scopedCustomer(ctx context.Context, r domain.Reader, id string) (domain.Cus
 
 // clock returns the current time at the precision the store keeps, so what
 // a command returns equals what a later read returns.
-func (a *App) clock() time.Time {
+func (a *Service) clock() time.Time {
 	return a.now().UTC().Truncate(time.Microsecond)
 }
 
@@ -131,7 +131,7 @@ func newID() string {
 
 // auditEntry is the entry for action on customerID by the caller of ctx.
 // reason, when set, is the request's own reason and wins over the caller's.
-func (a *App) auditEntry(ctx context.Context, action, customerID, reason, detail string) domain.AuditEntry {
+func (a *Service) auditEntry(ctx context.Context, action, customerID, reason, detail string) domain.AuditEntry {
 	c := callerOf(ctx)
 	if reason == "" {
 		reason = c.Reason
@@ -150,7 +150,7 @@ func redactFilter(filter string) string {
 // inTx runs fn in a transaction and runs it once more when a concurrent
 // transaction claimed a contact it was writing: the second run sees the
 // claim and reports the duplicate.
-func (a *App) inTx(ctx context.Context, fn func(tx domain.Tx) error) error {
+func (a *Service) inTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	err := a.store.InTx(ctx, fn)
 	if errors.Is(err, domain.ErrRetry) {
 		err = a.store.InTx(ctx, fn)
@@ -207,7 +207,7 @@ func checkDuplicates(ctx context.Context, tx domain.Tx, self string, contacts []
 // not see (err, the write's error, says so): the answer does not name that
 // customer, and the log tells its auditors who asked about it. It returns
 // err, or the failure to audit, since a probe must not go unrecorded.
-func (a *App) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
+func (a *Service) auditRefusedDuplicate(ctx context.Context, action string, err error) error {
 	var dup *domain.DuplicateError
 	if !errors.As(err, &dup) || !dup.OutOfScope {
 		return err

@@ -9,7 +9,7 @@ import (
 // ListAuditEntries returns a page of audit entries, newest first, and the
 // offset of the next page (0 on the last). Entries about a customer include
 // those about the customers merged into it.
-func (a *App) ListAuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, int, error) {
+func (a *Service) ListAuditEntries(ctx context.Context, q domain.AuditQuery) ([]domain.AuditEntry, int, error) {
 	size, err := pageSize(q.Limit, domain.DefaultPageSize, domain.MaxPageSize)
 	if err != nil {
 		return nil, 0, err

@@ -25,7 +25,7 @@ type CreateCustomer struct {
 // CreateCustomer creates a customer owned by the profile's owner (the
 // caller when none is named), starts its ownership history and publishes
 // CustomerCreated, which carries the owner.
-func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Customer, error) {
+func (a *Service) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Customer, error) {
 	if len(cmd.RequestID) > domain.MaxRequestIDLength {
 		return domain.Customer{}, validation.Violations{{
 			Field: "request_id", Description: fmt.Sprintf("must be at most %d bytes", domain.MaxRequestIDLength),
@@ -91,7 +91,7 @@ func (a *App) CreateCustomer(ctx context.Context, cmd CreateCustomer) (domain.Cu
 }
 
 // commit writes the audit entry of a change and publishes its events.
-func (a *App) commit(ctx context.Context, tx domain.Tx, action, customerID, reason, detail string, evs ...domain.Event) error {
+func (a *Service) commit(ctx context.Context, tx domain.Tx, action, customerID, reason, detail string, evs ...domain.Event) error {
 	if err := tx.Audit(ctx, a.auditEntry(ctx, action, customerID, reason, detail)); err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func resolve(ctx context.Context, r domain.Reader, id string) (domain.Customer, 
 
 // GetCustomer returns one customer; the id of a merged customer returns its
 // survivor. The read is audited.
-func (a *App) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
+func (a *Service) GetCustomer(ctx context.Context, id string) (domain.Customer, error) {
 	c, err := resolve(ctx, a.store, id)
 	if err != nil {
 		return domain.Customer{}, wrap("get customer", err)
@@ -150,7 +150,7 @@ type CustomerPage struct {
 
 // ListCustomers returns one page of customers. The listing is audited with
 // its filter and query.
-func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage, error) {
+func (a *Service) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage, error) {
 	size, err := pageSize(q.PageSize, domain.DefaultPageSize, domain.MaxPageSize)
 	if err != nil {
 		return CustomerPage{}, err
@@ -183,7 +183,7 @@ func (a *App) ListCustomers(ctx context.Context, q ListCustomers) (CustomerPage,
 
 // countTotal sets page's total (AIP-158). The last page tells it for free;
 // any other page counts, up to a.countLimit matches.
-func (a *App) countTotal(ctx context.Context, q domain.ListQuery, page *CustomerPage) error {
+func (a *Service) countTotal(ctx context.Context, q domain.ListQuery, page *CustomerPage) error {
 	if page.NextOffset == 0 && (len(page.Customers) > 0 || q.Offset == 0) {
 		page.TotalSize = q.Offset + len(page.Customers)
 		return nil
@@ -210,7 +210,7 @@ type UpdateCustomer struct {
 // a value changed (and OwnershipChanged when the owner or team did). An
 // update that changes nothing returns the customer as it is, with the same
 // etag, and publishes nothing.
-func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Customer, error) {
+func (a *Service) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Customer, error) {
 	var out domain.Customer
 	err := a.inTx(ctx, func(tx domain.Tx) error {
 		cur, err := scopedCustomer(ctx, tx, cmd.ID)
@@ -264,7 +264,7 @@ func (a *App) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (domain.Cu
 
 // change runs a state change of one customer: read it, check the etag,
 // apply fn, store and publish what fn returns, audit it.
-func (a *App) change(ctx context.Context, action, id, etag, reason string,
+func (a *Service) change(ctx context.Context, action, id, etag, reason string,
 	fn func(tx domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error)) (domain.Customer, error) {
 	var out domain.Customer
 	err := a.inTx(ctx, func(tx domain.Tx) error {
@@ -292,7 +292,7 @@ func (a *App) change(ctx context.Context, action, id, etag, reason string,
 }
 
 // DeleteCustomer soft-deletes a customer.
-func (a *App) DeleteCustomer(ctx context.Context, id, etag string) (domain.Customer, error) {
+func (a *Service) DeleteCustomer(ctx context.Context, id, etag string) (domain.Customer, error) {
 	c, err := a.change(ctx, "DeleteCustomer", id, etag, "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
 		next, err := cur.Delete(a.clock())
 		return next, []domain.Event{domain.CustomerDeleted{ID: id, DeleteTime: next.DeleteTime}}, err
@@ -301,7 +301,7 @@ func (a *App) DeleteCustomer(ctx context.Context, id, etag string) (domain.Custo
 }
 
 // UndeleteCustomer restores a soft-deleted customer.
-func (a *App) UndeleteCustomer(ctx context.Context, id string) (domain.Customer, error) {
+func (a *Service) UndeleteCustomer(ctx context.Context, id string) (domain.Customer, error) {
 	c, err := a.change(ctx, "UndeleteCustomer", id, "", "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
 		next, err := cur.Undelete(a.clock())
 		return next, []domain.Event{domain.CustomerUndeleted{Customer: next}}, err
@@ -312,7 +312,7 @@ func (a *App) UndeleteCustomer(ctx context.Context, id string) (domain.Customer,
 // EraseCustomer removes a customer's personal data for good, with its
 // relationships, and publishes CustomerErased so every service does the
 // same. The reason is required and audited.
-func (a *App) EraseCustomer(ctx context.Context, id, reason string) (domain.Customer, error) {
+func (a *Service) EraseCustomer(ctx context.Context, id, reason string) (domain.Customer, error) {
 	if err := domain.CheckReason(reason, true); err != nil {
 		return domain.Customer{}, err
 	}
@@ -331,7 +331,7 @@ func (a *App) EraseCustomer(ctx context.Context, id, reason string) (domain.Cust
 
 // SetConsent records the customer's answer for a channel and publishes
 // ConsentChanged when it changed.
-func (a *App) SetConsent(ctx context.Context, id string, consent domain.Consent) (domain.Customer, error) {
+func (a *Service) SetConsent(ctx context.Context, id string, consent domain.Consent) (domain.Customer, error) {
 	c, err := a.change(ctx, "SetConsent", id, "", "", func(_ domain.Tx, cur domain.Customer) (domain.Customer, []domain.Event, error) {
 		next, changed, err := cur.SetConsent(consent, a.clock())
 		if err != nil || !changed {

@@ -12,7 +12,7 @@ import (
 )
 
 // CreateAttributeDefinition declares a custom attribute.
-func (a *App) CreateAttributeDefinition(ctx context.Context, d domain.AttributeDefinition) (domain.AttributeDefinition, error) {
+func (a *Service) CreateAttributeDefinition(ctx context.Context, d domain.AttributeDefinition) (domain.AttributeDefinition, error) {
 	d, err := d.Normalize()
 	if err != nil {
 		return domain.AttributeDefinition{}, err
@@ -36,7 +36,7 @@ func (a *App) CreateAttributeDefinition(ctx context.Context, d domain.AttributeD
 }
 
 // ListAttributeDefinitions returns every declared attribute by name.
-func (a *App) ListAttributeDefinitions(ctx context.Context) ([]domain.AttributeDefinition, error) {
+func (a *Service) ListAttributeDefinitions(ctx context.Context) ([]domain.AttributeDefinition, error) {
 	defs, err := a.store.Definitions(ctx)
 	if err != nil {
 		return nil, wrap("list attribute definitions", err)
@@ -58,7 +58,7 @@ type DefinitionChange struct {
 
 // UpdateAttributeDefinition changes an attribute's labels or enum values;
 // enum values customers still carry cannot be removed.
-func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange) (domain.AttributeDefinition, error) {
+func (a *Service) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange) (domain.AttributeDefinition, error) {
 	var out domain.AttributeDefinition
 	err := a.store.InTx(ctx, func(tx domain.Tx) error {
 		defs, err := tx.Definitions(ctx)
@@ -115,7 +115,7 @@ func (a *App) UpdateAttributeDefinition(ctx context.Context, ch DefinitionChange
 }
 
 // DeleteAttributeDefinition removes an attribute no customer carries.
-func (a *App) DeleteAttributeDefinition(ctx context.Context, name string) error {
+func (a *Service) DeleteAttributeDefinition(ctx context.Context, name string) error {
 	return wrap("delete attribute definition", a.store.InTx(ctx, func(tx domain.Tx) error {
 		defs, err := tx.Definitions(ctx)
 		if err != nil {

@@ -57,7 +57,7 @@ const MaxImportErrors = 10000
 // it: the file's order decides which row gets a contact, as in a file
 // imported row by row.
 type Import struct {
-	app            *App
+	app            *Service
 	allowDuplicate bool
 	slots          chan struct{} // one token per writer
 	inflight       []*importBatch
@@ -139,7 +139,7 @@ func (p *pending) count(res *batchResult) {
 }
 
 // NewImport starts an import for the caller of ctx; Finish must be called.
-func (a *App) NewImport(ctx context.Context, allowDuplicate bool) *Import {
+func (a *Service) NewImport(ctx context.Context, allowDuplicate bool) *Import {
 	return &Import{app: a, allowDuplicate: allowDuplicate, slots: make(chan struct{}, a.importWriters)}
 }
 
@@ -317,7 +317,7 @@ func (im *Import) failed() error {
 }
 
 // importRowAlone prepares and writes one row in its own transaction.
-func (a *App) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bool) (batchResult, error) {
+func (a *Service) importRowAlone(ctx context.Context, r ImportRow, allowDuplicate bool) (batchResult, error) {
 	var res batchResult
 	err := a.inTx(ctx, func(tx domain.Tx) error {
 		plan, refused, err := a.prepareImport(ctx, tx, []ImportRow{r})
@@ -370,7 +370,7 @@ func (b *batchResult) add(o batchResult) {
 // the row's external id, or a new customer. Rows that break a rule are
 // refused; rows that change nothing are planned as unchanged (next equal to
 // prev and no fields changed).
-func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportRow) ([]pending, []RowError, error) {
+func (a *Service) prepareImport(ctx context.Context, r domain.Reader, rows []ImportRow) ([]pending, []RowError, error) {
 	defs, err := r.Definitions(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -438,7 +438,7 @@ func (a *App) prepareImport(ctx context.Context, r domain.Reader, rows []ImportR
 // sixth of the import. A contact someone holds then fails the batch with
 // domain.ErrRetry when the claim index refuses it, and the caller writes
 // the batch again asking.
-func (a *App) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate, askOwners bool) (batchResult, error) {
+func (a *Service) writeImport(ctx context.Context, tx domain.Tx, plan []pending, allowDuplicate, askOwners bool) (batchResult, error) {
 	var res batchResult
 	owners := map[string]string{}
 	if askOwners {
@@ -553,7 +553,7 @@ const ExportBatch = 5000
 // query, in id order, ExportBatch at a time, and audits the export with the
 // number of customers it returned. The next batch is read while send
 // delivers the current one.
-func (a *App) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
+func (a *Service) ExportCustomers(ctx context.Context, filter, query string, send func([]domain.Customer) error) (int, error) {
 	q := domain.ListQuery{Filter: filter, Terms: domain.SearchTerms(query), Scope: callerOf(ctx).Scope}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

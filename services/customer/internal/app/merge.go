@@ -23,7 +23,7 @@ const (
 // FindDuplicates lists the customers likely to be the same as id, the
 // likeliest first: a shared email or phone weighs most, the same name key
 // (see domain.NameKey) less.
-func (a *App) FindDuplicates(ctx context.Context, id string, limit int) ([]Duplicate, error) {
+func (a *Service) FindDuplicates(ctx context.Context, id string, limit int) ([]Duplicate, error) {
 	limit, err := pageSize(limit, DefaultDuplicates, MaxDuplicates)
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func (a *App) FindDuplicates(ctx context.Context, id string, limit int) ([]Dupli
 // MergeCustomers folds mergedID into survivorID (see domain.Merge), moves
 // its relationships and ownership history, and publishes CustomerMerged so
 // other services re-key.
-func (a *App) MergeCustomers(ctx context.Context, survivorID, mergedID, reason string) (domain.Customer, error) {
+func (a *Service) MergeCustomers(ctx context.Context, survivorID, mergedID, reason string) (domain.Customer, error) {
 	if err := domain.CheckReason(reason, false); err != nil {
 		return domain.Customer{}, err
 	}

@@ -11,7 +11,7 @@ import (
 // t.ToOwner in one transaction, recording each change in the customer's
 // history and publishing one OwnershipChanged per customer. It returns how
 // many customers moved.
-func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, error) {
+func (a *Service) TransferOwnership(ctx context.Context, t domain.Transfer) (int, error) {
 	t, err := t.Normalize()
 	if err != nil {
 		return 0, err
@@ -62,7 +62,7 @@ func (a *App) TransferOwnership(ctx context.Context, t domain.Transfer) (int, er
 
 // OwnershipChanges returns a page of a customer's ownership history, newest
 // first, and the offset of the next page (0 on the last).
-func (a *App) OwnershipChanges(ctx context.Context, customerID string, size, offset int) ([]domain.OwnershipChange, int, error) {
+func (a *Service) OwnershipChanges(ctx context.Context, customerID string, size, offset int) ([]domain.OwnershipChange, int, error) {
 	size, err := pageSize(size, domain.DefaultPageSize, domain.MaxPageSize)
 	if err != nil {
 		return nil, 0, err

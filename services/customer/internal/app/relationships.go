@@ -7,7 +7,7 @@ import (
 )
 
 // CreateRelationship links two active customers.
-func (a *App) CreateRelationship(ctx context.Context, r domain.Relationship) (domain.Relationship, error) {
+func (a *Service) CreateRelationship(ctx context.Context, r domain.Relationship) (domain.Relationship, error) {
 	var out domain.Relationship
 	err := a.store.InTx(ctx, func(tx domain.Tx) error {
 		from, err := resolve(ctx, tx, r.FromID)
@@ -30,7 +30,7 @@ func (a *App) CreateRelationship(ctx context.Context, r domain.Relationship) (do
 }
 
 // ListRelationships returns a customer's relationships in both directions.
-func (a *App) ListRelationships(ctx context.Context, customerID string) ([]domain.Relationship, error) {
+func (a *Service) ListRelationships(ctx context.Context, customerID string) ([]domain.Relationship, error) {
 	c, err := resolve(ctx, a.store, customerID)
 	if err != nil {
 		return nil, wrap("list relationships", err)
@@ -40,7 +40,7 @@ func (a *App) ListRelationships(ctx context.Context, customerID string) ([]domai
 }
 
 // DeleteRelationship removes a relationship.
-func (a *App) DeleteRelationship(ctx context.Context, id string) error {
+func (a *Service) DeleteRelationship(ctx context.Context, id string) error {
 	return wrap("delete relationship", a.store.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.DeleteRelationship(ctx, id); err != nil {
 			return err

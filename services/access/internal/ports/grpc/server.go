@@ -35,11 +35,11 @@ var Policy = auth.Policy{
 // Server implements accessv1.AccessServiceServer.
 type Server struct {
 	accessv1.UnimplementedAccessServiceServer
-	app *app.App
+	app *app.Service
 }
 
 // NewServer returns a Server running the use cases of a.
-func NewServer(a *app.App) *Server { return &Server{app: a} }
+func NewServer(a *app.Service) *Server { return &Server{app: a} }
 
 // CreateApiKey implements accessv1.AccessServiceServer.
 func (s *Server) CreateApiKey(ctx context.Context, req *accessv1.CreateApiKeyRequest) (*accessv1.CreateApiKeyResponse, error) {

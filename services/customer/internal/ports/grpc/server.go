@@ -31,11 +31,11 @@ const (
 // Server implements customerv1.CustomerServiceServer.
 type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
-	app *app.App
+	app *app.Service
 }
 
 // NewServer returns a Server running the use cases of a.
-func NewServer(a *app.App) *Server {
+func NewServer(a *app.Service) *Server {
 	return &Server{app: a}
 }
 
