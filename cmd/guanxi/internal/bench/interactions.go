@@ -669,16 +669,6 @@ func (b *interactionsBench) waitRelayed(ctx context.Context, js jetstream.JetStr
 	}
 }
 
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q * float64(len(s)-1))
-	return s[i]
-}
-
 func (b *interactionsBench) report(w io.Writer) {
 	fmt.Fprintf(w, "interactions: %d call-center events per path, %d callers, PostgreSQL %s\n", b.n, b.customers, b.version)
 	line := func(name string, p pathResult) {
@@ -693,8 +683,8 @@ func (b *interactionsBench) report(w io.Writer) {
 		fmt.Fprintf(w, "  %-30s %8.0f events/s  (%s)", name, p.rate(), p.elapsed.Round(time.Millisecond))
 		if len(p.latency) > 0 {
 			fmt.Fprintf(w, "  ingest-to-readable p50 %s p99 %s max %s (%d samples)",
-				quantile(p.latency, 0.5).Round(100*time.Microsecond), quantile(p.latency, 0.99).Round(100*time.Microsecond),
-				quantile(p.latency, 1).Round(100*time.Microsecond), len(p.latency))
+				percentile(p.latency, 0.5).Round(100*time.Microsecond), percentile(p.latency, 0.99).Round(100*time.Microsecond),
+				percentile(p.latency, 1).Round(100*time.Microsecond), len(p.latency))
 		}
 		fmt.Fprintln(w)
 	}

@@ -493,15 +493,6 @@ func (b *loyaltyBench) readThroughput(ctx context.Context, acc loyaltyv1.Loyalty
 	b.readElapsed = time.Since(start)
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
-}
-
 func (b *loyaltyBench) report(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	fmt.Fprintf(w, "loyalty on PostgreSQL %s, %d customers, %d loyalty workers, GOMAXPROCS %d, purchases via %s\n",

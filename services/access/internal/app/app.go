@@ -12,18 +12,18 @@ import (
 	"github.com/guanxi-crm/guanxi/services/access/internal/domain"
 )
 
-// App runs the use cases on a store.
-type App struct {
+// Service runs the use cases on a store.
+type Service struct {
 	store    domain.Store
 	tokens   auth.Config
 	tokenTTL time.Duration
 	now      func() time.Time
 }
 
-// New returns an App keeping keys in store and signing tokens with tokens,
+// New returns a Service keeping keys in store and signing tokens with tokens,
 // each valid for tokenTTL (less when its key expires sooner).
-func New(store domain.Store, tokens auth.Config, tokenTTL time.Duration) *App {
-	return &App{store: store, tokens: tokens, tokenTTL: tokenTTL, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+func New(store domain.Store, tokens auth.Config, tokenTTL time.Duration) *Service {
+	return &Service{store: store, tokens: tokens, tokenTTL: tokenTTL, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // knownRoles are the roles a key may carry: every role but Service, which
@@ -40,7 +40,7 @@ func knownRoles() []string {
 
 // CreateAPIKey makes a key for spec, created by creator, and returns it with
 // the whole key, shown this once.
-func (a *App) CreateAPIKey(ctx context.Context, spec domain.Spec, creator string) (domain.APIKey, string, error) {
+func (a *Service) CreateAPIKey(ctx context.Context, spec domain.Spec, creator string) (domain.APIKey, string, error) {
 	k, key, err := domain.NewAPIKey(spec, knownRoles(), creator, a.now())
 	if err != nil {
 		return domain.APIKey{}, "", err
@@ -52,7 +52,7 @@ func (a *App) CreateAPIKey(ctx context.Context, spec domain.Spec, creator string
 }
 
 // ListAPIKeys returns a page of keys, newest first.
-func (a *App) ListAPIKeys(ctx context.Context, showRevoked bool, limit, offset int) ([]domain.APIKey, error) {
+func (a *Service) ListAPIKeys(ctx context.Context, showRevoked bool, limit, offset int) ([]domain.APIKey, error) {
 	keys, err := a.store.Keys(ctx, showRevoked, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -61,7 +61,7 @@ func (a *App) ListAPIKeys(ctx context.Context, showRevoked bool, limit, offset i
 }
 
 // RevokeAPIKey ends the key with id.
-func (a *App) RevokeAPIKey(ctx context.Context, id string) (domain.APIKey, error) {
+func (a *Service) RevokeAPIKey(ctx context.Context, id string) (domain.APIKey, error) {
 	k, err := a.store.Key(ctx, id)
 	if err != nil {
 		return domain.APIKey{}, fmt.Errorf("revoke api key: %w", err)
@@ -77,7 +77,7 @@ func (a *App) RevokeAPIKey(ctx context.Context, id string) (domain.APIKey, error
 
 // ExchangeAPIKey returns a bearer token of key's identity and when it ends,
 // or domain.ErrInvalidKey.
-func (a *App) ExchangeAPIKey(ctx context.Context, key string) (string, time.Time, error) {
+func (a *Service) ExchangeAPIKey(ctx context.Context, key string) (string, time.Time, error) {
 	id, secret, err := domain.ParseKey(key)
 	if err != nil {
 		return "", time.Time{}, err

@@ -4,7 +4,6 @@
 package domain
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -159,14 +158,3 @@ func checkList(v *validation.Violations, name string, items []string) {
 }
 
 func field(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
-
-// Store keeps the keys.
-type Store interface {
-	Insert(ctx context.Context, k APIKey) error
-	// Key returns the key with id, or ErrNotFound.
-	Key(ctx context.Context, id string) (APIKey, error)
-	// Keys returns keys newest first.
-	Keys(ctx context.Context, showRevoked bool, limit, offset int) ([]APIKey, error)
-	// Update writes k's revoke time.
-	Update(ctx context.Context, k APIKey) error
-}

@@ -7,18 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/aipfilter"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// App is the customer service's use cases, by area. Each port holds the
+// Service is the customer service's use cases, by area. Each port holds the
 // areas it calls; all of them share one store and one clock.
-type App struct {
+type Service struct {
 	// Customers creates, reads, lists, changes, deletes and erases
 	// customers and records their consents.
 	Customers *Customers
@@ -45,10 +45,10 @@ type core struct {
 	countLimit    int
 }
 
-// Option changes how an App is built.
+// Option changes how a Service is built.
 type Option func(*core)
 
-// WithClock makes the App read the time from now, for tests.
+// WithClock makes the Service read the time from now, for tests.
 func WithClock(now func() time.Time) Option {
 	return func(a *core) { a.now = now }
 }
@@ -73,13 +73,13 @@ func WithCountLimit(n int) Option {
 	}
 }
 
-// New returns an App on store.
-func New(store domain.Store, opts ...Option) *App {
+// New returns a Service on store.
+func New(store domain.Store, opts ...Option) *Service {
 	a := &core{store: store, now: time.Now, importWriters: 1, countLimit: DefaultCountLimit}
 	for _, o := range opts {
 		o(a)
 	}
-	return &App{
+	return &Service{
 		Customers:     &Customers{a},
 		Definitions:   &Definitions{a},
 		Relationships: &Relationships{a},
@@ -169,15 +169,11 @@ func (a *core) auditEntry(ctx context.Context, action, customerID, reason, detai
 		CustomerID: customerID, Reason: reason, Detail: detail}
 }
 
-// filterValue matches a comparator and the value after it in an AIP-160
-// filter.
-var filterValue = regexp.MustCompile(`(!=|<=|>=|=|<|>|:)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)`)
-
 // redactFilter keeps a filter's fields and operators for the audit log and
 // drops its values, which may be a person's name or phone: the log must
 // not keep what erasure removes.
 func redactFilter(filter string) string {
-	return filterValue.ReplaceAllString(filter, "$1 …")
+	return aipfilter.Redact(filter)
 }
 
 // inTx runs fn in a transaction and runs it once more when a concurrent

@@ -42,7 +42,7 @@ func (r *recorder) snapshot() []domain.Event {
 	return append([]domain.Event(nil), r.events...)
 }
 
-func newApp(t *testing.T, url string) (*app.App, *recorder) {
+func newApp(t *testing.T, url string) (*app.Service, *recorder) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
 	rec := &recorder{}
@@ -68,7 +68,7 @@ func TestApp(t *testing.T) {
 	}
 }
 
-func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
+func testConcurrentCreate(t *testing.T, a *app.Service, rec *recorder) {
 	ctx := asOwner()
 	const callers = 8
 	ids := make([]string, callers)
@@ -112,7 +112,7 @@ func testConcurrentCreate(t *testing.T, a *app.App, rec *recorder) {
 	}
 }
 
-func testUpdate(t *testing.T, a *app.App, rec *recorder) {
+func testUpdate(t *testing.T, a *app.Service, rec *recorder) {
 	ctx := asOwner()
 	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Acme", Tags: []string{"a"}}})
 	if err != nil {
@@ -159,7 +159,7 @@ func testUpdate(t *testing.T, a *app.App, rec *recorder) {
 
 // testConcurrentUpdates checks that concurrent writers without an etag each
 // either win or get ErrStale, and that the version counts the winners.
-func testConcurrentUpdates(t *testing.T, a *app.App) {
+func testConcurrentUpdates(t *testing.T, a *app.Service) {
 	ctx := asOwner()
 	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "Start"}})
 	if err != nil {

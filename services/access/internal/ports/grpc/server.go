@@ -4,20 +4,17 @@ package grpc
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
-	"github.com/guanxi-crm/guanxi/platform/validation"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/app"
 	"github.com/guanxi-crm/guanxi/services/access/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/access/internal/protoconv"
 )
 
 // Paging of ListApiKeys.
@@ -38,11 +35,11 @@ var Policy = auth.Policy{
 // Server implements accessv1.AccessServiceServer.
 type Server struct {
 	accessv1.UnimplementedAccessServiceServer
-	app *app.App
+	app *app.Service
 }
 
 // NewServer returns a Server running the use cases of a.
-func NewServer(a *app.App) *Server { return &Server{app: a} }
+func NewServer(a *app.Service) *Server { return &Server{app: a} }
 
 // CreateApiKey implements accessv1.AccessServiceServer.
 func (s *Server) CreateApiKey(ctx context.Context, req *accessv1.CreateApiKeyRequest) (*accessv1.CreateApiKeyResponse, error) {
@@ -59,7 +56,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *accessv1.CreateApiKeyReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &accessv1.CreateApiKeyResponse{ApiKey: toProto(created), Key: key}, nil
+	return &accessv1.CreateApiKeyResponse{ApiKey: protoconv.ToProtoAPIKey(created), Key: key}, nil
 }
 
 // ListApiKeys implements accessv1.AccessServiceServer.
@@ -73,13 +70,11 @@ func (s *Server) ListApiKeys(ctx context.Context, req *accessv1.ListApiKeysReque
 	case size > maxPageSize:
 		size = maxPageSize
 	}
-	offset := 0
-	if t := req.GetPageToken(); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 {
-			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service gave"})
-		}
-		offset = n
+	// The token is bound to show_revoked, so it never continues a list of
+	// other keys.
+	var offset int
+	if _, err := pagetoken.Decode(req, &offset); err != nil || offset < 0 {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service gave"})
 	}
 	keys, err := s.app.ListAPIKeys(ctx, req.GetShowRevoked(), size+1, offset)
 	if err != nil {
@@ -87,10 +82,10 @@ func (s *Server) ListApiKeys(ctx context.Context, req *accessv1.ListApiKeysReque
 	}
 	resp := &accessv1.ListApiKeysResponse{}
 	if len(keys) > size {
-		keys, resp.NextPageToken = keys[:size], strconv.Itoa(offset+size)
+		keys, resp.NextPageToken = keys[:size], pagetoken.Encode(req, offset+size)
 	}
 	for _, k := range keys {
-		resp.ApiKeys = append(resp.ApiKeys, toProto(k))
+		resp.ApiKeys = append(resp.ApiKeys, protoconv.ToProtoAPIKey(k))
 	}
 	return resp, nil
 }
@@ -104,7 +99,7 @@ func (s *Server) RevokeApiKey(ctx context.Context, req *accessv1.RevokeApiKeyReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &accessv1.RevokeApiKeyResponse{ApiKey: toProto(k)}, nil
+	return &accessv1.RevokeApiKeyResponse{ApiKey: protoconv.ToProtoAPIKey(k)}, nil
 }
 
 // ExchangeApiKey implements accessv1.AccessServiceServer.
@@ -121,33 +116,12 @@ func (s *Server) ExchangeApiKey(ctx context.Context, req *accessv1.ExchangeApiKe
 
 // toStatus maps the domain's errors to status codes; anything else is left
 // to the server's safety net (Internal, detail logged).
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrInvalidKey):
-		return status.Error(codes.Unauthenticated, err.Error())
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, domain.ErrRevoked):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	}
-	return err
-}
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
 
-func toProto(k domain.APIKey) *accessv1.ApiKey {
-	out := &accessv1.ApiKey{
-		Id: k.ID, Name: k.Name, Subject: k.Subject, Roles: k.Roles, Teams: k.Teams, Permissions: k.Permissions,
-		Creator: k.Creator, CreateTime: timestamppb.New(k.CreateTime),
-	}
-	out.ExpireTime, out.RevokeTime = timestamp(k.ExpireTime), timestamp(k.RevokeTime)
-	return out
-}
-
-func timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.Is(domain.ErrInvalidKey, codes.Unauthenticated),
+	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
+	rpcerr.Is(domain.ErrRevoked, codes.FailedPrecondition),
 }

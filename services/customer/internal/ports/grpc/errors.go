@@ -1,16 +1,13 @@
 package grpc
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"hash/fnv"
-	"strconv"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -29,85 +26,81 @@ var requestFields = map[string]bool{
 // Anything unmapped is returned as is, so the platform's safety net logs it
 // and answers Internal.
 func toStatus(err error, resource string) error {
-	var (
-		nf   *domain.NotFoundError
-		ve   *validation.Error
-		se   *domain.StateError
-		dup  *domain.DuplicateError
-		sc   *domain.ScopeError
-		conf *domain.ConflictError
-		pre  *domain.PreconditionError
+	return rpcerr.Map(err,
+		rpcerr.As[*domain.NotFoundError](codes.NotFound),
+		invalidIn(resource),
+		deniedIn(resource),
+		rpcerr.AsFunc(codes.AlreadyExists, func(dup *domain.DuplicateError) string {
+			if dup.OutOfScope {
+				return dup.Error() + "; a manager or admin of that customer's team can merge the two"
+			}
+			return dup.Error() + "; set allow_duplicate to create it anyway, or merge the two"
+		}),
+		rpcerr.As[*domain.ConflictError](codes.AlreadyExists),
+		rpcerr.As[*domain.StateError](codes.FailedPrecondition),
+		rpcerr.As[*domain.PreconditionError](codes.FailedPrecondition),
+		rpcerr.IsMessage(domain.ErrStale, codes.Aborted, domain.ErrStale.Error()),
+		rpcerr.IsMessage(domain.ErrRetry, codes.Aborted, domain.ErrRetry.Error()),
 	)
-	switch {
-	case errors.As(err, &nf):
-		return status.Error(codes.NotFound, nf.Error())
-	case errors.As(err, &ve):
+}
+
+// inResource names field's path in the request: resource's fields are
+// nested in it, the request's own are not.
+func inResource(resource, field string) string {
+	if requestFields[field] {
+		return field
+	}
+	return resource + field
+}
+
+// invalidIn maps validation errors to InvalidArgument with the violations'
+// fields put inside resource.
+func invalidIn(resource string) rpcerr.Rule {
+	return func(err error) (error, bool) {
+		var ve *validation.Error
+		if !errors.As(err, &ve) {
+			return nil, false
+		}
 		out := make(validation.Violations, len(ve.Violations))
 		for i, v := range ve.Violations {
-			if !requestFields[v.Field] {
-				v.Field = resource + v.Field
-			}
+			v.Field = inResource(resource, v.Field)
 			out[i] = v
 		}
-		return rpcerr.InvalidArgument(out...)
-	case errors.As(err, &sc):
-		field := sc.Field
-		if !requestFields[field] {
-			field = resource + field
+		return rpcerr.InvalidArgument(out...), true
+	}
+}
+
+// deniedIn maps a scope error to PermissionDenied naming the field inside
+// resource.
+func deniedIn(resource string) rpcerr.Rule {
+	return func(err error) (error, bool) {
+		var sc *domain.ScopeError
+		if !errors.As(err, &sc) {
+			return nil, false
 		}
-		return status.Error(codes.PermissionDenied, field+": "+sc.Reason)
-	case errors.As(err, &dup) && dup.OutOfScope:
-		return status.Error(codes.AlreadyExists, dup.Error()+"; a manager or admin of that customer's team can merge the two")
-	case errors.As(err, &dup):
-		return status.Error(codes.AlreadyExists, dup.Error()+"; set allow_duplicate to create it anyway, or merge the two")
-	case errors.As(err, &conf):
-		return status.Error(codes.AlreadyExists, conf.Error())
-	case errors.As(err, &se):
-		return status.Error(codes.FailedPrecondition, se.Error())
-	case errors.As(err, &pre):
-		return status.Error(codes.FailedPrecondition, pre.Error())
-	case errors.Is(err, domain.ErrStale):
-		return status.Error(codes.Aborted, domain.ErrStale.Error())
-	case errors.Is(err, domain.ErrRetry):
-		return status.Error(codes.Aborted, domain.ErrRetry.Error())
+		return status.Error(codes.PermissionDenied, inResource(resource, sc.Field)+": "+sc.Reason), true
 	}
-	return err
 }
 
-// A page token is "<offset>:<fingerprint>" in unpadded base64url. The
-// fingerprint is a hash of the request's other parameters, so a token used
+// decodeOffset returns the offset the page token of req points at, 0 for the
+// first page. The token is bound to req's other parameters, so a token used
 // with a different filter or order is refused instead of paging through a
-// different result. The inside is private to this service and may change;
-// clients only pass it back.
-
-func encodePageToken(offset int, fingerprint string) string {
-	if offset <= 0 {
-		return ""
-	}
-	raw := strconv.Itoa(offset) + ":" + hash(fingerprint)
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func decodePageToken(token, fingerprint string) (int, error) {
-	if token == "" {
-		return 0, nil
-	}
-	bad := rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token",
-		Description: "is not a token this service issued for these parameters; list again from the first page"})
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return 0, bad
-	}
-	off, h, ok := strings.Cut(string(b), ":")
-	n, err := strconv.Atoi(off)
-	if !ok || err != nil || n <= 0 || h != hash(fingerprint) {
-		return 0, bad
+// different result.
+func decodeOffset(req proto.Message) (int, error) {
+	var n int
+	ok, err := pagetoken.Decode(req, &n)
+	if err != nil || (ok && n <= 0) {
+		return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token",
+			Description: "is not a token this service issued for these parameters; list again from the first page"})
 	}
 	return n, nil
 }
 
-func hash(s string) string {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return fmt.Sprintf("%016x", h.Sum64())
+// encodeOffset returns the page token for the page at offset, "" when there
+// is none.
+func encodeOffset(req proto.Message, offset int) string {
+	if offset <= 0 {
+		return ""
+	}
+	return pagetoken.Encode(req, offset)
 }

@@ -3,8 +3,8 @@ package grpc
 import (
 	"fmt"
 	"strings"
-	"unicode"
 
+	"github.com/guanxi-crm/guanxi/platform/fieldmask"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
@@ -42,7 +42,7 @@ func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, err
 			return domain.Fields(), nil
 		}
 		if !strings.HasPrefix(p, "attributes.") {
-			p, _, _ = strings.Cut(snakeCase(p), ".")
+			p, _, _ = strings.Cut(fieldmask.ProtoName(p), ".")
 		}
 		if ignoredPaths[p] {
 			continue
@@ -60,23 +60,6 @@ func toDomainFields(paths []string, c *customerv1.Customer) ([]domain.Field, err
 		}
 	}
 	return fields, nil
-}
-
-// snakeCase turns a JSON (lowerCamelCase) mask path such as "displayName",
-// which REST clients send in ?updateMask=, into the proto name.
-func snakeCase(path string) string {
-	if strings.IndexFunc(path, unicode.IsUpper) < 0 {
-		return path
-	}
-	var b strings.Builder
-	for _, r := range path {
-		if unicode.IsUpper(r) {
-			b.WriteByte('_')
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func isSet(f domain.Field, c *customerv1.Customer) bool {

@@ -5,7 +5,6 @@ package grpc
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/fieldmask"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
@@ -42,7 +42,7 @@ type Server struct {
 }
 
 // NewServer returns a Server running the use cases of a.
-func NewServer(a *app.App) *Server {
+func NewServer(a *app.Service) *Server {
 	return &Server{customers: a.Customers, definitions: a.Definitions, relationships: a.Relationships,
 		ownership: a.Ownership, merges: a.Merges, imports: a.Imports, auditLog: a.AuditLog}
 }
@@ -120,8 +120,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 		PageSize: int(req.GetPageSize()), Filter: req.GetFilter(), OrderBy: req.GetOrderBy(),
 		Query: req.GetQuery(), ShowDeleted: req.GetShowDeleted(),
 	}
-	fingerprint := fmt.Sprintf("customers|%s|%s|%s|%t", q.Filter, q.OrderBy, q.Query, q.ShowDeleted)
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +133,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 	for i, c := range page.Customers {
 		resp.Customers[i] = protoconv.ToProtoCustomer(c)
 	}
-	resp.NextPageToken = encodePageToken(page.NextOffset, fingerprint)
+	resp.NextPageToken = encodeOffset(req, page.NextOffset)
 	resp.TotalSize = int32(min(page.TotalSize, math.MaxInt32))
 	resp.TotalSizeIsLowerBound = page.TotalIsLowerBound
 	return resp, nil
@@ -248,8 +247,7 @@ func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListO
 	if err := checkID("customer_id", req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	fingerprint := "ownership|" + req.GetCustomerId()
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +255,7 @@ func (s *Server) ListOwnershipChanges(ctx context.Context, req *customerv1.ListO
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
-	resp := &customerv1.ListOwnershipChangesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	resp := &customerv1.ListOwnershipChangesResponse{NextPageToken: encodeOffset(req, next)}
 	for _, c := range changes {
 		resp.Changes = append(resp.Changes, protoconv.ToProtoOwnershipChange(c))
 	}
@@ -374,7 +372,7 @@ func (s *Server) UpdateAttributeDefinition(ctx context.Context, req *customerv1.
 		}
 	}
 	for i, f := range fields {
-		fields[i] = snakeCase(f)
+		fields[i] = fieldmask.ProtoName(f)
 	}
 	// The name is the identity and the times are output only; a REST
 	// client sending back what it read puts them in the mask.
@@ -412,8 +410,7 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAudit
 	if t := req.GetEndTime(); t != nil {
 		q.End = t.AsTime()
 	}
-	fingerprint := fmt.Sprintf("audit|%s|%s|%v|%v", req.GetCustomerId(), q.Actor, q.Start, q.End)
-	offset, err := decodePageToken(req.GetPageToken(), fingerprint)
+	offset, err := decodeOffset(req)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +419,7 @@ func (s *Server) ListAuditEntries(ctx context.Context, req *customerv1.ListAudit
 	if err != nil {
 		return nil, toStatus(err, "")
 	}
-	resp := &customerv1.ListAuditEntriesResponse{NextPageToken: encodePageToken(next, fingerprint)}
+	resp := &customerv1.ListAuditEntriesResponse{NextPageToken: encodeOffset(req, next)}
 	for _, e := range entries {
 		resp.Entries = append(resp.Entries, protoconv.ToProtoAuditEntry(e))
 	}

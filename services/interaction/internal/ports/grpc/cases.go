@@ -46,9 +46,9 @@ func (s *Server) GetCase(ctx context.Context, req *interactionv1.GetCaseRequest)
 
 // ListCases returns a page of cases.
 func (s *Server) ListCases(ctx context.Context, req *interactionv1.ListCasesRequest) (*interactionv1.ListCasesResponse, error) {
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := decodePageToken(req)
 	if err != nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
+		return nil, err
 	}
 	page, err := s.cases.ListCases(ctx, app.ListCases{Filter: ownFilter(ctx, req.GetFilter(), "assignee_id", "team_id"), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Server) ListCases(ctx context.Context, req *interactionv1.ListCasesRequ
 		resp.Cases = append(resp.Cases, protoconv.ToProtoCase(c))
 	}
 	if page.Next != nil {
-		resp.NextPageToken = encodePageToken(*page.Next)
+		resp.NextPageToken = encodePageToken(req, *page.Next)
 	}
 	return resp, nil
 }

@@ -156,9 +156,9 @@ func (s *Server) CreateFollowup(ctx context.Context, req *interactionv1.CreateFo
 
 // ListFollowups returns follow-ups by due time.
 func (s *Server) ListFollowups(ctx context.Context, req *interactionv1.ListFollowupsRequest) (*interactionv1.ListFollowupsResponse, error) {
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := decodePageToken(req)
 	if err != nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
+		return nil, err
 	}
 	page, err := s.followups.ListFollowups(ctx, app.ListFollowups{Filter: ownFilter(ctx, req.GetFilter(), "agent_id", ""), PageSize: int(req.GetPageSize()), After: after})
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Server) ListFollowups(ctx context.Context, req *interactionv1.ListFollo
 		resp.Followups = append(resp.Followups, protoconv.ToProtoFollowup(f))
 	}
 	if page.Next != nil {
-		resp.NextPageToken = encodePageToken(*page.Next)
+		resp.NextPageToken = encodePageToken(req, *page.Next)
 	}
 	return resp, nil
 }

@@ -5,16 +5,14 @@ package grpc
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -78,9 +76,9 @@ func (s *Server) RecordInteraction(ctx context.Context, req *interactionv1.Recor
 
 // ListInteractions returns a page of a customer's timeline, newest first.
 func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListInteractionsRequest) (*interactionv1.ListInteractionsResponse, error) {
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := decodePageToken(req)
 	if err != nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
+		return nil, err
 	}
 	page, err := s.timeline.ListInteractions(ctx, app.ListInteractions{
 		CustomerID: req.GetCustomerId(),
@@ -104,7 +102,7 @@ func (s *Server) ListInteractions(ctx context.Context, req *interactionv1.ListIn
 		resp.PendingFollowups = append(resp.PendingFollowups, protoconv.ToProtoFollowup(f))
 	}
 	if page.Next != nil {
-		resp.NextPageToken = encodePageToken(*page.Next)
+		resp.NextPageToken = encodePageToken(req, *page.Next)
 	}
 	return resp, nil
 }
@@ -125,68 +123,50 @@ func idempotencyKey(ctx context.Context) string {
 	return ""
 }
 
-// pageToken is the keyset cursor behind an opaque page token.
-type pageToken struct {
+// pageCursor is the keyset position a page token carries.
+type pageCursor struct {
 	OccurMicros int64  `json:"t"`
 	ID          string `json:"i"`
 }
 
-func encodePageToken(c domain.Cursor) string {
-	b, err := json.Marshal(pageToken{OccurMicros: c.OccurTime.UnixMicro(), ID: c.ID})
-	if err != nil {
-		// Marshalling an int and a string cannot fail.
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
+// encodePageToken returns the token for the page after c, bound to req.
+func encodePageToken(req proto.Message, c domain.Cursor) string {
+	return pagetoken.Encode(req, pageCursor{OccurMicros: c.OccurTime.UnixMicro(), ID: c.ID})
 }
 
-func decodePageToken(s string) (*domain.Cursor, error) {
-	if s == "" {
-		return nil, nil
+// decodePageToken returns the position req's page token continues after,
+// nil on the first page. A token issued for other parameters is refused.
+func decodePageToken(req proto.Message) (*domain.Cursor, error) {
+	var t pageCursor
+	ok, err := pagetoken.Decode(req, &t)
+	if err == nil && ok && t.ID == "" {
+		err = pagetoken.ErrInvalid
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, err
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this service issued"})
 	}
-	var t pageToken
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, err
-	}
-	if t.ID == "" {
-		return nil, errors.New("page token without id")
+	if !ok {
+		return nil, nil
 	}
 	return &domain.Cursor{OccurTime: time.UnixMicro(t.OccurMicros).UTC(), ID: t.ID}, nil
 }
 
 // toStatus maps a domain error to a gRPC status. Anything unmapped is
 // returned as is: the server's safety net logs it and answers Internal.
-func toStatus(err error) error {
-	var verr *validation.Error
-	var cnf *domain.CustomerNotFoundError
-	var erased *domain.CustomerErasedError
-	var transition *domain.TransitionError
-	var precondition *domain.PreconditionError
-	switch {
-	case errors.As(err, &precondition):
-		return status.Error(codes.FailedPrecondition, precondition.Error())
-	case errors.As(err, &transition):
-		return status.Error(codes.FailedPrecondition, transition.Error())
-	case errors.Is(err, domain.ErrConflict):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.As(err, &cnf):
-		return status.Error(codes.NotFound, cnf.Error())
-	case errors.As(err, &erased):
-		return status.Error(codes.FailedPrecondition, erased.Error())
-	case errors.Is(err, domain.ErrUnavailable):
-		return status.Error(codes.Unavailable, "customer service unavailable, retry later")
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, domain.ErrDuplicate):
-		// Concurrent calls kept taking the same keys first: retrying
-		// finds them recorded.
-		return status.Error(codes.Aborted, "concurrent requests recorded the same items; retry")
-	}
-	return err
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see,
+// the first that matches winning.
+var statusRules = []rpcerr.Rule{
+	rpcerr.As[*domain.PreconditionError](codes.FailedPrecondition),
+	rpcerr.As[*domain.TransitionError](codes.FailedPrecondition),
+	rpcerr.Is(domain.ErrConflict, codes.AlreadyExists),
+	rpcerr.Invalid(),
+	rpcerr.As[*domain.CustomerNotFoundError](codes.NotFound),
+	rpcerr.As[*domain.CustomerErasedError](codes.FailedPrecondition),
+	rpcerr.IsMessage(domain.ErrUnavailable, codes.Unavailable, "customer service unavailable, retry later"),
+	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
+	// Concurrent calls kept taking the same keys first: retrying finds
+	// them recorded.
+	rpcerr.IsMessage(domain.ErrDuplicate, codes.Aborted, "concurrent requests recorded the same items; retry"),
 }

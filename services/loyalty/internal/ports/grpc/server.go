@@ -4,21 +4,20 @@ package grpc
 
 import (
 	"context"
-	"errors"
-	"strings"
-	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/fieldmask"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
 // Server implements loyaltyv1.LoyaltyServiceServer.
@@ -47,13 +46,19 @@ func (s *Server) GetLoyaltyAccount(ctx context.Context, req *loyaltyv1.GetLoyalt
 
 // ListLedgerEntries implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) ListLedgerEntries(ctx context.Context, req *loyaltyv1.ListLedgerEntriesRequest) (*loyaltyv1.ListLedgerEntriesResponse, error) {
-	page, err := s.accounts.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	// The use case pages by a cursor of its own; the token wraps it, bound
+	// to the program and customer it was issued for.
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this list returned"})
+	}
+	page, err := s.accounts.ListLedger(ctx, req.GetProgramId(), req.GetCustomerId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: page.NextPageToken}
+	out := &loyaltyv1.ListLedgerEntriesResponse{NextPageToken: pagetoken.Next(req, page.NextPageToken)}
 	for _, e := range page.Entries {
-		out.Entries = append(out.Entries, toProtoEntry(e))
+		out.Entries = append(out.Entries, protoconv.ToProtoEntry(e))
 	}
 	return out, nil
 }
@@ -76,20 +81,20 @@ func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.AdjustPointsResponse{Entry: toProtoEntry(e)}, nil
+	return &loyaltyv1.AdjustPointsResponse{Entry: protoconv.ToProtoEntry(e)}, nil
 }
 
 // RecordEngagement implements loyaltyv1.LoyaltyServiceServer.
 func (s *Server) RecordEngagement(ctx context.Context, req *loyaltyv1.RecordEngagementRequest) (*loyaltyv1.RecordEngagementResponse, error) {
 	es, err := s.points.RecordEngagement(ctx, app.Engagement{
-		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: fromTimestamp(req.GetOccurTime()),
+		CustomerID: req.GetCustomerId(), Kind: req.GetKind(), SourceID: req.GetSourceId(), OccurTime: protoconv.ToDomainTime(req.GetOccurTime()),
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	out := &loyaltyv1.RecordEngagementResponse{}
 	for _, e := range es {
-		out.Entries = append(out.Entries, toProtoEntry(e))
+		out.Entries = append(out.Entries, protoconv.ToProtoEntry(e))
 	}
 	return out, nil
 }
@@ -99,11 +104,11 @@ func (s *Server) CreateProgram(ctx context.Context, req *loyaltyv1.CreateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.programs.CreateProgram(ctx, toDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
+	p, err := s.programs.CreateProgram(ctx, protoconv.ToDomainProgram(req.GetProgram()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CreateProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.CreateProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // GetProgram implements loyaltyv1.LoyaltyServiceServer.
@@ -115,7 +120,7 @@ func (s *Server) GetProgram(ctx context.Context, req *loyaltyv1.GetProgramReques
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.GetProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.GetProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // ListPrograms implements loyaltyv1.LoyaltyServiceServer.
@@ -126,7 +131,7 @@ func (s *Server) ListPrograms(ctx context.Context, _ *loyaltyv1.ListProgramsRequ
 	}
 	out := &loyaltyv1.ListProgramsResponse{}
 	for _, p := range ps {
-		out.Programs = append(out.Programs, toProtoProgram(p))
+		out.Programs = append(out.Programs, protoconv.ToProtoProgram(p))
 	}
 	return out, nil
 }
@@ -136,12 +141,12 @@ func (s *Server) UpdateProgram(ctx context.Context, req *loyaltyv1.UpdateProgram
 	if req.GetProgram() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "program", Description: "is required"})
 	}
-	p, err := s.programs.UpdateProgram(ctx, toDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
-		snakeCase(req.GetUpdateMask().GetPaths()))
+	p, err := s.programs.UpdateProgram(ctx, protoconv.ToDomainProgram(req.GetProgram()), req.GetProgram().GetEtag(),
+		fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.UpdateProgramResponse{Program: toProtoProgram(p)}, nil
+	return &loyaltyv1.UpdateProgramResponse{Program: protoconv.ToProtoProgram(p)}, nil
 }
 
 // CreateReward implements loyaltyv1.LoyaltyServiceServer.
@@ -149,11 +154,11 @@ func (s *Server) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.rewards.CreateReward(ctx, toDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
+	r, err := s.rewards.CreateReward(ctx, protoconv.ToDomainReward(req.GetReward()), requestID(ctx, req.GetRequestId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CreateRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.CreateRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // GetReward implements loyaltyv1.LoyaltyServiceServer.
@@ -162,7 +167,7 @@ func (s *Server) GetReward(ctx context.Context, req *loyaltyv1.GetRewardRequest)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.GetRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.GetRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // ListRewards implements loyaltyv1.LoyaltyServiceServer.
@@ -173,7 +178,7 @@ func (s *Server) ListRewards(ctx context.Context, req *loyaltyv1.ListRewardsRequ
 	}
 	out := &loyaltyv1.ListRewardsResponse{}
 	for _, r := range rs {
-		out.Rewards = append(out.Rewards, toProtoReward(r))
+		out.Rewards = append(out.Rewards, protoconv.ToProtoReward(r))
 	}
 	return out, nil
 }
@@ -183,11 +188,11 @@ func (s *Server) UpdateReward(ctx context.Context, req *loyaltyv1.UpdateRewardRe
 	if req.GetReward() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "reward", Description: "is required"})
 	}
-	r, err := s.rewards.UpdateReward(ctx, toDomainReward(req.GetReward()), snakeCase(req.GetUpdateMask().GetPaths()))
+	r, err := s.rewards.UpdateReward(ctx, protoconv.ToDomainReward(req.GetReward()), fieldmask.ProtoNames(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.UpdateRewardResponse{Reward: toProtoReward(r)}, nil
+	return &loyaltyv1.UpdateRewardResponse{Reward: protoconv.ToProtoReward(r)}, nil
 }
 
 // RedeemReward implements loyaltyv1.LoyaltyServiceServer.
@@ -196,7 +201,7 @@ func (s *Server) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.RedeemRewardResponse{Redemption: toProtoRedemption(rd)}, nil
+	return &loyaltyv1.RedeemRewardResponse{Redemption: protoconv.ToProtoRedemption(rd)}, nil
 }
 
 // CancelRedemption implements loyaltyv1.LoyaltyServiceServer.
@@ -205,25 +210,7 @@ func (s *Server) CancelRedemption(ctx context.Context, req *loyaltyv1.CancelRede
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &loyaltyv1.CancelRedemptionResponse{Redemption: toProtoRedemption(rd)}, nil
-}
-
-// snakeCase turns mask paths into proto field names: REST clients send
-// the JSON names ("autoEnroll").
-func snakeCase(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		var b strings.Builder
-		for _, r := range p {
-			if unicode.IsUpper(r) {
-				b.WriteByte('_')
-				r = unicode.ToLower(r)
-			}
-			b.WriteRune(r)
-		}
-		out[i] = b.String()
-	}
-	return out
+	return &loyaltyv1.CancelRedemptionResponse{Redemption: protoconv.ToProtoRedemption(rd)}, nil
 }
 
 // actor is the verified caller, or the person a service calls for.
@@ -248,30 +235,50 @@ func requestID(ctx context.Context, id string) string {
 // toStatus maps domain errors to gRPC statuses. Anything else is returned
 // as is, so the server's safety net logs it and answers Internal without
 // leaking its detail.
-func toStatus(err error) error {
-	var (
-		verr     *validation.Error
-		notFound *domain.AccountNotFoundError
-		notElig  *domain.EligibilityError
-	)
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.As(err, &notFound):
-		return status.Error(codes.NotFound, notFound.Error())
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, "not found")
-	case errors.Is(err, domain.ErrInsufficientPoints):
-		return status.Error(codes.FailedPrecondition, "insufficient points")
-	case errors.Is(err, domain.ErrOutOfStock):
-		return status.Error(codes.FailedPrecondition, "reward out of stock")
-	case errors.As(err, &notElig):
-		return status.Error(codes.FailedPrecondition, notElig.Reason)
-	case errors.Is(err, domain.ErrConflict):
-		return status.Error(codes.Aborted, "the resource changed since it was read; read it again")
-	case errors.Is(err, domain.ErrPointsOverflow):
-		return status.Error(codes.FailedPrecondition, "points overflow")
-	default:
-		return err
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see,
+// the first that matches winning.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.As[*domain.AccountNotFoundError](codes.NotFound),
+	rpcerr.IsMessage(domain.ErrNotFound, codes.NotFound, "not found"),
+	rpcerr.IsMessage(domain.ErrInsufficientPoints, codes.FailedPrecondition, "insufficient points"),
+	rpcerr.IsMessage(domain.ErrOutOfStock, codes.FailedPrecondition, "reward out of stock"),
+	rpcerr.AsFunc(codes.FailedPrecondition, func(e *domain.EligibilityError) string { return e.Reason }),
+	rpcerr.IsMessage(domain.ErrConflict, codes.Aborted, "the resource changed since it was read; read it again"),
+	rpcerr.IsMessage(domain.ErrPointsOverflow, codes.FailedPrecondition, "points overflow"),
+}
+
+// toProtoAccount converts the use cases' view of an account.
+func toProtoAccount(a app.Account) *loyaltyv1.LoyaltyAccount {
+	m := a.Member
+	status := loyaltyv1.MemberStatus_MEMBER_STATUS_ACTIVE
+	if m.Status == domain.MemberMerged {
+		status = loyaltyv1.MemberStatus_MEMBER_STATUS_MERGED
+	}
+	return &loyaltyv1.LoyaltyAccount{
+		CustomerId:           m.CustomerID,
+		PointsBalance:        a.Summary.Spendable(),
+		LifetimePoints:       a.Summary.Lifetime,
+		Tier:                 protoconv.ToProtoTier(a.Tier.Code),
+		CreateTime:           protoconv.ToProtoTime(m.JoinTime),
+		UpdateTime:           protoconv.ToProtoTime(m.UpdateTime),
+		ProgramId:            m.ProgramID,
+		MemberNumber:         m.Number,
+		Status:               status,
+		TierCode:             a.Tier.Code,
+		TierName:             a.Tier.Name,
+		PendingPoints:        a.Summary.Pending,
+		ExpiringPoints:       a.ExpiringPoints,
+		ExpiringTime:         protoconv.ToProtoTime(a.ExpiringTime),
+		NextTierCode:         a.NextTier.Code,
+		NextTierName:         a.NextTier.Name,
+		PointsToNextTier:     a.PointsToNext,
+		SpendToNextTierMinor: a.SpendToNext,
+		WindowPoints:         a.Summary.WindowPoints,
+		WindowSpendMinor:     a.Summary.WindowSpend,
+		LedgerTotal:          a.Summary.Total,
+		GraceUntil:           protoconv.ToProtoTime(m.GraceUntil),
 	}
 }

@@ -4,7 +4,6 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/operations"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
@@ -43,11 +43,15 @@ func NewServer(svc *app.Service) *Server {
 
 // ListMessages returns a customer's messages, newest first.
 func (s *Server) ListMessages(ctx context.Context, req *notificationv1.ListMessagesRequest) (*notificationv1.ListMessagesResponse, error) {
-	page, err := s.messages.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.messages.ListMessages(ctx, req.GetCustomerId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // ListAgentMessages returns an agent's notices, newest first.
@@ -56,20 +60,28 @@ func (s *Server) ListAgentMessages(ctx context.Context, req *notificationv1.List
 	if id, _ := auth.FromContext(ctx); id.Has(auth.Agent) && !id.Has(auth.Manager) && !id.SeesAll() && req.GetAgentId() != id.Subject {
 		return nil, status.Error(codes.PermissionDenied, "an agent reads only their own notices: agent_id must be the caller")
 	}
-	page, err := s.messages.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.messages.ListAgentMessages(ctx, req.GetAgentId(), int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListAgentMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListAgentMessagesResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // ListDeadLetters returns dead-lettered messages, newest first.
 func (s *Server) ListDeadLetters(ctx context.Context, req *notificationv1.ListDeadLettersRequest) (*notificationv1.ListDeadLettersResponse, error) {
-	page, err := s.messages.ListDeadLetters(ctx, int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.messages.ListDeadLetters(ctx, int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &notificationv1.ListDeadLettersResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: page.NextPageToken}, nil
+	return &notificationv1.ListDeadLettersResponse{Messages: protoconv.ToProtoMessages(page.Messages), NextPageToken: pagetoken.Next(req, page.NextPageToken)}, nil
 }
 
 // GetMessage returns a message with its attempts.
@@ -178,11 +190,15 @@ func (s *Server) GetCampaign(ctx context.Context, req *notificationv1.GetCampaig
 
 // ListCampaigns lists campaigns.
 func (s *Server) ListCampaigns(ctx context.Context, req *notificationv1.ListCampaignsRequest) (*notificationv1.ListCampaignsResponse, error) {
-	page, err := s.campaigns.ListCampaigns(ctx, int(req.GetPageSize()), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.campaigns.ListCampaigns(ctx, int(req.GetPageSize()), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &notificationv1.ListCampaignsResponse{NextPageToken: page.NextPageToken}
+	resp := &notificationv1.ListCampaignsResponse{NextPageToken: pagetoken.Next(req, page.NextPageToken)}
 	for _, c := range page.Campaigns {
 		resp.Campaigns = append(resp.Campaigns, protoconv.ToProtoCampaign(c))
 	}
@@ -252,17 +268,13 @@ func (s *Server) GetOperation(ctx context.Context, req *notificationv1.GetOperat
 
 // toStatus maps domain errors to gRPC statuses. Anything unmapped goes back
 // as is, for the server's safety net to log and turn into Internal.
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, lastLine(err))
-	case errors.Is(err, domain.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, lastLine(err))
-	}
-	return err
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.IsFunc(domain.ErrNotFound, codes.NotFound, lastLine),
+	rpcerr.IsFunc(domain.ErrFailedPrecondition, codes.FailedPrecondition, lastLine),
 }
 
 // lastLine is the part of a joined error that explains it to the caller.
@@ -272,4 +284,15 @@ func lastLine(err error) string {
 		return msg[i+1:]
 	}
 	return msg
+}
+
+// pageCursor returns the use case's cursor inside req's page token, "" on
+// the first page. The token is bound to the rest of req, so one issued for
+// another customer, agent or list is refused.
+func pageCursor(req proto.Message) (string, error) {
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return "", rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token from a previous page"})
+	}
+	return cursor, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/protoconv"
 )
 
 // Source is the Ce-Source of the events segmentation publishes.
@@ -35,8 +36,8 @@ const (
 func ClassChangedEvent(ctx context.Context, ev domain.ClassChanged) (events.Event, error) {
 	return events.NewEvent(ctx, Source, segmentationv1.SubjectCustomerClassChanged, &segmentationv1.CustomerClassChanged{
 		CustomerId:    ev.CustomerID,
-		OldClass:      ToProtoClass(ev.Old),
-		NewClass:      ToProtoClass(ev.New),
+		OldClass:      protoconv.ToProtoClass(ev.Old),
+		NewClass:      protoconv.ToProtoClass(ev.New),
 		OldRfmSegment: ev.OldRFM,
 		NewRfmSegment: ev.NewRFM,
 	})
@@ -51,20 +52,6 @@ func MembershipChangedEvent(ctx context.Context, ev domain.MembershipChanged) (e
 		CustomerId:  ev.CustomerID,
 		Member:      ev.Member,
 	})
-}
-
-// ToProtoClass converts a domain class to its proto enum.
-func ToProtoClass(c domain.Class) segmentationv1.AbcClass {
-	switch c {
-	case domain.ClassA:
-		return segmentationv1.AbcClass_ABC_CLASS_A
-	case domain.ClassB:
-		return segmentationv1.AbcClass_ABC_CLASS_B
-	case domain.ClassC:
-		return segmentationv1.AbcClass_ABC_CLASS_C
-	default:
-		return segmentationv1.AbcClass_ABC_CLASS_UNSPECIFIED
-	}
 }
 
 // Handlers applies consumed events through the use cases.

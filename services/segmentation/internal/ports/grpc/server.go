@@ -5,27 +5,23 @@ package grpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/operations"
+	"github.com/guanxi-crm/guanxi/platform/pagetoken"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
-	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/protoconv"
 )
 
 // Server implements segmentationv1.SegmentationServiceServer.
@@ -50,50 +46,7 @@ func (s *Server) GetCustomerValue(ctx context.Context, req *segmentationv1.GetCu
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.GetCustomerValueResponse{Value: s.toProtoCustomerValue(v)}, nil
-}
-
-func (s *Server) toProtoCustomerValue(v domain.CustomerValue) *segmentationv1.CustomerValue {
-	out := &segmentationv1.CustomerValue{
-		CustomerId:        v.CustomerID,
-		AbcClass:          segevents.ToProtoClass(v.Class),
-		TrailingSpend:     toProtoMoney(v.TrailingSpend),
-		LifetimeSpend:     toProtoMoney(v.LifetimeSpend),
-		PurchaseCount:     v.PurchaseCount,
-		FirstPurchaseTime: toProtoTime(v.FirstPurchaseTime),
-		LastPurchaseTime:  toProtoTime(v.LastPurchaseTime),
-		RevenueShareAbove: v.RevenueShareAbove,
-		ComputeTime:       toProtoTime(v.ComputeTime),
-		PurchaseDays:      v.PurchaseDays,
-		Refunds:           toProtoMoney(v.Refunds),
-	}
-	if v.RFM.R > 0 {
-		out.Rfm = &segmentationv1.RfmScore{Recency: int32(v.RFM.R), Frequency: int32(v.RFM.F), Monetary: int32(v.RFM.M), Segment: v.RFM.Segment}
-	}
-	if v.Predicted {
-		out.Prediction = &segmentationv1.CustomerPrediction{
-			PAlive:             v.Prediction.PAlive,
-			ExpectedPurchases:  v.Prediction.ExpectedPurchases,
-			HorizonWeeks:       int32(s.policy.HorizonWeeks),
-			ExpectedOrderValue: s.money(v.Prediction.ExpectedAOV),
-			Clv:                s.money(v.Prediction.CLV),
-			ClvHorizonMonths:   int32(s.policy.CLVMonths),
-		}
-	}
-	for _, c := range v.CategorySpends {
-		out.CategorySpends = append(out.CategorySpends, &segmentationv1.CategorySpend{
-			Category: c.Category, Quantity: c.Quantity, Spend: s.money(float64(c.Spend)),
-		})
-	}
-	return out
-}
-
-// money rounds an amount in minor units of the reporting currency.
-func (s *Server) money(minor float64) *typev1.Money {
-	if math.IsNaN(minor) || math.IsInf(minor, 0) {
-		minor = 0
-	}
-	return &typev1.Money{CurrencyCode: s.currency, AmountMinor: int64(math.Round(minor))}
+	return &segmentationv1.GetCustomerValueResponse{Value: protoconv.ToProtoCustomerValue(v, s.currency, s.policy)}, nil
 }
 
 // GetParetoSummary returns the classes' shares of customers and revenue.
@@ -104,16 +57,16 @@ func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetPa
 	}
 	out := &segmentationv1.GetParetoSummaryResponse{
 		CustomerCount:             sum.Customers,
-		Revenue:                   s.money(float64(sum.Revenue)),
+		Revenue:                   protoconv.RoundedMoney(s.currency, float64(sum.Revenue)),
 		Top_20PercentRevenueShare: sum.Top20Share,
 		ClassACutoff:              sum.Cutoffs.A,
 		ClassBCutoff:              sum.Cutoffs.B,
-		AsOfTime:                  toProtoTime(asOf),
+		AsOfTime:                  protoconv.ToProtoTime(asOf),
 	}
 	for _, c := range sum.Classes {
 		out.Classes = append(out.Classes, &segmentationv1.ClassShare{
-			AbcClass: segevents.ToProtoClass(c.Class), CustomerCount: c.Customers, CustomerShare: c.CustomerShare,
-			Revenue: s.money(float64(c.Revenue)), RevenueShare: c.RevenueShare,
+			AbcClass: protoconv.ToProtoClass(c.Class), CustomerCount: c.Customers, CustomerShare: c.CustomerShare,
+			Revenue: protoconv.RoundedMoney(s.currency, float64(c.Revenue)), RevenueShare: c.RevenueShare,
 		})
 	}
 	return out, nil
@@ -153,7 +106,7 @@ func (s *Server) GetModelFit(ctx context.Context, _ *segmentationv1.GetModelFitR
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.GetModelFitResponse{Fit: toProtoFit(fit)}, nil
+	return &segmentationv1.GetModelFitResponse{Fit: protoconv.ToProtoFit(fit)}, nil
 }
 
 // RefitModel starts fitting the models and recomputing every value, as an
@@ -174,7 +127,7 @@ func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelR
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		return toProtoFit(fit), nil
+		return protoconv.ToProtoFit(fit), nil
 	})
 	if err != nil {
 		return nil, err
@@ -182,27 +135,16 @@ func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelR
 	return &segmentationv1.RefitModelResponse{Operation: op}, nil
 }
 
-func toProtoFit(f domain.ModelFit) *segmentationv1.ModelFit {
-	return &segmentationv1.ModelFit{
-		R: f.BGNBD.R, Alpha: f.BGNBD.Alpha, A: f.BGNBD.A, B: f.BGNBD.B,
-		LogLikelihood: f.LogLikelihood, CustomerCount: f.Customers,
-		P: f.Spend.P, Q: f.Spend.Q, Gamma: f.Spend.Gamma,
-		SpendLogLikelihood: f.SpendLogLikelihood, RepeatCustomerCount: f.RepeatCustomers,
-		CalibrationEndTime: toProtoTime(f.CalibrationEnd), FitTime: toProtoTime(f.FitTime),
-		FitDuration: durationpb.New(f.Duration), TimeUnit: "week", BgnbdFitDuration: durationpb.New(f.BGNBDDuration),
-	}
-}
-
 // CreateSegment defines a segment.
 func (s *Server) CreateSegment(ctx context.Context, req *segmentationv1.CreateSegmentRequest) (*segmentationv1.CreateSegmentResponse, error) {
 	if req.GetSegment() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
 	}
-	seg, err := s.svc.CreateSegment(ctx, toDomainSegment(req.GetSegment()), req.GetRequestId())
+	seg, err := s.svc.CreateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetRequestId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.CreateSegmentResponse{Segment: toProtoSegment(seg)}, nil
+	return &segmentationv1.CreateSegmentResponse{Segment: protoconv.ToProtoSegment(seg)}, nil
 }
 
 // GetSegment returns a segment.
@@ -211,18 +153,22 @@ func (s *Server) GetSegment(ctx context.Context, req *segmentationv1.GetSegmentR
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.GetSegmentResponse{Segment: toProtoSegment(seg)}, nil
+	return &segmentationv1.GetSegmentResponse{Segment: protoconv.ToProtoSegment(seg)}, nil
 }
 
 // ListSegments lists segments by name.
 func (s *Server) ListSegments(ctx context.Context, req *segmentationv1.ListSegmentsRequest) (*segmentationv1.ListSegmentsResponse, error) {
-	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &segmentationv1.ListSegmentsResponse{NextPageToken: next}
+	out := &segmentationv1.ListSegmentsResponse{NextPageToken: pagetoken.Next(req, next)}
 	for _, seg := range segs {
-		out.Segments = append(out.Segments, toProtoSegment(seg))
+		out.Segments = append(out.Segments, protoconv.ToProtoSegment(seg))
 	}
 	return out, nil
 }
@@ -232,11 +178,11 @@ func (s *Server) UpdateSegment(ctx context.Context, req *segmentationv1.UpdateSe
 	if req.GetSegment() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
 	}
-	seg, err := s.svc.UpdateSegment(ctx, toDomainSegment(req.GetSegment()), req.GetUpdateMask().GetPaths())
+	seg, err := s.svc.UpdateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.UpdateSegmentResponse{Segment: toProtoSegment(seg)}, nil
+	return &segmentationv1.UpdateSegmentResponse{Segment: protoconv.ToProtoSegment(seg)}, nil
 }
 
 // DeleteSegment deletes a segment.
@@ -249,11 +195,26 @@ func (s *Server) DeleteSegment(ctx context.Context, req *segmentationv1.DeleteSe
 
 // ListSegmentMembers pages through a segment's members.
 func (s *Server) ListSegmentMembers(ctx context.Context, req *segmentationv1.ListSegmentMembersRequest) (*segmentationv1.ListSegmentMembersResponse, error) {
-	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), req.GetPageToken())
+	cursor, err := pageCursor(req)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &segmentationv1.ListSegmentMembersResponse{CustomerIds: ids, NextPageToken: next, TotalSize: total}, nil
+	return &segmentationv1.ListSegmentMembersResponse{CustomerIds: ids, NextPageToken: pagetoken.Next(req, next), TotalSize: total}, nil
+}
+
+// pageCursor returns the use case's cursor inside req's page token, "" on
+// the first page. The token is bound to the rest of req, so one issued for
+// another segment is refused.
+func pageCursor(req proto.Message) (string, error) {
+	var cursor string
+	if _, err := pagetoken.Decode(req, &cursor); err != nil {
+		return "", rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token", Description: "is not a token this API returned"})
+	}
+	return cursor, nil
 }
 
 // StreamSegmentMembers streams a segment's members in pages.
@@ -316,7 +277,7 @@ func (s *Server) toProtoSeries(d app.DemandSeries) *segmentationv1.DemandSeries 
 		out.Points = append(out.Points, &segmentationv1.DemandPoint{
 			Month:    fmt.Sprintf("%04d-%02d", m/12, m%12+1),
 			Quantity: d.Quantity[i],
-			Revenue:  s.money(d.Revenue[i]),
+			Revenue:  protoconv.RoundedMoney(s.currency, d.Revenue[i]),
 			// A running month is not a low month: readers and charts
 			// must tell it apart (forecasts already fit without it).
 			Incomplete: d.IncompleteFrom != 0 && m >= d.IncompleteFrom,
@@ -325,48 +286,16 @@ func (s *Server) toProtoSeries(d app.DemandSeries) *segmentationv1.DemandSeries 
 	return out
 }
 
-func toDomainSegment(p *segmentationv1.Segment) domain.Segment {
-	return domain.Segment{ID: p.GetId(), Name: p.GetName(), Description: p.GetDescription(), Filter: p.GetFilter(), Etag: p.GetEtag()}
-}
-
-func toProtoSegment(s domain.Segment) *segmentationv1.Segment {
-	return &segmentationv1.Segment{
-		Id: s.ID, Name: s.Name, Description: s.Description, Filter: s.Filter, MemberCount: s.MemberCount,
-		CreateTime: toProtoTime(s.CreateTime), UpdateTime: toProtoTime(s.UpdateTime), Etag: s.Etag,
-	}
-}
-
-func toProtoMoney(m domain.Money) *typev1.Money {
-	return &typev1.Money{CurrencyCode: m.Currency, AmountMinor: m.Minor}
-}
-
-// toProtoTime leaves unknown times (no purchase yet) unset rather than
-// sending 1970.
-func toProtoTime(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 // toStatus maps domain errors to gRPC status errors; anything unmapped is
 // returned as is for the server's safety net to log and hide.
-func toStatus(err error) error {
-	var verr *validation.Error
-	switch {
-	case errors.As(err, &verr):
-		return rpcerr.InvalidArgument(verr.Violations...)
-	case errors.Is(err, domain.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, domain.ErrConflict):
-		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, domain.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, domain.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
-	default:
-		return err
-	}
+func toStatus(err error) error { return rpcerr.Map(err, statusRules...) }
+
+// statusRules are this service's domain errors and the codes clients see.
+var statusRules = []rpcerr.Rule{
+	rpcerr.Invalid(),
+	rpcerr.Is(domain.ErrNotFound, codes.NotFound),
+	rpcerr.Is(domain.ErrConflict, codes.Aborted),
+	rpcerr.Is(domain.ErrAlreadyExists, codes.AlreadyExists),
+	rpcerr.Is(domain.ErrFailedPrecondition, codes.FailedPrecondition),
+	rpcerr.Context(),
 }
