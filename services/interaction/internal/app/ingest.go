@@ -215,7 +215,7 @@ func (s *Service) ingestPending(ctx context.Context, evs []domain.IngestEvent, r
 		for _, in := range batch {
 			events = append(events, domain.RecordedEvents(in)...)
 		}
-		return tx.PublishAll(ctx, events)
+		return tx.Publish(ctx, events...)
 	})
 	if err != nil {
 		return err

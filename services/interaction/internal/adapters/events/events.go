@@ -1,6 +1,6 @@
-// Package events connects the interaction service to JetStream: it turns
-// the service's domain events into the protobuf payloads and subjects other
-// services read, and applies the customer events the service consumes.
+// Package events turns the interaction service's domain events into their
+// wire form, the protobuf payloads and subjects other services read, for
+// the store to write to the transactional outbox.
 package events
 
 import (
@@ -18,18 +18,18 @@ import (
 // Source is the Ce-Source of every event this service publishes.
 const Source = "guanxi/interaction"
 
-// Encode returns the outbox event for a domain event, carrying the trace in
-// ctx.
-func Encode(ctx context.Context, e domain.Event) (events.Event, error) {
-	subject, msg, err := toProtoEvent(e)
+// Encoder gives the interaction domain's events their wire form; the store
+// (sqlstore.Encoder) writes them to the outbox.
+type Encoder struct{}
+
+// Encode returns the wire event of ev: its subject and proto payload, and
+// the trace in ctx.
+func (Encoder) Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
+	subject, msg, err := toProtoEvent(ev)
 	if err != nil {
 		return events.Event{}, err
 	}
-	ev, err := events.NewEvent(ctx, Source, subject, msg)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("encode event: %w", err)
-	}
-	return ev, nil
+	return events.NewEvent(ctx, Source, subject, msg)
 }
 
 func toProtoEvent(e domain.Event) (string, proto.Message, error) {
