@@ -1,22 +1,40 @@
-// Package events connects the loyalty service to the event bus: it turns
-// domain events into their proto payloads and subjects for the outbox, and
-// turns consumed customer and interaction events into use-case calls.
+// Package events turns the loyalty service's domain events into their wire
+// form, the proto payloads and subjects of loyalty's events.proto, for the
+// store to write to the transactional outbox.
 package events
 
 import (
+	"context"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
-// Encode returns the subject and proto payload of a domain event.
-func Encode(e domain.Event) (subject string, msg proto.Message, err error) {
+// Source is the Ce-Source of every event this service publishes.
+const Source = "guanxi/loyalty"
+
+// Encoder gives the loyalty domain's events their wire form; the store
+// (sqlstore.Encoder) writes them to the outbox.
+type Encoder struct{}
+
+// Encode returns the wire event of ev: its subject and proto payload, and
+// the trace in ctx.
+func (Encoder) Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
+	subject, msg, err := toProtoEvent(ev)
+	if err != nil {
+		return events.Event{}, err
+	}
+	return events.NewEvent(ctx, Source, subject, msg)
+}
+
+func toProtoEvent(e domain.Event) (subject string, msg proto.Message, err error) {
 	switch e := e.(type) {
 	case domain.PointsEarned:
 		return loyaltyv1.SubjectPointsEarned, &loyaltyv1.PointsEarned{
