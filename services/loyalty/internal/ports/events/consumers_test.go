@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
