@@ -10,7 +10,6 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
-	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty"
