@@ -16,7 +16,6 @@ import (
 	eventsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
