@@ -23,9 +23,9 @@ import (
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/protoconv"
 )
 
 // Server implements segmentationv1.SegmentationServiceServer.
@@ -56,7 +56,7 @@ func (s *Server) GetCustomerValue(ctx context.Context, req *segmentationv1.GetCu
 func (s *Server) toProtoCustomerValue(v domain.CustomerValue) *segmentationv1.CustomerValue {
 	out := &segmentationv1.CustomerValue{
 		CustomerId:        v.CustomerID,
-		AbcClass:          segevents.ToProtoClass(v.Class),
+		AbcClass:          protoconv.ToProtoClass(v.Class),
 		TrailingSpend:     toProtoMoney(v.TrailingSpend),
 		LifetimeSpend:     toProtoMoney(v.LifetimeSpend),
 		PurchaseCount:     v.PurchaseCount,
@@ -112,7 +112,7 @@ func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetPa
 	}
 	for _, c := range sum.Classes {
 		out.Classes = append(out.Classes, &segmentationv1.ClassShare{
-			AbcClass: segevents.ToProtoClass(c.Class), CustomerCount: c.Customers, CustomerShare: c.CustomerShare,
+			AbcClass: protoconv.ToProtoClass(c.Class), CustomerCount: c.Customers, CustomerShare: c.CustomerShare,
 			Revenue: s.money(float64(c.Revenue)), RevenueShare: c.RevenueShare,
 		})
 	}
