@@ -3,6 +3,8 @@ package events
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
 
@@ -47,4 +49,22 @@ func (p *Pending[E]) Flush(ctx context.Context, tx *sqldb.Tx, outbox Enqueuer) e
 	evs := p.evs
 	p.evs = nil
 	return outbox.Enqueue(ctx, tx, evs...)
+}
+
+// Encoder gives a service's domain events (E) their wire form: ToProto
+// names each event's subject and proto payload, and Encode stamps it with
+// the service's Source and the trace in ctx. A service's adapters/events
+// builds the one its store is given.
+type Encoder[E any] struct {
+	Source  string
+	ToProto func(ev E) (subject string, payload proto.Message, err error)
+}
+
+// Encode returns the wire event of ev.
+func (e Encoder[E]) Encode(ctx context.Context, ev E) (Event, error) {
+	subject, msg, err := e.ToProto(ev)
+	if err != nil {
+		return Event{}, err
+	}
+	return NewEvent(ctx, e.Source, subject, msg)
 }

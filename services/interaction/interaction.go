@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		}
 		opts = append(opts, app.WithSurveyLinks(cfg.PublicURL, signer))
 	}
-	svc := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.Encoder{}), customers, cfg.Clock, opts...)
+	svc := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), customers, cfg.Clock, opts...)
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
 	h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc))
 	ingest := eventsport.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc, Logger: h.Logger,

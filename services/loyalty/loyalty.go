@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}
-	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.Encoder{}), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
+	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
 	if err == nil {
 		err = svc.EnsureProgram(ctx, cfg.DefaultProgram())
 	}

@@ -219,7 +219,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.Join(err, h.Close())
 	}
 
-	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.Encoder{})
+	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder())
 	sender := cfg.Sender
 	if sender == nil {
 		var closeChannels func() error

@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
-	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.Encoder{}).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
+	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
 	svc, err := app.New(store, policy, time.Now)
 	if err == nil {
 		svc = svc.WithLogger(logger)

@@ -96,7 +96,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			outbox := &recordingOutbox{}
-			store := sqlstore.New(testinfra.OpenDB(t, db.URL, migrations.FS), outbox, eventsadapter.Encoder{})
+			store := sqlstore.New(testinfra.OpenDB(t, db.URL, migrations.FS), outbox, eventsadapter.NewEncoder())
 			clock := &fakeClock{t: shanghaiTime(t, "2025-03-07 09:00:00")}
 			svc := app.New(store, &customers{resolve: func(id string) (string, error) { return id, nil }}, clock.now)
 

@@ -57,7 +57,7 @@ func (c *committedEvents) take() []*segmentationv1.CustomerClassChanged {
 func openStore(t testing.TB, url string, outbox events.Enqueuer) *sqlstore.Store {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
-	return sqlstore.New(db, outbox, eventsadapter.Encoder{})
+	return sqlstore.New(db, outbox, eventsadapter.NewEncoder())
 }
 
 func newID(t testing.TB) string {

@@ -151,7 +151,7 @@ func TestOrderMigrationKeepsOldDuplicates(t *testing.T) {
 			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM purchases`).Scan(&n); err != nil || n != len(ins) {
 				t.Errorf("%d purchases after the migration (%v), want all %d kept", n, err, len(ins))
 			}
-			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.Encoder{})
+			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 			found, err := store.FindOrders(ctx, []domain.OrderKey{{Source: "pos", OrderID: "OLD-1"}, {Source: "web", OrderID: "OLD-1"}})
 			if err != nil {
 				t.Fatal(err)

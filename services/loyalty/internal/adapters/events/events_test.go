@@ -54,7 +54,7 @@ func TestEncode(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		ev, err := events.Encoder{}.Encode(context.Background(), tt.event)
+		ev, err := events.NewEncoder().Encode(context.Background(), tt.event)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func TestEncode(t *testing.T) {
 		}
 	}
 	var unknown domain.Event
-	if _, err := (events.Encoder{}).Encode(context.Background(), unknown); err == nil {
+	if _, err := events.NewEncoder().Encode(context.Background(), unknown); err == nil {
 		t.Error("Encode(nil) succeeded")
 	}
 }

@@ -15,7 +15,7 @@ import (
 // encode encodes ev and decodes its payload into msg, returning its subject.
 func encode(t *testing.T, ev domain.Event, msg proto.Message) (string, proto.Message, error) {
 	t.Helper()
-	out, err := events.Encoder{}.Encode(context.Background(), ev)
+	out, err := events.NewEncoder().Encode(context.Background(), ev)
 	if err != nil {
 		return "", nil, err
 	}

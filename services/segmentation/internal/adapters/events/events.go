@@ -4,7 +4,6 @@
 package events
 
 import (
-	"context"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -19,18 +18,10 @@ import (
 // Source is the Ce-Source of the events segmentation publishes.
 const Source = "guanxi/segmentation"
 
-// Encoder gives the segmentation domain's events their wire form; the
-// store (sqlstore.Encoder) writes them to the outbox.
-type Encoder struct{}
-
-// Encode returns the wire event of ev: its subject and proto payload, and
-// the trace in ctx.
-func (Encoder) Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
-	subject, msg, err := toProtoEvent(ev)
-	if err != nil {
-		return events.Event{}, err
-	}
-	return events.NewEvent(ctx, Source, subject, msg)
+// NewEncoder returns what gives the segmentation domain's events their wire form;
+// the store (sqlstore.Encoder) writes them to the outbox.
+func NewEncoder() events.Encoder[domain.Event] {
+	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(ev domain.Event) (string, proto.Message, error) {

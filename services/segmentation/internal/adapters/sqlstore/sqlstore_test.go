@@ -26,7 +26,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows here; its relay is not started.
-			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.Encoder{})
+			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 			t.Run("register customer", func(t *testing.T) { testRegisterCustomer(t, store) })
 			t.Run("inbox", func(t *testing.T) { testInbox(t, store) })
 			t.Run("purchase once per interaction", func(t *testing.T) { testPurchaseOnce(t, store) })

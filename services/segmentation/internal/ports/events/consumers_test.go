@@ -26,7 +26,7 @@ import (
 func newHandlers(t *testing.T) (*segevents.Handlers, *app.Service) {
 	t.Helper()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
-	svc, err := app.New(sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.Encoder{}), domain.Policy{
+	svc, err := app.New(sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder()), domain.Policy{
 		Currency: "CNY", Window: 24 * time.Hour, Cutoffs: domain.DefaultCutoffs(),
 	}, nil)
 	if err != nil {
