@@ -57,7 +57,7 @@ func commitThenDie(url string) error {
 	}
 	// No JetStream and no relay: the process dies before publishing.
 	outbox := events.NewOutbox(db, nil, slog.New(slog.DiscardHandler))
-	c, err := app.New(sqlstore.New(db, eventsadapter.NewPublisher(outbox))).Customers.
+	c, err := app.New(sqlstore.New(db, outbox, eventsadapter.NewEncoder())).Customers.
 		CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "李雷", Email: "lilei@example.com", OwnerID: "am-wu"}})
 	if err != nil {
 		return err

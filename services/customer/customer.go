@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if h.DB.Dialect == sqldb.Postgres {
 		writers = 2
 	}
-	customers := app.New(sqlstore.New(h.DB, eventsadapter.NewPublisher(h.Outbox)), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
+	customers := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
 	customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run customer: %w", err)

@@ -23,9 +23,10 @@ import (
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/clients"
-	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
+	eventsport "github.com/guanxi-crm/guanxi/services/interaction/internal/ports/events"
 	grpcport "github.com/guanxi-crm/guanxi/services/interaction/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/interaction/migrations"
 )
@@ -120,10 +121,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		}
 		opts = append(opts, app.WithSurveyLinks(cfg.PublicURL, signer))
 	}
-	svc := app.New(sqlstore.New(h.DB, h.Outbox), customers, cfg.Clock, opts...)
+	svc := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), customers, cfg.Clock, opts...)
 	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
-	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc.Merges))
-	ingest := events.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
+	h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Merges))
+	ingest := eventsport.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
 		Authorize: ingestAuthorizer(h.Guard)}
 	h.Go("ingest", ingest.Run)
 	interval := cfg.SLACheckInterval
@@ -140,7 +141,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 // ingestAuthorizer holds an event published on NATS to the rule of the
 // BatchIngestEvents RPC, through the gRPC server's own guard: one policy
 // decides who may ingest, whichever way the events come.
-func ingestAuthorizer(g *auth.Guard) events.Authorizer {
+func ingestAuthorizer(g *auth.Guard) eventsport.Authorizer {
 	return func(ctx context.Context, authorization string) error {
 		if _, err := g.Authorize(ctx, interactionv1.InteractionService_BatchIngestEvents_FullMethodName, authorization); err != nil {
 			return errors.New(status.Convert(err).Message())

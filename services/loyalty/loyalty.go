@@ -18,16 +18,14 @@ import (
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	eventsport "github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/events"
 	grpcport "github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
-
-// eventSource is the Ce-Source of every event the service publishes.
-const eventSource = "guanxi/loyalty"
 
 // Config is the service's configuration, read from GUANXI_LOYALTY_* variables.
 type Config struct {
@@ -120,7 +118,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run loyalty: %w", err)
 	}
-	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventSource), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
+	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
 	if err == nil {
 		err = svc.Programs.EnsureProgram(ctx, cfg.DefaultProgram())
 	}
@@ -131,14 +129,14 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
 	}
 	// The consumers call the areas that apply events to accounts and points.
-	handlers := events.NewHandlers(struct {
+	handlers := eventsport.NewHandlers(struct {
 		*app.Accounts
 		*app.Points
 		*app.Merges
 	}{svc.Accounts, svc.Points, svc.Merges})
 	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
-	h.Consume(events.CustomersConsumer(), handlers.Customers)
-	interactions := events.InteractionsConsumer()
+	h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
+	interactions := eventsport.InteractionsConsumer()
 	interactions.Concurrency = cfg.Workers
 	h.Consume(interactions, handlers.Interactions)
 	h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })

@@ -7,7 +7,7 @@ import (
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
-	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
+	eventsport "github.com/guanxi-crm/guanxi/services/notification/internal/ports/events"
 	"github.com/guanxi-crm/guanxi/services/notification/migrations"
 )
 
@@ -31,9 +31,9 @@ func ImportCustomers(ctx context.Context, databaseURL string, customers []*custo
 		part := customers[start:min(start+batch, len(customers))]
 		var recipients, consents [][]any
 		for _, c := range part {
-			r := events.ToDomainRecipient(c)
+			r := eventsport.ToDomainRecipient(c)
 			recipients = append(recipients, []any{r.CustomerID, r.Name, r.Email, r.Phone, r.Locale, r.TimeZone, r.BirthMonth, r.BirthDay})
-			for _, a := range events.ToDomainConsents(c, c.GetCreateTime().AsTime()) {
+			for _, a := range eventsport.ToDomainConsents(c, c.GetCreateTime().AsTime()) {
 				consents = append(consents, []any{a.CustomerID, string(a.Channel), string(a.Status), a.Source, sqldb.Micros(a.UpdateTime)})
 			}
 		}

@@ -33,10 +33,11 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/caps"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/channels"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/clients"
-	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
+	eventsport "github.com/guanxi-crm/guanxi/services/notification/internal/ports/events"
 	grpcport "github.com/guanxi-crm/guanxi/services/notification/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/notification/migrations"
 )
@@ -218,7 +219,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.Join(err, h.Close())
 	}
 
-	store := sqlstore.New(h.DB, events.NewPublisher(h.Outbox))
+	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder())
 	sender := cfg.Sender
 	if sender == nil {
 		var closeChannels func() error
@@ -297,10 +298,10 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
 	h.Go("campaigns", runner.Run)
 	h.Go("consent-sync", syncer.Run)
-	h.Consume(events.CustomersConsumer(), events.CustomersHandler(svc.Customers))
-	h.Consume(events.InteractionsConsumer(), events.InteractionsHandler(svc.Triggers))
-	h.Consume(events.LoyaltyConsumer(), events.LoyaltyHandler(svc.Triggers))
-	h.Consume(events.SegmentationConsumer(), events.SegmentationHandler(svc.Triggers))
+	h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Customers))
+	h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
+	h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))
+	h.Consume(eventsport.SegmentationConsumer(), eventsport.SegmentationHandler(svc.Triggers))
 	err = h.Run(ctx)
 	for _, c := range closers {
 		err = errors.Join(err, c())

@@ -20,10 +20,11 @@ import (
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	eventsport "github.com/guanxi-crm/guanxi/services/segmentation/internal/ports/events"
 	grpcport "github.com/guanxi-crm/guanxi/services/segmentation/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/segmentation/migrations"
 )
@@ -146,7 +147,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}
-	store := sqlstore.New(h.DB, h.Outbox).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
+	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
 	svc, err := app.New(store, policy, time.Now)
 	if err == nil {
 		svc = svc.WithLogger(logger)
@@ -155,7 +156,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("run segmentation: %w", err), h.Close())
 	}
-	handlers := segevents.NewHandlers(svc)
+	handlers := eventsport.NewHandlers(svc)
 	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
 	if cfg.RecomputeEvery > 0 {
 		h.Go("recompute", schedule(cfg.RecomputeEvery, logger, "recompute values", func(ctx context.Context) error {
@@ -169,8 +170,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 			return err
 		}))
 	}
-	h.Consume(segevents.CustomersConsumer(), handlers.Customers)
-	h.Consume(segevents.PurchasesConsumer(), handlers.Purchases)
+	h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
+	h.Consume(eventsport.PurchasesConsumer(), handlers.Purchases)
 	if err := h.Run(ctx); err != nil {
 		return fmt.Errorf("run segmentation: %w", err)
 	}

@@ -3,10 +3,12 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	"github.com/guanxi-crm/guanxi/platform/validation"
@@ -17,16 +19,31 @@ import (
 )
 
 // recorder keeps the events of committed transactions.
+// It is the store's encoder and outbox.
 type recorder struct {
-	mu     sync.Mutex
-	events []domain.Event
+	mu      sync.Mutex
+	encoded map[string]domain.Event // by wire event id
+	events  []domain.Event
 }
 
-func (r *recorder) WriteEvents(_ context.Context, tx *sqldb.Tx, evs []domain.Event) error {
+func (r *recorder) Encode(_ context.Context, ev domain.Event) (events.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.encoded == nil {
+		r.encoded = map[string]domain.Event{}
+	}
+	id := strconv.Itoa(len(r.encoded))
+	r.encoded[id] = ev
+	return events.Event{ID: id}, nil
+}
+
+func (r *recorder) Enqueue(_ context.Context, tx *sqldb.Tx, evs ...events.Event) error {
 	tx.AfterCommit(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.events = append(r.events, evs...)
+		for _, ev := range evs {
+			r.events = append(r.events, r.encoded[ev.ID])
+		}
 	})
 	return nil
 }
@@ -46,7 +63,7 @@ func newApp(t *testing.T, url string) (*app.Service, *recorder) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
 	rec := &recorder{}
-	return app.New(sqlstore.New(db, rec)), rec
+	return app.New(sqlstore.New(db, rec, rec)), rec
 }
 
 func TestApp(t *testing.T) {
@@ -246,7 +263,8 @@ func TestClockPrecision(t *testing.T) {
 	fixed := time.Date(2025, 5, 5, 5, 5, 5, 123456789, time.FixedZone("CST", 8*3600))
 	ctx := asOwner()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
-	a := app.New(sqlstore.New(db, &recorder{}), app.WithClock(func() time.Time { return fixed }))
+	rec := &recorder{}
+	a := app.New(sqlstore.New(db, rec, rec), app.WithClock(func() time.Time { return fixed }))
 	c, err := a.Customers.CreateCustomer(ctx, app.CreateCustomer{Profile: domain.Profile{DisplayName: "T"}})
 	if err != nil {
 		t.Fatal(err)

@@ -126,8 +126,8 @@ func (t *memTx) Insert(_ context.Context, ins ...domain.Keyed) error {
 	return nil
 }
 
-func (t *memTx) Publish(_ context.Context, e domain.Event) error {
-	t.published = append(t.published, e)
+func (t *memTx) Publish(_ context.Context, evs ...domain.Event) error {
+	t.published = append(t.published, evs...)
 	return nil
 }
 

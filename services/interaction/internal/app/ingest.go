@@ -219,7 +219,7 @@ func (s *Ingestion) ingestPending(ctx context.Context, evs []domain.IngestEvent,
 		for _, in := range batch {
 			events = append(events, domain.RecordedEvents(in)...)
 		}
-		return tx.PublishAll(ctx, events)
+		return tx.Publish(ctx, events...)
 	})
 	if err != nil {
 		return err

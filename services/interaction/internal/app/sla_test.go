@@ -12,6 +12,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
@@ -95,7 +96,7 @@ func TestSLAOverTheWeekend(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
 			outbox := &recordingOutbox{}
-			store := sqlstore.New(testinfra.OpenDB(t, db.URL, migrations.FS), outbox)
+			store := sqlstore.New(testinfra.OpenDB(t, db.URL, migrations.FS), outbox, eventsadapter.NewEncoder())
 			clock := &fakeClock{t: shanghaiTime(t, "2025-03-07 09:00:00")}
 			svc := app.New(store, &customers{resolve: func(id string) (string, error) { return id, nil }}, clock.now)
 

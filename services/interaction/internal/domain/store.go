@@ -95,11 +95,9 @@ type Tx interface {
 	// (and purchases by their OrderKey), in bulk; ErrDuplicate when one of
 	// the keys is already taken (the whole batch then fails).
 	InsertBatch(ctx context.Context, ins []Interaction) error
-	// PublishAll is Publish for many events in one bulk write.
-	PublishAll(ctx context.Context, evs []Event) error
-	// Publish emits an event that is delivered if and only if the
+	// Publish emits events that are delivered if and only if the
 	// transaction commits (transactional outbox).
-	Publish(ctx context.Context, e Event) error
+	Publish(ctx context.Context, evs ...Event) error
 	// MarkHandled records that consumer handled eventID and reports whether
 	// this is the first time; on false the caller must change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)

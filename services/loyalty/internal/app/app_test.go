@@ -18,10 +18,11 @@ import (
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
 
@@ -39,7 +40,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func replica(t *testing.T, url string, clk *clock, p domain.Program) (*app.Service, *sqlstore.Store, *sqldb.DB) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
-	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
+	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 	svc, err := app.New(store, app.Options{DefaultProgramID: programID, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

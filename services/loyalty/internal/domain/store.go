@@ -80,8 +80,8 @@ type Tx interface {
 	// RecordErasure records that the customer's erasure reached this
 	// service; recording it again changes nothing.
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
-	// Publish queues an event to be published once the transaction commits.
-	Publish(ctx context.Context, e Event) error
+	// Publish queues events to be published once the transaction commits.
+	Publish(ctx context.Context, evs ...Event) error
 }
 
 // ProgramTx is the writes of programs in a Tx.

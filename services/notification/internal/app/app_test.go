@@ -23,7 +23,7 @@ import (
 func newStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
-	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil)))
+	return sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), events.NewEncoder())
 }
 
 // recordingSender accepts every delivery and remembers it.

@@ -36,7 +36,7 @@ type fixture struct {
 func newFixture(t *testing.T, url string) fixture {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
-	store := sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil)))
+	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), events.NewEncoder())
 	sink := channels.NewSink(db, nil)
 	return fixture{
 		db: db, store: store, sink: sink,

@@ -253,7 +253,7 @@ func (s *Service) evaluateSegments(ctx context.Context, tx domain.Tx, customerID
 		if err := tx.SetMembers(ctx, seg.ID, []string{customerID}, match); err != nil {
 			return err
 		}
-		err = tx.PublishMembership(ctx, domain.MembershipChanged{SegmentID: seg.ID, SegmentName: seg.Name, CustomerID: customerID, Member: match})
+		err = tx.Publish(ctx, domain.MembershipChanged{SegmentID: seg.ID, SegmentName: seg.Name, CustomerID: customerID, Member: match})
 		if err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Service) leaveSegments(ctx context.Context, tx domain.Tx, customerID st
 		if err := tx.SetMembers(ctx, id, []string{customerID}, false); err != nil {
 			return err
 		}
-		if err := tx.PublishMembership(ctx, domain.MembershipChanged{SegmentID: id, SegmentName: seg.Name, CustomerID: customerID}); err != nil {
+		if err := tx.Publish(ctx, domain.MembershipChanged{SegmentID: id, SegmentName: seg.Name, CustomerID: customerID}); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
+	eventsadapter "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
@@ -53,10 +54,10 @@ func (c *committedEvents) take() []*segmentationv1.CustomerClassChanged {
 }
 
 // openStore returns a migrated store on url.
-func openStore(t testing.TB, url string, outbox sqlstore.Enqueuer) *sqlstore.Store {
+func openStore(t testing.TB, url string, outbox events.Enqueuer) *sqlstore.Store {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
-	return sqlstore.New(db, outbox)
+	return sqlstore.New(db, outbox, eventsadapter.NewEncoder())
 }
 
 func newID(t testing.TB) string {

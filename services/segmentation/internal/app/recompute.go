@@ -56,7 +56,7 @@ func (s *Service) RecomputeValues(ctx context.Context) (RecomputeResult, error) 
 	res.Phases["compute"] = time.Since(t)
 
 	t = time.Now()
-	var changes []domain.ClassChanged
+	var changes []domain.Event
 	for _, v := range values {
 		o, ok := old[v.CustomerID]
 		if ok && (o.Class != v.Class || o.RFM != v.RFM.Segment) {
@@ -158,7 +158,7 @@ func (s *Service) recomputeSegment(ctx context.Context, seg domain.Segment) (int
 			isMember[id] = true
 		}
 		var enter, leave []string
-		var evs []domain.MembershipChanged
+		var evs []domain.Event
 		for _, id := range matching {
 			if isMember[id] {
 				delete(isMember, id)
@@ -178,7 +178,7 @@ func (s *Service) recomputeSegment(ctx context.Context, seg domain.Segment) (int
 			return err
 		}
 		n = int64(len(evs))
-		return tx.PublishMembership(ctx, evs...)
+		return tx.Publish(ctx, evs...)
 	})
 	return n, err
 }

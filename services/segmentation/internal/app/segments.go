@@ -210,14 +210,14 @@ func (s *Service) DeleteSegment(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		evs := make([]domain.MembershipChanged, len(members))
+		evs := make([]domain.Event, len(members))
 		for i, c := range members {
 			evs[i] = domain.MembershipChanged{SegmentID: id, SegmentName: seg.Name, CustomerID: c}
 		}
 		if err := tx.DeleteSegment(ctx, id); err != nil {
 			return err
 		}
-		return tx.PublishMembership(ctx, evs...)
+		return tx.Publish(ctx, evs...)
 	})
 	if err != nil {
 		return fmt.Errorf("delete segment: %w", err)

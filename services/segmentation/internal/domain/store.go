@@ -78,9 +78,7 @@ type Tx interface {
 	// RecordReturn stores a return likewise.
 	RecordReturn(ctx context.Context, r Return) (recorded bool, err error)
 	// Publish emits evs when the transaction commits.
-	Publish(ctx context.Context, evs ...ClassChanged) error
-	// PublishMembership emits ev when the transaction commits.
-	PublishMembership(ctx context.Context, evs ...MembershipChanged) error
+	Publish(ctx context.Context, evs ...Event) error
 	// LockMergedInto is MergedInto, holding the registered customer's row
 	// against concurrent merges until the transaction ends.
 	LockMergedInto(ctx context.Context, customerID string) (string, error)

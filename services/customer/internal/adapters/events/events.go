@@ -1,17 +1,15 @@
 // Package events turns the customer domain's events into their wire form,
 // the messages of guanxi.customer.v1 events.proto on the CUSTOMER stream's
-// subjects, and writes them to the transactional outbox.
+// subjects, for the store to write to the transactional outbox.
 package events
 
 import (
-	"context"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/protoconv"
@@ -20,40 +18,10 @@ import (
 // Source is the Ce-Source of every event this service publishes.
 const Source = "guanxi/customer"
 
-// Publisher writes domain events to the outbox; it implements
-// sqlstore.EventWriter.
-type Publisher struct {
-	outbox *events.Outbox
-}
-
-// NewPublisher returns a Publisher enqueuing into outbox.
-func NewPublisher(outbox *events.Outbox) *Publisher {
-	return &Publisher{outbox: outbox}
-}
-
-// WriteEvents enqueues evs in tx.
-func (p *Publisher) WriteEvents(ctx context.Context, tx *sqldb.Tx, evs []domain.Event) error {
-	out := make([]events.Event, len(evs))
-	for i, ev := range evs {
-		var err error
-		if out[i], err = Encode(ctx, ev); err != nil {
-			return err
-		}
-	}
-	return p.outbox.Enqueue(ctx, tx, out...)
-}
-
-// Encode returns the wire event of ev: its subject and proto payload.
-func Encode(ctx context.Context, ev domain.Event) (events.Event, error) {
-	subject, msg, err := toProtoEvent(ev)
-	if err != nil {
-		return events.Event{}, err
-	}
-	out, err := events.NewEvent(ctx, Source, subject, msg)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("encode %s: %w", subject, err)
-	}
-	return out, nil
+// NewEncoder returns what gives the customer domain's events their wire form;
+// the store (sqlstore.Encoder) writes them to the outbox.
+func NewEncoder() events.Encoder[domain.Event] {
+	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(ev domain.Event) (string, proto.Message, error) {

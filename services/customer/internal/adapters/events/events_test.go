@@ -55,7 +55,7 @@ func TestEncode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ev, err := events.Encode(context.Background(), tt.ev)
+			ev, err := events.NewEncoder().Encode(context.Background(), tt.ev)
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}

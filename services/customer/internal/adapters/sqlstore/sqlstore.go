@@ -1,6 +1,6 @@
 // Package sqlstore is the customer repository on SQLite and PostgreSQL,
-// through platform/sqldb. Events published in a transaction are handed to an
-// EventWriter in that same transaction (transactional outbox).
+// through platform/sqldb. Events published in a transaction are written to
+// the outbox in that same transaction (transactional outbox).
 package sqlstore
 
 import (
@@ -9,26 +9,29 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// EventWriter stores domain events inside the transaction that produced
-// them, so an event exists if and only if the change does.
-type EventWriter interface {
-	WriteEvents(ctx context.Context, tx *sqldb.Tx, evs []domain.Event) error
+// Encoder gives a domain event its wire form (subject, payload, headers);
+// adapters/events.Encoder is the one, passed in by the composition root.
+type Encoder interface {
+	Encode(ctx context.Context, ev domain.Event) (events.Event, error)
 }
 
 // Store implements domain.Store.
 type Store struct {
-	db     *sqldb.DB
-	events EventWriter
+	db      *sqldb.DB
+	outbox  events.Enqueuer
+	encoder Encoder
 }
 
 // New returns a Store on db (already migrated with migrations.FS) whose
-// transactions write events through events.
-func New(db *sqldb.DB, events EventWriter) *Store {
-	return &Store{db: db, events: events}
+// transactions write the events they publish, given their wire form by
+// encoder, into outbox, so an event exists if and only if the change does.
+func New(db *sqldb.DB, outbox events.Enqueuer, encoder Encoder) *Store {
+	return &Store{db: db, outbox: outbox, encoder: encoder}
 }
 
 // querier is what reads need from a DB or a Tx.
@@ -59,17 +62,26 @@ func (s *Store) CustomerByRequestID(ctx context.Context, requestID string) (doma
 	return cs[0], nil
 }
 
-// InTx implements domain.Store.
+// InTx implements domain.Store. The events fn publishes go to the outbox
+// together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&storeTx{tx: tx, events: s.events, dialect: s.db.Dialect})
+		t := &storeTx{tx: tx, events: events.NewPending(s.encoder.Encode), dialect: s.db.Dialect}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
 	})
 }
 
 // storeTx implements domain.Tx.
 type storeTx struct {
-	tx      *sqldb.Tx
-	events  EventWriter
+	tx *sqldb.Tx
+	// events are published so far, for the outbox when fn of InTx is done.
+	events  *events.Pending[domain.Event]
 	dialect sqldb.Dialect
 }
 
@@ -82,7 +94,7 @@ func (t *storeTx) Definitions(ctx context.Context) (domain.Definitions, error) {
 }
 
 func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
-	if err := t.events.WriteEvents(ctx, t.tx, evs); err != nil {
+	if err := t.events.Add(ctx, evs...); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
@@ -20,18 +22,32 @@ import (
 	"github.com/guanxi-crm/guanxi/services/customer/migrations"
 )
 
-// recorder is an EventWriter that keeps what was written, and whether the
-// writing transaction committed.
+// recorder is the store's encoder and outbox: it keeps the domain events
+// written, once the writing transaction committed.
 type recorder struct {
 	mu        sync.Mutex
+	encoded   map[string]domain.Event // by wire event id
 	committed []domain.Event
 }
 
-func (r *recorder) WriteEvents(_ context.Context, tx *sqldb.Tx, evs []domain.Event) error {
+func (r *recorder) Encode(_ context.Context, ev domain.Event) (events.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.encoded == nil {
+		r.encoded = map[string]domain.Event{}
+	}
+	id := strconv.Itoa(len(r.encoded))
+	r.encoded[id] = ev
+	return events.Event{ID: id}, nil
+}
+
+func (r *recorder) Enqueue(_ context.Context, tx *sqldb.Tx, evs ...events.Event) error {
 	tx.AfterCommit(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.committed = append(r.committed, evs...)
+		for _, ev := range evs {
+			r.committed = append(r.committed, r.encoded[ev.ID])
+		}
 	})
 	return nil
 }
@@ -48,7 +64,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			rec := &recorder{}
-			s := sqlstore.New(db, rec)
+			s := sqlstore.New(db, rec, rec)
 			// The subtests share one database, so they run in order.
 			t.Run("CreateGet", func(t *testing.T) { testCreateGet(t, s, rec) })
 			t.Run("GetMissing", func(t *testing.T) { testGetMissing(t, s) })

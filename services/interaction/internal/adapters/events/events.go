@@ -1,10 +1,9 @@
-// Package events connects the interaction service to JetStream: it turns
-// the service's domain events into the protobuf payloads and subjects other
-// services read, and applies the customer events the service consumes.
+// Package events turns the interaction service's domain events into their
+// wire form, the protobuf payloads and subjects other services read, for
+// the store to write to the transactional outbox.
 package events
 
 import (
-	"context"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -18,18 +17,10 @@ import (
 // Source is the Ce-Source of every event this service publishes.
 const Source = "guanxi/interaction"
 
-// Encode returns the outbox event for a domain event, carrying the trace in
-// ctx.
-func Encode(ctx context.Context, e domain.Event) (events.Event, error) {
-	subject, msg, err := toProtoEvent(e)
-	if err != nil {
-		return events.Event{}, err
-	}
-	ev, err := events.NewEvent(ctx, Source, subject, msg)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("encode event: %w", err)
-	}
-	return ev, nil
+// NewEncoder returns what gives the interaction domain's events their wire form;
+// the store (sqlstore.Encoder) writes them to the outbox.
+func NewEncoder() events.Encoder[domain.Event] {
+	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(e domain.Event) (string, proto.Message, error) {

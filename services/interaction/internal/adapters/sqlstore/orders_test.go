@@ -10,6 +10,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
@@ -150,7 +151,7 @@ func TestOrderMigrationKeepsOldDuplicates(t *testing.T) {
 			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM purchases`).Scan(&n); err != nil || n != len(ins) {
 				t.Errorf("%d purchases after the migration (%v), want all %d kept", n, err, len(ins))
 			}
-			store := sqlstore.New(db, events.NewOutbox(db, nil, nil))
+			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 			found, err := store.FindOrders(ctx, []domain.OrderKey{{Source: "pos", OrderID: "OLD-1"}, {Source: "web", OrderID: "OLD-1"}})
 			if err != nil {
 				t.Fatal(err)

@@ -12,24 +12,26 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
-	busevents "github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
-// Outbox takes events inside a transaction; *events.Outbox is one.
-type Outbox interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...events.Event) error
+// Encoder gives a domain event its wire form (subject, payload, headers);
+// adapters/events.Encoder is the one, passed in by the composition root.
+type Encoder interface {
+	Encode(ctx context.Context, ev domain.Event) (events.Event, error)
 }
 
 // Store implements domain.Store.
 type Store struct {
-	db     *sqldb.DB
-	outbox Outbox
+	db      *sqldb.DB
+	outbox  events.Enqueuer
+	encoder Encoder
 }
 
-// New returns a Store on a migrated db, publishing through outbox.
-func New(db *sqldb.DB, outbox Outbox) *Store {
-	return &Store{db: db, outbox: outbox}
+// New returns a Store on a migrated db whose transactions write the events
+// they publish, given their wire form by encoder, into outbox.
+func New(db *sqldb.DB, outbox events.Enqueuer, encoder Encoder) *Store {
+	return &Store{db: db, outbox: outbox, encoder: encoder}
 }
 
 // InTx runs fn in one database transaction. The events fn publishes go to
@@ -37,11 +39,11 @@ func New(db *sqldb.DB, outbox Outbox) *Store {
 // purchase publishes two events) instead of one per event.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &storeTx{tx: tx, outbox: s.outbox}
+		t := &storeTx{tx: tx, events: events.NewPending(s.encoder.Encode)}
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := t.outbox.Enqueue(ctx, tx, t.events...); err != nil {
+		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
 		return nil
@@ -49,29 +51,15 @@ func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 }
 
 type storeTx struct {
-	tx     *sqldb.Tx
-	outbox Outbox
+	tx *sqldb.Tx
 	// events are published so far, for the outbox when fn of InTx is done.
-	events []events.Event
+	events *events.Pending[domain.Event]
 }
 
-// Publish queues the event for the outbox, written in this transaction.
-func (t *storeTx) Publish(ctx context.Context, e domain.Event) error {
-	ev, err := busevents.Encode(ctx, e)
-	if err != nil {
+// Publish queues the events for the outbox, written in this transaction.
+func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
+	if err := t.events.Add(ctx, evs...); err != nil {
 		return fmt.Errorf("publish: %w", err)
-	}
-	t.events = append(t.events, ev)
-	return nil
-}
-
-// PublishAll queues the events for the outbox, written in this
-// transaction in one bulk write with the others.
-func (t *storeTx) PublishAll(ctx context.Context, evs []domain.Event) error {
-	for _, e := range evs {
-		if err := t.Publish(ctx, e); err != nil {
-			return err
-		}
 	}
 	return nil
 }

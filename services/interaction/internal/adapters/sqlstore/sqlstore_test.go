@@ -12,6 +12,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/app"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
@@ -27,7 +28,7 @@ func TestStoreContract(t *testing.T) {
 			// The relay is not run: events stay in the outbox, where Depth
 			// counts them.
 			outbox := events.NewOutbox(db, nil, nil)
-			h := &harness{store: sqlstore.New(db, outbox), outbox: outbox}
+			h := &harness{store: sqlstore.New(db, outbox, eventsadapter.NewEncoder()), outbox: outbox}
 			t.Run("record and find by request id", h.testRecordAndFind)
 			t.Run("duplicate request id", h.testDuplicateRequestID)
 			t.Run("duplicate source id", h.testDuplicateSourceID)

@@ -17,10 +17,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
-// Enqueuer writes an event to the transactional outbox inside tx;
-// *platformevents.Outbox is one.
-type Enqueuer interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...platformevents.Event) error
+// Encoder gives a domain event its wire form (subject, payload, headers);
+// adapters/events.Encoder is the one, passed in by the composition root.
+type Encoder interface {
+	Encode(ctx context.Context, ev domain.Event) (platformevents.Event, error)
 }
 
 // querier is what *sqldb.DB and *sqldb.Tx share, so reads run the same
@@ -39,25 +39,29 @@ type reader struct {
 // Store implements domain.Store.
 type Store struct {
 	reader
-	db     *sqldb.DB
-	outbox Enqueuer
-	source string
+	db      *sqldb.DB
+	outbox  platformevents.Enqueuer
+	encoder Encoder
 }
 
-// New returns a store over a migrated db. Events published in its
-// transactions go to outbox, tagged with source (the Ce-Source header).
-func New(db *sqldb.DB, outbox Enqueuer, source string) *Store {
-	return &Store{reader: reader{q: db}, db: db, outbox: outbox, source: source}
+// New returns a store over a migrated db whose transactions write the
+// events they publish, given their wire form by encoder, into outbox.
+func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder Encoder) *Store {
+	return &Store{reader: reader{q: db}, db: db, outbox: outbox, encoder: encoder}
 }
 
-// InTx runs fn in one database transaction.
+// InTx runs fn in one database transaction. The events fn publishes go to
+// the outbox together when fn is done, in one write.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &Tx{reader: reader{q: tx}, tx: tx, outbox: s.outbox, source: s.source}
+		t := &Tx{reader: reader{q: tx}, tx: tx, events: platformevents.NewPending(s.encoder.Encode)}
 		if err := fn(t); err != nil {
 			return err
 		}
-		return t.flush(ctx)
+		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
 	})
 }
 

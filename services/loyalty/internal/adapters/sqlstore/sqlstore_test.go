@@ -13,6 +13,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 
+	eventsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
@@ -28,7 +29,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows inside the tx here; no relay runs.
-			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), "test/loyalty")
+			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 			p := domain.Program{ID: id(), Name: "p", TimeZone: "Asia/Shanghai", ExpiryKind: domain.ExpiryNever,
 				Tiers: []domain.TierDef{{Code: "normal", Name: "Normal", MultiplierPercent: 100}}, CreateTime: t0, UpdateTime: t0}
 			tx(t, s, func(tx domain.Tx) error { return tx.InsertProgram(context.Background(), p, "req-1") })

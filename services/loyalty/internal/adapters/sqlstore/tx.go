@@ -11,19 +11,16 @@ import (
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 
-	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
 // Tx implements domain.Tx on one database transaction.
 type Tx struct {
 	reader
-	tx     *sqldb.Tx
-	outbox Enqueuer
-	source string
+	tx *sqldb.Tx
 	// events wait for the end of the transaction, to go to the outbox in
 	// one write.
-	events []platformevents.Event
+	events *platformevents.Pending[domain.Event]
 }
 
 // MarkHandled records eventID in the platform inbox.
@@ -300,24 +297,9 @@ func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime tim
 	return nil
 }
 
-// Publish converts e to its proto payload for the outbox, written when
-// the transaction ends.
-func (t *Tx) Publish(ctx context.Context, e domain.Event) error {
-	subject, msg, err := events.Encode(e)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	ev, err := platformevents.NewEvent(ctx, t.source, subject, msg)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	t.events = append(t.events, ev)
-	return nil
-}
-
-// flush writes the published events to the outbox.
-func (t *Tx) flush(ctx context.Context) error {
-	if err := t.outbox.Enqueue(ctx, t.tx, t.events...); err != nil {
+// Publish encodes evs for the outbox, written when the transaction ends.
+func (t *Tx) Publish(ctx context.Context, evs ...domain.Event) error {
+	if err := t.events.Add(ctx, evs...); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil

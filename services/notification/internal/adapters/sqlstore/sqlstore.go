@@ -18,23 +18,26 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
-// Publisher writes a domain event into the transaction's outbox.
-type Publisher interface {
-	Publish(ctx context.Context, tx *sqldb.Tx, evs ...domain.Event) error
+// Encoder gives a domain event its wire form (subject, payload, headers);
+// adapters/events.Encoder is the one, passed in by the composition root.
+type Encoder interface {
+	Encode(ctx context.Context, ev domain.Event) (platformevents.Event, error)
 }
 
 // Store is the SQL domain.Store.
 type Store struct {
-	db        *sqldb.DB
-	publisher Publisher
+	db      *sqldb.DB
+	outbox  platformevents.Enqueuer
+	encoder Encoder
 }
 
 var _ domain.Store = (*Store)(nil)
 
 // New returns a Store over db (migrated with the service's migrations)
-// that publishes events through publisher.
-func New(db *sqldb.DB, publisher Publisher) *Store {
-	return &Store{db: db, publisher: publisher}
+// whose transactions write the events they publish, given their wire form
+// by encoder, into outbox.
+func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder Encoder) *Store {
+	return &Store{db: db, outbox: outbox, encoder: encoder}
 }
 
 // DB is the store's database (the dev sink and the DB capper share it).
@@ -46,10 +49,18 @@ const messageColumns = `id, customer_id, agent_id, campaign_id, channel, address
 
 var messageColumnList = strings.Fields(strings.ReplaceAll(messageColumns, ",", " "))
 
-// InTx runs fn in one SQL transaction.
+// InTx runs fn in one SQL transaction. The events fn publishes go to the
+// outbox together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&Tx{tx: tx, publisher: s.publisher})
+		t := &Tx{tx: tx, events: platformevents.NewPending(s.encoder.Encode)}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
 	})
 }
 
@@ -168,8 +179,9 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 
 // Tx is the SQL domain.Tx.
 type Tx struct {
-	tx        *sqldb.Tx
-	publisher Publisher
+	tx *sqldb.Tx
+	// events are published so far, for the outbox when fn of InTx is done.
+	events *platformevents.Pending[domain.Event]
 }
 
 // MarkHandled records eventID in the platform inbox.
@@ -330,9 +342,12 @@ func (t *Tx) Requeue(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
-// Publish writes evs to the outbox in this transaction.
+// Publish encodes evs for the outbox, written in this transaction.
 func (t *Tx) Publish(ctx context.Context, evs ...domain.Event) error {
-	return t.publisher.Publish(ctx, t.tx, evs...)
+	if err := t.events.Add(ctx, evs...); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
 }
 
 // AfterCommit runs fn after the commit.

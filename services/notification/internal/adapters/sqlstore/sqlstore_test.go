@@ -49,7 +49,7 @@ func open(t *testing.T, url string) (*sqlstore.Store, *sqldb.DB) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
 	// The outbox only writes rows here; no relay runs.
-	return sqlstore.New(db, events.NewPublisher(platformevents.NewOutbox(db, nil, nil))), db
+	return sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), events.NewEncoder()), db
 }
 
 // base is the create time the test messages are laid out from.

@@ -10,11 +10,9 @@ import (
 	"strings"
 
 	"github.com/guanxi-crm/guanxi/platform/aipfilter"
-	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
@@ -415,27 +413,6 @@ func (t *storeTx) PutProfile(ctx context.Context, p domain.Profile) error {
 	}
 	if err := sqldb.InsertRows(ctx, t.tx, "customer_attributes", []string{"customer_id", "name", "text_value", "num_value"}, attrs); err != nil {
 		return fmt.Errorf("store profile attributes: %w", err)
-	}
-	return nil
-}
-
-// PublishMembership writes membership events into the outbox.
-func (t *storeTx) PublishMembership(ctx context.Context, evs ...domain.MembershipChanged) error {
-	const batch = 5000
-	for len(evs) > 0 {
-		chunk := evs[:min(batch, len(evs))]
-		evs = evs[len(chunk):]
-		out := make([]events.Event, 0, len(chunk))
-		for _, ev := range chunk {
-			e, err := segevents.MembershipChangedEvent(ctx, ev)
-			if err != nil {
-				return fmt.Errorf("publish membership changed: %w", err)
-			}
-			out = append(out, e)
-		}
-		if err := t.outbox.Enqueue(ctx, t.tx, out...); err != nil {
-			return fmt.Errorf("publish membership changed: %w", err)
-		}
 	}
 	return nil
 }

@@ -14,30 +14,31 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
-// Enqueuer writes an event into the transactional outbox; *events.Outbox
-// is the production one.
-type Enqueuer interface {
-	Enqueue(ctx context.Context, tx *sqldb.Tx, evs ...events.Event) error
+// Encoder gives a domain event its wire form (subject, payload, headers);
+// adapters/events.Encoder is the one, passed in by the composition root.
+type Encoder interface {
+	Encode(ctx context.Context, ev domain.Event) (events.Event, error)
 }
 
 // Store implements domain.Store.
 type Store struct {
-	db     *sqldb.DB
-	outbox Enqueuer
+	db      *sqldb.DB
+	outbox  events.Enqueuer
+	encoder Encoder
 	reader
 }
 
 var _ domain.Store = (*Store)(nil)
 
-// New returns a store over a migrated db, publishing through outbox.
+// New returns a store over a migrated db whose transactions write the
+// events they publish, given their wire form by encoder, into outbox.
 // Amounts in segment filters are in major units of the reporting
 // currency, 100 minor units each unless WithMinorPerMajor says otherwise.
-func New(db *sqldb.DB, outbox Enqueuer) *Store {
-	return &Store{db: db, outbox: outbox, reader: reader{q: db, dialect: db.Dialect, scale: 100}}
+func New(db *sqldb.DB, outbox events.Enqueuer, encoder Encoder) *Store {
+	return &Store{db: db, outbox: outbox, encoder: encoder, reader: reader{q: db, dialect: db.Dialect, scale: 100}}
 }
 
 // WithMinorPerMajor sets how many minor units make a major unit of the
@@ -47,10 +48,18 @@ func (s *Store) WithMinorPerMajor(scale float64) *Store {
 	return s
 }
 
-// InTx runs fn in one database transaction.
+// InTx runs fn in one database transaction. The events fn publishes go to
+// the outbox together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		return fn(&storeTx{tx: tx, outbox: s.outbox, reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}})
+		t := &storeTx{tx: tx, events: events.NewPending(s.encoder.Encode), reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return nil
 	})
 }
 
@@ -170,8 +179,9 @@ func (r reader) Ranking(ctx context.Context, w domain.Window, spend int64) (doma
 }
 
 type storeTx struct {
-	tx     *sqldb.Tx
-	outbox Enqueuer
+	tx *sqldb.Tx
+	// events are published so far, for the outbox when fn of InTx is done.
+	events *events.Pending[domain.Event]
 	reader
 }
 
@@ -316,17 +326,10 @@ func (s *Store) Erasure(ctx context.Context, customerID string) (domain.Erasure,
 	return domain.Erasure{CustomerID: customerID, EraseTime: sqldb.FromMicros(at)}, nil
 }
 
-// Publish writes the events into the outbox in this transaction.
-func (t *storeTx) Publish(ctx context.Context, evs ...domain.ClassChanged) error {
-	out := make([]events.Event, len(evs))
-	for i, ev := range evs {
-		var err error
-		if out[i], err = segevents.ClassChangedEvent(ctx, ev); err != nil {
-			return fmt.Errorf("publish class changed: %w", err)
-		}
-	}
-	if err := t.outbox.Enqueue(ctx, t.tx, out...); err != nil {
-		return fmt.Errorf("publish class changed: %w", err)
+// Publish encodes evs for the outbox, written in this transaction.
+func (t *storeTx) Publish(ctx context.Context, evs ...domain.Event) error {
+	if err := t.events.Add(ctx, evs...); err != nil {
+		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
 }

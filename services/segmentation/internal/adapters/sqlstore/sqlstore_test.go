@@ -14,6 +14,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
+	eventsadapter "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/segmentation/migrations"
@@ -25,7 +26,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows here; its relay is not started.
-			store := sqlstore.New(db, events.NewOutbox(db, nil, nil))
+			store := sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
 			t.Run("register customer", func(t *testing.T) { testRegisterCustomer(t, store) })
 			t.Run("inbox", func(t *testing.T) { testInbox(t, store) })
 			t.Run("purchase once per interaction", func(t *testing.T) { testPurchaseOnce(t, store) })

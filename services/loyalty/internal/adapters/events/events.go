@@ -1,6 +1,6 @@
-// Package events connects the loyalty service to the event bus: it turns
-// domain events into their proto payloads and subjects for the outbox, and
-// turns consumed customer and interaction events into use-case calls.
+// Package events turns the loyalty service's domain events into their wire
+// form, the proto payloads and subjects of loyalty's events.proto, for the
+// store to write to the transactional outbox.
 package events
 
 import (
@@ -9,14 +9,23 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guanxi-crm/guanxi/platform/events"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/protoconv"
 )
 
-// Encode returns the subject and proto payload of a domain event.
-func Encode(e domain.Event) (subject string, msg proto.Message, err error) {
+// Source is the Ce-Source of every event this service publishes.
+const Source = "guanxi/loyalty"
+
+// NewEncoder returns what gives the loyalty domain's events their wire form;
+// the store (sqlstore.Encoder) writes them to the outbox.
+func NewEncoder() events.Encoder[domain.Event] {
+	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
+}
+
+func toProtoEvent(e domain.Event) (subject string, msg proto.Message, err error) {
 	switch e := e.(type) {
 	case domain.PointsEarned:
 		return loyaltyv1.SubjectPointsEarned, &loyaltyv1.PointsEarned{

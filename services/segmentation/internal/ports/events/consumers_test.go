@@ -15,17 +15,18 @@ import (
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 
-	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
+	eventsadapter "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	segevents "github.com/guanxi-crm/guanxi/services/segmentation/internal/ports/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/migrations"
 )
 
 func newHandlers(t *testing.T) (*segevents.Handlers, *app.Service) {
 	t.Helper()
 	db := testinfra.OpenDB(t, testinfra.SQLiteURL(t), migrations.FS)
-	svc, err := app.New(sqlstore.New(db, events.NewOutbox(db, nil, nil)), domain.Policy{
+	svc, err := app.New(sqlstore.New(db, events.NewOutbox(db, nil, nil), eventsadapter.NewEncoder()), domain.Policy{
 		Currency: "CNY", Window: 24 * time.Hour, Cutoffs: domain.DefaultCutoffs(),
 	}, nil)
 	if err != nil {

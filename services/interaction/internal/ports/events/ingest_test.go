@@ -21,8 +21,8 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 
-	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/ports/events"
 )
 
 // flakyIngester fails its first failures batches, blocks while blocked is

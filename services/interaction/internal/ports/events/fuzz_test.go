@@ -11,8 +11,8 @@ import (
 
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 
-	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/ports/events"
 )
 
 // FuzzDecodeIngestEvent feeds call-center payloads, as JSON and as
@@ -20,7 +20,7 @@ import (
 // through. Nothing may panic, and a payload that does not decode must be
 // rejected with a reason rather than recorded empty.
 //
-//	go test -run '^$' -fuzz FuzzDecodeIngestEvent -fuzztime 30s ./services/interaction/internal/adapters/events
+//	go test -run '^$' -fuzz FuzzDecodeIngestEvent -fuzztime 30s ./services/interaction/internal/ports/events
 func FuzzDecodeIngestEvent(f *testing.F) {
 	sample := &interactionv1.IngestEvent{
 		Source: "callcenter", ExternalId: "call-1", Phone: "138 0013 8000", CallerName: "王小明",

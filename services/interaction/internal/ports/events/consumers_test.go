@@ -14,8 +14,8 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
-	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/interaction/internal/ports/events"
 )
 
 type recorder struct {
