@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/merges/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
@@ -95,19 +96,15 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			return permanentIfInvalid(uc.ChangeConsent(ctx, msg.ID, toDomainConsent(ev.GetCustomerId(), ev.GetConsent(), msg.Time)))
 		case customerv1.SubjectCustomerMerged:
 			var ev customerv1.CustomerMerged
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+			m, err := mergeevents.Merge(msg, &ev)
+			if err != nil {
+				return err
 			}
-			m := domain.Merge{MergedID: ev.GetMergedCustomerId(), SurvivorID: ev.GetSurvivorCustomerId(), At: msg.Time}
 			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time)))
 		case customerv1.SubjectCustomerErased:
-			var ev customerv1.CustomerErased
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-			}
-			e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: msg.Time}
-			if ev.GetEraseTime() != nil {
-				e.EraseTime = ev.GetEraseTime().AsTime()
+			e, err := mergeevents.Erasure(msg, &customerv1.CustomerErased{})
+			if err != nil {
+				return err
 			}
 			return permanentIfInvalid(uc.EraseCustomer(ctx, msg.ID, e))
 		default:

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/merges/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -157,26 +158,18 @@ func ToDomainProfile(c *customerv1.Customer) domain.Profile {
 
 // CustomerMerged folds the merged customer's purchases into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m events.Message) error {
-	var ev customerv1.CustomerMerged
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+	mg, err := mergeevents.Merge(m, &customerv1.CustomerMerged{})
+	if err != nil {
+		return err
 	}
-	return permanentIfInvalid(h.svc.MergeCustomers(ctx, m.ID, domain.Merge{
-		MergedID:   ev.GetMergedCustomerId(),
-		SurvivorID: ev.GetSurvivorCustomerId(),
-		At:         m.Time,
-	}))
+	return permanentIfInvalid(h.svc.MergeCustomers(ctx, m.ID, mg))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
-	var ev customerv1.CustomerErased
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: m.Time}
-	if ev.GetEraseTime() != nil {
-		e.EraseTime = ev.GetEraseTime().AsTime()
+	e, err := mergeevents.Erasure(m, &customerv1.CustomerErased{})
+	if err != nil {
+		return err
 	}
 	return permanentIfInvalid(h.svc.RecordErasure(ctx, m.ID, e))
 }
