@@ -7,6 +7,7 @@
 package mergeevents
 
 import (
+	"context"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -52,6 +53,27 @@ func Erasure(m events.Message, ev ErasedPayload) (merges.Erasure, error) {
 		e.EraseTime = ev.GetEraseTime().AsTime()
 	}
 	return e, nil
+}
+
+// ApplyMerge decodes m's payload into ev and hands the merge to apply with
+// the event's id, the key that makes the follow-up idempotent. A handler
+// reads as one line per event; the service still says which of apply's
+// errors no retry can fix.
+func ApplyMerge(ctx context.Context, m events.Message, ev MergedPayload, apply func(ctx context.Context, eventID string, mg merges.Merge) error) error {
+	mg, err := Merge(m, ev)
+	if err != nil {
+		return err
+	}
+	return apply(ctx, m.ID, mg)
+}
+
+// ApplyErasure is ApplyMerge for a CustomerErased event.
+func ApplyErasure(ctx context.Context, m events.Message, ev ErasedPayload, apply func(ctx context.Context, eventID string, e merges.Erasure) error) error {
+	e, err := Erasure(m, ev)
+	if err != nil {
+		return err
+	}
+	return apply(ctx, m.ID, e)
 }
 
 func decode(m events.Message, ev proto.Message) error {

@@ -1,6 +1,8 @@
 package mergeevents_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -78,5 +80,40 @@ func TestErasure(t *testing.T) {
 	m := events.Message{Subject: "customer.customer.erased", Payload: []byte{0xff}}
 	if _, err := mergeevents.Erasure(m, payload{&structpb.Struct{}}); !events.IsPermanent(err) {
 		t.Errorf("undecodable payload: %v, want a permanent error", err)
+	}
+}
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	at := time.Unix(1000, 0).UTC()
+	m := events.Message{ID: "e1", Time: at, Payload: encode(t, map[string]any{"merged_customer_id": "a", "survivor_customer_id": "b", "customer_id": "c"})}
+	var gotID string
+	var gotMerge merges.Merge
+	var gotErasure merges.Erasure
+	boom := errors.New("boom")
+	err := mergeevents.ApplyMerge(ctx, m, payload{&structpb.Struct{}}, func(_ context.Context, id string, mg merges.Merge) error {
+		gotID, gotMerge = id, mg
+		return boom
+	})
+	if !errors.Is(err, boom) || gotID != "e1" || gotMerge != (merges.Merge{MergedID: "a", SurvivorID: "b", At: at}) {
+		t.Errorf("ApplyMerge: err %v, applied %s %+v", err, gotID, gotMerge)
+	}
+	err = mergeevents.ApplyErasure(ctx, m, payload{&structpb.Struct{}}, func(_ context.Context, id string, e merges.Erasure) error {
+		gotID, gotErasure = id, e
+		return nil
+	})
+	if err != nil || gotID != "e1" || gotErasure.CustomerID != "c" || !gotErasure.EraseTime.Equal(at) {
+		t.Errorf("ApplyErasure: err %v, applied %s %+v", err, gotID, gotErasure)
+	}
+	m.Payload = []byte{0xff}
+	called := false
+	err = mergeevents.ApplyMerge(ctx, m, payload{&structpb.Struct{}}, func(context.Context, string, merges.Merge) error { called = true; return nil })
+	if !events.IsPermanent(err) || called {
+		t.Errorf("undecodable merge: err %v, applied %v", err, called)
+	}
+	err = mergeevents.ApplyErasure(ctx, m, payload{&structpb.Struct{}}, func(context.Context, string, merges.Erasure) error { called = true; return nil })
+	if !events.IsPermanent(err) || called {
+		t.Errorf("undecodable erasure: err %v, applied %v", err, called)
 	}
 }

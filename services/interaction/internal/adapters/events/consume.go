@@ -41,17 +41,9 @@ func CustomersHandler(uc CustomerEvents) events.Handler {
 	return func(ctx context.Context, m events.Message) error {
 		switch m.Subject {
 		case customerv1.SubjectCustomerMerged:
-			mg, err := mergeevents.Merge(m, &customerv1.CustomerMerged{})
-			if err != nil {
-				return err
-			}
-			return permanentIfInvalid(uc.MergeCustomers(ctx, m.ID, mg))
+			return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, uc.MergeCustomers))
 		case customerv1.SubjectCustomerErased:
-			e, err := mergeevents.Erasure(m, &customerv1.CustomerErased{})
-			if err != nil {
-				return err
-			}
-			return permanentIfInvalid(uc.EraseCustomer(ctx, m.ID, e))
+			return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, uc.EraseCustomer))
 		default:
 			return events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, app.ConsumerCustomers))
 		}

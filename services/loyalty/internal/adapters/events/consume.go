@@ -117,20 +117,12 @@ func (h *Handlers) Customers(ctx context.Context, m platformevents.Message) erro
 
 // CustomerMerged folds the merged customer's account into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m platformevents.Message) error {
-	mg, err := mergeevents.Merge(m, &customerv1.CustomerMerged{})
-	if err != nil {
-		return err
-	}
-	return classify(h.app.MergeAccounts(ctx, m.ID, mg))
+	return classify(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.app.MergeAccounts))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m platformevents.Message) error {
-	e, err := mergeevents.Erasure(m, &customerv1.CustomerErased{})
-	if err != nil {
-		return err
-	}
-	return classify(h.app.RecordErasure(ctx, m.ID, e))
+	return classify(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.app.RecordErasure))
 }
 
 // CustomerCreated opens the new customer's account.

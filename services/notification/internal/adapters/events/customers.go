@@ -95,18 +95,13 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			}
 			return permanentIfInvalid(uc.ChangeConsent(ctx, msg.ID, toDomainConsent(ev.GetCustomerId(), ev.GetConsent(), msg.Time)))
 		case customerv1.SubjectCustomerMerged:
+			// The event carries the survivor's profile and consents too.
 			var ev customerv1.CustomerMerged
-			m, err := mergeevents.Merge(msg, &ev)
-			if err != nil {
-				return err
-			}
-			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time)))
+			return permanentIfInvalid(mergeevents.ApplyMerge(ctx, msg, &ev, func(ctx context.Context, eventID string, m domain.Merge) error {
+				return uc.MergeCustomers(ctx, eventID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time))
+			}))
 		case customerv1.SubjectCustomerErased:
-			e, err := mergeevents.Erasure(msg, &customerv1.CustomerErased{})
-			if err != nil {
-				return err
-			}
-			return permanentIfInvalid(uc.EraseCustomer(ctx, msg.ID, e))
+			return permanentIfInvalid(mergeevents.ApplyErasure(ctx, msg, &customerv1.CustomerErased{}, uc.EraseCustomer))
 		default:
 			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerCustomers))
 		}

@@ -158,20 +158,12 @@ func ToDomainProfile(c *customerv1.Customer) domain.Profile {
 
 // CustomerMerged folds the merged customer's purchases into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m events.Message) error {
-	mg, err := mergeevents.Merge(m, &customerv1.CustomerMerged{})
-	if err != nil {
-		return err
-	}
-	return permanentIfInvalid(h.svc.MergeCustomers(ctx, m.ID, mg))
+	return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.svc.MergeCustomers))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
-	e, err := mergeevents.Erasure(m, &customerv1.CustomerErased{})
-	if err != nil {
-		return err
-	}
-	return permanentIfInvalid(h.svc.RecordErasure(ctx, m.ID, e))
+	return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.svc.RecordErasure))
 }
 
 // CustomerCreated registers the new customer with its profile.
