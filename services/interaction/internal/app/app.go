@@ -374,11 +374,9 @@ func (s *Timeline) ListInteractions(ctx context.Context, q ListInteractions) (In
 	return page, nil
 }
 
-// mergedIntoFunc is MergedInto of a Store or a Tx.
-type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
-
-// survivorVia follows merges from id to the customer it stands for.
-func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
+// survivorVia follows merges from id to the customer it stands for;
+// mergedInto is MergedInto of a Store or a Tx.
+func survivorVia(ctx context.Context, mergedInto merges.Lookup, id string) (string, error) {
 	return merges.Resolve(ctx, mergedInto, id)
 }
 
@@ -396,24 +394,9 @@ func (s *Merges) MergeCustomers(ctx context.Context, eventID string, m domain.Me
 		return fmt.Errorf("merge customers: %w", err)
 	}
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		mergedInto, err := tx.MergedInto(ctx, m.MergedID)
-		if err != nil {
-			return err
-		}
-		survivor, err := survivorVia(ctx, tx.MergedInto, m.SurvivorID)
-		if err != nil {
-			return err
-		}
-		apply, err := m.Decide(mergedInto, survivor)
-		if err != nil || !apply {
-			return err
-		}
-		m.SurvivorID = survivor
-		return tx.MergeCustomer(ctx, m)
+		return merges.Fold(ctx, tx, ConsumerCustomers, eventID, m, func(m domain.Merge) error {
+			return tx.MergeCustomer(ctx, m)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("merge customers: %w", err)
@@ -431,15 +414,10 @@ func (s *Merges) EraseCustomer(ctx context.Context, eventID string, e domain.Era
 		return fmt.Errorf("erase customer: %w", err)
 	}
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
+		return merges.Erase(ctx, tx, ConsumerCustomers, eventID, e, func(e domain.Erasure) error {
+			_, err := tx.EraseCustomer(ctx, e, s.now().UTC().Truncate(time.Microsecond))
 			return err
-		}
-		if e.CustomerID, err = survivorVia(ctx, tx.MergedInto, e.CustomerID); err != nil {
-			return err
-		}
-		_, err = tx.EraseCustomer(ctx, e, s.now().UTC().Truncate(time.Microsecond))
-		return err
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("erase customer: %w", err)

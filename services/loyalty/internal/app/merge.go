@@ -24,7 +24,7 @@ type Merges struct{ *core }
 // them. Seeing the event again, or the same merge under another event,
 // moves nothing.
 func (s *Merges) MergeAccounts(ctx context.Context, eventID string, mg domain.Merge) error {
-	if err := mg.Validate(); err != nil {
+	if err := mg.Validate().Err(); err != nil {
 		return fmt.Errorf("merge accounts: %w", err)
 	}
 	err := s.inEveryProgram(ctx, inboxCustomerMerged, eventID, func(tx domain.Tx, p domain.Program) error {
@@ -53,18 +53,17 @@ func (s *Merges) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, mg
 	// Lock in customer id order so two merges over the same members cannot
 	// deadlock on PostgreSQL.
 	var merged, survivor domain.Member
-	var err error
-	if mg.MergedID < mg.SurvivorID {
-		if merged, err = tx.LockMember(ctx, p.ID, mg.MergedID); err == nil {
-			survivor, err = s.resolveMember(ctx, tx, p, mg.SurvivorID, false, now)
-		}
-	} else if survivor, err = s.resolveMember(ctx, tx, p, mg.SurvivorID, false, now); err == nil {
+	err := merges.InIDOrder(mg, func() (err error) {
 		merged, err = tx.LockMember(ctx, p.ID, mg.MergedID)
-	}
+		return err
+	}, func() (err error) {
+		survivor, err = s.resolveMember(ctx, tx, p, mg.SurvivorID, false, now)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	apply, err := merges.Decide(mg.MergedID, mg.SurvivorID, merged.MergedInto, survivor.CustomerID)
+	apply, err := mg.Decide(merged.MergedInto, survivor.CustomerID)
 	if err != nil {
 		return fmt.Errorf("%w: %w", domain.ErrMergeConflict, err)
 	}
@@ -115,15 +114,13 @@ func (s *Merges) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, mg
 // RecordErasure records that a customer's erasure reached the service; see
 // domain.Erasure for why nothing else changes.
 func (s *Merges) RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error {
-	if err := e.Validate(); err != nil {
+	if err := e.Validate().Err(); err != nil {
 		return fmt.Errorf("record erasure: %w", err)
 	}
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, inboxCustomerErased, eventID)
-		if err != nil || !first {
-			return err
-		}
-		return tx.RecordErasure(ctx, e, s.now())
+		return merges.Once(ctx, tx, inboxCustomerErased, eventID, func() error {
+			return tx.RecordErasure(ctx, e, s.now())
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("record erasure: %w", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
@@ -94,22 +95,10 @@ func (m *Member) Review(p Program, qualified int, at time.Time) TierChange {
 	return TierChange{cur, qualified}
 }
 
-// Merge is one customer folded into another by the customer service.
-type Merge struct {
-	MergedID   string
-	SurvivorID string
-}
-
-// Validate checks the merge, naming fields as the CustomerMerged event does.
-func (m Merge) Validate() error {
-	var vs validation.Violations
-	checkUUID(&vs, "merged_customer_id", m.MergedID)
-	checkUUID(&vs, "survivor_customer_id", m.SurvivorID)
-	if m.MergedID != "" && m.MergedID == m.SurvivorID {
-		vs.Add("survivor_customer_id", "must differ from merged_customer_id")
-	}
-	return vs.Err()
-}
+// Merge is one customer folded into another by the customer service: the
+// merged customer's membership in every program folds into the
+// survivor's (see app's MergeAccounts).
+type Merge = merges.Merge
 
 // ValidateCustomerID checks that id is a UUID, reporting it as field.
 func ValidateCustomerID(field, id string) error {

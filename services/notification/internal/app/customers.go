@@ -8,11 +8,9 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
-// mergedIntoFunc is MergedInto of a Store or a Tx.
-type mergedIntoFunc func(ctx context.Context, customerID string) (string, error)
-
-// survivorVia follows merges from id to the customer it stands for.
-func survivorVia(ctx context.Context, mergedInto mergedIntoFunc, id string) (string, error) {
+// survivorVia follows merges from id to the customer it stands for;
+// mergedInto is MergedInto of a Store or a Tx.
+func survivorVia(ctx context.Context, mergedInto merges.Lookup, id string) (string, error) {
 	return merges.Resolve(ctx, mergedInto, id)
 }
 
@@ -92,59 +90,55 @@ func (s *Customers) MergeCustomers(ctx context.Context, eventID string, m domain
 		return fmt.Errorf("merge customers: %w", err)
 	}
 	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		mergedInto, err := tx.MergedInto(ctx, m.MergedID)
-		if err != nil {
-			return err
-		}
-		survivor, err := survivorVia(ctx, tx.MergedInto, m.SurvivorID)
-		if err != nil {
-			return err
-		}
-		apply, err := m.Decide(mergedInto, survivor)
-		if err != nil {
-			return err
-		}
-		var queued []domain.Message
-		if apply {
-			m.SurvivorID = survivor
-			// Read before the merge moves them to the survivor.
-			if queued, err = tx.LockQueued(ctx, m.MergedID); err != nil {
-				return err
-			}
-			if err := tx.MergeCustomer(ctx, m); err != nil {
-				return err
-			}
-			moved, err := tx.Consents(ctx, m.MergedID)
-			if err != nil {
-				return err
-			}
-			if _, err := applyConsents(ctx, tx, survivor, moved); err != nil {
-				return err
-			}
-			if err := tx.DeleteConsents(ctx, m.MergedID); err != nil {
-				return err
-			}
-		}
-		consents, err := applyConsents(ctx, tx, survivor, survivorConsents)
-		if err != nil {
-			return err
-		}
-		known := survivorProfile.CustomerID == survivor
-		if known {
-			if err := tx.SaveRecipient(ctx, survivorProfile); err != nil {
-				return err
-			}
-		}
-		return s.readdress(ctx, tx, m, queued, survivorProfile, known, consents, templates)
+		return merges.Once(ctx, tx, ConsumerCustomers, eventID, func() error {
+			return s.mergeCustomer(ctx, tx, m, survivorProfile, survivorConsents, templates)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
 	return nil
+}
+
+// mergeCustomer applies m in tx, the first time its event is handled.
+func (s *Customers) mergeCustomer(ctx context.Context, tx domain.Tx, m domain.Merge, survivorProfile domain.Recipient,
+	survivorConsents []domain.Consent, templates *domain.TemplateSet) error {
+	m, apply, err := merges.Plan(ctx, tx.MergedInto, m)
+	if err != nil {
+		return err
+	}
+	survivor := m.SurvivorID
+	var queued []domain.Message
+	if apply {
+		// Read before the merge moves them to the survivor.
+		if queued, err = tx.LockQueued(ctx, m.MergedID); err != nil {
+			return err
+		}
+		if err := tx.MergeCustomer(ctx, m); err != nil {
+			return err
+		}
+		moved, err := tx.Consents(ctx, m.MergedID)
+		if err != nil {
+			return err
+		}
+		if _, err := applyConsents(ctx, tx, survivor, moved); err != nil {
+			return err
+		}
+		if err := tx.DeleteConsents(ctx, m.MergedID); err != nil {
+			return err
+		}
+	}
+	consents, err := applyConsents(ctx, tx, survivor, survivorConsents)
+	if err != nil {
+		return err
+	}
+	known := survivorProfile.CustomerID == survivor
+	if known {
+		if err := tx.SaveRecipient(ctx, survivorProfile); err != nil {
+			return err
+		}
+	}
+	return s.readdress(ctx, tx, m, queued, survivorProfile, known, consents, templates)
 }
 
 // readdress settles the merged customer's queued messages, now the
@@ -203,40 +197,40 @@ func (s *Customers) EraseCustomer(ctx context.Context, eventID string, e domain.
 		return fmt.Errorf("erase customer: %w", err)
 	}
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		if e.CustomerID, err = survivorVia(ctx, tx.MergedInto, e.CustomerID); err != nil {
-			return err
-		}
-		if err := tx.RecordErasure(ctx, e, s.now().UTC()); err != nil {
-			return err
-		}
-		if err := tx.DeleteRecipient(ctx, e.CustomerID); err != nil {
-			return err
-		}
-		msgs, err := tx.LockMessages(ctx, e.CustomerID)
-		if err != nil {
-			return err
-		}
-		for _, m := range msgs {
-			queued := m.Erase()
-			if err := tx.SaveErased(ctx, m); err != nil {
-				return err
-			}
-			if queued {
-				if err := tx.Publish(ctx, m.FailedEvent()); err != nil {
-					return err
-				}
-			}
-		}
-		return tx.ForgetDeliveries(ctx, e.CustomerID)
+		return merges.Erase(ctx, tx, ConsumerCustomers, eventID, e, func(e domain.Erasure) error {
+			return s.eraseCustomer(ctx, tx, e)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("erase customer: %w", err)
 	}
 	return nil
+}
+
+// eraseCustomer applies e in tx, the first time its event is handled.
+func (s *Customers) eraseCustomer(ctx context.Context, tx domain.Tx, e domain.Erasure) error {
+	if err := tx.RecordErasure(ctx, e, s.now().UTC()); err != nil {
+		return err
+	}
+	if err := tx.DeleteRecipient(ctx, e.CustomerID); err != nil {
+		return err
+	}
+	msgs, err := tx.LockMessages(ctx, e.CustomerID)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		queued := m.Erase()
+		if err := tx.SaveErased(ctx, m); err != nil {
+			return err
+		}
+		if queued {
+			if err := tx.Publish(ctx, m.FailedEvent()); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.ForgetDeliveries(ctx, e.CustomerID)
 }
 
 // WelcomeCustomer stores a customer just created (read model and the

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/guanxi-crm/guanxi/platform/merges"
-	"github.com/guanxi-crm/guanxi/platform/validation"
 )
 
 // ErrMergeConflict means a merge contradicts an earlier one (see
@@ -20,33 +19,9 @@ const MaxMergeHops = merges.MaxHops
 
 // Merge is one customer folded into another: the merged customer's
 // messages and consents become the survivor's, and events naming the
-// merged customer later count for the survivor.
-type Merge struct {
-	MergedID   string
-	SurvivorID string
-	At         time.Time
-}
-
-// Validate checks the merge, naming fields as the CustomerMerged event does.
-func (m Merge) Validate() validation.Violations {
-	var v validation.Violations
-	if !isID(m.MergedID) {
-		v.Add("merged_customer_id", "must be a UUID")
-	}
-	if !isID(m.SurvivorID) {
-		v.Add("survivor_customer_id", "must be a UUID")
-	} else if m.SurvivorID == m.MergedID {
-		v.Add("survivor_customer_id", "must differ from merged_customer_id")
-	}
-	return v
-}
-
-// Decide says whether the merge still has to move anything, given whom the
-// merged customer is already merged into ("" for nobody) and the customer
-// the named survivor resolves to today; see merges.Decide.
-func (m Merge) Decide(mergedInto, survivor string) (apply bool, err error) {
-	return merges.Decide(m.MergedID, m.SurvivorID, mergedInto, survivor)
-}
+// merged customer later count for the survivor. Its rules (validation, when
+// it still moves anything) are the ones every service applies.
+type Merge = merges.Merge
 
 // ReasonMerged is the status reason of a message queued for a customer
 // merged into another before it went out, which the survivor does not
@@ -75,21 +50,10 @@ func (r Recipient) BornOn(t time.Time) bool {
 	return false
 }
 
-// Erasure is a customer's personal data being erased everywhere.
-type Erasure struct {
-	CustomerID string
-	EraseTime  time.Time
-}
-
-// Validate checks the erasure, naming fields as the CustomerErased event
-// does.
-func (e Erasure) Validate() validation.Violations {
-	var v validation.Violations
-	if !isID(e.CustomerID) {
-		v.Add("customer_id", "must be a UUID")
-	}
-	return v
-}
+// Erasure is a customer's personal data being erased everywhere: here the
+// addresses and texts of their messages (see Message.Erase), their
+// profile, and what the channels kept of them.
+type Erasure = merges.Erasure
 
 // Failure reasons erasure leaves.
 const (

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
+
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
@@ -266,26 +268,12 @@ func (s *Service) evaluateSegments(ctx context.Context, tx domain.Tx, customerID
 // read, so on PostgreSQL a merge committing meanwhile is waited for and its
 // link seen.
 func survivorLocked(ctx context.Context, tx domain.Tx, id string) (string, error) {
-	for range domain.MaxMergeHops {
-		into, err := tx.LockMergedInto(ctx, id)
-		if err != nil || into == "" {
-			return id, err
-		}
-		id = into
-	}
-	return "", fmt.Errorf("customer %s: merged-into links form a cycle: %w", id, domain.ErrMergeConflict)
+	return merges.Resolve(ctx, tx.LockMergedInto, id)
 }
 
 // survivor is survivorLocked outside a transaction, for reads.
 func (s *Service) survivor(ctx context.Context, id string) (string, error) {
-	for range domain.MaxMergeHops {
-		into, err := s.store.MergedInto(ctx, id)
-		if err != nil || into == "" {
-			return id, err
-		}
-		id = into
-	}
-	return "", fmt.Errorf("customer %s: merged-into links form a cycle: %w", id, domain.ErrMergeConflict)
+	return merges.Resolve(ctx, s.store.MergedInto, id)
 }
 
 // MergeCustomers folds the merged customer into the survivor: its
@@ -296,35 +284,30 @@ func (s *Service) survivor(ctx context.Context, id string) (string, error) {
 // merged since stands for its own survivor. Seeing the event again, or the
 // same merge under another event, changes nothing.
 func (s *Service) MergeCustomers(ctx context.Context, eventID string, m domain.Merge) error {
-	if err := m.Validate(); err != nil {
+	if err := m.Validate().Err(); err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
 	s.recompute.RLock()
 	defer s.recompute.RUnlock()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		for _, id := range []string{m.MergedID, m.SurvivorID} {
-			if err := tx.RegisterCustomer(ctx, id, m.At); err != nil {
+		return merges.Once(ctx, tx, ConsumerCustomers, eventID, func() error {
+			for _, id := range []string{m.MergedID, m.SurvivorID} {
+				if err := tx.RegisterCustomer(ctx, id, m.At); err != nil {
+					return err
+				}
+			}
+			// Locking reads, in id order (see merges.Plan).
+			m, apply, err := merges.Plan(ctx, tx.LockMergedInto, m)
+			if err != nil || !apply {
 				return err
 			}
-		}
-		mergedInto, survivor, err := lockPair(ctx, tx, m)
-		if err != nil {
-			return err
-		}
-		apply, err := m.Decide(mergedInto, survivor)
-		if err != nil || !apply {
-			return err
-		}
-		if err := s.leaveSegments(ctx, tx, m.MergedID); err != nil {
-			return err
-		}
-		return s.refresh(ctx, tx, survivor, now, func() error {
-			return tx.MergeCustomer(ctx, m.MergedID, survivor)
+			if err := s.leaveSegments(ctx, tx, m.MergedID); err != nil {
+				return err
+			}
+			return s.refresh(ctx, tx, m.SurvivorID, now, func() error {
+				return tx.MergeCustomer(ctx, m.MergedID, m.SurvivorID)
+			})
 		})
 	})
 	if err != nil {
@@ -354,46 +337,26 @@ func (s *Service) leaveSegments(ctx context.Context, tx domain.Tx, customerID st
 	return nil
 }
 
-// lockPair locks the merged customer and the survivor (following the
-// survivor's own merges), in id order so two merges over the same
-// customers cannot deadlock on PostgreSQL.
-func lockPair(ctx context.Context, tx domain.Tx, m domain.Merge) (mergedInto, survivor string, err error) {
-	if m.MergedID < m.SurvivorID {
-		if mergedInto, err = tx.LockMergedInto(ctx, m.MergedID); err != nil {
-			return "", "", err
-		}
-		survivor, err = survivorLocked(ctx, tx, m.SurvivorID)
-		return mergedInto, survivor, err
-	}
-	if survivor, err = survivorLocked(ctx, tx, m.SurvivorID); err != nil {
-		return "", "", err
-	}
-	mergedInto, err = tx.LockMergedInto(ctx, m.MergedID)
-	return mergedInto, survivor, err
-}
-
 // RecordErasure records that a customer's erasure reached the service and
 // drops the tags and attributes held for segments; see domain.Erasure.
 func (s *Service) RecordErasure(ctx context.Context, eventID string, e domain.Erasure) error {
-	if err := e.Validate(); err != nil {
+	if err := e.Validate().Err(); err != nil {
 		return fmt.Errorf("record erasure: %w", err)
 	}
 	s.recompute.RLock()
 	defer s.recompute.RUnlock()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		if err := tx.RecordErasure(ctx, e, now); err != nil {
-			return err
-		}
-		ok, err := tx.CustomerExists(ctx, e.CustomerID)
-		if err != nil || !ok {
-			return err
-		}
-		return s.evaluateSegments(ctx, tx, e.CustomerID)
+		return merges.Once(ctx, tx, ConsumerCustomers, eventID, func() error {
+			if err := tx.RecordErasure(ctx, e, now); err != nil {
+				return err
+			}
+			ok, err := tx.CustomerExists(ctx, e.CustomerID)
+			if err != nil || !ok {
+				return err
+			}
+			return s.evaluateSegments(ctx, tx, e.CustomerID)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("record erasure: %w", err)

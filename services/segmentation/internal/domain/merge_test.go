@@ -44,18 +44,18 @@ func TestMergeDecide(t *testing.T) {
 func TestMergeAndErasureValidate(t *testing.T) {
 	t.Parallel()
 	var verr *validation.Error
-	if err := (domain.Merge{MergedID: mergedID, SurvivorID: survivorID}).Validate(); err != nil {
+	if err := (domain.Merge{MergedID: mergedID, SurvivorID: survivorID}).Validate().Err(); err != nil {
 		t.Errorf("valid merge: %v", err)
 	}
 	for _, m := range []domain.Merge{{}, {MergedID: mergedID, SurvivorID: mergedID}, {MergedID: "x", SurvivorID: survivorID}} {
-		if err := m.Validate(); !errors.As(err, &verr) {
+		if err := m.Validate().Err(); !errors.As(err, &verr) {
 			t.Errorf("merge %+v: err = %v, want a validation error", m, err)
 		}
 	}
-	if err := (domain.Erasure{CustomerID: mergedID}).Validate(); err != nil {
+	if err := (domain.Erasure{CustomerID: mergedID}).Validate().Err(); err != nil {
 		t.Errorf("valid erasure: %v", err)
 	}
-	if err := (domain.Erasure{}).Validate(); !errors.As(err, &verr) {
+	if err := (domain.Erasure{}).Validate().Err(); !errors.As(err, &verr) {
 		t.Errorf("erasure without id: err = %v, want a validation error", err)
 	}
 }

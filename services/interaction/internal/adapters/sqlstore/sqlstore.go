@@ -6,12 +6,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/mergesql"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
@@ -71,7 +71,7 @@ func (t *storeTx) MarkHandled(ctx context.Context, consumer, eventID string) (bo
 
 // MergedInto returns whom the customer was merged into.
 func (t *storeTx) MergedInto(ctx context.Context, customerID string) (string, error) {
-	return mergedInto(ctx, t.tx, customerID)
+	return mergesql.MergedInto(ctx, t.tx, customerID)
 }
 
 // MergeCustomer re-keys the merged customer's timeline to the survivor and
@@ -86,14 +86,8 @@ func (t *storeTx) MergeCustomer(ctx context.Context, m domain.Merge) error {
 			return fmt.Errorf("merge customer: move %s: %w", table, err)
 		}
 	}
-	if _, err := t.tx.Exec(ctx, `UPDATE customer_merges SET survivor_id = ? WHERE survivor_id = ?`, m.SurvivorID, m.MergedID); err != nil {
-		return fmt.Errorf("merge customer: re-point merges: %w", err)
-	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_merges (merged_id, survivor_id, merge_time) VALUES (?, ?, ?)
-		ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id, merge_time = excluded.merge_time`,
-		m.MergedID, m.SurvivorID, sqldb.Micros(m.At))
-	if err != nil {
-		return fmt.Errorf("merge customer: record merge: %w", err)
+	if err := mergesql.RecordMerge(ctx, t.tx, m); err != nil {
+		return fmt.Errorf("merge customer: %w", err)
 	}
 	return nil
 }
@@ -134,45 +128,20 @@ func (t *storeTx) EraseCustomer(ctx context.Context, e domain.Erasure, recordTim
 			return 0, fmt.Errorf("erase customer: %w", err)
 		}
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id) DO NOTHING`,
-		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
-	if err != nil {
-		return 0, fmt.Errorf("erase customer: record erasure: %w", err)
+	if err := mergesql.RecordErasure(ctx, t.tx, e, recordTime); err != nil {
+		return 0, fmt.Errorf("erase customer: %w", err)
 	}
 	return n, nil
 }
 
 // MergedInto returns whom the customer was merged into.
 func (s *Store) MergedInto(ctx context.Context, customerID string) (string, error) {
-	return mergedInto(ctx, s.db, customerID)
+	return mergesql.MergedInto(ctx, s.db, customerID)
 }
 
 // Erased reports whether the customer was erased.
 func (s *Store) Erased(ctx context.Context, customerID string) (bool, error) {
-	var n int
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM customer_erasures WHERE customer_id = ?`, customerID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("find erasure: %w", err)
-	}
-	return n > 0, nil
-}
-
-// rowQuerier is what a lookup needs of a *sqldb.DB or a *sqldb.Tx.
-type rowQuerier interface {
-	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func mergedInto(ctx context.Context, q rowQuerier, customerID string) (string, error) {
-	var survivor string
-	err := q.QueryRow(ctx, `SELECT survivor_id FROM customer_merges WHERE merged_id = ?`, customerID).Scan(&survivor)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("find merge: %w", err)
-	}
-	return survivor, nil
+	return mergesql.Erased(ctx, s.db, customerID)
 }
 
 // nullable stores an absent key as NULL, which never collides in a unique

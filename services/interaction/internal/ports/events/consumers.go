@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/events/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
@@ -42,25 +41,9 @@ func CustomersHandler(uc CustomerEvents) events.Handler {
 	return func(ctx context.Context, m events.Message) error {
 		switch m.Subject {
 		case customerv1.SubjectCustomerMerged:
-			var ev customerv1.CustomerMerged
-			if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-				return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-			}
-			return permanentIfInvalid(uc.MergeCustomers(ctx, m.ID, domain.Merge{
-				MergedID:   ev.GetMergedCustomerId(),
-				SurvivorID: ev.GetSurvivorCustomerId(),
-				At:         m.Time,
-			}))
+			return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, uc.MergeCustomers))
 		case customerv1.SubjectCustomerErased:
-			var ev customerv1.CustomerErased
-			if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-				return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-			}
-			e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: m.Time}
-			if ev.GetEraseTime() != nil {
-				e.EraseTime = ev.GetEraseTime().AsTime()
-			}
-			return permanentIfInvalid(uc.EraseCustomer(ctx, m.ID, e))
+			return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, uc.EraseCustomer))
 		default:
 			return events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, app.ConsumerCustomers))
 		}

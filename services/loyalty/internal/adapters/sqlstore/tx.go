@@ -10,6 +10,7 @@ import (
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/mergesql"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
@@ -288,13 +289,7 @@ func (t *Tx) RecordNotice(ctx context.Context, programID, customerID string, exp
 
 // RecordErasure stores the erasure unless it is already recorded.
 func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id) DO NOTHING`,
-		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
-	if err != nil {
-		return fmt.Errorf("record erasure: %w", err)
-	}
-	return nil
+	return mergesql.RecordErasure(ctx, t.tx, e, recordTime)
 }
 
 // Publish encodes evs for the outbox, written when the transaction ends.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/events/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -116,27 +117,12 @@ func (h *Handlers) Customers(ctx context.Context, m platformevents.Message) erro
 
 // CustomerMerged folds the merged customer's account into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m platformevents.Message) error {
-	var ev customerv1.CustomerMerged
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	return classify(h.app.MergeAccounts(ctx, m.ID, domain.Merge{
-		MergedID:   ev.GetMergedCustomerId(),
-		SurvivorID: ev.GetSurvivorCustomerId(),
-	}))
+	return classify(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.app.MergeAccounts))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m platformevents.Message) error {
-	var ev customerv1.CustomerErased
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: m.Time}
-	if ev.GetEraseTime() != nil {
-		e.EraseTime = ev.GetEraseTime().AsTime()
-	}
-	return classify(h.app.RecordErasure(ctx, m.ID, e))
+	return classify(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.app.RecordErasure))
 }
 
 // CustomerCreated opens the new customer's account.

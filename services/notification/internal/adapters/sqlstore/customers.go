@@ -2,42 +2,24 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/mergesql"
 
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
-// rowQuerier is what a lookup needs of a *sqldb.DB or a *sqldb.Tx.
-type rowQuerier interface {
-	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // MergedInto returns whom the customer was merged into.
 func (s *Store) MergedInto(ctx context.Context, customerID string) (string, error) {
-	return mergedInto(ctx, s.db, customerID)
+	return mergesql.MergedInto(ctx, s.db, customerID)
 }
 
 // MergedInto returns whom the customer was merged into.
 func (t *Tx) MergedInto(ctx context.Context, customerID string) (string, error) {
-	return mergedInto(ctx, t.tx, customerID)
-}
-
-func mergedInto(ctx context.Context, q rowQuerier, customerID string) (string, error) {
-	var survivor string
-	err := q.QueryRow(ctx, `SELECT survivor_id FROM customer_merges WHERE merged_id = ?`, customerID).Scan(&survivor)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("find merge: %w", err)
-	}
-	return survivor, nil
+	return mergesql.MergedInto(ctx, t.tx, customerID)
 }
 
 // ConsentsOf returns each customer's answers.
@@ -81,14 +63,8 @@ func (t *Tx) MergeCustomer(ctx context.Context, m domain.Merge) error {
 	if err := t.DeleteRecipient(ctx, m.MergedID); err != nil {
 		return fmt.Errorf("merge customer: %w", err)
 	}
-	if _, err := t.tx.Exec(ctx, `UPDATE customer_merges SET survivor_id = ? WHERE survivor_id = ?`, m.SurvivorID, m.MergedID); err != nil {
-		return fmt.Errorf("merge customer: re-point merges: %w", err)
-	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_merges (merged_id, survivor_id, merge_time) VALUES (?, ?, ?)
-		ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id, merge_time = excluded.merge_time`,
-		m.MergedID, m.SurvivorID, sqldb.Micros(m.At))
-	if err != nil {
-		return fmt.Errorf("merge customer: record merge: %w", err)
+	if err := mergesql.RecordMerge(ctx, t.tx, m); err != nil {
+		return fmt.Errorf("merge customer: %w", err)
 	}
 	return nil
 }
@@ -139,22 +115,12 @@ func (t *Tx) DeleteConsents(ctx context.Context, customerID string) error {
 
 // Erased reports whether the customer was erased.
 func (t *Tx) Erased(ctx context.Context, customerID string) (bool, error) {
-	var n int
-	if err := t.tx.QueryRow(ctx, `SELECT COUNT(*) FROM customer_erasures WHERE customer_id = ?`, customerID).Scan(&n); err != nil {
-		return false, fmt.Errorf("find erasure: %w", err)
-	}
-	return n > 0, nil
+	return mergesql.Erased(ctx, t.tx, customerID)
 }
 
 // RecordErasure stores the erasure unless it is recorded.
 func (t *Tx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id) DO NOTHING`,
-		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
-	if err != nil {
-		return fmt.Errorf("record erasure: %w", err)
-	}
-	return nil
+	return mergesql.RecordErasure(ctx, t.tx, e, recordTime)
 }
 
 // LockMessages returns the customer's messages, locked on PostgreSQL so a

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/events/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
@@ -94,22 +95,13 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			}
 			return permanentIfInvalid(uc.ChangeConsent(ctx, msg.ID, toDomainConsent(ev.GetCustomerId(), ev.GetConsent(), msg.Time)))
 		case customerv1.SubjectCustomerMerged:
+			// The event carries the survivor's profile and consents too.
 			var ev customerv1.CustomerMerged
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-			}
-			m := domain.Merge{MergedID: ev.GetMergedCustomerId(), SurvivorID: ev.GetSurvivorCustomerId(), At: msg.Time}
-			return permanentIfInvalid(uc.MergeCustomers(ctx, msg.ID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time)))
+			return permanentIfInvalid(mergeevents.ApplyMerge(ctx, msg, &ev, func(ctx context.Context, eventID string, m domain.Merge) error {
+				return uc.MergeCustomers(ctx, eventID, m, ToDomainRecipient(ev.GetSurvivor()), ToDomainConsents(ev.GetSurvivor(), msg.Time))
+			}))
 		case customerv1.SubjectCustomerErased:
-			var ev customerv1.CustomerErased
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-			}
-			e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: msg.Time}
-			if ev.GetEraseTime() != nil {
-				e.EraseTime = ev.GetEraseTime().AsTime()
-			}
-			return permanentIfInvalid(uc.EraseCustomer(ctx, msg.ID, e))
+			return permanentIfInvalid(mergeevents.ApplyErasure(ctx, msg, &customerv1.CustomerErased{}, uc.EraseCustomer))
 		default:
 			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerCustomers))
 		}

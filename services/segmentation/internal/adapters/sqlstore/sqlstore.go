@@ -13,6 +13,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/mergesql"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
@@ -297,11 +298,8 @@ func (t *storeTx) MergeCustomer(ctx context.Context, from, to string) error {
 
 // RecordErasure stores the erasure unless it is already recorded.
 func (t *storeTx) RecordErasure(ctx context.Context, e domain.Erasure, recordTime time.Time) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_erasures (customer_id, erase_time, record_time) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id) DO NOTHING`,
-		e.CustomerID, sqldb.Micros(e.EraseTime), sqldb.Micros(recordTime))
-	if err != nil {
-		return fmt.Errorf("record erasure: %w", err)
+	if err := mergesql.RecordErasure(ctx, t.tx, e, recordTime); err != nil {
+		return err
 	}
 	// Attributes and tags may say something about the person; the
 	// profile's enums and owner do not, and segments keep using them.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/events/mergeevents"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -114,28 +115,12 @@ func ToDomainProfile(c *customerv1.Customer) domain.Profile {
 
 // CustomerMerged folds the merged customer's purchases into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m events.Message) error {
-	var ev customerv1.CustomerMerged
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	return permanentIfInvalid(h.svc.MergeCustomers(ctx, m.ID, domain.Merge{
-		MergedID:   ev.GetMergedCustomerId(),
-		SurvivorID: ev.GetSurvivorCustomerId(),
-		At:         m.Time,
-	}))
+	return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.svc.MergeCustomers))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
-	var ev customerv1.CustomerErased
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	e := domain.Erasure{CustomerID: ev.GetCustomerId(), EraseTime: m.Time}
-	if ev.GetEraseTime() != nil {
-		e.EraseTime = ev.GetEraseTime().AsTime()
-	}
-	return permanentIfInvalid(h.svc.RecordErasure(ctx, m.ID, e))
+	return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.svc.RecordErasure))
 }
 
 // CustomerCreated registers the new customer with its profile.
