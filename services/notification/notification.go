@@ -178,11 +178,20 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // validate refuses quiet hours and calendar files the service cannot run
 // with, before anything is opened.
 func (c Config) validate() error {
-	if _, err := domain.ParseQuietHours(c.QuietHours); err != nil {
-		return err
-	}
-	_, err := calendar.Load(c.CalendarDir)
+	_, _, err := c.timing()
 	return err
+}
+
+// timing is when messages may go out: the quiet hours and the calendar of
+// holidays (the computed one, with the files of CalendarDir in place of
+// their years).
+func (c Config) timing() (domain.QuietHours, *calendar.Calendar, error) {
+	quiet, err := domain.ParseQuietHours(c.QuietHours)
+	if err != nil {
+		return domain.QuietHours{}, nil, err
+	}
+	cal, err := calendar.Load(c.CalendarDir)
+	return quiet, cal, err
 }
 
 // build makes the service on a started host: the store publishing through
@@ -192,11 +201,7 @@ func (c Config) validate() error {
 // interaction, loyalty and segmentation events.
 func build(cfg Config) servicehost.Build {
 	return func(_ context.Context, h *servicehost.Host) error {
-		quiet, err := domain.ParseQuietHours(cfg.QuietHours)
-		if err != nil {
-			return err
-		}
-		cal, err := calendar.Load(cfg.CalendarDir)
+		quiet, cal, err := cfg.timing()
 		if err != nil {
 			return err
 		}
