@@ -1,9 +1,15 @@
 // Package servicehost is the lifecycle every guanxi service shares, so that
-// a service's Run only builds what is its own (store, use cases, gRPC
-// ports, consumers). Start opens the database and migrates it, connects to
-// NATS, ensures the service's stream and binds the gRPC listener; Run serves
-// and relays until the context is done or a part fails, then shuts down in
-// reverse order of start, as DESIGN.md section 4 asks.
+// a service's wiring only lists what is its own (migrations, stream, policy,
+// store, use cases, gRPC server, consumers, jobs). Start opens the database
+// and migrates it, connects to NATS, ensures the service's stream and binds
+// the gRPC listener; Run serves and relays until the context is done or a
+// part fails, then shuts down in reverse order of start, as DESIGN.md
+// section 4 asks. The package-level Run does all three around a service's
+// build function, which is how every service starts:
+//
+//	func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+//		return servicehost.Run(ctx, host(cfg), logger, build(cfg))
+//	}
 package servicehost
 
 import (
@@ -34,14 +40,33 @@ import (
 // publishes and acks; a broker that went away must not hold the process.
 const DrainTimeout = 10 * time.Second
 
+// LoadConfig reads a service's configuration C from the environment
+// variables that start with prefix (see config.Load), then the
+// deployment's token setup from GUANXI_AUTH_* (see auth.LoadConfig), which
+// every process of guanxi shares, into the field authOf points at.
+func LoadConfig[C any](prefix string, authOf func(*C) *auth.Config) (C, error) {
+	cfg, err := config.Load[C](prefix)
+	if err != nil {
+		return cfg, err
+	}
+	*authOf(&cfg), err = auth.LoadConfig()
+	return cfg, err
+}
+
 // Options says what a service needs started for it.
 type Options struct {
-	// Name is the service's short name ("loyalty"), used in log messages
-	// and as the NATS connection name "guanxi-<name>".
+	// Name is the service's short name ("loyalty"), used in log messages,
+	// as the NATS connection name "guanxi-<name>", as the identity its
+	// calls to other services are signed with (see Host.Dial) and, by Run,
+	// in front of its errors ("run loyalty: ...").
 	Name string
 	// Config, when not nil, is logged once at start through config.Attr,
 	// so secrets stay masked.
 	Config any
+	// Validate, when set, checks the configuration before anything is
+	// opened: a setup that cannot work fails without touching the database
+	// or the broker.
+	Validate func() error
 
 	DatabaseURL string
 	// Migrations are applied before anything else runs.
@@ -101,13 +126,51 @@ type Host struct {
 	Guard *auth.Guard
 
 	name string
+	auth auth.Config
 	nc   *nats.Conn
 	// customers is the scope's connection, unsigned: calls on it carry the
 	// caller's token.
 	customers *grpc.ClientConn
 	listener  net.Listener
 	loops     []loop
-	released  bool
+	// closers are what the service opened on the host (clients, channels),
+	// closed in reverse order of registration by release.
+	closers  []func() error
+	released bool
+}
+
+// Build builds a service on a started host: its store and use cases, its
+// gRPC server (registered on Host.Server), its consumers and jobs (Consume,
+// Go, Every) and what they need to close (OnClose, Dial). An error from it
+// stops the service before it serves.
+type Build func(ctx context.Context, h *Host) error
+
+// Run starts a host for opts, builds the service on it and runs it until ctx
+// is done or a part fails (see Host.Run). Whatever fails (Validate, Start,
+// build, a part while running) is returned as "run <name>: <error>", after
+// everything opened has been released. It returns nil after a clean
+// shutdown.
+func Run(ctx context.Context, opts Options, logger *slog.Logger, build Build) error {
+	if err := run(ctx, opts, logger, build); err != nil {
+		return fmt.Errorf("run %s: %w", opts.Name, err)
+	}
+	return nil
+}
+
+func run(ctx context.Context, opts Options, logger *slog.Logger, build Build) error {
+	if opts.Validate != nil {
+		if err := opts.Validate(); err != nil {
+			return err
+		}
+	}
+	h, err := Start(ctx, opts, logger)
+	if err != nil {
+		return err
+	}
+	if err := build(ctx, h); err != nil {
+		return errors.Join(err, h.Close())
+	}
+	return h.Run(ctx)
 }
 
 type loop struct {
@@ -134,7 +197,7 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{Logger: logger, name: opts.Name}
+	h := &Host{Logger: logger, name: opts.Name, auth: opts.Auth}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, h.release())
@@ -215,9 +278,59 @@ func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
 	})
 }
 
+// Every adds a job run every interval until ctx is done, the first time one
+// interval after Run starts. A failed run is logged and retried at the next
+// tick: a schedule must outlive a bad hour (a database restart, too little
+// data yet). An interval of 0 or less turns the job off.
+func (h *Host) Every(name string, interval time.Duration, job func(ctx context.Context) error) {
+	if interval <= 0 {
+		return
+	}
+	h.Go(name, func(ctx context.Context) error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if err := job(ctx); err != nil && ctx.Err() == nil {
+					h.Logger.WarnContext(ctx, "scheduled job failed", slog.String("job", name), slog.String("error", err.Error()))
+				}
+			}
+		}
+	})
+}
+
+// OnClose registers close to be called when the host releases what it
+// opened: after the server, the loops and the operations have stopped and
+// before NATS and the database close. Closers run in reverse order of
+// registration, so what was opened last closes first.
+func (h *Host) OnClose(close func() error) {
+	h.closers = append(h.closers, close)
+}
+
+// Dial opens a client connection to another guanxi service at addr, its
+// calls signed with this service's identity (auth.ServiceDialOption), and
+// closes it with the host. grpc.NewClient connects lazily: nothing is
+// asked of addr until the first call.
+func (h *Host) Dial(addr string) (*grpc.ClientConn, error) {
+	signed, err := auth.ServiceDialOption(h.auth, h.name)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpcclient.Dial(addr, signed)
+	if err != nil {
+		return nil, err
+	}
+	h.OnClose(conn.Close)
+	return conn, nil
+}
+
 // Run serves gRPC and runs the outbox relay and the added loops until ctx is
 // done or one of them fails. Then everything stops together (Serve stops
-// gracefully), NATS is drained within DrainTimeout and the database closed.
+// gracefully), the OnClose closers run in reverse order, NATS is drained
+// within DrainTimeout and the database closed.
 // It returns nil after a clean shutdown.
 func (h *Host) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -247,8 +360,9 @@ func (h *Host) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases what Start opened, for a service that fails to build
-// itself after Start and so never calls Run. It does nothing after Run.
+// Close releases what Start opened and what was registered with OnClose,
+// for a service that fails to build itself after Start and so never calls
+// Run. It does nothing after Run.
 func (h *Host) Close() error {
 	return h.release()
 }
@@ -267,6 +381,9 @@ func (h *Host) release() error {
 	}
 	if h.Operations != nil {
 		h.Operations.Stop() // no work may write to the database closed below
+	}
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		errs = append(errs, h.closers[i]())
 	}
 	if h.customers != nil {
 		errs = append(errs, h.customers.Close())

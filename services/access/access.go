@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/adapters/sqlstore"
@@ -39,34 +38,34 @@ type Config struct {
 
 // LoadConfig reads Config from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config]("GUANXI_ACCESS_")
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig("GUANXI_ACCESS_", func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// Run runs the service until ctx is done or a component fails. It returns
-// nil after a clean shutdown.
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations and the gRPC server with its policy (the service
+// publishes and consumes nothing); build adds the rest.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	if cfg.TokenTTL <= 0 {
-		return fmt.Errorf("run access: token TTL %s is not positive", cfg.TokenTTL)
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "access", Migrations: migrations.FS, Policy: grpcport.Policy, Validate: cfg.validate,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+	}, logger, build(cfg))
+}
+
+// validate refuses settings the service cannot run with.
+func (c Config) validate() error {
+	if c.TokenTTL <= 0 {
+		return fmt.Errorf("token TTL %s is not positive", c.TokenTTL)
 	}
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:        "access",
-		Config:      cfg,
-		DatabaseURL: cfg.DatabaseURL,
-		Migrations:  migrations.FS,
-		GRPCAddr:    cfg.GRPCAddr,
-		Listener:    cfg.Listener,
-		Auth:        cfg.Auth,
-		Policy:      grpcport.Policy,
-	}, logger)
-	if err != nil {
-		return fmt.Errorf("run access: %w", err)
+	return nil
+}
+
+// build makes the service on a started host: the key store, the use cases
+// and the gRPC server.
+func build(cfg Config) servicehost.Build {
+	return func(_ context.Context, h *servicehost.Host) error {
+		a := app.New(sqlstore.New(h.DB), cfg.Auth, cfg.TokenTTL)
+		accessv1.RegisterAccessServiceServer(h.Server, grpcport.NewServer(a))
+		return nil
 	}
-	a := app.New(sqlstore.New(h.DB), cfg.Auth, cfg.TokenTTL)
-	accessv1.RegisterAccessServiceServer(h.Server, grpcport.NewServer(a))
-	return h.Run(ctx)
 }

@@ -5,12 +5,10 @@ package customer
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -46,44 +44,35 @@ type Config struct {
 
 // LoadConfig reads Config from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config]("GUANXI_CUSTOMER_")
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig("GUANXI_CUSTOMER_", func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// Run runs the service until ctx is done or a component fails. It returns
-// nil after a clean shutdown.
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations, NATS with the CUSTOMER stream and the gRPC server
+// with its policy (the service holds the customers, so no customer scope is
+// installed); build adds the rest.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:           "customer",
-		Config:         cfg,
-		DatabaseURL:    cfg.DatabaseURL,
-		Migrations:     migrations.FS,
-		NATSURL:        cfg.NATSURL,
-		NATS:           cfg.NATS,
-		Stream:         customerv1.Stream,
-		StreamSubjects: []string{customerv1.StreamSubjects},
-		GRPCAddr:       cfg.GRPCAddr,
-		Listener:       cfg.Listener,
-		Auth:           cfg.Auth,
-		Policy:         grpcport.Policy,
-	}, logger)
-	if err != nil {
-		return fmt.Errorf("run customer: %w", err)
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "customer", Migrations: migrations.FS, Policy: grpcport.Policy,
+		Stream: customerv1.Stream, StreamSubjects: []string{customerv1.StreamSubjects},
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		NATSURL: cfg.NATSURL, NATS: cfg.NATS,
+	}, logger, build(cfg))
+}
+
+// build makes the service on a started host: the store publishing through
+// the outbox, the use cases and the gRPC server.
+func build(cfg Config) servicehost.Build {
+	return func(_ context.Context, h *servicehost.Host) error {
+		// PostgreSQL stores import batches side by side on two connections;
+		// SQLite has one writer, so a second would only wait for it.
+		writers := 1
+		if h.DB.Dialect == sqldb.Postgres {
+			writers = 2
+		}
+		customers := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
+		customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
+		return nil
 	}
-	// PostgreSQL stores import batches side by side on two connections;
-	// SQLite has one writer, so a second would only wait for it.
-	writers := 1
-	if h.DB.Dialect == sqldb.Postgres {
-		writers = 2
-	}
-	customers := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
-	customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
-	if err := h.Run(ctx); err != nil {
-		return fmt.Errorf("run customer: %w", err)
-	}
-	return nil
 }

@@ -15,9 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -71,71 +69,53 @@ type Config struct {
 
 // LoadConfig reads Config from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config]("GUANXI_INTERACTION_")
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig("GUANXI_INTERACTION_", func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// Run runs the service until ctx is done or a component fails. It returns
-// nil after a clean shutdown.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	// grpc.NewClient connects lazily, so dialing first opens nothing that
-	// could leak if the host fails to start; it closes after the host stops.
-	signed, err := auth.ServiceDialOption(cfg.Auth, "interaction")
-	if err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-	conn, err := grpcclient.Dial(cfg.CustomerAddr, signed)
-	if err != nil {
-		return fmt.Errorf("run interaction: customer service: %w", err)
-	}
-	defer func() { err = errors.Join(err, conn.Close()) }()
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:           "interaction",
-		Config:         cfg,
-		DatabaseURL:    cfg.DatabaseURL,
-		Migrations:     migrations.FS,
-		NATSURL:        cfg.NATSURL,
-		NATS:           cfg.NATS,
-		Stream:         interactionv1.Stream,
-		StreamSubjects: []string{interactionv1.StreamSubjects},
-		GRPCAddr:       cfg.GRPCAddr,
-		Listener:       cfg.Listener,
-		Auth:           cfg.Auth,
-		Policy:         grpcport.Policy,
-		CustomerReader: customerv1.Reader,
-		CustomerAddr:   cfg.CustomerAddr,
-	}, logger)
-	if err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-	customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
-	opts := []app.Option{app.WithDirectory(customers), app.WithSurveyBaseURL(cfg.SurveyBaseURL)}
-	if cfg.SurveySecret != "" {
-		signer, err := linksign.New([]byte(cfg.SurveySecret))
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations, NATS with the INTERACTION stream, the gRPC server
+// with its policy and the customer scope; build adds the rest.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "interaction", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
+		Stream: interactionv1.Stream, StreamSubjects: []string{interactionv1.StreamSubjects},
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+	}, logger, build(cfg))
+}
+
+// build makes the service on a started host: the customer directory, the
+// store publishing through the outbox, the use cases, the gRPC server, the
+// consumers of customer and ingest events and the SLA and follow-up checks.
+func build(cfg Config) servicehost.Build {
+	return func(_ context.Context, h *servicehost.Host) error {
+		conn, err := h.Dial(cfg.CustomerAddr)
 		if err != nil {
-			return errors.Join(fmt.Errorf("run interaction: %w", err), h.Close())
+			return fmt.Errorf("customer service: %w", err)
 		}
-		opts = append(opts, app.WithSurveyLinks(cfg.PublicURL, signer))
+		customers := clients.NewCustomers(conn, cfg.CustomerTimeout)
+		opts := []app.Option{app.WithDirectory(customers), app.WithSurveyBaseURL(cfg.SurveyBaseURL)}
+		if cfg.SurveySecret != "" {
+			signer, err := linksign.New([]byte(cfg.SurveySecret))
+			if err != nil {
+				return err
+			}
+			opts = append(opts, app.WithSurveyLinks(cfg.PublicURL, signer))
+		}
+		svc := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), customers, cfg.Clock, opts...)
+		interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
+		h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Merges))
+		ingest := eventsport.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
+			Authorize: ingestAuthorizer(h.Guard)}
+		h.Go("ingest", ingest.Run)
+		interval := cfg.SLACheckInterval
+		if interval <= 0 {
+			interval = 30 * time.Second
+		}
+		h.Go("schedules", func(ctx context.Context) error { return svc.RunSchedules(ctx, interval, h.Logger) })
+		return nil
 	}
-	svc := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), customers, cfg.Clock, opts...)
-	interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
-	h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Merges))
-	ingest := eventsport.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
-		Authorize: ingestAuthorizer(h.Guard)}
-	h.Go("ingest", ingest.Run)
-	interval := cfg.SLACheckInterval
-	if interval <= 0 {
-		interval = 30 * time.Second
-	}
-	h.Go("schedules", func(ctx context.Context) error { return svc.RunSchedules(ctx, interval, h.Logger) })
-	if err := h.Run(ctx); err != nil {
-		return fmt.Errorf("run interaction: %w", err)
-	}
-	return nil
 }
 
 // ingestAuthorizer holds an event published on NATS to the rule of the

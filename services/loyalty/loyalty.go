@@ -5,14 +5,12 @@ package loyalty
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -26,6 +24,9 @@ import (
 	grpcport "github.com/guanxi-crm/guanxi/services/loyalty/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
+
+// eventSource is the Ce-Source of every event the service publishes.
+const eventSource = "guanxi/loyalty"
 
 // Config is the service's configuration, read from GUANXI_LOYALTY_* variables.
 type Config struct {
@@ -83,65 +84,56 @@ func (c Config) DefaultProgram() domain.Program {
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config]("GUANXI_LOYALTY_")
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig("GUANXI_LOYALTY_", func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// Run runs the service until ctx is done or a part of it fails: it migrates
-// the database, publishes through the outbox relay, consumes customer and
-// interaction events, runs the scheduled jobs and serves gRPC. It returns
-// nil on a clean shutdown.
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations, NATS with the LOYALTY stream, the gRPC server with
+// its policy and the customer scope; build adds the rest.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	if cfg.Workers < 1 || cfg.JobInterval <= 0 {
-		return fmt.Errorf("run loyalty: workers (%d) and job interval (%s) must be positive", cfg.Workers, cfg.JobInterval)
-	}
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:           "loyalty",
-		Config:         cfg,
-		DatabaseURL:    cfg.DatabaseURL,
-		Migrations:     migrations.FS,
-		NATSURL:        cfg.NATSURL,
-		NATS:           cfg.NATS,
-		Stream:         loyaltyv1.Stream,
-		StreamSubjects: []string{loyaltyv1.StreamSubjects},
-		GRPCAddr:       cfg.GRPCAddr,
-		Listener:       cfg.Listener,
-		Auth:           cfg.Auth,
-		Policy:         grpcport.Policy,
-		CustomerReader: customerv1.Reader,
-		CustomerAddr:   cfg.CustomerAddr,
-	}, logger)
-	if err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
-	}
-	svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
-	if err == nil {
-		err = svc.Programs.EnsureProgram(ctx, cfg.DefaultProgram())
-	}
-	if err == nil {
-		err = svc.Programs.AnnouncePrograms(ctx)
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("run loyalty: %w", err), h.Close())
-	}
-	// The consumers call the areas that apply events to accounts and points.
-	handlers := eventsport.NewHandlers(struct {
-		*app.Accounts
-		*app.Points
-		*app.Merges
-	}{svc.Accounts, svc.Points, svc.Merges})
-	loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
-	h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
-	interactions := eventsport.InteractionsConsumer()
-	interactions.Concurrency = cfg.Workers
-	h.Consume(interactions, handlers.Interactions)
-	h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })
-	if err := h.Run(ctx); err != nil {
-		return fmt.Errorf("run loyalty: %w", err)
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "loyalty", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
+		Stream: loyaltyv1.Stream, StreamSubjects: []string{loyaltyv1.StreamSubjects},
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+	}, logger, build(cfg))
+}
+
+// validate refuses settings the service cannot run with.
+func (c Config) validate() error {
+	if c.Workers < 1 || c.JobInterval <= 0 {
+		return fmt.Errorf("workers (%d) and job interval (%s) must be positive", c.Workers, c.JobInterval)
 	}
 	return nil
+}
+
+// build makes the service on a started host: the store publishing through
+// the outbox, the use cases with the default program, the gRPC server, the
+// consumers of customer and interaction events and the loyalty jobs.
+func build(cfg Config) servicehost.Build {
+	return func(ctx context.Context, h *servicehost.Host) error {
+		svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
+		if err != nil {
+			return err
+		}
+		if err := svc.Programs.EnsureProgram(ctx, cfg.DefaultProgram()); err != nil {
+			return err
+		}
+		if err := svc.Programs.AnnouncePrograms(ctx); err != nil {
+			return err
+		}
+		handlers := eventsport.NewHandlers(struct {
+			*app.Accounts
+			*app.Points
+			*app.Merges
+		}{svc.Accounts, svc.Points, svc.Merges})
+		loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
+		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
+		interactions := eventsport.InteractionsConsumer()
+		interactions.Concurrency = cfg.Workers
+		h.Consume(interactions, handlers.Interactions)
+		h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })
+		return nil
+	}
 }

@@ -20,9 +20,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
-	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -162,151 +160,168 @@ type Config struct {
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config](EnvPrefix)
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig(EnvPrefix, func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// Run runs the service until ctx is done (returning nil) or a part of it
-// fails (returning the error).
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations, NATS with the NOTIFICATION stream, the gRPC server
+// with its policy and the customer scope; build adds the rest.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	if err := run(ctx, cfg, logger); err != nil {
-		return fmt.Errorf("run notification: %w", err)
-	}
-	return nil
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
+		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+	}, logger, build(cfg))
 }
 
-func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	quiet, err := domain.ParseQuietHours(cfg.QuietHours)
-	if err != nil {
-		return err
-	}
-	cal, err := calendar.Load(cfg.CalendarDir)
-	if err != nil {
-		return err
-	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:           "notification",
-		Config:         cfg,
-		DatabaseURL:    cfg.DatabaseURL,
-		Migrations:     migrations.FS,
-		NATSURL:        cfg.NATSURL,
-		NATS:           cfg.NATS,
-		Stream:         notificationv1.Stream,
-		StreamSubjects: []string{notificationv1.StreamSubjects},
-		GRPCAddr:       cfg.GRPCAddr,
-		Listener:       cfg.Listener,
-		Auth:           cfg.Auth,
-		Policy:         grpcport.Policy,
-		CustomerReader: customerv1.Reader,
-		CustomerAddr:   cfg.CustomerAddr,
-	}, logger)
-	if err != nil {
-		return err
-	}
-	closers := []func() error{}
-	fail := func(err error) error {
-		for _, c := range closers {
-			err = errors.Join(err, c())
-		}
-		return errors.Join(err, h.Close())
-	}
+// validate refuses quiet hours and calendar files the service cannot run
+// with, before anything is opened.
+func (c Config) validate() error {
+	_, _, err := c.timing()
+	return err
+}
 
-	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder())
-	sender := cfg.Sender
-	if sender == nil {
-		var closeChannels func() error
-		sender, closeChannels, err = buildChannels(cfg, channels.NewSink(h.DB, h.Logger), now)
-		if err != nil {
-			return fail(err)
-		}
-		closers = append(closers, closeChannels)
-	}
-	var capper domain.Capper = caps.NewSQL(h.DB)
-	if cfg.RedisURL != "" {
-		// Fails fast while Redis is down: a dispatch waits for it no longer
-		// than one failed dial.
-		rdb, err := redisclient.Open(cfg.RedisURL, logger)
-		if err != nil {
-			return fail(fmt.Errorf("redis url: %w", err))
-		}
-		closers = append(closers, rdb.Close)
-		capper = caps.NewRedis(rdb, cfg.RedisPrefix)
-	}
-	signed, err := auth.ServiceDialOption(cfg.Auth, "notification")
+// timing is when messages may go out: the quiet hours and the calendar of
+// holidays (the computed one, with the files of CalendarDir in place of
+// their years).
+func (c Config) timing() (domain.QuietHours, *calendar.Calendar, error) {
+	quiet, err := domain.ParseQuietHours(c.QuietHours)
 	if err != nil {
-		return fail(err)
+		return domain.QuietHours{}, nil, err
 	}
-	var consentWriter domain.ConsentWriter = unconfigured{"customer"}
-	if cfg.CustomerAddr != "" {
-		conn, err := grpcclient.Dial(cfg.CustomerAddr, signed)
+	cal, err := calendar.Load(c.CalendarDir)
+	return quiet, cal, err
+}
+
+// build makes the service on a started host: the store publishing through
+// the outbox, the channels, the caps, the clients of the customer and
+// segmentation services, the use cases, the gRPC server, the dispatcher,
+// schedules, campaigns and consent sync, and the consumers of customer,
+// interaction, loyalty and segmentation events.
+func build(cfg Config) servicehost.Build {
+	return func(_ context.Context, h *servicehost.Host) error {
+		quiet, cal, err := cfg.timing()
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		closers = append(closers, conn.Close)
-		consentWriter = clients.NewConsents(conn)
+		now := cfg.Now
+		if now == nil {
+			now = time.Now
+		}
+		store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder())
+		sender, err := openSender(cfg, h, now)
+		if err != nil {
+			return err
+		}
+		capper, err := openCapper(cfg, h)
+		if err != nil {
+			return err
+		}
+		consents, members, err := dialPeers(cfg, h)
+		if err != nil {
+			return err
+		}
+		dispatcher := app.NewDispatcher(store, sender, h.Logger, app.DispatcherOptions{
+			Interval:   cfg.DispatchInterval,
+			Now:        now,
+			Retry:      domain.RetryPolicy{MaxAttempts: cfg.MaxAttempts, BaseDelay: cfg.RetryBaseDelay, MaxDelay: cfg.RetryMaxDelay},
+			QuietHours: quiet,
+			Capper:     capper,
+			CapPerDay:  cfg.CapPerDay,
+			Workers:    dispatchWorkers(cfg, h.DB),
+		})
+		syncer := app.NewConsentSyncer(store, consents, h.Logger, 0)
+		opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, QuietHours: quiet, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
+			ConsentSyncWaker: syncer}
+		if cfg.UnsubscribeSecret != "" {
+			if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {
+				return err
+			}
+		}
+		svc := app.NewService(store, opts)
+		runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
+		svc.SetCampaignWaker(runner)
+
+		notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc).WithOperations(h.Operations))
+		h.Go("dispatch", dispatcher.Run)
+		h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
+		h.Go("campaigns", runner.Run)
+		h.Go("consent-sync", syncer.Run)
+		h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Customers))
+		h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
+		h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))
+		h.Consume(eventsport.SegmentationConsumer(), eventsport.SegmentationHandler(svc.Triggers))
+		return nil
+	}
+}
+
+// openSender is cfg.Sender when set, else the configured channels with the dev
+// sink behind them, closed with the host.
+func openSender(cfg Config, h *servicehost.Host, now func() time.Time) (domain.Sender, error) {
+	if cfg.Sender != nil {
+		return cfg.Sender, nil
+	}
+	s, closeChannels, err := buildChannels(cfg, channels.NewSink(h.DB, h.Logger), now)
+	if err != nil {
+		return nil, err
+	}
+	h.OnClose(closeChannels)
+	return s, nil
+}
+
+// openCapper counts the frequency caps in Redis when RedisURL is set (shared by
+// replicas), else in the database.
+func openCapper(cfg Config, h *servicehost.Host) (domain.Capper, error) {
+	if cfg.RedisURL == "" {
+		return caps.NewSQL(h.DB), nil
+	}
+	// Fails fast while Redis is down: a dispatch waits for it no longer
+	// than one failed dial.
+	rdb, err := redisclient.Open(cfg.RedisURL, h.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	h.OnClose(rdb.Close)
+	return caps.NewRedis(rdb, cfg.RedisPrefix), nil
+}
+
+// dialPeers dials the customer service, told of opt-outs, and the source of
+// campaign audiences (cfg.Members, else the segmentation service). A
+// service without an address stays unconfigured: its calls fail with the
+// reason.
+func dialPeers(cfg Config, h *servicehost.Host) (domain.ConsentWriter, domain.MemberSource, error) {
+	var consents domain.ConsentWriter = unconfigured{"customer"}
+	if cfg.CustomerAddr != "" {
+		conn, err := h.Dial(cfg.CustomerAddr)
+		if err != nil {
+			return nil, nil, err
+		}
+		consents = clients.NewConsents(conn)
 	}
 	members := cfg.Members
 	if members == nil {
 		members = unconfigured{"segmentation"}
 		if cfg.SegmentationAddr != "" {
-			conn, err := grpcclient.Dial(cfg.SegmentationAddr, signed)
+			conn, err := h.Dial(cfg.SegmentationAddr)
 			if err != nil {
-				return fail(err)
+				return nil, nil, err
 			}
-			closers = append(closers, conn.Close)
 			members = clients.NewSegments(conn)
 		}
 	}
+	return consents, members, nil
+}
 
-	workers := cfg.DispatchWorkers
-	if h.DB.Dialect == sqldb.SQLite {
-		// SQLite writes one transaction at a time and has few
-		// connections: more workers would only queue for them.
-		workers = 1
+// dispatchWorkers is how many dispatch rounds run at once: SQLite writes
+// one transaction at a time and has few connections, so more workers would
+// only queue for them.
+func dispatchWorkers(cfg Config, db *sqldb.DB) int {
+	if db.Dialect == sqldb.SQLite {
+		return 1
 	}
-	dispatcher := app.NewDispatcher(store, sender, h.Logger, app.DispatcherOptions{
-		Interval:   cfg.DispatchInterval,
-		Now:        now,
-		Retry:      domain.RetryPolicy{MaxAttempts: cfg.MaxAttempts, BaseDelay: cfg.RetryBaseDelay, MaxDelay: cfg.RetryMaxDelay},
-		QuietHours: quiet,
-		Capper:     capper,
-		CapPerDay:  cfg.CapPerDay,
-		Workers:    workers,
-	})
-	syncer := app.NewConsentSyncer(store, consentWriter, h.Logger, 0)
-	opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, QuietHours: quiet, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
-		ConsentSyncWaker: syncer}
-	if cfg.UnsubscribeSecret != "" {
-		if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {
-			return fail(err)
-		}
-	}
-	svc := app.NewService(store, opts)
-	runner := app.NewCampaignRunner(svc, members, h.Logger, cfg.CampaignInterval)
-	svc.SetCampaignWaker(runner)
-
-	notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc).WithOperations(h.Operations))
-	h.Go("dispatch", dispatcher.Run)
-	h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
-	h.Go("campaigns", runner.Run)
-	h.Go("consent-sync", syncer.Run)
-	h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Customers))
-	h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
-	h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))
-	h.Consume(eventsport.SegmentationConsumer(), eventsport.SegmentationHandler(svc.Triggers))
-	err = h.Run(ctx)
-	for _, c := range closers {
-		err = errors.Join(err, c())
-	}
-	return err
+	return cfg.DispatchWorkers
 }
 
 // buildChannels routes each channel to its configured provider, and every

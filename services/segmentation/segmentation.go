@@ -7,14 +7,12 @@ package segmentation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	"github.com/guanxi-crm/guanxi/platform/config"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -82,119 +80,88 @@ type Config struct {
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
-	cfg, err := config.Load[Config](EnvPrefix)
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Auth, err = auth.LoadConfig()
-	return cfg, err
+	return servicehost.LoadConfig(EnvPrefix, func(c *Config) *auth.Config { return &c.Auth })
 }
 
-// policy validates the ranking settings: 0 < A < B <= 1, a currency code,
-// a positive window.
-func (c Config) policy() (domain.Policy, error) {
+// Run runs the service until ctx is done or a part of it fails. It returns
+// nil after a clean shutdown. The host starts the database with the
+// service's migrations, NATS with the SEGMENTATION stream, the gRPC server
+// with its policy and the customer scope; build adds the rest.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	return servicehost.Run(ctx, servicehost.Options{
+		Name: "segmentation", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
+		Stream: segmentationv1.Stream, StreamSubjects: []string{segmentationv1.StreamSubjects},
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+	}, logger, build(cfg))
+}
+
+// validate refuses ranking and prediction settings the service cannot run
+// with, before anything is opened.
+func (c Config) validate() error {
+	_, _, err := c.policies()
+	return err
+}
+
+// policies are the ranking settings (0 < A < B <= 1, a currency code, a
+// positive window) and the prediction settings, validated. Zero horizons
+// and margin (a Config built in code) take the defaults.
+func (c Config) policies() (domain.Policy, domain.PredictionPolicy, error) {
 	p := domain.Policy{
 		Currency: c.Currency,
 		Window:   c.Window,
 		Cutoffs:  domain.Cutoffs{A: c.ClassACutoff, B: c.ClassBCutoff},
 	}
 	if err := p.Validate(); err != nil {
-		return domain.Policy{}, fmt.Errorf("config: %w", err)
+		return domain.Policy{}, domain.PredictionPolicy{}, fmt.Errorf("config: %w", err)
 	}
-	return p, nil
-}
-
-// Run serves the segmentation service until ctx is done or a part fails,
-// then shuts down in reverse order of start. It returns nil on a clean
-// shutdown.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	// Bad ranking settings fail before anything is opened.
-	policy, err := cfg.policy()
-	if err != nil {
-		return fmt.Errorf("run segmentation: %w", err)
+	prediction := domain.DefaultPredictionPolicy(p.Currency)
+	prediction.AnnualDiscount = c.AnnualDiscount
+	if c.HorizonWeeks != 0 {
+		prediction.HorizonWeeks = c.HorizonWeeks
 	}
-	// Zero horizons and margin (a Config built in code) take the defaults.
-	prediction := domain.DefaultPredictionPolicy(policy.Currency)
-	prediction.AnnualDiscount = cfg.AnnualDiscount
-	if cfg.HorizonWeeks != 0 {
-		prediction.HorizonWeeks = cfg.HorizonWeeks
+	if c.CLVMonths != 0 {
+		prediction.CLVMonths = c.CLVMonths
 	}
-	if cfg.CLVMonths != 0 {
-		prediction.CLVMonths = cfg.CLVMonths
-	}
-	if cfg.Margin != 0 {
-		prediction.Margin = cfg.Margin
+	if c.Margin != 0 {
+		prediction.Margin = c.Margin
 	}
 	if err := prediction.Validate(); err != nil {
-		return fmt.Errorf("run segmentation: config: %w", err)
+		return domain.Policy{}, domain.PredictionPolicy{}, fmt.Errorf("config: %w", err)
 	}
-	h, err := servicehost.Start(ctx, servicehost.Options{
-		Name:           "segmentation",
-		Config:         cfg,
-		DatabaseURL:    cfg.DatabaseURL,
-		Migrations:     migrations.FS,
-		NATSURL:        cfg.NATSURL,
-		NATS:           cfg.NATS,
-		Stream:         segmentationv1.Stream,
-		StreamSubjects: []string{segmentationv1.StreamSubjects},
-		GRPCAddr:       cfg.GRPCAddr,
-		Listener:       cfg.Listener,
-		Auth:           cfg.Auth,
-		Policy:         grpcport.Policy,
-		CustomerReader: customerv1.Reader,
-		CustomerAddr:   cfg.CustomerAddr,
-	}, logger)
-	if err != nil {
-		return fmt.Errorf("run segmentation: %w", err)
-	}
-	store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
-	svc, err := app.New(store, policy, time.Now)
-	if err == nil {
-		svc = svc.WithLogger(logger)
-		svc, err = svc.WithPrediction(prediction)
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("run segmentation: %w", err), h.Close())
-	}
-	handlers := eventsport.NewHandlers(svc)
-	segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
-	if cfg.RecomputeEvery > 0 {
-		h.Go("recompute", schedule(cfg.RecomputeEvery, logger, "recompute values", func(ctx context.Context) error {
-			_, err := svc.RecomputeValues(ctx)
-			return err
-		}))
-	}
-	if cfg.RefitEvery > 0 {
-		h.Go("refit", schedule(cfg.RefitEvery, logger, "refit model", func(ctx context.Context) error {
-			_, err := svc.RefitModel(ctx, time.Time{})
-			return err
-		}))
-	}
-	h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
-	h.Consume(eventsport.PurchasesConsumer(), handlers.Purchases)
-	if err := h.Run(ctx); err != nil {
-		return fmt.Errorf("run segmentation: %w", err)
-	}
-	return nil
+	return p, prediction, nil
 }
 
-// schedule runs job every interval until ctx is done. A failed run is
-// logged and retried at the next tick: a schedule must outlive a bad hour
-// (too few customers to fit yet, a database restart).
-func schedule(every time.Duration, logger *slog.Logger, what string, job func(ctx context.Context) error) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				if err := job(ctx); err != nil && ctx.Err() == nil {
-					logger.WarnContext(ctx, "scheduled job failed", slog.String("job", what), slog.String("error", err.Error()))
-				}
-			}
+// build makes the service on a started host: the store publishing through
+// the outbox, the use cases, the gRPC server, the consumers of customer and
+// purchase events and the recompute and refit schedules.
+func build(cfg Config) servicehost.Build {
+	return func(_ context.Context, h *servicehost.Host) error {
+		policy, prediction, err := cfg.policies()
+		if err != nil {
+			return err
 		}
+		store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
+		svc, err := app.New(store, policy, time.Now)
+		if err != nil {
+			return err
+		}
+		if svc, err = svc.WithLogger(h.Logger).WithPrediction(prediction); err != nil {
+			return err
+		}
+		handlers := eventsport.NewHandlers(svc)
+		segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
+		h.Every("recompute values", cfg.RecomputeEvery, func(ctx context.Context) error {
+			_, err := svc.RecomputeValues(ctx)
+			return err
+		})
+		h.Every("refit model", cfg.RefitEvery, func(ctx context.Context) error {
+			_, err := svc.RefitModel(ctx, time.Time{})
+			return err
+		})
+		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
+		h.Consume(eventsport.PurchasesConsumer(), handlers.Purchases)
+		return nil
 	}
 }
 
