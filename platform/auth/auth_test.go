@@ -188,7 +188,7 @@ func TestGuard(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(tc.md...))
-			ctx, err := g.authorize(ctx, tc.method)
+			ctx, err := g.authorize(ctx, tc.method, time.Time{})
 			if got := status.Code(err); got != tc.want {
 				t.Fatalf("code %v (%v), want %v", got, err, tc.want)
 			}
@@ -233,6 +233,31 @@ func TestClockSkewIsConfigurable(t *testing.T) {
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("skew %s validates", bad)
 		}
+	}
+}
+
+// TestVerifyAt: a token is judged as of the time given, the time a stored
+// request (a message) was made: ended since, it is still good for that
+// request; ended then, it is refused; and Verify still judges by now.
+func TestVerifyAt(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Secret: strings.Repeat("s", MinSecretBytes)}
+	v, err := NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := Issue(cfg, Identity{Subject: "hotline", Roles: []Role{Integration}}, -time.Minute) // ended a minute ago
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(token); err == nil {
+		t.Error("Verify accepts a token that ended a minute ago")
+	}
+	if id, err := v.VerifyAt(token, time.Now().Add(-2*time.Minute)); err != nil || id.Subject != "hotline" {
+		t.Errorf("VerifyAt while it was valid = %+v, %v", id, err)
+	}
+	if _, err := v.VerifyAt(token, time.Now()); err == nil {
+		t.Error("VerifyAt after it ended accepts it")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -92,7 +93,7 @@ func (g *Guard) ServerOptions() []grpc.ServerOption {
 }
 
 func (g *Guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, err := g.authorize(ctx, info.FullMethod)
+	ctx, err := g.authorize(ctx, info.FullMethod, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func (g *Guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 }
 
 func (g *Guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, err := g.authorize(ss.Context(), info.FullMethod)
+	ctx, err := g.authorize(ss.Context(), info.FullMethod, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -118,8 +119,9 @@ func (s *identifiedStream) Context() context.Context { return s.ctx }
 var open = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
 
 // authorize returns ctx carrying the verified caller of a call to method,
-// or the Unauthenticated or PermissionDenied status to answer with.
-func (g *Guard) authorize(ctx context.Context, method string) (context.Context, error) {
+// or the Unauthenticated or PermissionDenied status to answer with. The
+// token is checked as of at, or now when at is zero.
+func (g *Guard) authorize(ctx context.Context, method string, at time.Time) (context.Context, error) {
 	for _, prefix := range open {
 		if strings.HasPrefix(method, prefix) {
 			return ctx, nil
@@ -138,7 +140,11 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 	if !ok || len(values) > 1 {
 		return nil, status.Error(codes.Unauthenticated, "authorization must be one bearer token")
 	}
-	id, err := g.verifier.Verify(token)
+	verify := g.verifier.Verify
+	if !at.IsZero() {
+		verify = func(token string) (Identity, error) { return g.verifier.VerifyAt(token, at) }
+	}
+	id, err := verify(token)
 	if err != nil {
 		// The reason goes to the log, not the caller; the token is never
 		// logged.
@@ -167,12 +173,15 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 // It returns the caller, or the Unauthenticated or PermissionDenied status
 // saying why not (never why a token is bad: that is logged). Unlike a
 // call, a message always needs a caller, even for a public or open method.
-func (g *Guard) Authorize(ctx context.Context, method, authorization string) (Identity, error) {
+// The token is checked as of at, when the request was made (a message's
+// time in its stream): a message stored while its publisher's token was
+// valid is handled whenever it is read, even after the token ended.
+func (g *Guard) Authorize(ctx context.Context, method, authorization string, at time.Time) (Identity, error) {
 	md := metadata.MD{}
 	if authorization != "" {
 		md.Set("authorization", authorization)
 	}
-	ctx, err := g.authorize(metadata.NewIncomingContext(ctx, md), method)
+	ctx, err := g.authorize(metadata.NewIncomingContext(ctx, md), method, at)
 	if err != nil {
 		return Identity{}, err
 	}

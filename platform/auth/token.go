@@ -29,6 +29,7 @@ type Claims struct {
 // Verifier checks bearer tokens against a Config.
 type Verifier struct {
 	parser *jwt.Parser
+	opts   []jwt.ParserOption
 	key    jwt.Keyfunc
 }
 
@@ -65,15 +66,27 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		return jwks.Keyfunc(t)
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), key: key}, nil
+	return &Verifier{parser: jwt.NewParser(opts...), opts: opts, key: key}, nil
 }
 
 // Verify checks token and returns the identity it carries. The error says
 // why a token is refused, for the log only: telling the caller would help
 // forge one.
 func (v *Verifier) Verify(token string) (Identity, error) {
+	return v.verify(v.parser, token)
+}
+
+// VerifyAt is Verify as of at instead of now: the time a request was made
+// that is handled later, such as a message a broker stored at at. A token
+// valid then stays good for it; one ended then is refused, however early
+// the handler.
+func (v *Verifier) VerifyAt(token string, at time.Time) (Identity, error) {
+	return v.verify(jwt.NewParser(append(slices.Clip(v.opts), jwt.WithTimeFunc(func() time.Time { return at }))...), token)
+}
+
+func (v *Verifier) verify(parser *jwt.Parser, token string) (Identity, error) {
 	var claims Claims
-	if _, err := v.parser.ParseWithClaims(token, &claims, v.key); err != nil {
+	if _, err := parser.ParseWithClaims(token, &claims, v.key); err != nil {
 		return Identity{}, err
 	}
 	if claims.Subject == "" {

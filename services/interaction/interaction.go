@@ -122,8 +122,8 @@ func build(cfg Config) servicehost.Build {
 // BatchIngestEvents RPC, through the gRPC server's own guard: one policy
 // decides who may ingest, whichever way the events come.
 func ingestAuthorizer(g *auth.Guard) eventsport.Authorizer {
-	return func(ctx context.Context, authorization string) error {
-		if _, err := g.Authorize(ctx, interactionv1.InteractionService_BatchIngestEvents_FullMethodName, authorization); err != nil {
+	return func(ctx context.Context, authorization string, published time.Time) error {
+		if _, err := g.Authorize(ctx, interactionv1.InteractionService_BatchIngestEvents_FullMethodName, authorization, published); err != nil {
 			return errors.New(status.Convert(err).Message())
 		}
 		return nil

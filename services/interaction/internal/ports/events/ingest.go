@@ -54,9 +54,12 @@ type Ingester interface {
 const AuthorizationHeader = "Authorization"
 
 // Authorizer decides whether the holder of an Authorization value may
-// ingest events, by the rule of the ingest RPCs; the error says why not, in
+// ingest events, by the rule of the ingest RPCs, as of published: the time
+// the stream stored the message. A message accepted while its publisher's
+// token was valid is recorded however late it is read (a consumer down for
+// longer than a token lives loses nothing); the error says why not, in
 // words fit for the publisher.
-type Authorizer func(ctx context.Context, authorization string) error
+type Authorizer func(ctx context.Context, authorization string, published time.Time) error
 
 // IngestConsumer reads the INGEST stream and records its events in
 // batches; it returns nil when ctx is done.
@@ -226,16 +229,25 @@ func (c IngestConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 
 // authorized returns the messages of msgs whose publisher may ingest, and
 // refuses the others. A publisher sends many events with one token, so each
-// distinct Authorization value of the batch is checked once.
+// distinct Authorization value of the batch is checked once per second of
+// publishing.
 func (c IngestConsumer) authorized(ctx context.Context, msgs []jetstream.Msg) []jetstream.Msg {
-	checked := map[string]error{}
+	type check struct {
+		authorization string
+		second        int64
+	}
+	checked := map[check]error{}
 	kept := msgs[:0:0]
 	for _, m := range msgs {
-		authz := m.Headers().Get(AuthorizationHeader)
-		err, seen := checked[authz]
+		published := time.Now()
+		if md, err := m.Metadata(); err == nil {
+			published = md.Timestamp
+		}
+		key := check{m.Headers().Get(AuthorizationHeader), published.Unix()}
+		err, seen := checked[key]
 		if !seen {
-			err = c.Authorize(ctx, authz)
-			checked[authz] = err
+			err = c.Authorize(ctx, key.authorization, published)
+			checked[key] = err
 		}
 		if err != nil {
 			c.refuse(ctx, m, err)

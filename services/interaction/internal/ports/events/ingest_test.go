@@ -73,7 +73,7 @@ func (f *flakyIngester) snapshot() (calls int, recorded map[string]int) {
 
 // allowAll admits every publisher: these tests are about batching and
 // redelivery; who may ingest is the service's test (ingest_test.go).
-func allowAll(context.Context, string) error { return nil }
+func allowAll(context.Context, string, time.Time) error { return nil }
 
 // publishIngest publishes n events, every third as JSON, the rest as
 // protobuf, every tenth rejected by flakyIngester, all with reply.
@@ -277,5 +277,65 @@ func BenchmarkDecodeIngestEvent(b *testing.B) {
 				events.DecodeIngestEvent(h, c.data)
 			}
 		})
+	}
+}
+
+// TestIngestJudgesTokensAsPublished: the publisher's identity is checked as
+// of the time the stream stored its message, not when the consumer reads
+// it, so events accepted while the token was valid survive a consumer that
+// was down for longer than a token lives.
+func TestIngestJudgesTokensAsPublished(t *testing.T) {
+	nc, js, err := platformevents.Connect(testinfra.EmbeddedNATS(t), "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// A first consumer makes the stream and the durable, then stops: the
+	// events wait in the stream.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- events.IngestConsumer{JS: js, NC: nc, Uc: &flakyIngester{recorded: map[string]int{}}, Logger: logger, Authorize: allowAll}.Run(ctx)
+	}()
+	waitConsumer(t, js)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ids := publishIngest(t, js, 5, nats.NewInbox())
+	stream, err := js.Stream(context.Background(), interactionv1.IngestStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[time.Time]bool{}
+	for seq := uint64(1); seq <= uint64(len(ids)); seq++ {
+		m, err := stream.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[m.Time.UTC()] = true
+	}
+
+	var mu sync.Mutex
+	var seen []time.Time
+	judge := func(_ context.Context, _ string, published time.Time) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, published.UTC())
+		return nil
+	}
+	testinfra.Background(t, events.IngestConsumer{JS: js, NC: nc, Uc: &flakyIngester{recorded: map[string]int{}}, Logger: logger, Authorize: judge}.Run)
+	testinfra.Eventually(t, 20*time.Second, "every event acked", func() bool { return ingestDone(t, js) })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 {
+		t.Fatal("the authorizer was never asked")
+	}
+	for _, p := range seen {
+		if !stored[p] {
+			t.Errorf("authorized as of %s, which is no message's stored time %v", p, stored)
+		}
 	}
 }
