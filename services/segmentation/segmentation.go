@@ -149,14 +149,14 @@ func build(cfg Config) servicehost.Build {
 		if svc, err = svc.WithLogger(h.Logger).WithPrediction(prediction); err != nil {
 			return err
 		}
-		handlers := eventsport.NewHandlers(svc)
+		handlers := eventsport.NewHandlers(svc.Facts)
 		segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
 		h.Every("recompute values", cfg.RecomputeEvery, func(ctx context.Context) error {
-			_, err := svc.RecomputeValues(ctx)
+			_, err := svc.Values.RecomputeValues(ctx)
 			return err
 		})
 		h.Every("refit model", cfg.RefitEvery, func(ctx context.Context) error {
-			_, err := svc.RefitModel(ctx, time.Time{})
+			_, err := svc.Values.RefitModel(ctx, time.Time{})
 			return err
 		})
 		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)

@@ -84,7 +84,7 @@ func TestPurchasesMoveClasses(t *testing.T) {
 			x, y, z := newID(t), newID(t), newID(t)
 			buy := func(eventID, interactionID, customer, currency string, minor int64, at time.Time) {
 				t.Helper()
-				err := svc.RecordPurchase(ctx, eventID, domain.Purchase{
+				err := svc.Facts.RecordPurchase(ctx, eventID, domain.Purchase{
 					InteractionID: interactionID, CustomerID: customer,
 					Amount: domain.Money{Currency: currency, Minor: minor}, OccurTime: at,
 				})
@@ -164,7 +164,7 @@ func TestPurchasesMoveClasses(t *testing.T) {
 
 func assertValue(t *testing.T, svc *app.Service, id string, class domain.Class, trailing int64, share float64) domain.CustomerValue {
 	t.Helper()
-	v, err := svc.GetCustomerValue(context.Background(), id)
+	v, err := svc.Values.GetCustomerValue(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,26 +184,26 @@ func TestGetCustomerValueErrors(t *testing.T) {
 	}
 	ctx := context.Background()
 	var verr *validation.Error
-	if _, err := svc.GetCustomerValue(ctx, "not-a-uuid"); !errors.As(err, &verr) || verr.Violations[0].Field != "customer_id" {
+	if _, err := svc.Values.GetCustomerValue(ctx, "not-a-uuid"); !errors.As(err, &verr) || verr.Violations[0].Field != "customer_id" {
 		t.Errorf("bad id: %v, want a customer_id violation", err)
 	}
-	if _, err := svc.GetCustomerValue(ctx, newID(t)); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := svc.Values.GetCustomerValue(ctx, newID(t)); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("unknown customer: %v, want ErrNotFound", err)
 	}
 
 	// A customer known from a customer event only is worth nothing: C.
 	id := newID(t)
-	if err := svc.RegisterCustomer(ctx, newID(t), id, time.Now()); err != nil {
+	if err := svc.Facts.RegisterCustomer(ctx, newID(t), id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	v, err := svc.GetCustomerValue(ctx, id)
+	v, err := svc.Values.GetCustomerValue(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Class != domain.ClassC || v.PurchaseCount != 0 || !v.FirstPurchaseTime.IsZero() || v.TrailingSpend.Currency != "CNY" {
 		t.Errorf("registered-only value = %+v", v)
 	}
-	if err := svc.RecordPurchase(ctx, newID(t), domain.Purchase{InteractionID: newID(t), CustomerID: id}); !errors.As(err, &verr) {
+	if err := svc.Facts.RecordPurchase(ctx, newID(t), domain.Purchase{InteractionID: newID(t), CustomerID: id}); !errors.As(err, &verr) {
 		t.Errorf("invalid purchase: %v, want a *validation.Error", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestPurchaseAheadOfClockCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := newID(t)
-	err = svc.RecordPurchase(context.Background(), newID(t), domain.Purchase{
+	err = svc.Facts.RecordPurchase(context.Background(), newID(t), domain.Purchase{
 		InteractionID: newID(t), CustomerID: id,
 		Amount: domain.Money{Currency: "CNY", Minor: 100}, OccurTime: now.Add(2 * time.Second),
 	})

@@ -162,7 +162,7 @@ func checkCDNOW(t *testing.T, svc *app.Service, rows []cdnowPurchase, since, unt
 	var idle int
 	for _, id := range ids {
 		e := want[id]
-		v, err := svc.GetCustomerValue(ctx, cdnowCustomerID(id))
+		v, err := svc.Values.GetCustomerValue(ctx, cdnowCustomerID(id))
 		if err != nil {
 			t.Fatalf("customer %s: %v", id, err)
 		}

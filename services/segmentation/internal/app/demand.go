@@ -10,6 +10,9 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
+// Demand reads the monthly demand per product category and forecasts it.
+type Demand struct{ *core }
+
 // DemandSeries is a category's monthly demand from its first month with
 // sales to the current month, months without sales as zeros.
 type DemandSeries struct {
@@ -41,7 +44,7 @@ const (
 
 // ListDemandSeries returns the monthly demand of one category or all; the
 // current month is marked incomplete (IncompleteFrom).
-func (s *Service) ListDemandSeries(ctx context.Context, category string) ([]DemandSeries, error) {
+func (s *Demand) ListDemandSeries(ctx context.Context, category string) ([]DemandSeries, error) {
 	if err := validateCategory(category, false); err != nil {
 		return nil, fmt.Errorf("list demand series: %w", err)
 	}
@@ -64,7 +67,7 @@ func (s *Service) ListDemandSeries(ctx context.Context, category string) ([]Dema
 	return out, nil
 }
 
-func monthIndex(s *Service) int {
+func monthIndex(s *Demand) int {
 	now := s.now().UTC()
 	return now.Year()*12 + int(now.Month()) - 1
 }
@@ -96,7 +99,7 @@ func validateCategory(c string, required bool) error {
 // ForecastDemand forecasts a category's quantity and revenue for the next
 // months after the last complete month: the current month is still
 // selling, so it is neither history nor error.
-func (s *Service) ForecastDemand(ctx context.Context, category string, horizon int32) (DemandForecast, error) {
+func (s *Demand) ForecastDemand(ctx context.Context, category string, horizon int32) (DemandForecast, error) {
 	if err := validateCategory(category, true); err != nil {
 		return DemandForecast{}, fmt.Errorf("forecast demand: %w", err)
 	}

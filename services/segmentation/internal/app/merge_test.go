@@ -41,7 +41,7 @@ func newMergeFixture(t *testing.T, url string) mergeFixture {
 
 func (f mergeFixture) buy(t *testing.T, customer string, minor int64) {
 	t.Helper()
-	err := f.svc.RecordPurchase(context.Background(), newID(t), domain.Purchase{
+	err := f.svc.Facts.RecordPurchase(context.Background(), newID(t), domain.Purchase{
 		InteractionID: newID(t), CustomerID: customer,
 		Amount: domain.Money{Currency: "CNY", Minor: minor}, OccurTime: f.now.AddDate(0, -1, 0),
 	})
@@ -66,7 +66,7 @@ func TestMergeCustomersRanksTheUnion(t *testing.T) {
 
 			m := domain.Merge{MergedID: merged, SurvivorID: survivor, At: f.now}
 			mergeEvent := newID(t)
-			if err := f.svc.MergeCustomers(ctx, mergeEvent, m); err != nil {
+			if err := f.svc.Facts.MergeCustomers(ctx, mergeEvent, m); err != nil {
 				t.Fatal(err)
 			}
 			// Together 1500, with 85% above: B.
@@ -74,7 +74,7 @@ func TestMergeCustomersRanksTheUnion(t *testing.T) {
 			if v.PurchaseCount != 2 || v.LifetimeSpend.Minor != 1500 {
 				t.Errorf("survivor value = %+v, want both purchases", v)
 			}
-			viaMerged, err := f.svc.GetCustomerValue(ctx, merged)
+			viaMerged, err := f.svc.Values.GetCustomerValue(ctx, merged)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestMergeCustomersRanksTheUnion(t *testing.T) {
 
 			// Replays, under the same and a new event id, change nothing.
 			for _, ev := range []string{mergeEvent, newID(t)} {
-				if err := f.svc.MergeCustomers(ctx, ev, m); err != nil {
+				if err := f.svc.Facts.MergeCustomers(ctx, ev, m); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -125,25 +125,25 @@ func TestMergeChainsAndConflicts(t *testing.T) {
 			for _, id := range []string{a, b, c} {
 				f.buy(t, id, 1000)
 			}
-			if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: a, SurvivorID: b}); err != nil {
+			if err := f.svc.Facts.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: a, SurvivorID: b}); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: b, SurvivorID: c}); err != nil {
+			if err := f.svc.Facts.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: b, SurvivorID: c}); err != nil {
 				t.Fatal(err)
 			}
 			// A late replay of the first merge names a survivor since merged.
-			if err := f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: a, SurvivorID: b}); err != nil {
+			if err := f.svc.Facts.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: a, SurvivorID: b}); err != nil {
 				t.Fatal(err)
 			}
 			f.buy(t, a, 500)
-			v, err := f.svc.GetCustomerValue(ctx, a)
+			v, err := f.svc.Values.GetCustomerValue(ctx, a)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if v.CustomerID != c || v.TrailingSpend.Minor != 3500 || v.PurchaseCount != 4 {
 				t.Fatalf("value via the first merged id = %+v, want %s with 3500 in 4 purchases", v, c)
 			}
-			err = f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: c, SurvivorID: a})
+			err = f.svc.Facts.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: c, SurvivorID: a})
 			if !errors.Is(err, domain.ErrMergeConflict) {
 				t.Fatalf("cyclic merge: err = %v, want ErrMergeConflict", err)
 			}
@@ -165,14 +165,14 @@ func TestPurchasesRacingAMerge(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					errs <- f.svc.RecordPurchase(ctx, newID(t), domain.Purchase{
+					errs <- f.svc.Facts.RecordPurchase(ctx, newID(t), domain.Purchase{
 						InteractionID: newID(t), CustomerID: merged,
 						Amount: domain.Money{Currency: "CNY", Minor: 100}, OccurTime: f.now.AddDate(0, 0, -1),
 					})
 				})
 				if i == n/2 {
 					wg.Go(func() {
-						errs <- f.svc.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: merged, SurvivorID: survivor})
+						errs <- f.svc.Facts.MergeCustomers(ctx, newID(t), domain.Merge{MergedID: merged, SurvivorID: survivor})
 					})
 				}
 			}
@@ -209,7 +209,7 @@ func TestRecordErasure(t *testing.T) {
 			at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
 			ev := newID(t)
 			for i := range 2 {
-				if err := f.svc.RecordErasure(ctx, ev, domain.Erasure{CustomerID: id, EraseTime: at.Add(time.Duration(i) * time.Hour)}); err != nil {
+				if err := f.svc.Facts.RecordErasure(ctx, ev, domain.Erasure{CustomerID: id, EraseTime: at.Add(time.Duration(i) * time.Hour)}); err != nil {
 					t.Fatal(err)
 				}
 			}

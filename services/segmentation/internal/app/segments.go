@@ -15,6 +15,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
+// Segments keeps the rule segments and answers who their members are;
+// members follow the customers' values and profiles.
+type Segments struct{ *core }
+
 func fieldError(field, description string) error {
 	return validation.Violations{{Field: field, Description: description}}.Err()
 }
@@ -27,7 +31,7 @@ func newEtag() string {
 
 // CreateSegment stores a segment and computes its members, announcing
 // each. The same request id returns the segment it created.
-func (s *Service) CreateSegment(ctx context.Context, seg domain.Segment, requestID string) (domain.Segment, error) {
+func (s *Segments) CreateSegment(ctx context.Context, seg domain.Segment, requestID string) (domain.Segment, error) {
 	if err := seg.Validate(); err != nil {
 		return domain.Segment{}, fmt.Errorf("create segment: %w", err)
 	}
@@ -66,7 +70,7 @@ func (s *Service) CreateSegment(ctx context.Context, seg domain.Segment, request
 }
 
 // GetSegment returns a segment with its member count.
-func (s *Service) GetSegment(ctx context.Context, id string) (domain.Segment, error) {
+func (s *Segments) GetSegment(ctx context.Context, id string) (domain.Segment, error) {
 	if err := validateSegmentID("id", id); err != nil {
 		return domain.Segment{}, fmt.Errorf("get segment: %w", err)
 	}
@@ -115,7 +119,7 @@ func parsePageToken(tok string) (string, error) {
 }
 
 // ListSegments pages through segments by name.
-func (s *Service) ListSegments(ctx context.Context, pageSize int32, token string) ([]domain.Segment, string, error) {
+func (s *Segments) ListSegments(ctx context.Context, pageSize int32, token string) ([]domain.Segment, string, error) {
 	n, err := PageSize(pageSize)
 	if err != nil {
 		return nil, "", fmt.Errorf("list segments: %w", err)
@@ -138,7 +142,7 @@ func (s *Service) ListSegments(ctx context.Context, pageSize int32, token string
 
 // UpdateSegment changes the fields named in mask (name, description,
 // filter). A set etag must match. A changed filter recomputes the members.
-func (s *Service) UpdateSegment(ctx context.Context, in domain.Segment, mask []string) (domain.Segment, error) {
+func (s *Segments) UpdateSegment(ctx context.Context, in domain.Segment, mask []string) (domain.Segment, error) {
 	if err := validateSegmentID("segment.id", in.ID); err != nil {
 		return domain.Segment{}, fmt.Errorf("update segment: %w", err)
 	}
@@ -195,7 +199,7 @@ func (s *Service) UpdateSegment(ctx context.Context, in domain.Segment, mask []s
 }
 
 // DeleteSegment deletes a segment; its members leave it, announced.
-func (s *Service) DeleteSegment(ctx context.Context, id string) error {
+func (s *Segments) DeleteSegment(ctx context.Context, id string) error {
 	if err := validateSegmentID("id", id); err != nil {
 		return fmt.Errorf("delete segment: %w", err)
 	}
@@ -227,7 +231,7 @@ func (s *Service) DeleteSegment(ctx context.Context, id string) error {
 
 // ListSegmentMembers pages through a segment's members by customer id,
 // with the total.
-func (s *Service) ListSegmentMembers(ctx context.Context, segmentID string, pageSize int32, token string) ([]string, string, int64, error) {
+func (s *Segments) ListSegmentMembers(ctx context.Context, segmentID string, pageSize int32, token string) ([]string, string, int64, error) {
 	seg, err := s.getSegmentAs(ctx, "segment_id", segmentID)
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("list segment members: %w", err)
@@ -252,7 +256,7 @@ func (s *Service) ListSegmentMembers(ctx context.Context, segmentID string, page
 	return ids, next, seg.MemberCount, nil
 }
 
-func (s *Service) getSegmentAs(ctx context.Context, field, id string) (domain.Segment, error) {
+func (s *Segments) getSegmentAs(ctx context.Context, field, id string) (domain.Segment, error) {
 	if err := validateSegmentID(field, id); err != nil {
 		return domain.Segment{}, err
 	}
@@ -265,7 +269,7 @@ const StreamPageSize = 5000
 
 // StreamSegmentMembers sends a segment's members in pages to send, in id
 // order, reading one page at a time.
-func (s *Service) StreamSegmentMembers(ctx context.Context, segmentID string, send func(ids []string) error) error {
+func (s *Segments) StreamSegmentMembers(ctx context.Context, segmentID string, send func(ids []string) error) error {
 	if _, err := s.getSegmentAs(ctx, "segment_id", segmentID); err != nil {
 		return fmt.Errorf("stream segment members: %w", err)
 	}
@@ -290,7 +294,7 @@ func (s *Service) StreamSegmentMembers(ctx context.Context, segmentID string, se
 
 // CheckMembership says whether a customer (or the survivor it was merged
 // into) is in a segment.
-func (s *Service) CheckMembership(ctx context.Context, segmentID, customerID string) (bool, error) {
+func (s *Segments) CheckMembership(ctx context.Context, segmentID, customerID string) (bool, error) {
 	if _, err := s.getSegmentAs(ctx, "segment_id", segmentID); err != nil {
 		return false, fmt.Errorf("check membership: %w", err)
 	}

@@ -27,12 +27,13 @@ const (
 
 // Handlers applies consumed events through the use cases.
 type Handlers struct {
-	svc *app.Service
+	facts *app.Facts
 }
 
-// NewHandlers returns the handlers over svc.
-func NewHandlers(svc *app.Service) *Handlers {
-	return &Handlers{svc: svc}
+// NewHandlers returns the handlers over the use cases that keep the
+// customer facts: every consumed event feeds them.
+func NewHandlers(facts *app.Facts) *Handlers {
+	return &Handlers{facts: facts}
 }
 
 // Customers handles the events of the customers consumer, by subject.
@@ -66,7 +67,7 @@ func (h *Handlers) profile(ctx context.Context, m events.Message, ev proto.Messa
 	if ct := c.GetCreateTime(); ct != nil {
 		at = ct.AsTime()
 	}
-	return permanentIfInvalid(h.svc.UpdateProfile(ctx, m.ID, ToDomainProfile(c), at, true))
+	return permanentIfInvalid(h.facts.UpdateProfile(ctx, m.ID, ToDomainProfile(c), at, true))
 }
 
 // ToDomainProfile keeps the fields of a customer that segments filter on
@@ -115,12 +116,12 @@ func ToDomainProfile(c *customerv1.Customer) domain.Profile {
 
 // CustomerMerged folds the merged customer's purchases into the survivor's.
 func (h *Handlers) CustomerMerged(ctx context.Context, m events.Message) error {
-	return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.svc.MergeCustomers))
+	return permanentIfInvalid(mergeevents.ApplyMerge(ctx, m, &customerv1.CustomerMerged{}, h.facts.MergeCustomers))
 }
 
 // CustomerErased records that the customer's erasure reached the service.
 func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
-	return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.svc.RecordErasure))
+	return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.facts.RecordErasure))
 }
 
 // CustomerCreated registers the new customer with its profile.
@@ -157,7 +158,7 @@ func (h *Handlers) ReturnRecorded(ctx context.Context, m events.Message) error {
 	if ev.GetOccurTime() != nil {
 		r.OccurTime = ev.GetOccurTime().AsTime()
 	}
-	return permanentIfInvalid(h.svc.RecordReturn(ctx, m.ID, r))
+	return permanentIfInvalid(h.facts.RecordReturn(ctx, m.ID, r))
 }
 
 func toDomainLines(lines []*interactionv1.PurchaseLine) []domain.Line {
@@ -178,7 +179,7 @@ func (h *Handlers) PurchaseRecorded(ctx context.Context, m events.Message) error
 	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
 		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
 	}
-	return permanentIfInvalid(h.svc.RecordPurchase(ctx, m.ID, toDomainPurchase(&ev)))
+	return permanentIfInvalid(h.facts.RecordPurchase(ctx, m.ID, toDomainPurchase(&ev)))
 }
 
 func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {

@@ -32,7 +32,7 @@ func newHandlers(t *testing.T) (*segevents.Handlers, *app.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return segevents.NewHandlers(svc), svc
+	return segevents.NewHandlers(svc.Facts), svc
 }
 
 func message(t *testing.T, msg proto.Message) events.Message {
@@ -79,7 +79,7 @@ func TestHandlers(t *testing.T) {
 	if err := h.PurchaseRecorded(ctx, message(t, good)); err != nil {
 		t.Fatal(err)
 	}
-	v, err := svc.GetCustomerValue(ctx, id)
+	v, err := svc.Values.GetCustomerValue(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestCustomersRouting(t *testing.T) {
 			t.Fatalf("%s: %v", m.Subject, err)
 		}
 	}
-	v, err := svc.GetCustomerValue(ctx, merged)
+	v, err := svc.Values.GetCustomerValue(ctx, merged)
 	if err != nil {
 		t.Fatal(err)
 	}

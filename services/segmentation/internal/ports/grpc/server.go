@@ -27,22 +27,25 @@ import (
 // Server implements segmentationv1.SegmentationServiceServer.
 type Server struct {
 	segmentationv1.UnimplementedSegmentationServiceServer
-	svc      *app.Service
+	values   *app.Values
+	segments *app.Segments
+	demand   *app.Demand
 	currency string
 	policy   domain.PredictionPolicy
 	ops      *operations.Runner
 }
 
-// NewServer returns the API over svc, which reports money in currency
-// and predicts under policy (for the horizons it reports).
+// NewServer returns the API over the areas of svc it calls (values,
+// segments and demand), which report money in currency and predict under
+// policy (for the horizons it reports).
 func NewServer(svc *app.Service, currency string, policy domain.PredictionPolicy) *Server {
-	return &Server{svc: svc, currency: currency, policy: policy}
+	return &Server{values: svc.Values, segments: svc.Segments, demand: svc.Demand, currency: currency, policy: policy}
 }
 
 // GetCustomerValue returns a customer's value: ABC class, spend, RFM and
 // predictions.
 func (s *Server) GetCustomerValue(ctx context.Context, req *segmentationv1.GetCustomerValueRequest) (*segmentationv1.GetCustomerValueResponse, error) {
-	v, err := s.svc.GetCustomerValue(ctx, req.GetCustomerId())
+	v, err := s.values.GetCustomerValue(ctx, req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -51,7 +54,7 @@ func (s *Server) GetCustomerValue(ctx context.Context, req *segmentationv1.GetCu
 
 // GetParetoSummary returns the classes' shares of customers and revenue.
 func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetParetoSummaryRequest) (*segmentationv1.GetParetoSummaryResponse, error) {
-	sum, asOf, err := s.svc.ParetoSummary(ctx, domain.Cutoffs{A: req.GetClassACutoff(), B: req.GetClassBCutoff()})
+	sum, asOf, err := s.values.ParetoSummary(ctx, domain.Cutoffs{A: req.GetClassACutoff(), B: req.GetClassBCutoff()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -76,7 +79,7 @@ func (s *Server) GetParetoSummary(ctx context.Context, req *segmentationv1.GetPa
 // operation: a recompute of a large population outlasts any call deadline.
 func (s *Server) RecomputeValues(ctx context.Context, _ *segmentationv1.RecomputeValuesRequest) (*segmentationv1.RecomputeValuesResponse, error) {
 	op, err := s.ops.StartProto(ctx, segmentationv1.SegmentationService_RecomputeValues_FullMethodName, func(ctx context.Context) (proto.Message, error) {
-		res, err := s.svc.RecomputeValues(ctx)
+		res, err := s.values.RecomputeValues(ctx)
 		if err != nil {
 			return nil, toStatus(err)
 		}
@@ -102,7 +105,7 @@ func (s *Server) GetOperation(ctx context.Context, req *segmentationv1.GetOperat
 
 // GetModelFit returns the current fit.
 func (s *Server) GetModelFit(ctx context.Context, _ *segmentationv1.GetModelFitRequest) (*segmentationv1.GetModelFitResponse, error) {
-	fit, err := s.svc.GetModelFit(ctx)
+	fit, err := s.values.GetModelFit(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -119,11 +122,11 @@ func (s *Server) RefitModel(ctx context.Context, req *segmentationv1.RefitModelR
 		}
 		end = ts.AsTime()
 	}
-	if err := s.svc.CheckCalibrationEnd(end); err != nil {
+	if err := s.values.CheckCalibrationEnd(end); err != nil {
 		return nil, toStatus(err)
 	}
 	op, err := s.ops.StartProto(ctx, segmentationv1.SegmentationService_RefitModel_FullMethodName, func(ctx context.Context) (proto.Message, error) {
-		fit, err := s.svc.RefitModel(ctx, end)
+		fit, err := s.values.RefitModel(ctx, end)
 		if err != nil {
 			return nil, toStatus(err)
 		}
@@ -140,7 +143,7 @@ func (s *Server) CreateSegment(ctx context.Context, req *segmentationv1.CreateSe
 	if req.GetSegment() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
 	}
-	seg, err := s.svc.CreateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetRequestId())
+	seg, err := s.segments.CreateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetRequestId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -149,7 +152,7 @@ func (s *Server) CreateSegment(ctx context.Context, req *segmentationv1.CreateSe
 
 // GetSegment returns a segment.
 func (s *Server) GetSegment(ctx context.Context, req *segmentationv1.GetSegmentRequest) (*segmentationv1.GetSegmentResponse, error) {
-	seg, err := s.svc.GetSegment(ctx, req.GetId())
+	seg, err := s.segments.GetSegment(ctx, req.GetId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -162,7 +165,7 @@ func (s *Server) ListSegments(ctx context.Context, req *segmentationv1.ListSegme
 	if err != nil {
 		return nil, err
 	}
-	segs, next, err := s.svc.ListSegments(ctx, req.GetPageSize(), cursor)
+	segs, next, err := s.segments.ListSegments(ctx, req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -178,7 +181,7 @@ func (s *Server) UpdateSegment(ctx context.Context, req *segmentationv1.UpdateSe
 	if req.GetSegment() == nil {
 		return nil, rpcerr.InvalidArgument(validation.Violation{Field: "segment", Description: "is required"})
 	}
-	seg, err := s.svc.UpdateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetUpdateMask().GetPaths())
+	seg, err := s.segments.UpdateSegment(ctx, protoconv.ToDomainSegment(req.GetSegment()), req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -187,7 +190,7 @@ func (s *Server) UpdateSegment(ctx context.Context, req *segmentationv1.UpdateSe
 
 // DeleteSegment deletes a segment.
 func (s *Server) DeleteSegment(ctx context.Context, req *segmentationv1.DeleteSegmentRequest) (*segmentationv1.DeleteSegmentResponse, error) {
-	if err := s.svc.DeleteSegment(ctx, req.GetId()); err != nil {
+	if err := s.segments.DeleteSegment(ctx, req.GetId()); err != nil {
 		return nil, toStatus(err)
 	}
 	return &segmentationv1.DeleteSegmentResponse{}, nil
@@ -199,7 +202,7 @@ func (s *Server) ListSegmentMembers(ctx context.Context, req *segmentationv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	ids, next, total, err := s.svc.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), cursor)
+	ids, next, total, err := s.segments.ListSegmentMembers(ctx, req.GetSegmentId(), req.GetPageSize(), cursor)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -219,7 +222,7 @@ func pageCursor(req proto.Message) (string, error) {
 
 // StreamSegmentMembers streams a segment's members in pages.
 func (s *Server) StreamSegmentMembers(req *segmentationv1.StreamSegmentMembersRequest, stream grpc.ServerStreamingServer[segmentationv1.StreamSegmentMembersResponse]) error {
-	err := s.svc.StreamSegmentMembers(stream.Context(), req.GetSegmentId(), func(ids []string) error {
+	err := s.segments.StreamSegmentMembers(stream.Context(), req.GetSegmentId(), func(ids []string) error {
 		return stream.Send(&segmentationv1.StreamSegmentMembersResponse{CustomerIds: ids})
 	})
 	if err != nil {
@@ -230,7 +233,7 @@ func (s *Server) StreamSegmentMembers(req *segmentationv1.StreamSegmentMembersRe
 
 // CheckSegmentMembership says whether a customer is a member.
 func (s *Server) CheckSegmentMembership(ctx context.Context, req *segmentationv1.CheckSegmentMembershipRequest) (*segmentationv1.CheckSegmentMembershipResponse, error) {
-	ok, err := s.svc.CheckMembership(ctx, req.GetSegmentId(), req.GetCustomerId())
+	ok, err := s.segments.CheckMembership(ctx, req.GetSegmentId(), req.GetCustomerId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -239,7 +242,7 @@ func (s *Server) CheckSegmentMembership(ctx context.Context, req *segmentationv1
 
 // ListDemandSeries returns monthly demand per category.
 func (s *Server) ListDemandSeries(ctx context.Context, req *segmentationv1.ListDemandSeriesRequest) (*segmentationv1.ListDemandSeriesResponse, error) {
-	series, err := s.svc.ListDemandSeries(ctx, req.GetCategory())
+	series, err := s.demand.ListDemandSeries(ctx, req.GetCategory())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -252,7 +255,7 @@ func (s *Server) ListDemandSeries(ctx context.Context, req *segmentationv1.ListD
 
 // ForecastDemand forecasts a category's monthly demand.
 func (s *Server) ForecastDemand(ctx context.Context, req *segmentationv1.ForecastDemandRequest) (*segmentationv1.ForecastDemandResponse, error) {
-	f, err := s.svc.ForecastDemand(ctx, req.GetCategory(), req.GetHorizonMonths())
+	f, err := s.demand.ForecastDemand(ctx, req.GetCategory(), req.GetHorizonMonths())
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -15,6 +15,44 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
+// Values ranks customers by value: a customer's value (ABC class, RFM,
+// predictions), full recomputes, the model fit behind the predictions and
+// the Pareto summary of the classes.
+type Values struct{ *core }
+
+// GetCustomerValue computes a customer's value now; for a customer merged
+// into another, the survivor's (which names the survivor).
+func (s *Values) GetCustomerValue(ctx context.Context, customerID string) (domain.CustomerValue, error) {
+	if err := domain.ValidateCustomerID(customerID); err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	customerID, err := s.survivor(ctx, customerID)
+	if err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	now := s.now().UTC()
+	// Plain reads, not a transaction: on SQLite a transaction takes the
+	// write lock, and a value read must not queue behind event ingestion.
+	// A purchase committing between the reads shifts the share by that
+	// one purchase, which the next read corrects.
+	ok, err := s.store.CustomerExists(ctx, customerID)
+	if err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	if !ok {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: customer %s: %w", customerID, domain.ErrNotFound)
+	}
+	v, err := s.liveValue(ctx, s.store, customerID, now)
+	if err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	cats, err := s.store.CategorySpends(ctx, customerID, s.policy.Currency)
+	if err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	return domain.NewCustomerValue(v, s.policy, cats), nil
+}
+
 // RecomputeResult sums up a full recompute.
 type RecomputeResult struct {
 	Customers         int64
@@ -31,7 +69,7 @@ type RecomputeResult struct {
 // segment changes of customers that had a value, then recomputes every
 // segment's members. Events wait meanwhile, so none is lost under the
 // replaced values.
-func (s *Service) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
+func (s *Values) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
 	s.recompute.Lock()
 	defer s.recompute.Unlock()
 	start := time.Now()
@@ -106,7 +144,7 @@ func (s *Service) RecomputeValues(ctx context.Context) (RecomputeResult, error) 
 // ranking of the whole population, RFM scores against the population's
 // quintiles (returned, for incremental scoring until the next recompute),
 // and predictions when a fit exists. It is the recompute's pure core.
-func (s *Service) ComputeValues(facts []domain.Facts, fit domain.ModelFit, hasFit bool, now time.Time) ([]domain.Value, domain.RFMBounds) {
+func (s *Values) ComputeValues(facts []domain.Facts, fit domain.ModelFit, hasFit bool, now time.Time) ([]domain.Value, domain.RFMBounds) {
 	spends := make([]int64, len(facts))
 	for i, f := range facts {
 		spends[i] = f.Trailing
@@ -141,7 +179,7 @@ func (s *Service) ComputeValues(facts []domain.Facts, fit domain.ModelFit, hasFi
 
 // recomputeSegment brings a segment's members in line with its filter
 // and returns how many customers entered or left.
-func (s *Service) recomputeSegment(ctx context.Context, seg domain.Segment) (int64, error) {
+func (s *core) recomputeSegment(ctx context.Context, seg domain.Segment) (int64, error) {
 	var n int64
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		n = 0
@@ -184,7 +222,7 @@ func (s *Service) recomputeSegment(ctx context.Context, seg domain.Segment) (int
 }
 
 // GetModelFit returns the current model fit.
-func (s *Service) GetModelFit(ctx context.Context) (domain.ModelFit, error) {
+func (s *Values) GetModelFit(ctx context.Context) (domain.ModelFit, error) {
 	fit, ok, err := s.store.CurrentFit(ctx)
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("get model fit: %w", err)
@@ -197,7 +235,7 @@ func (s *Service) GetModelFit(ctx context.Context) (domain.ModelFit, error) {
 
 // CheckCalibrationEnd refuses a calibration end in the future, before a
 // refit is started (zero is today, and fine).
-func (s *Service) CheckCalibrationEnd(calibrationEnd time.Time) error {
+func (s *Values) CheckCalibrationEnd(calibrationEnd time.Time) error {
 	if calibrationEnd.After(s.now().UTC()) {
 		return fmt.Errorf("refit model: %w", fieldError("calibration_end_time", "must not be in the future"))
 	}
@@ -209,7 +247,7 @@ func (s *Service) CheckCalibrationEnd(calibrationEnd time.Time) error {
 // stores the fit as current and recomputes every value with it. The spend
 // model is left unfitted when too few customers repeat; the BG/NBD model
 // is required.
-func (s *Service) RefitModel(ctx context.Context, calibrationEnd time.Time) (domain.ModelFit, error) {
+func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (domain.ModelFit, error) {
 	now := s.now().UTC()
 	if calibrationEnd.IsZero() {
 		calibrationEnd = now
@@ -237,7 +275,7 @@ func (s *Service) RefitModel(ctx context.Context, calibrationEnd time.Time) (dom
 
 // histories are the model histories of every customer with a purchase up
 // to and including the day of end, in weeks and major units.
-func (s *Service) histories(ctx context.Context, end time.Time) ([]model.History, error) {
+func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History, error) {
 	facts, err := s.store.AllFacts(ctx, s.policy.WindowAt(end), end)
 	if err != nil {
 		return nil, err
@@ -307,7 +345,7 @@ func FitModels(hs []model.History) (domain.ModelFit, error) {
 
 // ParetoSummary sums up the classes of the stored values' trailing spend
 // under cutoffs (the configured ones when zero).
-func (s *Service) ParetoSummary(ctx context.Context, cutoffs domain.Cutoffs) (domain.ParetoSummary, time.Time, error) {
+func (s *Values) ParetoSummary(ctx context.Context, cutoffs domain.Cutoffs) (domain.ParetoSummary, time.Time, error) {
 	if cutoffs.A == 0 && cutoffs.B == 0 {
 		cutoffs = s.policy.Cutoffs
 	}
