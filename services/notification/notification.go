@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -63,11 +62,8 @@ func Permanent(err error) error { return domain.Permanent(err) }
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7105"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/notification.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_NOTIFICATION_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
 	// replicas); without it they are counted in the database.
 	RedisURL string `env:"REDIS_URL" secret:"true"`
@@ -172,7 +168,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
 	}, logger, build(cfg))
 }
 
