@@ -24,9 +24,6 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
 
-// eventSource is the Ce-Source of every event the service publishes.
-const eventSource = "guanxi/loyalty"
-
 // Config is the service's configuration, read from GUANXI_LOYALTY_* variables.
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7103"`
