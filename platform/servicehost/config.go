@@ -15,3 +15,16 @@ type Broker struct {
 	// GUANXI_<NAME>_NATS_* (see events.NATSAuth).
 	NATS events.NATSAuth `envPrefix:"NATS_"`
 }
+
+// CustomerService is the part of the configuration of a service keeping
+// data by customer that says where the customer service is: Options'
+// CustomerAddr, for the team scope, and whatever else the service asks it.
+// Embedded in such a service's Config, it is read as
+// GUANXI_<NAME>_CUSTOMER_ADDR.
+type CustomerService struct {
+	// CustomerAddr is the customer service's gRPC address: it is asked
+	// whether an agent or a manager may see a customer (without it they
+	// are refused here), and the service calls it for whatever else it
+	// needs of customers.
+	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+}

@@ -35,9 +35,9 @@ type Config struct {
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/interaction.db"`
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
-	// CustomerAddr is the customer service's gRPC address, asked whether a
-	// customer exists before an interaction is recorded for it.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// CustomerService is the customer service, also asked whether a customer
+	// exists before an interaction is recorded for it.
+	servicehost.CustomerService
 	// CustomerTimeout bounds one customer check, retries included.
 	CustomerTimeout time.Duration `env:"CUSTOMER_TIMEOUT" envDefault:"3s"`
 	// SLACheckInterval is how often cases are checked for missed SLA

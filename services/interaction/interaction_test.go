@@ -157,7 +157,7 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 	cfg := interaction.Config{
 		DatabaseURL:     dbURL,
 		Broker:          servicehost.Broker{NATSURL: natsURL},
-		CustomerAddr:    customerAddr,
+		CustomerService: servicehost.CustomerService{CustomerAddr: customerAddr},
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
 		Auth:            testinfra.AuthConfig(t),

@@ -30,9 +30,8 @@ type Config struct {
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/loyalty.db"`
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
-	// CustomerAddr is the customer service, asked whether an agent or a
-	// manager may see a customer; without it they are refused here.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// CustomerService is the customer service, asked for the team scope.
+	servicehost.CustomerService
 	// DefaultProgramID is the program of calls that name none. When no
 	// program with this id exists, the service creates it at start from
 	// the settings below; after that the program is changed through the

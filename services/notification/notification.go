@@ -70,8 +70,9 @@ type Config struct {
 	// RedisPrefix starts the name of every Redis key the caps use, so
 	// deployments can share one Redis.
 	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:notification:"`
-	// CustomerAddr is the customer service, told of unsubscribe opt-outs.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// CustomerService is the customer service, also told of unsubscribe
+	// opt-outs.
+	servicehost.CustomerService
 	// SegmentationAddr is the segmentation service, which streams campaign
 	// audiences.
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
@@ -162,21 +163,17 @@ func LoadConfig() (Config, error) {
 // Run runs the service until ctx is done or a part of it fails. It returns
 // nil after a clean shutdown. The host starts the database with the
 // service's migrations, NATS with the NOTIFICATION stream, the gRPC server
-// with its policy and the customer scope; build adds the rest.
+// with its policy and the customer scope; build adds the rest. Quiet hours
+// and calendar files it cannot use (see timing) fail it before anything is
+// opened.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
-		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
+		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Validate: func() error { _, _, err := cfg.timing(); return err },
 	}, logger, build(cfg))
-}
-
-// validate refuses quiet hours and calendar files the service cannot run
-// with, before anything is opened.
-func (c Config) validate() error {
-	_, _, err := c.timing()
-	return err
 }
 
 // timing is when messages may go out: the quiet hours and the calendar of

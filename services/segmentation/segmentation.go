@@ -36,9 +36,8 @@ type Config struct {
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
-	// CustomerAddr is the customer service, asked whether an agent or a
-	// manager may see a customer; without it they are refused here.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// CustomerService is the customer service, asked for the team scope.
+	servicehost.CustomerService
 	// Currency is the reporting currency: ABC ranks spend in it, and spend
 	// is reported in it. Purchases in other currencies are stored (and
 	// counted in purchase_count) but not ranked, since adding amounts
