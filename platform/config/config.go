@@ -76,6 +76,12 @@ func structAttrs(v reflect.Value) []slog.Attr {
 			continue
 		}
 		fv := v.Field(i)
+		// An embedded struct's fields are read without a prefix of their
+		// own (caarlos0/env), so they are logged as the outer struct's.
+		if f.Anonymous && fv.Kind() == reflect.Struct && f.Tag.Get("envPrefix") == "" {
+			attrs = append(attrs, structAttrs(fv)...)
+			continue
+		}
 		if f.Tag.Get("secret") == "true" {
 			attrs = append(attrs, slog.String(f.Name, maskSecret(fv)))
 			continue

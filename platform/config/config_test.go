@@ -128,3 +128,36 @@ func TestAttrsEmptySecret(t *testing.T) {
 		}
 	}
 }
+
+// BrokerPart is a part several configurations share, embedded without a
+// prefix (as servicehost.Broker is in every service's Config).
+type BrokerPart struct {
+	BrokerURL string `env:"BROKER_URL" envDefault:"nats://127.0.0.1:4333"`
+	Password  string `env:"BROKER_PASSWORD" secret:"true"`
+}
+
+type embeddingConfig struct {
+	Addr string `env:"ADDR" envDefault:"127.0.0.1:7101"`
+	BrokerPart
+}
+
+func TestEmbeddedStructReadAndLoggedAsOwnFields(t *testing.T) {
+	t.Parallel()
+	got, err := config.LoadFrom[embeddingConfig]("GUANXI_TEST_", map[string]string{
+		"GUANXI_TEST_BROKER_PASSWORD": "hunter2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := embeddingConfig{Addr: "127.0.0.1:7101", BrokerPart: BrokerPart{BrokerURL: "nats://127.0.0.1:4333", Password: "hunter2"}}
+	if got != want {
+		t.Fatalf("loaded %+v, want %+v", got, want)
+	}
+	var keys []string
+	for _, a := range config.Attrs(got) {
+		keys = append(keys, a.Key+"="+a.Value.String())
+	}
+	if s := strings.Join(keys, " "); s != "Addr=127.0.0.1:7101 BrokerURL=nats://127.0.0.1:4333 Password=***" {
+		t.Fatalf("attrs %s, want the embedded fields beside the outer ones, secret masked", s)
+	}
+}

@@ -72,13 +72,11 @@ type Options struct {
 	// Migrations are applied before anything else runs.
 	Migrations fs.FS
 
-	// NATSURL is the broker; "" for a service that neither publishes nor
-	// consumes, which then gets no JS.
-	NATSURL string
-	// NATS is how the service authenticates to NATS and secures the
-	// connection (credentials, TLS, inbox prefix); empty connects
-	// anonymously, as to a local broker without authorization.
-	NATS events.NATSAuth
+	// Broker is the service's broker, as its Config holds it: NATSURL ""
+	// for a service that neither publishes nor consumes, which then gets
+	// no JS; a NATS auth left empty connects anonymously, as to a local
+	// broker without authorization.
+	Broker
 	// Stream is the service's own JetStream stream, ensured at start and
 	// fed by the outbox relay; "" for a service that publishes nothing,
 	// which then gets no Outbox.

@@ -32,7 +32,7 @@ func options(t *testing.T, natsURL string) servicehost.Options {
 	return servicehost.Options{
 		Name:           "test",
 		DatabaseURL:    testinfra.SQLiteURL(t),
-		NATSURL:        natsURL,
+		Broker:         servicehost.Broker{NATSURL: natsURL},
 		Stream:         stream,
 		StreamSubjects: []string{stream + ".>"},
 		GRPCAddr:       "127.0.0.1:0",

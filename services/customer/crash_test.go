@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -112,7 +113,7 @@ func testEventSurvivesKill(t *testing.T, dbURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis, Auth: testinfra.AuthConfig(t)}
+	cfg := customer.Config{DatabaseURL: dbURL, Broker: servicehost.Broker{NATSURL: natsURL}, Listener: lis, Auth: testinfra.AuthConfig(t)}
 	testinfra.Background(t, func(ctx context.Context) error { return customer.Run(ctx, cfg, slog.New(slog.DiscardHandler)) })
 
 	msg, err := sub.NextMsg(10 * time.Second)

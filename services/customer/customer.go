@@ -9,7 +9,6 @@ import (
 	"net"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -25,11 +24,8 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7101"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/customer.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_CUSTOMER_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
 	// ListCountLimit is how many matches ListCustomers counts for its
 	// total_size before it stops and reports a lower bound (0: 10,000):
 	// each count reads up to this many index entries or rows.
@@ -57,7 +53,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "customer", Migrations: migrations.FS, Policy: grpcport.Policy,
 		Stream: customerv1.Stream, StreamSubjects: []string{customerv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS,
+		Broker: cfg.Broker,
 	}, logger, build(cfg))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -79,7 +80,7 @@ func startOn(t *testing.T, dbURL string, configure ...func(*customer.Config)) ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := customer.Config{DatabaseURL: dbURL, NATSURL: natsURL, Listener: lis, Auth: testinfra.AuthConfig(t)}
+	cfg := customer.Config{DatabaseURL: dbURL, Broker: servicehost.Broker{NATSURL: natsURL}, Listener: lis, Auth: testinfra.AuthConfig(t)}
 	for _, c := range configure {
 		c(&cfg)
 	}

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -34,14 +33,11 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7102"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/interaction.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_INTERACTION_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
-	// CustomerAddr is the customer service's gRPC address, asked whether a
-	// customer exists before an interaction is recorded for it.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
+	// CustomerService is the customer service, also asked whether a customer
+	// exists before an interaction is recorded for it.
+	servicehost.CustomerService
 	// CustomerTimeout bounds one customer check, retries included.
 	CustomerTimeout time.Duration `env:"CUSTOMER_TIMEOUT" envDefault:"3s"`
 	// SLACheckInterval is how often cases are checked for missed SLA
@@ -81,7 +77,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "interaction", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: interactionv1.Stream, StreamSubjects: []string{interactionv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
 	}, logger, build(cfg))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -155,8 +156,8 @@ func startServiceOn(t *testing.T, customerAddr string, customerTimeout time.Dura
 	natsURL := testinfra.EmbeddedNATS(t)
 	cfg := interaction.Config{
 		DatabaseURL:     dbURL,
-		NATSURL:         natsURL,
-		CustomerAddr:    customerAddr,
+		Broker:          servicehost.Broker{NATSURL: natsURL},
+		CustomerService: servicehost.CustomerService{CustomerAddr: customerAddr},
 		CustomerTimeout: customerTimeout,
 		Listener:        lis,
 		Auth:            testinfra.AuthConfig(t),

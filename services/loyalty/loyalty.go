@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
@@ -25,21 +24,14 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/migrations"
 )
 
-// eventSource is the Ce-Source of every event the service publishes.
-const eventSource = "guanxi/loyalty"
-
 // Config is the service's configuration, read from GUANXI_LOYALTY_* variables.
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7103"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/loyalty.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_LOYALTY_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
-	// CustomerAddr is the customer service, asked whether an agent or a
-	// manager may see a customer; without it they are refused here.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
+	// CustomerService is the customer service, asked for the team scope.
+	servicehost.CustomerService
 	// DefaultProgramID is the program of calls that name none. When no
 	// program with this id exists, the service creates it at start from
 	// the settings below; after that the program is changed through the
@@ -96,7 +88,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "loyalty", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: loyaltyv1.Stream, StreamSubjects: []string{loyaltyv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
 	}, logger, build(cfg))
 }
 

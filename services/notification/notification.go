@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -63,19 +62,17 @@ func Permanent(err error) error { return domain.Permanent(err) }
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7105"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/notification.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_NOTIFICATION_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
 	// replicas); without it they are counted in the database.
 	RedisURL string `env:"REDIS_URL" secret:"true"`
 	// RedisPrefix starts the name of every Redis key the caps use, so
 	// deployments can share one Redis.
 	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:notification:"`
-	// CustomerAddr is the customer service, told of unsubscribe opt-outs.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// CustomerService is the customer service, also told of unsubscribe
+	// opt-outs.
+	servicehost.CustomerService
 	// SegmentationAddr is the segmentation service, which streams campaign
 	// audiences.
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
@@ -166,21 +163,17 @@ func LoadConfig() (Config, error) {
 // Run runs the service until ctx is done or a part of it fails. It returns
 // nil after a clean shutdown. The host starts the database with the
 // service's migrations, NATS with the NOTIFICATION stream, the gRPC server
-// with its policy and the customer scope; build adds the rest.
+// with its policy and the customer scope; build adds the rest. Quiet hours
+// and calendar files it cannot use (see timing) fail it before anything is
+// opened.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
-		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
+		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Validate: func() error { _, _, err := cfg.timing(); return err },
 	}, logger, build(cfg))
-}
-
-// validate refuses quiet hours and calendar files the service cannot run
-// with, before anything is opened.
-func (c Config) validate() error {
-	_, _, err := c.timing()
-	return err
 }
 
 // timing is when messages may go out: the quiet hours and the calendar of

@@ -21,6 +21,7 @@ import (
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -91,7 +92,7 @@ func startConfigured(t *testing.T, natsURL, dbURL string, logs io.Writer, config
 	}
 	cfg := notification.Config{
 		DatabaseURL:      dbURL,
-		NATSURL:          natsURL,
+		Broker:           servicehost.Broker{NATSURL: natsURL},
 		DispatchInterval: time.Second,
 		Listener:         lis,
 		Auth:             testinfra.AuthConfig(t),

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
-	platformevents "github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
@@ -35,14 +34,10 @@ const EnvPrefix = "GUANXI_SEGMENTATION_"
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7104"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
-	NATSURL     string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
-	// NATS is how the service authenticates to NATS: credentials (an NKey
-	// seed or a .creds file), TLS and inbox prefix, read from
-	// GUANXI_SEGMENTATION_NATS_* (see events.NATSAuth).
-	NATS platformevents.NATSAuth `envPrefix:"NATS_"`
-	// CustomerAddr is the customer service, asked whether an agent or a
-	// manager may see a customer; without it they are refused here.
-	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
+	servicehost.Broker
+	// CustomerService is the customer service, asked for the team scope.
+	servicehost.CustomerService
 	// Currency is the reporting currency: ABC ranks spend in it, and spend
 	// is reported in it. Purchases in other currencies are stored (and
 	// counted in purchase_count) but not ranked, since adding amounts
@@ -92,7 +87,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "segmentation", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: segmentationv1.Stream, StreamSubjects: []string{segmentationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		NATSURL: cfg.NATSURL, NATS: cfg.NATS, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
 	}, logger, build(cfg))
 }
 

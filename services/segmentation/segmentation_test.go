@@ -21,6 +21,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
@@ -51,7 +52,7 @@ func startOn(t *testing.T, dbURL, natsURL string) harness {
 	}
 	cfg := segmentation.Config{
 		DatabaseURL:  dbURL,
-		NATSURL:      natsURL,
+		Broker:       servicehost.Broker{NATSURL: natsURL},
 		Currency:     "CNY",
 		ClassACutoff: 0.7,
 		ClassBCutoff: 0.9,
@@ -246,7 +247,7 @@ func TestGetCustomerValueErrors(t *testing.T) {
 func TestRunRejectsBadCutoffs(t *testing.T) {
 	cfg := segmentation.Config{
 		DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "x.db"),
-		NATSURL:     "nats://127.0.0.1:1", Currency: "CNY",
+		Broker:      servicehost.Broker{NATSURL: "nats://127.0.0.1:1"}, Currency: "CNY",
 		ClassACutoff: 0.9, ClassBCutoff: 0.7, Window: time.Hour,
 	}
 	err := segmentation.Run(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

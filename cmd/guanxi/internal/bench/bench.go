@@ -27,6 +27,7 @@ import (
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer"
 )
@@ -223,7 +224,7 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 
 	svcCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	cfg := customer.Config{GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth()}
+	cfg := customer.Config{GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, Broker: servicehost.Broker{NATSURL: ns.ClientURL()}, Auth: benchAuth()}
 	go func() { done <- customer.Run(svcCtx, cfg, logger) }()
 	defer func() {
 		stop()

@@ -26,6 +26,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/events"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/customer"
@@ -195,7 +196,7 @@ func (b *interactionsBench) run(ctx context.Context) (err error) {
 	}
 	if err := start("customer", func(ctx context.Context, l *slog.Logger) error {
 		return customer.Run(ctx, customer.Config{GRPCAddr: lis["customer"].Addr().String(), Listener: lis["customer"],
-			DatabaseURL: dbs["customer"], NATSURL: ns.ClientURL(), Auth: benchAuth()}, l)
+			DatabaseURL: dbs["customer"], Broker: servicehost.Broker{NATSURL: ns.ClientURL()}, Auth: benchAuth()}, l)
 	}); err != nil {
 		return err
 	}

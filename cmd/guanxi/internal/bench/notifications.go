@@ -17,6 +17,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 	"github.com/guanxi-crm/guanxi/services/notification"
@@ -97,7 +98,7 @@ func runNotifications(ctx context.Context, args []string, stdout, stderr io.Writ
 	svcCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	cfg := notification.Config{
-		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth(),
+		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, Broker: servicehost.Broker{NATSURL: ns.ClientURL()}, Auth: benchAuth(),
 		RedisURL: *redisURL, RedisPrefix: "guanxi-bench-" + randomUUID() + ":", CapPerDay: 2,
 		DispatchInterval: time.Second, CampaignInterval: 100 * time.Millisecond, ScanInterval: time.Hour,
 		Members: staticMembers{"bench": ids}, PublicURL: "https://crm.example.cn", UnsubscribeSecret: "bench",

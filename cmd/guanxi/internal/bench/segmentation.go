@@ -25,6 +25,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 	"github.com/guanxi-crm/guanxi/services/segmentation"
@@ -124,7 +125,7 @@ func (b *segBench) service(ctx context.Context, name string) (segmentationv1.Seg
 	svcCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	cfg := segmentation.Config{
-		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, NATSURL: ns.ClientURL(), Auth: benchAuth(),
+		GRPCAddr: lis.Addr().String(), Listener: lis, DatabaseURL: dbURL, Broker: servicehost.Broker{NATSURL: ns.ClientURL()}, Auth: benchAuth(),
 		Currency: "CNY", ClassACutoff: 0.7, ClassBCutoff: 0.9, Window: 365 * 24 * time.Hour,
 	}
 	go func() { done <- segmentation.Run(svcCtx, cfg, logging.New(logFile, "segmentation", slog.LevelInfo)) }()

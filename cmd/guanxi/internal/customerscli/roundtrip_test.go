@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	"github.com/guanxi-crm/guanxi/services/customer"
@@ -32,7 +33,7 @@ func startCustomerService(t *testing.T) (string, string, customerv1.CustomerServ
 	}
 	cfg := customer.Config{
 		GRPCAddr: lis.Addr().String(), Listener: lis,
-		DatabaseURL: testinfra.SQLiteURL(t), NATSURL: testinfra.EmbeddedNATS(t),
+		DatabaseURL: testinfra.SQLiteURL(t), Broker: servicehost.Broker{NATSURL: testinfra.EmbeddedNATS(t)},
 		Auth: testinfra.AuthConfig(t),
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

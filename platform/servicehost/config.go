@@ -1,0 +1,30 @@
+package servicehost
+
+import "github.com/guanxi-crm/guanxi/platform/events"
+
+// Broker is the part of a service's configuration that says where and how
+// it reaches NATS. Every service that publishes or consumes events embeds
+// it in its Config, so the variables are read under the service's own
+// prefix (GUANXI_<NAME>_NATS_URL, GUANXI_<NAME>_NATS_*): caarlos0/env
+// reads an embedded struct's fields without a prefix of their own, and
+// field promotion keeps cfg.NATSURL and cfg.NATS working.
+type Broker struct {
+	NATSURL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4333"`
+	// NATS is how the service authenticates to NATS: credentials (an NKey
+	// seed or a .creds file), TLS and inbox prefix, read from
+	// GUANXI_<NAME>_NATS_* (see events.NATSAuth).
+	NATS events.NATSAuth `envPrefix:"NATS_"`
+}
+
+// CustomerService is the part of the configuration of a service keeping
+// data by customer that says where the customer service is: Options'
+// CustomerAddr, for the team scope, and whatever else the service asks it.
+// Embedded in such a service's Config, it is read as
+// GUANXI_<NAME>_CUSTOMER_ADDR.
+type CustomerService struct {
+	// CustomerAddr is the customer service's gRPC address: it is asked
+	// whether an agent or a manager may see a customer (without it they
+	// are refused here), and the service calls it for whatever else it
+	// needs of customers.
+	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
+}
