@@ -138,9 +138,13 @@ func (s *Timeline) RecordInteraction(ctx context.Context, cmd RecordInteraction)
 		return domain.Interaction{}, fmt.Errorf("record interaction: %w", err)
 	}
 	key := domain.IdempotencyKey{RequestID: cmd.RequestID, Source: in.Source, SourceID: in.SourceID}
-	// A repeat is answered before asking the customer service, so a retrying
-	// client gets its result even while that service is down.
-	if prev, ok, err := s.findRepeat(ctx, key, in); err != nil || ok {
+	// A repeat under its request or source id is answered before asking the
+	// customer service, so a retrying client gets its result even while
+	// that service is down. A purchase repeated under its order id only is
+	// found by the unique order index when it is written (ErrDuplicate
+	// below): looking each order up first would cost every purchase a read
+	// to catch the rare repeat.
+	if prev, ok, err := s.findByKey(ctx, key); err != nil || ok {
 		return prev, err
 	}
 	// The customer service answers with the survivor for a merged customer:
@@ -263,18 +267,28 @@ func (s *Timeline) checkReturnedPurchase(ctx context.Context, in *domain.Interac
 	return nil
 }
 
+// findByKey returns what an earlier call recorded under the request id or
+// source pair of key, if key has either.
+func (s *Timeline) findByKey(ctx context.Context, key domain.IdempotencyKey) (domain.Interaction, bool, error) {
+	if key.RequestID == "" && key.SourceID == "" {
+		return domain.Interaction{}, false, nil
+	}
+	prev, err := s.store.FindByKey(ctx, key)
+	switch {
+	case err == nil:
+		return prev, true, nil
+	case errors.Is(err, domain.ErrNotFound):
+		return domain.Interaction{}, false, nil
+	}
+	return domain.Interaction{}, false, fmt.Errorf("record interaction: find repeat: %w", err)
+}
+
 // findRepeat returns what an earlier report of in recorded: under the
 // request id or source pair of key, else, for a purchase, under its order
 // key, when it is the same purchase (see domain.SameOrder).
 func (s *Timeline) findRepeat(ctx context.Context, key domain.IdempotencyKey, in domain.Interaction) (domain.Interaction, bool, error) {
-	if key.RequestID != "" || key.SourceID != "" {
-		prev, err := s.store.FindByKey(ctx, key)
-		switch {
-		case err == nil:
-			return prev, true, nil
-		case !errors.Is(err, domain.ErrNotFound):
-			return domain.Interaction{}, false, fmt.Errorf("record interaction: find repeat: %w", err)
-		}
+	if prev, ok, err := s.findByKey(ctx, key); err != nil || ok {
+		return prev, ok, err
 	}
 	order, ok := domain.OrderKeyOf(in)
 	if !ok {
