@@ -12,25 +12,19 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
 )
 
-// TestPending checks that a transaction's events reach the outbox in one
+// TestTransactor checks that a transaction's events reach the outbox in one
 // write, in order, encoded with their own trace, and only if it commits.
-func TestPending(t *testing.T) {
+func TestTransactor(t *testing.T) {
 	t.Parallel()
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			db := openDB(t, d.URL)
 			outbox := &countingOutbox{outbox: events.NewOutbox(db, nil, nil)}
-			encode := func(ctx context.Context, s string) (events.Event, error) {
-				if s == "" {
-					return events.Event{}, errors.New("empty")
-				}
-				return events.NewEvent(ctx, "guanxi/test", "test.thing."+s, wrapperspb.String(s))
-			}
+			txs := events.NewTransactor[string](db, outbox, stringEncoder{})
 			ctx := context.Background()
 			traced, traceID := tracedContext(t)
-			err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-				p := events.NewPending(encode)
+			err := txs.InTx(ctx, func(_ *sqldb.Tx, p *events.Pending[string]) error {
 				if err := p.Add(ctx, "a", "b"); err != nil {
 					return err
 				}
@@ -40,7 +34,7 @@ func TestPending(t *testing.T) {
 				if err := p.Add(ctx, ""); err == nil {
 					t.Error("Add of an event that does not encode succeeded")
 				}
-				return p.Flush(ctx, tx, outbox)
+				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -60,12 +54,8 @@ func TestPending(t *testing.T) {
 				t.Errorf("event a traceparent %q, want none", tp)
 			}
 
-			_ = db.InTx(ctx, func(tx *sqldb.Tx) error {
-				p := events.NewPending(encode)
+			_ = txs.InTx(ctx, func(_ *sqldb.Tx, p *events.Pending[string]) error {
 				if err := p.Add(ctx, "d"); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Flush(ctx, tx, outbox.outbox); err != nil {
 					t.Fatal(err)
 				}
 				return context.Canceled
@@ -73,8 +63,40 @@ func TestPending(t *testing.T) {
 			if n, err := outbox.outbox.Depth(ctx); err != nil || n != 3 {
 				t.Errorf("outbox depth %d (%v) after a rollback, want 3", n, err)
 			}
+
+			failing := events.NewTransactor[string](db, failingOutbox{}, stringEncoder{})
+			err = failing.InTx(ctx, func(tx *sqldb.Tx, p *events.Pending[string]) error {
+				if _, err := tx.Exec(ctx, "DELETE FROM outbox"); err != nil {
+					t.Fatal(err)
+				}
+				return p.Add(ctx, "e")
+			})
+			if err == nil {
+				t.Error("InTx succeeded though its events could not be written")
+			}
+			if n, err := outbox.outbox.Depth(ctx); err != nil || n != 3 {
+				t.Errorf("outbox depth %d (%v) after a failed event write, want 3 (the change rolled back)", n, err)
+			}
 		})
 	}
+}
+
+// stringEncoder encodes a string as the event test.thing.<s>; the empty
+// string does not encode.
+type stringEncoder struct{}
+
+func (stringEncoder) Encode(ctx context.Context, s string) (events.Event, error) {
+	if s == "" {
+		return events.Event{}, errors.New("empty")
+	}
+	return events.NewEvent(ctx, "guanxi/test", "test.thing."+s, wrapperspb.String(s))
+}
+
+// failingOutbox refuses every write.
+type failingOutbox struct{}
+
+func (failingOutbox) Enqueue(context.Context, *sqldb.Tx, ...events.Event) error {
+	return errors.New("outbox down")
 }
 
 // countingOutbox counts Enqueue calls and keeps what they wrote.

@@ -19,9 +19,9 @@ import (
 const Source = "guanxi/customer"
 
 // NewEncoder returns what gives the customer domain's events their wire form;
-// the store (sqlstore.Encoder) writes them to the outbox.
-func NewEncoder() events.Encoder[domain.Event] {
-	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
+// the store (through platform/events.Transactor) writes them to the outbox.
+func NewEncoder() events.ProtoEncoder[domain.Event] {
+	return events.ProtoEncoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(ev domain.Event) (string, proto.Message, error) {

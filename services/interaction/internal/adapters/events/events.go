@@ -18,9 +18,9 @@ import (
 const Source = "guanxi/interaction"
 
 // NewEncoder returns what gives the interaction domain's events their wire form;
-// the store (sqlstore.Encoder) writes them to the outbox.
-func NewEncoder() events.Encoder[domain.Event] {
-	return events.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
+// the store (through platform/events.Transactor) writes them to the outbox.
+func NewEncoder() events.ProtoEncoder[domain.Event] {
+	return events.ProtoEncoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(e domain.Event) (string, proto.Message, error) {

@@ -15,38 +15,24 @@ import (
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/domain"
 )
 
-// Encoder gives a domain event its wire form (subject, payload, headers);
-// adapters/events.Encoder is the one, passed in by the composition root.
-type Encoder interface {
-	Encode(ctx context.Context, ev domain.Event) (events.Event, error)
-}
-
 // Store implements domain.Store.
 type Store struct {
-	db      *sqldb.DB
-	outbox  events.Enqueuer
-	encoder Encoder
+	db  *sqldb.DB
+	txs events.Transactor[domain.Event]
 }
 
 // New returns a Store on a migrated db whose transactions write the events
 // they publish, given their wire form by encoder, into outbox.
-func New(db *sqldb.DB, outbox events.Enqueuer, encoder Encoder) *Store {
-	return &Store{db: db, outbox: outbox, encoder: encoder}
+func New(db *sqldb.DB, outbox events.Enqueuer, encoder events.Encoder[domain.Event]) *Store {
+	return &Store{db: db, txs: events.NewTransactor(db, outbox, encoder)}
 }
 
 // InTx runs fn in one database transaction. The events fn publishes go to
 // the outbox together when fn is done: one bulk write per transaction (a
 // purchase publishes two events) instead of one per event.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &storeTx{tx: tx, events: events.NewPending(s.encoder.Encode)}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		return nil
+	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *events.Pending[domain.Event]) error {
+		return fn(&storeTx{tx: tx, events: pending})
 	})
 }
 

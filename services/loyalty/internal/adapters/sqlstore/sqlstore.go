@@ -17,12 +17,6 @@ import (
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
 )
 
-// Encoder gives a domain event its wire form (subject, payload, headers);
-// adapters/events.Encoder is the one, passed in by the composition root.
-type Encoder interface {
-	Encode(ctx context.Context, ev domain.Event) (platformevents.Event, error)
-}
-
 // querier is what *sqldb.DB and *sqldb.Tx share, so reads run the same
 // outside and inside a transaction.
 type querier interface {
@@ -39,29 +33,21 @@ type reader struct {
 // Store implements domain.Store.
 type Store struct {
 	reader
-	db      *sqldb.DB
-	outbox  platformevents.Enqueuer
-	encoder Encoder
+	db  *sqldb.DB
+	txs platformevents.Transactor[domain.Event]
 }
 
 // New returns a store over a migrated db whose transactions write the
 // events they publish, given their wire form by encoder, into outbox.
-func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder Encoder) *Store {
-	return &Store{reader: reader{q: db}, db: db, outbox: outbox, encoder: encoder}
+func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder platformevents.Encoder[domain.Event]) *Store {
+	return &Store{reader: reader{q: db}, db: db, txs: platformevents.NewTransactor(db, outbox, encoder)}
 }
 
 // InTx runs fn in one database transaction. The events fn publishes go to
 // the outbox together when fn is done, in one write.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &Tx{reader: reader{q: tx}, tx: tx, events: platformevents.NewPending(s.encoder.Encode)}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		return nil
+	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *platformevents.Pending[domain.Event]) error {
+		return fn(&Tx{reader: reader{q: tx}, tx: tx, events: pending})
 	})
 }
 

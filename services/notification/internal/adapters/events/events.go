@@ -19,9 +19,9 @@ import (
 const Source = "guanxi/notification"
 
 // NewEncoder returns what gives the notification domain's events their wire form;
-// the store (sqlstore.Encoder) writes them to the outbox.
-func NewEncoder() platformevents.Encoder[domain.Event] {
-	return platformevents.Encoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
+// the store (through platform/events.Transactor) writes them to the outbox.
+func NewEncoder() platformevents.ProtoEncoder[domain.Event] {
+	return platformevents.ProtoEncoder[domain.Event]{Source: Source, ToProto: toProtoEvent}
 }
 
 func toProtoEvent(ev domain.Event) (subject string, payload proto.Message, err error) {

@@ -18,17 +18,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
 
-// Encoder gives a domain event its wire form (subject, payload, headers);
-// adapters/events.Encoder is the one, passed in by the composition root.
-type Encoder interface {
-	Encode(ctx context.Context, ev domain.Event) (platformevents.Event, error)
-}
-
 // Store is the SQL domain.Store.
 type Store struct {
-	db      *sqldb.DB
-	outbox  platformevents.Enqueuer
-	encoder Encoder
+	db  *sqldb.DB
+	txs platformevents.Transactor[domain.Event]
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -36,8 +29,8 @@ var _ domain.Store = (*Store)(nil)
 // New returns a Store over db (migrated with the service's migrations)
 // whose transactions write the events they publish, given their wire form
 // by encoder, into outbox.
-func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder Encoder) *Store {
-	return &Store{db: db, outbox: outbox, encoder: encoder}
+func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder platformevents.Encoder[domain.Event]) *Store {
+	return &Store{db: db, txs: platformevents.NewTransactor(db, outbox, encoder)}
 }
 
 // DB is the store's database (the dev sink and the DB capper share it).
@@ -52,15 +45,8 @@ var messageColumnList = strings.Fields(strings.ReplaceAll(messageColumns, ",", "
 // InTx runs fn in one SQL transaction. The events fn publishes go to the
 // outbox together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &Tx{tx: tx, events: platformevents.NewPending(s.encoder.Encode)}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		return nil
+	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *platformevents.Pending[domain.Event]) error {
+		return fn(&Tx{tx: tx, events: pending})
 	})
 }
 

@@ -18,17 +18,10 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
 
-// Encoder gives a domain event its wire form (subject, payload, headers);
-// adapters/events.Encoder is the one, passed in by the composition root.
-type Encoder interface {
-	Encode(ctx context.Context, ev domain.Event) (events.Event, error)
-}
-
 // Store implements domain.Store.
 type Store struct {
-	db      *sqldb.DB
-	outbox  events.Enqueuer
-	encoder Encoder
+	db  *sqldb.DB
+	txs events.Transactor[domain.Event]
 	reader
 }
 
@@ -38,8 +31,8 @@ var _ domain.Store = (*Store)(nil)
 // events they publish, given their wire form by encoder, into outbox.
 // Amounts in segment filters are in major units of the reporting
 // currency, 100 minor units each unless WithMinorPerMajor says otherwise.
-func New(db *sqldb.DB, outbox events.Enqueuer, encoder Encoder) *Store {
-	return &Store{db: db, outbox: outbox, encoder: encoder, reader: reader{q: db, dialect: db.Dialect, scale: 100}}
+func New(db *sqldb.DB, outbox events.Enqueuer, encoder events.Encoder[domain.Event]) *Store {
+	return &Store{db: db, txs: events.NewTransactor(db, outbox, encoder), reader: reader{q: db, dialect: db.Dialect, scale: 100}}
 }
 
 // WithMinorPerMajor sets how many minor units make a major unit of the
@@ -52,15 +45,8 @@ func (s *Store) WithMinorPerMajor(scale float64) *Store {
 // InTx runs fn in one database transaction. The events fn publishes go to
 // the outbox together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		t := &storeTx{tx: tx, events: events.NewPending(s.encoder.Encode), reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if err := t.events.Flush(ctx, tx, s.outbox); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		return nil
+	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *events.Pending[domain.Event]) error {
+		return fn(&storeTx{tx: tx, events: pending, reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}})
 	})
 }
 
