@@ -88,6 +88,10 @@ type ConsumerConfig struct {
 	// are independent (or that order them themselves) and that spend most
 	// of their time waiting on a database.
 	Concurrency int
+	// DeadLetterStream is how the DEADLETTER stream is made if this
+	// consumer is the first to need it: the deployment's StreamOptions
+	// (servicehost sets them).
+	DeadLetterStream StreamOptions
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -124,7 +128,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	if cfg.Stream == "" || cfg.Durable == "" {
 		return errors.New("consume: Stream and Durable are required")
 	}
-	if err := EnsureStream(ctx, js, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
+	if err := EnsureStreamWith(ctx, js, cfg.DeadLetterStream, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting
 		}
@@ -159,14 +163,6 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	} else {
 		consumerCfg.FilterSubjects = cfg.FilterSubjects
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("consume %s: create consumer: %w", cfg.Durable, err)
-	}
-
 	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
 	// JetStream calls back one message at a time; it hands each to the
 	// first of Concurrency workers that is free, and waits while none is
@@ -178,16 +174,33 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		work     = make(chan jetstream.Msg)
 		handling sync.WaitGroup
 	)
-	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		// A small buffer: buffered messages' AckWait is already running.
-		jetstream.PullMaxMessages(16),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if ctx.Err() == nil {
-				logger.Warn("consume error", slog.Any("error", err))
-			}
-		}),
-	)
+	subscribe := func() (jetstream.ConsumeContext, error) {
+		cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
+		if err != nil {
+			return nil, fmt.Errorf("create consumer: %w", err)
+		}
+		return cons.Consume(func(msg jetstream.Msg) { work <- msg },
+			// A small buffer: buffered messages' AckWait is already running.
+			jetstream.PullMaxMessages(16),
+			// Short pulls with frequent heartbeats: a pull waiting on a
+			// node that died, or on a consumer leader that changed,
+			// misses two heartbeats and is made again on the new leader
+			// within seconds (the defaults, 30s pulls with 15s
+			// heartbeats, took half a minute).
+			jetstream.PullExpiry(consumePullExpiry),
+			jetstream.PullHeartbeat(consumeHeartbeat),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if ctx.Err() == nil {
+					logger.Warn("consume error", slog.Any("error", err))
+				}
+			}),
+		)
+	}
+	cc, err := subscribe()
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
 	}
 	for range cfg.Concurrency {
@@ -197,12 +210,50 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 			}
 		})
 	}
-	<-ctx.Done()
-	cc.Stop()
-	<-cc.Closed()
+	// The consume loop ends by itself when the consumer is deleted (or
+	// lost with a node that held its only copy) or the connection closes:
+	// make it again, and the consumer with it, until ctx is done.
+	for cc != nil {
+		select {
+		case <-ctx.Done():
+			cc.Stop()
+			<-cc.Closed()
+			cc = nil
+		case <-cc.Closed():
+			logger.Warn("consume loop ended, subscribing again")
+			cc = nil
+			for delay := consumeRetryMin; ctx.Err() == nil; delay = min(2*delay, consumeRetryMax) {
+				if cc, err = subscribe(); err == nil {
+					break
+				}
+				if ctx.Err() == nil {
+					logger.Warn("subscribe failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
+				}
+				sleepCtx(ctx, delay)
+			}
+		}
+	}
 	close(work)
 	handling.Wait()
 	return nil
+}
+
+// Pull timing of Consume (see subscribe there), and the bounds of its
+// backoff between attempts to subscribe again.
+const (
+	consumePullExpiry = 5 * time.Second
+	consumeHeartbeat  = time.Second
+	consumeRetryMin   = 100 * time.Millisecond
+	consumeRetryMax   = 5 * time.Second
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // waitForStream returns once the stream exists, checking every 100ms (and

@@ -36,21 +36,6 @@ const (
 // marking sent) is deduplicated by the server.
 const DuplicateWindow = 2 * time.Minute
 
-// EnsureStream creates the stream, or updates it to this configuration: file
-// storage, the given subjects, and a DuplicateWindow dedupe window.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, subjects ...string) error {
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       name,
-		Subjects:   subjects,
-		Storage:    jetstream.FileStorage,
-		Duplicates: DuplicateWindow,
-	})
-	if err != nil {
-		return fmt.Errorf("ensure stream %s: %w", name, err)
-	}
-	return nil
-}
-
 // Event is a domain event ready to be written to the outbox.
 type Event struct {
 	// ID is a UUIDv7: unique, and sorting by it sorts by creation time.

@@ -14,6 +14,11 @@ type Broker struct {
 	// seed or a .creds file), TLS and inbox prefix, read from
 	// GUANXI_<NAME>_NATS_* (see events.NATSAuth).
 	NATS events.NATSAuth `envPrefix:"NATS_"`
+	// Streams is how the streams the service creates are kept: replicas
+	// and storage, read from GUANXI_<NAME>_NATS_STREAM_* (see
+	// events.StreamOptions). Every service of a deployment should say the
+	// same.
+	Streams events.StreamOptions `envPrefix:"NATS_STREAM_"`
 }
 
 // CustomerService is the part of the configuration of a service keeping

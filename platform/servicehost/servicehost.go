@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
@@ -106,9 +107,15 @@ type Options struct {
 // Host holds what Start opened. Its fields are for building the service
 // between Start and Run; Run releases them all.
 type Host struct {
-	DB     *sqldb.DB
-	JS     jetstream.JetStream // nil when Options.NATSURL is ""
-	Outbox *events.Outbox      // nil when Options.Stream is ""
+	DB *sqldb.DB
+	// JS is nil when Options.NATSURL is "". It exists from Start on, also
+	// while NATS is unreachable: what needs NATS runs once it is connected
+	// (Consume, GoWithNATS), and the outbox relays once it is.
+	JS     jetstream.JetStream
+	Outbox *events.Outbox // nil when Options.Stream is ""
+	// Streams is how the service's streams are made (Options.Streams), for
+	// a part that ensures a stream of its own (events.EnsureStreamWith).
+	Streams events.StreamOptions
 	Server *grpcserver.Server
 	Logger *slog.Logger
 	// Operations runs the service's long-running operations (AIP-151) in
@@ -131,6 +138,12 @@ type Host struct {
 	customers *grpc.ClientConn
 	listener  net.Listener
 	loops     []loop
+	// natsLoops start once NATS is ready (natsReady closed: connected to a
+	// recent enough server, the service's stream ensured).
+	natsLoops      []loop
+	natsReady      chan struct{}
+	stream         string
+	streamSubjects []string
 	// closers are what the service opened on the host (clients, channels),
 	// closed in reverse order of registration by release.
 	closers  []func() error
@@ -178,7 +191,9 @@ type loop struct {
 
 // Start opens and migrates the database, connects to NATS, ensures the
 // service's stream and binds the gRPC listener, guarded by opts.Auth and
-// opts.Policy. On failure it releases what
+// opts.Policy. NATS unreachable is no failure: the connection and the
+// stream are made in the background once it answers (see Run); a NATS
+// server older than events.MinServerVersion is. On failure it releases what
 // it opened (a Listener passed in opts stays the caller's). A nil logger
 // means slog.Default().
 func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err error) {
@@ -213,19 +228,41 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if opts.Stream != "" && opts.NATSURL == "" {
 		return nil, errors.New("a service with a stream needs a NATS URL")
 	}
+	if err := opts.Streams.Validate(); err != nil {
+		return nil, fmt.Errorf("nats stream settings: %w", err)
+	}
+	h.Streams, h.stream, h.streamSubjects = opts.Streams, opts.Stream, opts.StreamSubjects
 	if opts.NATSURL != "" {
 		natsOpts, err := opts.NATS.Options()
 		if err != nil {
 			return nil, err
 		}
+		// An unreachable NATS does not stop the service: it serves, its
+		// outbox keeps what it publishes, and the connection is made in
+		// the background (see Run). A server that answers but is too old
+		// is refused here.
+		natsOpts = append(natsOpts, nats.RetryOnFailedConnect(true))
 		if h.nc, h.JS, err = events.Connect(opts.NATSURL, "guanxi-"+opts.Name, logger, natsOpts...); err != nil {
 			return nil, err
 		}
-	}
-	if opts.Stream != "" {
-		if err := events.EnsureStream(ctx, h.JS, opts.Stream, opts.StreamSubjects...); err != nil {
+		if err := events.CheckServerVersion(h.nc); err != nil {
 			return nil, err
 		}
+		h.natsReady = make(chan struct{})
+		if h.nc.IsConnected() {
+			// Connected now: the stream exists before Start returns, as
+			// the service's build may expect. A failure (a cluster
+			// electing a leader) is retried by Run.
+			if err := h.ensureStream(ctx); err != nil {
+				logger.WarnContext(ctx, "nats stream not ensured yet, retrying in the background", slog.Any("error", err))
+			} else {
+				close(h.natsReady)
+			}
+		} else {
+			logger.WarnContext(ctx, "nats unreachable, serving without it and connecting in the background", slog.String("url", opts.NATSURL))
+		}
+	}
+	if opts.Stream != "" {
 		h.Outbox = events.NewOutbox(h.DB, h.JS, logger)
 	}
 
@@ -258,7 +295,109 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		serverOpts = append(serverOpts, h.Scope.ServerOptions()...)
 	}
 	h.Server = grpcserver.New(logger, serverOpts...)
+	if h.nc != nil {
+		h.Server.Health.SetServingStatus(NATSHealthService, h.natsStatus())
+	}
 	return h, nil
+}
+
+// NATSHealthService is the name under which a service's gRPC health
+// service reports NATS: SERVING while the service is connected to NATS
+// and its stream is ensured, NOT_SERVING while it is not. The service
+// itself ("") stays SERVING meanwhile: it serves reads and writes, its
+// outbox keeps the events, and its consumers catch up once NATS is back.
+// A service without NATS has no such entry (NOT_FOUND).
+const NATSHealthService = "nats"
+
+func (h *Host) natsStatus() healthpb.HealthCheckResponse_ServingStatus {
+	select {
+	case <-h.natsReady:
+		if h.nc.IsConnected() {
+			return healthpb.HealthCheckResponse_SERVING
+		}
+	default:
+	}
+	return healthpb.HealthCheckResponse_NOT_SERVING
+}
+
+// NATSReady is closed once the service is connected to NATS and its stream
+// is ensured; nil for a service without NATS.
+func (h *Host) NATSReady() <-chan struct{} { return h.natsReady }
+
+func (h *Host) ensureStream(ctx context.Context) error {
+	if h.stream == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return events.EnsureStreamWith(ctx, h.JS, h.Streams, h.stream, h.streamSubjects...)
+}
+
+// Retry bounds of watchNATS while NATS is not ready, and how often it
+// looks at the connection besides its status changes.
+const (
+	natsRetryMin = 200 * time.Millisecond
+	natsRetryMax = 5 * time.Second
+	natsPoll     = time.Second
+)
+
+// watchNATS makes NATS ready once it can (connected to a server recent
+// enough, the service's stream ensured: natsReady closed), then keeps the
+// health service's NATSHealthService entry true until ctx is done. A
+// server older than events.MinServerVersion, or a connection closed for
+// good (refused credentials), stops the service with the reason.
+func (h *Host) watchNATS(ctx context.Context) error {
+	changed := h.nc.StatusChanged()
+	defer h.nc.RemoveStatusListener(changed)
+	poll := time.NewTicker(natsPoll)
+	defer poll.Stop()
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	delay := natsRetryMin
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-poll.C:
+		case <-retry.C:
+		}
+		if h.nc.IsClosed() {
+			return fmt.Errorf("nats connection closed: %v", h.nc.LastError())
+		}
+		if err := events.CheckServerVersion(h.nc); err != nil {
+			return err
+		}
+		select {
+		case <-h.natsReady:
+		default:
+			if h.nc.IsConnected() {
+				if err := h.ensureStream(ctx); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					h.Logger.WarnContext(ctx, "nats stream not ensured yet, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
+					retry.Reset(delay)
+					delay = min(2*delay, natsRetryMax)
+				} else {
+					h.Logger.InfoContext(ctx, "nats ready", slog.String("url", h.nc.ConnectedUrlRedacted()), slog.String("server_version", h.nc.ConnectedServerVersion()))
+					close(h.natsReady)
+				}
+			}
+		}
+		h.Server.Health.SetServingStatus(NATSHealthService, h.natsStatus())
+	}
+}
+
+// afterNATS runs fn once NATS is ready, or returns nil when ctx ends
+// first.
+func (h *Host) afterNATS(ctx context.Context, fn func(ctx context.Context) error) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-h.natsReady:
+	}
+	return fn(ctx)
 }
 
 // Go adds a background loop (a consumer, a dispatcher) for Run to start. fn
@@ -268,10 +407,19 @@ func (h *Host) Go(name string, fn func(ctx context.Context) error) {
 	h.loops = append(h.loops, loop{name: name, run: fn})
 }
 
+// GoWithNATS adds a background loop that needs NATS (a consumer of its
+// own making): Run starts it once NATS is ready, which may be long after
+// the service started serving when NATS was unreachable then.
+func (h *Host) GoWithNATS(name string, fn func(ctx context.Context) error) {
+	h.natsLoops = append(h.natsLoops, loop{name: name, run: fn})
+}
+
 // Consume adds a durable consumer of cfg running handler (see events.Consume)
-// to the loops Run starts.
+// to the loops Run starts once NATS is ready. Its dead letters go to a
+// stream made with the host's Streams.
 func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
-	h.Go("consume "+cfg.Durable, func(ctx context.Context) error {
+	cfg.DeadLetterStream = h.Streams
+	h.GoWithNATS("consume "+cfg.Durable, func(ctx context.Context) error {
 		return events.Consume(ctx, h.JS, cfg, handler, h.Logger)
 	})
 }
@@ -326,14 +474,29 @@ func (h *Host) Dial(addr string) (*grpc.ClientConn, error) {
 }
 
 // Run serves gRPC and runs the outbox relay and the added loops until ctx is
-// done or one of them fails. Then everything stops together (Serve stops
+// done or one of them fails. What needs NATS (the relay, Consume and
+// GoWithNATS loops) starts once NATS is ready, and the health service
+// reports NATS under NATSHealthService meanwhile. Then everything stops together (Serve stops
 // gracefully), the OnClose closers run in reverse order, NATS is drained
 // within DrainTimeout and the database closed.
 // It returns nil after a clean shutdown.
 func (h *Host) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	if h.nc != nil {
+		g.Go(func() error { return h.watchNATS(gctx) })
+	}
 	if h.Outbox != nil {
-		g.Go(func() error { return h.Outbox.Run(gctx) })
+		// Until NATS is ready the outbox only collects: events wait in
+		// the database and go out when it is.
+		g.Go(func() error { return h.afterNATS(gctx, h.Outbox.Run) })
+	}
+	for _, l := range h.natsLoops {
+		g.Go(func() error {
+			if err := h.afterNATS(gctx, l.run); err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			return nil
+		})
 	}
 	for _, l := range h.loops {
 		g.Go(func() error {
@@ -402,7 +565,10 @@ func drain(nc *nats.Conn, logger *slog.Logger) error {
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {
 		nc.Close()
-		if errors.Is(err, nats.ErrConnectionClosed) {
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) {
+			// Closed already, or NATS unreachable: nothing to flush that
+			// would get out (the outbox keeps unsent events, unacked
+			// messages are redelivered).
 			return nil
 		}
 		return fmt.Errorf("drain nats: %w", err)

@@ -103,8 +103,8 @@ func build(cfg Config) servicehost.Build {
 		interactionv1.RegisterInteractionServiceServer(h.Server, grpcport.NewServer(svc, h.Scope))
 		h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Merges))
 		ingest := eventsport.IngestConsumer{JS: h.JS, NC: h.JS.Conn(), Uc: svc.Ingestion, Logger: h.Logger,
-			Authorize: ingestAuthorizer(h.Guard)}
-		h.Go("ingest", ingest.Run)
+			Authorize: ingestAuthorizer(h.Guard), Streams: h.Streams}
+		h.GoWithNATS("ingest", ingest.Run)
 		interval := cfg.SLACheckInterval
 		if interval <= 0 {
 			interval = 30 * time.Second

@@ -79,6 +79,9 @@ type IngestConsumer struct {
 	// defaultIngestWorkers. Events are independent and idempotent, so
 	// their order across batches does not matter.
 	Workers int
+	// Streams is how the INGEST stream is made (the deployment's
+	// replicas and storage).
+	Streams events.StreamOptions
 	// RetryDelay is how long a failed batch waits before it is delivered
 	// again; 0 means ingestRetryDelay (tests shorten it).
 	RetryDelay time.Duration
@@ -98,7 +101,7 @@ func (c IngestConsumer) Run(ctx context.Context) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	c.refused = refused
-	if err := events.EnsureStream(ctx, c.JS, interactionv1.IngestStream, interactionv1.IngestStreamSubjects); err != nil {
+	if err := events.EnsureStreamWith(ctx, c.JS, c.Streams, interactionv1.IngestStream, interactionv1.IngestStreamSubjects); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
