@@ -116,8 +116,8 @@ type Host struct {
 	// Streams is how the service's streams are made (Options.Streams), for
 	// a part that ensures a stream of its own (events.EnsureStreamWith).
 	Streams events.StreamOptions
-	Server *grpcserver.Server
-	Logger *slog.Logger
+	Server  *grpcserver.Server
+	Logger  *slog.Logger
 	// Operations runs the service's long-running operations (AIP-151) in
 	// its database; Run stops their work on shutdown.
 	Operations *operations.Runner

@@ -1,0 +1,388 @@
+package servicehost_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/testinfra"
+)
+
+// seen collects the ids a consumer handled, once each, and counts repeats.
+type seen struct {
+	mu      sync.Mutex
+	ids     map[string]time.Time
+	repeats int
+}
+
+func newSeen() *seen { return &seen{ids: map[string]time.Time{}} }
+
+func (s *seen) handler(_ context.Context, m events.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ids[m.ID]; ok {
+		s.repeats++
+		return nil
+	}
+	s.ids[m.ID] = time.Now()
+	return nil
+}
+
+func (s *seen) has(ids []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := s.ids[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// enqueue writes n events in one transaction through the host's outbox, as
+// a write RPC of the service does, and returns their ids.
+func enqueue(t *testing.T, h *servicehost.Host, subject string, n int) []string {
+	t.Helper()
+	var evs []events.Event
+	for i := range n {
+		ev, err := events.NewEvent(context.Background(), "test", subject, &healthpb.HealthCheckRequest{Service: strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := h.DB.InTx(context.Background(), func(tx *sqldb.Tx) error {
+		return h.Outbox.Enqueue(context.Background(), tx, evs...)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	return ids
+}
+
+func healthOf(t *testing.T, conn *grpc.ClientConn, service string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service}, grpc.WaitForReady(true))
+	if err != nil {
+		t.Fatalf("health of %q: %v", service, err)
+	}
+	return resp.GetStatus()
+}
+
+// TestServesWithNATSDown: a service started while NATS is unreachable
+// starts, serves (health SERVING, writes go to its outbox) and reports
+// NATS as NOT_SERVING; once NATS answers it ensures its stream, drains the
+// outbox and starts its consumers, without a restart. When NATS goes away
+// again and comes back, the events written meanwhile go out too.
+func TestServesWithNATSDown(t *testing.T) {
+	t.Parallel()
+	for _, db := range testinfra.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			ports, err := natsembed.FreePorts("127.0.0.1", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			natsCfg := natsembed.Config{Dir: t.TempDir(), Port: ports[0]}
+			url := fmt.Sprintf("nats://127.0.0.1:%d", ports[0])
+
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := options(t, url)
+			opts.DatabaseURL, opts.Listener = db.URL, lis
+			begun := time.Now()
+			h, err := servicehost.Start(context.Background(), opts, quiet())
+			if err != nil {
+				t.Fatalf("Start with NATS down: %v", err)
+			}
+			if took := time.Since(begun); took > 3*time.Second {
+				t.Errorf("Start with NATS down took %v", took)
+			}
+			got := newSeen()
+			h.Consume(events.ConsumerConfig{Stream: opts.Stream, Durable: "reader"}, got.handler)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := runHost(ctx, h)
+			defer func() {
+				cancel()
+				if err := wait(t, done); err != nil {
+					t.Errorf("Run = %v", err)
+				}
+			}()
+
+			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if s := healthOf(t, conn, ""); s != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("service health with NATS down = %v, want SERVING", s)
+			}
+			if s := healthOf(t, conn, servicehost.NATSHealthService); s != healthpb.HealthCheckResponse_NOT_SERVING {
+				t.Fatalf("nats health with NATS down = %v, want NOT_SERVING", s)
+			}
+			written := enqueue(t, h, opts.Stream+".written", 5)
+			if n, err := h.Outbox.Depth(context.Background()); err != nil || n != 5 {
+				t.Fatalf("outbox depth with NATS down = %d, %v; want 5", n, err)
+			}
+
+			ns, err := natsembed.Start(natsCfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testinfra.Eventually(t, 20*time.Second, "the outbox to drain to the consumer once NATS is up", func() bool {
+				n, err := h.Outbox.Depth(context.Background())
+				return err == nil && n == 0 && got.has(written)
+			})
+			testinfra.Eventually(t, 10*time.Second, "nats health SERVING", func() bool {
+				return healthOf(t, conn, servicehost.NATSHealthService) == healthpb.HealthCheckResponse_SERVING
+			})
+
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			testinfra.Eventually(t, 10*time.Second, "nats health NOT_SERVING after NATS stopped", func() bool {
+				return healthOf(t, conn, servicehost.NATSHealthService) == healthpb.HealthCheckResponse_NOT_SERVING
+			})
+			if s := healthOf(t, conn, ""); s != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("service health with NATS stopped = %v, want SERVING", s)
+			}
+			later := enqueue(t, h, opts.Stream+".later", 3)
+			ns, err = natsembed.Start(natsCfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ns.Shutdown()
+				ns.WaitForShutdown()
+			}()
+			testinfra.Eventually(t, 20*time.Second, "the events written while NATS was away to arrive", func() bool {
+				return got.has(later)
+			})
+			testinfra.Eventually(t, 10*time.Second, "nats health SERVING again", func() bool {
+				return healthOf(t, conn, servicehost.NATSHealthService) == healthpb.HealthCheckResponse_SERVING
+			})
+			got.mu.Lock()
+			defer got.mu.Unlock()
+			if len(got.ids) != 8 {
+				t.Errorf("consumer saw %d distinct events, want 8", len(got.ids))
+			}
+		})
+	}
+}
+
+// TestRefusesOldNATSServer: a service connecting to a nats-server older
+// than 2.10 (Debian's 2.9) fails to start, naming the version it found and
+// the one it needs.
+func TestRefusesOldNATSServer(t *testing.T) {
+	t.Parallel()
+	const old = "/usr/sbin/nats-server"
+	if _, err := os.Stat(old); err != nil {
+		t.Skipf("no nats-server at %s: %v", old, err)
+	}
+	out, err := exec.Command(old, "--version").Output()
+	if err != nil || !strings.Contains(string(out), "v2.9.") {
+		t.Skipf("%s is not a 2.9 server: %q, %v", old, out, err)
+	}
+	ports, err := natsembed.FreePorts("127.0.0.1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(old, "-a", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-js", "-sd", filepath.Join(t.TempDir(), "js"))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	testinfra.Eventually(t, 10*time.Second, "nats-server 2.9 to listen", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	})
+	_, err = servicehost.Start(context.Background(), options(t, "nats://"+addr), quiet())
+	if err == nil {
+		t.Fatal("Start against nats-server 2.9 succeeded")
+	}
+	for _, want := range []string{"2.9.", "2.10.0"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	t.Logf("refused: %v", err)
+}
+
+// TestStreamLeaderKill: on a 3-node cluster with R3 streams, a service
+// publishes through its outbox every few milliseconds and consumes its own
+// events; the node leading the stream is stopped, later started again,
+// twice. Event flow, measured from publish through the outbox to the
+// consumer, stops for under 5 s each time, and every event arrives, once
+// in the stream.
+func TestStreamLeaderKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cluster run of half a minute")
+	}
+	for _, db := range testinfra.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			cluster, err := natsembed.StartCluster("leaderkill", t.TempDir(), 3, natsembed.Config{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cluster.Shutdown()
+			opts := options(t, cluster.ClientURL())
+			opts.DatabaseURL = db.URL
+			opts.Streams = events.StreamOptions{Replicas: 3}
+			h, err := servicehost.Start(context.Background(), opts, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := streamInfo(h, opts.Stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.replicas != 3 {
+				t.Fatalf("stream has %d replicas, want 3", info.replicas)
+			}
+			got := newSeen()
+			h.Consume(events.ConsumerConfig{Stream: opts.Stream, Durable: "reader", Concurrency: 4}, got.handler)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := runHost(ctx, h)
+			defer func() {
+				cancel()
+				if err := wait(t, done); err != nil {
+					t.Errorf("Run = %v", err)
+				}
+			}()
+
+			// The writer: one event per transaction, every 10ms.
+			var (
+				pubMu     sync.Mutex
+				published []string
+			)
+			stopWriting := make(chan struct{})
+			writerDone := make(chan struct{})
+			go func() {
+				defer close(writerDone)
+				tick := time.NewTicker(10 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stopWriting:
+						return
+					case <-tick.C:
+					}
+					ids := enqueue(t, h, opts.Stream+".tick", 1)
+					pubMu.Lock()
+					published = append(published, ids...)
+					pubMu.Unlock()
+				}
+			}()
+			count := func() int {
+				got.mu.Lock()
+				defer got.mu.Unlock()
+				return len(got.ids)
+			}
+			testinfra.Eventually(t, 20*time.Second, "events to flow", func() bool { return count() >= 50 })
+
+			var gaps []time.Duration
+			for round := range 2 {
+				leader := -1
+				testinfra.Eventually(t, 20*time.Second, "a stream leader", func() bool {
+					leader = cluster.StreamLeader(opts.Stream)
+					return leader >= 0
+				})
+				before := count()
+				killed := time.Now()
+				cluster.Node(leader).Stop()
+				testinfra.Eventually(t, 30*time.Second, "events to flow after the leader stopped", func() bool { return count() >= before+100 })
+				if err := cluster.Node(leader).Start(); err != nil {
+					t.Fatal(err)
+				}
+				testinfra.Eventually(t, 30*time.Second, "events to flow after the node returned", func() bool { return count() >= before+300 })
+				gap := got.maxGapAfter(killed.Add(-time.Second))
+				gaps = append(gaps, gap)
+				t.Logf("round %d: stopped node %d (stream leader); event flow stopped for %v at most (publish -> outbox -> consumer)", round+1, leader, gap.Round(time.Millisecond))
+			}
+			close(stopWriting)
+			<-writerDone
+			pubMu.Lock()
+			all := published
+			pubMu.Unlock()
+			testinfra.Eventually(t, 30*time.Second, "every published event to arrive", func() bool { return got.has(all) })
+			testinfra.Eventually(t, 10*time.Second, "the stream to hold every event once", func() bool {
+				info, err := streamInfo(h, opts.Stream)
+				return err == nil && info.msgs == uint64(len(all))
+			})
+			got.mu.Lock()
+			repeats := got.repeats
+			got.mu.Unlock()
+			fmt.Printf("leader kill (%s): events=%d lost=0 redelivered=%d gaps=%v\n", db.Name, len(all), repeats, gaps)
+			for _, gap := range gaps {
+				if gap >= 5*time.Second {
+					t.Errorf("event flow stopped for %v after the stream leader stopped, want under 5s", gap)
+				}
+			}
+		})
+	}
+}
+
+type jetstreamInfo struct {
+	replicas int
+	msgs     uint64
+}
+
+func streamInfo(h *servicehost.Host, stream string) (*jetstreamInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := h.JS.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	info := s.CachedInfo()
+	return &jetstreamInfo{replicas: info.Config.Replicas, msgs: info.State.Msgs}, nil
+}
+
+// maxGapAfter is the longest time between two events arriving one after
+// the other, from the first that arrived after from on.
+func (s *seen) maxGapAfter(from time.Time) time.Duration {
+	s.mu.Lock()
+	times := make([]time.Time, 0, len(s.ids))
+	for _, at := range s.ids {
+		if !at.Before(from) {
+			times = append(times, at)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	var gap time.Duration
+	for i := 1; i < len(times); i++ {
+		gap = max(gap, times[i].Sub(times[i-1]))
+	}
+	return gap
+}
