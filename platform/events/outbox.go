@@ -25,6 +25,13 @@ const (
 	// in memory for the relay; beyond it they wait in the database only.
 	maxCommitted   = 20 * relayBatch
 	publishTimeout = 5 * time.Second
+	// ackTimeout is how long the relay waits for the next
+	// acknowledgement of a batch before it publishes the rest again: an
+	// acknowledgement lost with a stream leader that died never comes,
+	// and the new leader drops the repeats of what did get through (by
+	// Nats-Msg-Id). Short, so a leader change stalls the flow of events
+	// for about this long, not publishTimeout.
+	ackTimeout = 2 * time.Second
 	// fullScanEvery bounds how long the relay reads on from where it
 	// stopped (see Outbox.from) before it reads the outbox from the start.
 	fullScanEvery = 5 * time.Second
@@ -365,18 +372,21 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]string, error
 		}
 		futures = append(futures, f)
 	}
-	timeout := time.NewTimer(publishTimeout)
+	// The wait is for progress: each acknowledgement gives the next
+	// ackTimeout more, so a large batch on a busy server is not cut off.
+	timeout := time.NewTimer(ackTimeout)
 	defer timeout.Stop()
 	sent := make([]string, 0, len(futures))
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
 			sent = append(sent, evs[i].ID)
+			timeout.Reset(ackTimeout)
 			continue
 		case err := <-f.Err():
 			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: %w", evs[i].ID, evs[i].Subject, err))
 		case <-timeout.C:
-			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: no acknowledgement within %v", evs[i].ID, evs[i].Subject, publishTimeout))
+			return sent, errors.Join(pubErr, fmt.Errorf("publish event %s to %s: no acknowledgement within %v", evs[i].ID, evs[i].Subject, ackTimeout))
 		}
 	}
 	return sent, pubErr

@@ -60,24 +60,32 @@ func (s *seen) has(ids []string) bool {
 // a write RPC of the service does, and returns their ids.
 func enqueue(t *testing.T, h *servicehost.Host, subject string, n int) []string {
 	t.Helper()
+	ids, err := tryEnqueue(h, subject, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func tryEnqueue(h *servicehost.Host, subject string, n int) ([]string, error) {
 	var evs []events.Event
 	for i := range n {
 		ev, err := events.NewEvent(context.Background(), "test", subject, &healthpb.HealthCheckRequest{Service: strconv.Itoa(i)})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		evs = append(evs, ev)
 	}
 	if err := h.DB.InTx(context.Background(), func(tx *sqldb.Tx) error {
 		return h.Outbox.Enqueue(context.Background(), tx, evs...)
 	}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ids := make([]string, n)
 	for i, ev := range evs {
 		ids[i] = ev.ID
 	}
-	return ids
+	return ids, nil
 }
 
 func healthOf(t *testing.T, conn *grpc.ClientConn, service string) healthpb.HealthCheckResponse_ServingStatus {
@@ -287,6 +295,13 @@ func TestStreamLeaderKill(t *testing.T) {
 			)
 			stopWriting := make(chan struct{})
 			writerDone := make(chan struct{})
+			var stopOnce sync.Once
+			stop := func() {
+				stopOnce.Do(func() { close(stopWriting) })
+				<-writerDone
+			}
+			// Before Run's defer closes the database under the writer.
+			defer stop()
 			go func() {
 				defer close(writerDone)
 				tick := time.NewTicker(10 * time.Millisecond)
@@ -297,7 +312,11 @@ func TestStreamLeaderKill(t *testing.T) {
 						return
 					case <-tick.C:
 					}
-					ids := enqueue(t, h, opts.Stream+".tick", 1)
+					ids, err := tryEnqueue(h, opts.Stream+".tick", 1)
+					if err != nil {
+						t.Errorf("write an event: %v", err)
+						return
+					}
 					pubMu.Lock()
 					published = append(published, ids...)
 					pubMu.Unlock()
@@ -329,8 +348,7 @@ func TestStreamLeaderKill(t *testing.T) {
 				gaps = append(gaps, gap)
 				t.Logf("round %d: stopped node %d (stream leader); event flow stopped for %v at most (publish -> outbox -> consumer)", round+1, leader, gap.Round(time.Millisecond))
 			}
-			close(stopWriting)
-			<-writerDone
+			stop()
 			pubMu.Lock()
 			all := published
 			pubMu.Unlock()
