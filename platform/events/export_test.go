@@ -24,3 +24,7 @@ func (o *Outbox) FullScanDue() { o.lastFull = time.Time{} }
 // ReadsFromCursor makes the next relay rounds read on from the last event
 // published, as they do between full scans.
 func (o *Outbox) ReadsFromCursor() { o.lastFull = time.Now() }
+
+// VersionAtLeast is versionAtLeast, the server version comparison of
+// CheckServerVersion.
+func VersionAtLeast(have, want string) bool { return versionAtLeast(have, want) }

@@ -106,12 +106,24 @@ const (
 	errCodeReplicasNotSupported  jetstream.ErrorCode = 10074
 )
 
+// ErrStreamSettings marks a stream the NATS server will never accept as
+// configured (more than one replica on a server that is not a cluster):
+// retrying cannot help, the settings must change.
+var ErrStreamSettings = errors.New("stream settings not possible on this NATS")
+
 // streamHint adds what an operator needs to know to errors NATS gives for
 // a deployment's settings.
 func streamHint(err error, replicas int) error {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && replicas > 1 && (apiErr.ErrorCode == errCodeInsufficientResources || apiErr.ErrorCode == errCodeReplicasNotSupported || strings.Contains(strings.ToLower(apiErr.Description), "replicas")) {
-		return fmt.Errorf("%w (NATS_STREAM_REPLICAS=%d needs a JetStream cluster of at least that many nodes)", err, replicas)
+	if !errors.As(err, &apiErr) || replicas <= 1 {
+		return err
+	}
+	switch {
+	case apiErr.ErrorCode == errCodeReplicasNotSupported:
+		return fmt.Errorf("%w: %w (NATS_STREAM_REPLICAS=%d needs a JetStream cluster of at least that many nodes)", ErrStreamSettings, err, replicas)
+	case apiErr.ErrorCode == errCodeInsufficientResources || strings.Contains(strings.ToLower(apiErr.Description), "replicas"):
+		// A cluster too small, or with nodes down right now.
+		return fmt.Errorf("%w (NATS_STREAM_REPLICAS=%d needs that many JetStream nodes up)", err, replicas)
 	}
 	return err
 }

@@ -404,3 +404,69 @@ func (s *seen) maxGapAfter(from time.Time) time.Duration {
 	}
 	return gap
 }
+
+// TestStreamReplicas: a service's stream made with one replica on a
+// cluster is raised to three when the service starts again with Replicas
+// 3, keeping its messages and storage; on a single server, Replicas 3 is
+// refused at start with the setting named.
+func TestStreamReplicas(t *testing.T) {
+	t.Parallel()
+	cluster, err := natsembed.StartCluster("replicas", t.TempDir(), 3, natsembed.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Shutdown()
+	opts := options(t, cluster.ClientURL())
+	h, err := servicehost.Start(context.Background(), opts, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 3 {
+		if _, err := h.JS.Publish(ctx, opts.Stream+".x", []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info, err := streamInfo(h, opts.Stream); err != nil || info.replicas != 1 {
+		t.Fatalf("stream info = %+v, %v; want 1 replica", info, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.Streams = events.StreamOptions{Replicas: 3}
+	h, err = servicehost.Start(context.Background(), opts, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	s, err := h.JS.Stream(ctx, opts.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := s.CachedInfo().Config; cfg.Replicas != 3 || cfg.Storage.String() != "File" {
+		t.Fatalf("stream config after Replicas 3: %d replicas, %s storage; want 3, File", cfg.Replicas, cfg.Storage)
+	}
+	testinfra.Eventually(t, 20*time.Second, "the two new replicas to catch up with 3 messages", func() bool {
+		info, err := s.Info(ctx)
+		if err != nil || info.State.Msgs != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+			return false
+		}
+		for _, r := range info.Cluster.Replicas {
+			if !r.Current {
+				return false
+			}
+		}
+		return true
+	})
+
+	single := options(t, testinfra.EmbeddedNATS(t))
+	single.Streams = events.StreamOptions{Replicas: 3}
+	if h, err := servicehost.Start(context.Background(), single, quiet()); err == nil {
+		_ = h.Close()
+		t.Fatal("Replicas 3 on a single server: Start succeeded")
+	} else if !strings.Contains(err.Error(), "NATS_STREAM_REPLICAS=3") {
+		t.Errorf("Replicas 3 on a single server: %v, want the setting named", err)
+	}
+}

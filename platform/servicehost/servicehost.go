@@ -253,7 +253,9 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 			// Connected now: the stream exists before Start returns, as
 			// the service's build may expect. A failure (a cluster
 			// electing a leader) is retried by Run.
-			if err := h.ensureStream(ctx); err != nil {
+			if err := h.ensureStream(ctx); errors.Is(err, events.ErrStreamSettings) {
+				return nil, err
+			} else if err != nil {
 				logger.WarnContext(ctx, "nats stream not ensured yet, retrying in the background", slog.Any("error", err))
 			} else {
 				close(h.natsReady)
@@ -375,6 +377,9 @@ func (h *Host) watchNATS(ctx context.Context) error {
 				if err := h.ensureStream(ctx); err != nil {
 					if ctx.Err() != nil {
 						return nil
+					}
+					if errors.Is(err, events.ErrStreamSettings) {
+						return err
 					}
 					h.Logger.WarnContext(ctx, "nats stream not ensured yet, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
 					retry.Reset(delay)
