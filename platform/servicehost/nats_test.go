@@ -208,7 +208,8 @@ func TestServesWithNATSDown(t *testing.T) {
 
 // TestRefusesOldNATSServer: a service connecting to a nats-server older
 // than 2.10 (Debian's 2.9) fails to start, naming the version it found and
-// the one it needs.
+// the one it needs; started while NATS is unreachable, it stops with the
+// same reason once the old server answers.
 func TestRefusesOldNATSServer(t *testing.T) {
 	t.Parallel()
 	const old = "/usr/sbin/nats-server"
@@ -223,32 +224,54 @@ func TestRefusesOldNATSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := exec.Command(old, "-a", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-js", "-sd", filepath.Join(t.TempDir(), "js"))
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	testinfra.Eventually(t, 10*time.Second, "nats-server 2.9 to listen", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			_ = c.Close()
+	startOld := func() {
+		srv := exec.Command(old, "-a", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-js", "-sd", filepath.Join(t.TempDir(), "js"))
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
 		}
-		return err == nil
-	})
+		t.Cleanup(func() {
+			_ = srv.Process.Kill()
+			_ = srv.Wait()
+		})
+		testinfra.Eventually(t, 10*time.Second, "nats-server 2.9 to listen", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err == nil
+		})
+	}
+	refused := func(err error) {
+		t.Helper()
+		for _, want := range []string{"2.9.", "2.10.0"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %s", err, want)
+			}
+		}
+		t.Logf("refused: %v", err)
+	}
+
+	// Unreachable at start: the service runs, then stops once it finds
+	// the old server.
+	h, err := servicehost.Start(context.Background(), options(t, "nats://"+addr), quiet())
+	if err != nil {
+		t.Fatalf("Start with NATS down: %v", err)
+	}
+	done := runHost(context.Background(), h)
+	startOld()
+	err = wait(t, done)
+	if err == nil {
+		t.Fatal("Run against nats-server 2.9 returned nil")
+	}
+	refused(err)
+
+	// Reachable at start: Start fails.
 	_, err = servicehost.Start(context.Background(), options(t, "nats://"+addr), quiet())
 	if err == nil {
 		t.Fatal("Start against nats-server 2.9 succeeded")
 	}
-	for _, want := range []string{"2.9.", "2.10.0"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %s", err, want)
-		}
-	}
-	t.Logf("refused: %v", err)
+	refused(err)
 }
 
 // TestStreamLeaderKill: on a 3-node cluster with R3 streams, a service
