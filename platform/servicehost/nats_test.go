@@ -473,6 +473,9 @@ func TestStreamReplicas(t *testing.T) {
 	if info, err := streamInfo(h, opts.Stream); err != nil || info.replicas != 1 {
 		t.Fatalf("stream info = %+v, %v; want 1 replica", info, err)
 	}
+	if _, err := h.JS.CreateOrUpdateConsumer(ctx, opts.Stream, jetstream.ConsumerConfig{Durable: "reader", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -501,6 +504,19 @@ func TestStreamReplicas(t *testing.T) {
 			}
 		}
 		return true
+	})
+
+	// A durable made on the R1 stream follows it to three replicas.
+	testinfra.Eventually(t, 20*time.Second, "the consumer to have two replicas besides its leader", func() bool {
+		c, err := h.JS.Consumer(ctx, opts.Stream, "reader")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return false
+		}
+		return info.Cluster != nil && len(info.Cluster.Replicas) == 2
 	})
 
 	single := options(t, testinfra.EmbeddedNATS(t))
