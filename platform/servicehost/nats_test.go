@@ -647,3 +647,48 @@ func TestStreamLeaderKill9(t *testing.T) {
 		})
 	}
 }
+
+// TestStopsCleanlyWithNATSDown: a service that never reached NATS stops
+// cleanly (Run returns nil), its consumers never started and its outbox
+// keeping what was written.
+func TestStopsCleanlyWithNATSDown(t *testing.T) {
+	t.Parallel()
+	ports, err := natsembed.FreePorts("127.0.0.1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := options(t, fmt.Sprintf("nats://127.0.0.1:%d", ports[0]))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Listener = lis
+	h, err := servicehost.Start(context.Background(), opts, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	h.GoWithNATS("needs nats", func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return nil
+	})
+	enqueue(t, h, opts.Stream+".kept", 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runHost(ctx, h)
+	checkServing(t, lis.Addr().String())
+	cancel()
+	if err := wait(t, done); err != nil {
+		t.Fatalf("Run with NATS down, stopped: %v, want nil", err)
+	}
+	select {
+	case <-started:
+		t.Error("a loop needing NATS started without it")
+	default:
+	}
+	db := testinfra.OpenDB(t, opts.DatabaseURL, nil)
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("outbox rows after stopping = %d, %v; want 2 kept", n, err)
+	}
+}
