@@ -163,6 +163,14 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	} else {
 		consumerCfg.FilterSubjects = cfg.FilterSubjects
 	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("consume %s: create consumer: %w", cfg.Durable, err)
+	}
+
 	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
 	// JetStream calls back one message at a time; it hands each to the
 	// first of Concurrency workers that is free, and waits while none is
@@ -174,33 +182,23 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		work     = make(chan jetstream.Msg)
 		handling sync.WaitGroup
 	)
-	subscribe := func() (jetstream.ConsumeContext, error) {
-		cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
-		if err != nil {
-			return nil, fmt.Errorf("create consumer: %w", err)
-		}
-		return cons.Consume(func(msg jetstream.Msg) { work <- msg },
-			// A small buffer: buffered messages' AckWait is already running.
-			jetstream.PullMaxMessages(16),
-			// Short pulls with frequent heartbeats: a pull waiting on a
-			// node that died, or on a consumer leader that changed,
-			// misses two heartbeats and is made again on the new leader
-			// within seconds (the defaults, 30s pulls with 15s
-			// heartbeats, took half a minute).
-			jetstream.PullExpiry(consumePullExpiry),
-			jetstream.PullHeartbeat(consumeHeartbeat),
-			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				if ctx.Err() == nil {
-					logger.Warn("consume error", slog.Any("error", err))
-				}
-			}),
-		)
-	}
-	cc, err := subscribe()
+	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
+		// A small buffer: buffered messages' AckWait is already running.
+		jetstream.PullMaxMessages(16),
+		// Short pulls with frequent heartbeats: a pull left waiting on a
+		// node that stopped, or on a consumer leader that moved, misses
+		// two heartbeats and is made again, on the new leader, within
+		// about 2 s (the defaults, 30 s pulls with 15 s heartbeats, took
+		// half a minute).
+		jetstream.PullExpiry(consumePullExpiry),
+		jetstream.PullHeartbeat(consumeHeartbeat),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if ctx.Err() == nil {
+				logger.Warn("consume error", slog.Any("error", err))
+			}
+		}),
+	)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
 		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
 	}
 	for range cfg.Concurrency {
@@ -210,51 +208,20 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 			}
 		})
 	}
-	// The consume loop ends by itself when the consumer is deleted (or
-	// lost with a node that held its only copy) or the connection closes:
-	// make it again, and the consumer with it, until ctx is done.
-	for cc != nil {
-		select {
-		case <-ctx.Done():
-			cc.Stop()
-			<-cc.Closed()
-			cc = nil
-		case <-cc.Closed():
-			logger.Warn("consume loop ended, subscribing again")
-			cc = nil
-			for delay := consumeRetryMin; ctx.Err() == nil; delay = min(2*delay, consumeRetryMax) {
-				if cc, err = subscribe(); err == nil {
-					break
-				}
-				if ctx.Err() == nil {
-					logger.Warn("subscribe failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
-				}
-				sleepCtx(ctx, delay)
-			}
-		}
-	}
+	<-ctx.Done()
+	cc.Stop()
+	<-cc.Closed()
 	close(work)
 	handling.Wait()
 	return nil
 }
 
-// Pull timing of Consume (see subscribe there), and the bounds of its
-// backoff between attempts to subscribe again.
+// Pull timing of Consume: how long a pull waits on the server, and how
+// often the server says it is still there.
 const (
 	consumePullExpiry = 5 * time.Second
 	consumeHeartbeat  = time.Second
-	consumeRetryMin   = 100 * time.Millisecond
-	consumeRetryMax   = 5 * time.Second
 )
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
 
 // waitForStream returns once the stream exists, checking every 100ms (and
 // saying so in the log now and then) until ctx is done.
