@@ -62,8 +62,10 @@ type Config struct {
 	RateLimit float64 `env:"RATE_LIMIT" envDefault:"0"`
 	RateBurst int     `env:"RATE_BURST" envDefault:"0"`
 	// RedisURL, when set, keeps the rate limits in Redis, so that every
-	// gateway replica counts a caller's requests together; without it each
-	// counts its own.
+	// gateway replica counts a caller's requests together: redis://host:port/db
+	// for one Redis, or redis+cluster://host:port?addr=host2:port2&addr=...
+	// for a Redis Cluster. Without it each replica counts its own (a
+	// caller gets up to N times the rate through N replicas).
 	RedisURL string `env:"REDIS_URL"`
 	// CORSOrigins are the web origins browsers may call the REST edge from
 	// ("https://crm.example.com", or "*" for any), comma-separated; none
