@@ -35,7 +35,9 @@ func startGateways(t *testing.T, e suite.Endpoints, n int, set func(*gateway.Con
 			MaxBodyBytes: gateway.DefaultMaxBodyBytes, Listener: lis, Auth: e.Auth,
 		}
 		set(&cfg)
-		testinfra.Background(t, func(ctx context.Context) error { return gateway.Run(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))) })
+		testinfra.Background(t, func(ctx context.Context) error {
+			return gateway.Run(ctx, cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+		})
 		bases = append(bases, "http://"+lis.Addr().String())
 	}
 	return bases
