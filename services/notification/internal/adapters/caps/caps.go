@@ -117,16 +117,38 @@ func (r *Redis) Reserve(ctx context.Context, keys []domain.CapKey, limit int) ([
 		run(unknown, true)
 	}
 	out := make([]bool, len(keys))
+	var failed error
 	for g, group := range groups {
 		res, err := cmds[g].Int64Slice()
 		if err != nil {
-			return nil, fmt.Errorf("reserve frequency caps: %w", err)
+			failed = err
+			continue
 		}
 		for j, i := range group {
 			out[i] = j < len(res) && res[j] == 1
 		}
 	}
+	if failed != nil {
+		// The batch fails as a whole and is dispatched again: take back
+		// what the customers whose calls went through were counted (a
+		// cluster node down fails only its slots' calls).
+		r.release(ctx, keys, out)
+		return nil, fmt.Errorf("reserve frequency caps: %w", failed)
+	}
 	return out, nil
+}
+
+// release takes back the counts Reserve made for the keys counted, best
+// effort: a count it cannot take back only holds a message back a day.
+func (r *Redis) release(ctx context.Context, keys []domain.CapKey, counted []bool) {
+	_, _ = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ok := range counted {
+			if ok {
+				p.Decr(ctx, r.Key(keys[i]))
+			}
+		}
+		return nil
+	})
 }
 
 // SQL is a domain.Capper on the service's database.
