@@ -5,15 +5,15 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/guanxi-crm/guanxi/platform/process"
+	"github.com/guanxi-crm/guanxi/platform/lifecycle"
 )
 
 // notReadyWhenStopping answers /readyz with 503 once the process begins to
-// stop (process.Stopping(ctx)), so a load balancer takes this edge out
+// stop (lifecycle.Stopping(ctx)), so a load balancer takes this edge out
 // during the drain while it still serves what reaches it; until then it
 // is ready.
 func notReadyWhenStopping(ctx context.Context, ready http.Handler) http.Handler {
-	stopping := process.Stopping(ctx)
+	stopping := lifecycle.Stopping(ctx)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-stopping:
@@ -29,7 +29,7 @@ func notReadyWhenStopping(ctx context.Context, ready http.Handler) http.Handler 
 // reconnect (through the load balancer, to another edge) during the drain
 // instead of finding it closed afterwards.
 func drainWhenStopping(ctx context.Context, srv *http.Server, logger *slog.Logger) {
-	stopping := process.Stopping(ctx)
+	stopping := lifecycle.Stopping(ctx)
 	if stopping == nil {
 		return
 	}

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	"github.com/guanxi-crm/guanxi/platform/process"
+	"github.com/guanxi-crm/guanxi/platform/lifecycle"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 )
 
@@ -37,7 +37,7 @@ const internalMessage = "internal error"
 type Server struct {
 	*grpc.Server
 	// Health reports SERVING for "" from New until the process begins to
-	// stop (process.Stopping) or Serve shuts down; services may set
+	// stop (lifecycle.Stopping) or Serve shuts down; services may set
 	// per-service statuses too.
 	Health *health.Server
 	// ShutdownTimeout bounds GracefulStop; zero means DefaultShutdownTimeout.
@@ -84,7 +84,7 @@ func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
 }
 
 // Serve accepts connections on lis until ctx is done or serving fails. Once
-// the process begins to stop (process.Stopping(ctx), the drain) it reports
+// the process begins to stop (lifecycle.Stopping(ctx), the drain) it reports
 // NOT_SERVING and goes on serving; on ctx done it reports NOT_SERVING,
 // stops gracefully (in-flight calls finish, new ones go elsewhere) and,
 // after ShutdownTimeout, forcibly. It returns nil after a clean shutdown.
@@ -99,7 +99,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		}
 		return fmt.Errorf("serve grpc: %w", err)
 	case <-ctx.Done():
-	case <-process.Stopping(ctx):
+	case <-lifecycle.Stopping(ctx):
 		// Not ready from now on: load balancers and health-checking
 		// clients take the replica out while it still answers. Shutdown
 		// also holds it there, whatever a service sets later.

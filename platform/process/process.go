@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/config"
+	"github.com/guanxi-crm/guanxi/platform/lifecycle"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
 )
@@ -43,20 +44,6 @@ type Shutdown struct {
 	Timeout time.Duration `env:"TIMEOUT" envDefault:"30s"`
 }
 
-// stoppingKey holds, in the context Run hands to its service, the channel
-// closed when a stop begins.
-type stoppingKey struct{}
-
-// Stopping returns a channel that is closed once the process was asked to
-// stop (SIGTERM or SIGINT), at the start of the drain, while ctx is still
-// live: servers report themselves not ready on it and go on serving until
-// ctx is done. For a ctx that did not come from Run (tests, guanxi dev)
-// it is nil, which never fires: such a caller stops when its ctx is done.
-func Stopping(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(stoppingKey{}).(chan struct{})
-	return ch
-}
-
 // Run loads the configuration, builds a JSON logger on stdout at
 // GUANXI_LOG_LEVEL (default info), sets up OpenTelemetry (exporting only
 // when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint; see
@@ -82,8 +69,10 @@ func Run[C any](name string, load func() (C, error), run func(context.Context, C
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
-	stopping := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), stoppingKey{}, stopping))
+	// Servers read the start of the drain from the context
+	// (lifecycle.Stopping); ctx itself ends with the drain.
+	ctx, stopping := lifecycle.WithStopping(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name})
@@ -111,11 +100,11 @@ func Run[C any](name string, load func() (C, error), run func(context.Context, C
 // stopGracefully is the stop after sig: not ready and serving for the
 // drain (a second signal ends it early), then ctx canceled and run given
 // Timeout to return.
-func stopGracefully(sig os.Signal, signals <-chan os.Signal, stopping chan struct{}, cancel context.CancelFunc,
+func stopGracefully(sig os.Signal, signals <-chan os.Signal, stopping func(), cancel context.CancelFunc,
 	done <-chan error, stop Shutdown, logger *slog.Logger) error {
 	begun := time.Now()
 	logger.Info("stopping: not ready, draining", slog.String("signal", sig.String()), slog.Duration("drain", stop.Drain))
-	close(stopping)
+	stopping()
 	if stop.Drain > 0 {
 		drain := time.NewTimer(stop.Drain)
 		select {
