@@ -62,8 +62,10 @@ type Config struct {
 	RateLimit float64 `env:"RATE_LIMIT" envDefault:"0"`
 	RateBurst int     `env:"RATE_BURST" envDefault:"0"`
 	// RedisURL, when set, keeps the rate limits in Redis, so that every
-	// gateway replica counts a caller's requests together; without it each
-	// counts its own.
+	// gateway replica counts a caller's requests together: redis://host:port/db
+	// for one Redis, or redis+cluster://host:port?addr=host2:port2&addr=...
+	// for a Redis Cluster. Without it each replica counts its own (a
+	// caller gets up to N times the rate through N replicas).
 	RedisURL string `env:"REDIS_URL"`
 	// CORSOrigins are the web origins browsers may call the REST edge from
 	// ("https://crm.example.com", or "*" for any), comma-separated; none
@@ -88,7 +90,13 @@ func LoadConfig() (Config, error) {
 	return cfg, err
 }
 
-// Run serves the REST edge until ctx is done.
+// ShutdownTimeout bounds how long the edge waits, once its context is
+// done, for the requests in flight to finish.
+const ShutdownTimeout = 10 * time.Second
+
+// Run serves the REST edge until ctx is done. When ctx comes from
+// process.Run, /readyz fails from the start of the process's drain on
+// while requests are still served (see process.Shutdown).
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	logger.Info("starting gateway", config.Attr(cfg))
 
@@ -138,6 +146,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("gateway listening", slog.String("addr", lis.Addr().String()))
+	drainWhenStopping(ctx, srv, logger)
 
 	served := make(chan error, 1)
 	go func() {
@@ -152,7 +161,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// In-flight requests finish (within ShutdownTimeout); the listener
+	// closes at once, so what comes next goes to another edge.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown http: %w", err)
@@ -282,7 +293,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /readyz", readiness(backends))
+	mux.Handle("GET /readyz", notReadyWhenStopping(ctx, readiness(backends)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
 	})

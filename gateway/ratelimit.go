@@ -97,7 +97,7 @@ func (l *memoryLimiter) allow(_ context.Context, caller string, now time.Time) (
 // caller's requests together. Times come from the gateways' clocks.
 type redisLimiter struct {
 	rate   rate
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 }
 

@@ -20,7 +20,13 @@ const DefaultTimeout = 5 * time.Second
 
 // serviceConfig retries only UNAVAILABLE: the call never reached a handler
 // (or the server was going away), so retrying cannot apply a write twice.
+// Calls are balanced round robin over every address the target resolves
+// to: a DNS name of N replicas (a headless Kubernetes service, several A
+// records) spreads calls over all of them, and a replica that stops or
+// dies is left out until it answers again, where pick_first kept one
+// connection to one replica.
 const serviceConfig = `{
+  "loadBalancingConfig": [{"round_robin": {}}],
   "methodConfig": [{
     "name": [{}],
     "retryPolicy": {

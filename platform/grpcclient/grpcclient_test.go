@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -107,5 +109,27 @@ func TestDialKeepsCallerDeadline(t *testing.T) {
 	defer cancel()
 	if err := conn.Invoke(ctx, "/guanxi.test.Flaky/Call", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDialBalancesOverReplicas: a target resolving to two replicas gets
+// calls on both (pick_first sent them all to the first).
+func TestDialBalancesOverReplicas(t *testing.T) {
+	t.Parallel()
+	a, b := &flaky{}, &flaky{}
+	balancer := manual.NewBuilderWithScheme("replicas")
+	balancer.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: serve(t, a)}, {Addr: serve(t, b)}}})
+	conn, err := grpcclient.Dial(balancer.Scheme()+":///svc", grpc.WithResolvers(balancer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for range 20 {
+		if err := conn.Invoke(context.Background(), "/guanxi.test.Flaky/Call", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.calls.Load() == 0 || b.calls.Load() == 0 {
+		t.Errorf("calls per replica: %d and %d, want both used", a.calls.Load(), b.calls.Load())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/guanxi-crm/guanxi/platform/lifecycle"
 	"github.com/guanxi-crm/guanxi/platform/rpcerr"
 )
 
@@ -35,8 +36,9 @@ const internalMessage = "internal error"
 // Server is a grpc.Server with the health service attached.
 type Server struct {
 	*grpc.Server
-	// Health reports SERVING for "" from New until Serve shuts down; services
-	// may set per-service statuses too.
+	// Health reports SERVING for "" from New until the process begins to
+	// stop (lifecycle.Stopping) or Serve shuts down; services may set
+	// per-service statuses too.
 	Health *health.Server
 	// ShutdownTimeout bounds GracefulStop; zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -81,12 +83,29 @@ func New(logger *slog.Logger, opts ...grpc.ServerOption) *Server {
 	return s
 }
 
-// Serve accepts connections on lis until ctx is done or serving fails. On
-// ctx done it reports NOT_SERVING, stops gracefully and, after
-// ShutdownTimeout, forcibly. It returns nil after a clean shutdown.
+// Serve accepts connections on lis until ctx is done or serving fails. Once
+// the process begins to stop (lifecycle.Stopping(ctx), the drain) it reports
+// NOT_SERVING and goes on serving; on ctx done it reports NOT_SERVING,
+// stops gracefully (in-flight calls finish, new ones go elsewhere) and,
+// after ShutdownTimeout, forcibly. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.Server.Serve(lis) }()
+
+	select {
+	case err := <-serveErr:
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("serve grpc: %w", err)
+	case <-ctx.Done():
+	case <-lifecycle.Stopping(ctx):
+		// Not ready from now on: load balancers and health-checking
+		// clients take the replica out while it still answers. Shutdown
+		// also holds it there, whatever a service sets later.
+		s.Health.Shutdown()
+		s.logger.Info("grpc server draining: health NOT_SERVING")
+	}
 
 	select {
 	case err := <-serveErr:

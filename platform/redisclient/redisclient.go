@@ -7,12 +7,20 @@
 // go-redis on its own dials five times 100 ms apart and retries a failed
 // command three times with backoff: with Redis down every request waited
 // about 0.4 s for an answer that was always the same error.
+//
+// The URL names one Redis (redis://[user:pass@]host:port/db, rediss:// for
+// TLS) or a Redis Cluster (redis+cluster://[user:pass@]host:port?addr=host2:port2&addr=...,
+// rediss+cluster:// for TLS): a cluster's nodes are found from any of the
+// addresses given, and commands go to the node holding their keys' slot.
+// On a cluster every key a script or transaction touches must hash to
+// one slot: callers key by hash tag ("{customer}") where they need that.
 package redisclient
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,47 +44,80 @@ const (
 // as any other Redis failure (let the request through, try again later).
 var ErrDown = errors.New("redis is down; retrying in the background")
 
-// Open returns a client of the Redis at url that fails fast while Redis is
-// down (see package comment). Close the client to stop its probe.
-func Open(url string, logger *slog.Logger) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
+// Cluster URL schemes: redis+cluster:// and rediss+cluster:// name a Redis
+// Cluster, redis:// and rediss:// one Redis.
+const (
+	ClusterScheme    = "redis+cluster"
+	ClusterTLSScheme = "rediss+cluster"
+)
+
+// IsCluster reports whether url names a Redis Cluster.
+func IsCluster(url string) bool {
+	return strings.HasPrefix(url, ClusterScheme+"://") || strings.HasPrefix(url, ClusterTLSScheme+"://")
+}
+
+// Open returns a client of the Redis (or Redis Cluster, see package
+// comment) at url that fails fast while Redis is down (see package
+// comment). Close the client to stop its probe.
+func Open(url string, logger *slog.Logger) (redis.UniversalClient, error) {
+	var (
+		client redis.UniversalClient
+		addr   string
+	)
+	if IsCluster(url) {
+		// go-redis reads a cluster's seeds from a redis:// URL with addr
+		// parameters; the scheme says it is a cluster.
+		opts, err := redis.ParseClusterURL(strings.Replace(url, "+cluster://", "://", 1))
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout =
+			orDefault(opts.DialTimeout, DialTimeout), orDefault(opts.ReadTimeout, IOTimeout),
+			orDefault(opts.WriteTimeout, IOTimeout), orDefault(opts.PoolTimeout, IOTimeout)
+		opts.DialerRetries = 1
+		if opts.MaxRetries == 0 {
+			opts.MaxRetries = -1
+		}
+		client, addr = redis.NewClusterClient(opts), strings.Join(opts.Addrs, ",")
+	} else {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout =
+			orDefault(opts.DialTimeout, DialTimeout), orDefault(opts.ReadTimeout, IOTimeout),
+			orDefault(opts.WriteTimeout, IOTimeout), orDefault(opts.PoolTimeout, IOTimeout)
+		// go-redis dials five times, 100 ms apart, before a command fails:
+		// the 0.4 s every request waited with Redis down. One attempt; the
+		// probe redials.
+		opts.DialerRetries = 1
+		if opts.MaxRetries == 0 {
+			// The breaker is the retry: a failed command is not tried again
+			// while the request waits.
+			opts.MaxRetries = -1
+		}
+		client, addr = redis.NewClient(opts), opts.Addr
 	}
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = DialTimeout
-	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = IOTimeout
-	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = IOTimeout
-	}
-	if opts.PoolTimeout == 0 {
-		opts.PoolTimeout = IOTimeout
-	}
-	// go-redis dials five times, 100 ms apart, before a command fails:
-	// the 0.4 s every request waited with Redis down. One attempt; the
-	// probe redials.
-	opts.DialerRetries = 1
-	if opts.MaxRetries == 0 {
-		// The breaker is the retry: a failed command is not tried again
-		// while the request waits.
-		opts.MaxRetries = -1
-	}
-	client := redis.NewClient(opts)
 	if logger == nil {
 		logger = slog.Default()
 	}
-	b := &breaker{client: client, addr: opts.Addr, logger: logger, interval: ProbeInterval}
+	b := &breaker{client: client, addr: addr, logger: logger, interval: ProbeInterval}
 	client.AddHook(b)
 	return client, nil
+}
+
+// orDefault is d when the URL left the timeout unset (0).
+func orDefault(set, d time.Duration) time.Duration {
+	if set == 0 {
+		return d
+	}
+	return set
 }
 
 // breaker is the go-redis hook that marks Redis down on a connection
 // failure, fails every command while it is, and probes it back up.
 type breaker struct {
-	client   *redis.Client
+	client   redis.UniversalClient
 	addr     string
 	logger   *slog.Logger
 	interval time.Duration

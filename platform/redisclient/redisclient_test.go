@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,53 @@ func TestFindsRedisAgain(t *testing.T) {
 	}
 	if err := client.Get(ctx, key).Err(); err != nil {
 		t.Fatalf("after an error reply: %v", err)
+	}
+}
+
+// TestCluster: a redis+cluster:// URL opens a cluster client that finds
+// every node from the seeds and routes keys to their slots' nodes; a
+// script over keys of two slots is refused by the cluster, keys sharing a
+// hash tag are not.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	url := testkit.RedisCluster(t)
+	if !redisclient.IsCluster(url) {
+		t.Fatalf("%s is not read as a cluster URL", url)
+	}
+	client, err := redisclient.Open(url, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if _, ok := client.(*redis.ClusterClient); !ok {
+		t.Fatalf("Open(%s) = %T, want a cluster client", url, client)
+	}
+	ctx := context.Background()
+	masters := map[string]bool{}
+	for i := range 30 {
+		key := "k" + strconv.Itoa(i)
+		if err := client.Set(ctx, key, i, time.Minute).Err(); err != nil {
+			t.Fatalf("set %s: %v", key, err)
+		}
+		if got, err := client.Get(ctx, key).Int(); err != nil || got != i {
+			t.Fatalf("get %s = %d, %v", key, got, err)
+		}
+	}
+	err = client.(*redis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		n, err := c.DBSize(ctx).Result()
+		if n > 0 {
+			masters[c.Options().Addr] = true
+		}
+		return err
+	})
+	if err != nil || len(masters) != 3 {
+		t.Fatalf("keys on %d masters (%v), want all 3", len(masters), err)
+	}
+	script := redis.NewScript(`return #KEYS`)
+	if err := script.Run(ctx, client, []string{"k1", "k2"}).Err(); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("a script over two slots: %v, want CROSSSLOT", err)
+	}
+	if n, err := script.Run(ctx, client, []string{"{c1}:a", "{c1}:b"}).Int(); err != nil || n != 2 {
+		t.Fatalf("a script over one hash tag: %d, %v", n, err)
 	}
 }

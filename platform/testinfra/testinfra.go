@@ -82,6 +82,13 @@ func RedisURL(t testing.TB) string {
 	return testkit.RedisURL(t)
 }
 
+// RedisCluster is testkit.RedisCluster: a 3-node Redis Cluster started for
+// the test, as a redisclient URL.
+func RedisCluster(t testing.TB) string {
+	t.Helper()
+	return testkit.RedisCluster(t)
+}
+
 // UniqueName is testkit.UniqueName.
 func UniqueName(prefix string) string { return testkit.UniqueName(prefix) }
 

@@ -36,6 +36,9 @@ import (
 const crashChildDB = "GUANXI_TEST_CRASH_CHILD_DB"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(shutdownChild) != "" {
+		os.Exit(runReplica())
+	}
 	if url := os.Getenv(crashChildDB); url != "" {
 		if err := commitThenDie(url); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)

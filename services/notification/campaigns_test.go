@@ -203,7 +203,8 @@ func takeCapSlots(t *testing.T, h *harness, redisURL, prefix string, ids []strin
 		defer rdb.Close()
 		pipe := rdb.Pipeline()
 		for _, id := range ids {
-			pipe.Set(ctx, prefix+"cap:"+id+":EMAIL:"+day, 1, time.Hour)
+			// The caps' key (caps.Redis.Key): the customer is its hash tag.
+			pipe.Set(ctx, prefix+"cap:{"+id+"}:EMAIL:"+day, 1, time.Hour)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatal(err)

@@ -65,7 +65,10 @@ type Config struct {
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
-	// replicas); without it they are counted in the database.
+	// replicas): redis://host:port/db for one Redis, or
+	// redis+cluster://host:port?addr=host2:port2&addr=... for a Redis
+	// Cluster (rediss:// and rediss+cluster:// with TLS). Without it they
+	// are counted in the database, which every replica shares too.
 	RedisURL string `env:"REDIS_URL" secret:"true"`
 	// RedisPrefix starts the name of every Redis key the caps use, so
 	// deployments can share one Redis.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/process"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 	"github.com/guanxi-crm/guanxi/services/access"
 	"github.com/guanxi-crm/guanxi/services/customer"
@@ -56,6 +57,8 @@ var Groups = []Group{
 		About: "Every process of a deployment (each service, the gateway, `guanxi dev`) reads the same token setup. `guanxi dev` keeps a secret in `.guanxi/auth.secret` when `GUANXI_AUTH_SECRET` is not set."},
 	{Title: "TLS, every process", Prefix: "GUANXI_TLS_", Config: tlsconfig.Files{},
 		About: "TLS is off unless a certificate and key are set; with a CA as well, services require client certificates it signed (mutual TLS) and every client verifies servers against it."},
+	{Title: "Shutdown, every service and the gateway", Prefix: process.ShutdownPrefix, Config: process.Shutdown{},
+		About: "How a service or gateway process stops on SIGTERM: not ready (gRPC health NOT_SERVING, `/readyz` 503) while serving for the drain, then in-flight work finished or handed back within the timeout, exit 0. `guanxi dev` stops at once. See [operations.md](operations.md#graceful-shutdown-and-probes)."},
 	{Title: "customer service", Prefix: "GUANXI_CUSTOMER_", Config: customer.Config{},
 		About: "`go run ./services/customer/cmd/customer`"},
 	{Title: "interaction service", Prefix: "GUANXI_INTERACTION_", Config: interaction.Config{},
