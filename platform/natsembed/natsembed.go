@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +31,28 @@ type Config struct {
 	// client without one of their keys, or with a key not listed, is
 	// refused. Empty admits anyone on loopback (tests).
 	Users []User
+
+	// Name is the server's name, unique in a cluster; it defaults to
+	// "guanxi-embedded". A restarted cluster node must keep its name (and
+	// Dir): its JetStream identity is derived from it.
+	Name string
+	// ClusterName, when set, makes the server a node of a JetStream
+	// cluster of that name, listening for the other nodes on ClusterPort
+	// (loopback, like the client port) and joining them at Routes
+	// ("nats-route://127.0.0.1:port", one per node; its own is skipped).
+	// PlanCluster fills these for an n-node cluster.
+	ClusterName string
+	ClusterPort int
+	Routes      []string
+	// SyncInterval is how often JetStream fsyncs its file store (the
+	// server's sync_interval); 0 keeps the server's default, 2 minutes.
+	// SyncAlways fsyncs every write before acknowledging it. Between
+	// fsyncs, acknowledged messages live in the OS page cache: a process
+	// crash loses nothing, a power loss of the machine may lose up to the
+	// interval's writes (on a cluster, only if a quorum of nodes loses
+	// power together).
+	SyncInterval time.Duration
+	SyncAlways   bool
 }
 
 // User is an NKey user of the embedded server and what it may do.
@@ -67,8 +90,12 @@ func Start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
+	name := cfg.Name
+	if name == "" {
+		name = "guanxi-embedded"
+	}
 	opts := &server.Options{
-		ServerName: "guanxi-embedded",
+		ServerName: name,
 		Host:       host,
 		Port:       port,
 		JetStream:  true,
@@ -77,7 +104,25 @@ func Start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		NoSigs: true,
 		NoLog:  logger == nil,
 		// nil admits every client; a list admits only its keys.
-		Nkeys: users,
+		Nkeys:        users,
+		SyncInterval: cfg.SyncInterval,
+		SyncAlways:   cfg.SyncAlways,
+	}
+	if cfg.ClusterName != "" {
+		if cfg.ClusterPort <= 0 {
+			return nil, fmt.Errorf("start nats %s: cluster %s needs a ClusterPort", name, cfg.ClusterName)
+		}
+		opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: cfg.ClusterPort}
+		for _, r := range cfg.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("start nats %s: route %q: %w", name, r, err)
+			}
+			if !IsLoopback(u.Hostname()) {
+				return nil, fmt.Errorf("start nats %s: route %q is not on a loopback address", name, r)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
