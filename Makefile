@@ -57,6 +57,10 @@ bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="cus
 	go build -o $(BIN)/guanxi ./cmd/guanxi
 	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
 
+.PHONY: chaos
+chaos: build ## Fault injection: the suite as processes (2 replicas each, 3-node NATS, PostgreSQL) under load, kill -9s and NATS restarts, then every effect reconciled. CHAOS_DURATION, CHAOS_RATE scale it.
+	$(BIN)/guanxi chaos -bin $(BIN) $(ARGS)
+
 .PHONY: fuzz
 # Every parser of outside input: module, package, fuzz target.
 FUZZ_TARGETS := platform/aipfilter:.:FuzzCompile \
