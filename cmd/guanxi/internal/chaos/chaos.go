@@ -138,7 +138,7 @@ the clients were told. Exits non-zero if anything was lost or duplicated.
 		}
 		_ = os.RemoveAll(dir)
 	}()
-	r := &run{cfg: cfg, out: stdout, dir: dir, bin: *binDir, postgres: pg}
+	r := &run{cfg: cfg, out: stdout, dir: dir, bin: *binDir, postgres: pg, keep: *keep}
 	return r.run(ctx)
 }
 
@@ -146,6 +146,7 @@ type run struct {
 	cfg                Config
 	out                io.Writer
 	dir, bin, postgres string
+	keep               bool
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -165,7 +166,8 @@ func (r *run) run(ctx context.Context) error {
 	}
 	r.logf("starting %d replicas of every service and the gateway, %d NATS nodes, on PostgreSQL", r.cfg.Replicas, r.cfg.NATSNodes)
 	dep, err := deploy.Start(ctx, deploy.Spec{Dir: r.dir, BinDir: r.bin, Postgres: r.postgres, Replicas: replicas,
-		NATSNodes: r.cfg.NATSNodes, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: Env(sms.URL())})
+		NATSNodes: r.cfg.NATSNodes, Logger: slog.New(slog.NewTextHandler(r.out, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Env: Env(sms.URL()), KeepDatabases: r.keep})
 	if err != nil {
 		return err
 	}
@@ -315,7 +317,7 @@ func Env(smsURL string) map[string]string {
 	return map[string]string{
 		"GUANXI_LOYALTY_VIP_THRESHOLD":          "1",
 		"GUANXI_NOTIFICATION_SMS_URL":           smsURL,
-		"GUANXI_NOTIFICATION_QUIET_HOURS":       "",
+		"GUANXI_NOTIFICATION_QUIET_HOURS":       "00:00-00:00", // none; an empty value reads as the default
 		"GUANXI_NOTIFICATION_CAP_PER_DAY":       "0",
 		"GUANXI_NOTIFICATION_DISPATCH_INTERVAL": "1s",
 		"GUANXI_NOTIFICATION_RETRY_BASE_DELAY":  "1s",

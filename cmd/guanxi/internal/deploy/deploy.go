@@ -68,6 +68,8 @@ type Spec struct {
 	// LogLevel of the processes (GUANXI_LOG_LEVEL); default warn.
 	LogLevel string
 	Logger   *slog.Logger
+	// KeepDatabases leaves the databases for a look after Close.
+	KeepDatabases bool
 }
 
 // Deployment is a running Spec.
@@ -314,6 +316,12 @@ func (d *Deployment) Close() {
 	}
 	for _, p := range d.NATS {
 		p.Kill()
+	}
+	if d.spec.KeepDatabases {
+		for name, url := range d.dbs {
+			d.logger.Warn("database kept", "service", name, "url", url)
+		}
+		return
 	}
 	for _, drop := range d.drops {
 		if err := drop(); err != nil {
