@@ -52,9 +52,7 @@ test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 
 .PHONY: bench
 BENCHES ?= customers loyalty segmentation notifications interactions
-bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
-	@mkdir -p $(BIN)
-	go build -o $(BIN)/guanxi ./cmd/guanxi
+bench: build ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
 	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
 
 .PHONY: chaos

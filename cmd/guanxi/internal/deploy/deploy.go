@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +61,9 @@ type Spec struct {
 	// is not run. A service calling one that is not run gets its load
 	// balancer's address all the same, which refuses connections.
 	Replicas map[string]int
+	// External names services run elsewhere (a stand-in of the caller's):
+	// their load balancer forwards to the address given.
+	External map[string]string
 	// NATSNodes is the size of the JetStream cluster (1: a single server).
 	NATSNodes int
 	// Env is added to every process's environment (settings of the run,
@@ -130,6 +134,11 @@ func Start(ctx context.Context, spec Spec) (d *Deployment, err error) {
 			return d, err
 		}
 		d.Services[name] = &Service{Name: name, LB: lb}
+	}
+	for name, addr := range spec.External {
+		if s, ok := d.Services[name]; ok {
+			s.LB.SetBackends([]string{addr})
+		}
 	}
 	for _, name := range Services {
 		if spec.Replicas[name] == 0 {
@@ -280,6 +289,8 @@ func (d *Deployment) command(name, addr string) (string, map[string]string) {
 			env[p+"NATS_URL"] = d.NATSURL
 			env[p+"NATS_NKEY_FILE"] = a.NKeyFile
 			env[p+"NATS_INBOX_PREFIX"] = a.InboxPrefix
+			// Streams on every node of a cluster of three or more (R3).
+			env[p+"NATS_STREAM_REPLICAS"] = strconv.Itoa(min(d.spec.NATSNodes, 3))
 		}
 		if name != "customer" && name != "access" {
 			env[p+"CUSTOMER_ADDR"] = lb("customer")
