@@ -134,7 +134,7 @@ type loyaltyBench struct {
 	stderr                            io.Writer
 
 	version       string
-	clusterBin    string // set: the clustered run, binaries from here
+	clusterBin    string          // set: the clustered run, binaries from here
 	record        []time.Duration // RecordInteraction
 	visible       []time.Duration // RecordInteraction returned -> balance visible
 	fromBus       []time.Duration // purchase event on the bus -> balance visible
