@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
@@ -258,26 +259,49 @@ func (r *run) run(ctx context.Context) error {
 		r.logf("first client error: %s", e)
 	}
 
-	// Quiescence: reconcile until nothing is missing, or nothing changed
-	// for 30 s, or CHAOS_SETTLE is over.
+	// Quiescence: reconcile until nothing is missing, or until nothing is
+	// queued anywhere (outboxes, consumers, notifications) twice in a row,
+	// so that what is missing is lost and not late, or CHAOS_SETTLE is over.
 	ch := &checkers{interaction: d.interaction, loyalty: d.loyalty, segmentation: segmentationv1.NewSegmentationServiceClient(grpcConn("segmentation")), sms: sms}
+	nc, err := dep.ObserveNATS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
 	settleStart := time.Now()
-	var t *tally
-	lastChange, lastKey := time.Now(), ""
+	var (
+		t      *tally
+		queued map[string]int64
+		quiet  int
+	)
 	for {
 		t = ch.reconcile(ctx, tr)
-		key := fmt.Sprintf("%d/%d/%d", t.Lost(), t.Duplicated(), t.errors)
-		if key != lastKey {
-			lastKey, lastChange = key, time.Now()
+		var qerr error
+		queued, qerr = backlog(ctx, dep, js)
+		if qerr != nil {
+			queued = map[string]int64{"unknown (" + qerr.Error() + ")": 1}
 		}
 		if t.errors == 0 && t.Lost() == 0 {
 			break
 		}
-		if ctx.Err() != nil || time.Since(settleStart) > r.cfg.Settle || time.Since(lastChange) > 30*time.Second {
+		if len(queued) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		if ctx.Err() != nil || time.Since(settleStart) > r.cfg.Settle || quiet >= 2 {
 			break
 		}
-		r.logf("settling %.0fs: lost=%d (%s) duplicated=%d errors=%d", time.Since(settleStart).Seconds(), t.Lost(), breakdown(t.lost), t.Duplicated(), t.errors)
+		r.logf("settling %.0fs: lost=%d (%s) duplicated=%d errors=%d; queued: %s", time.Since(settleStart).Seconds(),
+			t.Lost(), breakdown(t.lost), t.Duplicated(), t.errors, describe(queued))
 		time.Sleep(3 * time.Second)
+	}
+	if len(queued) > 0 && t.Lost() > 0 {
+		r.logf("not quiescent after %s: still queued %s (what is missing may be late rather than lost)", r.cfg.Settle, describe(queued))
 	}
 	r.logf("reconciled %d customers %.0fs after the load (whole run %.0fs)", t.customers, time.Since(settleStart).Seconds(), time.Since(began).Seconds())
 	if t.Lost()+t.Duplicated() > 0 {

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -86,6 +87,7 @@ type Deployment struct {
 	dbs        map[string]string
 	drops      []func() error
 	natsAuth   map[string]events.NATSAuth
+	observer   events.NATSAuth
 	logger     *slog.Logger
 	mu         sync.Mutex
 	closed     bool
@@ -216,6 +218,16 @@ func (d *Deployment) IntegrationNATS() events.NATSAuth {
 		InboxPrefix: natsembed.InboxPrefix(suite.IntegrationNATSUser)}
 }
 
+// ObserveNATS connects to the cluster as a user who may see everything,
+// to read streams' and consumers' state.
+func (d *Deployment) ObserveNATS() (*nats.Conn, error) {
+	opts, err := d.observer.Options()
+	if err != nil {
+		return nil, err
+	}
+	return nats.Connect(d.NATSURL, append(opts, nats.MaxReconnects(-1))...)
+}
+
 // startNATS plans the cluster and starts each node as a `guanxi
 // nats-node` process, then waits until they have a JetStream meta leader.
 func (d *Deployment) startNATS(ctx context.Context) error {
@@ -224,6 +236,14 @@ func (d *Deployment) startNATS(ctx context.Context) error {
 		return err
 	}
 	d.natsAuth = natsAuth
+	// The observer reads the streams' and consumers' state (ObserveNATS).
+	observerSeed := filepath.Join(d.spec.Dir, suite.NATSUsersDir, "observer.nk")
+	key, err := natsembed.KeepSeed(observerSeed)
+	if err != nil {
+		return err
+	}
+	users = append(users, natsembed.User{Name: "observer", PublicKey: key, Publish: []string{">"}, Subscribe: []string{">"}})
+	d.observer = events.NATSAuth{NKeyFile: observerSeed}
 	base := natsembed.Config{Users: users}
 	var cfgs []natsembed.Config
 	if d.spec.NATSNodes == 1 {
