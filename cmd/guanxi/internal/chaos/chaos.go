@@ -314,6 +314,9 @@ func (r *run) run(ctx context.Context) error {
 	if t.errors > 0 {
 		r.logf("%d customers could not be reconciled: %v", t.errors, t.firstErr)
 	}
+	if n, ref := sms.resent(); n > 0 {
+		r.logf("SMS resent: %d POSTs repeated a message id already delivered (e.g. %s): the dispatcher delivers at least once, with the id as client_ref for the provider to send it once", n, ref)
+	}
 	kills, restarts, killLine := f.summary()
 	fmt.Fprintln(r.out, killLine)
 	for _, fl := range f.failures {
