@@ -114,6 +114,8 @@ func (d *driver) run(ctx context.Context, buyers []*customer, rate int, stop tim
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
+			d.wg.Wait()
+			return
 		}
 		d.wg.Go(func() {
 			defer func() { <-sem }()
