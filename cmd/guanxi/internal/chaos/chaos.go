@@ -223,6 +223,11 @@ func (r *run) run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { f.killLoop(runCtx, stop, r.cfg.KillEvery) })
+	// Supervised through the settling too: a replica that dies then is
+	// restarted (and reported) as during the load.
+	superviseCtx, stopSupervising := context.WithCancel(ctx)
+	defer stopSupervising()
+	go f.supervise(superviseCtx, time.Now().Add(24*time.Hour))
 	probeN := 0
 	wg.Go(func() {
 		f.natsLoop(runCtx, start, stop, r.cfg.NATSRestarts, func(ctx context.Context) error {
@@ -319,8 +324,15 @@ func (r *run) run(ctx context.Context) error {
 	}
 	kills, restarts, killLine := f.summary()
 	fmt.Fprintln(r.out, killLine)
-	for _, fl := range f.failures {
+	stopSupervising()
+	f.mu.Lock()
+	failures, crashes := append([]string(nil), f.failures...), append([]string(nil), f.crashes...)
+	f.mu.Unlock()
+	for _, fl := range failures {
 		r.logf("did not recover: %s", fl)
+	}
+	for _, c := range crashes {
+		r.logf("crash: %s", c)
 	}
 	fmt.Fprintf(r.out, "chaos: acknowledged=%d lost=%d duplicated=%d recovered_max=%.1fs\n",
 		d.stats.purchases.Load(), t.Lost(), t.Duplicated(), f.recovered.Seconds())
@@ -329,8 +341,10 @@ func (r *run) run(ctx context.Context) error {
 		return fmt.Errorf("chaos: %d effects lost, %d duplicated", t.Lost(), t.Duplicated())
 	case t.errors > 0:
 		return fmt.Errorf("chaos: %d customers could not be reconciled: %w", t.errors, t.firstErr)
-	case len(f.failures) > 0:
-		return fmt.Errorf("chaos: %d faults not recovered from", len(f.failures))
+	case len(failures) > 0:
+		return fmt.Errorf("chaos: %d faults not recovered from", len(failures))
+	case len(crashes) > 0:
+		return fmt.Errorf("chaos: %d processes exited by themselves", len(crashes))
 	}
 	_, _ = kills, restarts
 	return nil

@@ -24,10 +24,64 @@ type faults struct {
 	recovered    time.Duration  // the longest recovery
 	recoveredOf  string
 	failures     []string // restarts that did not come back
+	crashes      []string // processes that exited by themselves
+	busy         map[*deploy.Proc]bool
+}
+
+// hold marks p as being killed and restarted, so the supervisor leaves it
+// alone; it reports false when p is held already.
+func (f *faults) hold(p *deploy.Proc) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy[p] {
+		return false
+	}
+	f.busy[p] = true
+	return true
+}
+
+func (f *faults) release(p *deploy.Proc) {
+	f.mu.Lock()
+	delete(f.busy, p)
+	f.mu.Unlock()
+}
+
+// supervise restarts, as an orchestrator would, any process that exited
+// by itself (not killed here) until stop, and records it: a service must
+// not die of the faults around it.
+func (f *faults) supervise(ctx context.Context, stop time.Time) {
+	var all []*deploy.Proc
+	for _, s := range f.dep.Services {
+		all = append(all, s.Replicas...)
+	}
+	all = append(all, f.dep.NATS...)
+	for time.Now().Before(stop) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		for _, p := range all {
+			if !p.Exited() || !f.hold(p) {
+				continue
+			}
+			f.mu.Lock()
+			f.crashes = append(f.crashes, fmt.Sprintf("%s exited by itself (see %s)", p.Name, p.LogPath()))
+			f.mu.Unlock()
+			f.logf("%s exited by itself; restarting it (see %s)", p.Name, p.LogPath())
+			p.Kill() // reap
+			go func() {
+				defer f.release(p)
+				if _, err := restart(ctx, p); err != nil {
+					f.logf("%s: not back: %v", p.Name, err)
+				}
+			}()
+		}
+	}
 }
 
 func newFaults(dep *deploy.Deployment, out io.Writer) *faults {
-	return &faults{dep: dep, out: out, kills: map[string]int{}, natsRestarts: map[string]int{}}
+	return &faults{dep: dep, out: out, kills: map[string]int{}, natsRestarts: map[string]int{}, busy: map[*deploy.Proc]bool{}}
 }
 
 func (f *faults) logf(format string, args ...any) {
@@ -64,12 +118,15 @@ func (f *faults) killLoop(ctx context.Context, stop time.Time, every time.Durati
 			return
 		}
 		p := candidates[rand.N(len(candidates))]
-		killed := time.Now()
+		if !f.hold(p) {
+			continue
+		}
 		p.Kill()
 		f.mu.Lock()
 		f.kills[p.Service]++
 		f.mu.Unlock()
 		took, err := restart(ctx, p)
+		f.release(p)
 		if err != nil {
 			f.mu.Lock()
 			f.failures = append(f.failures, fmt.Sprintf("%s: %v", p.Name, err))
@@ -79,7 +136,6 @@ func (f *faults) killLoop(ctx context.Context, stop time.Time, every time.Durati
 			f.record("kill -9 "+p.Name, took)
 			f.logf("kill -9 %s: serving again after %.1fs", p.Name, took.Seconds())
 		}
-		_ = killed
 		next = time.Now().Add(every/2 + rand.N(every))
 	}
 }
@@ -118,6 +174,9 @@ func (f *faults) natsLoop(ctx context.Context, start, stop time.Time, n int, pro
 		case <-time.After(time.Until(at)):
 		}
 		node := nodes[i%len(nodes)]
+		for !f.hold(node) {
+			time.Sleep(100 * time.Millisecond)
+		}
 		killed := time.Now()
 		node.Kill()
 		f.mu.Lock()
@@ -125,7 +184,9 @@ func (f *faults) natsLoop(ctx context.Context, start, stop time.Time, n int, pro
 		f.mu.Unlock()
 		// A moment down, as a crashed node is, then back on its store.
 		time.Sleep(2 * time.Second)
-		if _, err := restart(ctx, node); err != nil {
+		_, err := restart(ctx, node)
+		f.release(node)
+		if err != nil {
 			f.mu.Lock()
 			f.failures = append(f.failures, fmt.Sprintf("%s: %v", node.Name, err))
 			f.mu.Unlock()
