@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -228,12 +229,12 @@ func (r *run) run(ctx context.Context) error {
 	superviseCtx, stopSupervising := context.WithCancel(ctx)
 	defer stopSupervising()
 	go f.supervise(superviseCtx, time.Now().Add(24*time.Hour))
-	probeN := 0
+	var probeN atomic.Int64
 	wg.Go(func() {
 		f.natsLoop(runCtx, start, stop, r.cfg.NATSRestarts, func(ctx context.Context) error {
-			c := probes[probeN%len(probes)]
-			probeN++
-			return d.probe(ctx, c)
+			// A customer of its own per probe: its expected balance is
+			// its one purchase.
+			return d.probe(ctx, probes[int(probeN.Add(1)-1)%len(probes)])
 		})
 	})
 	progressDone := make(chan struct{})
