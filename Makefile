@@ -52,10 +52,12 @@ test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 
 .PHONY: bench
 BENCHES ?= customers loyalty segmentation notifications interactions
-bench: ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
-	@mkdir -p $(BIN)
-	go build -o $(BIN)/guanxi ./cmd/guanxi
+bench: build ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
 	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
+
+.PHONY: chaos
+chaos: build ## Fault injection: the suite as processes (2 replicas each, 3-node NATS, PostgreSQL) under load, kill -9s and NATS restarts, then every effect reconciled. CHAOS_DURATION, CHAOS_RATE scale it.
+	$(BIN)/guanxi chaos -bin $(BIN) $(ARGS)
 
 .PHONY: fuzz
 # Every parser of outside input: module, package, fuzz target.

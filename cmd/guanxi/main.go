@@ -19,8 +19,10 @@ import (
 	"syscall"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/bench"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/chaos"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/configdoc"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
@@ -80,6 +82,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "bench":
 		// Not in the usage: `make bench` runs it.
 		return bench.Run(ctx, args[1:], stdout, stderr)
+	case "chaos":
+		// Not in the usage: `make chaos` runs it.
+		return chaos.Run(ctx, args[1:], stdout, stderr)
+	case "nats-node":
+		// Not in the usage: a NATS node of `guanxi chaos`, one per process.
+		return deploy.RunNATSNode(ctx, args[1:], stderr)
 	case "config-doc":
 		// Not in the usage: `make config-doc` runs it in the source tree.
 		return runConfigDoc(args[1:], stdout, stderr)

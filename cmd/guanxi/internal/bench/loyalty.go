@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
+	"github.com/guanxi-crm/guanxi/platform/auth"
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/logging"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -71,6 +75,9 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	via := fs.String("via", "interaction", `how purchases are recorded: "interaction" (RecordInteraction, the issue's figure) or "bus" (PurchaseRecorded events published straight to JetStream, loyalty's share alone)`)
 	keep := fs.Bool("keep", false, "keep the temporary directory with the services' logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the purchases (client and services, one process) to this file")
+	cluster := fs.Bool("cluster", true, "then measure again on the deployment of production: 2 loyalty replicas (OS processes behind a load balancer) on a 3-node NATS cluster with R3 streams")
+	exe, _ := os.Executable()
+	binDir := fs.String("bin", filepath.Dir(exe), "directory of the service binaries (make build), for -cluster")
 	pg := os.Getenv("GUANXI_TEST_POSTGRES_URL")
 	if pg == "" {
 		pg = defaultPostgres
@@ -103,6 +110,19 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		workers: *workers, via: *via, sample: *sample, postgres: pg, dir: dir, stderr: stderr, cpuProfile: *cpuProfile}
 	runErr := b.run(ctx)
 	b.report(stdout)
+	if !*cluster || runErr != nil || *via != "interaction" {
+		return runErr
+	}
+	c := &loyaltyBench{rate: *rate, duration: *duration, customers: *customers, readFor: *readFor, readers: *readers,
+		workers: *workers, via: *via, sample: *sample, postgres: pg, dir: filepath.Join(dir, "cluster"), stderr: stderr,
+		clusterBin: *binDir}
+	runErr = c.runCluster(ctx)
+	c.report(stdout)
+	if len(b.visible) > 0 && len(c.visible) > 0 {
+		ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+		fmt.Fprintf(stdout, "purchase-to-points at %d/s, p50/p99: single node %s/%s; 2 loyalty replicas on a 3-node NATS cluster (R3) %s/%s\n",
+			*rate, ms(percentile(b.visible, 0.5)), ms(percentile(b.visible, 0.99)), ms(percentile(c.visible, 0.5)), ms(percentile(c.visible, 0.99)))
+	}
 	return runErr
 }
 
@@ -114,6 +134,7 @@ type loyaltyBench struct {
 	stderr                            io.Writer
 
 	version       string
+	clusterBin    string          // set: the clustered run, binaries from here
 	record        []time.Duration // RecordInteraction
 	visible       []time.Duration // RecordInteraction returned -> balance visible
 	fromBus       []time.Duration // purchase event on the bus -> balance visible
@@ -201,16 +222,8 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 	// buyer exists. A directory of the generated customers answers instead,
 	// so the figures are the interaction and loyalty services' own and not
 	// the customer service's (which audits every read with a write).
-	ids := make([]string, b.customers)
-	known := make(map[string]bool, len(ids))
-	for i := range ids {
-		ids[i] = uuid.Must(uuid.NewV7()).String()
-		known[ids[i]] = true
-	}
-	dir := grpc.NewServer()
-	customerv1.RegisterCustomerServiceServer(dir, customerDirectory{known: known})
-	go func() { _ = dir.Serve(lis["customer"]) }()
-	stops = append(stops, func() error { dir.Stop(); return nil })
+	ids, stopDir := b.customerDirectory(lis["customer"])
+	stops = append(stops, stopDir)
 	icfg, err := interaction.LoadConfig()
 	if err != nil {
 		return err
@@ -262,8 +275,12 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 	if b.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	rec := interactionv1.NewInteractionServiceClient(intConn)
-	acc := loyaltyv1.NewLoyaltyServiceClient(loyConn)
+	return b.measure(ctx, interactionv1.NewInteractionServiceClient(intConn), loyaltyv1.NewLoyaltyServiceClient(loyConn), ids)
+}
+
+// measure warms up with one purchase per customer, records purchases at
+// b.rate and follows them to their points, then measures reads.
+func (b *loyaltyBench) measure(ctx context.Context, rec interactionv1.InteractionServiceClient, acc loyaltyv1.LoyaltyServiceClient, ids []string) (err error) {
 	b.logf("warm-up: one purchase per customer (enrollment)")
 	if _, err := b.purchases(ctx, rec, acc, ids, len(ids), nil); err != nil {
 		return err
@@ -282,6 +299,63 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 	b.logf("GetLoyaltyAccount with %d callers for %s", b.readers, b.readFor)
 	b.readThroughput(ctx, acc, ids)
 	return nil
+}
+
+// customerDirectory serves on lis a directory of b.customers generated
+// customers, returning their ids and how to stop it.
+func (b *loyaltyBench) customerDirectory(lis net.Listener) ([]string, func() error) {
+	ids := make([]string, b.customers)
+	known := make(map[string]bool, len(ids))
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		known[ids[i]] = true
+	}
+	dir := grpc.NewServer()
+	customerv1.RegisterCustomerServiceServer(dir, customerDirectory{known: known})
+	go func() { _ = dir.Serve(lis) }()
+	return ids, func() error { dir.Stop(); return nil }
+}
+
+// runCluster is the bench on the deployment of production (package
+// deploy, as `guanxi chaos` runs it): the interaction service and two
+// loyalty replicas as OS processes behind load balancers, on fresh
+// PostgreSQL databases and a 3-node NATS cluster with R3 streams; the
+// customer directory stands in for the customer service as in run.
+func (b *loyaltyBench) runCluster(ctx context.Context) (err error) {
+	b.version = serverVersion(ctx, b.postgres)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ids, stopDir := b.customerDirectory(lis)
+	defer stopDir()
+	env := map[string]string{}
+	if b.workers > 0 {
+		env["GUANXI_LOYALTY_WORKERS"] = strconv.Itoa(b.workers)
+	}
+	b.logf("deploying the interaction service, 2 loyalty replicas and a 3-node NATS cluster")
+	dep, err := deploy.Start(ctx, deploy.Spec{Dir: b.dir, BinDir: b.clusterBin, Postgres: b.postgres,
+		Replicas: map[string]int{"interaction": 1, "loyalty": 2}, NATSNodes: 3, Env: env,
+		External: map[string]string{"customer": lis.Addr().String()}})
+	if err != nil {
+		return err
+	}
+	defer dep.Close()
+	if b.workers == 0 {
+		b.workers = 64 // the service's default (GUANXI_LOYALTY_WORKERS)
+	}
+	token, err := dep.Token(auth.Identity{Subject: "bench", Roles: []auth.Role{auth.Admin}})
+	if err != nil {
+		return err
+	}
+	conns := map[string]*grpc.ClientConn{}
+	for _, name := range []string{"interaction", "loyalty"} {
+		if conns[name], err = grpcclient.Dial(dep.Services[name].Addr(), grpc.WithPerRPCCredentials(auth.Token(token))); err != nil {
+			return err
+		}
+		defer conns[name].Close()
+	}
+	return b.measure(ctx, interactionv1.NewInteractionServiceClient(conns["interaction"]), loyaltyv1.NewLoyaltyServiceClient(conns["loyalty"]), ids)
 }
 
 // customerDirectory answers GetCustomer for the bench's customers.
@@ -495,8 +569,12 @@ func (b *loyaltyBench) readThroughput(ctx context.Context, acc loyaltyv1.Loyalty
 
 func (b *loyaltyBench) report(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-	fmt.Fprintf(w, "loyalty on PostgreSQL %s, %d customers, %d loyalty workers, GOMAXPROCS %d, purchases via %s\n",
-		b.version, b.customers, b.workers, runtime.GOMAXPROCS(0), b.via)
+	where := "one process, single NATS server"
+	if b.clusterBin != "" {
+		where = "2 loyalty replicas as processes, 3-node NATS cluster, R3 streams"
+	}
+	fmt.Fprintf(w, "loyalty on PostgreSQL %s (%s), %d customers, %d loyalty workers, GOMAXPROCS %d, purchases via %s\n",
+		b.version, where, b.customers, b.workers, runtime.GOMAXPROCS(0), b.via)
 	if b.sent > 0 {
 		fmt.Fprintf(w, "  purchases:            %d sent at %d/s (schedule kept: %.0f/s); %d followed to their points (1 in %d), %d samples skipped (200 in flight), %d never visible within 30 s\n",
 			b.sent, b.rate, float64(b.sent)/b.elapsed.Seconds(), len(b.visible), b.sample, b.untracked, b.timeout)

@@ -2,40 +2,19 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
 )
 
 // createDatabase creates a database with a fresh name on the server of
 // adminURL and returns its URL and a function that drops it.
-func createDatabase(ctx context.Context, adminURL, prefix string) (string, func() error, error) {
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("postgres url: %w", err)
-	}
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	name := prefix + hex.EncodeToString(b[:])
-	if err := adminExec(ctx, adminURL, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	drop := func() error {
-		// A fresh context: the drop must run even when the bench was
-		// interrupted.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		return adminExec(ctx, adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
+var createDatabase = deploy.CreateDatabase
 
 // checkpoint flushes the server's dirty pages before a measured step, so
 // the step does not pay for the writes of whatever ran before it (an
@@ -48,15 +27,7 @@ func checkpoint(ctx context.Context, adminURL string, logf func(string, ...any))
 	}
 }
 
-func adminExec(ctx context.Context, adminURL, sql string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
+var adminExec = deploy.AdminExec
 
 // serverVersion is PostgreSQL's version string, e.g. "15.20".
 func serverVersion(ctx context.Context, dbURL string) string {

@@ -69,6 +69,16 @@ func setupNATS(dataDir string) (natsSetup, error) {
 	return s, nil
 }
 
+// NATSUsers are the NATS users of a suite whose NKey seeds are kept in
+// dataDir/NATSUsersDir (made at the first call): the users a NATS server
+// (or every node of a cluster) admits, each service's connection setup by
+// name, and the seed file of IntegrationNATSUser. `guanxi chaos` runs the
+// services as separate processes with them.
+func NATSUsers(dataDir string) (users []natsembed.User, auth map[string]events.NATSAuth, integrationSeed string, err error) {
+	s, err := setupNATS(dataDir)
+	return s.users, s.auth, s.integrationSeed, err
+}
+
 // natsHost is where the embedded NATS server listens: the suite's host
 // when that is loopback, else 127.0.0.1. Services reach it on this
 // machine, and integrations elsewhere need a NATS server of their own.
