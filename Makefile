@@ -9,7 +9,7 @@ SHELL := /bin/bash
 MODULES := proto platform platform/sqldb platform/events platform/natsembed platform/operations \
            platform/servicehost platform/aipfilter platform/testinfra services/access services/customer \
            services/interaction services/loyalty services/segmentation services/notification gateway cmd/guanxi \
-           scripts/layercheck
+           scripts/layercheck deploy/check
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
