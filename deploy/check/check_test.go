@@ -56,3 +56,21 @@ func TestPlantedProblemsFail(t *testing.T) {
 		})
 	}
 }
+
+// TestComposeProblemsFail loads Compose files that each break one rule.
+func TestComposeProblemsFail(t *testing.T) {
+	settings, err := readSettings(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"unknown-key.yaml":   "enviroment",
+		"unset-setting.yaml": "service customer: GUANXI_CUSTOMER_DATABASE_URL must be set",
+	} {
+		var r Report
+		checkCompose(&r, filepath.Join("testdata", "compose", file), settings)
+		if all := strings.Join(r.Problems, "\n"); !strings.Contains(all, want) {
+			t.Errorf("%s: problems\n%s\nname no %q", file, all, want)
+		}
+	}
+}

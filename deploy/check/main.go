@@ -7,7 +7,8 @@
 // ports that reach a container port, every setting a service needs in a
 // cluster set, no setting it does not read), and loads deploy/compose with
 // the compose-spec loader. `make deploy-check` runs it from the repository
-// root; it prints each problem and exits 1 when there is one.
+// root; it prints each problem and exits 1 when there is one. With -images
+// it checks the Dockerfile instead (`make images-check`, see CheckImages).
 package main
 
 import (
@@ -18,8 +19,13 @@ import (
 
 func main() {
 	root := flag.String("root", ".", "the repository's root")
+	images := flag.String("images", "", "instead, build every program of the Dockerfile into this directory and check the binaries")
 	flag.Parse()
-	report, err := Check(*root)
+	check := func() (Report, error) { return Check(*root) }
+	if *images != "" {
+		check = func() (Report, error) { return CheckImages(*root, *images) }
+	}
+	report, err := check()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploy-check:", err)
 		os.Exit(2)
