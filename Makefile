@@ -9,7 +9,7 @@ SHELL := /bin/bash
 MODULES := proto platform platform/sqldb platform/events platform/natsembed platform/operations \
            platform/servicehost platform/aipfilter platform/testinfra services/access services/customer \
            services/interaction services/loyalty services/segmentation services/notification gateway cmd/guanxi \
-           scripts/layercheck
+           scripts/layercheck deploy/check
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
@@ -118,6 +118,26 @@ proto: tools ## Fetch third-party protos, lint, and regenerate Go, gateway and O
 .PHONY: proto-check
 proto-check: proto ## Fail when the committed generated code is not what `make proto` makes.
 	@git diff --exit-code -- proto gateway/openapi || (echo "generated code is stale: run make proto and commit"; exit 1)
+
+.PHONY: deploy-check
+deploy-check: ## Check deploy/ offline: render every kustomize overlay, decode each object strictly, check the policy, load the Compose file.
+	go run ./deploy/check -root .
+
+# The programs the Dockerfile builds an image of (deploy/check checks it
+# names every program of the repository).
+PROGRAMS := customer interaction loyalty segmentation notification access gateway cli
+REGISTRY ?= ghcr.io/guanxi-crm
+ENGINE   ?= $(shell command -v docker || command -v podman)
+
+.PHONY: images
+images: ## Build an image per program with docker or podman: $(REGISTRY)/guanxi-<program>:$(VERSION).
+	@test -n "$(ENGINE)" || { echo "make images needs docker or podman; make images-check builds the same binaries without one"; exit 1; }
+	@set -e; for p in $(PROGRAMS); do \
+		$(ENGINE) build --build-arg PROGRAM=$$p --build-arg VERSION=$(VERSION) -t $(REGISTRY)/guanxi-$$p:$(VERSION) .; done
+
+.PHONY: images-check
+images-check: ## Without a container engine: build the static binaries the Dockerfile builds (CGO_ENABLED=0) and check them.
+	go run ./deploy/check -root . -images $(BIN)/images
 
 .PHONY: config-doc
 config-doc: ## Regenerate docs/configuration.md from the configuration structs (a test fails while it is stale).

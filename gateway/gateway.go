@@ -298,7 +298,7 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 5, "message": "no route for " + r.Method + " " + r.URL.Path})
 	})
 	return otelhttp.NewHandler(logRequests(allowCORS(mux, cfg.CORSOrigins), logger), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method + " " + r.URL.Path
+		return r.Method // until logRequests names it by its route
 	})), nil
 }
 

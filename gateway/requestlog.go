@@ -4,10 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/guanxi-crm/guanxi/platform/logging"
@@ -41,7 +44,8 @@ func noteRoute(ctx context.Context, r *http.Request) metadata.MD {
 // the route's template (never the path itself, nor the query string,
 // which may carry names or emails), the RPC it went to, the status, how
 // long it took and the verified subject; the logger adds the trace id.
-// Probes are logged at debug level. A request cut off by its deadline
+// Probes are logged at debug level. It names the request's span the same
+// way: method and route template. A request cut off by its deadline
 // (504) is a warning naming the RPC and the time it ran.
 func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +63,11 @@ func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
 		if pattern == "" {
 			pattern = inner.Pattern // the edge's own routes: "GET /healthz", "/" for none
 		}
+		// The span is named by the route's template too, never by the path:
+		// ids in span names give every trace backend unbounded cardinality.
+		span := trace.SpanFromContext(ctx)
+		span.SetName(r.Method + " " + strings.TrimPrefix(pattern, r.Method+" "))
+		span.SetAttributes(attribute.String("http.route", pattern))
 		level, msg := slog.LevelInfo, "http request"
 		switch {
 		case rec.status == http.StatusGatewayTimeout:

@@ -9,6 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/guanxi-crm/guanxi/gateway"
 	"github.com/guanxi-crm/guanxi/platform/testkit"
 )
@@ -111,5 +116,36 @@ func TestCallTimeoutsFromEnvironment(t *testing.T) {
 	if cfg.CallTimeout != 45*time.Second || cfg.CallTimeouts["guanxi.customer.v1.CustomerService/ListCustomers"] != 2*time.Minute ||
 		cfg.CallTimeouts["/guanxi.x.v1.X/Y"] != time.Second {
 		t.Errorf("deadlines = %v, %v", cfg.CallTimeout, cfg.CallTimeouts)
+	}
+}
+
+// TestSpanNamesAreRouteTemplates: a REST request's span is named by its
+// method and route template, never by the path with its ids, and carries
+// the template as http.route.
+func TestSpanNamesAreRouteTemplates(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
+	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
+	base := startGatewayLogging(t, slog.New(slog.DiscardHandler), func(*gateway.Config) {})
+
+	request(t, "GET", base+"/v1/customers/cus-4711", "", nil)
+	request(t, "GET", base+"/healthz", "", nil)
+
+	names := map[string]bool{}
+	for _, s := range spans.Ended() {
+		names[s.Name()] = true
+		if strings.Contains(s.Name(), "cus-4711") {
+			t.Errorf("span %q names the customer id", s.Name())
+		}
+		for _, a := range s.Attributes() {
+			if a.Key == "http.route" && strings.Contains(a.Value.Emit(), "cus-4711") {
+				t.Errorf("span %q: http.route %q names the customer id", s.Name(), a.Value.Emit())
+			}
+		}
+	}
+	for _, want := range []string{"GET /v1/customers/{id}", "GET /healthz"} {
+		if !names[want] {
+			t.Errorf("no span named %q among %v", want, names)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/configdoc"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/customerscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
+	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/eventscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/keyscli"
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/suite"
 	"github.com/guanxi-crm/guanxi/platform/logging"
@@ -38,6 +39,7 @@ Usage:
   guanxi customers import [flags] FILE   import customers from a CSV or NDJSON file
   guanxi customers export [flags]        export customers as NDJSON or CSV
   guanxi keys create|list|revoke         manage API keys (admins)
+  guanxi events tail|dlq                 watch events as JSON; list and replay dead letters (operators)
   guanxi version                         print the release this binary was built from
   guanxi help                            show this help
 
@@ -79,6 +81,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return customerscli.Run(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keyscli.Run(ctx, args[1:], stdout, stderr)
+	case "events":
+		return eventscli.Run(ctx, args[1:], stdout, stderr)
 	case "bench":
 		// Not in the usage: `make bench` runs it.
 		return bench.Run(ctx, args[1:], stdout, stderr)

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -370,11 +369,8 @@ func (c *consumer) deadLetter(ctx context.Context, msg jetstream.Msg, reason str
 }
 
 // ReplayDeadLetters republishes the dead letters of consumer durable to their
-// original subjects and removes them from the dead-letter stream, returning
-// how many it replayed. The copies get a fresh Nats-Msg-Id so the original
-// stream does not drop them as duplicates, but keep Ce-Id: every consumer of
-// that subject sees the event again, and their inboxes skip it where it was
-// already handled.
+// original subjects and removes them from the dead-letter stream (see
+// replay), returning how many it replayed.
 func ReplayDeadLetters(ctx context.Context, js jetstream.JetStream, durable string) (int, error) {
 	stream, err := js.Stream(ctx, DeadLetterStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -394,25 +390,8 @@ func ReplayDeadLetters(ctx context.Context, js jetstream.JetStream, durable stri
 			return replayed, fmt.Errorf("replay dead letters: read: %w", err)
 		}
 		seq = raw.Sequence + 1
-		original := raw.Header.Get(HeaderDeadLetterSubject)
-		if original == "" {
-			return replayed, fmt.Errorf("replay dead letters: message %d has no %s header", raw.Sequence, HeaderDeadLetterSubject)
-		}
-		m := nats.NewMsg(original)
-		m.Data = raw.Data
-		for k, v := range raw.Header {
-			if strings.HasPrefix(k, "Guanxi-Dlq-") || strings.HasPrefix(k, "Nats-") {
-				continue
-			}
-			m.Header[k] = append([]string(nil), v...)
-		}
-		msgID := uuid.NewString()
-		m.Header.Set(HeaderMsgID, msgID)
-		if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(msgID)); err != nil {
-			return replayed, fmt.Errorf("replay dead letters: publish to %s: %w", original, err)
-		}
-		if err := stream.DeleteMsg(ctx, raw.Sequence); err != nil {
-			return replayed, fmt.Errorf("replay dead letters: delete %d: %w", raw.Sequence, err)
+		if err := replay(ctx, js, stream, raw); err != nil {
+			return replayed, err
 		}
 		replayed++
 	}

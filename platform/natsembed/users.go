@@ -83,3 +83,17 @@ func PublisherUser(name, publicKey string, subjects ...string) User {
 		Subscribe: []string{InboxPrefix(name) + ".>"},
 	}
 }
+
+// OpsUser is the user of operators' tools (`guanxi events`): it may read
+// subjects (the application's events and the dead letters), use JetStream's
+// API to list and delete dead letters, and publish to subjects, to replay a
+// dead letter to the subject it came from. It is a privileged credential:
+// it can inject events any service will act on.
+func OpsUser(name, publicKey string, subjects ...string) User {
+	return User{
+		Name:      name,
+		PublicKey: publicKey,
+		Publish:   append(append([]string(nil), subjects...), "$JS.API.>"),
+		Subscribe: append(append([]string(nil), subjects...), InboxPrefix(name)+".>"),
+	}
+}

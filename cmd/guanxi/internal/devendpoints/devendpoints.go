@@ -22,9 +22,12 @@ const DefaultDataDir = ".guanxi"
 // File is what a running suite writes: its REST edge, its NATS server and
 // every gRPC service's address by name ("customer", ..., "access").
 type File struct {
-	HTTP     string            `json:"http"`
-	NATS     string            `json:"nats"`
-	Services map[string]string `json:"services"`
+	HTTP string `json:"http"`
+	NATS string `json:"nats"`
+	// NATSOpsSeed is the NKey seed file operators' tools (`guanxi events`)
+	// connect to NATS with.
+	NATSOpsSeed string            `json:"nats_ops_seed,omitempty"`
+	Services    map[string]string `json:"services"`
 	// PID is the suite's process, so a reader can tell a file left behind
 	// by a crash (the CLI only reports it in its error).
 	PID int `json:"pid"`

@@ -23,6 +23,20 @@ const NATSUsersDir = "nats-users"
 // results.
 const IntegrationNATSUser = "integration"
 
+// OpsNATSUser is the NATS user of operators' tools (`guanxi events`,
+// natsembed.OpsUser): it reads every stream's events and the dead letters
+// and may replay a dead letter to its subject. Its seed is
+// <data>/nats-users/ops.nk.
+const OpsNATSUser = "ops"
+
+// opsSubjects are the subjects OpsNATSUser reads and replays to: every
+// stream's, the dead letters'.
+var opsSubjects = []string{
+	customerv1.StreamSubjects, interactionv1.StreamSubjects, interactionv1.IngestStreamSubjects,
+	loyaltyv1.StreamSubjects, segmentationv1.StreamSubjects, notificationv1.StreamSubjects,
+	events.DeadLetterSubjectPrefix + ">",
+}
+
 // natsPublish is what each service may publish besides what every
 // JetStream client needs (natsembed.ServiceUser): its own stream's
 // subjects.
@@ -42,12 +56,13 @@ type natsSetup struct {
 	users []natsembed.User
 	// auth is each service's connection setup, by name.
 	auth map[string]events.NATSAuth
-	// integrationSeed is the NKey seed file of IntegrationNATSUser.
-	integrationSeed string
+	// integrationSeed is the NKey seed file of IntegrationNATSUser,
+	// opsSeed OpsNATSUser's.
+	integrationSeed, opsSeed string
 }
 
-// setupNATS keeps an NKey user per service and one for integrations in the
-// data dir, made at the first start.
+// setupNATS keeps an NKey user per service, one for integrations and one
+// for operators in the data dir, made at the first start.
 func setupNATS(dataDir string) (natsSetup, error) {
 	dir := filepath.Join(dataDir, NATSUsersDir)
 	s := natsSetup{auth: map[string]events.NATSAuth{}}
@@ -66,6 +81,11 @@ func setupNATS(dataDir string) (natsSetup, error) {
 		return s, err
 	}
 	s.users = append(s.users, natsembed.PublisherUser(IntegrationNATSUser, key, interactionv1.IngestStreamSubjects))
+	s.opsSeed = filepath.Join(dir, OpsNATSUser+".nk")
+	if key, err = natsembed.KeepSeed(s.opsSeed); err != nil {
+		return s, err
+	}
+	s.users = append(s.users, natsembed.OpsUser(OpsNATSUser, key, opsSubjects...))
 	return s, nil
 }
 

@@ -73,6 +73,9 @@ type Endpoints struct {
 	// inbox prefix they connect with to get replies.
 	NATSSeedFile    string
 	NATSInboxPrefix string
+	// OpsNATSSeedFile is the NKey seed of OpsNATSUser, what `guanxi events`
+	// connects with.
+	OpsNATSSeedFile string
 }
 
 // Service is one gRPC service and its address.
@@ -244,7 +247,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	}
 	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL,
 		NATSSeedFile: natsUsers.integrationSeed, NATSInboxPrefix: natsembed.InboxPrefix(IntegrationNATSUser),
-		AdminKeyFile: filepath.Join(dataDir, AdminKeyFile), AdminToken: adminToken, Auth: authCfg}
+		OpsNATSSeedFile: natsUsers.opsSeed,
+		AdminKeyFile:    filepath.Join(dataDir, AdminKeyFile), AdminToken: adminToken, Auth: authCfg}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
 	}
@@ -276,7 +280,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 
 // file is what the CLI needs of e to find the suite.
 func (e Endpoints) file() devendpoints.File {
-	f := devendpoints.File{HTTP: e.HTTP, NATS: e.NATS, Services: map[string]string{}, PID: os.Getpid()}
+	f := devendpoints.File{HTTP: e.HTTP, NATS: e.NATS, NATSOpsSeed: e.OpsNATSSeedFile, Services: map[string]string{}, PID: os.Getpid()}
 	for _, s := range e.Services {
 		f.Services[s.Name] = s.Addr
 	}

@@ -1,0 +1,6 @@
+CREATE DATABASE customer;
+CREATE DATABASE interaction;
+CREATE DATABASE loyalty;
+CREATE DATABASE segmentation;
+CREATE DATABASE notification;
+CREATE DATABASE access;
