@@ -20,8 +20,50 @@ type batch struct {
 	db *DB
 	tx *Tx
 
-	mu  sync.Mutex
-	err error // the first failure inside, under mu
+	mu    sync.Mutex
+	err   error // the first failure inside, under mu
+	holds map[any]func()
+}
+
+// release runs the releases of what HoldForBatch acquired for the batch.
+func (b *batch) release() {
+	b.mu.Lock()
+	holds := b.holds
+	b.holds = nil
+	b.mu.Unlock()
+	for _, release := range holds {
+		release()
+	}
+}
+
+// HoldForBatch acquires something (a lock) for the work of ctx, and
+// returns what its caller defers: in a batch (see DB.InBatch) acquire runs
+// once, at the first call with key, and its release when the batch has
+// ended, so what the batch's transaction holds and what the work holds
+// are given up together; outside a batch acquire runs every time and the
+// returned function releases it. An in-process lock that the work of a
+// transaction takes (the caller's RLock) would otherwise be let go and
+// taken again within one transaction, and a writer waiting for it between
+// two of them could wait for that transaction's locks in turn.
+func HoldForBatch(ctx context.Context, key any, acquire func() (release func())) (release func()) {
+	b, _ := ctx.Value(batchKey{}).(*batch)
+	if b == nil {
+		return acquire()
+	}
+	b.mu.Lock()
+	_, held := b.holds[key]
+	b.mu.Unlock()
+	if held {
+		return func() {}
+	}
+	r := acquire()
+	b.mu.Lock()
+	if b.holds == nil {
+		b.holds = map[any]func(){}
+	}
+	b.holds[key] = r
+	b.mu.Unlock()
+	return func() {}
 }
 
 func (b *batch) fail(err error) {
@@ -89,6 +131,11 @@ func (db *DB) InBatch(ctx context.Context, fn func(ctx context.Context) error) e
 		return fn(ctx) // already in one: it is this batch's work
 	}
 	var b *batch
+	defer func() {
+		if b != nil {
+			b.release()
+		}
+	}()
 	err := db.InTx(ctx, func(tx *Tx) error {
 		b = &batch{db: db, tx: tx}
 		if err := fn(context.WithValue(ctx, batchKey{}, b)); err != nil {
