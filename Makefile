@@ -51,7 +51,7 @@ test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
 
 .PHONY: bench
-BENCHES ?= customers loyalty segmentation notifications interactions
+BENCHES ?= customers loyalty segmentation notifications interactions consumers
 bench: build ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
 	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
 

@@ -91,7 +91,23 @@ type ConsumerConfig struct {
 	// consumer is the first to need it: the deployment's StreamOptions
 	// (servicehost sets them).
 	DeadLetterStream StreamOptions
+	// DB, when set, is the database the handler writes to: the consumer
+	// then handles up to BatchSize messages in one transaction of it (see
+	// sqldb.DB.InBatch), each still marked in the inbox on its own, and
+	// acks them once it has committed. A message whose handling fails is
+	// handled again on its own and retried alone; the others commit.
+	// servicehost.Host.Consume sets the service's database.
+	DB *sqldb.DB
+	// BatchSize is the most messages one transaction handles; 0 means
+	// DefaultBatchSize, 1 handles every message in a transaction of its
+	// own. Batches fill with what has arrived while the last one was being
+	// handled: a trickle of messages goes one by one, a backlog in full
+	// batches.
+	BatchSize int
 }
+
+// DefaultBatchSize is the batch size of a consumer that does not set one.
+const DefaultBatchSize = 256
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	if c.AckWait <= 0 {
@@ -104,6 +120,12 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 		c.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 	}
 	c.Concurrency = max(c.Concurrency, 1)
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.DB == nil {
+		c.BatchSize = 1
+	}
 	return c
 }
 
@@ -177,13 +199,22 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	// workers, not a goroutine per message: each new goroutine grew its
 	// stack again on the way down to the database, a few percent of a busy
 	// service's CPU.
+	// JetStream calls back one message at a time; the callback queues it
+	// for the first of Concurrency workers that is free, and waits while
+	// the queue is full (with one worker, messages are handled in stream
+	// order). A worker takes what is queued, up to BatchSize, as one
+	// batch. Long-lived workers, not a goroutine per message: each new
+	// goroutine grew its stack again on the way down to the database, a
+	// few percent of a busy service's CPU.
 	var (
-		work     = make(chan jetstream.Msg)
+		work     = make(chan jetstream.Msg, cfg.BatchSize-1)
 		handling sync.WaitGroup
 	)
 	cc, err := cons.Consume(func(msg jetstream.Msg) { work <- msg },
-		// A small buffer: buffered messages' AckWait is already running.
-		jetstream.PullMaxMessages(16),
+		// A small buffer beyond one batch: buffered messages' AckWait is
+		// already running, and a message that waits out its AckWait comes
+		// again and counts one delivery more towards MaxDeliver.
+		jetstream.PullMaxMessages(max(16, cfg.BatchSize)),
 		// Short pulls with frequent heartbeats: a pull left waiting on a
 		// node that stopped, or on a consumer leader that moved, misses
 		// two heartbeats and is made again, on the new leader, within
@@ -202,8 +233,22 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	}
 	for range cfg.Concurrency {
 		handling.Go(func() {
+			batch := make([]jetstream.Msg, 0, cfg.BatchSize)
 			for msg := range work {
-				c.handle(ctx, msg)
+				batch = append(batch[:0], msg)
+			fill:
+				for len(batch) < cfg.BatchSize {
+					select {
+					case more, ok := <-work:
+						if !ok {
+							break fill
+						}
+						batch = append(batch, more)
+					default:
+						break fill
+					}
+				}
+				c.handleBatch(ctx, batch)
 			}
 		})
 	}
@@ -253,12 +298,41 @@ type consumer struct {
 	tracer trace.Tracer
 }
 
-func (c *consumer) handle(ctx context.Context, msg jetstream.Msg) {
+// delivery is a message being handled, with its span.
+type delivery struct {
+	msg    jetstream.Msg
+	m      Message
+	ctx    context.Context // the consumer's, with the message's span
+	span   trace.Span
+	logger *slog.Logger
+}
+
+// handleBatch handles msgs, in one transaction when there are several.
+func (c *consumer) handleBatch(ctx context.Context, msgs []jetstream.Msg) {
+	ds := make([]*delivery, 0, len(msgs))
+	for _, msg := range msgs {
+		// The time the batch takes does not count towards the message's
+		// AckWait: a slow batch must not make JetStream deliver its
+		// messages again, which would count towards MaxDeliver and
+		// dead-letter events whose handling never failed.
+		if len(msgs) > 1 {
+			_ = msg.InProgress()
+		}
+		if d := c.start(ctx, msg); d != nil {
+			ds = append(ds, d)
+		}
+	}
+	c.runBatch(ctx, ds)
+}
+
+// start opens the span of msg and returns its delivery, or nil when msg
+// is not to be handled (terminated or dead-lettered here).
+func (c *consumer) start(ctx context.Context, msg jetstream.Msg) *delivery {
 	md, err := msg.Metadata()
 	if err != nil {
 		c.logger.Error("message without metadata, terminating it", slog.Any("error", err))
 		_ = msg.Term()
-		return
+		return nil
 	}
 	m := toMessage(msg, md)
 	logger := c.logger.With(slog.String("event_id", m.ID), slog.String("subject", m.Subject),
@@ -273,15 +347,80 @@ func (c *consumer) handle(ctx context.Context, msg jetstream.Msg) {
 			attribute.String("messaging.consumer.group.name", c.cfg.Durable),
 			attribute.String("messaging.message.id", m.ID),
 		))
-	defer span.End()
 
 	// A message past its limit (its handler kept timing out) is not
 	// handled again.
 	if m.NumDelivered > uint64(c.cfg.MaxDeliver) {
 		c.deadLetter(ctx, msg, fmt.Sprintf("exceeded %d deliveries", c.cfg.MaxDeliver), logger)
-		return
+		span.End()
+		return nil
 	}
-	err = c.h(ctx, m)
+	return &delivery{msg: msg, m: m, ctx: ctx, span: span, logger: logger}
+}
+
+// runBatch handles ds in one transaction and acks them after it commits.
+// When the handling of one fails, the batch rolls back: the messages
+// before it are handled again as a batch, it alone (and retried alone,
+// see finish), and the ones after it as the next batch. The inbox makes
+// the handling again harmless, as it does for a redelivery.
+func (c *consumer) runBatch(ctx context.Context, ds []*delivery) {
+	for len(ds) > 0 {
+		if len(ds) == 1 {
+			c.handleAlone(ds[0])
+			return
+		}
+		failed := -1
+		err := c.cfg.DB.InBatch(ctx, func(bctx context.Context) error {
+			for i, d := range ds {
+				err := c.h(trace.ContextWithSpan(bctx, d.span), d.m)
+				if err == nil {
+					// A failure inside that the handler went on from
+					// spoils the batch all the same.
+					err = sqldb.BatchFailure(bctx)
+				}
+				if err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, d := range ds {
+				c.finish(d, nil)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			for _, d := range ds {
+				c.finish(d, ctx.Err())
+			}
+			return
+		}
+		if failed < 0 {
+			// The commit failed: nothing tells which message caused it.
+			c.logger.WarnContext(ctx, "batch failed, handling its messages one by one", slog.Int("messages", len(ds)), slog.Any("error", err))
+			for _, d := range ds {
+				c.handleAlone(d)
+			}
+			return
+		}
+		c.runBatch(ctx, ds[:failed])
+		c.handleAlone(ds[failed])
+		ds = ds[failed+1:]
+	}
+}
+
+// handleAlone handles d in a transaction of its own.
+func (c *consumer) handleAlone(d *delivery) {
+	c.finish(d, c.h(d.ctx, d.m))
+}
+
+// finish acks d after its handling succeeded, or naks, retries or
+// dead-letters it after err, and ends its span.
+func (c *consumer) finish(d *delivery, err error) {
+	ctx, msg, m, logger, span := d.ctx, d.msg, d.m, d.logger, d.span
+	defer span.End()
 	if err == nil {
 		if err := msg.Ack(); err != nil {
 			logger.WarnContext(ctx, "ack failed; message will be redelivered", slog.Any("error", err))

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -341,6 +342,51 @@ func TestMarkHandled(t *testing.T) {
 			})
 			if !mark("c", "e3") {
 				t.Error("event of a rolled-back transaction counted as handled")
+			}
+		})
+	}
+}
+
+// TestPruneInbox: entries handled before the horizon go, in chunks, the
+// others stay, and a pruned event would count as new again.
+func TestPruneInbox(t *testing.T) {
+	t.Parallel()
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, d.URL)
+			ctx := context.Background()
+			now := time.Now()
+			rows := make([][]any, 0, 25000)
+			for i := range 25000 {
+				at := now.Add(-100 * time.Hour) // old: past the horizon
+				if i%5 == 0 {
+					at = now.Add(-time.Hour)
+				}
+				rows = append(rows, []any{"c", fmt.Sprintf("e%d", i), sqldb.Micros(at)})
+			}
+			if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+				return tx.InsertRows(ctx, "inbox", []string{"consumer", "event_id", "handled_at"}, rows)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			n, err := events.PruneInbox(ctx, db, now.Add(-72*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 20000 {
+				t.Errorf("pruned %d entries, want the 20000 older than 72h", n)
+			}
+			var left int
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox WHERE handled_at >= ?`, sqldb.Micros(now.Add(-2*time.Hour))).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			var all int
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox`).Scan(&all); err != nil {
+				t.Fatal(err)
+			}
+			if left != 5000 || all != 5000 {
+				t.Errorf("%d entries left (%d recent), want the 5000 recent ones", all, left)
 			}
 		})
 	}

@@ -1,6 +1,10 @@
 package servicehost
 
-import "github.com/guanxi-crm/guanxi/platform/events"
+import (
+	"time"
+
+	"github.com/guanxi-crm/guanxi/platform/events"
+)
 
 // Broker is the part of a service's configuration that says where and how
 // it reaches NATS. Every service that publishes or consumes events embeds
@@ -19,6 +23,27 @@ type Broker struct {
 	// events.StreamOptions). Every service of a deployment should say the
 	// same.
 	Streams events.StreamOptions `envPrefix:"NATS_STREAM_"`
+
+	// Consumers is how the service's consumers batch their events and how
+	// long their inbox remembers them.
+	Consumers
+}
+
+// Consumers is the part of a service's configuration that tunes its event
+// consumers (see events.ConsumerConfig), embedded in Broker.
+type Consumers struct {
+	// ConsumerBatch is the most events a consumer handles in one database
+	// transaction, each still deduplicated by the inbox, acknowledged once
+	// it has committed; a backlog drains in full batches, a trickle one by
+	// one. 1 handles every event in a transaction of its own.
+	ConsumerBatch int `env:"CONSUMER_BATCH" envDefault:"256"`
+	// InboxRetention is how long the inbox remembers a handled event, the
+	// dedupe horizon: older entries are deleted hourly. It must outlast
+	// every way an event comes back: a redelivery (at most MaxDeliver
+	// times AckWait plus backoff, a quarter of an hour), an outbox row
+	// published again after a crash, and a dead letter replayed by an
+	// operator. 0 keeps entries for ever.
+	InboxRetention time.Duration `env:"INBOX_RETENTION" envDefault:"72h"`
 }
 
 // CustomerService is the part of the configuration of a service keeping

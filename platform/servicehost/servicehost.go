@@ -144,6 +144,10 @@ type Host struct {
 	natsReady      chan struct{}
 	stream         string
 	streamSubjects []string
+	// consumers tunes the consumers; pruning is set when the inbox
+	// pruning job is added (with the first consumer).
+	consumers Consumers
+	pruning   bool
 	// closers are what the service opened on the host (clients, channels),
 	// closed in reverse order of registration by release.
 	closers  []func() error
@@ -210,7 +214,7 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{Logger: logger, name: opts.Name, auth: opts.Auth}
+	h := &Host{Logger: logger, name: opts.Name, auth: opts.Auth, consumers: opts.Consumers}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, h.release())
@@ -421,13 +425,36 @@ func (h *Host) GoWithNATS(name string, fn func(ctx context.Context) error) {
 
 // Consume adds a durable consumer of cfg running handler (see events.Consume)
 // to the loops Run starts once NATS is ready. Its dead letters go to a
-// stream made with the host's Streams.
+// stream made with the host's Streams. The consumer handles its events in
+// batches in transactions of the service's database (cfg.DB and
+// cfg.BatchSize, unless set, from the host's DB and
+// Consumers.ConsumerBatch). The first consumer also adds the hourly job
+// that prunes the inbox past Consumers.InboxRetention.
 func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
 	cfg.DeadLetterStream = h.Streams
+	if cfg.DB == nil {
+		cfg.DB = h.DB
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = h.consumers.ConsumerBatch
+	}
 	h.GoWithNATS("consume "+cfg.Durable, func(ctx context.Context) error {
 		return events.Consume(ctx, h.JS, cfg, handler, h.Logger)
 	})
+	if !h.pruning && h.consumers.InboxRetention > 0 {
+		h.pruning = true
+		h.Every("prune inbox", inboxPruneEvery, func(ctx context.Context) error {
+			n, err := events.PruneInbox(ctx, h.DB, time.Now().Add(-h.consumers.InboxRetention))
+			if n > 0 {
+				h.Logger.InfoContext(ctx, "inbox pruned", slog.Int64("entries", n), slog.Duration("retention", h.consumers.InboxRetention))
+			}
+			return err
+		})
+	}
 }
+
+// inboxPruneEvery is how often the inbox is pruned.
+const inboxPruneEvery = time.Hour
 
 // Every adds a job run every interval until ctx is done, the first time one
 // interval after Run starts. A failed run is logged and retried at the next

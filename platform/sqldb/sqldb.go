@@ -202,18 +202,30 @@ func rebind(d Dialect, q string) string {
 	return b.String()
 }
 
-// Exec runs a statement with `?` placeholders.
+// Exec runs a statement with `?` placeholders; in the context of a batch
+// (see InBatch) it runs in the batch.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if b := db.batchOf(ctx); b != nil {
+		return b.exec(ctx, query, args...)
+	}
 	return db.raw.ExecContext(ctx, db.Rebind(query), args...)
 }
 
-// Query runs a query with `?` placeholders.
+// Query runs a query with `?` placeholders; in the context of a batch (see
+// InBatch) it runs in the batch.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if b := db.batchOf(ctx); b != nil {
+		return b.query(ctx, query, args...)
+	}
 	return db.raw.QueryContext(ctx, db.Rebind(query), args...)
 }
 
-// QueryRow runs a single-row query with `?` placeholders.
+// QueryRow runs a single-row query with `?` placeholders; in the context of
+// a batch (see InBatch) it runs in the batch.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if b := db.batchOf(ctx); b != nil {
+		return b.tx.QueryRow(ctx, query, args...)
+	}
 	return db.raw.QueryRowContext(ctx, db.Rebind(query), args...)
 }
 
@@ -331,8 +343,13 @@ func (tx *Tx) AfterCommit(fn func()) {
 
 // InTx runs fn in a transaction: commit when fn returns nil, rollback when it
 // returns an error or panics (the panic becomes the returned error). After a
-// successful commit the AfterCommit hooks run in registration order.
+// successful commit the AfterCommit hooks run in registration order. In the
+// context of a batch (see InBatch) fn runs in the batch's transaction, and
+// its hooks run after the batch commits.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if b := db.batchOf(ctx); b != nil {
+		return b.inTx(fn)
+	}
 	conn, err := db.raw.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin tx: %w", err)

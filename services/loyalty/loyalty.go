@@ -43,11 +43,13 @@ type Config struct {
 	// VIPThreshold is the points over the rolling 12 months from which a
 	// member of the default program is VIP.
 	VIPThreshold int64 `env:"VIP_THRESHOLD" envDefault:"10000"`
-	// Workers is how many interaction events are handled at once. A
-	// handler spends most of its time waiting for its group's commit (see
-	// app.Points.CreditPurchase), so there are many more than cores: the
-	// more wait, the larger the groups. At 1,000 purchases/s on two cores
-	// 16 fell behind whenever a commit was slow.
+	// Workers is how many interaction events are handled at once when the
+	// consumer handles each in its own transaction (CONSUMER_BATCH=1;
+	// batches are handled one at a time). A handler spends most of its time
+	// waiting for its group's commit (see app.Points.CreditPurchase), so
+	// there are many more than cores: the more wait, the larger the groups.
+	// At 1,000 purchases/s on two cores 16 fell behind whenever a commit was
+	// slow.
 	Workers int `env:"WORKERS" envDefault:"64"`
 	// JobInterval is how often expiry, expiring notices and the tier review
 	// run; every replica runs them, safely.
@@ -123,7 +125,13 @@ func build(cfg Config) servicehost.Build {
 		loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
 		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
 		interactions := eventsport.InteractionsConsumer()
-		interactions.Concurrency = cfg.Workers
+		if cfg.ConsumerBatch == 1 {
+			// Without batches, many purchases wait for their group's
+			// commit at once; with them, one batch at a time keeps each
+			// replica's events in stream order and never has two of its
+			// transactions wait on each other's members.
+			interactions.Concurrency = cfg.Workers
+		}
 		h.Consume(interactions, handlers.Interactions)
 		h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })
 		return nil

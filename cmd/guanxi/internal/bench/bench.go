@@ -54,6 +54,7 @@ var benchmarks = map[string]benchmark{
 	"loyalty":       {"purchase-to-points latency at 1,000 purchases/s and GetLoyaltyAccount throughput on PostgreSQL", runLoyalty},
 	"interactions":  {"call-center ingest into PostgreSQL over streaming gRPC and NATS: throughput, p99 ingest-to-readable, ratio to raw JetStream publish", runInteractions},
 	"segmentation":  {"full recompute of ABC, RFM and predictions for generated customers on PostgreSQL vs one SQL query; BG/NBD fit time on CDNOW", runSegmentation},
+	"consumers":     {"each service's consumers on PostgreSQL: catch-up of every read model after an import of N customers, purchases drained per second by one replica", runConsumers},
 	"notifications": {"campaign to N opted-in customers on PostgreSQL: messages created and dispatched to the dev sink per second", runNotifications},
 }
 

@@ -30,11 +30,6 @@ const (
 	inboxCustomerErased  = "loyalty.customer-erased"
 )
 
-// ErrPurchaseUnknown means a return names a purchase the service has not
-// handled (yet): consumers run in parallel, so the purchase may still be on
-// its way.
-var ErrPurchaseUnknown = errors.New("returned purchase not seen")
-
 // Options configure a Service.
 type Options struct {
 	// DefaultProgramID is the program of calls that name none.

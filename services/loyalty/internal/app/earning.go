@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
@@ -36,7 +37,16 @@ func (s *Points) CreditPurchase(ctx context.Context, eventID string, pu domain.P
 	// cause (the purchase's earning row and its ledger entry are unique by
 	// interaction id), which covers a redelivered event and a replay under
 	// another event id alike, and saves a write on the hottest path.
-	if err := s.credits.Do(ctx, pendingCredit{ctx: ctx, purchase: pu}); err != nil {
+	credit := pendingCredit{ctx: ctx, purchase: pu}
+	if sqldb.InBatch(ctx) {
+		// The consumer's batch is the group already; another caller's
+		// purchase must not join its transaction.
+		if err := s.writeCredits(ctx, []pendingCredit{credit}); err != nil {
+			return fmt.Errorf("credit purchase: %w", err)
+		}
+		return nil
+	}
+	if err := s.credits.Do(ctx, credit); err != nil {
 		return fmt.Errorf("credit purchase: %w", err)
 	}
 	return nil
@@ -99,8 +109,11 @@ func (s *core) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Prog
 	earning.CustomerID = m.CustomerID
 	e, ok := s.ledger(p).Purchase(m.CustomerID, pu, earning)
 	if !ok {
-		_, err := tx.BookPurchase(ctx, earning, nil)
-		return err
+		added, err := tx.BookPurchase(ctx, earning, nil)
+		if err != nil || !added {
+			return err
+		}
+		return s.applyParkedReturns(ctx, tx, p, pu.InteractionID)
 	}
 	if added, err := tx.BookPurchase(ctx, earning, &e); err != nil || !added {
 		return err
@@ -111,18 +124,40 @@ func (s *core) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Prog
 	} else {
 		sum, err = s.settle(ctx, tx, p, &m)
 	}
-	if err != nil || earning.Points == 0 {
+	if err != nil {
 		return err
 	}
-	return tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: earning.Points,
-		PointsBalance: sum.Spendable(), InteractionID: pu.InteractionID, Cause: e.Cause})
+	if earning.Points != 0 {
+		err = tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: earning.Points,
+			PointsBalance: sum.Spendable(), InteractionID: pu.InteractionID, Cause: e.Cause})
+		if err != nil {
+			return err
+		}
+	}
+	return s.applyParkedReturns(ctx, tx, p, pu.InteractionID)
+}
+
+// applyParkedReturns applies the returns of a purchase that arrived before
+// it (see reverseIn), now that it is booked.
+func (s *core) applyParkedReturns(ctx context.Context, tx domain.Tx, p domain.Program, purchaseID string) error {
+	parked, err := tx.TakeParkedReturns(ctx, p.ID, purchaseID)
+	if err != nil {
+		return err
+	}
+	for _, r := range parked {
+		if err := s.reverseIn(ctx, tx, p, r); err != nil {
+			return fmt.Errorf("parked return %s: %w", r.InteractionID, err)
+		}
+	}
+	return nil
 }
 
 // ReverseReturn takes back, in every program, the points the returned lines
 // of a purchase earned (see PurchaseEarning.Reverse), and their spend. The
-// return's cause makes it idempotent. A return of a purchase the service
-// has not handled is ErrPurchaseUnknown, unless the customer is no member
-// anywhere.
+// return's cause makes it idempotent. A return of a purchase a program has
+// not booked yet (handled out of order, by another replica, or never seen)
+// is parked and applied when the purchase is booked (applyParkedReturns):
+// its effect is never dropped, whichever order the two arrive in.
 func (s *Points) ReverseReturn(ctx context.Context, eventID string, r domain.Return) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("reverse return: %w", err)
@@ -136,9 +171,13 @@ func (s *Points) ReverseReturn(ctx context.Context, eventID string, r domain.Ret
 	return nil
 }
 
-func (s *Points) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r domain.Return) error {
+func (s *core) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r domain.Return) error {
 	m, err := s.resolveMember(ctx, tx, p, r.CustomerID, false, s.now())
 	if isNotFound(err) {
+		if p.AutoEnroll {
+			// The purchase, still on its way, will enroll the buyer.
+			return tx.ParkReturn(ctx, p.ID, r, s.now())
+		}
 		return nil
 	}
 	if err != nil {
@@ -155,7 +194,10 @@ func (s *Points) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, 
 		if m.JoinTime.After(r.OccurTime) && !r.OccurTime.IsZero() {
 			return nil // joined after the return: the purchase earned nothing here
 		}
-		return fmt.Errorf("program %s, purchase %s: %w", p.ID, r.PurchaseInteractionID, ErrPurchaseUnknown)
+		// The purchase is on its way (another replica, or a redelivery,
+		// has it) or never reached the service: the return waits for it
+		// and is applied when it is booked, never dropped.
+		return tx.ParkReturn(ctx, p.ID, r, s.now())
 	}
 	if err != nil {
 		return err

@@ -122,6 +122,13 @@ type LedgerTx interface {
 	// a purchase in a program. It reports whether it stored them.
 	BookPurchase(ctx context.Context, earning PurchaseEarning, entry *LedgerEntry) (bool, error)
 	SavePurchaseEarning(ctx context.Context, e PurchaseEarning) error
+	// ParkReturn keeps a return of a purchase the program has not booked
+	// yet until the purchase is booked (see TakeParkedReturns); parking it
+	// again changes nothing.
+	ParkReturn(ctx context.Context, programID string, r Return, at time.Time) error
+	// TakeParkedReturns removes the returns parked for a purchase in a
+	// program and returns them, oldest first.
+	TakeParkedReturns(ctx context.Context, programID, purchaseInteractionID string) ([]Return, error)
 	// RecordNotice records the expiring notice of a member's points due at
 	// expireTime and reports whether it is the first.
 	RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error)

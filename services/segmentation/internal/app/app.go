@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/merges"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
 )
@@ -53,6 +54,18 @@ type core struct {
 	// facts and then replaces every value, and an event applied between
 	// the two would be overwritten by the older facts.
 	recompute sync.RWMutex
+}
+
+// readLock holds the recompute lock for reading until the returned func is
+// called, or, for the events of a consumer batch, until the batch's
+// transaction has ended (see sqldb.HoldForBatch): taken and let go per
+// event, a recompute waiting for it would wait for the batch's
+// transaction, which waits for the lock.
+func (s *core) readLock(ctx context.Context) func() {
+	return sqldb.HoldForBatch(ctx, &s.recompute, func() func() {
+		s.recompute.RLock()
+		return s.recompute.RUnlock
+	})
 }
 
 // New returns a Service with the default prediction policy. now is the

@@ -28,8 +28,7 @@ func (s *Facts) UpdateProfile(ctx context.Context, eventID string, p domain.Prof
 	if err := domain.ValidateCustomerID(p.CustomerID); err != nil {
 		return fmt.Errorf("update profile: %w", err)
 	}
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
@@ -101,8 +100,7 @@ func (s *Facts) RecordReturn(ctx context.Context, eventID string, r domain.Retur
 
 // recordHistory applies one purchase or return to its customer's facts.
 func (s *Facts) recordHistory(ctx context.Context, eventID, customerID string, at time.Time, record func(tx domain.Tx, customerID string) (bool, error)) error {
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	// A purchase stamped slightly after our clock (the selling system's
 	// clock runs ahead) must still count in the class it causes, so the
 	// ranking is taken as of the later of the two.
@@ -140,8 +138,7 @@ func (s *Facts) MergeCustomers(ctx context.Context, eventID string, m domain.Mer
 	if err := m.Validate().Err(); err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		return merges.Once(ctx, tx, ConsumerCustomers, eventID, func() error {
@@ -175,8 +172,7 @@ func (s *Facts) RecordErasure(ctx context.Context, eventID string, e domain.Eras
 	if err := e.Validate().Err(); err != nil {
 		return fmt.Errorf("record erasure: %w", err)
 	}
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		return merges.Once(ctx, tx, ConsumerCustomers, eventID, func() error {

@@ -47,8 +47,7 @@ func (s *Segments) CreateSegment(ctx context.Context, seg domain.Segment, reques
 	}
 	now := s.now().UTC()
 	seg.ID, seg.CreateTime, seg.UpdateTime, seg.Etag = id.String(), now, now, newEtag()
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	var created bool
 	err = s.store.InTx(ctx, func(tx domain.Tx) error {
 		seg.ID, created, err = tx.CreateSegment(ctx, seg, requestID)
@@ -149,8 +148,7 @@ func (s *Segments) UpdateSegment(ctx context.Context, in domain.Segment, mask []
 	if len(mask) == 0 {
 		mask = []string{"name", "description", "filter"}
 	}
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	var updated domain.Segment
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		cur, err := tx.Segment(ctx, in.ID)
@@ -203,8 +201,7 @@ func (s *Segments) DeleteSegment(ctx context.Context, id string) error {
 	if err := validateSegmentID("id", id); err != nil {
 		return fmt.Errorf("delete segment: %w", err)
 	}
-	s.recompute.RLock()
-	defer s.recompute.RUnlock()
+	defer s.readLock(ctx)()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
 		seg, err := tx.Segment(ctx, id)
 		if err != nil {

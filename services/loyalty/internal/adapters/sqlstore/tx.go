@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -225,6 +227,60 @@ func (t *Tx) SavePurchaseEarning(ctx context.Context, e domain.PurchaseEarning) 
 	res, err := t.tx.Exec(ctx, `UPDATE purchase_earnings SET earning = ? WHERE program_id = ? AND interaction_id = ?`,
 		string(doc), e.ProgramID, e.InteractionID)
 	return expectOne(res, err, "save purchase earning "+e.InteractionID)
+}
+
+// ParkReturn implements domain.LedgerTx.
+func (t *Tx) ParkReturn(ctx context.Context, programID string, r domain.Return, at time.Time) error {
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("park return: %w", err)
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO parked_returns (program_id, purchase_interaction_id, interaction_id, customer_id, doc, park_time)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		programID, r.PurchaseInteractionID, r.InteractionID, r.CustomerID, string(doc), sqldb.Micros(at))
+	if err != nil {
+		return fmt.Errorf("park return %s: %w", r.InteractionID, err)
+	}
+	return nil
+}
+
+// TakeParkedReturns implements domain.LedgerTx: one statement, as it runs
+// for every purchase booked.
+func (t *Tx) TakeParkedReturns(ctx context.Context, programID, purchaseInteractionID string) ([]domain.Return, error) {
+	rows, err := t.tx.Query(ctx, `DELETE FROM parked_returns WHERE program_id = ? AND purchase_interaction_id = ?
+		RETURNING park_time, interaction_id, doc`, programID, purchaseInteractionID)
+	if err != nil {
+		return nil, fmt.Errorf("take parked returns: %w", err)
+	}
+	defer rows.Close()
+	type parked struct {
+		at  int64
+		id  string
+		ret domain.Return
+	}
+	var ps []parked
+	for rows.Next() {
+		var (
+			p   parked
+			doc string
+		)
+		if err := rows.Scan(&p.at, &p.id, &doc); err != nil {
+			return nil, fmt.Errorf("take parked returns: %w", err)
+		}
+		if err := json.Unmarshal([]byte(doc), &p.ret); err != nil {
+			return nil, fmt.Errorf("decode parked return %s: %w", p.id, err)
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("take parked returns: %w", err)
+	}
+	slices.SortFunc(ps, func(a, b parked) int { return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.id, b.id)) })
+	out := make([]domain.Return, len(ps))
+	for i, p := range ps {
+		out[i] = p.ret
+	}
+	return out, nil
 }
 
 // InsertReward stores a new reward.

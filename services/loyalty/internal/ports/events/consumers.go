@@ -25,12 +25,6 @@ const (
 	DurableInteractions = "loyalty-purchases"
 )
 
-// retriesForUnknownPurchase is how many deliveries a return of a purchase
-// not seen yet gets: interaction events are handled by parallel workers,
-// so a return may overtake its purchase by a moment, never by several
-// backoffs.
-const retriesForUnknownPurchase = 3
-
 // Loyalty is what the handlers need of the use cases.
 type Loyalty interface {
 	OpenAccount(ctx context.Context, eventID, customerID string) error
@@ -79,13 +73,8 @@ func (h *Handlers) ReturnRecorded(ctx context.Context, m platformevents.Message)
 	if ev.GetOccurTime() != nil {
 		r.OccurTime = ev.GetOccurTime().AsTime().UTC().Truncate(time.Microsecond)
 	}
-	err := h.app.ReverseReturn(ctx, m.ID, r)
-	if errors.Is(err, app.ErrPurchaseUnknown) && m.NumDelivered >= retriesForUnknownPurchase {
-		// The purchase never reached loyalty (it predates the service, or
-		// earned nowhere): there is nothing to reverse.
-		return nil
-	}
-	return classify(err)
+	// A return that overtook its purchase waits for it in the store.
+	return classify(h.app.ReverseReturn(ctx, m.ID, r))
 }
 
 // SurveyAnswered awards the program's engagement points for answering.
@@ -199,9 +188,10 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 }
 
 // InteractionsConsumer is the durable consumer of the purchase, return
-// and survey events that change points. Its events may be handled several
-// at once (each member's changes are serialized by its lock in the store):
-// only a return can overtake its purchase, and it is retried.
+// and survey events that change points. Its events may be handled out of
+// order (by several replicas, or several workers: each member's changes are
+// serialized by its lock in the store): only a return can overtake its
+// purchase, and it waits for it (see app.Points.ReverseReturn).
 func InteractionsConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
 		Stream:  interactionv1.Stream,
