@@ -149,26 +149,6 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	if cfg.Stream == "" || cfg.Durable == "" {
 		return errors.New("consume: Stream and Durable are required")
 	}
-	if err := EnsureStreamWith(ctx, js, cfg.DeadLetterStream, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting
-		}
-		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
-	}
-	// Services start in any order, so the stream this consumer reads may be
-	// created by its owner a moment later.
-	if err := waitForStream(ctx, js, cfg.Stream, logger); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
-	}
-	if err := resetIfFiltersChanged(ctx, js, cfg, logger); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
-	}
 	consumerCfg := jetstream.ConsumerConfig{
 		Durable:       cfg.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -184,21 +164,29 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	} else {
 		consumerCfg.FilterSubjects = cfg.FilterSubjects
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
+	// Setting up talks to JetStream, which may be restarting a node or
+	// electing a leader just then (a lookup times out): try again until it
+	// works or the service stops, rather than stop the service. Only
+	// settings the cluster can never meet are final.
+	var cons jetstream.Consumer
+	for delay := consumeRetryMin; ; delay = min(2*delay, consumeRetryMax) {
+		err := prepareConsume(ctx, js, cfg, logger)
+		if err == nil {
+			if cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg); err == nil {
+				break
+			}
+			err = fmt.Errorf("create consumer: %w", err)
 		}
-		return fmt.Errorf("consume %s: create consumer: %w", cfg.Durable, err)
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		if errors.Is(err, ErrStreamSettings) {
+			return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+		}
+		logger.Warn("consumer setup failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
+		sleepCtx(ctx, delay)
 	}
-
 	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
-	// JetStream calls back one message at a time; it hands each to the
-	// first of Concurrency workers that is free, and waits while none is
-	// (with one worker, messages are handled in stream order). Long-lived
-	// workers, not a goroutine per message: each new goroutine grew its
-	// stack again on the way down to the database, a few percent of a busy
-	// service's CPU.
 	// JetStream calls back one message at a time; the callback queues it
 	// for the first of Concurrency workers that is free, and waits while
 	// the queue is full (with one worker, messages are handled in stream
@@ -260,12 +248,41 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	return nil
 }
 
+// prepareConsume makes what the consumer of cfg needs before it
+// subscribes: the dead-letter stream, the stream it reads (made by its
+// owner, which services start in any order, so waited for), and a durable
+// whose filter subjects are cfg's.
+func prepareConsume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, logger *slog.Logger) error {
+	if err := EnsureStreamWith(ctx, js, cfg.DeadLetterStream, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
+		return err
+	}
+	if err := waitForStream(ctx, js, cfg.Stream, logger); err != nil {
+		return err
+	}
+	return resetIfFiltersChanged(ctx, js, cfg, logger)
+}
+
 // Pull timing of Consume: how long a pull waits on the server, and how
 // often the server says it is still there.
 const (
 	consumePullExpiry = 5 * time.Second
 	consumeHeartbeat  = time.Second
 )
+
+// The bounds of Consume's backoff between attempts to set up.
+const (
+	consumeRetryMin = 100 * time.Millisecond
+	consumeRetryMax = 5 * time.Second
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 // waitForStream returns once the stream exists, checking every 100ms (and
 // saying so in the log now and then) until ctx is done.
