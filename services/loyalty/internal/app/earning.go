@@ -191,12 +191,12 @@ func (s *core) reverseIn(ctx context.Context, tx domain.Tx, p domain.Program, r 
 	}
 	earning, err := tx.PurchaseEarning(ctx, p.ID, r.PurchaseInteractionID)
 	if errors.Is(err, domain.ErrNotFound) {
-		if m.JoinTime.After(r.OccurTime) && !r.OccurTime.IsZero() {
-			return nil // joined after the return: the purchase earned nothing here
-		}
 		// The purchase is on its way (another replica, or a redelivery,
 		// has it) or never reached the service: the return waits for it
-		// and is applied when it is booked, never dropped.
+		// and is applied when it is booked, never dropped. Not even when
+		// the member joined after the return happened: the join time is
+		// when this service learned of the customer, and a purchase made
+		// before it is still credited when it arrives.
 		return tx.ParkReturn(ctx, p.ID, r, s.now())
 	}
 	if err != nil {
