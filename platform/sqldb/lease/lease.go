@@ -220,7 +220,9 @@ func (l *Lease) Release(ctx context.Context) error {
 			delete(l.m.held, l.Name)
 			l.m.mu.Unlock()
 		}()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.m.ttl)
+		// Shutdown must not wait long on a database that went away: an
+		// unreleased lease runs out by itself.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(l.m.ttl, 5*time.Second))
 		defer cancel()
 		if _, e := l.m.db.Exec(ctx, `UPDATE job_leases SET expires_at = 0 WHERE name = ? AND holder = ? AND fence = ?`,
 			l.Name, l.m.holder, l.Fence); e != nil {
