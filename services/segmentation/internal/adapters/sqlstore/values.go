@@ -186,14 +186,21 @@ type previous struct {
 func (t *storeTx) UpdateValues(ctx context.Context, vs []domain.Value) (map[string]domain.ClassAndSegment, error) {
 	const tmp = "recompute_values"
 	pg := t.tx.Dialect() == sqldb.Postgres
+	// The primary key keeps the joins below linear whatever plan the
+	// database picks (the values table's statistics may be stale).
 	create := `CREATE TEMP TABLE ` + tmp + ` AS SELECT * FROM customer_values WHERE 1 = 0`
 	if pg {
-		create = `CREATE TEMP TABLE ` + tmp + ` (LIKE customer_values) ON COMMIT DROP`
+		create = `CREATE TEMP TABLE ` + tmp + ` (LIKE customer_values INCLUDING INDEXES) ON COMMIT DROP`
 	} else if _, err := t.tx.Exec(ctx, `DROP TABLE IF EXISTS temp.`+tmp); err != nil {
 		return nil, fmt.Errorf("update values: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, create); err != nil {
 		return nil, fmt.Errorf("update values: %w", err)
+	}
+	if !pg {
+		if _, err := t.tx.Exec(ctx, `CREATE UNIQUE INDEX temp.`+tmp+`_id ON `+tmp+` (customer_id)`); err != nil {
+			return nil, fmt.Errorf("update values: %w", err)
+		}
 	}
 	cols := append(slices.Clone(valueColumns), "version")
 	const batch = 20000
