@@ -58,3 +58,17 @@ type CustomerService struct {
 	// needs of customers.
 	CustomerAddr string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
 }
+
+// Jobs is the part of the configuration of a service with background jobs
+// that says how its replicas share them (see Host.Every and
+// platform/sqldb/lease). Embedded in the service's Config, it is read as
+// GUANXI_<NAME>_JOB_LEASE.
+type Jobs struct {
+	// JobLease is how long a replica holds a background job without
+	// renewing it: the holder renews every third of it, and when a replica
+	// dies (kill -9) another takes its jobs over within this time plus a
+	// quarter of it (or of the job's period, if shorter). Shorter means
+	// faster takeover and more renewals; it must exceed the database's
+	// longest stall.
+	JobLease time.Duration `env:"JOB_LEASE" envDefault:"30s"`
+}

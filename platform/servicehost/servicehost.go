@@ -34,6 +34,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/grpcserver"
 	"github.com/guanxi-crm/guanxi/platform/operations"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/sqldb/lease"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
 
@@ -72,6 +73,9 @@ type Options struct {
 	DatabaseURL string
 	// Migrations are applied before anything else runs.
 	Migrations fs.FS
+
+	// Jobs says how the replicas share the background jobs (Every, Single).
+	Jobs
 
 	// Broker is the service's broker, as its Config holds it: NATSURL ""
 	// for a service that neither publishes nor consumes, which then gets
@@ -121,6 +125,9 @@ type Host struct {
 	// Operations runs the service's long-running operations (AIP-151) in
 	// its database; Run stops their work on shutdown.
 	Operations *operations.Runner
+	// Leases runs the background jobs (Every, EveryNow, Single) once
+	// across the service's replicas, through lease rows in its database.
+	Leases *lease.Manager
 	// Scope is the team scope Start installed, nil without a
 	// CustomerReader; handlers that learn a record's customer only by
 	// reading it call Scope.Check.
@@ -228,6 +235,7 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		return nil, err
 	}
 	h.Operations = operations.New(h.DB, opts.Name, logger)
+	h.Leases = lease.New(h.DB, lease.Config{TTL: opts.JobLease, Logger: logger})
 
 	if opts.Stream != "" && opts.NATSURL == "" {
 		return nil, errors.New("a service with a stream needs a NATS URL")
@@ -456,28 +464,42 @@ func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
 // inboxPruneEvery is how often the inbox is pruned.
 const inboxPruneEvery = time.Hour
 
-// Every adds a job run every interval until ctx is done, the first time one
-// interval after Run starts. A failed run is logged and retried at the next
-// tick: a schedule must outlive a bad hour (a database restart, too little
-// data yet). An interval of 0 or less turns the job off.
+// Every adds a job run once every interval across the service's replicas
+// until ctx is done (see lease.Manager.RunEvery): one replica runs each
+// period, periods counted from the unix epoch; the first is the period
+// after the job first started anywhere. When the replica running it dies,
+// another runs the period again within the job lease. A failed run is
+// logged and the job tried again next period: a schedule must outlive a
+// bad hour (a database restart, too little data yet). An interval of 0 or
+// less turns the job off.
 func (h *Host) Every(name string, interval time.Duration, job func(ctx context.Context) error) {
-	if interval <= 0 {
+	h.every(lease.Periodic{Name: name, Every: interval, Run: job})
+}
+
+// EveryNow is Every with the first period due as soon as the job first
+// starts anywhere, for scans that should not wait a period after a fresh
+// install (expiry, follow-ups, greetings).
+func (h *Host) EveryNow(name string, interval time.Duration, job func(ctx context.Context) error) {
+	h.every(lease.Periodic{Name: name, Every: interval, AtStart: true, Run: job})
+}
+
+func (h *Host) every(p lease.Periodic) {
+	if p.Every <= 0 {
 		return
 	}
-	h.Go(name, func(ctx context.Context) error {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				if err := job(ctx); err != nil && ctx.Err() == nil {
-					h.Logger.WarnContext(ctx, "scheduled job failed", slog.String("job", name), slog.String("error", err.Error()))
-				}
-			}
-		}
+	h.Go(p.Name, func(ctx context.Context) error {
+		return h.Leases.RunEvery(ctx, p, func(err error) {
+			h.Logger.WarnContext(ctx, "scheduled job failed", slog.String("job", p.Name), slog.String("error", err.Error()))
+		})
 	})
+}
+
+// Single adds a loop that runs on one replica at a time (see
+// lease.Manager.Hold): the replica holding the job's lease runs fn, the
+// others wait and take over within the job lease when it dies. fn must
+// return nil once ctx is done, which also happens when the lease is lost.
+func (h *Host) Single(name string, fn func(ctx context.Context) error) {
+	h.Go(name, func(ctx context.Context) error { return h.Leases.Hold(ctx, name, fn) })
 }
 
 // OnClose registers close to be called when the host releases what it

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,10 @@ type DB struct {
 //	sqlite://relative/path.db    relative to the working directory
 //	sqlite::memory:              private in-memory database (one connection)
 //	postgres://... postgresql://...
+//
+// A PostgreSQL URL may carry pool_max_conns=N (default 20): the most
+// connections this process opens. N replicas of a service open up to N
+// times that, which the server's max_connections must allow.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	var (
 		db  *DB
@@ -157,12 +162,24 @@ func openSQLiteMemory() (*DB, error) {
 }
 
 func openPostgres(rawURL string) (*DB, error) {
+	maxConns := 20
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("pool_max_conns") {
+		q := u.Query()
+		n, err := strconv.Atoi(q.Get("pool_max_conns"))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("pool_max_conns %q is not a positive number", q.Get("pool_max_conns"))
+		}
+		maxConns = n
+		q.Del("pool_max_conns") // not a server setting
+		u.RawQuery = q.Encode()
+		rawURL = u.String()
+	}
 	raw, err := sql.Open("pgx", rawURL)
 	if err != nil {
 		return nil, err
 	}
-	raw.SetMaxOpenConns(20)
-	raw.SetMaxIdleConns(10)
+	raw.SetMaxOpenConns(maxConns)
+	raw.SetMaxIdleConns(min(10, maxConns))
 	raw.SetConnMaxIdleTime(5 * time.Minute)
 	raw.SetConnMaxLifetime(time.Hour)
 	return &DB{raw: raw, Dialect: Postgres}, nil

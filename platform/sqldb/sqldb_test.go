@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +347,32 @@ func TestQueryAll(t *testing.T) {
 	}
 	if _, err := sqldb.QueryAll(ctx, db, scanInt, `SELECT FROM nowhere`); err == nil {
 		t.Fatal("a broken query gave no error")
+	}
+}
+
+// TestOpenPostgresPoolSize shows pool_max_conns caps the connections a
+// process opens (replicas times it must fit the server's max_connections)
+// and is not passed on to the server.
+func TestOpenPostgresPoolSize(t *testing.T) {
+	ctx := context.Background()
+	if _, err := sqldb.Open(ctx, "postgres://u@127.0.0.1:1/db?pool_max_conns=0"); err == nil {
+		t.Fatal("pool_max_conns=0 accepted")
+	}
+	for _, d := range sqltest.Databases(t) {
+		if d.Name != "postgres" {
+			continue
+		}
+		sep := "?"
+		if strings.Contains(d.URL, "?") {
+			sep = "&"
+		}
+		db, err := sqldb.Open(ctx, d.URL+sep+"pool_max_conns=3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if got := db.SQL().Stats().MaxOpenConnections; got != 3 {
+			t.Fatalf("max open connections %d, want 3", got)
+		}
 	}
 }

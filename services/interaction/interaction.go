@@ -38,6 +38,9 @@ type Config struct {
 	// CustomerService is the customer service, also asked whether a customer
 	// exists before an interaction is recorded for it.
 	servicehost.CustomerService
+	// Jobs is JOB_LEASE: how the replicas share the background jobs (see
+	// servicehost.Jobs).
+	servicehost.Jobs
 	// CustomerTimeout bounds one customer check, retries included.
 	CustomerTimeout time.Duration `env:"CUSTOMER_TIMEOUT" envDefault:"3s"`
 	// SLACheckInterval is how often cases are checked for missed SLA
@@ -77,7 +80,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "interaction", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: interactionv1.Stream, StreamSubjects: []string{interactionv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }
 
@@ -109,7 +112,7 @@ func build(cfg Config) servicehost.Build {
 		if interval <= 0 {
 			interval = 30 * time.Second
 		}
-		h.Go("schedules", func(ctx context.Context) error { return svc.RunSchedules(ctx, interval, h.Logger) })
+		h.EveryNow("schedules", interval, svc.RunScheduled)
 		return nil
 	}
 }

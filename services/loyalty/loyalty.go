@@ -32,6 +32,9 @@ type Config struct {
 	servicehost.Broker
 	// CustomerService is the customer service, asked for the team scope.
 	servicehost.CustomerService
+	// Jobs is JOB_LEASE: how the replicas share the background jobs (see
+	// servicehost.Jobs).
+	servicehost.Jobs
 	// DefaultProgramID is the program of calls that name none. When no
 	// program with this id exists, the service creates it at start from
 	// the settings below; after that the program is changed through the
@@ -90,7 +93,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "loyalty", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: loyaltyv1.Stream, StreamSubjects: []string{loyaltyv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }
 
@@ -133,7 +136,7 @@ func build(cfg Config) servicehost.Build {
 			interactions.Concurrency = cfg.Workers
 		}
 		h.Consume(interactions, handlers.Interactions)
-		h.Go("loyalty jobs", func(ctx context.Context) error { return svc.Jobs.Schedule(ctx, cfg.JobInterval, h.Logger) })
+		h.EveryNow("loyalty jobs", cfg.JobInterval, func(ctx context.Context) error { return svc.Jobs.RunScheduled(ctx, h.Logger) })
 		return nil
 	}
 }

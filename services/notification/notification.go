@@ -76,6 +76,9 @@ type Config struct {
 	// CustomerService is the customer service, also told of unsubscribe
 	// opt-outs.
 	servicehost.CustomerService
+	// Jobs is JOB_LEASE: how the replicas share the background jobs (see
+	// servicehost.Jobs).
+	servicehost.Jobs
 	// SegmentationAddr is the segmentation service, which streams campaign
 	// audiences.
 	SegmentationAddr string `env:"SEGMENTATION_ADDR" envDefault:"127.0.0.1:7104"`
@@ -174,7 +177,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 		Validate: func() error { _, _, err := cfg.timing(); return err },
 	}, logger, build(cfg))
 }
@@ -242,9 +245,17 @@ func build(cfg Config) servicehost.Build {
 
 		notificationv1.RegisterNotificationServiceServer(h.Server, grpcport.NewServer(svc).WithOperations(h.Operations))
 		h.Go("dispatch", dispatcher.Run)
-		h.Go("schedules", app.NewScheduler(svc, cfg.ScanInterval, h.Logger).Run)
+		// The dispatcher and the campaign runner claim each message and
+		// campaign with a lease of their own (FOR UPDATE SKIP LOCKED), so
+		// they run on every replica; the scan runs once per interval
+		// across replicas, and the consent sync on one replica at a time.
+		scanInterval := cfg.ScanInterval
+		if scanInterval <= 0 {
+			scanInterval = 10 * time.Minute
+		}
+		h.EveryNow("schedules", scanInterval, app.NewScheduler(svc, h.Logger).Scan)
 		h.Go("campaigns", runner.Run)
-		h.Go("consent-sync", syncer.Run)
+		h.Single("consent-sync", syncer.Run)
 		h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Customers))
 		h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
 		h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))

@@ -38,6 +38,9 @@ type Config struct {
 	servicehost.Broker
 	// CustomerService is the customer service, asked for the team scope.
 	servicehost.CustomerService
+	// Jobs is JOB_LEASE: how the replicas share the background jobs (see
+	// servicehost.Jobs).
+	servicehost.Jobs
 	// Currency is the reporting currency: ABC ranks spend in it, and spend
 	// is reported in it. Purchases in other currencies are stored (and
 	// counted in purchase_count) but not ranked, since adding amounts
@@ -87,7 +90,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Name: "segmentation", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: segmentationv1.Stream, StreamSubjects: []string{segmentationv1.StreamSubjects},
 		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
-		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr,
+		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }
 

@@ -2,8 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -265,22 +265,11 @@ func (s *Followups) CheckFollowups(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSchedules checks SLAs and due follow-ups every interval until ctx is
-// done. A failed round is logged and retried on the next tick.
-func (s *Service) RunSchedules(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := s.Cases.CheckSLA(ctx); err != nil && ctx.Err() == nil {
-			logger.WarnContext(ctx, "sla check failed", slog.Any("error", err))
-		}
-		if _, err := s.Followups.CheckFollowups(ctx); err != nil && ctx.Err() == nil {
-			logger.WarnContext(ctx, "followup check failed", slog.Any("error", err))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+// RunScheduled checks SLAs and due follow-ups once (the service runs it
+// once per interval across its replicas); a failure of one check does not
+// skip the other.
+func (s *Service) RunScheduled(ctx context.Context) error {
+	_, slaErr := s.Cases.CheckSLA(ctx)
+	_, followupErr := s.Followups.CheckFollowups(ctx)
+	return errors.Join(slaErr, followupErr)
 }

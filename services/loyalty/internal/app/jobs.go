@@ -49,27 +49,18 @@ func (s *Jobs) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	return res, nil
 }
 
-// Schedule runs RunJobs every interval until ctx is done; a failed run is
-// logged and retried at the next tick.
-func (s *Jobs) Schedule(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if res, err := s.RunJobs(ctx, s.now()); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			logger.ErrorContext(ctx, "loyalty jobs failed", slog.Any("error", err))
-		} else if res != (JobResult{}) {
-			logger.InfoContext(ctx, "loyalty jobs ran", slog.Int("expired_members", res.ExpiredMembers),
-				slog.Int64("expired_points", res.ExpiredPoints), slog.Int("notices", res.Notices), slog.Int("tier_changes", res.TierChanges))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+// RunScheduled is the scheduled run of the jobs (the service runs it once
+// per interval across its replicas): RunJobs as of now, logging what it did.
+func (s *Jobs) RunScheduled(ctx context.Context, logger *slog.Logger) error {
+	res, err := s.RunJobs(ctx, s.now())
+	if err != nil {
+		return err
 	}
+	if res != (JobResult{}) {
+		logger.InfoContext(ctx, "loyalty jobs ran", slog.Int("expired_members", res.ExpiredMembers),
+			slog.Int64("expired_points", res.ExpiredPoints), slog.Int("notices", res.Notices), slog.Int("tier_changes", res.TierChanges))
+	}
+	return nil
 }
 
 // forEach calls fn for every customer id a paged query returns.

@@ -177,40 +177,30 @@ func (s *Schedules) scan(ctx context.Context, now time.Time, templates *domain.T
 	}
 }
 
-// Scheduler runs RunSchedules every interval until ctx is done.
+// Scheduler is the scheduled scan (the service runs it once per interval
+// across its replicas).
 type Scheduler struct {
-	svc      *Schedules
-	interval time.Duration
-	logger   *slog.Logger
+	svc    *Schedules
+	logger *slog.Logger
 }
 
 // NewScheduler returns a Scheduler.
-func NewScheduler(svc *Service, interval time.Duration, logger *slog.Logger) *Scheduler {
-	if interval <= 0 {
-		interval = 10 * time.Minute
-	}
+func NewScheduler(svc *Service, logger *slog.Logger) *Scheduler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Scheduler{svc: svc.Schedules, interval: interval, logger: logger}
+	return &Scheduler{svc: svc.Schedules, logger: logger}
 }
 
-// Run scans at once and then every interval; a failed scan is logged and
-// tried again at the next tick.
-func (sc *Scheduler) Run(ctx context.Context) error {
-	ticker := time.NewTicker(sc.interval)
-	defer ticker.Stop()
-	for {
-		if run, err := sc.svc.RunSchedules(ctx); err != nil && ctx.Err() == nil {
-			sc.logger.WarnContext(ctx, "scheduled scan failed", slog.Any("error", err))
-		} else if run.Created > 0 || run.Skipped > 0 {
-			sc.logger.InfoContext(ctx, "scheduled greetings queued",
-				slog.Int64("messages", run.Created), slog.Int64("skipped_missed_day", run.Skipped))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
+// Scan runs RunSchedules once, logging what it queued.
+func (sc *Scheduler) Scan(ctx context.Context) error {
+	run, err := sc.svc.RunSchedules(ctx)
+	if err != nil {
+		return err
 	}
+	if run.Created > 0 || run.Skipped > 0 {
+		sc.logger.InfoContext(ctx, "scheduled greetings queued",
+			slog.Int64("messages", run.Created), slog.Int64("skipped_missed_day", run.Skipped))
+	}
+	return nil
 }

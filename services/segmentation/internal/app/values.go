@@ -65,10 +65,11 @@ type RecomputeResult struct {
 
 // RecomputeValues recomputes every customer's value from the stored
 // history (ABC over the whole population, RFM quintiles, predictions from
-// the current fit), replaces the stored values, announces class and RFM
-// segment changes of customers that had a value, then recomputes every
-// segment's members. Events wait meanwhile, so none is lost under the
-// replaced values.
+// the current fit), stores the values, announces class and RFM segment
+// changes of customers that had a value, then recomputes every segment's
+// members. A customer whose history an event changed after the facts were
+// read (here or on another replica) keeps the value the event stored. In
+// this process events also wait for the recompute.
 func (s *Values) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
 	s.recompute.Lock()
 	defer s.recompute.Unlock()
@@ -76,10 +77,6 @@ func (s *Values) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
 	res := RecomputeResult{Phases: map[string]time.Duration{}}
 	now := s.now().UTC()
 	facts, err := s.store.AllFacts(ctx, s.policy.WindowAt(now), now)
-	if err != nil {
-		return res, fmt.Errorf("recompute values: %w", err)
-	}
-	old, err := s.store.Values(ctx)
 	if err != nil {
 		return res, fmt.Errorf("recompute values: %w", err)
 	}
@@ -94,16 +91,20 @@ func (s *Values) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
 	res.Phases["compute"] = time.Since(t)
 
 	t = time.Now()
+	// Each customer's value is written only if no event changed the
+	// customer since the facts were read (on any replica): the event's
+	// own update, computed with it, stands until the next recompute.
 	var changes []domain.Event
-	for _, v := range values {
-		o, ok := old[v.CustomerID]
-		if ok && (o.Class != v.Class || o.RFM != v.RFM.Segment) {
-			changes = append(changes, domain.ClassChanged{CustomerID: v.CustomerID, Old: o.Class, New: v.Class, OldRFM: o.RFM, NewRFM: v.RFM.Segment})
-		}
-	}
 	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		if err := tx.ReplaceValues(ctx, values); err != nil {
+		changes = changes[:0]
+		old, err := tx.UpdateValues(ctx, values)
+		if err != nil {
 			return err
+		}
+		for _, v := range values {
+			if o, ok := old[v.CustomerID]; ok {
+				changes = append(changes, domain.ClassChanged{CustomerID: v.CustomerID, Old: o.Class, New: v.Class, OldRFM: o.RFM, NewRFM: v.RFM.Segment})
+			}
 		}
 		if err := tx.PutRFMBounds(ctx, bounds); err != nil {
 			return err

@@ -27,6 +27,11 @@ type Facts struct {
 	// RepeatSpend is the spend on purchase days after the first, before
 	// refunds: the Gamma-Gamma model's repeat transactions.
 	RepeatSpend int64
+	// Version is the version of the customer's stored value these facts
+	// were read with (AllFacts; 0 when none was stored): a recompute
+	// writes the customer's value only while the stored one is still of
+	// this version, so it never overwrites an event's newer update.
+	Version int64
 }
 
 // Day is the day number (days since 1970-01-01 UTC) of t: purchases on one

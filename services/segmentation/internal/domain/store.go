@@ -92,10 +92,15 @@ type Tx interface {
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
 	// PutProfile replaces a customer's profile.
 	PutProfile(ctx context.Context, p Profile) error
-	// PutValue stores a customer's value.
+	// PutValue stores a customer's value after a change to its history,
+	// giving it a new version.
 	PutValue(ctx context.Context, v Value) error
-	// ReplaceValues replaces every stored value.
-	ReplaceValues(ctx context.Context, vs []Value) error
+	// UpdateValues stores the values of a recompute: each customer's only
+	// where the stored value is still of the version its facts were read
+	// with (Facts.Version; 0: where none is stored and the customer is
+	// still registered and not merged away). It returns the previous class
+	// and segment of the customers whose class or segment it changed.
+	UpdateValues(ctx context.Context, vs []Value) (map[string]ClassAndSegment, error)
 	// PutRFMBounds stores the bounds of a recompute.
 	PutRFMBounds(ctx context.Context, b RFMBounds) error
 	// PutFit stores a model fit, which becomes current.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func TestStore(t *testing.T) {
 		{"list newest first with keyset pages", testList},
 		{"inbox marks each event once", testMarkHandled},
 		{"claim queued", testClaimQueued},
+		{"two replicas claim each message once", testClaimTwoReplicas},
 		{"mark sent and failed once", testMarkOutcome},
 		{"publish writes the outbox in the tx", testPublish},
 		{"consents by customer and channel", testConsents},
@@ -512,4 +514,54 @@ func markSent(ctx context.Context, tx domain.Tx, id string, at time.Time) (bool,
 func consentStatus(ctx context.Context, s *sqlstore.Store, customerID string, ch domain.Channel) (domain.ConsentStatus, error) {
 	all, err := s.ConsentsOf(ctx, []string{customerID})
 	return all[customerID][ch], err
+}
+
+// testClaimTwoReplicas has the dispatchers of two replicas (two stores on
+// one database) claim due messages at the same time, in small batches:
+// every message is claimed by exactly one of them.
+func testClaimTwoReplicas(t *testing.T, url string) {
+	a, _ := open(t, url)
+	b, _ := open(t, url)
+	ctx := context.Background()
+	const cust = "0190aaaa-0000-7000-8000-000000000002"
+	const n = 300
+	msgs := make([]domain.Message, n)
+	for i := range msgs {
+		msgs[i] = message(fmt.Sprintf("m%03d", i), cust, base.Add(time.Duration(i)*time.Millisecond), domain.StatusQueued)
+	}
+	create(t, a, msgs...)
+	now := base.Add(time.Minute)
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	for _, s := range []*sqlstore.Store{a, b, a, b} { // two claimers per replica, as DispatchWorkers runs
+		wg.Go(func() {
+			for {
+				got, err := s.ClaimDue(ctx, now, time.Minute, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					claimed[m.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("%d of %d messages claimed", len(claimed), n)
+	}
+	for id, k := range claimed {
+		if k != 1 {
+			t.Errorf("message %s claimed %d times", id, k)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,42 +145,121 @@ func (r reader) RFMBounds(ctx context.Context) (domain.RFMBounds, error) {
 	return b, nil
 }
 
-// PutValue stores a customer's value.
+// PutValue stores a customer's value after a change to its history, with
+// a new version: larger than the stored one and than any the customer had
+// before (a unix-microseconds clock reading), so a recompute that read an
+// older version, even one of a value deleted and written again since,
+// leaves it alone.
 func (t *storeTx) PutValue(ctx context.Context, v domain.Value) error {
-	if _, err := t.tx.Exec(ctx, `DELETE FROM customer_values WHERE customer_id = ?`, v.CustomerID); err != nil {
-		return fmt.Errorf("store value: %w", err)
+	greatest := "MAX"
+	if t.tx.Dialect() == sqldb.Postgres {
+		greatest = "GREATEST"
 	}
-	if err := sqldb.InsertRows(ctx, t.tx, "customer_values", valueColumns, [][]any{valueRow(v)}); err != nil {
+	cols := append(slices.Clone(valueColumns), "version")
+	set := make([]string, 0, len(valueColumns))
+	for _, c := range valueColumns[1:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_values (`+strings.Join(cols, ", ")+`)
+		VALUES (`+strings.Repeat("?, ", len(cols)-1)+`?)
+		ON CONFLICT (customer_id) DO UPDATE SET `+strings.Join(set, ", ")+`,
+			version = `+greatest+`(customer_values.version + 1, excluded.version)`,
+		append(valueRow(v), time.Now().UnixMicro())...)
+	if err != nil {
 		return fmt.Errorf("store value: %w", err)
 	}
 	return nil
 }
 
-// ReplaceValues replaces every stored value, in bulk (COPY on
-// PostgreSQL).
-func (t *storeTx) ReplaceValues(ctx context.Context, vs []domain.Value) error {
-	// TRUNCATE on PostgreSQL: deleting a million rows one by one costs
-	// more than writing them. It is transactional there, and SQLite
-	// empties a table by a DELETE without WHERE just as fast.
-	empty := `DELETE FROM customer_values`
-	if t.tx.Dialect() == sqldb.Postgres {
-		empty = `TRUNCATE customer_values`
+// previous is a customer's class and segment before a recompute.
+type previous struct {
+	id  string
+	old domain.ClassAndSegment
+}
+
+// UpdateValues stores a recompute's values in bulk: they are loaded into
+// a temporary table (COPY on PostgreSQL), then one UPDATE writes those
+// whose stored version is still the one their facts were read with and
+// one INSERT those of customers without a value, still registered and not
+// merged away. The customers whose class or segment changes are read, and
+// locked, first: their previous class and segment are returned.
+func (t *storeTx) UpdateValues(ctx context.Context, vs []domain.Value) (map[string]domain.ClassAndSegment, error) {
+	const tmp = "recompute_values"
+	pg := t.tx.Dialect() == sqldb.Postgres
+	// The primary key keeps the joins below linear whatever plan the
+	// database picks (the values table's statistics may be stale).
+	create := `CREATE TEMP TABLE ` + tmp + ` AS SELECT * FROM customer_values WHERE 1 = 0`
+	if pg {
+		create = `CREATE TEMP TABLE ` + tmp + ` (LIKE customer_values INCLUDING INDEXES) ON COMMIT DROP`
+	} else if _, err := t.tx.Exec(ctx, `DROP TABLE IF EXISTS temp.`+tmp); err != nil {
+		return nil, fmt.Errorf("update values: %w", err)
 	}
-	if _, err := t.tx.Exec(ctx, empty); err != nil {
-		return fmt.Errorf("replace values: %w", err)
+	if _, err := t.tx.Exec(ctx, create); err != nil {
+		return nil, fmt.Errorf("update values: %w", err)
 	}
+	if !pg {
+		if _, err := t.tx.Exec(ctx, `CREATE UNIQUE INDEX temp.`+tmp+`_id ON `+tmp+` (customer_id)`); err != nil {
+			return nil, fmt.Errorf("update values: %w", err)
+		}
+	}
+	cols := append(slices.Clone(valueColumns), "version")
 	const batch = 20000
-	rows := make([][]any, 0, batch)
+	rows := make([][]any, 0, min(batch, len(vs)))
 	for i, v := range vs {
-		rows = append(rows, valueRow(v))
+		rows = append(rows, append(valueRow(v), v.Version))
 		if len(rows) == batch || i == len(vs)-1 {
-			if err := t.tx.InsertRows(ctx, "customer_values", valueColumns, rows); err != nil {
-				return fmt.Errorf("replace values: %w", err)
+			if err := t.tx.InsertRows(ctx, tmp, cols, rows); err != nil {
+				return nil, fmt.Errorf("update values: %w", err)
 			}
 			rows = rows[:0]
 		}
 	}
-	return nil
+	if pg {
+		if _, err := t.tx.Exec(ctx, `ANALYZE `+tmp); err != nil {
+			return nil, fmt.Errorf("update values: %w", err)
+		}
+	}
+	lock := ""
+	if pg {
+		lock = " FOR UPDATE OF v" // SQLite: the transaction holds the one write lock
+	}
+	changed, err := sqldb.QueryAll(ctx, t.tx, func(s sqldb.Scanner) (previous, error) {
+		var (
+			p     previous
+			class string
+		)
+		err := s.Scan(&p.id, &class, &p.old.RFM)
+		p.old.Class = parseClass(class)
+		return p, err
+	}, `SELECT v.customer_id, v.abc_class, v.rfm_segment FROM customer_values v JOIN `+tmp+` n ON n.customer_id = v.customer_id
+		WHERE v.version = n.version AND (v.abc_class <> n.abc_class OR v.rfm_segment <> n.rfm_segment)`+lock)
+	if err != nil {
+		return nil, fmt.Errorf("update values: read changes: %w", err)
+	}
+	old := make(map[string]domain.ClassAndSegment, len(changed))
+	for _, c := range changed {
+		old[c.id] = c.old
+	}
+	set := make([]string, 0, len(valueColumns))
+	for _, c := range valueColumns[1:] {
+		set = append(set, c+" = n."+c)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE customer_values AS v SET `+strings.Join(set, ", ")+`
+		FROM `+tmp+` AS n WHERE v.customer_id = n.customer_id AND v.version = n.version`); err != nil {
+		return nil, fmt.Errorf("update values: %w", err)
+	}
+	list := strings.Join(cols, ", ")
+	if _, err := t.tx.Exec(ctx, `INSERT INTO customer_values (`+list+`) SELECT `+list+` FROM `+tmp+` n
+		WHERE n.version = 0 AND EXISTS (SELECT 1 FROM customers c WHERE c.id = n.customer_id AND c.merged_into IS NULL)
+		ON CONFLICT (customer_id) DO NOTHING`); err != nil {
+		return nil, fmt.Errorf("update values: %w", err)
+	}
+	if !pg {
+		if _, err := t.tx.Exec(ctx, `DROP TABLE temp.`+tmp); err != nil {
+			return nil, fmt.Errorf("update values: %w", err)
+		}
+	}
+	return old, nil
 }
 
 // PutRFMBounds stores the bounds of a recompute.
@@ -236,7 +317,9 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 	if s.db.Dialect == sqldb.Postgres {
 		// The per-day aggregate has about one group per purchase: with
 		// the default 4 MB of work_mem it spills to disk.
-		tx, err := s.db.SQL().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		// Repeatable read: the purchases, the returns and the values'
+		// versions are read in one snapshot.
+		tx, err := s.db.SQL().BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 		if err != nil {
 			return nil, fmt.Errorf("sum all purchases: %w", err)
 		}
@@ -250,8 +333,9 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 	}
 	rows, err := q(ctx, `
 		SELECT c.id, COALESCE(a.n, 0), COALESCE(a.days, 0), a.first_t, a.last_t,
-			COALESCE(a.lifetime, 0), COALESCE(a.trailing, 0), COALESCE(a.lifetime - a.first_day % 1000000000000, 0)
-		FROM customers c LEFT JOIN (
+			COALESCE(a.lifetime, 0), COALESCE(a.trailing, 0), COALESCE(a.lifetime - a.first_day % 1000000000000, 0),
+			COALESCE(cv.version, 0)
+		FROM customers c LEFT JOIN customer_values cv ON cv.customer_id = c.id LEFT JOIN (
 			SELECT d.customer_id, CAST(SUM(d.n) AS BIGINT) AS n, COUNT(*) AS days,
 				MIN(d.first_t) AS first_t, MAX(d.last_t) AS last_t,
 				CAST(SUM(d.spend) AS BIGINT) AS lifetime, CAST(SUM(d.trailing) AS BIGINT) AS trailing,
@@ -278,7 +362,7 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 			f           domain.Facts
 			first, last sql.NullInt64
 		)
-		if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend); err != nil {
+		if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend, &f.Version); err != nil {
 			return nil, fmt.Errorf("sum all purchases: %w", err)
 		}
 		if first.Valid {
