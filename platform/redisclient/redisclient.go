@@ -71,31 +71,14 @@ func Open(url string, logger *slog.Logger) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout =
-			orDefault(opts.DialTimeout, DialTimeout), orDefault(opts.ReadTimeout, IOTimeout),
-			orDefault(opts.WriteTimeout, IOTimeout), orDefault(opts.PoolTimeout, IOTimeout)
-		opts.DialerRetries = 1
-		if opts.MaxRetries == 0 {
-			opts.MaxRetries = -1
-		}
+		failFast(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout, &opts.DialerRetries, &opts.MaxRetries)
 		client, addr = redis.NewClusterClient(opts), strings.Join(opts.Addrs, ",")
 	} else {
 		opts, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, err
 		}
-		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout =
-			orDefault(opts.DialTimeout, DialTimeout), orDefault(opts.ReadTimeout, IOTimeout),
-			orDefault(opts.WriteTimeout, IOTimeout), orDefault(opts.PoolTimeout, IOTimeout)
-		// go-redis dials five times, 100 ms apart, before a command fails:
-		// the 0.4 s every request waited with Redis down. One attempt; the
-		// probe redials.
-		opts.DialerRetries = 1
-		if opts.MaxRetries == 0 {
-			// The breaker is the retry: a failed command is not tried again
-			// while the request waits.
-			opts.MaxRetries = -1
-		}
+		failFast(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout, &opts.DialerRetries, &opts.MaxRetries)
 		client, addr = redis.NewClient(opts), opts.Addr
 	}
 	if logger == nil {
@@ -107,6 +90,21 @@ func Open(url string, logger *slog.Logger) (redis.UniversalClient, error) {
 }
 
 // orDefault is d when the URL left the timeout unset (0).
+// failFast sets the options of a client (one server or a cluster) so
+// that a request waits on Redis no longer than the timeouts: go-redis
+// dials five times, 100 ms apart, before a command fails (the 0.4 s every
+// request waited with Redis down), so one attempt, the probe redialing;
+// and the breaker is the retry, so a failed command is not tried again
+// while the request waits.
+func failFast(dial, read, write, pool *time.Duration, dialerRetries, maxRetries *int) {
+	*dial, *read, *write, *pool = orDefault(*dial, DialTimeout), orDefault(*read, IOTimeout),
+		orDefault(*write, IOTimeout), orDefault(*pool, IOTimeout)
+	*dialerRetries = 1
+	if *maxRetries == 0 {
+		*maxRetries = -1
+	}
+}
+
 func orDefault(set, d time.Duration) time.Duration {
 	if set == 0 {
 		return d
