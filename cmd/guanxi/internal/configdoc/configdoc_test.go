@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,6 +159,53 @@ func TestEveryConfigLoadIsListed(t *testing.T) {
 			}
 			return true
 		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEveryNamedVariableIsListed: a variable the code names outright (read
+// with os.Getenv, or set for a process it starts) is in the reference, so
+// a setting read outside the configuration structs cannot go undocumented,
+// and a misspelt one set for a child process fails here. The test suites'
+// own GUANXI_TEST_* variables are documented in docs/architecture.md.
+func TestEveryNamedVariableIsListed(t *testing.T) {
+	r := root(t)
+	doc, err := os.ReadFile(filepath.Join(r, "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`"(GUANXI_[A-Z0-9_]*[A-Z0-9])"`)
+	err = filepath.WalkDir(r, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "bin", "testdata", "node_modules", ".guanxi", "third_party":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range named.FindAllSubmatch(src, -1) {
+			name := string(m[1])
+			if strings.HasPrefix(name, "GUANXI_TEST_") {
+				continue
+			}
+			if !bytes.Contains(doc, []byte("`"+name+"`")) {
+				rel, _ := filepath.Rel(r, path)
+				t.Errorf("%s names %s, which docs/configuration.md does not list", rel, name)
+			}
+		}
 		return nil
 	})
 	if err != nil {
