@@ -152,6 +152,7 @@ func (s *Values) ComputeValues(facts []domain.Facts, fit domain.ModelFit, hasFit
 	}
 	classes, shares := domain.Rank(spends, s.policy.Cutoffs)
 	bounds := domain.NewRFMBounds(facts, now)
+	bounds.ABC = domain.NewABCBounds(spends, classes)
 	values := make([]domain.Value, len(facts))
 	// Predictions dominate the cost (a hypergeometric series per month of
 	// the CLV horizon), so the population is split across the cores.
