@@ -145,18 +145,18 @@ type ABCBounds struct {
 	A, B int64
 	// Total is the trailing revenue ranked.
 	Total int64
-	// Curve samples the ranking, spend descending: at each point the
-	// revenue of the customers who spent at least Spend. It always holds
-	// the highest and lowest positive spend and the two boundaries; with
-	// at most MaxCurvePoints distinct spends it holds every one, and
+	// Curve samples the ranking, spend descending. It always holds the
+	// highest and lowest positive spend and the two boundaries; with at
+	// most MaxCurvePoints distinct spends it holds every one, and
 	// ShareAbove is exact.
 	Curve []CurvePoint `json:",omitempty"`
 }
 
-// CurvePoint is one point of the ranking: the revenue of the customers who
-// spent at least Spend.
+// CurvePoint is one spend level of the ranking: the revenue of the
+// customers who spent more than Spend (Above) and of those who spent
+// exactly Spend (At).
 type CurvePoint struct {
-	Spend, Revenue int64
+	Spend, Above, At int64
 }
 
 // MaxCurvePoints is about how many points ABCBounds keeps of the ranking.
@@ -180,19 +180,31 @@ func (b ABCBounds) Classify(spend int64) Class {
 }
 
 // ShareAbove is the share of the ranked revenue held by the customers who
-// spent more than spend, read off the curve: the revenue of the sampled
-// spend level next above spend (exact when the curve holds every level;
-// between sampled levels, the customers in between count as above).
+// spent more than spend, read off the curve: exact at a sampled spend
+// level, interpolated between the two levels around spend otherwise.
 func (b ABCBounds) ShareAbove(spend int64) float64 {
-	if b.Total <= 0 {
+	if b.Total <= 0 || len(b.Curve) == 0 {
 		return 0
 	}
-	// The curve descends: find the last point whose spend is above spend.
+	// The curve descends: i is the first level at or below spend.
 	i := sort.Search(len(b.Curve), func(i int) bool { return b.Curve[i].Spend <= spend })
-	if i == 0 {
-		return 0
+	var above int64
+	switch {
+	case i == 0:
+		return 0 // at or above the top spender
+	case i == len(b.Curve):
+		above = b.Total // below every spender
+	case b.Curve[i].Spend == spend:
+		above = b.Curve[i].Above
+	default:
+		// Above spend: at least everyone from the level above it up,
+		// at most everyone above the level below it.
+		hi, lo := b.Curve[i-1], b.Curve[i]
+		least, most := hi.Above+hi.At, lo.Above
+		frac := float64(spend-lo.Spend) / float64(hi.Spend-lo.Spend)
+		above = most - int64(frac*float64(most-least))
 	}
-	return Standing{Above: b.Curve[i-1].Revenue, Total: b.Total}.ShareAbove()
+	return Standing{Above: above, Total: b.Total}.ShareAbove()
 }
 
 // NewABCBounds returns the bounds of a ranking: spends and the classes
@@ -227,12 +239,12 @@ func NewABCBounds(spends []int64, classes []Class) ABCBounds {
 	}
 	sort.Slice(desc, func(i, j int) bool { return desc[i] > desc[j] })
 	step := max(1, (len(desc)+MaxCurvePoints-1)/MaxCurvePoints)
-	var revenue int64
+	var above int64
 	for i, s := range desc {
-		revenue += levels[s]
 		if i%step == 0 || i == len(desc)-1 || s == b.A || s == b.B {
-			b.Curve = append(b.Curve, CurvePoint{Spend: s, Revenue: revenue})
+			b.Curve = append(b.Curve, CurvePoint{Spend: s, Above: above, At: levels[s]})
 		}
+		above += levels[s]
 	}
 	return b
 }
