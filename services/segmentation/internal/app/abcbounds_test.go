@@ -94,3 +94,54 @@ func TestEventsClassifyAgainstTheLastRecompute(t *testing.T) {
 		})
 	}
 }
+
+// A fresh install recomputes as soon as there is revenue to rank, once.
+func TestRecomputeIfUnranked(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+			store := openStore(t, d.URL, &committedEvents{})
+			svc, err := app.New(store, domain.Policy{
+				Currency: "CNY", Window: 365 * 24 * time.Hour, Cutoffs: domain.DefaultCutoffs(),
+			}, func() time.Time { return now })
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := func(want bool) {
+				t.Helper()
+				got, err := svc.Values.RecomputeIfUnranked(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Fatalf("recomputed %v, want %v", got, want)
+				}
+			}
+			buy := func(currency string, at time.Time) {
+				t.Helper()
+				err := svc.Facts.RecordPurchase(ctx, newID(t), domain.Purchase{
+					InteractionID: newID(t), CustomerID: newID(t),
+					Amount: domain.Money{Currency: currency, Minor: 100}, OccurTime: at,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			ran(false)
+			buy("USD", now.AddDate(0, -1, 0)) // not ranked
+			buy("CNY", now.AddDate(-2, 0, 0)) // out of the window
+			ran(false)
+			buy("CNY", now.AddDate(0, -1, 0))
+			ran(true)
+			b, err := store.RFMBounds(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !b.ABC.Set() || b.ABC.A != 100 || b.ABC.Total != 100 {
+				t.Errorf("abc bounds %+v", b.ABC)
+			}
+			ran(false)
+		})
+	}
+}

@@ -448,6 +448,18 @@ func (s *Store) TrailingSpends(ctx context.Context) ([]int64, error) {
 	return out, nil
 }
 
+// HasRevenue reports whether any purchase in w.Currency falls in w.
+func (s *Store) HasRevenue(ctx context.Context, w domain.Window) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM purchases
+		WHERE currency = ? AND occur_time >= ? AND occur_time <= ? LIMIT 1) t`,
+		w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find revenue: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Demand returns monthly demand per category.
 func (s *Store) Demand(ctx context.Context, category, currency string) ([]domain.DemandRow, error) {
 	q := `SELECT category, month, CAST(SUM(quantity) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
