@@ -65,6 +65,13 @@ type Config struct {
 	// (time moves customers between classes without any event); 0 turns
 	// the schedule off.
 	RecomputeEvery time.Duration `env:"RECOMPUTE_EVERY" envDefault:"1h"`
+	// FirstRankEvery is how often, until a recompute has ranked some
+	// revenue (a fresh install), the service checks for purchases and then
+	// recomputes at once: until then every event ranks its customer
+	// against all customers, whose cost grows with them; after it, events
+	// classify against the recompute's class boundaries. 0 turns the check
+	// off.
+	FirstRankEvery time.Duration `env:"FIRST_RANK_EVERY" envDefault:"1m"`
 	// RefitEvery is how often the models are refitted on all history; 0
 	// turns the schedule off.
 	RefitEvery time.Duration `env:"REFIT_EVERY" envDefault:"24h"`
@@ -151,6 +158,10 @@ func build(cfg Config) servicehost.Build {
 		segmentationv1.RegisterSegmentationServiceServer(h.Server, grpcport.NewServer(svc, policy.Currency, prediction).WithOperations(h.Operations))
 		h.Every("recompute values", cfg.RecomputeEvery, func(ctx context.Context) error {
 			_, err := svc.Values.RecomputeValues(ctx)
+			return err
+		})
+		h.Every("first ranking", cfg.FirstRankEvery, func(ctx context.Context) error {
+			_, err := svc.Values.RecomputeIfUnranked(ctx)
 			return err
 		})
 		h.Every("refit model", cfg.RefitEvery, func(ctx context.Context) error {

@@ -99,17 +99,26 @@ func (s *Service) WithPrediction(p domain.PredictionPolicy) (*Service, error) {
 // refresh applies change to a customer's history and recomputes the
 // customer's value as of now: class and RFM segment before and after are
 // compared (and a change announced), the value stored, and the customer's
-// rule segments re-evaluated.
+// rule segments re-evaluated. Once a recompute has stored its bounds, both
+// are the customer's own facts scored against them: the cost of an event
+// does not grow with the number of customers.
 func (s *core) refresh(ctx context.Context, tx domain.Tx, customerID string, now time.Time, change func() error) error {
-	before, err := s.liveValue(ctx, tx, customerID, now)
+	bounds, err := tx.RFMBounds(ctx)
+	if err != nil {
+		return err
+	}
+	before, err := s.score(ctx, tx, customerID, now, bounds)
 	if err != nil {
 		return err
 	}
 	if err := change(); err != nil {
 		return err
 	}
-	after, err := s.liveValue(ctx, tx, customerID, now)
+	after, err := s.score(ctx, tx, customerID, now, bounds)
 	if err != nil {
+		return err
+	}
+	if err := s.predict(ctx, tx, &after, now); err != nil {
 		return err
 	}
 	if err := tx.PutValue(ctx, after); err != nil {
@@ -127,31 +136,50 @@ func (s *core) refresh(ctx context.Context, tx domain.Tx, customerID string, now
 }
 
 // liveValue computes a customer's value from the stored history as of
-// now: ABC against the current ranking, RFM against the last recompute's
-// quintiles, predictions from the current fit.
+// now (see score), with predictions from the current fit.
 func (s *core) liveValue(ctx context.Context, r domain.Reader, customerID string, now time.Time) (domain.Value, error) {
+	bounds, err := r.RFMBounds(ctx)
+	if err != nil {
+		return domain.Value{}, err
+	}
+	v, err := s.score(ctx, r, customerID, now, bounds)
+	if err != nil {
+		return domain.Value{}, err
+	}
+	return v, s.predict(ctx, r, &v, now)
+}
+
+// score computes a customer's value from the stored history as of now,
+// without predictions: ABC and RFM against the last recompute's bounds.
+// Before a recompute has ranked any revenue (a fresh install), the ABC
+// class is ranked live against every customer's spend instead.
+func (s *core) score(ctx context.Context, r domain.Reader, customerID string, now time.Time, bounds domain.RFMBounds) (domain.Value, error) {
 	w := s.policy.WindowAt(now)
 	f, err := r.Facts(ctx, customerID, w)
 	if err != nil {
 		return domain.Value{}, err
 	}
+	v := domain.Value{Facts: f, RFM: bounds.Score(f), ComputeTime: now}
+	if bounds.ABC.Set() {
+		v.Class, v.ShareAbove = bounds.ABC.Classify(f.Trailing), bounds.ABC.ShareAbove(f.Trailing)
+		return v, nil
+	}
 	st, err := r.Ranking(ctx, w, f.Trailing)
 	if err != nil {
 		return domain.Value{}, err
 	}
-	bounds, err := r.RFMBounds(ctx)
-	if err != nil {
-		return domain.Value{}, err
-	}
-	v := domain.Value{Facts: f, Class: domain.Classify(st, s.policy.Cutoffs), ShareAbove: st.ShareAbove(), RFM: bounds.Score(f), ComputeTime: now}
-	fit, ok, err := r.CurrentFit(ctx)
-	if err != nil {
-		return domain.Value{}, err
-	}
-	if ok {
-		v.Prediction, v.Predicted = s.prediction.Predict(fit, f, now)
-	}
+	v.Class, v.ShareAbove = domain.Classify(st, s.policy.Cutoffs), st.ShareAbove()
 	return v, nil
+}
+
+// predict sets v's predictions from the current fit, if there is one.
+func (s *core) predict(ctx context.Context, r domain.Reader, v *domain.Value, now time.Time) error {
+	fit, ok, err := r.CurrentFit(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	v.Prediction, v.Predicted = s.prediction.Predict(fit, v.Facts, now)
+	return nil
 }
 
 // evaluateSegments brings the customer's memberships in line with the

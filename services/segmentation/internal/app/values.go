@@ -141,6 +141,29 @@ func (s *Values) RecomputeValues(ctx context.Context) (RecomputeResult, error) {
 	return res, nil
 }
 
+// RecomputeIfUnranked recomputes every value when events still rank each
+// customer live against all others, because no recompute has stored ABC
+// bounds yet, and there is revenue to rank: on a fresh install, the first
+// purchases are soon followed by a recompute whose bounds make events
+// cheap, without waiting for the hourly one. It reports whether it ran.
+func (s *Values) RecomputeIfUnranked(ctx context.Context) (bool, error) {
+	bounds, err := s.store.RFMBounds(ctx)
+	if err != nil {
+		return false, fmt.Errorf("recompute if unranked: %w", err)
+	}
+	if bounds.ABC.Set() {
+		return false, nil
+	}
+	ok, err := s.store.HasRevenue(ctx, s.policy.WindowAt(s.now().UTC()))
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := s.RecomputeValues(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // ComputeValues computes every customer's value from their facts: the ABC
 // ranking of the whole population, RFM scores against the population's
 // quintiles (returned, for incremental scoring until the next recompute),
@@ -152,6 +175,7 @@ func (s *Values) ComputeValues(facts []domain.Facts, fit domain.ModelFit, hasFit
 	}
 	classes, shares := domain.Rank(spends, s.policy.Cutoffs)
 	bounds := domain.NewRFMBounds(facts, now)
+	bounds.ABC = domain.NewABCBounds(spends, classes)
 	values := make([]domain.Value, len(facts))
 	// Predictions dominate the cost (a hypergeometric series per month of
 	// the CLV horizon), so the population is split across the cores.

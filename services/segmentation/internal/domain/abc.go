@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"math/big"
+	"sort"
 	"strconv"
 )
 
@@ -129,4 +130,121 @@ func decimalRat(f float64) *big.Rat {
 		return nil
 	}
 	return r
+}
+
+// ABCBounds are where the last full recompute's ranking put the class
+// boundaries, so that an event can classify its customer in constant time
+// between recomputes, as RFM scores against the recompute's quintiles: a
+// customer is class A from trailing spend A up, B from B up, C below (and
+// whenever the spend is not positive). Bounds with no revenue (Total 0:
+// no recompute yet, or one before the first purchase) are not set, and
+// the customer is ranked live against everyone instead.
+type ABCBounds struct {
+	// A is the least trailing spend ranked class A; B the least ranked A
+	// or B (A when class B was empty).
+	A, B int64
+	// Total is the trailing revenue ranked.
+	Total int64
+	// Curve samples the ranking, spend descending. It always holds the
+	// highest and lowest positive spend and the two boundaries; with at
+	// most MaxCurvePoints distinct spends it holds every one, and
+	// ShareAbove is exact.
+	Curve []CurvePoint `json:",omitempty"`
+}
+
+// CurvePoint is one spend level of the ranking: the revenue of the
+// customers who spent more than Spend (Above) and of those who spent
+// exactly Spend (At).
+type CurvePoint struct {
+	Spend, Above, At int64
+}
+
+// MaxCurvePoints is about how many points ABCBounds keeps of the ranking.
+const MaxCurvePoints = 256
+
+// Set reports whether the bounds come from a ranking with revenue.
+func (b ABCBounds) Set() bool { return b.Total > 0 && b.A > 0 && b.B > 0 }
+
+// Classify returns the class of a customer who spent spend, by the bounds.
+func (b ABCBounds) Classify(spend int64) Class {
+	switch {
+	case spend <= 0 || !b.Set():
+		return ClassC
+	case spend >= b.A:
+		return ClassA
+	case spend >= b.B:
+		return ClassB
+	default:
+		return ClassC
+	}
+}
+
+// ShareAbove is the share of the ranked revenue held by the customers who
+// spent more than spend, read off the curve: exact at a sampled spend
+// level, interpolated between the two levels around spend otherwise.
+func (b ABCBounds) ShareAbove(spend int64) float64 {
+	if b.Total <= 0 || len(b.Curve) == 0 {
+		return 0
+	}
+	// The curve descends: i is the first level at or below spend.
+	i := sort.Search(len(b.Curve), func(i int) bool { return b.Curve[i].Spend <= spend })
+	var above int64
+	switch {
+	case i == 0:
+		return 0 // at or above the top spender
+	case i == len(b.Curve):
+		above = b.Total // below every spender
+	case b.Curve[i].Spend == spend:
+		above = b.Curve[i].Above
+	default:
+		// Above spend: at least everyone from the level above it up,
+		// at most everyone above the level below it.
+		hi, lo := b.Curve[i-1], b.Curve[i]
+		least, most := hi.Above+hi.At, lo.Above
+		frac := float64(spend-lo.Spend) / float64(hi.Spend-lo.Spend)
+		above = most - int64(frac*float64(most-least))
+	}
+	return Standing{Above: above, Total: b.Total}.ShareAbove()
+}
+
+// NewABCBounds returns the bounds of a ranking: spends and the classes
+// Rank gave them.
+func NewABCBounds(spends []int64, classes []Class) ABCBounds {
+	var b ABCBounds
+	levels := map[int64]int64{} // positive spend -> revenue at that spend
+	for i, s := range spends {
+		if s <= 0 {
+			continue
+		}
+		b.Total += s
+		levels[s] += s
+		switch classes[i] {
+		case ClassA:
+			if b.A == 0 || s < b.A {
+				b.A = s
+			}
+			fallthrough
+		case ClassB:
+			if b.B == 0 || s < b.B {
+				b.B = s
+			}
+		}
+	}
+	if b.Total == 0 {
+		return ABCBounds{}
+	}
+	desc := make([]int64, 0, len(levels))
+	for s := range levels {
+		desc = append(desc, s)
+	}
+	sort.Slice(desc, func(i, j int) bool { return desc[i] > desc[j] })
+	step := max(1, (len(desc)+MaxCurvePoints-1)/MaxCurvePoints)
+	var above int64
+	for i, s := range desc {
+		if i%step == 0 || i == len(desc)-1 || s == b.A || s == b.B {
+			b.Curve = append(b.Curve, CurvePoint{Spend: s, Above: above, At: levels[s]})
+		}
+		above += levels[s]
+	}
+	return b
 }

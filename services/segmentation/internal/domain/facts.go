@@ -137,7 +137,9 @@ type RFMBounds struct {
 	// Recency is over the day of the last purchase (later is better), so
 	// the bounds stay meaningful between recomputes.
 	Recency, Frequency, Monetary Quintiles
-	ComputeTime                  time.Time
+	// ABC are the recompute's class boundaries, for the same use.
+	ABC         ABCBounds
+	ComputeTime time.Time
 }
 
 // NewRFMBounds computes the bounds over the facts with purchases.

@@ -145,6 +145,8 @@ type Store interface {
 	Values(ctx context.Context) (map[string]ClassAndSegment, error)
 	// TrailingSpends returns every stored value's trailing spend.
 	TrailingSpends(ctx context.Context) ([]int64, error)
+	// HasRevenue reports whether any purchase in w.Currency falls in w.
+	HasRevenue(ctx context.Context, w Window) (bool, error)
 	// Segment returns one segment with its member count, or ErrNotFound.
 	Segment(ctx context.Context, id string) (Segment, error)
 	// ListSegments returns up to limit segments after the name after.

@@ -121,12 +121,12 @@ func (r reader) CurrentFit(ctx context.Context) (domain.ModelFit, bool, error) {
 // RFMBounds returns the bounds of the last recompute.
 func (r reader) RFMBounds(ctx context.Context) (domain.RFMBounds, error) {
 	var (
-		b             domain.RFMBounds
-		rec, fr, mon  string
-		computeMicros int64
+		b                 domain.RFMBounds
+		rec, fr, mon, abc string
+		computeMicros     int64
 	)
-	err := r.q.QueryRow(ctx, `SELECT recency, frequency, monetary, compute_time FROM rfm_bounds WHERE id = 1`).
-		Scan(&rec, &fr, &mon, &computeMicros)
+	err := r.q.QueryRow(ctx, `SELECT recency, frequency, monetary, abc, compute_time FROM rfm_bounds WHERE id = 1`).
+		Scan(&rec, &fr, &mon, &abc, &computeMicros)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.RFMBounds{}, nil
 	}
@@ -139,6 +139,11 @@ func (r reader) RFMBounds(ctx context.Context) (domain.RFMBounds, error) {
 	}{{rec, &b.Recency}, {fr, &b.Frequency}, {mon, &b.Monetary}} {
 		if err := json.Unmarshal([]byte(x.s), x.q); err != nil {
 			return domain.RFMBounds{}, fmt.Errorf("load rfm bounds: %w", err)
+		}
+	}
+	if abc != "" {
+		if err := json.Unmarshal([]byte(abc), &b.ABC); err != nil {
+			return domain.RFMBounds{}, fmt.Errorf("load abc bounds: %w", err)
 		}
 	}
 	b.ComputeTime = sqldb.FromMicros(computeMicros)
@@ -271,10 +276,18 @@ func (t *storeTx) PutRFMBounds(ctx context.Context, b domain.RFMBounds) error {
 		raw, _ := json.Marshal(q)
 		return string(raw)
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO rfm_bounds (id, recency, frequency, monetary, compute_time) VALUES (1, ?, ?, ?, ?)
+	abc := ""
+	if b.ABC.Set() {
+		raw, err := json.Marshal(b.ABC)
+		if err != nil {
+			return fmt.Errorf("store abc bounds: %w", err)
+		}
+		abc = string(raw)
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO rfm_bounds (id, recency, frequency, monetary, abc, compute_time) VALUES (1, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET recency = excluded.recency, frequency = excluded.frequency,
-			monetary = excluded.monetary, compute_time = excluded.compute_time`,
-		enc(b.Recency), enc(b.Frequency), enc(b.Monetary), sqldb.Micros(b.ComputeTime))
+			monetary = excluded.monetary, abc = excluded.abc, compute_time = excluded.compute_time`,
+		enc(b.Recency), enc(b.Frequency), enc(b.Monetary), abc, sqldb.Micros(b.ComputeTime))
 	if err != nil {
 		return fmt.Errorf("store rfm bounds: %w", err)
 	}
@@ -433,6 +446,18 @@ func (s *Store) TrailingSpends(ctx context.Context) ([]int64, error) {
 		return nil, fmt.Errorf("load trailing spend: %w", err)
 	}
 	return out, nil
+}
+
+// HasRevenue reports whether any purchase in w.Currency falls in w.
+func (s *Store) HasRevenue(ctx context.Context, w domain.Window) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM purchases
+		WHERE currency = ? AND occur_time >= ? AND occur_time <= ? LIMIT 1) t`,
+		w.Currency, sqldb.Micros(w.Since), sqldb.Micros(w.Until)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find revenue: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Demand returns monthly demand per category.
