@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,11 +42,8 @@ func TestMain(m *testing.M) {
 
 // edge is a gateway running as its own OS process.
 type edge struct {
-	base   string
-	cmd    *exec.Cmd
-	out    *bytes.Buffer
-	exited chan struct{}
-	err    error
+	*testkit.Child
+	base string
 }
 
 const (
@@ -58,36 +53,13 @@ const (
 
 func startEdge(t *testing.T, backend string) *edge {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	lis.Close()
-	e := &edge{base: "http://" + addr, out: &bytes.Buffer{}, exited: make(chan struct{})}
-	e.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	env := append(os.Environ(), gatewayChild+"=1", "GUANXI_GATEWAY_HTTP_ADDR="+addr, "GUANXI_AUTH_SECRET="+testAuth.Secret,
-		"GUANXI_LOG_LEVEL=warn", "GUANXI_SHUTDOWN_DRAIN="+edgeDrain.String(), "GUANXI_SHUTDOWN_TIMEOUT="+edgeTimeout.String())
+	addr := testkit.FreeAddr(t)
+	env := []string{gatewayChild + "=1", "GUANXI_GATEWAY_HTTP_ADDR=" + addr, "GUANXI_AUTH_SECRET=" + testAuth.Secret,
+		"GUANXI_LOG_LEVEL=warn", "GUANXI_SHUTDOWN_DRAIN=" + edgeDrain.String(), "GUANXI_SHUTDOWN_TIMEOUT=" + edgeTimeout.String()}
 	for _, s := range []string{"CUSTOMER", "INTERACTION", "LOYALTY", "SEGMENTATION", "NOTIFICATION", "ACCESS"} {
 		env = append(env, "GUANXI_GATEWAY_"+s+"_ADDR="+backend)
 	}
-	e.cmd.Env = env
-	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { e.err = e.cmd.Wait(); close(e.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-e.exited:
-		default:
-			_ = e.cmd.Process.Kill()
-			<-e.exited
-		}
-		if t.Failed() {
-			t.Logf("gateway %s output:\n%s", addr, e.out.String())
-		}
-	})
+	e := &edge{Child: testkit.StartChild(t, env...), base: "http://" + addr}
 	testkit.Eventually(t, 30*time.Second, "gateway "+addr+" ready", func() bool {
 		resp, err := http.Get(e.base + "/readyz")
 		if err != nil {
@@ -185,7 +157,7 @@ func TestGatewaySIGTERMDuringLoad(t *testing.T) {
 	testkit.Eventually(t, 30*time.Second, "load under way", func() bool { return requests.Load() >= 200 })
 	beforeSignal := requests.Load()
 	signalled := time.Now()
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	var notReadyAfter time.Duration
@@ -208,12 +180,12 @@ func TestGatewaySIGTERMDuringLoad(t *testing.T) {
 	}
 
 	select {
-	case <-a.exited:
+	case <-a.Exited:
 	case <-time.After(edgeDrain + edgeTimeout + 5*time.Second):
 		t.Fatalf("gateway still running %s after SIGTERM", time.Since(signalled))
 	}
 	exitTime := time.Since(signalled)
-	exitCode := a.cmd.ProcessState.ExitCode()
+	exitCode := a.Cmd.ProcessState.ExitCode()
 	duringStop := requests.Load() - beforeSignal
 	afterExit := requests.Load()
 	testkit.Eventually(t, 30*time.Second, "load after the exit", func() bool { return requests.Load() >= afterExit+200 })
@@ -225,8 +197,8 @@ func TestGatewaySIGTERMDuringLoad(t *testing.T) {
 	if n := failures.Load(); n > 0 {
 		t.Errorf("%d requests failed after one retry, first: %s", n, firstFailure)
 	}
-	if a.err != nil || exitCode != 0 {
-		t.Errorf("gateway exited %v (code %d), want 0", a.err, exitCode)
+	if a.Err != nil || exitCode != 0 {
+		t.Errorf("gateway exited %v (code %d), want 0", a.Err, exitCode)
 	}
 	if exitTime > edgeDrain+edgeTimeout {
 		t.Errorf("gateway took %s to exit, past drain+timeout %s", exitTime, edgeDrain+edgeTimeout)

@@ -1,12 +1,9 @@
 package customer_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/process"
 	"github.com/guanxi-crm/guanxi/platform/testinfra"
+	"github.com/guanxi-crm/guanxi/platform/testkit"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 
 	"github.com/guanxi-crm/guanxi/services/customer"
@@ -43,11 +41,8 @@ func runReplica() int {
 
 // replica is a customer service running as its own OS process.
 type replica struct {
-	addr   string
-	cmd    *exec.Cmd
-	out    *bytes.Buffer
-	exited chan struct{}
-	err    error // Wait's, once exited is closed
+	*testkit.Child
+	addr string
 }
 
 // shutdownDrain and shutdownTimeout are the replicas' GUANXI_SHUTDOWN_*.
@@ -58,35 +53,11 @@ const (
 
 func startReplica(t *testing.T, dbURL, natsURL, secret string) *replica {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	lis.Close()
-	r := &replica{addr: addr, out: &bytes.Buffer{}, exited: make(chan struct{})}
-	r.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	r.cmd.Env = append(os.Environ(), shutdownChild+"=1",
+	addr := testkit.FreeAddr(t)
+	return &replica{addr: addr, Child: testkit.StartChild(t, shutdownChild+"=1",
 		"GUANXI_CUSTOMER_GRPC_ADDR="+addr, "GUANXI_CUSTOMER_DATABASE_URL="+dbURL, "GUANXI_CUSTOMER_NATS_URL="+natsURL,
 		"GUANXI_AUTH_SECRET="+secret, "GUANXI_LOG_LEVEL=warn",
-		"GUANXI_SHUTDOWN_DRAIN="+shutdownDrain.String(), "GUANXI_SHUTDOWN_TIMEOUT="+shutdownTimeout.String())
-	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.err = r.cmd.Wait(); close(r.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-r.exited:
-		default:
-			_ = r.cmd.Process.Kill()
-			<-r.exited
-		}
-		if t.Failed() {
-			t.Logf("replica %s output:\n%s", addr, r.out.String())
-		}
-	})
-	return r
+		"GUANXI_SHUTDOWN_DRAIN="+shutdownDrain.String(), "GUANXI_SHUTDOWN_TIMEOUT="+shutdownTimeout.String())}
 }
 
 // TestSIGTERMDuringLoad: two replicas of the customer service (separate
@@ -178,7 +149,7 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 	defer direct.Close()
 	beforeSignal := requests.Load()
 	signalled := time.Now()
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 
@@ -206,12 +177,12 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 	}
 
 	select {
-	case <-a.exited:
+	case <-a.Exited:
 	case <-time.After(shutdownDrain + shutdownTimeout + 5*time.Second):
 		t.Fatalf("replica still running %s after SIGTERM", time.Since(signalled))
 	}
 	exitTime := time.Since(signalled)
-	exitCode := a.cmd.ProcessState.ExitCode()
+	exitCode := a.Cmd.ProcessState.ExitCode()
 	duringStop := requests.Load() - beforeSignal
 
 	// The survivor takes the whole load.
@@ -226,8 +197,8 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 	if n := failures.Load(); n > 0 {
 		t.Errorf("%d calls failed after one retry, first: %v", n, firstFailure)
 	}
-	if a.err != nil || exitCode != 0 {
-		t.Errorf("replica exited %v (code %d), want 0", a.err, exitCode)
+	if a.Err != nil || exitCode != 0 {
+		t.Errorf("replica exited %v (code %d), want 0", a.Err, exitCode)
 	}
 	if exitTime > shutdownDrain+shutdownTimeout {
 		t.Errorf("replica took %s to exit, past drain+timeout %s", exitTime, shutdownDrain+shutdownTimeout)
