@@ -23,20 +23,28 @@ import (
 // batches, while events are replayed under new stream message ids (the
 // same event id again) and one event in eight fails its first delivery
 // after writing its effect: every event's effect is in the database exactly
-// once, every message is acked, and batches did happen.
+// once, every message is acked, and batches did happen. With a batch
+// handler ("set"), a batch holding a failing event fails as a whole and is
+// handled again message by message.
 func TestConsumeBatchesExactlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, srv := range testinfra.NATSServers(t) {
-		for _, d := range testinfra.Databases(t) {
-			t.Run(srv.Name+"/"+d.Name, func(t *testing.T) {
-				t.Parallel()
-				testBatchesExactlyOnce(t, srv.URL, d.URL)
-			})
+		for _, set := range []bool{false, true} {
+			for _, d := range testinfra.Databases(t) {
+				name := srv.Name + "/" + d.Name
+				if set {
+					name += "/set"
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					testBatchesExactlyOnce(t, srv.URL, d.URL, set)
+				})
+			}
 		}
 	}
 }
 
-func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
+func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string, set bool) {
 	const n = 1000
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -52,6 +60,17 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 		failedAt = map[string]bool{} // events that failed their first try
 		batched  atomic.Int64
 	)
+	// failsFirst reports whether m is to fail its first try (and notes it).
+	failsFirst := func(m events.Message) bool {
+		i, _ := strconv.Atoi(string(m.Payload))
+		mu.Lock()
+		defer mu.Unlock()
+		fail := i%8 == 0 && !failedAt[m.ID]
+		if fail {
+			failedAt[m.ID] = true
+		}
+		return fail
+	}
 	handler := func(replica int, db *sqldb.DB) events.Handler {
 		return func(ctx context.Context, m events.Message) error {
 			inBatch := 0
@@ -64,13 +83,7 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 				if err != nil || !first {
 					return err
 				}
-				i, _ := strconv.Atoi(string(m.Payload))
-				mu.Lock()
-				fail := i%8 == 0 && !failedAt[m.ID]
-				if fail {
-					failedAt[m.ID] = true
-				}
-				mu.Unlock()
+				fail := failsFirst(m)
 				failing := 0
 				if fail {
 					failing = 1
@@ -86,11 +99,50 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 			})
 		}
 	}
+	// setHandler applies a batch with one inbox statement; the effects of
+	// the events before a failing one are written when it fails.
+	setHandler := func(replica int, db *sqldb.DB) events.BatchHandler {
+		return func(ctx context.Context, ms []events.Message) error {
+			return db.InTx(ctx, func(tx *sqldb.Tx) error {
+				ids := make([]string, len(ms))
+				for i, m := range ms {
+					ids[i] = m.ID
+				}
+				first, err := events.MarkHandledMany(ctx, tx, "test", ids)
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if !first[m.ID] {
+						continue
+					}
+					delete(first, m.ID) // a replay within the batch
+					fail := failsFirst(m)
+					failing := 0
+					if fail {
+						failing = 1
+					}
+					if _, err := tx.Exec(ctx, `INSERT INTO effects (event_id, replica, batched, failing) VALUES (?, ?, 2, ?)`,
+						m.ID, replica, failing); err != nil {
+						return err
+					}
+					if fail {
+						return errors.New("a batch fails with one of its events")
+					}
+				}
+				batched.Add(int64(len(ms)))
+				return nil
+			})
+		}
+	}
 	for i, db := range replicas {
 		cfg := events.ConsumerConfig{
 			Stream: b.stream, Durable: durable, FilterSubjects: []string{b.subject + ".>"},
 			AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: []time.Duration{20 * time.Millisecond},
 			DB: db, BatchSize: 64,
+		}
+		if set {
+			cfg.HandleBatch = setHandler(i, db)
 		}
 		runInBackground(t, func(ctx context.Context) error {
 			return events.Consume(ctx, b.js, cfg, handler(i, db), nil)
@@ -135,9 +187,10 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 	})
 	t.Log(last)
 
-	var total, distinct, inBatches, leaked int64
+	var total, distinct, inBatches, leaked, bySet int64
 	var perReplica [2]int64
-	if err := replicas[0].QueryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT event_id), COALESCE(SUM(batched), 0), COALESCE(SUM(failing), 0) FROM effects`).Scan(&total, &distinct, &inBatches, &leaked); err != nil {
+	if err := replicas[0].QueryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT event_id), COALESCE(SUM(CASE WHEN batched > 0 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(failing), 0), COALESCE(SUM(CASE WHEN batched = 2 THEN 1 ELSE 0 END), 0) FROM effects`).Scan(&total, &distinct, &inBatches, &leaked, &bySet); err != nil {
 		t.Fatal(err)
 	}
 	for r := range perReplica {
@@ -145,8 +198,8 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d events (%d replays, %d failed once): %d effects, %d distinct, %d applied in batches, per replica %v",
-		n, n/5, len(failedAt), total, distinct, inBatches, perReplica)
+	t.Logf("%d events (%d replays, %d failed once): %d effects, %d distinct, %d applied in batches (%d by the batch handler), per replica %v",
+		n, n/5, len(failedAt), total, distinct, inBatches, bySet, perReplica)
 	if total != n || distinct != n {
 		t.Fatalf("effects = %d (%d distinct), want each of the %d events exactly once", total, distinct, n)
 	}
@@ -155,6 +208,9 @@ func testBatchesExactlyOnce(t *testing.T, natsURL, dbURL string) {
 	}
 	if inBatches == 0 {
 		t.Error("no event was handled in a batch")
+	}
+	if set != (bySet > 0) {
+		t.Errorf("%d events applied by the batch handler, with one: %v", bySet, set)
 	}
 	if len(failedAt) != n/8 {
 		t.Errorf("%d events failed their first try, want %d", len(failedAt), n/8)

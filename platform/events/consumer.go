@@ -47,6 +47,42 @@ func MarkHandled(ctx context.Context, tx *sqldb.Tx, consumer, eventID string) (f
 	return n == 1, nil
 }
 
+// MarkHandledMany is MarkHandled for the events of a batch, in one
+// statement: it returns the ids recorded now, the ones to apply.
+func MarkHandledMany(ctx context.Context, tx *sqldb.Tx, consumer string, eventIDs []string) (first map[string]bool, err error) {
+	first = make(map[string]bool, len(eventIDs))
+	if len(eventIDs) == 0 {
+		return first, nil
+	}
+	now := sqldb.Micros(time.Now())
+	rows := make([][]any, 0, len(eventIDs))
+	seen := make(map[string]bool, len(eventIDs))
+	for _, id := range eventIDs {
+		if !seen[id] {
+			seen[id] = true
+			rows = append(rows, []any{consumer, id, now})
+		}
+	}
+	values, args := sqldb.ValuesList(rows)
+	res, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, handled_at) VALUES `+values+`
+		ON CONFLICT DO NOTHING RETURNING event_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
+			return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
+		}
+		first[id] = true
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
+	}
+	return first, nil
+}
+
 // Message is an event as a consumer receives it.
 type Message struct {
 	// ID is the event id (Ce-Id), the key for MarkHandled.
@@ -64,6 +100,13 @@ type Message struct {
 // Handler applies one message. A nil error acks it; an error marked with
 // Permanent dead-letters it; any other error redelivers it after a backoff.
 type Handler func(ctx context.Context, m Message) error
+
+// BatchHandler applies the messages of a batch at once, in stream order,
+// inside the batch's transaction (see ConsumerConfig.HandleBatch): set-based
+// writes serve hundreds of events in the round trips one event would
+// take. Any error rolls the batch back and hands it to the Handler, message
+// by message, which decides what fails and how.
+type BatchHandler func(ctx context.Context, ms []Message) error
 
 // ConsumerConfig configures a durable consumer.
 type ConsumerConfig struct {
@@ -104,6 +147,10 @@ type ConsumerConfig struct {
 	// handled: a trickle of messages goes one by one, a backlog in full
 	// batches.
 	BatchSize int
+	// HandleBatch, when set, applies a batch of several messages at once
+	// in place of calling the Handler for each; the Handler still handles
+	// single messages and every batch HandleBatch fails.
+	HandleBatch BatchHandler
 }
 
 // DefaultBatchSize is the batch size of a consumer that does not set one.
@@ -381,6 +428,9 @@ func (c *consumer) start(ctx context.Context, msg jetstream.Msg) *delivery {
 // see finish), and the ones after it as the next batch. The inbox makes
 // the handling again harmless, as it does for a redelivery.
 func (c *consumer) runBatch(ctx context.Context, ds []*delivery) {
+	if len(ds) > 1 && c.cfg.HandleBatch != nil && c.handleSet(ctx, ds) {
+		return
+	}
 	for len(ds) > 0 {
 		if len(ds) == 1 {
 			c.handleAlone(ds[0])
@@ -426,6 +476,44 @@ func (c *consumer) runBatch(ctx context.Context, ds []*delivery) {
 		c.handleAlone(ds[failed])
 		ds = ds[failed+1:]
 	}
+}
+
+// handleSet applies ds through the batch handler in one transaction and
+// acks them after it commits; false when it failed and nothing was done.
+// Its work is traced as one span linked to each message's own.
+func (c *consumer) handleSet(ctx context.Context, ds []*delivery) bool {
+	ms := make([]Message, len(ds))
+	links := make([]trace.Link, len(ds))
+	for i, d := range ds {
+		ms[i] = d.m
+		links[i] = trace.Link{SpanContext: d.span.SpanContext()}
+	}
+	ctx, span := c.tracer.Start(ctx, "consume batch "+c.cfg.Durable,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithLinks(links...),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.consumer.group.name", c.cfg.Durable),
+			attribute.Int("messaging.batch.message_count", len(ds)),
+		))
+	defer span.End()
+	err := c.cfg.DB.InBatch(ctx, func(bctx context.Context) error {
+		if err := c.cfg.HandleBatch(bctx, ms); err != nil {
+			return err
+		}
+		return sqldb.BatchFailure(bctx)
+	})
+	if err != nil {
+		span.RecordError(err)
+		if ctx.Err() == nil {
+			c.logger.DebugContext(ctx, "batch handler failed, handling its messages one by one", slog.Int("messages", len(ds)), slog.Any("error", err))
+		}
+		return false
+	}
+	for _, d := range ds {
+		c.finish(d, nil)
+	}
+	return true
 }
 
 // handleAlone handles d in a transaction of its own.

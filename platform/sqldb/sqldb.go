@@ -476,3 +476,19 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// ValuesList returns the VALUES list of a multi-row statement, one
+// "(?, ?, ...)" per row, and its arguments in order. The rows must be few
+// enough for one statement (a consumer batch is; see InsertRows for more).
+func ValuesList(rows [][]any) (string, []any) {
+	var b strings.Builder
+	var args []any
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + strings.Repeat("?, ", len(r)-1) + "?)")
+		args = append(args, r...)
+	}
+	return b.String(), args
+}

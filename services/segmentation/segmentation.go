@@ -168,8 +168,8 @@ func build(cfg Config) servicehost.Build {
 			_, err := svc.Values.RefitModel(ctx, time.Time{})
 			return err
 		})
-		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
-		h.Consume(eventsport.PurchasesConsumer(), handlers.Purchases)
+		h.Consume(handlers.CustomersConsumer(), handlers.Customers)
+		h.Consume(handlers.PurchasesConsumer(), handlers.Purchases)
 		return nil
 	}
 }

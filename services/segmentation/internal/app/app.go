@@ -96,43 +96,54 @@ func (s *Service) WithPrediction(p domain.PredictionPolicy) (*Service, error) {
 	return s, nil
 }
 
-// refresh applies change to a customer's history and recomputes the
-// customer's value as of now: class and RFM segment before and after are
-// compared (and a change announced), the value stored, and the customer's
-// rule segments re-evaluated. Once a recompute has stored its bounds, both
-// are the customer's own facts scored against them: the cost of an event
-// does not grow with the number of customers.
-func (s *core) refresh(ctx context.Context, tx domain.Tx, customerID string, now time.Time, change func() error) error {
+// refresh applies change to the histories of distinct customers and
+// recomputes their values as of now: each one's class and RFM segment
+// before and after are compared (and a change announced), the values
+// stored, and the customers' rule segments re-evaluated. Once a recompute
+// has stored its bounds, both are the customers' own facts scored against
+// them: the cost of an event does not grow with the number of customers,
+// and the reads and writes are a handful of statements however many
+// customers a consumer batch touches.
+func (s *core) refresh(ctx context.Context, tx domain.Tx, customerIDs []string, now time.Time, change func() error) error {
 	bounds, err := tx.RFMBounds(ctx)
 	if err != nil {
 		return err
 	}
-	before, err := s.score(ctx, tx, customerID, now, bounds)
+	before, err := s.score(ctx, tx, customerIDs, now, bounds)
 	if err != nil {
 		return err
 	}
 	if err := change(); err != nil {
 		return err
 	}
-	after, err := s.score(ctx, tx, customerID, now, bounds)
+	after, err := s.score(ctx, tx, customerIDs, now, bounds)
 	if err != nil {
 		return err
 	}
-	if err := s.predict(ctx, tx, &after, now); err != nil {
+	fit, fitted, err := tx.CurrentFit(ctx)
+	if err != nil {
 		return err
 	}
-	if err := tx.PutValue(ctx, after); err != nil {
-		return err
-	}
-	if before.Class != after.Class || before.RFM.Segment != after.RFM.Segment {
-		err := tx.Publish(ctx, domain.ClassChanged{
-			CustomerID: customerID, Old: before.Class, New: after.Class, OldRFM: before.RFM.Segment, NewRFM: after.RFM.Segment,
-		})
-		if err != nil {
-			return err
+	for i := range after {
+		if fitted {
+			after[i].Prediction, after[i].Predicted = s.prediction.Predict(fit, after[i].Facts, now)
 		}
 	}
-	return s.evaluateSegments(ctx, tx, customerID)
+	if err := tx.PutValues(ctx, after); err != nil {
+		return err
+	}
+	for i, a := range after {
+		b := before[i]
+		if b.Class != a.Class || b.RFM.Segment != a.RFM.Segment {
+			err := tx.Publish(ctx, domain.ClassChanged{
+				CustomerID: a.CustomerID, Old: b.Class, New: a.Class, OldRFM: b.RFM.Segment, NewRFM: a.RFM.Segment,
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return s.evaluateSegments(ctx, tx, customerIDs)
 }
 
 // liveValue computes a customer's value from the stored history as of
@@ -142,34 +153,48 @@ func (s *core) liveValue(ctx context.Context, r domain.Reader, customerID string
 	if err != nil {
 		return domain.Value{}, err
 	}
-	v, err := s.score(ctx, r, customerID, now, bounds)
+	vs, err := s.score(ctx, r, []string{customerID}, now, bounds)
 	if err != nil {
 		return domain.Value{}, err
 	}
+	v := vs[0]
 	return v, s.predict(ctx, r, &v, now)
 }
 
-// score computes a customer's value from the stored history as of now,
-// without predictions: ABC and RFM against the last recompute's bounds.
-// Before a recompute has ranked any revenue (a fresh install), the ABC
-// class is ranked live against every customer's spend instead.
-func (s *core) score(ctx context.Context, r domain.Reader, customerID string, now time.Time, bounds domain.RFMBounds) (domain.Value, error) {
+// score computes customers' values from the stored history as of now,
+// without predictions, in the order of customerIDs: ABC and RFM against
+// the last recompute's bounds. Before a recompute has ranked any revenue
+// (a fresh install), the ABC class is ranked live against every
+// customer's spend instead.
+func (s *core) score(ctx context.Context, r domain.Reader, customerIDs []string, now time.Time, bounds domain.RFMBounds) ([]domain.Value, error) {
 	w := s.policy.WindowAt(now)
-	f, err := r.Facts(ctx, customerID, w)
+	facts, err := r.FactsOf(ctx, customerIDs, w)
 	if err != nil {
-		return domain.Value{}, err
+		return nil, err
 	}
-	v := domain.Value{Facts: f, RFM: bounds.Score(f), ComputeTime: now}
-	if bounds.ABC.Set() {
-		v.Class, v.ShareAbove = bounds.ABC.Classify(f.Trailing), bounds.ABC.ShareAbove(f.Trailing)
-		return v, nil
+	var standings map[int64]domain.Standing
+	if !bounds.ABC.Set() {
+		spends := make([]int64, 0, len(facts))
+		for _, f := range facts {
+			spends = append(spends, f.Trailing)
+		}
+		if standings, err = r.Rankings(ctx, w, spends); err != nil {
+			return nil, err
+		}
 	}
-	st, err := r.Ranking(ctx, w, f.Trailing)
-	if err != nil {
-		return domain.Value{}, err
+	vs := make([]domain.Value, len(customerIDs))
+	for i, id := range customerIDs {
+		f := facts[id]
+		v := domain.Value{Facts: f, RFM: bounds.Score(f), ComputeTime: now}
+		if bounds.ABC.Set() {
+			v.Class, v.ShareAbove = bounds.ABC.Classify(f.Trailing), bounds.ABC.ShareAbove(f.Trailing)
+		} else {
+			st := standings[f.Trailing]
+			v.Class, v.ShareAbove = domain.Classify(st, s.policy.Cutoffs), st.ShareAbove()
+		}
+		vs[i] = v
 	}
-	v.Class, v.ShareAbove = domain.Classify(st, s.policy.Cutoffs), st.ShareAbove()
-	return v, nil
+	return vs, nil
 }
 
 // predict sets v's predictions from the current fit, if there is one.
@@ -182,31 +207,44 @@ func (s *core) predict(ctx context.Context, r domain.Reader, v *domain.Value, no
 	return nil
 }
 
-// evaluateSegments brings the customer's memberships in line with the
-// stored value and profile, announcing each change.
-func (s *core) evaluateSegments(ctx context.Context, tx domain.Tx, customerID string) error {
+// evaluateSegments brings the memberships of distinct customers in line
+// with their stored values and profiles, announcing each change.
+func (s *core) evaluateSegments(ctx context.Context, tx domain.Tx, customerIDs []string) error {
 	segs, err := tx.Segments(ctx)
 	if err != nil {
 		return err
 	}
 	for _, seg := range segs {
-		match, err := tx.Matches(ctx, seg, customerID)
+		match, err := tx.Matching(ctx, seg, customerIDs)
 		if err != nil {
 			return err
 		}
-		member, err := tx.IsMember(ctx, seg.ID, customerID)
+		member, err := tx.MembersAmong(ctx, seg.ID, customerIDs)
 		if err != nil {
 			return err
 		}
-		if match == member {
-			continue
+		var join, leave []string
+		for _, id := range customerIDs {
+			switch {
+			case match[id] && !member[id]:
+				join = append(join, id)
+			case !match[id] && member[id]:
+				leave = append(leave, id)
+			}
 		}
-		if err := tx.SetMembers(ctx, seg.ID, []string{customerID}, match); err != nil {
-			return err
-		}
-		err = tx.Publish(ctx, domain.MembershipChanged{SegmentID: seg.ID, SegmentName: seg.Name, CustomerID: customerID, Member: match})
-		if err != nil {
-			return err
+		for _, change := range []struct {
+			ids    []string
+			member bool
+		}{{join, true}, {leave, false}} {
+			if err := tx.SetMembers(ctx, seg.ID, change.ids, change.member); err != nil {
+				return err
+			}
+			for _, id := range change.ids {
+				err := tx.Publish(ctx, domain.MembershipChanged{SegmentID: seg.ID, SegmentName: seg.Name, CustomerID: id, Member: change.member})
+				if err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/merges"
@@ -18,40 +21,82 @@ type Facts struct{ *core }
 
 // RegisterCustomer makes a customer known, once per event id.
 func (s *Facts) RegisterCustomer(ctx context.Context, eventID, customerID string, at time.Time) error {
-	return s.UpdateProfile(ctx, eventID, domain.Profile{CustomerID: customerID}, at, false)
+	return s.UpdateProfiles(ctx, []ProfileEvent{{EventID: eventID, Profile: domain.Profile{CustomerID: customerID}, At: at}})
 }
 
 // UpdateProfile stores the profile fields segments filter on (when
 // withProfile), registering the customer, once per event id; the
 // customer's segments follow.
 func (s *Facts) UpdateProfile(ctx context.Context, eventID string, p domain.Profile, at time.Time, withProfile bool) error {
-	if err := domain.ValidateCustomerID(p.CustomerID); err != nil {
-		return fmt.Errorf("update profile: %w", err)
+	return s.UpdateProfiles(ctx, []ProfileEvent{{EventID: eventID, Profile: p, At: at, WithProfile: withProfile}})
+}
+
+// ProfileEvent is an event that registers a customer and may carry its
+// profile.
+type ProfileEvent struct {
+	EventID string
+	Profile domain.Profile
+	// At is when the customer came to be.
+	At time.Time
+	// WithProfile is set when Profile replaces the fields held for
+	// segments; otherwise only the customer's id counts.
+	WithProfile bool
+}
+
+// UpdateProfiles applies profile events, in order, in one transaction:
+// each event once per event id, the last profile of a customer winning.
+// Events about customers merged away change nothing: the survivor's own
+// events describe the survivor.
+func (s *Facts) UpdateProfiles(ctx context.Context, evs []ProfileEvent) error {
+	for _, ev := range evs {
+		if err := domain.ValidateCustomerID(ev.Profile.CustomerID); err != nil {
+			return fmt.Errorf("update profile: %w", err)
+		}
 	}
 	defer s.readLock(ctx)()
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		if err := tx.RegisterCustomer(ctx, p.CustomerID, at); err != nil {
-			return err
-		}
-		id, err := survivorLocked(ctx, tx, p.CustomerID)
+		first, err := tx.MarkHandledMany(ctx, ConsumerCustomers, eventIDs(evs, func(ev ProfileEvent) string { return ev.EventID }))
 		if err != nil {
 			return err
 		}
-		if id != p.CustomerID {
-			// A late event about a customer merged away: the survivor's
-			// own events describe the survivor.
+		at := map[string]time.Time{}
+		profiles := map[string]domain.Profile{}
+		for _, ev := range evs {
+			if !first[ev.EventID] {
+				continue
+			}
+			id := ev.Profile.CustomerID
+			if t, ok := at[id]; !ok || ev.At.Before(t) {
+				at[id] = ev.At
+			}
+			if ev.WithProfile {
+				profiles[id] = ev.Profile
+			}
+		}
+		if len(at) == 0 {
 			return nil
 		}
-		return s.refresh(ctx, tx, id, now, func() error {
-			if !withProfile {
-				return nil
+		if err := tx.RegisterCustomers(ctx, at); err != nil {
+			return err
+		}
+		ids := slices.Sorted(maps.Keys(at))
+		mergedInto, err := tx.LockCustomers(ctx, ids)
+		if err != nil {
+			return err
+		}
+		ids = slices.DeleteFunc(ids, func(id string) bool { return mergedInto[id] != "" })
+		if len(ids) == 0 {
+			return nil
+		}
+		return s.refresh(ctx, tx, ids, now, func() error {
+			var ps []domain.Profile
+			for _, id := range ids {
+				if p, ok := profiles[id]; ok {
+					ps = append(ps, p)
+				}
 			}
-			return tx.PutProfile(ctx, p)
+			return tx.PutProfiles(ctx, ps)
 		})
 	})
 	if err != nil {
@@ -61,22 +106,9 @@ func (s *Facts) UpdateProfile(ctx context.Context, eventID string, p domain.Prof
 }
 
 // RecordPurchase stores a purchase, once per event id and once per
-// interaction id, registering an unknown buyer. A purchase naming a
-// customer merged into another counts for the survivor. When the purchase
-// moves the buyer to another class or RFM segment, ClassChanged is
-// published in the same transaction, and the buyer's segment memberships
-// follow. Other customers' classes may shift too (the total grew), but
-// only the buyer's change is announced: it is the one a purchase causes;
-// the next full recompute settles the others.
+// interaction id; see RecordHistory.
 func (s *Facts) RecordPurchase(ctx context.Context, eventID string, p domain.Purchase) error {
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("record purchase: %w", err)
-	}
-	err := s.recordHistory(ctx, eventID, p.CustomerID, p.OccurTime, func(tx domain.Tx, customerID string) (bool, error) {
-		p.CustomerID = customerID
-		return tx.RecordPurchase(ctx, p)
-	})
-	if err != nil {
+	if err := s.RecordHistory(ctx, []HistoryEvent{{EventID: eventID, Purchase: &p}}); err != nil {
 		return fmt.Errorf("record purchase: %w", err)
 	}
 	return nil
@@ -85,46 +117,153 @@ func (s *Facts) RecordPurchase(ctx context.Context, eventID string, p domain.Pur
 // RecordReturn stores a return like a purchase; its refund lowers the
 // customer's spend.
 func (s *Facts) RecordReturn(ctx context.Context, eventID string, r domain.Return) error {
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("record return: %w", err)
-	}
-	err := s.recordHistory(ctx, eventID, r.CustomerID, r.OccurTime, func(tx domain.Tx, customerID string) (bool, error) {
-		r.CustomerID = customerID
-		return tx.RecordReturn(ctx, r)
-	})
-	if err != nil {
+	if err := s.RecordHistory(ctx, []HistoryEvent{{EventID: eventID, Return: &r}}); err != nil {
 		return fmt.Errorf("record return: %w", err)
 	}
 	return nil
 }
 
-// recordHistory applies one purchase or return to its customer's facts.
-func (s *Facts) recordHistory(ctx context.Context, eventID, customerID string, at time.Time, record func(tx domain.Tx, customerID string) (bool, error)) error {
-	defer s.readLock(ctx)()
-	// A purchase stamped slightly after our clock (the selling system's
-	// clock runs ahead) must still count in the class it causes, so the
-	// ranking is taken as of the later of the two.
-	now := s.now().UTC()
-	if at.After(now) {
-		now = at
+// HistoryEvent is the event of a purchase or a return (one of the two).
+type HistoryEvent struct {
+	EventID  string
+	Purchase *domain.Purchase
+	Return   *domain.Return
+}
+
+func (ev HistoryEvent) customer() (id string, at time.Time) {
+	if ev.Purchase != nil {
+		return ev.Purchase.CustomerID, ev.Purchase.OccurTime
 	}
-	return s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerPurchases, eventID)
-		if err != nil || !first {
-			return err
+	return ev.Return.CustomerID, ev.Return.OccurTime
+}
+
+// RecordHistory stores purchases and returns in one transaction, each once
+// per event id and once per interaction id, registering unknown buyers. A
+// purchase naming a customer merged into another counts for the survivor.
+// When the events move a buyer to another class or RFM segment,
+// ClassChanged is published in the same transaction, and the buyer's
+// segment memberships follow; several events of one buyer announce the
+// change they make together. Other customers' classes may shift too (the
+// total grew), but only the buyers' changes are announced: they are the
+// ones purchases cause; the next full recompute settles the others.
+func (s *Facts) RecordHistory(ctx context.Context, evs []HistoryEvent) error {
+	for _, ev := range evs {
+		var err error
+		switch {
+		case ev.Purchase != nil:
+			err = ev.Purchase.Validate()
+		case ev.Return != nil:
+			err = ev.Return.Validate()
+		default:
+			err = errors.New("record history: an event without a purchase or a return")
 		}
-		if err := tx.RegisterCustomer(ctx, customerID, at); err != nil {
-			return err
-		}
-		id, err := survivorLocked(ctx, tx, customerID)
 		if err != nil {
 			return err
 		}
-		return s.refresh(ctx, tx, id, now, func() error {
-			_, err := record(tx, id)
+	}
+	defer s.readLock(ctx)()
+	clock := s.now().UTC()
+	return s.store.InTx(ctx, func(tx domain.Tx) error {
+		first, err := tx.MarkHandledMany(ctx, ConsumerPurchases, eventIDs(evs, func(ev HistoryEvent) string { return ev.EventID }))
+		if err != nil {
 			return err
-		})
+		}
+		evs = slices.DeleteFunc(slices.Clone(evs), func(ev HistoryEvent) bool { return !first[ev.EventID] })
+		registered := map[string]time.Time{}
+		for _, ev := range evs {
+			id, at := ev.customer()
+			if t, ok := registered[id]; !ok || at.Before(t) {
+				registered[id] = at
+			}
+		}
+		if len(registered) == 0 {
+			return nil
+		}
+		if err := tx.RegisterCustomers(ctx, registered); err != nil {
+			return err
+		}
+		buyers := slices.Sorted(maps.Keys(registered))
+		mergedInto, err := tx.LockCustomers(ctx, buyers)
+		if err != nil {
+			return err
+		}
+		// Each event counts for its buyer's survivor, ranked as of the
+		// later of our clock and its events' times: a purchase stamped
+		// slightly after our clock (the selling system's clock runs ahead)
+		// must still count in the class it causes.
+		survivors := map[string]string{}
+		asOf := map[string]time.Time{}
+		for _, id := range buyers {
+			survivor := id
+			if mergedInto[id] != "" {
+				if survivor, err = survivorLocked(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			survivors[id] = survivor
+		}
+		type history struct {
+			ps []domain.Purchase
+			rs []domain.Return
+		}
+		of := map[string]*history{}
+		for _, ev := range evs {
+			id, at := ev.customer()
+			survivor := survivors[id]
+			asOf[survivor] = later(asOf[survivor], later(clock, at))
+			h := of[survivor]
+			if h == nil {
+				h = &history{}
+				of[survivor] = h
+			}
+			if ev.Purchase != nil {
+				p := *ev.Purchase
+				p.CustomerID = survivor
+				h.ps = append(h.ps, p)
+			} else {
+				r := *ev.Return
+				r.CustomerID = survivor
+				h.rs = append(h.rs, r)
+			}
+		}
+		// Customers are refreshed together when ranked as of the same
+		// moment (all of them but a buyer with a clock ahead of ours).
+		byTime := map[time.Time][]string{}
+		for _, id := range slices.Sorted(maps.Keys(asOf)) {
+			byTime[asOf[id]] = append(byTime[asOf[id]], id)
+		}
+		for _, now := range slices.SortedFunc(maps.Keys(byTime), time.Time.Compare) {
+			ids := byTime[now]
+			err := s.refresh(ctx, tx, ids, now, func() error {
+				var all history
+				for _, id := range ids {
+					all.ps = append(all.ps, of[id].ps...)
+					all.rs = append(all.rs, of[id].rs...)
+				}
+				_, err := tx.RecordHistory(ctx, all.ps, all.rs)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func eventIDs[E any](evs []E, id func(E) string) []string {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = id(ev)
+	}
+	return ids
 }
 
 // MergeCustomers folds the merged customer into the survivor: its
@@ -155,7 +294,7 @@ func (s *Facts) MergeCustomers(ctx context.Context, eventID string, m domain.Mer
 			if err := s.leaveSegments(ctx, tx, m.MergedID); err != nil {
 				return err
 			}
-			return s.refresh(ctx, tx, m.SurvivorID, now, func() error {
+			return s.refresh(ctx, tx, []string{m.SurvivorID}, now, func() error {
 				return tx.MergeCustomer(ctx, m.MergedID, m.SurvivorID)
 			})
 		})
@@ -183,7 +322,7 @@ func (s *Facts) RecordErasure(ctx context.Context, eventID string, e domain.Eras
 			if err != nil || !ok {
 				return err
 			}
-			return s.evaluateSegments(ctx, tx, e.CustomerID)
+			return s.evaluateSegments(ctx, tx, []string{e.CustomerID})
 		})
 	})
 	if err != nil {

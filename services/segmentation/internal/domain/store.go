@@ -45,10 +45,12 @@ type Reader interface {
 	// Facts sums up one customer's purchases and returns; Trailing covers
 	// w, spend is in w.Currency.
 	Facts(ctx context.Context, customerID string, w Window) (Facts, error)
-	// Ranking returns the standing of a customer who spent spend in w: the
-	// sum of the spend in w of the customers who spent strictly more, and
-	// the spend in w of all customers.
-	Ranking(ctx context.Context, w Window, spend int64) (Standing, error)
+	// FactsOf is Facts for many customers at once, by customer id.
+	FactsOf(ctx context.Context, customerIDs []string, w Window) (map[string]Facts, error)
+	// Rankings returns the standing of customers who spent each of spends
+	// in w: the sum of the spend in w of the customers who spent strictly
+	// more, and the spend in w of all customers.
+	Rankings(ctx context.Context, w Window, spends []int64) (map[int64]Standing, error)
 	// Value returns the stored value of a customer; ok is false when none
 	// was computed yet.
 	Value(ctx context.Context, customerID string) (v Value, ok bool, err error)
@@ -69,14 +71,25 @@ type Tx interface {
 	// MarkHandled records that consumer handled eventID and reports whether
 	// this is the first time; on false the caller must change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// MarkHandledMany is MarkHandled for many events: it returns the ids
+	// handled for the first time.
+	MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (first map[string]bool, err error)
 	// RegisterCustomer makes the customer known; registering a known
 	// customer changes nothing.
 	RegisterCustomer(ctx context.Context, customerID string, at time.Time) error
+	// RegisterCustomers is RegisterCustomer for many customers, by id.
+	RegisterCustomers(ctx context.Context, at map[string]time.Time) error
+	// LockCustomers is LockMergedInto for many registered customers, taking
+	// their locks in id order; unregistered ones are left out.
+	LockCustomers(ctx context.Context, customerIDs []string) (mergedInto map[string]string, err error)
 	// RecordPurchase stores a purchase and its lines and reports false,
 	// changing nothing, when its interaction id is already stored.
 	RecordPurchase(ctx context.Context, p Purchase) (recorded bool, err error)
 	// RecordReturn stores a return likewise.
 	RecordReturn(ctx context.Context, r Return) (recorded bool, err error)
+	// RecordHistory stores many purchases and returns, returning the
+	// interaction ids it stored (the others were stored before).
+	RecordHistory(ctx context.Context, ps []Purchase, rs []Return) (recorded map[string]bool, err error)
 	// Publish emits evs when the transaction commits.
 	Publish(ctx context.Context, evs ...Event) error
 	// LockMergedInto is MergedInto, holding the registered customer's row
@@ -90,11 +103,13 @@ type Tx interface {
 	// service and drops the profile fields held for segments; recording it
 	// again changes nothing.
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
-	// PutProfile replaces a customer's profile.
-	PutProfile(ctx context.Context, p Profile) error
+	// PutProfiles replaces the profiles of distinct customers.
+	PutProfiles(ctx context.Context, ps []Profile) error
 	// PutValue stores a customer's value after a change to its history,
 	// giving it a new version.
 	PutValue(ctx context.Context, v Value) error
+	// PutValues is PutValue for distinct customers.
+	PutValues(ctx context.Context, vs []Value) error
 	// UpdateValues stores the values of a recompute: each customer's only
 	// where the stored value is still of the version its facts were read
 	// with (Facts.Version; 0: where none is stored and the customer is
@@ -105,9 +120,9 @@ type Tx interface {
 	PutRFMBounds(ctx context.Context, b RFMBounds) error
 	// PutFit stores a model fit, which becomes current.
 	PutFit(ctx context.Context, f ModelFit) error
-	// Matches reports whether a customer's value and profile match the
-	// segment's filter.
-	Matches(ctx context.Context, seg Segment, customerID string) (bool, error)
+	// Matching returns which of the customers' values and profiles match
+	// the segment's filter.
+	Matching(ctx context.Context, seg Segment, customerIDs []string) (map[string]bool, error)
 	// MatchingCustomers returns every customer matching the segment.
 	MatchingCustomers(ctx context.Context, seg Segment) ([]string, error)
 	// SegmentMembers returns every member of a segment.
@@ -116,6 +131,8 @@ type Tx interface {
 	SetMembers(ctx context.Context, segmentID string, customerIDs []string, member bool) error
 	// IsMember reports whether the customer is in the segment.
 	IsMember(ctx context.Context, segmentID, customerID string) (bool, error)
+	// MembersAmong returns which of the customers are in the segment.
+	MembersAmong(ctx context.Context, segmentID string, customerIDs []string) (map[string]bool, error)
 	// CustomerSegments returns the segments a customer is in.
 	CustomerSegments(ctx context.Context, customerID string) ([]string, error)
 	// CreateSegment stores a new segment; ErrConflict when the name is

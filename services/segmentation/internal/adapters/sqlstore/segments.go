@@ -160,19 +160,38 @@ func (s *Store) CheckFilter(filter string) error {
 	return err
 }
 
-// Matches reports whether the customer matches the segment.
-func (t *storeTx) Matches(ctx context.Context, seg domain.Segment, customerID string) (bool, error) {
+// Matching returns which of customerIDs match the segment.
+func (t *storeTx) Matching(ctx context.Context, seg domain.Segment, customerIDs []string) (map[string]bool, error) {
 	where, args, err := t.compile(seg.Filter)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	var n int
-	err = t.tx.QueryRow(ctx, `SELECT COUNT(*)`+segmentFrom+` WHERE v.customer_id = ? AND (`+where+`)`,
-		append([]any{customerID}, args...)...).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("match segment %s: %w", seg.ID, err)
+	out := map[string]bool{}
+	for _, in := range t.tx.Dialect().OneOf("v.customer_id", customerIDs) {
+		ids, err := t.ids(ctx, `SELECT v.customer_id`+segmentFrom+` WHERE `+in.SQL+` AND (`+where+`)`, append(in.Args, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("match segment %s: %w", seg.ID, err)
+		}
+		for _, id := range ids {
+			out[id] = true
+		}
 	}
-	return n > 0, nil
+	return out, nil
+}
+
+// MembersAmong returns which of customerIDs are in the segment.
+func (t *storeTx) MembersAmong(ctx context.Context, segmentID string, customerIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, in := range t.tx.Dialect().OneOf("customer_id", customerIDs) {
+		ids, err := t.ids(ctx, `SELECT customer_id FROM segment_members WHERE segment_id = ? AND `+in.SQL, append([]any{segmentID}, in.Args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("find segment members: %w", err)
+		}
+		for _, id := range ids {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 // MatchingCustomers returns every customer matching the segment.
@@ -382,36 +401,46 @@ func (t *storeTx) DeleteSegment(ctx context.Context, id string) error {
 	return nil
 }
 
-// PutProfile replaces a customer's profile, tags and attributes.
-func (t *storeTx) PutProfile(ctx context.Context, p domain.Profile) error {
+// PutProfiles replaces customers' profiles, tags and attributes, in a
+// statement per table. The customers must be distinct.
+func (t *storeTx) PutProfiles(ctx context.Context, ps []domain.Profile) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ps))
+	var profiles, tags, attrs [][]any
+	for i, p := range ps {
+		ids[i] = p.CustomerID
+		profiles = append(profiles, []any{p.CustomerID, p.Kind, p.Type, p.LifecycleStage, p.OwnerID, p.TeamID})
+		for _, tag := range slices.Compact(slices.Sorted(slices.Values(p.Tags))) {
+			tags = append(tags, []any{p.CustomerID, tag})
+		}
+		for name, a := range p.Attributes {
+			var num any
+			if a.Number != nil && !math.IsNaN(*a.Number) && !math.IsInf(*a.Number, 0) {
+				num = *a.Number
+			}
+			attrs = append(attrs, []any{p.CustomerID, name, a.Text, num})
+		}
+	}
+	values, args := sqldb.ValuesList(profiles)
 	_, err := t.tx.Exec(ctx, `INSERT INTO customer_profiles (customer_id, kind, type, lifecycle_stage, owner_id, team_id)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, type = excluded.type,
-			lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id, team_id = excluded.team_id`,
-		p.CustomerID, p.Kind, p.Type, p.LifecycleStage, p.OwnerID, p.TeamID)
+		VALUES `+values+` ON CONFLICT (customer_id) DO UPDATE SET kind = excluded.kind, type = excluded.type,
+			lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id, team_id = excluded.team_id`, args...)
 	if err != nil {
-		return fmt.Errorf("store profile: %w", err)
+		return fmt.Errorf("store profiles: %w", err)
 	}
 	for _, table := range []string{"customer_tags", "customer_attributes"} {
-		if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE customer_id = ?`, p.CustomerID); err != nil {
-			return fmt.Errorf("store profile: %w", err)
+		for _, in := range t.tx.Dialect().OneOf("customer_id", ids) {
+			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE `+in.SQL, in.Args...); err != nil {
+				return fmt.Errorf("store profiles: %w", err)
+			}
 		}
 	}
-	var tags [][]any
-	for _, tag := range slices.Compact(slices.Sorted(slices.Values(p.Tags))) {
-		tags = append(tags, []any{p.CustomerID, tag})
-	}
-	if err := sqldb.InsertRows(ctx, t.tx, "customer_tags", []string{"customer_id", "tag"}, tags); err != nil {
+	if err := t.tx.InsertRows(ctx, "customer_tags", []string{"customer_id", "tag"}, tags); err != nil {
 		return fmt.Errorf("store profile tags: %w", err)
 	}
-	var attrs [][]any
-	for name, a := range p.Attributes {
-		var num any
-		if a.Number != nil && !math.IsNaN(*a.Number) && !math.IsInf(*a.Number, 0) {
-			num = *a.Number
-		}
-		attrs = append(attrs, []any{p.CustomerID, name, a.Text, num})
-	}
-	if err := sqldb.InsertRows(ctx, t.tx, "customer_attributes", []string{"customer_id", "name", "text_value", "num_value"}, attrs); err != nil {
+	if err := t.tx.InsertRows(ctx, "customer_attributes", []string{"customer_id", "name", "text_value", "num_value"}, attrs); err != nil {
 		return fmt.Errorf("store profile attributes: %w", err)
 	}
 	return nil

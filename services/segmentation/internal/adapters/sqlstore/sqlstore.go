@@ -9,6 +9,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/events"
@@ -101,37 +104,84 @@ const day = "occur_time / 86400000000"
 
 // Facts sums up one customer's purchases and returns.
 func (r reader) Facts(ctx context.Context, customerID string, w domain.Window) (domain.Facts, error) {
-	f := domain.Facts{CustomerID: customerID}
-	var first, last sql.NullInt64
+	fs, err := r.FactsOf(ctx, []string{customerID}, w)
+	if err != nil {
+		return domain.Facts{}, err
+	}
+	return fs[customerID], nil
+}
+
+// FactsOf sums up the purchases and returns of each of customerIDs, in
+// two aggregates whatever their number.
+func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Window) (map[string]domain.Facts, error) {
+	out := make(map[string]domain.Facts, len(customerIDs))
+	for _, id := range customerIDs {
+		out[id] = domain.Facts{CustomerID: id}
+	}
 	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
-	err := r.q.QueryRow(ctx, `
-		SELECT COUNT(*), COUNT(DISTINCT `+day+`), MIN(occur_time), MAX(occur_time),
-			CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-			CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-			CAST(COALESCE(SUM(CASE WHEN currency = ? AND `+day+` > (SELECT MIN(occur_time) FROM purchases WHERE customer_id = ?) / 86400000000
-				THEN amount_minor ELSE 0 END), 0) AS BIGINT)
-		FROM purchases WHERE customer_id = ?`,
-		w.Currency, w.Currency, since, until, w.Currency, customerID, customerID,
-	).Scan(&f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend)
-	if err != nil {
-		return domain.Facts{}, fmt.Errorf("sum customer purchases: %w", err)
+	for _, in := range r.dialect.OneOf("customer_id", customerIDs) {
+		// The repeat spend is what was spent after the first purchase's
+		// day, in any currency.
+		args := append([]any{w.Currency, w.Currency, since, until, w.Currency}, in.Args...)
+		rows, err := r.q.Query(ctx, `
+			SELECT p.customer_id, COUNT(*), COUNT(DISTINCT p.`+day+`), MIN(p.occur_time), MAX(p.occur_time),
+				CAST(COALESCE(SUM(CASE WHEN p.currency = ? THEN p.amount_minor ELSE 0 END), 0) AS BIGINT),
+				CAST(COALESCE(SUM(CASE WHEN p.currency = ? AND p.occur_time >= ? AND p.occur_time <= ? THEN p.amount_minor ELSE 0 END), 0) AS BIGINT),
+				CAST(COALESCE(SUM(CASE WHEN p.currency = ? AND p.`+day+` > f.first_day THEN p.amount_minor ELSE 0 END), 0) AS BIGINT)
+			FROM purchases p JOIN (
+				SELECT customer_id, MIN(occur_time) / 86400000000 AS first_day FROM purchases
+				WHERE `+in.SQL+` GROUP BY customer_id) f ON f.customer_id = p.customer_id
+			GROUP BY p.customer_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sum customer purchases: %w", err)
+		}
+		for rows.Next() {
+			var (
+				f           domain.Facts
+				first, last sql.NullInt64
+			)
+			if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sum customer purchases: %w", err)
+			}
+			if first.Valid {
+				f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
+			}
+			out[f.CustomerID] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sum customer purchases: %w", err)
+		}
+		args = append([]any{since, until, w.Currency}, in.Args...)
+		rows, err = r.q.Query(ctx, `
+			SELECT customer_id, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT),
+				CAST(COALESCE(SUM(CASE WHEN occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+			FROM returns WHERE currency = ? AND `+in.SQL+` GROUP BY customer_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sum customer returns: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id                       string
+				refunds, trailingRefunds int64
+			)
+			if err := rows.Scan(&id, &refunds, &trailingRefunds); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sum customer returns: %w", err)
+			}
+			f := out[id]
+			f.Refunds = refunds
+			f.Lifetime -= refunds
+			f.Trailing -= trailingRefunds
+			out[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sum customer returns: %w", err)
+		}
 	}
-	if first.Valid {
-		f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
-	}
-	var trailingRefunds int64
-	err = r.q.QueryRow(ctx, `
-		SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT),
-			CAST(COALESCE(SUM(CASE WHEN occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT)
-		FROM returns WHERE customer_id = ? AND currency = ?`,
-		since, until, customerID, w.Currency,
-	).Scan(&f.Refunds, &trailingRefunds)
-	if err != nil {
-		return domain.Facts{}, fmt.Errorf("sum customer returns: %w", err)
-	}
-	f.Lifetime -= f.Refunds
-	f.Trailing -= trailingRefunds
-	return f, nil
+	return out, nil
 }
 
 // trailingSpends is the per-customer spend net of refunds in a window: the
@@ -146,23 +196,47 @@ const trailingSpends = `
 	WHERE p.currency = ? AND p.occur_time >= ? AND p.occur_time <= ?
 	GROUP BY p.customer_id`
 
-// Ranking returns the spend of the customers who spent more than spend in
-// w, and of everyone (net spends above zero), in one aggregate over
-// per-customer sums.
-func (r reader) Ranking(ctx context.Context, w domain.Window, spend int64) (domain.Standing, error) {
-	st := domain.Standing{Spend: spend}
-	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
-	err := r.q.QueryRow(ctx, `
-		SELECT
-			CAST(COALESCE(SUM(CASE WHEN t.spend > ? THEN t.spend ELSE 0 END), 0) AS BIGINT),
-			CAST(COALESCE(SUM(CASE WHEN t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT)
-		FROM (`+trailingSpends+`) t`,
-		max(spend, 0), w.Currency, since, until, w.Currency, since, until,
-	).Scan(&st.Above, &st.Total)
-	if err != nil {
-		return domain.Standing{}, fmt.Errorf("rank spend: %w", err)
+// Rankings returns, for each of spends, the spend in w of the customers
+// who spent strictly more, and of everyone (net spends above zero): one
+// pass over the per-customer sums answers them all.
+func (r reader) Rankings(ctx context.Context, w domain.Window, spends []int64) (map[int64]domain.Standing, error) {
+	out := make(map[int64]domain.Standing, len(spends))
+	var marks []string
+	var args []any
+	for _, spend := range spends {
+		if _, ok := out[spend]; ok {
+			continue
+		}
+		out[spend] = domain.Standing{Spend: spend}
+		marks = append(marks, `SELECT CAST(? AS BIGINT) AS s`)
+		args = append(args, spend)
 	}
-	return st, nil
+	if len(marks) == 0 {
+		return out, nil
+	}
+	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
+	args = append(args, w.Currency, since, until, w.Currency, since, until)
+	rows, err := r.q.Query(ctx, `
+		SELECT q.s,
+			CAST(COALESCE(SUM(CASE WHEN t.spend > q.s AND t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT),
+			CAST(COALESCE(SUM(CASE WHEN t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT)
+		FROM (`+strings.Join(marks, " UNION ALL ")+`) q CROSS JOIN (`+trailingSpends+`) t
+		GROUP BY q.s`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rank spends: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st domain.Standing
+		if err := rows.Scan(&st.Spend, &st.Above, &st.Total); err != nil {
+			return nil, fmt.Errorf("rank spends: %w", err)
+		}
+		out[st.Spend] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rank spends: %w", err)
+	}
+	return out, nil
 }
 
 type storeTx struct {
@@ -177,74 +251,159 @@ func (t *storeTx) MarkHandled(ctx context.Context, consumer, eventID string) (bo
 	return events.MarkHandled(ctx, t.tx, consumer, eventID)
 }
 
+// MarkHandledMany records the events in the inbox.
+func (t *storeTx) MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (map[string]bool, error) {
+	return events.MarkHandledMany(ctx, t.tx, consumer, eventIDs)
+}
+
 // RegisterCustomer inserts the customer unless it is known.
 func (t *storeTx) RegisterCustomer(ctx context.Context, customerID string, at time.Time) error {
-	_, err := t.tx.Exec(ctx,
-		`INSERT INTO customers (id, register_time) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
-		customerID, sqldb.Micros(at))
+	return t.RegisterCustomers(ctx, map[string]time.Time{customerID: at})
+}
+
+// RegisterCustomers inserts the customers not known yet, in id order: two
+// transactions registering some of the same customers take their locks in
+// the same order and never wait on each other in a cycle.
+func (t *storeTx) RegisterCustomers(ctx context.Context, at map[string]time.Time) error {
+	if len(at) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(at))
+	for _, id := range slices.Sorted(maps.Keys(at)) {
+		rows = append(rows, []any{id, sqldb.Micros(at[id])})
+	}
+	values, args := sqldb.ValuesList(rows)
+	_, err := t.tx.Exec(ctx, `INSERT INTO customers (id, register_time) VALUES `+values+` ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
-		return fmt.Errorf("register customer: %w", err)
+		return fmt.Errorf("register customers: %w", err)
 	}
 	return nil
 }
 
+// LockCustomers reads whom each registered customer was merged into ("" for
+// none), locking their rows in id order on PostgreSQL (see LockMergedInto
+// for SQLite).
+func (t *storeTx) LockCustomers(ctx context.Context, customerIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(customerIDs))
+	lock := ""
+	if t.tx.Dialect() == sqldb.Postgres {
+		lock = ` FOR UPDATE`
+	}
+	for _, in := range t.tx.Dialect().OneOf("id", customerIDs) {
+		rows, err := t.tx.Query(ctx, `SELECT id, merged_into FROM customers WHERE `+in.SQL+` ORDER BY id`+lock, in.Args...)
+		if err != nil {
+			return nil, fmt.Errorf("lock customers: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id   string
+				into sql.NullString
+			)
+			if err := rows.Scan(&id, &into); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("lock customers: %w", err)
+			}
+			out[id] = into.String
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("lock customers: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // RecordPurchase inserts the purchase unless its interaction id is stored.
 func (t *storeTx) RecordPurchase(ctx context.Context, p domain.Purchase) (bool, error) {
-	res, err := t.tx.Exec(ctx, `
-		INSERT INTO purchases (interaction_id, customer_id, currency, amount_minor, occur_time)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING`,
-		p.InteractionID, p.CustomerID, p.Amount.Currency, p.Amount.Minor, sqldb.Micros(p.OccurTime))
-	if err != nil {
-		return false, fmt.Errorf("record purchase: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record purchase: %w", err)
-	}
-	if n != 1 {
-		return false, nil
-	}
-	if err := t.insertLines(ctx, p.InteractionID, p.CustomerID, p.Amount.Currency, p.OccurTime, p.Lines, 1); err != nil {
-		return false, fmt.Errorf("record purchase: %w", err)
-	}
-	return true, nil
+	recorded, err := t.RecordHistory(ctx, []domain.Purchase{p}, nil)
+	return recorded[p.InteractionID], err
 }
 
 // RecordReturn inserts the return unless its interaction id is stored.
 func (t *storeTx) RecordReturn(ctx context.Context, r domain.Return) (bool, error) {
-	res, err := t.tx.Exec(ctx, `
-		INSERT INTO returns (interaction_id, customer_id, purchase_interaction_id, currency, amount_minor, occur_time)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING`,
-		r.InteractionID, r.CustomerID, r.PurchaseInteractionID, r.Refund.Currency, r.Refund.Minor, sqldb.Micros(r.OccurTime))
-	if err != nil {
-		return false, fmt.Errorf("record return: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record return: %w", err)
-	}
-	if n != 1 {
-		return false, nil
-	}
-	if err := t.insertLines(ctx, r.InteractionID, r.CustomerID, r.Refund.Currency, r.OccurTime, r.Lines, -1); err != nil {
-		return false, fmt.Errorf("record return: %w", err)
-	}
-	return true, nil
+	recorded, err := t.RecordHistory(ctx, nil, []domain.Return{r})
+	return recorded[r.InteractionID], err
 }
 
-// insertLines stores lines with their month; sign -1 makes a return's
-// lines subtract.
-func (t *storeTx) insertLines(ctx context.Context, interactionID, customerID, currency string, at time.Time, lines []domain.Line, sign int64) error {
-	if len(lines) == 0 {
+// RecordHistory inserts the purchases and returns whose interaction ids
+// are not stored yet, with their lines, in one statement per table.
+func (t *storeTx) RecordHistory(ctx context.Context, ps []domain.Purchase, rs []domain.Return) (map[string]bool, error) {
+	recorded := map[string]bool{}
+	// An interaction named twice (a replay under another event id) is
+	// taken once.
+	seen := map[string]bool{}
+	ps = slices.DeleteFunc(slices.Clone(ps), func(p domain.Purchase) bool {
+		dup := seen[p.InteractionID]
+		seen[p.InteractionID] = true
+		return dup
+	})
+	rs = slices.DeleteFunc(slices.Clone(rs), func(r domain.Return) bool {
+		dup := seen[r.InteractionID]
+		seen[r.InteractionID] = true
+		return dup
+	})
+	var purchases, returns, lines [][]any
+	for _, p := range ps {
+		purchases = append(purchases, []any{p.InteractionID, p.CustomerID, p.Amount.Currency, p.Amount.Minor, sqldb.Micros(p.OccurTime)})
+	}
+	for _, r := range rs {
+		returns = append(returns, []any{r.InteractionID, r.CustomerID, r.PurchaseInteractionID, r.Refund.Currency, r.Refund.Minor, sqldb.Micros(r.OccurTime)})
+	}
+	if err := t.insertNew(ctx, "purchases", "interaction_id, customer_id, currency, amount_minor, occur_time", purchases, recorded); err != nil {
+		return nil, fmt.Errorf("record purchases: %w", err)
+	}
+	if err := t.insertNew(ctx, "returns", "interaction_id, customer_id, purchase_interaction_id, currency, amount_minor, occur_time", returns, recorded); err != nil {
+		return nil, fmt.Errorf("record returns: %w", err)
+	}
+	for _, p := range ps {
+		if recorded[p.InteractionID] {
+			lines = appendLines(lines, p.InteractionID, p.CustomerID, p.Amount.Currency, p.OccurTime, p.Lines, 1)
+		}
+	}
+	for _, r := range rs {
+		if recorded[r.InteractionID] {
+			lines = appendLines(lines, r.InteractionID, r.CustomerID, r.Refund.Currency, r.OccurTime, r.Lines, -1)
+		}
+	}
+	err := t.tx.InsertRows(ctx, "purchase_lines",
+		[]string{"interaction_id", "line_no", "customer_id", "category", "quantity", "currency", "amount_minor", "month"}, lines)
+	if err != nil {
+		return nil, fmt.Errorf("record purchase lines: %w", err)
+	}
+	return recorded, nil
+}
+
+// insertNew inserts rows keyed by interaction id, skipping the ids already
+// stored, and adds the ids it inserted to recorded.
+func (t *storeTx) insertNew(ctx context.Context, table, columns string, rows [][]any, recorded map[string]bool) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	month := MonthIndex(at)
-	rows := make([][]any, len(lines))
-	for i, l := range lines {
-		rows[i] = []any{interactionID, i, customerID, l.Category, sign * l.Quantity, currency, sign * l.Amount, month}
+	values, args := sqldb.ValuesList(rows)
+	res, err := t.tx.Query(ctx, `INSERT INTO `+table+` (`+columns+`) VALUES `+values+`
+		ON CONFLICT (interaction_id) DO NOTHING RETURNING interaction_id`, args...)
+	if err != nil {
+		return err
 	}
-	return t.tx.InsertRows(ctx, "purchase_lines",
-		[]string{"interaction_id", "line_no", "customer_id", "category", "quantity", "currency", "amount_minor", "month"}, rows)
+	defer res.Close()
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
+			return err
+		}
+		recorded[id] = true
+	}
+	return res.Err()
+}
+
+// appendLines adds the rows of lines with their month; sign -1 makes a
+// return's lines subtract.
+func appendLines(rows [][]any, interactionID, customerID, currency string, at time.Time, lines []domain.Line, sign int64) [][]any {
+	month := MonthIndex(at)
+	for i, l := range lines {
+		rows = append(rows, []any{interactionID, i, customerID, l.Category, sign * l.Quantity, currency, sign * l.Amount, month})
+	}
+	return rows
 }
 
 // MonthIndex is year*12 + month-1 of t in UTC.

@@ -212,22 +212,26 @@ func testRanking(t *testing.T, s *sqlstore.Store) {
 		{0, 1000},
 		{1000, 0},
 	}
+	var spends []int64
 	for _, tt := range tests {
-		got, err := s.Ranking(ctx, w, tt.spend)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := domain.Standing{Spend: tt.spend, Above: tt.above, Total: 1000}
-		if got != want {
-			t.Errorf("Ranking(spend %d) = %+v, want %+v", tt.spend, got, want)
-		}
+		spends = append(spends, tt.spend)
 	}
-	none, err := s.Ranking(ctx, domain.Window{Currency: "EUR", Since: w.Since, Until: w.Until}, 0)
+	got, err := s.Rankings(ctx, w, spends)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if none != (domain.Standing{}) {
-		t.Errorf("Ranking with no purchases = %+v, want zero", none)
+	for _, tt := range tests {
+		want := domain.Standing{Spend: tt.spend, Above: tt.above, Total: 1000}
+		if got[tt.spend] != want {
+			t.Errorf("Rankings(spend %d) = %+v, want %+v", tt.spend, got[tt.spend], want)
+		}
+	}
+	none, err := s.Rankings(ctx, domain.Window{Currency: "EUR", Since: w.Since, Until: w.Until}, []int64{0, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none[0] != (domain.Standing{}) || none[5] != (domain.Standing{Spend: 5}) {
+		t.Errorf("Rankings with no purchases = %+v, want zero", none)
 	}
 }
 

@@ -150,12 +150,20 @@ func (r reader) RFMBounds(ctx context.Context) (domain.RFMBounds, error) {
 	return b, nil
 }
 
-// PutValue stores a customer's value after a change to its history, with
-// a new version: larger than the stored one and than any the customer had
-// before (a unix-microseconds clock reading), so a recompute that read an
-// older version, even one of a value deleted and written again since,
-// leaves it alone.
+// PutValue stores a customer's value after a change to its history.
 func (t *storeTx) PutValue(ctx context.Context, v domain.Value) error {
+	return t.PutValues(ctx, []domain.Value{v})
+}
+
+// PutValues stores customers' values after a change to their histories, in
+// one statement, each with a new version: larger than the stored one and
+// than any the customer had before (a unix-microseconds clock reading), so
+// a recompute that read an older version, even one of a value deleted and
+// written again since, leaves it alone. The customers must be distinct.
+func (t *storeTx) PutValues(ctx context.Context, vs []domain.Value) error {
+	if len(vs) == 0 {
+		return nil
+	}
 	greatest := "MAX"
 	if t.tx.Dialect() == sqldb.Postgres {
 		greatest = "GREATEST"
@@ -165,13 +173,17 @@ func (t *storeTx) PutValue(ctx context.Context, v domain.Value) error {
 	for _, c := range valueColumns[1:] {
 		set = append(set, c+" = excluded."+c)
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO customer_values (`+strings.Join(cols, ", ")+`)
-		VALUES (`+strings.Repeat("?, ", len(cols)-1)+`?)
+	version := time.Now().UnixMicro()
+	rows := make([][]any, len(vs))
+	for i, v := range vs {
+		rows[i] = append(valueRow(v), version)
+	}
+	values, args := sqldb.ValuesList(rows)
+	_, err := t.tx.Exec(ctx, `INSERT INTO customer_values (`+strings.Join(cols, ", ")+`) VALUES `+values+`
 		ON CONFLICT (customer_id) DO UPDATE SET `+strings.Join(set, ", ")+`,
-			version = `+greatest+`(customer_values.version + 1, excluded.version)`,
-		append(valueRow(v), time.Now().UnixMicro())...)
+			version = `+greatest+`(customer_values.version + 1, excluded.version)`, args...)
 	if err != nil {
-		return fmt.Errorf("store value: %w", err)
+		return fmt.Errorf("store values: %w", err)
 	}
 	return nil
 }

@@ -39,35 +39,81 @@ func NewHandlers(facts *app.Facts) *Handlers {
 // Customers handles the events of the customers consumer, by subject.
 func (h *Handlers) Customers(ctx context.Context, m events.Message) error {
 	switch m.Subject {
-	case customerv1.SubjectCustomerCreated:
-		return h.CustomerCreated(ctx, m)
-	case customerv1.SubjectCustomerUpdated:
-		var ev customerv1.CustomerUpdated
-		return h.profile(ctx, m, &ev, ev.GetCustomer)
-	case customerv1.SubjectCustomerUndeleted:
-		var ev customerv1.CustomerUndeleted
-		return h.profile(ctx, m, &ev, ev.GetCustomer)
 	case customerv1.SubjectCustomerMerged:
 		return h.CustomerMerged(ctx, m)
 	case customerv1.SubjectCustomerErased:
 		return h.CustomerErased(ctx, m)
-	default:
+	}
+	pe, ok, err := decodeProfile(m)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, DurableCustomers))
 	}
+	return permanentIfInvalid(h.facts.UpdateProfiles(ctx, []app.ProfileEvent{pe}))
 }
 
-// profile applies an event carrying the whole customer: its profile
+// profileEvent decodes an event carrying the whole customer: its profile
 // fields replace the ones held for segments.
-func (h *Handlers) profile(ctx context.Context, m events.Message, ev proto.Message, customer func() *customerv1.Customer) error {
+func profileEvent(m events.Message, ev proto.Message, customer func() *customerv1.Customer) (app.ProfileEvent, error) {
 	if err := proto.Unmarshal(m.Payload, ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+		return app.ProfileEvent{}, events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
 	}
 	c := customer()
 	at := m.Time
 	if ct := c.GetCreateTime(); ct != nil {
 		at = ct.AsTime()
 	}
-	return permanentIfInvalid(h.facts.UpdateProfile(ctx, m.ID, ToDomainProfile(c), at, true))
+	return app.ProfileEvent{EventID: m.ID, Profile: ToDomainProfile(c), At: at, WithProfile: true}, nil
+}
+
+// decodeProfile returns the profile event m carries, ok false when its
+// subject carries none (merges, erasures).
+func decodeProfile(m events.Message) (pe app.ProfileEvent, ok bool, err error) {
+	switch m.Subject {
+	case customerv1.SubjectCustomerCreated:
+		var ev customerv1.CustomerCreated
+		pe, err = profileEvent(m, &ev, ev.GetCustomer)
+	case customerv1.SubjectCustomerUpdated:
+		var ev customerv1.CustomerUpdated
+		pe, err = profileEvent(m, &ev, ev.GetCustomer)
+	case customerv1.SubjectCustomerUndeleted:
+		var ev customerv1.CustomerUndeleted
+		pe, err = profileEvent(m, &ev, ev.GetCustomer)
+	default:
+		return app.ProfileEvent{}, false, nil
+	}
+	return pe, err == nil, err
+}
+
+// CustomersBatch applies a batch of the customers consumer in stream
+// order: each run of profile events at once, merges and erasures one by
+// one between them.
+func (h *Handlers) CustomersBatch(ctx context.Context, ms []events.Message) error {
+	var run []app.ProfileEvent
+	flush := func() error {
+		err := h.facts.UpdateProfiles(ctx, run)
+		run = run[:0]
+		return err
+	}
+	for _, m := range ms {
+		pe, ok, err := decodeProfile(m)
+		if err != nil {
+			return err
+		}
+		if ok {
+			run = append(run, pe)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := h.Customers(ctx, m); err != nil {
+			return err
+		}
+	}
+	return flush()
 }
 
 // ToDomainProfile keeps the fields of a customer that segments filter on
@@ -124,41 +170,57 @@ func (h *Handlers) CustomerErased(ctx context.Context, m events.Message) error {
 	return permanentIfInvalid(mergeevents.ApplyErasure(ctx, m, &customerv1.CustomerErased{}, h.facts.RecordErasure))
 }
 
-// CustomerCreated registers the new customer with its profile.
-func (h *Handlers) CustomerCreated(ctx context.Context, m events.Message) error {
-	var ev customerv1.CustomerCreated
-	return h.profile(ctx, m, &ev, ev.GetCustomer)
-}
-
 // Purchases handles the events of the purchases consumer, by subject.
 func (h *Handlers) Purchases(ctx context.Context, m events.Message) error {
-	switch m.Subject {
-	case interactionv1.SubjectPurchaseRecorded:
-		return h.PurchaseRecorded(ctx, m)
-	case interactionv1.SubjectReturnRecorded:
-		return h.ReturnRecorded(ctx, m)
-	default:
-		return events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, DurablePurchases))
+	ev, err := decodeHistory(m)
+	if err != nil {
+		return err
 	}
+	return permanentIfInvalid(h.facts.RecordHistory(ctx, []app.HistoryEvent{ev}))
 }
 
-// ReturnRecorded stores the return.
-func (h *Handlers) ReturnRecorded(ctx context.Context, m events.Message) error {
-	var ev interactionv1.ReturnRecorded
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+// PurchasesBatch applies a batch of the purchases consumer at once.
+func (h *Handlers) PurchasesBatch(ctx context.Context, ms []events.Message) error {
+	evs := make([]app.HistoryEvent, len(ms))
+	for i, m := range ms {
+		ev, err := decodeHistory(m)
+		if err != nil {
+			return err
+		}
+		evs[i] = ev
 	}
-	r := domain.Return{
-		InteractionID:         ev.GetInteractionId(),
-		CustomerID:            ev.GetCustomerId(),
-		PurchaseInteractionID: ev.GetPurchaseInteractionId(),
-		Refund:                domain.Money{Currency: ev.GetRefund().GetCurrencyCode(), Minor: ev.GetRefund().GetAmountMinor()},
-		Lines:                 toDomainLines(ev.GetLines()),
+	return h.facts.RecordHistory(ctx, evs)
+}
+
+// decodeHistory decodes a purchase or return event.
+func decodeHistory(m events.Message) (app.HistoryEvent, error) {
+	switch m.Subject {
+	case interactionv1.SubjectPurchaseRecorded:
+		var ev interactionv1.PurchaseRecorded
+		if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+			return app.HistoryEvent{}, events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+		}
+		p := toDomainPurchase(&ev)
+		return app.HistoryEvent{EventID: m.ID, Purchase: &p}, nil
+	case interactionv1.SubjectReturnRecorded:
+		var ev interactionv1.ReturnRecorded
+		if err := proto.Unmarshal(m.Payload, &ev); err != nil {
+			return app.HistoryEvent{}, events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+		}
+		r := domain.Return{
+			InteractionID:         ev.GetInteractionId(),
+			CustomerID:            ev.GetCustomerId(),
+			PurchaseInteractionID: ev.GetPurchaseInteractionId(),
+			Refund:                domain.Money{Currency: ev.GetRefund().GetCurrencyCode(), Minor: ev.GetRefund().GetAmountMinor()},
+			Lines:                 toDomainLines(ev.GetLines()),
+		}
+		if ev.GetOccurTime() != nil {
+			r.OccurTime = ev.GetOccurTime().AsTime()
+		}
+		return app.HistoryEvent{EventID: m.ID, Return: &r}, nil
+	default:
+		return app.HistoryEvent{}, events.Permanent(fmt.Errorf("unexpected subject %s on %s", m.Subject, DurablePurchases))
 	}
-	if ev.GetOccurTime() != nil {
-		r.OccurTime = ev.GetOccurTime().AsTime()
-	}
-	return permanentIfInvalid(h.facts.RecordReturn(ctx, m.ID, r))
 }
 
 func toDomainLines(lines []*interactionv1.PurchaseLine) []domain.Line {
@@ -171,15 +233,6 @@ func toDomainLines(lines []*interactionv1.PurchaseLine) []domain.Line {
 		})
 	}
 	return out
-}
-
-// PurchaseRecorded stores the purchase.
-func (h *Handlers) PurchaseRecorded(ctx context.Context, m events.Message) error {
-	var ev interactionv1.PurchaseRecorded
-	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return events.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
-	}
-	return permanentIfInvalid(h.facts.RecordPurchase(ctx, m.ID, toDomainPurchase(&ev)))
 }
 
 func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
@@ -211,11 +264,13 @@ func permanentIfInvalid(err error) error {
 
 // CustomersConsumer is the durable consumer of the customer events that
 // register, merge and erase customers in the read model. One consumer keeps
-// them in the order the customer service published them.
-func CustomersConsumer() events.ConsumerConfig {
+// them in the order the customer service published them; a backlog is
+// applied a batch at a time (see CustomersBatch).
+func (h *Handlers) CustomersConsumer() events.ConsumerConfig {
 	return events.ConsumerConfig{
-		Stream:  customerv1.Stream,
-		Durable: DurableCustomers,
+		HandleBatch: h.CustomersBatch,
+		Stream:      customerv1.Stream,
+		Durable:     DurableCustomers,
 		FilterSubjects: []string{
 			customerv1.SubjectCustomerCreated,
 			customerv1.SubjectCustomerUpdated,
@@ -227,9 +282,11 @@ func CustomersConsumer() events.ConsumerConfig {
 }
 
 // PurchasesConsumer is the durable consumer of the purchase and return
-// events that feed the customer facts.
-func PurchasesConsumer() events.ConsumerConfig {
+// events that feed the customer facts, a batch at a time under a backlog
+// (see PurchasesBatch).
+func (h *Handlers) PurchasesConsumer() events.ConsumerConfig {
 	return events.ConsumerConfig{
+		HandleBatch:    h.PurchasesBatch,
 		Stream:         interactionv1.Stream,
 		Durable:        DurablePurchases,
 		FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded, interactionv1.SubjectReturnRecorded},

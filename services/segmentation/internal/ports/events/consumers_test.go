@@ -44,31 +44,37 @@ func message(t *testing.T, msg proto.Message) events.Message {
 	return events.Message{ID: uuid.NewString(), Payload: data, Time: time.Now().UTC()}
 }
 
+// as gives m the subject it is delivered under.
+func as(subject string, m events.Message) events.Message {
+	m.Subject = subject
+	return m
+}
+
 func TestHandlers(t *testing.T) {
 	t.Parallel()
 	h, svc := newHandlers(t)
 	ctx := context.Background()
 	garbage := events.Message{ID: uuid.NewString(), Payload: []byte{0xff, 0xff, 0xff}}
 
-	if err := h.CustomerCreated(ctx, garbage); !events.IsPermanent(err) {
+	if err := h.Customers(ctx, as(customerv1.SubjectCustomerCreated, garbage)); !events.IsPermanent(err) {
 		t.Errorf("undecodable CustomerCreated: %v, want permanent", err)
 	}
-	if err := h.PurchaseRecorded(ctx, garbage); !events.IsPermanent(err) {
+	if err := h.Purchases(ctx, as(interactionv1.SubjectPurchaseRecorded, garbage)); !events.IsPermanent(err) {
 		t.Errorf("undecodable PurchaseRecorded: %v, want permanent", err)
 	}
-	if err := h.CustomerCreated(ctx, message(t, &customerv1.CustomerCreated{})); !events.IsPermanent(err) {
+	if err := h.Customers(ctx, as(customerv1.SubjectCustomerCreated, message(t, &customerv1.CustomerCreated{}))); !events.IsPermanent(err) {
 		t.Errorf("CustomerCreated without id: %v, want permanent", err)
 	}
 	bad := &interactionv1.PurchaseRecorded{
 		InteractionId: uuid.NewString(), CustomerId: uuid.NewString(),
 		Total: &typev1.Money{CurrencyCode: "CNY", AmountMinor: -5}, OccurTime: timestamppb.Now(),
 	}
-	if err := h.PurchaseRecorded(ctx, message(t, bad)); !events.IsPermanent(err) {
+	if err := h.Purchases(ctx, as(interactionv1.SubjectPurchaseRecorded, message(t, bad))); !events.IsPermanent(err) {
 		t.Errorf("negative purchase: %v, want permanent", err)
 	}
 
 	id := uuid.NewString()
-	if err := h.CustomerCreated(ctx, message(t, &customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: id}})); err != nil {
+	if err := h.Customers(ctx, as(customerv1.SubjectCustomerCreated, message(t, &customerv1.CustomerCreated{Customer: &customerv1.Customer{Id: id}}))); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
@@ -76,7 +82,7 @@ func TestHandlers(t *testing.T) {
 		InteractionId: uuid.NewString(), CustomerId: id,
 		Total: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 1234}, OccurTime: timestamppb.New(at),
 	}
-	if err := h.PurchaseRecorded(ctx, message(t, good)); err != nil {
+	if err := h.Purchases(ctx, as(interactionv1.SubjectPurchaseRecorded, message(t, good))); err != nil {
 		t.Fatal(err)
 	}
 	v, err := svc.Values.GetCustomerValue(ctx, id)
@@ -96,10 +102,10 @@ func TestCustomersRouting(t *testing.T) {
 	ctx := context.Background()
 	merged, survivor := uuid.NewString(), uuid.NewString()
 	at := time.Now().Add(-time.Minute).UTC()
-	if err := h.PurchaseRecorded(ctx, message(t, &interactionv1.PurchaseRecorded{
+	if err := h.Purchases(ctx, as(interactionv1.SubjectPurchaseRecorded, message(t, &interactionv1.PurchaseRecorded{
 		InteractionId: uuid.NewString(), CustomerId: merged,
 		Total: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 700}, OccurTime: timestamppb.New(at),
-	})); err != nil {
+	}))); err != nil {
 		t.Fatal(err)
 	}
 	routed := func(subject string, msg proto.Message) events.Message {
