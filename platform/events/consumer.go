@@ -233,7 +233,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		logger.Warn("consumer setup failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
 		sleepCtx(ctx, delay)
 	}
-	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer("github.com/guanxi-crm/guanxi/platform/events")}
+	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer(tracerName)}
 	// JetStream calls back one message at a time; the callback queues it
 	// for the first of Concurrency workers that is free, and waits while
 	// the queue is full (with one worker, messages are handled in stream

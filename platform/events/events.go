@@ -31,6 +31,10 @@ const (
 	HeaderTraceParent = "traceparent"
 )
 
+// tracerName is the instrumentation scope of the relay's and the
+// consumers' spans.
+const tracerName = "github.com/guanxi-crm/guanxi/platform/events"
+
 // DuplicateWindow is how long JetStream remembers Nats-Msg-Id values; a
 // relay that re-publishes within it (after a crash between publish and
 // marking sent) is deduplicated by the server.

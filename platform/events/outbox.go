@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,7 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
@@ -56,6 +63,7 @@ type Outbox struct {
 	db     *sqldb.DB
 	js     jetstream.JetStream
 	logger *slog.Logger
+	tracer trace.Tracer
 	wake   chan struct{}
 
 	// committed holds events committed in this process and not yet
@@ -90,7 +98,7 @@ func NewOutbox(db *sqldb.DB, js jetstream.JetStream, logger *slog.Logger) *Outbo
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Outbox{db: db, js: js, logger: logger, wake: make(chan struct{}, 1)}
+	return &Outbox{db: db, js: js, logger: logger, tracer: otel.Tracer(tracerName), wake: make(chan struct{}, 1)}
 }
 
 // Enqueue writes evs into the outbox inside tx, so the events exist exactly
@@ -358,14 +366,25 @@ func (o *Outbox) notInMemory(rows []Event) []Event {
 // The events after a failure are published again on the next round; the
 // stream drops the ones it already has by their Nats-Msg-Id. A duplicate
 // acknowledgement means an earlier attempt got through, which is success.
-func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]string, error) {
+// Each event's publish span (see startPublish) ends with its
+// acknowledgement, or with the batch's error.
+func (o *Outbox) publishBatch(ctx context.Context, evs []Event) (sent []string, err error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	spans := make([]trace.Span, 0, len(evs))
+	defer func() {
+		for _, span := range spans[len(sent):] {
+			// Not acknowledged: published again on a later round.
+			endPublish(span, cmp.Or(err, errNotAcknowledged))
+		}
+	}()
 	var pubErr error
 	for _, ev := range evs {
 		if pubErr = ctx.Err(); pubErr != nil {
 			break
 		}
-		f, err := o.js.PublishMsgAsync(ev.NATSMsg(), jetstream.WithMsgID(ev.ID))
+		msg, span := o.startPublish(ev)
+		spans = append(spans, span)
+		f, err := o.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID))
 		if err != nil {
 			pubErr = fmt.Errorf("publish event %s to %s: %w", ev.ID, ev.Subject, err)
 			break
@@ -376,11 +395,12 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]string, error
 	// ackTimeout more, so a large batch on a busy server is not cut off.
 	timeout := time.NewTimer(ackTimeout)
 	defer timeout.Stop()
-	sent := make([]string, 0, len(futures))
+	sent = make([]string, 0, len(futures))
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
 			sent = append(sent, evs[i].ID)
+			endPublish(spans[i], nil)
 			timeout.Reset(ackTimeout)
 			continue
 		case err := <-f.Err():
@@ -390,6 +410,59 @@ func (o *Outbox) publishBatch(ctx context.Context, evs []Event) ([]string, error
 		}
 	}
 	return sent, pubErr
+}
+
+// startPublish returns ev's message and the span of its publishing: a
+// producer span whose parent is the span that wrote the event (the
+// traceparent the outbox kept), and whose own context the message carries,
+// so that the consumers' spans hang under the publish, in the trace of
+// the request that made the event, however late or from whichever replica
+// the relay publishes it. An event written outside any trace (a job's)
+// gets no span here, where a trace of its own per event would be noise;
+// nor does one whose trace is not sampled: its message keeps the kept
+// traceparent as it is.
+func (o *Outbox) startPublish(ev Event) (*nats.Msg, trace.Span) {
+	msg := ev.NATSMsg()
+	if ev.TraceParent == "" {
+		return msg, noSpan
+	}
+	ctx := traceContext.Extract(context.Background(), propagation.MapCarrier{HeaderTraceParent: ev.TraceParent})
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return msg, noSpan
+	}
+	ctx, span := o.tracer.Start(ctx, "publish "+ev.Subject,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.operation.name", "publish"),
+			attribute.String("messaging.destination.name", ev.Subject),
+			attribute.String("messaging.message.id", ev.ID),
+		))
+	if span.IsRecording() {
+		traceContext.Inject(ctx, headerCarrier(msg.Header))
+	}
+	return msg, span
+}
+
+// errNotAcknowledged ends the span of an event whose acknowledgement the
+// batch did not wait for.
+var errNotAcknowledged = errors.New("not acknowledged")
+
+// traceContext reads and writes the one header the outbox keeps a trace
+// in, whatever else the process propagates.
+var traceContext = propagation.TraceContext{}
+
+// noSpan is the span of an event published without one.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// endPublish ends a publish span: published when err is nil, else failed.
+func endPublish(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "publish failed")
+	}
+	span.End()
 }
 
 // loadUnsent reads the first relayBatch events with an id from from up.
