@@ -24,13 +24,6 @@ func (s *Facts) RegisterCustomer(ctx context.Context, eventID, customerID string
 	return s.UpdateProfiles(ctx, []ProfileEvent{{EventID: eventID, Profile: domain.Profile{CustomerID: customerID}, At: at}})
 }
 
-// UpdateProfile stores the profile fields segments filter on (when
-// withProfile), registering the customer, once per event id; the
-// customer's segments follow.
-func (s *Facts) UpdateProfile(ctx context.Context, eventID string, p domain.Profile, at time.Time, withProfile bool) error {
-	return s.UpdateProfiles(ctx, []ProfileEvent{{EventID: eventID, Profile: p, At: at, WithProfile: withProfile}})
-}
-
 // ProfileEvent is an event that registers a customer and may carry its
 // profile.
 type ProfileEvent struct {
