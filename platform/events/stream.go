@@ -141,6 +141,11 @@ func CheckServerVersion(nc *nats.Conn) error {
 		return nil
 	}
 	found := nc.ConnectedServerVersion()
+	if found == "" {
+		// Disconnected since the check above (a node restarting): nothing
+		// is known about the next server yet.
+		return nil
+	}
 	if !versionAtLeast(found, MinServerVersion) {
 		return fmt.Errorf("nats server %s (%s) is version %s; guanxi needs nats-server %s or later (its consumers filter on several subjects): upgrade the server",
 			nc.ConnectedServerName(), nc.ConnectedUrlRedacted(), found, MinServerVersion)

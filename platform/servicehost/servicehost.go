@@ -342,7 +342,9 @@ func (h *Host) ensureStream(ctx context.Context) error {
 	if h.stream == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Short, so that a try made while the cluster elects a leader is
+	// given up and made again soon after rather than waited out.
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	return events.EnsureStreamWith(ctx, h.JS, h.Streams, h.stream, h.streamSubjects...)
 }

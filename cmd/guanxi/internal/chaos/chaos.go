@@ -133,15 +133,15 @@ the clients were told. Exits non-zero if anything was lost or duplicated.
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if *keep {
-			fmt.Fprintf(stderr, "chaos: kept %s\n", dir)
-			return
-		}
-		_ = os.RemoveAll(dir)
-	}()
 	r := &run{cfg: cfg, out: stdout, dir: dir, bin: *binDir, postgres: pg, keep: *keep}
-	return r.run(ctx)
+	err = r.run(ctx)
+	// A failed run keeps its logs: the lines above point into them.
+	if *keep || err != nil {
+		fmt.Fprintf(stderr, "chaos: kept %s\n", dir)
+	} else {
+		_ = os.RemoveAll(dir)
+	}
+	return err
 }
 
 type run struct {
