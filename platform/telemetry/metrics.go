@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // Metrics is the part of a process's configuration that says where it
@@ -58,10 +59,14 @@ var registry atomic.Pointer[prometheus.Registry]
 // guanxi_dead_letters_total, "guanxi.outbox.oldest_event_age" with unit
 // "s" as guanxi_outbox_oldest_event_age_seconds, and a unit in braces such
 // as "{event}" adds nothing). Scope labels are left out: the metric names
-// say where they come from.
+// say where they come from. Every series carries the process's
+// service.name as service_name ("loyalty"; "guanxi" for `guanxi dev`), so
+// that the Go runtime and pool series of one service's pods can be picked
+// out wherever Prometheus scrapes them.
 func newPrometheusReader() (*otelprom.Exporter, *prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(),
+		otelprom.WithResourceAsConstantLabels(attribute.NewAllowKeysFilter(semconv.ServiceNameKey)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create prometheus exporter: %w", err)
 	}
