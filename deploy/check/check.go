@@ -43,7 +43,11 @@ func Check(root string) (Report, error) {
 	for _, f := range composeFiles {
 		checkCompose(&r, f, settings)
 	}
-	checkObservability(&r, filepath.Join(root, "deploy", "observability"))
+	runbook, err := os.ReadFile(filepath.Join(root, "docs", "operations.md"))
+	if err != nil {
+		return r, err
+	}
+	checkObservability(&r, filepath.Join(root, "deploy", "observability"), runbook)
 	return r, nil
 }
 

@@ -34,7 +34,10 @@ type Observability struct {
 var promqlParser = parser.NewParser(parser.Options{})
 
 // checkObservability checks dir, the repository's deploy/observability.
-func checkObservability(r *Report, dir string) {
+// With runbook, the text of docs/operations.md, every alert's runbook
+// annotation must name one of its headings.
+func checkObservability(r *Report, dir string, runbook []byte) {
+	anchors := headingAnchors(runbook)
 	obs, err := readMetricsList(filepath.Join(dir, "metrics.txt"))
 	if err != nil {
 		r.problem("observability: %v", err)
@@ -49,7 +52,7 @@ func checkObservability(r *Report, dir string) {
 	var groups []*rulefmt.RuleGroups
 	for _, f := range ruleFiles {
 		before := len(r.Problems)
-		g := checkRules(r, f)
+		g := checkRules(r, f, anchors)
 		if g != nil {
 			groups = append(groups, g)
 			obs.record(g)
@@ -134,7 +137,7 @@ func readMetricsList(path string) (*Observability, error) {
 // checkRules parses a rules file with Prometheus' own rule parser (strict:
 // an unknown field fails, every expression is parsed, every template
 // checked) and returns its groups, or nil when it does not parse.
-func checkRules(r *Report, path string) *rulefmt.RuleGroups {
+func checkRules(r *Report, path string, anchors map[string]bool) *rulefmt.RuleGroups {
 	content, err := os.ReadFile(path)
 	if err != nil {
 		r.problem("rules %s: %v", filepath.Base(path), err)
@@ -149,12 +152,46 @@ func checkRules(r *Report, path string) *rulefmt.RuleGroups {
 	}
 	for _, g := range groups.Groups {
 		for _, rule := range g.Rules {
-			if rule.Alert != "" && !strings.HasPrefix(rule.Annotations["runbook"], "docs/operations.md#") {
+			if rule.Alert == "" {
+				continue
+			}
+			anchor, ok := strings.CutPrefix(rule.Annotations["runbook"], "docs/operations.md#")
+			switch {
+			case !ok:
 				r.problem("rules %s: alert %s has no runbook annotation pointing into docs/operations.md", filepath.Base(path), rule.Alert)
+			case anchors != nil && !anchors[anchor]:
+				r.problem("rules %s: alert %s: docs/operations.md has no heading #%s", filepath.Base(path), rule.Alert, anchor)
 			}
 		}
 	}
 	return groups
+}
+
+// headingAnchors returns the anchors GitHub gives the Markdown headings of
+// doc ("### GuanxiOutboxBackingUp" is #guanxioutboxbackingup); nil for no
+// doc.
+func headingAnchors(doc []byte) map[string]bool {
+	if doc == nil {
+		return nil
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		var b strings.Builder
+		for _, c := range strings.ToLower(strings.TrimSpace(title)) {
+			switch {
+			case c == ' ':
+				b.WriteByte('-')
+			case c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c > 127:
+				b.WriteRune(c)
+			}
+		}
+		anchors[b.String()] = true
+	}
+	return anchors
 }
 
 func (o *Observability) record(g *rulefmt.RuleGroups) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,8 +10,12 @@ import (
 // TestRepositoryObservabilityClean checks the repository's rules and
 // dashboards on their own, so that a failure names them.
 func TestRepositoryObservabilityClean(t *testing.T) {
+	runbook, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var r Report
-	checkObservability(&r, filepath.Join("..", "observability"))
+	checkObservability(&r, filepath.Join("..", "observability"), runbook)
 	for _, p := range r.Problems {
 		t.Error(p)
 	}
@@ -42,6 +47,7 @@ func TestPlantedObservabilityProblemsFail(t *testing.T) {
 			"rules planted.rules.yaml",
 			"group planted, GuanxiDeadLettersTypo: selects guanxi_dead_leters_total, which no guanxi process exposes",
 			"alert GuanxiNoRunbook has no runbook annotation",
+			"alert GuanxiDeadLettersTypo: docs/operations.md has no heading #guanxideadletters",
 			"group planted, guanxi:planted:bad: selects rpc_server_call_duration_seconds_total, which no guanxi process exposes",
 			"rules unknown-field.rules.yaml", `field fro not found`,
 			"rules broken.rules.yaml", `"GuanxiBroken": could not parse expression`,
@@ -56,7 +62,7 @@ func TestPlantedObservabilityProblemsFail(t *testing.T) {
 	} {
 		t.Run(tt.dir, func(t *testing.T) {
 			var r Report
-			checkObservability(&r, filepath.Join("testdata", "observability", tt.dir))
+			checkObservability(&r, filepath.Join("testdata", "observability", tt.dir), []byte("# Runbook\n\n### GuanxiOutboxBackingUp\n"))
 			all := strings.Join(r.Problems, "\n")
 			for _, want := range tt.want {
 				if !strings.Contains(all, want) {
