@@ -57,14 +57,14 @@ func TestMetricsAfterAPurchase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	interactionOutbox := `guanxi_outbox_pending_events{service="interaction"}`
-	interactionAge := `guanxi_outbox_oldest_event_age_seconds{service="interaction"}`
-	purchasesPending := `guanxi_consumer_pending_messages{durable="loyalty-purchases",service="loyalty",stream="INTERACTION"}`
-	credited := `guanxi_loyalty_points_credited_total`
+	interactionOutbox := series{"guanxi_outbox_pending_events", `service="interaction"`}
+	interactionAge := series{"guanxi_outbox_oldest_event_age_seconds", `service="interaction"`}
+	purchasesPending := series{"guanxi_consumer_pending_messages", `durable="loyalty-purchases"`, `service="loyalty"`, `stream="INTERACTION"`}
+	credited := series{"guanxi_loyalty_points_credited_total"}
 	// The consumers start once NATS is ready, maybe after the suite is.
 	before := waitMetrics(t, e.Metrics, "the outbox and the consumer at rest", func(m metrics) bool {
-		for _, s := range []string{interactionOutbox, purchasesPending} {
-			if v, ok := m[s]; !ok || v != 0 {
+		for _, s := range []series{interactionOutbox, purchasesPending} {
+			if v, ok := m.get(s); !ok || v != 0 {
 				return false
 			}
 		}
@@ -89,34 +89,35 @@ func TestMetricsAfterAPurchase(t *testing.T) {
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"李雷","email":"lilei@example.com"}`)["id"].(string)
 	api.mustDo("POST", "/v1/interactions", purchaseBody(id, "POS-METRICS", "12850"))
 	backedUp := waitMetrics(t, e.Metrics, "the interaction outbox backing up", func(m metrics) bool {
-		return m[interactionOutbox] > 0 && m[interactionAge] > 0
+		return m.val(interactionOutbox) > 0 && m.val(interactionAge) > 0
 	})
-	t.Logf("outbox backed up: %s = %v, %s = %v", interactionOutbox, backedUp[interactionOutbox], interactionAge, backedUp[interactionAge])
+	t.Logf("outbox backed up: %v = %v, %v = %v", interactionOutbox, backedUp.val(interactionOutbox), interactionAge, backedUp.val(interactionAge))
 
 	if _, err := js.UpdateStream(ctx, open); err != nil {
 		t.Fatal(err)
 	}
 	drained := waitMetrics(t, e.Metrics, "the outbox drained into the paused consumer", func(m metrics) bool {
-		return m[interactionOutbox] == 0 && m[interactionAge] == 0 && m[purchasesPending] > 0
+		return m.val(interactionOutbox) == 0 && m.val(interactionAge) == 0 && m.val(purchasesPending) > 0
 	})
-	t.Logf("outbox drained: %s = %v; consumer paused: %s = %v", interactionOutbox, drained[interactionOutbox], purchasesPending, drained[purchasesPending])
+	t.Logf("outbox drained: %v = %v; consumer paused: %v = %v", interactionOutbox, drained.val(interactionOutbox), purchasesPending, drained.val(purchasesPending))
 
 	if _, err := js.ResumeConsumer(ctx, interactionv1.Stream, "loyalty-purchases"); err != nil {
 		t.Fatal(err)
 	}
 	caughtUp := waitMetrics(t, e.Metrics, "the consumer caught up and the points counted", func(m metrics) bool {
-		return m[purchasesPending] == 0 && m[credited] >= before[credited]+128
+		return m.val(purchasesPending) == 0 && m.val(credited) >= before.val(credited)+128
 	})
-	t.Logf("consumer caught up: %s = %v; %s %v -> %v", purchasesPending, caughtUp[purchasesPending], credited, before[credited], caughtUp[credited])
+	t.Logf("consumer caught up: %v = %v; %v %v -> %v", purchasesPending, caughtUp.val(purchasesPending), credited, before.val(credited), caughtUp.val(credited))
 
 	// A purchase event no consumer can decode is dead-lettered at once.
 	if _, err := js.Publish(ctx, interactionv1.SubjectPurchaseRecorded, []byte("not a purchase")); err != nil {
 		t.Fatal(err)
 	}
-	deadLetters := `guanxi_dead_letters_total{durable="loyalty-purchases",service="loyalty",stream="INTERACTION"}`
+	deadLetters := series{"guanxi_dead_letters_total", `durable="loyalty-purchases"`, `service="loyalty"`, `stream="INTERACTION"`}
+	loyaltyJobs := series{"guanxi_job_last_success_timestamp_seconds", `job="loyalty jobs"`, `service="loyalty"`}
 	after := waitMetrics(t, e.Metrics, "the dead letter counted", func(m metrics) bool {
-		_, ok := m[`guanxi_job_last_success_timestamp_seconds{job="loyalty jobs",service="loyalty"}`]
-		return m[deadLetters] >= before[deadLetters]+1 && ok
+		_, ok := m.get(loyaltyJobs)
+		return m.val(deadLetters) >= before.val(deadLetters)+1 && ok
 	})
 
 	names, err := listedMetrics()
@@ -140,7 +141,7 @@ func TestMetricsAfterAPurchase(t *testing.T) {
 	}
 	slices.Sort(own)
 	t.Logf("guanxi's own metrics after the purchase:\n%s", strings.Join(own, "\n"))
-	if last := after[`guanxi_job_last_success_timestamp_seconds{job="loyalty jobs",service="loyalty"}`]; time.Since(time.Unix(int64(last), 0)) > time.Hour {
+	if last := after.val(loyaltyJobs); time.Since(time.Unix(int64(last), 0)) > time.Hour {
 		t.Errorf("the loyalty jobs last succeeded at %v, want during this run", last)
 	}
 	if after.sum(`guanxi_notification_messages_total{channel="email"`) < 1 {
@@ -163,6 +164,48 @@ func TestMetricsAfterAPurchase(t *testing.T) {
 // metrics is a scrape: each series ("name{label="value",...}") and its
 // value.
 type metrics map[string]float64
+
+// series names a metric and some of its labels (`service="loyalty"`).
+type series []string
+
+// get returns the value of the one series of m that is s's metric and
+// has s's labels, whatever its other labels (service_name, ...).
+func (m metrics) get(s series) (float64, bool) {
+	var (
+		found bool
+		v     float64
+	)
+	for key, value := range m {
+		name, labels, _ := strings.Cut(strings.TrimSuffix(key, "}"), "{")
+		if name != s[0] {
+			continue
+		}
+		have := strings.Split(labels, ",")
+		if !containsAll(have, s[1:]) {
+			continue
+		}
+		if found {
+			return 0, false // ambiguous: name more labels
+		}
+		found, v = true, value
+	}
+	return v, found
+}
+
+// val is get's value, 0 when there is no such series.
+func (m metrics) val(s series) float64 {
+	v, _ := m.get(s)
+	return v
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
 
 // has reports whether any series of the metric name exists.
 func (m metrics) has(name string) bool {
