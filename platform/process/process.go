@@ -46,11 +46,11 @@ type Shutdown struct {
 
 // Run loads the configuration, builds a JSON logger on stdout at
 // GUANXI_LOG_LEVEL (default info), sets up OpenTelemetry (exporting only
-// when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint; see
+// when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint, see
 // telemetry.Config; metrics for Prometheus when the configuration names a
-// metrics address, see telemetry.Metrics), tunes the garbage collector (TuneGC), and runs run until
-// SIGINT or SIGTERM, then stops it gracefully as Shutdown says. The caller's
-// main exits 1 when Run returns an error.
+// metrics address, see telemetry.Metrics), tunes the garbage collector
+// (TuneGC), and runs run until SIGINT or SIGTERM, then stops it gracefully
+// as Shutdown says. The caller's main exits 1 when Run returns an error.
 func Run[C any](name string, load func() (C, error), run func(context.Context, C, *slog.Logger) error) error {
 	TuneGC()
 	level, err := logging.ParseLevel(os.Getenv("GUANXI_LOG_LEVEL"))
