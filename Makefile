@@ -120,7 +120,7 @@ proto-check: proto ## Fail when the committed generated code is not what `make p
 	@git diff --exit-code -- proto gateway/openapi || (echo "generated code is stale: run make proto and commit"; exit 1)
 
 .PHONY: deploy-check
-deploy-check: ## Check deploy/ offline: render every kustomize overlay, decode each object strictly, check the policy, load the Compose file.
+deploy-check: ## Check deploy/ offline: render every kustomize overlay, decode each object strictly, check the policy, load the Compose file, parse the alert rules and dashboards against the metrics list.
 	go run ./deploy/check -root .
 
 # The programs the Dockerfile builds an image of (deploy/check checks it

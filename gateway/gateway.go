@@ -21,6 +21,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/config"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -35,7 +36,12 @@ var openAPI []byte
 
 // Config is the gateway's configuration, read from GUANXI_GATEWAY_* variables.
 type Config struct {
-	HTTPAddr         string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// Metrics is METRICS_ADDR: where the gateway serves Prometheus metrics
+	// (REST requests by route template, gRPC calls to the services, Go
+	// runtime), an admin address apart from HTTPAddr (see
+	// telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	CustomerAddr     string `env:"CUSTOMER_ADDR" envDefault:"127.0.0.1:7101"`
 	InteractionAddr  string `env:"INTERACTION_ADDR" envDefault:"127.0.0.1:7102"`
 	LoyaltyAddr      string `env:"LOYALTY_ADDR" envDefault:"127.0.0.1:7103"`
@@ -147,6 +153,23 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	logger.Info("gateway listening", slog.String("addr", lis.Addr().String()))
 	drainWhenStopping(ctx, srv, logger)
+	if cfg.MetricsAddr != "" {
+		metricsLis, err := telemetry.ListenMetrics(ctx, cfg.MetricsAddr)
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		metricsCtx, stopMetrics := context.WithCancel(ctx)
+		metricsDone := make(chan error, 1)
+		go func() { metricsDone <- telemetry.ServeMetrics(metricsCtx, metricsLis) }()
+		defer func() {
+			stopMetrics()
+			if err := <-metricsDone; err != nil {
+				logger.Warn("metrics server", slog.Any("error", err))
+			}
+		}()
+		logger.Info("gateway metrics serving", slog.String("addr", metricsLis.Addr().String()))
+	}
 
 	served := make(chan error, 1)
 	go func() {
@@ -299,7 +322,10 @@ func newHandler(ctx context.Context, cfg Config, backends backendSet, g guards, 
 	})
 	return otelhttp.NewHandler(logRequests(allowCORS(mux, cfg.CORSOrigins), logger), "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method // until logRequests names it by its route
-	})), nil
+	}),
+		// The server's own address in the request metrics, not the Host
+		// header, which any client sets to anything (unbounded series).
+		otelhttp.WithServerName(cfg.HTTPAddr)), nil
 }
 
 // incomingHeader forwards the headers services read, besides grpc-gateway's

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
@@ -68,6 +69,12 @@ func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
 		span := trace.SpanFromContext(ctx)
 		span.SetName(r.Method + " " + strings.TrimPrefix(pattern, r.Method+" "))
 		span.SetAttributes(attribute.String("http.route", pattern))
+		// The request metrics (otelhttp's http.server.request.duration)
+		// carry the same template, without the method, which is an
+		// attribute of its own.
+		if labeler, ok := otelhttp.LabelerFromContext(r.Context()); ok {
+			labeler.Add(attribute.String("http.route", strings.TrimPrefix(pattern, r.Method+" ")))
+		}
 		level, msg := slog.LevelInfo, "http request"
 		switch {
 		case rec.status == http.StatusGatewayTimeout:

@@ -115,6 +115,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "REST edge port")
 	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "first of six gRPC ports: customer, then interaction, loyalty, segmentation, notification and access")
 	fs.IntVar(&cfg.NATSPort, "nats-port", cfg.NATSPort, "embedded NATS client port")
+	fs.IntVar(&cfg.MetricsPort, "metrics-port", cfg.MetricsPort, "port serving the whole process's Prometheus metrics at /metrics (-1 for none)")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (SQLite files, JetStream store, log, admin key; endpoints.json tells the CLI the ports)")
 	logFile := fs.String("log", "", `log file (default <data>/guanxi.log; "-" for stderr)`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -160,7 +161,7 @@ docs/configuration.md); addresses, databases and NATS come from these flags.
 	}
 	logger := logging.New(logOut, "guanxi-dev", level)
 
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi"})
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "guanxi", Prometheus: cfg.MetricsPort >= 0})
 	if err != nil {
 		return err
 	}
@@ -233,6 +234,9 @@ func printBanner(w io.Writer, e suite.Endpoints, dataDir, logPath string) {
 	fmt.Fprintf(w, "  REST edge   %s  (OpenAPI %s/openapi.json, %s/readyz)\n", e.HTTP, e.HTTP, e.HTTP)
 	for _, s := range e.Services {
 		fmt.Fprintf(w, "  gRPC %-13s %s\n", s.Name, s.Addr)
+	}
+	if e.Metrics != "" {
+		fmt.Fprintf(w, "  metrics     %s  (Prometheus, every service of the process)\n", e.Metrics)
 	}
 	fmt.Fprintf(w, "  NATS        %s  (credentials required: an integration's NKey seed is %s, inbox prefix %s)\n",
 		e.NATS, e.NATSSeedFile, e.NATSInboxPrefix)

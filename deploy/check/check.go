@@ -20,7 +20,9 @@ func (r *Report) problem(format string, args ...any) {
 
 // Check validates the deployment files of the repository at root: every
 // overlay of deploy/kubernetes/overlays and every Compose file of
-// deploy/compose, against the settings docs/configuration.md lists.
+// deploy/compose, against the settings docs/configuration.md lists, and
+// the alert rules and dashboards of deploy/observability against the
+// metrics guanxi exposes.
 func Check(root string) (Report, error) {
 	var r Report
 	settings, err := readSettings(filepath.Join(root, "docs", "configuration.md"))
@@ -41,6 +43,11 @@ func Check(root string) (Report, error) {
 	for _, f := range composeFiles {
 		checkCompose(&r, f, settings)
 	}
+	runbook, err := os.ReadFile(filepath.Join(root, "docs", "operations.md"))
+	if err != nil {
+		return r, err
+	}
+	checkObservability(&r, filepath.Join(root, "deploy", "observability"), runbook)
 	return r, nil
 }
 

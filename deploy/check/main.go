@@ -6,7 +6,10 @@
 // non-root, a PodDisruptionBudget and autoscaler per Deployment, Service
 // ports that reach a container port, every setting a service needs in a
 // cluster set, no setting it does not read), and loads deploy/compose with
-// the compose-spec loader. `make deploy-check` runs it from the repository
+// the compose-spec loader, and parses deploy/observability's alert rules
+// with Prometheus' rule parser and its Grafana dashboards strictly, every
+// query holding only metrics of deploy/observability/metrics.txt.
+// `make deploy-check` runs it from the repository
 // root; it prints each problem and exits 1 when there is one. With -images
 // it checks the Dockerfile instead (`make images-check`, see CheckImages).
 package main

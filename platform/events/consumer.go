@@ -114,6 +114,9 @@ type ConsumerConfig struct {
 	Stream string
 	// Durable names the consumer; one per consuming service and purpose.
 	Durable string
+	// Service names the consuming service in the consumer's metrics
+	// (service="loyalty"); servicehost.Host.Consume sets it.
+	Service string
 	// FilterSubjects limits the subjects delivered; empty means all.
 	FilterSubjects []string
 	// AckWait is how long a delivery may take before JetStream redelivers
@@ -233,7 +236,17 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		logger.Warn("consumer setup failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
 		sleepCtx(ctx, delay)
 	}
-	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, tracer: otel.Tracer(tracerName)}
+	metrics, err := newConsumerMetrics(cfg)
+	if err != nil {
+		return err
+	}
+	observed, err := observePending(cons, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = observed.Unregister() }()
+	c := &consumer{js: js, cfg: cfg, h: h, logger: logger, metrics: metrics,
+		tracer: otel.Tracer(tracerName)}
 	// JetStream calls back one message at a time; the callback queues it
 	// for the first of Concurrency workers that is free, and waits while
 	// the queue is full (with one worker, messages are handled in stream
@@ -355,11 +368,12 @@ func waitForStream(ctx context.Context, js jetstream.JetStream, stream string, l
 }
 
 type consumer struct {
-	js     jetstream.JetStream
-	cfg    ConsumerConfig
-	h      Handler
-	logger *slog.Logger
-	tracer trace.Tracer
+	js      jetstream.JetStream
+	cfg     ConsumerConfig
+	h       Handler
+	logger  *slog.Logger
+	tracer  trace.Tracer
+	metrics consumerMetrics
 }
 
 // delivery is a message being handled, with its span.
@@ -399,6 +413,9 @@ func (c *consumer) start(ctx context.Context, msg jetstream.Msg) *delivery {
 		return nil
 	}
 	m := toMessage(msg, md)
+	if m.NumDelivered > 1 {
+		c.metrics.redelivered.Add(ctx, 1, c.metrics.attrs)
+	}
 	logger := c.logger.With(slog.String("event_id", m.ID), slog.String("subject", m.Subject),
 		slog.Uint64("delivery", m.NumDelivered))
 
@@ -606,6 +623,7 @@ func (c *consumer) deadLetter(ctx context.Context, msg jetstream.Msg, reason str
 		_ = msg.NakWithDelay(c.cfg.backoff(uint64(len(c.cfg.Backoff))))
 		return
 	}
+	c.metrics.deadLetters.Add(ctx, 1, c.metrics.attrs)
 	logger.WarnContext(ctx, "event dead-lettered", slog.String("reason", reason))
 	if err := msg.TermWithReason("dead-lettered"); err != nil {
 		logger.WarnContext(ctx, "term failed", slog.Any("error", err))

@@ -46,10 +46,11 @@ type Shutdown struct {
 
 // Run loads the configuration, builds a JSON logger on stdout at
 // GUANXI_LOG_LEVEL (default info), sets up OpenTelemetry (exporting only
-// when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint; see
-// telemetry.Config), tunes the garbage collector (TuneGC), and runs run until
-// SIGINT or SIGTERM, then stops it gracefully as Shutdown says. The caller's
-// main exits 1 when Run returns an error.
+// when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint, see
+// telemetry.Config; metrics for Prometheus when the configuration names a
+// metrics address, see telemetry.Metrics), tunes the garbage collector
+// (TuneGC), and runs run until SIGINT or SIGTERM, then stops it gracefully
+// as Shutdown says. The caller's main exits 1 when Run returns an error.
 func Run[C any](name string, load func() (C, error), run func(context.Context, C, *slog.Logger) error) error {
 	TuneGC()
 	level, err := logging.ParseLevel(os.Getenv("GUANXI_LOG_LEVEL"))
@@ -75,7 +76,9 @@ func Run[C any](name string, load func() (C, error), run func(context.Context, C
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name})
+	// Metrics are read only where the process serves them (its
+	// configuration embeds telemetry.Metrics with an address).
+	shutdown, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, Prometheus: telemetry.ServesMetrics(cfg)})
 	if err != nil {
 		return err
 	}

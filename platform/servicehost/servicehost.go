@@ -23,6 +23,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -35,6 +37,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/operations"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/sqldb/lease"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 )
 
@@ -87,6 +90,13 @@ type Options struct {
 	// which then gets no Outbox.
 	Stream         string
 	StreamSubjects []string
+
+	// MetricsAddr, when set, is where Run serves the process's Prometheus
+	// metrics at /metrics (see telemetry.Metrics): the metrics of the meter
+	// provider telemetry.Setup installed, so of every service in the
+	// process. Start binds it. `guanxi dev` leaves it empty and serves the
+	// whole process's metrics itself.
+	MetricsAddr string
 
 	GRPCAddr string
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
@@ -144,7 +154,12 @@ type Host struct {
 	// caller's token.
 	customers *grpc.ClientConn
 	listener  net.Listener
-	loops     []loop
+	// metrics is the listener of MetricsAddr, nil without one;
+	// observed are the service's metric callbacks (outbox, pool, jobs),
+	// unregistered before the database closes.
+	metrics  net.Listener
+	observed []metric.Registration
+	loops    []loop
 	// natsLoops start once NATS is ready (natsReady closed: connected to a
 	// recent enough server, the service's stream ensured).
 	natsLoops      []loop
@@ -279,6 +294,14 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 	if opts.Stream != "" {
 		h.Outbox = events.NewOutbox(h.DB, h.JS, logger)
 	}
+	if err := h.observe(); err != nil {
+		return nil, err
+	}
+	if opts.MetricsAddr != "" {
+		if h.metrics, err = telemetry.ListenMetrics(ctx, opts.MetricsAddr); err != nil {
+			return nil, err
+		}
+	}
 
 	h.listener = opts.Listener
 	if h.listener == nil {
@@ -313,6 +336,31 @@ func Start(ctx context.Context, opts Options, logger *slog.Logger) (_ *Host, err
 		h.Server.Health.SetServingStatus(NATSHealthService, h.natsStatus())
 	}
 	return h, nil
+}
+
+// observe reports the service's database pool, background jobs and
+// outbox to the global meter provider, each series labelled with the
+// service's name (see telemetry.ServiceKey).
+func (h *Host) observe() error {
+	meter := otel.Meter("github.com/guanxi-crm/guanxi/platform/servicehost")
+	pool, err := h.DB.ObservePool(meter, h.name)
+	if err != nil {
+		return err
+	}
+	h.observed = append(h.observed, pool)
+	jobs, err := h.Leases.ObserveJobs(meter, telemetry.ServiceKey.String(h.name))
+	if err != nil {
+		return err
+	}
+	h.observed = append(h.observed, jobs)
+	if h.Outbox != nil {
+		outbox, err := h.Outbox.ObserveOutbox(meter, h.name)
+		if err != nil {
+			return err
+		}
+		h.observed = append(h.observed, outbox)
+	}
+	return nil
 }
 
 // NATSHealthService is the name under which a service's gRPC health
@@ -442,6 +490,7 @@ func (h *Host) GoWithNATS(name string, fn func(ctx context.Context) error) {
 // that prunes the inbox past Consumers.InboxRetention.
 func (h *Host) Consume(cfg events.ConsumerConfig, handler events.Handler) {
 	cfg.DeadLetterStream = h.Streams
+	cfg.Service = h.name
 	if cfg.DB == nil {
 		cfg.DB = h.DB
 	}
@@ -563,6 +612,12 @@ func (h *Host) Run(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error { return h.Operations.Run(gctx) })
+	if h.metrics != nil {
+		lis := h.metrics
+		h.metrics = nil // ServeMetrics closes it
+		g.Go(func() error { return telemetry.ServeMetrics(gctx, lis) })
+		h.Logger.InfoContext(ctx, h.name+" metrics serving", slog.String("addr", lis.Addr().String()))
+	}
 	g.Go(func() error { return h.Server.Serve(gctx, h.listener) })
 	h.Logger.InfoContext(ctx, h.name+" service serving", slog.String("addr", h.listener.Addr().String()))
 
@@ -596,6 +651,11 @@ func (h *Host) release() error {
 			errs = append(errs, fmt.Errorf("close listener: %w", err))
 		}
 	}
+	if h.metrics != nil {
+		if err := h.metrics.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("close metrics listener: %w", err))
+		}
+	}
 	if h.Operations != nil {
 		h.Operations.Stop() // no work may write to the database closed below
 	}
@@ -607,6 +667,9 @@ func (h *Host) release() error {
 	}
 	if h.nc != nil {
 		errs = append(errs, drain(h.nc, h.Logger))
+	}
+	for _, r := range h.observed {
+		errs = append(errs, r.Unregister())
 	}
 	if h.DB != nil {
 		errs = append(errs, h.DB.Close())

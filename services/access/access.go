@@ -12,6 +12,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/access/internal/app"
@@ -24,6 +25,9 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7106"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/access.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// TokenTTL is how long a token traded for a key lives: a revoked key's
 	// tokens work at most this long after the revocation.
 	TokenTTL time.Duration `env:"TOKEN_TTL" envDefault:"5m"`
@@ -48,7 +52,7 @@ func LoadConfig() (Config, error) {
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "access", Migrations: migrations.FS, Policy: grpcport.Policy, Validate: cfg.validate,
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 	}, logger, build(cfg))
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	eventsadapter "github.com/guanxi-crm/guanxi/services/customer/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
@@ -24,6 +25,9 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7101"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/customer.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// ListCountLimit is how many matches ListCustomers counts for its
@@ -52,7 +56,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "customer", Migrations: migrations.FS, Policy: grpcport.Policy,
 		Stream: customerv1.Stream, StreamSubjects: []string{customerv1.StreamSubjects},
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker,
 	}, logger, build(cfg))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/linksign"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
 	"github.com/guanxi-crm/guanxi/services/interaction/internal/adapters/clients"
@@ -33,6 +34,9 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7102"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/interaction.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// CustomerService is the customer service, also asked whether a customer
@@ -79,7 +83,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "interaction", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: interactionv1.Stream, StreamSubjects: []string{interactionv1.StreamSubjects},
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }

@@ -12,10 +12,12 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 
 	eventsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/events"
+	metricsadapter "github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/metrics"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/app"
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
@@ -28,6 +30,9 @@ import (
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7103"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/loyalty.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// CustomerService is the customer service, asked for the team scope.
@@ -92,7 +97,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "loyalty", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: loyaltyv1.Stream, StreamSubjects: []string{loyaltyv1.StreamSubjects},
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }
@@ -110,7 +115,12 @@ func (c Config) validate() error {
 // consumers of customer and interaction events and the loyalty jobs.
 func build(cfg Config) servicehost.Build {
 	return func(ctx context.Context, h *servicehost.Host) error {
-		svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now})
+		counters, err := metricsadapter.New()
+		if err != nil {
+			return err
+		}
+		svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()),
+			app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now, Metrics: counters})
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	notificationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/notification/v1"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/channels"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/clients"
 	eventsadapter "github.com/guanxi-crm/guanxi/services/notification/internal/adapters/events"
+	metricsadapter "github.com/guanxi-crm/guanxi/services/notification/internal/adapters/metrics"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/app"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
@@ -62,6 +64,9 @@ func Permanent(err error) error { return domain.Permanent(err) }
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7105"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/notification.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// RedisURL, when set, keeps the frequency caps in Redis (shared by
@@ -176,7 +181,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "notification", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader,
 		Stream: notificationv1.Stream, StreamSubjects: []string{notificationv1.StreamSubjects},
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 		Validate: func() error { _, _, err := cfg.timing(); return err },
 	}, logger, build(cfg))
@@ -222,7 +227,12 @@ func build(cfg Config) servicehost.Build {
 		if err != nil {
 			return err
 		}
+		counters, err := metricsadapter.New()
+		if err != nil {
+			return err
+		}
 		dispatcher := app.NewDispatcher(store, sender, h.Logger, app.DispatcherOptions{
+			Metrics:    counters,
 			Interval:   cfg.DispatchInterval,
 			Now:        now,
 			Retry:      domain.RetryPolicy{MaxAttempts: cfg.MaxAttempts, BaseDelay: cfg.RetryBaseDelay, MaxDelay: cfg.RetryMaxDelay},
@@ -233,7 +243,7 @@ func build(cfg Config) servicehost.Build {
 		})
 		syncer := app.NewConsentSyncer(store, consents, h.Logger, 0)
 		opts := app.Options{Waker: dispatcher, Now: now, Calendar: cal, QuietHours: quiet, MorningHour: cfg.MorningHour, PublicURL: cfg.PublicURL,
-			ConsentSyncWaker: syncer}
+			ConsentSyncWaker: syncer, Metrics: counters}
 		if cfg.UnsubscribeSecret != "" {
 			if opts.Signer, err = domain.NewUnsubscribeSigner([]byte(cfg.UnsubscribeSecret)); err != nil {
 				return err

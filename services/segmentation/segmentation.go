@@ -14,6 +14,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	segmentationv1 "github.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1"
 
@@ -34,6 +35,9 @@ const EnvPrefix = "GUANXI_SEGMENTATION_"
 type Config struct {
 	GRPCAddr    string `env:"GRPC_ADDR" envDefault:"127.0.0.1:7104"`
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.guanxi/segmentation.db"`
+	// Metrics is METRICS_ADDR: where the service serves Prometheus
+	// metrics, an admin address (see telemetry.Metrics); empty for none.
+	telemetry.Metrics
 	// Broker is NATS_URL and the NATS_* auth (see servicehost.Broker).
 	servicehost.Broker
 	// CustomerService is the customer service, asked for the team scope.
@@ -96,7 +100,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return servicehost.Run(ctx, servicehost.Options{
 		Name: "segmentation", Migrations: migrations.FS, Policy: grpcport.Policy, CustomerReader: customerv1.Reader, Validate: cfg.validate,
 		Stream: segmentationv1.Stream, StreamSubjects: []string{segmentationv1.StreamSubjects},
-		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, Listener: cfg.Listener, Auth: cfg.Auth,
+		Config: cfg, DatabaseURL: cfg.DatabaseURL, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Listener: cfg.Listener, Auth: cfg.Auth,
 		Broker: cfg.Broker, CustomerAddr: cfg.CustomerAddr, Jobs: cfg.Jobs,
 	}, logger, build(cfg))
 }

@@ -68,6 +68,9 @@ type Manager struct {
 
 	mu   sync.Mutex
 	held map[string]bool // leases this manager holds, so two of its loops never share one
+	// periods are the periodic jobs this manager runs (RunEvery) and
+	// their periods, for ObserveJobs.
+	periods map[string]time.Duration
 
 	afterAcquire func(*Lease) // tests: a holder dying as it starts a run
 }
@@ -86,7 +89,7 @@ func New(db *sqldb.DB, cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{db: db, ttl: cfg.TTL, holder: cfg.Holder, logger: cfg.Logger, held: map[string]bool{}}
+	return &Manager{db: db, ttl: cfg.TTL, holder: cfg.Holder, logger: cfg.Logger, held: map[string]bool{}, periods: map[string]time.Duration{}}
 }
 
 // Holder returns the name this manager holds leases under.
@@ -261,6 +264,9 @@ func (m *Manager) RunEvery(ctx context.Context, p Periodic, onError func(error))
 	if p.Every <= 0 {
 		return fmt.Errorf("job %s: period %v is not positive", p.Name, p.Every)
 	}
+	m.mu.Lock()
+	m.periods[p.Name] = p.Every
+	m.mu.Unlock()
 	t := time.NewTicker(m.poll(p.Every))
 	defer t.Stop()
 	for {

@@ -26,6 +26,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/grpcclient"
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
+	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	"github.com/guanxi-crm/guanxi/platform/tlsconfig"
 	accessv1 "github.com/guanxi-crm/guanxi/proto/guanxi/access/v1"
 	"github.com/guanxi-crm/guanxi/services/access"
@@ -46,18 +47,26 @@ type Config struct {
 	// is 0).
 	GRPCPort int
 	NATSPort int
-	DataDir  string
+	// MetricsPort serves the Prometheus metrics of the whole process (every
+	// service and the gateway, told apart by their labels) at /metrics;
+	// negative serves none. The services' own GUANXI_<NAME>_METRICS_ADDR
+	// are ignored here: one process, one metrics endpoint. What is served
+	// is what telemetry.Setup installed with Prometheus.
+	MetricsPort int
+	DataDir     string
 }
 
 // DefaultConfig is the layout of DESIGN.md section 8.
 func DefaultConfig() Config {
-	return Config{Host: "127.0.0.1", HTTPPort: 8080, GRPCPort: 7101, NATSPort: 4333, DataDir: ".guanxi"}
+	return Config{Host: "127.0.0.1", HTTPPort: 8080, GRPCPort: 7101, NATSPort: 4333, MetricsPort: 9090, DataDir: ".guanxi"}
 }
 
 // Endpoints are the addresses the running suite answers on, and how to
 // call them.
 type Endpoints struct {
-	HTTP     string // base URL of the REST edge
+	HTTP string // base URL of the REST edge
+	// Metrics is the URL of the Prometheus metrics, "" without them.
+	Metrics  string
 	NATS     string // client URL of the embedded NATS server
 	Services []Service
 	// AdminKey is the bootstrap admin's API key, made at the first start
@@ -224,6 +233,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	accessCfg.GRPCAddr, accessCfg.Listener = addr("access"), listeners["access"]
 	accessCfg.DatabaseURL = db("access")
 
+	// The process serves its metrics once, below, not per service.
+	customerCfg.MetricsAddr, interactionCfg.MetricsAddr, loyaltyCfg.MetricsAddr = "", "", ""
+	segmentationCfg.MetricsAddr, notificationCfg.MetricsAddr, accessCfg.MetricsAddr = "", "", ""
+	gatewayCfg.MetricsAddr = ""
+
 	g, ctx := errgroup.WithContext(ctx)
 	start := func(name string, run func(context.Context, *slog.Logger) error) {
 		g.Go(func() error {
@@ -240,6 +254,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	start("notification", func(ctx context.Context, l *slog.Logger) error { return notification.Run(ctx, notificationCfg, l) })
 	start("access", func(ctx context.Context, l *slog.Logger) error { return access.Run(ctx, accessCfg, l) })
 	start("gateway", func(ctx context.Context, l *slog.Logger) error { return gateway.Run(ctx, gatewayCfg, l) })
+	if lis, ok := listeners["metrics"]; ok {
+		start("metrics", func(ctx context.Context, _ *slog.Logger) error { return telemetry.ServeMetrics(ctx, lis) })
+	}
 
 	scheme := "http://"
 	if tlsFiles, _ := tlsconfig.Process(); tlsFiles.CertFile != "" { // a bad setup fails the gateway
@@ -248,6 +265,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(Endpoi
 	endpoints := Endpoints{HTTP: scheme + addr("http"), NATS: natsURL,
 		NATSSeedFile: natsUsers.integrationSeed, NATSInboxPrefix: natsembed.InboxPrefix(IntegrationNATSUser),
 		OpsNATSSeedFile: natsUsers.opsSeed,
+		Metrics:         metricsURL(listeners),
 		AdminKeyFile:    filepath.Join(dataDir, AdminKeyFile), AdminToken: adminToken, Auth: authCfg}
 	for _, name := range serviceNames {
 		endpoints.Services = append(endpoints.Services, Service{Name: name, Addr: addr(name)})
@@ -287,8 +305,9 @@ func (e Endpoints) file() devendpoints.File {
 	return f
 }
 
-// listenAll binds the five gRPC ports (consecutive from cfg.GRPCPort) and
-// the REST port, keyed by service name and "http".
+// listenAll binds the six gRPC ports (consecutive from cfg.GRPCPort), the
+// REST port and the metrics port (unless negative), keyed by service name,
+// "http" and "metrics".
 func listenAll(cfg Config) (map[string]net.Listener, error) {
 	listeners := make(map[string]net.Listener, len(serviceNames)+1)
 	bind := func(key, what string, port int) error {
@@ -315,7 +334,20 @@ func listenAll(cfg Config) (map[string]net.Listener, error) {
 	if err := bind("http", "REST edge", cfg.HTTPPort); err != nil {
 		return nil, err
 	}
+	if cfg.MetricsPort >= 0 {
+		if err := bind("metrics", "metrics", cfg.MetricsPort); err != nil {
+			return nil, err
+		}
+	}
 	return listeners, nil
+}
+
+// metricsURL is where the suite's metrics are served, "" for nowhere.
+func metricsURL(listeners map[string]net.Listener) string {
+	if lis, ok := listeners["metrics"]; ok {
+		return "http://" + lis.Addr().String() + "/metrics"
+	}
+	return ""
 }
 
 // waitServing blocks until every service's health check answers SERVING.

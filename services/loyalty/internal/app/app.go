@@ -36,7 +36,14 @@ type Options struct {
 	DefaultProgramID string
 	// Now is the clock; nil means the wall clock.
 	Now func() time.Time
+	// Metrics counts what is booked (points credited); nil counts nothing.
+	Metrics domain.Metrics
 }
+
+// noMetrics counts nothing.
+type noMetrics struct{}
+
+func (noMetrics) PointsCredited(context.Context, int64) {}
 
 // programsTTL is how long a replica reuses the programs it read: every
 // event applies the rules of every program, and reading them per event
@@ -70,6 +77,7 @@ type core struct {
 	defaultID string
 	now       func() time.Time
 	newID     func() (uuid.UUID, error)
+	metrics   domain.Metrics
 
 	mu          sync.Mutex
 	programs    []domain.Program
@@ -143,8 +151,12 @@ func New(store domain.Store, opts Options) (*Service, error) {
 		defaultID: opts.DefaultProgramID,
 		// Stored times have microsecond precision; keep ours the same so
 		// what we return equals what we read back.
-		now:   func() time.Time { return now().UTC().Truncate(time.Microsecond) },
-		newID: uuid.NewV7,
+		now:     func() time.Time { return now().UTC().Truncate(time.Microsecond) },
+		newID:   uuid.NewV7,
+		metrics: opts.Metrics,
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
 	}
 	s.credits = groupcommit.New(s.writeCredits)
 	return &Service{

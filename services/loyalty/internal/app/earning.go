@@ -133,6 +133,9 @@ func (s *core) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Prog
 		if err != nil {
 			return err
 		}
+		// Counted once committed: a group or batch that rolls back and
+		// runs again credits the purchase once.
+		tx.AfterCommit(func() { s.metrics.PointsCredited(ctx, earning.Points) })
 	}
 	return s.applyParkedReturns(ctx, tx, p, pu.InteractionID)
 }

@@ -82,6 +82,16 @@ type Tx interface {
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
 	// Publish queues events to be published once the transaction commits.
 	Publish(ctx context.Context, evs ...Event) error
+	// AfterCommit runs fn once the transaction has committed, and never
+	// when it rolls back.
+	AfterCommit(fn func())
+}
+
+// Metrics is told what the use cases booked, once it is committed, for
+// the service's metrics (adapters/metrics counts it with OpenTelemetry).
+type Metrics interface {
+	// PointsCredited counts the points a purchase earned.
+	PointsCredited(ctx context.Context, points int64)
 }
 
 // ProgramTx is the writes of programs in a Tx.

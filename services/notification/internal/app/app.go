@@ -65,6 +65,29 @@ type Options struct {
 	ConsentSyncWaker Waker
 	// CampaignWaker is woken when a campaign is created or resumed.
 	CampaignWaker Waker
+	// Metrics counts messages by channel and status; nil counts nothing.
+	Metrics domain.Metrics
+}
+
+// countOnCommit tells metrics, once tx commits, that ms reached their
+// statuses, counted by channel and status. A nil metrics counts nothing.
+func countOnCommit(ctx context.Context, tx domain.Tx, metrics domain.Metrics, ms ...domain.Message) {
+	if metrics == nil || len(ms) == 0 {
+		return
+	}
+	type key struct {
+		channel domain.Channel
+		status  domain.Status
+	}
+	counts := map[key]int{}
+	for _, m := range ms {
+		counts[key{m.Channel, m.Status}]++
+	}
+	tx.AfterCommit(func() {
+		for k, n := range counts {
+			metrics.MessagesReached(ctx, k.channel, k.status, n)
+		}
+	})
 }
 
 // Service is the notification service's use cases, by area. Each port
@@ -350,6 +373,7 @@ func (s *Messages) ReportDelivery(ctx context.Context, id string, delivered bool
 		if m, err = tx.MarkDelivered(ctx, id, delivered, reason); err != nil {
 			return err
 		}
+		countOnCommit(ctx, tx, s.opts.Metrics, m)
 		if !delivered {
 			return tx.Publish(ctx, m.FailedEvent())
 		}

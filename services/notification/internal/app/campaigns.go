@@ -375,6 +375,7 @@ func (r *CampaignRunner) commitPage(ctx context.Context, c *domain.Campaign, ids
 		if err := tx.InsertMessages(ctx, msgs); err != nil {
 			return err
 		}
+		countOnCommit(ctx, tx, s.opts.Metrics, msgs...)
 		var evs []domain.Event
 		for _, m := range msgs {
 			if m.Status != domain.StatusQueued {

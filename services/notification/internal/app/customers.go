@@ -316,6 +316,7 @@ func (s *core) createMessage(ctx context.Context, tx domain.Tx, m domain.Message
 	if err != nil || !created {
 		return err
 	}
+	countOnCommit(ctx, tx, s.opts.Metrics, m)
 	if m.Status != domain.StatusQueued {
 		return tx.Publish(ctx, m.FailedEvent())
 	}

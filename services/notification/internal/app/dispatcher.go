@@ -29,6 +29,9 @@ type DispatcherOptions struct {
 	Interval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts the messages sent, failed and suppressed; nil counts
+	// nothing.
+	Metrics domain.Metrics
 	// Retry is the retry policy of transient failures (5 attempts, 30s
 	// doubling up to 1h, when zero).
 	Retry domain.RetryPolicy
@@ -289,6 +292,7 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 			sentIDs  []string
 			byID     = make(map[string]*outcome, len(outs))
 			suppress = map[string][]string{}
+			reached  []domain.Message // for the metrics
 		)
 		for i := range outs {
 			o := &outs[i]
@@ -321,6 +325,7 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 						m.Status, m.FailureReason = domain.StatusFailed, reason
 						evs = append(evs, m.FailedEvent())
 						failedLog = append(failedLog, m)
+						reached = append(reached, m)
 					}
 				} else {
 					ok, err = tx.Reschedule(ctx, m.ID, now.Add(d.opts.Retry.Backoff(n)), domain.RetryReason(n, response), n)
@@ -343,6 +348,9 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 				attempts = append(attempts, domain.Attempt{MessageID: id, Number: o.msg.Attempts + 1, Time: now.UTC(),
 					Outcome: domain.OutcomeAccepted, ProviderResponse: o.receipt.ProviderResponse})
 				evs = append(evs, o.msg.SentEvent())
+				sent := o.msg
+				sent.Status = domain.StatusSent
+				reached = append(reached, sent)
 			}
 		}
 		for reason, ids := range suppress {
@@ -354,8 +362,10 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 				m := byID[id].msg
 				m.Status, m.StatusReason = domain.StatusSuppressed, reason
 				evs = append(evs, m.FailedEvent())
+				reached = append(reached, m)
 			}
 		}
+		countOnCommit(ctx, tx, d.opts.Metrics, reached...)
 		if err := tx.AddAttempts(ctx, attempts); err != nil {
 			return err
 		}

@@ -155,6 +155,7 @@ func (s *Schedules) scan(ctx context.Context, now time.Time, templates *domain.T
 				if !ok {
 					continue
 				}
+				countOnCommit(ctx, tx, s.opts.Metrics, msg)
 				if msg.Status == domain.StatusSuppressed && msg.StatusReason == domain.ReasonMissedDay {
 					n.Skipped++
 				} else {

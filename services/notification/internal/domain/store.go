@@ -188,6 +188,13 @@ type Tx interface {
 	AfterCommit(fn func())
 }
 
+// Metrics is told how many messages reached a status on a channel (queued,
+// sent, delivered, failed, suppressed), once the change is committed, for
+// the service's metrics (adapters/metrics counts it with OpenTelemetry).
+type Metrics interface {
+	MessagesReached(ctx context.Context, channel Channel, status Status, n int)
+}
+
 // MessageTx is the writes of messages and their deliveries in a Tx.
 type MessageTx interface {
 	// CreateMessage stores a new message; created is false, and nothing

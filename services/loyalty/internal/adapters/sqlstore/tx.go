@@ -26,6 +26,10 @@ type Tx struct {
 	events *platformevents.Pending[domain.Event]
 }
 
+// AfterCommit runs fn once the transaction (or the consumer's batch it is
+// part of) has committed.
+func (t *Tx) AfterCommit(fn func()) { t.tx.AfterCommit(fn) }
+
 // MarkHandled records eventID in the platform inbox.
 func (t *Tx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, error) {
 	return platformevents.MarkHandled(ctx, t.tx, consumer, eventID)
