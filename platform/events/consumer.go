@@ -214,27 +214,22 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	} else {
 		consumerCfg.FilterSubjects = cfg.FilterSubjects
 	}
-	// Setting up talks to JetStream, which may be restarting a node or
-	// electing a leader just then (a lookup times out): try again until it
-	// works or the service stops, rather than stop the service. Only
-	// settings the cluster can never meet are final.
 	var cons jetstream.Consumer
-	for delay := consumeRetryMin; ; delay = min(2*delay, consumeRetryMax) {
-		err := prepareConsume(ctx, js, cfg, logger)
-		if err == nil {
-			if cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg); err == nil {
-				break
-			}
-			err = fmt.Errorf("create consumer: %w", err)
+	err := SetUp(ctx, logger, func() error {
+		if err := prepareConsume(ctx, js, cfg, logger); err != nil {
+			return err
 		}
+		var err error
+		if cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, consumerCfg); err != nil {
+			return fmt.Errorf("create consumer: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting
 		}
-		if errors.Is(err, ErrStreamSettings) {
-			return fmt.Errorf("consume %s: %w", cfg.Durable, err)
-		}
-		logger.Warn("consumer setup failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
-		sleepCtx(ctx, delay)
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
 	}
 	metrics, err := newConsumerMetrics(cfg)
 	if err != nil {
@@ -312,6 +307,32 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 // subscribes: the dead-letter stream, the stream it reads (made by its
 // owner, which services start in any order, so waited for), and a durable
 // whose filter subjects are cfg's.
+// SetUp runs setUp, which makes streams or consumers, until it succeeds,
+// backing off between tries. Setting up talks to JetStream, which may be
+// restarting a node or electing a leader just then (a lookup times out):
+// a service tries again until it works or it stops (ctx done: SetUp
+// returns ctx's error), rather than stop. Only settings the cluster can
+// never meet (ErrStreamSettings) are final.
+func SetUp(ctx context.Context, logger *slog.Logger, setUp func() error) error {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	for delay := consumeRetryMin; ; delay = min(2*delay, consumeRetryMax) {
+		err := setUp()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrStreamSettings) {
+			return err
+		}
+		logger.WarnContext(ctx, "JetStream set-up failed, retrying", slog.Any("error", err), slog.Duration("retry_in", delay))
+		sleepCtx(ctx, delay)
+	}
+}
+
 func prepareConsume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, logger *slog.Logger) error {
 	if err := EnsureStreamWith(ctx, js, cfg.DeadLetterStream, DeadLetterStream, DeadLetterSubjectPrefix+">"); err != nil {
 		return err

@@ -101,29 +101,34 @@ func (c IngestConsumer) Run(ctx context.Context) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	c.refused = refused
-	if err := events.EnsureStreamWith(ctx, c.JS, c.Streams, interactionv1.IngestStream, interactionv1.IngestStreamSubjects); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("ingest: %w", err)
-	}
 	workers := c.Workers
 	if workers <= 0 {
 		workers = defaultIngestWorkers
 	}
-	cons, err := c.JS.CreateOrUpdateConsumer(ctx, interactionv1.IngestStream, jetstream.ConsumerConfig{
-		Durable:   IngestDurable,
-		AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait:   2 * time.Minute,
-		// One batch per worker, the one the fetcher holds, and room for
-		// acks still on their way, so a full pipeline never stalls.
-		MaxAckPending: (workers + 2) * ingestBatch,
+	var cons jetstream.Consumer
+	err = events.SetUp(ctx, c.Logger, func() error {
+		if err := events.EnsureStreamWith(ctx, c.JS, c.Streams, interactionv1.IngestStream, interactionv1.IngestStreamSubjects); err != nil {
+			return err
+		}
+		var err error
+		cons, err = c.JS.CreateOrUpdateConsumer(ctx, interactionv1.IngestStream, jetstream.ConsumerConfig{
+			Durable:   IngestDurable,
+			AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait:   2 * time.Minute,
+			// One batch per worker, the one the fetcher holds, and room for
+			// acks still on their way, so a full pipeline never stalls.
+			MaxAckPending: (workers + 2) * ingestBatch,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("ingest: consumer: %w", err)
+		return fmt.Errorf("ingest: %w", err)
 	}
 	batches := make(chan []jetstream.Msg)
 	var wg sync.WaitGroup
