@@ -75,7 +75,7 @@ type Config struct {
 	// against all customers, whose cost grows with them; after it, events
 	// classify against the recompute's class boundaries. 0 turns the check
 	// off.
-	FirstRankEvery time.Duration `env:"FIRST_RANK_EVERY" envDefault:"1m"`
+	FirstRankEvery time.Duration `env:"FIRST_RANK_EVERY" envDefault:"10s"`
 	// RefitEvery is how often the models are refitted on all history; 0
 	// turns the schedule off.
 	RefitEvery time.Duration `env:"REFIT_EVERY" envDefault:"24h"`

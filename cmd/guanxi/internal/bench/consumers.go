@@ -58,6 +58,7 @@ func runConsumers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fs.StringVar(&pg, "postgres", pg, "PostgreSQL server; fresh databases are created and dropped on it")
 	keep := fs.Bool("keep", false, "keep the temporary directory with the service logs")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the purchase drains (the services, one process) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -78,7 +79,7 @@ func runConsumers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		_ = os.RemoveAll(dir)
 	}()
-	b := &consumersBench{customers: *customers, purchases: *purchases, batch: *batch, postgres: pg, dir: dir, stderr: stderr}
+	b := &consumersBench{customers: *customers, purchases: *purchases, batch: *batch, postgres: pg, dir: dir, stderr: stderr, cpuProfile: *cpuProfile}
 	runErr := b.run(ctx)
 	b.report(stdout)
 	return runErr
@@ -87,6 +88,7 @@ func runConsumers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 type consumersBench struct {
 	customers, purchases, batch int
 	postgres, dir, version      string
+	cpuProfile                  string
 	stderr                      io.Writer
 
 	js  jetstream.JetStream
@@ -172,6 +174,13 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 	}
 	if err := b.publishPurchases(ctx, ids); err != nil {
 		return err
+	}
+	if b.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(b.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	for _, s := range consumerServices {
 		if s.purchases == "" {

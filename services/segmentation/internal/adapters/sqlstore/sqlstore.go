@@ -121,17 +121,18 @@ func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Wind
 	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
 	for _, in := range r.dialect.OneOf("customer_id", customerIDs) {
 		// The repeat spend is what was spent after the first purchase's
-		// day, in any currency.
+		// day, in any currency: the first day comes from a window over
+		// the same rows, so the purchases are read once.
 		args := append([]any{w.Currency, w.Currency, since, until, w.Currency}, in.Args...)
 		rows, err := r.q.Query(ctx, `
-			SELECT p.customer_id, COUNT(*), COUNT(DISTINCT p.`+day+`), MIN(p.occur_time), MAX(p.occur_time),
-				CAST(COALESCE(SUM(CASE WHEN p.currency = ? THEN p.amount_minor ELSE 0 END), 0) AS BIGINT),
-				CAST(COALESCE(SUM(CASE WHEN p.currency = ? AND p.occur_time >= ? AND p.occur_time <= ? THEN p.amount_minor ELSE 0 END), 0) AS BIGINT),
-				CAST(COALESCE(SUM(CASE WHEN p.currency = ? AND p.`+day+` > f.first_day THEN p.amount_minor ELSE 0 END), 0) AS BIGINT)
-			FROM purchases p JOIN (
-				SELECT customer_id, MIN(occur_time) / 86400000000 AS first_day FROM purchases
-				WHERE `+in.SQL+` GROUP BY customer_id) f ON f.customer_id = p.customer_id
-			GROUP BY p.customer_id`, args...)
+			SELECT customer_id, COUNT(*), COUNT(DISTINCT `+day+`), MIN(occur_time), MAX(occur_time),
+				CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+				CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+				CAST(COALESCE(SUM(CASE WHEN currency = ? AND `+day+` > first_day THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+			FROM (SELECT customer_id, currency, amount_minor, occur_time,
+					MIN(occur_time) OVER (PARTITION BY customer_id) / 86400000000 AS first_day
+				FROM purchases WHERE `+in.SQL+`) p
+			GROUP BY customer_id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("sum customer purchases: %w", err)
 		}
