@@ -55,13 +55,13 @@ func MarkHandledMany(ctx context.Context, tx *sqldb.Tx, consumer string, eventID
 		return first, nil
 	}
 	now := sqldb.Micros(time.Now())
-	rows := make([][]any, 0, len(eventIDs))
-	seen := make(map[string]bool, len(eventIDs))
-	for _, id := range eventIDs {
-		if !seen[id] {
-			seen[id] = true
-			rows = append(rows, []any{consumer, id, now})
-		}
+	// In id order, so that two replicas handed the same events (a
+	// redelivery) in batches of another order never wait on each other's
+	// inbox rows in a cycle.
+	ids := slices.Compact(slices.Sorted(slices.Values(eventIDs)))
+	rows := make([][]any, 0, len(ids))
+	for _, id := range ids {
+		rows = append(rows, []any{consumer, id, now})
 	}
 	values, args := sqldb.ValuesList(rows)
 	res, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, handled_at) VALUES `+values+`
