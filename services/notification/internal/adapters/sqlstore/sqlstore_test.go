@@ -380,17 +380,22 @@ func testConsents(t *testing.T, url string) {
 	email := domain.Consent{CustomerID: cust, Channel: domain.ChannelEmail, Status: domain.ConsentOptedOut, Source: "form", UpdateTime: base}
 	sms := domain.Consent{CustomerID: cust, Channel: domain.ChannelSMS, Status: domain.ConsentOptedIn, Source: "app", UpdateTime: base}
 	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
-		for _, c := range []domain.Consent{email, sms, {CustomerID: other, Channel: domain.ChannelEmail, Status: domain.ConsentOptedIn, UpdateTime: base}} {
-			if err := tx.SaveConsent(ctx, c); err != nil {
-				return err
-			}
+		if err := tx.SaveConsents(ctx, []domain.Consent{email, sms, {CustomerID: other, Channel: domain.ChannelEmail, Status: domain.ConsentOptedIn, UpdateTime: base}}); err != nil {
+			return err
 		}
-		// A second save replaces the answer.
+		// A second save replaces the answer; of two in one save the last
+		// counts.
 		email.Status, email.UpdateTime = domain.ConsentOptedIn, base.Add(time.Hour)
-		return tx.SaveConsent(ctx, email)
+		later := email
+		later.Source = "later"
+		if err := tx.SaveConsents(ctx, []domain.Consent{email, later}); err != nil {
+			return err
+		}
+		email = later
+		return nil
 	})
 	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
-		got, err := tx.Consents(ctx, cust)
+		got, err := tx.Consents(ctx, []string{cust})
 		if err != nil {
 			return err
 		}
