@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -215,8 +216,7 @@ func (t *Tx) CreateMessage(ctx context.Context, m domain.Message) (bool, error) 
 // an earlier one of ms has it), a few thousand rows per statement.
 func (t *Tx) CreateMessages(ctx context.Context, ms []domain.Message) ([]domain.Message, error) {
 	keys := map[string]bool{}
-	var rows [][]any
-	byID := map[string]domain.Message{}
+	var kept []domain.Message
 	for _, m := range ms {
 		if m.IdempotencyKey != "" {
 			if keys[m.IdempotencyKey] {
@@ -224,8 +224,14 @@ func (t *Tx) CreateMessages(ctx context.Context, ms []domain.Message) ([]domain.
 			}
 			keys[m.IdempotencyKey] = true
 		}
-		rows = append(rows, messageRow(m))
-		byID[m.ID] = m
+		kept = append(kept, m)
+	}
+	// In key order: two transactions inserting the same keys wait for
+	// each other in one order instead of deadlocking.
+	slices.SortStableFunc(kept, func(a, b domain.Message) int { return cmp.Compare(a.IdempotencyKey, b.IdempotencyKey) })
+	rows := make([][]any, len(kept))
+	for i, m := range kept {
+		rows[i] = messageRow(m)
 	}
 	stored := map[string]bool{}
 	for chunk := range slices.Chunk(rows, maxRowParams/len(messageColumnList)) {
@@ -247,7 +253,7 @@ func (t *Tx) CreateMessages(ctx context.Context, ms []domain.Message) ([]domain.
 	for _, m := range ms {
 		if stored[m.ID] {
 			delete(stored, m.ID)
-			created = append(created, byID[m.ID])
+			created = append(created, m)
 			if err := t.saveVars(ctx, m); err != nil {
 				return nil, err
 			}
