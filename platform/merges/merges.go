@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -122,6 +124,45 @@ func Resolve(ctx context.Context, mergedInto Lookup, id string) (string, error) 
 		id = into
 	}
 	return "", fmt.Errorf("customer %s: merges form a cycle: %w", id, ErrConflict)
+}
+
+// LookupMany returns whom each merged customer among ids was merged into;
+// customers merged into nobody are missing.
+type LookupMany func(ctx context.Context, ids []string) (map[string]string, error)
+
+// ResolveAll is Resolve for many ids at once, a lookup per hop: it maps
+// each of ids to the customer it stands for today (itself when it was not
+// merged).
+func ResolveAll(ctx context.Context, mergedInto LookupMany, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	pending := map[string][]string{} // customer looked up -> ids that stand for it
+	for _, id := range ids {
+		out[id] = id
+		if !slices.Contains(pending[id], id) {
+			pending[id] = append(pending[id], id)
+		}
+	}
+	for range MaxHops {
+		if len(pending) == 0 {
+			return out, nil
+		}
+		into, err := mergedInto(ctx, slices.Sorted(maps.Keys(pending)))
+		if err != nil {
+			return nil, err
+		}
+		next := map[string][]string{}
+		for from, survivor := range into {
+			for _, id := range pending[from] {
+				out[id] = survivor
+				next[survivor] = append(next[survivor], id)
+			}
+		}
+		pending = next
+	}
+	if len(pending) == 0 {
+		return out, nil
+	}
+	return nil, fmt.Errorf("customers %v: merges form a cycle: %w", slices.Sorted(maps.Keys(pending)), ErrConflict)
 }
 
 // InIDOrder runs the step that reads (and locks) the merged customer and

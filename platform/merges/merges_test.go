@@ -49,6 +49,36 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+func TestResolveAll(t *testing.T) {
+	t.Parallel()
+	links := map[string]string{"a": "b", "b": "c", "x": "y", "y": "x"}
+	lookups := 0
+	lookup := func(_ context.Context, ids []string) (map[string]string, error) {
+		lookups++
+		out := map[string]string{}
+		for _, id := range ids {
+			if into := links[id]; into != "" {
+				out[id] = into
+			}
+		}
+		return out, nil
+	}
+	got, err := merges.ResolveAll(context.Background(), lookup, []string{"a", "b", "z", "a"})
+	if err != nil || len(got) != 3 || got["a"] != "c" || got["b"] != "c" || got["z"] != "z" {
+		t.Errorf("ResolveAll = %v, %v; want a and b to c, z itself", got, err)
+	}
+	if lookups != 3 { // a->b, b->c, c merged into nobody
+		t.Errorf("%d lookups; want one per hop, 3", lookups)
+	}
+	if _, err := merges.ResolveAll(context.Background(), lookup, []string{"z", "x"}); !errors.Is(err, merges.ErrConflict) {
+		t.Errorf("a cycle resolved: %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := merges.ResolveAll(context.Background(), func(context.Context, []string) (map[string]string, error) { return nil, boom }, []string{"a"}); !errors.Is(err, boom) {
+		t.Errorf("lookup error lost: %v", err)
+	}
+}
+
 const (
 	idA = "0190a6f0-0000-7000-8000-00000000000a"
 	idB = "0190a6f0-0000-7000-8000-00000000000b"

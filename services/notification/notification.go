@@ -266,7 +266,7 @@ func build(cfg Config) servicehost.Build {
 		h.EveryNow("schedules", scanInterval, app.NewScheduler(svc, h.Logger).Scan)
 		h.Go("campaigns", runner.Run)
 		h.Single("consent-sync", syncer.Run)
-		h.Consume(eventsport.CustomersConsumer(), eventsport.CustomersHandler(svc.Customers))
+		h.Consume(eventsport.CustomersConsumer(svc.Customers), eventsport.CustomersHandler(svc.Customers))
 		h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
 		h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))
 		h.Consume(eventsport.SegmentationConsumer(), eventsport.SegmentationHandler(svc.Triggers))

@@ -73,3 +73,55 @@ func RecordErasure(ctx context.Context, x sqldb.Execer, e merges.Erasure, record
 	}
 	return nil
 }
+
+// Querier runs a query returning rows: a *sqldb.DB or a *sqldb.Tx.
+type Querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// MergedIntoMany is MergedInto for many customers in as few statements as
+// the dialect allows (see sqldb.Dialect.OneOf): it returns whom each merged
+// customer among ids was merged into; the others are missing.
+func MergedIntoMany(ctx context.Context, q Querier, d sqldb.Dialect, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, c := range d.OneOf("merged_id", ids) {
+		err := scanPairs(ctx, q, `SELECT merged_id, survivor_id FROM customer_merges WHERE `+c.SQL, c.Args, func(merged, survivor string) {
+			out[merged] = survivor
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find merges: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ErasedAmong is Erased for many customers: it returns the erased ones
+// among ids.
+func ErasedAmong(ctx context.Context, q Querier, d sqldb.Dialect, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, c := range d.OneOf("customer_id", ids) {
+		err := scanPairs(ctx, q, `SELECT customer_id, '' FROM customer_erasures WHERE `+c.SQL, c.Args, func(id, _ string) {
+			out[id] = true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find erasures: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func scanPairs(ctx context.Context, q Querier, query string, args []any, add func(a, b string)) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			return err
+		}
+		add(a, b)
+	}
+	return rows.Err()
+}

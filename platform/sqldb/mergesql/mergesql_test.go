@@ -69,6 +69,15 @@ func TestBookkeeping(t *testing.T) {
 					t.Errorf("Erased(%s) = %v, %v; want %v", id, got, err, want)
 				}
 			}
+			// The set-based lookups answer as the single ones do.
+			into, err := mergesql.MergedIntoMany(ctx, db, db.Dialect, []string{"b", "c", "d", "x"})
+			if err != nil || len(into) != 2 || into["b"] != "d" || into["c"] != "d" {
+				t.Errorf("MergedIntoMany = %v, %v; want b and c into d", into, err)
+			}
+			erased, err := mergesql.ErasedAmong(ctx, db, db.Dialect, []string{"e", "b"})
+			if err != nil || len(erased) != 1 || !erased["e"] {
+				t.Errorf("ErasedAmong = %v, %v; want e", erased, err)
+			}
 			var n int
 			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM customer_erasures`).Scan(&n); err != nil || n != 1 {
 				t.Errorf("erasures recorded: %d, %v; want 1", n, err)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -158,11 +159,23 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 		}
 		stops = append(stops, stop)
 	}
-	for _, s := range consumerServices {
-		elapsed, err := b.waitDrained(ctx, customerv1.Stream, s.customers, start)
-		b.catchUp[s.name] = step{rows: int64(b.customers), elapsed: elapsed, err: err, ran: true}
-		if err == nil {
-			b.logf("%s caught up in %v", s.name, elapsed.Round(time.Millisecond))
+	// Each consumer is watched on its own: waiting for them in turn would
+	// give one that finished first the time of the one before it.
+	steps := make([]step, len(consumerServices))
+	var wg sync.WaitGroup
+	for i, s := range consumerServices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			elapsed, err := b.waitDrained(ctx, customerv1.Stream, s.customers, start)
+			steps[i] = step{rows: int64(b.customers), elapsed: elapsed, err: err, ran: true}
+		}()
+	}
+	wg.Wait()
+	for i, s := range consumerServices {
+		b.catchUp[s.name] = steps[i]
+		if steps[i].err == nil {
+			b.logf("%s caught up in %v", s.name, steps[i].elapsed.Round(time.Millisecond))
 		}
 	}
 	if err := stopAll(stops); err != nil {

@@ -14,35 +14,6 @@ func survivorVia(ctx context.Context, mergedInto merges.Lookup, id string) (stri
 	return merges.Resolve(ctx, mergedInto, id)
 }
 
-// applyConsents stores each of answers as customerID's unless the stored
-// answer for its channel supersedes it, and returns the answers stored
-// afterwards.
-func applyConsents(ctx context.Context, tx domain.Tx, customerID string, answers []domain.Consent) (domain.Consents, error) {
-	stored, err := tx.Consents(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
-	current := make(map[domain.Channel]domain.Consent, len(stored))
-	for _, c := range stored {
-		current[c.Channel] = c
-	}
-	for _, c := range answers {
-		c.CustomerID = customerID
-		if old, ok := current[c.Channel]; ok && !c.Supersedes(old) {
-			continue
-		}
-		if err := tx.SaveConsent(ctx, c); err != nil {
-			return nil, err
-		}
-		current[c.Channel] = c
-	}
-	out := make(domain.Consents, len(current))
-	for ch, c := range current {
-		out[ch] = c.Status
-	}
-	return out, nil
-}
-
 // Customers keeps the read model of customers (recipients) and their
 // consents from the customer service's events and unsubscribe links, and
 // applies merges and erasures to their messages.
@@ -53,22 +24,7 @@ type Customers struct{ *core }
 // An answer naming a merged customer is the survivor's. eventID is the
 // ConsentChanged event's; seeing it again changes nothing.
 func (s *Customers) ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error {
-	if err := c.Validate().Err(); err != nil {
-		return fmt.Errorf("change consent: %w", err)
-	}
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		survivor, err := survivorVia(ctx, tx.MergedInto, c.CustomerID)
-		if err != nil {
-			return err
-		}
-		_, err = applyConsents(ctx, tx, survivor, []domain.Consent{c})
-		return err
-	})
-	if err != nil {
+	if err := s.UpdateCustomers(ctx, []CustomerEvent{ConsentChanged(eventID, c)}); err != nil {
 		return fmt.Errorf("change consent: %w", err)
 	}
 	return nil
@@ -108,6 +64,14 @@ func (s *Customers) mergeCustomer(ctx context.Context, tx domain.Tx, m domain.Me
 		return err
 	}
 	survivor := m.SurvivorID
+	held := []string{survivor}
+	if apply {
+		held = append(held, m.MergedID)
+	}
+	book, err := lockConsents(ctx, tx, held)
+	if err != nil {
+		return err
+	}
 	var queued []domain.Message
 	if apply {
 		// Read before the merge moves them to the survivor.
@@ -117,24 +81,18 @@ func (s *Customers) mergeCustomer(ctx context.Context, tx domain.Tx, m domain.Me
 		if err := tx.MergeCustomer(ctx, m); err != nil {
 			return err
 		}
-		moved, err := tx.Consents(ctx, m.MergedID)
-		if err != nil {
-			return err
-		}
-		if _, err := applyConsents(ctx, tx, survivor, moved); err != nil {
-			return err
-		}
+		book.apply(survivor, book.answers(m.MergedID))
 		if err := tx.DeleteConsents(ctx, m.MergedID); err != nil {
 			return err
 		}
 	}
-	consents, err := applyConsents(ctx, tx, survivor, survivorConsents)
-	if err != nil {
+	consents := book.apply(survivor, survivorConsents)
+	if err := book.save(ctx, tx); err != nil {
 		return err
 	}
 	known := survivorProfile.CustomerID == survivor
 	if known {
-		if err := tx.SaveRecipient(ctx, survivorProfile); err != nil {
+		if err := tx.SaveRecipients(ctx, []domain.Recipient{survivorProfile}); err != nil {
 			return err
 		}
 	}
@@ -235,91 +193,46 @@ func (s *Customers) eraseCustomer(ctx context.Context, tx domain.Tx, e domain.Er
 
 // WelcomeCustomer stores a customer just created (read model and the
 // consents they were created with) and queues their welcome message on a
-// channel the consents allow. eventID is the id of the CustomerCreated
-// event: the message is created in the same transaction that marks the
-// event handled, so a redelivered event creates no second message. A
-// customer erased or merged into another by the time the event is handled
-// (a late or replayed event) gets no welcome: it no longer exists on its
-// own. An imported customer (welcome false) is stored but not welcomed.
+// channel the consents allow; see UpdateCustomers. An imported customer
+// (welcome false) is stored but not welcomed.
 func (s *Customers) WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error {
-	id, err := newID()
-	if err != nil {
-		return fmt.Errorf("welcome customer: %w", err)
-	}
-	templates, err := s.templates(ctx)
-	if err != nil {
-		return fmt.Errorf("welcome customer: %w", err)
-	}
-	now := s.now()
-	err = s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		survivor, err := survivorVia(ctx, tx.MergedInto, r.CustomerID)
-		if err != nil {
-			return err
-		}
-		stored, err := applyConsents(ctx, tx, survivor, consents)
-		if err != nil {
-			return err
-		}
-		erased, err := tx.Erased(ctx, survivor)
-		if err != nil || erased || survivor != r.CustomerID {
-			return err
-		}
-		if err := tx.SaveRecipient(ctx, r); err != nil {
-			return err
-		}
-		if !welcome {
-			return nil
-		}
-		kind, _ := domain.LookupKind(domain.KindWelcome)
-		msg := domain.NewMessage(domain.Draft{ID: id, Kind: kind, Recipient: r, UnsubscribeURL: s.unsubscribeURL,
-			IdempotencyKey: "welcome:" + r.CustomerID}, templates, stored, now)
-		return s.createMessage(ctx, tx, msg)
-	})
-	if err != nil {
+	if err := s.UpdateCustomers(ctx, []CustomerEvent{CustomerCreated(eventID, r, consents, welcome)}); err != nil {
 		return fmt.Errorf("welcome customer: %w", err)
 	}
 	return nil
 }
 
 // UpdateRecipient keeps the read model of a changed (or undeleted)
-// customer. An update naming a merged or erased customer changes nothing.
+// customer; see UpdateCustomers.
 func (s *Customers) UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error {
-	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		first, err := tx.MarkHandled(ctx, ConsumerCustomers, eventID)
-		if err != nil || !first {
-			return err
-		}
-		into, err := tx.MergedInto(ctx, r.CustomerID)
-		if err != nil || into != "" {
-			return err
-		}
-		erased, err := tx.Erased(ctx, r.CustomerID)
-		if err != nil || erased {
-			return err
-		}
-		return tx.SaveRecipient(ctx, r)
-	})
-	if err != nil {
+	if err := s.UpdateCustomers(ctx, []CustomerEvent{CustomerUpdated(eventID, r)}); err != nil {
 		return fmt.Errorf("update recipient: %w", err)
 	}
 	return nil
 }
 
-// createMessage stores m (once per idempotency key), announces it when it
-// did not queue, and wakes the dispatcher when it did.
-func (s *core) createMessage(ctx context.Context, tx domain.Tx, m domain.Message) error {
-	created, err := tx.CreateMessage(ctx, m)
-	if err != nil || !created {
+// createMessages stores ms (once per idempotency key), announces the ones
+// stored that did not queue, and wakes the dispatcher when some did.
+func (s *core) createMessages(ctx context.Context, tx domain.Tx, ms ...domain.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	created, err := tx.CreateMessages(ctx, ms)
+	if err != nil || len(created) == 0 {
 		return err
 	}
-	countOnCommit(ctx, tx, s.opts.Metrics, m)
-	if m.Status != domain.StatusQueued {
-		return tx.Publish(ctx, m.FailedEvent())
+	countOnCommit(ctx, tx, s.opts.Metrics, created...)
+	var failed []domain.Event
+	for _, m := range created {
+		if m.Status != domain.StatusQueued {
+			failed = append(failed, m.FailedEvent())
+		}
 	}
-	s.wake(tx)
-	return nil
+	if len(failed) < len(created) {
+		s.wake(tx)
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return tx.Publish(ctx, failed...)
 }

@@ -102,7 +102,7 @@ func (s *Triggers) Notify(ctx context.Context, consumer, eventID, customerID str
 				ID: id, Kind: kind, Recipient: r, Vars: n.Vars, UnsubscribeURL: s.unsubscribeURL,
 				IdempotencyKey: "event:" + eventID + ":" + n.Kind,
 			}, templates, consents[survivor], now)
-			if err := s.createMessage(ctx, tx, msg); err != nil {
+			if err := s.createMessages(ctx, tx, msg); err != nil {
 				return err
 			}
 		}
@@ -147,7 +147,7 @@ func (s *Triggers) NotifyAgent(ctx context.Context, consumer, eventID, agentID, 
 			return err
 		}
 		msg := domain.NewAgentMessage(id, agentID, kind, vars, templates, "event:"+eventID+":"+kindName, now)
-		return s.createMessage(ctx, tx, msg)
+		return s.createMessages(ctx, tx, msg)
 	})
 	if err != nil {
 		return fmt.Errorf("notify agent: %w", err)

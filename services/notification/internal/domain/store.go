@@ -182,6 +182,9 @@ type Tx interface {
 	// MarkHandled records that consumer handled eventID; first is false when
 	// it already had, and the caller must then change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// MarkHandledMany is MarkHandled for many events in one statement: it
+	// returns the ids handled for the first time.
+	MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (first map[string]bool, err error)
 	// Publish emits evs when, and only when, the transaction commits.
 	Publish(ctx context.Context, evs ...Event) error
 	// AfterCommit runs fn after a successful commit.
@@ -200,6 +203,10 @@ type MessageTx interface {
 	// CreateMessage stores a new message; created is false, and nothing
 	// changes, when a message with its idempotency key exists.
 	CreateMessage(ctx context.Context, m Message) (created bool, err error)
+	// CreateMessages is CreateMessage for many messages in one statement
+	// (a consumer batch): of several with one idempotency key the first
+	// counts. It returns the messages it stored, in input order.
+	CreateMessages(ctx context.Context, ms []Message) (created []Message, err error)
 	// InsertMessages stores many new messages at once (a campaign page);
 	// their idempotency keys must be new.
 	InsertMessages(ctx context.Context, ms []Message) error
@@ -233,20 +240,28 @@ type MessageTx interface {
 type CustomerTx interface {
 	// MergedInto is Store.MergedInto inside the transaction.
 	MergedInto(ctx context.Context, customerID string) (string, error)
+	// MergedIntoMany returns whom each merged customer among ids was
+	// merged into; the others are missing.
+	MergedIntoMany(ctx context.Context, customerIDs []string) (map[string]string, error)
 	// MergeCustomer moves the merged customer's messages and memberships
 	// to the survivor, removes the merged read model, remembers the merge
 	// and re-points the customers merged into the merged one at the
 	// survivor. Consents are moved by the caller.
 	MergeCustomer(ctx context.Context, m Merge) error
-	// Consents returns the customer's stored answers.
-	Consents(ctx context.Context, customerID string) ([]Consent, error)
-	// SaveConsent stores c as the customer's answer for its channel,
-	// replacing the one stored.
-	SaveConsent(ctx context.Context, c Consent) error
+	// Consents returns the customers' stored answers and holds them
+	// against other writers until the transaction ends (taken in id
+	// order, so two transactions cannot deadlock on them).
+	Consents(ctx context.Context, customerIDs []string) ([]Consent, error)
+	// SaveConsents stores each of cs as its customer's answer for its
+	// channel, replacing the one stored; of several for one customer and
+	// channel the last counts.
+	SaveConsents(ctx context.Context, cs []Consent) error
 	// DeleteConsents removes the customer's answers.
 	DeleteConsents(ctx context.Context, customerID string) error
 	// Erased reports whether the customer was erased.
 	Erased(ctx context.Context, customerID string) (bool, error)
+	// ErasedAmong returns the erased customers among ids.
+	ErasedAmong(ctx context.Context, customerIDs []string) (map[string]bool, error)
 	// RecordErasure remembers the customer as erased; recording it again
 	// changes nothing.
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
@@ -276,8 +291,9 @@ type CustomerTx interface {
 // RecipientTx is the writes of the read model of customers and loyalty
 // programs that messages are addressed from, in a Tx.
 type RecipientTx interface {
-	// SaveRecipient stores the customer's read model.
-	SaveRecipient(ctx context.Context, r Recipient) error
+	// SaveRecipients stores the customers' read models; of several for
+	// one customer the last counts.
+	SaveRecipients(ctx context.Context, rs []Recipient) error
 	// DeleteRecipient removes the customer's read model and memberships.
 	DeleteRecipient(ctx context.Context, customerID string) error
 	// SaveMember records the customer as a member of a loyalty program.

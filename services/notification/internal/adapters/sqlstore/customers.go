@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -69,38 +71,59 @@ func (t *Tx) MergeCustomer(ctx context.Context, m domain.Merge) error {
 	return nil
 }
 
-// Consents returns the customer's stored answers, by channel.
-func (t *Tx) Consents(ctx context.Context, customerID string) ([]domain.Consent, error) {
-	q := `SELECT channel, status, source, update_time FROM consents WHERE customer_id = ? ORDER BY channel`
-	if t.tx.Dialect() == sqldb.Postgres {
-		// Two consent events for one customer, handled at once by two
-		// replicas, must not both decide against the same old answer.
-		q += ` FOR UPDATE`
-	}
-	out, err := sqldb.QueryAll(ctx, t.tx, func(s sqldb.Scanner) (domain.Consent, error) {
-		var (
-			channel, status string
-			at              int64
-		)
-		c := domain.Consent{CustomerID: customerID}
-		err := s.Scan(&channel, &status, &c.Source, &at)
-		c.Channel, c.Status, c.UpdateTime = domain.Channel(channel), domain.ConsentStatus(status), sqldb.FromMicros(at)
-		return c, err
-	}, q, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
+// Consents returns the customers' stored answers, by customer and
+// channel, locked on PostgreSQL in that order: two consent events for one
+// customer, handled at once by two replicas, must not both decide against
+// the same old answer, and two batches lock their customers in one order.
+func (t *Tx) Consents(ctx context.Context, customerIDs []string) ([]domain.Consent, error) {
+	var out []domain.Consent
+	for _, c := range t.tx.Dialect().OneOf("customer_id", slices.Sorted(slices.Values(customerIDs))) {
+		q := `SELECT customer_id, channel, status, source, update_time FROM consents WHERE ` + c.SQL + ` ORDER BY customer_id, channel`
+		if t.tx.Dialect() == sqldb.Postgres {
+			q += ` FOR UPDATE`
+		}
+		cs, err := sqldb.QueryAll(ctx, t.tx, func(s sqldb.Scanner) (domain.Consent, error) {
+			var (
+				c               domain.Consent
+				channel, status string
+				at              int64
+			)
+			err := s.Scan(&c.CustomerID, &channel, &status, &c.Source, &at)
+			c.Channel, c.Status, c.UpdateTime = domain.Channel(channel), domain.ConsentStatus(status), sqldb.FromMicros(at)
+			return c, err
+		}, q, c.Args...)
+		if err != nil {
+			return nil, fmt.Errorf("load consents: %w", err)
+		}
+		out = append(out, cs...)
 	}
 	return out, nil
 }
 
-// SaveConsent upserts c.
-func (t *Tx) SaveConsent(ctx context.Context, c domain.Consent) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO consents (customer_id, channel, status, source, update_time) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (customer_id, channel) DO UPDATE
-		SET status = excluded.status, source = excluded.source, update_time = excluded.update_time`,
-		c.CustomerID, string(c.Channel), string(c.Status), c.Source, sqldb.Micros(c.UpdateTime))
+// SaveConsents upserts cs, the last of each customer and channel, in one
+// statement per few thousand, in key order.
+func (t *Tx) SaveConsents(ctx context.Context, cs []domain.Consent) error {
+	type key struct {
+		customer string
+		channel  domain.Channel
+	}
+	last := map[key]domain.Consent{}
+	for _, c := range cs {
+		last[key{c.CustomerID, c.Channel}] = c
+	}
+	keys := slices.SortedFunc(maps.Keys(last), func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.customer, b.customer), cmp.Compare(a.channel, b.channel))
+	})
+	rows := make([][]any, len(keys))
+	for i, k := range keys {
+		c := last[k]
+		rows[i] = []any{c.CustomerID, string(c.Channel), string(c.Status), c.Source, sqldb.Micros(c.UpdateTime)}
+	}
+	err := upsertRows(ctx, t.tx, `INSERT INTO consents (customer_id, channel, status, source, update_time) VALUES `, rows,
+		` ON CONFLICT (customer_id, channel) DO UPDATE
+		SET status = excluded.status, source = excluded.source, update_time = excluded.update_time`)
 	if err != nil {
-		return fmt.Errorf("save consent: %w", err)
+		return fmt.Errorf("save consents: %w", err)
 	}
 	return nil
 }
@@ -111,6 +134,17 @@ func (t *Tx) DeleteConsents(ctx context.Context, customerID string) error {
 		return fmt.Errorf("delete consents: %w", err)
 	}
 	return nil
+}
+
+// MergedIntoMany returns whom each merged customer among ids was merged
+// into.
+func (t *Tx) MergedIntoMany(ctx context.Context, customerIDs []string) (map[string]string, error) {
+	return mergesql.MergedIntoMany(ctx, t.tx, t.tx.Dialect(), customerIDs)
+}
+
+// ErasedAmong returns the erased customers among ids.
+func (t *Tx) ErasedAmong(ctx context.Context, customerIDs []string) (map[string]bool, error) {
+	return mergesql.ErasedAmong(ctx, t.tx, t.tx.Dialect(), customerIDs)
 }
 
 // Erased reports whether the customer was erased.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -103,14 +104,23 @@ func scanRecipients(rows *sql.Rows) ([]domain.Recipient, error) {
 	return out, nil
 }
 
-// SaveRecipient upserts the customer's read model.
-func (t *Tx) SaveRecipient(ctx context.Context, r domain.Recipient) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO recipients (`+recipientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
-		locale = excluded.locale, time_zone = excluded.time_zone, birth_month = excluded.birth_month, birth_day = excluded.birth_day`,
-		r.CustomerID, r.Name, r.Email, r.Phone, r.Locale, r.TimeZone, r.BirthMonth, r.BirthDay)
+// SaveRecipients upserts the customers' read models, the last of each
+// customer, in customer order.
+func (t *Tx) SaveRecipients(ctx context.Context, rs []domain.Recipient) error {
+	last := map[string]domain.Recipient{}
+	for _, r := range rs {
+		last[r.CustomerID] = r
+	}
+	rows := make([][]any, 0, len(last))
+	for _, id := range slices.Sorted(maps.Keys(last)) {
+		r := last[id]
+		rows = append(rows, []any{r.CustomerID, r.Name, r.Email, r.Phone, r.Locale, r.TimeZone, r.BirthMonth, r.BirthDay})
+	}
+	err := upsertRows(ctx, t.tx, `INSERT INTO recipients (`+recipientColumns+`) VALUES `, rows,
+		` ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
+		locale = excluded.locale, time_zone = excluded.time_zone, birth_month = excluded.birth_month, birth_day = excluded.birth_day`)
 	if err != nil {
-		return fmt.Errorf("save recipient: %w", err)
+		return fmt.Errorf("save recipients: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -179,6 +180,15 @@ func (t *Tx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, e
 	return first, nil
 }
 
+// MarkHandledMany records eventIDs in the platform inbox at once.
+func (t *Tx) MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (map[string]bool, error) {
+	first, err := platformevents.MarkHandledMany(ctx, t.tx, consumer, eventIDs)
+	if err != nil {
+		return nil, fmt.Errorf("mark events handled: %w", err)
+	}
+	return first, nil
+}
+
 func messageRow(m domain.Message) []any {
 	var sendTime, key any
 	if !m.SendTime.IsZero() {
@@ -198,19 +208,77 @@ func messageRow(m domain.Message) []any {
 
 // CreateMessage inserts m unless its idempotency key is taken.
 func (t *Tx) CreateMessage(ctx context.Context, m domain.Message) (bool, error) {
-	q := `INSERT INTO messages (` + messageColumns + `) VALUES (` + strings.Repeat("?, ", len(messageColumnList)-1) + `?)`
-	if m.IdempotencyKey != "" {
-		q += ` ON CONFLICT (idempotency_key) DO NOTHING`
+	created, err := t.CreateMessages(ctx, []domain.Message{m})
+	return len(created) == 1, err
+}
+
+// CreateMessages inserts ms, each unless its idempotency key is taken (or
+// an earlier one of ms has it), a few thousand rows per statement.
+func (t *Tx) CreateMessages(ctx context.Context, ms []domain.Message) ([]domain.Message, error) {
+	keys := map[string]bool{}
+	var kept []domain.Message
+	for _, m := range ms {
+		if m.IdempotencyKey != "" {
+			if keys[m.IdempotencyKey] {
+				continue
+			}
+			keys[m.IdempotencyKey] = true
+		}
+		kept = append(kept, m)
 	}
-	res, err := t.tx.Exec(ctx, q, messageRow(m)...)
-	if err != nil {
-		return false, fmt.Errorf("create message: %w", err)
+	// In key order: two transactions inserting the same keys wait for
+	// each other in one order instead of deadlocking.
+	slices.SortStableFunc(kept, func(a, b domain.Message) int { return cmp.Compare(a.IdempotencyKey, b.IdempotencyKey) })
+	rows := make([][]any, len(kept))
+	for i, m := range kept {
+		rows[i] = messageRow(m)
 	}
-	created, err := affectedOne(res, "create message")
-	if err != nil || !created {
-		return created, err
+	stored := map[string]bool{}
+	for chunk := range slices.Chunk(rows, maxRowParams/len(messageColumnList)) {
+		values, args := sqldb.ValuesList(chunk)
+		res, err := t.tx.Query(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES `+values+`
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("create messages: %w", err)
+		}
+		ids, err := scanIDs(res)
+		if err != nil {
+			return nil, fmt.Errorf("create messages: %w", err)
+		}
+		for _, id := range ids {
+			stored[id] = true
+		}
 	}
-	return true, t.saveVars(ctx, m)
+	var created []domain.Message
+	for _, m := range ms {
+		if stored[m.ID] {
+			delete(stored, m.ID)
+			created = append(created, m)
+			if err := t.saveVars(ctx, m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return created, nil
+}
+
+// maxRowParams keeps a multi-row statement under SQLite's limit of 32766
+// bound parameters (PostgreSQL's is 65535).
+const maxRowParams = 30000
+
+// upsertRows runs insert+VALUES list+onConflict for rows, as few
+// statements as the parameter limit allows.
+func upsertRows(ctx context.Context, tx *sqldb.Tx, insert string, rows [][]any, onConflict string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	for chunk := range slices.Chunk(rows, maxRowParams/len(rows[0])) {
+		values, args := sqldb.ValuesList(chunk)
+		if _, err := tx.Exec(ctx, insert+values+onConflict, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // InsertMessages bulk-inserts ms (COPY on PostgreSQL).

@@ -30,6 +30,7 @@ func TestStore(t *testing.T) {
 	}{
 		{"list newest first with keyset pages", testList},
 		{"inbox marks each event once", testMarkHandled},
+		{"messages created once per idempotency key, many at once", testCreateMessages},
 		{"claim queued", testClaimQueued},
 		{"two replicas claim each message once", testClaimTwoReplicas},
 		{"mark sent and failed once", testMarkOutcome},
@@ -93,6 +94,30 @@ func equalIDs(t *testing.T, what string, got []domain.Message, want ...string) {
 	if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
 		t.Errorf("%s = %v, want %v", what, ids(got), want)
 	}
+}
+
+func testCreateMessages(t *testing.T, url string) {
+	s, _ := open(t, url)
+	keyed := func(id, key string) domain.Message {
+		m := message(id, "c1", base, domain.StatusQueued)
+		m.IdempotencyKey = key
+		return m
+	}
+	create(t, s, keyed("m1", "k1"))
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		// k1 is taken, the second k2 comes after the first, m5 has no key.
+		created, err := tx.CreateMessages(ctx, []domain.Message{keyed("m2", "k2"), keyed("m3", "k1"), keyed("m4", "k2"),
+			message("m5", "c1", base, domain.StatusQueued), keyed("m6", "k3")})
+		equalIDs(t, "created", created, "m2", "m5", "m6")
+		return err
+	})
+	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
+		taken, err := tx.KeyTaken(ctx, "k3")
+		if !taken {
+			t.Error("k3 not taken after its message was created")
+		}
+		return err
+	})
 }
 
 func testList(t *testing.T, url string) {
@@ -380,17 +405,22 @@ func testConsents(t *testing.T, url string) {
 	email := domain.Consent{CustomerID: cust, Channel: domain.ChannelEmail, Status: domain.ConsentOptedOut, Source: "form", UpdateTime: base}
 	sms := domain.Consent{CustomerID: cust, Channel: domain.ChannelSMS, Status: domain.ConsentOptedIn, Source: "app", UpdateTime: base}
 	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
-		for _, c := range []domain.Consent{email, sms, {CustomerID: other, Channel: domain.ChannelEmail, Status: domain.ConsentOptedIn, UpdateTime: base}} {
-			if err := tx.SaveConsent(ctx, c); err != nil {
-				return err
-			}
+		if err := tx.SaveConsents(ctx, []domain.Consent{email, sms, {CustomerID: other, Channel: domain.ChannelEmail, Status: domain.ConsentOptedIn, UpdateTime: base}}); err != nil {
+			return err
 		}
-		// A second save replaces the answer.
+		// A second save replaces the answer; of two in one save the last
+		// counts.
 		email.Status, email.UpdateTime = domain.ConsentOptedIn, base.Add(time.Hour)
-		return tx.SaveConsent(ctx, email)
+		later := email
+		later.Source = "later"
+		if err := tx.SaveConsents(ctx, []domain.Consent{email, later}); err != nil {
+			return err
+		}
+		email = later
+		return nil
 	})
 	inTx(t, s, func(ctx context.Context, tx domain.Tx) error {
-		got, err := tx.Consents(ctx, cust)
+		got, err := tx.Consents(ctx, []string{cust})
 		if err != nil {
 			return err
 		}

@@ -21,11 +21,13 @@ import (
 // CustomersConsumer is the durable consumer of the customer events the
 // service reacts to. One consumer keeps them in the order the customer
 // service published them: a consent given right after signup is stored
-// after the signup's, an erasure comes after what it erases.
-func CustomersConsumer() platformevents.ConsumerConfig {
+// after the signup's, an erasure comes after what it erases. A backlog (an
+// import) is applied a batch at a time (see CustomersBatch).
+func CustomersConsumer(uc Customers) platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:  customerv1.Stream,
-		Durable: app.ConsumerCustomers,
+		HandleBatch: CustomersBatch(uc),
+		Stream:      customerv1.Stream,
+		Durable:     app.ConsumerCustomers,
 		FilterSubjects: []string{
 			customerv1.SubjectCustomerCreated,
 			customerv1.SubjectCustomerUpdated,
@@ -39,61 +41,17 @@ func CustomersConsumer() platformevents.ConsumerConfig {
 
 // Customers is what the customer events trigger.
 type Customers interface {
-	WelcomeCustomer(ctx context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error
-	UpdateRecipient(ctx context.Context, eventID string, r domain.Recipient) error
-	ChangeConsent(ctx context.Context, eventID string, c domain.Consent) error
+	UpdateCustomers(ctx context.Context, evs []app.CustomerEvent) error
 	MergeCustomers(ctx context.Context, eventID string, m domain.Merge, survivor domain.Recipient, survivorConsents []domain.Consent) error
 	EraseCustomer(ctx context.Context, eventID string, e domain.Erasure) error
 }
 
-// CustomersHandler applies the events of the customers consumer, by
-// subject. A payload that does not decode, breaks the rules or contradicts
-// an earlier merge can never succeed and is dead-lettered.
+// CustomersHandler applies the events of the customers consumer one at a
+// time, by subject. A payload that does not decode, breaks the rules or
+// contradicts an earlier merge can never succeed and is dead-lettered.
 func CustomersHandler(uc Customers) platformevents.Handler {
 	return func(ctx context.Context, msg platformevents.Message) error {
 		switch msg.Subject {
-		case customerv1.SubjectCustomerCreated:
-			var ev customerv1.CustomerCreated
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-			}
-			if ev.GetCustomer().GetId() == "" {
-				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
-			}
-			// Customers taken over from another system are not new to the
-			// company and get no welcome, but they have birthdays.
-			c := ev.GetCustomer()
-			return permanentIfInvalid(uc.WelcomeCustomer(ctx, msg.ID, ToDomainRecipient(c), ToDomainConsents(c, msg.Time), !ev.GetImported()))
-		case customerv1.SubjectCustomerUpdated, customerv1.SubjectCustomerUndeleted:
-			var c *customerv1.Customer
-			if msg.Subject == customerv1.SubjectCustomerUpdated {
-				var ev customerv1.CustomerUpdated
-				if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-					return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-				}
-				c = ev.GetCustomer()
-			} else {
-				var ev customerv1.CustomerUndeleted
-				if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-					return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-				}
-				c = ev.GetCustomer()
-			}
-			if c.GetId() == "" {
-				return platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
-			}
-			return permanentIfInvalid(uc.UpdateRecipient(ctx, msg.ID, ToDomainRecipient(c)))
-		case customerv1.SubjectConsentChanged:
-			var ev customerv1.ConsentChanged
-			if err := proto.Unmarshal(msg.Payload, &ev); err != nil {
-				return platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
-			}
-			if ev.GetConsent().GetChannel() == customerv1.ConsentChannel_CONSENT_CHANNEL_PHONE {
-				// Phone calls: no message goes out by call, so the answer
-				// rules nothing here.
-				return nil
-			}
-			return permanentIfInvalid(uc.ChangeConsent(ctx, msg.ID, toDomainConsent(ev.GetCustomerId(), ev.GetConsent(), msg.Time)))
 		case customerv1.SubjectCustomerMerged:
 			// The event carries the survivor's profile and consents too.
 			var ev customerv1.CustomerMerged
@@ -102,9 +60,108 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 			}))
 		case customerv1.SubjectCustomerErased:
 			return permanentIfInvalid(mergeevents.ApplyErasure(ctx, msg, &customerv1.CustomerErased{}, uc.EraseCustomer))
-		default:
-			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerCustomers))
 		}
+		ev, ok, err := decodeCustomerEvent(msg)
+		if err != nil || !ok {
+			return err
+		}
+		return permanentIfInvalid(uc.UpdateCustomers(ctx, []app.CustomerEvent{ev}))
+	}
+}
+
+// CustomersBatch applies a batch of the customers consumer in stream
+// order: each run of created, updated and consent events at once (see
+// app.Customers.UpdateCustomers), merges and erasures one by one between
+// them. Any failure rolls the batch back, and the consumer handles its
+// messages one by one through CustomersHandler, which dead-letters the
+// ones that can never succeed.
+func CustomersBatch(uc Customers) platformevents.BatchHandler {
+	one := CustomersHandler(uc)
+	return func(ctx context.Context, msgs []platformevents.Message) error {
+		var run []app.CustomerEvent
+		flush := func() error {
+			if len(run) == 0 {
+				return nil
+			}
+			err := uc.UpdateCustomers(ctx, run)
+			run = run[:0]
+			return err
+		}
+		for _, msg := range msgs {
+			if msg.Subject == customerv1.SubjectCustomerMerged || msg.Subject == customerv1.SubjectCustomerErased {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := one(ctx, msg); err != nil {
+					return err
+				}
+				continue
+			}
+			ev, ok, err := decodeCustomerEvent(msg)
+			if err != nil {
+				return err
+			}
+			if ok {
+				run = append(run, ev)
+			}
+		}
+		return flush()
+	}
+}
+
+// decodeCustomerEvent decodes a created, updated, undeleted or consent
+// event; ok is false for one that changes nothing here (an answer about
+// phone calls).
+func decodeCustomerEvent(msg platformevents.Message) (ev app.CustomerEvent, ok bool, err error) {
+	decode := func(m proto.Message, c func() *customerv1.Customer) (*customerv1.Customer, error) {
+		if err := proto.Unmarshal(msg.Payload, m); err != nil {
+			return nil, platformevents.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+		}
+		if c == nil {
+			return nil, nil
+		}
+		if c().GetId() == "" {
+			return nil, platformevents.Permanent(errors.New("decode " + msg.Subject + ": no customer id"))
+		}
+		return c(), nil
+	}
+	switch msg.Subject {
+	case customerv1.SubjectCustomerCreated:
+		var ce customerv1.CustomerCreated
+		c, err := decode(&ce, ce.GetCustomer)
+		if err != nil {
+			return ev, false, err
+		}
+		// Customers taken over from another system are not new to the
+		// company and get no welcome, but they have birthdays.
+		return app.CustomerCreated(msg.ID, ToDomainRecipient(c), ToDomainConsents(c, msg.Time), !ce.GetImported()), true, nil
+	case customerv1.SubjectCustomerUpdated:
+		var ue customerv1.CustomerUpdated
+		c, err := decode(&ue, ue.GetCustomer)
+		if err != nil {
+			return ev, false, err
+		}
+		return app.CustomerUpdated(msg.ID, ToDomainRecipient(c)), true, nil
+	case customerv1.SubjectCustomerUndeleted:
+		var ue customerv1.CustomerUndeleted
+		c, err := decode(&ue, ue.GetCustomer)
+		if err != nil {
+			return ev, false, err
+		}
+		return app.CustomerUpdated(msg.ID, ToDomainRecipient(c)), true, nil
+	case customerv1.SubjectConsentChanged:
+		var cc customerv1.ConsentChanged
+		if _, err := decode(&cc, nil); err != nil {
+			return ev, false, err
+		}
+		if cc.GetConsent().GetChannel() == customerv1.ConsentChannel_CONSENT_CHANNEL_PHONE {
+			// Phone calls: no message goes out by call, so the answer
+			// rules nothing here.
+			return ev, false, nil
+		}
+		return app.ConsentChanged(msg.ID, toDomainConsent(cc.GetCustomerId(), cc.GetConsent(), msg.Time)), true, nil
+	default:
+		return ev, false, platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerCustomers))
 	}
 }
 

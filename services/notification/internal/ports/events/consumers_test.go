@@ -24,6 +24,7 @@ import (
 // recorder is a Customers remembering each call.
 type recorder struct {
 	calls    []string
+	runs     []int // events per UpdateCustomers call
 	eventID  string
 	r        domain.Recipient
 	consents []domain.Consent
@@ -32,25 +33,25 @@ type recorder struct {
 	erasure  domain.Erasure
 }
 
-func (w *recorder) WelcomeCustomer(_ context.Context, eventID string, r domain.Recipient, consents []domain.Consent, welcome bool) error {
-	if welcome {
-		w.calls = append(w.calls, "welcome")
-	} else {
-		w.calls = append(w.calls, "store")
+func (w *recorder) UpdateCustomers(_ context.Context, evs []app.CustomerEvent) error {
+	w.runs = append(w.runs, len(evs))
+	for _, ev := range evs {
+		switch {
+		case ev.Kind == app.KindCreated && ev.Welcome:
+			w.calls = append(w.calls, "welcome")
+			w.r, w.consents = ev.Recipient, ev.Consents
+		case ev.Kind == app.KindCreated:
+			w.calls = append(w.calls, "store")
+			w.r, w.consents = ev.Recipient, ev.Consents
+		case ev.Kind == app.KindUpdated:
+			w.calls = append(w.calls, "update")
+			w.r = ev.Recipient
+		case ev.Kind == app.KindConsentChanged:
+			w.calls = append(w.calls, "consent")
+			w.consent = ev.Consents[0]
+		}
+		w.eventID = ev.EventID
 	}
-	w.eventID, w.r, w.consents = eventID, r, consents
-	return nil
-}
-
-func (w *recorder) UpdateRecipient(_ context.Context, eventID string, r domain.Recipient) error {
-	w.calls = append(w.calls, "update")
-	w.eventID, w.r = eventID, r
-	return nil
-}
-
-func (w *recorder) ChangeConsent(_ context.Context, eventID string, c domain.Consent) error {
-	w.calls = append(w.calls, "consent")
-	w.eventID, w.consent = eventID, c
 	return nil
 }
 
@@ -170,6 +171,39 @@ func TestConsentChanged(t *testing.T) {
 	}})
 	if err := handle(t, w, customerv1.SubjectConsentChanged, phone); err != nil || len(w.calls) != 0 {
 		t.Errorf("phone consent: err %v, calls %v; want it acknowledged and ignored", err, w.calls)
+	}
+}
+
+// TestCustomersBatch applies a batch in stream order: the created,
+// updated and consent events between merges and erasures as one run each,
+// a phone answer left out.
+func TestCustomersBatch(t *testing.T) {
+	t.Parallel()
+	customer := func(id string) *customerv1.Customer { return &customerv1.Customer{Id: id} }
+	consent := func(ch customerv1.ConsentChannel) []byte {
+		return marshal(t, &customerv1.ConsentChanged{CustomerId: "c1", Consent: &customerv1.Consent{Channel: ch}})
+	}
+	msgs := []platformevents.Message{
+		{ID: "1", Subject: customerv1.SubjectCustomerCreated, Payload: marshal(t, &customerv1.CustomerCreated{Customer: customer("c1")})},
+		{ID: "2", Subject: customerv1.SubjectConsentChanged, Payload: consent(customerv1.ConsentChannel_CONSENT_CHANNEL_PHONE)},
+		{ID: "3", Subject: customerv1.SubjectConsentChanged, Payload: consent(customerv1.ConsentChannel_CONSENT_CHANNEL_EMAIL)},
+		{ID: "4", Subject: customerv1.SubjectCustomerUndeleted, Payload: marshal(t, &customerv1.CustomerUndeleted{Customer: customer("c1")})},
+		{ID: "5", Subject: customerv1.SubjectCustomerMerged, Payload: marshal(t, &customerv1.CustomerMerged{MergedCustomerId: "c1", SurvivorCustomerId: "c2"})},
+		{ID: "6", Subject: customerv1.SubjectCustomerCreated, Payload: marshal(t, &customerv1.CustomerCreated{Customer: customer("c3"), Imported: true})},
+		{ID: "7", Subject: customerv1.SubjectCustomerErased, Payload: marshal(t, &customerv1.CustomerErased{CustomerId: "c3", EraseTime: timestamppb.New(eventTime)})},
+	}
+	w := &recorder{}
+	if err := events.CustomersBatch(w)(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(w.calls, w.runs), "[welcome consent update merge store erase] [3 1]"; got != want {
+		t.Errorf("calls and runs %s, want %s", got, want)
+	}
+	// A message that cannot decode fails the batch, to be handled one by
+	// one (and dead-lettered) by the consumer.
+	bad := append(msgs[:1:1], platformevents.Message{ID: "8", Subject: customerv1.SubjectCustomerUpdated, Payload: []byte{0xff, 0xff}})
+	if err := events.CustomersBatch(&recorder{})(context.Background(), bad); !platformevents.IsPermanent(err) {
+		t.Errorf("undecodable message in a batch: %v, want a permanent error", err)
 	}
 }
 
