@@ -136,7 +136,7 @@ func build(cfg Config) servicehost.Build {
 			*app.Merges
 		}{svc.Accounts, svc.Points, svc.Merges})
 		loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
-		h.Consume(eventsport.CustomersConsumer(), handlers.Customers)
+		h.Consume(handlers.CustomersConsumer(), handlers.Customers)
 		interactions := eventsport.InteractionsConsumer()
 		if cfg.ConsumerBatch == 1 {
 			// Without batches, many purchases wait for their group's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/guanxi-crm/guanxi/platform/merges"
@@ -163,17 +164,101 @@ func (s *Accounts) ListLedger(ctx context.Context, programID, customerID string,
 
 // OpenAccount enrolls a newly created customer in every program that
 // enrolls automatically. eventID is the id of the event announcing the
-// customer; seeing it again changes nothing.
+// customer; seeing it again changes nothing. It is OpenAccounts with one
+// event.
 func (s *Accounts) OpenAccount(ctx context.Context, eventID, customerID string) error {
-	if err := domain.ValidateCustomerID("customer.id", customerID); err != nil {
-		return fmt.Errorf("open account: %w", err)
+	return s.OpenAccounts(ctx, []NewCustomer{{EventID: eventID, CustomerID: customerID}})
+}
+
+// NewCustomer is an event announcing a newly created customer.
+type NewCustomer struct {
+	EventID    string
+	CustomerID string
+}
+
+// OpenAccounts is OpenAccount for a batch of events, in one transaction
+// and set-based, with the result of handling them one after the other:
+// each event once per event id (one inbox statement); in each program that
+// enrolls automatically, the batch's customers are read in one query and
+// those who are no members yet join together (see join), their member
+// numbers and events in the order of the events that announced them.
+// Customers who are members already change nothing; one merged into
+// another reaches the survivor, one by one, as any event naming it does.
+func (s *Accounts) OpenAccounts(ctx context.Context, evs []NewCustomer) error {
+	for _, ev := range evs {
+		if err := domain.ValidateCustomerID("customer.id", ev.CustomerID); err != nil {
+			return fmt.Errorf("open account: %w", err)
+		}
 	}
-	err := s.inEveryProgram(ctx, inboxCustomerCreated, eventID, func(tx domain.Tx, p domain.Program) error {
-		if !p.AutoEnroll {
+	now := s.now()
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		// Inbox rows in id order, so two replicas marking overlapping
+		// batches (a redelivery) cannot deadlock on them.
+		ids := make([]string, len(evs))
+		for i, ev := range evs {
+			ids[i] = ev.EventID
+		}
+		first, err := tx.MarkHandledMany(ctx, inboxCustomerCreated, slices.Sorted(slices.Values(ids)))
+		if err != nil {
+			return err
+		}
+		var customers []string
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			if first[ev.EventID] && !seen[ev.CustomerID] {
+				seen[ev.CustomerID] = true
+				customers = append(customers, ev.CustomerID)
+			}
+		}
+		if len(customers) == 0 {
 			return nil
 		}
-		_, err := s.resolveMember(ctx, tx, p, customerID, true, s.now())
-		return err
+		programs, err := s.cachedPrograms(ctx, tx)
+		if err != nil {
+			return err
+		}
+		events := map[string][]domain.Event{}
+		for _, p := range programs {
+			if !p.AutoEnroll {
+				continue
+			}
+			members, err := tx.Members(ctx, p.ID, customers)
+			if err != nil {
+				return err
+			}
+			var joining []string
+			for _, id := range customers {
+				m, ok := members[id]
+				switch {
+				case !ok:
+					joining = append(joining, id)
+				case m.MergedInto != "":
+					// Rare (a creation replayed after a merge); enrolls
+					// only a survivor with no membership, which a merge
+					// never leaves.
+					if _, err := s.resolveMember(ctx, tx, p, id, true, now); err != nil {
+						return err
+					}
+				}
+				// A member already changes nothing: no need to lock it,
+				// as nothing of it is written.
+			}
+			joined, err := s.join(ctx, tx, p, joining, now)
+			if err != nil {
+				return err
+			}
+			for id, out := range joined {
+				events[id] = append(events[id], out...)
+			}
+		}
+		for _, id := range customers {
+			if len(events[id]) > 0 {
+				if err := tx.Publish(ctx, events[id]...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("open account: %w", err)

@@ -221,33 +221,76 @@ func (s *core) enroll(ctx context.Context, tx domain.Tx, p domain.Program, custo
 	if _, err := tx.Member(ctx, p.ID, customerID); err == nil {
 		return false, nil
 	}
-	n, err := tx.NextMemberNumber(ctx, p.ID)
+	joined, err := s.join(ctx, tx, p, []string{customerID}, at)
 	if err != nil {
 		return false, err
 	}
-	m := domain.NewMember(p, customerID, n, at)
-	joined, err := tx.InsertMember(ctx, m)
-	if err != nil || !joined {
-		return joined, err
-	}
-	// The notification service learns the program's members from this, to
-	// tell them of its member days.
-	if err := tx.Publish(ctx, domain.MemberEnrolled{ProgramID: p.ID, CustomerID: m.CustomerID, Tier: p.Tier(0)}); err != nil {
-		return false, err
-	}
-	e, ok := s.ledger(p).Welcome(m.CustomerID, at)
+	evs, ok := joined[customerID]
 	if !ok {
-		return true, nil
+		return false, nil
 	}
-	if _, err := tx.AddEntry(ctx, e); err != nil {
-		return false, err
+	return true, tx.Publish(ctx, evs...)
+}
+
+// join makes customerIDs, none of them a member of p when read, members of
+// p at once: one draw of member numbers, which follow each other in the
+// order given as if each had joined alone in turn, one insert, their
+// welcome bonuses in one write and their balances in one read. It returns
+// the events to publish for each customer who joined (one who joined
+// meanwhile in another transaction did not, and keeps that membership, as
+// enrolling alone would): MemberEnrolled, and PointsEarned for a welcome
+// bonus. The caller publishes them, so that a batch can publish in its
+// events' order.
+func (s *core) join(ctx context.Context, tx domain.Tx, p domain.Program, customerIDs []string, at time.Time) (map[string][]domain.Event, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
 	}
-	bal, err := tx.Summary(ctx, p.ID, m.CustomerID, at, p.TierWindowStart(at))
+	last, err := tx.TakeMemberNumbers(ctx, p.ID, len(customerIDs))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return true, tx.Publish(ctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: e.Points,
-		PointsBalance: bal.Spendable(), Cause: e.Cause})
+	first := last - int64(len(customerIDs)) + 1
+	ms := make([]domain.Member, len(customerIDs))
+	for i, id := range customerIDs {
+		ms[i] = domain.NewMember(p, id, first+int64(i), at)
+	}
+	stored, err := tx.InsertMembers(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]domain.Event, len(stored))
+	var welcomes []domain.LedgerEntry
+	ledger := s.ledger(p)
+	for _, m := range ms {
+		if !stored[m.CustomerID] {
+			continue
+		}
+		// The notification service learns the program's members from this,
+		// to tell them of its member days.
+		out[m.CustomerID] = []domain.Event{domain.MemberEnrolled{ProgramID: p.ID, CustomerID: m.CustomerID, Tier: p.Tier(0)}}
+		if e, ok := ledger.Welcome(m.CustomerID, at); ok {
+			welcomes = append(welcomes, e)
+		}
+	}
+	if len(welcomes) == 0 {
+		return out, nil
+	}
+	if err := tx.AddEntries(ctx, welcomes); err != nil {
+		return nil, err
+	}
+	welcomed := make([]string, len(welcomes))
+	for i, e := range welcomes {
+		welcomed[i] = e.CustomerID
+	}
+	bals, err := tx.Summaries(ctx, p.ID, welcomed, at, p.TierWindowStart(at))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range welcomes {
+		out[e.CustomerID] = append(out[e.CustomerID], domain.PointsEarned{ProgramID: p.ID, CustomerID: e.CustomerID,
+			Points: e.Points, PointsBalance: bals[e.CustomerID].Spendable(), Cause: e.Cause})
+	}
+	return out, nil
 }
 
 // ledger builds the entries of program p (see domain.Ledger).

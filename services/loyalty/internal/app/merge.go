@@ -42,11 +42,11 @@ func (s *Merges) mergeIn(ctx context.Context, tx domain.Tx, p domain.Program, mg
 		if _, err := tx.Member(ctx, p.ID, id); err == nil {
 			continue
 		}
-		n, err := tx.NextMemberNumber(ctx, p.ID)
+		n, err := tx.TakeMemberNumbers(ctx, p.ID, 1)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.InsertMember(ctx, domain.NewMember(p, id, n, now)); err != nil {
+		if _, err := tx.InsertMembers(ctx, []domain.Member{domain.NewMember(p, id, n, now)}); err != nil {
 			return err
 		}
 	}

@@ -77,6 +77,9 @@ type Tx interface {
 	// reports whether this is the first time; when it is not, the caller
 	// must change nothing.
 	MarkHandled(ctx context.Context, consumer, eventID string) (first bool, err error)
+	// MarkHandledMany is MarkHandled for the events of a batch at once: it
+	// returns the ids handled for the first time, the ones to apply.
+	MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (first map[string]bool, err error)
 	// RecordErasure records that the customer's erasure reached this
 	// service; recording it again changes nothing.
 	RecordErasure(ctx context.Context, e Erasure, recordTime time.Time) error
@@ -104,11 +107,15 @@ type ProgramTx interface {
 
 // MemberTx is the writes of memberships in a Tx.
 type MemberTx interface {
-	// NextMemberNumber draws the program's next member number.
-	NextMemberNumber(ctx context.Context, programID string) (int64, error)
-	// InsertMember stores m unless the customer is already a member, and
-	// reports whether it was stored.
-	InsertMember(ctx context.Context, m Member) (bool, error)
+	// TakeMemberNumbers draws the program's next n member numbers at once
+	// and returns the last: the numbers are last-n+1..last.
+	TakeMemberNumbers(ctx context.Context, programID string, n int) (last int64, err error)
+	// Members returns the memberships of customerIDs in a program (those
+	// that exist), by customer id.
+	Members(ctx context.Context, programID string, customerIDs []string) (map[string]Member, error)
+	// InsertMembers stores ms, skipping customers who are members already,
+	// and returns the customers stored.
+	InsertMembers(ctx context.Context, ms []Member) (stored map[string]bool, err error)
 	// LockMember returns a membership and holds it against concurrent
 	// changes until the transaction ends, or an AccountNotFoundError.
 	// Every change of a member's ledger happens under this lock.
@@ -127,6 +134,11 @@ type LedgerTx interface {
 	// AddEntry appends e unless its cause is booked already, and reports
 	// whether it was added.
 	AddEntry(ctx context.Context, e LedgerEntry) (bool, error)
+	// AddEntries appends es, each unless its cause is booked already.
+	AddEntries(ctx context.Context, es []LedgerEntry) error
+	// Summaries is Reader.Summary for several members of a program, by
+	// customer id.
+	Summaries(ctx context.Context, programID string, customerIDs []string, now, windowStart time.Time) (map[string]Summary, error)
 	// BookPurchase stores what a purchase earned, with entry when it is not
 	// nil, unless the purchase is stored already: the idempotency check of
 	// a purchase in a program. It reports whether it stored them.

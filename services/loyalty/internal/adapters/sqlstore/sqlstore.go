@@ -119,7 +119,7 @@ func (r reader) Programs(ctx context.Context) ([]domain.Program, error) {
 const memberColumns = `program_id, customer_id, member_number, status, tier_code, tier_since, grace_until,
 	merged_into, expired_through, join_time, update_time`
 
-func scanMember(customerID string, row *sql.Row) (domain.Member, error) {
+func scanMember(customerID string, row interface{ Scan(...any) error }) (domain.Member, error) {
 	var (
 		m                                      domain.Member
 		status                                 string

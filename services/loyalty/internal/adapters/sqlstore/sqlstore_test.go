@@ -36,6 +36,7 @@ func TestStoreContract(t *testing.T) {
 
 			t.Run("programs round-trip", func(t *testing.T) { testPrograms(t, s, p) })
 			t.Run("members and numbers", func(t *testing.T) { testMembers(t, s, p) })
+			t.Run("members, numbers, entries and sums by the set", func(t *testing.T) { testMembersSet(t, s, p) })
 			t.Run("ledger is idempotent by cause and sums", func(t *testing.T) { testLedger(t, db, s, p) })
 			t.Run("summary locked, then added to, equals the ledger's", func(t *testing.T) { testSummaryAdd(t, s, p) })
 			t.Run("stock never below zero", func(t *testing.T) { testStock(t, s, p) })
@@ -78,12 +79,12 @@ func testMembers(t *testing.T, s *sqlstore.Store, p domain.Program) {
 	var numbers []int64
 	for range 2 {
 		tx(t, s, func(tx domain.Tx) error {
-			n, err := tx.NextMemberNumber(ctx, p.ID)
+			n, err := tx.TakeMemberNumbers(ctx, p.ID, 1)
 			numbers = append(numbers, n)
 			if err != nil {
 				return err
 			}
-			_, err = tx.InsertMember(ctx, domain.NewMember(p, c, n, t0))
+			_, err = tx.InsertMembers(ctx, []domain.Member{domain.NewMember(p, c, n, t0)})
 			return err
 		})
 	}
@@ -104,6 +105,63 @@ func testMembers(t *testing.T, s *sqlstore.Store, p domain.Program) {
 	if err != nil || !got.GraceUntil.Equal(m.GraceUntil) || got.MergedInto != "x" || sum.Total != 0 {
 		t.Fatalf("member summary = %+v %+v, %v", got, sum, err)
 	}
+}
+
+// testMembersSet checks the set-based writes of a batch: n numbers in one
+// draw, members inserted together except those who are members already,
+// entries added together except causes booked already, and summaries read
+// together, zero for a member without entries.
+func testMembersSet(t *testing.T, s *sqlstore.Store, p domain.Program) {
+	ctx := context.Background()
+	a, b, c, stranger := id(), id(), id(), id()
+	var lastA, last int64
+	tx(t, s, func(tx domain.Tx) (err error) {
+		if lastA, err = tx.TakeMemberNumbers(ctx, p.ID, 1); err != nil {
+			return err
+		}
+		_, err = tx.InsertMembers(ctx, []domain.Member{domain.NewMember(p, a, lastA, t0)})
+		return err
+	})
+	var stored map[string]bool
+	tx(t, s, func(tx domain.Tx) (err error) {
+		if _, err := tx.TakeMemberNumbers(ctx, p.ID, 0); err == nil {
+			t.Error("TakeMemberNumbers(0) did not fail")
+		}
+		if last, err = tx.TakeMemberNumbers(ctx, p.ID, 3); err != nil {
+			return err
+		}
+		stored, err = tx.InsertMembers(ctx, []domain.Member{
+			domain.NewMember(p, b, last-2, t0), domain.NewMember(p, a, last-1, t0), domain.NewMember(p, c, last, t0),
+		})
+		return err
+	})
+	if last != lastA+3 || len(stored) != 2 || !stored[b] || !stored[c] {
+		t.Fatalf("numbers drawn to %d after %d, stored %v: want %d and b, c", last, lastA, stored, lastA+3)
+	}
+	tx(t, s, func(tx domain.Tx) error {
+		ms, err := tx.Members(ctx, p.ID, []string{a, b, c, stranger})
+		if err != nil {
+			return err
+		}
+		if len(ms) != 3 || ms[a].Number != domain.NewMember(p, a, lastA, t0).Number || ms[c].Number != domain.NewMember(p, c, last, t0).Number {
+			t.Errorf("members = %+v: want a with its first number, b and c, no stranger", ms)
+		}
+		if err := tx.AddEntries(ctx, []domain.LedgerEntry{entry(p, a, "welcome:"+a, 10, t0), entry(p, b, "welcome:"+b, 20, t0)}); err != nil {
+			return err
+		}
+		// Booked already: skipped, not doubled.
+		if err := tx.AddEntries(ctx, []domain.LedgerEntry{entry(p, a, "welcome:"+a, 10, t0)}); err != nil {
+			return err
+		}
+		sums, err := tx.Summaries(ctx, p.ID, []string{a, b, c}, t0.Add(time.Hour), t0.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if len(sums) != 3 || sums[a].Total != 10 || sums[b].Total != 20 || sums[c] != (domain.Summary{}) {
+			t.Errorf("summaries = %+v: want a 10, b 20, c zero", sums)
+		}
+		return nil
+	})
 }
 
 func entry(p domain.Program, customer, cause string, points int64, at time.Time) domain.LedgerEntry {
@@ -225,11 +283,11 @@ func testSummaryAdd(t *testing.T, s *sqlstore.Store, p domain.Program) {
 	c := id()
 	now, window := t0.Add(time.Hour), t0.Add(-time.Hour)
 	tx(t, s, func(tx domain.Tx) error {
-		n, err := tx.NextMemberNumber(ctx, p.ID)
+		n, err := tx.TakeMemberNumbers(ctx, p.ID, 1)
 		if err != nil {
 			return err
 		}
-		_, err = tx.InsertMember(ctx, domain.NewMember(p, c, n, t0))
+		_, err = tx.InsertMembers(ctx, []domain.Member{domain.NewMember(p, c, n, t0)})
 		return err
 	})
 	pending := entry(p, c, "purchase:pending", 40, t0)

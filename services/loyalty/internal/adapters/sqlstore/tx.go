@@ -35,6 +35,11 @@ func (t *Tx) MarkHandled(ctx context.Context, consumer, eventID string) (bool, e
 	return platformevents.MarkHandled(ctx, t.tx, consumer, eventID)
 }
 
+// MarkHandledMany records eventIDs in the platform inbox in one statement.
+func (t *Tx) MarkHandledMany(ctx context.Context, consumer string, eventIDs []string) (map[string]bool, error) {
+	return platformevents.MarkHandledMany(ctx, t.tx, consumer, eventIDs)
+}
+
 // InsertProgram stores a new program.
 func (t *Tx) InsertProgram(ctx context.Context, p domain.Program, requestID string) error {
 	rules, err := json.Marshal(p)
@@ -75,28 +80,103 @@ func (t *Tx) SaveProgram(ctx context.Context, p domain.Program) error {
 	return expectOne(res, err, "save program "+p.ID)
 }
 
-// NextMemberNumber bumps the program's member sequence. The program row
-// stays locked until the enrolling transaction ends, so enrollments of one
-// program queue on PostgreSQL (members' other changes do not); drawing the
-// number on a connection of its own would free the row at once, but a
-// transaction waiting for a second connection can starve the pool.
-func (t *Tx) NextMemberNumber(ctx context.Context, programID string) (int64, error) {
-	var n int64
-	err := t.tx.QueryRow(ctx, `UPDATE programs SET member_seq = member_seq + 1 WHERE id = ? RETURNING member_seq`, programID).Scan(&n)
+// TakeMemberNumbers bumps the program's member sequence by n in one
+// statement and returns its new value: the numbers last-n+1..last are the
+// caller's. The program row stays locked until the enrolling transaction
+// ends, so enrollments of one program queue on PostgreSQL (members' other
+// changes do not); drawing numbers on a connection of its own would free
+// the row at once, but a transaction waiting for a second connection can
+// starve the pool.
+func (t *Tx) TakeMemberNumbers(ctx context.Context, programID string, n int) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("take %d member numbers: want at least one", n)
+	}
+	var last int64
+	err := t.tx.QueryRow(ctx, `UPDATE programs SET member_seq = member_seq + ? WHERE id = ? RETURNING member_seq`, n, programID).Scan(&last)
 	if err != nil {
 		return 0, notFound(err, "program "+programID)
 	}
-	return n, nil
+	return last, nil
 }
 
-// InsertMember stores m unless the customer is already a member.
-func (t *Tx) InsertMember(ctx context.Context, m domain.Member) (bool, error) {
-	res, err := t.tx.Exec(ctx, `INSERT INTO members (`+memberColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (program_id, customer_id) DO NOTHING`,
-		m.ProgramID, m.CustomerID, m.Number, string(m.Status), m.TierCode, sqldb.Micros(m.TierSince), microsOrZero(m.GraceUntil),
-		nullable(m.MergedInto), microsOrZero(m.ExpiredThrough), sqldb.Micros(m.JoinTime), sqldb.Micros(m.UpdateTime))
-	return changedOne(res, err, "insert member")
+// Members reads the memberships of customerIDs in a program, in one query
+// per OneOf list (one on PostgreSQL).
+func (t *Tx) Members(ctx context.Context, programID string, customerIDs []string) (map[string]domain.Member, error) {
+	out := make(map[string]domain.Member, len(customerIDs))
+	for _, in := range t.tx.Dialect().OneOf("customer_id", customerIDs) {
+		rows, err := t.tx.Query(ctx, `SELECT `+memberColumns+` FROM members WHERE program_id = ? AND `+in.SQL,
+			append([]any{programID}, in.Args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("load members: %w", err)
+		}
+		for rows.Next() {
+			m, err := scanMember("", rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[m.CustomerID] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load members: %w", err)
+		}
+	}
+	return out, nil
 }
+
+// InsertMembers stores ms in multi-row statements, skipping customers who
+// are members already, and returns the customers stored.
+func (t *Tx) InsertMembers(ctx context.Context, ms []domain.Member) (map[string]bool, error) {
+	rows := make([][]any, len(ms))
+	for i, m := range ms {
+		rows[i] = []any{m.ProgramID, m.CustomerID, m.Number, string(m.Status), m.TierCode, sqldb.Micros(m.TierSince),
+			microsOrZero(m.GraceUntil), nullable(m.MergedInto), microsOrZero(m.ExpiredThrough), sqldb.Micros(m.JoinTime),
+			sqldb.Micros(m.UpdateTime)}
+	}
+	stored := make(map[string]bool, len(ms))
+	for _, part := range statementRows(rows) {
+		values, args := sqldb.ValuesList(part)
+		res, err := t.tx.Query(ctx, `INSERT INTO members (`+memberColumns+`) VALUES `+values+`
+			ON CONFLICT (program_id, customer_id) DO NOTHING RETURNING customer_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d members: %w", len(part), err)
+		}
+		for res.Next() {
+			var id string
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("insert %d members: %w", len(part), err)
+			}
+			stored[id] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("insert %d members: %w", len(part), err)
+		}
+	}
+	return stored, nil
+}
+
+// statementRows splits rows into parts few enough for one statement's
+// parameters on either database.
+func statementRows(rows [][]any) [][][]any {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := max(1, maxStatementParams/len(rows[0]))
+	var out [][][]any
+	for len(rows) > 0 {
+		n := min(len(rows), per)
+		out = append(out, rows[:n])
+		rows = rows[n:]
+	}
+	return out
+}
+
+// maxStatementParams keeps a multi-row statement under SQLite's limit of
+// 32766 parameters (PostgreSQL's is 65535).
+const maxStatementParams = 30000
 
 // LockMember reads a membership for update. PostgreSQL needs the row lock
 // so two changes of one member's ledger (a redemption and another, both
@@ -169,6 +249,56 @@ func (t *Tx) AddEntry(ctx context.Context, e domain.LedgerEntry) (bool, error) {
 	res, err := t.tx.Exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`) VALUES (`+entryMarks+`)
 		ON CONFLICT (program_id, cause) DO NOTHING`, entryArgs(e)...)
 	return changedOne(res, err, "add ledger entry")
+}
+
+// AddEntries appends es in multi-row statements, each unless its cause is
+// booked already.
+func (t *Tx) AddEntries(ctx context.Context, es []domain.LedgerEntry) error {
+	rows := make([][]any, len(es))
+	for i, e := range es {
+		rows[i] = entryArgs(e)
+	}
+	for _, part := range statementRows(rows) {
+		values, args := sqldb.ValuesList(part)
+		if _, err := t.tx.Exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`) VALUES `+values+`
+			ON CONFLICT (program_id, cause) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("add %d ledger entries: %w", len(part), err)
+		}
+	}
+	return nil
+}
+
+// Summaries is Summary for several members of a program, in one query per
+// OneOf list; members without entries get a zero Summary.
+func (t *Tx) Summaries(ctx context.Context, programID string, customerIDs []string, now, windowStart time.Time) (map[string]domain.Summary, error) {
+	out := make(map[string]domain.Summary, len(customerIDs))
+	for _, id := range customerIDs {
+		out[id] = domain.Summary{}
+	}
+	for _, in := range t.tx.Dialect().OneOf("l.customer_id", customerIDs) {
+		args := append([]any{sqldb.Micros(now), sqldb.Micros(windowStart), sqldb.Micros(windowStart), programID}, in.Args...)
+		rows, err := t.tx.Query(ctx, `SELECT l.customer_id, `+summaryColumns+` FROM ledger_entries l
+			WHERE l.program_id = ? AND `+in.SQL+` GROUP BY l.customer_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sum ledgers: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id string
+				s  domain.Summary
+			)
+			if err := rows.Scan(&id, &s.Total, &s.Pending, &s.Lifetime, &s.WindowPoints, &s.WindowSpend); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sum ledgers: %w", err)
+			}
+			out[id] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sum ledgers: %w", err)
+		}
+	}
+	return out, nil
 }
 
 const entryMarks = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`

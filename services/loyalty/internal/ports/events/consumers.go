@@ -28,6 +28,7 @@ const (
 // Loyalty is what the handlers need of the use cases.
 type Loyalty interface {
 	OpenAccount(ctx context.Context, eventID, customerID string) error
+	OpenAccounts(ctx context.Context, evs []app.NewCustomer) error
 	CreditPurchase(ctx context.Context, eventID string, p domain.Purchase) error
 	ReverseReturn(ctx context.Context, eventID string, r domain.Return) error
 	AwardEngagementEvent(ctx context.Context, eventID string, e app.Engagement) error
@@ -116,14 +117,57 @@ func (h *Handlers) CustomerErased(ctx context.Context, m platformevents.Message)
 
 // CustomerCreated opens the new customer's account.
 func (h *Handlers) CustomerCreated(ctx context.Context, m platformevents.Message) error {
+	c, err := decodeCreated(m)
+	if err != nil {
+		return err
+	}
+	return classify(h.app.OpenAccount(ctx, c.EventID, c.CustomerID))
+}
+
+// decodeCreated decodes a CustomerCreated event.
+func decodeCreated(m platformevents.Message) (app.NewCustomer, error) {
 	var ev customerv1.CustomerCreated
 	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+		return app.NewCustomer{}, platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
 	}
 	if ev.GetCustomer() == nil {
-		return platformevents.Permanent(fmt.Errorf("decode %s: no customer", m.Subject))
+		return app.NewCustomer{}, platformevents.Permanent(fmt.Errorf("decode %s: no customer", m.Subject))
 	}
-	return classify(h.app.OpenAccount(ctx, m.ID, ev.GetCustomer().GetId()))
+	return app.NewCustomer{EventID: m.ID, CustomerID: ev.GetCustomer().GetId()}, nil
+}
+
+// CustomersBatch applies a batch of the customers consumer in stream
+// order: each run of CustomerCreated at once (an import's backlog is
+// nothing else), merges and erasures one by one between them. When it
+// fails, the consumer rolls the batch back and handles its messages one by
+// one through Customers, which decides retries and dead letters.
+func (h *Handlers) CustomersBatch(ctx context.Context, ms []platformevents.Message) error {
+	var run []app.NewCustomer
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := h.app.OpenAccounts(ctx, run)
+		run = run[:0]
+		return err
+	}
+	for _, m := range ms {
+		if m.Subject == customerv1.SubjectCustomerCreated {
+			c, err := decodeCreated(m)
+			if err != nil {
+				return err
+			}
+			run = append(run, c)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := h.Customers(ctx, m); err != nil {
+			return err
+		}
+	}
+	return flush()
 }
 
 // PurchaseRecorded credits the points the purchase earns.
@@ -174,11 +218,13 @@ func classify(err error) error {
 
 // CustomersConsumer is the durable consumer of the customer events that
 // open, merge and erase accounts. One consumer keeps them in the order the
-// customer service published them.
-func CustomersConsumer() platformevents.ConsumerConfig {
+// customer service published them; a backlog is applied a batch at a time
+// (see CustomersBatch).
+func (h *Handlers) CustomersConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:  customerv1.Stream,
-		Durable: DurableCustomers,
+		HandleBatch: h.CustomersBatch,
+		Stream:      customerv1.Stream,
+		Durable:     DurableCustomers,
 		FilterSubjects: []string{
 			customerv1.SubjectCustomerCreated,
 			customerv1.SubjectCustomerMerged,
