@@ -536,6 +536,9 @@ func (c *consumer) handleSet(ctx context.Context, ds []*delivery) bool {
 		))
 	defer span.End()
 	err := c.cfg.DB.InBatch(ctx, func(bctx context.Context) error {
+		if err := sqldb.PlanPerCall(bctx); err != nil {
+			return err
+		}
 		if err := c.cfg.HandleBatch(bctx, ms); err != nil {
 			return err
 		}

@@ -107,3 +107,49 @@ func TestInBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanPerCall: on PostgreSQL a batch that asks for it plans each
+// statement for its arguments until it ends, and only that batch; elsewhere
+// it is a no-op.
+func TestPlanPerCall(t *testing.T) {
+	t.Parallel()
+	for _, d := range sqltest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t, d.URL)
+			ctx := context.Background()
+			mode := func(ctx context.Context) string {
+				t.Helper()
+				var m string
+				if err := db.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			if err := sqldb.PlanPerCall(ctx); err != nil {
+				t.Fatalf("outside a batch: %v", err)
+			}
+			err := db.InBatch(ctx, func(ctx context.Context) error {
+				if err := sqldb.PlanPerCall(ctx); err != nil {
+					return err
+				}
+				if db.Dialect == sqldb.Postgres {
+					if got := mode(ctx); got != "force_custom_plan" {
+						t.Errorf("in the batch: plan_cache_mode %s", got)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db.Dialect == sqldb.Postgres {
+				for range 3 { // whichever pooled connection answers
+					if got := mode(ctx); got != "auto" {
+						t.Errorf("after the batch: plan_cache_mode %s", got)
+					}
+				}
+			}
+		})
+	}
+}
