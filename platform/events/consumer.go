@@ -64,21 +64,16 @@ func MarkHandledMany(ctx context.Context, tx *sqldb.Tx, consumer string, eventID
 		rows = append(rows, []any{consumer, id, now})
 	}
 	values, args := sqldb.ValuesList(rows)
-	res, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, handled_at) VALUES `+values+`
+	marked, err := sqldb.QueryAll(ctx, tx, func(sc sqldb.Scanner) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	}, `INSERT INTO inbox (consumer, event_id, handled_at) VALUES `+values+`
 		ON CONFLICT DO NOTHING RETURNING event_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
 	}
-	defer res.Close()
-	for res.Next() {
-		var id string
-		if err := res.Scan(&id); err != nil {
-			return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
-		}
+	for _, id := range marked {
 		first[id] = true
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("mark %d events handled: %w", len(rows), err)
 	}
 	return first, nil
 }
@@ -717,4 +712,43 @@ func resetIfFiltersChanged(ctx context.Context, js jetstream.JetStream, cfg Cons
 	logger.InfoContext(ctx, "consumer filter subjects changed; consumer recreated to read the stream from the start",
 		slog.Any("old_subjects", have), slog.Any("new_subjects", want))
 	return nil
+}
+
+// ApplyRuns applies a batch in stream order, for a BatchHandler: each run
+// of consecutive messages inRun selects is decoded and applied at once
+// through applyRun (a message decode does not keep, ok false, is left out
+// of it), every other message on its own through one, between the runs. A
+// consumer whose backlog is mostly of one kind (an import's creations) gets
+// set-based writes for it and keeps the order of the rest (merges,
+// erasures).
+func ApplyRuns[E any](ctx context.Context, ms []Message, inRun func(Message) bool, decode func(Message) (e E, ok bool, err error),
+	applyRun func(context.Context, []E) error, one Handler) error {
+	var run []E
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := applyRun(ctx, run)
+		run = run[:0]
+		return err
+	}
+	for _, m := range ms {
+		if inRun(m) {
+			e, ok, err := decode(m)
+			if err != nil {
+				return err
+			}
+			if ok {
+				run = append(run, e)
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := one(ctx, m); err != nil {
+			return err
+		}
+	}
+	return flush()
 }

@@ -142,32 +142,12 @@ func decodeCreated(m platformevents.Message) (app.NewCustomer, error) {
 // fails, the consumer rolls the batch back and handles its messages one by
 // one through Customers, which decides retries and dead letters.
 func (h *Handlers) CustomersBatch(ctx context.Context, ms []platformevents.Message) error {
-	var run []app.NewCustomer
-	flush := func() error {
-		if len(run) == 0 {
-			return nil
-		}
-		err := h.app.OpenAccounts(ctx, run)
-		run = run[:0]
-		return err
+	created := func(m platformevents.Message) bool { return m.Subject == customerv1.SubjectCustomerCreated }
+	decode := func(m platformevents.Message) (app.NewCustomer, bool, error) {
+		c, err := decodeCreated(m)
+		return c, true, err
 	}
-	for _, m := range ms {
-		if m.Subject == customerv1.SubjectCustomerCreated {
-			c, err := decodeCreated(m)
-			if err != nil {
-				return err
-			}
-			run = append(run, c)
-			continue
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if err := h.Customers(ctx, m); err != nil {
-			return err
-		}
-	}
-	return flush()
+	return platformevents.ApplyRuns(ctx, ms, created, decode, h.app.OpenAccounts, h.Customers)
 }
 
 // PurchaseRecorded credits the points the purchase earns.

@@ -78,35 +78,12 @@ func CustomersHandler(uc Customers) platformevents.Handler {
 func CustomersBatch(uc Customers) platformevents.BatchHandler {
 	one := CustomersHandler(uc)
 	return func(ctx context.Context, msgs []platformevents.Message) error {
-		var run []app.CustomerEvent
-		flush := func() error {
-			if len(run) == 0 {
-				return nil
-			}
-			err := uc.UpdateCustomers(ctx, run)
-			run = run[:0]
-			return err
-		}
-		for _, msg := range msgs {
-			if msg.Subject == customerv1.SubjectCustomerMerged || msg.Subject == customerv1.SubjectCustomerErased {
-				if err := flush(); err != nil {
-					return err
-				}
-				if err := one(ctx, msg); err != nil {
-					return err
-				}
-				continue
-			}
-			ev, ok, err := decodeCustomerEvent(msg)
-			if err != nil {
-				return err
-			}
-			if ok {
-				run = append(run, ev)
-			}
-		}
-		return flush()
+		return platformevents.ApplyRuns(ctx, msgs, notMergeOrErasure, decodeCustomerEvent, uc.UpdateCustomers, one)
 	}
+}
+
+func notMergeOrErasure(m platformevents.Message) bool {
+	return m.Subject != customerv1.SubjectCustomerMerged && m.Subject != customerv1.SubjectCustomerErased
 }
 
 // decodeCustomerEvent decodes a created, updated, undeleted or consent

@@ -124,7 +124,17 @@ func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Wind
 		// day, in any currency: the first day comes from a window over
 		// the same rows, so the purchases are read once.
 		args := append([]any{w.Currency, w.Currency, since, until, w.Currency}, in.Args...)
-		rows, err := r.q.Query(ctx, `
+		facts, err := sqldb.QueryAll(ctx, r.q, func(sc sqldb.Scanner) (domain.Facts, error) {
+			var (
+				f           domain.Facts
+				first, last sql.NullInt64
+			)
+			err := sc.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend)
+			if first.Valid {
+				f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
+			}
+			return f, err
+		}, `
 			SELECT customer_id, COUNT(*), COUNT(DISTINCT `+day+`), MIN(occur_time), MAX(occur_time),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
@@ -136,50 +146,30 @@ func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Wind
 		if err != nil {
 			return nil, fmt.Errorf("sum customer purchases: %w", err)
 		}
-		for rows.Next() {
-			var (
-				f           domain.Facts
-				first, last sql.NullInt64
-			)
-			if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sum customer purchases: %w", err)
-			}
-			if first.Valid {
-				f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
-			}
+		for _, f := range facts {
 			out[f.CustomerID] = f
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sum customer purchases: %w", err)
+		type refunds struct {
+			id              string
+			total, trailing int64
 		}
 		args = append([]any{since, until, w.Currency}, in.Args...)
-		rows, err = r.q.Query(ctx, `
+		rs, err := sqldb.QueryAll(ctx, r.q, func(sc sqldb.Scanner) (refunds, error) {
+			var rf refunds
+			return rf, sc.Scan(&rf.id, &rf.total, &rf.trailing)
+		}, `
 			SELECT customer_id, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT),
 				CAST(COALESCE(SUM(CASE WHEN occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT)
 			FROM returns WHERE currency = ? AND `+in.SQL+` GROUP BY customer_id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("sum customer returns: %w", err)
 		}
-		for rows.Next() {
-			var (
-				id                       string
-				refunds, trailingRefunds int64
-			)
-			if err := rows.Scan(&id, &refunds, &trailingRefunds); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sum customer returns: %w", err)
-			}
-			f := out[id]
-			f.Refunds = refunds
-			f.Lifetime -= refunds
-			f.Trailing -= trailingRefunds
-			out[id] = f
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sum customer returns: %w", err)
+		for _, rf := range rs {
+			f := out[rf.id]
+			f.Refunds = rf.total
+			f.Lifetime -= rf.total
+			f.Trailing -= rf.trailing
+			out[rf.id] = f
 		}
 	}
 	return out, nil
@@ -217,7 +207,10 @@ func (r reader) Rankings(ctx context.Context, w domain.Window, spends []int64) (
 	}
 	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
 	args = append(args, w.Currency, since, until, w.Currency, since, until)
-	rows, err := r.q.Query(ctx, `
+	standings, err := sqldb.QueryAll(ctx, r.q, func(sc sqldb.Scanner) (domain.Standing, error) {
+		var st domain.Standing
+		return st, sc.Scan(&st.Spend, &st.Above, &st.Total)
+	}, `
 		SELECT q.s,
 			CAST(COALESCE(SUM(CASE WHEN t.spend > q.s AND t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT),
 			CAST(COALESCE(SUM(CASE WHEN t.spend > 0 THEN t.spend ELSE 0 END), 0) AS BIGINT)
@@ -226,16 +219,8 @@ func (r reader) Rankings(ctx context.Context, w domain.Window, spends []int64) (
 	if err != nil {
 		return nil, fmt.Errorf("rank spends: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var st domain.Standing
-		if err := rows.Scan(&st.Spend, &st.Above, &st.Total); err != nil {
-			return nil, fmt.Errorf("rank spends: %w", err)
-		}
+	for _, st := range standings {
 		out[st.Spend] = st
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rank spends: %w", err)
 	}
 	return out, nil
 }
@@ -290,25 +275,22 @@ func (t *storeTx) LockCustomers(ctx context.Context, customerIDs []string) (map[
 	if t.tx.Dialect() == sqldb.Postgres {
 		lock = ` FOR UPDATE`
 	}
+	type link struct{ id, into string }
 	for _, in := range t.tx.Dialect().OneOf("id", customerIDs) {
-		rows, err := t.tx.Query(ctx, `SELECT id, merged_into FROM customers WHERE `+in.SQL+` ORDER BY id`+lock, in.Args...)
+		links, err := sqldb.QueryAll(ctx, t.tx, func(sc sqldb.Scanner) (link, error) {
+			var (
+				l    link
+				into sql.NullString
+			)
+			err := sc.Scan(&l.id, &into)
+			l.into = into.String
+			return l, err
+		}, `SELECT id, merged_into FROM customers WHERE `+in.SQL+` ORDER BY id`+lock, in.Args...)
 		if err != nil {
 			return nil, fmt.Errorf("lock customers: %w", err)
 		}
-		for rows.Next() {
-			var (
-				id   string
-				into sql.NullString
-			)
-			if err := rows.Scan(&id, &into); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("lock customers: %w", err)
-			}
-			out[id] = into.String
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("lock customers: %w", err)
+		for _, l := range links {
+			out[l.id] = l.into
 		}
 	}
 	return out, nil
@@ -381,20 +363,12 @@ func (t *storeTx) insertNew(ctx context.Context, table, columns string, rows [][
 		return nil
 	}
 	values, args := sqldb.ValuesList(rows)
-	res, err := t.tx.Query(ctx, `INSERT INTO `+table+` (`+columns+`) VALUES `+values+`
+	ids, err := t.ids(ctx, `INSERT INTO `+table+` (`+columns+`) VALUES `+values+`
 		ON CONFLICT (interaction_id) DO NOTHING RETURNING interaction_id`, args...)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	for res.Next() {
-		var id string
-		if err := res.Scan(&id); err != nil {
-			return err
-		}
+	for _, id := range ids {
 		recorded[id] = true
 	}
-	return res.Err()
+	return err
 }
 
 // appendLines adds the rows of lines with their month; sign -1 makes a

@@ -87,33 +87,15 @@ func decodeProfile(m events.Message) (pe app.ProfileEvent, ok bool, err error) {
 	return pe, err == nil, err
 }
 
+func notMergeOrErasure(m events.Message) bool {
+	return m.Subject != customerv1.SubjectCustomerMerged && m.Subject != customerv1.SubjectCustomerErased
+}
+
 // CustomersBatch applies a batch of the customers consumer in stream
 // order: each run of profile events at once, merges and erasures one by
 // one between them.
 func (h *Handlers) CustomersBatch(ctx context.Context, ms []events.Message) error {
-	var run []app.ProfileEvent
-	flush := func() error {
-		err := h.facts.UpdateProfiles(ctx, run)
-		run = run[:0]
-		return err
-	}
-	for _, m := range ms {
-		pe, ok, err := decodeProfile(m)
-		if err != nil {
-			return err
-		}
-		if ok {
-			run = append(run, pe)
-			continue
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if err := h.Customers(ctx, m); err != nil {
-			return err
-		}
-	}
-	return flush()
+	return events.ApplyRuns(ctx, ms, notMergeOrErasure, decodeProfile, h.facts.UpdateProfiles, h.Customers)
 }
 
 // ToDomainProfile keeps the fields of a customer that segments filter on
