@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -59,7 +60,7 @@ func runConsumers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fs.StringVar(&pg, "postgres", pg, "PostgreSQL server; fresh databases are created and dropped on it")
 	keep := fs.Bool("keep", false, "keep the temporary directory with the service logs")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the purchase drains (the services, one process) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write CPU profiles of the services (one process) to this file (the purchase drains) and to this file plus .catchup (the catch-up)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -150,6 +151,12 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 	}
 	checkpoint(ctx, b.postgres, b.logf)
 	b.logf("starting loyalty, segmentation and notification together to catch up on %d imported customers", b.customers)
+	stopProfile := func() {}
+	if b.cpuProfile != "" {
+		if stopProfile, err = startCPUProfile(b.cpuProfile + ".catchup"); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	var stops []func() error
 	for _, s := range consumerServices {
@@ -172,6 +179,7 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 		}()
 	}
 	wg.Wait()
+	stopProfile()
 	for i, s := range consumerServices {
 		b.catchUp[s.name] = steps[i]
 		if steps[i].err == nil {
@@ -217,6 +225,11 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// suiteID is an id as the services make them: a UUIDv7, whose time order
+// keeps the indexes keyed by it appending (random ids would scatter every
+// batch over the whole index, a cost no deployment of the suite pays).
+func suiteID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func stopAll(stops []func() error) error {
 	var err error
@@ -328,7 +341,8 @@ func (b *consumersBench) waitDrained(ctx context.Context, stream, durable string
 }
 
 // publishCustomers puts CustomerCreated for every customer on the CUSTOMER
-// stream and returns their ids.
+// stream, as an import publishes them (imported, so nobody is welcomed),
+// and returns their ids.
 func (b *consumersBench) publishCustomers(ctx context.Context, natsURL string) ([]string, error) {
 	if err := events.EnsureStream(ctx, b.js, customerv1.Stream, customerv1.StreamSubjects); err != nil {
 		return nil, err
@@ -338,8 +352,8 @@ func (b *consumersBench) publishCustomers(ctx context.Context, natsURL string) (
 	kinds := []customerv1.CustomerKind{customerv1.CustomerKind_CUSTOMER_KIND_END_CUSTOMER, customerv1.CustomerKind_CUSTOMER_KIND_DISTRIBUTOR}
 	created := timestamppb.New(time.Now().Add(-time.Hour))
 	err := b.publish(ctx, b.customers, func(i int) (string, proto.Message) {
-		ids[i] = randomUUID()
-		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Customer: &customerv1.Customer{
+		ids[i] = suiteID()
+		return customerv1.SubjectCustomerCreated, &customerv1.CustomerCreated{Imported: true, Customer: &customerv1.Customer{
 			Id: ids[i], DisplayName: fmt.Sprintf("Customer %d", i), Kind: kinds[i%len(kinds)],
 			Email: fmt.Sprintf("c%d@example.cn", i), Phone: fmt.Sprintf("+86138%08d", i), Tags: []string{"imported"}, CreateTime: created,
 		}}
@@ -362,7 +376,7 @@ func (b *consumersBench) publishPurchases(ctx context.Context, ids []string) err
 		qty := int64(1 + rng.IntN(3))
 		unit := int64(500 + rng.IntN(20000))
 		return interactionv1.SubjectPurchaseRecorded, &interactionv1.PurchaseRecorded{
-			InteractionId: randomUUID(), CustomerId: buyers[rng.IntN(len(buyers))], OrderId: fmt.Sprintf("o-%d", i),
+			InteractionId: suiteID(), CustomerId: buyers[rng.IntN(len(buyers))], OrderId: fmt.Sprintf("o-%d", i),
 			Total:     &typev1.Money{CurrencyCode: "CNY", AmountMinor: qty * unit},
 			OccurTime: timestamppb.New(day.Add(time.Duration(i) * time.Second)),
 			Lines: []*interactionv1.PurchaseLine{{Sku: fmt.Sprintf("sku-%d", rng.IntN(1000)), Category: categories[rng.IntN(len(categories))],
