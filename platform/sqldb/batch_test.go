@@ -3,6 +3,8 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,8 +111,9 @@ func TestInBatch(t *testing.T) {
 }
 
 // TestPlanPerCall: on PostgreSQL a batch that asks for it plans each
-// statement for its arguments until it ends, and only that batch; elsewhere
-// it is a no-op.
+// statement for its arguments and looks a list of keys up through the index
+// even on a table without statistics, until it ends, and only that batch;
+// elsewhere it is a no-op.
 func TestPlanPerCall(t *testing.T) {
 	t.Parallel()
 	for _, d := range sqltest.Databases(t) {
@@ -118,36 +121,73 @@ func TestPlanPerCall(t *testing.T) {
 			t.Parallel()
 			db := open(t, d.URL)
 			ctx := context.Background()
-			mode := func(ctx context.Context) string {
+			settings := func(ctx context.Context) string {
 				t.Helper()
-				var m string
-				if err := db.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+				var mode, seqscan string
+				if err := db.QueryRow(ctx, `SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')`).Scan(&mode, &seqscan); err != nil {
 					t.Fatal(err)
 				}
-				return m
+				return mode + " " + seqscan
 			}
 			if err := sqldb.PlanPerCall(ctx); err != nil {
 				t.Fatalf("outside a batch: %v", err)
+			}
+			if db.Dialect != sqldb.Postgres {
+				if err := db.InBatch(ctx, sqldb.PlanPerCall); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			// A table filled and never analyzed, as one is while a
+			// catch-up fills it, and a batch of keys to look up.
+			if _, err := db.Exec(ctx, `CREATE TABLE keyed (id TEXT PRIMARY KEY, v BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(ctx, `INSERT INTO keyed SELECT 'k' || i, i FROM generate_series(1, 20000) i`); err != nil {
+				t.Fatal(err)
+			}
+			keys := make([]string, 256)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("k%d", i*7+1)
+			}
+			plan := func(ctx context.Context) string {
+				t.Helper()
+				var b strings.Builder
+				rows, err := db.Query(ctx, `EXPLAIN SELECT v FROM keyed WHERE id = ANY(?)`, keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						t.Fatal(err)
+					}
+					b.WriteString(line + "\n")
+				}
+				return b.String()
+			}
+			if p := plan(ctx); !strings.Contains(p, "Seq Scan") {
+				t.Logf("without PlanPerCall the planner used the index already; the check below proves less:\n%s", p)
 			}
 			err := db.InBatch(ctx, func(ctx context.Context) error {
 				if err := sqldb.PlanPerCall(ctx); err != nil {
 					return err
 				}
-				if db.Dialect == sqldb.Postgres {
-					if got := mode(ctx); got != "force_custom_plan" {
-						t.Errorf("in the batch: plan_cache_mode %s", got)
-					}
+				if got := settings(ctx); got != "force_custom_plan off" {
+					t.Errorf("in the batch: plan_cache_mode and enable_seqscan %s", got)
+				}
+				if p := plan(ctx); strings.Contains(p, "Seq Scan") {
+					t.Errorf("in the batch, 256 keys are looked up by a whole-table scan:\n%s", p)
 				}
 				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if db.Dialect == sqldb.Postgres {
-				for range 3 { // whichever pooled connection answers
-					if got := mode(ctx); got != "auto" {
-						t.Errorf("after the batch: plan_cache_mode %s", got)
-					}
+			for range 3 { // whichever pooled connection answers
+				if got := settings(ctx); got != "auto on" {
+					t.Errorf("after the batch: plan_cache_mode and enable_seqscan %s", got)
 				}
 			}
 		})
