@@ -100,12 +100,16 @@ func (t *Tx) TakeMemberNumbers(ctx context.Context, programID string, n int) (in
 }
 
 // Members reads the memberships of customerIDs in a program, in one query
-// per OneOf list (one on PostgreSQL).
+// per OneOf list (one on PostgreSQL). It looks the customers up in every
+// program and keeps the one asked for: given the program too, PostgreSQL
+// without statistics on members (while a catch-up fills it) read all of
+// the program's members through the primary key and filtered them by the
+// list, per batch; the customers' own index has only them to find, and a
+// customer is a member of few programs.
 func (t *Tx) Members(ctx context.Context, programID string, customerIDs []string) (map[string]domain.Member, error) {
 	out := make(map[string]domain.Member, len(customerIDs))
 	for _, in := range t.tx.Dialect().OneOf("customer_id", customerIDs) {
-		rows, err := t.tx.Query(ctx, `SELECT `+memberColumns+` FROM members WHERE program_id = ? AND `+in.SQL,
-			append([]any{programID}, in.Args...)...)
+		rows, err := t.tx.Query(ctx, `SELECT `+memberColumns+` FROM members WHERE `+in.SQL, in.Args...)
 		if err != nil {
 			return nil, fmt.Errorf("load members: %w", err)
 		}
@@ -115,7 +119,9 @@ func (t *Tx) Members(ctx context.Context, programID string, customerIDs []string
 				rows.Close()
 				return nil, err
 			}
-			out[m.CustomerID] = m
+			if m.ProgramID == programID {
+				out[m.CustomerID] = m
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
