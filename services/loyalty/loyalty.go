@@ -137,7 +137,7 @@ func build(cfg Config) servicehost.Build {
 		}{svc.Accounts, svc.Points, svc.Merges})
 		loyaltyv1.RegisterLoyaltyServiceServer(h.Server, grpcport.New(svc))
 		h.Consume(handlers.CustomersConsumer(), handlers.Customers)
-		interactions := eventsport.InteractionsConsumer()
+		interactions := handlers.InteractionsConsumer()
 		if cfg.ConsumerBatch == 1 {
 			// Without batches, many purchases wait for their group's
 			// commit at once; with them, one batch at a time keeps each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -52,6 +53,27 @@ func (s *Points) CreditPurchase(ctx context.Context, eventID string, pu domain.P
 	return nil
 }
 
+// CreditPurchases is CreditPurchase for the purchases of a consumer's
+// batch, inside its transaction: set-based where the purchases allow (see
+// creditPurchasesIn). Any invalid purchase fails them all, and the
+// consumer handles them one by one, dead-lettering that one.
+func (s *Points) CreditPurchases(ctx context.Context, pus []domain.Purchase) error {
+	cs := make([]pendingCredit, len(pus))
+	for i, pu := range pus {
+		if err := pu.Validate(); err != nil {
+			return fmt.Errorf("credit purchase %s: %w", pu.InteractionID, err)
+		}
+		if pu.OccurTime.IsZero() {
+			pu.OccurTime = s.now()
+		}
+		cs[i] = pendingCredit{ctx: ctx, purchase: pu}
+	}
+	if err := s.writeCredits(ctx, cs); err != nil {
+		return fmt.Errorf("credit %d purchases: %w", len(pus), err)
+	}
+	return nil
+}
+
 // pendingCredit is a purchase waiting for the commit of its group (see
 // groupcommit.Group).
 type pendingCredit struct {
@@ -62,22 +84,145 @@ type pendingCredit struct {
 // writeCredits credits purchases in one transaction: under load one
 // commit, one outbox write and one WAL flush serve many purchases, where
 // each paying for its own kept the machine too busy to answer in time.
-// Members are locked in customer order, so two groups never wait on each
-// other in a cycle.
 func (s *core) writeCredits(ctx context.Context, cs []pendingCredit) error {
-	slices.SortStableFunc(cs, func(a, b pendingCredit) int { return strings.Compare(a.purchase.CustomerID, b.purchase.CustomerID) })
 	return s.inEveryProgram(ctx, "", "", func(tx domain.Tx, p domain.Program) error {
+		if len(cs) == 1 {
+			return s.creditPurchaseIn(cs[0].traced(ctx), tx, p, cs[0].purchase)
+		}
+		return s.creditPurchasesIn(ctx, tx, p, cs)
+	})
+}
+
+// traced is ctx, the group's or batch's context that bounds the writes,
+// carrying the trace of c's caller, which the events of its purchase go
+// with.
+func (c pendingCredit) traced(ctx context.Context) context.Context {
+	return trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(c.ctx))
+}
+
+// creditPurchasesIn credits cs in p as crediting them one after the other
+// would, in a few statements for all: the buyers are locked, in customer
+// order (so two groups never wait on each other in a cycle), and their
+// ledgers summed in one; each purchase's earning is worked out in memory on
+// the member's tier and day as the purchases before it left them; the
+// earnings and entries are written in multi-row statements, each changed
+// member once. When a buyer is not a plain member (joins by buying, or
+// was merged: its purchases count for another member, in turn with that
+// member's own), or a parked return waits for one of the purchases (it
+// must be applied between them), the purchases are credited one after the
+// other instead. A purchase stored already fails them all (a redelivery:
+// the group or consumer runs its purchases again one by one, which skip
+// it).
+func (s *core) creditPurchasesIn(ctx context.Context, tx domain.Tx, p domain.Program, cs []pendingCredit) error {
+	oneByOne := func() error {
 		for _, c := range cs {
-			// The group's context bounds the writes; the caller's trace
-			// goes with the events of its purchase.
-			cctx := trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(c.ctx))
-			if err := s.creditPurchaseIn(cctx, tx, p, c.purchase); err != nil {
+			if err := s.creditPurchaseIn(c.traced(ctx), tx, p, c.purchase); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	ids := make([]string, len(cs))
+	customers := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i], customers[i] = c.purchase.InteractionID, c.purchase.CustomerID
+	}
+	slices.Sort(customers)
+	customers = slices.Compact(customers)
+	if parked, err := tx.HasParkedReturns(ctx, p.ID, ids); err != nil || parked {
+		if err != nil {
+			return err
+		}
+		return oneByOne()
+	}
+	now := s.now()
+	window := p.TierWindowStart(now)
+	members, err := tx.LockMemberSummaries(ctx, p.ID, customers, now, window)
+	if err != nil {
+		return err
+	}
+	for _, id := range customers {
+		if m, ok := members[id]; !ok || m.Member.MergedInto != "" {
+			return oneByOne()
+		}
+	}
+	locked := maps.Clone(members)
+	var (
+		earnings []domain.PurchaseEarning
+		entries  []domain.LedgerEntry
+		credited int64
+		seen     = make(map[string]bool, len(cs))
+		// The purchase points booked on a member's program day, where the
+		// program caps them (see Program.Earn).
+		today = map[[2]string]int64{}
+	)
+	for _, c := range cs {
+		pu := c.purchase
+		if seen[pu.InteractionID] {
+			continue // a repeat in the group: booked by its first
+		}
+		seen[pu.InteractionID] = true
+		held := members[pu.CustomerID]
+		m, sum := held.Member, held.Summary
+		day := [2]string{m.CustomerID, p.Day(pu.OccurTime)}
+		if _, ok := today[day]; !ok && p.DayCapPoints > 0 {
+			if today[day], err = tx.EarnedOnDay(ctx, p.ID, day[0], day[1]); err != nil {
+				return err
+			}
+		}
+		earning, err := p.Earn(pu, p.TierIndex(m.TierCode), today[day])
+		if err != nil {
+			return err
+		}
+		earning.CustomerID = m.CustomerID
+		earnings = append(earnings, earning)
+		e, ok := s.ledger(p).Purchase(m.CustomerID, pu, earning)
+		if !ok {
+			continue
+		}
+		entries = append(entries, e)
+		today[day] += e.Points
+		sum.Add(e, now, window)
+		change := m.Upgrade(p, p.QualifiedTier(sum.WindowPoints, sum.WindowSpend), now)
+		members[pu.CustomerID] = domain.LockedMember{Member: m, Summary: sum}
+		cctx := c.traced(ctx)
+		if change.Changed() {
+			if err := tx.Publish(cctx, domain.TierChanged{ProgramID: p.ID, CustomerID: m.CustomerID, Old: p.Tier(change.From), New: p.Tier(change.To)}); err != nil {
+				return err
+			}
+		}
+		if earning.Points != 0 {
+			err := tx.Publish(cctx, domain.PointsEarned{ProgramID: p.ID, CustomerID: m.CustomerID, Points: earning.Points,
+				PointsBalance: sum.Spendable(), InteractionID: pu.InteractionID, Cause: e.Cause})
+			if err != nil {
+				return err
+			}
+			credited += earning.Points
+		}
+	}
+	stored, err := tx.BookPurchases(ctx, earnings, entries)
+	if err != nil {
+		return err
+	}
+	if stored != len(earnings) {
+		return fmt.Errorf("%d of %d purchases in program %s were booked already: %w", len(earnings)-stored, len(earnings), p.ID, errBookedMeanwhile)
+	}
+	for _, id := range customers {
+		if m := members[id].Member; m != locked[id].Member {
+			if err := tx.SaveMember(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	if credited != 0 {
+		tx.AfterCommit(func() { s.metrics.PointsCredited(ctx, credited) })
+	}
+	return nil
 }
+
+// errBookedMeanwhile fails a set of purchases of which some are stored
+// already; one by one, each is skipped or booked on its own.
+var errBookedMeanwhile = errors.New("purchases booked already")
 
 func (s *core) creditPurchaseIn(ctx context.Context, tx domain.Tx, p domain.Program, pu domain.Purchase) error {
 	// A member buying, the common case, is locked and summed in one round

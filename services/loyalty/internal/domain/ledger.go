@@ -108,6 +108,13 @@ type Summary struct {
 	WindowSpend  int64
 }
 
+// LockedMember is a member held for a change of its ledger, with the
+// Summary of its entries (see MemberTx.LockMemberSummaries).
+type LockedMember struct {
+	Member  Member
+	Summary Summary
+}
+
 // Add counts e in the summary as it stands at now with the tier window
 // starting at windowStart, as summing the ledger after appending e would.
 func (s *Summary) Add(e LedgerEntry, now, windowStart time.Time) {

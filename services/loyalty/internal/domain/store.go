@@ -122,6 +122,11 @@ type MemberTx interface {
 	LockMember(ctx context.Context, programID, customerID string) (Member, error)
 	// LockMemberSummary is LockMember with the member's Summary.
 	LockMemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (Member, Summary, error)
+	// LockMemberSummaries is LockMemberSummary for several customers, at
+	// once, locked in the order given (callers sort them, so that two
+	// transactions never wait on each other in a cycle); customers who
+	// are no members are left out.
+	LockMemberSummaries(ctx context.Context, programID string, customerIDs []string, now, windowStart time.Time) (map[string]LockedMember, error)
 	SaveMember(ctx context.Context, m Member) error
 	// RepointMerged makes memberships merged into from point at to.
 	RepointMerged(ctx context.Context, programID, from, to string) error
@@ -143,6 +148,10 @@ type LedgerTx interface {
 	// nil, unless the purchase is stored already: the idempotency check of
 	// a purchase in a program. It reports whether it stored them.
 	BookPurchase(ctx context.Context, earning PurchaseEarning, entry *LedgerEntry) (bool, error)
+	// BookPurchases is BookPurchase for several purchases of a program at
+	// once: it stores the earnings not stored yet and the entries not
+	// booked yet, and returns how many earnings it stored.
+	BookPurchases(ctx context.Context, earnings []PurchaseEarning, entries []LedgerEntry) (stored int, err error)
 	SavePurchaseEarning(ctx context.Context, e PurchaseEarning) error
 	// ParkReturn keeps a return of a purchase the program has not booked
 	// yet until the purchase is booked (see TakeParkedReturns); parking it
@@ -151,6 +160,9 @@ type LedgerTx interface {
 	// TakeParkedReturns removes the returns parked for a purchase in a
 	// program and returns them, oldest first.
 	TakeParkedReturns(ctx context.Context, programID, purchaseInteractionID string) ([]Return, error)
+	// HasParkedReturns reports whether returns are parked for any of the
+	// purchases in a program.
+	HasParkedReturns(ctx context.Context, programID string, purchaseInteractionIDs []string) (bool, error)
 	// RecordNotice records the expiring notice of a member's points due at
 	// expireTime and reports whether it is the first.
 	RecordNotice(ctx context.Context, programID, customerID string, expireTime time.Time) (bool, error)

@@ -184,6 +184,12 @@ const memberSummaryQuery = `SELECT m.program_id, m.customer_id, m.member_number,
 // memberSummary runs query, which selects a member's columns and then its
 // summary columns, with the arguments in that order.
 func (r reader) memberSummary(ctx context.Context, query, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
+	return scanMemberSummary(customerID, r.q.QueryRow(ctx, query,
+		sqldb.Micros(now), sqldb.Micros(windowStart), sqldb.Micros(windowStart), programID, customerID))
+}
+
+// scanMemberSummary scans a member's columns and then its summary columns.
+func scanMemberSummary(customerID string, row interface{ Scan(...any) error }) (domain.Member, domain.Summary, error) {
 	var (
 		m                                      domain.Member
 		s                                      domain.Summary
@@ -191,9 +197,7 @@ func (r reader) memberSummary(ctx context.Context, query, programID, customerID 
 		since, grace, expired, joined, updated int64
 		mergedInto                             sql.NullString
 	)
-	err := r.q.QueryRow(ctx, query,
-		sqldb.Micros(now), sqldb.Micros(windowStart), sqldb.Micros(windowStart), programID, customerID,
-	).Scan(&m.ProgramID, &m.CustomerID, &m.Number, &status, &m.TierCode, &since, &grace, &mergedInto, &expired, &joined, &updated,
+	err := row.Scan(&m.ProgramID, &m.CustomerID, &m.Number, &status, &m.TierCode, &since, &grace, &mergedInto, &expired, &joined, &updated,
 		&s.Total, &s.Pending, &s.Lifetime, &s.WindowPoints, &s.WindowSpend)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Member{}, domain.Summary{}, &domain.AccountNotFoundError{CustomerID: customerID}

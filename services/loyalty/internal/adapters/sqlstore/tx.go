@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -215,6 +216,56 @@ const lockMemberSummaryQuery = `SELECT m.program_id, m.customer_id, m.member_num
 		WHERE m.program_id = ? AND m.customer_id = ?
 		FOR UPDATE OF m`
 
+// LockMemberSummaries implements domain.MemberTx. On PostgreSQL one
+// statement looks each customer up on its own, in the order given: the
+// member row through the primary key, locked, then the sums of its
+// entries. A lateral subquery that locks is never flattened into a join,
+// so the plan is this loop whatever the statistics say (given the list as
+// col = ANY($1), a planner without statistics read all of the program's
+// members). On SQLite, where the transaction holds the database, it reads
+// one member after the other.
+func (t *Tx) LockMemberSummaries(ctx context.Context, programID string, customerIDs []string, now, windowStart time.Time) (map[string]domain.LockedMember, error) {
+	out := make(map[string]domain.LockedMember, len(customerIDs))
+	if t.tx.Dialect() != sqldb.Postgres {
+		for _, id := range customerIDs {
+			m, sum, err := t.MemberSummary(ctx, programID, id, now, windowStart)
+			var nf *domain.AccountNotFoundError
+			switch {
+			case errors.As(err, &nf):
+				continue
+			case err != nil:
+				return nil, err
+			}
+			out[id] = domain.LockedMember{Member: m, Summary: sum}
+		}
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, lockMemberSummariesQuery, customerIDs, programID,
+		sqldb.Micros(now), sqldb.Micros(windowStart), sqldb.Micros(windowStart))
+	if err != nil {
+		return nil, fmt.Errorf("lock members: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, sum, err := scanMemberSummary("", rows)
+		if err != nil {
+			return nil, err
+		}
+		out[m.CustomerID] = domain.LockedMember{Member: m, Summary: sum}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock members: %w", err)
+	}
+	return out, nil
+}
+
+const lockMemberSummariesQuery = `SELECT mm.*, s.* FROM unnest(?::text[]) WITH ORDINALITY AS k(customer_id, n)
+		CROSS JOIN LATERAL (SELECT ` + memberColumns + ` FROM members m
+			WHERE m.program_id = ? AND m.customer_id = k.customer_id FOR UPDATE) mm
+		CROSS JOIN LATERAL (SELECT ` + summaryColumns + ` FROM ledger_entries l
+			WHERE l.program_id = mm.program_id AND l.customer_id = mm.customer_id) s
+		ORDER BY k.n`
+
 // SaveMember updates a membership.
 func (t *Tx) SaveMember(ctx context.Context, m domain.Member) error {
 	res, err := t.tx.Exec(ctx, `UPDATE members SET status = ?, tier_code = ?, tier_since = ?, grace_until = ?, merged_into = ?,
@@ -358,6 +409,33 @@ func (t *Tx) BookPurchase(ctx context.Context, earning domain.PurchaseEarning, e
 	return changedOne(res, err, "book purchase")
 }
 
+// BookPurchases implements domain.LedgerTx in multi-row statements.
+func (t *Tx) BookPurchases(ctx context.Context, earnings []domain.PurchaseEarning, entries []domain.LedgerEntry) (int, error) {
+	rows := make([][]any, len(earnings))
+	for i, e := range earnings {
+		doc, err := json.Marshal(e)
+		if err != nil {
+			return 0, fmt.Errorf("book purchases: %w", err)
+		}
+		rows[i] = []any{e.ProgramID, e.InteractionID, e.CustomerID, string(doc)}
+	}
+	stored := 0
+	for _, part := range statementRows(rows) {
+		values, args := sqldb.ValuesList(part)
+		res, err := t.tx.Exec(ctx, `INSERT INTO purchase_earnings (program_id, interaction_id, customer_id, earning) VALUES `+values+`
+			ON CONFLICT (program_id, interaction_id) DO NOTHING`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("book %d purchases: %w", len(part), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("book %d purchases: %w", len(part), err)
+		}
+		stored += int(n)
+	}
+	return stored, t.AddEntries(ctx, entries)
+}
+
 // SavePurchaseEarning updates what returns took back of a purchase.
 func (t *Tx) SavePurchaseEarning(ctx context.Context, e domain.PurchaseEarning) error {
 	doc, err := json.Marshal(e)
@@ -421,6 +499,22 @@ func (t *Tx) TakeParkedReturns(ctx context.Context, programID, purchaseInteracti
 		out[i] = p.ret
 	}
 	return out, nil
+}
+
+// HasParkedReturns implements domain.LedgerTx.
+func (t *Tx) HasParkedReturns(ctx context.Context, programID string, purchaseInteractionIDs []string) (bool, error) {
+	for _, in := range t.tx.Dialect().OneOf("purchase_interaction_id", purchaseInteractionIDs) {
+		var one int
+		err := t.tx.QueryRow(ctx, `SELECT 1 FROM parked_returns WHERE program_id = ? AND `+in.SQL+` LIMIT 1`,
+			append([]any{programID}, in.Args...)...).Scan(&one)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("look for parked returns: %w", err)
+		}
+	}
+	return false, nil
 }
 
 // InsertReward stores a new reward.

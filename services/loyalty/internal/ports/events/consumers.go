@@ -30,6 +30,7 @@ type Loyalty interface {
 	OpenAccount(ctx context.Context, eventID, customerID string) error
 	OpenAccounts(ctx context.Context, evs []app.NewCustomer) error
 	CreditPurchase(ctx context.Context, eventID string, p domain.Purchase) error
+	CreditPurchases(ctx context.Context, ps []domain.Purchase) error
 	ReverseReturn(ctx context.Context, eventID string, r domain.Return) error
 	AwardEngagementEvent(ctx context.Context, eventID string, e app.Engagement) error
 	MergeAccounts(ctx context.Context, eventID string, m domain.Merge) error
@@ -152,11 +153,33 @@ func (h *Handlers) CustomersBatch(ctx context.Context, ms []platformevents.Messa
 
 // PurchaseRecorded credits the points the purchase earns.
 func (h *Handlers) PurchaseRecorded(ctx context.Context, m platformevents.Message) error {
+	pu, err := decodePurchase(m)
+	if err != nil {
+		return err
+	}
+	return classify(h.app.CreditPurchase(ctx, m.ID, pu))
+}
+
+func decodePurchase(m platformevents.Message) (domain.Purchase, error) {
 	var ev interactionv1.PurchaseRecorded
 	if err := proto.Unmarshal(m.Payload, &ev); err != nil {
-		return platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
+		return domain.Purchase{}, platformevents.Permanent(fmt.Errorf("decode %s: %w", m.Subject, err))
 	}
-	return classify(h.app.CreditPurchase(ctx, m.ID, toDomainPurchase(&ev)))
+	return toDomainPurchase(&ev), nil
+}
+
+// InteractionsBatch applies a batch of the interactions consumer in stream
+// order: each run of purchases at once (a backlog is mostly purchases),
+// returns and surveys one by one between them. When it fails, the consumer
+// rolls the batch back and handles its messages one by one through
+// Interactions, which decides retries and dead letters.
+func (h *Handlers) InteractionsBatch(ctx context.Context, ms []platformevents.Message) error {
+	purchase := func(m platformevents.Message) bool { return m.Subject == interactionv1.SubjectPurchaseRecorded }
+	decode := func(m platformevents.Message) (domain.Purchase, bool, error) {
+		pu, err := decodePurchase(m)
+		return pu, true, err
+	}
+	return platformevents.ApplyRuns(ctx, ms, purchase, decode, h.app.CreditPurchases, h.Interactions)
 }
 
 func toDomainPurchase(ev *interactionv1.PurchaseRecorded) domain.Purchase {
@@ -217,11 +240,13 @@ func (h *Handlers) CustomersConsumer() platformevents.ConsumerConfig {
 // and survey events that change points. Its events may be handled out of
 // order (by several replicas, or several workers: each member's changes are
 // serialized by its lock in the store): only a return can overtake its
-// purchase, and it waits for it (see app.Points.ReverseReturn).
-func InteractionsConsumer() platformevents.ConsumerConfig {
+// purchase, and it waits for it (see app.Points.ReverseReturn). A backlog
+// is applied a batch at a time (see InteractionsBatch).
+func (h *Handlers) InteractionsConsumer() platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:  interactionv1.Stream,
-		Durable: DurableInteractions,
+		HandleBatch: h.InteractionsBatch,
+		Stream:      interactionv1.Stream,
+		Durable:     DurableInteractions,
 		FilterSubjects: []string{
 			interactionv1.SubjectPurchaseRecorded,
 			interactionv1.SubjectReturnRecorded,
