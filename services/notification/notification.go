@@ -268,7 +268,7 @@ func build(cfg Config) servicehost.Build {
 		h.Single("consent-sync", syncer.Run)
 		h.Consume(eventsport.CustomersConsumer(svc.Customers), eventsport.CustomersHandler(svc.Customers))
 		h.Consume(eventsport.InteractionsConsumer(), eventsport.InteractionsHandler(svc.Triggers))
-		h.Consume(eventsport.LoyaltyConsumer(), eventsport.LoyaltyHandler(svc.Triggers))
+		h.Consume(eventsport.LoyaltyConsumer(svc.Triggers), eventsport.LoyaltyHandler(svc.Triggers))
 		h.Consume(eventsport.SegmentationConsumer(), eventsport.SegmentationHandler(svc.Triggers))
 		return nil
 	}

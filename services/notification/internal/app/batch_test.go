@@ -229,3 +229,117 @@ func inboxCount(t *testing.T, f fixture) int {
 	}
 	return n
 }
+
+// TestEnrolmentsBatchesMatchOneByOne records the same loyalty enrolments in
+// two services, one event per transaction through Notify and in consumer
+// batches through AddMembers, and finds the same memberships and handled
+// events: redeliveries within and across batches, an enrolment replayed
+// under another event id, a tier recorded before the enrolment (kept),
+// enrolments of a merged customer (the survivor's) and of an erased one
+// (none), and one without a program (nothing).
+func TestEnrolmentsBatchesMatchOneByOne(t *testing.T) {
+	for _, d := range testinfra.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
+			other := testinfra.SQLiteURL(t)
+			if d.Name == "postgres" {
+				other = testinfra.PostgresURL(t)
+			}
+			single, batched := newFixture(t, d.URL), newFixture(t, other)
+			customers := make([]string, 30)
+			for i := range customers {
+				customers[i] = newID(t)
+			}
+			merged, survivor, erased, vip := customers[3], customers[4], customers[5], customers[6]
+			programs := []string{"0190a6f0-0000-7000-8000-0000000000a1", "0190a6f0-0000-7000-8000-0000000000a2"}
+			for _, f := range []*fixture{&single, &batched} {
+				f.svc = app.NewService(f.store, app.Options{Now: func() time.Time { return now }})
+				if err := f.svc.Customers.MergeCustomers(ctx, "0190a6f0-0000-7000-8000-000000000011", domain.Merge{MergedID: merged, SurvivorID: survivor, At: now},
+					domain.Recipient{CustomerID: survivor, Name: "survivor"}, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.svc.Customers.EraseCustomer(ctx, "0190a6f0-0000-7000-8000-000000000012", domain.Erasure{CustomerID: erased, EraseTime: now}); err != nil {
+					t.Fatal(err)
+				}
+				// A tier change overtook the enrolment.
+				if err := f.svc.Triggers.Notify(ctx, app.ConsumerLoyalty, "0190a6f0-0000-7000-8000-000000000013", vip,
+					&app.Membership{ProgramID: programs[0], TierCode: "vip", TierName: "VIP"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rng := rand.New(rand.NewPCG(22, 11))
+			var evs []app.Enrolment
+			for _, c := range customers {
+				for _, p := range programs {
+					ev := app.Enrolment{EventID: newID(t), Member: domain.ProgramMember{CustomerID: c, ProgramID: p, TierCode: "normal", TierName: "Normal"}}
+					evs = append(evs, ev)
+					switch rng.IntN(8) {
+					case 0: // redelivered at once
+						evs = append(evs, ev)
+					case 1: // replayed under another event id, with another tier
+						ev.EventID, ev.Member.TierCode = newID(t), "silver"
+						evs = append(evs, ev)
+					}
+				}
+			}
+			evs = append(evs, evs[4], evs[9], app.Enrolment{EventID: newID(t), Member: domain.ProgramMember{CustomerID: customers[0]}})
+			for _, ev := range evs {
+				m := ev.Member
+				if err := single.svc.Triggers.Notify(ctx, app.ConsumerLoyalty, ev.EventID, m.CustomerID,
+					&app.Membership{ProgramID: m.ProgramID, TierCode: m.TierCode, TierName: m.TierName, Joined: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			batches := 0
+			for rest := evs; len(rest) > 0; batches++ {
+				n := min(len(rest), 1+rng.IntN(20))
+				if err := batched.svc.Triggers.AddMembers(ctx, rest[:n]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			members := func(f fixture) []string {
+				t.Helper()
+				rows, err := f.db.Query(ctx, `SELECT program_id, customer_id, tier_code, tier_name FROM program_members`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				var out []string
+				for rows.Next() {
+					var p, c, code, name string
+					if err := rows.Scan(&p, &c, &code, &name); err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, strings.Join([]string{p, c, code, name}, " "))
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(out)
+				return out
+			}
+			a, b := members(single), members(batched)
+			if !slices.Equal(a, b) {
+				t.Errorf("memberships one by one:\n%s\nin batches:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+			}
+			// Everyone but the merged and the erased customer in both
+			// programs, the VIP kept.
+			if want := 2 * (len(customers) - 2); len(a) != want || !slices.Contains(a, programs[0]+" "+vip+" vip VIP") {
+				t.Errorf("%d memberships, want %d with the VIP kept: the comparison proves little\n%s", len(a), want, strings.Join(a, "\n"))
+			}
+			handled := func(f fixture) int {
+				var n int
+				if err := f.db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox WHERE consumer = ?`, app.ConsumerLoyalty).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if ha, hb := handled(single), handled(batched); ha != hb {
+				t.Errorf("%d events handled one by one, %d in batches", ha, hb)
+			}
+			t.Logf("%d enrolments in %d batches, %d memberships", len(evs), batches, len(a))
+		})
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/guanxi-crm/guanxi/platform/merges"
 	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/notification/internal/domain"
 )
@@ -185,6 +187,70 @@ func (s *Triggers) aboutCustomer(ctx context.Context, vars domain.Vars) (domain.
 		out[domain.VarCustomerURL] = strings.TrimSuffix(s.opts.PublicURL, "/") + "/v1/customers/" + url.PathEscape(survivor)
 	}
 	return out, nil
+}
+
+// Enrolment is an event announcing a customer's enrolment in a loyalty
+// program.
+type Enrolment struct {
+	EventID string
+	Member  domain.ProgramMember
+}
+
+// AddMembers records the enrolments of a consumer's batch as Notify records
+// each one's membership (the survivor's, for a merged customer; none for
+// an erased one), in one transaction and set-based: the inbox, merges,
+// erasures and memberships a statement each for all. An enrolment asks for
+// no notice, so a backlog of an import's enrolments is kept up with at the
+// speed of the customers it follows.
+func (s *Triggers) AddMembers(ctx context.Context, evs []Enrolment) error {
+	var v validation.Violations
+	for _, ev := range evs {
+		checkUUID(&v, "customer_id", ev.Member.CustomerID)
+	}
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("add members: %w", err)
+	}
+	err := s.store.InTx(ctx, func(tx domain.Tx) error {
+		ids := make([]string, len(evs))
+		for i, ev := range evs {
+			ids[i] = ev.EventID
+		}
+		first, err := tx.MarkHandledMany(ctx, ConsumerLoyalty, ids)
+		if err != nil {
+			return err
+		}
+		var todo []domain.ProgramMember
+		for _, ev := range evs {
+			if first[ev.EventID] && ev.Member.ProgramID != "" {
+				delete(first, ev.EventID) // the same event again in the batch
+				todo = append(todo, ev.Member)
+			}
+		}
+		named := make([]string, len(todo))
+		for i, m := range todo {
+			named[i] = m.CustomerID
+		}
+		survivors, err := merges.ResolveAll(ctx, tx.MergedIntoMany, named)
+		if err != nil {
+			return err
+		}
+		for i := range todo {
+			todo[i].CustomerID = survivors[todo[i].CustomerID]
+		}
+		erased, err := tx.ErasedAmong(ctx, unique(slices.Collect(maps.Values(survivors))))
+		if err != nil {
+			return err
+		}
+		todo = slices.DeleteFunc(todo, func(m domain.ProgramMember) bool { return erased[m.CustomerID] })
+		if len(todo) == 0 {
+			return nil
+		}
+		return tx.AddMembers(ctx, todo)
+	})
+	if err != nil {
+		return fmt.Errorf("add members: %w", err)
+	}
+	return nil
 }
 
 // ChangeProgram keeps the loyalty program an event announced (its name and

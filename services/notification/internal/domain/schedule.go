@@ -162,6 +162,12 @@ func MemberDayKey(m MemberDay, customerID string) string {
 	return "member_day:" + m.ProgramID + ":" + m.Date.Format(time.DateOnly) + ":" + customerID
 }
 
+// ProgramMember is a customer's membership of a loyalty program, as the
+// read model keeps it.
+type ProgramMember struct {
+	CustomerID, ProgramID, TierCode, TierName string
+}
+
 // LoyaltyProgram is what the service keeps of a loyalty program, from the
 // loyalty service's ProgramChanged events: its name and member-day rules.
 // Loyalty owns the rules and earns by them; notices follow the same rules,

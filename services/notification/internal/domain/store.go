@@ -301,6 +301,9 @@ type RecipientTx interface {
 	// AddMember records the customer as a member of a loyalty program
 	// unless they are recorded (keeping the tier recorded).
 	AddMember(ctx context.Context, customerID, programID, tierCode, tierName string) error
+	// AddMembers is AddMember for several memberships at once; of several
+	// for one customer and program the first counts.
+	AddMembers(ctx context.Context, ms []ProgramMember) error
 	// SaveProgram stores a loyalty program unless the stored one changed
 	// later; stored says whether it did.
 	SaveProgram(ctx context.Context, p LoyaltyProgram) (stored bool, err error)

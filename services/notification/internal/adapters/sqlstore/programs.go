@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/guanxi-crm/guanxi/platform/memberdays"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
@@ -78,6 +79,26 @@ func (t *Tx) AddMember(ctx context.Context, customerID, programID, tierCode, tie
 		ON CONFLICT (program_id, customer_id) DO NOTHING`, programID, customerID, tierCode, tierName)
 	if err != nil {
 		return fmt.Errorf("add member: %w", err)
+	}
+	return nil
+}
+
+// AddMembers implements domain.RecipientTx in multi-row statements.
+func (t *Tx) AddMembers(ctx context.Context, ms []domain.ProgramMember) error {
+	seen := make(map[[2]string]bool, len(ms))
+	var rows [][]any
+	for _, m := range ms {
+		if key := [2]string{m.ProgramID, m.CustomerID}; !seen[key] {
+			seen[key] = true
+			rows = append(rows, []any{m.ProgramID, m.CustomerID, m.TierCode, m.TierName})
+		}
+	}
+	for chunk := range slices.Chunk(rows, maxRowParams/4) {
+		values, args := sqldb.ValuesList(chunk)
+		if _, err := t.tx.Exec(ctx, `INSERT INTO program_members (program_id, customer_id, tier_code, tier_name) VALUES `+values+`
+			ON CONFLICT (program_id, customer_id) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("add %d members: %w", len(chunk), err)
+		}
 	}
 	return nil
 }

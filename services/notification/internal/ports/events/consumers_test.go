@@ -247,6 +247,12 @@ type triggerRecorder struct {
 	agentKind                              string
 	agentVars                              domain.Vars
 	program                                domain.LoyaltyProgram
+	enrolments                             []app.Enrolment
+}
+
+func (r *triggerRecorder) AddMembers(_ context.Context, evs []app.Enrolment) error {
+	r.enrolments = append(r.enrolments, evs...)
+	return nil
 }
 
 func (r *triggerRecorder) ChangeProgram(_ context.Context, eventID string, p domain.LoyaltyProgram) error {

@@ -25,6 +25,7 @@ type Triggers interface {
 	Notify(ctx context.Context, consumer, eventID, customerID string, member *app.Membership, notices ...app.Notice) error
 	NotifyAgent(ctx context.Context, consumer, eventID, agentID, kind string, vars domain.Vars) error
 	ChangeProgram(ctx context.Context, eventID string, p domain.LoyaltyProgram) error
+	AddMembers(ctx context.Context, evs []app.Enrolment) error
 }
 
 // waitForCustomer is the redelivery schedule of the trigger consumers: an
@@ -45,13 +46,15 @@ func InteractionsConsumer() platformevents.ConsumerConfig {
 }
 
 // LoyaltyConsumer is the durable consumer of tier changes, expiring
-// points, enrollments and program changes (member days).
-func LoyaltyConsumer() platformevents.ConsumerConfig {
+// points, enrollments and program changes (member days). A backlog is
+// applied a batch at a time (see LoyaltyBatch).
+func LoyaltyConsumer(uc Triggers) platformevents.ConsumerConfig {
 	return platformevents.ConsumerConfig{
-		Stream:     loyaltyv1.Stream,
-		Durable:    app.ConsumerLoyalty,
-		MaxDeliver: 10,
-		Backoff:    waitForCustomer,
+		HandleBatch: LoyaltyBatch(uc),
+		Stream:      loyaltyv1.Stream,
+		Durable:     app.ConsumerLoyalty,
+		MaxDeliver:  10,
+		Backoff:     waitForCustomer,
 		FilterSubjects: []string{loyaltyv1.SubjectTierChanged, loyaltyv1.SubjectPointsExpiring,
 			loyaltyv1.SubjectMemberEnrolled, loyaltyv1.SubjectProgramChanged},
 	}
@@ -188,12 +191,13 @@ func LoyaltyHandler(uc Triggers) platformevents.Handler {
 				},
 			}))
 		case loyaltyv1.SubjectMemberEnrolled:
-			var ev loyaltyv1.MemberEnrolled
-			if err := decode(msg, &ev); err != nil {
+			e, err := decodeEnrolment(msg)
+			if err != nil {
 				return err
 			}
-			member := &app.Membership{ProgramID: ev.GetProgramId(), TierCode: ev.GetTierCode(), TierName: ev.GetTierName(), Joined: true}
-			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerLoyalty, msg.ID, ev.GetCustomerId(), member))
+			m := e.Member
+			member := &app.Membership{ProgramID: m.ProgramID, TierCode: m.TierCode, TierName: m.TierName, Joined: true}
+			return permanentIfInvalid(uc.Notify(ctx, app.ConsumerLoyalty, msg.ID, m.CustomerID, member))
 		case loyaltyv1.SubjectProgramChanged:
 			var ev loyaltyv1.ProgramChanged
 			if err := decode(msg, &ev); err != nil {
@@ -204,6 +208,32 @@ func LoyaltyHandler(uc Triggers) platformevents.Handler {
 			return platformevents.Permanent(fmt.Errorf("unexpected subject %s on %s", msg.Subject, app.ConsumerLoyalty))
 		}
 	}
+}
+
+// LoyaltyBatch applies a batch of the loyalty consumer in stream order:
+// each run of enrollments at once (an import's backlog is nothing else),
+// the other events one by one between them. When it fails, the consumer
+// rolls the batch back and handles its messages one by one through
+// LoyaltyHandler, which decides retries and dead letters.
+func LoyaltyBatch(uc Triggers) platformevents.BatchHandler {
+	one := LoyaltyHandler(uc)
+	enrolled := func(m platformevents.Message) bool { return m.Subject == loyaltyv1.SubjectMemberEnrolled }
+	decodeOne := func(m platformevents.Message) (app.Enrolment, bool, error) {
+		e, err := decodeEnrolment(m)
+		return e, true, err
+	}
+	return func(ctx context.Context, ms []platformevents.Message) error {
+		return platformevents.ApplyRuns(ctx, ms, enrolled, decodeOne, uc.AddMembers, one)
+	}
+}
+
+func decodeEnrolment(msg platformevents.Message) (app.Enrolment, error) {
+	var ev loyaltyv1.MemberEnrolled
+	if err := decode(msg, &ev); err != nil {
+		return app.Enrolment{}, err
+	}
+	return app.Enrolment{EventID: msg.ID, Member: domain.ProgramMember{CustomerID: ev.GetCustomerId(),
+		ProgramID: ev.GetProgramId(), TierCode: ev.GetTierCode(), TierName: ev.GetTierName()}}, nil
 }
 
 // AtRiskSegment is the RFM segment of customers slipping away.
