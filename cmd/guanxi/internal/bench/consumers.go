@@ -26,6 +26,7 @@ import (
 	"github.com/guanxi-crm/guanxi/platform/natsembed"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	interactionv1 "github.com/guanxi-crm/guanxi/proto/guanxi/interaction/v1"
+	loyaltyv1 "github.com/guanxi-crm/guanxi/proto/guanxi/loyalty/v1"
 	typev1 "github.com/guanxi-crm/guanxi/proto/guanxi/type/v1"
 	"github.com/guanxi-crm/guanxi/services/loyalty"
 	"github.com/guanxi-crm/guanxi/services/notification"
@@ -110,10 +111,14 @@ func (b *consumersBench) logf(format string, args ...any) {
 var consumerServices = []struct {
 	name                 string
 	customers, purchases string // durable names; "" when it has none
+	// enrolments is the durable, if any, keeping the service's read model
+	// of the loyalty memberships the import makes (loyalty announces each
+	// customer's enrolment): its catch-up ends when that one's has too.
+	enrolments string
 }{
-	{"loyalty", "loyalty-customers", "loyalty-purchases"},
-	{"segmentation", "segmentation-customers", "segmentation-purchases"},
-	{"notification", "notification-customers", ""},
+	{"loyalty", "loyalty-customers", "loyalty-purchases", ""},
+	{"segmentation", "segmentation-customers", "segmentation-purchases", ""},
+	{"notification", "notification-customers", "", "notification-loyalty"},
 }
 
 func (b *consumersBench) run(ctx context.Context) (err error) {
@@ -175,6 +180,9 @@ func (b *consumersBench) run(ctx context.Context) (err error) {
 		go func() {
 			defer wg.Done()
 			elapsed, err := b.waitDrained(ctx, customerv1.Stream, s.customers, start)
+			if err == nil && s.enrolments != "" {
+				elapsed, err = b.waitFollowed(ctx, loyaltyv1.Stream, loyaltyv1.SubjectMemberEnrolled, b.customers, s.enrolments, start)
+			}
 			steps[i] = step{rows: int64(b.customers), elapsed: elapsed, err: err, ran: true}
 		}()
 	}
@@ -340,6 +348,30 @@ func (b *consumersBench) waitDrained(ctx context.Context, stream, durable string
 	}
 }
 
+// waitFollowed waits until stream holds at least n messages on subject
+// and the durable consumer has acknowledged every message of the stream,
+// and returns the time since start.
+func (b *consumersBench) waitFollowed(ctx context.Context, stream, subject string, n int, durable string, start time.Time) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := b.js.Stream(ctx, stream)
+		if err == nil {
+			var info *jetstream.StreamInfo
+			if info, err = st.Info(ctx, jetstream.WithSubjectFilter(subject)); err == nil && info.State.Subjects[subject] >= uint64(n) {
+				return b.waitDrained(ctx, stream, durable, start)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%s: fewer than %d %s messages on %s: %w", durable, n, subject, stream, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
 // publishCustomers puts CustomerCreated for every customer on the CUSTOMER
 // stream, as an import publishes them (imported, so nobody is welcomed),
 // and returns their ids.
@@ -415,7 +447,7 @@ func (b *consumersBench) publish(ctx context.Context, n int, next func(i int) (s
 
 func (b *consumersBench) report(w io.Writer) {
 	fmt.Fprintf(w, "consumers: one replica per service on PostgreSQL %s, embedded NATS, %d cores\n", b.version, runtime.NumCPU())
-	fmt.Fprintf(w, "  catch-up after importing %d customers (all three services at once; target for 1,000,000: under %v):\n", b.customers, catchUpTarget)
+	fmt.Fprintf(w, "  catch-up after importing %d customers (all three services at once, notification's loyalty memberships included; target for 1,000,000: under %v):\n", b.customers, catchUpTarget)
 	for _, s := range consumerServices {
 		st, ok := b.catchUp[s.name]
 		if !ok {
