@@ -29,10 +29,10 @@ type DemandSeries struct {
 	IncompleteFrom int
 }
 
-// DemandForecast is a category's history and forecast.
+// DemandForecast is a category's history and forecast: Quantity and
+// Revenue carry the method, any fallback and the held-out errors.
 type DemandForecast struct {
 	History, Forecast DemandSeries
-	Seasonal          bool
 	Quantity, Revenue model.Forecast
 }
 
@@ -135,7 +135,6 @@ func (s *Demand) ForecastDemand(ctx context.Context, category string, horizon in
 	return DemandForecast{
 		History:  hist,
 		Forecast: DemandSeries{Category: category, FirstMonth: lastComplete + 1, Quantity: q.Values, Revenue: r.Values},
-		Seasonal: q.Smoothing.Seasonal,
 		Quantity: q, Revenue: r,
 	}, nil
 }
