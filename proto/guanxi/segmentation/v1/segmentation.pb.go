@@ -109,7 +109,8 @@ type CustomerValue struct {
 	Rfm *RfmScore `protobuf:"bytes,10,opt,name=rfm,proto3" json:"rfm,omitempty"`
 	// The model's predictions; unset before the first fit.
 	Prediction *CustomerPrediction `protobuf:"bytes,11,opt,name=prediction,proto3" json:"prediction,omitempty"`
-	// Days with a purchase (purchases of one day are one transaction).
+	// Days with a purchase, in any currency (purchases of one day are one
+	// transaction); calendar days in the company's time zone.
 	PurchaseDays int64 `protobuf:"varint,12,opt,name=purchase_days,json=purchaseDays,proto3" json:"purchase_days,omitempty"`
 	// Refunds of returned purchases, in the reporting currency (already
 	// subtracted from the spends above).
@@ -1843,8 +1844,9 @@ type DemandPoint struct {
 	Quantity float64 `protobuf:"fixed64,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Revenue of the lines, net of returns, in the reporting currency.
 	Revenue *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
-	// The month is still running (the current month, UTC): its figures are
-	// partial, not a low month, and forecasts are fit without it.
+	// The month is still running (the current month, in the company's time
+	// zone): its figures are partial, not a low month, and forecasts are
+	// fit without it.
 	Incomplete    bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

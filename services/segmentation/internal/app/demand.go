@@ -67,9 +67,10 @@ func (s *Demand) ListDemandSeries(ctx context.Context, category string) ([]Deman
 	return out, nil
 }
 
+// monthIndex is the current month in the company's time zone, the
+// calendar the stored months are in.
 func monthIndex(s *Demand) int {
-	now := s.now().UTC()
-	return now.Year()*12 + int(now.Month()) - 1
+	return domain.MonthIndex(s.now(), s.policy.Zone)
 }
 
 // series lays one category's rows (sorted by month) out month by month

@@ -288,7 +288,7 @@ func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (doma
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
-	fit.FitTime, fit.CalibrationEnd = now, time.Unix(domain.Day(calibrationEnd)*86400, 0).UTC()
+	fit.FitTime, fit.CalibrationEnd = now, domain.DayStart(calibrationEnd, s.policy.Zone).UTC()
 	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.PutFit(ctx, fit) }); err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}

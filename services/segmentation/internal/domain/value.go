@@ -152,6 +152,9 @@ type Policy struct {
 	// Window is the trailing period whose spend is ranked.
 	Window  time.Duration
 	Cutoffs Cutoffs
+	// Zone is the company's time zone, whose calendar days and months
+	// bucket purchases (the store's, see Facts.Zone); nil is UTC.
+	Zone *time.Location
 }
 
 // Validate rejects a policy that cannot rank anyone.
