@@ -5,10 +5,12 @@
 -- rules (daylight saving included); bucket_zone names the zone the stored
 -- days and months are in. Rows from before are in UTC, as they were
 -- counted; the service re-buckets them at start when configured with
--- another zone (sqlstore.Store.UseTimeZone).
+-- another zone (sqlstore.Store.UseTimeZone). The column may be NULL: the
+-- previous release, still running during a rolling update, does not write
+-- it; such rows count in UTC days until the next start fills them in.
 
 -- +goose Up
-ALTER TABLE purchases ADD COLUMN local_day BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE purchases ADD COLUMN local_day BIGINT;
 UPDATE purchases SET local_day = occur_time / 86400000000;
 -- The whole-population aggregate reads a customer's purchases, with their
 -- day, from this index alone.

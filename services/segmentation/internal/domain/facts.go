@@ -51,7 +51,7 @@ func Day(t time.Time, zone *time.Location) int64 {
 		zone = time.UTC
 	}
 	y, m, d := t.In(zone).Date()
-	return int64(math.Floor(float64(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()) / 86400))
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400 // a multiple of 86400
 }
 
 // DayStart is when t's calendar day in zone (nil: UTC) begins.

@@ -98,8 +98,9 @@ func mergedInto(ctx context.Context, q querier, query, customerID string) (strin
 
 // day is the SQL of a purchase's calendar day in the store's zone, stored
 // with it (the zone's offset changes with daylight saving, which SQL
-// common to both databases cannot follow).
-const day = "local_day"
+// common to both databases cannot follow); its UTC day for a row the
+// previous release wrote without one (see UseTimeZone).
+const day = "COALESCE(local_day, occur_time / 86400000000)"
 
 // Facts sums up one customer's purchases and returns.
 func (r reader) Facts(ctx context.Context, customerID string, w domain.Window) (domain.Facts, error) {
@@ -135,12 +136,12 @@ func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Wind
 			}
 			return f, err
 		}, `
-			SELECT customer_id, COUNT(*), COUNT(DISTINCT `+day+`), COUNT(DISTINCT CASE WHEN currency = ? THEN `+day+` END),
+			SELECT customer_id, COUNT(*), COUNT(DISTINCT d), COUNT(DISTINCT CASE WHEN currency = ? THEN d END),
 				MIN(occur_time), MAX(occur_time),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-				CAST(COALESCE(SUM(CASE WHEN currency = ? AND `+day+` > first_day THEN amount_minor ELSE 0 END), 0) AS BIGINT)
-			FROM (SELECT customer_id, currency, amount_minor, occur_time, `+day+`,
+				CAST(COALESCE(SUM(CASE WHEN currency = ? AND d > first_day THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+			FROM (SELECT customer_id, currency, amount_minor, occur_time, `+day+` AS d,
 					MIN(CASE WHEN currency = ? THEN `+day+` END) OVER (PARTITION BY customer_id) AS first_day
 				FROM purchases WHERE `+in.SQL+`) p
 			GROUP BY customer_id`, args...)
@@ -333,7 +334,7 @@ func (t *storeTx) RecordHistory(ctx context.Context, ps []domain.Purchase, rs []
 	for _, r := range rs {
 		returns = append(returns, []any{r.InteractionID, r.CustomerID, r.PurchaseInteractionID, r.Refund.Currency, r.Refund.Minor, sqldb.Micros(r.OccurTime)})
 	}
-	if err := t.insertNew(ctx, "purchases", "interaction_id, customer_id, currency, amount_minor, occur_time, "+day, purchases, recorded); err != nil {
+	if err := t.insertNew(ctx, "purchases", "interaction_id, customer_id, currency, amount_minor, occur_time, local_day", purchases, recorded); err != nil {
 		return nil, fmt.Errorf("record purchases: %w", err)
 	}
 	if err := t.insertNew(ctx, "returns", "interaction_id, customer_id, purchase_interaction_id, currency, amount_minor, occur_time", returns, recorded); err != nil {

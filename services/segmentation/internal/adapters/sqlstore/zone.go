@@ -16,7 +16,9 @@ import (
 // (UTC for data recorded before the setting existed, or an earlier
 // setting) they are recomputed first, in one transaction holding the zone
 // row: replicas starting together re-bucket once, and a later one finds
-// the work done. Call it before the store is used.
+// the work done. Purchases the previous release stored without a day
+// during a rolling update get theirs too. Call it before the store is
+// used.
 func (s *Store) UseTimeZone(ctx context.Context, zone *time.Location) error {
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		lock := ""
@@ -28,9 +30,9 @@ func (s *Store) UseTimeZone(ctx context.Context, zone *time.Location) error {
 			return err
 		}
 		if stored == zone.String() {
-			return nil
+			return rebucket(ctx, tx, zone, true)
 		}
-		if err := rebucket(ctx, tx, zone); err != nil {
+		if err := rebucket(ctx, tx, zone, false); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE bucket_zone SET time_zone = ? WHERE id = 1`, zone.String())
@@ -43,11 +45,17 @@ func (s *Store) UseTimeZone(ctx context.Context, zone *time.Location) error {
 	return nil
 }
 
-// rebucket recomputes every purchase's day and every purchase and return
-// line's month in zone. The new buckets are computed in Go (the zone's
-// rules, daylight saving included) and written through a temporary table,
-// one statement per table.
-func rebucket(ctx context.Context, tx *sqldb.Tx, zone *time.Location) error {
+// rebucket recomputes in zone every purchase's day and every purchase and
+// return line's month; with missing, only the days of purchases stored
+// without one (a line's month bears no such mark: lines the previous
+// release stored during a rolling update keep their UTC month). The new
+// buckets are computed in Go (the zone's rules, daylight saving included)
+// and written through a temporary table, one statement per table.
+func rebucket(ctx context.Context, tx *sqldb.Tx, zone *time.Location, missing bool) error {
+	query := `SELECT interaction_id, occur_time FROM purchases UNION ALL SELECT interaction_id, occur_time FROM returns`
+	if missing {
+		query = `SELECT interaction_id, occur_time FROM purchases WHERE local_day IS NULL`
+	}
 	type row struct {
 		id string
 		at int64
@@ -55,9 +63,9 @@ func rebucket(ctx context.Context, tx *sqldb.Tx, zone *time.Location) error {
 	rows, err := sqldb.QueryAll(ctx, tx, func(sc sqldb.Scanner) (row, error) {
 		var r row
 		return r, sc.Scan(&r.id, &r.at)
-	}, `SELECT interaction_id, occur_time FROM purchases UNION ALL SELECT interaction_id, occur_time FROM returns`)
-	if err != nil {
-		return fmt.Errorf("read purchase times: %w", err)
+	}, query)
+	if err != nil || len(rows) == 0 {
+		return err
 	}
 	const tmp = "rebucket"
 	pg := tx.Dialect() == sqldb.Postgres
@@ -82,11 +90,18 @@ func rebucket(ctx context.Context, tx *sqldb.Tx, zone *time.Location) error {
 			vals = vals[:0]
 		}
 	}
-	for _, q := range []string{
-		`UPDATE purchases SET local_day = (SELECT b.local_day FROM ` + tmp + ` b WHERE b.interaction_id = purchases.interaction_id)`,
-		`UPDATE purchase_lines SET month = (SELECT b.month FROM ` + tmp + ` b WHERE b.interaction_id = purchase_lines.interaction_id)
-			WHERE interaction_id IN (SELECT interaction_id FROM ` + tmp + `)`,
-	} {
+	if pg {
+		if _, err := tx.Exec(ctx, `ANALYZE `+tmp); err != nil {
+			return err
+		}
+	}
+	updates := []string{`UPDATE purchases SET local_day = (SELECT b.local_day FROM ` + tmp + ` b WHERE b.interaction_id = purchases.interaction_id)
+		WHERE interaction_id IN (SELECT interaction_id FROM ` + tmp + `)`}
+	if !missing {
+		updates = append(updates, `UPDATE purchase_lines SET month = (SELECT b.month FROM `+tmp+` b WHERE b.interaction_id = purchase_lines.interaction_id)
+			WHERE interaction_id IN (SELECT interaction_id FROM `+tmp+`)`)
+	}
+	for _, q := range updates {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("re-bucket: %w", err)
 		}
