@@ -915,8 +915,9 @@ func (*GetModelFitRequest) Descriptor() ([]byte, []int) {
 // RefitModelRequest is the input of RefitModel.
 type RefitModelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The last day of the calibration period (purchases on that day count);
-	// today when unset.
+	// The last day of the calibration period (purchases on that day count),
+	// the calendar day in the company's time zone this time falls on; today
+	// when unset.
 	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -986,7 +987,8 @@ type ModelFit struct {
 	SpendLogLikelihood float64 `protobuf:"fixed64,10,opt,name=spend_log_likelihood,json=spendLogLikelihood,proto3" json:"spend_log_likelihood,omitempty"`
 	// Customers with repeat purchases, in the Gamma-Gamma fit.
 	RepeatCustomerCount int64 `protobuf:"varint,11,opt,name=repeat_customer_count,json=repeatCustomerCount,proto3" json:"repeat_customer_count,omitempty"`
-	// The last day of the calibration period.
+	// The last day of the calibration period: when it began, in the
+	// company's time zone.
 	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
 	// When the fit was made.
 	FitTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=fit_time,json=fitTime,proto3" json:"fit_time,omitempty"`
