@@ -117,8 +117,13 @@ type CustomerValue struct {
 	Refunds *v1.Money `protobuf:"bytes,13,opt,name=refunds,proto3" json:"refunds,omitempty"`
 	// Lifetime spend per product category, net of returns.
 	CategorySpends []*CategorySpend `protobuf:"bytes,14,rep,name=category_spends,json=categorySpends,proto3" json:"category_spends,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Lifetime spend net of returns in each currency the customer paid in,
+	// by currency code, none converted: the spends above (and the spend
+	// model) are the reporting currency's alone, as adding currencies would
+	// need exchange rates the service does not have.
+	LifetimeSpendByCurrency []*v1.Money `protobuf:"bytes,15,rep,name=lifetime_spend_by_currency,json=lifetimeSpendByCurrency,proto3" json:"lifetime_spend_by_currency,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *CustomerValue) Reset() {
@@ -245,6 +250,13 @@ func (x *CustomerValue) GetRefunds() *v1.Money {
 func (x *CustomerValue) GetCategorySpends() []*CategorySpend {
 	if x != nil {
 		return x.CategorySpends
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetLifetimeSpendByCurrency() []*v1.Money {
+	if x != nil {
+		return x.LifetimeSpendByCurrency
 	}
 	return nil
 }
@@ -2866,7 +2878,7 @@ var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\x1a\x1eguanxi/type/v1/operation.proto\"\xbd\x06\n" +
+	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\x1a\x1eguanxi/type/v1/operation.proto\"\x91\a\n" +
 	"\rCustomerValue\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12=\n" +
@@ -2885,7 +2897,8 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"prediction\x12#\n" +
 	"\rpurchase_days\x18\f \x01(\x03R\fpurchaseDays\x12/\n" +
 	"\arefunds\x18\r \x01(\v2\x15.guanxi.type.v1.MoneyR\arefunds\x12N\n" +
-	"\x0fcategory_spends\x18\x0e \x03(\v2%.guanxi.segmentation.v1.CategorySpendR\x0ecategorySpends\"x\n" +
+	"\x0fcategory_spends\x18\x0e \x03(\v2%.guanxi.segmentation.v1.CategorySpendR\x0ecategorySpends\x12R\n" +
+	"\x1alifetime_spend_by_currency\x18\x0f \x03(\v2\x15.guanxi.type.v1.MoneyR\x17lifetimeSpendByCurrency\"x\n" +
 	"\bRfmScore\x12\x18\n" +
 	"\arecency\x18\x01 \x01(\x05R\arecency\x12\x1c\n" +
 	"\tfrequency\x18\x02 \x01(\x05R\tfrequency\x12\x1a\n" +
@@ -3159,79 +3172,80 @@ var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	3,  // 7: guanxi.segmentation.v1.CustomerValue.prediction:type_name -> guanxi.segmentation.v1.CustomerPrediction
 	45, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
 	4,  // 9: guanxi.segmentation.v1.CustomerValue.category_spends:type_name -> guanxi.segmentation.v1.CategorySpend
-	45, // 10: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
-	45, // 11: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
-	45, // 12: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
-	0,  // 13: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	45, // 14: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
-	5,  // 15: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
-	45, // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
-	46, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	47, // 18: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
-	48, // 19: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
-	46, // 20: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
-	46, // 21: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
-	46, // 22: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
-	48, // 23: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
-	48, // 24: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
-	46, // 25: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	46, // 26: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
-	14, // 27: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 28: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
-	14, // 29: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	49, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 31: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
-	26, // 32: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
-	27, // 33: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
-	32, // 34: guanxi.segmentation.v1.ForecastAccuracy.baselines:type_name -> guanxi.segmentation.v1.BaselineAccuracy
-	27, // 35: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
-	27, // 36: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
-	31, // 37: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	31, // 38: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	1,  // 39: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
-	13, // 40: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
-	47, // 41: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
-	47, // 42: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
-	14, // 43: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 44: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 45: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	34, // 46: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	36, // 47: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
-	6,  // 48: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
-	8,  // 49: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
-	11, // 50: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
-	12, // 51: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
-	40, // 52: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
-	15, // 53: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
-	16, // 54: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
-	17, // 55: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
-	19, // 56: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
-	20, // 57: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
-	22, // 58: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
-	24, // 59: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
-	28, // 60: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
-	30, // 61: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
-	35, // 62: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	37, // 63: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
-	7,  // 64: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
-	9,  // 65: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
-	38, // 66: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
-	39, // 67: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
-	41, // 68: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
-	42, // 69: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
-	43, // 70: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
-	18, // 71: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
-	44, // 72: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
-	21, // 73: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
-	23, // 74: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
-	25, // 75: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
-	29, // 76: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
-	33, // 77: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
-	62, // [62:78] is the sub-list for method output_type
-	46, // [46:62] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	45, // 10: guanxi.segmentation.v1.CustomerValue.lifetime_spend_by_currency:type_name -> guanxi.type.v1.Money
+	45, // 11: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
+	45, // 12: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
+	45, // 13: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
+	0,  // 14: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
+	45, // 15: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
+	5,  // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
+	45, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
+	46, // 18: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	47, // 19: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
+	48, // 20: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
+	46, // 21: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	46, // 22: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
+	46, // 23: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
+	48, // 24: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
+	48, // 25: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
+	46, // 26: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	46, // 27: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	14, // 28: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 29: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
+	14, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	49, // 31: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 32: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
+	26, // 33: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
+	27, // 34: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
+	32, // 35: guanxi.segmentation.v1.ForecastAccuracy.baselines:type_name -> guanxi.segmentation.v1.BaselineAccuracy
+	27, // 36: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
+	27, // 37: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
+	31, // 38: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	31, // 39: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	1,  // 40: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
+	13, // 41: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
+	47, // 42: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
+	47, // 43: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
+	14, // 44: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 45: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 46: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	34, // 47: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
+	36, // 48: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	6,  // 49: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
+	8,  // 50: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
+	11, // 51: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
+	12, // 52: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
+	40, // 53: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
+	15, // 54: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
+	16, // 55: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
+	17, // 56: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
+	19, // 57: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
+	20, // 58: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
+	22, // 59: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
+	24, // 60: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	28, // 61: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
+	30, // 62: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
+	35, // 63: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	37, // 64: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	7,  // 65: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
+	9,  // 66: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
+	38, // 67: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
+	39, // 68: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
+	41, // 69: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
+	42, // 70: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
+	43, // 71: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
+	18, // 72: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
+	44, // 73: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
+	21, // 74: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
+	23, // 75: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
+	25, // 76: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	29, // 77: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
+	33, // 78: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
+	63, // [63:79] is the sub-list for method output_type
+	47, // [47:63] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_segmentation_v1_segmentation_proto_init() }

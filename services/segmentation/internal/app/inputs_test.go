@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -175,6 +176,15 @@ func TestSpendIsNotMixedAcrossCurrencies(t *testing.T) {
 				if h.X != 2 || h.Spends != 1 || math.Abs(h.MeanValue-300) > 1e-9 {
 					t.Errorf("%s: history %+v, want 2 transactions, 1 repeat CNY spend of 300", name, h)
 				}
+			}
+			// The value reports CNY spend, and each currency's apart.
+			v, err := svc.Values.GetCustomerValue(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []domain.Money{{Currency: "CNY", Minor: 40000}, {Currency: "USD", Minor: 5000}}
+			if v.LifetimeSpend != want[0] || v.PurchaseDays != 3 || !slices.Equal(v.SpendByCurrency, want) {
+				t.Errorf("value: lifetime %v, %d days, by currency %v; want %v", v.LifetimeSpend, v.PurchaseDays, v.SpendByCurrency, want)
 			}
 			// Without a spend model the expected order value is the CNY
 			// mean over the CNY days, not over every day.

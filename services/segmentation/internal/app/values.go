@@ -50,7 +50,11 @@ func (s *Values) GetCustomerValue(ctx context.Context, customerID string) (domai
 	if err != nil {
 		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
 	}
-	return domain.NewCustomerValue(v, s.policy, cats), nil
+	cv := domain.NewCustomerValue(v, s.policy, cats)
+	if cv.SpendByCurrency, err = s.store.SpendByCurrency(ctx, customerID); err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	return cv, nil
 }
 
 // RecomputeResult sums up a full recompute.

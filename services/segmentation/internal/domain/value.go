@@ -220,6 +220,10 @@ type CustomerValue struct {
 	Prediction        Prediction
 	CategorySpends    []CategorySpend
 	ComputeTime       time.Time
+	// SpendByCurrency is the lifetime spend net of refunds in each
+	// currency the customer paid in, none converted: the spends above are
+	// the reporting currency's alone.
+	SpendByCurrency []Money
 }
 
 // NewCustomerValue presents a stored value in the reporting currency.

@@ -96,6 +96,21 @@ func (r reader) CategorySpends(ctx context.Context, customerID, currency string)
 	return out, nil
 }
 
+// SpendByCurrency returns a customer's spend net of refunds per currency.
+func (r reader) SpendByCurrency(ctx context.Context, customerID string) ([]domain.Money, error) {
+	out, err := sqldb.QueryAll(ctx, r.q, func(s sqldb.Scanner) (domain.Money, error) {
+		var m domain.Money
+		return m, s.Scan(&m.Currency, &m.Minor)
+	}, `SELECT currency, CAST(SUM(amount_minor) AS BIGINT) FROM (
+			SELECT currency, amount_minor FROM purchases WHERE customer_id = ?
+			UNION ALL SELECT currency, -amount_minor FROM returns WHERE customer_id = ?
+		) s GROUP BY currency ORDER BY currency`, customerID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("spend by currency: %w", err)
+	}
+	return out, nil
+}
+
 // CurrentFit returns the latest model fit.
 func (r reader) CurrentFit(ctx context.Context) (domain.ModelFit, bool, error) {
 	var (
