@@ -127,7 +127,7 @@ func (s *Demand) ForecastDemand(ctx context.Context, category string, horizon in
 	hist := series(complete, lastComplete)
 	q, err := model.ForecastSeries(hist.Quantity, int(horizon))
 	if err != nil {
-		return DemandForecast{}, fmt.Errorf("forecast demand: category %q has %d months of history, 3 needed: %w", category, len(hist.Quantity), domain.ErrFailedPrecondition)
+		return DemandForecast{}, fmt.Errorf("forecast demand: category %q has %d months of history, %d needed: %w", category, len(hist.Quantity), model.MinPeriods, domain.ErrFailedPrecondition)
 	}
 	r, err := model.ForecastSeries(hist.Revenue, int(horizon))
 	if err != nil {

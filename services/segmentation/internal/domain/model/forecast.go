@@ -27,8 +27,7 @@ type Forecast struct {
 	Fallback string
 	// Values are the forecast of the periods after the series.
 	Values []float64
-	// HeldOut is how many final periods were held out to measure Error;
-	// 0 when the series was too short to spare any.
+	// HeldOut is how many final periods were held out to measure Error.
 	HeldOut int
 	// Error is the method's on the held-out periods, fitted without
 	// them; SeasonalNaive and Naive are the plain forecasts' on the same
@@ -62,13 +61,18 @@ var ErrShortSeries = errors.New("series too short to forecast")
 // maxHeldOut is how many final periods are held out at most.
 const maxHeldOut = 6
 
-// minPeriods is the shortest series forecast: a trend needs two periods
+// minPeriods is the shortest series fitted: a trend needs two periods
 // beyond its start.
 const minPeriods = 3
 
+// MinPeriods is the shortest series forecast: one period more than a fit
+// needs, held out to measure the forecast, so that every forecast comes
+// with its error.
+const MinPeriods = minPeriods + 1
+
 // ForecastSeries fits exponential smoothing to ys (one value per month)
 // and forecasts the next horizon months. The error comes from refitting
-// on all but the last months (up to 6, at most a quarter of the series)
+// on all but the last months (up to 6, a quarter of the series, at least 1)
 // and forecasting them, next to the seasonal-naive (same month a year
 // before) and naive (last month) forecasts of the same months; the
 // forecast itself uses the whole series. The seasonal model is used when
@@ -76,13 +80,10 @@ const minPeriods = 3
 // that the error reported is the seasonal model's; otherwise the forecast
 // falls back to Holt's linear trend and says why (Fallback).
 func ForecastSeries(ys []float64, horizon int) (Forecast, error) {
-	if len(ys) < minPeriods {
+	if len(ys) < MinPeriods {
 		return Forecast{}, ErrShortSeries
 	}
-	h := min(maxHeldOut, len(ys)/4)
-	if len(ys)-h < minPeriods {
-		h = 0
-	}
+	h := min(maxHeldOut, max(1, len(ys)/4))
 	f := Forecast{Method: MethodHolt, HeldOut: h}
 	seasonal := len(ys)-h >= 2*Season
 	if seasonal {
@@ -91,22 +92,20 @@ func ForecastSeries(ys []float64, horizon int) (Forecast, error) {
 		f.Fallback = fmt.Sprintf("%d months of history, %d needed for the seasonal model (two cycles to fit and %d months held out to measure it)",
 			len(ys), 2*Season+maxHeldOut, maxHeldOut)
 	}
-	if h > 0 {
-		train, test := ys[:len(ys)-h], ys[len(ys)-h:]
-		s := fitSmoothing(train, seasonal)
-		f.Error = accuracy(test, s.predict(train, h))
-		naive := make([]float64, h)
-		for i := range naive {
-			naive[i] = train[len(train)-1]
+	train, test := ys[:len(ys)-h], ys[len(ys)-h:]
+	s := fitSmoothing(train, seasonal)
+	f.Error = accuracy(test, s.predict(train, h))
+	naive := make([]float64, h)
+	for i := range naive {
+		naive[i] = train[len(train)-1]
+	}
+	f.Naive = accuracy(test, naive)
+	if len(train) >= Season {
+		snaive := make([]float64, h)
+		for i := range snaive {
+			snaive[i] = train[len(train)-Season+i%Season]
 		}
-		f.Naive = accuracy(test, naive)
-		if len(train) >= Season {
-			snaive := make([]float64, h)
-			for i := range snaive {
-				snaive[i] = train[len(train)-Season+i%Season]
-			}
-			f.SeasonalNaive = accuracy(test, snaive)
-		}
+		f.SeasonalNaive = accuracy(test, snaive)
 	}
 	f.Smoothing = fitSmoothing(ys, seasonal)
 	f.Values = f.Smoothing.predict(ys, horizon)

@@ -184,8 +184,13 @@ func TestForecastSeasonalSeries(t *testing.T) {
 	if f, _ := model.ForecastSeries(ys[:10], 3); f.SeasonalNaive.Set || !f.Naive.Set {
 		t.Errorf("10 months: seasonal naive %+v, naive %+v", f.SeasonalNaive, f.Naive)
 	}
-	if _, err := model.ForecastSeries(ys[:2], 3); err == nil {
-		t.Error("two months forecast without error")
+	// Every forecast holds a month out at least: three months fit a trend
+	// but leave none to measure it.
+	if f, err := model.ForecastSeries(ys[:4], 3); err != nil || f.HeldOut != 1 || !f.Error.Set || !f.Naive.Set {
+		t.Errorf("four months: %+v, %v", f, err)
+	}
+	if _, err := model.ForecastSeries(ys[:3], 3); err == nil {
+		t.Error("three months forecast without a month to measure it")
 	}
 }
 
