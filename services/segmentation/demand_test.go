@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,12 @@ func TestDemandSeriesAndForecast(t *testing.T) {
 			ev.Lines = []*interactionv1.PurchaseLine{{Sku: "TEA", Category: "tea", Quantity: q, UnitPrice: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 500}}}
 			h.publish(t, interactionv1.SubjectPurchaseRecorded, ev)
 		}
+		// Honey sells a steady 50 a month, for 14 months: no season.
+		for ago := 14; ago >= 1; ago-- {
+			ev := purchaseEvent(newID(t), buyer, 50*800, thisMonth.AddDate(0, -ago, 9))
+			ev.Lines = []*interactionv1.PurchaseLine{{Category: "honey", Quantity: 50 + int64(ago%3), UnitPrice: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 800}}}
+			h.publish(t, interactionv1.SubjectPurchaseRecorded, ev)
+		}
 		cup := purchaseEvent(newID(t), buyer, 2000, thisMonth.AddDate(0, -2, 3))
 		cup.Lines = []*interactionv1.PurchaseLine{{Category: "茶具", Quantity: 2, UnitPrice: &typev1.Money{CurrencyCode: "CNY", AmountMinor: 1000}}}
 		h.publish(t, interactionv1.SubjectPurchaseRecorded, cup)
@@ -51,15 +58,15 @@ func TestDemandSeriesAndForecast(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(all.GetSeries()) != 2 || all.GetSeries()[0].GetCategory() != "tea" || all.GetSeries()[1].GetCategory() != "茶具" {
+		if len(all.GetSeries()) != 3 || all.GetSeries()[1].GetCategory() != "tea" || all.GetSeries()[2].GetCategory() != "茶具" {
 			t.Fatalf("series = %v", all.GetSeries())
 		}
-		cups := all.GetSeries()[1].GetPoints()
+		cups := all.GetSeries()[2].GetPoints()
 		// Two months ago, last month (zero) and this month (zero so far).
 		if len(cups) != 3 || cups[0].GetQuantity() != 2 || cups[0].GetRevenue().GetAmountMinor() != 2000 || cups[1].GetQuantity() != 0 {
 			t.Errorf("cups = %v", cups)
 		}
-		tea := all.GetSeries()[0].GetPoints()
+		tea := all.GetSeries()[1].GetPoints()
 		if len(tea) != 37 || tea[0].GetMonth() != thisMonth.AddDate(0, -36, 0).Format("2006-01") || tea[0].GetQuantity() != float64(units(36)+36*7%9-4) {
 			t.Errorf("tea series starts %v, %d months", tea[0], len(tea))
 		}
@@ -68,8 +75,29 @@ func TestDemandSeriesAndForecast(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.GetMethod() != "holt_winters_additive" || len(f.GetHistory().GetPoints()) != 36 || len(f.GetForecast().GetPoints()) != 3 {
-			t.Fatalf("forecast: method %s, %d months of history, %d forecast", f.GetMethod(), len(f.GetHistory().GetPoints()), len(f.GetForecast().GetPoints()))
+		if f.GetMethod() != "holt_winters_additive" || f.GetFallback() != "" || len(f.GetHistory().GetPoints()) != 36 || len(f.GetForecast().GetPoints()) != 3 {
+			t.Fatalf("forecast: method %s (fallback %q), %d months of history, %d forecast", f.GetMethod(), f.GetFallback(), len(f.GetHistory().GetPoints()), len(f.GetForecast().GetPoints()))
+		}
+		// The trend puts each month 36 units above the same month a year
+		// before: the seasonal model beats both plain forecasts, and says so.
+		for _, acc := range []*segmentationv1.ForecastAccuracy{f.GetQuantityAccuracy(), f.GetRevenueAccuracy()} {
+			b := acc.GetBaselines()
+			if len(b) != 2 || b[0].GetMethod() != "seasonal_naive" || b[1].GetMethod() != "naive" ||
+				!acc.GetBeatsBaselines() || acc.GetMae() >= b[0].GetMae() || acc.GetMae() >= b[1].GetMae() {
+				t.Errorf("accuracy against the baselines: %v", acc)
+			}
+		}
+		t.Logf("held-out quantity MAE: holt-winters %.1f, seasonal naive %.1f, naive %.1f", f.GetQuantityAccuracy().GetMae(),
+			f.GetQuantityAccuracy().GetBaselines()[0].GetMae(), f.GetQuantityAccuracy().GetBaselines()[1].GetMae())
+		// Eleven months before the three held out: no year for the
+		// seasonal-naive forecast, the naive one only.
+		honey, err := h.client.ForecastDemand(ctx, &segmentationv1.ForecastDemandRequest{Category: "honey"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if honey.GetMethod() != "holt_linear" || !strings.HasPrefix(honey.GetFallback(), "14 months of history, 30 needed for the seasonal model") ||
+			honey.GetQuantityAccuracy().GetHeldOutMonths() != 3 || len(honey.GetQuantityAccuracy().GetBaselines()) != 1 {
+			t.Errorf("honey: method %s, fallback %q, accuracy %v", honey.GetMethod(), honey.GetFallback(), honey.GetQuantityAccuracy())
 		}
 		acc := f.GetQuantityAccuracy()
 		t.Logf("held out %d months: quantity MAPE %.2f%%, MAE %.2f; revenue MAPE %.2f%%", acc.GetHeldOutMonths(), 100*acc.GetMape(), acc.GetMae(), 100*f.GetRevenueAccuracy().GetMape())

@@ -11,6 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"time"
+	// The zone database in the binary: images without /usr/share/zoneinfo
+	// still know every IANA zone.
+	_ "time/tzdata"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
@@ -46,10 +49,21 @@ type Config struct {
 	// servicehost.Jobs).
 	servicehost.Jobs
 	// Currency is the reporting currency: ABC ranks spend in it, and spend
-	// is reported in it. Purchases in other currencies are stored (and
-	// counted in purchase_count) but not ranked, since adding amounts
-	// across currencies would need exchange rates.
+	// is reported in it. Purchases in other currencies are stored and
+	// counted as transactions (purchase_count, purchase_days, the purchase
+	// model) but their amounts are not converted: spend, the average
+	// order value and the spend model use the reporting currency's
+	// purchases and days only, so a customer paying in two currencies is
+	// never averaged over days whose spend was left out. We chose this over
+	// converting at stated rates because rates move daily and this service
+	// has no source for them: a fixed rate would silently distort spend.
 	Currency string `env:"CURRENCY" envDefault:"CNY"`
+	// TimeZone is the company's time zone, an IANA name: purchases are
+	// bucketed into its calendar days (purchases of one day are one
+	// transaction for the models) and months (demand), so a purchase at
+	// 23:30 in Shanghai counts on that day, not on the next one in UTC.
+	// Changing it re-buckets the stored purchases at start.
+	TimeZone string `env:"TIME_ZONE" envDefault:"Asia/Shanghai"`
 	// ClassACutoff: class A while the customers ranked above hold less than
 	// this share of trailing revenue.
 	ClassACutoff float64 `env:"ABC_A_CUTOFF" envDefault:"0.7"`
@@ -116,10 +130,15 @@ func (c Config) validate() error {
 // positive window) and the prediction settings, validated. Zero horizons
 // and margin (a Config built in code) take the defaults.
 func (c Config) policies() (domain.Policy, domain.PredictionPolicy, error) {
+	zone, err := timeZone(c.TimeZone)
+	if err != nil {
+		return domain.Policy{}, domain.PredictionPolicy{}, err
+	}
 	p := domain.Policy{
 		Currency: c.Currency,
 		Window:   c.Window,
 		Cutoffs:  domain.Cutoffs{A: c.ClassACutoff, B: c.ClassBCutoff},
+		Zone:     zone,
 	}
 	if err := p.Validate(); err != nil {
 		return domain.Policy{}, domain.PredictionPolicy{}, fmt.Errorf("config: %w", err)
@@ -141,16 +160,29 @@ func (c Config) policies() (domain.Policy, domain.PredictionPolicy, error) {
 	return p, prediction, nil
 }
 
+// timeZone loads the IANA time zone name; empty (a Config built in code)
+// is UTC. "Local" is refused: the days would depend on the machine.
+func timeZone(name string) (*time.Location, error) {
+	zone, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, fmt.Errorf("config: %sTIME_ZONE %q is not an IANA time zone name such as Asia/Shanghai", EnvPrefix, name)
+	}
+	return zone, nil
+}
+
 // build makes the service on a started host: the store publishing through
 // the outbox, the use cases, the gRPC server, the consumers of customer and
 // purchase events and the recompute and refit schedules.
 func build(cfg Config) servicehost.Build {
-	return func(_ context.Context, h *servicehost.Host) error {
+	return func(ctx context.Context, h *servicehost.Host) error {
 		policy, prediction, err := cfg.policies()
 		if err != nil {
 			return err
 		}
 		store := sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()).WithMinorPerMajor(domain.MinorPerMajor(policy.Currency))
+		if err := store.UseTimeZone(ctx, policy.Zone); err != nil {
+			return err
+		}
 		svc, err := app.New(store, policy, time.Now)
 		if err != nil {
 			return err

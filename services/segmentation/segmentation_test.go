@@ -256,13 +256,29 @@ func TestRunRejectsBadCutoffs(t *testing.T) {
 	}
 }
 
+// TestRunRejectsUnknownTimeZone: a zone that is not an IANA name stops the
+// service at start, naming the setting, before any day is bucketed in it.
+func TestRunRejectsUnknownTimeZone(t *testing.T) {
+	for _, zone := range []string{"Asia/Shanghia", "Local", "+08:00"} {
+		cfg := segmentation.Config{
+			DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "x.db"),
+			Broker:      servicehost.Broker{NATSURL: "nats://127.0.0.1:1"}, Currency: "CNY",
+			ClassACutoff: 0.7, ClassBCutoff: 0.9, Window: time.Hour, TimeZone: zone,
+		}
+		err := segmentation.Run(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err == nil || !strings.Contains(err.Error(), "GUANXI_SEGMENTATION_TIME_ZONE") {
+			t.Errorf("Run with time zone %q = %v, want an error naming GUANXI_SEGMENTATION_TIME_ZONE", zone, err)
+		}
+	}
+}
+
 func TestConfigFromEnvironment(t *testing.T) {
 	def, err := config.LoadFrom[segmentation.Config](segmentation.EnvPrefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if def.GRPCAddr != "127.0.0.1:7104" || def.Currency != "CNY" || def.ClassACutoff != 0.7 ||
-		def.ClassBCutoff != 0.9 || def.Window != 8760*time.Hour {
+		def.ClassBCutoff != 0.9 || def.Window != 8760*time.Hour || def.TimeZone != "Asia/Shanghai" {
 		t.Errorf("defaults = %+v", def)
 	}
 	got, err := config.LoadFrom[segmentation.Config](segmentation.EnvPrefix, map[string]string{
@@ -270,11 +286,12 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"GUANXI_SEGMENTATION_ABC_A_CUTOFF": "0.5",
 		"GUANXI_SEGMENTATION_ABC_B_CUTOFF": "0.8",
 		"GUANXI_SEGMENTATION_ABC_WINDOW":   "720h",
+		"GUANXI_SEGMENTATION_TIME_ZONE":    "Europe/Berlin",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Currency != "USD" || got.ClassACutoff != 0.5 || got.ClassBCutoff != 0.8 || got.Window != 720*time.Hour {
+	if got.Currency != "USD" || got.ClassACutoff != 0.5 || got.ClassBCutoff != 0.8 || got.Window != 720*time.Hour || got.TimeZone != "Europe/Berlin" {
 		t.Errorf("from environment = %+v", got)
 	}
 }

@@ -331,3 +331,23 @@ func TestRFMPredictionsAndReturns(t *testing.T) {
 		}
 	})
 }
+
+// TestValueKeepsCurrenciesApart: a customer paying in USD and in CNY has
+// two purchase days, CNY spend in the reporting currency, and each
+// currency's spend apart, none converted.
+func TestValueKeepsCurrenciesApart(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, h harness) {
+		id := newID(t)
+		usd := purchaseEvent(newID(t), id, 5000, time.Now().Add(-48*time.Hour))
+		usd.Total.CurrencyCode = "USD"
+		h.publish(t, interactionv1.SubjectPurchaseRecorded, usd)
+		h.publish(t, interactionv1.SubjectPurchaseRecorded, purchaseEvent(newID(t), id, 12850, time.Now().Add(-time.Hour)))
+		h.drainPurchases(t)
+		v := h.value(t, id)
+		by := v.GetLifetimeSpendByCurrency()
+		if v.GetPurchaseDays() != 2 || v.GetLifetimeSpend().GetCurrencyCode() != "CNY" || v.GetLifetimeSpend().GetAmountMinor() != 12850 ||
+			len(by) != 2 || by[0].GetCurrencyCode() != "CNY" || by[0].GetAmountMinor() != 12850 || by[1].GetCurrencyCode() != "USD" || by[1].GetAmountMinor() != 5000 {
+			t.Errorf("value = %v", v)
+		}
+	})
+}

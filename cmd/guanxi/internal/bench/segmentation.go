@@ -179,12 +179,12 @@ func (b *segBench) cdnowFit(ctx context.Context) (err error) {
 		}
 		at, _ := time.Parse("20060102", r[1])
 		dollars, _ := strconv.ParseFloat(r[2], 64)
-		buyRows = append(buyRows, []any{benchID(2, uint64(i)), id, "CNY", int64(math.Round(dollars * 100)), at.UnixMicro()})
+		buyRows = append(buyRows, []any{benchID(2, uint64(i)), id, "CNY", int64(math.Round(dollars * 100)), at.UnixMicro(), utcDay(at.UnixMicro())})
 	}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "register_time"}, pgx.CopyFromRows(custRows)); err != nil {
 		return err
 	}
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"purchases"}, []string{"interaction_id", "customer_id", "currency", "amount_minor", "occur_time"}, pgx.CopyFromRows(buyRows)); err != nil {
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"purchases"}, purchaseColumns, pgx.CopyFromRows(buyRows)); err != nil {
 		return err
 	}
 	b.logf("fitting BG/NBD and Gamma-Gamma on CDNOW (%d customers, %d purchases)", len(custRows), len(buyRows))
@@ -196,6 +196,14 @@ func (b *segBench) cdnowFit(ctx context.Context) (err error) {
 	b.fitCall, b.fit = time.Since(start), fit
 	return nil
 }
+
+// purchaseColumns are the columns of the service's purchases table the
+// benchmarks load; local_day is the purchase's calendar day in the
+// service's time zone, UTC in the benchmarks (Config.TimeZone unset).
+var purchaseColumns = []string{"interaction_id", "customer_id", "currency", "amount_minor", "occur_time", "local_day"}
+
+// utcDay is the UTC day number of a time in unix microseconds.
+func utcDay(micros int64) int64 { return micros / 86400000000 }
 
 // readCDNOW returns (sample_id, date, dollars) per line.
 func readCDNOW(path string) ([][3]string, error) {
@@ -307,7 +315,7 @@ func (b *segBench) generate(ctx context.Context, dbURL string) step {
 	// Bulk loading goes faster without the indexes, built once after.
 	indexes := []struct{ drop, create string }{
 		{`ALTER TABLE purchases DROP CONSTRAINT purchases_pkey`, `ALTER TABLE purchases ADD PRIMARY KEY (interaction_id)`},
-		{`DROP INDEX purchases_by_customer`, `CREATE INDEX purchases_by_customer ON purchases (customer_id, occur_time, currency, amount_minor)`},
+		{`DROP INDEX purchases_by_customer`, `CREATE INDEX purchases_by_customer ON purchases (customer_id, occur_time, currency, amount_minor, local_day)`},
 		{`DROP INDEX purchases_by_window`, `CREATE INDEX purchases_by_window ON purchases (currency, occur_time, customer_id, amount_minor)`},
 	}
 	for _, ix := range indexes {
@@ -335,7 +343,7 @@ func (b *segBench) generate(ctx context.Context, dbURL string) step {
 		level         float64
 	)
 	nowMicros := float64(now.UnixMicro())
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"purchases"}, []string{"interaction_id", "customer_id", "currency", "amount_minor", "occur_time"},
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"purchases"}, purchaseColumns,
 		pgx.CopyFromFunc(func() ([]any, error) {
 			if cust == b.customers {
 				return nil, nil
@@ -352,7 +360,7 @@ func (b *segBench) generate(ctx context.Context, dbURL string) step {
 			if k > 0 {
 				at = first + rng.Float64()*(active-first)
 			}
-			row := []any{benchID(4, uint64(n)), benchID(3, uint64(cust)), "CNY", int64(level*(0.5+rng.Float64())) + 1, int64(at)}
+			row := []any{benchID(4, uint64(n)), benchID(3, uint64(cust)), "CNY", int64(level*(0.5+rng.Float64())) + 1, int64(at), utcDay(int64(at))}
 			n++
 			if k++; k == counts[cust] {
 				cust, k = cust+1, 0

@@ -15,7 +15,13 @@ func TestDemandSeriesMarksTheRunningMonth(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
 	api := adminClient(t, e)
-	now := time.Now().UTC()
+	// Months are segmentation's time zone's (Asia/Shanghai by default),
+	// eight hours ahead of UTC at the turn of a month.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(shanghai)
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	id := api.mustDo("POST", "/v1/customers", `{"displayName":"Tea lover"}`)["id"].(string)
 	api.mustDo("POST", "/v1/interactions", restLinePurchase(id, "tea", 9, 1000, thisMonth.AddDate(0, -2, 5)))

@@ -332,8 +332,14 @@ func TestCDNOWThroughInteractionIngest(t *testing.T) {
 	if !within(fit.GetP(), 6.25, 0.02) || !within(fit.GetQ(), 3.74, 0.02) || !within(fit.GetGamma(), 15.44, 0.02) {
 		t.Errorf("Gamma-Gamma p=%v q=%v gamma=%v, published 6.25 3.74 15.44", fit.GetP(), fit.GetQ(), fit.GetGamma())
 	}
+	// The calibration ends with 30 September in segmentation's time zone
+	// (Asia/Shanghai by default): the fit says when that day began.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := segmentation.GetModelFit(ctx, &segmentationv1.GetModelFitRequest{})
-	if err != nil || got.GetFit().GetR() != fit.GetR() || !got.GetFit().GetCalibrationEndTime().AsTime().Equal(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC)) {
+	if err != nil || got.GetFit().GetR() != fit.GetR() || !got.GetFit().GetCalibrationEndTime().AsTime().Equal(time.Date(1997, 9, 30, 0, 0, 0, 0, shanghai)) {
 		t.Errorf("GetModelFit = %v, %v", got, err)
 	}
 	// The same fit through the REST edge.

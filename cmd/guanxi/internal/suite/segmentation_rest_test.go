@@ -27,7 +27,13 @@ func TestSegmentationPathsThroughREST(t *testing.T) {
 	e, stop := startSuite(t, t.TempDir())
 	defer stop()
 	api := adminClient(t, e)
-	now := time.Now().UTC()
+	// Months are segmentation's time zone's (Asia/Shanghai by default),
+	// eight hours ahead of UTC at the turn of a month.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(shanghai)
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var ids []string
 	for i := range 6 {

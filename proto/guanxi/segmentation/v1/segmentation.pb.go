@@ -109,15 +109,21 @@ type CustomerValue struct {
 	Rfm *RfmScore `protobuf:"bytes,10,opt,name=rfm,proto3" json:"rfm,omitempty"`
 	// The model's predictions; unset before the first fit.
 	Prediction *CustomerPrediction `protobuf:"bytes,11,opt,name=prediction,proto3" json:"prediction,omitempty"`
-	// Days with a purchase (purchases of one day are one transaction).
+	// Days with a purchase, in any currency (purchases of one day are one
+	// transaction); calendar days in the company's time zone.
 	PurchaseDays int64 `protobuf:"varint,12,opt,name=purchase_days,json=purchaseDays,proto3" json:"purchase_days,omitempty"`
 	// Refunds of returned purchases, in the reporting currency (already
 	// subtracted from the spends above).
 	Refunds *v1.Money `protobuf:"bytes,13,opt,name=refunds,proto3" json:"refunds,omitempty"`
 	// Lifetime spend per product category, net of returns.
 	CategorySpends []*CategorySpend `protobuf:"bytes,14,rep,name=category_spends,json=categorySpends,proto3" json:"category_spends,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Lifetime spend net of returns in each currency the customer paid in,
+	// by currency code, none converted: the spends above (and the spend
+	// model) are the reporting currency's alone, as adding currencies would
+	// need exchange rates the service does not have.
+	LifetimeSpendByCurrency []*v1.Money `protobuf:"bytes,15,rep,name=lifetime_spend_by_currency,json=lifetimeSpendByCurrency,proto3" json:"lifetime_spend_by_currency,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *CustomerValue) Reset() {
@@ -244,6 +250,13 @@ func (x *CustomerValue) GetRefunds() *v1.Money {
 func (x *CustomerValue) GetCategorySpends() []*CategorySpend {
 	if x != nil {
 		return x.CategorySpends
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetLifetimeSpendByCurrency() []*v1.Money {
+	if x != nil {
+		return x.LifetimeSpendByCurrency
 	}
 	return nil
 }
@@ -914,8 +927,9 @@ func (*GetModelFitRequest) Descriptor() ([]byte, []int) {
 // RefitModelRequest is the input of RefitModel.
 type RefitModelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The last day of the calibration period (purchases on that day count);
-	// today when unset.
+	// The last day of the calibration period (purchases on that day count),
+	// the calendar day in the company's time zone this time falls on; today
+	// when unset.
 	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -985,7 +999,8 @@ type ModelFit struct {
 	SpendLogLikelihood float64 `protobuf:"fixed64,10,opt,name=spend_log_likelihood,json=spendLogLikelihood,proto3" json:"spend_log_likelihood,omitempty"`
 	// Customers with repeat purchases, in the Gamma-Gamma fit.
 	RepeatCustomerCount int64 `protobuf:"varint,11,opt,name=repeat_customer_count,json=repeatCustomerCount,proto3" json:"repeat_customer_count,omitempty"`
-	// The last day of the calibration period.
+	// The last day of the calibration period: when it began, in the
+	// company's time zone.
 	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
 	// When the fit was made.
 	FitTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=fit_time,json=fitTime,proto3" json:"fit_time,omitempty"`
@@ -1843,8 +1858,9 @@ type DemandPoint struct {
 	Quantity float64 `protobuf:"fixed64,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Revenue of the lines, net of returns, in the reporting currency.
 	Revenue *v1.Money `protobuf:"bytes,3,opt,name=revenue,proto3" json:"revenue,omitempty"`
-	// The month is still running (the current month, UTC): its figures are
-	// partial, not a low month, and forecasts are fit without it.
+	// The month is still running (the current month, in the company's time
+	// zone): its figures are partial, not a low month, and forecasts are
+	// fit without it.
 	Incomplete    bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2119,9 +2135,16 @@ type ForecastAccuracy struct {
 	// Mean absolute percentage error on them (0 to 1 and beyond).
 	Mape float64 `protobuf:"fixed64,2,opt,name=mape,proto3" json:"mape,omitempty"`
 	// Mean absolute error on them, in the measure's unit.
-	Mae           float64 `protobuf:"fixed64,3,opt,name=mae,proto3" json:"mae,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Mae float64 `protobuf:"fixed64,3,opt,name=mae,proto3" json:"mae,omitempty"`
+	// The plain forecasts' errors on the same months, the yardsticks the
+	// method is measured against: "seasonal_naive" (each month as the same
+	// month a year before; left out without a year of history before the
+	// held-out months) and "naive" (every month as the last one).
+	Baselines []*BaselineAccuracy `protobuf:"bytes,4,rep,name=baselines,proto3" json:"baselines,omitempty"`
+	// Whether the method's mean absolute error is below every baseline's.
+	BeatsBaselines bool `protobuf:"varint,5,opt,name=beats_baselines,json=beatsBaselines,proto3" json:"beats_baselines,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ForecastAccuracy) Reset() {
@@ -2175,6 +2198,84 @@ func (x *ForecastAccuracy) GetMae() float64 {
 	return 0
 }
 
+func (x *ForecastAccuracy) GetBaselines() []*BaselineAccuracy {
+	if x != nil {
+		return x.Baselines
+	}
+	return nil
+}
+
+func (x *ForecastAccuracy) GetBeatsBaselines() bool {
+	if x != nil {
+		return x.BeatsBaselines
+	}
+	return false
+}
+
+// BaselineAccuracy is a plain forecast's error on the held-out months.
+type BaselineAccuracy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "seasonal_naive" or "naive".
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// Mean absolute percentage error.
+	Mape float64 `protobuf:"fixed64,2,opt,name=mape,proto3" json:"mape,omitempty"`
+	// Mean absolute error, in the measure's unit.
+	Mae           float64 `protobuf:"fixed64,3,opt,name=mae,proto3" json:"mae,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BaselineAccuracy) Reset() {
+	*x = BaselineAccuracy{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BaselineAccuracy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BaselineAccuracy) ProtoMessage() {}
+
+func (x *BaselineAccuracy) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BaselineAccuracy.ProtoReflect.Descriptor instead.
+func (*BaselineAccuracy) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BaselineAccuracy) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *BaselineAccuracy) GetMape() float64 {
+	if x != nil {
+		return x.Mape
+	}
+	return 0
+}
+
+func (x *BaselineAccuracy) GetMae() float64 {
+	if x != nil {
+		return x.Mae
+	}
+	return 0
+}
+
 // ForecastDemandResponse is the output of ForecastDemand.
 type ForecastDemandResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2188,13 +2289,16 @@ type ForecastDemandResponse struct {
 	QuantityAccuracy *ForecastAccuracy `protobuf:"bytes,4,opt,name=quantity_accuracy,json=quantityAccuracy,proto3" json:"quantity_accuracy,omitempty"`
 	// Accuracy of the revenue forecast.
 	RevenueAccuracy *ForecastAccuracy `protobuf:"bytes,5,opt,name=revenue_accuracy,json=revenueAccuracy,proto3" json:"revenue_accuracy,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Why method is not the seasonal model (too short a history), naming
+	// what it fell back to; empty when it is the seasonal model.
+	Fallback      string `protobuf:"bytes,6,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ForecastDemandResponse) Reset() {
 	*x = ForecastDemandResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2310,7 @@ func (x *ForecastDemandResponse) String() string {
 func (*ForecastDemandResponse) ProtoMessage() {}
 
 func (x *ForecastDemandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[31]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2323,7 @@ func (x *ForecastDemandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForecastDemandResponse.ProtoReflect.Descriptor instead.
 func (*ForecastDemandResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{31}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ForecastDemandResponse) GetHistory() *DemandSeries {
@@ -2257,6 +2361,13 @@ func (x *ForecastDemandResponse) GetRevenueAccuracy() *ForecastAccuracy {
 	return nil
 }
 
+func (x *ForecastDemandResponse) GetFallback() string {
+	if x != nil {
+		return x.Fallback
+	}
+	return ""
+}
+
 // GetCustomerValueRequest is the input of GetCustomerValue.
 type GetCustomerValueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2268,7 +2379,7 @@ type GetCustomerValueRequest struct {
 
 func (x *GetCustomerValueRequest) Reset() {
 	*x = GetCustomerValueRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2391,7 @@ func (x *GetCustomerValueRequest) String() string {
 func (*GetCustomerValueRequest) ProtoMessage() {}
 
 func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[32]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2404,7 @@ func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{32}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCustomerValueRequest) GetCustomerId() string {
@@ -2314,7 +2425,7 @@ type GetCustomerValueResponse struct {
 
 func (x *GetCustomerValueResponse) Reset() {
 	*x = GetCustomerValueResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2437,7 @@ func (x *GetCustomerValueResponse) String() string {
 func (*GetCustomerValueResponse) ProtoMessage() {}
 
 func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[33]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2450,7 @@ func (x *GetCustomerValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{33}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetCustomerValueResponse) GetValue() *CustomerValue {
@@ -2360,7 +2471,7 @@ type StreamSegmentMembersRequest struct {
 
 func (x *StreamSegmentMembersRequest) Reset() {
 	*x = StreamSegmentMembersRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2483,7 @@ func (x *StreamSegmentMembersRequest) String() string {
 func (*StreamSegmentMembersRequest) ProtoMessage() {}
 
 func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[34]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2496,7 @@ func (x *StreamSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{34}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StreamSegmentMembersRequest) GetSegmentId() string {
@@ -2406,7 +2517,7 @@ type StreamSegmentMembersResponse struct {
 
 func (x *StreamSegmentMembersResponse) Reset() {
 	*x = StreamSegmentMembersResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2529,7 @@ func (x *StreamSegmentMembersResponse) String() string {
 func (*StreamSegmentMembersResponse) ProtoMessage() {}
 
 func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[35]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2542,7 @@ func (x *StreamSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*StreamSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{35}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StreamSegmentMembersResponse) GetCustomerIds() []string {
@@ -2452,7 +2563,7 @@ type GetModelFitResponse struct {
 
 func (x *GetModelFitResponse) Reset() {
 	*x = GetModelFitResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2575,7 @@ func (x *GetModelFitResponse) String() string {
 func (*GetModelFitResponse) ProtoMessage() {}
 
 func (x *GetModelFitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[36]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2588,7 @@ func (x *GetModelFitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelFitResponse.ProtoReflect.Descriptor instead.
 func (*GetModelFitResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{36}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetModelFitResponse) GetFit() *ModelFit {
@@ -2498,7 +2609,7 @@ type RefitModelResponse struct {
 
 func (x *RefitModelResponse) Reset() {
 	*x = RefitModelResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2621,7 @@ func (x *RefitModelResponse) String() string {
 func (*RefitModelResponse) ProtoMessage() {}
 
 func (x *RefitModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[37]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2634,7 @@ func (x *RefitModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefitModelResponse.ProtoReflect.Descriptor instead.
 func (*RefitModelResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{37}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RefitModelResponse) GetOperation() *v1.Operation {
@@ -2544,7 +2655,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2667,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[38]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2680,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{38}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetOperationRequest) GetName() string {
@@ -2590,7 +2701,7 @@ type GetOperationResponse struct {
 
 func (x *GetOperationResponse) Reset() {
 	*x = GetOperationResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2713,7 @@ func (x *GetOperationResponse) String() string {
 func (*GetOperationResponse) ProtoMessage() {}
 
 func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[39]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2726,7 @@ func (x *GetOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationResponse.ProtoReflect.Descriptor instead.
 func (*GetOperationResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{39}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetOperationResponse) GetOperation() *v1.Operation {
@@ -2636,7 +2747,7 @@ type CreateSegmentResponse struct {
 
 func (x *CreateSegmentResponse) Reset() {
 	*x = CreateSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +2759,7 @@ func (x *CreateSegmentResponse) String() string {
 func (*CreateSegmentResponse) ProtoMessage() {}
 
 func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[40]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2661,7 +2772,7 @@ func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{40}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreateSegmentResponse) GetSegment() *Segment {
@@ -2682,7 +2793,7 @@ type GetSegmentResponse struct {
 
 func (x *GetSegmentResponse) Reset() {
 	*x = GetSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2805,7 @@ func (x *GetSegmentResponse) String() string {
 func (*GetSegmentResponse) ProtoMessage() {}
 
 func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[41]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2818,7 @@ func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentResponse.ProtoReflect.Descriptor instead.
 func (*GetSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{41}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetSegmentResponse) GetSegment() *Segment {
@@ -2728,7 +2839,7 @@ type UpdateSegmentResponse struct {
 
 func (x *UpdateSegmentResponse) Reset() {
 	*x = UpdateSegmentResponse{}
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2851,7 @@ func (x *UpdateSegmentResponse) String() string {
 func (*UpdateSegmentResponse) ProtoMessage() {}
 
 func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[42]
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2864,7 @@ func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{42}
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateSegmentResponse) GetSegment() *Segment {
@@ -2767,7 +2878,7 @@ var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\n" +
-	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\x1a\x1eguanxi/type/v1/operation.proto\"\xbd\x06\n" +
+	")guanxi/segmentation/v1/segmentation.proto\x12\x16guanxi.segmentation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aguanxi/type/v1/money.proto\x1a\x1eguanxi/type/v1/operation.proto\"\x91\a\n" +
 	"\rCustomerValue\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12=\n" +
@@ -2786,7 +2897,8 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"prediction\x12#\n" +
 	"\rpurchase_days\x18\f \x01(\x03R\fpurchaseDays\x12/\n" +
 	"\arefunds\x18\r \x01(\v2\x15.guanxi.type.v1.MoneyR\arefunds\x12N\n" +
-	"\x0fcategory_spends\x18\x0e \x03(\v2%.guanxi.segmentation.v1.CategorySpendR\x0ecategorySpends\"x\n" +
+	"\x0fcategory_spends\x18\x0e \x03(\v2%.guanxi.segmentation.v1.CategorySpendR\x0ecategorySpends\x12R\n" +
+	"\x1alifetime_spend_by_currency\x18\x0f \x03(\v2\x15.guanxi.type.v1.MoneyR\x17lifetimeSpendByCurrency\"x\n" +
 	"\bRfmScore\x12\x18\n" +
 	"\arecency\x18\x01 \x01(\x05R\arecency\x12\x1c\n" +
 	"\tfrequency\x18\x02 \x01(\x05R\tfrequency\x12\x1a\n" +
@@ -2916,17 +3028,24 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x06series\x18\x01 \x03(\v2$.guanxi.segmentation.v1.DemandSeriesR\x06series\"_\n" +
 	"\x15ForecastDemandRequest\x12\x1f\n" +
 	"\bcategory\x18\x01 \x01(\tB\x03\xe0A\x02R\bcategory\x12%\n" +
-	"\x0ehorizon_months\x18\x02 \x01(\x05R\rhorizonMonths\"`\n" +
+	"\x0ehorizon_months\x18\x02 \x01(\x05R\rhorizonMonths\"\xd1\x01\n" +
 	"\x10ForecastAccuracy\x12&\n" +
 	"\x0fheld_out_months\x18\x01 \x01(\x05R\rheldOutMonths\x12\x12\n" +
 	"\x04mape\x18\x02 \x01(\x01R\x04mape\x12\x10\n" +
-	"\x03mae\x18\x03 \x01(\x01R\x03mae\"\xde\x02\n" +
+	"\x03mae\x18\x03 \x01(\x01R\x03mae\x12F\n" +
+	"\tbaselines\x18\x04 \x03(\v2(.guanxi.segmentation.v1.BaselineAccuracyR\tbaselines\x12'\n" +
+	"\x0fbeats_baselines\x18\x05 \x01(\bR\x0ebeatsBaselines\"P\n" +
+	"\x10BaselineAccuracy\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
+	"\x04mape\x18\x02 \x01(\x01R\x04mape\x12\x10\n" +
+	"\x03mae\x18\x03 \x01(\x01R\x03mae\"\xfa\x02\n" +
 	"\x16ForecastDemandResponse\x12>\n" +
 	"\ahistory\x18\x01 \x01(\v2$.guanxi.segmentation.v1.DemandSeriesR\ahistory\x12@\n" +
 	"\bforecast\x18\x02 \x01(\v2$.guanxi.segmentation.v1.DemandSeriesR\bforecast\x12\x16\n" +
 	"\x06method\x18\x03 \x01(\tR\x06method\x12U\n" +
 	"\x11quantity_accuracy\x18\x04 \x01(\v2(.guanxi.segmentation.v1.ForecastAccuracyR\x10quantityAccuracy\x12S\n" +
-	"\x10revenue_accuracy\x18\x05 \x01(\v2(.guanxi.segmentation.v1.ForecastAccuracyR\x0frevenueAccuracy\"?\n" +
+	"\x10revenue_accuracy\x18\x05 \x01(\v2(.guanxi.segmentation.v1.ForecastAccuracyR\x0frevenueAccuracy\x12\x1a\n" +
+	"\bfallback\x18\x06 \x01(\tR\bfallback\"?\n" +
 	"\x17GetCustomerValueRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\"W\n" +
@@ -2989,7 +3108,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_segmentation_v1_segmentation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(AbcClass)(0),                          // 0: guanxi.segmentation.v1.AbcClass
 	(*CustomerValue)(nil),                  // 1: guanxi.segmentation.v1.CustomerValue
@@ -3023,107 +3142,110 @@ var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(*ListDemandSeriesResponse)(nil),       // 29: guanxi.segmentation.v1.ListDemandSeriesResponse
 	(*ForecastDemandRequest)(nil),          // 30: guanxi.segmentation.v1.ForecastDemandRequest
 	(*ForecastAccuracy)(nil),               // 31: guanxi.segmentation.v1.ForecastAccuracy
-	(*ForecastDemandResponse)(nil),         // 32: guanxi.segmentation.v1.ForecastDemandResponse
-	(*GetCustomerValueRequest)(nil),        // 33: guanxi.segmentation.v1.GetCustomerValueRequest
-	(*GetCustomerValueResponse)(nil),       // 34: guanxi.segmentation.v1.GetCustomerValueResponse
-	(*StreamSegmentMembersRequest)(nil),    // 35: guanxi.segmentation.v1.StreamSegmentMembersRequest
-	(*StreamSegmentMembersResponse)(nil),   // 36: guanxi.segmentation.v1.StreamSegmentMembersResponse
-	(*GetModelFitResponse)(nil),            // 37: guanxi.segmentation.v1.GetModelFitResponse
-	(*RefitModelResponse)(nil),             // 38: guanxi.segmentation.v1.RefitModelResponse
-	(*GetOperationRequest)(nil),            // 39: guanxi.segmentation.v1.GetOperationRequest
-	(*GetOperationResponse)(nil),           // 40: guanxi.segmentation.v1.GetOperationResponse
-	(*CreateSegmentResponse)(nil),          // 41: guanxi.segmentation.v1.CreateSegmentResponse
-	(*GetSegmentResponse)(nil),             // 42: guanxi.segmentation.v1.GetSegmentResponse
-	(*UpdateSegmentResponse)(nil),          // 43: guanxi.segmentation.v1.UpdateSegmentResponse
-	(*v1.Money)(nil),                       // 44: guanxi.type.v1.Money
-	(*timestamppb.Timestamp)(nil),          // 45: google.protobuf.Timestamp
-	(*v1.Operation)(nil),                   // 46: guanxi.type.v1.Operation
-	(*durationpb.Duration)(nil),            // 47: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 48: google.protobuf.FieldMask
+	(*BaselineAccuracy)(nil),               // 32: guanxi.segmentation.v1.BaselineAccuracy
+	(*ForecastDemandResponse)(nil),         // 33: guanxi.segmentation.v1.ForecastDemandResponse
+	(*GetCustomerValueRequest)(nil),        // 34: guanxi.segmentation.v1.GetCustomerValueRequest
+	(*GetCustomerValueResponse)(nil),       // 35: guanxi.segmentation.v1.GetCustomerValueResponse
+	(*StreamSegmentMembersRequest)(nil),    // 36: guanxi.segmentation.v1.StreamSegmentMembersRequest
+	(*StreamSegmentMembersResponse)(nil),   // 37: guanxi.segmentation.v1.StreamSegmentMembersResponse
+	(*GetModelFitResponse)(nil),            // 38: guanxi.segmentation.v1.GetModelFitResponse
+	(*RefitModelResponse)(nil),             // 39: guanxi.segmentation.v1.RefitModelResponse
+	(*GetOperationRequest)(nil),            // 40: guanxi.segmentation.v1.GetOperationRequest
+	(*GetOperationResponse)(nil),           // 41: guanxi.segmentation.v1.GetOperationResponse
+	(*CreateSegmentResponse)(nil),          // 42: guanxi.segmentation.v1.CreateSegmentResponse
+	(*GetSegmentResponse)(nil),             // 43: guanxi.segmentation.v1.GetSegmentResponse
+	(*UpdateSegmentResponse)(nil),          // 44: guanxi.segmentation.v1.UpdateSegmentResponse
+	(*v1.Money)(nil),                       // 45: guanxi.type.v1.Money
+	(*timestamppb.Timestamp)(nil),          // 46: google.protobuf.Timestamp
+	(*v1.Operation)(nil),                   // 47: guanxi.type.v1.Operation
+	(*durationpb.Duration)(nil),            // 48: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 49: google.protobuf.FieldMask
 }
 var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	0,  // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	44, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
-	44, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
-	45, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
-	45, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
-	45, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
+	45, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
+	45, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
+	46, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
+	46, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
+	46, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: guanxi.segmentation.v1.CustomerValue.rfm:type_name -> guanxi.segmentation.v1.RfmScore
 	3,  // 7: guanxi.segmentation.v1.CustomerValue.prediction:type_name -> guanxi.segmentation.v1.CustomerPrediction
-	44, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
+	45, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
 	4,  // 9: guanxi.segmentation.v1.CustomerValue.category_spends:type_name -> guanxi.segmentation.v1.CategorySpend
-	44, // 10: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
-	44, // 11: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
-	44, // 12: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
-	0,  // 13: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	44, // 14: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
-	5,  // 15: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
-	44, // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
-	45, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	46, // 18: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
-	47, // 19: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
-	45, // 20: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
-	45, // 21: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
-	45, // 22: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
-	47, // 23: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
-	47, // 24: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
-	45, // 25: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	45, // 26: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
-	14, // 27: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 28: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
-	14, // 29: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	48, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	44, // 31: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
-	26, // 32: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
-	27, // 33: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
-	27, // 34: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
-	27, // 35: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
-	31, // 36: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	31, // 37: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
-	1,  // 38: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
-	13, // 39: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
-	46, // 40: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
-	46, // 41: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
-	14, // 42: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 43: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	14, // 44: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	33, // 45: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	35, // 46: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
-	6,  // 47: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
-	8,  // 48: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
-	11, // 49: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
-	12, // 50: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
-	39, // 51: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
-	15, // 52: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
-	16, // 53: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
-	17, // 54: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
-	19, // 55: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
-	20, // 56: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
-	22, // 57: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
-	24, // 58: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
-	28, // 59: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
-	30, // 60: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
-	34, // 61: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	36, // 62: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
-	7,  // 63: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
-	9,  // 64: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
-	37, // 65: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
-	38, // 66: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
-	40, // 67: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
-	41, // 68: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
-	42, // 69: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
-	18, // 70: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
-	43, // 71: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
-	21, // 72: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
-	23, // 73: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
-	25, // 74: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
-	29, // 75: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
-	32, // 76: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
-	61, // [61:77] is the sub-list for method output_type
-	45, // [45:61] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	45, // 10: guanxi.segmentation.v1.CustomerValue.lifetime_spend_by_currency:type_name -> guanxi.type.v1.Money
+	45, // 11: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
+	45, // 12: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
+	45, // 13: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
+	0,  // 14: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
+	45, // 15: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
+	5,  // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
+	45, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
+	46, // 18: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	47, // 19: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
+	48, // 20: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
+	46, // 21: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	46, // 22: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
+	46, // 23: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
+	48, // 24: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
+	48, // 25: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
+	46, // 26: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	46, // 27: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	14, // 28: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 29: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
+	14, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
+	49, // 31: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 32: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
+	26, // 33: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
+	27, // 34: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
+	32, // 35: guanxi.segmentation.v1.ForecastAccuracy.baselines:type_name -> guanxi.segmentation.v1.BaselineAccuracy
+	27, // 36: guanxi.segmentation.v1.ForecastDemandResponse.history:type_name -> guanxi.segmentation.v1.DemandSeries
+	27, // 37: guanxi.segmentation.v1.ForecastDemandResponse.forecast:type_name -> guanxi.segmentation.v1.DemandSeries
+	31, // 38: guanxi.segmentation.v1.ForecastDemandResponse.quantity_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	31, // 39: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
+	1,  // 40: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
+	13, // 41: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
+	47, // 42: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
+	47, // 43: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
+	14, // 44: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 45: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	14, // 46: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
+	34, // 47: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
+	36, // 48: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	6,  // 49: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
+	8,  // 50: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
+	11, // 51: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
+	12, // 52: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
+	40, // 53: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
+	15, // 54: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
+	16, // 55: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
+	17, // 56: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
+	19, // 57: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
+	20, // 58: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
+	22, // 59: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
+	24, // 60: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	28, // 61: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
+	30, // 62: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
+	35, // 63: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	37, // 64: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	7,  // 65: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
+	9,  // 66: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
+	38, // 67: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
+	39, // 68: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
+	41, // 69: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
+	42, // 70: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
+	43, // 71: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
+	18, // 72: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
+	44, // 73: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
+	21, // 74: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
+	23, // 75: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
+	25, // 76: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	29, // 77: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
+	33, // 78: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
+	63, // [63:79] is the sub-list for method output_type
+	47, // [47:63] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_segmentation_v1_segmentation_proto_init() }
@@ -3137,7 +3259,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_segmentation_proto_rawDesc), len(file_guanxi_segmentation_v1_segmentation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -90,8 +90,9 @@ type SegmentationServiceClient interface {
 	// category, from purchase lines net of returns.
 	ListDemandSeries(ctx context.Context, in *ListDemandSeriesRequest, opts ...grpc.CallOption) (*ListDemandSeriesResponse, error)
 	// ForecastDemand forecasts a category's monthly quantity and revenue by
-	// exponential smoothing (seasonal with two years of history), with the
-	// error measured on held-out months.
+	// exponential smoothing (seasonal with two and a half years of history,
+	// otherwise Holt's linear trend, saying so), with the error measured on
+	// held-out months next to the seasonal-naive and naive forecasts'.
 	ForecastDemand(ctx context.Context, in *ForecastDemandRequest, opts ...grpc.CallOption) (*ForecastDemandResponse, error)
 }
 
@@ -325,8 +326,9 @@ type SegmentationServiceServer interface {
 	// category, from purchase lines net of returns.
 	ListDemandSeries(context.Context, *ListDemandSeriesRequest) (*ListDemandSeriesResponse, error)
 	// ForecastDemand forecasts a category's monthly quantity and revenue by
-	// exponential smoothing (seasonal with two years of history), with the
-	// error measured on held-out months.
+	// exponential smoothing (seasonal with two and a half years of history,
+	// otherwise Holt's linear trend, saying so), with the error measured on
+	// held-out months next to the seasonal-naive and naive forecasts'.
 	ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error)
 	mustEmbedUnimplementedSegmentationServiceServer()
 }

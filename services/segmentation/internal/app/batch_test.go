@@ -57,14 +57,20 @@ func (c *lastClasses) Enqueue(_ context.Context, tx *sqldb.Tx, evs ...events.Eve
 // event per transaction and in consumer batches, and finds every
 // customer's value, announced class and segment memberships the same:
 // redeliveries, replays under another event id, returns, a buyer merged
-// away, several events of one buyer in a batch and a purchase stamped ahead
-// of the clock included, before and after a recompute has set the bounds.
+// away, several events of one buyer in a batch, a purchase stamped ahead
+// of the clock and purchases in another currency included, with days in
+// Shanghai's calendar, before and after a recompute has set the bounds.
 func TestBatchesMatchOneByOne(t *testing.T) {
 	for _, d := range testinfra.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
-			policy := domain.Policy{Currency: "CNY", Window: 365 * 24 * time.Hour, Cutoffs: domain.DefaultCutoffs()}
+			// Days in Shanghai's calendar, not UTC's.
+			shanghai, err := time.LoadLocation("Asia/Shanghai")
+			if err != nil {
+				t.Fatal(err)
+			}
+			policy := domain.Policy{Currency: "CNY", Window: 365 * 24 * time.Hour, Cutoffs: domain.DefaultCutoffs(), Zone: shanghai}
 			type side struct {
 				svc     *app.Service
 				classes *lastClasses
@@ -72,7 +78,11 @@ func TestBatchesMatchOneByOne(t *testing.T) {
 			}
 			newSide := func(url string) side {
 				classes := &lastClasses{class: map[string]string{}}
-				svc, err := app.New(openStore(t, url, classes), policy, func() time.Time { return now })
+				store := openStore(t, url, classes)
+				if err := store.UseTimeZone(ctx, shanghai); err != nil {
+					t.Fatal(err)
+				}
+				svc, err := app.New(store, policy, func() time.Time { return now })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -148,9 +158,13 @@ func TestBatchesMatchOneByOne(t *testing.T) {
 					if rng.IntN(50) == 0 {
 						at = now.Add(2 * time.Second) // the seller's clock runs ahead
 					}
+					currency := "CNY"
+					if rng.IntN(8) == 0 {
+						currency = "USD" // counted as a purchase, not summed
+					}
 					p := domain.Purchase{
 						InteractionID: newID(t), CustomerID: customer,
-						Amount:    domain.Money{Currency: "CNY", Minor: int64(1 + rng.IntN(20000))},
+						Amount:    domain.Money{Currency: currency, Minor: int64(1 + rng.IntN(20000))},
 						OccurTime: at,
 						Lines:     []domain.Line{{Category: "tea", Quantity: 1, Amount: 100}},
 					}

@@ -29,10 +29,10 @@ type DemandSeries struct {
 	IncompleteFrom int
 }
 
-// DemandForecast is a category's history and forecast.
+// DemandForecast is a category's history and forecast: Quantity and
+// Revenue carry the method, any fallback and the held-out errors.
 type DemandForecast struct {
 	History, Forecast DemandSeries
-	Seasonal          bool
 	Quantity, Revenue model.Forecast
 }
 
@@ -67,9 +67,10 @@ func (s *Demand) ListDemandSeries(ctx context.Context, category string) ([]Deman
 	return out, nil
 }
 
+// monthIndex is the current month in the company's time zone, the
+// calendar the stored months are in.
 func monthIndex(s *Demand) int {
-	now := s.now().UTC()
-	return now.Year()*12 + int(now.Month()) - 1
+	return domain.MonthIndex(s.now(), s.policy.Zone)
 }
 
 // series lays one category's rows (sorted by month) out month by month
@@ -126,7 +127,7 @@ func (s *Demand) ForecastDemand(ctx context.Context, category string, horizon in
 	hist := series(complete, lastComplete)
 	q, err := model.ForecastSeries(hist.Quantity, int(horizon))
 	if err != nil {
-		return DemandForecast{}, fmt.Errorf("forecast demand: category %q has %d months of history, 3 needed: %w", category, len(hist.Quantity), domain.ErrFailedPrecondition)
+		return DemandForecast{}, fmt.Errorf("forecast demand: category %q has %d months of history, %d needed: %w", category, len(hist.Quantity), model.MinPeriods, domain.ErrFailedPrecondition)
 	}
 	r, err := model.ForecastSeries(hist.Revenue, int(horizon))
 	if err != nil {
@@ -135,7 +136,6 @@ func (s *Demand) ForecastDemand(ctx context.Context, category string, horizon in
 	return DemandForecast{
 		History:  hist,
 		Forecast: DemandSeries{Category: category, FirstMonth: lastComplete + 1, Quantity: q.Values, Revenue: r.Values},
-		Seasonal: q.Smoothing.Seasonal,
 		Quantity: q, Revenue: r,
 	}, nil
 }

@@ -50,7 +50,11 @@ func (s *Values) GetCustomerValue(ctx context.Context, customerID string) (domai
 	if err != nil {
 		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
 	}
-	return domain.NewCustomerValue(v, s.policy, cats), nil
+	cv := domain.NewCustomerValue(v, s.policy, cats)
+	if cv.SpendByCurrency, err = s.store.SpendByCurrency(ctx, customerID); err != nil {
+		return domain.CustomerValue{}, fmt.Errorf("get customer value: %w", err)
+	}
+	return cv, nil
 }
 
 // RecomputeResult sums up a full recompute.
@@ -288,7 +292,7 @@ func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (doma
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
-	fit.FitTime, fit.CalibrationEnd = now, time.Unix(domain.Day(calibrationEnd)*86400, 0).UTC()
+	fit.FitTime, fit.CalibrationEnd = now, domain.DayStart(calibrationEnd, s.policy.Zone).UTC()
 	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.PutFit(ctx, fit) }); err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}

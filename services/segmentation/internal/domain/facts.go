@@ -11,12 +11,17 @@ import (
 // Facts are a customer's purchase history summed up: the read model built
 // from purchase and return events, from which every value is computed.
 // Money is in minor units of the reporting currency; counts and times
-// cover purchases in any currency.
+// cover purchases in any currency. Days are calendar days in Zone.
 type Facts struct {
 	CustomerID string
 	// PurchaseCount counts purchases; PurchaseDays the days with one
 	// (the models' transactions).
 	PurchaseCount, PurchaseDays int64
+	// SpendDays are the days with a purchase in the reporting currency:
+	// the days whose spend is known, which average spend divides by. A
+	// day paid only in another currency is a transaction, but its spend
+	// is not added, so it must not be counted as a day of zero spend.
+	SpendDays int64
 	// First and Last are the first and latest purchase; zero without any.
 	First, Last time.Time
 	// Lifetime and Trailing are spend net of refunds, all time and in
@@ -24,7 +29,7 @@ type Facts struct {
 	Lifetime, Trailing int64
 	// Refunds are the refunds of returns, all time.
 	Refunds int64
-	// RepeatSpend is the spend on purchase days after the first, before
+	// RepeatSpend is the spend on spend days after the first, before
 	// refunds: the Gamma-Gamma model's repeat transactions.
 	RepeatSpend int64
 	// Version is the version of the customer's stored value these facts
@@ -32,21 +37,57 @@ type Facts struct {
 	// writes the customer's value only while the stored one is still of
 	// this version, so it never overwrites an event's newer update.
 	Version int64
+	// Zone is the time zone whose calendar days bucket the purchases (the
+	// store's); nil is UTC.
+	Zone *time.Location
 }
 
-// Day is the day number (days since 1970-01-01 UTC) of t: purchases on one
-// day are one transaction for the models.
-func Day(t time.Time) int64 {
-	return int64(math.Floor(float64(t.UnixMicro()) / float64(24*time.Hour/time.Microsecond)))
+// Day is the day number of t's calendar day in zone (nil: UTC), counted
+// from 1970-01-01: purchases on one day are one transaction for the
+// models, and a day is the company's, not UTC's (a purchase at 23:30 in
+// Shanghai is on that day, not the next).
+func Day(t time.Time, zone *time.Location) int64 {
+	if zone == nil {
+		zone = time.UTC
+	}
+	y, m, d := t.In(zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400 // a multiple of 86400
+}
+
+// DayStart is when t's calendar day in zone (nil: UTC) begins.
+func DayStart(t time.Time, zone *time.Location) time.Time {
+	if zone == nil {
+		zone = time.UTC
+	}
+	y, m, d := t.In(zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, zone)
+}
+
+// MonthIndex is year*12 + month-1 of t's calendar month in zone (nil: UTC).
+func MonthIndex(t time.Time, zone *time.Location) int {
+	if zone == nil {
+		zone = time.UTC
+	}
+	t = t.In(zone)
+	return t.Year()*12 + int(t.Month()) - 1
 }
 
 // History is the customer's history for the models, observed up to and
 // including the day of until, with values in major units (minor / scale).
+// The inputs are guarded at their boundaries: observation never ends
+// before the last purchase (a purchase stamped after until, from a clock
+// ahead of ours, is observed up to itself), and the mean spend is over the
+// spend days only, 0 without a repeat one, never negative.
 func (f Facts) History(until time.Time, scale float64) model.History {
 	if f.PurchaseDays == 0 {
 		return model.History{}
 	}
-	return model.NewHistory(int(f.PurchaseDays), Day(f.First), Day(f.Last), Day(until), float64(f.RepeatSpend)/scale)
+	h := model.NewHistory(int(f.PurchaseDays), Day(f.First, f.Zone), Day(f.Last, f.Zone), max(Day(until, f.Zone), Day(f.Last, f.Zone)), 0)
+	if repeat := f.SpendDays - 1; repeat > 0 && f.RepeatSpend > 0 && scale > 0 {
+		h.MeanValue = float64(f.RepeatSpend) / scale / float64(repeat)
+	}
+	h.Spends = int(max(f.SpendDays-1, 0))
+	return h
 }
 
 // RFM names and scores.
@@ -149,7 +190,7 @@ func NewRFMBounds(facts []Facts, now time.Time) RFMBounds {
 		if x.PurchaseCount == 0 {
 			continue
 		}
-		r = append(r, float64(Day(x.Last)))
+		r = append(r, float64(Day(x.Last, x.Zone)))
 		f = append(f, float64(x.PurchaseDays))
 		m = append(m, float64(x.Lifetime))
 	}
@@ -163,7 +204,7 @@ func (b RFMBounds) Score(f Facts) RFM {
 		return RFM{}
 	}
 	r := RFM{
-		R: b.Recency.Score(float64(Day(f.Last))),
+		R: b.Recency.Score(float64(Day(f.Last, f.Zone))),
 		F: b.Frequency.Score(float64(f.PurchaseDays)),
 		M: b.Monetary.Score(float64(f.Lifetime)),
 	}

@@ -99,10 +99,11 @@ func (p PredictionPolicy) Predict(fit ModelFit, f Facts, now time.Time) (Predict
 	}
 	switch {
 	case fit.HasSpend() && fit.Spend.Q > 1:
-		pr.ExpectedAOV = fit.Spend.ExpectedValue(h.X, h.MeanValue) * p.MinorPerMajor
-	case f.PurchaseCount > 0:
-		// Without a spend model, the customer's own mean.
-		pr.ExpectedAOV = float64(f.Lifetime) / float64(f.PurchaseDays)
+		pr.ExpectedAOV = fit.Spend.ExpectedValue(h.Spends, h.MeanValue) * p.MinorPerMajor
+	case f.SpendDays > 0:
+		// Without a spend model, the customer's own mean over the days
+		// paid in the reporting currency.
+		pr.ExpectedAOV = float64(f.Lifetime) / float64(f.SpendDays)
 	}
 	// Purchases expected per quarter are discounted to the end of their
 	// quarter.

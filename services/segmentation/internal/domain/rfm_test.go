@@ -104,7 +104,7 @@ func TestPredict(t *testing.T) {
 		Spend: model.GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44},
 	}
 	now := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
-	f := domain.Facts{PurchaseCount: 5, PurchaseDays: 5, First: now.AddDate(0, -6, 0), Last: now.AddDate(0, 0, -7),
+	f := domain.Facts{PurchaseCount: 5, PurchaseDays: 5, SpendDays: 5, First: now.AddDate(0, -6, 0), Last: now.AddDate(0, 0, -7),
 		Lifetime: 25000, RepeatSpend: 20000}
 	p := domain.DefaultPredictionPolicy("CNY")
 	pr, ok := p.Predict(fit, f, now)

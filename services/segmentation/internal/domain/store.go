@@ -56,6 +56,9 @@ type Reader interface {
 	Value(ctx context.Context, customerID string) (v Value, ok bool, err error)
 	// CategorySpends returns a customer's spend per category in currency.
 	CategorySpends(ctx context.Context, customerID, currency string) ([]CategorySpend, error)
+	// SpendByCurrency returns a customer's lifetime spend net of refunds
+	// in each currency paid in, by currency code, none converted.
+	SpendByCurrency(ctx context.Context, customerID string) ([]Money, error)
 	// CurrentFit returns the latest model fit; ok is false before the first.
 	CurrentFit(ctx context.Context) (fit ModelFit, ok bool, err error)
 	// RFMBounds returns the bounds of the last recompute (empty before it).

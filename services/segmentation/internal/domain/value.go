@@ -152,6 +152,9 @@ type Policy struct {
 	// Window is the trailing period whose spend is ranked.
 	Window  time.Duration
 	Cutoffs Cutoffs
+	// Zone is the company's time zone, whose calendar days and months
+	// bucket purchases (the store's, see Facts.Zone); nil is UTC.
+	Zone *time.Location
 }
 
 // Validate rejects a policy that cannot rank anyone.
@@ -217,6 +220,10 @@ type CustomerValue struct {
 	Prediction        Prediction
 	CategorySpends    []CategorySpend
 	ComputeTime       time.Time
+	// SpendByCurrency is the lifetime spend net of refunds in each
+	// currency the customer paid in, none converted: the spends above are
+	// the reporting currency's alone.
+	SpendByCurrency []Money
 }
 
 // NewCustomerValue presents a stored value in the reporting currency.

@@ -62,6 +62,9 @@ func ToProtoCustomerValue(v domain.CustomerValue, currency string, policy domain
 			Category: c.Category, Quantity: c.Quantity, Spend: RoundedMoney(currency, float64(c.Spend)),
 		})
 	}
+	for _, m := range v.SpendByCurrency {
+		out.LifetimeSpendByCurrency = append(out.LifetimeSpendByCurrency, ToProtoMoney(m))
+	}
 	return out
 }
 

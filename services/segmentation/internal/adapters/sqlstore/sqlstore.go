@@ -35,7 +35,7 @@ var _ domain.Store = (*Store)(nil)
 // Amounts in segment filters are in major units of the reporting
 // currency, 100 minor units each unless WithMinorPerMajor says otherwise.
 func New(db *sqldb.DB, outbox events.Enqueuer, encoder events.Encoder[domain.Event]) *Store {
-	return &Store{db: db, txs: events.NewTransactor(db, outbox, encoder), reader: reader{q: db, dialect: db.Dialect, scale: 100}}
+	return &Store{db: db, txs: events.NewTransactor(db, outbox, encoder), reader: reader{q: db, dialect: db.Dialect, scale: 100, zone: time.UTC}}
 }
 
 // WithMinorPerMajor sets how many minor units make a major unit of the
@@ -49,7 +49,7 @@ func (s *Store) WithMinorPerMajor(scale float64) *Store {
 // the outbox together when fn is done.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *events.Pending[domain.Event]) error {
-		return fn(&storeTx{tx: tx, events: pending, reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale}})
+		return fn(&storeTx{tx: tx, events: pending, reader: reader{q: tx, dialect: tx.Dialect(), scale: s.scale, zone: s.zone}})
 	})
 }
 
@@ -64,6 +64,9 @@ type reader struct {
 	dialect sqldb.Dialect
 	// scale is minor units per major unit of the reporting currency.
 	scale float64
+	// zone is the time zone whose calendar days and months bucket
+	// purchases (see UseTimeZone).
+	zone *time.Location
 }
 
 // CustomerExists reports whether the customer is registered.
@@ -93,14 +96,11 @@ func mergedInto(ctx context.Context, q querier, query, customerID string) (strin
 	return into.String, nil
 }
 
-// dayMicros is one day in the unit of stored times; integer division by
-// it gives the day number on both databases. It is written into the SQL
-// as a literal, as PostgreSQL takes `occur_time / $1` and
-// `occur_time / $2` for different expressions in GROUP BY.
-const dayMicros = int64(24 * time.Hour / time.Microsecond)
-
-// day is the SQL of the day number of occur_time.
-const day = "occur_time / 86400000000"
+// day is the SQL of a purchase's calendar day in the store's zone, stored
+// with it (the zone's offset changes with daylight saving, which SQL
+// common to both databases cannot follow); its UTC day for a row the
+// previous release wrote without one (see UseTimeZone).
+const day = "COALESCE(local_day, occur_time / 86400000000)"
 
 // Facts sums up one customer's purchases and returns.
 func (r reader) Facts(ctx context.Context, customerID string, w domain.Window) (domain.Facts, error) {
@@ -116,31 +116,33 @@ func (r reader) Facts(ctx context.Context, customerID string, w domain.Window) (
 func (r reader) FactsOf(ctx context.Context, customerIDs []string, w domain.Window) (map[string]domain.Facts, error) {
 	out := make(map[string]domain.Facts, len(customerIDs))
 	for _, id := range customerIDs {
-		out[id] = domain.Facts{CustomerID: id}
+		out[id] = domain.Facts{CustomerID: id, Zone: r.zone}
 	}
 	since, until := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
 	for _, in := range r.dialect.OneOf("customer_id", customerIDs) {
-		// The repeat spend is what was spent after the first purchase's
-		// day, in any currency: the first day comes from a window over
-		// the same rows, so the purchases are read once.
-		args := append([]any{w.Currency, w.Currency, since, until, w.Currency}, in.Args...)
+		// The repeat spend is what was spent in the reporting currency
+		// after the first day with such spend: the first day comes from
+		// a window over the same rows, so the purchases are read once.
+		args := append([]any{w.Currency, w.Currency, w.Currency, since, until, w.Currency, w.Currency}, in.Args...)
 		facts, err := sqldb.QueryAll(ctx, r.q, func(sc sqldb.Scanner) (domain.Facts, error) {
 			var (
 				f           domain.Facts
 				first, last sql.NullInt64
 			)
-			err := sc.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend)
+			err := sc.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &f.SpendDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend)
+			f.Zone = r.zone
 			if first.Valid {
 				f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
 			}
 			return f, err
 		}, `
-			SELECT customer_id, COUNT(*), COUNT(DISTINCT `+day+`), MIN(occur_time), MAX(occur_time),
+			SELECT customer_id, COUNT(*), COUNT(DISTINCT d), COUNT(DISTINCT CASE WHEN currency = ? THEN d END),
+				MIN(occur_time), MAX(occur_time),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
 				CAST(COALESCE(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-				CAST(COALESCE(SUM(CASE WHEN currency = ? AND `+day+` > first_day THEN amount_minor ELSE 0 END), 0) AS BIGINT)
-			FROM (SELECT customer_id, currency, amount_minor, occur_time,
-					MIN(occur_time) OVER (PARTITION BY customer_id) / 86400000000 AS first_day
+				CAST(COALESCE(SUM(CASE WHEN currency = ? AND d > first_day THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+			FROM (SELECT customer_id, currency, amount_minor, occur_time, `+day+` AS d,
+					MIN(CASE WHEN currency = ? THEN `+day+` END) OVER (PARTITION BY customer_id) AS first_day
 				FROM purchases WHERE `+in.SQL+`) p
 			GROUP BY customer_id`, args...)
 		if err != nil {
@@ -327,12 +329,12 @@ func (t *storeTx) RecordHistory(ctx context.Context, ps []domain.Purchase, rs []
 	})
 	var purchases, returns, lines [][]any
 	for _, p := range ps {
-		purchases = append(purchases, []any{p.InteractionID, p.CustomerID, p.Amount.Currency, p.Amount.Minor, sqldb.Micros(p.OccurTime)})
+		purchases = append(purchases, []any{p.InteractionID, p.CustomerID, p.Amount.Currency, p.Amount.Minor, sqldb.Micros(p.OccurTime), domain.Day(p.OccurTime, t.zone)})
 	}
 	for _, r := range rs {
 		returns = append(returns, []any{r.InteractionID, r.CustomerID, r.PurchaseInteractionID, r.Refund.Currency, r.Refund.Minor, sqldb.Micros(r.OccurTime)})
 	}
-	if err := t.insertNew(ctx, "purchases", "interaction_id, customer_id, currency, amount_minor, occur_time", purchases, recorded); err != nil {
+	if err := t.insertNew(ctx, "purchases", "interaction_id, customer_id, currency, amount_minor, occur_time, local_day", purchases, recorded); err != nil {
 		return nil, fmt.Errorf("record purchases: %w", err)
 	}
 	if err := t.insertNew(ctx, "returns", "interaction_id, customer_id, purchase_interaction_id, currency, amount_minor, occur_time", returns, recorded); err != nil {
@@ -340,12 +342,12 @@ func (t *storeTx) RecordHistory(ctx context.Context, ps []domain.Purchase, rs []
 	}
 	for _, p := range ps {
 		if recorded[p.InteractionID] {
-			lines = appendLines(lines, p.InteractionID, p.CustomerID, p.Amount.Currency, p.OccurTime, p.Lines, 1)
+			lines = appendLines(lines, p.InteractionID, p.CustomerID, p.Amount.Currency, domain.MonthIndex(p.OccurTime, t.zone), p.Lines, 1)
 		}
 	}
 	for _, r := range rs {
 		if recorded[r.InteractionID] {
-			lines = appendLines(lines, r.InteractionID, r.CustomerID, r.Refund.Currency, r.OccurTime, r.Lines, -1)
+			lines = appendLines(lines, r.InteractionID, r.CustomerID, r.Refund.Currency, domain.MonthIndex(r.OccurTime, t.zone), r.Lines, -1)
 		}
 	}
 	err := t.tx.InsertRows(ctx, "purchase_lines",
@@ -373,18 +375,11 @@ func (t *storeTx) insertNew(ctx context.Context, table, columns string, rows [][
 
 // appendLines adds the rows of lines with their month; sign -1 makes a
 // return's lines subtract.
-func appendLines(rows [][]any, interactionID, customerID, currency string, at time.Time, lines []domain.Line, sign int64) [][]any {
-	month := MonthIndex(at)
+func appendLines(rows [][]any, interactionID, customerID, currency string, month int, lines []domain.Line, sign int64) [][]any {
 	for i, l := range lines {
 		rows = append(rows, []any{interactionID, i, customerID, l.Category, sign * l.Quantity, currency, sign * l.Amount, month})
 	}
 	return rows
-}
-
-// MonthIndex is year*12 + month-1 of t in UTC.
-func MonthIndex(t time.Time) int {
-	t = t.UTC()
-	return t.Year()*12 + int(t.Month()) - 1
 }
 
 // LockMergedInto reads whom the customer was merged into, locking its row

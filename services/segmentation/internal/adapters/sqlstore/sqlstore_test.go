@@ -149,7 +149,7 @@ func testSpend(t *testing.T, s *sqlstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty != (domain.Facts{CustomerID: cust}) {
+	if empty != (domain.Facts{CustomerID: cust, Zone: time.UTC}) {
 		t.Fatalf("spend of a customer without purchases = %+v, want zero", empty)
 	}
 
@@ -176,10 +176,13 @@ func testSpend(t *testing.T, s *sqlstore.Store) {
 		// Days: first and just before the window (one day), the window's
 		// first day, now-1h (the day before now), now and now+1h.
 		PurchaseDays: 4,
+		// Of which with CNY spend: not now-1h's, paid in USD only.
+		SpendDays: 3,
 		// Spend on the days after the first, in CNY.
 		RepeatSpend: 400 + 800 + 3200,
 		First:       first,
 		Last:        now.Add(time.Hour),
+		Zone:        time.UTC,
 	}
 	if got != want {
 		t.Fatalf("Spend = %+v\nwant    %+v", got, want)

@@ -96,6 +96,21 @@ func (r reader) CategorySpends(ctx context.Context, customerID, currency string)
 	return out, nil
 }
 
+// SpendByCurrency returns a customer's spend net of refunds per currency.
+func (r reader) SpendByCurrency(ctx context.Context, customerID string) ([]domain.Money, error) {
+	out, err := sqldb.QueryAll(ctx, r.q, func(s sqldb.Scanner) (domain.Money, error) {
+		var m domain.Money
+		return m, s.Scan(&m.Currency, &m.Minor)
+	}, `SELECT currency, CAST(SUM(amount_minor) AS BIGINT) FROM (
+			SELECT currency, amount_minor FROM purchases WHERE customer_id = ?
+			UNION ALL SELECT currency, -amount_minor FROM returns WHERE customer_id = ?
+		) s GROUP BY currency ORDER BY currency`, customerID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("spend by currency: %w", err)
+	}
+	return out, nil
+}
+
 // CurrentFit returns the latest model fit.
 func (r reader) CurrentFit(ctx context.Context) (domain.ModelFit, bool, error) {
 	var (
@@ -331,13 +346,15 @@ func (t *storeTx) PutFit(ctx context.Context, f domain.ModelFit) error {
 // aggregates: purchases per customer and day (the models' transactions),
 // then per customer; returns are summed apart and subtracted.
 func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) ([]domain.Facts, error) {
-	end := (domain.Day(until) + 1) * dayMicros // purchases before the next day
+	// Purchases before the next calendar day in the store's zone.
+	end := sqldb.Micros(domain.DayStart(until, s.zone).AddDate(0, 0, 1))
 	since, wUntil := sqldb.Micros(w.Since), sqldb.Micros(w.Until)
-	// The first day's spend, needed for the repeat spend, is carried
-	// through MIN as day * 10^12 + spend: the smallest such number is the
-	// first day's, and its remainder is that day's spend (below 10^12
-	// minor units, ten billion yuan a day). One scan of purchases instead of
-	// a second aggregate to join.
+	// The first spend day's spend, needed for the repeat spend, is carried
+	// through MIN as day * 10^12 + spend over the days with a purchase in
+	// the reporting currency: the smallest such number is the first one's,
+	// and its remainder is that day's spend (below 10^12 minor units, ten
+	// billion yuan a day). One scan of purchases instead of a second
+	// aggregate to join.
 	q := bulkQuerier(s.db.Query)
 	if s.db.Dialect == sqldb.Postgres {
 		// The per-day aggregate has about one group per purchase: with
@@ -357,16 +374,18 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 		}
 	}
 	rows, err := q(ctx, `
-		SELECT c.id, COALESCE(a.n, 0), COALESCE(a.days, 0), a.first_t, a.last_t,
+		SELECT c.id, COALESCE(a.n, 0), COALESCE(a.days, 0), COALESCE(a.spend_days, 0), a.first_t, a.last_t,
 			COALESCE(a.lifetime, 0), COALESCE(a.trailing, 0), COALESCE(a.lifetime - a.first_day % 1000000000000, 0),
 			COALESCE(cv.version, 0)
 		FROM customers c LEFT JOIN customer_values cv ON cv.customer_id = c.id LEFT JOIN (
 			SELECT d.customer_id, CAST(SUM(d.n) AS BIGINT) AS n, COUNT(*) AS days,
+				CAST(SUM(CASE WHEN d.spends > 0 THEN 1 ELSE 0 END) AS BIGINT) AS spend_days,
 				MIN(d.first_t) AS first_t, MAX(d.last_t) AS last_t,
 				CAST(SUM(d.spend) AS BIGINT) AS lifetime, CAST(SUM(d.trailing) AS BIGINT) AS trailing,
-				MIN(d.day * 1000000000000 + d.spend) AS first_day
+				MIN(CASE WHEN d.spends > 0 THEN d.day * 1000000000000 + d.spend END) AS first_day
 			FROM (
 				SELECT customer_id, `+day+` AS day, COUNT(*) AS n, MIN(occur_time) AS first_t, MAX(occur_time) AS last_t,
+					SUM(CASE WHEN currency = ? THEN 1 ELSE 0 END) AS spends,
 					CAST(SUM(CASE WHEN currency = ? THEN amount_minor ELSE 0 END) AS BIGINT) AS spend,
 					CAST(SUM(CASE WHEN currency = ? AND occur_time >= ? AND occur_time <= ? THEN amount_minor ELSE 0 END) AS BIGINT) AS trailing
 				FROM purchases WHERE occur_time < ?
@@ -375,7 +394,7 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 			GROUP BY d.customer_id
 		) a ON a.customer_id = c.id
 		WHERE c.merged_into IS NULL`,
-		w.Currency, w.Currency, since, wUntil, end)
+		w.Currency, w.Currency, w.Currency, since, wUntil, end)
 	if err != nil {
 		return nil, fmt.Errorf("sum all purchases: %w", err)
 	}
@@ -387,9 +406,10 @@ func (s *Store) AllFacts(ctx context.Context, w domain.Window, until time.Time) 
 			f           domain.Facts
 			first, last sql.NullInt64
 		)
-		if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend, &f.Version); err != nil {
+		if err := rows.Scan(&f.CustomerID, &f.PurchaseCount, &f.PurchaseDays, &f.SpendDays, &first, &last, &f.Lifetime, &f.Trailing, &f.RepeatSpend, &f.Version); err != nil {
 			return nil, fmt.Errorf("sum all purchases: %w", err)
 		}
+		f.Zone = s.zone
 		if first.Valid {
 			f.First, f.Last = sqldb.FromMicros(first.Int64), sqldb.FromMicros(last.Int64)
 		}

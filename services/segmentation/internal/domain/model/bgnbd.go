@@ -12,12 +12,14 @@ import (
 // the model's time unit (weeks in this service): X repeat purchases (the
 // first purchase is not counted, and purchases on one day are one), the
 // last of them at TX after the first purchase, observed for T since the
-// first purchase. MeanValue is the mean value of the repeat purchases (0
-// when X is 0), for the spend model.
+// first purchase. MeanValue is the mean value of Spends repeat purchases
+// (0 when Spends is 0), for the spend model: Spends is X unless some
+// purchases have no value in the model's currency.
 type History struct {
 	X         int
 	TX, T     float64
 	MeanValue float64
+	Spends    int
 }
 
 // Valid reports whether h can be in a likelihood: 0 <= TX <= T, TX = 0
@@ -288,6 +290,7 @@ func NewHistory(purchaseDays int, firstDay, lastDay, endDay int64, repeatValue f
 	if h.X > 0 {
 		h.MeanValue = repeatValue / float64(h.X)
 	}
+	h.Spends = h.X
 	return h
 }
 

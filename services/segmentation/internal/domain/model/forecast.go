@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -20,60 +21,118 @@ type Smoothing struct {
 // Forecast is a fitted smoothing model and its forecast.
 type Forecast struct {
 	Smoothing Smoothing
+	// Method names the model: MethodHoltWinters or MethodHolt.
+	Method string
+	// Fallback says why Method is not the seasonal model; "" when it is.
+	Fallback string
 	// Values are the forecast of the periods after the series.
 	Values []float64
-	// HeldOut is how many final periods were held out to measure Error;
-	// 0 when the series was too short to spare any.
+	// HeldOut is how many final periods were held out to measure Error.
 	HeldOut int
-	// MAPE is the mean absolute percentage error on the held-out periods
-	// (periods with actual 0 skipped), and MAE the mean absolute error.
+	// Error is the method's on the held-out periods, fitted without
+	// them; SeasonalNaive and Naive are the plain forecasts' on the same
+	// periods, the yardsticks a model must beat to be worth its
+	// complexity (SeasonalNaive is unset without a year before them).
+	Error, SeasonalNaive, Naive Accuracy
+}
+
+// Accuracy is a forecast's error on held-out periods.
+type Accuracy struct {
+	// Set is false when the forecast could not be made.
+	Set bool
+	// MAPE is the mean absolute percentage error (periods with actual 0
+	// skipped), MAE the mean absolute error.
 	MAPE, MAE float64
 }
+
+// Beats reports whether a has a lower mean absolute error than b; false
+// when either is unset.
+func (a Accuracy) Beats(b Accuracy) bool { return a.Set && b.Set && a.MAE < b.MAE }
+
+// The forecast methods.
+const (
+	MethodHoltWinters = "holt_winters_additive"
+	MethodHolt        = "holt_linear"
+)
 
 // ErrShortSeries means there are too few periods to forecast from.
 var ErrShortSeries = errors.New("series too short to forecast")
 
-// minPeriods is the shortest series forecast: a trend needs two periods
+// maxHeldOut is how many final periods are held out at most.
+const maxHeldOut = 6
+
+// minPeriods is the shortest series fitted: a trend needs two periods
 // beyond its start.
 const minPeriods = 3
 
+// MinPeriods is the shortest series forecast: one period more than a fit
+// needs, held out to measure the forecast, so that every forecast comes
+// with its error.
+const MinPeriods = minPeriods + 1
+
 // ForecastSeries fits exponential smoothing to ys (one value per month)
-// and forecasts the next horizon months. The error measure comes from
-// refitting on all but the last months (up to 6, at most a quarter of the
-// series) and forecasting them; the forecast itself uses the whole series.
-// A seasonal model is used when the fitting series has two full cycles.
+// and forecasts the next horizon months. The error comes from refitting
+// on all but the last months (up to 6, a quarter of the series, at least 1)
+// and forecasting them, next to the seasonal-naive (same month a year
+// before) and naive (last month) forecasts of the same months; the
+// forecast itself uses the whole series. The seasonal model is used when
+// the series without the held-out months still has two full cycles, so
+// that the error reported is the seasonal model's; otherwise the forecast
+// falls back to Holt's linear trend and says why (Fallback).
 func ForecastSeries(ys []float64, horizon int) (Forecast, error) {
-	if len(ys) < minPeriods {
+	if len(ys) < MinPeriods {
 		return Forecast{}, ErrShortSeries
 	}
-	var f Forecast
-	if h := min(6, len(ys)/4); h > 0 && len(ys)-h >= minPeriods {
-		train, test := ys[:len(ys)-h], ys[len(ys)-h:]
-		s := fitSmoothing(train)
-		pred := s.predict(train, h)
-		var ape, ae float64
-		n := 0
-		for i, y := range test {
-			ae += math.Abs(y - pred[i])
-			if y != 0 {
-				ape += math.Abs(y-pred[i]) / math.Abs(y)
-				n++
-			}
-		}
-		f.HeldOut, f.MAE = h, ae/float64(h)
-		if n > 0 {
-			f.MAPE = ape / float64(n)
-		}
+	h := min(maxHeldOut, max(1, len(ys)/4))
+	f := Forecast{Method: MethodHolt, HeldOut: h}
+	seasonal := len(ys)-h >= 2*Season
+	if seasonal {
+		f.Method = MethodHoltWinters
+	} else {
+		f.Fallback = fmt.Sprintf("%d months of history, %d needed for the seasonal model (two cycles to fit and %d months held out to measure it)",
+			len(ys), 2*Season+maxHeldOut, maxHeldOut)
 	}
-	f.Smoothing = fitSmoothing(ys)
+	train, test := ys[:len(ys)-h], ys[len(ys)-h:]
+	s := fitSmoothing(train, seasonal)
+	f.Error = accuracy(test, s.predict(train, h))
+	naive := make([]float64, h)
+	for i := range naive {
+		naive[i] = train[len(train)-1]
+	}
+	f.Naive = accuracy(test, naive)
+	if len(train) >= Season {
+		snaive := make([]float64, h)
+		for i := range snaive {
+			snaive[i] = train[len(train)-Season+i%Season]
+		}
+		f.SeasonalNaive = accuracy(test, snaive)
+	}
+	f.Smoothing = fitSmoothing(ys, seasonal)
 	f.Values = f.Smoothing.predict(ys, horizon)
 	return f, nil
 }
 
+// accuracy measures pred against actual.
+func accuracy(actual, pred []float64) Accuracy {
+	var ape, ae float64
+	n := 0
+	for i, y := range actual {
+		ae += math.Abs(y - pred[i])
+		if y != 0 {
+			ape += math.Abs(y-pred[i]) / math.Abs(y)
+			n++
+		}
+	}
+	a := Accuracy{Set: true, MAE: ae / float64(len(actual))}
+	if n > 0 {
+		a.MAPE = ape / float64(n)
+	}
+	return a
+}
+
 // fitSmoothing chooses the weights minimising the squared one-step-ahead
 // errors, by Nelder-Mead on their logits.
-func fitSmoothing(ys []float64) Smoothing {
-	seasonal := len(ys) >= 2*Season
+func fitSmoothing(ys []float64, seasonal bool) Smoothing {
 	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
 	sse := func(v []float64) float64 {
 		s := Smoothing{Alpha: sig(v[0]), Beta: sig(v[1]), Seasonal: seasonal}

@@ -59,7 +59,7 @@ func (p GammaGamma) ExpectedValue(x int, zbar float64) float64 {
 // repeat purchase of positive mean value.
 func FitGammaGamma(hs []History) (Fit[GammaGamma], error) {
 	start := time.Now()
-	groups, n, err := groupHistories(hs, func(h History) bool { return h.X > 0 && h.MeanValue > 0 })
+	groups, n, err := groupHistories(hs, func(h History) bool { return h.Spends > 0 && h.MeanValue > 0 })
 	if err != nil {
 		return Fit[GammaGamma]{}, fmt.Errorf("fit gamma-gamma: %w", err)
 	}
@@ -78,7 +78,7 @@ func FitGammaGamma(hs []History) (Fit[GammaGamma], error) {
 		}
 		var ll float64
 		for _, g := range groups {
-			ll += g.n * p.LogLikelihood(g.h.X, g.h.MeanValue)
+			ll += g.n * p.LogLikelihood(g.h.Spends, g.h.MeanValue)
 		}
 		return -ll
 	}

@@ -3,6 +3,7 @@ package model_test
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
@@ -148,24 +149,48 @@ func TestForecastSeasonalSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.Smoothing.Seasonal || f.HeldOut != 6 {
-		t.Fatalf("smoothing %+v held out %d", f.Smoothing, f.HeldOut)
+	if !f.Smoothing.Seasonal || f.Method != model.MethodHoltWinters || f.Fallback != "" || f.HeldOut != 6 {
+		t.Fatalf("smoothing %+v, method %q (fallback %q), held out %d", f.Smoothing, f.Method, f.Fallback, f.HeldOut)
 	}
-	if f.MAPE > 0.05 {
-		t.Errorf("held-out MAPE %.3f, want < 5%% on a series with 1.5%% noise", f.MAPE)
+	if f.Error.MAPE > 0.05 {
+		t.Errorf("held-out MAPE %.3f, want < 5%% on a series with 1.5%% noise", f.Error.MAPE)
+	}
+	// The trend moves each month 24 above the same month a year before:
+	// the model must beat both plain forecasts on the held-out months.
+	t.Logf("held-out MAE: model %.1f, seasonal naive %.1f, naive %.1f", f.Error.MAE, f.SeasonalNaive.MAE, f.Naive.MAE)
+	if !f.Error.Beats(f.SeasonalNaive) || !f.Error.Beats(f.Naive) {
+		t.Errorf("held-out errors: model %+v, seasonal naive %+v, naive %+v", f.Error, f.SeasonalNaive, f.Naive)
 	}
 	for k, v := range f.Values {
 		if want := truth(48 + k); math.Abs(v-want) > 0.06*want {
 			t.Errorf("month %d: forecast %.1f, truth %.1f", 48+k, v, want)
 		}
 	}
-	// A short series gets a trend model and no seasonal cycle.
-	short, err := model.ForecastSeries(ys[:10], 3)
-	if err != nil || short.Smoothing.Seasonal || len(short.Values) != 3 {
-		t.Errorf("short series: %+v, %v", short, err)
+	// A short series gets a trend model and no seasonal cycle, and says
+	// so; its error is still measured, next to the naive forecast's
+	// (there is no year before the held-out months for the seasonal one).
+	short, err := model.ForecastSeries(ys[:20], 3)
+	if err != nil || short.Smoothing.Seasonal || short.Method != model.MethodHolt || len(short.Values) != 3 {
+		t.Fatalf("short series: %+v, %v", short, err)
 	}
-	if _, err := model.ForecastSeries(ys[:2], 3); err == nil {
-		t.Error("two months forecast without error")
+	if !strings.HasPrefix(short.Fallback, "20 months of history, 30 needed") || short.HeldOut != 5 ||
+		!short.Error.Set || !short.Naive.Set || !short.SeasonalNaive.Set {
+		t.Errorf("short series: fallback %q, held out %d, errors %+v / %+v / %+v", short.Fallback, short.HeldOut, short.Error, short.Naive, short.SeasonalNaive)
+	}
+	// 29 months hold out 6 and leave 23 to fit: not two cycles.
+	if f, _ := model.ForecastSeries(ys[:29], 3); f.Method != model.MethodHolt || f.Fallback == "" {
+		t.Errorf("29 months: method %q, fallback %q", f.Method, f.Fallback)
+	}
+	if f, _ := model.ForecastSeries(ys[:10], 3); f.SeasonalNaive.Set || !f.Naive.Set {
+		t.Errorf("10 months: seasonal naive %+v, naive %+v", f.SeasonalNaive, f.Naive)
+	}
+	// Every forecast holds a month out at least: three months fit a trend
+	// but leave none to measure it.
+	if f, err := model.ForecastSeries(ys[:4], 3); err != nil || f.HeldOut != 1 || !f.Error.Set || !f.Naive.Set {
+		t.Errorf("four months: %+v, %v", f, err)
+	}
+	if _, err := model.ForecastSeries(ys[:3], 3); err == nil {
+		t.Error("three months forecast without a month to measure it")
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/app"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/protoconv"
 )
 
@@ -259,18 +260,32 @@ func (s *Server) ForecastDemand(ctx context.Context, req *segmentationv1.Forecas
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	method := "holt_linear"
-	if f.Seasonal {
-		method = "holt_winters_additive"
-	}
 	return &segmentationv1.ForecastDemandResponse{
 		History:          s.toProtoSeries(f.History),
 		Forecast:         s.toProtoSeries(f.Forecast),
-		Method:           method,
-		QuantityAccuracy: &segmentationv1.ForecastAccuracy{HeldOutMonths: int32(f.Quantity.HeldOut), Mape: f.Quantity.MAPE, Mae: f.Quantity.MAE},
+		Method:           f.Quantity.Method,
+		Fallback:         f.Quantity.Fallback,
+		QuantityAccuracy: toProtoAccuracy(f.Quantity, 1),
 		// The revenue error is in the currency's major unit.
-		RevenueAccuracy: &segmentationv1.ForecastAccuracy{HeldOutMonths: int32(f.Revenue.HeldOut), Mape: f.Revenue.MAPE, Mae: f.Revenue.MAE / s.policy.MinorPerMajor},
+		RevenueAccuracy: toProtoAccuracy(f.Revenue, s.policy.MinorPerMajor),
 	}, nil
+}
+
+// toProtoAccuracy presents a forecast's held-out errors next to the
+// baselines', absolute errors divided by scale.
+func toProtoAccuracy(f model.Forecast, scale float64) *segmentationv1.ForecastAccuracy {
+	out := &segmentationv1.ForecastAccuracy{HeldOutMonths: int32(f.HeldOut), Mape: f.Error.MAPE, Mae: f.Error.MAE / scale, BeatsBaselines: f.HeldOut > 0}
+	for _, b := range []struct {
+		method string
+		acc    model.Accuracy
+	}{{"seasonal_naive", f.SeasonalNaive}, {"naive", f.Naive}} {
+		if !b.acc.Set {
+			continue
+		}
+		out.Baselines = append(out.Baselines, &segmentationv1.BaselineAccuracy{Method: b.method, Mape: b.acc.MAPE, Mae: b.acc.MAE / scale})
+		out.BeatsBaselines = out.BeatsBaselines && f.Error.Beats(b.acc)
+	}
+	return out
 }
 
 func (s *Server) toProtoSeries(d app.DemandSeries) *segmentationv1.DemandSeries {
