@@ -35,6 +35,8 @@ const (
 	SegmentationService_CheckSegmentMembership_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/CheckSegmentMembership"
 	SegmentationService_ListDemandSeries_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/ListDemandSeries"
 	SegmentationService_ForecastDemand_FullMethodName         = "/guanxi.segmentation.v1.SegmentationService/ForecastDemand"
+	SegmentationService_PredictPurchases_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/PredictPurchases"
+	SegmentationService_ValidateModel_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/ValidateModel"
 )
 
 // SegmentationServiceClient is the client API for SegmentationService service.
@@ -93,6 +95,20 @@ type SegmentationServiceClient interface {
 	// exponential smoothing (seasonal with two years of history), with the
 	// error measured on held-out months.
 	ForecastDemand(ctx context.Context, in *ForecastDemandRequest, opts ...grpc.CallOption) (*ForecastDemandResponse, error)
+	// PredictPurchases returns what the current fit says of a customer's
+	// purchases over the next horizon_weeks: P(alive), the expected number,
+	// the probability of each number 0..max_count, expected order value,
+	// DERT and CLV with the discount, margin and horizon they use. Without
+	// customer_id, the same for a customer just acquired (the unconditional
+	// figures of the population). FAILED_PRECONDITION before the first fit.
+	PredictPurchases(ctx context.Context, in *PredictPurchasesRequest, opts ...grpc.CallOption) (*PredictPurchasesResponse, error)
+	// ValidateModel fits each repeat-purchase model (BG/NBD, MBG/NBD) on the
+	// purchases up to calibration_end_time and compares its predictions with
+	// what the same customers bought in the next holdout_weeks: mean holdout
+	// purchases by calibration frequency 0..7+ (the classic chart),
+	// cumulative purchases through the holdout, and error figures; it says
+	// which model predicted best. RefitModel makes this choice itself.
+	ValidateModel(ctx context.Context, in *ValidateModelRequest, opts ...grpc.CallOption) (*ValidateModelResponse, error)
 }
 
 type segmentationServiceClient struct {
@@ -272,6 +288,26 @@ func (c *segmentationServiceClient) ForecastDemand(ctx context.Context, in *Fore
 	return out, nil
 }
 
+func (c *segmentationServiceClient) PredictPurchases(ctx context.Context, in *PredictPurchasesRequest, opts ...grpc.CallOption) (*PredictPurchasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PredictPurchasesResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_PredictPurchases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ValidateModel(ctx context.Context, in *ValidateModelRequest, opts ...grpc.CallOption) (*ValidateModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateModelResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ValidateModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SegmentationServiceServer is the server API for SegmentationService service.
 // All implementations must embed UnimplementedSegmentationServiceServer
 // for forward compatibility.
@@ -328,6 +364,20 @@ type SegmentationServiceServer interface {
 	// exponential smoothing (seasonal with two years of history), with the
 	// error measured on held-out months.
 	ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error)
+	// PredictPurchases returns what the current fit says of a customer's
+	// purchases over the next horizon_weeks: P(alive), the expected number,
+	// the probability of each number 0..max_count, expected order value,
+	// DERT and CLV with the discount, margin and horizon they use. Without
+	// customer_id, the same for a customer just acquired (the unconditional
+	// figures of the population). FAILED_PRECONDITION before the first fit.
+	PredictPurchases(context.Context, *PredictPurchasesRequest) (*PredictPurchasesResponse, error)
+	// ValidateModel fits each repeat-purchase model (BG/NBD, MBG/NBD) on the
+	// purchases up to calibration_end_time and compares its predictions with
+	// what the same customers bought in the next holdout_weeks: mean holdout
+	// purchases by calibration frequency 0..7+ (the classic chart),
+	// cumulative purchases through the holdout, and error figures; it says
+	// which model predicted best. RefitModel makes this choice itself.
+	ValidateModel(context.Context, *ValidateModelRequest) (*ValidateModelResponse, error)
 	mustEmbedUnimplementedSegmentationServiceServer()
 }
 
@@ -385,6 +435,12 @@ func (UnimplementedSegmentationServiceServer) ListDemandSeries(context.Context, 
 }
 func (UnimplementedSegmentationServiceServer) ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForecastDemand not implemented")
+}
+func (UnimplementedSegmentationServiceServer) PredictPurchases(context.Context, *PredictPurchasesRequest) (*PredictPurchasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PredictPurchases not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ValidateModel(context.Context, *ValidateModelRequest) (*ValidateModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateModel not implemented")
 }
 func (UnimplementedSegmentationServiceServer) mustEmbedUnimplementedSegmentationServiceServer() {}
 func (UnimplementedSegmentationServiceServer) testEmbeddedByValue()                             {}
@@ -688,6 +744,42 @@ func _SegmentationService_ForecastDemand_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SegmentationService_PredictPurchases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PredictPurchasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).PredictPurchases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_PredictPurchases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).PredictPurchases(ctx, req.(*PredictPurchasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ValidateModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ValidateModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ValidateModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ValidateModel(ctx, req.(*ValidateModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SegmentationService_ServiceDesc is the grpc.ServiceDesc for SegmentationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -754,6 +846,14 @@ var SegmentationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForecastDemand",
 			Handler:    _SegmentationService_ForecastDemand_Handler,
+		},
+		{
+			MethodName: "PredictPurchases",
+			Handler:    _SegmentationService_PredictPurchases_Handler,
+		},
+		{
+			MethodName: "ValidateModel",
+			Handler:    _SegmentationService_ValidateModel_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
