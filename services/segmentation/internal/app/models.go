@@ -21,18 +21,14 @@ const (
 )
 
 // chooseModel says which repeat-purchase model a refit up to
-// calibrationEnd fits, and why: the policy's, or (auto) the one whose
-// predictions of the last part of the history, from a fit on the part
-// before, were closest (ValidateModel). Without enough history for a
+// calibrationEnd fits on histories, and why: the policy's, or (auto) the
+// one whose predictions of the last part of the history, from a fit on the
+// part before, were closest (compareModels). Without enough history for a
 // holdout it is BG/NBD, the established default.
-func (s *Values) chooseModel(ctx context.Context, calibrationEnd time.Time) (model.Kind, string, error) {
+func (s *Values) chooseModel(ctx context.Context, calibrationEnd time.Time, hs []model.History) (model.Kind, string, error) {
 	if s.prediction.Model != "" && s.prediction.Model != domain.ModelAuto {
 		kind, err := model.ParseKind(s.prediction.Model)
 		return kind, "fixed by the deployment's setting", err
-	}
-	hs, _, err := s.histories(ctx, calibrationEnd)
-	if err != nil {
-		return "", "", err
 	}
 	span := 0.0
 	for _, h := range hs {
@@ -42,7 +38,10 @@ func (s *Values) chooseModel(ctx context.Context, calibrationEnd time.Time) (mod
 	if weeks < minHoldoutWeeks {
 		return model.KindBGNBD, fmt.Sprintf("bgnbd by default: %.0f weeks of history leave no holdout of %d weeks to compare the models on", span, minHoldoutWeeks), nil
 	}
-	v, err := s.ValidateModel(ctx, calibrationEnd.AddDate(0, 0, -7*weeks), weeks)
+	// One point, the end of the holdout: the choice needs no cumulative
+	// chart, and each point is a read of every customer's facts.
+	end := time.Unix(domain.Day(calibrationEnd)*86400, 0).UTC().AddDate(0, 0, -7*weeks)
+	v, err := s.compareModels(ctx, end, weeks, 1)
 	if errors.Is(err, domain.ErrFailedPrecondition) {
 		return model.KindBGNBD, fmt.Sprintf("bgnbd by default: the models could not be compared on a %d-week holdout (%v)", weeks, err), nil
 	}
@@ -69,12 +68,22 @@ func (s *Values) ValidateModel(ctx context.Context, calibrationEnd time.Time, ho
 	if end.AddDate(0, 0, 7*holdoutWeeks).After(now) {
 		return domain.ModelValidation{}, fmt.Errorf("validate model: %w", fieldError("calibration_end_time", "must be at least holdout_weeks before now"))
 	}
-	hs, ids, err := s.histories(ctx, end)
+	v, err := s.compareModels(ctx, end, holdoutWeeks, holdoutPoints)
 	if err != nil {
 		return domain.ModelValidation{}, fmt.Errorf("validate model: %w", err)
 	}
+	return v, nil
+}
+
+// compareModels fits both models on the histories up to the day end and
+// validates them on the next holdoutWeeks, at up to points points.
+func (s *Values) compareModels(ctx context.Context, end time.Time, holdoutWeeks, points int) (domain.ModelValidation, error) {
+	hs, ids, err := s.histories(ctx, end)
+	if err != nil {
+		return domain.ModelValidation{}, err
+	}
 	// The cumulative chart's points: every step weeks, and the end.
-	step := (holdoutWeeks + holdoutPoints - 1) / holdoutPoints
+	step := (holdoutWeeks + points - 1) / points
 	var weeks []float64
 	for w := step; ; w += step {
 		w = min(w, holdoutWeeks)
@@ -93,7 +102,7 @@ func (s *Values) ValidateModel(ctx context.Context, calibrationEnd time.Time, ho
 		at := end.AddDate(0, 0, 7*int(w))
 		facts, err := s.store.AllFacts(ctx, s.policy.WindowAt(at), at)
 		if err != nil {
-			return domain.ModelValidation{}, fmt.Errorf("validate model: %w", err)
+			return domain.ModelValidation{}, err
 		}
 		for _, f := range facts {
 			// Purchase days since the calibration: the history's x + 1
@@ -107,14 +116,14 @@ func (s *Values) ValidateModel(ctx context.Context, calibrationEnd time.Time, ho
 	for _, kind := range []model.Kind{model.KindBGNBD, model.KindMBGNBD} {
 		fit, err := model.FitModel(kind, hs)
 		if errors.Is(err, model.ErrTooFewCustomers) {
-			return domain.ModelValidation{}, fmt.Errorf("validate model: %v: %w", err, domain.ErrFailedPrecondition)
+			return domain.ModelValidation{}, fmt.Errorf("%v: %w", err, domain.ErrFailedPrecondition)
 		}
 		if err != nil {
-			return domain.ModelValidation{}, fmt.Errorf("validate model: %w", err)
+			return domain.ModelValidation{}, err
 		}
 		v, err := model.Validate(fit, weeks, cs)
 		if err != nil {
-			return domain.ModelValidation{}, fmt.Errorf("validate model: %w", err)
+			return domain.ModelValidation{}, err
 		}
 		out.Models = append(out.Models, v)
 	}

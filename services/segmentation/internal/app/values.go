@@ -282,11 +282,11 @@ func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (doma
 	if err := s.CheckCalibrationEnd(calibrationEnd); err != nil {
 		return domain.ModelFit{}, err
 	}
-	kind, why, err := s.chooseModel(ctx, calibrationEnd)
+	hs, _, err := s.histories(ctx, calibrationEnd)
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
-	hs, _, err := s.histories(ctx, calibrationEnd)
+	kind, why, err := s.chooseModel(ctx, calibrationEnd, hs)
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
