@@ -327,7 +327,7 @@ func (x *RfmScore) GetSegment() string {
 // CustomerPrediction is what the fitted models expect of a customer.
 type CustomerPrediction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Probability that the customer is still active (BG/NBD).
+	// Probability that the customer is still active (under model).
 	PAlive float64 `protobuf:"fixed64,1,opt,name=p_alive,json=pAlive,proto3" json:"p_alive,omitempty"`
 	// Expected purchases (purchase days) in the next horizon_weeks.
 	ExpectedPurchases float64 `protobuf:"fixed64,2,opt,name=expected_purchases,json=expectedPurchases,proto3" json:"expected_purchases,omitempty"`
@@ -996,8 +996,9 @@ func (x *RefitModelRequest) GetCalibrationEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// ModelFit is a maximum-likelihood fit of the BG/NBD and Gamma-Gamma
-// models. Time is in weeks; values in the reporting currency's major unit.
+// ModelFit is a maximum-likelihood fit of a repeat-purchase model (BG/NBD
+// or MBG/NBD, see model) and the Gamma-Gamma spend model. Time is in
+// weeks; values in the reporting currency's major unit.
 type ModelFit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// BG/NBD: shape of the purchase-rate distribution.
@@ -1008,7 +1009,7 @@ type ModelFit struct {
 	A float64 `protobuf:"fixed64,3,opt,name=a,proto3" json:"a,omitempty"`
 	// BG/NBD: dropout Beta b.
 	B float64 `protobuf:"fixed64,4,opt,name=b,proto3" json:"b,omitempty"`
-	// BG/NBD log-likelihood at the fit.
+	// The repeat-purchase model's log-likelihood at the fit.
 	LogLikelihood float64 `protobuf:"fixed64,5,opt,name=log_likelihood,json=logLikelihood,proto3" json:"log_likelihood,omitempty"`
 	// Customers in the BG/NBD fit: every customer with a purchase, or a
 	// sample of 20,000 of them chosen by id when there are more.

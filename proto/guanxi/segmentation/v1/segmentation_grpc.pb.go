@@ -60,12 +60,16 @@ type SegmentationServiceClient interface {
 	// answers at once with an operation to poll (GetOperation), whose
 	// response is a RecomputeValuesResult.
 	RecomputeValues(ctx context.Context, in *RecomputeValuesRequest, opts ...grpc.CallOption) (*RecomputeValuesResponse, error)
-	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
-	// models (NOT_FOUND before the first fit).
+	// GetModelFit returns the current fit of the repeat-purchase model
+	// (BG/NBD or MBG/NBD) and the Gamma-Gamma spend model, with the reason
+	// the model was chosen (NOT_FOUND before the first fit).
 	GetModelFit(ctx context.Context, in *GetModelFitRequest, opts ...grpc.CallOption) (*GetModelFitResponse, error)
-	// RefitModel fits both models on the purchases up to the end of the
-	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed. It answers at once
+	// RefitModel fits the repeat-purchase model (the one the VALUE_MODEL
+	// setting fixes, or by default the one that best predicts the last part
+	// of the history, as ValidateModel compares them) and the spend model on
+	// the purchases up to the end of the calibration period (today by
+	// default) and makes the fit current; the predictions of every customer
+	// are then recomputed. It answers at once
 	// with an operation to poll (GetOperation), whose response is the new
 	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(ctx context.Context, in *RefitModelRequest, opts ...grpc.CallOption) (*RefitModelResponse, error)
@@ -329,12 +333,16 @@ type SegmentationServiceServer interface {
 	// answers at once with an operation to poll (GetOperation), whose
 	// response is a RecomputeValuesResult.
 	RecomputeValues(context.Context, *RecomputeValuesRequest) (*RecomputeValuesResponse, error)
-	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
-	// models (NOT_FOUND before the first fit).
+	// GetModelFit returns the current fit of the repeat-purchase model
+	// (BG/NBD or MBG/NBD) and the Gamma-Gamma spend model, with the reason
+	// the model was chosen (NOT_FOUND before the first fit).
 	GetModelFit(context.Context, *GetModelFitRequest) (*GetModelFitResponse, error)
-	// RefitModel fits both models on the purchases up to the end of the
-	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed. It answers at once
+	// RefitModel fits the repeat-purchase model (the one the VALUE_MODEL
+	// setting fixes, or by default the one that best predicts the last part
+	// of the history, as ValidateModel compares them) and the spend model on
+	// the purchases up to the end of the calibration period (today by
+	// default) and makes the fit current; the predictions of every customer
+	// are then recomputed. It answers at once
 	// with an operation to poll (GetOperation), whose response is the new
 	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error)
