@@ -88,7 +88,7 @@ func (p BGNBD) ExpectedPurchases(h History, t float64) float64 {
 // time units to out[i]. The hypergeometric series of one customer has the
 // same coefficients for every horizon, only its argument differs, so they
 // are computed once (into scratch, which may be nil) and summed per
-// horizon: a CLV over many periods costs little more than one horizon.
+// horizon: DERT's many horizons cost little more than one.
 func (p BGNBD) ExpectedPurchasesAt(h History, ts, out []float64, scratch *[]float64) {
 	const eps = 1e-6
 	if math.Abs(p.A-1) < eps {
