@@ -2,9 +2,9 @@
 // BG/NBD and MBG/NBD repeat-purchase and dropout models (Fader, Hardie and
 // Lee 2005; Batislam, Denizel and Filiztekin 2007) with their holdout
 // validation, and the Gamma-Gamma spend model, fitted by maximum
-// likelihood, and the
-// seasonal exponential smoothing of demand. It knows nothing of customers,
-// storage or transport: it takes numbers and returns numbers.
+// likelihood, and the seasonal exponential smoothing of demand. It knows
+// nothing of customers, storage or transport: it takes numbers and returns
+// numbers.
 package model
 
 import (
