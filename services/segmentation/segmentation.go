@@ -73,12 +73,18 @@ type Config struct {
 	Window time.Duration `env:"ABC_WINDOW" envDefault:"8760h"`
 	// HorizonWeeks is the horizon of expected purchases.
 	HorizonWeeks int `env:"PREDICTION_HORIZON_WEEKS" envDefault:"52"`
-	// CLVMonths is the horizon of customer lifetime value.
+	// CLVMonths is the horizon of DERT and customer lifetime value
+	// (CLV = DERT x expected order value x margin), 1 to 1200.
 	CLVMonths int `env:"CLV_MONTHS" envDefault:"36"`
-	// AnnualDiscount discounts future revenue in CLV.
+	// AnnualDiscount discounts future purchases in DERT and CLV
+	// (continuously: a purchase a year away counts 1/(1+rate)).
 	AnnualDiscount float64 `env:"CLV_ANNUAL_DISCOUNT" envDefault:"0.1"`
 	// Margin is the share of revenue that is profit, for CLV.
 	Margin float64 `env:"CLV_MARGIN" envDefault:"1"`
+	// ValueModel is the repeat-purchase model a refit fits: auto (the one
+	// that best predicts a holdout of the deployment's own data), bgnbd or
+	// mbgnbd.
+	ValueModel string `env:"VALUE_MODEL" envDefault:"auto"`
 	// RecomputeEvery is how often every value and segment is recomputed
 	// (time moves customers between classes without any event); 0 turns
 	// the schedule off.
@@ -153,6 +159,9 @@ func (c Config) policies() (domain.Policy, domain.PredictionPolicy, error) {
 	}
 	if c.Margin != 0 {
 		prediction.Margin = c.Margin
+	}
+	if c.ValueModel != "" {
+		prediction.Model = c.ValueModel
 	}
 	if err := prediction.Validate(); err != nil {
 		return domain.Policy{}, domain.PredictionPolicy{}, fmt.Errorf("config: %w", err)

@@ -130,6 +130,8 @@ var accessTable = map[string]access{
 	segmentationv1.SegmentationService_CheckSegmentMembership_FullMethodName: {"", auth.Integration, false},
 	segmentationv1.SegmentationService_ListDemandSeries_FullMethodName:       {auth.Agent, auth.Analyst, false},
 	segmentationv1.SegmentationService_ForecastDemand_FullMethodName:         {auth.Integration, auth.Manager, false},
+	segmentationv1.SegmentationService_PredictPurchases_FullMethodName:       {auth.Agent, auth.Analyst, false},
+	segmentationv1.SegmentationService_ValidateModel_FullMethodName:          {auth.Integration, auth.Auditor, false},
 
 	notificationv1.NotificationService_ListMessages_FullMethodName:      {"", auth.Agent, false},
 	notificationv1.NotificationService_GetMessage_FullMethodName:        {"", auth.Auditor, false},

@@ -340,7 +340,7 @@ func (x *RfmScore) GetSegment() string {
 // CustomerPrediction is what the fitted models expect of a customer.
 type CustomerPrediction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Probability that the customer is still active (BG/NBD).
+	// Probability that the customer is still active (under model).
 	PAlive float64 `protobuf:"fixed64,1,opt,name=p_alive,json=pAlive,proto3" json:"p_alive,omitempty"`
 	// Expected purchases (purchase days) in the next horizon_weeks.
 	ExpectedPurchases float64 `protobuf:"fixed64,2,opt,name=expected_purchases,json=expectedPurchases,proto3" json:"expected_purchases,omitempty"`
@@ -352,8 +352,18 @@ type CustomerPrediction struct {
 	Clv *v1.Money `protobuf:"bytes,5,opt,name=clv,proto3" json:"clv,omitempty"`
 	// The horizon of clv.
 	ClvHorizonMonths int32 `protobuf:"varint,6,opt,name=clv_horizon_months,json=clvHorizonMonths,proto3" json:"clv_horizon_months,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Discounted expected residual transactions over clv_horizon_months:
+	// clv = dert * expected_order_value * margin.
+	Dert float64 `protobuf:"fixed64,7,opt,name=dert,proto3" json:"dert,omitempty"`
+	// The yearly discount rate of dert (continuous: a purchase a year away
+	// counts 1 / (1 + annual_discount)).
+	AnnualDiscount float64 `protobuf:"fixed64,8,opt,name=annual_discount,json=annualDiscount,proto3" json:"annual_discount,omitempty"`
+	// The share of revenue that is profit, in clv.
+	Margin float64 `protobuf:"fixed64,9,opt,name=margin,proto3" json:"margin,omitempty"`
+	// The repeat-purchase model: "bgnbd" or "mbgnbd".
+	Model         string `protobuf:"bytes,10,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CustomerPrediction) Reset() {
@@ -426,6 +436,34 @@ func (x *CustomerPrediction) GetClvHorizonMonths() int32 {
 		return x.ClvHorizonMonths
 	}
 	return 0
+}
+
+func (x *CustomerPrediction) GetDert() float64 {
+	if x != nil {
+		return x.Dert
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetAnnualDiscount() float64 {
+	if x != nil {
+		return x.AnnualDiscount
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetMargin() float64 {
+	if x != nil {
+		return x.Margin
+	}
+	return 0
+}
+
+func (x *CustomerPrediction) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
 }
 
 // CategorySpend is spend and quantity in one product category.
@@ -972,8 +1010,9 @@ func (x *RefitModelRequest) GetCalibrationEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// ModelFit is a maximum-likelihood fit of the BG/NBD and Gamma-Gamma
-// models. Time is in weeks; values in the reporting currency's major unit.
+// ModelFit is a maximum-likelihood fit of a repeat-purchase model (BG/NBD
+// or MBG/NBD, see model) and the Gamma-Gamma spend model. Time is in
+// weeks; values in the reporting currency's major unit.
 type ModelFit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// BG/NBD: shape of the purchase-rate distribution.
@@ -984,7 +1023,7 @@ type ModelFit struct {
 	A float64 `protobuf:"fixed64,3,opt,name=a,proto3" json:"a,omitempty"`
 	// BG/NBD: dropout Beta b.
 	B float64 `protobuf:"fixed64,4,opt,name=b,proto3" json:"b,omitempty"`
-	// BG/NBD log-likelihood at the fit.
+	// The repeat-purchase model's log-likelihood at the fit.
 	LogLikelihood float64 `protobuf:"fixed64,5,opt,name=log_likelihood,json=logLikelihood,proto3" json:"log_likelihood,omitempty"`
 	// Customers in the BG/NBD fit: every customer with a purchase, or a
 	// sample of 20,000 of them chosen by id when there are more.
@@ -1008,10 +1047,20 @@ type ModelFit struct {
 	FitDuration *durationpb.Duration `protobuf:"bytes,14,opt,name=fit_duration,json=fitDuration,proto3" json:"fit_duration,omitempty"`
 	// The time unit, "week".
 	TimeUnit string `protobuf:"bytes,15,opt,name=time_unit,json=timeUnit,proto3" json:"time_unit,omitempty"`
-	// How long fitting the BG/NBD model alone took.
+	// How long fitting the BG/NBD model alone took (the repeat-purchase
+	// model, whichever it is).
 	BgnbdFitDuration *durationpb.Duration `protobuf:"bytes,16,opt,name=bgnbd_fit_duration,json=bgnbdFitDuration,proto3" json:"bgnbd_fit_duration,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The repeat-purchase model r, alpha, a and b belong to: "bgnbd", or
+	// "mbgnbd" (Batislam et al. 2007, under which a customer can drop out
+	// right after the first purchase).
+	Model string `protobuf:"bytes,17,opt,name=model,proto3" json:"model,omitempty"`
+	// Why the model was chosen: the holdout comparison or the setting.
+	ModelChoice string `protobuf:"bytes,18,opt,name=model_choice,json=modelChoice,proto3" json:"model_choice,omitempty"`
+	// Parameters at the edge of what the models can answer, and what is
+	// done instead of an infinite figure (e.g. spend q <= 1).
+	Warnings      []string `protobuf:"bytes,19,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModelFit) Reset() {
@@ -1152,6 +1201,27 @@ func (x *ModelFit) GetTimeUnit() string {
 func (x *ModelFit) GetBgnbdFitDuration() *durationpb.Duration {
 	if x != nil {
 		return x.BgnbdFitDuration
+	}
+	return nil
+}
+
+func (x *ModelFit) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelFit) GetModelChoice() string {
+	if x != nil {
+		return x.ModelChoice
+	}
+	return ""
+}
+
+func (x *ModelFit) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -2874,6 +2944,642 @@ func (x *UpdateSegmentResponse) GetSegment() *Segment {
 	return nil
 }
 
+// PredictPurchasesRequest is the input of PredictPurchases.
+type PredictPurchasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer; empty for a customer just acquired.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The horizon, 1 to 520 weeks; the configured one when 0.
+	HorizonWeeks int32 `protobuf:"varint,2,opt,name=horizon_weeks,json=horizonWeeks,proto3" json:"horizon_weeks,omitempty"`
+	// The largest number of purchases given a probability, 0 to 100; 10
+	// when 0.
+	MaxCount      int32 `protobuf:"varint,3,opt,name=max_count,json=maxCount,proto3" json:"max_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PredictPurchasesRequest) Reset() {
+	*x = PredictPurchasesRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PredictPurchasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PredictPurchasesRequest) ProtoMessage() {}
+
+func (x *PredictPurchasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PredictPurchasesRequest.ProtoReflect.Descriptor instead.
+func (*PredictPurchasesRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PredictPurchasesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PredictPurchasesRequest) GetHorizonWeeks() int32 {
+	if x != nil {
+		return x.HorizonWeeks
+	}
+	return 0
+}
+
+func (x *PredictPurchasesRequest) GetMaxCount() int32 {
+	if x != nil {
+		return x.MaxCount
+	}
+	return 0
+}
+
+// PredictPurchasesResponse is the output of PredictPurchases.
+type PredictPurchasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer; empty for a customer just acquired.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The repeat-purchase model: "bgnbd" or "mbgnbd".
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// The horizon of expected_purchases and purchase_probabilities.
+	HorizonWeeks int32 `protobuf:"varint,3,opt,name=horizon_weeks,json=horizonWeeks,proto3" json:"horizon_weeks,omitempty"`
+	// Probability that the customer is alive now (for a customer just
+	// acquired under MBG/NBD, of not dropping out at once).
+	PAlive float64 `protobuf:"fixed64,4,opt,name=p_alive,json=pAlive,proto3" json:"p_alive,omitempty"`
+	// E[X(t)]: purchases (purchase days) expected in the horizon.
+	ExpectedPurchases float64 `protobuf:"fixed64,5,opt,name=expected_purchases,json=expectedPurchases,proto3" json:"expected_purchases,omitempty"`
+	// P(X(t) = n) for n = 0..max_count; the rest of 1 is the probability
+	// of more.
+	PurchaseProbabilities []float64 `protobuf:"fixed64,6,rep,packed,name=purchase_probabilities,json=purchaseProbabilities,proto3" json:"purchase_probabilities,omitempty"`
+	// Expected value of a purchase (for a customer just acquired, the
+	// population's mean; unset when the spend model has none).
+	ExpectedOrderValue *v1.Money `protobuf:"bytes,7,opt,name=expected_order_value,json=expectedOrderValue,proto3" json:"expected_order_value,omitempty"`
+	// Discounted expected residual transactions over clv_horizon_months.
+	Dert float64 `protobuf:"fixed64,8,opt,name=dert,proto3" json:"dert,omitempty"`
+	// dert * expected_order_value * margin.
+	Clv *v1.Money `protobuf:"bytes,9,opt,name=clv,proto3" json:"clv,omitempty"`
+	// The horizon of dert and clv.
+	ClvHorizonMonths int32 `protobuf:"varint,10,opt,name=clv_horizon_months,json=clvHorizonMonths,proto3" json:"clv_horizon_months,omitempty"`
+	// The yearly discount rate of dert.
+	AnnualDiscount float64 `protobuf:"fixed64,11,opt,name=annual_discount,json=annualDiscount,proto3" json:"annual_discount,omitempty"`
+	// The share of revenue that is profit, in clv.
+	Margin        float64 `protobuf:"fixed64,12,opt,name=margin,proto3" json:"margin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PredictPurchasesResponse) Reset() {
+	*x = PredictPurchasesResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PredictPurchasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PredictPurchasesResponse) ProtoMessage() {}
+
+func (x *PredictPurchasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PredictPurchasesResponse.ProtoReflect.Descriptor instead.
+func (*PredictPurchasesResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PredictPurchasesResponse) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PredictPurchasesResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *PredictPurchasesResponse) GetHorizonWeeks() int32 {
+	if x != nil {
+		return x.HorizonWeeks
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetPAlive() float64 {
+	if x != nil {
+		return x.PAlive
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetExpectedPurchases() float64 {
+	if x != nil {
+		return x.ExpectedPurchases
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetPurchaseProbabilities() []float64 {
+	if x != nil {
+		return x.PurchaseProbabilities
+	}
+	return nil
+}
+
+func (x *PredictPurchasesResponse) GetExpectedOrderValue() *v1.Money {
+	if x != nil {
+		return x.ExpectedOrderValue
+	}
+	return nil
+}
+
+func (x *PredictPurchasesResponse) GetDert() float64 {
+	if x != nil {
+		return x.Dert
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetClv() *v1.Money {
+	if x != nil {
+		return x.Clv
+	}
+	return nil
+}
+
+func (x *PredictPurchasesResponse) GetClvHorizonMonths() int32 {
+	if x != nil {
+		return x.ClvHorizonMonths
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetAnnualDiscount() float64 {
+	if x != nil {
+		return x.AnnualDiscount
+	}
+	return 0
+}
+
+func (x *PredictPurchasesResponse) GetMargin() float64 {
+	if x != nil {
+		return x.Margin
+	}
+	return 0
+}
+
+// ValidateModelRequest is the input of ValidateModel.
+type ValidateModelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last day of the calibration period; holdout_weeks before today
+	// when unset. The holdout must have ended.
+	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
+	// The holdout, 1 to 520 weeks; 39 when 0.
+	HoldoutWeeks  int32 `protobuf:"varint,2,opt,name=holdout_weeks,json=holdoutWeeks,proto3" json:"holdout_weeks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateModelRequest) Reset() {
+	*x = ValidateModelRequest{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateModelRequest) ProtoMessage() {}
+
+func (x *ValidateModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateModelRequest.ProtoReflect.Descriptor instead.
+func (*ValidateModelRequest) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ValidateModelRequest) GetCalibrationEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CalibrationEndTime
+	}
+	return nil
+}
+
+func (x *ValidateModelRequest) GetHoldoutWeeks() int32 {
+	if x != nil {
+		return x.HoldoutWeeks
+	}
+	return 0
+}
+
+// ValidateModelResponse is the output of ValidateModel.
+type ValidateModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last day of the calibration period.
+	CalibrationEndTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=calibration_end_time,json=calibrationEndTime,proto3" json:"calibration_end_time,omitempty"`
+	// The holdout.
+	HoldoutWeeks int32 `protobuf:"varint,2,opt,name=holdout_weeks,json=holdoutWeeks,proto3" json:"holdout_weeks,omitempty"`
+	// Customers with a purchase by the end of calibration (a sample of
+	// 20,000 when there are more).
+	CustomerCount int64 `protobuf:"varint,3,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Each model's fit and holdout figures.
+	Models []*ModelValidation `protobuf:"bytes,4,rep,name=models,proto3" json:"models,omitempty"`
+	// The model that predicted the holdout best: "bgnbd" or "mbgnbd".
+	ChosenModel string `protobuf:"bytes,5,opt,name=chosen_model,json=chosenModel,proto3" json:"chosen_model,omitempty"`
+	// Why, with the figures.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateModelResponse) Reset() {
+	*x = ValidateModelResponse{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateModelResponse) ProtoMessage() {}
+
+func (x *ValidateModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateModelResponse.ProtoReflect.Descriptor instead.
+func (*ValidateModelResponse) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ValidateModelResponse) GetCalibrationEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CalibrationEndTime
+	}
+	return nil
+}
+
+func (x *ValidateModelResponse) GetHoldoutWeeks() int32 {
+	if x != nil {
+		return x.HoldoutWeeks
+	}
+	return 0
+}
+
+func (x *ValidateModelResponse) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *ValidateModelResponse) GetModels() []*ModelValidation {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *ValidateModelResponse) GetChosenModel() string {
+	if x != nil {
+		return x.ChosenModel
+	}
+	return ""
+}
+
+func (x *ValidateModelResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ModelValidation is one model's calibration fit and holdout figures.
+type ModelValidation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "bgnbd" or "mbgnbd".
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// The fitted r.
+	R float64 `protobuf:"fixed64,2,opt,name=r,proto3" json:"r,omitempty"`
+	// The fitted alpha.
+	Alpha float64 `protobuf:"fixed64,3,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	// The fitted a.
+	A float64 `protobuf:"fixed64,4,opt,name=a,proto3" json:"a,omitempty"`
+	// The fitted b.
+	B float64 `protobuf:"fixed64,5,opt,name=b,proto3" json:"b,omitempty"`
+	// The calibration log-likelihood.
+	LogLikelihood float64 `protobuf:"fixed64,6,opt,name=log_likelihood,json=logLikelihood,proto3" json:"log_likelihood,omitempty"`
+	// Mean holdout purchases by calibration repeat purchases 0..6 and 7+.
+	FrequencyBins []*FrequencyBin `protobuf:"bytes,7,rep,name=frequency_bins,json=frequencyBins,proto3" json:"frequency_bins,omitempty"`
+	// Purchases of all customers through the holdout.
+	Cumulative []*CumulativePoint `protobuf:"bytes,8,rep,name=cumulative,proto3" json:"cumulative,omitempty"`
+	// Mean absolute error per customer over the holdout.
+	MeanAbsoluteError float64 `protobuf:"fixed64,9,opt,name=mean_absolute_error,json=meanAbsoluteError,proto3" json:"mean_absolute_error,omitempty"`
+	// Root mean squared error per customer.
+	RootMeanSquaredError float64 `protobuf:"fixed64,10,opt,name=root_mean_squared_error,json=rootMeanSquaredError,proto3" json:"root_mean_squared_error,omitempty"`
+	// The customer-weighted mean absolute error of the frequency bins'
+	// means: what the choice is made on.
+	FrequencyBinError float64 `protobuf:"fixed64,11,opt,name=frequency_bin_error,json=frequencyBinError,proto3" json:"frequency_bin_error,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ModelValidation) Reset() {
+	*x = ModelValidation{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelValidation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelValidation) ProtoMessage() {}
+
+func (x *ModelValidation) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelValidation.ProtoReflect.Descriptor instead.
+func (*ModelValidation) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ModelValidation) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelValidation) GetR() float64 {
+	if x != nil {
+		return x.R
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetAlpha() float64 {
+	if x != nil {
+		return x.Alpha
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetA() float64 {
+	if x != nil {
+		return x.A
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetB() float64 {
+	if x != nil {
+		return x.B
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetLogLikelihood() float64 {
+	if x != nil {
+		return x.LogLikelihood
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetFrequencyBins() []*FrequencyBin {
+	if x != nil {
+		return x.FrequencyBins
+	}
+	return nil
+}
+
+func (x *ModelValidation) GetCumulative() []*CumulativePoint {
+	if x != nil {
+		return x.Cumulative
+	}
+	return nil
+}
+
+func (x *ModelValidation) GetMeanAbsoluteError() float64 {
+	if x != nil {
+		return x.MeanAbsoluteError
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetRootMeanSquaredError() float64 {
+	if x != nil {
+		return x.RootMeanSquaredError
+	}
+	return 0
+}
+
+func (x *ModelValidation) GetFrequencyBinError() float64 {
+	if x != nil {
+		return x.FrequencyBinError
+	}
+	return 0
+}
+
+// FrequencyBin is one point of the calibration/holdout chart.
+type FrequencyBin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Repeat purchases in calibration (7 means 7 or more).
+	Frequency int32 `protobuf:"varint,1,opt,name=frequency,proto3" json:"frequency,omitempty"`
+	// Customers with that many.
+	CustomerCount int64 `protobuf:"varint,2,opt,name=customer_count,json=customerCount,proto3" json:"customer_count,omitempty"`
+	// Their mean purchases in the holdout.
+	Actual float64 `protobuf:"fixed64,3,opt,name=actual,proto3" json:"actual,omitempty"`
+	// Their mean predicted purchases in the holdout.
+	Predicted     float64 `protobuf:"fixed64,4,opt,name=predicted,proto3" json:"predicted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FrequencyBin) Reset() {
+	*x = FrequencyBin{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FrequencyBin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FrequencyBin) ProtoMessage() {}
+
+func (x *FrequencyBin) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FrequencyBin.ProtoReflect.Descriptor instead.
+func (*FrequencyBin) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *FrequencyBin) GetFrequency() int32 {
+	if x != nil {
+		return x.Frequency
+	}
+	return 0
+}
+
+func (x *FrequencyBin) GetCustomerCount() int64 {
+	if x != nil {
+		return x.CustomerCount
+	}
+	return 0
+}
+
+func (x *FrequencyBin) GetActual() float64 {
+	if x != nil {
+		return x.Actual
+	}
+	return 0
+}
+
+func (x *FrequencyBin) GetPredicted() float64 {
+	if x != nil {
+		return x.Predicted
+	}
+	return 0
+}
+
+// CumulativePoint is the purchases of all customers by weeks into the
+// holdout.
+type CumulativePoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Weeks into the holdout.
+	Weeks int32 `protobuf:"varint,1,opt,name=weeks,proto3" json:"weeks,omitempty"`
+	// Purchases made.
+	Actual float64 `protobuf:"fixed64,2,opt,name=actual,proto3" json:"actual,omitempty"`
+	// Purchases predicted.
+	Predicted     float64 `protobuf:"fixed64,3,opt,name=predicted,proto3" json:"predicted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CumulativePoint) Reset() {
+	*x = CumulativePoint{}
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CumulativePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CumulativePoint) ProtoMessage() {}
+
+func (x *CumulativePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_guanxi_segmentation_v1_segmentation_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CumulativePoint.ProtoReflect.Descriptor instead.
+func (*CumulativePoint) Descriptor() ([]byte, []int) {
+	return file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CumulativePoint) GetWeeks() int32 {
+	if x != nil {
+		return x.Weeks
+	}
+	return 0
+}
+
+func (x *CumulativePoint) GetActual() float64 {
+	if x != nil {
+		return x.Actual
+	}
+	return 0
+}
+
+func (x *CumulativePoint) GetPredicted() float64 {
+	if x != nil {
+		return x.Predicted
+	}
+	return 0
+}
+
 var File_guanxi_segmentation_v1_segmentation_proto protoreflect.FileDescriptor
 
 const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
@@ -2903,14 +3609,19 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\arecency\x18\x01 \x01(\x05R\arecency\x12\x1c\n" +
 	"\tfrequency\x18\x02 \x01(\x05R\tfrequency\x12\x1a\n" +
 	"\bmonetary\x18\x03 \x01(\x05R\bmonetary\x12\x18\n" +
-	"\asegment\x18\x04 \x01(\tR\asegment\"\xa1\x02\n" +
+	"\asegment\x18\x04 \x01(\tR\asegment\"\x8c\x03\n" +
 	"\x12CustomerPrediction\x12\x17\n" +
 	"\ap_alive\x18\x01 \x01(\x01R\x06pAlive\x12-\n" +
 	"\x12expected_purchases\x18\x02 \x01(\x01R\x11expectedPurchases\x12#\n" +
 	"\rhorizon_weeks\x18\x03 \x01(\x05R\fhorizonWeeks\x12G\n" +
 	"\x14expected_order_value\x18\x04 \x01(\v2\x15.guanxi.type.v1.MoneyR\x12expectedOrderValue\x12'\n" +
 	"\x03clv\x18\x05 \x01(\v2\x15.guanxi.type.v1.MoneyR\x03clv\x12,\n" +
-	"\x12clv_horizon_months\x18\x06 \x01(\x05R\x10clvHorizonMonths\"t\n" +
+	"\x12clv_horizon_months\x18\x06 \x01(\x05R\x10clvHorizonMonths\x12\x12\n" +
+	"\x04dert\x18\a \x01(\x01R\x04dert\x12'\n" +
+	"\x0fannual_discount\x18\b \x01(\x01R\x0eannualDiscount\x12\x16\n" +
+	"\x06margin\x18\t \x01(\x01R\x06margin\x12\x14\n" +
+	"\x05model\x18\n" +
+	" \x01(\tR\x05model\"t\n" +
 	"\rCategorySpend\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12+\n" +
@@ -2944,7 +3655,7 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x14\n" +
 	"\x12GetModelFitRequest\"a\n" +
 	"\x11RefitModelRequest\x12L\n" +
-	"\x14calibration_end_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\"\xd9\x04\n" +
+	"\x14calibration_end_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\"\xae\x05\n" +
 	"\bModelFit\x12\f\n" +
 	"\x01r\x18\x01 \x01(\x01R\x01r\x12\x14\n" +
 	"\x05alpha\x18\x02 \x01(\x01R\x05alpha\x12\f\n" +
@@ -2962,7 +3673,10 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\bfit_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\afitTime\x12<\n" +
 	"\ffit_duration\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\vfitDuration\x12\x1b\n" +
 	"\ttime_unit\x18\x0f \x01(\tR\btimeUnit\x12G\n" +
-	"\x12bgnbd_fit_duration\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\x10bgnbdFitDuration\"\xb6\x02\n" +
+	"\x12bgnbd_fit_duration\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\x10bgnbdFitDuration\x12\x14\n" +
+	"\x05model\x18\x11 \x01(\tR\x05model\x12!\n" +
+	"\fmodel_choice\x18\x12 \x01(\tR\vmodelChoice\x12\x1a\n" +
+	"\bwarnings\x18\x13 \x03(\tR\bwarnings\"\xb6\x02\n" +
 	"\aSegment\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
@@ -3069,12 +3783,66 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x12GetSegmentResponse\x129\n" +
 	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment\"R\n" +
 	"\x15UpdateSegmentResponse\x129\n" +
-	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment*X\n" +
+	"\asegment\x18\x01 \x01(\v2\x1f.guanxi.segmentation.v1.SegmentR\asegment\"|\n" +
+	"\x17PredictPurchasesRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12#\n" +
+	"\rhorizon_weeks\x18\x02 \x01(\x05R\fhorizonWeeks\x12\x1b\n" +
+	"\tmax_count\x18\x03 \x01(\x05R\bmaxCount\"\xea\x03\n" +
+	"\x18PredictPurchasesResponse\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12#\n" +
+	"\rhorizon_weeks\x18\x03 \x01(\x05R\fhorizonWeeks\x12\x17\n" +
+	"\ap_alive\x18\x04 \x01(\x01R\x06pAlive\x12-\n" +
+	"\x12expected_purchases\x18\x05 \x01(\x01R\x11expectedPurchases\x125\n" +
+	"\x16purchase_probabilities\x18\x06 \x03(\x01R\x15purchaseProbabilities\x12G\n" +
+	"\x14expected_order_value\x18\a \x01(\v2\x15.guanxi.type.v1.MoneyR\x12expectedOrderValue\x12\x12\n" +
+	"\x04dert\x18\b \x01(\x01R\x04dert\x12'\n" +
+	"\x03clv\x18\t \x01(\v2\x15.guanxi.type.v1.MoneyR\x03clv\x12,\n" +
+	"\x12clv_horizon_months\x18\n" +
+	" \x01(\x05R\x10clvHorizonMonths\x12'\n" +
+	"\x0fannual_discount\x18\v \x01(\x01R\x0eannualDiscount\x12\x16\n" +
+	"\x06margin\x18\f \x01(\x01R\x06margin\"\x89\x01\n" +
+	"\x14ValidateModelRequest\x12L\n" +
+	"\x14calibration_end_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\x12#\n" +
+	"\rholdout_weeks\x18\x02 \x01(\x05R\fholdoutWeeks\"\xad\x02\n" +
+	"\x15ValidateModelResponse\x12L\n" +
+	"\x14calibration_end_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12calibrationEndTime\x12#\n" +
+	"\rholdout_weeks\x18\x02 \x01(\x05R\fholdoutWeeks\x12%\n" +
+	"\x0ecustomer_count\x18\x03 \x01(\x03R\rcustomerCount\x12?\n" +
+	"\x06models\x18\x04 \x03(\v2'.guanxi.segmentation.v1.ModelValidationR\x06models\x12!\n" +
+	"\fchosen_model\x18\x05 \x01(\tR\vchosenModel\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xbb\x03\n" +
+	"\x0fModelValidation\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\f\n" +
+	"\x01r\x18\x02 \x01(\x01R\x01r\x12\x14\n" +
+	"\x05alpha\x18\x03 \x01(\x01R\x05alpha\x12\f\n" +
+	"\x01a\x18\x04 \x01(\x01R\x01a\x12\f\n" +
+	"\x01b\x18\x05 \x01(\x01R\x01b\x12%\n" +
+	"\x0elog_likelihood\x18\x06 \x01(\x01R\rlogLikelihood\x12K\n" +
+	"\x0efrequency_bins\x18\a \x03(\v2$.guanxi.segmentation.v1.FrequencyBinR\rfrequencyBins\x12G\n" +
+	"\n" +
+	"cumulative\x18\b \x03(\v2'.guanxi.segmentation.v1.CumulativePointR\n" +
+	"cumulative\x12.\n" +
+	"\x13mean_absolute_error\x18\t \x01(\x01R\x11meanAbsoluteError\x125\n" +
+	"\x17root_mean_squared_error\x18\n" +
+	" \x01(\x01R\x14rootMeanSquaredError\x12.\n" +
+	"\x13frequency_bin_error\x18\v \x01(\x01R\x11frequencyBinError\"\x89\x01\n" +
+	"\fFrequencyBin\x12\x1c\n" +
+	"\tfrequency\x18\x01 \x01(\x05R\tfrequency\x12%\n" +
+	"\x0ecustomer_count\x18\x02 \x01(\x03R\rcustomerCount\x12\x16\n" +
+	"\x06actual\x18\x03 \x01(\x01R\x06actual\x12\x1c\n" +
+	"\tpredicted\x18\x04 \x01(\x01R\tpredicted\"]\n" +
+	"\x0fCumulativePoint\x12\x14\n" +
+	"\x05weeks\x18\x01 \x01(\x05R\x05weeks\x12\x16\n" +
+	"\x06actual\x18\x02 \x01(\x01R\x06actual\x12\x1c\n" +
+	"\tpredicted\x18\x03 \x01(\x01R\tpredicted*X\n" +
 	"\bAbcClass\x12\x19\n" +
 	"\x15ABC_CLASS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vABC_CLASS_A\x10\x01\x12\x0f\n" +
 	"\vABC_CLASS_B\x10\x02\x12\x0f\n" +
-	"\vABC_CLASS_C\x10\x032\xa8\x13\n" +
+	"\vABC_CLASS_C\x10\x032\xd5\x15\n" +
 	"\x13SegmentationService\x12\xa7\x01\n" +
 	"\x10GetCustomerValue\x12/.guanxi.segmentation.v1.GetCustomerValueRequest\x1a0.guanxi.segmentation.v1.GetCustomerValueResponse\"0\x82\xd3\xe4\x93\x02*b\x05value\x12!/v1/customers/{customer_id}/value\x12\x83\x01\n" +
 	"\x14StreamSegmentMembers\x123.guanxi.segmentation.v1.StreamSegmentMembersRequest\x1a4.guanxi.segmentation.v1.StreamSegmentMembersResponse0\x01\x12\x90\x01\n" +
@@ -3093,7 +3861,9 @@ const file_guanxi_segmentation_v1_segmentation_proto_rawDesc = "" +
 	"\x12ListSegmentMembers\x121.guanxi.segmentation.v1.ListSegmentMembersRequest\x1a2.guanxi.segmentation.v1.ListSegmentMembersResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/segments/{segment_id}/members\x12\xc0\x01\n" +
 	"\x16CheckSegmentMembership\x125.guanxi.segmentation.v1.CheckSegmentMembershipRequest\x1a6.guanxi.segmentation.v1.CheckSegmentMembershipResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/segments/{segment_id}/members/{customer_id}\x12\x8f\x01\n" +
 	"\x10ListDemandSeries\x12/.guanxi.segmentation.v1.ListDemandSeriesRequest\x1a0.guanxi.segmentation.v1.ListDemandSeriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/demandSeries\x12\x9d\x01\n" +
-	"\x0eForecastDemand\x12-.guanxi.segmentation.v1.ForecastDemandRequest\x1a..guanxi.segmentation.v1.ForecastDemandResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/demandSeries/{category}:forecastBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
+	"\x0eForecastDemand\x12-.guanxi.segmentation.v1.ForecastDemandRequest\x1a..guanxi.segmentation.v1.ForecastDemandResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/demandSeries/{category}:forecast\x12\x9c\x01\n" +
+	"\x10PredictPurchases\x12/.guanxi.segmentation.v1.PredictPurchasesRequest\x1a0.guanxi.segmentation.v1.PredictPurchasesResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/modelFit:predictPurchases\x12\x8b\x01\n" +
+	"\rValidateModel\x12,.guanxi.segmentation.v1.ValidateModelRequest\x1a-.guanxi.segmentation.v1.ValidateModelResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/modelFit:validateBJZHgithub.com/guanxi-crm/guanxi/proto/guanxi/segmentation/v1;segmentationv1b\x06proto3"
 
 var (
 	file_guanxi_segmentation_v1_segmentation_proto_rawDescOnce sync.Once
@@ -3108,7 +3878,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_rawDescGZIP() []byte {
 }
 
 var file_guanxi_segmentation_v1_segmentation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_guanxi_segmentation_v1_segmentation_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(AbcClass)(0),                          // 0: guanxi.segmentation.v1.AbcClass
 	(*CustomerValue)(nil),                  // 1: guanxi.segmentation.v1.CustomerValue
@@ -3155,46 +3925,53 @@ var file_guanxi_segmentation_v1_segmentation_proto_goTypes = []any{
 	(*CreateSegmentResponse)(nil),          // 42: guanxi.segmentation.v1.CreateSegmentResponse
 	(*GetSegmentResponse)(nil),             // 43: guanxi.segmentation.v1.GetSegmentResponse
 	(*UpdateSegmentResponse)(nil),          // 44: guanxi.segmentation.v1.UpdateSegmentResponse
-	(*v1.Money)(nil),                       // 45: guanxi.type.v1.Money
-	(*timestamppb.Timestamp)(nil),          // 46: google.protobuf.Timestamp
-	(*v1.Operation)(nil),                   // 47: guanxi.type.v1.Operation
-	(*durationpb.Duration)(nil),            // 48: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 49: google.protobuf.FieldMask
+	(*PredictPurchasesRequest)(nil),        // 45: guanxi.segmentation.v1.PredictPurchasesRequest
+	(*PredictPurchasesResponse)(nil),       // 46: guanxi.segmentation.v1.PredictPurchasesResponse
+	(*ValidateModelRequest)(nil),           // 47: guanxi.segmentation.v1.ValidateModelRequest
+	(*ValidateModelResponse)(nil),          // 48: guanxi.segmentation.v1.ValidateModelResponse
+	(*ModelValidation)(nil),                // 49: guanxi.segmentation.v1.ModelValidation
+	(*FrequencyBin)(nil),                   // 50: guanxi.segmentation.v1.FrequencyBin
+	(*CumulativePoint)(nil),                // 51: guanxi.segmentation.v1.CumulativePoint
+	(*v1.Money)(nil),                       // 52: guanxi.type.v1.Money
+	(*timestamppb.Timestamp)(nil),          // 53: google.protobuf.Timestamp
+	(*v1.Operation)(nil),                   // 54: guanxi.type.v1.Operation
+	(*durationpb.Duration)(nil),            // 55: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 56: google.protobuf.FieldMask
 }
 var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	0,  // 0: guanxi.segmentation.v1.CustomerValue.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	45, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
-	45, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
-	46, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
-	46, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
-	46, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
+	52, // 1: guanxi.segmentation.v1.CustomerValue.trailing_spend:type_name -> guanxi.type.v1.Money
+	52, // 2: guanxi.segmentation.v1.CustomerValue.lifetime_spend:type_name -> guanxi.type.v1.Money
+	53, // 3: guanxi.segmentation.v1.CustomerValue.first_purchase_time:type_name -> google.protobuf.Timestamp
+	53, // 4: guanxi.segmentation.v1.CustomerValue.last_purchase_time:type_name -> google.protobuf.Timestamp
+	53, // 5: guanxi.segmentation.v1.CustomerValue.compute_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: guanxi.segmentation.v1.CustomerValue.rfm:type_name -> guanxi.segmentation.v1.RfmScore
 	3,  // 7: guanxi.segmentation.v1.CustomerValue.prediction:type_name -> guanxi.segmentation.v1.CustomerPrediction
-	45, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
+	52, // 8: guanxi.segmentation.v1.CustomerValue.refunds:type_name -> guanxi.type.v1.Money
 	4,  // 9: guanxi.segmentation.v1.CustomerValue.category_spends:type_name -> guanxi.segmentation.v1.CategorySpend
-	45, // 10: guanxi.segmentation.v1.CustomerValue.lifetime_spend_by_currency:type_name -> guanxi.type.v1.Money
-	45, // 11: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
-	45, // 12: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
-	45, // 13: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
+	52, // 10: guanxi.segmentation.v1.CustomerValue.lifetime_spend_by_currency:type_name -> guanxi.type.v1.Money
+	52, // 11: guanxi.segmentation.v1.CustomerPrediction.expected_order_value:type_name -> guanxi.type.v1.Money
+	52, // 12: guanxi.segmentation.v1.CustomerPrediction.clv:type_name -> guanxi.type.v1.Money
+	52, // 13: guanxi.segmentation.v1.CategorySpend.spend:type_name -> guanxi.type.v1.Money
 	0,  // 14: guanxi.segmentation.v1.ClassShare.abc_class:type_name -> guanxi.segmentation.v1.AbcClass
-	45, // 15: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
+	52, // 15: guanxi.segmentation.v1.ClassShare.revenue:type_name -> guanxi.type.v1.Money
 	5,  // 16: guanxi.segmentation.v1.GetParetoSummaryResponse.classes:type_name -> guanxi.segmentation.v1.ClassShare
-	45, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
-	46, // 18: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	47, // 19: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
-	48, // 20: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
-	46, // 21: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
-	46, // 22: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
-	46, // 23: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
-	48, // 24: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
-	48, // 25: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
-	46, // 26: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	46, // 27: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	52, // 17: guanxi.segmentation.v1.GetParetoSummaryResponse.revenue:type_name -> guanxi.type.v1.Money
+	53, // 18: guanxi.segmentation.v1.GetParetoSummaryResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	54, // 19: guanxi.segmentation.v1.RecomputeValuesResponse.operation:type_name -> guanxi.type.v1.Operation
+	55, // 20: guanxi.segmentation.v1.RecomputeValuesResult.duration:type_name -> google.protobuf.Duration
+	53, // 21: guanxi.segmentation.v1.RefitModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	53, // 22: guanxi.segmentation.v1.ModelFit.calibration_end_time:type_name -> google.protobuf.Timestamp
+	53, // 23: guanxi.segmentation.v1.ModelFit.fit_time:type_name -> google.protobuf.Timestamp
+	55, // 24: guanxi.segmentation.v1.ModelFit.fit_duration:type_name -> google.protobuf.Duration
+	55, // 25: guanxi.segmentation.v1.ModelFit.bgnbd_fit_duration:type_name -> google.protobuf.Duration
+	53, // 26: guanxi.segmentation.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	53, // 27: guanxi.segmentation.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
 	14, // 28: guanxi.segmentation.v1.CreateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
 	14, // 29: guanxi.segmentation.v1.ListSegmentsResponse.segments:type_name -> guanxi.segmentation.v1.Segment
 	14, // 30: guanxi.segmentation.v1.UpdateSegmentRequest.segment:type_name -> guanxi.segmentation.v1.Segment
-	49, // 31: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 32: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
+	56, // 31: guanxi.segmentation.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	52, // 32: guanxi.segmentation.v1.DemandPoint.revenue:type_name -> guanxi.type.v1.Money
 	26, // 33: guanxi.segmentation.v1.DemandSeries.points:type_name -> guanxi.segmentation.v1.DemandPoint
 	27, // 34: guanxi.segmentation.v1.ListDemandSeriesResponse.series:type_name -> guanxi.segmentation.v1.DemandSeries
 	32, // 35: guanxi.segmentation.v1.ForecastAccuracy.baselines:type_name -> guanxi.segmentation.v1.BaselineAccuracy
@@ -3204,48 +3981,59 @@ var file_guanxi_segmentation_v1_segmentation_proto_depIdxs = []int32{
 	31, // 39: guanxi.segmentation.v1.ForecastDemandResponse.revenue_accuracy:type_name -> guanxi.segmentation.v1.ForecastAccuracy
 	1,  // 40: guanxi.segmentation.v1.GetCustomerValueResponse.value:type_name -> guanxi.segmentation.v1.CustomerValue
 	13, // 41: guanxi.segmentation.v1.GetModelFitResponse.fit:type_name -> guanxi.segmentation.v1.ModelFit
-	47, // 42: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
-	47, // 43: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
+	54, // 42: guanxi.segmentation.v1.RefitModelResponse.operation:type_name -> guanxi.type.v1.Operation
+	54, // 43: guanxi.segmentation.v1.GetOperationResponse.operation:type_name -> guanxi.type.v1.Operation
 	14, // 44: guanxi.segmentation.v1.CreateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
 	14, // 45: guanxi.segmentation.v1.GetSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
 	14, // 46: guanxi.segmentation.v1.UpdateSegmentResponse.segment:type_name -> guanxi.segmentation.v1.Segment
-	34, // 47: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
-	36, // 48: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
-	6,  // 49: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
-	8,  // 50: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
-	11, // 51: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
-	12, // 52: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
-	40, // 53: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
-	15, // 54: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
-	16, // 55: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
-	17, // 56: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
-	19, // 57: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
-	20, // 58: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
-	22, // 59: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
-	24, // 60: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
-	28, // 61: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
-	30, // 62: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
-	35, // 63: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
-	37, // 64: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
-	7,  // 65: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
-	9,  // 66: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
-	38, // 67: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
-	39, // 68: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
-	41, // 69: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
-	42, // 70: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
-	43, // 71: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
-	18, // 72: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
-	44, // 73: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
-	21, // 74: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
-	23, // 75: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
-	25, // 76: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
-	29, // 77: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
-	33, // 78: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
-	63, // [63:79] is the sub-list for method output_type
-	47, // [47:63] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	52, // 47: guanxi.segmentation.v1.PredictPurchasesResponse.expected_order_value:type_name -> guanxi.type.v1.Money
+	52, // 48: guanxi.segmentation.v1.PredictPurchasesResponse.clv:type_name -> guanxi.type.v1.Money
+	53, // 49: guanxi.segmentation.v1.ValidateModelRequest.calibration_end_time:type_name -> google.protobuf.Timestamp
+	53, // 50: guanxi.segmentation.v1.ValidateModelResponse.calibration_end_time:type_name -> google.protobuf.Timestamp
+	49, // 51: guanxi.segmentation.v1.ValidateModelResponse.models:type_name -> guanxi.segmentation.v1.ModelValidation
+	50, // 52: guanxi.segmentation.v1.ModelValidation.frequency_bins:type_name -> guanxi.segmentation.v1.FrequencyBin
+	51, // 53: guanxi.segmentation.v1.ModelValidation.cumulative:type_name -> guanxi.segmentation.v1.CumulativePoint
+	34, // 54: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:input_type -> guanxi.segmentation.v1.GetCustomerValueRequest
+	36, // 55: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:input_type -> guanxi.segmentation.v1.StreamSegmentMembersRequest
+	6,  // 56: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:input_type -> guanxi.segmentation.v1.GetParetoSummaryRequest
+	8,  // 57: guanxi.segmentation.v1.SegmentationService.RecomputeValues:input_type -> guanxi.segmentation.v1.RecomputeValuesRequest
+	11, // 58: guanxi.segmentation.v1.SegmentationService.GetModelFit:input_type -> guanxi.segmentation.v1.GetModelFitRequest
+	12, // 59: guanxi.segmentation.v1.SegmentationService.RefitModel:input_type -> guanxi.segmentation.v1.RefitModelRequest
+	40, // 60: guanxi.segmentation.v1.SegmentationService.GetOperation:input_type -> guanxi.segmentation.v1.GetOperationRequest
+	15, // 61: guanxi.segmentation.v1.SegmentationService.CreateSegment:input_type -> guanxi.segmentation.v1.CreateSegmentRequest
+	16, // 62: guanxi.segmentation.v1.SegmentationService.GetSegment:input_type -> guanxi.segmentation.v1.GetSegmentRequest
+	17, // 63: guanxi.segmentation.v1.SegmentationService.ListSegments:input_type -> guanxi.segmentation.v1.ListSegmentsRequest
+	19, // 64: guanxi.segmentation.v1.SegmentationService.UpdateSegment:input_type -> guanxi.segmentation.v1.UpdateSegmentRequest
+	20, // 65: guanxi.segmentation.v1.SegmentationService.DeleteSegment:input_type -> guanxi.segmentation.v1.DeleteSegmentRequest
+	22, // 66: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:input_type -> guanxi.segmentation.v1.ListSegmentMembersRequest
+	24, // 67: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:input_type -> guanxi.segmentation.v1.CheckSegmentMembershipRequest
+	28, // 68: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:input_type -> guanxi.segmentation.v1.ListDemandSeriesRequest
+	30, // 69: guanxi.segmentation.v1.SegmentationService.ForecastDemand:input_type -> guanxi.segmentation.v1.ForecastDemandRequest
+	45, // 70: guanxi.segmentation.v1.SegmentationService.PredictPurchases:input_type -> guanxi.segmentation.v1.PredictPurchasesRequest
+	47, // 71: guanxi.segmentation.v1.SegmentationService.ValidateModel:input_type -> guanxi.segmentation.v1.ValidateModelRequest
+	35, // 72: guanxi.segmentation.v1.SegmentationService.GetCustomerValue:output_type -> guanxi.segmentation.v1.GetCustomerValueResponse
+	37, // 73: guanxi.segmentation.v1.SegmentationService.StreamSegmentMembers:output_type -> guanxi.segmentation.v1.StreamSegmentMembersResponse
+	7,  // 74: guanxi.segmentation.v1.SegmentationService.GetParetoSummary:output_type -> guanxi.segmentation.v1.GetParetoSummaryResponse
+	9,  // 75: guanxi.segmentation.v1.SegmentationService.RecomputeValues:output_type -> guanxi.segmentation.v1.RecomputeValuesResponse
+	38, // 76: guanxi.segmentation.v1.SegmentationService.GetModelFit:output_type -> guanxi.segmentation.v1.GetModelFitResponse
+	39, // 77: guanxi.segmentation.v1.SegmentationService.RefitModel:output_type -> guanxi.segmentation.v1.RefitModelResponse
+	41, // 78: guanxi.segmentation.v1.SegmentationService.GetOperation:output_type -> guanxi.segmentation.v1.GetOperationResponse
+	42, // 79: guanxi.segmentation.v1.SegmentationService.CreateSegment:output_type -> guanxi.segmentation.v1.CreateSegmentResponse
+	43, // 80: guanxi.segmentation.v1.SegmentationService.GetSegment:output_type -> guanxi.segmentation.v1.GetSegmentResponse
+	18, // 81: guanxi.segmentation.v1.SegmentationService.ListSegments:output_type -> guanxi.segmentation.v1.ListSegmentsResponse
+	44, // 82: guanxi.segmentation.v1.SegmentationService.UpdateSegment:output_type -> guanxi.segmentation.v1.UpdateSegmentResponse
+	21, // 83: guanxi.segmentation.v1.SegmentationService.DeleteSegment:output_type -> guanxi.segmentation.v1.DeleteSegmentResponse
+	23, // 84: guanxi.segmentation.v1.SegmentationService.ListSegmentMembers:output_type -> guanxi.segmentation.v1.ListSegmentMembersResponse
+	25, // 85: guanxi.segmentation.v1.SegmentationService.CheckSegmentMembership:output_type -> guanxi.segmentation.v1.CheckSegmentMembershipResponse
+	29, // 86: guanxi.segmentation.v1.SegmentationService.ListDemandSeries:output_type -> guanxi.segmentation.v1.ListDemandSeriesResponse
+	33, // 87: guanxi.segmentation.v1.SegmentationService.ForecastDemand:output_type -> guanxi.segmentation.v1.ForecastDemandResponse
+	46, // 88: guanxi.segmentation.v1.SegmentationService.PredictPurchases:output_type -> guanxi.segmentation.v1.PredictPurchasesResponse
+	48, // 89: guanxi.segmentation.v1.SegmentationService.ValidateModel:output_type -> guanxi.segmentation.v1.ValidateModelResponse
+	72, // [72:90] is the sub-list for method output_type
+	54, // [54:72] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_guanxi_segmentation_v1_segmentation_proto_init() }
@@ -3259,7 +4047,7 @@ func file_guanxi_segmentation_v1_segmentation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guanxi_segmentation_v1_segmentation_proto_rawDesc), len(file_guanxi_segmentation_v1_segmentation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   44,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

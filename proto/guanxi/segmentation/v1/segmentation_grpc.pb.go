@@ -35,6 +35,8 @@ const (
 	SegmentationService_CheckSegmentMembership_FullMethodName = "/guanxi.segmentation.v1.SegmentationService/CheckSegmentMembership"
 	SegmentationService_ListDemandSeries_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/ListDemandSeries"
 	SegmentationService_ForecastDemand_FullMethodName         = "/guanxi.segmentation.v1.SegmentationService/ForecastDemand"
+	SegmentationService_PredictPurchases_FullMethodName       = "/guanxi.segmentation.v1.SegmentationService/PredictPurchases"
+	SegmentationService_ValidateModel_FullMethodName          = "/guanxi.segmentation.v1.SegmentationService/ValidateModel"
 )
 
 // SegmentationServiceClient is the client API for SegmentationService service.
@@ -58,12 +60,16 @@ type SegmentationServiceClient interface {
 	// answers at once with an operation to poll (GetOperation), whose
 	// response is a RecomputeValuesResult.
 	RecomputeValues(ctx context.Context, in *RecomputeValuesRequest, opts ...grpc.CallOption) (*RecomputeValuesResponse, error)
-	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
-	// models (NOT_FOUND before the first fit).
+	// GetModelFit returns the current fit of the repeat-purchase model
+	// (BG/NBD or MBG/NBD) and the Gamma-Gamma spend model, with the reason
+	// the model was chosen (NOT_FOUND before the first fit).
 	GetModelFit(ctx context.Context, in *GetModelFitRequest, opts ...grpc.CallOption) (*GetModelFitResponse, error)
-	// RefitModel fits both models on the purchases up to the end of the
-	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed. It answers at once
+	// RefitModel fits the repeat-purchase model (the one the VALUE_MODEL
+	// setting fixes, or by default the one that best predicts the last part
+	// of the history, as ValidateModel compares them) and the spend model on
+	// the purchases up to the end of the calibration period (today by
+	// default) and makes the fit current; the predictions of every customer
+	// are then recomputed. It answers at once
 	// with an operation to poll (GetOperation), whose response is the new
 	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(ctx context.Context, in *RefitModelRequest, opts ...grpc.CallOption) (*RefitModelResponse, error)
@@ -94,6 +100,20 @@ type SegmentationServiceClient interface {
 	// otherwise Holt's linear trend, saying so), with the error measured on
 	// held-out months next to the seasonal-naive and naive forecasts'.
 	ForecastDemand(ctx context.Context, in *ForecastDemandRequest, opts ...grpc.CallOption) (*ForecastDemandResponse, error)
+	// PredictPurchases returns what the current fit says of a customer's
+	// purchases over the next horizon_weeks: P(alive), the expected number,
+	// the probability of each number 0..max_count, expected order value,
+	// DERT and CLV with the discount, margin and horizon they use. Without
+	// customer_id, the same for a customer just acquired (the unconditional
+	// figures of the population). FAILED_PRECONDITION before the first fit.
+	PredictPurchases(ctx context.Context, in *PredictPurchasesRequest, opts ...grpc.CallOption) (*PredictPurchasesResponse, error)
+	// ValidateModel fits each repeat-purchase model (BG/NBD, MBG/NBD) on the
+	// purchases up to calibration_end_time and compares its predictions with
+	// what the same customers bought in the next holdout_weeks: mean holdout
+	// purchases by calibration frequency 0..7+ (the classic chart),
+	// cumulative purchases through the holdout, and error figures; it says
+	// which model predicted best. RefitModel makes this choice itself.
+	ValidateModel(ctx context.Context, in *ValidateModelRequest, opts ...grpc.CallOption) (*ValidateModelResponse, error)
 }
 
 type segmentationServiceClient struct {
@@ -273,6 +293,26 @@ func (c *segmentationServiceClient) ForecastDemand(ctx context.Context, in *Fore
 	return out, nil
 }
 
+func (c *segmentationServiceClient) PredictPurchases(ctx context.Context, in *PredictPurchasesRequest, opts ...grpc.CallOption) (*PredictPurchasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PredictPurchasesResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_PredictPurchases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *segmentationServiceClient) ValidateModel(ctx context.Context, in *ValidateModelRequest, opts ...grpc.CallOption) (*ValidateModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateModelResponse)
+	err := c.cc.Invoke(ctx, SegmentationService_ValidateModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SegmentationServiceServer is the server API for SegmentationService service.
 // All implementations must embed UnimplementedSegmentationServiceServer
 // for forward compatibility.
@@ -294,12 +334,16 @@ type SegmentationServiceServer interface {
 	// answers at once with an operation to poll (GetOperation), whose
 	// response is a RecomputeValuesResult.
 	RecomputeValues(context.Context, *RecomputeValuesRequest) (*RecomputeValuesResponse, error)
-	// GetModelFit returns the current fit of the BG/NBD and Gamma-Gamma
-	// models (NOT_FOUND before the first fit).
+	// GetModelFit returns the current fit of the repeat-purchase model
+	// (BG/NBD or MBG/NBD) and the Gamma-Gamma spend model, with the reason
+	// the model was chosen (NOT_FOUND before the first fit).
 	GetModelFit(context.Context, *GetModelFitRequest) (*GetModelFitResponse, error)
-	// RefitModel fits both models on the purchases up to the end of the
-	// calibration period (today by default) and makes the fit current; the
-	// predictions of every customer are then recomputed. It answers at once
+	// RefitModel fits the repeat-purchase model (the one the VALUE_MODEL
+	// setting fixes, or by default the one that best predicts the last part
+	// of the history, as ValidateModel compares them) and the spend model on
+	// the purchases up to the end of the calibration period (today by
+	// default) and makes the fit current; the predictions of every customer
+	// are then recomputed. It answers at once
 	// with an operation to poll (GetOperation), whose response is the new
 	// ModelFit; too few customers to fit is its FAILED_PRECONDITION error.
 	RefitModel(context.Context, *RefitModelRequest) (*RefitModelResponse, error)
@@ -330,6 +374,20 @@ type SegmentationServiceServer interface {
 	// otherwise Holt's linear trend, saying so), with the error measured on
 	// held-out months next to the seasonal-naive and naive forecasts'.
 	ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error)
+	// PredictPurchases returns what the current fit says of a customer's
+	// purchases over the next horizon_weeks: P(alive), the expected number,
+	// the probability of each number 0..max_count, expected order value,
+	// DERT and CLV with the discount, margin and horizon they use. Without
+	// customer_id, the same for a customer just acquired (the unconditional
+	// figures of the population). FAILED_PRECONDITION before the first fit.
+	PredictPurchases(context.Context, *PredictPurchasesRequest) (*PredictPurchasesResponse, error)
+	// ValidateModel fits each repeat-purchase model (BG/NBD, MBG/NBD) on the
+	// purchases up to calibration_end_time and compares its predictions with
+	// what the same customers bought in the next holdout_weeks: mean holdout
+	// purchases by calibration frequency 0..7+ (the classic chart),
+	// cumulative purchases through the holdout, and error figures; it says
+	// which model predicted best. RefitModel makes this choice itself.
+	ValidateModel(context.Context, *ValidateModelRequest) (*ValidateModelResponse, error)
 	mustEmbedUnimplementedSegmentationServiceServer()
 }
 
@@ -387,6 +445,12 @@ func (UnimplementedSegmentationServiceServer) ListDemandSeries(context.Context, 
 }
 func (UnimplementedSegmentationServiceServer) ForecastDemand(context.Context, *ForecastDemandRequest) (*ForecastDemandResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForecastDemand not implemented")
+}
+func (UnimplementedSegmentationServiceServer) PredictPurchases(context.Context, *PredictPurchasesRequest) (*PredictPurchasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PredictPurchases not implemented")
+}
+func (UnimplementedSegmentationServiceServer) ValidateModel(context.Context, *ValidateModelRequest) (*ValidateModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateModel not implemented")
 }
 func (UnimplementedSegmentationServiceServer) mustEmbedUnimplementedSegmentationServiceServer() {}
 func (UnimplementedSegmentationServiceServer) testEmbeddedByValue()                             {}
@@ -690,6 +754,42 @@ func _SegmentationService_ForecastDemand_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SegmentationService_PredictPurchases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PredictPurchasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).PredictPurchases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_PredictPurchases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).PredictPurchases(ctx, req.(*PredictPurchasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SegmentationService_ValidateModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentationServiceServer).ValidateModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentationService_ValidateModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentationServiceServer).ValidateModel(ctx, req.(*ValidateModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SegmentationService_ServiceDesc is the grpc.ServiceDesc for SegmentationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -756,6 +856,14 @@ var SegmentationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForecastDemand",
 			Handler:    _SegmentationService_ForecastDemand_Handler,
+		},
+		{
+			MethodName: "PredictPurchases",
+			Handler:    _SegmentationService_PredictPurchases_Handler,
+		},
+		{
+			MethodName: "ValidateModel",
+			Handler:    _SegmentationService_ValidateModel_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -271,11 +271,13 @@ func (s *Values) CheckCalibrationEnd(calibrationEnd time.Time) error {
 	return nil
 }
 
-// RefitModel fits the BG/NBD and Gamma-Gamma models on every customer's
-// history up to and including the day of calibrationEnd (today when zero),
-// stores the fit as current and recomputes every value with it. The spend
-// model is left unfitted when too few customers repeat; the BG/NBD model
-// is required.
+// RefitModel fits a repeat-purchase model and the Gamma-Gamma model on
+// every customer's history up to and including the day of calibrationEnd
+// (today when zero), stores the fit as current and recomputes every value
+// with it. The repeat-purchase model is the one the policy fixes, or
+// (auto) the one that predicted a holdout best (chooseModel). The spend
+// model is left unfitted when too few customers repeat; the
+// repeat-purchase model is required.
 func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (domain.ModelFit, error) {
 	now := s.now().UTC()
 	if calibrationEnd.IsZero() {
@@ -284,14 +286,19 @@ func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (doma
 	if err := s.CheckCalibrationEnd(calibrationEnd); err != nil {
 		return domain.ModelFit{}, err
 	}
-	hs, err := s.histories(ctx, calibrationEnd)
+	hs, _, err := s.histories(ctx, calibrationEnd)
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
-	fit, err := FitModels(hs)
+	kind, why, err := s.chooseModel(ctx, calibrationEnd, hs)
 	if err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
 	}
+	fit, err := FitModels(kind, hs)
+	if err != nil {
+		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
+	}
+	fit.Choice = why
 	fit.FitTime, fit.CalibrationEnd = now, domain.DayStart(calibrationEnd, s.policy.Zone).UTC()
 	if err := s.store.InTx(ctx, func(tx domain.Tx) error { return tx.PutFit(ctx, fit) }); err != nil {
 		return domain.ModelFit{}, fmt.Errorf("refit model: %w", err)
@@ -303,11 +310,12 @@ func (s *Values) RefitModel(ctx context.Context, calibrationEnd time.Time) (doma
 }
 
 // histories are the model histories of every customer with a purchase up
-// to and including the day of end, in weeks and major units.
-func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History, error) {
+// to and including the day of end, in weeks and major units, and their
+// customer ids.
+func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History, []string, error) {
 	facts, err := s.store.AllFacts(ctx, s.policy.WindowAt(end), end)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	buyers := 0
 	for _, f := range facts {
@@ -323,6 +331,7 @@ func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History,
 		stride = uint64((buyers + MaxFitCustomers - 1) / MaxFitCustomers)
 	}
 	hs := make([]model.History, 0, min(buyers, MaxFitCustomers+MaxFitCustomers/10))
+	ids := make([]string, 0, cap(hs))
 	for _, f := range facts {
 		if f.PurchaseDays == 0 {
 			continue
@@ -335,8 +344,9 @@ func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History,
 			}
 		}
 		hs = append(hs, f.History(end, s.prediction.MinorPerMajor))
+		ids = append(ids, f.CustomerID)
 	}
-	return hs, nil
+	return hs, ids, nil
 }
 
 // MaxFitCustomers is how many customers a fit uses at most; larger
@@ -345,20 +355,22 @@ func (s *Values) histories(ctx context.Context, end time.Time) ([]model.History,
 // within seconds.
 const MaxFitCustomers = 20_000
 
-// FitModels fits both models on histories.
-func FitModels(hs []model.History) (domain.ModelFit, error) {
+// FitModels fits the repeat-purchase model kind and the spend model on
+// histories.
+func FitModels(kind model.Kind, hs []model.History) (domain.ModelFit, error) {
 	start := time.Now()
-	bg, err := model.FitBGNBD(hs)
+	counts, err := model.FitModel(kind, hs)
 	if errors.Is(err, model.ErrTooFewCustomers) {
 		return domain.ModelFit{}, fmt.Errorf("%v: %w", err, domain.ErrFailedPrecondition)
 	}
 	if err != nil {
 		return domain.ModelFit{}, err
 	}
-	if !bg.Params.Valid() || math.IsNaN(bg.LogLikelihood) {
-		return domain.ModelFit{}, fmt.Errorf("the BG/NBD fit did not converge to finite parameters: %w", domain.ErrFailedPrecondition)
+	if !counts.Params.Valid() || math.IsNaN(counts.LogLikelihood) {
+		return domain.ModelFit{}, fmt.Errorf("the %s fit did not converge to finite parameters: %w", kind, domain.ErrFailedPrecondition)
 	}
-	fit := domain.ModelFit{BGNBD: bg.Params, LogLikelihood: bg.LogLikelihood, Customers: int64(bg.Customers), BGNBDDuration: bg.Duration}
+	fit := domain.ModelFit{Model: kind, BGNBD: counts.Params.Params, LogLikelihood: counts.LogLikelihood,
+		Customers: int64(counts.Customers), BGNBDDuration: counts.Duration}
 	gg, err := model.FitGammaGamma(hs)
 	switch {
 	case err == nil && !gg.Params.Valid():

@@ -7,15 +7,22 @@ import (
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 )
 
-// ModelFit is a fit of the BG/NBD and Gamma-Gamma models on the purchase
-// histories up to CalibrationEnd, in weeks and major currency units.
+// ModelFit is a fit of a repeat-purchase model (BG/NBD or MBG/NBD) and
+// the Gamma-Gamma spend model on the purchase histories up to
+// CalibrationEnd, in weeks and major currency units.
 type ModelFit struct {
 	ID             string
 	FitTime        time.Time
 	CalibrationEnd time.Time
-	BGNBD          model.BGNBD
-	LogLikelihood  float64
-	Customers      int64
+	// Model is the repeat-purchase model (BG/NBD when empty, as fits made
+	// before there was a choice), BGNBD its parameters r, alpha, a, b.
+	Model         model.Kind
+	BGNBD         model.BGNBD
+	LogLikelihood float64
+	Customers     int64
+	// Choice says why Model was chosen: the holdout comparison, or the
+	// setting that fixed it.
+	Choice string
 	// Spend is the zero value when too few customers repeat to fit it.
 	Spend              model.GammaGamma
 	SpendLogLikelihood float64
@@ -27,12 +34,36 @@ type ModelFit struct {
 // HasSpend reports whether the spend model was fitted.
 func (f ModelFit) HasSpend() bool { return f.Spend.Valid() }
 
-// PredictionPolicy says what is predicted: over which horizons, and how
-// CLV is discounted.
+// Counts is the fitted repeat-purchase model.
+func (f ModelFit) Counts() model.Model {
+	kind := f.Model
+	if kind == "" {
+		kind = model.KindBGNBD
+	}
+	return model.Model{Kind: kind, Params: f.BGNBD}
+}
+
+// Warnings name the parameters at the edge of what the models can answer,
+// and what is done instead of an infinite or undefined figure.
+func (f ModelFit) Warnings() []string {
+	var w []string
+	if f.BGNBD.Valid() && f.BGNBD.A <= 1 {
+		w = append(w, "dropout a <= 1: a customer's expected purchases over an unbounded lifetime are infinite; "+
+			"every figure here is over a finite horizon, and DERT and CLV are finite only through it and the discount")
+	}
+	if f.HasSpend() && f.Spend.Q <= 1 {
+		w = append(w, "spend q <= 1: the Gamma-Gamma model has no finite mean spend; "+
+			"each customer's own mean purchase value is used as expected order value instead")
+	}
+	return w
+}
+
+// PredictionPolicy says what is predicted: over which horizons, how CLV
+// is discounted, and which repeat-purchase model is fitted.
 type PredictionPolicy struct {
 	// HorizonWeeks is the horizon of ExpectedPurchases.
 	HorizonWeeks int
-	// CLVMonths is the horizon of the customer lifetime value.
+	// CLVMonths is the horizon of DERT and the customer lifetime value.
 	CLVMonths int
 	// AnnualDiscount is the yearly discount rate of future revenue (0.1).
 	AnnualDiscount float64
@@ -41,6 +72,18 @@ type PredictionPolicy struct {
 	// MinorPerMajor converts the reporting currency's minor units to the
 	// major units the models are fitted in (100 for CNY).
 	MinorPerMajor float64
+	// Model is the repeat-purchase model a refit fits: ModelAuto (or
+	// empty) chooses by holdout performance, or a model.Kind fixes it.
+	Model string
+}
+
+// ModelAuto chooses the repeat-purchase model at each refit.
+const ModelAuto = "auto"
+
+// WeeklyDiscount is the continuous discount rate per week equivalent to
+// AnnualDiscount: a purchase a year away is worth 1/(1+AnnualDiscount).
+func (p PredictionPolicy) WeeklyDiscount() float64 {
+	return math.Log1p(p.AnnualDiscount) / (weeksPerMonth * 12)
 }
 
 // Validate rejects horizons and rates that make no sense.
@@ -48,14 +91,16 @@ func (p PredictionPolicy) Validate() error {
 	switch {
 	case p.HorizonWeeks <= 0 || p.HorizonWeeks > 520:
 		return fieldError("prediction_horizon_weeks", "must be 1 to 520")
-	case p.CLVMonths <= 0 || p.CLVMonths > 240:
-		return fieldError("clv_months", "must be 1 to 240")
+	case p.CLVMonths <= 0 || p.CLVMonths > 1200:
+		return fieldError("clv_months", "must be 1 to 1200")
 	case !(p.AnnualDiscount >= 0 && p.AnnualDiscount < 10):
 		return fieldError("annual_discount", "must be 0 to 10")
 	case !(p.Margin > 0 && p.Margin <= 1):
 		return fieldError("margin", "must be above 0 and at most 1")
 	case !(p.MinorPerMajor >= 1):
 		return fieldError("minor_per_major", "must be at least 1")
+	case p.Model != "" && p.Model != ModelAuto && p.Model != string(model.KindBGNBD) && p.Model != string(model.KindMBGNBD):
+		return fieldError("model", "must be auto, bgnbd or mbgnbd")
 	}
 	return nil
 }
@@ -63,10 +108,15 @@ func (p PredictionPolicy) Validate() error {
 // Prediction is what the models expect of one customer. Money is in minor
 // units of the reporting currency.
 type Prediction struct {
+	// Model is the repeat-purchase model predicted with (not stored).
+	Model             model.Kind
 	PAlive            float64
 	ExpectedPurchases float64
 	ExpectedAOV       float64
-	CLV               float64
+	// DERT is the discounted expected residual transactions over the CLV
+	// horizon (not stored: CLV is), and CLV = DERT x ExpectedAOV x margin.
+	DERT float64
+	CLV  float64
 }
 
 // weeksPerMonth is 365.25 / 12 / 7.
@@ -83,39 +133,26 @@ func (p PredictionPolicy) Predict(fit ModelFit, f Facts, now time.Time) (Predict
 	if h.T < h.TX { // a purchase stamped after now: observe up to it
 		h.T = h.TX
 	}
-	// One series for every horizon: the prediction's and the CLV's
-	// quarters (the last shorter when the horizon is not whole quarters).
-	ts := make([]float64, 0, 1+(p.CLVMonths+2)/3)
-	ts = append(ts, float64(p.HorizonWeeks))
-	for m := 0; m < p.CLVMonths; {
-		m = min(m+3, p.CLVMonths)
-		ts = append(ts, float64(m)*weeksPerMonth)
-	}
-	exp := make([]float64, len(ts))
-	fit.BGNBD.ExpectedPurchasesAt(h, ts, exp, nil)
+	m := fit.Counts()
 	pr := Prediction{
-		PAlive:            fit.BGNBD.PAlive(h),
-		ExpectedPurchases: exp[0],
+		Model:             m.Kind,
+		PAlive:            m.PAlive(h),
+		ExpectedPurchases: m.ExpectedPurchases(h, float64(p.HorizonWeeks)),
+		DERT:              m.DERT(h, p.WeeklyDiscount(), float64(p.CLVMonths)*weeksPerMonth),
 	}
 	switch {
 	case fit.HasSpend() && fit.Spend.Q > 1:
 		pr.ExpectedAOV = fit.Spend.ExpectedValue(h.Spends, h.MeanValue) * p.MinorPerMajor
 	case f.SpendDays > 0:
-		// Without a spend model, the customer's own mean over the days
-		// paid in the reporting currency.
+		// Without a spend model (or one without a finite mean, see
+		// ModelFit.Warnings), the customer's own mean over the days paid
+		// in the reporting currency.
 		pr.ExpectedAOV = float64(f.Lifetime) / float64(f.SpendDays)
 	}
-	// Purchases expected per quarter are discounted to the end of their
-	// quarter.
-	prev := 0.0
-	for i := range ts[1:] {
-		months := math.Min(float64(3*(i+1)), float64(p.CLVMonths))
-		pr.CLV += (exp[i+1] - prev) * pr.ExpectedAOV * p.Margin / math.Pow(1+p.AnnualDiscount, months/12)
-		prev = exp[i+1]
-	}
+	pr.CLV = pr.DERT * pr.ExpectedAOV * p.Margin
 	// A fit at the edge of its parameter space (a handful of customers)
 	// can overflow for some histories; no prediction beats a wrong one.
-	for _, v := range []float64{pr.PAlive, pr.ExpectedPurchases, pr.ExpectedAOV, pr.CLV} {
+	for _, v := range []float64{pr.PAlive, pr.ExpectedPurchases, pr.ExpectedAOV, pr.DERT, pr.CLV} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return Prediction{}, false
 		}
@@ -135,7 +172,73 @@ func MinorPerMajor(currency string) float64 {
 }
 
 // DefaultPredictionPolicy predicts purchases over 52 weeks and CLV over 36
-// months at a 10% yearly discount on revenue.
+// months at a 10% yearly discount on revenue, and chooses the model.
 func DefaultPredictionPolicy(currency string) PredictionPolicy {
-	return PredictionPolicy{HorizonWeeks: 52, CLVMonths: 36, AnnualDiscount: 0.1, Margin: 1, MinorPerMajor: MinorPerMajor(currency)}
+	return PredictionPolicy{HorizonWeeks: 52, CLVMonths: 36, AnnualDiscount: 0.1, Margin: 1, MinorPerMajor: MinorPerMajor(currency), Model: ModelAuto}
+}
+
+// Outlook is everything the models say of one customer's purchases over
+// the next HorizonWeeks, or of a customer just acquired (CustomerID
+// empty: the unconditional figures). Money is in minor units.
+type Outlook struct {
+	CustomerID   string
+	Model        model.Kind
+	HorizonWeeks int
+	PAlive       float64
+	// ExpectedPurchases is E[X(t)] over the horizon; Probabilities[n] is
+	// P(X(t) = n), the rest of 1 being more than len-1 purchases.
+	ExpectedPurchases float64
+	Probabilities     []float64
+	ExpectedAOV       float64
+	DERT, CLV         float64
+}
+
+// Outlook applies the fit to a customer's facts as of now, or with f nil
+// to a customer just acquired, over weeks with probabilities of 0..maxN
+// purchases. ok is false for a customer without purchases, without a fit,
+// or when a figure is not finite.
+func (p PredictionPolicy) Outlook(fit ModelFit, f *Facts, now time.Time, weeks, maxN int) (Outlook, bool) {
+	if !fit.BGNBD.Valid() {
+		return Outlook{}, false
+	}
+	m := fit.Counts()
+	o := Outlook{Model: m.Kind, HorizonWeeks: weeks}
+	var h model.History // a customer just acquired: x = t_x = T = 0
+	if f != nil {
+		pr, ok := p.Predict(fit, *f, now)
+		if !ok {
+			return Outlook{}, false
+		}
+		o.CustomerID, o.ExpectedAOV = f.CustomerID, pr.ExpectedAOV
+		if h = f.History(now, p.MinorPerMajor); h.T < h.TX {
+			h.T = h.TX
+		}
+	} else if fit.HasSpend() && fit.Spend.Q > 1 {
+		o.ExpectedAOV = fit.Spend.PopulationMean() * p.MinorPerMajor
+	}
+	o.PAlive = m.PAlive(h)
+	o.ExpectedPurchases = m.ExpectedPurchases(h, float64(weeks))
+	o.Probabilities = m.PurchaseProbabilities(h, float64(weeks), maxN)
+	o.DERT = m.DERT(h, p.WeeklyDiscount(), float64(p.CLVMonths)*weeksPerMonth)
+	o.CLV = o.DERT * o.ExpectedAOV * p.Margin
+	for _, v := range append([]float64{o.PAlive, o.ExpectedPurchases, o.ExpectedAOV, o.DERT, o.CLV}, o.Probabilities...) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return Outlook{}, false
+		}
+	}
+	return o, true
+}
+
+// ModelValidation compares the repeat-purchase models on the customers'
+// own data: each fitted on the purchases up to CalibrationEnd and checked
+// against what the same customers bought in the HoldoutWeeks after it.
+// Chosen indexes the model with the smallest chart error, and Reason says
+// so with the figures.
+type ModelValidation struct {
+	CalibrationEnd time.Time
+	HoldoutWeeks   int
+	Customers      int
+	Models         []model.Validation
+	Chosen         int
+	Reason         string
 }

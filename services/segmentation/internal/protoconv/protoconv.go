@@ -55,6 +55,10 @@ func ToProtoCustomerValue(v domain.CustomerValue, currency string, policy domain
 			ExpectedOrderValue: RoundedMoney(currency, v.Prediction.ExpectedAOV),
 			Clv:                RoundedMoney(currency, v.Prediction.CLV),
 			ClvHorizonMonths:   int32(policy.CLVMonths),
+			Dert:               v.Prediction.DERT,
+			AnnualDiscount:     policy.AnnualDiscount,
+			Margin:             policy.Margin,
+			Model:              string(v.Prediction.Model),
 		}
 	}
 	for _, c := range v.CategorySpends {
@@ -86,7 +90,48 @@ func ToProtoFit(f domain.ModelFit) *segmentationv1.ModelFit {
 		SpendLogLikelihood: f.SpendLogLikelihood, RepeatCustomerCount: f.RepeatCustomers,
 		CalibrationEndTime: ToProtoTime(f.CalibrationEnd), FitTime: ToProtoTime(f.FitTime),
 		FitDuration: durationpb.New(f.Duration), TimeUnit: "week", BgnbdFitDuration: durationpb.New(f.BGNBDDuration),
+		Model: string(f.Counts().Kind), ModelChoice: f.Choice, Warnings: f.Warnings(),
 	}
+}
+
+// ToProtoOutlook converts a purchase outlook; currency and policy give the
+// money's currency and the CLV's settings.
+func ToProtoOutlook(o domain.Outlook, currency string, policy domain.PredictionPolicy) *segmentationv1.PredictPurchasesResponse {
+	out := &segmentationv1.PredictPurchasesResponse{
+		CustomerId: o.CustomerID, Model: string(o.Model), HorizonWeeks: int32(o.HorizonWeeks),
+		PAlive: o.PAlive, ExpectedPurchases: o.ExpectedPurchases, PurchaseProbabilities: o.Probabilities,
+		Dert: o.DERT, Clv: RoundedMoney(currency, o.CLV), ClvHorizonMonths: int32(policy.CLVMonths),
+		AnnualDiscount: policy.AnnualDiscount, Margin: policy.Margin,
+	}
+	if o.ExpectedAOV > 0 {
+		out.ExpectedOrderValue = RoundedMoney(currency, o.ExpectedAOV)
+	}
+	return out
+}
+
+// ToProtoValidation converts a model validation.
+func ToProtoValidation(v domain.ModelValidation) *segmentationv1.ValidateModelResponse {
+	out := &segmentationv1.ValidateModelResponse{
+		CalibrationEndTime: ToProtoTime(v.CalibrationEnd), HoldoutWeeks: int32(v.HoldoutWeeks),
+		CustomerCount: int64(v.Customers), ChosenModel: string(v.Models[v.Chosen].Fit.Params.Kind), Reason: v.Reason,
+	}
+	for _, m := range v.Models {
+		p := m.Fit.Params.Params
+		pm := &segmentationv1.ModelValidation{
+			Model: string(m.Fit.Params.Kind), R: p.R, Alpha: p.Alpha, A: p.A, B: p.B, LogLikelihood: m.Fit.LogLikelihood,
+			MeanAbsoluteError: m.MAE, RootMeanSquaredError: m.RMSE, FrequencyBinError: m.BinError,
+		}
+		for _, b := range m.Bins {
+			pm.FrequencyBins = append(pm.FrequencyBins, &segmentationv1.FrequencyBin{
+				Frequency: int32(b.Frequency), CustomerCount: int64(b.Customers), Actual: b.Actual, Predicted: b.Predicted,
+			})
+		}
+		for _, c := range m.Cumulative {
+			pm.Cumulative = append(pm.Cumulative, &segmentationv1.CumulativePoint{Weeks: int32(c.Weeks), Actual: c.Actual, Predicted: c.Predicted})
+		}
+		out.Models = append(out.Models, pm)
+	}
+	return out
 }
 
 // ToDomainSegment converts a segment from a request.

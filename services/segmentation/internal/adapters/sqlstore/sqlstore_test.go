@@ -17,6 +17,7 @@ import (
 	eventsadapter "github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/events"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain"
+	"github.com/guanxi-crm/guanxi/services/segmentation/internal/domain/model"
 	"github.com/guanxi-crm/guanxi/services/segmentation/migrations"
 )
 
@@ -36,6 +37,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("publish", func(t *testing.T) { testPublish(t, store, db) })
 			t.Run("merge customer", func(t *testing.T) { testMergeCustomer(t, store) })
 			t.Run("erasure recorded once", func(t *testing.T) { testRecordErasure(t, store) })
+			t.Run("model fit", func(t *testing.T) { testModelFit(t, store) })
 		})
 	}
 }
@@ -403,5 +405,21 @@ func testRecordErasure(t *testing.T, s *sqlstore.Store) {
 	}
 	if !got.EraseTime.Equal(at) {
 		t.Errorf("erase time = %v, want the first %v", got.EraseTime, at)
+	}
+}
+
+// testModelFit stores fits and reads back the latest, with its model and
+// the reason it was chosen.
+func testModelFit(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	older := domain.ModelFit{BGNBD: model.BGNBD{R: 1, Alpha: 2, A: 3, B: 4}, FitTime: at}
+	newer := domain.ModelFit{Model: model.KindMBGNBD, Choice: "mbgnbd: holdout error 0.1 against bgnbd 0.2",
+		BGNBD: model.BGNBD{R: 0.5, Alpha: 6, A: 0.9, B: 1.6}, Spend: model.GammaGamma{P: 6, Q: 4, Gamma: 15}, FitTime: at.Add(time.Hour), CalibrationEnd: at}
+	inTx(t, s, func(tx domain.Tx) error { return tx.PutFit(ctx, older) })
+	inTx(t, s, func(tx domain.Tx) error { return tx.PutFit(ctx, newer) })
+	got, ok, err := s.CurrentFit(ctx)
+	if err != nil || !ok || got.Model != model.KindMBGNBD || got.Choice != newer.Choice || got.BGNBD != newer.BGNBD || got.Spend != newer.Spend {
+		t.Errorf("current fit %+v, %v, %v; want %+v", got, ok, err, newer)
 	}
 }

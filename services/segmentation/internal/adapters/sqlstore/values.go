@@ -118,10 +118,10 @@ func (r reader) CurrentFit(ctx context.Context) (domain.ModelFit, bool, error) {
 		fitTime, calEnd, dura, bgDura int64
 	)
 	err := r.q.QueryRow(ctx, `SELECT id, fit_time, calibration_end, r, alpha, a, b, log_likelihood, customer_count,
-		p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros
+		p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros, model, choice
 		FROM model_fits ORDER BY fit_time DESC, id DESC LIMIT 1`).Scan(
 		&f.ID, &fitTime, &calEnd, &f.BGNBD.R, &f.BGNBD.Alpha, &f.BGNBD.A, &f.BGNBD.B, &f.LogLikelihood, &f.Customers,
-		&f.Spend.P, &f.Spend.Q, &f.Spend.Gamma, &f.SpendLogLikelihood, &f.RepeatCustomers, &dura, &bgDura)
+		&f.Spend.P, &f.Spend.Q, &f.Spend.Gamma, &f.SpendLogLikelihood, &f.RepeatCustomers, &dura, &bgDura, &f.Model, &f.Choice)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.ModelFit{}, false, nil
 	}
@@ -331,11 +331,11 @@ func (t *storeTx) PutFit(ctx context.Context, f domain.ModelFit) error {
 		f.ID = id.String()
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO model_fits (id, fit_time, calibration_end, r, alpha, a, b, log_likelihood,
-		customer_count, p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		customer_count, p, q, gamma, spend_log_likelihood, repeat_count, duration_micros, bgnbd_micros, model, choice)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, sqldb.Micros(f.FitTime), sqldb.Micros(f.CalibrationEnd), f.BGNBD.R, f.BGNBD.Alpha, f.BGNBD.A, f.BGNBD.B,
 		f.LogLikelihood, f.Customers, f.Spend.P, f.Spend.Q, f.Spend.Gamma, f.SpendLogLikelihood, f.RepeatCustomers,
-		f.Duration.Microseconds(), f.BGNBDDuration.Microseconds())
+		f.Duration.Microseconds(), f.BGNBDDuration.Microseconds(), string(f.Counts().Kind), f.Choice)
 	if err != nil {
 		return fmt.Errorf("store model fit: %w", err)
 	}

@@ -90,8 +90,23 @@ func (p BGNBD) ExpectedPurchases(h History, t float64) float64 {
 // time units to out[i]. The hypergeometric series of one customer has the
 // same coefficients for every horizon, only its argument differs, so they
 // are computed once (into scratch, which may be nil) and summed per
-// horizon: a CLV over many periods costs little more than one horizon.
+// horizon: DERT's many horizons cost little more than one.
 func (p BGNBD) ExpectedPurchasesAt(h History, ts, out []float64, scratch *[]float64) {
+	const eps = 1e-6
+	if math.Abs(p.A-1) < eps {
+		// (a+b+x-1)/(a-1) x (1 - ...) is 0/0 at a = 1; the expectation is
+		// smooth in a, so it is interpolated between a = 1 -/+ 2 eps.
+		lo, hi := p, p
+		lo.A, hi.A = 1-2*eps, 1+2*eps
+		up := make([]float64, len(ts))
+		lo.ExpectedPurchasesAt(h, ts, out, scratch)
+		hi.ExpectedPurchasesAt(h, ts, up, scratch)
+		w := (p.A - lo.A) / (hi.A - lo.A)
+		for i := range ts {
+			out[i] += w * (up[i] - out[i])
+		}
+		return
+	}
 	x := float64(h.X)
 	a, b, c := p.R+x, p.B+x, p.A+p.B+x-1
 	zmax := 0.0
@@ -192,14 +207,24 @@ func groupHistories(hs []History, keep func(History) bool) ([]historyGroup, int,
 	return groups, n, nil
 }
 
-// FitBGNBD fits the BG/NBD model by maximum likelihood: Nelder-Mead on the
-// logs of the parameters (so they stay positive), from several starting
-// points, each polished by restarts; the best optimum wins.
+// FitBGNBD fits the BG/NBD model by maximum likelihood (FitModel).
 func FitBGNBD(hs []History) (Fit[BGNBD], error) {
+	f, err := FitModel(KindBGNBD, hs)
+	return Fit[BGNBD]{Params: f.Params.Params, LogLikelihood: f.LogLikelihood, Customers: f.Customers,
+		Evaluations: f.Evaluations, Duration: f.Duration}, err
+}
+
+// FitModel fits a repeat-purchase model by maximum likelihood: Nelder-Mead
+// on the logs of the parameters (so they stay positive), from several
+// starting points, each polished by restarts; the best optimum wins.
+func FitModel(kind Kind, hs []History) (Fit[Model], error) {
 	start := time.Now()
+	if _, err := ParseKind(string(kind)); err != nil {
+		return Fit[Model]{}, err
+	}
 	groups, n, err := groupHistories(hs, func(History) bool { return true })
 	if err != nil {
-		return Fit[BGNBD]{}, fmt.Errorf("fit bg/nbd: %w", err)
+		return Fit[Model]{}, fmt.Errorf("fit %s: %w", kind, err)
 	}
 	repeaters := 0
 	for _, g := range groups {
@@ -208,7 +233,7 @@ func FitBGNBD(hs []History) (Fit[BGNBD], error) {
 		}
 	}
 	if n < 3 || repeaters == 0 {
-		return Fit[BGNBD]{}, fmt.Errorf("fit bg/nbd: %d customers, %d with repeat purchases: %w", n, repeaters, ErrTooFewCustomers)
+		return Fit[Model]{}, fmt.Errorf("fit %s: %d customers, %d with repeat purchases: %w", kind, n, repeaters, ErrTooFewCustomers)
 	}
 	var meanT float64
 	for _, g := range groups {
@@ -230,17 +255,28 @@ func FitBGNBD(hs []History) (Fit[BGNBD], error) {
 		}
 		lr := make([]float64, maxX+1)  // lnΓ(r+x) - lnΓ(r)
 		lb := make([]float64, maxX+1)  // lnΓ(b+x) - lnΓ(b)
-		lab := make([]float64, maxX+1) // lnΓ(a+b) - lnΓ(a+b+x)
-		for x := 1; x <= maxX; x++ {
+		lab := make([]float64, maxX+2) // lnΓ(a+b) - lnΓ(a+b+x)
+		for x := 1; x <= maxX+1; x++ {
 			k := float64(x - 1)
-			lr[x] = lr[x-1] + math.Log(p.R+k)
-			lb[x] = lb[x-1] + math.Log(p.B+k)
 			lab[x] = lab[x-1] - math.Log(p.A+p.B+k)
+			if x <= maxX {
+				lr[x] = lr[x-1] + math.Log(p.R+k)
+				lb[x] = lb[x-1] + math.Log(p.B+k)
+			}
 		}
 		logAlpha, logA := math.Log(p.Alpha), math.Log(p.A)
 		var ll float64
 		for _, g := range groups {
 			x := float64(g.h.X)
+			if kind == KindMBGNBD {
+				// Batislam et al. 2007, eq. 6: alive after x+1 drop-out
+				// chances, or gone after the last purchase (also the first).
+				base := lr[g.h.X] + p.R*logAlpha + lb[g.h.X] + lab[g.h.X+1]
+				alive := math.Log(p.B+x) - (p.R+x)*math.Log(p.Alpha+g.h.T)
+				gone := logA - (p.R+x)*math.Log(p.Alpha+g.h.TX)
+				ll += g.n * (base + logSumExp(alive, gone))
+				continue
+			}
 			base := lr[g.h.X] + p.R*logAlpha + lb[g.h.X] + lab[g.h.X]
 			a3 := -(p.R + x) * math.Log(p.Alpha+g.h.T)
 			if g.h.X == 0 {
@@ -262,10 +298,10 @@ func FitBGNBD(hs []History) (Fit[BGNBD], error) {
 	opts := minimizeOptions{Step: 0.5, Tol: 1e-10, MaxIter: 4000, Restarts: 8}
 	best, bestV, evals := minimizeFromStarts(negLL, starts, opts)
 	if math.IsInf(bestV, 0) {
-		return Fit[BGNBD]{}, errors.New("fit bg/nbd: the likelihood is not finite anywhere tried")
+		return Fit[Model]{}, fmt.Errorf("fit %s: the likelihood is not finite anywhere tried", kind)
 	}
-	return Fit[BGNBD]{
-		Params:        BGNBD{R: math.Exp(best[0]), Alpha: math.Exp(best[1]), A: math.Exp(best[2]), B: math.Exp(best[3])},
+	return Fit[Model]{
+		Params:        Model{Kind: kind, Params: BGNBD{R: math.Exp(best[0]), Alpha: math.Exp(best[1]), A: math.Exp(best[2]), B: math.Exp(best[3])}},
 		LogLikelihood: -bestV,
 		Customers:     n,
 		Evaluations:   evals,

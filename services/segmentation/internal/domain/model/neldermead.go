@@ -1,8 +1,10 @@
 // Package model holds the statistics of customer value, in pure Go: the
-// BG/NBD repeat-purchase and dropout model and the Gamma-Gamma spend model
-// (Fader, Hardie and Lee 2005), fitted by maximum likelihood, and the
-// seasonal exponential smoothing of demand. It knows nothing of customers,
-// storage or transport: it takes numbers and returns numbers.
+// BG/NBD and MBG/NBD repeat-purchase and dropout models (Fader, Hardie and
+// Lee 2005; Batislam, Denizel and Filiztekin 2007) with their holdout
+// validation, and the Gamma-Gamma spend model, fitted by maximum
+// likelihood, and the seasonal exponential smoothing of demand. It knows
+// nothing of customers, storage or transport: it takes numbers and returns
+// numbers.
 package model
 
 import (

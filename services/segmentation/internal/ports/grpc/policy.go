@@ -24,4 +24,6 @@ var Policy = auth.Policy{
 	segmentationv1.SegmentationService_CheckSegmentMembership_FullMethodName: auth.Allow(auth.Readers...),
 	segmentationv1.SegmentationService_ListDemandSeries_FullMethodName:       auth.Allow(auth.Manager, auth.Auditor, auth.Analyst),
 	segmentationv1.SegmentationService_ForecastDemand_FullMethodName:         auth.Allow(auth.Manager, auth.Auditor, auth.Analyst),
+	segmentationv1.SegmentationService_PredictPurchases_FullMethodName:       auth.Allow(auth.Manager, auth.Auditor, auth.Analyst),
+	segmentationv1.SegmentationService_ValidateModel_FullMethodName:          auth.Allow(auth.Manager, auth.Auditor, auth.Analyst),
 }
