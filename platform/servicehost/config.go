@@ -36,7 +36,7 @@ type Consumers struct {
 	// transaction, each still deduplicated by the inbox, acknowledged once
 	// it has committed; a backlog drains in full batches, a trickle one by
 	// one. 1 handles every event in a transaction of its own.
-	ConsumerBatch int `env:"CONSUMER_BATCH" envDefault:"256"`
+	ConsumerBatch int `env:"CONSUMER_BATCH" envDefault:"1000"`
 	// InboxRetention is how long the inbox remembers a handled event, the
 	// dedupe horizon: older entries are deleted hourly. It must outlast
 	// every way an event comes back: a redelivery (at most MaxDeliver
