@@ -129,12 +129,9 @@ func (s *core) creditPurchasesIn(ctx context.Context, tx domain.Tx, p domain.Pro
 	}
 	slices.Sort(customers)
 	customers = slices.Compact(customers)
-	if parked, err := tx.HasParkedReturns(ctx, p.ID, ids); err != nil || parked {
-		if err != nil {
-			return err
-		}
-		return oneByOne()
-	}
+	// The members are locked first, in customer order, whichever way the
+	// purchases are then credited: one after the other, only buyers who
+	// join or were merged are locked in the order of their purchases.
 	now := s.now()
 	window := p.TierWindowStart(now)
 	members, err := tx.LockMemberSummaries(ctx, p.ID, customers, now, window)
@@ -145,6 +142,12 @@ func (s *core) creditPurchasesIn(ctx context.Context, tx domain.Tx, p domain.Pro
 		if m, ok := members[id]; !ok || m.Member.MergedInto != "" {
 			return oneByOne()
 		}
+	}
+	if parked, err := tx.HasParkedReturns(ctx, p.ID, ids); err != nil || parked {
+		if err != nil {
+			return err
+		}
+		return oneByOne()
 	}
 	locked := maps.Clone(members)
 	var (
