@@ -213,8 +213,9 @@ func TestReplicasRunJobsOnce(t *testing.T) {
 			var example sql.NullString
 			err := dbs["segmentation"].QueryRowContext(sampleCtx, `
 				SELECT COUNT(*), MIN(p.customer_id || ': ' || p.n || ' purchases, ' || p.s || ' spent; stored ' ||
-					COALESCE(v.purchase_count::text, 'no value') || ', ' || COALESCE(v.lifetime_spend::text, '-'))
-				FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount_minor) AS s FROM purchases GROUP BY customer_id) p
+					COALESCE(v.purchase_count::text, 'no value') || ', ' || COALESCE(v.lifetime_spend::text, '-') || ', trailing ' ||
+					COALESCE(v.trailing_spend::text, '-') || ' as of ' || COALESCE(v.compute_time::text, '-') || ', last purchase ' || p.last)
+				FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount_minor) AS s, MAX(occur_time) AS last FROM purchases GROUP BY customer_id) p
 				LEFT JOIN customer_values v ON v.customer_id = p.customer_id
 				WHERE v.customer_id IS NULL OR v.purchase_count <> p.n OR v.lifetime_spend <> p.s OR v.trailing_spend <> p.s`).Scan(&n, &example)
 			if err != nil {

@@ -155,7 +155,6 @@ func (s *Facts) RecordHistory(ctx context.Context, evs []HistoryEvent) error {
 		}
 	}
 	defer s.readLock(ctx)()
-	clock := s.now().UTC()
 	return s.store.InTx(ctx, func(tx domain.Tx) error {
 		first, err := tx.MarkHandledMany(ctx, ConsumerPurchases, eventIDs(evs, func(ev HistoryEvent) string { return ev.EventID }))
 		if err != nil {
@@ -180,6 +179,11 @@ func (s *Facts) RecordHistory(ctx context.Context, evs []HistoryEvent) error {
 		if err != nil {
 			return err
 		}
+		// The clock is read once the buyers are held: a purchase another
+		// transaction committed for one of them while this one waited is
+		// then no later than the moment the values are ranked as of, and
+		// counts in the trailing spend they store.
+		clock := s.now().UTC()
 		// Each event counts for its buyer's survivor, ranked as of the
 		// later of our clock and its events' times: a purchase stamped
 		// slightly after our clock (the selling system's clock runs ahead)

@@ -211,9 +211,11 @@ type previous struct {
 
 // UpdateValues stores a recompute's values in bulk: they are loaded into
 // a temporary table (COPY on PostgreSQL), then one UPDATE writes those
-// whose stored version is still the one their facts were read with and
-// one INSERT those of customers without a value, still registered and not
-// merged away. The customers whose class or segment changes are read, and
+// whose stored version is still the one their facts were read with, and
+// not computed as of a later moment (an event committed between the
+// recompute's clock and its read stored a value as of its purchase, which
+// the recompute's trailing window ends before), and one INSERT those of
+// customers without a value, still registered and not merged away. The customers whose class or segment changes are read, and
 // locked, first: their previous class and segment are returned.
 func (t *storeTx) UpdateValues(ctx context.Context, vs []domain.Value) (map[string]domain.ClassAndSegment, error) {
 	const tmp = "recompute_values"
@@ -264,7 +266,8 @@ func (t *storeTx) UpdateValues(ctx context.Context, vs []domain.Value) (map[stri
 		p.old.Class = parseClass(class)
 		return p, err
 	}, `SELECT v.customer_id, v.abc_class, v.rfm_segment FROM customer_values v JOIN `+tmp+` n ON n.customer_id = v.customer_id
-		WHERE v.version = n.version AND (v.abc_class <> n.abc_class OR v.rfm_segment <> n.rfm_segment)`+lock)
+		WHERE v.version = n.version AND v.compute_time <= n.compute_time
+		AND (v.abc_class <> n.abc_class OR v.rfm_segment <> n.rfm_segment)`+lock)
 	if err != nil {
 		return nil, fmt.Errorf("update values: read changes: %w", err)
 	}
@@ -277,7 +280,7 @@ func (t *storeTx) UpdateValues(ctx context.Context, vs []domain.Value) (map[stri
 		set = append(set, c+" = n."+c)
 	}
 	if _, err := t.tx.Exec(ctx, `UPDATE customer_values AS v SET `+strings.Join(set, ", ")+`
-		FROM `+tmp+` AS n WHERE v.customer_id = n.customer_id AND v.version = n.version`); err != nil {
+		FROM `+tmp+` AS n WHERE v.customer_id = n.customer_id AND v.version = n.version AND v.compute_time <= n.compute_time`); err != nil {
 		return nil, fmt.Errorf("update values: %w", err)
 	}
 	list := strings.Join(cols, ", ")
