@@ -269,7 +269,6 @@ func (h *Handlers) CustomersConsumer() events.ConsumerConfig {
 func (h *Handlers) PurchasesConsumer() events.ConsumerConfig {
 	return events.ConsumerConfig{
 		HandleBatch:    h.PurchasesBatch,
-		Concurrency:    2,
 		Stream:         interactionv1.Stream,
 		Durable:        DurablePurchases,
 		FilterSubjects: []string{interactionv1.SubjectPurchaseRecorded, interactionv1.SubjectReturnRecorded},
