@@ -131,8 +131,8 @@ type customersBench struct {
 	version  string
 
 	gen, imp, relay, exp, stored, cp step
-	importCPU                cpuTime
-	importResp               *customerv1.ImportCustomersResponse
+	importCPU                        cpuTime
+	importResp                       *customerv1.ImportCustomersResponse
 }
 
 // step is one measured step; err is set when it failed, and skipped when
