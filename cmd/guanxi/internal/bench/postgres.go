@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/guanxi-crm/guanxi/cmd/guanxi/internal/deploy"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
 )
 
 // createDatabase creates a database with a fresh name on the server of
@@ -75,24 +76,24 @@ func copyCSV(ctx context.Context, dbURL, path string, header []string) (int64, t
 	return tag.RowsAffected(), time.Since(start), nil
 }
 
-// waitOutboxEmpty waits until the service's outbox at dbURL is empty, that
-// is until every event written so far is on the bus; rows is what the
-// step reports. It checks four times a second and gives up after ten
-// minutes.
+// waitOutboxEmpty waits until the service's outbox at dbURL (PostgreSQL or
+// SQLite) is empty, that is until every event written so far is on the
+// bus; rows is what the step reports. It checks four times a second and
+// gives up after ten minutes.
 func waitOutboxEmpty(ctx context.Context, dbURL string, rows int64) step {
 	start := time.Now()
-	conn, err := pgx.Connect(ctx, dbURL)
+	db, err := sqldb.Open(ctx, dbURL)
 	if err != nil {
 		return step{err: err, ran: true}
 	}
-	defer conn.Close(context.Background())
+	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var left bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM outbox)").Scan(&left); err != nil {
+		if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM outbox)").Scan(&left); err != nil {
 			return step{err: fmt.Errorf("outbox depth: %w", err), ran: true}
 		}
 		if !left {
