@@ -230,8 +230,9 @@ func (t *storeTx) updateStaged(ctx context.Context, ups []domain.CustomerUpdate)
 		}
 		rows[i] = append(row, u.PrevVersion)
 	}
-	// Dropped at once, so a second call in the same transaction starts
-	// from an empty table; ON COMMIT DROP covers a failed statement.
+	// Dropped once used, so a second call in the same transaction starts
+	// from an empty table; a failed statement rolls the transaction back,
+	// the table with it.
 	if _, err := t.tx.Exec(ctx, `CREATE TEMP TABLE customer_updates (LIKE customers INCLUDING DEFAULTS, prev_version BIGINT NOT NULL) ON COMMIT DROP`); err != nil {
 		return fmt.Errorf("stage updates: %w", err)
 	}
