@@ -10,6 +10,7 @@ require (
 	github.com/guanxi-crm/guanxi/platform/events v0.0.0
 	github.com/guanxi-crm/guanxi/platform/natsembed v0.0.0
 	github.com/guanxi-crm/guanxi/platform/servicehost v0.0.0
+	github.com/guanxi-crm/guanxi/platform/sqldb v0.0.0
 	github.com/guanxi-crm/guanxi/platform/testinfra v0.0.0
 	github.com/guanxi-crm/guanxi/proto v0.0.0
 	github.com/guanxi-crm/guanxi/services/access v0.0.0
@@ -49,7 +50,6 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0 // indirect
 	github.com/guanxi-crm/guanxi/platform/aipfilter v0.0.0 // indirect
 	github.com/guanxi-crm/guanxi/platform/operations v0.0.0 // indirect
-	github.com/guanxi-crm/guanxi/platform/sqldb v0.0.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect

@@ -98,7 +98,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 		t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errOut.String())
 	}
 	s := out.String()
-	for _, want := range []string{"import (gRPC, CSV)           500", "created 500, updated 0, unchanged 0, failed 0", "export (gRPC, CSV)           500", "raw COPY, plain table        500", "import / raw COPY"} {
+	for _, want := range []string{"import (gRPC, CSV)           500", "created 500, updated 0, unchanged 0, failed 0", "export (gRPC, CSV)           500", "stored rows, COPY            500", "raw COPY, plain table        500", "import / raw COPY", "stored / raw COPY"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
 		}

@@ -433,7 +433,8 @@ func (a *Imports) prepareImport(ctx context.Context, r domain.Reader, rows []Imp
 }
 
 // writeImport writes planned changes in tx: one read of who holds their
-// contacts, then bulk writes. A contact another customer holds refuses the
+// contacts, then bulk writes, one for the changed customers and one for
+// the new ones, whatever the batch's size. A contact another customer holds refuses the
 // row, unless duplicates are allowed for new customers.
 //
 // Without askOwners the read is skipped: in most imports no row repeats a
@@ -460,6 +461,7 @@ func (a *Imports) writeImport(ctx context.Context, tx domain.Tx, plan []pending,
 	// Sized for a batch of new customers, the common case: growing these
 	// copied every customer several times over.
 	creates := make([]domain.Customer, 0, len(plan))
+	var updates []domain.CustomerUpdate
 	changes := make([]domain.OwnershipChange, 0, len(plan))
 	evs := make([]domain.Event, 0, len(plan))
 	for _, p := range plan {
@@ -483,9 +485,7 @@ func (a *Imports) writeImport(ctx context.Context, tx domain.Tx, plan []pending,
 			}
 		}
 		if p.prev != nil {
-			if err := tx.UpdateCustomer(ctx, c, p.prev.Version); err != nil {
-				return res, err
-			}
+			updates = append(updates, domain.CustomerUpdate{Customer: c, PrevVersion: p.prev.Version})
 			evs = append(evs, domain.CustomerUpdated{Customer: c, ChangedFields: p.changed})
 			if p.prev.OwnerID != c.OwnerID || p.prev.TeamID != c.TeamID {
 				change := domain.OwnershipChange{CustomerID: c.ID, FromOwner: p.prev.OwnerID,
@@ -501,6 +501,12 @@ func (a *Imports) writeImport(ctx context.Context, tx domain.Tx, plan []pending,
 			Reason: "import", Actor: actor, Time: c.CreateTime})
 		evs = append(evs, domain.CustomerCreated{Customer: c, Imported: true})
 		p.count(&res)
+	}
+	// All the batch's changed customers in one bulk write, then its new
+	// ones in another; which row got a contact was settled above, in file
+	// order.
+	if err := tx.UpdateCustomers(ctx, updates); err != nil {
+		return res, err
 	}
 	if err := tx.CreateCustomers(ctx, creates, ""); err != nil {
 		return res, err

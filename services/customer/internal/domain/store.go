@@ -83,6 +83,13 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 }
 
+// CustomerUpdate is a customer to overwrite, provided its stored version is
+// still PrevVersion.
+type CustomerUpdate struct {
+	Customer    Customer
+	PrevVersion int64
+}
+
 // Tx is a unit of work: writes and the events they produce commit together.
 type Tx interface {
 	Reader
@@ -98,6 +105,10 @@ type Tx interface {
 	// UpdateCustomer overwrites the stored customer c.ID provided its
 	// version is still prevVersion, and returns ErrStale otherwise.
 	UpdateCustomer(ctx context.Context, c Customer, prevVersion int64) error
+	// UpdateCustomers is UpdateCustomer for many customers in one bulk
+	// write; when any of them is stale (or gone) none is written and the
+	// error wraps ErrStale (or is a *NotFoundError).
+	UpdateCustomers(ctx context.Context, updates []CustomerUpdate) error
 	// OwnedBy returns the active and deleted customers of owner matching an
 	// AIP-160 filter (empty: all).
 	OwnedBy(ctx context.Context, owner, filter string) ([]OwnedCustomer, error)

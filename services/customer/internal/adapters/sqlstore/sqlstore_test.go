@@ -71,6 +71,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("RollbackWritesNothing", func(t *testing.T) { testRollback(t, s, rec) })
 			t.Run("RequestID", func(t *testing.T) { testRequestID(t, s) })
 			t.Run("Update", func(t *testing.T) { testUpdate(t, s) })
+			t.Run("UpdateMany", func(t *testing.T) { testUpdateMany(t, s) })
 			t.Run("ListPaging", func(t *testing.T) { testListPaging(t, s) })
 		})
 	}
@@ -257,6 +258,74 @@ func testUpdate(t *testing.T, s *sqlstore.Store) {
 	err = s.InTx(ctx, func(tx domain.Tx) error { return tx.UpdateCustomer(ctx, missing, 1) })
 	if !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("update missing = %v, want ErrNotFound", err)
+	}
+}
+
+// testUpdateMany updates more customers at once than PostgreSQL writes
+// one by one: all or none are written, and one of them cannot take a
+// contact another of them holds by being written alongside it.
+func testUpdateMany(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	const n = 40
+	var cs []domain.Customer
+	var ups []domain.CustomerUpdate
+	for i := range n {
+		c := newCustomer(t, fmt.Sprint("Many ", i), clock)
+		if err := create(t, s, c, ""); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		next, _, err := c.Apply(domain.Profile{DisplayName: fmt.Sprint("Many changed ", i)}, []domain.Field{domain.FieldDisplayName}, nil, clock.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+		ups = append(ups, domain.CustomerUpdate{Customer: next, PrevVersion: c.Version})
+	}
+	update := func(ups []domain.CustomerUpdate) error {
+		return s.InTx(ctx, func(tx domain.Tx) error { return tx.UpdateCustomers(ctx, ups) })
+	}
+
+	// One stale customer: none is written.
+	stale := slices.Clone(ups)
+	stale[n/2].PrevVersion = 7
+	if err := update(stale); !errors.Is(err, domain.ErrStale) {
+		t.Fatalf("update with one stale = %v, want ErrStale", err)
+	}
+	// One gone: none is written either.
+	gone := append(slices.Clone(ups), domain.CustomerUpdate{Customer: newCustomer(t, "Ghost", clock), PrevVersion: 1})
+	if err := update(gone); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("update with one missing = %v, want ErrNotFound", err)
+	}
+	for _, c := range cs {
+		if got, _ := s.Customer(ctx, c.ID); got.DisplayName != c.DisplayName {
+			t.Fatalf("a refused batch wrote %s: %q", c.ID, got.DisplayName)
+		}
+	}
+
+	// The first takes the phone of the second, rewritten alongside.
+	taken := slices.Clone(ups)
+	taken[0].Customer.Phone = cs[1].Phone
+	if err := update(taken); !errors.Is(err, domain.ErrRetry) {
+		t.Fatalf("update taking a batch member's phone = %v, want ErrRetry", err)
+	}
+
+	if err := update(ups); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	for _, u := range ups {
+		got, err := s.Customer(ctx, u.Customer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(u.Customer, got); diff != "" {
+			t.Fatalf("updated customer differs (-want +got):\n%s", diff)
+		}
+	}
+	// Their contacts are still theirs: a new customer with one is refused.
+	dup := newCustomer(t, "Copycat", clock)
+	dup.Phone = cs[n-1].Phone
+	if err := create(t, s, dup, ""); !errors.Is(err, domain.ErrRetry) {
+		t.Fatalf("create with an updated customer's phone = %v, want ErrRetry", err)
 	}
 }
 
