@@ -133,6 +133,7 @@ type customersBench struct {
 	gen, imp, relay, exp, cp step
 	importCPU                cpuTime
 	importResp               *customerv1.ImportCustomersResponse
+	pages                    pagesResult // pages.go
 }
 
 // step is one measured step; err is set when it failed, and skipped when
@@ -272,7 +273,11 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 	}
 	b.logf("exporting everything through the customer service")
 	b.exp = b.export(ctx, client, progress)
-	return b.exp.err
+	if b.exp.err != nil {
+		return b.exp.err
+	}
+	b.pages = b.listPages(ctx, client, dbURL, b.imp.rows)
+	return b.pages.err
 }
 
 // waitServing waits for the health check, or for the service to fail. done
@@ -405,6 +410,7 @@ func (b *customersBench) report(w io.Writer) {
 	if b.imp.rate() > 0 && b.cp.rate() > 0 {
 		fmt.Fprintf(w, row, "import / raw COPY", "", "", fmt.Sprintf("%.3f", b.imp.rate()/b.cp.rate()), "ratio of rows/s")
 	}
+	b.pages.report(w)
 }
 
 func verdict(met bool) string {
