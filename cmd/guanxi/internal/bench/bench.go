@@ -56,6 +56,7 @@ var benchmarks = map[string]benchmark{
 	"segmentation":  {"full recompute of ABC, RFM and predictions for generated customers on PostgreSQL vs one SQL query; BG/NBD fit time on CDNOW", runSegmentation},
 	"consumers":     {"each service's consumers on PostgreSQL: catch-up of every read model after an import of N customers, purchases drained per second by one replica", runConsumers},
 	"notifications": {"campaign to N opted-in customers on PostgreSQL: messages created and dispatched to the dev sink per second", runNotifications},
+	"footprint":     {"idle RSS of each service as its own process (make build's binaries) and guanxi dev's time from exec to serving", runFootprint},
 }
 
 // Run runs `guanxi bench NAME [flags]` with args after "bench".
