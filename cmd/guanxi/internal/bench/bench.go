@@ -59,10 +59,19 @@ var benchmarks = map[string]benchmark{
 	"footprint":     {"idle RSS of each service as its own process (make build's binaries) and guanxi dev's time from exec to serving", runFootprint},
 }
 
-// Run runs `guanxi bench NAME [flags]` with args after "bench".
+// Run runs `guanxi bench NAME [flags]` with args after "bench". With
+// -json FILE anywhere in args it also writes the figures into FILE
+// (figures.go).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	jsonFile, args, err := jsonPath(args)
+	if err != nil {
+		return err
+	}
 	if len(args) > 0 {
 		if b, ok := benchmarks[args[0]]; ok {
+			if jsonFile != "" {
+				return runRecorded(ctx, jsonFile, args[0], b, args[1:], stdout, stderr)
+			}
 			return b.run(ctx, args[1:], stdout, stderr)
 		}
 	}
@@ -71,7 +80,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if help {
 		w = stdout
 	}
-	fmt.Fprintln(w, "Usage: guanxi bench NAME [flags], NAME one of:")
+	fmt.Fprintln(w, "Usage: guanxi bench [-json FILE] NAME [flags]; -json merges NAME's figures into FILE. NAME one of:")
 	for _, name := range slices.Sorted(maps.Keys(benchmarks)) {
 		fmt.Fprintf(w, "  %-14s %s\n", name, benchmarks[name].about)
 	}
@@ -117,6 +126,7 @@ func runCustomers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}()
 	runErr := b.run(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return runErr
 }
 

@@ -72,6 +72,7 @@ func runFootprint(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	b.version = serverVersion(ctx, pg)
 	err = errors.Join(b.services(ctx), b.dev(ctx, *starts))
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return err
 }
 
