@@ -42,6 +42,10 @@ var orderColumns = func() map[string]string {
 // rows after it, where an OFFSET read and dropped every row of the pages
 // before (page 10,000 of 100 read a million rows).
 func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain.Customer, string, error) {
+	if q.Limit <= 0 {
+		// The use case always asks for a page of at least one.
+		return nil, "", fmt.Errorf("list customers: limit %d", q.Limit)
+	}
 	terms, err := listOrder(q.OrderBy)
 	if err != nil {
 		return nil, "", err
