@@ -51,9 +51,11 @@ test: ## Run every module's tests (external infra through GUANXI_TEST_*_URL).
 	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
 
 .PHONY: bench
-BENCHES ?= customers loyalty segmentation notifications interactions consumers
-bench: build ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags.
-	@set -e; for b in $(BENCHES); do echo "== bench $$b"; $(BIN)/guanxi bench $$b $(ARGS); done
+BENCHES ?= customers loyalty segmentation notifications interactions consumers footprint
+BENCH_JSON ?=
+bench: build ## Run the benchmarks on PostgreSQL and print their figures. BENCHES="customers" picks them, ARGS="-n 50000" passes flags, BENCH_JSON=FILE also writes every figure to FILE as JSON (made afresh).
+	@set -e; $(if $(BENCH_JSON),rm -f $(BENCH_JSON);) for b in $(BENCHES); do echo "== bench $$b"; \
+		$(BIN)/guanxi bench $(if $(BENCH_JSON),-json $(BENCH_JSON)) $$b $(ARGS); done
 
 .PHONY: chaos
 chaos: build ## Fault injection: the suite as processes (2 replicas each, 3-node NATS, PostgreSQL) under load, kill -9s and NATS restarts, then every effect reconciled. CHAOS_DURATION, CHAOS_RATE scale it.

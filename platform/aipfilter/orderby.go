@@ -78,3 +78,52 @@ func CompileOrderBy(orderBy string, allowed map[string]string) ([]OrderTerm, err
 	}
 	return terms, nil
 }
+
+// After returns the condition selecting the rows that sort after a row
+// whose values in terms' columns are values (keyset paging: a page starts
+// after the last row of the one before, so a deep page reads no more rows
+// than the first). terms must end with a unique column, such as the id, so
+// that "after" is a strict order.
+//
+// When every term sorts the same way the condition is one row comparison,
+// "(display_name, id) > (?, ?)", which PostgreSQL and SQLite answer with a
+// range scan of an index on those columns; mixed directions expand into
+// "a < ? OR (a = ? AND b > ?)".
+func After(terms []OrderTerm, values []any) (string, []any) {
+	if len(terms) == 0 || len(terms) != len(values) {
+		// A caller's bug: the values come from a row the caller read with
+		// the same terms.
+		panic("aipfilter: After needs one value per term")
+	}
+	op := func(t OrderTerm) string {
+		if t.Desc {
+			return " < "
+		}
+		return " > "
+	}
+	same := !slices.ContainsFunc(terms, func(t OrderTerm) bool { return t.Desc != terms[0].Desc })
+	if same {
+		if len(terms) == 1 {
+			return terms[0].Column + op(terms[0]) + "?", values
+		}
+		cols := make([]string, len(terms))
+		for i, t := range terms {
+			cols[i] = t.Column
+		}
+		marks := strings.Repeat(", ?", len(terms)-1)
+		return "(" + strings.Join(cols, ", ") + ")" + op(terms[0]) + "(?" + marks + ")", values
+	}
+	var ors []string
+	var args []any
+	for i, t := range terms {
+		var ands []string
+		for j := range i {
+			ands = append(ands, terms[j].Column+" = ?")
+			args = append(args, values[j])
+		}
+		ands = append(ands, t.Column+op(t)+"?")
+		args = append(args, values[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}

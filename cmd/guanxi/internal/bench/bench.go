@@ -56,12 +56,22 @@ var benchmarks = map[string]benchmark{
 	"segmentation":  {"full recompute of ABC, RFM and predictions for generated customers on PostgreSQL vs one SQL query; BG/NBD fit time on CDNOW", runSegmentation},
 	"consumers":     {"each service's consumers on PostgreSQL: catch-up of every read model after an import of N customers, purchases drained per second by one replica", runConsumers},
 	"notifications": {"campaign to N opted-in customers on PostgreSQL: messages created and dispatched to the dev sink per second", runNotifications},
+	"footprint":     {"idle RSS of each service as its own process (make build's binaries) and guanxi dev's time from exec to serving", runFootprint},
 }
 
-// Run runs `guanxi bench NAME [flags]` with args after "bench".
+// Run runs `guanxi bench NAME [flags]` with args after "bench". With
+// -json FILE anywhere in args it also writes the figures into FILE
+// (figures.go).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	jsonFile, args, err := jsonPath(args)
+	if err != nil {
+		return err
+	}
 	if len(args) > 0 {
 		if b, ok := benchmarks[args[0]]; ok {
+			if jsonFile != "" {
+				return runRecorded(ctx, jsonFile, args[0], b, args[1:], stdout, stderr)
+			}
 			return b.run(ctx, args[1:], stdout, stderr)
 		}
 	}
@@ -70,7 +80,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if help {
 		w = stdout
 	}
-	fmt.Fprintln(w, "Usage: guanxi bench NAME [flags], NAME one of:")
+	fmt.Fprintln(w, "Usage: guanxi bench [-json FILE] NAME [flags]; -json merges NAME's figures into FILE. NAME one of:")
 	for _, name := range slices.Sorted(maps.Keys(benchmarks)) {
 		fmt.Fprintf(w, "  %-14s %s\n", name, benchmarks[name].about)
 	}
@@ -117,6 +127,7 @@ func runCustomers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}()
 	runErr := b.run(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return runErr
 }
 
@@ -135,6 +146,7 @@ type customersBench struct {
 	gen, imp, relay, exp, stored, cp step
 	importCPU                        cpuTime
 	importResp                       *customerv1.ImportCustomersResponse
+	pages                            pagesResult // pages.go
 }
 
 // step is one measured step; err is set when it failed, and skipped when
@@ -279,6 +291,10 @@ func (b *customersBench) service(ctx context.Context) (err error) {
 	}
 	if b.sqlite {
 		return nil
+	}
+	b.pages = b.listPages(ctx, client, dbURL, b.imp.rows)
+	if b.pages.err != nil {
+		return b.pages.err
 	}
 	b.logf("loading the rows the import stored with COPY into empty tables like the service's")
 	checkpoint(ctx, b.postgres, b.logf)
@@ -443,6 +459,7 @@ func (b *customersBench) report(w io.Writer) {
 		fmt.Fprintf(w, row, "stored / raw COPY", "", "", fmt.Sprintf("%.3f", b.stored.rate()/b.cp.rate()), "ratio of rows/s: the most the import could reach on this schema")
 		fmt.Fprintf(w, row, "import / stored", "", "", fmt.Sprintf("%.3f", b.imp.rate()/b.stored.rate()), "ratio of rows/s")
 	}
+	b.pages.report(w)
 }
 
 func verdict(met bool) string {

@@ -85,6 +85,7 @@ func runConsumers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	b := &consumersBench{customers: *customers, purchases: *purchases, batch: *batch, postgres: pg, dir: dir, stderr: stderr, cpuProfile: *cpuProfile}
 	runErr := b.run(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return runErr
 }
 

@@ -78,6 +78,7 @@ func runInteractions(ctx context.Context, args []string, stdout, stderr io.Write
 		rate: *rate, rateFor: *rateFor}
 	runErr := b.run(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return runErr
 }
 

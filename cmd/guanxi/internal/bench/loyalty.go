@@ -110,6 +110,7 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		workers: *workers, via: *via, sample: *sample, postgres: pg, dir: dir, stderr: stderr, cpuProfile: *cpuProfile}
 	runErr := b.run(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	if !*cluster || runErr != nil || *via != "interaction" {
 		return runErr
 	}
@@ -118,6 +119,7 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		clusterBin: *binDir}
 	runErr = c.runCluster(ctx)
 	c.report(stdout)
+	record(ctx, c.figures()...)
 	if len(b.visible) > 0 && len(c.visible) > 0 {
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 		fmt.Fprintf(stdout, "purchase-to-points at %d/s, p50/p99: single node %s/%s; 2 loyalty replicas on a 3-node NATS cluster (R3) %s/%s\n",

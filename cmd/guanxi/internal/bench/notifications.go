@@ -175,6 +175,7 @@ func runNotifications(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "  messages created:   %8d in %v (%.0f/s)\n", c.GetMembersProcessed(), created.Round(time.Millisecond), float64(c.GetMembersProcessed())/created.Seconds())
 	fmt.Fprintf(stdout, "  dispatched to sink: %8d sent, %d failed, %d suppressed in %v\n", counts.GetSent(), counts.GetFailed(), counts.GetSuppressed(), finished.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "  dispatch rate:      %8.0f messages/s (target %d/s: %s)\n", rate, notificationsTarget, verdict(rate >= notificationsTarget))
+	record(ctx, notificationFigures(loaded, created, finished, c.GetMembersProcessed(), rate)...)
 	return nil
 }
 

@@ -80,6 +80,7 @@ func runSegmentation(ctx context.Context, args []string, stdout, stderr io.Write
 	errFit := b.cdnowFit(ctx)
 	errBig := b.recompute(ctx)
 	b.report(stdout)
+	record(ctx, b.figures()...)
 	return errors.Join(errFit, errBig)
 }
 

@@ -490,6 +490,16 @@ func (p *Proc) ready(ctx context.Context) bool {
 	}
 }
 
+// PID is the process's id, 0 when it is not running.
+func (p *Proc) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // LogPath is the file the process writes its log to.
 func (p *Proc) LogPath() string { return p.logPath }
 

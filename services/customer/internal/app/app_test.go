@@ -225,9 +225,9 @@ func TestListPaging(t *testing.T) {
 		want = append(want, c.ID)
 	}
 	var got []string
-	offset, pages := 0, 0
+	q, pages := app.ListCustomers{PageSize: 2}, 0
 	for {
-		page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: 2, Offset: offset})
+		page, err := a.Customers.ListCustomers(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,10 +235,17 @@ func TestListPaging(t *testing.T) {
 		for _, c := range page.Customers {
 			got = append(got, c.ID)
 		}
-		if page.NextOffset == 0 {
+		// Every page knows the total: the last one from the pages before.
+		if page.TotalSize != 5 || page.TotalIsLowerBound {
+			t.Errorf("page %d: total %d (lower bound %v), want 5", pages, page.TotalSize, page.TotalIsLowerBound)
+		}
+		if page.Next == "" {
 			break
 		}
-		offset = page.NextOffset
+		if page.NextSeen != len(got) {
+			t.Errorf("page %d: next seen %d, want %d", pages, page.NextSeen, len(got))
+		}
+		q.After, q.Seen = page.Next, page.NextSeen
 	}
 	if pages != 3 || len(got) != 5 {
 		t.Fatalf("%d pages, %d customers; want 3, 5", pages, len(got))
@@ -250,8 +257,8 @@ func TestListPaging(t *testing.T) {
 	}
 	// An exact multiple of the page size ends without an empty extra page.
 	page, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: 5})
-	if err != nil || len(page.Customers) != 5 || page.NextOffset != 0 {
-		t.Fatalf("page of 5 = %d, next %v, %v", len(page.Customers), page.NextOffset, err)
+	if err != nil || len(page.Customers) != 5 || page.Next != "" {
+		t.Fatalf("page of 5 = %d, next %q, %v", len(page.Customers), page.Next, err)
 	}
 	var ve *validation.Error
 	if _, err := a.Customers.ListCustomers(ctx, app.ListCustomers{PageSize: -1}); !errors.As(err, &ve) {

@@ -133,8 +133,13 @@ type ListCustomers struct {
 	// PageSize is the most customers returned; 0 means
 	// domain.DefaultPageSize and larger than domain.MaxPageSize means the
 	// maximum.
-	PageSize    int
-	Offset      int
+	PageSize int
+	// After and Seen come from the page before (CustomerPage.Next and
+	// NextSeen); both are zero for the first page.
+	After string
+	// Seen is how many customers the pages before returned, which gives
+	// the last page its total.
+	Seen        int
 	Filter      string
 	OrderBy     string
 	Query       string
@@ -144,8 +149,10 @@ type ListCustomers struct {
 // CustomerPage is one page of customers.
 type CustomerPage struct {
 	Customers []domain.Customer
-	// NextOffset is where the next page starts; 0 on the last page.
-	NextOffset int
+	// Next is where the next page starts, "" on the last page; NextSeen is
+	// the Seen to list it with.
+	Next     string
+	NextSeen int
 	// TotalSize is how many customers match on all pages; when
 	// TotalIsLowerBound is set, more do (counting stopped there).
 	TotalSize         int
@@ -160,36 +167,34 @@ func (a *Customers) ListCustomers(ctx context.Context, q ListCustomers) (Custome
 		return CustomerPage{}, err
 	}
 	terms := domain.SearchTerms(q.Query)
-	// One extra row tells whether another page follows without a count.
 	lq := domain.ListQuery{
 		Filter: q.Filter, Terms: terms, OrderBy: q.OrderBy,
-		ShowDeleted: q.ShowDeleted, Scope: callerOf(ctx).Scope, Limit: size + 1, Offset: q.Offset,
+		ShowDeleted: q.ShowDeleted, Scope: callerOf(ctx).Scope, Limit: size, After: q.After,
 	}
-	rows, err := a.store.ListCustomers(ctx, lq)
+	rows, next, err := a.store.ListCustomers(ctx, lq)
 	if err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}
-	page := CustomerPage{Customers: rows}
-	if len(rows) > size {
-		page.Customers = rows[:size]
-		page.NextOffset = q.Offset + size
+	page := CustomerPage{Customers: rows, Next: next}
+	if next != "" {
+		page.NextSeen = q.Seen + len(rows)
 	}
-	if err := a.countTotal(ctx, lq, &page); err != nil {
+	if err := a.countTotal(ctx, lq, q.Seen, &page); err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}
 	detail := fmt.Sprintf("filter=%q query_terms=%d order_by=%q offset=%d returned=%d",
-		redactFilter(q.Filter), len(terms), q.OrderBy, q.Offset, len(page.Customers))
+		redactFilter(q.Filter), len(terms), q.OrderBy, q.Seen, len(page.Customers))
 	if err := a.store.Audit(ctx, a.auditEntry(ctx, "ListCustomers", "", "", detail)); err != nil {
 		return CustomerPage{}, wrap("list customers", err)
 	}
 	return page, nil
 }
 
-// countTotal sets page's total (AIP-158). The last page tells it for free;
-// any other page counts, up to a.countLimit matches.
-func (a *Customers) countTotal(ctx context.Context, q domain.ListQuery, page *CustomerPage) error {
-	if page.NextOffset == 0 && (len(page.Customers) > 0 || q.Offset == 0) {
-		page.TotalSize = q.Offset + len(page.Customers)
+// countTotal sets page's total (AIP-158). The last page tells it for free
+// (seen rows before it); any other page counts, up to a.countLimit matches.
+func (a *Customers) countTotal(ctx context.Context, q domain.ListQuery, seen int, page *CustomerPage) error {
+	if page.Next == "" && (len(page.Customers) > 0 || q.After == "") {
+		page.TotalSize = seen + len(page.Customers)
 		return nil
 	}
 	n, err := a.store.CountCustomers(ctx, q, a.countLimit+1)

@@ -27,9 +27,12 @@ type ListQuery struct {
 	// ShowDeleted includes soft-deleted customers.
 	ShowDeleted bool
 	// Scope leaves out the customers the caller may not see.
-	Scope  Scope
-	Limit  int
-	Offset int
+	Scope Scope
+	Limit int
+	// After is where the page starts: the Next cursor of the page before,
+	// "" for the first. It is the store's own encoding of the last row's
+	// position in the order, so a deep page costs what the first does.
+	After string
 }
 
 // OwnedCustomer is a customer as an ownership transfer sees it.
@@ -56,11 +59,13 @@ type Store interface {
 	// CustomerByRequestID returns the customer created under requestID, or
 	// an error wrapping ErrNotFound.
 	CustomerByRequestID(ctx context.Context, requestID string) (Customer, error)
-	// ListCustomers returns active (and with ShowDeleted, deleted)
-	// customers matching q.
-	ListCustomers(ctx context.Context, q ListQuery) ([]Customer, error)
+	// ListCustomers returns up to q.Limit active (and with ShowDeleted,
+	// deleted) customers matching q, after q.After, and the cursor of the
+	// next page: "" when no customer follows. A q.After the store did not
+	// issue for q's order is a *validation.Error on "page_token".
+	ListCustomers(ctx context.Context, q ListQuery) (page []Customer, next string, err error)
 	// CountCustomers counts the customers q selects (its filter, terms,
-	// deleted ones and scope; not its order, limit and offset), counting
+	// deleted ones and scope; not its order, limit and cursor), counting
 	// no further than limit.
 	CountCustomers(ctx context.Context, q ListQuery, limit int) (int, error)
 	// ScanCustomers returns up to limit active customers matching q's

@@ -2,41 +2,146 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/guanxi-crm/guanxi/platform/aipfilter"
+	"github.com/guanxi-crm/guanxi/platform/sqldb"
+	"github.com/guanxi-crm/guanxi/platform/validation"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 )
 
-// orderColumns are the fields ListCustomers sorts by.
-var orderColumns = map[string]string{
-	"display_name": "display_name", "create_time": "create_time", "update_time": "update_time",
-	"kind": "kind", "lifecycle_stage": "lifecycle_stage", "owner_id": "owner_id",
+// orderFields are the fields ListCustomers sorts by: the column, and the
+// column's value in a customer, which a page's cursor carries.
+var orderFields = map[string]struct {
+	column string
+	key    func(domain.Customer) any
+}{
+	"display_name":    {"display_name", func(c domain.Customer) any { return c.DisplayName }},
+	"create_time":     {"create_time", func(c domain.Customer) any { return sqldb.Micros(c.CreateTime) }},
+	"update_time":     {"update_time", func(c domain.Customer) any { return sqldb.Micros(c.UpdateTime) }},
+	"kind":            {"kind", func(c domain.Customer) any { return c.Kind.String() }},
+	"lifecycle_stage": {"lifecycle_stage", func(c domain.Customer) any { return c.Stage.String() }},
+	"owner_id":        {"owner_id", func(c domain.Customer) any { return c.OwnerID }},
 }
 
-// ListCustomers implements domain.Store.
-func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain.Customer, error) {
-	terms, err := aipfilter.CompileOrderBy(q.OrderBy, orderColumns)
+// orderColumns maps orderFields' names to their columns, for
+// aipfilter.CompileOrderBy.
+var orderColumns = func() map[string]string {
+	m := make(map[string]string, len(orderFields))
+	for name, f := range orderFields {
+		m[name] = f.column
+	}
+	return m
+}()
+
+// ListCustomers implements domain.Store. It pages by keyset: the cursor is
+// the last row's sort key and id, and a page reads from an index only the
+// rows after it, where an OFFSET read and dropped every row of the pages
+// before (page 10,000 of 100 read a million rows).
+func (s *Store) ListCustomers(ctx context.Context, q domain.ListQuery) ([]domain.Customer, string, error) {
+	if q.Limit <= 0 {
+		// The use case always asks for a page of at least one.
+		return nil, "", fmt.Errorf("list customers: limit %d", q.Limit)
+	}
+	terms, err := listOrder(q.OrderBy)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	where, args, err := s.where(ctx, q)
 	if err != nil {
+		return nil, "", err
+	}
+	if q.After != "" {
+		values, err := decodeCursor(q.After, terms)
+		if err != nil {
+			return nil, "", err
+		}
+		cond, cargs := aipfilter.After(terms, values)
+		where += " AND " + cond
+		args = append(args, cargs...)
+	}
+	// One row more than the page tells whether another page follows.
+	query := `SELECT ` + customerColumns + ` FROM customers WHERE ` + where +
+		` ORDER BY ` + aipfilter.OrderBySQL(terms) + ` LIMIT ?`
+	cs, err := queryCustomers(ctx, s.db, query, append(args, q.Limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers: %w", err)
+	}
+	if len(cs) <= q.Limit {
+		return cs, "", nil
+	}
+	cs = cs[:q.Limit]
+	return cs, encodeCursor(cs[len(cs)-1], terms), nil
+}
+
+// listOrder compiles orderBy (creation time when empty) and appends the id,
+// which makes the order total, so a cursor names one position. The id
+// sorts the way the last field does: an order all one way is then one
+// range of an index on its columns and the id, read forwards or backwards.
+func listOrder(orderBy string) ([]aipfilter.OrderTerm, error) {
+	terms, err := aipfilter.CompileOrderBy(orderBy, orderColumns)
+	if err != nil {
 		return nil, err
 	}
-	order := aipfilter.OrderBySQL(terms)
-	if order == "" {
-		order = "create_time"
+	if len(terms) == 0 {
+		terms = []aipfilter.OrderTerm{{Field: "create_time", Column: "create_time"}}
 	}
-	query := `SELECT ` + customerColumns + ` FROM customers WHERE ` + where +
-		` ORDER BY ` + order + `, id LIMIT ? OFFSET ?`
-	cs, err := queryCustomers(ctx, s.db, query, append(args, q.Limit, q.Offset)...)
+	return append(terms, aipfilter.OrderTerm{Field: "id", Column: "id", Desc: terms[len(terms)-1].Desc}), nil
+}
+
+// encodeCursor is the position of c in the order of terms: its values of
+// the order's fields, the id last.
+func encodeCursor(c domain.Customer, terms []aipfilter.OrderTerm) string {
+	values := make([]any, len(terms))
+	for i, t := range terms {
+		if t.Field == "id" {
+			values[i] = c.ID
+			continue
+		}
+		values[i] = orderFields[t.Field].key(c)
+	}
+	b, err := json.Marshal(values)
 	if err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
+		// Strings and integers always marshal.
+		panic("customer cursor: " + err.Error())
 	}
-	return cs, nil
+	return string(b)
+}
+
+// decodeCursor reads a cursor encodeCursor made for terms. The page token
+// around it is bound to the request's order, so a mismatch means a token
+// from another release or a forged one.
+func decodeCursor(cursor string, terms []aipfilter.OrderTerm) ([]any, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal([]byte(cursor), &raw); err != nil || len(raw) != len(terms) {
+		return nil, badCursor()
+	}
+	values := make([]any, len(terms))
+	for i, t := range terms {
+		var err error
+		if t.Field == "create_time" || t.Field == "update_time" {
+			var n int64
+			err = json.Unmarshal(raw[i], &n)
+			values[i] = n
+		} else {
+			var v string
+			err = json.Unmarshal(raw[i], &v)
+			values[i] = v
+		}
+		if err != nil {
+			return nil, badCursor()
+		}
+	}
+	return values, nil
+}
+
+func badCursor() error {
+	var v validation.Violations
+	v.Add("page_token", "is not a position in this order; list again from the first page")
+	return v.Err()
 }
 
 // CountCustomers implements domain.Store. The inner LIMIT stops the count

@@ -73,6 +73,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("Update", func(t *testing.T) { testUpdate(t, s) })
 			t.Run("UpdateMany", func(t *testing.T) { testUpdateMany(t, s) })
 			t.Run("ListPaging", func(t *testing.T) { testListPaging(t, s) })
+			t.Run("ListKeyset", func(t *testing.T) { testListKeyset(t, s) })
+			t.Run("ListDeep", func(t *testing.T) { testListDeep(t, s) })
 		})
 	}
 }
@@ -333,7 +335,7 @@ func testListPaging(t *testing.T, s *sqlstore.Store) {
 	// Start from a clean view: everything earlier subtests created comes
 	// before these, which all share one later creation time or follow it, so
 	// ties on create_time are broken by id.
-	existing := listAll(t, s, 0, 1000)
+	existing, _ := listAll(t, s, "", 1000)
 	base := clock.Add(24 * time.Hour)
 	var want []string
 	for i := range 7 {
@@ -347,9 +349,9 @@ func testListPaging(t *testing.T, s *sqlstore.Store) {
 		}
 		want = append(want, c.ID)
 	}
-	all := listAll(t, s, 0, 1000)
-	if len(all) != len(existing)+7 {
-		t.Fatalf("listed %d, want %d", len(all), len(existing)+7)
+	all, next := listAll(t, s, "", 1000)
+	if len(all) != len(existing)+7 || next != "" {
+		t.Fatalf("listed %d, next %q; want %d and no next page", len(all), next, len(existing)+7)
 	}
 	for i := 1; i < len(all); i++ {
 		a, b := all[i-1], all[i]
@@ -359,18 +361,23 @@ func testListPaging(t *testing.T, s *sqlstore.Store) {
 	}
 	// Paging by 3 from after the existing customers visits exactly the new
 	// ones in order, however the page boundary falls among equal times.
+	after := ""
+	if len(existing) > 0 {
+		_, after = listAll(t, s, "", len(existing))
+	}
 	var got []string
-	for offset := len(existing); ; offset += 3 {
-		if offset > len(existing)+30 {
+	for pages := 0; ; pages++ {
+		if pages > 10 {
 			t.Fatal("paging does not end")
 		}
-		page := listAll(t, s, offset, 3)
+		page, next := listAll(t, s, after, 3)
 		for _, c := range page {
 			got = append(got, c.ID)
 		}
-		if len(page) < 3 {
+		if next == "" {
 			break
 		}
+		after = next
 	}
 	sortedWant := append([]string(nil), want[:4]...)
 	slices.Sort(sortedWant)
@@ -380,11 +387,11 @@ func testListPaging(t *testing.T, s *sqlstore.Store) {
 	}
 }
 
-func listAll(t *testing.T, s *sqlstore.Store, offset, limit int) []domain.Customer {
+func listAll(t *testing.T, s *sqlstore.Store, after string, limit int) ([]domain.Customer, string) {
 	t.Helper()
-	out, err := s.ListCustomers(context.Background(), domain.ListQuery{Limit: limit, Offset: offset})
+	out, next, err := s.ListCustomers(context.Background(), domain.ListQuery{Limit: limit, After: after})
 	if err != nil {
 		t.Fatalf("list: %v", err)
 	}
-	return out
+	return out, next
 }

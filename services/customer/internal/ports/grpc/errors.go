@@ -90,10 +90,42 @@ func decodeOffset(req proto.Message) (int, error) {
 	var n int
 	ok, err := pagetoken.Decode(req, &n)
 	if err != nil || (ok && n <= 0) {
-		return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token",
-			Description: "is not a token this service issued for these parameters; list again from the first page"})
+		return 0, badPageToken()
 	}
 	return n, nil
+}
+
+// listPosition is what a ListCustomers page token carries: the store's
+// cursor after the page's last customer, and how many customers the pages
+// so far returned (for the last page's total_size).
+type listPosition struct {
+	After string `json:"a"`
+	Seen  int    `json:"n"`
+}
+
+// decodePosition returns the position the page token of req points at, the
+// zero position for the first page.
+func decodePosition(req proto.Message) (listPosition, error) {
+	var pos listPosition
+	ok, err := pagetoken.Decode(req, &pos)
+	if err != nil || (ok && (pos.After == "" || pos.Seen <= 0)) {
+		return listPosition{}, badPageToken()
+	}
+	return pos, nil
+}
+
+// encodePosition returns the page token for the page at pos, "" when there
+// is none.
+func encodePosition(req proto.Message, pos listPosition) string {
+	if pos.After == "" {
+		return ""
+	}
+	return pagetoken.Encode(req, pos)
+}
+
+func badPageToken() error {
+	return rpcerr.InvalidArgument(rpcerr.FieldViolation{Field: "page_token",
+		Description: "is not a token this service issued for these parameters; list again from the first page"})
 }
 
 // encodeOffset returns the page token for the page at offset, "" when there

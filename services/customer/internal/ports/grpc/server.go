@@ -120,11 +120,11 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 		PageSize: int(req.GetPageSize()), Filter: req.GetFilter(), OrderBy: req.GetOrderBy(),
 		Query: req.GetQuery(), ShowDeleted: req.GetShowDeleted(),
 	}
-	offset, err := decodeOffset(req)
+	pos, err := decodePosition(req)
 	if err != nil {
 		return nil, err
 	}
-	q.Offset = offset
+	q.After, q.Seen = pos.After, pos.Seen
 	page, err := s.customers.ListCustomers(caller(ctx), q)
 	if err != nil {
 		return nil, toStatus(err, "")
@@ -133,7 +133,7 @@ func (s *Server) ListCustomers(ctx context.Context, req *customerv1.ListCustomer
 	for i, c := range page.Customers {
 		resp.Customers[i] = protoconv.ToProtoCustomer(c)
 	}
-	resp.NextPageToken = encodeOffset(req, page.NextOffset)
+	resp.NextPageToken = encodePosition(req, listPosition{After: page.Next, Seen: page.NextSeen})
 	resp.TotalSize = int32(min(page.TotalSize, math.MaxInt32))
 	resp.TotalSizeIsLowerBound = page.TotalIsLowerBound
 	return resp, nil
