@@ -1,0 +1,86 @@
+// Package hotpath is what the customer service's hot reads go through in
+// front of its store: GetCustomer's customer from a read-through cache
+// (platform/readcache, in process or in Redis), and the audit entry every
+// read writes grouped with the concurrent reads' entries into one
+// transaction. Every change the store commits drops the customers its
+// events name from the cache; the other replicas drop them on the CUSTOMER
+// events (see ChangedCustomers), and the TTL bounds what both miss.
+package hotpath
+
+import (
+	"context"
+
+	"github.com/guanxi-crm/guanxi/platform/groupcommit"
+	"github.com/guanxi-crm/guanxi/platform/readcache"
+
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// Store is a domain.Store reading customers through a cache and writing
+// the reads' audit entries in groups.
+type Store struct {
+	domain.Store
+	customers *readcache.Cache[domain.Customer]
+	audits    *groupcommit.Group[domain.AuditEntry]
+}
+
+// New returns store with customers (nil: none) in front of its reads of
+// customers outside transactions.
+func New(store domain.Store, customers *readcache.Cache[domain.Customer]) *Store {
+	s := &Store{Store: store, customers: customers}
+	s.audits = groupcommit.New(func(ctx context.Context, entries []domain.AuditEntry) error {
+		return store.Audit(ctx, entries...)
+	})
+	return s
+}
+
+// Customer implements domain.Reader through the cache: a customer at most
+// the cache's TTL old. Reads inside a transaction (domain.Tx) always read
+// the database.
+func (s *Store) Customer(ctx context.Context, id string) (domain.Customer, error) {
+	return s.customers.Get(ctx, id, func(ctx context.Context) (domain.Customer, error) {
+		return s.Store.Customer(ctx, id)
+	})
+}
+
+// Audit implements domain.Store: the entries are written, with those of
+// the reads running at once, before Audit returns; a read answers only
+// once it is audited, as before, one commit serving many.
+func (s *Store) Audit(ctx context.Context, entries ...domain.AuditEntry) error {
+	for _, e := range entries {
+		if err := s.audits.Do(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InTx implements domain.Store, dropping the customers the transaction's
+// events name from the cache once it has committed.
+func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
+	t := &tx{}
+	err := s.Store.InTx(ctx, func(inner domain.Tx) error {
+		t.Tx = inner
+		return fn(t)
+	})
+	if err == nil && len(t.changed) > 0 {
+		s.customers.Invalidate(context.WithoutCancel(ctx), t.changed...)
+	}
+	return err
+}
+
+// tx notes the customers whose events it publishes.
+type tx struct {
+	domain.Tx
+	changed []string
+}
+
+func (t *tx) Publish(ctx context.Context, evs ...domain.Event) error {
+	for _, ev := range evs {
+		t.changed = append(t.changed, ev.CustomerID())
+		if m, ok := ev.(domain.CustomerMerged); ok {
+			t.changed = append(t.changed, m.MergedID)
+		}
+	}
+	return t.Tx.Publish(ctx, evs...)
+}
