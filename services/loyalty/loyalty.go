@@ -186,7 +186,9 @@ func accountCache(cfg Config, h *servicehost.Host) (*readcache.Cache[sqlstore.Me
 	if cfg.AccountCacheTTL == 0 {
 		return nil, nil
 	}
-	opts := readcache.Options[sqlstore.MemberSummary]{TTL: cfg.AccountCacheTTL, Logger: h.Logger,
+	// The service's clock: an account's sums depend on the time (points
+	// pending until then, the tier window), so a value lasts TTL of it.
+	opts := readcache.Options[sqlstore.MemberSummary]{TTL: cfg.AccountCacheTTL, Logger: h.Logger, Now: cfg.Now,
 		Encode: func(v sqlstore.MemberSummary) ([]byte, error) { return json.Marshal(v) },
 		Decode: func(b []byte) (v sqlstore.MemberSummary, err error) { return v, json.Unmarshal(b, &v) }}
 	if cfg.RedisURL != "" {

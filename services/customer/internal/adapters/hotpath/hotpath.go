@@ -25,11 +25,15 @@ type Store struct {
 }
 
 // New returns store with customers (nil: none) in front of its reads of
-// customers outside transactions.
-func New(store domain.Store, customers *readcache.Cache[domain.Customer]) *Store {
+// customers outside transactions, and the reads' audit entries written
+// in groups by audit (nil: the store's Audit).
+func New(store domain.Store, customers *readcache.Cache[domain.Customer], audit func(ctx context.Context, entries ...domain.AuditEntry) error) *Store {
+	if audit == nil {
+		audit = store.Audit
+	}
 	s := &Store{Store: store, customers: customers}
 	s.audits = groupcommit.New(func(ctx context.Context, entries []domain.AuditEntry) error {
-		return store.Audit(ctx, entries...)
+		return audit(ctx, entries...)
 	})
 	return s
 }

@@ -10,30 +10,22 @@ import (
 
 var auditColumns = []string{"id", "time", "actor", "via", "action", "customer_id", "reason", "detail"}
 
-// Audit implements domain.Store.
-//
-// On PostgreSQL the transaction does not wait for its WAL to reach the
-// disk (synchronous_commit off): the entries are written, and seen by every
-// reader, before Audit returns, and reach the disk with the next WAL flush
-// (at most three wal_writer_delay later, 0.6 s by default), so a crash of
-// the database server, not of the service, can lose the read entries of
-// that last moment. Waiting for the flush made every audited read pay a
-// disk write: GetCustomer served a tenth of what its cached read could.
-// The entries of changes are written in the change's own transaction,
-// which waits as always.
+// Audit implements domain.Store: the entries of reads, in one statement.
 func (s *Store) Audit(ctx context.Context, entries ...domain.AuditEntry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	if s.db.Dialect != sqldb.Postgres {
-		return wrapAudit(sqldb.InsertRows(ctx, s.db, "audit_entries", auditColumns, auditRows(entries...)))
-	}
-	return wrapAudit(s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
-			return err
+	return ReadAudits(s.db)(ctx, entries...)
+}
+
+// ReadAudits returns what writes the audit entries of reads on db, in one
+// statement: the store's Audit on its own database, and the read path's
+// grouped writer (see adapters/hotpath) on the connections the composition
+// root opens for it, which on PostgreSQL do not wait for the WAL flush.
+func ReadAudits(db *sqldb.DB) func(ctx context.Context, entries ...domain.AuditEntry) error {
+	return func(ctx context.Context, entries ...domain.AuditEntry) error {
+		if len(entries) == 0 {
+			return nil
 		}
-		return tx.InsertRows(ctx, "audit_entries", auditColumns, auditRows(entries...))
-	}))
+		return wrapAudit(sqldb.InsertRows(ctx, db, "audit_entries", auditColumns, auditRows(entries...)))
+	}
 }
 
 // Audit implements domain.Tx.
