@@ -8,7 +8,8 @@
 // read that begins after t + TTL, whatever invalidation was lost on the
 // way. Invalidation makes it show sooner: the writer invalidates the keys
 // it changed once its transaction commits, and other replicas invalidate
-// on the service's own events (see Invalidate).
+// on the service's own events (their composition root subscribes to its
+// stream and calls Invalidate).
 package readcache
 
 import (
@@ -17,8 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -211,18 +210,4 @@ func (c *Cache[V]) noteRedis(err error) {
 	case err == nil && c.failing.Load() && c.failing.CompareAndSwap(true, false):
 		c.logger.Info("read cache: Redis answers again")
 	}
-}
-
-// Follow invalidates, in c, the keys of every message published on
-// subject (the service's stream, as its outbox relay publishes it: a
-// plain subscription sees each event as it reaches the bus, with no
-// consumer to keep). keys returns the keys a message changed. It is how
-// the caches of other replicas learn of a change; a message missed (a
-// reconnect) is covered by the TTL. Unsubscribe the subscription to stop.
-func (c *Cache[V]) Follow(nc *nats.Conn, subject string, keys func(*nats.Msg) []string) (*nats.Subscription, error) {
-	return nc.Subscribe(subject, func(m *nats.Msg) {
-		if ks := keys(m); len(ks) > 0 {
-			c.Invalidate(context.Background(), ks...)
-		}
-	})
 }

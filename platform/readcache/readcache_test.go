@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/guanxi-crm/guanxi/platform/readcache"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/testkit"
@@ -108,32 +106,4 @@ func TestRedisSharedAndDownFallsBackToTheLoad(t *testing.T) {
 		}
 	}
 	c.Invalidate(ctx, "k") // no panic, no error to return
-}
-
-func TestFollowInvalidatesOnEvents(t *testing.T) {
-	ctx := context.Background()
-	nc, err := nats.Connect(testkit.NATSURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	subject := testkit.UniqueName("readcache")
-	c := readcache.New(readcache.Options[int64]{TTL: time.Hour})
-	sub, err := c.Follow(nc, subject+".>", func(m *nats.Msg) []string { return []string{string(m.Data)} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	var src counter
-	_, _ = c.Get(ctx, "k", src.load)
-	if err := nc.Publish(subject+".changed", []byte("k")); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 5*time.Second, "the event dropped the key", func() bool {
-		v, _ := c.Get(ctx, "k", src.load)
-		return v > 1
-	})
 }

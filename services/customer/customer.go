@@ -5,7 +5,6 @@ package customer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -119,8 +118,7 @@ func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Cus
 		return nil, nil
 	}
 	opts := readcache.Options[domain.Customer]{TTL: cfg.CustomerCacheTTL, Logger: h.Logger,
-		Encode: func(c domain.Customer) ([]byte, error) { return json.Marshal(c) },
-		Decode: func(b []byte) (c domain.Customer, err error) { return c, json.Unmarshal(b, &c) }}
+		Encode: hotpath.EncodeCustomer, Decode: hotpath.DecodeCustomer}
 	if cfg.RedisURL != "" {
 		rdb, err := redisclient.Open(cfg.RedisURL, h.Logger)
 		if err != nil {
@@ -131,8 +129,10 @@ func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Cus
 	}
 	c := readcache.New(opts)
 	if nc := h.NATS(); nc != nil {
-		sub, err := c.Follow(nc, customerv1.StreamSubjects, func(m *nats.Msg) []string {
-			return eventsadapter.ChangedCustomers(m.Subject, m.Data)
+		// A plain subscription sees each event as it reaches the bus, with
+		// no consumer to keep; one missed (a reconnect) is the TTL's.
+		sub, err := nc.Subscribe(customerv1.StreamSubjects, func(m *nats.Msg) {
+			c.Invalidate(context.Background(), eventsadapter.ChangedCustomers(m.Subject, m.Data)...)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("follow customer events: %w", err)

@@ -201,11 +201,12 @@ func accountCache(cfg Config, h *servicehost.Host) (*readcache.Cache[sqlstore.Me
 	}
 	c := readcache.New(opts)
 	if nc := h.NATS(); nc != nil {
-		sub, err := c.Follow(nc, loyaltyv1.StreamSubjects, func(m *nats.Msg) []string {
+		// A plain subscription sees each event as it reaches the bus, with
+		// no consumer to keep; one missed (a reconnect) is the TTL's.
+		sub, err := nc.Subscribe(loyaltyv1.StreamSubjects, func(m *nats.Msg) {
 			if program, customer, ok := eventsadapter.ChangedMember(m.Subject, m.Data); ok {
-				return []string{sqlstore.AccountKey(program, customer)}
+				c.Invalidate(context.Background(), sqlstore.AccountKey(program, customer))
 			}
-			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("follow loyalty events: %w", err)

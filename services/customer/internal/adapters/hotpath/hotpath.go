@@ -9,6 +9,7 @@ package hotpath
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/guanxi-crm/guanxi/platform/groupcommit"
 	"github.com/guanxi-crm/guanxi/platform/readcache"
@@ -87,4 +88,14 @@ func (t *tx) Publish(ctx context.Context, evs ...domain.Event) error {
 		}
 	}
 	return t.Tx.Publish(ctx, evs...)
+}
+
+// EncodeCustomer and DecodeCustomer are a customer's form in Redis.
+func EncodeCustomer(c domain.Customer) ([]byte, error) { return json.Marshal(c) }
+
+// DecodeCustomer is the reverse of EncodeCustomer.
+func DecodeCustomer(b []byte) (domain.Customer, error) {
+	var c domain.Customer
+	err := json.Unmarshal(b, &c)
+	return c, err
 }
