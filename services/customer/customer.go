@@ -104,6 +104,10 @@ func build(cfg Config) servicehost.Build {
 			return err
 		}
 		store := hotpath.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), cache, sqlstore.ReadAudits(auditDB))
+		h.Go("read audits", store.Run)
+		// Run after the server has stopped (OnClose runs in reverse, so
+		// before the databases close), for the entries of the last calls.
+		h.OnClose(store.Close)
 		customers := app.New(store, app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
 		customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 		return nil
@@ -143,15 +147,13 @@ func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Cus
 	return c, nil
 }
 
-// readAuditDB is where the audit entries of reads are written: on
-// PostgreSQL, connections of their own whose commits do not wait for the
-// WAL flush (synchronous_commit off). The entries are written, and seen by
-// every reader, before the read answers, and reach the disk with the WAL
-// writer's next flush (at most three wal_writer_delay, 0.6 s by default):
-// a crash of the database server, not of the service, can lose the read
-// entries of that last moment. Waiting for the flush made every read pay
-// a disk write; GetCustomer served a tenth of what its cached read could.
-// Entries of changes go in the change's own transaction, which waits.
+// readAuditDB is where the audit entries of reads are written (behind the
+// answers, see hotpath): on PostgreSQL, connections of their own whose
+// commits do not wait for the WAL flush (synchronous_commit off); the
+// entries reach the disk with the WAL writer's next flush (at most three
+// wal_writer_delay, 0.6 s by default), so a crash of the database server
+// can lose the read entries of that last moment. Entries of changes go in
+// the change's own transaction, which waits for its flush as always.
 func readAuditDB(ctx context.Context, cfg Config, h *servicehost.Host) (*sqldb.DB, error) {
 	if h.DB.Dialect != sqldb.Postgres {
 		return h.DB, nil
@@ -167,8 +169,8 @@ func readAuditDB(ctx context.Context, cfg Config, h *servicehost.Host) (*sqldb.D
 	if err != nil {
 		return nil, fmt.Errorf("audit connections: %w", err)
 	}
-	// The group writer runs at most two writes at once.
-	db.SQL().SetMaxOpenConns(2)
+	// One writer writes them, one statement at a time.
+	db.SQL().SetMaxOpenConns(1)
 	h.OnClose(db.Close)
 	return db, nil
 }
