@@ -297,19 +297,30 @@ func (b *loyaltyBench) measure(ctx context.Context, rec interactionv1.Interactio
 	if b.elapsed, err = b.purchases(ctx, rec, acc, ids, int(float64(b.rate)*b.duration.Seconds()), b); err != nil {
 		return err
 	}
-	if b.clusterBin == "" {
-		b.logf("bare grpc-go echo with %d callers for %s", b.readers, b.readFor)
-		b.echo = echo(ctx, b.readers, b.readFor)
-	}
-	b.logf("GetLoyaltyAccount with %d callers for %s", b.readers, b.readFor)
-	b.reads = callsFor(ctx, "GetLoyaltyAccount", b.readers, b.readFor, func(ctx context.Context, rng *rand.Rand) error {
+	account := reader{name: "GetLoyaltyAccount", call: func(ctx context.Context, rng *rand.Rand) error {
 		_, err := acc.GetLoyaltyAccount(ctx, &loyaltyv1.GetLoyaltyAccountRequest{CustomerId: ids[rng.IntN(len(ids))]})
 		return err
-	})
-	if b.clusterBin == "" {
-		b.getCustomer, err = customerReads(ctx, b.postgres, b.natsURL, b.dir, len(ids), b.readers, b.readFor, b.logf, b.stderr)
+	}}
+	if b.clusterBin != "" {
+		b.logf("GetLoyaltyAccount with %d callers for %s", b.readers, b.readFor)
+		b.reads = interleaved(ctx, b.readers, b.readFor, account)[0]
+		return nil
 	}
-	return err
+	echoCall, stopEcho, err := echoServer()
+	if err != nil {
+		return err
+	}
+	defer stopEcho()
+	customerCall, stopCustomers, err := customerService(ctx, b.postgres, b.natsURL, b.dir, len(ids), b.logf, b.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopCustomers()) }()
+	b.logf("bare grpc-go echo, GetLoyaltyAccount and GetCustomer, %d callers each, in turns, for %s each", b.readers, b.readFor)
+	got := interleaved(ctx, b.readers, b.readFor,
+		reader{name: "echo", call: echoCall}, account, reader{name: "GetCustomer", call: customerCall})
+	b.echo, b.reads, b.getCustomer = got[0], got[1], got[2]
+	return nil
 }
 
 // customerDirectory serves on lis a directory of b.customers generated

@@ -96,63 +96,107 @@ var echoService = grpc.ServiceDesc{
 	}}},
 }
 
-// echo measures the baseline of the read figures: a bare grpc-go unary
+// reader is one read measured: call makes one call.
+type reader struct {
+	name string
+	call func(ctx context.Context, rng *rand.Rand) error
+}
+
+// readRounds is how many turns interleaved gives each read: the machine's
+// other load (a shared machine, PostgreSQL's own work) then falls on all of
+// them alike, rather than on whichever ran while it peaked.
+const readRounds = 10
+
+// interleaved measures each read for d with callers, in readRounds turns
+// of d/readRounds (each after a quarter of that uncounted), one read after
+// the other, and returns their figures in the order given.
+func interleaved(ctx context.Context, callers int, d time.Duration, reads ...reader) []throughput {
+	out := make([]throughput, len(reads))
+	for i, r := range reads {
+		out[i].name = r.name
+	}
+	for range readRounds {
+		for i, r := range reads {
+			// Uncounted, the calls a turn starts with: the other reads'
+			// turns have let its cache run cold, which steady calling
+			// never does (entries end one by one and are read again).
+			callsFor(ctx, r.name, callers, d/readRounds/4, r.call)
+			t := callsFor(ctx, r.name, callers, d/readRounds, r.call)
+			out[i].lat = append(out[i].lat, t.lat...)
+			out[i].elapsed += t.elapsed
+			out[i].errors += t.errors
+			if out[i].firstErr == nil {
+				out[i].firstErr = t.firstErr
+			}
+		}
+	}
+	return out
+}
+
+// echoServer starts the baseline of the read figures: a bare grpc-go unary
 // echo (no interceptors, no auth, no telemetry) on loopback in this
-// process, called by callers for d over one plain connection, as the
-// services' callers call them over one connection each.
-func echo(ctx context.Context, callers int, d time.Duration) throughput {
+// process, and returns a call of it over one plain connection (as the
+// services' callers call them over one connection each) and how to stop it.
+func echoServer() (func(ctx context.Context, _ *rand.Rand) error, func(), error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return throughput{name: "echo", firstErr: err}
+		return nil, nil, err
 	}
 	srv := grpc.NewServer()
 	srv.RegisterService(&echoService, struct{}{})
 	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return throughput{name: "echo", firstErr: err}
+		srv.Stop()
+		return nil, nil, err
 	}
-	defer conn.Close()
 	in := wrapperspb.String("会员 0190a4c2-7b1e-7d2a-9f3e-5c6b7a8d9e0f")
-	return callsFor(ctx, "echo", callers, d, func(ctx context.Context, _ *rand.Rand) error {
+	call := func(ctx context.Context, _ *rand.Rand) error {
 		return conn.Invoke(ctx, echoMethod, in, new(wrapperspb.StringValue))
-	})
+	}
+	return call, func() { conn.Close(); srv.Stop() }, nil
 }
 
-// customerReads starts the customer service on a fresh database of the
-// bench's server and NATS, creates n customers and measures GetCustomer of random
-// ones by callers for d.
-func customerReads(ctx context.Context, postgres, natsURL, dir string, n, callers int, d time.Duration, logf func(string, ...any), stderr io.Writer) (t throughput, err error) {
-	t.name = "GetCustomer"
-	dbURL, drop, err := createDatabase(ctx, postgres, "guanxi_bench_customer_")
-	if err != nil {
-		return t, err
-	}
-	defer func() { err = errors.Join(err, drop()) }()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return t, err
-	}
-	b := &loyaltyBench{dir: dir, stderr: stderr}
+// customerService starts the customer service on a fresh database of the
+// bench's server and NATS, creates n customers, reads each once, and
+// returns a GetCustomer of a random one and how to stop it all.
+func customerService(ctx context.Context, postgres, natsURL, dir string, n int, logf func(string, ...any), stderr io.Writer) (
+	call func(ctx context.Context, rng *rand.Rand) error, stop func() error, err error) {
 	var stops []func() error
-	defer func() {
+	stop = func() error {
+		var err error
 		for i := len(stops) - 1; i >= 0; i-- {
 			err = errors.Join(err, stops[i]())
 		}
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, stop())
+		}
 	}()
+	dbURL, drop, err := createDatabase(ctx, postgres, "guanxi_bench_customer_")
+	if err != nil {
+		return nil, nil, err
+	}
+	stops = append(stops, drop)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg, err := customer.LoadConfig()
 	if err != nil {
-		return t, err
+		return nil, nil, err
 	}
 	cfg.GRPCAddr, cfg.Listener, cfg.DatabaseURL, cfg.NATSURL, cfg.Auth = lis.Addr().String(), lis, dbURL, natsURL, benchAuth()
+	b := &loyaltyBench{dir: dir, stderr: stderr}
 	conn, err := b.startService(ctx, "customer", lis, func(ctx context.Context, l *slog.Logger) error {
 		return customer.Run(ctx, cfg, l)
 	}, &stops)
 	if err != nil {
-		return t, err
+		return nil, nil, err
 	}
-	defer conn.Close()
+	stops = append(stops, func() error { conn.Close(); return nil })
 	client := customerv1.NewCustomerServiceClient(conn)
 	logf("creating %d customers", n)
 	ids := make([]string, n)
@@ -172,19 +216,19 @@ func customerReads(ctx context.Context, postgres, natsURL, dir string, n, caller
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return t, err
+		return nil, nil, err
 	}
 	// Each id read once first, as GetLoyaltyAccount's are by the purchases.
 	for _, id := range ids {
 		if _, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: id}); err != nil {
-			return t, fmt.Errorf("get customer: %w", err)
+			return nil, nil, fmt.Errorf("get customer: %w", err)
 		}
 	}
-	logf("GetCustomer with %d callers for %s", callers, d)
-	return callsFor(ctx, "GetCustomer", callers, d, func(ctx context.Context, rng *rand.Rand) error {
+	call = func(ctx context.Context, rng *rand.Rand) error {
 		_, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: ids[rng.IntN(len(ids))]})
 		return err
-	}), nil
+	}
+	return call, stop, nil
 }
 
 // reportReads prints the read figures against the echo of the same run.

@@ -11,7 +11,12 @@ import (
 // TestEchoBaselineAndRatios: the bare echo answers its callers, and a read
 // is reported as a ratio of it with the verdict of the target.
 func TestEchoBaselineAndRatios(t *testing.T) {
-	e := echo(context.Background(), 4, 200*time.Millisecond)
+	call, stop, err := echoServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	e := interleaved(context.Background(), 4, 200*time.Millisecond, reader{name: "echo", call: call})[0]
 	if e.firstErr != nil || e.errors != 0 || len(e.lat) == 0 {
 		t.Fatalf("echo: %d calls, %d errors, first %v", len(e.lat), e.errors, e.firstErr)
 	}
