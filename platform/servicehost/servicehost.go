@@ -481,6 +481,11 @@ func (h *Host) GoWithNATS(name string, fn func(ctx context.Context) error) {
 	h.natsLoops = append(h.natsLoops, loop{name: name, run: fn})
 }
 
+// NATS is the host's NATS connection, nil when Options.NATSURL is "": for
+// a plain subscription (a cache following the service's own events), which
+// the connection keeps across reconnects.
+func (h *Host) NATS() *nats.Conn { return h.nc }
+
 // Consume adds a durable consumer of cfg running handler (see events.Consume)
 // to the loops Run starts once NATS is ready. Its dead letters go to a
 // stream made with the host's Streams. The consumer handles its events in

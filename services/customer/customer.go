@@ -5,17 +5,26 @@ package customer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/readcache"
+	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
 	eventsadapter "github.com/guanxi-crm/guanxi/services/customer/internal/adapters/events"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/hotpath"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/sqlstore"
 	"github.com/guanxi-crm/guanxi/services/customer/internal/app"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
 	grpcport "github.com/guanxi-crm/guanxi/services/customer/internal/ports/grpc"
 	"github.com/guanxi-crm/guanxi/services/customer/migrations"
 )
@@ -34,6 +43,21 @@ type Config struct {
 	// total_size before it stops and reports a lower bound (0: 10,000):
 	// each count reads up to this many index entries or rows.
 	ListCountLimit int `env:"LIST_COUNT_LIMIT" envDefault:"10000"`
+	// CustomerCacheTTL bounds how stale a GetCustomer may be: customers
+	// are cached this long at most (0: not cached). A change shows at once
+	// on the replica that made it, and on the others when its event
+	// arrives (a few milliseconds), or in Redis when the writer drops the
+	// key; the TTL covers what those miss (a lost message, a read racing
+	// the change).
+	CustomerCacheTTL time.Duration `env:"CUSTOMER_CACHE_TTL" envDefault:"2s"`
+	// RedisURL, when set, keeps the customer cache in Redis, shared by the
+	// replicas (redis://host:port/db, or redis+cluster://host:port?addr=...
+	// for a Redis Cluster); without it each replica caches in process. A
+	// Redis failure reads the database.
+	RedisURL string `env:"REDIS_URL" secret:"true"`
+	// RedisPrefix starts the name of every Redis key of the service, so
+	// deployments can share one Redis.
+	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:customer:"`
 	// Listener, when set, is served instead of listening on GRPCAddr (tests
 	// and guanxi dev).
 	Listener net.Listener `env:"-"`
@@ -64,15 +88,89 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // build makes the service on a started host: the store publishing through
 // the outbox, the use cases and the gRPC server.
 func build(cfg Config) servicehost.Build {
-	return func(_ context.Context, h *servicehost.Host) error {
+	return func(ctx context.Context, h *servicehost.Host) error {
 		// PostgreSQL stores import batches side by side on two connections;
 		// SQLite has one writer, so a second would only wait for it.
 		writers := 1
 		if h.DB.Dialect == sqldb.Postgres {
 			writers = 2
 		}
-		customers := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
+		cache, err := customerCache(cfg, h)
+		if err != nil {
+			return err
+		}
+		auditDB, err := readAuditDB(ctx, cfg, h)
+		if err != nil {
+			return err
+		}
+		store := hotpath.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), cache, sqlstore.ReadAudits(auditDB))
+		h.Go("read audits", store.Run)
+		// Run after the server has stopped (OnClose runs in reverse, so
+		// before the databases close), for the entries of the last calls.
+		h.OnClose(store.Close)
+		customers := app.New(store, app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
 		customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 		return nil
 	}
+}
+
+// customerCache is the cache of GetCustomer's reads: in Redis when RedisURL
+// is set, else in process, following the service's own events so that a
+// change made by another replica shows before the TTL ends.
+func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Customer], error) {
+	if cfg.CustomerCacheTTL <= 0 {
+		return nil, nil
+	}
+	opts := readcache.Options[domain.Customer]{TTL: cfg.CustomerCacheTTL, Logger: h.Logger,
+		Encode: hotpath.EncodeCustomer, Decode: hotpath.DecodeCustomer}
+	if cfg.RedisURL != "" {
+		rdb, err := redisclient.Open(cfg.RedisURL, h.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		h.OnClose(rdb.Close)
+		opts.Redis, opts.Prefix = rdb, cfg.RedisPrefix+"customer:"
+	}
+	c := readcache.New(opts)
+	if nc := h.NATS(); nc != nil {
+		// A plain subscription sees each event as it reaches the bus, with
+		// no consumer to keep; one missed (a reconnect) is the TTL's.
+		sub, err := nc.Subscribe(customerv1.StreamSubjects, func(m *nats.Msg) {
+			c.Invalidate(context.Background(), eventsadapter.ChangedCustomers(m.Subject, m.Data)...)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("follow customer events: %w", err)
+		}
+		// Gone with the connection anyway when it closes first.
+		h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
+	}
+	return c, nil
+}
+
+// readAuditDB is where the audit entries of reads are written (behind the
+// answers, see hotpath): on PostgreSQL, connections of their own whose
+// commits do not wait for the WAL flush (synchronous_commit off); the
+// entries reach the disk with the WAL writer's next flush (at most three
+// wal_writer_delay, 0.6 s by default), so a crash of the database server
+// can lose the read entries of that last moment. Entries of changes go in
+// the change's own transaction, which waits for its flush as always.
+func readAuditDB(ctx context.Context, cfg Config, h *servicehost.Host) (*sqldb.DB, error) {
+	if h.DB.Dialect != sqldb.Postgres {
+		return h.DB, nil
+	}
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "off") // a run-time parameter of every connection
+	u.RawQuery = q.Encode()
+	db, err := sqldb.Open(ctx, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("audit connections: %w", err)
+	}
+	// One writer writes them, one statement at a time.
+	db.SQL().SetMaxOpenConns(1)
+	h.OnClose(db.Close)
+	return db, nil
 }

@@ -5,12 +5,17 @@ package loyalty
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/guanxi-crm/guanxi/platform/auth"
+	"github.com/guanxi-crm/guanxi/platform/readcache"
+	"github.com/guanxi-crm/guanxi/platform/redisclient"
 	"github.com/guanxi-crm/guanxi/platform/servicehost"
 	"github.com/guanxi-crm/guanxi/platform/telemetry"
 	customerv1 "github.com/guanxi-crm/guanxi/proto/guanxi/customer/v1"
@@ -59,6 +64,22 @@ type Config struct {
 	// At 1,000 purchases/s on two cores 16 fell behind whenever a commit was
 	// slow.
 	Workers int `env:"WORKERS" envDefault:"64"`
+	// AccountCacheTTL bounds how stale a GetLoyaltyAccount may be: accounts
+	// are cached this long at most (0: not cached). A change shows at once
+	// on the replica that made it, and on the others when its event
+	// arrives (a few milliseconds), or in Redis when the writer drops the
+	// key; the TTL covers what those miss (a change that publishes no
+	// event, such as a redemption, seen from another replica's own cache;
+	// a lost message; a read racing the change).
+	AccountCacheTTL time.Duration `env:"ACCOUNT_CACHE_TTL" envDefault:"2s"`
+	// RedisURL, when set, keeps the account cache in Redis, shared by the
+	// replicas (redis://host:port/db, or redis+cluster://host:port?addr=...
+	// for a Redis Cluster); without it each replica caches in process. A
+	// Redis failure reads the database.
+	RedisURL string `env:"REDIS_URL" secret:"true"`
+	// RedisPrefix starts the name of every Redis key of the service, so
+	// deployments can share one Redis.
+	RedisPrefix string `env:"REDIS_PREFIX" envDefault:"guanxi:loyalty:"`
 	// JobInterval is how often expiry, expiring notices and the tier review
 	// run; every replica runs them, safely.
 	JobInterval time.Duration `env:"JOB_INTERVAL" envDefault:"1h"`
@@ -104,6 +125,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 // validate refuses settings the service cannot run with.
 func (c Config) validate() error {
+	if c.AccountCacheTTL < 0 {
+		return fmt.Errorf("account cache TTL (%s) must not be negative", c.AccountCacheTTL)
+	}
 	if c.Workers < 1 || c.JobInterval <= 0 {
 		return fmt.Errorf("workers (%d) and job interval (%s) must be positive", c.Workers, c.JobInterval)
 	}
@@ -119,7 +143,11 @@ func build(cfg Config) servicehost.Build {
 		if err != nil {
 			return err
 		}
-		svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()),
+		accounts, err := accountCache(cfg, h)
+		if err != nil {
+			return err
+		}
+		svc, err := app.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder(), accounts),
 			app.Options{DefaultProgramID: cfg.DefaultProgramID, Now: cfg.Now, Metrics: counters})
 		if err != nil {
 			return err
@@ -149,4 +177,42 @@ func build(cfg Config) servicehost.Build {
 		h.EveryNow("loyalty jobs", cfg.JobInterval, func(ctx context.Context) error { return svc.Jobs.RunScheduled(ctx, h.Logger) })
 		return nil
 	}
+}
+
+// accountCache is the cache of GetLoyaltyAccount's reads: in Redis when
+// RedisURL is set, else in process, following the service's own events so
+// that a change made by another replica shows before the TTL ends.
+func accountCache(cfg Config, h *servicehost.Host) (*readcache.Cache[sqlstore.MemberSummary], error) {
+	if cfg.AccountCacheTTL == 0 {
+		return nil, nil
+	}
+	// The service's clock: an account's sums depend on the time (points
+	// pending until then, the tier window), so a value lasts TTL of it.
+	opts := readcache.Options[sqlstore.MemberSummary]{TTL: cfg.AccountCacheTTL, Logger: h.Logger, Now: cfg.Now,
+		Encode: func(v sqlstore.MemberSummary) ([]byte, error) { return json.Marshal(v) },
+		Decode: func(b []byte) (v sqlstore.MemberSummary, err error) { return v, json.Unmarshal(b, &v) }}
+	if cfg.RedisURL != "" {
+		rdb, err := redisclient.Open(cfg.RedisURL, h.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		h.OnClose(rdb.Close)
+		opts.Redis, opts.Prefix = rdb, cfg.RedisPrefix+"account:"
+	}
+	c := readcache.New(opts)
+	if nc := h.NATS(); nc != nil {
+		// A plain subscription sees each event as it reaches the bus, with
+		// no consumer to keep; one missed (a reconnect) is the TTL's.
+		sub, err := nc.Subscribe(loyaltyv1.StreamSubjects, func(m *nats.Msg) {
+			if program, customer, ok := eventsadapter.ChangedMember(m.Subject, m.Data); ok {
+				c.Invalidate(context.Background(), sqlstore.AccountKey(program, customer))
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("follow loyalty events: %w", err)
+		}
+		// Gone with the connection anyway when it closes first.
+		h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
+	}
+	return c, nil
 }

@@ -64,8 +64,8 @@ func runLoyalty(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	rate := fs.Int("rate", loyaltyTargetRate, "purchases per second")
 	duration := fs.Duration("duration", 30*time.Second, "how long purchases are recorded at -rate (after a warm-up of one purchase per customer)")
 	customers := fs.Int("customers", 2000, "customers buying")
-	readFor := fs.Duration("reads", 10*time.Second, "how long GetLoyaltyAccount throughput is measured")
-	readers := fs.Int("readers", 16, "concurrent GetLoyaltyAccount callers")
+	readFor := fs.Duration("reads", 10*time.Second, "how long the throughput of each read (echo, GetLoyaltyAccount, GetCustomer) is measured")
+	readers := fs.Int("readers", 16, "concurrent callers of each read")
 	// Each purchase followed is read until its points show, a handful of
 	// GetLoyaltyAccount calls: following one in five added more reads than
 	// there were purchases, and one in twenty still a read for every
@@ -149,10 +149,10 @@ type loyaltyBench struct {
 	failed        int // RecordInteraction errors
 	firstErr      error
 	elapsed       time.Duration
-	reads         []time.Duration
-	readElapsed   time.Duration
-	readErrors    int64
-	readErr       error
+	// The reads: GetLoyaltyAccount, and on the single node the bare echo
+	// and GetCustomer (the customer service on a database of its own).
+	reads, echo, getCustomer throughput
+	natsURL                  string
 }
 
 func (b *loyaltyBench) logf(format string, args ...any) {
@@ -244,6 +244,7 @@ func (b *loyaltyBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	lcfg.GRPCAddr, lcfg.Listener, lcfg.DatabaseURL, lcfg.NATSURL = lis["loyalty"].Addr().String(), lis["loyalty"], dbs["loyalty"], ns.ClientURL()
+	b.natsURL = ns.ClientURL()
 	lcfg.Auth, lcfg.CustomerAddr = benchAuth(), lis["customer"].Addr().String()
 	if b.workers > 0 {
 		lcfg.Workers = b.workers
@@ -298,8 +299,29 @@ func (b *loyaltyBench) measure(ctx context.Context, rec interactionv1.Interactio
 	if b.elapsed, err = b.purchases(ctx, rec, acc, ids, int(float64(b.rate)*b.duration.Seconds()), b); err != nil {
 		return err
 	}
-	b.logf("GetLoyaltyAccount with %d callers for %s", b.readers, b.readFor)
-	b.readThroughput(ctx, acc, ids)
+	account := reader{name: "GetLoyaltyAccount", call: func(ctx context.Context, rng *rand.Rand) error {
+		_, err := acc.GetLoyaltyAccount(ctx, &loyaltyv1.GetLoyaltyAccountRequest{CustomerId: ids[rng.IntN(len(ids))]})
+		return err
+	}}
+	if b.clusterBin != "" {
+		b.logf("GetLoyaltyAccount with %d callers for %s", b.readers, b.readFor)
+		b.reads = interleaved(ctx, b.readers, b.readFor, account)[0]
+		return nil
+	}
+	echoCall, stopEcho, err := echoServer()
+	if err != nil {
+		return err
+	}
+	defer stopEcho()
+	customerCall, stopCustomers, err := customerService(ctx, b.postgres, b.natsURL, b.dir, len(ids), b.logf, b.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopCustomers()) }()
+	b.logf("bare grpc-go echo, GetLoyaltyAccount and GetCustomer, %d callers each, in turns, for %s each", b.readers, b.readFor)
+	got := interleaved(ctx, b.readers, b.readFor,
+		reader{name: "echo", call: echoCall}, account, reader{name: "GetCustomer", call: customerCall})
+	b.echo, b.reads, b.getCustomer = got[0], got[1], got[2]
 	return nil
 }
 
@@ -534,41 +556,6 @@ func drain(ctx context.Context, acc loyaltyv1.LoyaltyServiceClient, ids []string
 	return time.Since(start), true
 }
 
-func (b *loyaltyBench) readThroughput(ctx context.Context, acc loyaltyv1.LoyaltyServiceClient, ids []string) {
-	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
-	)
-	stop := time.Now().Add(b.readFor)
-	start := time.Now()
-	for w := range b.readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			var local []time.Duration
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				began := time.Now()
-				_, err := acc.GetLoyaltyAccount(ctx, &loyaltyv1.GetLoyaltyAccountRequest{CustomerId: ids[rng.IntN(len(ids))]})
-				if err != nil {
-					if atomic.AddInt64(&b.readErrors, 1) == 1 {
-						mu.Lock()
-						b.readErr = err
-						mu.Unlock()
-					}
-					continue
-				}
-				local = append(local, time.Since(began))
-			}
-			mu.Lock()
-			b.reads = append(b.reads, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	b.readElapsed = time.Since(start)
-}
-
 func (b *loyaltyBench) report(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	where := "one process, single NATS server"
@@ -598,11 +585,8 @@ func (b *loyaltyBench) report(w io.Writer) {
 		fmt.Fprintf(w, "  event-on-bus-to-points: p50 %s  p99 %s   (loyalty's share: consume, credit, read)\n",
 			ms(percentile(b.fromBus, 0.5)), ms(percentile(b.fromBus, 0.99)))
 	}
-	if len(b.reads) > 0 {
-		fmt.Fprintf(w, "  GetLoyaltyAccount:    %.0f calls/s with %d callers, p50 %s  p99 %s, %d errors\n",
-			float64(len(b.reads))/b.readElapsed.Seconds(), b.readers, ms(percentile(b.reads, 0.5)), ms(percentile(b.reads, 0.99)), b.readErrors)
-		if b.readErr != nil {
-			fmt.Fprintf(w, "    first error: %v\n", b.readErr)
-		}
+	if b.reads.elapsed > 0 {
+		fmt.Fprintf(w, "  reads with %d callers for %s each:\n", b.readers, b.readFor)
+		reportReads(w, b.echo, b.reads, b.getCustomer)
 	}
 }

@@ -80,8 +80,8 @@ type Store interface {
 	OwnershipChanges(ctx context.Context, customerID string, limit, offset int) ([]OwnershipChange, error)
 	// AuditEntries returns audit entries matching q, newest first.
 	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
-	// Audit records an entry on its own, for reads.
-	Audit(ctx context.Context, e AuditEntry) error
+	// Audit records the entries of reads, in a transaction of their own.
+	Audit(ctx context.Context, entries ...AuditEntry) error
 	// InTx runs fn in one transaction, committed when fn returns nil and
 	// rolled back otherwise; events published in it are sent only if it
 	// commits.

@@ -40,7 +40,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func replica(t *testing.T, url string, clk *clock, p domain.Program) (*app.Service, *sqlstore.Store, *sqldb.DB) {
 	t.Helper()
 	db := testinfra.OpenDB(t, url, migrations.FS)
-	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
+	store := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder(), nil)
 	svc, err := app.New(store, app.Options{DefaultProgramID: programID, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

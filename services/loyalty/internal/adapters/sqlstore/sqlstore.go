@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	platformevents "github.com/guanxi-crm/guanxi/platform/events"
+	"github.com/guanxi-crm/guanxi/platform/readcache"
 	"github.com/guanxi-crm/guanxi/platform/sqldb"
 
 	"github.com/guanxi-crm/guanxi/services/loyalty/internal/domain"
@@ -33,22 +36,62 @@ type reader struct {
 // Store implements domain.Store.
 type Store struct {
 	reader
-	db  *sqldb.DB
-	txs platformevents.Transactor[domain.Event]
+	db       *sqldb.DB
+	txs      platformevents.Transactor[domain.Event]
+	accounts *readcache.Cache[MemberSummary]
 }
+
+// MemberSummary is a member with the sums of its ledger, what the account
+// cache holds.
+type MemberSummary struct {
+	Member  domain.Member
+	Summary domain.Summary
+}
+
+// AccountKey is the cache key of a member's account.
+func AccountKey(programID, customerID string) string { return programID + ":" + customerID }
 
 // New returns a store over a migrated db whose transactions write the
 // events they publish, given their wire form by encoder, into outbox.
-func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder platformevents.Encoder[domain.Event]) *Store {
-	return &Store{reader: reader{q: db}, db: db, txs: platformevents.NewTransactor(db, outbox, encoder)}
+// accounts, when not nil, caches MemberSummary outside transactions; the
+// store drops the members a transaction locked or wrote from it once the
+// transaction commits.
+func New(db *sqldb.DB, outbox platformevents.Enqueuer, encoder platformevents.Encoder[domain.Event], accounts *readcache.Cache[MemberSummary]) *Store {
+	return &Store{reader: reader{q: db}, db: db, txs: platformevents.NewTransactor(db, outbox, encoder), accounts: accounts}
 }
 
 // InTx runs fn in one database transaction. The events fn publishes go to
 // the outbox together when fn is done, in one write.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error {
 	return s.txs.InTx(ctx, func(tx *sqldb.Tx, pending *platformevents.Pending[domain.Event]) error {
-		return fn(&Tx{reader: reader{q: tx}, tx: tx, events: pending})
+		t := &Tx{reader: reader{q: tx}, tx: tx, events: pending}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if s.accounts != nil && len(t.touched) > 0 {
+			keys := slices.Collect(maps.Keys(t.touched))
+			// After the commit (of the consumer's whole batch, when in
+			// one): a read between the change and here is older than the
+			// change, and the cache's tombstones keep it from being kept.
+			tx.AfterCommit(func() { s.accounts.Invalidate(context.WithoutCancel(ctx), keys...) })
+		}
+		return nil
 	})
+}
+
+// MemberSummary implements domain.Reader, through the account cache: a
+// value at most the cache's TTL old, the read path of every
+// GetLoyaltyAccount. Inside a transaction (Tx) it always reads the
+// database.
+func (s *Store) MemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
+	if s.accounts == nil {
+		return s.reader.MemberSummary(ctx, programID, customerID, now, windowStart)
+	}
+	v, err := s.accounts.Get(ctx, AccountKey(programID, customerID), func(ctx context.Context) (MemberSummary, error) {
+		m, sum, err := s.reader.MemberSummary(ctx, programID, customerID, now, windowStart)
+		return MemberSummary{Member: m, Summary: sum}, err
+	})
+	return v.Member, v.Summary, err
 }
 
 func notFound(err error, what string) error {

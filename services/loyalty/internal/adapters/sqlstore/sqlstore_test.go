@@ -29,7 +29,7 @@ func TestStoreContract(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			db := testinfra.OpenDB(t, d.URL, migrations.FS)
 			// The outbox only writes rows inside the tx here; no relay runs.
-			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder())
+			s := sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder(), nil)
 			p := domain.Program{ID: id(), Name: "p", TimeZone: "Asia/Shanghai", ExpiryKind: domain.ExpiryNever,
 				Tiers: []domain.TierDef{{Code: "normal", Name: "Normal", MultiplierPercent: 100}}, CreateTime: t0, UpdateTime: t0}
 			tx(t, s, func(tx domain.Tx) error { return tx.InsertProgram(context.Background(), p, "req-1") })

@@ -25,6 +25,19 @@ type Tx struct {
 	// events wait for the end of the transaction, to go to the outbox in
 	// one write.
 	events *platformevents.Pending[domain.Event]
+	// touched are the cache keys of the members the transaction locked or
+	// wrote, dropped from the cache once it commits.
+	touched map[string]struct{}
+}
+
+// touch notes that the transaction may change a member's account.
+func (t *Tx) touch(programID string, customerIDs ...string) {
+	if t.touched == nil {
+		t.touched = make(map[string]struct{}, len(customerIDs))
+	}
+	for _, id := range customerIDs {
+		t.touched[AccountKey(programID, id)] = struct{}{}
+	}
 }
 
 // AfterCommit runs fn once the transaction (or the consumer's batch it is
@@ -137,6 +150,7 @@ func (t *Tx) Members(ctx context.Context, programID string, customerIDs []string
 func (t *Tx) InsertMembers(ctx context.Context, ms []domain.Member) (map[string]bool, error) {
 	rows := make([][]any, len(ms))
 	for i, m := range ms {
+		t.touch(m.ProgramID, m.CustomerID)
 		rows[i] = []any{m.ProgramID, m.CustomerID, m.Number, string(m.Status), m.TierCode, sqldb.Micros(m.TierSince),
 			microsOrZero(m.GraceUntil), nullable(m.MergedInto), microsOrZero(m.ExpiredThrough), sqldb.Micros(m.JoinTime),
 			sqldb.Micros(m.UpdateTime)}
@@ -191,6 +205,7 @@ const maxStatementParams = 30000
 // IMMEDIATE and already hold the one write lock, and SQLite has no FOR
 // UPDATE.
 func (t *Tx) LockMember(ctx context.Context, programID, customerID string) (domain.Member, error) {
+	t.touch(programID, customerID)
 	q := `SELECT ` + memberColumns + ` FROM members WHERE program_id = ? AND customer_id = ?`
 	if t.tx.Dialect() == sqldb.Postgres {
 		q += ` FOR UPDATE`
@@ -201,6 +216,7 @@ func (t *Tx) LockMember(ctx context.Context, programID, customerID string) (doma
 // LockMemberSummary is LockMember and Summary in one round trip. On
 // SQLite, where the transaction holds the database, it is MemberSummary.
 func (t *Tx) LockMemberSummary(ctx context.Context, programID, customerID string, now, windowStart time.Time) (domain.Member, domain.Summary, error) {
+	t.touch(programID, customerID)
 	if t.tx.Dialect() != sqldb.Postgres {
 		return t.MemberSummary(ctx, programID, customerID, now, windowStart)
 	}
@@ -225,6 +241,7 @@ const lockMemberSummaryQuery = `SELECT m.program_id, m.customer_id, m.member_num
 // members). On SQLite, where the transaction holds the database, it reads
 // one member after the other.
 func (t *Tx) LockMemberSummaries(ctx context.Context, programID string, customerIDs []string, now, windowStart time.Time) (map[string]domain.LockedMember, error) {
+	t.touch(programID, customerIDs...)
 	out := make(map[string]domain.LockedMember, len(customerIDs))
 	if t.tx.Dialect() != sqldb.Postgres {
 		for _, id := range customerIDs {
@@ -268,6 +285,7 @@ const lockMemberSummariesQuery = `SELECT mm.*, s.* FROM unnest(?::text[]) WITH O
 
 // SaveMember updates a membership.
 func (t *Tx) SaveMember(ctx context.Context, m domain.Member) error {
+	t.touch(m.ProgramID, m.CustomerID)
 	res, err := t.tx.Exec(ctx, `UPDATE members SET status = ?, tier_code = ?, tier_since = ?, grace_until = ?, merged_into = ?,
 		expired_through = ?, update_time = ? WHERE program_id = ? AND customer_id = ?`,
 		string(m.Status), m.TierCode, sqldb.Micros(m.TierSince), microsOrZero(m.GraceUntil), nullable(m.MergedInto),
@@ -277,6 +295,9 @@ func (t *Tx) SaveMember(ctx context.Context, m domain.Member) error {
 
 // RepointMerged re-points the memberships merged into from at to.
 func (t *Tx) RepointMerged(ctx context.Context, programID, from, to string) error {
+	// The members re-pointed are not known here; their cached accounts name
+	// from, which still leads to to.
+	t.touch(programID, from, to)
 	if _, err := t.tx.Exec(ctx, `UPDATE members SET merged_into = ? WHERE program_id = ? AND merged_into = ?`, to, programID, from); err != nil {
 		return fmt.Errorf("re-point merged members: %w", err)
 	}
@@ -286,6 +307,7 @@ func (t *Tx) RepointMerged(ctx context.Context, programID, from, to string) erro
 // MoveLedger re-keys from's entries to to; origin_customer_id keeps whom
 // each was booked for.
 func (t *Tx) MoveLedger(ctx context.Context, programID, from, to string) (int, int64, error) {
+	t.touch(programID, from, to)
 	var (
 		n      int
 		points int64
@@ -303,6 +325,7 @@ func (t *Tx) MoveLedger(ctx context.Context, programID, from, to string) (int, i
 
 // AddEntry appends e unless its cause is booked.
 func (t *Tx) AddEntry(ctx context.Context, e domain.LedgerEntry) (bool, error) {
+	t.touch(e.ProgramID, e.CustomerID)
 	res, err := t.tx.Exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`) VALUES (`+entryMarks+`)
 		ON CONFLICT (program_id, cause) DO NOTHING`, entryArgs(e)...)
 	return changedOne(res, err, "add ledger entry")
@@ -313,6 +336,7 @@ func (t *Tx) AddEntry(ctx context.Context, e domain.LedgerEntry) (bool, error) {
 func (t *Tx) AddEntries(ctx context.Context, es []domain.LedgerEntry) error {
 	rows := make([][]any, len(es))
 	for i, e := range es {
+		t.touch(e.ProgramID, e.CustomerID)
 		rows[i] = entryArgs(e)
 	}
 	for _, part := range statementRows(rows) {
@@ -395,6 +419,9 @@ func (t *Tx) BookPurchase(ctx context.Context, earning domain.PurchaseEarning, e
 	insertEarning := `INSERT INTO purchase_earnings (program_id, interaction_id, customer_id, earning) VALUES (?, ?, ?, ?)
 		ON CONFLICT (program_id, interaction_id) DO NOTHING`
 	args := []any{earning.ProgramID, earning.InteractionID, earning.CustomerID, string(doc)}
+	if entry != nil {
+		t.touch(entry.ProgramID, entry.CustomerID)
+	}
 	if entry == nil || t.tx.Dialect() != sqldb.Postgres {
 		res, err := t.tx.Exec(ctx, insertEarning, args...)
 		first, err := changedOne(res, err, "book purchase")

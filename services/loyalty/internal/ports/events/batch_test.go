@@ -81,7 +81,7 @@ func TestCustomersBatchesMatchOneByOne(t *testing.T) {
 			newSide := func(url string) side {
 				db := testinfra.OpenDB(t, url, migrations.FS)
 				out := &published{}
-				st := sqlstore.New(db, out, eventsadapter.NewEncoder())
+				st := sqlstore.New(db, out, eventsadapter.NewEncoder(), nil)
 				svc, err := app.New(st, app.Options{DefaultProgramID: programs[0].ID, Now: func() time.Time { return now }})
 				if err != nil {
 					t.Fatal(err)

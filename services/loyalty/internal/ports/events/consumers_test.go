@@ -29,7 +29,7 @@ func newHandlers(t *testing.T) (*events.Handlers, *app.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder()),
+	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder(), nil),
 		app.Options{DefaultProgramID: cfg.DefaultProgramID})
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func handlersOn(t *testing.T, url string) (*events.Handlers, *app.Service, *sqld
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder()),
+	svc, err := app.New(sqlstore.New(db, platformevents.NewOutbox(db, nil, nil), eventsadapter.NewEncoder(), nil),
 		app.Options{DefaultProgramID: cfg.DefaultProgramID})
 	if err != nil {
 		t.Fatal(err)

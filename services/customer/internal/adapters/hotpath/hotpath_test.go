@@ -1,0 +1,94 @@
+package hotpath_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/guanxi-crm/guanxi/platform/readcache"
+
+	"github.com/guanxi-crm/guanxi/services/customer/internal/adapters/hotpath"
+	"github.com/guanxi-crm/guanxi/services/customer/internal/domain"
+)
+
+// store is a domain.Store holding one customer, counting its reads.
+type store struct {
+	domain.Store
+	c     domain.Customer
+	reads int
+}
+
+func (s *store) Customer(context.Context, string) (domain.Customer, error) {
+	s.reads++
+	return s.c, nil
+}
+
+func (s *store) InTx(ctx context.Context, fn func(tx domain.Tx) error) error { return fn(tx{}) }
+
+type tx struct{ domain.Tx }
+
+func (tx) Publish(context.Context, ...domain.Event) error { return nil }
+
+func customer(t *testing.T) domain.Customer {
+	t.Helper()
+	now := time.Date(2025, 2, 3, 4, 5, 6, 7000, time.UTC)
+	c, err := domain.NewCustomer("0190a1b2-0000-7000-8000-000000000001", domain.Profile{
+		Type: domain.TypePerson, DisplayName: "王芳", Email: "wang@example.cn", OwnerID: "am-li",
+		Birthday: &domain.Date{Year: 1990, Month: 5, Day: 4}, Tags: []string{"vip"},
+	}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Profile.Attributes = map[string]domain.AttributeValue{"spend": {Type: domain.AttributeType(2), Num: 1234.5}}
+	c.Consents = []domain.Consent{{Channel: domain.ChannelSMS, Status: domain.ConsentOptedOut, Source: "call", UpdateTime: now}}
+	c.MergedIDs = []string{"0190a1b2-0000-7000-8000-000000000002"}
+	return c
+}
+
+// TestCachedUntilItsEventCommits: reads come from the cache until a
+// transaction publishes an event naming the customer.
+func TestCachedUntilItsEventCommits(t *testing.T) {
+	ctx := context.Background()
+	inner := &store{c: customer(t)}
+	s := hotpath.New(inner, readcache.New(readcache.Options[domain.Customer]{TTL: time.Hour}), nil)
+	for range 3 {
+		if _, err := s.Customer(ctx, inner.c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.reads != 1 {
+		t.Fatalf("3 reads reached the store %d times, want 1", inner.reads)
+	}
+	if err := s.InTx(ctx, func(tx domain.Tx) error { return errors.New("rolled back") }); err == nil {
+		t.Fatal("the transaction's error was lost")
+	}
+	err := s.InTx(ctx, func(tx domain.Tx) error {
+		return tx.Publish(ctx, domain.CustomerUpdated{Customer: inner.c, ChangedFields: []domain.Field{"display_name"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Customer(ctx, inner.c.ID); err != nil || inner.reads != 2 {
+		t.Fatalf("after the change's commit, %d store reads (%v), want 2", inner.reads, err)
+	}
+}
+
+// TestCustomerRoundTripsThroughRedisForm: what Redis holds decodes to the
+// customer that was read.
+func TestCustomerRoundTripsThroughRedisForm(t *testing.T) {
+	c := customer(t)
+	b, err := hotpath.EncodeCustomer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := hotpath.DecodeCustomer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(c, got); d != "" {
+		t.Fatalf("decoded customer differs (-want +got):\n%s", d)
+	}
+}
