@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,15 +98,7 @@ func build(cfg Config) servicehost.Build {
 		if err != nil {
 			return err
 		}
-		auditDB, err := readAuditDB(ctx, cfg, h)
-		if err != nil {
-			return err
-		}
-		store := hotpath.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), cache, sqlstore.ReadAudits(auditDB))
-		h.Go("read audits", store.Run)
-		// Run after the server has stopped (OnClose runs in reverse, so
-		// before the databases close), for the entries of the last calls.
-		h.OnClose(store.Close)
+		store := hotpath.New(sqlstore.New(h.DB, h.Outbox, eventsadapter.NewEncoder()), cache)
 		customers := app.New(store, app.WithImportWriters(writers), app.WithCountLimit(cfg.ListCountLimit))
 		customerv1.RegisterCustomerServiceServer(h.Server, grpcport.NewServer(customers))
 		return nil
@@ -145,32 +136,4 @@ func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Cus
 		h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
 	}
 	return c, nil
-}
-
-// readAuditDB is where the audit entries of reads are written (behind the
-// answers, see hotpath): on PostgreSQL, connections of their own whose
-// commits do not wait for the WAL flush (synchronous_commit off); the
-// entries reach the disk with the WAL writer's next flush (at most three
-// wal_writer_delay, 0.6 s by default), so a crash of the database server
-// can lose the read entries of that last moment. Entries of changes go in
-// the change's own transaction, which waits for its flush as always.
-func readAuditDB(ctx context.Context, cfg Config, h *servicehost.Host) (*sqldb.DB, error) {
-	if h.DB.Dialect != sqldb.Postgres {
-		return h.DB, nil
-	}
-	u, err := url.Parse(cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("database url: %w", err)
-	}
-	q := u.Query()
-	q.Set("synchronous_commit", "off") // a run-time parameter of every connection
-	u.RawQuery = q.Encode()
-	db, err := sqldb.Open(ctx, u.String())
-	if err != nil {
-		return nil, fmt.Errorf("audit connections: %w", err)
-	}
-	// One writer writes them, one statement at a time.
-	db.SQL().SetMaxOpenConns(1)
-	h.OnClose(db.Close)
-	return db, nil
 }

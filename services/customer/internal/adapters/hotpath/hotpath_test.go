@@ -3,6 +3,8 @@ package hotpath_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,7 +55,7 @@ func customer(t *testing.T) domain.Customer {
 func TestCachedUntilItsEventCommits(t *testing.T) {
 	ctx := context.Background()
 	inner := &store{c: customer(t)}
-	s := hotpath.New(inner, readcache.New(readcache.Options[domain.Customer]{TTL: time.Hour}), nil)
+	s := hotpath.New(inner, readcache.New(readcache.Options[domain.Customer]{TTL: time.Hour}))
 	for range 3 {
 		if _, err := s.Customer(ctx, inner.c.ID); err != nil {
 			t.Fatal(err)
@@ -90,5 +92,63 @@ func TestCustomerRoundTripsThroughRedisForm(t *testing.T) {
 	}
 	if d := cmp.Diff(c, got); d != "" {
 		t.Fatalf("decoded customer differs (-want +got):\n%s", d)
+	}
+}
+
+// auditStore is a domain.Store keeping the audit entries it commits, or
+// failing while broken.
+type auditStore struct {
+	domain.Store
+	mu      sync.Mutex
+	ids     map[string]bool
+	commits int
+	broken  bool
+}
+
+func (s *auditStore) Audit(_ context.Context, entries ...domain.AuditEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return errors.New("database down")
+	}
+	s.commits++
+	for _, e := range entries {
+		s.ids[e.ID] = true
+	}
+	return nil
+}
+
+// TestReadsAnswerAuditedOnly: a read's Audit returns once its entries are
+// committed, concurrent reads share commits, and a read whose entries
+// cannot be written fails rather than answer unaudited.
+func TestReadsAnswerAuditedOnly(t *testing.T) {
+	ctx := context.Background()
+	inner := &auditStore{ids: map[string]bool{}}
+	s := hotpath.New(inner, nil)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			id := fmt.Sprintf("entry-%d", i)
+			if err := s.Audit(ctx, domain.AuditEntry{ID: id}); err != nil {
+				t.Error(err)
+				return
+			}
+			inner.mu.Lock()
+			defer inner.mu.Unlock()
+			if !inner.ids[id] {
+				t.Errorf("%s: Audit returned before its entry was committed", id)
+			}
+		})
+	}
+	wg.Wait()
+	if len(inner.ids) != 200 {
+		t.Errorf("%d of 200 entries committed", len(inner.ids))
+	}
+	t.Logf("200 reads' entries in %d commits", inner.commits)
+	inner.mu.Lock()
+	inner.broken = true
+	inner.mu.Unlock()
+	if err := s.Audit(ctx, domain.AuditEntry{ID: "lost"}); err == nil {
+		t.Error("Audit succeeded with the database down: the read would answer unaudited")
 	}
 }

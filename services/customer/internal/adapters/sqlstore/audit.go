@@ -10,26 +10,16 @@ import (
 
 var auditColumns = []string{"id", "time", "actor", "via", "action", "customer_id", "reason", "detail"}
 
-// Audit implements domain.Store: the entries of reads, in one transaction.
+// Audit implements domain.Store: the entries of reads, in one transaction
+// (a batch larger than one statement is written whole or not at all, so a
+// retry never writes an entry twice).
 func (s *Store) Audit(ctx context.Context, entries ...domain.AuditEntry) error {
-	return ReadAudits(s.db)(ctx, entries...)
-}
-
-// ReadAudits returns what writes the audit entries of reads on db, in one
-// transaction: the store's Audit on its own database, and the read path's
-// grouped writer (see adapters/hotpath) on the connections the composition
-// root opens for it, which on PostgreSQL do not wait for the WAL flush.
-func ReadAudits(db *sqldb.DB) func(ctx context.Context, entries ...domain.AuditEntry) error {
-	return func(ctx context.Context, entries ...domain.AuditEntry) error {
-		if len(entries) == 0 {
-			return nil
-		}
-		// One transaction: a batch larger than one statement is written
-		// whole or not at all, so a retry never writes an entry twice.
-		return wrapAudit(db.InTx(ctx, func(tx *sqldb.Tx) error {
-			return tx.InsertRows(ctx, "audit_entries", auditColumns, auditRows(entries...))
-		}))
+	if len(entries) == 0 {
+		return nil
 	}
+	return wrapAudit(s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		return tx.InsertRows(ctx, "audit_entries", auditColumns, auditRows(entries...))
+	}))
 }
 
 // Audit implements domain.Tx.
