@@ -166,11 +166,26 @@ func (b *loyaltyBench) figures() []Figure {
 		}
 	}
 	out = append(out, latencies(prefix+"event-on-bus-to-points", b.fromBus)...)
-	if len(b.reads) > 0 && b.readElapsed > 0 {
-		out = append(out, Figure{Name: prefix + "GetLoyaltyAccount", Value: float64(len(b.reads)) / b.readElapsed.Seconds(), Unit: "calls/s"})
-		out = append(out, latencies(prefix+"GetLoyaltyAccount", b.reads)...)
+	echo := readFigure("bare grpc-go echo", b.echo)
+	out = append(out, echo...)
+	for _, t := range []throughput{b.reads, b.getCustomer} {
+		fs := readFigure(prefix+t.name, t)
+		if len(fs) > 0 && len(echo) > 0 {
+			fs[0] = against(fs[0], echo[0])
+			fs[0].Target, fs[0].Met = fmt.Sprintf(">= %.1f x echo", readTarget), met(t.rate() >= readTarget*b.echo.rate())
+		}
+		out = append(out, fs...)
 	}
 	return out
+}
+
+// readFigure is a read's throughput and latencies, none when it did not
+// run.
+func readFigure(name string, t throughput) []Figure {
+	if len(t.lat) == 0 || t.elapsed <= 0 {
+		return nil
+	}
+	return append([]Figure{{Name: name, Value: t.rate(), Unit: "calls/s"}}, latencies(name, t.lat)...)
 }
 
 func (b *segBench) figures() []Figure {
