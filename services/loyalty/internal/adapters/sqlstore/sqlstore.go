@@ -163,26 +163,47 @@ const memberColumns = `program_id, customer_id, member_number, status, tier_code
 	merged_into, expired_through, join_time, update_time`
 
 func scanMember(customerID string, row interface{ Scan(...any) error }) (domain.Member, error) {
-	var (
-		m                                      domain.Member
-		status                                 string
-		since, grace, expired, joined, updated int64
-		mergedInto                             sql.NullString
-	)
-	err := row.Scan(&m.ProgramID, &m.CustomerID, &m.Number, &status, &m.TierCode, &since, &grace,
-		&mergedInto, &expired, &joined, &updated)
+	var r memberRow
+	if err := scanOrNotFound(customerID, row, r.dest()...); err != nil {
+		return domain.Member{}, err
+	}
+	return r.member(), nil
+}
+
+// memberRow is a member's columns (memberColumns) as scanned.
+type memberRow struct {
+	m                                      domain.Member
+	status                                 string
+	since, grace, expired, joined, updated int64
+	mergedInto                             sql.NullString
+}
+
+func (r *memberRow) dest() []any {
+	return []any{&r.m.ProgramID, &r.m.CustomerID, &r.m.Number, &r.status, &r.m.TierCode, &r.since, &r.grace,
+		&r.mergedInto, &r.expired, &r.joined, &r.updated}
+}
+
+func (r *memberRow) member() domain.Member {
+	m := r.m
+	m.Status = domain.MemberStatus(r.status)
+	m.TierSince, m.GraceUntil = sqldb.FromMicros(r.since), fromMicrosOrZero(r.grace)
+	m.MergedInto = r.mergedInto.String
+	m.ExpiredThrough = fromMicrosOrZero(r.expired)
+	m.JoinTime, m.UpdateTime = sqldb.FromMicros(r.joined), sqldb.FromMicros(r.updated)
+	return m
+}
+
+// scanOrNotFound scans row into dest; no row is the customer's
+// AccountNotFoundError.
+func scanOrNotFound(customerID string, row interface{ Scan(...any) error }, dest ...any) error {
+	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Member{}, &domain.AccountNotFoundError{CustomerID: customerID}
+		return &domain.AccountNotFoundError{CustomerID: customerID}
 	}
 	if err != nil {
-		return domain.Member{}, fmt.Errorf("load member: %w", err)
+		return fmt.Errorf("load member: %w", err)
 	}
-	m.Status = domain.MemberStatus(status)
-	m.TierSince, m.GraceUntil = sqldb.FromMicros(since), fromMicrosOrZero(grace)
-	m.MergedInto = mergedInto.String
-	m.ExpiredThrough = fromMicrosOrZero(expired)
-	m.JoinTime, m.UpdateTime = sqldb.FromMicros(joined), sqldb.FromMicros(updated)
-	return m, nil
+	return nil
 }
 
 // Member implements domain.Reader.
@@ -234,26 +255,13 @@ func (r reader) memberSummary(ctx context.Context, query, programID, customerID 
 // scanMemberSummary scans a member's columns and then its summary columns.
 func scanMemberSummary(customerID string, row interface{ Scan(...any) error }) (domain.Member, domain.Summary, error) {
 	var (
-		m                                      domain.Member
-		s                                      domain.Summary
-		status                                 string
-		since, grace, expired, joined, updated int64
-		mergedInto                             sql.NullString
+		r memberRow
+		s domain.Summary
 	)
-	err := row.Scan(&m.ProgramID, &m.CustomerID, &m.Number, &status, &m.TierCode, &since, &grace, &mergedInto, &expired, &joined, &updated,
-		&s.Total, &s.Pending, &s.Lifetime, &s.WindowPoints, &s.WindowSpend)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Member{}, domain.Summary{}, &domain.AccountNotFoundError{CustomerID: customerID}
+	if err := scanOrNotFound(customerID, row, append(r.dest(), &s.Total, &s.Pending, &s.Lifetime, &s.WindowPoints, &s.WindowSpend)...); err != nil {
+		return domain.Member{}, domain.Summary{}, err
 	}
-	if err != nil {
-		return domain.Member{}, domain.Summary{}, fmt.Errorf("load member: %w", err)
-	}
-	m.Status = domain.MemberStatus(status)
-	m.TierSince, m.GraceUntil = sqldb.FromMicros(since), fromMicrosOrZero(grace)
-	m.MergedInto = mergedInto.String
-	m.ExpiredThrough = fromMicrosOrZero(expired)
-	m.JoinTime, m.UpdateTime = sqldb.FromMicros(joined), sqldb.FromMicros(updated)
-	return m, s, nil
+	return r.member(), s, nil
 }
 
 // ExpiryState implements domain.Reader.
