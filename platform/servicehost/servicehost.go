@@ -481,10 +481,23 @@ func (h *Host) GoWithNATS(name string, fn func(ctx context.Context) error) {
 	h.natsLoops = append(h.natsLoops, loop{name: name, run: fn})
 }
 
-// NATS is the host's NATS connection, nil when Options.NATSURL is "": for
-// a plain subscription (a cache following the service's own events), which
-// the connection keeps across reconnects.
-func (h *Host) NATS() *nats.Conn { return h.nc }
+// Follow calls fn with each message on subjects as it reaches the bus,
+// until the host closes: a plain subscription, which the connection keeps
+// across reconnects, with no consumer to keep, for what may miss an event
+// (a reconnect), such as a cache whose TTL bounds what it misses. Without a
+// NATS connection (Options.NATSURL "") it follows nothing.
+func (h *Host) Follow(subjects string, fn func(subject string, data []byte)) error {
+	if h.nc == nil {
+		return nil
+	}
+	sub, err := h.nc.Subscribe(subjects, func(m *nats.Msg) { fn(m.Subject, m.Data) })
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", subjects, err)
+	}
+	// Gone with the connection anyway when it closes first.
+	h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
+	return nil
+}
 
 // Consume adds a durable consumer of cfg running handler (see events.Consume)
 // to the loops Run starts once NATS is ready. Its dead letters go to a

@@ -10,8 +10,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/readcache"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
@@ -123,17 +121,11 @@ func customerCache(cfg Config, h *servicehost.Host) (*readcache.Cache[domain.Cus
 		opts.Redis, opts.Prefix = rdb, cfg.RedisPrefix+"customer:"
 	}
 	c := readcache.New(opts)
-	if nc := h.NATS(); nc != nil {
-		// A plain subscription sees each event as it reaches the bus, with
-		// no consumer to keep; one missed (a reconnect) is the TTL's.
-		sub, err := nc.Subscribe(customerv1.StreamSubjects, func(m *nats.Msg) {
-			c.Invalidate(context.Background(), eventsadapter.ChangedCustomers(m.Subject, m.Data)...)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("follow customer events: %w", err)
-		}
-		// Gone with the connection anyway when it closes first.
-		h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
+	err := h.Follow(customerv1.StreamSubjects, func(subject string, data []byte) {
+		c.Invalidate(context.Background(), eventsadapter.ChangedCustomers(subject, data)...)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -11,8 +11,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/guanxi-crm/guanxi/platform/auth"
 	"github.com/guanxi-crm/guanxi/platform/readcache"
 	"github.com/guanxi-crm/guanxi/platform/redisclient"
@@ -200,19 +198,13 @@ func accountCache(cfg Config, h *servicehost.Host) (*readcache.Cache[sqlstore.Me
 		opts.Redis, opts.Prefix = rdb, cfg.RedisPrefix+"account:"
 	}
 	c := readcache.New(opts)
-	if nc := h.NATS(); nc != nil {
-		// A plain subscription sees each event as it reaches the bus, with
-		// no consumer to keep; one missed (a reconnect) is the TTL's.
-		sub, err := nc.Subscribe(loyaltyv1.StreamSubjects, func(m *nats.Msg) {
-			if program, customer, ok := eventsadapter.ChangedMember(m.Subject, m.Data); ok {
-				c.Invalidate(context.Background(), sqlstore.AccountKey(program, customer))
-			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("follow loyalty events: %w", err)
+	err := h.Follow(loyaltyv1.StreamSubjects, func(subject string, data []byte) {
+		if program, customer, ok := eventsadapter.ChangedMember(subject, data); ok {
+			c.Invalidate(context.Background(), sqlstore.AccountKey(program, customer))
 		}
-		// Gone with the connection anyway when it closes first.
-		h.OnClose(func() error { _ = sub.Unsubscribe(); return nil })
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -93,20 +93,9 @@ func (s *Customers) UpdateCustomers(ctx context.Context, evs []CustomerEvent) er
 	}
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		ids := make([]string, len(evs))
-		for i, ev := range evs {
-			ids[i] = ev.EventID
-		}
-		first, err := tx.MarkHandledMany(ctx, ConsumerCustomers, ids)
+		todo, err := firstHandled(ctx, tx, ConsumerCustomers, evs, func(ev CustomerEvent) string { return ev.EventID })
 		if err != nil {
 			return err
-		}
-		var todo []CustomerEvent
-		for _, ev := range evs {
-			if first[ev.EventID] {
-				delete(first, ev.EventID) // the same event again in the batch
-				todo = append(todo, ev)
-			}
 		}
 		if len(todo) == 0 {
 			return nil
@@ -172,6 +161,28 @@ func (s *Customers) UpdateCustomers(ctx context.Context, evs []CustomerEvent) er
 		return fmt.Errorf("update customers: %w", err)
 	}
 	return nil
+}
+
+// firstHandled marks the events of a batch handled by consumer and returns
+// those handled for the first time, each once (an event may come twice in
+// a batch), in batch order.
+func firstHandled[E any](ctx context.Context, tx domain.Tx, consumer string, evs []E, id func(E) string) ([]E, error) {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = id(ev)
+	}
+	first, err := tx.MarkHandledMany(ctx, consumer, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []E
+	for _, ev := range evs {
+		if first[id(ev)] {
+			delete(first, id(ev)) // the same event again in the batch
+			out = append(out, ev)
+		}
+	}
+	return out, nil
 }
 
 // unique returns ids sorted, without repeats.

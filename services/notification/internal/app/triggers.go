@@ -211,18 +211,13 @@ func (s *Triggers) AddMembers(ctx context.Context, evs []Enrolment) error {
 		return fmt.Errorf("add members: %w", err)
 	}
 	err := s.store.InTx(ctx, func(tx domain.Tx) error {
-		ids := make([]string, len(evs))
-		for i, ev := range evs {
-			ids[i] = ev.EventID
-		}
-		first, err := tx.MarkHandledMany(ctx, ConsumerLoyalty, ids)
+		handled, err := firstHandled(ctx, tx, ConsumerLoyalty, evs, func(ev Enrolment) string { return ev.EventID })
 		if err != nil {
 			return err
 		}
 		var todo []domain.ProgramMember
-		for _, ev := range evs {
-			if first[ev.EventID] && ev.Member.ProgramID != "" {
-				delete(first, ev.EventID) // the same event again in the batch
+		for _, ev := range handled {
+			if ev.Member.ProgramID != "" {
 				todo = append(todo, ev.Member)
 			}
 		}
